@@ -1,0 +1,106 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Parses "1", "true", "yes", "on" (any case) as true; "0", "false", "no", "off", "" as false. */
+const booleanFlag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off', ''].includes(v), {
+    message: 'expected one of 1, true, yes, on, 0, false, no, off',
+  })
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const positiveInt = (what: string) =>
+  z.coerce.number({ message: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be greater than 0`);
+
+const positiveNumber = (what: string) =>
+  z.coerce.number({ message: `${what} must be a number` }).positive(`${what} must be greater than 0`);
+
+/**
+ * Every environment variable the server reads, with its default. `.env.example` mirrors this
+ * list (a test keeps the two in step).
+ */
+export const configSchema = z.object({
+  MLOPS_MCP_HOME: z.string().min(1).default('./registry').describe('Directory that holds registry.db and artifacts/'),
+  MLOPS_MCP_ALLOWED_DIRS: z
+    .string()
+    .optional()
+    .describe("':'-separated directories that file arguments (artifact_path, csv_path) may reach; default: the working directory and fixtures/"),
+  MLOPS_MCP_TOKEN: z.string().min(16, 'MLOPS_MCP_TOKEN must be at least 16 characters').optional().describe('Bearer token required on /mcp when set'),
+  MLOPS_MCP_ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .describe("','-separated Host header names accepted over HTTP; default: loopback names, plus the bind address when it is not loopback"),
+  MLOPS_MCP_READ_ONLY: booleanFlag.default(false).describe('Serve only read tools'),
+  MLOPS_MCP_SESSION_IDLE_SECONDS: positiveInt('MLOPS_MCP_SESSION_IDLE_SECONDS').default(1800).describe('Idle HTTP MCP sessions are closed after this many seconds'),
+  MLOPS_MCP_MAX_SESSIONS: positiveInt('MLOPS_MCP_MAX_SESSIONS').default(100).describe('Open HTTP MCP sessions allowed at once'),
+  MODEL_CACHE_SIZE: positiveInt('MODEL_CACHE_SIZE').default(50).describe('ONNX sessions kept loaded (LRU)'),
+  MODEL_CACHE_TTL: positiveInt('MODEL_CACHE_TTL').default(3600).describe('Seconds an unused ONNX session stays loaded'),
+  ALERT_ERROR_RATE: positiveNumber('ALERT_ERROR_RATE').max(1, 'ALERT_ERROR_RATE is a fraction between 0 and 1').default(0.05).describe('Error rate above which high_error_rate (critical) is raised'),
+  ALERT_P95_LATENCY_MS: positiveNumber('ALERT_P95_LATENCY_MS').default(100).describe('p95 latency above which high_latency (warning) is raised'),
+  HEALTH_MIN_FREE_DISK_MB: positiveNumber('HEALTH_MIN_FREE_DISK_MB').default(500).describe('Free disk below which storage is degraded (unhealthy below a tenth of it)'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level (logs go to stderr)'),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config {
+  home: string;
+  dbPath: string;
+  artifactsDir: string;
+  allowedDirs: string[];
+  token: string | undefined;
+  allowedHosts: string[] | undefined;
+  readOnly: boolean;
+  sessionIdleMs: number;
+  maxSessions: number;
+  modelCacheSize: number;
+  modelCacheTtlMs: number;
+  alertErrorRate: number;
+  alertP95LatencyMs: number;
+  minFreeDiskMb: number;
+  logLevel: RawConfig['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** The package root (one level above src/ or dist/), where fixtures/ lives. */
+export const packageRoot = path.resolve(import.meta.dirname, '..');
+
+/**
+ * Reads the configuration once from the environment. Throws ConfigError listing every bad
+ * variable, so a typo is reported at start and not at the first tool call.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const raw = parsed.data;
+  const home = path.resolve(cwd, raw.MLOPS_MCP_HOME);
+  const allowedDirs = raw.MLOPS_MCP_ALLOWED_DIRS
+    ? raw.MLOPS_MCP_ALLOWED_DIRS.split(':').filter(Boolean).map((d) => path.resolve(cwd, d))
+    : [cwd, path.join(packageRoot, 'fixtures')];
+  const allowedHosts = raw.MLOPS_MCP_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean);
+  return {
+    home,
+    dbPath: path.join(home, 'registry.db'),
+    artifactsDir: path.join(home, 'artifacts'),
+    allowedDirs,
+    token: raw.MLOPS_MCP_TOKEN,
+    allowedHosts: allowedHosts?.length ? allowedHosts : undefined,
+    readOnly: raw.MLOPS_MCP_READ_ONLY,
+    sessionIdleMs: raw.MLOPS_MCP_SESSION_IDLE_SECONDS * 1000,
+    maxSessions: raw.MLOPS_MCP_MAX_SESSIONS,
+    modelCacheSize: raw.MODEL_CACHE_SIZE,
+    modelCacheTtlMs: raw.MODEL_CACHE_TTL * 1000,
+    alertErrorRate: raw.ALERT_ERROR_RATE,
+    alertP95LatencyMs: raw.ALERT_P95_LATENCY_MS,
+    minFreeDiskMb: raw.HEALTH_MIN_FREE_DISK_MB,
+    logLevel: raw.LOG_LEVEL,
+  };
+}

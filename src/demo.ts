@@ -1,0 +1,67 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { packageRoot } from './config.js';
+import type { AppContext } from './context.js';
+import { ModelRegistry } from './registry/registry.js';
+import { loadOnnxRuntime } from './serving/runtime.js';
+
+export const FIXTURES_DIR = path.join(packageRoot, 'fixtures');
+
+const manifestSchema = z.object({
+  models: z.array(
+    z.object({
+      name: z.string(),
+      version: z.string(),
+      file: z.string(),
+      description: z.string(),
+      feature_names: z.array(z.string()),
+      metrics: z.record(z.string(), z.number()),
+      tags: z.record(z.string(), z.string()),
+    }),
+  ),
+});
+
+/** Where the demo leaves each version: one in production and a challenger in staging per model. */
+const DEMO_STAGES: Record<string, 'production' | 'staging'> = {
+  'nba_points/v1': 'production',
+  'nba_points/v2': 'staging',
+  'nba_win_predictor/v1.5': 'production',
+  'nba_win_predictor/v2.0': 'staging',
+};
+
+const DEMO_ACTOR = { actor: 'mlops-mcp --demo', reason: 'demo registry' };
+
+/**
+ * Registers the demo models from fixtures/ (see fixtures/README.md) and promotes them, when the
+ * registry holds no model yet. The fixtures are ours, not a tool argument, so they are read
+ * through a registry confined to fixtures/ whatever MLOPS_MCP_ALLOWED_DIRS says.
+ */
+export async function loadDemo(app: AppContext): Promise<boolean> {
+  const existing = await app.registry.list({ limit: 1 });
+  if (existing.versions.length) {
+    app.logger.info('registry not empty: demo models not loaded');
+    return false;
+  }
+  const manifest = manifestSchema.parse(JSON.parse(await fs.readFile(path.join(FIXTURES_DIR, 'models.json'), 'utf8')));
+  const registry = new ModelRegistry({ store: app.store, artifacts: app.artifacts, runtime: loadOnnxRuntime, allowedDirs: [FIXTURES_DIR] });
+  for (const m of manifest.models) {
+    const version = `v${m.version}`;
+    await registry.register(
+      {
+        name: m.name,
+        artifactPath: path.join(FIXTURES_DIR, m.file),
+        version,
+        description: m.description,
+        metrics: m.metrics,
+        tags: m.tags,
+        featureNames: m.feature_names,
+      },
+      DEMO_ACTOR,
+    );
+    const stage = DEMO_STAGES[`${m.name}/${version}`];
+    if (stage) await registry.promote(m.name, { version, targetStage: stage, archiveExisting: true }, DEMO_ACTOR);
+  }
+  app.logger.info({ models: manifest.models.length }, 'demo models registered');
+  return true;
+}

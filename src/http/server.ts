@@ -1,0 +1,106 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { AppContext } from '../context.js';
+import { createMcpServer } from '../mcp/server.js';
+import { VERSION } from '../version.js';
+import { bearerAuth, originCheck } from './auth.js';
+import { McpSessions } from './sessions.js';
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  readOnly: boolean;
+}
+
+export interface RunningHttpServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+export const BODY_LIMIT = '4mb';
+
+export function allowedHostsFor(host: string, configured: string[] | undefined): string[] {
+  if (configured) return configured;
+  const loopback = ['localhost', '127.0.0.1', '[::1]'];
+  return LOOPBACK.has(host) ? loopback : [...loopback, host.includes(':') ? `[${host}]` : host];
+}
+
+/**
+ * The HTTP server: Streamable HTTP MCP at /mcp (bearer token when MLOPS_MCP_TOKEN is set) and
+ * /healthz. Built like the SDK's createMcpExpressApp — Host-header validation before anything
+ * reads the body — but composed here because createMcpExpressApp fixes express.json() at its
+ * 100 kB default, too small for a batch of rows.
+ */
+export async function startHttpServer(app: AppContext, options: HttpOptions): Promise<RunningHttpServer> {
+  const { config, logger } = app;
+  if (!LOOPBACK.has(options.host) && !config.token) {
+    throw new Error(`refusing to bind ${options.host} without a token: set MLOPS_MCP_TOKEN, or bind 127.0.0.1`);
+  }
+  const allowedHosts = allowedHostsFor(options.host, config.allowedHosts);
+  const sessions = new McpSessions(() => createMcpServer(app, { readOnly: options.readOnly, transport: 'http' }), {
+    maxSessions: config.maxSessions,
+    idleMs: config.sessionIdleMs,
+    logger,
+  });
+
+  const web = express();
+  web.disable('x-powered-by');
+  web.use(hostHeaderValidation(allowedHosts));
+  web.use(originCheck(allowedHosts));
+
+  web.get('/healthz', async (_req, res) => {
+    try {
+      await app.store.ping();
+      res.json({ status: 'ok', version: VERSION, uptime_s: Math.round((Date.now() - app.startedAt.getTime()) / 1000) });
+    } catch {
+      res.status(503).json({ status: 'unavailable', detail: 'registry database does not answer' });
+    }
+  });
+
+  const mcp = express.Router();
+  if (config.token) mcp.use(bearerAuth(config.token));
+  mcp.use(express.json({ limit: BODY_LIMIT }));
+  mcp.all('/', (req, res, next) => {
+    sessions.handle(req, res).catch(next);
+  });
+  web.use('/mcp', mcp);
+
+  // Body parser and handler errors as JSON-RPC errors, without stacks.
+  web.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return;
+    if (err.type === 'entity.too.large') {
+      res.status(413).json({ jsonrpc: '2.0', error: { code: -32600, message: `Request body over ${BODY_LIMIT}` }, id: null });
+    } else if (err.type === 'entity.parse.failed') {
+      res.status(400).json({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: body is not valid JSON' }, id: null });
+    } else {
+      logger.error({ err }, 'http request failed');
+      res.status(500).json({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal server error' }, id: null });
+    }
+  });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = web.listen(options.port, options.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 120_000;
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost}:${address.port}`;
+  logger.info({ url: `${url}/mcp`, token: Boolean(config.token), readOnly: options.readOnly }, 'listening');
+
+  return {
+    url,
+    async close() {
+      await sessions.closeAll();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      });
+    },
+  };
+}

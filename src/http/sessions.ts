@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Request, Response } from 'express';
+import type { Logger } from '../logger.js';
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  server: McpServer;
+  lastActive: number;
+}
+
+const rpcError = (res: Response, status: number, code: number, message: string) =>
+  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+
+/**
+ * Streamable HTTP sessions: one transport and one McpServer per session (never shared between
+ * clients), at most `maxSessions` open, closed after `idleMs` without a request.
+ */
+export class McpSessions {
+  private readonly sessions = new Map<string, Session>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly newServer: () => McpServer,
+    private readonly options: { maxSessions: number; idleMs: number; logger: Logger },
+  ) {
+    this.sweeper = setInterval(() => this.closeIdle(), Math.min(60_000, options.idleMs)).unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  async handle(req: Request, res: Response): Promise<void> {
+    const id = req.headers['mcp-session-id'];
+    const sessionId = Array.isArray(id) ? id[0] : id;
+    if (sessionId) {
+      const session = this.sessions.get(sessionId);
+      if (!session) return void rpcError(res, 404, -32001, 'Session not found: start a new session with initialize');
+      session.lastActive = Date.now();
+      await session.transport.handleRequest(req, res, req.body);
+      return;
+    }
+    if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
+      return void rpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header; the first request must be initialize');
+    }
+    if (this.sessions.size >= this.options.maxSessions) {
+      return void rpcError(res, 503, -32000, 'Too many open sessions; close one (DELETE /mcp) or try again later');
+    }
+    const server = this.newServer();
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sid) => {
+        this.sessions.set(sid, { transport, server, lastActive: Date.now() });
+        this.options.logger.debug({ session: sid }, 'mcp session opened');
+      },
+    });
+    transport.onclose = () => {
+      const sid = transport.sessionId;
+      if (sid && this.sessions.delete(sid)) this.options.logger.debug({ session: sid }, 'mcp session closed');
+    };
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.sweeper);
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.allSettled(all.map((s) => s.server.close()));
+  }
+
+  private closeIdle(): void {
+    const cutoff = Date.now() - this.options.idleMs;
+    for (const [sid, s] of this.sessions) {
+      if (s.lastActive < cutoff) {
+        this.sessions.delete(sid);
+        s.server.close().catch((e: unknown) => this.options.logger.warn({ err: e }, 'closing idle session failed'));
+      }
+    }
+  }
+}

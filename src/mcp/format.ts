@@ -1,0 +1,79 @@
+import type { Alert, AlertDraft } from '../monitoring/alert-types.js';
+import type { StageChangeOutcome } from '../registry/registry.js';
+import type { AuditEntry, ModelVersion } from '../registry/types.js';
+
+/** Domain objects in the snake_case shape of the output schemas, and their one-line texts. */
+
+export const TEXT_LIMIT = 20_000;
+
+export function versionSummaryOut(v: ModelVersion) {
+  return {
+    name: v.name,
+    version: v.version,
+    stage: v.stage,
+    created_at: v.createdAt,
+    updated_at: v.updatedAt,
+    description: v.description,
+    metrics: v.metrics,
+    tags: v.tags,
+  };
+}
+
+export function versionDetailOut(v: ModelVersion) {
+  return {
+    ...versionSummaryOut(v),
+    artifact_sha256: v.artifactSha256,
+    artifact_bytes: v.artifactBytes,
+    signature: v.signature,
+    feature_names: v.featureNames,
+  };
+}
+
+export function auditOut(e: AuditEntry) {
+  return {
+    id: e.id,
+    name: e.name,
+    version: e.version,
+    action: e.action,
+    from_stage: e.fromStage,
+    to_stage: e.toStage,
+    actor: e.actor,
+    reason: e.reason,
+    created_at: e.createdAt,
+  };
+}
+
+export const alertDraftOut = (a: AlertDraft) => ({ type: a.type, severity: a.severity, name: a.name, version: a.version, message: a.message });
+export const alertOut = (a: Alert) => ({ ...alertDraftOut(a), id: a.id, created_at: a.createdAt });
+
+export function stageChangeOut(o: StageChangeOutcome) {
+  return {
+    name: o.name,
+    dry_run: o.dryRun,
+    action: o.action,
+    changes: o.changes,
+    production_before: o.productionBefore,
+    production_after: o.productionAfter,
+    stages_after: o.stagesAfter,
+    alerts: o.alerts.map(alertDraftOut),
+  };
+}
+
+export function stageChangeText(o: StageChangeOutcome, verb: string): string {
+  if (!o.changes.length) return `${o.name}: nothing to change (${o.stagesAfter.map((s) => `${s.version} ${s.stage}`).join(', ')}).`;
+  const moves = o.changes.map((c) => `${c.version} ${c.from} → ${c.to}`).join('; ');
+  const head = o.dryRun ? `Dry run, nothing changed. ${verb} would move: ${moves}.` : `${verb} done: ${moves}.`;
+  return `${head} Production ${o.dryRun ? 'would be' : 'is now'} ${o.productionAfter ?? 'none'} (was ${o.productionBefore ?? 'none'}).`;
+}
+
+export function auditLine(e: AuditEntry): string {
+  const move = e.fromStage || e.toStage ? ` ${e.fromStage ?? '∅'} → ${e.toStage ?? '∅'}` : '';
+  return `${e.createdAt} ${e.action} ${e.version ?? ''}${move} by ${e.actor}${e.reason ? ` — ${e.reason}` : ''}`;
+}
+
+/** Keeps a text answer bounded; the structured content carries everything. */
+export function boundText(text: string, more = 'the full answer is in structuredContent; page with limit and cursor'): string {
+  if (text.length <= TEXT_LIMIT) return text;
+  const cut = text.lastIndexOf('\n', TEXT_LIMIT - 200);
+  return `${text.slice(0, cut > 0 ? cut : TEXT_LIMIT - 200)}\n… (${text.length - (cut > 0 ? cut : TEXT_LIMIT - 200)} more characters: ${more})`;
+}

@@ -1,0 +1,60 @@
+import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+
+const userText = (text: string) => ({ messages: [{ role: 'user' as const, content: { type: 'text' as const, text } }] });
+
+/** Prompts that walk an assistant through the operations guide's jobs with our tools. */
+export function registerPrompts(server: McpServer, app: AppContext): void {
+  const modelNames = async (value: string) => {
+    const { versions } = await app.registry.list({ limit: 10_000 });
+    return [...new Set(versions.map((v) => v.name))].filter((n) => n.startsWith(value ?? ''));
+  };
+
+  server.registerPrompt(
+    'health_report',
+    {
+      title: 'ML system health report',
+      description: 'Check every component and recent alerts, and write a short health report for an SRE',
+      argsSchema: { hours: z.string().optional().describe('How many hours of alerts to review (default 24)') },
+    },
+    ({ hours }) =>
+      userText(
+        [
+          'Write a health report of the ML system served by mlops-mcp.',
+          '1. Call health_check (no arguments) for every component.',
+          `2. Call get_alerts with hours ${hours ?? '24'}; then again with severity "critical".`,
+          '3. Call list_models with stage "production" to see what is being served.',
+          'Report: the overall status first (healthy / degraded / unhealthy) and how many components are healthy; then each component that is not healthy with its detail and what to do about it; then the critical and warning alerts, grouped by type; then the production versions. Keep it short: one line per healthy component at most. If something is unhealthy, suggest the next tool call (for a production model that fails to load, consider rollback_model with dry_run: true).',
+        ].join('\n'),
+      ),
+  );
+
+  server.registerPrompt(
+    'safe_promotion',
+    {
+      title: 'Promote a model version safely',
+      description: 'Review, dry-run, confirm, promote, watch, and roll back on trouble',
+      argsSchema: {
+        name: completable(z.string().describe('Model name'), modelNames),
+        version: z.string().describe('Version to promote'),
+        target_stage: z.string().optional().describe('staging or production (default production)'),
+      },
+    },
+    ({ name, version, target_stage }) => {
+      const stage = target_stage ?? 'production';
+      return userText(
+        [
+          `Promote ${name} ${version} to ${stage} safely, step by step. Stop and tell me if any step fails.`,
+          `1. Call get_model with name "${name}" and version "${version}", and get_model with name "${name}" (the current production version). Compare their metrics and signatures; warn me if the candidate's metrics are worse or its features differ.`,
+          `2. Call promote_model with name "${name}", version "${version}", target_stage "${stage}" and dry_run: true. Show me exactly which versions would change stage.`,
+          '3. Ask me to confirm and for a reason. Do not go on without my explicit yes.',
+          `4. Call promote_model again with dry_run: false and my reason.`,
+          '5. Call health_check and get_alerts (hours 1) to confirm the system is healthy after the change.',
+          `6. If anything is unhealthy, propose rollback_model for "${name}" (dry_run: true first) and wait for my yes.`,
+        ].join('\n'),
+      );
+    },
+  );
+}

@@ -1,0 +1,105 @@
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { AppContext } from '../context.js';
+import { DomainError } from '../errors.js';
+import type { ModelVersion } from '../registry/types.js';
+import { auditLine } from './format.js';
+
+const LISTED_VERSIONS = 500;
+
+/** models://registry (every model as JSON) and models://{name}/{version} (a Markdown model card). */
+export function registerResources(server: McpServer, app: AppContext): void {
+  server.registerResource(
+    'registry',
+    'models://registry',
+    { title: 'Model registry', description: 'Every registered model with its versions and stages (JSON)', mimeType: 'application/json' },
+    async (uri) => {
+      const { versions } = await app.registry.list({ limit: 10_000 });
+      const models = new Map<string, { name: string; production: string | null; versions: Array<{ version: string; stage: string; created_at: string }> }>();
+      for (const v of versions) {
+        const m = models.get(v.name) ?? { name: v.name, production: null, versions: [] };
+        m.versions.push({ version: v.version, stage: v.stage, created_at: v.createdAt });
+        if (v.stage === 'production') m.production = v.version;
+        models.set(v.name, m);
+      }
+      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ models: [...models.values()] }, null, 2) }] };
+    },
+  );
+
+  server.registerResource(
+    'model-card',
+    new ResourceTemplate('models://{name}/{version}', {
+      list: async () => {
+        const { versions } = await app.registry.list({ limit: LISTED_VERSIONS });
+        return {
+          resources: versions.map((v) => ({ uri: `models://${v.name}/${v.version}`, name: `${v.name} ${v.version}`, description: `${v.stage}`, mimeType: 'text/markdown' })),
+        };
+      },
+      complete: {
+        name: async (value) => (await modelNames(app)).filter((n) => n.startsWith(value)),
+        version: async (value, context) => {
+          const name = context?.arguments?.name;
+          if (!name) return [];
+          const { versions } = await app.registry.list({ name, limit: LISTED_VERSIONS });
+          return versions.map((v) => v.version).filter((v) => v.startsWith(value));
+        },
+      },
+    }),
+    { title: 'Model card', description: 'A model version as Markdown: stage, signature, features, metrics, history', mimeType: 'text/markdown' },
+    async (uri, variables) => {
+      const name = single(variables.name);
+      const version = single(variables.version);
+      const v = await app.registry.get(name, { version });
+      const { entries } = await app.registry.history(name, { limit: 20 });
+      return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: modelCard(v, entries.filter((e) => e.version === v.version).map(auditLine)) }] };
+    },
+  );
+}
+
+async function modelNames(app: AppContext): Promise<string[]> {
+  const { versions } = await app.registry.list({ limit: 10_000 });
+  return [...new Set(versions.map((v) => v.name))];
+}
+
+function single(value: string | string[] | undefined): string {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) throw new DomainError('invalid_argument', 'The resource URI must be models://<name>/<version>.');
+  return decodeURIComponent(v);
+}
+
+export function modelCard(v: ModelVersion, history: string[]): string {
+  const row = (cells: unknown[]) => `| ${cells.map((c) => String(c).replaceAll('|', '\\|')).join(' | ')} |`;
+  const lines = [
+    `# ${v.name} ${v.version}`,
+    '',
+    v.description || '_No description._',
+    '',
+    row(['stage', 'registered', 'artifact sha256', 'size']),
+    row(['---', '---', '---', '---']),
+    row([v.stage, v.createdAt, `\`${v.artifactSha256}\``, `${v.artifactBytes} bytes`]),
+    '',
+    '## Signature',
+    '',
+    row(['', 'name', 'type', 'shape']),
+    row(['---', '---', '---', '---']),
+    ...v.signature.inputs.map((i) => row(['input', i.name, i.type, JSON.stringify(i.shape)])),
+    ...v.signature.outputs.map((o) => row(['output', o.name, o.type, JSON.stringify(o.shape)])),
+    '',
+    '## Features',
+    '',
+    v.featureNames ? v.featureNames.map((f, i) => `${i + 1}. \`${f}\``).join('\n') : '_No feature names recorded._',
+    '',
+    '## Metrics',
+    '',
+    Object.keys(v.metrics).length ? Object.entries(v.metrics).map(([k, m]) => `- ${k}: ${m}`).join('\n') : '_None recorded._',
+    '',
+    '## Tags',
+    '',
+    Object.keys(v.tags).length ? Object.entries(v.tags).map(([k, t]) => `- ${k}: ${t}`).join('\n') : '_None._',
+    '',
+    '## History',
+    '',
+    history.length ? history.map((h) => `- ${h}`).join('\n') : '_No transitions._',
+    '',
+  ];
+  return lines.join('\n');
+}

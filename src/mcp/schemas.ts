@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { ALERT_SEVERITIES, ALERT_TYPES } from '../monitoring/alert-types.js';
+import { NAME_PATTERN } from '../registry/rules.js';
+import { STAGES } from '../registry/types.js';
+
+/** Zod schemas shared by the tool definitions: one spelling of each domain word. */
+
+export const modelName = z
+  .string()
+  .regex(NAME_PATTERN, 'use 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit')
+  .describe('Registered model name, e.g. "nba_points"');
+
+export const versionLabel = z
+  .string()
+  .regex(NAME_PATTERN, 'use 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit')
+  .describe('Version label, e.g. "v2" or "v2.0"');
+
+export const stage = z.enum(STAGES);
+
+export const dryRun = z
+  .boolean()
+  .default(false)
+  .describe('true: answer what would change (stages before and after, alerts) and change nothing');
+
+export const reason = z.string().max(1000).optional().describe('Why: recorded in the audit trail');
+
+export const limit = z.number().int().min(1).max(500).default(50).describe('Page size (1–500, default 50)');
+export const cursor = z.string().max(512).optional().describe('next_cursor from the previous page; leave out for the first page');
+
+const tensorSpec = z.object({
+  name: z.string(),
+  type: z.string().describe('Element type (float32, float64, int64, …) or non-tensor'),
+  shape: z.array(z.union([z.number(), z.string()])).nullable().describe('Dimensions; strings are symbolic (batch)'),
+});
+
+export const signature = z.object({ inputs: z.array(tensorSpec), outputs: z.array(tensorSpec) });
+
+export const versionSummary = z.object({
+  name: z.string(),
+  version: z.string(),
+  stage,
+  created_at: z.string(),
+  updated_at: z.string(),
+  description: z.string(),
+  metrics: z.record(z.string(), z.number()),
+  tags: z.record(z.string(), z.string()),
+});
+
+export const versionDetail = versionSummary.extend({
+  artifact_sha256: z.string(),
+  artifact_bytes: z.number().int(),
+  signature,
+  feature_names: z.array(z.string()).nullable(),
+});
+
+export const auditEntry = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  version: z.string().nullable(),
+  action: z.string(),
+  from_stage: stage.nullable(),
+  to_stage: stage.nullable(),
+  actor: z.string(),
+  reason: z.string().nullable(),
+  created_at: z.string(),
+});
+
+export const stageChange = z.object({ version: z.string(), from: stage, to: stage });
+
+export const alertSeverity = z.enum(ALERT_SEVERITIES);
+
+export const alertDraft = z.object({
+  type: z.enum(ALERT_TYPES),
+  severity: alertSeverity,
+  name: z.string().nullable(),
+  version: z.string().nullable(),
+  message: z.string(),
+});
+
+export const alert = alertDraft.extend({ id: z.number().int(), created_at: z.string() });
+
+/** What every stage-changing tool answers, for a dry run and a real change alike. */
+export const stageChangeOutput = {
+  name: z.string(),
+  dry_run: z.boolean(),
+  action: z.string(),
+  changes: z.array(stageChange).describe('Every version whose stage changes (empty: nothing to do)'),
+  production_before: z.string().nullable(),
+  production_after: z.string().nullable(),
+  stages_after: z.array(z.object({ version: z.string(), stage })),
+  alerts: z.array(alertDraft).describe('Alerts raised (or, for a dry run, that would be raised)'),
+};

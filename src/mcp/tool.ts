@@ -1,0 +1,43 @@
+import type { z } from 'zod';
+import type { AppContext } from '../context.js';
+
+/**
+ * What a tool may change. `read` changes nothing an operator manages (predict is a read: its
+ * log entry is not state); `write` changes registry state; `destructive` can take a model
+ * version out of service or replace what production serves.
+ */
+export type Effect = 'read' | 'write' | 'destructive';
+
+export interface ToolContext {
+  app: AppContext;
+  /** Who is calling, for the audit trail: the MCP client's name. */
+  actor: string;
+  signal: AbortSignal;
+}
+
+/** A tool's answer: exact data for programs, a short summary for people. */
+export interface ToolAnswer<O> {
+  data: O;
+  summary: string;
+}
+
+type Shape = z.ZodRawShape;
+type Infer<S extends Shape> = z.infer<z.ZodObject<S>>;
+
+/** A tool as data: the server registers every definition in one loop. */
+export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape> {
+  name: string;
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  effect: Effect;
+  /** Calling twice with the same arguments leaves the same state as calling once. */
+  idempotent: boolean;
+  /** Method syntax on purpose: definitions with specific argument types are stored in one list. */
+  handler(args: Infer<I>, ctx: ToolContext): Promise<ToolAnswer<Infer<O>>>;
+}
+
+export function defineTool<I extends Shape, O extends Shape>(definition: ToolDefinition<I, O>): ToolDefinition {
+  return definition as unknown as ToolDefinition;
+}

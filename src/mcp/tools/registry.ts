@@ -1,0 +1,237 @@
+import { z } from 'zod';
+import { auditLine, auditOut, stageChangeOut, stageChangeText, versionDetailOut, versionSummaryOut } from '../format.js';
+import {
+  auditEntry,
+  cursor,
+  dryRun,
+  limit,
+  modelName,
+  reason,
+  stage,
+  stageChangeOutput,
+  versionDetail,
+  versionLabel,
+  versionSummary,
+} from '../schemas.js';
+import { defineTool } from '../tool.js';
+
+const who = (actor: string, why?: string) => ({ actor, reason: why });
+
+export const registerModel = defineTool({
+  name: 'register_model',
+  title: 'Register a model version',
+  description:
+    'Registers an ONNX file as a new version of a model (creating the model if new). The file is copied into the registry by sha256, loaded once in onnxruntime to prove it runs, and its signature recorded. The new version starts in stage "none"; promote it with promote_model.',
+  input: {
+    name: modelName,
+    artifact_path: z.string().min(1).max(4096).describe('Path of the .onnx file; must be under MLOPS_MCP_ALLOWED_DIRS'),
+    version: versionLabel.optional().describe('Version label (unique per model); default: v1, v2, … in registration order'),
+    description: z.string().max(4000).optional().describe('What this version is'),
+    metrics: z.record(z.string().max(128), z.number()).optional().describe('Evaluation metrics, e.g. {"rmse": 4.1}'),
+    tags: z.record(z.string().max(128), z.string().max(1000)).optional().describe('Free-form tags, e.g. {"framework": "scikit-learn"}'),
+    feature_names: z
+      .array(z.string().min(1).max(256))
+      .max(10_000)
+      .optional()
+      .describe('Feature names in input order; default: the ONNX metadata property feature_names (a JSON list)'),
+    reason,
+    dry_run: dryRun,
+  },
+  output: { dry_run: z.boolean(), model: versionDetail },
+  effect: 'write',
+  idempotent: false,
+  async handler(args, ctx) {
+    const { version, dryRun: dry } = await ctx.app.registry.register(
+      {
+        name: args.name,
+        artifactPath: args.artifact_path,
+        version: args.version,
+        description: args.description,
+        metrics: args.metrics,
+        tags: args.tags,
+        featureNames: args.feature_names,
+      },
+      who(ctx.actor, args.reason),
+      { dryRun: args.dry_run },
+    );
+    const inputs = version.signature.inputs.map((i) => `${i.name}:${i.type}${JSON.stringify(i.shape)}`).join(', ');
+    const features = version.featureNames ? `${version.featureNames.length} features` : 'no feature names';
+    const head = dry ? `Dry run, nothing registered: ${version.name} ${version.version} would be created` : `Registered ${version.name} ${version.version}`;
+    return {
+      data: { dry_run: dry, model: versionDetailOut(version) },
+      summary: `${head} (stage none, sha256 ${version.artifactSha256.slice(0, 12)}, ${version.artifactBytes} bytes; inputs ${inputs}; ${features}).`,
+    };
+  },
+});
+
+export const listModels = defineTool({
+  name: 'list_models',
+  title: 'List model versions',
+  description: 'Lists registered model versions with their stages, newest registrations last within each model. Filter by model name, stage, or age.',
+  input: {
+    name: modelName.optional().describe('Only this model'),
+    stage: stage.optional().describe('Only versions in this stage'),
+    older_than_days: z.number().min(0).max(36_500).optional().describe('Only versions registered more than this many days ago'),
+    limit,
+    cursor,
+  },
+  output: {
+    versions: z.array(versionSummary),
+    count: z.number().int(),
+    next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page'),
+  },
+  effect: 'read',
+  idempotent: true,
+  async handler(args, ctx) {
+    const { versions, nextCursor } = await ctx.app.registry.list({
+      name: args.name,
+      stage: args.stage,
+      olderThanDays: args.older_than_days,
+      limit: args.limit,
+      cursor: args.cursor,
+    });
+    const byModel = new Map<string, string[]>();
+    for (const v of versions) byModel.set(v.name, [...(byModel.get(v.name) ?? []), `${v.version} (${v.stage})`]);
+    const lines = [...byModel].map(([name, vs]) => `- ${name}: ${vs.join(', ')}`);
+    const summary = versions.length
+      ? `${versions.length} versions${nextCursor ? ' (more: pass next_cursor)' : ''}:\n${lines.join('\n')}`
+      : 'No model versions match. Register one with register_model.';
+    return { data: { versions: versions.map(versionSummaryOut), count: versions.length, next_cursor: nextCursor }, summary };
+  },
+});
+
+export const getModel = defineTool({
+  name: 'get_model',
+  title: 'Get a model version',
+  description:
+    'One model version with its signature, feature names, metrics and recent transitions. Choose it by version or by stage; with neither, the production version (else the newest).',
+  input: {
+    name: modelName,
+    version: versionLabel.optional(),
+    stage: stage.optional().describe('Pick the newest version in this stage instead of naming a version'),
+  },
+  output: {
+    model: versionDetail,
+    versions: z.array(z.object({ version: z.string(), stage })).describe("All of the model's versions and their stages"),
+    recent_transitions: z.array(auditEntry).describe("The model's 10 most recent audit entries, newest first"),
+  },
+  effect: 'read',
+  idempotent: true,
+  async handler(args, ctx) {
+    const v = await ctx.app.registry.get(args.name, { version: args.version, stage: args.stage });
+    const state = await ctx.app.registry.modelState(args.name);
+    const { entries } = await ctx.app.registry.history(args.name, { limit: 10 });
+    const inputs = v.signature.inputs.map((i) => `${i.name}:${i.type}${JSON.stringify(i.shape)}`).join(', ');
+    const outputs = v.signature.outputs.map((o) => `${o.name}:${o.type}`).join(', ');
+    const metrics = Object.entries(v.metrics).map(([k, m]) => `${k}=${m}`).join(', ') || 'none';
+    return {
+      data: {
+        model: versionDetailOut(v),
+        versions: state.versions.map((x) => ({ version: x.version, stage: x.stage })),
+        recent_transitions: entries.map(auditOut),
+      },
+      summary: [
+        `${v.name} ${v.version} — ${v.stage}${v.description ? `: ${v.description}` : ''}`,
+        `inputs ${inputs}; outputs ${outputs}`,
+        `features: ${v.featureNames?.join(', ') ?? 'none recorded'}`,
+        `metrics: ${metrics}`,
+        `versions: ${state.versions.map((x) => `${x.version} (${x.stage})`).join(', ')}`,
+      ].join('\n'),
+    };
+  },
+});
+
+export const getModelHistory = defineTool({
+  name: 'get_model_history',
+  title: 'Model audit trail',
+  description: "The model's audit trail, newest first: every registration and stage change with its actor and reason.",
+  input: { name: modelName, limit, cursor },
+  output: { name: z.string(), entries: z.array(auditEntry), next_cursor: z.string().nullable() },
+  effect: 'read',
+  idempotent: true,
+  async handler(args, ctx) {
+    const { entries, nextCursor } = await ctx.app.registry.history(args.name, { limit: args.limit, cursor: args.cursor });
+    const more = nextCursor ? '\n(more: pass next_cursor)' : '';
+    return {
+      data: { name: args.name, entries: entries.map(auditOut), next_cursor: nextCursor },
+      summary: `${args.name}: ${entries.length} audit entries, newest first\n${entries.map(auditLine).join('\n')}${more}`,
+    };
+  },
+});
+
+export const promoteModel = defineTool({
+  name: 'promote_model',
+  title: 'Promote a model version',
+  description:
+    'Moves a version to staging or production. Promoting to production archives the current production version (or, with archive_existing: false, moves it to staging). Audited with the reason. Try dry_run: true first.',
+  input: {
+    name: modelName,
+    version: versionLabel,
+    target_stage: z.enum(['staging', 'production']).describe('Stage to move the version to'),
+    archive_existing: z
+      .boolean()
+      .default(true)
+      .describe('When promoting to production: archive the current production version (true) or move it to staging (false)'),
+    reason,
+    dry_run: dryRun,
+  },
+  output: stageChangeOutput,
+  effect: 'destructive',
+  idempotent: true,
+  async handler(args, ctx) {
+    const outcome = await ctx.app.registry.promote(
+      args.name,
+      { version: args.version, targetStage: args.target_stage, archiveExisting: args.archive_existing },
+      who(ctx.actor, args.reason),
+      { dryRun: args.dry_run },
+    );
+    return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Promotion') };
+  },
+});
+
+export const rollbackModel = defineTool({
+  name: 'rollback_model',
+  title: 'Roll back production',
+  description:
+    'Restores the version that was in production before the current one (read from the audit trail), or to_version, and archives the current production version. Try dry_run: true first.',
+  input: {
+    name: modelName,
+    to_version: versionLabel.optional().describe('Version to restore; default: the previous production version'),
+    reason,
+    dry_run: dryRun,
+  },
+  output: stageChangeOutput,
+  effect: 'destructive',
+  idempotent: false,
+  async handler(args, ctx) {
+    const outcome = await ctx.app.registry.rollback(args.name, { toVersion: args.to_version }, who(ctx.actor, args.reason), {
+      dryRun: args.dry_run,
+    });
+    return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Rollback') };
+  },
+});
+
+export const archiveModel = defineTool({
+  name: 'archive_model',
+  title: 'Archive a model version',
+  description:
+    'Archives a version. The production version is refused unless force is true (the model is then left without a production version).',
+  input: {
+    name: modelName,
+    version: versionLabel,
+    force: z.boolean().default(false).describe('Allow archiving the production version'),
+    reason,
+    dry_run: dryRun,
+  },
+  output: stageChangeOutput,
+  effect: 'destructive',
+  idempotent: true,
+  async handler(args, ctx) {
+    const outcome = await ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, who(ctx.actor, args.reason), {
+      dryRun: args.dry_run,
+    });
+    return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Archive') };
+  },
+});
+
+export const registryTools = [registerModel, listModels, getModel, getModelHistory, promoteModel, rollbackModel, archiveModel];

@@ -1,0 +1,210 @@
+import { z } from 'zod';
+import { DomainError, notFound } from '../errors.js';
+import { resolveAllowedFile } from '../files.js';
+import { decodeCursor, page } from '../paging.js';
+import { inspectOnnxModel } from '../serving/inspect.js';
+import type { OnnxRuntime } from '../serving/runtime.js';
+import type { ModelState, RegistryStore, StagePlan } from '../store/store.js';
+import type { ArtifactStore } from './artifacts.js';
+import {
+  NAME_PATTERN,
+  checkNewVersionLabel,
+  findVersion,
+  nextVersionLabel,
+  planArchive,
+  planPromotion,
+  planRollback,
+  resolveFeatureNames,
+  type PromoteArgs,
+} from './rules.js';
+import type { Actor, AuditEntry, ModelVersion, Stage } from './types.js';
+
+export interface RegisterInput {
+  name: string;
+  artifactPath: string;
+  version?: string | undefined;
+  description?: string | undefined;
+  metrics?: Record<string, number> | undefined;
+  tags?: Record<string, string> | undefined;
+  featureNames?: string[] | undefined;
+}
+
+export interface StageChangeOutcome extends StagePlan {
+  name: string;
+  dryRun: boolean;
+  /** Every version's stage after the change (for a dry run: after it would be made). */
+  stagesAfter: Array<{ version: string; stage: Stage }>;
+  /** Stages before the change, for the versions it touches. */
+  productionBefore: string | null;
+  productionAfter: string | null;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean | undefined;
+}
+
+export interface ListQuery {
+  name?: string | undefined;
+  stage?: Stage | undefined;
+  olderThanDays?: number | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+const versionCursor = z.object({ name: z.string(), seq: z.number().int() });
+const historyCursor = z.object({ id: z.number().int() });
+
+export interface RegistryDeps {
+  store: RegistryStore;
+  artifacts: ArtifactStore;
+  runtime: () => Promise<OnnxRuntime>;
+  allowedDirs: readonly string[];
+  now?: () => Date;
+}
+
+/** The model registry: versions, stages and their audit trail, after MLflow's. */
+export class ModelRegistry {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: RegistryDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /**
+   * Copies the ONNX file into the artifact store, proves onnxruntime loads it, reads its
+   * signature and records the version (stage `none`). A dry run does all the checks and
+   * answers the version that would be created, keeping nothing.
+   */
+  async register(input: RegisterInput, who: Actor, options: WriteOptions = {}): Promise<{ version: ModelVersion; dryRun: boolean }> {
+    checkName('name', input.name);
+    if (input.version !== undefined) checkName('version', input.version);
+    const source = await resolveAllowedFile('artifact_path', input.artifactPath, this.deps.allowedDirs);
+    const existing = (await this.deps.store.modelState(input.name))?.versions ?? [];
+    if (input.version !== undefined) checkNewVersionLabel(input.name, existing, input.version);
+
+    const staged = await this.deps.artifacts.stage(source);
+    let committed = false;
+    try {
+      const inspection = await inspectOnnxModel(staged.tempPath, await this.deps.runtime(), `artifact_path "${input.artifactPath}"`);
+      const featureNames = resolveFeatureNames(inspection.signature, input.featureNames, inspection.metadataFeatureNames);
+      const draft = (versions: readonly ModelVersion[]) => {
+        if (input.version !== undefined) checkNewVersionLabel(input.name, versions, input.version);
+        return {
+          name: input.name,
+          version: input.version ?? nextVersionLabel(versions),
+          artifactSha256: staged.sha256,
+          artifactBytes: staged.bytes,
+          sourcePath: source,
+          signature: inspection.signature,
+          featureNames,
+          metrics: input.metrics ?? {},
+          tags: input.tags ?? {},
+          description: input.description ?? '',
+        };
+      };
+      if (options.dryRun) {
+        const now = this.now().toISOString();
+        const wouldBe = draft(existing);
+        const seq = existing.reduce((m, v) => Math.max(m, v.seq), 0) + 1;
+        return { version: { ...wouldBe, seq, stage: 'none', createdAt: now, updatedAt: now }, dryRun: true };
+      }
+      // The file is in place before the row that names it is written.
+      await this.deps.artifacts.commit(staged);
+      committed = true;
+      const version = await this.deps.store.registerVersion(input.name, draft, who);
+      return { version, dryRun: false };
+    } finally {
+      if (!committed) await this.deps.artifacts.discard(staged);
+    }
+  }
+
+  async list(query: ListQuery): Promise<{ versions: ModelVersion[]; nextCursor: string | null }> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, versionCursor);
+    const createdBefore =
+      query.olderThanDays === undefined ? undefined : new Date(this.now().getTime() - query.olderThanDays * 86_400_000).toISOString();
+    const rows = await this.deps.store.listVersions({ name: query.name, stage: query.stage, createdBefore, after, limit: query.limit + 1 });
+    const { items, nextCursor } = page(rows, query.limit, (v) => ({ name: v.name, seq: v.seq }));
+    return { versions: items, nextCursor };
+  }
+
+  /** One version, chosen by label or by stage (default: production, else the newest). */
+  async get(name: string, select: { version?: string | undefined; stage?: Stage | undefined }): Promise<ModelVersion> {
+    const state = await this.requireModel(name);
+    if (select.version !== undefined && select.stage !== undefined) {
+      throw new DomainError('invalid_argument', 'Give version or stage, not both.');
+    }
+    if (select.version !== undefined) return findVersion(state, select.version);
+    if (select.stage !== undefined) {
+      const inStage = state.versions.filter((v) => v.stage === select.stage);
+      if (!inStage.length) {
+        const stages = state.versions.map((v) => `${v.version}: ${v.stage}`).join(', ');
+        throw notFound(`${name} has no version in stage "${select.stage}" (${stages}). Ask for a version instead, or promote one.`);
+      }
+      return inStage[inStage.length - 1];
+    }
+    return state.versions.find((v) => v.stage === 'production') ?? state.versions[state.versions.length - 1];
+  }
+
+  async history(name: string, options: { limit: number; cursor?: string | undefined }): Promise<{ entries: AuditEntry[]; nextCursor: string | null }> {
+    await this.requireModel(name);
+    const beforeId = options.cursor === undefined ? undefined : decodeCursor(options.cursor, historyCursor).id;
+    const rows = await this.deps.store.history(name, { beforeId, limit: options.limit + 1 });
+    const { items, nextCursor } = page(rows, options.limit, (e) => ({ id: e.id }));
+    return { entries: items, nextCursor };
+  }
+
+  async promote(name: string, args: PromoteArgs, who: Actor, options: WriteOptions = {}): Promise<StageChangeOutcome> {
+    return this.changeStages(name, (s) => planPromotion(s, args), who, options);
+  }
+
+  async rollback(name: string, args: { toVersion?: string | undefined }, who: Actor, options: WriteOptions = {}): Promise<StageChangeOutcome> {
+    return this.changeStages(name, (s) => planRollback(s, args), who, options);
+  }
+
+  async archive(name: string, args: { version: string; force: boolean }, who: Actor, options: WriteOptions = {}): Promise<StageChangeOutcome> {
+    return this.changeStages(name, (s) => planArchive(s, args), who, options);
+  }
+
+  async modelState(name: string): Promise<ModelState> {
+    return this.requireModel(name);
+  }
+
+  private async changeStages(name: string, plan: (s: ModelState) => StagePlan, who: Actor, options: WriteOptions): Promise<StageChangeOutcome> {
+    const before = await this.requireModel(name);
+    // A dry run plans on a snapshot; a real change plans again inside its transaction.
+    const decided = options.dryRun ? plan(before) : await this.deps.store.changeStages(name, plan, who);
+    const after = options.dryRun ? applyPlan(before, decided) : await this.requireModel(name);
+    return {
+      ...decided,
+      name,
+      dryRun: Boolean(options.dryRun),
+      stagesAfter: after.versions.map((v) => ({ version: v.version, stage: v.stage })),
+      productionBefore: productionOf(options.dryRun ? before : stateBefore(after, decided)),
+      productionAfter: productionOf(after),
+    };
+  }
+
+  private async requireModel(name: string): Promise<ModelState> {
+    const state = await this.deps.store.modelState(name);
+    if (!state) throw notFound(`No model named "${name}" is registered. Call list_models to see the registered models, or register_model to add one.`);
+    return state;
+  }
+}
+
+function checkName(argument: string, value: string): void {
+  if (!NAME_PATTERN.test(value)) {
+    throw new DomainError('invalid_argument', `${argument} "${value.slice(0, 64)}" is not allowed: use 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit.`);
+  }
+}
+
+function applyPlan(state: ModelState, plan: StagePlan): ModelState {
+  const to = new Map(plan.changes.map((c) => [c.version, c.to] as const));
+  return { ...state, versions: state.versions.map((v) => ({ ...v, stage: to.get(v.version) ?? v.stage })) };
+}
+
+function stateBefore(state: ModelState, plan: StagePlan): ModelState {
+  const from = new Map(plan.changes.map((c) => [c.version, c.from] as const));
+  return { ...state, versions: state.versions.map((v) => ({ ...v, stage: from.get(v.version) ?? v.stage })) };
+}
+
+const productionOf = (s: ModelState) => s.versions.find((v) => v.stage === 'production')?.version ?? null;

@@ -1,0 +1,65 @@
+/** The registry's domain language, after MLflow's model registry (stages, transitions, audit). */
+
+export const STAGES = ['none', 'staging', 'production', 'archived'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** One input or output of an ONNX graph as onnxruntime reports it. */
+export interface TensorSpec {
+  name: string;
+  /** onnxruntime element type (`float32`, `float64`, `int64`, …) or `non-tensor` (maps, sequences). */
+  type: string;
+  /** Dimensions; a string is a symbolic dimension such as `N`, null when unknown. */
+  shape: Array<number | string> | null;
+}
+
+export interface ModelSignature {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+export interface ModelVersion {
+  name: string;
+  version: string;
+  /** Registration order within the model, 1-based. */
+  seq: number;
+  stage: Stage;
+  artifactSha256: string;
+  artifactBytes: number;
+  /** The path the artifact was registered from (for the record; the registry serves its own copy). */
+  sourcePath: string | null;
+  signature: ModelSignature;
+  featureNames: string[] | null;
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type AuditAction = 'register' | 'promote' | 'rollback' | 'archive';
+
+export interface AuditEntry {
+  id: number;
+  name: string;
+  version: string | null;
+  action: AuditAction;
+  fromStage: Stage | null;
+  toStage: Stage | null;
+  actor: string;
+  reason: string | null;
+  details: Record<string, unknown> | null;
+  createdAt: string;
+}
+
+/** One version moving from one stage to another, as part of a change. */
+export interface StageChange {
+  version: string;
+  from: Stage;
+  to: Stage;
+}
+
+/** Who asks for a change, and why: recorded on every audit row. */
+export interface Actor {
+  actor: string;
+  reason?: string | undefined;
+}

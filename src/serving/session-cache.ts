@@ -1,0 +1,104 @@
+import type { OnnxRuntime } from './runtime.js';
+
+export type OrtSession = Awaited<ReturnType<OnnxRuntime['InferenceSession']['create']>>;
+
+export interface CacheStats {
+  size: number;
+  maxSize: number;
+  hits: number;
+  misses: number;
+  loads: number;
+  loadFailures: number;
+  evictions: number;
+  loadMsTotal: number;
+}
+
+interface Entry {
+  session: Promise<OrtSession>;
+  lastUsed: number;
+}
+
+/**
+ * onnxruntime sessions by artifact, loaded lazily, least recently used evicted past `maxSize`,
+ * unused ones dropped after `ttlMs`. Concurrent first calls share one load. Keyed by the
+ * artifact's sha256, so two versions with the same bytes share a session.
+ */
+export class SessionCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly stats: Omit<CacheStats, 'size' | 'maxSize'> = { hits: 0, misses: 0, loads: 0, loadFailures: 0, evictions: 0, loadMsTotal: 0 };
+
+  constructor(
+    private readonly runtime: () => Promise<OnnxRuntime>,
+    private readonly maxSize: number,
+    private readonly ttlMs: number,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
+
+  get(key: string, file: string): Promise<OrtSession> {
+    this.expire();
+    const now = this.clock();
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.stats.hits++;
+      hit.lastUsed = now;
+      // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit.session;
+    }
+    this.stats.misses++;
+    const session = this.load(key, file);
+    this.entries.set(key, { session, lastUsed: now });
+    while (this.entries.size > this.maxSize) this.evict(this.entries.keys().next().value as string);
+    return session;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  async unload(key: string): Promise<boolean> {
+    if (!this.entries.has(key)) return false;
+    this.evict(key);
+    return true;
+  }
+
+  snapshot(): CacheStats {
+    return { ...this.stats, size: this.entries.size, maxSize: this.maxSize };
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.allSettled(all.map(async (e) => (await e.session).release()));
+  }
+
+  private async load(key: string, file: string): Promise<OrtSession> {
+    const started = this.clock();
+    try {
+      const ort = await this.runtime();
+      const session = await ort.InferenceSession.create(file);
+      this.stats.loads++;
+      this.stats.loadMsTotal += this.clock() - started;
+      return session;
+    } catch (e) {
+      // A failed load is not cached: the next call tries again (the file may be fixed).
+      this.stats.loadFailures++;
+      this.entries.delete(key);
+      throw e;
+    }
+  }
+
+  private expire(): void {
+    const cutoff = this.clock() - this.ttlMs;
+    for (const [key, entry] of this.entries) if (entry.lastUsed < cutoff) this.evict(key);
+  }
+
+  private evict(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.stats.evictions++;
+    entry.session.then((s) => s.release()).catch(() => undefined);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Numbered schema migrations. Append only: a released migration is never edited, a change is a
+ * new entry. `PRAGMA user_version` holds the number of the last one applied.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'registry',
+    sql: `
+      CREATE TABLE models (
+        name        TEXT PRIMARY KEY,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE model_versions (
+        id              INTEGER PRIMARY KEY,
+        model_name      TEXT NOT NULL REFERENCES models(name),
+        version         TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        stage           TEXT NOT NULL CHECK (stage IN ('none', 'staging', 'production', 'archived')),
+        artifact_sha256 TEXT NOT NULL,
+        artifact_bytes  INTEGER NOT NULL,
+        source_path     TEXT,
+        signature       TEXT NOT NULL,
+        feature_names   TEXT,
+        metrics         TEXT NOT NULL DEFAULT '{}',
+        tags            TEXT NOT NULL DEFAULT '{}',
+        description     TEXT NOT NULL DEFAULT '',
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        UNIQUE (model_name, version),
+        UNIQUE (model_name, seq)
+      ) STRICT;
+
+      -- The rule "at most one production version per model", enforced by the database itself.
+      CREATE UNIQUE INDEX model_versions_one_production
+        ON model_versions (model_name) WHERE stage = 'production';
+
+      CREATE TABLE audit_log (
+        id          INTEGER PRIMARY KEY,
+        model_name  TEXT NOT NULL,
+        version     TEXT,
+        action      TEXT NOT NULL,
+        from_stage  TEXT,
+        to_stage    TEXT,
+        actor       TEXT NOT NULL,
+        reason      TEXT,
+        details     TEXT,
+        created_at  TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_log_model ON audit_log (model_name, id);
+
+      CREATE TABLE alerts (
+        id          INTEGER PRIMARY KEY,
+        type        TEXT NOT NULL,
+        severity    TEXT NOT NULL CHECK (severity IN ('critical', 'warning', 'info')),
+        model_name  TEXT,
+        version     TEXT,
+        message     TEXT NOT NULL,
+        details     TEXT,
+        created_at  TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX alerts_created ON alerts (created_at);
+    `,
+  },
+];

@@ -1,0 +1,344 @@
+import type { Statement } from 'better-sqlite3';
+import type { Logger } from '../logger.js';
+import type { Alert, AlertDraft, AlertSeverity } from '../monitoring/alert-types.js';
+import type { Actor, AuditAction, AuditEntry, ModelSignature, ModelVersion, Stage, StageChange } from '../registry/types.js';
+import { openDatabase, schemaVersion, type Db } from './database.js';
+
+/** What the registry decides to insert, given the model's current versions. */
+export interface NewVersion {
+  name: string;
+  version: string;
+  artifactSha256: string;
+  artifactBytes: number;
+  sourcePath: string | null;
+  signature: ModelSignature;
+  featureNames: string[] | null;
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+  description: string;
+}
+
+/** A model's state as the registry's rules read it. */
+export interface ModelState {
+  name: string;
+  /** In registration order. */
+  versions: ModelVersion[];
+  /** Audit rows that moved a version into production, newest first. */
+  productionHistory: AuditEntry[];
+}
+
+/** The outcome of a stage rule: the changes to make, audited under one action, and alerts to raise. */
+export interface StagePlan {
+  action: AuditAction;
+  changes: StageChange[];
+  alerts: AlertDraft[];
+}
+
+export interface VersionQuery {
+  name?: string | undefined;
+  stage?: Stage | undefined;
+  createdBefore?: string | undefined;
+  /** Keyset cursor: versions after this (name, seq). */
+  after?: { name: string; seq: number } | undefined;
+  limit: number;
+}
+
+export interface AlertQuery {
+  since: string;
+  severity?: AlertSeverity | undefined;
+  name?: string | undefined;
+  beforeId?: number | undefined;
+  limit: number;
+}
+
+interface VersionRow {
+  model_name: string;
+  version: string;
+  seq: number;
+  stage: Stage;
+  artifact_sha256: string;
+  artifact_bytes: number;
+  source_path: string | null;
+  signature: string;
+  feature_names: string | null;
+  metrics: string;
+  tags: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface AuditRow {
+  id: number;
+  model_name: string;
+  version: string | null;
+  action: AuditAction;
+  from_stage: Stage | null;
+  to_stage: Stage | null;
+  actor: string;
+  reason: string | null;
+  details: string | null;
+  created_at: string;
+}
+
+interface AlertRow {
+  id: number;
+  type: Alert['type'];
+  severity: AlertSeverity;
+  model_name: string | null;
+  version: string | null;
+  message: string;
+  details: string | null;
+  created_at: string;
+}
+
+const toVersion = (r: VersionRow): ModelVersion => ({
+  name: r.model_name,
+  version: r.version,
+  seq: r.seq,
+  stage: r.stage,
+  artifactSha256: r.artifact_sha256,
+  artifactBytes: r.artifact_bytes,
+  sourcePath: r.source_path,
+  signature: JSON.parse(r.signature) as ModelSignature,
+  featureNames: r.feature_names === null ? null : (JSON.parse(r.feature_names) as string[]),
+  metrics: JSON.parse(r.metrics) as Record<string, number>,
+  tags: JSON.parse(r.tags) as Record<string, string>,
+  description: r.description,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toAudit = (r: AuditRow): AuditEntry => ({
+  id: r.id,
+  name: r.model_name,
+  version: r.version,
+  action: r.action,
+  fromStage: r.from_stage,
+  toStage: r.to_stage,
+  actor: r.actor,
+  reason: r.reason,
+  details: r.details === null ? null : (JSON.parse(r.details) as Record<string, unknown>),
+  createdAt: r.created_at,
+});
+
+const toAlert = (r: AlertRow): Alert => ({
+  id: r.id,
+  type: r.type,
+  severity: r.severity,
+  name: r.model_name,
+  version: r.version,
+  message: r.message,
+  details: r.details === null ? undefined : (JSON.parse(r.details) as Record<string, unknown>),
+  createdAt: r.created_at,
+});
+
+/** Moving out of production must happen before moving in: the one-production index checks each row. */
+const leavingProductionFirst = (a: StageChange, b: StageChange) => Number(b.from === 'production') - Number(a.from === 'production');
+
+/**
+ * Owns every SQL statement. Each method is one whole operation and one transaction. Methods
+ * return Promises although better-sqlite3 answers at once, so that a store for a shared
+ * database (PostgreSQL) can implement the same interface without touching the domain.
+ */
+export class RegistryStore {
+  private readonly q: Record<string, Statement>;
+
+  private constructor(
+    private readonly db: Db,
+    private readonly now: () => string,
+  ) {
+    this.q = {
+      model: db.prepare('SELECT name FROM models WHERE name = ?'),
+      insertModel: db.prepare('INSERT INTO models (name, created_at, updated_at) VALUES (?, ?, ?)'),
+      touchModel: db.prepare('UPDATE models SET updated_at = ? WHERE name = ?'),
+      versionsOf: db.prepare('SELECT * FROM model_versions WHERE model_name = ? ORDER BY seq'),
+      version: db.prepare('SELECT * FROM model_versions WHERE model_name = ? AND version = ?'),
+      insertVersion: db.prepare(`INSERT INTO model_versions
+        (model_name, version, seq, stage, artifact_sha256, artifact_bytes, source_path, signature, feature_names,
+         metrics, tags, description, created_at, updated_at)
+        VALUES (@name, @version, @seq, 'none', @sha, @bytes, @source, @signature, @features, @metrics, @tags, @description, @now, @now)`),
+      setStage: db.prepare('UPDATE model_versions SET stage = ?, updated_at = ? WHERE model_name = ? AND version = ? AND stage = ?'),
+      insertAudit: db.prepare(`INSERT INTO audit_log (model_name, version, action, from_stage, to_stage, actor, reason, details, created_at)
+        VALUES (@name, @version, @action, @from, @to, @actor, @reason, @details, @now)`),
+      productionHistory: db.prepare(
+        "SELECT * FROM audit_log WHERE model_name = ? AND to_stage = 'production' ORDER BY id DESC",
+      ),
+      history: db.prepare('SELECT * FROM audit_log WHERE model_name = ? AND id < ? ORDER BY id DESC LIMIT ?'),
+      insertAlert: db.prepare(`INSERT INTO alerts (type, severity, model_name, version, message, details, created_at)
+        VALUES (@type, @severity, @name, @version, @message, @details, @now)`),
+      stageCounts: db.prepare('SELECT stage, COUNT(*) AS n FROM model_versions GROUP BY stage'),
+      ping: db.prepare('SELECT 1 AS ok'),
+    };
+  }
+
+  static open(dbPath: string, logger: Logger, now: () => string = () => new Date().toISOString()): RegistryStore {
+    return new RegistryStore(openDatabase(dbPath, logger), now);
+  }
+
+  schemaVersion(): number {
+    return schemaVersion(this.db);
+  }
+
+  async ping(): Promise<void> {
+    this.q.ping.get();
+  }
+
+  async modelState(name: string): Promise<ModelState | undefined> {
+    return this.readModelState(name);
+  }
+
+  async getVersion(name: string, version: string): Promise<ModelVersion | undefined> {
+    const row = this.q.version.get(name, version) as VersionRow | undefined;
+    return row && toVersion(row);
+  }
+
+  async listVersions(query: VersionQuery): Promise<ModelVersion[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: query.limit };
+    if (query.name !== undefined) (where.push('model_name = @name'), (params.name = query.name));
+    if (query.stage !== undefined) (where.push('stage = @stage'), (params.stage = query.stage));
+    if (query.createdBefore !== undefined) (where.push('created_at < @before'), (params.before = query.createdBefore));
+    if (query.after !== undefined) {
+      where.push('(model_name > @afterName OR (model_name = @afterName AND seq > @afterSeq))');
+      params.afterName = query.after.name;
+      params.afterSeq = query.after.seq;
+    }
+    const sql = `SELECT * FROM model_versions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY model_name, seq LIMIT @limit`;
+    return (this.db.prepare(sql).all(params) as VersionRow[]).map(toVersion);
+  }
+
+  async stageCounts(): Promise<Record<Stage, number>> {
+    const counts: Record<Stage, number> = { none: 0, staging: 0, production: 0, archived: 0 };
+    for (const r of this.q.stageCounts.all() as Array<{ stage: Stage; n: number }>) counts[r.stage] = r.n;
+    return counts;
+  }
+
+  /**
+   * Registers a version in one transaction: `decide` sees the model's current versions (empty for
+   * a new model) and returns the row to insert, or throws a domain error; the audit row is
+   * written with it.
+   */
+  async registerVersion(name: string, decide: (existing: ModelVersion[]) => NewVersion, who: Actor): Promise<ModelVersion> {
+    const run = this.db.transaction(() => {
+      const existing = (this.q.versionsOf.all(name) as VersionRow[]).map(toVersion);
+      const draft = decide(existing);
+      const now = this.now();
+      if (!this.q.model.get(name)) this.q.insertModel.run(name, now, now);
+      else this.q.touchModel.run(now, name);
+      const seq = existing.reduce((m, v) => Math.max(m, v.seq), 0) + 1;
+      this.q.insertVersion.run({
+        name,
+        version: draft.version,
+        seq,
+        sha: draft.artifactSha256,
+        bytes: draft.artifactBytes,
+        source: draft.sourcePath,
+        signature: JSON.stringify(draft.signature),
+        features: draft.featureNames && JSON.stringify(draft.featureNames),
+        metrics: JSON.stringify(draft.metrics),
+        tags: JSON.stringify(draft.tags),
+        description: draft.description,
+        now,
+      });
+      this.audit({ name, version: draft.version, action: 'register', from: null, to: 'none', who, now, details: { sha256: draft.artifactSha256 } });
+      return toVersion(this.q.version.get(name, draft.version) as VersionRow);
+    });
+    return run.immediate();
+  }
+
+  /**
+   * Changes stages in one transaction: `plan` applies the registry's rules to the model's state
+   * as it is inside the transaction (so concurrent changes cannot interleave), and every change,
+   * its audit rows and its alerts are written together or not at all.
+   */
+  async changeStages(name: string, plan: (state: ModelState) => StagePlan, who: Actor): Promise<StagePlan> {
+    const run = this.db.transaction(() => {
+      const state = this.readModelState(name);
+      if (!state) throw new Error(`changeStages: model ${name} vanished`); // callers check existence first
+      const decided = plan(state);
+      const now = this.now();
+      for (const change of [...decided.changes].sort(leavingProductionFirst)) {
+        const res = this.q.setStage.run(change.to, now, name, change.version, change.from);
+        if (res.changes !== 1) throw new Error(`stage of ${name} ${change.version} is not ${change.from}`);
+      }
+      for (const change of decided.changes) {
+        this.audit({ name, version: change.version, action: decided.action, from: change.from, to: change.to, who, now });
+      }
+      for (const alert of decided.alerts) this.writeAlert(alert, now);
+      if (decided.changes.length) this.q.touchModel.run(now, name);
+      return decided;
+    });
+    return run.immediate();
+  }
+
+  async history(name: string, options: { beforeId?: number | undefined; limit: number }): Promise<AuditEntry[]> {
+    const rows = this.q.history.all(name, options.beforeId ?? Number.MAX_SAFE_INTEGER, options.limit) as AuditRow[];
+    return rows.map(toAudit);
+  }
+
+  async insertAlert(alert: AlertDraft): Promise<Alert> {
+    const now = this.now();
+    const id = this.writeAlert(alert, now);
+    return { ...alert, id, createdAt: now };
+  }
+
+  async listAlerts(query: AlertQuery): Promise<Alert[]> {
+    const where = ['created_at >= @since', 'id < @beforeId'];
+    const params: Record<string, unknown> = { since: query.since, beforeId: query.beforeId ?? Number.MAX_SAFE_INTEGER, limit: query.limit };
+    if (query.severity !== undefined) (where.push('severity = @severity'), (params.severity = query.severity));
+    if (query.name !== undefined) (where.push('model_name = @name'), (params.name = query.name));
+    const sql = `SELECT * FROM alerts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`;
+    return (this.db.prepare(sql).all(params) as AlertRow[]).map(toAlert);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private readModelState(name: string): ModelState | undefined {
+    if (!this.q.model.get(name)) return undefined;
+    return {
+      name,
+      versions: (this.q.versionsOf.all(name) as VersionRow[]).map(toVersion),
+      productionHistory: (this.q.productionHistory.all(name) as AuditRow[]).map(toAudit),
+    };
+  }
+
+  private audit(e: {
+    name: string;
+    version: string | null;
+    action: AuditAction;
+    from: Stage | null;
+    to: Stage | null;
+    who: Actor;
+    now: string;
+    details?: Record<string, unknown>;
+  }): void {
+    this.q.insertAudit.run({
+      name: e.name,
+      version: e.version,
+      action: e.action,
+      from: e.from,
+      to: e.to,
+      actor: e.who.actor,
+      reason: e.who.reason ?? null,
+      details: e.details ? JSON.stringify(e.details) : null,
+      now: e.now,
+    });
+  }
+
+  private writeAlert(alert: AlertDraft, now: string): number {
+    const res = this.q.insertAlert.run({
+      type: alert.type,
+      severity: alert.severity,
+      name: alert.name,
+      version: alert.version,
+      message: alert.message,
+      details: alert.details ? JSON.stringify(alert.details) : null,
+      now,
+    });
+    return Number(res.lastInsertRowid);
+  }
+}
