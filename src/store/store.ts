@@ -180,6 +180,16 @@ export class RegistryStore {
     return schemaVersion(this.db);
   }
 
+  /** The connection's durability settings, as SQLite reports them. */
+  settings(): { journalMode: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA'; busyTimeoutMs: number } {
+    const synchronous = (['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const)[this.db.pragma('synchronous', { simple: true }) as number];
+    return {
+      journalMode: this.db.pragma('journal_mode', { simple: true }) as string,
+      synchronous,
+      busyTimeoutMs: this.db.pragma('busy_timeout', { simple: true }) as number,
+    };
+  }
+
   async ping(): Promise<void> {
     this.q.ping.get();
   }

@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveAllowedFile } from '../src/files.js';
+import { tempDir } from './helpers.js';
+
+function layout() {
+  const root = tempDir();
+  const allowed = path.join(root, 'allowed');
+  const outside = path.join(root, 'outside');
+  fs.mkdirSync(path.join(allowed, 'sub'), { recursive: true });
+  fs.mkdirSync(outside);
+  fs.writeFileSync(path.join(allowed, 'sub', 'model.onnx'), 'model');
+  fs.writeFileSync(path.join(outside, 'secret.txt'), 'TOP SECRET CONTENT');
+  return { root, allowed, outside };
+}
+
+describe('resolveAllowedFile (real files and symlinks)', () => {
+  it('accepts a file under an allowed directory and returns its real path', async () => {
+    const { allowed } = layout();
+    const real = await resolveAllowedFile('artifact_path', path.join(allowed, 'sub', '..', 'sub', 'model.onnx'), [allowed]);
+    expect(real).toBe(fs.realpathSync(path.join(allowed, 'sub', 'model.onnx')));
+  });
+
+  it('refuses ../ escapes and absolute paths outside, without reading them', async () => {
+    const { allowed, outside } = layout();
+    await expect(resolveAllowedFile('artifact_path', path.join(allowed, '..', 'outside', 'secret.txt'), [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
+    await expect(resolveAllowedFile('artifact_path', '/etc/passwd', [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
+    const err = await resolveAllowedFile('artifact_path', path.join(outside, 'secret.txt'), [allowed]).catch((e: Error) => e);
+    expect(String(err)).not.toContain('TOP SECRET');
+  });
+
+  it('refuses a symlink inside an allowed directory that points outside it', async () => {
+    const { allowed, outside } = layout();
+    fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(allowed, 'link.onnx'));
+    fs.symlinkSync(outside, path.join(allowed, 'dirlink'));
+    await expect(resolveAllowedFile('artifact_path', path.join(allowed, 'link.onnx'), [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
+    await expect(resolveAllowedFile('artifact_path', path.join(allowed, 'dirlink', 'secret.txt'), [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
+  });
+
+  it('follows a symlink that stays inside, and an allowed directory that is itself a symlink', async () => {
+    const { root, allowed } = layout();
+    fs.symlinkSync(path.join(allowed, 'sub', 'model.onnx'), path.join(allowed, 'alias.onnx'));
+    expect(await resolveAllowedFile('p', path.join(allowed, 'alias.onnx'), [allowed])).toBe(fs.realpathSync(path.join(allowed, 'sub', 'model.onnx')));
+    fs.symlinkSync(allowed, path.join(root, 'via-link'));
+    expect(await resolveAllowedFile('p', path.join(root, 'via-link', 'sub', 'model.onnx'), [path.join(root, 'via-link')])).toBe(
+      fs.realpathSync(path.join(allowed, 'sub', 'model.onnx')),
+    );
+  });
+
+  it('says file_not_found for a missing file and refuses directories and NUL bytes', async () => {
+    const { allowed } = layout();
+    await expect(resolveAllowedFile('p', path.join(allowed, 'nope.onnx'), [allowed])).rejects.toMatchObject({ code: 'file_not_found' });
+    await expect(resolveAllowedFile('p', path.join(allowed, 'sub'), [allowed])).rejects.toMatchObject({ code: 'invalid_argument' });
+    await expect(resolveAllowedFile('p', `${allowed}/x\0.onnx`, [allowed])).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+});

@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { loadConfig, packageRoot } from '../src/config.js';
+import { createAppContext, type AppContext } from '../src/context.js';
+import { createMcpServer } from '../src/mcp/server.js';
+
+export const FIXTURES = path.join(packageRoot, 'fixtures');
+export const fixture = (name: string) => path.join(FIXTURES, name);
+
+export function tempDir(prefix = 'mlops-mcp-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A real AppContext on a fresh home in a temp dir; file arguments may reach fixtures/ and `work`. */
+export function testApp(env: Record<string, string> = {}): { app: AppContext; home: string; work: string } {
+  const root = tempDir();
+  const home = path.join(root, 'home');
+  const work = path.join(root, 'work');
+  fs.mkdirSync(work);
+  const config = loadConfig({ MLOPS_MCP_HOME: home, MLOPS_MCP_ALLOWED_DIRS: `${FIXTURES}:${work}`, LOG_LEVEL: 'silent', ...env }, root);
+  return { app: createAppContext(config, pino({ level: 'silent' })), home, work };
+}
+
+/** A real SDK Client connected to our server through the in-memory transport. */
+export async function connect(app: AppContext, options: { readOnly?: boolean; clientName?: string } = {}): Promise<Client> {
+  const server = createMcpServer(app, { readOnly: options.readOnly ?? false, transport: 'memory' });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: options.clientName ?? 'test-client', version: '1.0.0' });
+  await client.connect(clientSide);
+  return client;
+}
+
+/** Every row of every table, in order: equal dumps mean the database content is unchanged. */
+export function dumpTables(dbPath: string): Record<string, unknown[]> {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
+    return Object.fromEntries(tables.map(({ name }) => [name, db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all()]));
+  } finally {
+    db.close();
+  }
+}
+
+export interface ToolResult {
+  isError?: boolean;
+  content: Array<{ type: string; text?: string }>;
+  structuredContent?: Record<string, unknown>;
+  _meta?: Record<string, unknown>;
+}
+
+export async function call(client: Client, name: string, args: Record<string, unknown>): Promise<ToolResult> {
+  return (await client.callTool({ name, arguments: args })) as ToolResult;
+}
+
+/** Calls a tool that must succeed, and returns its structured content. */
+export async function ok<T = Record<string, unknown>>(client: Client, name: string, args: Record<string, unknown>): Promise<T> {
+  const r = await call(client, name, args);
+  if (r.isError) throw new Error(`${name} failed: ${r.content[0]?.text}`);
+  return r.structuredContent as T;
+}
+
+export const text = (r: ToolResult) => r.content.map((c) => c.text ?? '').join('\n');
+export const errorCode = (r: ToolResult) => (r._meta?.['mlops-mcp/error'] as { code?: string } | undefined)?.code;
+
+/** Registers the demo's four models (no promotions) into an app's registry. */
+export async function registerDemoVersions(client: Client): Promise<void> {
+  await ok(client, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1' });
+  await ok(client, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v2.onnx'), version: 'v2' });
+  await ok(client, 'register_model', { name: 'nba_win_predictor', artifact_path: fixture('nba_win_predictor_v1.5.onnx'), version: 'v1.5' });
+  await ok(client, 'register_model', { name: 'nba_win_predictor', artifact_path: fixture('nba_win_predictor_v2.0.onnx'), version: 'v2.0' });
+}

@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ArtifactStore } from '../../src/registry/artifacts.js';
+import { ModelRegistry } from '../../src/registry/registry.js';
+import { loadOnnxRuntime } from '../../src/serving/runtime.js';
+import { RegistryStore } from '../../src/store/store.js';
+import { FIXTURES, fixture, tempDir } from '../helpers.js';
+
+const who = { actor: 'test', reason: 'because' };
+const opened: RegistryStore[] = [];
+
+function registryOn(home: string) {
+  const store = RegistryStore.open(path.join(home, 'registry.db'), pino({ level: 'silent' }));
+  opened.push(store);
+  const registry = new ModelRegistry({ store, artifacts: new ArtifactStore(path.join(home, 'artifacts')), runtime: loadOnnxRuntime, allowedDirs: [FIXTURES] });
+  return { store, registry };
+}
+
+afterEach(() => {
+  for (const s of opened.splice(0)) s.close();
+});
+
+async function fourVersions(registry: ModelRegistry) {
+  for (const file of ['nba_points_v1.onnx', 'nba_points_v2.onnx', 'nba_points_v1.onnx', 'nba_points_v2.onnx']) {
+    await registry.register({ name: 'nba_points', artifactPath: fixture(file) }, who);
+  }
+}
+
+describe('ModelRegistry on real SQLite and ONNX', () => {
+  it('registers with v<n> labels, a content-addressed artifact and the ONNX signature', async () => {
+    const home = tempDir();
+    const { registry } = registryOn(home);
+    const { version: v1 } = await registry.register({ name: 'nba_points', artifactPath: fixture('nba_points_v1.onnx') }, who);
+    expect(v1.version).toBe('v1');
+    expect(v1.stage).toBe('none');
+    expect(v1.featureNames).toHaveLength(10); // read from the ONNX feature_names metadata
+    expect(v1.signature.inputs).toEqual([{ name: 'float_input', type: 'float32', shape: ['?', 10] }]);
+    const stored = path.join(home, 'artifacts', v1.artifactSha256.slice(0, 2), `${v1.artifactSha256}.onnx`);
+    expect(fs.readFileSync(stored)).toEqual(fs.readFileSync(fixture('nba_points_v1.onnx')));
+    const { version: v2 } = await registry.register({ name: 'nba_points', artifactPath: fixture('nba_points_v1.onnx'), version: 'v2.0-rc1' }, who);
+    expect(v2.version).toBe('v2.0-rc1');
+    const { version: v3 } = await registry.register({ name: 'nba_points', artifactPath: fixture('nba_points_v2.onnx') }, who);
+    expect(v3.version).toBe('v3');
+    expect(fs.readdirSync(path.join(home, 'artifacts', 'tmp'))).toEqual([]); // no temp file left behind
+  });
+
+  it('rolls back through several promotions using the audit trail', async () => {
+    const { registry } = registryOn(tempDir());
+    await fourVersions(registry);
+    for (const v of ['v1', 'v2', 'v3', 'v4']) await registry.promote('nba_points', { version: v, targetStage: 'production', archiveExisting: true }, who);
+    const stages = async () => Object.fromEntries((await registry.modelState('nba_points')).versions.map((v) => [v.version, v.stage]));
+    expect(await stages()).toEqual({ v1: 'archived', v2: 'archived', v3: 'archived', v4: 'production' });
+
+    const first = await registry.rollback('nba_points', {}, who);
+    expect(first.productionBefore).toBe('v4');
+    expect(first.productionAfter).toBe('v3');
+    expect(await stages()).toEqual({ v1: 'archived', v2: 'archived', v3: 'production', v4: 'archived' });
+    // The previous production version is now v4 (it was in production before v3 came back).
+    expect((await registry.rollback('nba_points', {}, who)).productionAfter).toBe('v4');
+    expect((await registry.rollback('nba_points', { toVersion: 'v1' }, who)).productionAfter).toBe('v1');
+    expect(await stages()).toEqual({ v1: 'production', v2: 'archived', v3: 'archived', v4: 'archived' });
+
+    const { entries } = await registry.history('nba_points', { limit: 100 });
+    expect(entries[0]).toMatchObject({ action: 'rollback', version: 'v4', fromStage: 'production', toStage: 'archived', actor: 'test', reason: 'because' });
+    expect(entries.filter((e) => e.action === 'register')).toHaveLength(4);
+  });
+
+  it('lets only one of two concurrent promotions hold production, from two connections', async () => {
+    const home = tempDir();
+    const a = registryOn(home);
+    const b = registryOn(home);
+    await fourVersions(a.registry);
+    await Promise.all([
+      a.registry.promote('nba_points', { version: 'v1', targetStage: 'production', archiveExisting: true }, who),
+      b.registry.promote('nba_points', { version: 'v2', targetStage: 'production', archiveExisting: true }, who),
+      a.registry.promote('nba_points', { version: 'v3', targetStage: 'production', archiveExisting: false }, who),
+    ]);
+    const versions = (await a.registry.modelState('nba_points')).versions;
+    expect(versions.filter((v) => v.stage === 'production')).toHaveLength(1);
+    // Stages agree with the audit trail: each version's last audited to_stage is its stage.
+    const { entries } = await b.registry.history('nba_points', { limit: 100 });
+    for (const v of versions) expect(entries.find((e) => e.version === v.version)?.toStage).toBe(v.stage);
+  });
+
+  it('answers a dry run with the plan and writes nothing', async () => {
+    const home = tempDir();
+    const { registry } = registryOn(home);
+    await fourVersions(registry);
+    await registry.promote('nba_points', { version: 'v1', targetStage: 'production', archiveExisting: true }, who);
+    const before = await registry.modelState('nba_points');
+    const dry = await registry.promote('nba_points', { version: 'v2', targetStage: 'production', archiveExisting: true }, who, { dryRun: true });
+    expect(dry).toMatchObject({ dryRun: true, productionBefore: 'v1', productionAfter: 'v2' });
+    expect(await registry.modelState('nba_points')).toEqual(before);
+    const reg = await registry.register({ name: 'nba_points', artifactPath: fixture('nba_points_v2.onnx') }, who, { dryRun: true });
+    expect(reg.version.version).toBe('v5');
+    expect(await registry.modelState('nba_points')).toEqual(before);
+  });
+
+  it('refuses a file that is not ONNX and keeps nothing of it', async () => {
+    const home = tempDir();
+    const { registry } = registryOn(home);
+    await expect(registry.register({ name: 'x', artifactPath: fixture('nba_points_reference.csv') }, who)).rejects.toThrow(/not a usable ONNX model/);
+    expect(fs.readdirSync(path.join(home, 'artifacts', 'tmp'))).toEqual([]);
+    expect(fs.readdirSync(path.join(home, 'artifacts')).filter((d) => d !== 'tmp')).toEqual([]);
+  });
+});

@@ -1,0 +1,40 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { migrations } from '../../src/store/migrations.js';
+import { RegistryStore } from '../../src/store/store.js';
+import { tempDir } from '../helpers.js';
+
+const silent = pino({ level: 'silent' });
+
+describe('RegistryStore', () => {
+  it('opens in WAL with synchronous=NORMAL, a busy timeout and the latest schema version', () => {
+    const dbPath = path.join(tempDir(), 'registry.db');
+    const store = RegistryStore.open(dbPath, silent);
+    expect(store.schemaVersion()).toBe(migrations[migrations.length - 1].version);
+    // NORMAL is what docs/operations.md promises: a process crash loses no committed transaction.
+    expect(store.settings()).toEqual({ journalMode: 'wal', synchronous: 'NORMAL', busyTimeoutMs: 5000 });
+    store.close();
+  });
+
+  it('applies migrations once, whatever the number of opens', () => {
+    const dbPath = path.join(tempDir(), 'registry.db');
+    const stores = [RegistryStore.open(dbPath, silent), RegistryStore.open(dbPath, silent), RegistryStore.open(dbPath, silent)];
+    for (const s of stores) expect(s.schemaVersion()).toBe(migrations.length);
+    for (const s of stores) s.close();
+  });
+
+  it('enforces one production version per model in the schema itself', () => {
+    const dbPath = path.join(tempDir(), 'registry.db');
+    RegistryStore.open(dbPath, silent).close();
+    const db = new Database(dbPath);
+    const now = new Date().toISOString();
+    db.prepare('INSERT INTO models VALUES (?, ?, ?)').run('m', now, now);
+    const insert = db.prepare(`INSERT INTO model_versions (model_name, version, seq, stage, artifact_sha256, artifact_bytes, signature, created_at, updated_at)
+      VALUES ('m', ?, ?, 'production', 'x', 1, '{}', ?, ?)`);
+    insert.run('v1', 1, now, now);
+    expect(() => insert.run('v2', 2, now, now)).toThrow(/UNIQUE constraint failed/);
+    db.close();
+  });
+});
