@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context.js';
+import type { ErrorCode } from '../errors.js';
 
 /**
  * What a tool may change. `read` changes nothing an operator manages (predict is a read: its
@@ -34,6 +35,10 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
   effect: Effect;
   /** Calling twice with the same arguments leaves the same state as calling once. */
   idempotent: boolean;
+  /** The domain errors it can answer, as (code, when) pairs: for docs/tools.md. */
+  errors: ReadonlyArray<readonly [ErrorCode, string]>;
+  /** Arguments of a typical call: for docs/tools.md, and checked against `input` by a test. */
+  example: Record<string, unknown>;
   /** Method syntax on purpose: definitions with specific argument types are stored in one list. */
   handler(args: Infer<I>, ctx: ToolContext): Promise<ToolAnswer<Infer<O>>>;
 }

@@ -17,6 +17,8 @@ export const getAlerts = defineTool({
   output: { alerts: z.array(alert), count: z.number().int(), next_cursor: z.string().nullable() },
   effect: 'read',
   idempotent: true,
+  errors: [['invalid_argument', 'a cursor this server did not give out']],
+  example: { hours: 24, severity: 'warning' },
   async handler(args, ctx) {
     const { alerts, nextCursor } = await ctx.app.alerts.list(args);
     const lines = alerts.map((a) => `${a.createdAt} [${a.severity}] ${a.type}: ${a.message}`);

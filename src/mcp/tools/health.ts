@@ -27,6 +27,8 @@ export const healthCheck = defineTool({
   },
   effect: 'read',
   idempotent: true,
+  errors: [],
+  example: { component: 'model_serving' },
   async handler(args, ctx) {
     const report = await ctx.app.health.check(args.component);
     const mark = { healthy: '✓', degraded: '!', unhealthy: '✗' } as const;

@@ -40,6 +40,14 @@ export const registerModel = defineTool({
   output: { dry_run: z.boolean(), model: versionDetail },
   effect: 'write',
   idempotent: false,
+  errors: [
+    ['invalid_argument', 'a bad name or version label, or feature_names that do not match the model inputs'],
+    ['path_not_allowed', 'artifact_path is outside MLOPS_MCP_ALLOWED_DIRS (symlinks resolved)'],
+    ['file_not_found', 'artifact_path does not exist'],
+    ['invalid_model', 'the file is not an ONNX model onnxruntime can load'],
+    ['already_exists', 'the model already has this version label'],
+  ],
+  example: { name: 'nba_points', artifact_path: 'fixtures/nba_points_v2.onnx', version: 'v2', metrics: { rmse: 4.59 }, reason: 'retrained on 2026 data' },
   async handler(args, ctx) {
     const { version, dryRun: dry } = await ctx.app.registry.register(
       {
@@ -82,6 +90,8 @@ export const listModels = defineTool({
   },
   effect: 'read',
   idempotent: true,
+  errors: [['invalid_argument', 'a cursor this server did not give out']],
+  example: { stage: 'production' },
   async handler(args, ctx) {
     const { versions, nextCursor } = await ctx.app.registry.list({
       name: args.name,
@@ -117,6 +127,8 @@ export const getModel = defineTool({
   },
   effect: 'read',
   idempotent: true,
+  errors: [['not_found', 'the model or version does not exist'], ['invalid_argument', 'both version and stage given']],
+  example: { name: 'nba_points', stage: 'production' },
   async handler(args, ctx) {
     const v = await ctx.app.registry.get(args.name, { version: args.version, stage: args.stage });
     const state = await ctx.app.registry.modelState(args.name);
@@ -149,6 +161,8 @@ export const getModelHistory = defineTool({
   output: { name: z.string(), entries: z.array(auditEntry), next_cursor: z.string().nullable() },
   effect: 'read',
   idempotent: true,
+  errors: [['not_found', 'the model or version does not exist'], ['invalid_argument', 'a cursor this server did not give out']],
+  example: { name: 'nba_points', limit: 20 },
   async handler(args, ctx) {
     const { entries, nextCursor } = await ctx.app.registry.history(args.name, { limit: args.limit, cursor: args.cursor });
     const more = nextCursor ? '\n(more: pass next_cursor)' : '';
@@ -178,6 +192,8 @@ export const promoteModel = defineTool({
   output: stageChangeOutput,
   effect: 'destructive',
   idempotent: true,
+  errors: [['not_found', 'the model or version does not exist'], ['failed_precondition', 'the version is in production and would move down (use rollback_model or archive_model)']],
+  example: { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'lower RMSE on last week', dry_run: true },
   async handler(args, ctx) {
     const outcome = await ctx.app.registry.promote(
       args.name,
@@ -203,6 +219,11 @@ export const rollbackModel = defineTool({
   output: stageChangeOutput,
   effect: 'destructive',
   idempotent: false,
+  errors: [
+    ['not_found', 'the model or version does not exist'],
+    ['failed_precondition', 'no production version, no earlier production version in the audit trail, or to_version is already in production'],
+  ],
+  example: { name: 'nba_points', reason: 'error rate up after v2', dry_run: true },
   async handler(args, ctx) {
     const outcome = await ctx.app.registry.rollback(args.name, { toVersion: args.to_version }, who(ctx.actor, args.reason), {
       dryRun: args.dry_run,
@@ -226,6 +247,8 @@ export const archiveModel = defineTool({
   output: stageChangeOutput,
   effect: 'destructive',
   idempotent: true,
+  errors: [['not_found', 'the model or version does not exist'], ['failed_precondition', 'the version is in production and force is not true']],
+  example: { name: 'nba_points', version: 'v1', reason: 'superseded by v2' },
   async handler(args, ctx) {
     const outcome = await ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, who(ctx.actor, args.reason), {
       dryRun: args.dry_run,

@@ -1,0 +1,130 @@
+import http from 'node:http';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers.js';
+import { spawnHttp, type SpawnedHttp } from './spawn.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+
+/** A raw request, to control headers the SDK client would always set right. */
+function raw(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'POST', headers: options.headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+const initialize = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+});
+const mcpHeaders = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+async function connectHttp(url: string, token?: string): Promise<Client> {
+  const client = new Client({ name: 'http-e2e', version: '1.0.0' });
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers } }));
+  return client;
+}
+
+describe('serve --http without a token (loopback)', () => {
+  let server: SpawnedHttp;
+  beforeAll(async () => {
+    server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: path.join(tempDir(), 'home') });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('serves the demo to a real Streamable HTTP client: health 8/8, promotion audited', async () => {
+    const client = await connectHttp(server.url);
+    const health = (await client.callTool({ name: 'health_check', arguments: {} })) as { structuredContent: { status: string; healthy_components: number } };
+    expect(health.structuredContent).toMatchObject({ status: 'healthy', healthy_components: 8 });
+    const p = (await client.callTool({
+      name: 'promote_model',
+      arguments: { name: 'nba_win_predictor', version: 'v2.0', target_stage: 'production', reason: 'http e2e' },
+    })) as { structuredContent: { production_after: string; production_before: string } };
+    expect(p.structuredContent).toMatchObject({ production_before: 'v1.5', production_after: 'v2.0' });
+    await client.close();
+  });
+
+  it('answers /healthz', async () => {
+    const r = await raw(`${server.url}/healthz`, { method: 'GET' });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ status: 'ok' });
+  });
+
+  it('refuses a foreign Host header and a foreign Origin with 403', async () => {
+    const host = await raw(`${server.url}/mcp`, { headers: { ...mcpHeaders, host: 'evil.example.com' }, body: initialize });
+    expect(host.status).toBe(403);
+    const origin = await raw(`${server.url}/mcp`, { headers: { ...mcpHeaders, origin: 'http://evil.example.com' }, body: initialize });
+    expect(origin.status).toBe(403);
+    const health = await raw(`${server.url}/healthz`, { method: 'GET', headers: { host: 'attacker.test:80' } });
+    expect(health.status).toBe(403);
+  });
+
+  it('answers malformed JSON with -32700, an oversized body with 413, and a request without session with 400', async () => {
+    const bad = await raw(`${server.url}/mcp`, { headers: mcpHeaders, body: '{"jsonrpc": "2.0", "id": 1, ' });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error.code).toBe(-32700);
+    const big = await raw(`${server.url}/mcp`, { headers: mcpHeaders, body: Buffer.alloc(5 * 1024 * 1024, 0x20) });
+    expect(big.status).toBe(413);
+    const noSession = await raw(`${server.url}/mcp`, { headers: mcpHeaders, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
+    expect(noSession.status).toBe(400);
+    const unknown = await raw(`${server.url}/mcp`, { headers: { ...mcpHeaders, 'mcp-session-id': 'nope' }, body: '{}' });
+    expect(unknown.status).toBe(404);
+  });
+});
+
+describe('serve --http with MLOPS_MCP_TOKEN', () => {
+  let server: SpawnedHttp;
+  beforeAll(async () => {
+    server = await spawnHttp([], { MLOPS_MCP_HOME: path.join(tempDir(), 'home'), MLOPS_MCP_TOKEN: TOKEN });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('refuses requests without the token or with a wrong one (401), on every method', async () => {
+    for (const method of ['POST', 'GET', 'DELETE']) {
+      const none = await raw(`${server.url}/mcp`, { method, headers: mcpHeaders, body: method === 'POST' ? initialize : undefined });
+      expect(none.status, method).toBe(401);
+    }
+    const wrong = await raw(`${server.url}/mcp`, { headers: { ...mcpHeaders, authorization: 'Bearer wrong-token-0123456789' }, body: initialize });
+    expect(wrong.status).toBe(401);
+    const inQuery = await raw(`${server.url}/mcp?token=${TOKEN}`, { headers: mcpHeaders, body: initialize });
+    expect(inQuery.status).toBe(401);
+    await expect(connectHttp(server.url)).rejects.toThrow();
+  });
+
+  it('serves a client that sends the token', async () => {
+    const client = await connectHttp(server.url, TOKEN);
+    expect((await client.listTools()).tools.length).toBeGreaterThan(5);
+    await client.close();
+  });
+});
+
+describe('serve --http refusals at start', () => {
+  it('refuses to bind a non-loopback address without a token', async () => {
+    await expect(spawnHttp(['--host', '0.0.0.0'], { MLOPS_MCP_HOME: path.join(tempDir(), 'home') })).rejects.toThrow(/without a token/);
+  });
+
+  it('shuts down cleanly on SIGTERM', async () => {
+    const server = await spawnHttp([], { MLOPS_MCP_HOME: path.join(tempDir(), 'home') });
+    const client = await connectHttp(server.url);
+    const started = Date.now();
+    expect(await server.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(server.stderr()).toMatch(/"msg":"shutting down"/);
+    await client.close().catch(() => undefined);
+  });
+});

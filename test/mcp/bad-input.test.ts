@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../src/context.js';
+import { allTools } from '../../src/mcp/tools/index.js';
+import { call, connect, dumpTables, errorCode, fixture, ok, registerDemoVersions, testApp, text } from '../helpers.js';
+
+let app: AppContext;
+let work: string;
+let client: Client;
+
+beforeAll(async () => {
+  ({ app, work } = testApp());
+  client = await connect(app);
+  await registerDemoVersions(client);
+  await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
+  fs.writeFileSync(path.join(work, 'not-a-model.onnx'), 'this is not protobuf at all');
+  fs.writeFileSync(path.join(work, 'truncated.onnx'), fs.readFileSync(fixture('nba_points_v2.onnx')).subarray(0, 5000));
+  fs.writeFileSync(path.join(work, 'empty.onnx'), '');
+});
+afterAll(async () => {
+  await client.close();
+  await app.close();
+});
+
+/** [tool, arguments, expected code or 'validation' for the SDK's own schema check, text the message must contain] */
+const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
+  // wrong types and missing fields, refused by the SDK against the input schema
+  ['health_check', { component: 'flux_capacitor' }, 'validation', /component/],
+  ['register_model', { name: 'nba_points' }, 'validation', /artifact_path/],
+  ['register_model', { name: 42, artifact_path: 'x' }, 'validation', /name/],
+  ['register_model', { name: '../etc', artifact_path: 'x' }, 'validation', /name/],
+  ['register_model', { name: 'ok', artifact_path: 'x', metrics: { rmse: 'low' } }, 'validation', /metrics/],
+  ['list_models', { limit: 0 }, 'validation', /limit/],
+  ['list_models', { stage: 'prod' }, 'validation', /stage/],
+  ['get_model', { name: 'nba_points', stage: 'gold' }, 'validation', /stage/],
+  ['get_model_history', {}, 'validation', /name/],
+  ['promote_model', { name: 'nba_points', version: 'v2', target_stage: 'archived' }, 'validation', /target_stage/],
+  ['promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', dry_run: 'yes' }, 'validation', /dry_run/],
+  ['rollback_model', { name: ['nba_points'] }, 'validation', /name/],
+  ['archive_model', { name: 'nba_points', version: 'v1', force: 1 }, 'validation', /force/],
+  ['get_alerts', { hours: -5 }, 'validation', /hours/],
+  // domain errors: unknown things, bad files, broken rules
+  ['get_model', { name: 'no_such_model' }, 'not_found', /list_models/],
+  ['get_model', { name: 'nba_points', version: 'v9' }, 'not_found', /versions: v1, v2/],
+  ['get_model', { name: 'nba_points', stage: 'staging' }, 'not_found', /no version in stage "staging"/],
+  ['get_model', { name: 'nba_points', version: 'v1', stage: 'production' }, 'invalid_argument', /not both/],
+  ['get_model_history', { name: 'no_such_model' }, 'not_found', /register_model/],
+  ['promote_model', { name: 'no_such_model', version: 'v1', target_stage: 'staging' }, 'not_found', /list_models/],
+  ['promote_model', { name: 'nba_points', version: 'v7', target_stage: 'staging' }, 'not_found', /versions: v1, v2/],
+  ['promote_model', { name: 'nba_points', version: 'v1', target_stage: 'staging' }, 'failed_precondition', /rollback_model/],
+  ['rollback_model', { name: 'nba_points' }, 'failed_precondition', /to_version/],
+  ['rollback_model', { name: 'nba_win_predictor' }, 'failed_precondition', /no production version/],
+  ['rollback_model', { name: 'nba_points', to_version: 'v1' }, 'failed_precondition', /already the production/],
+  ['archive_model', { name: 'nba_points', version: 'v1' }, 'failed_precondition', /force: true/],
+  ['archive_model', { name: 'nba_points', version: 'nope' }, 'not_found', /versions/],
+  ['register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v2.onnx'), version: 'v1' }, 'already_exists', /already has a version "v1"/],
+  ['register_model', { name: 'x', artifact_path: '/etc/passwd' }, 'path_not_allowed', /MLOPS_MCP_ALLOWED_DIRS/],
+  ['register_model', { name: 'x', artifact_path: fixture('../package.json') }, 'path_not_allowed', /outside the allowed directories/],
+  ['register_model', { name: 'x', artifact_path: fixture('missing.onnx') }, 'file_not_found', /does not exist/],
+  ['register_model', { name: 'x', artifact_path: fixture('nba_points_reference.csv') }, 'invalid_model', /not a usable ONNX model/],
+  ['register_model', { name: 'x', artifact_path: '@work/not-a-model.onnx' }, 'invalid_model', /Export the model to ONNX/],
+  ['register_model', { name: 'x', artifact_path: '@work/truncated.onnx' }, 'invalid_model', /not a usable ONNX model/],
+  ['register_model', { name: 'x', artifact_path: '@work/empty.onnx' }, 'invalid_model', /not a usable ONNX model/],
+  ['register_model', { name: 'x', artifact_path: fixture('nba_points_v1.onnx'), feature_names: ['a', 'b'] }, 'invalid_argument', /takes 10 features/],
+  ['list_models', { cursor: 'eyJ4IjoxfQ' }, 'invalid_argument', /cursor/],
+];
+
+describe('bad input: a clear isError answer and an unchanged database', () => {
+  it.each(cases)('%s %j → %s', async (tool, rawArgs, code, message) => {
+    const args = JSON.parse(JSON.stringify(rawArgs).replaceAll('@work', work)) as Record<string, unknown>;
+    const before = dumpTables(app.config.dbPath);
+    const artifactsBefore = fs.readdirSync(app.config.artifactsDir, { recursive: true }).sort();
+    const r = await call(client, tool, args);
+    expect(r.isError, text(r)).toBe(true);
+    expect(text(r)).toMatch(message);
+    expect(text(r)).not.toMatch(/\n\s+at .+\(.*:\d+:\d+\)/); // no stack trace
+    if (code === 'validation') expect(text(r)).toMatch(/Input validation error/);
+    else {
+      expect(errorCode(r)).toBe(code);
+      expect(text(r).startsWith(`${code}: `)).toBe(true);
+    }
+    expect(dumpTables(app.config.dbPath)).toEqual(before);
+    expect(fs.readdirSync(app.config.artifactsDir, { recursive: true }).sort()).toEqual(artifactsBefore);
+  });
+
+  it('covers every tool', () => {
+    const swept = new Set(cases.map(([tool]) => tool));
+    expect(allTools.map((t) => t.name).filter((n) => !swept.has(n))).toEqual([]);
+  });
+
+  it('never echoes the contents of a file it refused', async () => {
+    const secret = path.join(work, 'secret.onnx');
+    fs.writeFileSync(secret, 'password=hunter2 this is not a model');
+    const r = await call(client, 'register_model', { name: 'x', artifact_path: secret });
+    expect(r.isError).toBe(true);
+    expect(text(r)).not.toContain('hunter2');
+  });
+});

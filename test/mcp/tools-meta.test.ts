@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { packageRoot } from '../../src/config.js';
+import { renderToolsMarkdown } from '../../src/mcp/tool-docs.js';
+import { allTools } from '../../src/mcp/tools/index.js';
+import { connect, testApp } from '../helpers.js';
+
+const SNAP_DIR = path.join(packageRoot, 'test', '__toolsnaps__');
+const update = process.env.UPDATE_TOOLSNAPS === '1';
+
+let client: Client;
+let listed: Awaited<ReturnType<Client['listTools']>>['tools'];
+const { app } = testApp();
+
+beforeAll(async () => {
+  client = await connect(app);
+  listed = (await client.listTools()).tools;
+});
+afterAll(async () => {
+  await client.close();
+  await app.close();
+});
+
+describe('the tool list', () => {
+  it('lists every defined tool once, under a unique snake_case name', () => {
+    const names = allTools.map((t) => t.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) expect(n).toMatch(/^[a-z][a-z0-9_]*$/);
+    expect(listed.map((t) => t.name)).toEqual(names);
+  });
+
+  it('gives every tool a title, a description, an output schema and annotations derived from its effect', () => {
+    for (const tool of listed) {
+      const def = allTools.find((t) => t.name === tool.name)!;
+      expect(tool.title, tool.name).toBeTruthy();
+      expect(tool.description!.length, tool.name).toBeGreaterThan(30);
+      expect(tool.outputSchema, tool.name).toBeDefined();
+      expect(tool.annotations).toMatchObject({
+        readOnlyHint: def.effect === 'read',
+        destructiveHint: def.effect === 'destructive',
+        idempotentHint: def.idempotent,
+        openWorldHint: false,
+      });
+    }
+  });
+
+  it('describes every input field and has no top-level anyOf/oneOf', () => {
+    for (const tool of listed) {
+      const schema = tool.inputSchema as { properties?: Record<string, { description?: string }>; anyOf?: unknown; oneOf?: unknown };
+      expect(schema.anyOf, tool.name).toBeUndefined();
+      expect(schema.oneOf, tool.name).toBeUndefined();
+      for (const [field, prop] of Object.entries(schema.properties ?? {})) expect(prop.description, `${tool.name}.${field}`).toBeTruthy();
+    }
+  });
+
+  it('takes dry_run and reason on every write tool', () => {
+    for (const def of allTools.filter((t) => t.effect !== 'read')) {
+      expect(Object.keys(def.input), def.name).toEqual(expect.arrayContaining(['dry_run', 'reason']));
+    }
+  });
+
+  it('has an example that its own input schema accepts', () => {
+    for (const def of allTools) expect(() => z.object(def.input).strict().parse(def.example), def.name).not.toThrow();
+  });
+
+  it('matches the reviewed schema snapshots in test/__toolsnaps__ (UPDATE_TOOLSNAPS=1 to rewrite)', () => {
+    if (update) fs.mkdirSync(SNAP_DIR, { recursive: true });
+    for (const tool of listed) {
+      const file = path.join(SNAP_DIR, `${tool.name}.json`);
+      const snap = `${JSON.stringify({ name: tool.name, title: tool.title, annotations: tool.annotations, inputSchema: tool.inputSchema, outputSchema: tool.outputSchema }, null, 2)}\n`;
+      if (update) fs.writeFileSync(file, snap);
+      expect(fs.existsSync(file), `${file} missing: run UPDATE_TOOLSNAPS=1 npm test`).toBe(true);
+      expect(snap, `${tool.name} schema changed: review, then UPDATE_TOOLSNAPS=1 npm test`).toBe(fs.readFileSync(file, 'utf8'));
+    }
+    const extra = fs.readdirSync(SNAP_DIR).filter((f) => !listed.some((t) => `${t.name}.json` === f));
+    expect(extra, 'snapshots of tools that no longer exist').toEqual([]);
+  });
+
+  it('keeps docs/tools.md in step with the definitions (npm run docs)', () => {
+    expect(fs.readFileSync(path.join(packageRoot, 'docs', 'tools.md'), 'utf8')).toBe(renderToolsMarkdown());
+  });
+});
+
+describe('read-only mode', () => {
+  it('lists only read tools, and a write tool cannot be called', async () => {
+    const ro = await connect(app, { readOnly: true });
+    const names = (await ro.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(allTools.filter((t) => t.effect === 'read').map((t) => t.name));
+    expect(names).not.toContain('promote_model');
+    const r = await ro.callTool({ name: 'promote_model', arguments: { name: 'x', version: 'v1', target_stage: 'production' } });
+    expect(r.isError).toBe(true);
+    await ro.close();
+  });
+});
