@@ -75,7 +75,9 @@ export const packageRoot = path.resolve(import.meta.dirname, '..');
  * variable, so a typo is reported at start and not at the first tool call.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
-  const parsed = configSchema.safeParse(env);
+  // An empty variable (`TOKEN=` in a client's env block) means "not set", not "set to nothing".
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(given);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
