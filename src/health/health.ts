@@ -148,8 +148,10 @@ export class HealthService {
     const problems: string[] = [];
     for (const v of production) {
       const file = this.deps.artifacts.pathFor(v.artifactSha256);
-      if (!(await this.deps.artifacts.has(v.artifactSha256))) {
-        problems.push(`${v.name} ${v.version}: artifact ${v.artifactSha256.slice(0, 12)} is missing`);
+      const artifact = await this.deps.artifacts.check(v.artifactSha256, v.artifactBytes);
+      if (artifact !== 'ok') {
+        const what = artifact === 'missing' ? 'is missing' : 'has changed size (truncated or replaced)';
+        problems.push(`${v.name} ${v.version}: artifact ${v.artifactSha256.slice(0, 12)} ${what}`);
         continue;
       }
       try {

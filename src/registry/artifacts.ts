@@ -64,8 +64,14 @@ export class ArtifactStore {
     await fs.rm(staged.tempPath, { force: true });
   }
 
-  async has(sha256: string): Promise<boolean> {
-    return exists(this.pathFor(sha256));
+  /** Whether the artifact is in place with the size it was registered with (a cheap check; hashing is not). */
+  async check(sha256: string, bytes: number): Promise<'ok' | 'missing' | 'wrong_size'> {
+    try {
+      const stat = await fs.stat(this.pathFor(sha256));
+      return stat.size === bytes ? 'ok' : 'wrong_size';
+    } catch {
+      return 'missing';
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers.js';
+import { ok, tempDir } from '../helpers.js';
 import { spawnHttp, type SpawnedHttp } from './spawn.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -47,13 +47,15 @@ describe('serve --http without a token (loopback)', () => {
 
   it('serves the demo to a real Streamable HTTP client: health 8/8, promotion audited', async () => {
     const client = await connectHttp(server.url);
-    const health = (await client.callTool({ name: 'health_check', arguments: {} })) as { structuredContent: { status: string; healthy_components: number } };
-    expect(health.structuredContent).toMatchObject({ status: 'healthy', healthy_components: 8 });
-    const p = (await client.callTool({
-      name: 'promote_model',
-      arguments: { name: 'nba_win_predictor', version: 'v2.0', target_stage: 'production', reason: 'http e2e' },
-    })) as { structuredContent: { production_after: string; production_before: string } };
-    expect(p.structuredContent).toMatchObject({ production_before: 'v1.5', production_after: 'v2.0' });
+    const health = await ok<{ status: string; healthy_components: number }>(client, 'health_check', {});
+    expect(health).toMatchObject({ status: 'healthy', healthy_components: 8 });
+    const p = await ok<{ production_after: string; production_before: string }>(client, 'promote_model', {
+      name: 'nba_win_predictor',
+      version: 'v2.0',
+      target_stage: 'production',
+      reason: 'http e2e',
+    });
+    expect(p).toMatchObject({ production_before: 'v1.5', production_after: 'v2.0' });
     await client.close();
   });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers.js';
+import { ok, tempDir } from '../helpers.js';
 import { CLI, userEnv } from './spawn.js';
 
 describe('serve --stdio, spawned as an MCP client would', () => {
@@ -24,17 +24,17 @@ describe('serve --stdio, spawned as an MCP client would', () => {
 
     const tools = (await client.listTools()).tools.map((t) => t.name);
     expect(tools).toContain('promote_model');
-    const health = (await client.callTool({ name: 'health_check', arguments: {} })) as { structuredContent: { status: string; healthy_components: number } };
-    expect(health.structuredContent).toMatchObject({ status: 'healthy', healthy_components: 8 });
-    const promoted = (await client.callTool({
-      name: 'promote_model',
-      arguments: { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'e2e' },
-    })) as { structuredContent: { production_after: string } };
-    expect(promoted.structuredContent.production_after).toBe('v2');
-    const history = (await client.callTool({ name: 'get_model_history', arguments: { name: 'nba_points', limit: 1 } })) as {
-      structuredContent: { entries: Array<{ actor: string }> };
-    };
-    expect(history.structuredContent.entries[0].actor).toBe('stdio-e2e (stdio)');
+    const health = await ok<{ status: string; healthy_components: number }>(client, 'health_check', {});
+    expect(health).toMatchObject({ status: 'healthy', healthy_components: 8 });
+    const promoted = await ok<{ production_after: string }>(client, 'promote_model', {
+      name: 'nba_points',
+      version: 'v2',
+      target_stage: 'production',
+      reason: 'e2e',
+    });
+    expect(promoted.production_after).toBe('v2');
+    const history = await ok<{ entries: Array<{ actor: string }> }>(client, 'get_model_history', { name: 'nba_points', limit: 1 });
+    expect(history.entries[0].actor).toBe('stdio-e2e (stdio)');
 
     // onnxruntime has loaded sessions by now (registration and the serving check).
     expect(fs.existsSync(path.join(os.tmpdir(), `mat-debug-${pid}.log`))).toBe(false);

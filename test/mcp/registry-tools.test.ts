@@ -143,6 +143,10 @@ describe('registry tools through a real MCP client', () => {
     // One alert per episode, not one per check.
     await ok(client, 'health_check', {});
     expect((await ok<{ count: number }>(client, 'get_alerts', { severity: 'critical' })).count).toBe(1);
+    // A truncated artifact is caught too, even with its session still cached.
+    fs.writeFileSync(app.artifacts.pathFor(model.artifact_sha256), 'x');
+    const truncated = await ok<{ components: Array<{ name: string; detail: string }> }>(client, 'health_check', { component: 'model_serving' });
+    expect(truncated.components[0].detail).toContain('changed size');
     const one = await ok<{ components: unknown[] }>(client, 'health_check', { component: 'database' });
     expect(one.components).toHaveLength(1);
   });
