@@ -4,19 +4,8 @@ import type { Alert, AlertDraft, AlertSeverity } from '../monitoring/alert-types
 import type { Actor, AuditAction, AuditEntry, ModelSignature, ModelVersion, Stage, StageChange } from '../registry/types.js';
 import { openDatabase, schemaVersion, type Db } from './database.js';
 
-/** What the registry decides to insert, given the model's current versions. */
-export interface NewVersion {
-  name: string;
-  version: string;
-  artifactSha256: string;
-  artifactBytes: number;
-  sourcePath: string | null;
-  signature: ModelSignature;
-  featureNames: string[] | null;
-  metrics: Record<string, number>;
-  tags: Record<string, string>;
-  description: string;
-}
+/** What the registry decides to insert, given the model's current versions; the store sets the rest. */
+export type NewVersion = Omit<ModelVersion, 'seq' | 'stage' | 'createdAt' | 'updatedAt'>;
 
 /** A model's state as the registry's rules read it. */
 export interface ModelState {
