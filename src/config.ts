@@ -37,6 +37,11 @@ export const configSchema = z.object({
   MLOPS_MCP_MAX_SESSIONS: positiveInt('MLOPS_MCP_MAX_SESSIONS').default(100).describe('Open HTTP MCP sessions allowed at once'),
   MODEL_CACHE_SIZE: positiveInt('MODEL_CACHE_SIZE').default(50).describe('ONNX sessions kept loaded (LRU)'),
   MODEL_CACHE_TTL: positiveInt('MODEL_CACHE_TTL').default(3600).describe('Seconds an unused ONNX session stays loaded'),
+  PREDICTION_LOG_FLUSH_MS: positiveInt('PREDICTION_LOG_FLUSH_MS').default(200).describe('Pending predictions are written to SQLite this often (a crash loses at most one interval)'),
+  PREDICTION_LOG_MAX_ROWS: positiveInt('PREDICTION_LOG_MAX_ROWS').default(1_000_000).describe('The prediction log keeps at most this many rows (oldest deleted first)'),
+  PREDICTION_LOG_MAX_AGE_DAYS: positiveNumber('PREDICTION_LOG_MAX_AGE_DAYS').default(30).describe('Logged predictions older than this are deleted'),
+  ALERT_WINDOW_SECONDS: positiveInt('ALERT_WINDOW_SECONDS').default(300).describe('Window over which error rate and p95 latency are checked for alerts'),
+  ALERT_MIN_REQUESTS: positiveInt('ALERT_MIN_REQUESTS').default(20).describe('Requests a model needs in the window before error-rate and latency alerts apply'),
   ALERT_ERROR_RATE: positiveNumber('ALERT_ERROR_RATE').max(1, 'ALERT_ERROR_RATE is a fraction between 0 and 1').default(0.05).describe('Error rate above which high_error_rate (critical) is raised'),
   ALERT_P95_LATENCY_MS: positiveNumber('ALERT_P95_LATENCY_MS').default(100).describe('p95 latency above which high_latency (warning) is raised'),
   HEALTH_MIN_FREE_DISK_MB: positiveNumber('HEALTH_MIN_FREE_DISK_MB').default(500).describe('Free disk below which storage is degraded (unhealthy below a tenth of it)'),
@@ -57,6 +62,11 @@ export interface Config {
   maxSessions: number;
   modelCacheSize: number;
   modelCacheTtlMs: number;
+  predictionLogFlushMs: number;
+  predictionLogMaxRows: number;
+  predictionLogMaxAgeMs: number;
+  alertWindowMs: number;
+  alertMinRequests: number;
   alertErrorRate: number;
   alertP95LatencyMs: number;
   minFreeDiskMb: number;
@@ -100,6 +110,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxSessions: raw.MLOPS_MCP_MAX_SESSIONS,
     modelCacheSize: raw.MODEL_CACHE_SIZE,
     modelCacheTtlMs: raw.MODEL_CACHE_TTL * 1000,
+    predictionLogFlushMs: raw.PREDICTION_LOG_FLUSH_MS,
+    predictionLogMaxRows: raw.PREDICTION_LOG_MAX_ROWS,
+    predictionLogMaxAgeMs: raw.PREDICTION_LOG_MAX_AGE_DAYS * 86_400_000,
+    alertWindowMs: raw.ALERT_WINDOW_SECONDS * 1000,
+    alertMinRequests: raw.ALERT_MIN_REQUESTS,
     alertErrorRate: raw.ALERT_ERROR_RATE,
     alertP95LatencyMs: raw.ALERT_P95_LATENCY_MS,
     minFreeDiskMb: raw.HEALTH_MIN_FREE_DISK_MB,

@@ -6,7 +6,11 @@ import { AlertService } from './monitoring/alerts.js';
 import { ArtifactStore } from './registry/artifacts.js';
 import { ModelRegistry } from './registry/registry.js';
 import { loadOnnxRuntime } from './serving/runtime.js';
+import { ServingMetrics } from './serving/metrics.js';
+import { PredictionLog } from './serving/prediction-log.js';
+import { ServingService } from './serving/serving.js';
 import { SessionCache } from './serving/session-cache.js';
+import { ServingStats } from './serving/stats.js';
 import { RegistryStore } from './store/store.js';
 
 /** Everything a request needs, built once per process and passed down; no module holds state. */
@@ -18,6 +22,10 @@ export interface AppContext {
   registry: ModelRegistry;
   sessions: SessionCache;
   alerts: AlertService;
+  serving: ServingService;
+  predictionLog: PredictionLog;
+  stats: ServingStats;
+  metrics: ServingMetrics;
   health: HealthService;
   startedAt: Date;
   close(): Promise<void>;
@@ -30,12 +38,39 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
   const sessions = new SessionCache(loadOnnxRuntime, config.modelCacheSize, config.modelCacheTtlMs);
   const alerts = new AlertService(store);
   const registry = new ModelRegistry({ store, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs });
-  const health = new HealthService({
+  const predictionLog = new PredictionLog(store, logger, {
+    flushMs: config.predictionLogFlushMs,
+    maxRows: config.predictionLogMaxRows,
+    maxAgeMs: config.predictionLogMaxAgeMs,
+    maxPending: 1_000_000,
+  });
+  const stats = new ServingStats(config.alertWindowMs);
+  const metrics = new ServingMetrics(sessions);
+  const serving = new ServingService({
     store,
     artifacts,
     sessions,
     runtime: loadOnnxRuntime,
+    log: predictionLog,
+    stats,
+    metrics,
     alerts,
+    logger,
+    alertErrorRate: config.alertErrorRate,
+    alertP95LatencyMs: config.alertP95LatencyMs,
+    alertMinRequests: config.alertMinRequests,
+  });
+  const health = new HealthService({
+    store,
+    artifacts,
+    runtime: loadOnnxRuntime,
+    alerts,
+    serving,
+    stats,
+    predictionLog,
+    alertErrorRate: config.alertErrorRate,
+    alertP95LatencyMs: config.alertP95LatencyMs,
+    alertMinRequests: config.alertMinRequests,
     home: config.home,
     minFreeDiskMb: config.minFreeDiskMb,
     logger,
@@ -49,11 +84,17 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
     registry,
     sessions,
     alerts,
+    serving,
+    predictionLog,
+    stats,
+    metrics,
     health,
     startedAt: new Date(),
     async close() {
       if (closed) return;
       closed = true;
+      serving.close();
+      await predictionLog.close();
       await sessions.close();
       store.close();
     },

@@ -4,7 +4,9 @@ import type { AlertService } from '../monitoring/alerts.js';
 import type { ArtifactStore } from '../registry/artifacts.js';
 import type { RegistryStore } from '../store/store.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
-import type { SessionCache } from '../serving/session-cache.js';
+import type { PredictionLog } from '../serving/prediction-log.js';
+import type { ServingService } from '../serving/serving.js';
+import type { ServingStats } from '../serving/stats.js';
 
 export const COMPONENT_STATUSES = ['healthy', 'degraded', 'unhealthy'] as const;
 export type ComponentStatus = (typeof COMPONENT_STATUSES)[number];
@@ -45,9 +47,14 @@ type Check = () => Promise<{ status: ComponentStatus; detail: string }>;
 export interface HealthDeps {
   store: RegistryStore;
   artifacts: ArtifactStore;
-  sessions: SessionCache;
   runtime: () => Promise<OnnxRuntime>;
   alerts: AlertService;
+  serving: ServingService;
+  stats: ServingStats;
+  predictionLog: PredictionLog;
+  alertErrorRate: number;
+  alertP95LatencyMs: number;
+  alertMinRequests: number;
   home: string;
   minFreeDiskMb: number;
   logger: Logger;
@@ -64,9 +71,9 @@ export class HealthService {
       model_registry: () => this.checkRegistry(),
       model_runtime: () => this.checkRuntime(),
       model_serving: () => this.checkServing(),
-      ab_routing: async () => ({ status: 'healthy', detail: 'no A/B tests configured: each model sends all traffic to its production version' }),
+      ab_routing: () => this.checkRouting(),
       drift_monitoring: async () => ({ status: 'healthy', detail: 'no drift references set yet: nothing to watch' }),
-      prediction_metrics: async () => ({ status: 'healthy', detail: 'no predictions logged yet: nothing to watch' }),
+      prediction_metrics: () => this.checkPredictions(),
       storage: () => this.checkStorage(),
     };
   }
@@ -155,13 +162,49 @@ export class HealthService {
         continue;
       }
       try {
-        await this.deps.sessions.get(v.artifactSha256, file);
+        await this.deps.serving.probe(v);
       } catch (e) {
-        problems.push(`${v.name} ${v.version}: artifact fails to load (${e instanceof Error ? e.message.split('\n')[0].slice(0, 120) : String(e)})`);
+        problems.push(`${v.name} ${v.version}: fails to run (${e instanceof Error ? e.message.split('\n')[0].slice(0, 160) : String(e)})`);
       }
     }
     if (problems.length) return { status: 'unhealthy' as const, detail: problems.join('; ') };
-    return { status: 'healthy' as const, detail: `${production.length} production versions loaded: ${production.map((v) => `${v.name} ${v.version}`).join(', ')}` };
+    return { status: 'healthy' as const, detail: `${production.length} production versions answer a probe row: ${production.map((v) => `${v.name} ${v.version}`).join(', ')}` };
+  }
+
+  /** Every version in an A/B split must exist and not be archived (the registry's rules keep it so). */
+  private async checkRouting() {
+    const configs = await this.deps.store.trafficConfigs();
+    if (!configs.length) return { status: 'healthy' as const, detail: 'no A/B splits: each model sends all traffic to its production version' };
+    const problems: string[] = [];
+    const splits: string[] = [];
+    for (const { name, config } of configs) {
+      const state = await this.deps.store.servingState(name);
+      for (const label of Object.keys(config.weights)) {
+        const v = state?.versions.find((x) => x.version === label);
+        if (!v || v.stage === 'archived') problems.push(`${name} routes traffic to ${label}, which is ${v ? 'archived' : 'gone'}`);
+      }
+      splits.push(`${name} ${Object.entries(config.weights).map(([v, w]) => `${v} ${Math.round(w * 1000) / 10}%`).join(' / ')} (${config.routing})`);
+    }
+    if (problems.length) return { status: 'degraded' as const, detail: problems.join('; ') };
+    return { status: 'healthy' as const, detail: `${configs.length} A/B split${configs.length > 1 ? 's' : ''}: ${splits.join('; ')}` };
+  }
+
+  /** Error rate and p95 over the alert window, per model; a failing prediction-log flush degrades. */
+  private async checkPredictions() {
+    const log = this.deps.predictionLog.status();
+    const windows = this.deps.stats.windowedModels(Date.now()).filter((w) => w.requests > 0);
+    const totals = this.deps.stats.totals();
+    if (!windows.length && !totals.predictions) {
+      return { status: 'healthy' as const, detail: 'no predictions logged yet: nothing to watch' };
+    }
+    const failing = windows.filter((w) => w.requests >= this.deps.alertMinRequests && w.errorRate > this.deps.alertErrorRate);
+    const slow = windows.filter((w) => w.requests >= this.deps.alertMinRequests && w.p95Ms !== null && w.p95Ms > this.deps.alertP95LatencyMs);
+    const parts = windows.map((w) => `${w.name}: ${w.requests} requests, ${(w.errorRate * 100).toFixed(1)}% errors, p95 ${w.p95Ms ?? '–'} ms`);
+    const logNote = log.failedFlushes ? `; prediction log: ${log.failedFlushes} failed flushes, ${log.pending} pending, ${log.dropped} dropped (${log.lastError})` : '';
+    const detail = `${parts.join('; ') || `no predictions in the alert window (${totals.predictions} since start)`}${logNote}`;
+    if (failing.length) return { status: 'unhealthy' as const, detail: `error rate above ${this.deps.alertErrorRate * 100}% — ${detail}` };
+    if (slow.length || log.lastFlushFailed || log.dropped) return { status: 'degraded' as const, detail };
+    return { status: 'healthy' as const, detail };
   }
 
   private async checkStorage() {

@@ -29,8 +29,8 @@ export function allowedHostsFor(host: string, configured: string[] | undefined):
 }
 
 /**
- * The HTTP server: Streamable HTTP MCP at /mcp (bearer token when MLOPS_MCP_TOKEN is set) and
- * /healthz. Built like the SDK's createMcpExpressApp — Host-header validation before anything
+ * The HTTP server: Streamable HTTP MCP at /mcp (bearer token when MLOPS_MCP_TOKEN is set),
+ * /healthz and /metrics. Built like the SDK's createMcpExpressApp — Host-header validation before anything
  * reads the body — but composed here because createMcpExpressApp fixes express.json() at its
  * 100 kB default, too small for a batch of rows.
  */
@@ -57,6 +57,15 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
       res.json({ status: 'ok', version: VERSION, uptime_s: Math.round((Date.now() - app.startedAt.getTime()) / 1000) });
     } catch {
       res.status(503).json({ status: 'unavailable', detail: 'registry database does not answer' });
+    }
+  });
+
+  // Prometheus text format; behind the token like /mcp when one is set.
+  web.get('/metrics', ...(config.token ? [bearerAuth(config.token)] : []), async (_req, res, next) => {
+    try {
+      res.type(app.metrics.registry.contentType).send(await app.metrics.registry.metrics());
+    } catch (e) {
+      next(e);
     }
   });
 

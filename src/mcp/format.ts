@@ -24,7 +24,7 @@ export function versionDetailOut(v: ModelVersion) {
     ...versionSummaryOut(v),
     artifact_sha256: v.artifactSha256,
     artifact_bytes: v.artifactBytes,
-    signature: v.signature,
+    signature: { inputs: v.signature.inputs, outputs: v.signature.outputs, class_labels: v.signature.classLabels ?? null },
     feature_names: v.featureNames,
   };
 }

@@ -33,7 +33,11 @@ const tensorSpec = z.object({
   shape: z.array(z.union([z.number(), z.string()])).nullable().describe('Dimensions; strings are symbolic (batch)'),
 });
 
-export const signature = z.object({ inputs: z.array(tensorSpec), outputs: z.array(tensorSpec) });
+export const signature = z.object({
+  inputs: z.array(tensorSpec),
+  outputs: z.array(tensorSpec),
+  class_labels: z.array(z.string()).nullable().describe("A classifier's class labels, in probability order; null for a regressor"),
+});
 
 export const versionSummary = z.object({
   name: z.string(),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { isDomainError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -45,7 +46,14 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
   for (const tool of toolsFor(options)) {
     server.registerTool(
       tool.name,
-      { title: tool.title, description: tool.description, inputSchema: tool.input, outputSchema: tool.output, annotations: annotationsFor(tool) },
+      {
+        title: tool.title,
+        description: tool.description,
+        // Strict: a misspelt argument (dryrun for dry_run) is an error, never silently ignored.
+        inputSchema: z.object(tool.input).strict(),
+        outputSchema: tool.output,
+        annotations: annotationsFor(tool),
+      },
       async (args: Record<string, unknown>, extra): Promise<CallToolResult> => {
         try {
           const answer = await tool.handler(args, { app, actor: actor(), signal: extra.signal });

@@ -8,6 +8,7 @@ export const ALERT_TYPES = [
   'model_promoted',
   'model_rolled_back',
   'model_archived',
+  'traffic_changed',
   'system_unhealthy',
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];

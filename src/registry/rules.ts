@@ -1,7 +1,7 @@
 import { DomainError, failedPrecondition, notFound } from '../errors.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
 import type { ModelState, StagePlan } from '../store/store.js';
-import type { ModelSignature, ModelVersion, Stage, StageChange } from './types.js';
+import type { ModelSignature, ModelVersion, StageChange } from './types.js';
 
 /**
  * The registry's rules as pure functions of a model's state. The store runs them inside the
@@ -94,6 +94,8 @@ export function planPromotion(state: ModelState, args: PromoteArgs): StagePlan {
     changes.push({ version: current.version, from: 'production', to: args.archiveExisting ? 'archived' : 'staging' });
   }
   const displaced = changes[1] ? ` (${changes[1].version} moved to ${changes[1].to})` : '';
+  // A new production version is a full rollout: an A/B split set before it ends.
+  const clearTraffic = args.targetStage === 'production' && state.traffic !== null;
   const alerts: AlertDraft[] = [
     {
       type: 'model_promoted',
@@ -104,7 +106,7 @@ export function planPromotion(state: ModelState, args: PromoteArgs): StagePlan {
       details: { changes },
     },
   ];
-  return { action: 'promote', changes, alerts };
+  return { action: 'promote', changes, alerts, clearTraffic };
 }
 
 export function planRollback(state: ModelState, args: { toVersion?: string | undefined }): StagePlan {
@@ -142,7 +144,7 @@ export function planRollback(state: ModelState, args: { toVersion?: string | und
       details: { changes },
     },
   ];
-  return { action: 'rollback', changes, alerts };
+  return { action: 'rollback', changes, alerts, clearTraffic: state.traffic !== null };
 }
 
 export function planArchive(state: ModelState, args: { version: string; force: boolean }): StagePlan {
@@ -151,6 +153,12 @@ export function planArchive(state: ModelState, args: { version: string; force: b
   if (target.stage === 'production' && !args.force) {
     throw failedPrecondition(
       `${state.name} ${target.version} is the production version. Promote or roll back to another version first, or pass force: true to archive it and leave ${state.name} with no production version.`,
+    );
+  }
+  const weight = state.traffic?.weights[target.version] ?? 0;
+  if (weight > 0 && !args.force) {
+    throw failedPrecondition(
+      `${state.name} ${target.version} takes ${Math.round(weight * 1000) / 10}% of the traffic; move its weight elsewhere with configure_ab_test first, or pass force: true to end the split (all traffic then goes to production).`,
     );
   }
   const changes: StageChange[] = [{ version: target.version, from: target.stage, to: 'archived' }];
@@ -167,11 +175,5 @@ export function planArchive(state: ModelState, args: { version: string; force: b
           },
         ]
       : [];
-  return { action: 'archive', changes, alerts };
-}
-
-export function stagesAfter(state: ModelState, changes: readonly StageChange[]): Map<string, Stage> {
-  const stages = new Map(state.versions.map((v) => [v.version, v.stage] as const));
-  for (const c of changes) stages.set(c.version, c.to);
-  return stages;
+  return { action: 'archive', changes, alerts, clearTraffic: weight > 0 || (target.stage === 'production' && state.traffic !== null) };
 }

@@ -15,6 +15,8 @@ export interface TensorSpec {
 export interface ModelSignature {
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /** A classifier's class labels in probability-column order, read from the ONNX graph; null for a regressor. */
+  classLabels?: string[] | null;
 }
 
 export interface ModelVersion {
@@ -36,7 +38,7 @@ export interface ModelVersion {
   updatedAt: string;
 }
 
-export type AuditAction = 'register' | 'promote' | 'rollback' | 'archive';
+export type AuditAction = 'register' | 'promote' | 'rollback' | 'archive' | 'configure_traffic';
 
 export interface AuditEntry {
   id: number;

@@ -36,7 +36,16 @@ export async function inspectOnnxModel(file: string, ort: OnnxRuntime, displayNa
     const signature: ModelSignature = {
       inputs: session.inputMetadata.map(toSpec),
       outputs: session.outputMetadata.map(toSpec),
+      classLabels: info.classLabels,
     };
+    const nonTensor = signature.outputs.find((o) => o.type === 'non-tensor');
+    if (nonTensor) {
+      // onnxruntime-node cannot return maps or sequences (ZipMap's output): refuse now, not at the first predict.
+      throw new DomainError(
+        'invalid_model',
+        `${displayName} has output "${nonTensor.name}" that is not a tensor (a ZipMap sequence of maps, as skl2onnx exports classifiers by default); onnxruntime-node cannot return it. Re-export with options={id(model): {"zipmap": False}} so probabilities come as a tensor.`,
+      );
+    }
     return { signature, info, metadataFeatureNames: parseFeatureNames(info.metadata.get('feature_names'), displayName) };
   } finally {
     await session.release();

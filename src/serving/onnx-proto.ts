@@ -11,6 +11,8 @@ export interface OnnxModelInfo {
   /** metadata_props (a Map: keys come from the file, so never an object's own properties). */
   metadata: Map<string, string>;
   hasGraph: boolean;
+  /** Class labels of the graph's first classifier node (ai.onnx.ml `classlabels_*` attribute), in probability-column order. */
+  classLabels: string[] | null;
 }
 
 class Reader {
@@ -75,12 +77,15 @@ function readMessage(buf: Uint8Array, visit: (field: number, wireType: number, r
 
 /** Throws when the bytes are not a protobuf message shaped like an ONNX ModelProto. */
 export function readOnnxModelInfo(buf: Uint8Array): OnnxModelInfo {
-  const info: OnnxModelInfo = { irVersion: 0, producerName: '', producerVersion: '', opsets: [], metadata: new Map(), hasGraph: false };
+  const info: OnnxModelInfo = { irVersion: 0, producerName: '', producerVersion: '', opsets: [], metadata: new Map(), hasGraph: false, classLabels: null };
   readMessage(buf, (field, wireType, r) => {
     if (field === 1 && wireType === 0) info.irVersion = r.varint();
     else if (field === 2 && wireType === 2) info.producerName = utf8.decode(r.bytes());
     else if (field === 3 && wireType === 2) info.producerVersion = utf8.decode(r.bytes());
-    else if (field === 7 && wireType === 2) (r.bytes(), (info.hasGraph = true));
+    else if (field === 7 && wireType === 2) {
+      info.hasGraph = true;
+      info.classLabels = readGraphClassLabels(r.bytes());
+    }
     else if (field === 8 && wireType === 2) info.opsets.push(readOpset(r.bytes()));
     else if (field === 14 && wireType === 2) {
       const [key, value] = readStringPair(r.bytes());
@@ -113,3 +118,45 @@ function readStringPair(buf: Uint8Array): [string, string] {
   });
   return [key, value];
 }
+
+const CLASS_LABEL_ATTRIBUTES = new Set(['classlabels_ints', 'classlabels_int64s', 'classlabels_strings']);
+
+/** GraphProto.node (1) → NodeProto.attribute (5) → AttributeProto name (1), ints (8), strings (9). */
+function readGraphClassLabels(graph: Uint8Array): string[] | null {
+  let labels: string[] | null = null;
+  readMessage(graph, (field, wireType, r) => {
+    if (field !== 1 || wireType !== 2) return false;
+    const node = r.bytes();
+    if (labels === null) {
+      readMessage(node, (nf, nw, nr) => {
+        if (nf !== 5 || nw !== 2) return false;
+        const found = readClassLabelAttribute(nr.bytes());
+        if (found && labels === null) labels = found;
+        return true;
+      });
+    }
+    return true;
+  });
+  return labels;
+}
+
+function readClassLabelAttribute(attribute: Uint8Array): string[] | null {
+  let name = '';
+  const ints: number[] = [];
+  const strings: string[] = [];
+  readMessage(attribute, (field, wireType, r) => {
+    if (field === 1 && wireType === 2) name = utf8.decode(r.bytes());
+    else if (field === 8 && wireType === 0) ints.push(signed(r.varint()));
+    else if (field === 8 && wireType === 2) {
+      const packed = new Reader(r.bytes());
+      while (!packed.done()) ints.push(signed(packed.varint()));
+    } else if (field === 9 && wireType === 2) strings.push(utf8.decode(r.bytes()));
+    else return false;
+    return true;
+  });
+  if (!CLASS_LABEL_ATTRIBUTES.has(name)) return null;
+  return name === 'classlabels_strings' ? strings : ints.map(String);
+}
+
+/** int64 varints of negative numbers arrive as two's complement; labels are small, so doubles suffice. */
+const signed = (n: number) => (n >= 2 ** 63 ? n - 2 ** 64 : n);

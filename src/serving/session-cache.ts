@@ -16,6 +16,9 @@ export interface CacheStats {
 interface Entry {
   session: Promise<OrtSession>;
   lastUsed: number;
+  /** Runs in progress: an evicted session is released only when the last one ends. */
+  inflight: number;
+  evicted: boolean;
 }
 
 /**
@@ -34,7 +37,24 @@ export class SessionCache {
     private readonly clock: () => number = () => performance.now(),
   ) {}
 
-  get(key: string, file: string): Promise<OrtSession> {
+  /** Runs `fn` with the session, keeping it alive (even if evicted meanwhile) until `fn` settles. */
+  async use<T>(key: string, file: string, fn: (session: OrtSession) => Promise<T>): Promise<T> {
+    const entry = this.entry(key, file);
+    entry.inflight++;
+    try {
+      return await fn(await entry.session);
+    } finally {
+      entry.inflight--;
+      if (entry.evicted && entry.inflight === 0) release(entry);
+    }
+  }
+
+  /** Loads (or finds) the session, for warming and health checks. */
+  async get(key: string, file: string): Promise<OrtSession> {
+    return this.entry(key, file).session;
+  }
+
+  private entry(key: string, file: string): Entry {
     this.expire();
     const now = this.clock();
     const hit = this.entries.get(key);
@@ -44,13 +64,17 @@ export class SessionCache {
       // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
       this.entries.delete(key);
       this.entries.set(key, hit);
-      return hit.session;
+      return hit;
     }
     this.stats.misses++;
-    const session = this.load(key, file);
-    this.entries.set(key, { session, lastUsed: now });
+    const entry: Entry = { session: this.load(file), lastUsed: now, inflight: 0, evicted: false };
+    // A failed load is not kept: the next call tries again (the file may have been fixed).
+    entry.session.catch(() => {
+      if (this.entries.get(key) === entry) this.entries.delete(key);
+    });
+    this.entries.set(key, entry);
     while (this.entries.size > this.maxSize) this.evict(this.entries.keys().next().value as string);
-    return session;
+    return entry;
   }
 
   has(key: string): boolean {
@@ -73,7 +97,7 @@ export class SessionCache {
     await Promise.allSettled(all.map(async (e) => (await e.session).release()));
   }
 
-  private async load(key: string, file: string): Promise<OrtSession> {
+  private async load(file: string): Promise<OrtSession> {
     const started = this.clock();
     try {
       const ort = await this.runtime();
@@ -82,9 +106,7 @@ export class SessionCache {
       this.stats.loadMsTotal += this.clock() - started;
       return session;
     } catch (e) {
-      // A failed load is not cached: the next call tries again (the file may be fixed).
       this.stats.loadFailures++;
-      this.entries.delete(key);
       throw e;
     }
   }
@@ -99,6 +121,11 @@ export class SessionCache {
     if (!entry) return;
     this.entries.delete(key);
     this.stats.evictions++;
-    entry.session.then((s) => s.release()).catch(() => undefined);
+    entry.evicted = true;
+    if (entry.inflight === 0) release(entry);
   }
+}
+
+function release(entry: Entry): void {
+  entry.session.then((s) => s.release()).catch(() => undefined);
 }

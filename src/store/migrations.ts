@@ -70,4 +70,31 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX alerts_created ON alerts (created_at);
     `,
   },
+  {
+    version: 2,
+    name: 'serving',
+    sql: `
+      CREATE TABLE traffic_configs (
+        model_name  TEXT PRIMARY KEY REFERENCES models(name),
+        weights     TEXT NOT NULL,
+        routing     TEXT NOT NULL CHECK (routing IN ('random', 'sticky')),
+        updated_at  TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE predictions (
+        id          TEXT PRIMARY KEY,
+        model_name  TEXT NOT NULL,
+        version     TEXT,
+        ok          INTEGER NOT NULL,
+        error       TEXT,
+        features    TEXT,
+        output      TEXT,
+        latency_ms  REAL NOT NULL,
+        routing_key TEXT,
+        created_at  TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX predictions_model_time ON predictions (model_name, created_at);
+      CREATE INDEX predictions_time ON predictions (created_at);
+    `,
+  },
 ];

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Logger } from '../logger.js';
 import type { Alert, AlertDraft, AlertSeverity } from '../monitoring/alert-types.js';
 import type { Actor, AuditAction, AuditEntry, ModelSignature, ModelVersion, Stage, StageChange } from '../registry/types.js';
+import type { Routing, TrafficConfig } from '../serving/traffic.js';
 import { openDatabase, schemaVersion, type Db } from './database.js';
 
 /** What the registry decides to insert, given the model's current versions; the store sets the rest. */
@@ -14,6 +15,8 @@ export interface ModelState {
   versions: ModelVersion[];
   /** Audit rows that moved a version into production, newest first. */
   productionHistory: AuditEntry[];
+  /** The explicit traffic split, if one is set (else all traffic goes to production). */
+  traffic: TrafficConfig | null;
 }
 
 /** The outcome of a stage rule: the changes to make, audited under one action, and alerts to raise. */
@@ -21,6 +24,39 @@ export interface StagePlan {
   action: AuditAction;
   changes: StageChange[];
   alerts: AlertDraft[];
+  /** The change ends the model's explicit traffic split (traffic goes back to production). */
+  clearTraffic?: boolean;
+}
+
+/** The outcome of a traffic rule: the split to store, and alerts to raise. */
+export interface TrafficPlan {
+  weights: Record<string, number>;
+  routing: Routing;
+  alerts: AlertDraft[];
+}
+
+/** One logged prediction, ok or failed. */
+export interface PredictionRecord {
+  id: string;
+  name: string;
+  version: string | null;
+  ok: boolean;
+  error: string | null;
+  /** JSON of the features in the version's feature order (or as given, when it failed). */
+  features: string | null;
+  /** JSON of the output row. */
+  output: string | null;
+  latencyMs: number;
+  routingKey: string | null;
+  createdAt: string;
+}
+
+/** What per-variant statistics need of a logged prediction. */
+export interface PredictionSample {
+  version: string | null;
+  ok: boolean;
+  latencyMs: number;
+  output: string | null;
 }
 
 export interface VersionQuery {
@@ -132,6 +168,8 @@ const leavingProductionFirst = (a: StageChange, b: StageChange) => Number(b.from
  */
 export class RegistryStore {
   private readonly q: Record<string, Statement>;
+  /** Registry writes made through this connection (SQLite's data_version counts only other connections'). */
+  private localWrites = 0;
 
   private constructor(
     private readonly db: Db,
@@ -157,7 +195,22 @@ export class RegistryStore {
       insertAlert: db.prepare(`INSERT INTO alerts (type, severity, model_name, version, message, details, created_at)
         VALUES (@type, @severity, @name, @version, @message, @details, @now)`),
       stageCounts: db.prepare('SELECT stage, COUNT(*) AS n FROM model_versions GROUP BY stage'),
+      traffic: db.prepare('SELECT weights, routing, updated_at FROM traffic_configs WHERE model_name = ?'),
+      allTraffic: db.prepare('SELECT model_name, weights, routing, updated_at FROM traffic_configs ORDER BY model_name'),
+      upsertTraffic: db.prepare(`INSERT INTO traffic_configs (model_name, weights, routing, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (model_name) DO UPDATE SET weights = excluded.weights, routing = excluded.routing, updated_at = excluded.updated_at`),
+      deleteTraffic: db.prepare('DELETE FROM traffic_configs WHERE model_name = ?'),
+      insertPrediction: db.prepare(`INSERT INTO predictions (id, model_name, version, ok, error, features, output, latency_ms, routing_key, created_at)
+        VALUES (@id, @name, @version, @ok, @error, @features, @output, @latencyMs, @routingKey, @createdAt)`),
+      predictionSamples: db.prepare('SELECT version, ok, latency_ms, output FROM predictions WHERE model_name = ? AND created_at >= ? ORDER BY created_at LIMIT ?'),
+      countPredictions: db.prepare('SELECT COUNT(*) AS n FROM predictions'),
+      trimPredictionsByAge: db.prepare('DELETE FROM predictions WHERE created_at < ?'),
+      trimPredictionsByCount: db.prepare(
+        'DELETE FROM predictions WHERE rowid <= (SELECT rowid FROM predictions ORDER BY rowid DESC LIMIT 1 OFFSET ?)',
+      ),
       ping: db.prepare('SELECT 1 AS ok'),
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
+      versionsOnly: db.prepare('SELECT * FROM model_versions WHERE model_name = ? ORDER BY seq'),
     };
   }
 
@@ -177,6 +230,21 @@ export class RegistryStore {
       synchronous,
       busyTimeoutMs: this.db.pragma('busy_timeout', { simple: true }) as number,
     };
+  }
+
+  /**
+   * Changes whenever the registry may have changed, here or in another process: a cache of
+   * registry state is valid while this token stays the same.
+   */
+  changeToken(): string {
+    return `${this.q.dataVersion.get() as number}:${this.localWrites}`;
+  }
+
+  /** What routing needs of a model: its versions and traffic split (undefined: no such model). */
+  async servingState(name: string): Promise<{ versions: ModelVersion[]; traffic: TrafficConfig | null } | undefined> {
+    const versions = (this.q.versionsOnly.all(name) as VersionRow[]).map(toVersion);
+    if (!versions.length) return undefined;
+    return { versions, traffic: this.readTraffic(name) };
   }
 
   async ping(): Promise<void> {
@@ -242,6 +310,7 @@ export class RegistryStore {
         now,
       });
       this.audit({ name, version: draft.version, action: 'register', from: null, to: 'none', who, now, details: { sha256: draft.artifactSha256 } });
+      this.localWrites++;
       return toVersion(this.q.version.get(name, draft.version) as VersionRow);
     });
     return run.immediate();
@@ -266,10 +335,72 @@ export class RegistryStore {
         this.audit({ name, version: change.version, action: decided.action, from: change.from, to: change.to, who, now });
       }
       for (const alert of decided.alerts) this.writeAlert(alert, now);
+      if (decided.clearTraffic && state.traffic) {
+        this.q.deleteTraffic.run(name);
+        this.audit({ name, version: null, action: 'configure_traffic', from: null, to: null, who, now, details: { before: state.traffic.weights, after: null } });
+      }
       if (decided.changes.length) this.q.touchModel.run(now, name);
+      this.localWrites++;
       return decided;
     });
     return run.immediate();
+  }
+
+  /**
+   * Sets a model's traffic split in one transaction: `plan` validates it against the model's
+   * state inside the transaction; the split, its audit row (weights before and after) and its
+   * alerts are written together.
+   */
+  async setTraffic(name: string, plan: (state: ModelState) => TrafficPlan, who: Actor): Promise<{ plan: TrafficPlan; before: TrafficConfig | null; config: TrafficConfig }> {
+    const run = this.db.transaction(() => {
+      const state = this.readModelState(name);
+      if (!state) throw new Error(`setTraffic: model ${name} vanished`); // callers check existence first
+      const decided = plan(state);
+      const now = this.now();
+      this.q.upsertTraffic.run(name, JSON.stringify(decided.weights), decided.routing, now);
+      this.audit({
+        name,
+        version: null,
+        action: 'configure_traffic',
+        from: null,
+        to: null,
+        who,
+        now,
+        details: { before: state.traffic?.weights ?? null, after: decided.weights, routing: decided.routing },
+      });
+      for (const alert of decided.alerts) this.writeAlert(alert, now);
+      this.localWrites++;
+      return { plan: decided, before: state.traffic, config: { weights: decided.weights, routing: decided.routing, updatedAt: now } };
+    });
+    return run.immediate();
+  }
+
+  async trafficConfigs(): Promise<Array<{ name: string; config: TrafficConfig }>> {
+    const rows = this.q.allTraffic.all() as Array<{ model_name: string; weights: string; routing: Routing; updated_at: string }>;
+    return rows.map((r) => ({ name: r.model_name, config: { weights: JSON.parse(r.weights) as Record<string, number>, routing: r.routing, updatedAt: r.updated_at } }));
+  }
+
+  /** Appends a batch of logged predictions in one transaction. */
+  async appendPredictions(records: readonly PredictionRecord[]): Promise<void> {
+    const run = this.db.transaction((rows: readonly PredictionRecord[]) => {
+      for (const r of rows) this.q.insertPrediction.run({ ...r, ok: r.ok ? 1 : 0 });
+    });
+    run.immediate(records);
+  }
+
+  async predictionSamples(name: string, since: string, limit: number): Promise<PredictionSample[]> {
+    const rows = this.q.predictionSamples.all(name, since, limit) as Array<{ version: string | null; ok: number; latency_ms: number; output: string | null }>;
+    return rows.map((r) => ({ version: r.version, ok: r.ok === 1, latencyMs: r.latency_ms, output: r.output }));
+  }
+
+  /** Deletes predictions older than `before` and beyond the newest `keep`; answers how many went. */
+  async trimPredictions(before: string, keep: number): Promise<number> {
+    const run = this.db.transaction(() => this.q.trimPredictionsByAge.run(before).changes + this.q.trimPredictionsByCount.run(keep).changes);
+    return run.immediate();
+  }
+
+  async predictionCount(): Promise<number> {
+    return (this.q.countPredictions.get() as { n: number }).n;
   }
 
   async history(name: string, options: { beforeId?: number | undefined; limit: number }): Promise<AuditEntry[]> {
@@ -302,7 +433,13 @@ export class RegistryStore {
       name,
       versions: (this.q.versionsOf.all(name) as VersionRow[]).map(toVersion),
       productionHistory: (this.q.productionHistory.all(name) as AuditRow[]).map(toAudit),
+      traffic: this.readTraffic(name),
     };
+  }
+
+  private readTraffic(name: string): TrafficConfig | null {
+    const row = this.q.traffic.get(name) as { weights: string; routing: Routing; updated_at: string } | undefined;
+    return row ? { weights: JSON.parse(row.weights) as Record<string, number>, routing: row.routing, updatedAt: row.updated_at } : null;
   }
 
   private audit(e: {

@@ -65,6 +65,24 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['register_model', { name: 'x', artifact_path: '@work/empty.onnx' }, 'invalid_model', /not a usable ONNX model/],
   ['register_model', { name: 'x', artifact_path: fixture('nba_points_v1.onnx'), feature_names: ['a', 'b'] }, 'invalid_argument', /takes 10 features/],
   ['list_models', { cursor: 'eyJ4IjoxfQ' }, 'invalid_argument', /cursor/],
+  // serving
+  ['predict', { name: 'nba_points', features: 'all of them' }, 'validation', /features/],
+  ['predict', { name: 'nba_points', features: { is_home: '1' } }, 'validation', /features/],
+  ['predict', { name: 'nba_points', features: [1, 2, 3] }, 'invalid_argument', /expected 10 feature values/],
+  ['predict', { name: 'nba_points', features: { is_home: 1 } }, 'invalid_argument', /missing features days_rest/],
+  ['predict', { name: 'no_such_model', features: [1] }, 'not_found', /list_models/],
+  ['predict', { name: 'nba_win_predictor', features: [1, 2, 3, 4, 5, 6, 7, 8] }, 'failed_precondition', /no production version/],
+  ['batch_predict', { name: 'nba_points', rows: [] }, 'validation', /rows/],
+  ['batch_predict', { name: 'nba_points', rows: Array.from({ length: 10_001 }, () => [0]) }, 'validation', /rows/],
+  ['batch_predict', { name: 'nba_points', rows: [[1, 2]], version: 'v9' }, 'not_found', /versions: v1, v2/],
+  ['deploy_model', { name: 'nba_points', version: 'v9' }, 'not_found', /versions/],
+  ['undeploy_model', { name: 'nba_points', version: 'v1' }, 'failed_precondition', /100% of the traffic/],
+  ['configure_ab_test', { name: 'nba_points', weights: { v1: 0.5, v2: 0.6 } }, 'invalid_argument', /sum to 1.1/],
+  ['configure_ab_test', { name: 'nba_points', weights: { v1: -1, v2: 2 } }, 'validation', /weights/],
+  ['configure_ab_test', { name: 'nba_points', weights: { v1: 1 }, routing: 'round-robin' }, 'validation', /routing/],
+  ['get_traffic_config', { name: 'no_such_model' }, 'not_found', /list_models/],
+  ['get_system_stats', { verbose: true }, 'validation', /verbose/],
+  ['promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', dryrun: true }, 'validation', /dryrun/],
 ];
 
 describe('bad input: a clear isError answer and an unchanged database', () => {

@@ -24,9 +24,10 @@ function version(label: string, stage: Stage, seq: number): ModelVersion {
   };
 }
 
-function state(stages: Record<string, Stage>, productionHistory: string[] = []): ModelState {
+function state(stages: Record<string, Stage>, productionHistory: string[] = [], traffic: Record<string, number> | null = null): ModelState {
   return {
     name: 'm',
+    traffic: traffic && { weights: traffic, routing: 'random', updatedAt: '2026-01-01T00:00:00.000Z' },
     versions: Object.entries(stages).map(([v, s], i) => version(v, s, i + 1)),
     productionHistory: productionHistory.map((v, i): AuditEntry => ({
       id: 100 - i,
@@ -60,6 +61,13 @@ describe('promotion', () => {
       { version: 'v1', from: 'production', to: 'archived' },
     ]);
     expect(plan.alerts.map((a) => [a.type, a.severity])).toEqual([['model_promoted', 'info']]);
+  });
+
+  it('ends an explicit traffic split when production changes', () => {
+    const s = state({ v1: 'production', v2: 'staging' }, ['v1'], { v1: 0.8, v2: 0.2 });
+    expect(planPromotion(s, { version: 'v2', targetStage: 'production', archiveExisting: true }).clearTraffic).toBe(true);
+    expect(planPromotion(s, { version: 'v2', targetStage: 'staging', archiveExisting: true }).clearTraffic).toBeFalsy();
+    expect(planRollback(state({ v1: 'archived', v2: 'production' }, ['v2', 'v1'], { v2: 1 }), {}).clearTraffic).toBe(true);
   });
 
   it('moves the previous production version to staging with archiveExisting false', () => {
@@ -118,6 +126,12 @@ describe('archive', () => {
     const plan = planArchive(state({ v1: 'production' }), { version: 'v1', force: true });
     expect(plan.changes).toEqual([{ version: 'v1', from: 'production', to: 'archived' }]);
     expect(plan.alerts[0].severity).toBe('warning');
+  });
+
+  it('refuses a version that still takes traffic unless forced, and then ends the split', () => {
+    const s = state({ v1: 'production', v2: 'staging' }, ['v1'], { v1: 0.8, v2: 0.2 });
+    expect(() => planArchive(s, { version: 'v2', force: false })).toThrow(/20% of the traffic/);
+    expect(planArchive(s, { version: 'v2', force: true }).clearTraffic).toBe(true);
   });
 
   it('archives other stages without force and is a no-op when archived', () => {

@@ -1,0 +1,356 @@
+import { z } from 'zod';
+import { dryRun, modelName, reason, stage, versionLabel } from '../schemas.js';
+import { defineTool } from '../tool.js';
+
+const MAX_FEATURES = 10_000;
+const MAX_BATCH_ROWS = 10_000;
+
+const featureRow = z
+  .union([
+    z.record(z.string().max(256), z.number()).describe('Named features, e.g. {"is_home": 1, "days_rest": 2, …}'),
+    z.array(z.number()).max(MAX_FEATURES).describe('Values in the order of the model\'s feature_names'),
+  ])
+  .describe('One row of features: an object keyed by feature name, or an array in signature order');
+
+const routingKey = z
+  .string()
+  .min(1)
+  .max(256)
+  .optional()
+  .describe('Sticky A/B routing: the same key (a user or session id) always reaches the same version while the split stands');
+
+const probabilities = z.record(z.string(), z.number()).nullable().describe("A classifier's probability per class label; null for a regressor");
+
+const latency = z.object({ p50: z.number(), p95: z.number(), p99: z.number() }).nullable().describe('Milliseconds; null without data');
+
+export const predict = defineTool({
+  name: 'predict',
+  title: 'Predict',
+  description:
+    'Scores one row with a model. The version is chosen by the model\'s traffic split (production by default; sticky with routing_key) unless version is given. Features are checked against the signature before ONNX runs. Every prediction is logged.',
+  input: {
+    name: modelName,
+    features: featureRow,
+    version: versionLabel.optional().describe('Serve this version instead of routing (not an archived one)'),
+    routing_key: routingKey,
+  },
+  output: {
+    prediction_id: z.string().describe('Id of the logged prediction'),
+    name: z.string(),
+    version: z.string().describe('Version that served the request'),
+    stage,
+    prediction: z.union([z.number(), z.string()]).describe('The regression value, or the class label'),
+    probabilities,
+    latency_ms: z.number().describe('Validation, routing and ONNX time in the server'),
+    routed_by: z.enum(['explicit', 'sticky', 'random']).describe('How the version was chosen'),
+  },
+  effect: 'read',
+  idempotent: true,
+  errors: [
+    ['not_found', 'unknown model or version'],
+    ['invalid_argument', 'a missing, unknown or non-finite feature (named, with the expected list)'],
+    ['failed_precondition', 'no production version and no traffic split, or an archived version asked for'],
+  ],
+  example: { name: 'nba_points', features: { is_home: 1, days_rest: 2, season_avg_points: 24.1, season_avg_rebounds: 6.2, season_avg_assists: 5.0, last5_avg_points: 27.4, last5_avg_rebounds: 5.8, last5_avg_assists: 6.1, minutes_avg: 34.5, opponent_def_rating: 112.3 } },
+  async handler(args, ctx) {
+    const p = await ctx.app.serving.predict(args.name, args.features, { version: args.version, routingKey: args.routing_key });
+    const value = typeof p.prediction === 'number' ? Math.round(p.prediction * 10_000) / 10_000 : p.prediction;
+    const probs = p.probabilities ? ` (${Object.entries(p.probabilities).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join(', ')})` : '';
+    return {
+      data: {
+        prediction_id: p.predictionId,
+        name: p.name,
+        version: p.version,
+        stage: p.stage,
+        prediction: p.prediction,
+        probabilities: p.probabilities,
+        latency_ms: round3(p.latencyMs),
+        routed_by: p.routedBy,
+      },
+      summary: `${p.name} ${p.version} (${p.stage}, ${p.routedBy}): ${value}${probs} in ${round3(p.latencyMs)} ms [${p.predictionId}]`,
+    };
+  },
+});
+
+export const batchPredict = defineTool({
+  name: 'batch_predict',
+  title: 'Predict a batch',
+  description:
+    'Scores up to 10 000 rows in one call: one ONNX run per served version. Rows are routed like predict (one routing_key routes them all alike). The answer is columnar: predictions[i] belongs to rows[i].',
+  input: {
+    name: modelName,
+    rows: z.array(featureRow).min(1).max(MAX_BATCH_ROWS).describe('Rows of features (objects or arrays), at most 10 000'),
+    version: versionLabel.optional().describe('Serve every row with this version'),
+    routing_key: routingKey,
+  },
+  output: {
+    batch_id: z.string().describe('Row i was logged as prediction <batch_id>:<i>'),
+    name: z.string(),
+    rows: z.number().int(),
+    served: z.array(z.object({ version: z.string(), stage, rows: z.number().int() })).describe('Versions that served rows, and how many'),
+    version_per_row: z.array(z.string()).nullable().describe('The version of each row; null when one version served all'),
+    predictions: z.array(z.union([z.number(), z.string()])),
+    probabilities: z.record(z.string(), z.array(z.number())).nullable().describe('Per class label, one probability per row; null for a regressor'),
+    latency_ms: z.number(),
+  },
+  effect: 'read',
+  idempotent: true,
+  errors: [
+    ['not_found', 'unknown model or version'],
+    ['invalid_argument', 'a row with a missing, unknown or non-finite feature (row index and feature named)'],
+    ['failed_precondition', 'no production version and no traffic split'],
+  ],
+  example: { name: 'nba_win_predictor', rows: [[0.62, 0.48, 114.2, 110.9, 108.5, 112.0, 2, 1], [0.41, 0.55, 109.8, 113.1, 112.4, 109.9, 1, 3]] },
+  async handler(args, ctx) {
+    const b = await ctx.app.serving.predictBatch(args.name, args.rows, { version: args.version, routingKey: args.routing_key });
+    const served = b.served.map((s) => `${s.version} (${s.stage}) ${s.rows} rows`).join(', ');
+    const head = b.predictions.slice(0, 5).map((p) => (typeof p === 'number' ? Math.round(p * 10_000) / 10_000 : p));
+    return {
+      data: {
+        batch_id: b.batchId,
+        name: b.name,
+        rows: b.rows,
+        served: b.served,
+        version_per_row: b.versionPerRow,
+        predictions: b.predictions,
+        probabilities: b.probabilities,
+        latency_ms: round3(b.latencyMs),
+      },
+      summary: `${b.name}: ${b.rows} rows scored in ${round3(b.latencyMs)} ms by ${served}; first predictions ${head.join(', ')}${b.rows > 5 ? ', …' : ''} (all in structuredContent.predictions).`,
+    };
+  },
+});
+
+export const deployModel = defineTool({
+  name: 'deploy_model',
+  title: 'Load a version for serving',
+  description: 'Loads a version\'s ONNX session into the serving cache now, so its first prediction does not pay the load. Serving loads versions on first use anyway.',
+  input: { name: modelName, version: versionLabel, reason, dry_run: dryRun },
+  output: {
+    name: z.string(),
+    version: z.string(),
+    stage,
+    dry_run: z.boolean(),
+    loaded: z.boolean().describe('The session is loaded now'),
+    already_loaded: z.boolean(),
+    load_ms: z.number(),
+  },
+  effect: 'write',
+  idempotent: true,
+  errors: [
+    ['not_found', 'unknown model or version'],
+    ['internal', 'the artifact fails to load in onnxruntime'],
+  ],
+  example: { name: 'nba_points', version: 'v2' },
+  async handler(args, ctx) {
+    const d = await ctx.app.serving.deploy(args.name, args.version, args.dry_run);
+    const what = args.dry_run
+      ? `Dry run: ${args.name} ${args.version} would be loaded${d.alreadyLoaded ? ' (it already is)' : ''}.`
+      : `${args.name} ${args.version} loaded${d.alreadyLoaded ? ' (already was)' : ''} in ${round3(d.loadMs)} ms.`;
+    return {
+      data: { name: args.name, version: args.version, stage: d.version.stage, dry_run: args.dry_run, loaded: d.loaded, already_loaded: d.alreadyLoaded, load_ms: round3(d.loadMs) },
+      summary: what,
+    };
+  },
+});
+
+export const undeployModel = defineTool({
+  name: 'undeploy_model',
+  title: 'Unload a version',
+  description: 'Unloads a version\'s ONNX session from the serving cache. Refused while the version still takes traffic (production by default, or a weight in an A/B split).',
+  input: { name: modelName, version: versionLabel, reason, dry_run: dryRun },
+  output: { name: z.string(), version: z.string(), stage, dry_run: z.boolean(), was_loaded: z.boolean(), unloaded: z.boolean() },
+  effect: 'write',
+  idempotent: true,
+  errors: [
+    ['not_found', 'unknown model or version'],
+    ['failed_precondition', 'the version still takes traffic'],
+  ],
+  example: { name: 'nba_points', version: 'v1' },
+  async handler(args, ctx) {
+    const u = await ctx.app.serving.undeploy(args.name, args.version, args.dry_run);
+    const what = args.dry_run
+      ? `Dry run: ${args.name} ${args.version} would be unloaded${u.wasLoaded ? '' : ' (it is not loaded)'}.`
+      : u.unloaded
+        ? `${args.name} ${args.version} unloaded.`
+        : `${args.name} ${args.version} was not loaded; nothing to do.`;
+    return { data: { name: args.name, version: args.version, stage: u.version.stage, dry_run: args.dry_run, was_loaded: u.wasLoaded, unloaded: u.unloaded }, summary: what };
+  },
+});
+
+const weightsOut = z.record(z.string(), z.number());
+
+export const configureAbTest = defineTool({
+  name: 'configure_ab_test',
+  title: 'Split traffic between versions',
+  description:
+    'Sets a model\'s traffic split: a weight per version (each ≥ 0, summing to 1, versions existing and not archived). sticky routing sends one routing_key to one version while the split stands; random draws per request. A promotion to production or a rollback ends the split. Try dry_run: true first.',
+  input: {
+    name: modelName,
+    weights: z
+      .record(versionLabel, z.number().min(0).max(1))
+      .refine((w) => Object.keys(w).length <= 100, 'at most 100 versions')
+      .describe('Weight per version label, summing to 1, e.g. {"v2.0": 0.2, "v1.5": 0.8}'),
+    routing: z.enum(['sticky', 'random']).default('sticky').describe('sticky: hash routing_key to a version (random without one); random: ignore routing_key'),
+    reason,
+    dry_run: dryRun,
+  },
+  output: {
+    name: z.string(),
+    dry_run: z.boolean(),
+    before: weightsOut.describe('Weights in force before (all on production when no split was set)'),
+    after: weightsOut.describe('Weights in force after (versions with weight 0 left out)'),
+    routing: z.enum(['sticky', 'random']),
+    alerts: z.array(z.object({ type: z.string(), severity: z.string(), message: z.string() })),
+  },
+  effect: 'write',
+  idempotent: true,
+  errors: [
+    ['not_found', 'unknown model or version'],
+    ['invalid_argument', 'weights negative, empty, or not summing to 1 (within 1e-9)'],
+    ['failed_precondition', 'a version is archived'],
+  ],
+  example: { name: 'nba_win_predictor', weights: { 'v2.0': 0.2, 'v1.5': 0.8 }, routing: 'sticky', reason: 'canary v2.0', dry_run: true },
+  async handler(args, ctx) {
+    const t = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, { actor: ctx.actor, reason: args.reason }, args.dry_run);
+    const fmt = (w: Record<string, number>) => Object.entries(w).map(([v, x]) => `${v} ${Math.round(x * 1000) / 10}%`).join(' / ') || 'none';
+    return {
+      data: { name: t.name, dry_run: t.dryRun, before: t.before, after: t.after, routing: t.routing, alerts: t.alerts.map((a) => ({ type: a.type, severity: a.severity, message: a.message })) },
+      summary: `${t.dryRun ? 'Dry run, nothing changed: ' : ''}${t.name} traffic ${t.dryRun ? 'would go' : 'goes'} ${fmt(t.after)} (${t.routing}); was ${fmt(t.before)}.`,
+    };
+  },
+});
+
+export const getTrafficConfig = defineTool({
+  name: 'get_traffic_config',
+  title: 'Traffic split and per-variant statistics',
+  description:
+    'The traffic split in force (an explicit A/B split, or all to production) and, per variant since the split was set: calls, errors, error rate, latency p50/p95/p99 and mean output, from the prediction log.',
+  input: { name: modelName },
+  output: {
+    name: z.string(),
+    explicit: z.boolean().describe('true: an A/B split set with configure_ab_test; false: all traffic to production'),
+    routing: z.enum(['sticky', 'random']).nullable(),
+    weights: weightsOut,
+    since: z.string().describe('Statistics cover predictions since this time'),
+    variants: z.array(
+      z.object({
+        version: z.string(),
+        stage: stage.nullable(),
+        weight: z.number(),
+        count: z.number().int(),
+        errors: z.number().int(),
+        error_rate: z.number(),
+        latency_ms: latency,
+        mean_output: z.number().nullable().describe('Mean prediction (for a 0/1 classifier: the share of 1s)'),
+      }),
+    ),
+  },
+  effect: 'read',
+  idempotent: true,
+  errors: [['not_found', 'unknown model']],
+  example: { name: 'nba_win_predictor' },
+  async handler(args, ctx) {
+    const r = await ctx.app.serving.trafficReport(args.name, ctx.app.startedAt);
+    const lines = r.variants.map(
+      (v) =>
+        `- ${v.version} (${v.stage ?? 'gone'}): weight ${Math.round(v.weight * 1000) / 10}%, ${v.count} calls, ${(v.errorRate * 100).toFixed(1)}% errors, p50 ${v.latencyMs?.p50 ?? '–'} ms, p95 ${v.latencyMs?.p95 ?? '–'} ms, mean output ${v.meanOutput === null ? '–' : v.meanOutput.toFixed(4)}`,
+    );
+    const head = r.config
+      ? `${args.name}: ${r.explicit ? `A/B split (${r.config.routing})` : 'all traffic to production'} since ${r.since}`
+      : `${args.name}: no production version and no split; nothing is routed`;
+    return {
+      data: {
+        name: args.name,
+        explicit: r.explicit,
+        routing: r.config?.routing ?? null,
+        weights: r.config?.weights ?? {},
+        since: r.since,
+        variants: r.variants.map((v) => ({
+          version: v.version,
+          stage: v.stage,
+          weight: v.weight,
+          count: v.count,
+          errors: v.errors,
+          error_rate: v.errorRate,
+          latency_ms: v.latencyMs,
+          mean_output: v.meanOutput,
+        })),
+      },
+      summary: [head, ...lines].join('\n'),
+    };
+  },
+});
+
+export const getSystemStats = defineTool({
+  name: 'get_system_stats',
+  title: 'Serving statistics',
+  description: 'Since the server started: ONNX session cache (hit rate, size), predictions and error rate, latency p50/p95/p99 per model and version, prediction log, uptime.',
+  input: {},
+  output: {
+    uptime_s: z.number(),
+    model_cache: z.object({
+      hit_rate: z.number(),
+      hits: z.number().int(),
+      misses: z.number().int(),
+      size: z.number().int(),
+      max_size: z.number().int(),
+      loads: z.number().int(),
+      load_failures: z.number().int(),
+      evictions: z.number().int(),
+      mean_load_ms: z.number().nullable(),
+    }),
+    predictions: z.object({ total: z.number().int(), errors: z.number().int(), error_rate: z.number() }),
+    latency: z.array(
+      z.object({ name: z.string(), version: z.string(), count: z.number().int(), errors: z.number().int(), error_rate: z.number(), latency_ms: latency }),
+    ),
+    prediction_log: z.object({
+      written: z.number().int(),
+      pending: z.number().int(),
+      failed_flushes: z.number().int(),
+      dropped: z.number().int(),
+      stored_rows: z.number().int(),
+    }),
+  },
+  effect: 'read',
+  idempotent: true,
+  errors: [],
+  example: {},
+  async handler(_args, ctx) {
+    const { sessions, stats, predictionLog, store, startedAt } = ctx.app;
+    const c = sessions.snapshot();
+    const lookups = c.hits + c.misses;
+    const totals = stats.totals();
+    const variants = stats.variantStats();
+    const log = predictionLog.status();
+    const data = {
+      uptime_s: Math.round((Date.now() - startedAt.getTime()) / 1000),
+      model_cache: {
+        hit_rate: lookups ? c.hits / lookups : 0,
+        hits: c.hits,
+        misses: c.misses,
+        size: c.size,
+        max_size: c.maxSize,
+        loads: c.loads,
+        load_failures: c.loadFailures,
+        evictions: c.evictions,
+        mean_load_ms: c.loads ? round3(c.loadMsTotal / c.loads) : null,
+      },
+      predictions: { total: totals.predictions, errors: totals.errors, error_rate: totals.error_rate },
+      latency: variants.map((v) => ({ name: v.name, version: v.version, count: v.count, errors: v.errors, error_rate: v.error_rate, latency_ms: v.latency_ms })),
+      prediction_log: { written: log.written, pending: log.pending, failed_flushes: log.failedFlushes, dropped: log.dropped, stored_rows: await store.predictionCount() },
+    };
+    const lines = variants.map((v) => `- ${v.name} ${v.version}: ${v.count} predictions, ${(v.error_rate * 100).toFixed(1)}% errors, p50 ${v.latency_ms?.p50 ?? '–'} ms, p95 ${v.latency_ms?.p95 ?? '–'} ms, p99 ${v.latency_ms?.p99 ?? '–'} ms`);
+    return {
+      data,
+      summary: [
+        `Up ${data.uptime_s} s. ${totals.predictions} predictions, ${(totals.error_rate * 100).toFixed(2)}% errors. Model cache: ${c.size}/${c.maxSize} loaded, hit rate ${(data.model_cache.hit_rate * 100).toFixed(1)}%.`,
+        ...lines,
+      ].join('\n'),
+    };
+  },
+});
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+export const servingTools = [predict, batchPredict, deployModel, undeployModel, configureAbTest, getTrafficConfig, getSystemStats];

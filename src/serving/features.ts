@@ -1,0 +1,69 @@
+import { DomainError } from '../errors.js';
+import { featureWidth } from '../registry/rules.js';
+import type { ModelVersion } from '../registry/types.js';
+
+/** One row of features: named (an object) or positional (an array in signature order). */
+export type FeatureRow = Readonly<Record<string, number>> | readonly number[];
+
+/**
+ * The features a version takes, in input order: its recorded feature names, else positional
+ * names `x0…x{k-1}` when only the width is known.
+ */
+export function expectedFeatures(version: ModelVersion): string[] {
+  if (version.featureNames) return version.featureNames;
+  const width = featureWidth(version.signature);
+  if (width === null) {
+    throw new DomainError(
+      'invalid_model',
+      `${version.name} ${version.version} has no feature names and its input shape does not say how many features it takes; re-register it with feature_names.`,
+    );
+  }
+  return Array.from({ length: width }, (_, i) => `x${i}`);
+}
+
+const list = (names: readonly string[]) => (names.length > 12 ? `${names.slice(0, 12).join(', ')}, … (${names.length} in all)` : names.join(', '));
+
+/**
+ * Validates rows against the version's features and packs them row-major into one
+ * Float64Array. A missing, unknown or non-finite feature is an error naming it (and the row,
+ * in a batch) and the expected list; nothing reaches onnxruntime unchecked.
+ */
+export function toMatrix(rows: readonly FeatureRow[], features: readonly string[], rowLabel: (r: number) => string = () => ''): Float64Array {
+  const k = features.length;
+  const out = new Float64Array(rows.length * k);
+  const index = new Map(features.map((f, i) => [f, i] as const));
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    const where = rowLabel(r);
+    const base = r * k;
+    if (Array.isArray(row)) {
+      if (row.length !== k) {
+        throw new DomainError('invalid_argument', `${where}expected ${k} feature values in this order: ${list(features)}; got ${row.length}.`);
+      }
+      for (let i = 0; i < k; i++) {
+        const v = row[i];
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw notFinite(where, features[i], v);
+        out[base + i] = v;
+      }
+    } else {
+      const named = row as Readonly<Record<string, number>>;
+      let seen = 0;
+      for (const key of Object.keys(named)) {
+        const i = index.get(key);
+        if (i === undefined) throw new DomainError('invalid_argument', `${where}unknown feature "${key.slice(0, 100)}"; expected: ${list(features)}.`);
+        const v = named[key];
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw notFinite(where, key, v);
+        out[base + i] = v;
+        seen++;
+      }
+      if (seen !== k) {
+        const missing = features.filter((f) => !Object.hasOwn(named, f));
+        throw new DomainError('invalid_argument', `${where}missing feature${missing.length > 1 ? 's' : ''} ${list(missing)}; expected: ${list(features)}.`);
+      }
+    }
+  }
+  return out;
+}
+
+const notFinite = (where: string, feature: string, v: unknown) =>
+  new DomainError('invalid_argument', `${where}feature "${feature}" is ${typeof v === 'number' ? String(v) : typeof v}, not a finite number.`);

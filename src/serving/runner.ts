@@ -1,0 +1,111 @@
+import { DomainError } from '../errors.js';
+import type { ModelVersion, TensorSpec } from '../registry/types.js';
+import type { OnnxRuntime } from './runtime.js';
+import type { OrtSession } from './session-cache.js';
+
+type Tensor = InstanceType<OnnxRuntime['Tensor']>;
+type TypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array;
+
+/** One row's answer: the regression value or the class label, and a classifier's probabilities. */
+export interface RowOutput {
+  prediction: number | string;
+  probabilities: Record<string, number> | null;
+}
+
+/** The whole batch's answer, column by column (compact for 10 000 rows). */
+export interface BatchOutput {
+  predictions: Array<number | string>;
+  /** Per class label, one probability per row; null for a regressor. */
+  probabilities: Record<string, number[]> | null;
+}
+
+const NUMERIC_TYPES = new Set(['float32', 'float64', 'int64', 'int32']);
+
+function typedColumn(type: string, values: Float64Array, n: number, stride: number, offset: number): TypedArray {
+  const pick = (i: number) => values[i * stride + offset];
+  if (type === 'float32') return Float32Array.from({ length: n }, (_, i) => pick(i));
+  if (type === 'float64') return stride === 1 && offset === 0 ? values : Float64Array.from({ length: n }, (_, i) => pick(i));
+  if (type === 'int32') return Int32Array.from({ length: n }, (_, i) => Math.round(pick(i)));
+  return BigInt64Array.from({ length: n }, (_, i) => BigInt(Math.round(pick(i))));
+}
+
+function convertAll(type: string, values: Float64Array): TypedArray {
+  if (type === 'float32') return Float32Array.from(values);
+  if (type === 'float64') return values;
+  if (type === 'int32') return Int32Array.from(values, Math.round);
+  return BigInt64Array.from(values, (v) => BigInt(Math.round(v)));
+}
+
+/**
+ * The feeds for a row-major matrix of n rows × k features, in the element type each input
+ * declares: one [n, k] input, or k inputs of [n, 1] (one per feature, as skl2onnx exports).
+ */
+export function buildFeeds(ort: OnnxRuntime, version: ModelVersion, matrix: Float64Array, n: number, k: number): Record<string, Tensor> {
+  const inputs = version.signature.inputs;
+  for (const input of inputs) {
+    if (!NUMERIC_TYPES.has(input.type)) {
+      throw new DomainError('invalid_model', `${version.name} ${version.version} input "${input.name}" has element type ${input.type}; only numeric inputs are served.`);
+    }
+  }
+  if (inputs.length === 1) {
+    const input = inputs[0];
+    return { [input.name]: new ort.Tensor(input.type as 'float32', convertAll(input.type, matrix) as Float32Array, [n, k]) };
+  }
+  if (inputs.length !== k) {
+    throw new DomainError('invalid_model', `${version.name} ${version.version} has ${inputs.length} inputs for ${k} features; serve models with one [N, k] input or one [N, 1] input per feature.`);
+  }
+  return Object.fromEntries(
+    inputs.map((input, j) => [input.name, new ort.Tensor(input.type as 'float32', typedColumn(input.type, matrix, n, k, j) as Float32Array, [n, 1])]),
+  );
+}
+
+const isProbabilityOutput = (o: TensorSpec) => (o.type === 'float32' || o.type === 'float64') && o.shape?.length === 2 && o.shape[1] !== 1;
+const toNumber = (v: number | bigint | string) => (typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? v : v);
+
+/**
+ * Reads a classifier's label + probabilities, or a regressor's value, for every row. A
+ * classifier is a model with a probability tensor [N, C]; its columns are named by the class
+ * labels read from the graph (else "0", "1", …).
+ */
+export function readOutputs(version: ModelVersion, results: Record<string, Tensor>, n: number): BatchOutput {
+  const outputs = version.signature.outputs;
+  const probSpec = outputs.find(isProbabilityOutput);
+  if (probSpec) {
+    const probs = results[probSpec.name];
+    const c = probs.dims[1] ?? 1;
+    const labels = version.signature.classLabels?.length === c ? version.signature.classLabels : Array.from({ length: c }, (_, i) => String(i));
+    const data = probs.data as Float32Array | Float64Array;
+    const probabilities: Record<string, number[]> = Object.create(null) as Record<string, number[]>;
+    for (let j = 0; j < c; j++) probabilities[labels[j]] = Array.from({ length: n }, (_, i) => data[i * c + j]);
+    const labelSpec = outputs.find((o) => o !== probSpec);
+    let predictions: Array<number | string>;
+    if (labelSpec && results[labelSpec.name]) {
+      const raw = results[labelSpec.name].data as ArrayLike<number | bigint | string>;
+      predictions = Array.from({ length: n }, (_, i) => toNumber(raw[i]));
+    } else {
+      predictions = Array.from({ length: n }, (_, i) => {
+        let best = 0;
+        for (let j = 1; j < c; j++) if (data[i * c + j] > data[i * c + best]) best = j;
+        return /^-?\d+$/.test(labels[best]) ? Number(labels[best]) : labels[best];
+      });
+    }
+    return { predictions, probabilities };
+  }
+  const first = outputs[0];
+  const tensor = results[first.name];
+  const data = tensor.data as ArrayLike<number | bigint>;
+  const stride = n > 0 ? Math.max(1, Math.floor(data.length / n)) : 1;
+  return { predictions: Array.from({ length: n }, (_, i) => Number(data[i * stride])), probabilities: null };
+}
+
+/** Runs one batch through a session: rows in, one answer per row out. */
+export async function runBatch(ort: OnnxRuntime, session: OrtSession, version: ModelVersion, matrix: Float64Array, n: number, k: number): Promise<BatchOutput> {
+  const feeds = buildFeeds(ort, version, matrix, n, k);
+  const results = (await session.run(feeds)) as Record<string, Tensor>;
+  return readOutputs(version, results, n);
+}
+
+export function rowOf(batch: BatchOutput, i: number): RowOutput {
+  const probabilities = batch.probabilities ? Object.fromEntries(Object.entries(batch.probabilities).map(([label, p]) => [label, p[i]])) : null;
+  return { prediction: batch.predictions[i], probabilities };
+}

@@ -1,0 +1,433 @@
+import { randomUUID } from 'node:crypto';
+import { DomainError, failedPrecondition, notFound } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { AlertService } from '../monitoring/alerts.js';
+import type { AlertDraft } from '../monitoring/alert-types.js';
+import type { ArtifactStore } from '../registry/artifacts.js';
+import type { Actor, ModelVersion, Stage } from '../registry/types.js';
+import type { RegistryStore } from '../store/store.js';
+import { expectedFeatures, toMatrix, type FeatureRow } from './features.js';
+import type { ServingMetrics } from './metrics.js';
+import type { PredictionLog } from './prediction-log.js';
+import { rowOf, runBatch, type BatchOutput } from './runner.js';
+import type { OnnxRuntime } from './runtime.js';
+import type { SessionCache } from './session-cache.js';
+import { summarize, type ServingStats } from './stats.js';
+import { defaultTraffic, pickVersion, stickyBucket, validateWeights, type Routing, type TrafficConfig } from './traffic.js';
+
+/** How a request's version was chosen. */
+export type RoutedBy = 'explicit' | 'sticky' | 'random';
+
+export interface PredictOptions {
+  version?: string | undefined;
+  routingKey?: string | undefined;
+}
+
+export interface Prediction {
+  predictionId: string;
+  name: string;
+  version: string;
+  stage: Stage;
+  prediction: number | string;
+  probabilities: Record<string, number> | null;
+  latencyMs: number;
+  routedBy: RoutedBy;
+}
+
+export interface BatchPrediction {
+  batchId: string;
+  name: string;
+  rows: number;
+  /** One entry per version that served rows, with how many. */
+  served: Array<{ version: string; stage: Stage; rows: number }>;
+  /** The version of each row; null when one version served them all. */
+  versionPerRow: string[] | null;
+  predictions: Array<number | string>;
+  probabilities: Record<string, number[]> | null;
+  latencyMs: number;
+}
+
+export interface TrafficChange {
+  name: string;
+  dryRun: boolean;
+  before: Record<string, number>;
+  after: Record<string, number>;
+  routing: Routing;
+  alerts: AlertDraft[];
+}
+
+export interface VariantReport {
+  version: string;
+  stage: Stage | null;
+  weight: number;
+  count: number;
+  errors: number;
+  errorRate: number;
+  latencyMs: { p50: number; p95: number; p99: number } | null;
+  meanOutput: number | null;
+}
+
+export interface ServingDeps {
+  store: RegistryStore;
+  artifacts: ArtifactStore;
+  sessions: SessionCache;
+  runtime: () => Promise<OnnxRuntime>;
+  log: PredictionLog;
+  stats: ServingStats;
+  metrics: ServingMetrics;
+  alerts: AlertService;
+  logger: Logger;
+  alertErrorRate: number;
+  alertP95LatencyMs: number;
+  alertMinRequests: number;
+  random?: () => number;
+}
+
+interface RouteState {
+  token: string;
+  versions: ModelVersion[];
+  traffic: TrafficConfig | null;
+}
+
+const MAX_STATS_SAMPLES = 1_000_000;
+
+/**
+ * Serving: routes a request to a version (explicit, sticky by routing key, or random by
+ * weight), validates its features against the signature, runs ONNX through the session cache,
+ * and logs and counts every prediction, ok or failed.
+ */
+export class ServingService {
+  private readonly routes = new Map<string, RouteState>();
+  private ort: OnnxRuntime | null = null;
+  private readonly random: () => number;
+  /** Alert episodes in progress, `${type}\0${model}`: an alert is raised when one starts, not on every check. */
+  private readonly episodes = new Set<string>();
+  private readonly alertTimer: NodeJS.Timeout;
+
+  constructor(private readonly deps: ServingDeps) {
+    this.random = deps.random ?? Math.random;
+    this.alertTimer = setInterval(() => void this.checkAlerts(), 1000).unref();
+  }
+
+  async predict(name: string, features: FeatureRow, options: PredictOptions = {}): Promise<Prediction> {
+    const started = performance.now();
+    const at = Date.now();
+    const id = randomUUID();
+    let version: ModelVersion | null = null;
+    let matrix: Float64Array | null = null;
+    let width = 0;
+    try {
+      const route = await this.route(name, options, () => this.random());
+      version = route.version;
+      const names = expectedFeatures(version);
+      width = names.length;
+      matrix = toMatrix([features], names);
+      const output = await this.run(version, matrix, 1, width);
+      const latencyMs = performance.now() - started;
+      this.record(id, name, version.version, true, null, matrix, 0, width, features, output, latencyMs, options.routingKey, at, 1);
+      const row = rowOf(output, 0);
+      return { predictionId: id, name, version: version.version, stage: version.stage, ...row, latencyMs, routedBy: route.routedBy };
+    } catch (e) {
+      this.recordFailure(id, name, version, e, matrix, width, features, performance.now() - started, options.routingKey, at, 1);
+      throw e;
+    }
+  }
+
+  /** Routes every row (one routing key routes them all alike) and runs one ONNX call per served version. */
+  async predictBatch(name: string, rows: readonly FeatureRow[], options: PredictOptions = {}): Promise<BatchPrediction> {
+    const started = performance.now();
+    const at = Date.now();
+    const batchId = randomUUID();
+    if (!rows.length) throw new DomainError('invalid_argument', 'rows is empty: give at least one row of features.');
+    const state = await this.routeState(name);
+    const groups = new Map<string, { version: ModelVersion; indices: number[] }>();
+    const routedVersions: string[] = new Array(rows.length);
+    const shared = options.version !== undefined || options.routingKey !== undefined ? this.routeWith(name, state, options, () => this.random()) : null;
+    for (let i = 0; i < rows.length; i++) {
+      const route = shared ?? this.routeWith(name, state, options, () => this.random());
+      let g = groups.get(route.version.version);
+      if (!g) groups.set(route.version.version, (g = { version: route.version, indices: [] }));
+      g.indices.push(i);
+      routedVersions[i] = route.version.version;
+    }
+
+    const predictions: Array<number | string> = new Array(rows.length);
+    let probabilities: Record<string, number[]> | null = null;
+    const outputs: Array<{ version: ModelVersion; matrix: Float64Array; width: number; output: BatchOutput; indices: number[] }> = [];
+    try {
+      for (const { version, indices } of groups.values()) {
+        const names = expectedFeatures(version);
+        const matrix = toMatrix(
+          indices.map((i) => rows[i]),
+          names,
+          (r) => `row ${indices[r]}: `,
+        );
+        const output = await this.run(version, matrix, indices.length, names.length);
+        outputs.push({ version, matrix, width: names.length, output, indices });
+      }
+    } catch (e) {
+      const latencyMs = performance.now() - started;
+      for (const { version, indices } of groups.values()) {
+        this.recordFailure(`${batchId}:${indices[0]}`, name, version, e, null, 0, { rows: rows.length }, latencyMs, options.routingKey, at, indices.length);
+      }
+      throw e;
+    }
+    const latencyMs = performance.now() - started;
+    for (const { version, matrix, width, output, indices } of outputs) {
+      for (let j = 0; j < indices.length; j++) {
+        const i = indices[j];
+        predictions[i] = output.predictions[j];
+        if (output.probabilities) {
+          probabilities ??= Object.create(null) as Record<string, number[]>;
+          for (const [label, p] of Object.entries(output.probabilities)) (probabilities[label] ??= new Array(rows.length).fill(null))[i] = p[j];
+        }
+        this.deps.log.append({
+          id: `${batchId}:${i}`,
+          name,
+          version: version.version,
+          ok: true,
+          error: null,
+          matrix,
+          row: j,
+          width,
+          rawFeatures: undefined,
+          output,
+          latencyMs,
+          routingKey: options.routingKey ?? null,
+          at,
+        });
+      }
+      this.deps.stats.record(name, version.version, true, latencyMs, at, indices.length);
+      this.deps.metrics.predictions.inc({ model: name, version: version.version, outcome: 'ok' }, indices.length);
+      this.deps.metrics.latency.observe({ model: name, version: version.version }, latencyMs / 1000);
+    }
+    return {
+      batchId,
+      name,
+      rows: rows.length,
+      served: outputs.map((o) => ({ version: o.version.version, stage: o.version.stage, rows: o.indices.length })),
+      versionPerRow: groups.size > 1 ? routedVersions : null,
+      predictions,
+      probabilities,
+      latencyMs,
+    };
+  }
+
+  /** Loads a version's ONNX session into the cache (a dry run only checks it could). */
+  async deploy(name: string, label: string, dryRun: boolean): Promise<{ version: ModelVersion; loaded: boolean; alreadyLoaded: boolean; loadMs: number }> {
+    const version = await this.findVersion(name, label);
+    const alreadyLoaded = this.deps.sessions.has(version.artifactSha256);
+    if (dryRun) return { version, loaded: false, alreadyLoaded, loadMs: 0 };
+    const started = performance.now();
+    await this.deps.sessions.get(version.artifactSha256, this.deps.artifacts.pathFor(version.artifactSha256));
+    return { version, loaded: true, alreadyLoaded, loadMs: performance.now() - started };
+  }
+
+  /** Unloads a version's session; refused while the version takes traffic. */
+  async undeploy(name: string, label: string, dryRun: boolean): Promise<{ version: ModelVersion; wasLoaded: boolean; unloaded: boolean }> {
+    const version = await this.findVersion(name, label);
+    const state = await this.routeState(name);
+    const effective = state.traffic ?? defaultTraffic(state.versions);
+    const weight = effective?.weights[label] ?? 0;
+    if (weight > 0) {
+      throw failedPrecondition(
+        `${name} ${label} takes ${Math.round(weight * 1000) / 10}% of the traffic; move its weight with configure_ab_test${version.stage === 'production' ? ' or promote another version' : ''} before undeploying it.`,
+      );
+    }
+    const wasLoaded = this.deps.sessions.has(version.artifactSha256);
+    if (dryRun) return { version, wasLoaded, unloaded: false };
+    const unloaded = await this.deps.sessions.unload(version.artifactSha256);
+    return { version, wasLoaded, unloaded };
+  }
+
+  async configureTraffic(name: string, weights: Record<string, number>, routing: Routing, who: Actor, dryRun: boolean): Promise<TrafficChange> {
+    const plan = (state: { versions: ModelVersion[]; traffic: TrafficConfig | null }) => {
+      const valid = validateWeights(name, state.versions, weights);
+      const split = Object.entries(valid)
+        .map(([v, w]) => `${v} ${Math.round(w * 1000) / 10}%`)
+        .join(' / ');
+      const alerts: AlertDraft[] = [
+        { type: 'traffic_changed', severity: 'info', name, version: null, message: `${name} traffic set to ${split} (${routing} routing)`, details: { weights: valid, routing } },
+      ];
+      return { weights: valid, routing, alerts };
+    };
+    const state = await this.routeState(name);
+    const before = (state.traffic ?? defaultTraffic(state.versions))?.weights ?? {};
+    if (dryRun) {
+      const p = plan(state);
+      return { name, dryRun: true, before, after: p.weights, routing, alerts: p.alerts };
+    }
+    const result = await this.deps.store.setTraffic(name, (s) => plan(s), who);
+    return { name, dryRun: false, before, after: result.config.weights, routing, alerts: result.plan.alerts };
+  }
+
+  /** The split in force and, per variant, what it served since the split was set (from the prediction log). */
+  async trafficReport(name: string, since: Date): Promise<{ config: TrafficConfig | null; explicit: boolean; since: string; variants: VariantReport[] }> {
+    const state = await this.routeState(name);
+    const config = state.traffic ?? defaultTraffic(state.versions);
+    const from = state.traffic?.updatedAt ?? since.toISOString();
+    await this.deps.log.flush();
+    const samples = await this.deps.store.predictionSamples(name, from, MAX_STATS_SAMPLES);
+    const labels = new Set([...Object.keys(config?.weights ?? {}), ...samples.map((s) => s.version).filter((v): v is string => v !== null)]);
+    const variants = [...labels].sort().map((label): VariantReport => {
+      const mine = samples.filter((s) => s.version === label);
+      const errors = mine.filter((s) => !s.ok).length;
+      const outputs = mine.filter((s) => s.ok && s.output).map((s) => (JSON.parse(s.output as string) as { prediction: unknown }).prediction);
+      const numeric = outputs.filter((o): o is number => typeof o === 'number');
+      return {
+        version: label,
+        stage: state.versions.find((v) => v.version === label)?.stage ?? null,
+        weight: config?.weights[label] ?? 0,
+        count: mine.length,
+        errors,
+        errorRate: mine.length ? errors / mine.length : 0,
+        latencyMs: summarize(mine.map((s) => s.latencyMs)),
+        meanOutput: numeric.length ? numeric.reduce((a, b) => a + b, 0) / numeric.length : null,
+      };
+    });
+    return { config, explicit: state.traffic !== null, since: from, variants };
+  }
+
+  /** Runs a version once on a row of zeros, unlogged: proof that it serves (health checks). */
+  async probe(version: ModelVersion): Promise<number> {
+    const started = performance.now();
+    const width = expectedFeatures(version).length;
+    await this.run(version, new Float64Array(width), 1, width);
+    return performance.now() - started;
+  }
+
+  close(): void {
+    clearInterval(this.alertTimer);
+  }
+
+  /** Raises high_error_rate / high_latency once per episode for models with recent traffic. */
+  async checkAlerts(now = Date.now()): Promise<void> {
+    const { alertErrorRate, alertP95LatencyMs, alertMinRequests } = this.deps;
+    for (const w of this.deps.stats.drainTouched(now)) {
+      const enough = w.requests >= alertMinRequests;
+      await this.episode('high_error_rate', w.name, enough && w.errorRate > alertErrorRate, () => ({
+        type: 'high_error_rate',
+        severity: 'critical',
+        name: w.name,
+        version: null,
+        message: `${w.name}: ${(w.errorRate * 100).toFixed(1)}% of ${w.requests} predictions failed in the alert window (threshold ${alertErrorRate * 100}%)`,
+        details: { requests: w.requests, errors: w.errors, error_rate: w.errorRate },
+      }));
+      await this.episode('high_latency', w.name, enough && w.p95Ms !== null && w.p95Ms > alertP95LatencyMs, () => ({
+        type: 'high_latency',
+        severity: 'warning',
+        name: w.name,
+        version: null,
+        message: `${w.name}: p95 latency ${w.p95Ms} ms over ${w.requests} predictions in the alert window (threshold ${alertP95LatencyMs} ms)`,
+        details: { requests: w.requests, p95_ms: w.p95Ms },
+      }));
+    }
+  }
+
+  private async episode(type: string, name: string, active: boolean, draft: () => AlertDraft): Promise<void> {
+    const key = `${type}\0${name}`;
+    if (active && !this.episodes.has(key)) {
+      this.episodes.add(key);
+      await this.deps.alerts.raise(draft()).catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not raise alert'));
+    } else if (!active) this.episodes.delete(key);
+  }
+
+  private async run(version: ModelVersion, matrix: Float64Array, n: number, k: number): Promise<BatchOutput> {
+    this.ort ??= await this.deps.runtime();
+    const ort = this.ort;
+    const file = this.deps.artifacts.pathFor(version.artifactSha256);
+    try {
+      return await this.deps.sessions.use(version.artifactSha256, file, (session) => runBatch(ort, session, version, matrix, n, k));
+    } catch (e) {
+      if (e instanceof DomainError) throw e;
+      const msg = e instanceof Error ? e.message.split('\n')[0].slice(0, 200) : String(e);
+      throw new DomainError('internal', `${version.name} ${version.version} failed to run in onnxruntime (${msg}). Check health_check; if the artifact is damaged, roll back or re-register it.`);
+    }
+  }
+
+  private async routeState(name: string): Promise<RouteState> {
+    const token = this.deps.store.changeToken();
+    const cached = this.routes.get(name);
+    if (cached && cached.token === token) return cached;
+    const state = await this.deps.store.servingState(name);
+    if (!state) throw notFound(`No model named "${name}" is registered. Call list_models to see the registered models.`);
+    const fresh = { token, ...state };
+    this.routes.set(name, fresh);
+    return fresh;
+  }
+
+  private async route(name: string, options: PredictOptions, random: () => number): Promise<{ version: ModelVersion; routedBy: RoutedBy }> {
+    return this.routeWith(name, await this.routeState(name), options, random);
+  }
+
+  private routeWith(name: string, state: RouteState, options: PredictOptions, random: () => number): { version: ModelVersion; routedBy: RoutedBy } {
+    if (options.version !== undefined) {
+      const version = state.versions.find((v) => v.version === options.version);
+      if (!version) throw notFound(`Model "${name}" has no version "${options.version}" (versions: ${state.versions.map((v) => v.version).join(', ')}).`);
+      if (version.stage === 'archived') throw failedPrecondition(`${name} ${version.version} is archived; promote it to staging to serve it, or leave version out.`);
+      return { version, routedBy: 'explicit' };
+    }
+    const config = state.traffic ?? defaultTraffic(state.versions);
+    if (!config) {
+      throw failedPrecondition(`${name} has no production version and no traffic split; promote a version with promote_model, or pass version.`);
+    }
+    const sticky = config.routing === 'sticky' && options.routingKey !== undefined;
+    const label = pickVersion(config, sticky ? stickyBucket(name, options.routingKey as string) : random());
+    const version = state.versions.find((v) => v.version === label);
+    if (!version) throw new DomainError('internal', `traffic split of ${name} names version ${label}, which does not exist`);
+    return { version, routedBy: sticky ? 'sticky' : 'random' };
+  }
+
+  private async findVersion(name: string, label: string): Promise<ModelVersion> {
+    const state = await this.routeState(name);
+    const version = state.versions.find((v) => v.version === label);
+    if (!version) throw notFound(`Model "${name}" has no version "${label}" (versions: ${state.versions.map((v) => v.version).join(', ')}).`);
+    return version;
+  }
+
+  private record(
+    id: string,
+    name: string,
+    version: string,
+    ok: boolean,
+    error: string | null,
+    matrix: Float64Array | null,
+    row: number,
+    width: number,
+    raw: unknown,
+    output: BatchOutput | null,
+    latencyMs: number,
+    routingKey: string | undefined,
+    at: number,
+    rows: number,
+  ): void {
+    this.deps.log.append({ id, name, version, ok, error, matrix, row, width, rawFeatures: matrix ? undefined : raw, output, latencyMs, routingKey: routingKey ?? null, at });
+    this.deps.stats.record(name, version, ok, latencyMs, at, rows);
+    this.deps.metrics.predictions.inc({ model: name, version, outcome: ok ? 'ok' : 'error' }, rows);
+    this.deps.metrics.latency.observe({ model: name, version }, latencyMs / 1000);
+  }
+
+  /** Logs a failed prediction of an existing model (a request for an unknown model leaves no trace to fill the log with). */
+  private recordFailure(
+    id: string,
+    name: string,
+    version: ModelVersion | null,
+    e: unknown,
+    matrix: Float64Array | null,
+    width: number,
+    raw: unknown,
+    latencyMs: number,
+    routingKey: string | undefined,
+    at: number,
+    rows: number,
+  ): void {
+    if (!this.routes.has(name)) return;
+    const error = e instanceof Error ? e.message.slice(0, 500) : String(e);
+    if (version) {
+      this.record(id, name, version.version, false, error, matrix, 0, width, raw, null, latencyMs, routingKey, at, rows);
+    } else {
+      this.deps.log.append({ id, name, version: null, ok: false, error, matrix: null, row: 0, width: 0, rawFeatures: raw, output: null, latencyMs, routingKey: routingKey ?? null, at });
+      this.deps.stats.record(name, null, false, latencyMs, at, rows);
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { DomainError } from '../errors.js';
+import type { ModelVersion } from '../registry/types.js';
+
+export type Routing = 'random' | 'sticky';
+
+/** How a model's traffic is split: weight per version label. */
+export interface TrafficConfig {
+  weights: Record<string, number>;
+  routing: Routing;
+  /** When the split was set; null for the default (all to production). */
+  updatedAt: string | null;
+}
+
+export const WEIGHT_TOLERANCE = 1e-9;
+
+/** The default split: everything to the production version, or nothing to route to. */
+export function defaultTraffic(versions: readonly ModelVersion[]): TrafficConfig | null {
+  const production = versions.find((v) => v.stage === 'production');
+  return production ? { weights: { [production.version]: 1 }, routing: 'random', updatedAt: null } : null;
+}
+
+/** Checks weights against the model's versions: each ≥ 0, existing, not archived, summing to 1. */
+export function validateWeights(name: string, versions: readonly ModelVersion[], weights: Readonly<Record<string, number>>): Record<string, number> {
+  const entries = Object.entries(weights);
+  if (!entries.length) throw new DomainError('invalid_argument', 'weights is empty: give at least one version, e.g. {"v2": 0.2, "v1": 0.8}.');
+  for (const [version, w] of entries) {
+    const v = versions.find((x) => x.version === version);
+    if (!v) throw new DomainError('not_found', `${name} has no version "${version}" (versions: ${versions.map((x) => x.version).join(', ')}).`);
+    if (v.stage === 'archived') throw new DomainError('failed_precondition', `${name} ${version} is archived and cannot take traffic; promote it to staging first.`);
+    if (!Number.isFinite(w) || w < 0) throw new DomainError('invalid_argument', `weight of ${version} is ${w}; weights must be ≥ 0.`);
+  }
+  const sum = entries.reduce((s, [, w]) => s + w, 0);
+  if (Math.abs(sum - 1) > WEIGHT_TOLERANCE) {
+    throw new DomainError('invalid_argument', `weights sum to ${Number(sum.toPrecision(12))}, not 1; scale them so they add up to exactly 1 (within ${WEIGHT_TOLERANCE}).`);
+  }
+  // Sorted by version label so routing does not depend on the order the caller wrote them in.
+  return Object.fromEntries(entries.filter(([, w]) => w > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** A number in [0, 1) from a routing key: the same key always lands in the same bucket. */
+export function stickyBucket(name: string, routingKey: string): number {
+  const h = createHash('sha256').update(name).update('\0').update(routingKey).digest();
+  return h.readUIntBE(0, 6) / 2 ** 48;
+}
+
+/** The version for one request: cumulative weights over a bucket in [0, 1). */
+export function pickVersion(config: TrafficConfig, bucket: number): string {
+  let acc = 0;
+  const entries = Object.entries(config.weights);
+  for (const [version, w] of entries) {
+    acc += w;
+    if (bucket < acc) return version;
+  }
+  return entries[entries.length - 1][0];
+}
