@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { HealthService } from './health/health.js';
 import { createLogger, type Logger } from './logger.js';
 import { AlertService } from './monitoring/alerts.js';
+import { DriftService } from './monitoring/drift-service.js';
 import { ArtifactStore } from './registry/artifacts.js';
 import { ModelRegistry } from './registry/registry.js';
 import { loadOnnxRuntime } from './serving/runtime.js';
@@ -23,6 +24,7 @@ export interface AppContext {
   sessions: SessionCache;
   alerts: AlertService;
   serving: ServingService;
+  drift: DriftService;
   predictionLog: PredictionLog;
   stats: ServingStats;
   metrics: ServingMetrics;
@@ -60,6 +62,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
     alertP95LatencyMs: config.alertP95LatencyMs,
     alertMinRequests: config.alertMinRequests,
   });
+  const drift = new DriftService({ store, allowedDirs: config.allowedDirs, flushLog: () => predictionLog.flush() });
   const health = new HealthService({
     store,
     artifacts,
@@ -85,6 +88,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
     sessions,
     alerts,
     serving,
+    drift,
     predictionLog,
     stats,
     metrics,

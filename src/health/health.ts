@@ -72,7 +72,7 @@ export class HealthService {
       model_runtime: () => this.checkRuntime(),
       model_serving: () => this.checkServing(),
       ab_routing: () => this.checkRouting(),
-      drift_monitoring: async () => ({ status: 'healthy', detail: 'no drift references set yet: nothing to watch' }),
+      drift_monitoring: () => this.checkDrift(),
       prediction_metrics: () => this.checkPredictions(),
       storage: () => this.checkStorage(),
     };
@@ -169,6 +169,29 @@ export class HealthService {
     }
     if (problems.length) return { status: 'unhealthy' as const, detail: problems.join('; ') };
     return { status: 'healthy' as const, detail: `${production.length} production versions answer a probe row: ${production.map((v) => `${v.name} ${v.version}`).join(', ')}` };
+  }
+
+  /** The last drift check of each model: its age, and whether it found drift (which degrades). */
+  private async checkDrift() {
+    const runs = await this.deps.store.latestDriftRuns();
+    const references = await this.deps.store.referenceCount();
+    if (!runs.length) {
+      return {
+        status: 'healthy' as const,
+        detail: references ? `${references} drift reference${references > 1 ? 's' : ''} set, no check run yet: run detect_drift` : 'no drift references set yet: nothing to watch',
+      };
+    }
+    const now = Date.now();
+    const age = (iso: string) => {
+      const minutes = Math.round((now - Date.parse(iso)) / 60_000);
+      return minutes < 120 ? `${minutes} min ago` : `${Math.round(minutes / 60)} h ago`;
+    };
+    const parts = runs.map((r) => {
+      const drifted = r.features.filter((f) => f.drift_detected).map((f) => f.feature);
+      return `${r.name}: last check ${age(r.createdAt)}, ${drifted.length ? `drift in ${drifted.join(', ')}` : 'no drift'}`;
+    });
+    const anyDrift = runs.some((r) => r.features.some((f) => f.drift_detected));
+    return { status: anyDrift ? ('degraded' as const) : ('healthy' as const), detail: parts.join('; ') };
   }
 
   /** Every version in an A/B split must exist and not be archived (the registry's rules keep it so). */

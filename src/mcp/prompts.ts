@@ -57,4 +57,27 @@ export function registerPrompts(server: McpServer, app: AppContext): void {
       );
     },
   );
+
+  server.registerPrompt(
+    'investigate_drift',
+    {
+      title: 'Investigate feature drift',
+      description: 'Reference → check → report → next steps (retrain, update the reference) for one model',
+      argsSchema: {
+        name: completable(z.string().describe('Model name'), modelNames),
+        current_csv: z.string().optional().describe('CSV of current data; default: the last 24 hours of predictions'),
+      },
+    },
+    ({ name, current_csv }) =>
+      userText(
+        [
+          `Investigate whether the inputs of ${name} drifted, step by step.`,
+          `1. Call get_drift_report with name "${name}". If it answers not_found, there may be no reference: ask me for the training data and call set_drift_reference (csv_path or rows), with dry_run: true first.`,
+          `2. Call detect_drift with name "${name}", ${current_csv ? `csv_path "${current_csv}"` : 'window {"since_hours": 24}'}, correction "fdr" and include_chart: true.`,
+          '3. Report: the verdict (dataset drift or not, share of drifted features), then each drifted feature with its KS statistic, adjusted p-value and PSI, most drifted first; show the chart. PSI above 0.25 is a large shift, 0.1–0.25 moderate.',
+          `4. Call get_traffic_config with name "${name}" and get_alerts with name "${name}" to see whether the drift coincides with worse errors or latency.`,
+          '5. Recommend next steps: if the shift is real and lasting, retrain on recent data and register the new version (then safe_promotion); if the new data is the new normal and the model still performs, update the reference with set_drift_reference; if it looks like a data bug (a feature stuck at one value, a unit change), say which upstream feature to check. Ask me before changing anything.',
+        ].join('\n'),
+      ),
+  );
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { isDomainError } from '../errors.js';
@@ -8,7 +9,7 @@ import { VERSION } from '../version.js';
 import { boundText } from './format.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
-import type { ToolDefinition } from './tool.js';
+import type { ToolContext, ToolDefinition } from './tool.js';
 import { allTools } from './tools/index.js';
 
 export interface McpServerOptions {
@@ -56,8 +57,9 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
       },
       async (args: Record<string, unknown>, extra): Promise<CallToolResult> => {
         try {
-          const answer = await tool.handler(args, { app, actor: actor(), signal: extra.signal });
-          return { content: [{ type: 'text', text: boundText(answer.summary) }], structuredContent: answer.data };
+          const answer = await tool.handler(args, { app, actor: actor(), signal: extra.signal, progress: progressReporter(extra) });
+          const images = (answer.images ?? []).map((i) => ({ type: 'image' as const, data: i.data.toString('base64'), mimeType: i.mimeType }));
+          return { content: [{ type: 'text', text: boundText(answer.summary) }, ...images], structuredContent: answer.data };
         } catch (e) {
           return toolError(app, tool.name, e);
         }
@@ -67,6 +69,18 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
   registerResources(server, app);
   registerPrompts(server, app);
   return server;
+}
+
+
+/** Sends notifications/progress when the client asked for them with a progressToken. */
+function progressReporter(extra: RequestHandlerExtra<ServerRequest, ServerNotification>): ToolContext['progress'] {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return () => undefined;
+  return (progress, total, message) => {
+    void extra
+      .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) } })
+      .catch(() => undefined);
+  };
 }
 
 /**

@@ -14,12 +14,16 @@ export interface ToolContext {
   /** Who is calling, for the audit trail: the MCP client's name. */
   actor: string;
   signal: AbortSignal;
+  /** Reports progress to a client that sent a progressToken; a no-op otherwise. */
+  progress: (done: number, total?: number, message?: string) => void;
 }
 
 /** A tool's answer: exact data for programs, a short summary for people. */
 export interface ToolAnswer<O> {
   data: O;
   summary: string;
+  /** Pictures shown beside the text (MCP image content), e.g. a drift chart. */
+  images?: Array<{ data: Buffer; mimeType: 'image/png' }>;
 }
 
 type Shape = z.ZodRawShape;

@@ -38,7 +38,7 @@ export interface ModelVersion {
   updatedAt: string;
 }
 
-export type AuditAction = 'register' | 'promote' | 'rollback' | 'archive' | 'configure_traffic';
+export type AuditAction = 'register' | 'promote' | 'rollback' | 'archive' | 'configure_traffic' | 'set_drift_reference';
 
 export interface AuditEntry {
   id: number;

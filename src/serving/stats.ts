@@ -1,13 +1,5 @@
 /** Live serving statistics in memory: per variant since start, and a sliding window per model for alerts. */
-
-/** Linear-interpolated quantile of sorted values (numpy's default method). */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
+import { quantileSorted } from 'simple-statistics';
 
 export interface LatencySummary {
   p50: number;
@@ -17,7 +9,7 @@ export interface LatencySummary {
 
 export function summarize(latencies: ArrayLike<number>): LatencySummary | null {
   if (!latencies.length) return null;
-  const sorted = Float64Array.from(latencies).sort();
+  const sorted = Array.from(latencies).sort((a, b) => a - b);
   const r = (x: number) => Math.round(x * 1000) / 1000;
   return { p50: r(quantileSorted(sorted, 0.5)), p95: r(quantileSorted(sorted, 0.95)), p99: r(quantileSorted(sorted, 0.99)) };
 }

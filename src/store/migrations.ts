@@ -97,4 +97,44 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX predictions_time ON predictions (created_at);
     `,
   },
+  {
+    version: 3,
+    name: 'drift',
+    sql: `
+      -- version '' is the model-wide reference; a version label scopes it to that version.
+      CREATE TABLE drift_references (
+        model_name  TEXT NOT NULL REFERENCES models(name),
+        version     TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        rows        INTEGER NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (model_name, version)
+      ) STRICT;
+
+      -- Each feature's reference values, sorted once when stored, as a Float64Array blob.
+      CREATE TABLE drift_reference_features (
+        model_name  TEXT NOT NULL,
+        version     TEXT NOT NULL,
+        feature     TEXT NOT NULL,
+        n           INTEGER NOT NULL,
+        sorted_values BLOB NOT NULL,
+        summary     TEXT NOT NULL,
+        PRIMARY KEY (model_name, version, feature),
+        FOREIGN KEY (model_name, version) REFERENCES drift_references (model_name, version) ON DELETE CASCADE
+      ) STRICT;
+
+      CREATE TABLE drift_runs (
+        id            TEXT PRIMARY KEY,
+        model_name    TEXT NOT NULL,
+        version       TEXT,
+        source        TEXT NOT NULL,
+        dataset_drift INTEGER NOT NULL,
+        drifted_share REAL NOT NULL,
+        result        TEXT NOT NULL,
+        actor         TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX drift_runs_model_time ON drift_runs (model_name, created_at);
+    `,
+  },
 ];

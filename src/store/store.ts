@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Logger } from '../logger.js';
 import type { Alert, AlertDraft, AlertSeverity } from '../monitoring/alert-types.js';
+import type { DriftReference, DriftRun, FeatureSummary, ReferenceFeature } from '../monitoring/drift-types.js';
 import type { Actor, AuditAction, AuditEntry, ModelSignature, ModelVersion, Stage, StageChange } from '../registry/types.js';
 import type { Routing, TrafficConfig } from '../serving/traffic.js';
 import { openDatabase, schemaVersion, type Db } from './database.js';
@@ -209,6 +210,22 @@ export class RegistryStore {
         'DELETE FROM predictions WHERE rowid <= (SELECT rowid FROM predictions ORDER BY rowid DESC LIMIT 1 OFFSET ?)',
       ),
       ping: db.prepare('SELECT 1 AS ok'),
+      deleteReference: db.prepare('DELETE FROM drift_references WHERE model_name = ? AND version = ?'),
+      insertReference: db.prepare('INSERT INTO drift_references (model_name, version, source, rows, created_at) VALUES (?, ?, ?, ?, ?)'),
+      insertReferenceFeature: db.prepare(
+        'INSERT INTO drift_reference_features (model_name, version, feature, n, sorted_values, summary) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      reference: db.prepare('SELECT source, rows, created_at FROM drift_references WHERE model_name = ? AND version = ?'),
+      referenceFeatures: db.prepare('SELECT feature, n, sorted_values, summary FROM drift_reference_features WHERE model_name = ? AND version = ? ORDER BY rowid'),
+      referenceCount: db.prepare('SELECT COUNT(*) AS n FROM drift_references'),
+      insertDriftRun: db.prepare(`INSERT INTO drift_runs (id, model_name, version, source, dataset_drift, drifted_share, result, actor, created_at)
+        VALUES (@id, @name, @version, @source, @datasetDrift, @driftedShare, @result, @actor, @createdAt)`),
+      driftRun: db.prepare('SELECT result FROM drift_runs WHERE id = ?'),
+      latestDriftRun: db.prepare('SELECT result FROM drift_runs WHERE model_name = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
+      latestDriftRunAny: db.prepare('SELECT result FROM drift_runs ORDER BY created_at DESC, rowid DESC LIMIT 1'),
+      latestDriftRunsPerModel: db.prepare(
+        'SELECT result FROM drift_runs d WHERE rowid = (SELECT rowid FROM drift_runs WHERE model_name = d.model_name ORDER BY created_at DESC, rowid DESC LIMIT 1)',
+      ),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
       versionsOnly: db.prepare('SELECT * FROM model_versions WHERE model_name = ? ORDER BY seq'),
     };
@@ -401,6 +418,100 @@ export class RegistryStore {
 
   async predictionCount(): Promise<number> {
     return (this.q.countPredictions.get() as { n: number }).n;
+  }
+
+  /**
+   * Replaces a model's (or version's) drift reference in one transaction: the old reference and
+   * its features go, the new ones arrive, with an audit row.
+   */
+  async replaceReference(name: string, version: string | null, source: string, rows: number, features: readonly ReferenceFeature[], who: Actor): Promise<string> {
+    const key = version ?? '';
+    const run = this.db.transaction(() => {
+      const now = this.now();
+      const before = this.q.reference.get(name, key) as { rows: number } | undefined;
+      this.q.deleteReference.run(name, key);
+      this.q.insertReference.run(name, key, source, rows, now);
+      for (const f of features) {
+        const blob = Buffer.from(f.sorted.buffer, f.sorted.byteOffset, f.sorted.byteLength);
+        this.q.insertReferenceFeature.run(name, key, f.feature, f.sorted.length, blob, JSON.stringify(f.summary));
+      }
+      this.audit({
+        name,
+        version,
+        action: 'set_drift_reference',
+        from: null,
+        to: null,
+        who,
+        now,
+        details: { source, rows, features: features.map((f) => f.feature), replaced_rows: before?.rows ?? null },
+      });
+      return now;
+    });
+    return run.immediate();
+  }
+
+  async getReference(name: string, version: string | null): Promise<DriftReference | undefined> {
+    const key = version ?? '';
+    const head = this.q.reference.get(name, key) as { source: string; rows: number; created_at: string } | undefined;
+    if (!head) return undefined;
+    const features = (this.q.referenceFeatures.all(name, key) as Array<{ feature: string; sorted_values: Buffer; summary: string }>).map((r) => ({
+      feature: r.feature,
+      // Copy into an aligned buffer: a Float64Array cannot view a Buffer at an odd offset.
+      sorted: new Float64Array(r.sorted_values.buffer.slice(r.sorted_values.byteOffset, r.sorted_values.byteOffset + r.sorted_values.byteLength)),
+      summary: JSON.parse(r.summary) as FeatureSummary,
+    }));
+    return { name, version, source: head.source, rows: head.rows, createdAt: head.created_at, features };
+  }
+
+  async referenceCount(): Promise<number> {
+    return (this.q.referenceCount.get() as { n: number }).n;
+  }
+
+  /** Stores a drift run and the alerts it raises, together. */
+  async insertDriftRun(run: DriftRun, alerts: readonly AlertDraft[]): Promise<void> {
+    const tx = this.db.transaction(() => {
+      this.q.insertDriftRun.run({
+        id: run.id,
+        name: run.name,
+        version: run.version,
+        source: run.source,
+        datasetDrift: run.datasetDrift ? 1 : 0,
+        driftedShare: run.driftedShare,
+        result: JSON.stringify(run),
+        actor: run.actor,
+        createdAt: run.createdAt,
+      });
+      for (const a of alerts) this.writeAlert(a, run.createdAt);
+    });
+    tx.immediate();
+  }
+
+  async getDriftRun(id: string): Promise<DriftRun | undefined> {
+    const row = this.q.driftRun.get(id) as { result: string } | undefined;
+    return row && (JSON.parse(row.result) as DriftRun);
+  }
+
+  async latestDriftRun(name?: string): Promise<DriftRun | undefined> {
+    const row = (name === undefined ? this.q.latestDriftRunAny.get() : this.q.latestDriftRun.get(name)) as { result: string } | undefined;
+    return row && (JSON.parse(row.result) as DriftRun);
+  }
+
+  /** The newest drift run of each model. */
+  async latestDriftRuns(): Promise<DriftRun[]> {
+    return (this.q.latestDriftRunsPerModel.all() as Array<{ result: string }>).map((r) => JSON.parse(r.result) as DriftRun);
+  }
+
+  /**
+   * Logged features of successful predictions, newest first: the last `lastN`, or since a
+   * time, optionally of one version.
+   */
+  async loggedFeatures(name: string, options: { version?: string | undefined; since?: string | undefined; lastN?: number | undefined }): Promise<Array<{ version: string; features: string }>> {
+    const where = ['model_name = @name', 'ok = 1', 'features IS NOT NULL'];
+    const params: Record<string, unknown> = { name, limit: options.lastN ?? -1 };
+    if (options.version !== undefined) (where.push('version = @version'), (params.version = options.version));
+    if (options.since !== undefined) (where.push('created_at >= @since'), (params.since = options.since));
+    const sql = `SELECT version, features FROM predictions WHERE ${where.join(' AND ')} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
+    return this.db.prepare(sql).all(params) as Array<{ version: string; features: string }>;
   }
 
   async history(name: string, options: { beforeId?: number | undefined; limit: number }): Promise<AuditEntry[]> {

@@ -83,6 +83,12 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['get_traffic_config', { name: 'no_such_model' }, 'not_found', /list_models/],
   ['get_system_stats', { verbose: true }, 'validation', /verbose/],
   ['promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', dryrun: true }, 'validation', /dryrun/],
+  // drift
+  ['set_drift_reference', { name: 'nba_points', rows: 'lots' }, 'validation', /rows/],
+  ['set_drift_reference', { name: 'nba_points', csv_path: '/etc/passwd' }, 'path_not_allowed', /MLOPS_MCP_ALLOWED_DIRS/],
+  ['detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv') }, 'not_found', /set_drift_reference/],
+  ['detect_drift', { name: 'nba_points', correction: 'holm' }, 'validation', /correction/],
+  ['get_drift_report', { name: 'nba_points' }, 'not_found', /detect_drift/],
 ];
 
 describe('bad input: a clear isError answer and an unchanged database', () => {

@@ -119,7 +119,7 @@ describe('registry tools through a real MCP client', () => {
 
   it('offers the health_report and safe_promotion prompts naming our tools', async () => {
     const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
-    expect(prompts).toEqual(['health_report', 'safe_promotion']);
+    expect(prompts).toEqual(['health_report', 'safe_promotion', 'investigate_drift']);
     const p = await client.getPrompt({ name: 'safe_promotion', arguments: { name: 'nba_points', version: 'v2' } });
     const body = (p.messages[0].content as { text: string }).text;
     for (const tool of ['get_model', 'promote_model', 'health_check', 'get_alerts', 'rollback_model']) expect(body).toContain(tool);

@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import type { DriftRun } from '../../monitoring/drift-types.js';
+import { dryRun, modelName, reason, versionLabel } from '../schemas.js';
+import { defineTool } from '../tool.js';
+
+const MAX_INLINE_ROWS = 100_000;
+
+const dataRow = z
+  .union([z.record(z.string().max(256), z.number()), z.array(z.number()).max(10_000)])
+  .describe('A row: an object keyed by feature name (other keys are ignored), or an array in feature order');
+
+const csvPath = z.string().min(1).max(4096).optional().describe('A CSV file with a header row (under MLOPS_MCP_ALLOWED_DIRS); columns that are not features are ignored');
+
+const summary = z.object({
+  feature: z.string(),
+  n: z.number().int(),
+  mean: z.number(),
+  std: z.number(),
+  min: z.number(),
+  max: z.number(),
+  quantiles: z.object({ p05: z.number(), p25: z.number(), p50: z.number(), p75: z.number(), p95: z.number() }),
+});
+
+const featureDrift = z.object({
+  feature: z.string(),
+  statistic: z.number().describe('KS statistic D: the largest distance between the two empirical CDFs'),
+  p_value: z.number().describe('Two-sided KS p-value, as scipy.stats.ks_2samp(method="auto")'),
+  p_value_adjusted: z.number().describe('After the correction (equal to p_value with correction none)'),
+  psi: z.number().describe('Population Stability Index over 10 reference-quantile bins (empty bins floored at 1e-4)'),
+  drift_detected: z.boolean().describe('p_value_adjusted < threshold'),
+  n_ref: z.number().int(),
+  n_cur: z.number().int(),
+  method: z.enum(['exact', 'asymp']).describe('KS p-value method used'),
+});
+
+const runOutput = {
+  run_id: z.string(),
+  name: z.string(),
+  version: z.string().nullable().describe('Version whose data or traffic was checked, if named'),
+  reference_version: z.string().nullable().describe('Reference compared against: a version, or null for the model-wide one'),
+  source: z.string().describe('Where the current data came from'),
+  threshold: z.number(),
+  correction: z.enum(['none', 'bonferroni', 'fdr']),
+  features: z.array(featureDrift),
+  drifted_features: z.array(z.string()),
+  drifted_share: z.number().describe('Share of compared features that drifted'),
+  dataset_drift: z.boolean().describe('drifted_share ≥ dataset_drift_share'),
+  created_at: z.string(),
+};
+
+function runOut(run: DriftRun) {
+  return {
+    run_id: run.id,
+    name: run.name,
+    version: run.version,
+    reference_version: run.referenceVersion,
+    source: run.source,
+    threshold: run.threshold,
+    correction: run.correction,
+    features: run.features,
+    drifted_features: run.features.filter((f) => f.drift_detected).map((f) => f.feature),
+    drifted_share: run.driftedShare,
+    dataset_drift: run.datasetDrift,
+    created_at: run.createdAt,
+  };
+}
+
+function runText(run: DriftRun): string {
+  const drifted = run.features.filter((f) => f.drift_detected);
+  const head = `${run.name}: ${drifted.length} of ${run.features.length} features drifted (${(run.driftedShare * 100).toFixed(0)}%) — ${run.datasetDrift ? 'DATASET DRIFT' : 'no dataset drift'}. Source: ${run.source}; threshold ${run.threshold}, correction ${run.correction}. Run ${run.id}.`;
+  const lines = [...run.features]
+    .sort((a, b) => a.p_value_adjusted - b.p_value_adjusted)
+    .map((f) => `${f.drift_detected ? '✗' : '✓'} ${f.feature}: D=${f.statistic.toFixed(4)}, p=${f.p_value_adjusted.toExponential(3)}, PSI=${f.psi.toFixed(4)} (n ${f.n_ref}/${f.n_cur}, ${f.method})`);
+  return [head, ...lines].join('\n');
+}
+
+export const setDriftReference = defineTool({
+  name: 'set_drift_reference',
+  title: 'Set the drift reference',
+  description:
+    'Stores the reference data that detect_drift compares against (typically the training data), for a model or one version: from inline rows or a CSV. Replaces the previous reference in one transaction. Answers per-feature n, mean, std, min, max and quantiles.',
+  input: {
+    name: modelName,
+    version: versionLabel.optional().describe('Keep the reference for this version only; default: model-wide'),
+    rows: z.array(dataRow).max(MAX_INLINE_ROWS).optional().describe('Reference rows inline (up to 100 000); or use csv_path'),
+    csv_path: csvPath,
+    reason,
+    dry_run: dryRun,
+  },
+  output: {
+    name: z.string(),
+    version: z.string().nullable(),
+    dry_run: z.boolean(),
+    replaced: z.boolean().describe('A previous reference was (or would be) replaced'),
+    source: z.string(),
+    rows: z.number().int(),
+    features: z.array(summary),
+    ignored_columns: z.array(z.string()).describe('Columns or keys that are not model features'),
+  },
+  effect: 'write',
+  idempotent: true,
+  errors: [
+    ['not_found', 'unknown model or version'],
+    ['invalid_argument', 'no data or both sources, a missing feature column, a non-numeric or empty cell (line and column named), fewer than 2 rows'],
+    ['path_not_allowed', 'csv_path outside MLOPS_MCP_ALLOWED_DIRS'],
+    ['file_not_found', 'csv_path does not exist'],
+  ],
+  example: { name: 'nba_points', csv_path: 'fixtures/nba_points_reference.csv', reason: 'training data of v1' },
+  async handler(args, ctx) {
+    const r = await ctx.app.drift.setReference(
+      args.name,
+      { version: args.version, rows: args.rows, csvPath: args.csv_path },
+      { actor: ctx.actor, reason: args.reason },
+      { dryRun: args.dry_run, onProgress: ctx.progress },
+    );
+    const lines = r.features.map((f) => `- ${f.feature}: n ${f.n}, mean ${f.mean.toPrecision(5)}, std ${f.std.toPrecision(4)}, range ${f.min.toPrecision(4)}…${f.max.toPrecision(4)}`);
+    const head = `${r.dryRun ? 'Dry run, nothing stored: would set' : 'Set'} the ${r.version ? `${r.version} ` : 'model-wide '}drift reference of ${args.name} from ${r.source} (${r.rows} rows${r.replaced ? ', replacing the previous one' : ''}).${r.ignored.length ? ` Ignored columns: ${r.ignored.join(', ')}.` : ''}`;
+    return {
+      data: { name: args.name, version: r.version, dry_run: r.dryRun, replaced: r.replaced, source: r.source, rows: r.rows, features: r.features, ignored_columns: r.ignored },
+      summary: [head, ...lines].join('\n'),
+    };
+  },
+});
+
+export const detectDrift = defineTool({
+  name: 'detect_drift',
+  title: 'Detect feature drift',
+  description:
+    'Two-sample Kolmogorov–Smirnov test per feature (p-values as scipy.stats.ks_2samp) and PSI, current data against the stored reference. Current data: current_rows, csv_path, or window over the prediction log. The run is stored (get_drift_report) and a drifted feature raises a feature_drift warning. include_chart adds a PNG of the CDFs.',
+  input: {
+    name: modelName,
+    version: versionLabel.optional().describe("Check this version: its reference if it has one, and (with window) only its traffic"),
+    current_rows: z.array(dataRow).max(MAX_INLINE_ROWS).optional().describe('Current rows inline (up to 100 000)'),
+    csv_path: csvPath,
+    window: z
+      .object({
+        last_n: z.number().int().min(2).max(1_000_000).optional().describe('The last N logged predictions'),
+        since_hours: z.number().positive().max(24 * 365).optional().describe('Predictions logged in the last H hours'),
+      })
+      .optional()
+      .describe('Take the current data from the prediction log'),
+    threshold: z.number().gt(0).lt(1).default(0.05).describe('A feature drifted when its adjusted p-value is below this (default 0.05)'),
+    correction: z.enum(['none', 'bonferroni', 'fdr']).default('none').describe('Multiple-testing correction across features: none, bonferroni, or fdr (Benjamini–Hochberg)'),
+    features: z.array(z.string().max(256)).max(10_000).optional().describe('Only these features (default: all in the reference)'),
+    dataset_drift_share: z.number().gt(0).max(1).default(0.5).describe('Share of drifted features at which the dataset counts as drifted (default 0.5)'),
+    include_chart: z.boolean().default(false).describe('Also return a PNG of the reference and current CDFs of the most drifted features'),
+  },
+  output: runOutput,
+  effect: 'read',
+  idempotent: false,
+  errors: [
+    ['not_found', 'unknown model or version, or no reference set'],
+    ['invalid_argument', 'no or several current-data sources, unknown features, a bad cell, fewer than 2 rows on a side'],
+    ['path_not_allowed', 'csv_path outside MLOPS_MCP_ALLOWED_DIRS'],
+    ['file_not_found', 'csv_path does not exist'],
+  ],
+  example: { name: 'nba_points', csv_path: 'fixtures/nba_points_current.csv', correction: 'fdr', include_chart: true },
+  async handler(args, ctx) {
+    const { run, chart } = await ctx.app.drift.detect(
+      args.name,
+      {
+        version: args.version,
+        currentRows: args.current_rows,
+        csvPath: args.csv_path,
+        window: args.window && { lastN: args.window.last_n, sinceHours: args.window.since_hours },
+        threshold: args.threshold,
+        correction: args.correction,
+        features: args.features,
+        datasetDriftShare: args.dataset_drift_share,
+        includeChart: args.include_chart,
+      },
+      ctx.actor,
+      ctx.progress,
+    );
+    return { data: runOut(run), summary: runText(run), images: chart ? [{ data: chart, mimeType: 'image/png' }] : [] };
+  },
+});
+
+export const getDriftReport = defineTool({
+  name: 'get_drift_report',
+  title: 'A stored drift run',
+  description: 'A stored detect_drift run by run_id, or the latest one (of a model, with name).',
+  input: {
+    run_id: z.string().max(100).optional().describe('Run id from detect_drift; default: the latest run'),
+    name: modelName.optional().describe('With no run_id: the latest run of this model'),
+  },
+  output: runOutput,
+  effect: 'read',
+  idempotent: true,
+  errors: [['not_found', 'no such run, or no run yet']],
+  example: { name: 'nba_points' },
+  async handler(args, ctx) {
+    const run = await ctx.app.drift.report(args.run_id, args.name);
+    return { data: runOut(run), summary: runText(run) };
+  },
+});
+
+export const driftTools = [setDriftReference, detectDrift, getDriftReport];

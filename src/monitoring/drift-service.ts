@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import { DomainError, notFound } from '../errors.js';
+import { resolveAllowedFile } from '../files.js';
+import type { Actor, ModelVersion } from '../registry/types.js';
+import type { FeatureRow } from '../serving/features.js';
+import type { ModelState, RegistryStore } from '../store/store.js';
+import type { AlertDraft } from './alert-types.js';
+import { renderCdfChart } from './chart.js';
+import { columnsFromCsv, columnsFromRows, type Columns } from './columns.js';
+import type { PValueCorrection } from './correction.js';
+import { compareToReference, toReferenceFeatures } from './drift.js';
+import type { DriftReference, DriftRun, FeatureSummary } from './drift-types.js';
+
+export interface DataSource {
+  rows?: readonly FeatureRow[] | undefined;
+  csvPath?: string | undefined;
+}
+
+export interface DetectInput {
+  version?: string | undefined;
+  currentRows?: readonly FeatureRow[] | undefined;
+  csvPath?: string | undefined;
+  window?: { lastN?: number | undefined; sinceHours?: number | undefined } | undefined;
+  threshold: number;
+  correction: PValueCorrection;
+  features?: readonly string[] | undefined;
+  datasetDriftShare: number;
+  includeChart?: boolean | undefined;
+}
+
+export interface DriftDeps {
+  store: RegistryStore;
+  allowedDirs: readonly string[];
+  /** Writes pending predictions, so a window over the log includes the latest ones. */
+  flushLog: () => Promise<void>;
+  now?: () => Date;
+}
+
+type Progress = (done: number, total?: number, message?: string) => void;
+
+/** Drift monitoring: references per model (or version), KS + PSI checks against them, stored runs. */
+export class DriftService {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: DriftDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Stores a new reference (replacing the old one in one transaction); a dry run reads and summarizes only. */
+  async setReference(
+    name: string,
+    input: DataSource & { version?: string | undefined },
+    who: Actor,
+    options: { dryRun?: boolean | undefined; onProgress?: Progress | undefined } = {},
+  ): Promise<{ version: string | null; source: string; rows: number; features: FeatureSummary[]; ignored: string[]; dryRun: boolean; replaced: boolean }> {
+    const state = await this.requireModel(name);
+    const features = featureNamesOf(state, input.version);
+    const { columns, source } = await this.readData(input, features, 'rows', options.onProgress);
+    if (columns.rows < 2) throw new DomainError('invalid_argument', `the reference has ${columns.rows} rows; the KS test needs at least 2.`);
+    const reference = toReferenceFeatures(columns);
+    const replaced = (await this.deps.store.getReference(name, input.version ?? null)) !== undefined;
+    if (!options.dryRun) await this.deps.store.replaceReference(name, input.version ?? null, source, columns.rows, reference, who);
+    return {
+      version: input.version ?? null,
+      source,
+      rows: columns.rows,
+      features: reference.map((f) => f.summary),
+      ignored: columns.ignored,
+      dryRun: Boolean(options.dryRun),
+      replaced,
+    };
+  }
+
+  /** Compares current data with the reference, stores the run, and raises a warning when a feature drifted. */
+  async detect(name: string, input: DetectInput, actor: string, onProgress?: Progress): Promise<{ run: DriftRun; chart: Buffer | null }> {
+    const state = await this.requireModel(name);
+    if (input.version !== undefined && !state.versions.some((v) => v.version === input.version)) {
+      throw notFound(`Model "${name}" has no version "${input.version}" (versions: ${state.versions.map((v) => v.version).join(', ')}).`);
+    }
+    const reference = await this.referenceFor(name, input.version);
+    const selected = this.selectFeatures(reference, input.features);
+    const names = selected.map((f) => f.feature);
+    const sources = [input.currentRows !== undefined, input.csvPath !== undefined, input.window !== undefined].filter(Boolean).length;
+    if (sources !== 1) {
+      throw new DomainError('invalid_argument', 'give exactly one source of current data: current_rows, csv_path, or window (over the prediction log).');
+    }
+    let columns: Columns;
+    let source: string;
+    if (input.window) {
+      ({ columns, source } = await this.fromLog(state, names, input.version, input.window));
+    } else {
+      ({ columns, source } = await this.readData({ rows: input.currentRows, csvPath: input.csvPath }, names, 'current_rows', onProgress));
+    }
+    const compared = compareToReference(selected, columns.features, {
+      threshold: input.threshold,
+      correction: input.correction,
+      datasetDriftShare: input.datasetDriftShare,
+    });
+    const run: DriftRun = {
+      id: randomUUID(),
+      name,
+      version: input.version ?? null,
+      referenceVersion: reference.version,
+      source,
+      threshold: input.threshold,
+      correction: input.correction,
+      datasetDriftShare: input.datasetDriftShare,
+      datasetDrift: compared.datasetDrift,
+      driftedShare: compared.driftedShare,
+      features: compared.features,
+      actor,
+      createdAt: this.now().toISOString(),
+    };
+    const drifted = run.features.filter((f) => f.drift_detected).sort((a, b) => a.p_value_adjusted - b.p_value_adjusted);
+    const alerts: AlertDraft[] = drifted.length
+      ? [
+          {
+            type: 'feature_drift',
+            severity: 'warning',
+            name,
+            version: run.version,
+            message: `${name}: ${drifted.length} of ${run.features.length} features drifted (${drifted
+              .slice(0, 8)
+              .map((f) => `${f.feature} p=${f.p_value_adjusted.toExponential(2)}`)
+              .join(', ')}${drifted.length > 8 ? ', …' : ''})${run.datasetDrift ? '; dataset drift' : ''}`,
+            details: { run_id: run.id, drifted: drifted.map((f) => ({ feature: f.feature, p_value: f.p_value_adjusted, psi: f.psi })) },
+          },
+        ]
+      : [];
+    await this.deps.store.insertDriftRun(run, alerts);
+    let chart: Buffer | null = null;
+    if (input.includeChart) {
+      const top = [...run.features].sort((a, b) => b.statistic - a.statistic).slice(0, 3);
+      chart = renderCdfChart(
+        `${name}: reference vs current (${source})`,
+        top.map((f) => ({
+          feature: f.feature,
+          reference: selected.find((s) => s.feature === f.feature)!.sorted,
+          current: Float64Array.from(columns.features.get(f.feature)!).sort(),
+          pValue: f.p_value_adjusted,
+        })),
+      );
+    }
+    return { run, chart };
+  }
+
+  async report(runId: string | undefined, name: string | undefined): Promise<DriftRun> {
+    if (runId !== undefined) {
+      const run = await this.deps.store.getDriftRun(runId);
+      if (!run) throw notFound(`No drift run with id "${runId}". Leave run_id out to get the latest run.`);
+      return run;
+    }
+    const run = await this.deps.store.latestDriftRun(name);
+    if (!run) throw notFound(`No drift run${name ? ` for ${name}` : ''} yet. Run detect_drift first.`);
+    return run;
+  }
+
+  private async referenceFor(name: string, version: string | undefined): Promise<DriftReference> {
+    const scoped = version === undefined ? undefined : await this.deps.store.getReference(name, version);
+    const reference = scoped ?? (await this.deps.store.getReference(name, null));
+    if (!reference) {
+      throw notFound(`${name} has no drift reference${version ? ` (for ${version} or model-wide)` : ''}. Set one with set_drift_reference (e.g. from the training CSV).`);
+    }
+    return reference;
+  }
+
+  private selectFeatures(reference: DriftReference, features: readonly string[] | undefined) {
+    if (!features) return reference.features;
+    const known = reference.features.map((f) => f.feature);
+    const unknown = features.filter((f) => !known.includes(f));
+    if (unknown.length) throw new DomainError('invalid_argument', `unknown feature${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the reference has ${known.join(', ')}.`);
+    return reference.features.filter((f) => features.includes(f.feature));
+  }
+
+  private async readData(input: DataSource, features: readonly string[], rowsArgument: string, onProgress?: Progress): Promise<{ columns: Columns; source: string }> {
+    if ((input.rows === undefined) === (input.csvPath === undefined)) {
+      throw new DomainError('invalid_argument', `give exactly one of ${rowsArgument} and csv_path.`);
+    }
+    if (input.rows !== undefined) {
+      if (!input.rows.length) throw new DomainError('invalid_argument', `${rowsArgument} is empty.`);
+      return { columns: columnsFromRows(input.rows, features), source: `${input.rows.length} inline rows` };
+    }
+    const file = await resolveAllowedFile('csv_path', input.csvPath as string, this.deps.allowedDirs);
+    const columns = await columnsFromCsv(file, `csv_path "${input.csvPath}"`, features, (n) => onProgress?.(n, undefined, `${n} rows read`));
+    return { columns, source: `csv ${(input.csvPath as string).split('/').pop()}` };
+  }
+
+  /** The prediction log as current data: rows of the versions whose features include the reference's. */
+  private async fromLog(state: ModelState, features: readonly string[], version: string | undefined, window: { lastN?: number | undefined; sinceHours?: number | undefined }) {
+    if (window.lastN === undefined && window.sinceHours === undefined) {
+      throw new DomainError('invalid_argument', 'window needs last_n or since_hours (or both).');
+    }
+    await this.deps.flushLog();
+    const since = window.sinceHours === undefined ? undefined : new Date(this.now().getTime() - window.sinceHours * 3_600_000).toISOString();
+    const logged = await this.deps.store.loggedFeatures(state.name, { version, since, lastN: window.lastN });
+    const positions = new Map<string, number[] | null>();
+    for (const v of state.versions) {
+      const names = v.featureNames;
+      positions.set(v.version, names && features.every((f) => names.includes(f)) ? features.map((f) => names.indexOf(f)) : null);
+    }
+    const cols = features.map(() => new Float64Array(logged.length));
+    let n = 0;
+    for (const row of logged) {
+      const pos = positions.get(row.version);
+      if (!pos) continue;
+      const values = JSON.parse(row.features) as number[];
+      pos.forEach((p, i) => (cols[i][n] = values[p]));
+      n++;
+    }
+    const what = [window.lastN !== undefined ? `last ${window.lastN}` : null, window.sinceHours !== undefined ? `last ${window.sinceHours} h` : null].filter(Boolean).join(', ');
+    return {
+      columns: { features: new Map(features.map((f, i) => [f, cols[i].slice(0, n)])), rows: n, ignored: [] },
+      source: `prediction log (${what}${version ? `, ${version}` : ''}): ${n} predictions`,
+    };
+  }
+
+  private async requireModel(name: string): Promise<ModelState> {
+    const state = await this.deps.store.modelState(name);
+    if (!state) throw notFound(`No model named "${name}" is registered. Call list_models to see the registered models.`);
+    return state;
+  }
+}
+
+/** The features a reference is kept for: the named version's, else production's, else the newest version's. */
+function featureNamesOf(state: ModelState, version: string | undefined): string[] {
+  let v: ModelVersion | undefined;
+  if (version !== undefined) {
+    v = state.versions.find((x) => x.version === version);
+    if (!v) throw notFound(`Model "${state.name}" has no version "${version}" (versions: ${state.versions.map((x) => x.version).join(', ')}).`);
+  } else {
+    v = state.versions.find((x) => x.stage === 'production') ?? state.versions[state.versions.length - 1];
+  }
+  if (!v.featureNames) {
+    throw new DomainError('invalid_argument', `${state.name} ${v.version} has no feature names, so its data cannot be matched to columns; re-register it with feature_names.`);
+  }
+  return v.featureNames;
+}

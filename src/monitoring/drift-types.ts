@@ -1,0 +1,59 @@
+import type { PValueCorrection } from './correction.js';
+
+export interface FeatureSummary {
+  feature: string;
+  n: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  quantiles: { p05: number; p25: number; p50: number; p75: number; p95: number };
+}
+
+/** One feature of a reference sample: its values sorted once, and their summary. */
+export interface ReferenceFeature {
+  feature: string;
+  sorted: Float64Array;
+  summary: FeatureSummary;
+}
+
+export interface DriftReference {
+  name: string;
+  /** null: the model-wide reference; else the version it belongs to. */
+  version: string | null;
+  source: string;
+  rows: number;
+  createdAt: string;
+  features: ReferenceFeature[];
+}
+
+export interface FeatureDrift {
+  feature: string;
+  statistic: number;
+  p_value: number;
+  /** After the run's correction (equal to p_value with correction none). */
+  p_value_adjusted: number;
+  psi: number;
+  drift_detected: boolean;
+  n_ref: number;
+  n_cur: number;
+  method: 'exact' | 'asymp';
+}
+
+export interface DriftRun {
+  id: string;
+  name: string;
+  /** The version whose traffic or data was checked, if one was named. */
+  version: string | null;
+  /** The reference compared against: a version label, or null for the model-wide one. */
+  referenceVersion: string | null;
+  source: string;
+  threshold: number;
+  correction: PValueCorrection;
+  datasetDriftShare: number;
+  datasetDrift: boolean;
+  driftedShare: number;
+  features: FeatureDrift[];
+  actor: string;
+  createdAt: string;
+}
