@@ -32,6 +32,12 @@ export const configSchema = z.object({
     .string()
     .optional()
     .describe("','-separated Host header names accepted over HTTP; default: loopback names, plus the bind address when it is not loopback"),
+  MLOPS_MCP_TOKENS_FILE: z
+    .string()
+    .optional()
+    .describe('JSON file of named tokens with roles (read, operate, admin); see README, "Who may do what"'),
+  MLOPS_MCP_APPROVAL: z.enum(['off', 'elicit']).default('off').describe('elicit: changes that reach production need a person\'s approval through MCP elicitation'),
+  MLOPS_MCP_APPROVAL_TIMEOUT_SECONDS: positiveInt('MLOPS_MCP_APPROVAL_TIMEOUT_SECONDS').default(300).describe('An approval request unanswered this long counts as declined'),
   MLOPS_MCP_READ_ONLY: booleanFlag.default(false).describe('Serve only read tools'),
   MLOPS_MCP_SESSION_IDLE_SECONDS: positiveInt('MLOPS_MCP_SESSION_IDLE_SECONDS').default(1800).describe('Idle HTTP MCP sessions are closed after this many seconds'),
   MLOPS_MCP_MAX_SESSIONS: positiveInt('MLOPS_MCP_MAX_SESSIONS').default(100).describe('Open HTTP MCP sessions allowed at once'),
@@ -56,6 +62,9 @@ export interface Config {
   artifactsDir: string;
   allowedDirs: string[];
   token: string | undefined;
+  tokensFile: string | undefined;
+  approval: 'off' | 'elicit';
+  approvalTimeoutMs: number;
   allowedHosts: string[] | undefined;
   readOnly: boolean;
   sessionIdleMs: number;
@@ -104,6 +113,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     artifactsDir: path.join(home, 'artifacts'),
     allowedDirs,
     token: raw.MLOPS_MCP_TOKEN,
+    tokensFile: raw.MLOPS_MCP_TOKENS_FILE && path.resolve(cwd, raw.MLOPS_MCP_TOKENS_FILE),
+    approval: raw.MLOPS_MCP_APPROVAL,
+    approvalTimeoutMs: raw.MLOPS_MCP_APPROVAL_TIMEOUT_SECONDS * 1000,
     allowedHosts: allowedHosts?.length ? allowedHosts : undefined,
     readOnly: raw.MLOPS_MCP_READ_ONLY,
     sessionIdleMs: raw.MLOPS_MCP_SESSION_IDLE_SECONDS * 1000,

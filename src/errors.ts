@@ -12,6 +12,9 @@ export type ErrorCode =
   | 'file_not_found'
   | 'path_not_allowed'
   | 'read_only'
+  | 'forbidden'
+  | 'approval_required'
+  | 'approval_declined'
   | 'internal';
 
 export class DomainError extends Error {

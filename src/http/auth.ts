@@ -1,25 +1,88 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
 import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import type { Caller } from '../mcp/server.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+const tokensFileSchema = z.object({
+  tokens: z
+    .array(
+      z
+        .object({
+          name: z.string().min(1).max(100),
+          role: z.enum(['read', 'operate', 'admin']),
+          sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'sha256 must be 64 hex characters').optional(),
+          token: z.string().min(16, 'a token must be at least 16 characters').optional(),
+        })
+        .refine((t) => (t.sha256 === undefined) !== (t.token === undefined), 'give exactly one of sha256 (preferred) and token'),
+    )
+    .min(1),
+});
+
+interface KnownToken {
+  name: string;
+  role: Caller['role'];
+  digest: Buffer;
+}
+
 /**
- * Bearer-token check for /mcp. Both sides are hashed first so the comparison is constant-time
- * whatever the lengths; the token is read from the Authorization header only, never the URL.
+ * The tokens that may call over HTTP, kept only as SHA-256 digests: MLOPS_MCP_TOKEN (an admin
+ * named "default") and the named ones of MLOPS_MCP_TOKENS_FILE.
  */
-export function bearerAuth(token: string): RequestHandler {
-  const expected = digest(token);
+export class TokenRegistry {
+  private constructor(private readonly tokens: KnownToken[]) {}
+
+  static load(single: string | undefined, file: string | undefined): TokenRegistry {
+    const tokens: KnownToken[] = single ? [{ name: 'default', role: 'admin', digest: digest(single) }] : [];
+    if (file) {
+      let parsed: z.infer<typeof tokensFileSchema>;
+      try {
+        parsed = tokensFileSchema.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
+      } catch (e) {
+        const why = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : e instanceof Error ? e.message.split('\n')[0] : String(e);
+        throw new Error(`MLOPS_MCP_TOKENS_FILE ${file} is not usable: ${why}`);
+      }
+      for (const t of parsed.tokens) {
+        if (tokens.some((k) => k.name === t.name)) throw new Error(`MLOPS_MCP_TOKENS_FILE names "${t.name}" twice`);
+        tokens.push({ name: t.name, role: t.role, digest: t.sha256 ? Buffer.from(t.sha256, 'hex') : digest(t.token as string) });
+      }
+    }
+    return new TokenRegistry(tokens);
+  }
+
+  get enabled(): boolean {
+    return this.tokens.length > 0;
+  }
+
+  /** The caller a presented token belongs to; every known digest is compared, in constant time. */
+  identify(presented: string): Caller | undefined {
+    const d = digest(presented);
+    let found: KnownToken | undefined;
+    for (const t of this.tokens) if (timingSafeEqual(d, t.digest) && !found) found = t;
+    return found && { name: found.name, role: found.role };
+  }
+}
+
+/**
+ * Bearer-token check: the token is read from the Authorization header only, never the URL;
+ * the caller it identifies is left in res.locals.caller.
+ */
+export function bearerAuth(tokens: TokenRegistry): RequestHandler {
   return (req, res, next) => {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (match && timingSafeEqual(digest(match[1]), expected)) {
+    const caller = match ? tokens.identify(match[1]) : undefined;
+    if (caller) {
+      res.locals.caller = caller;
       next();
       return;
     }
     res
       .status(401)
       .set('WWW-Authenticate', 'Bearer realm="mlops-mcp"')
-      .json({ jsonrpc: '2.0', error: { code: -32001, message: 'Unauthorized: send Authorization: Bearer <MLOPS_MCP_TOKEN>' }, id: null });
+      .json({ jsonrpc: '2.0', error: { code: -32001, message: 'Unauthorized: send Authorization: Bearer <token>' }, id: null });
   };
 }
 

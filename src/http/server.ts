@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppContext } from '../context.js';
-import { createMcpServer } from '../mcp/server.js';
+import { createMcpServer, type Caller } from '../mcp/server.js';
 import { VERSION } from '../version.js';
-import { bearerAuth, originCheck } from './auth.js';
+import { bearerAuth, originCheck, TokenRegistry } from './auth.js';
 import { McpSessions } from './sessions.js';
 
 export interface HttpOptions {
@@ -36,11 +36,12 @@ export function allowedHostsFor(host: string, configured: string[] | undefined):
  */
 export async function startHttpServer(app: AppContext, options: HttpOptions): Promise<RunningHttpServer> {
   const { config, logger } = app;
-  if (!LOOPBACK.has(options.host) && !config.token) {
-    throw new Error(`refusing to bind ${options.host} without a token: set MLOPS_MCP_TOKEN, or bind 127.0.0.1`);
+  const tokens = TokenRegistry.load(config.token, config.tokensFile);
+  if (!LOOPBACK.has(options.host) && !tokens.enabled) {
+    throw new Error(`refusing to bind ${options.host} without a token: set MLOPS_MCP_TOKEN or MLOPS_MCP_TOKENS_FILE, or bind 127.0.0.1`);
   }
   const allowedHosts = allowedHostsFor(options.host, config.allowedHosts);
-  const sessions = new McpSessions(() => createMcpServer(app, { readOnly: options.readOnly, transport: 'http' }), {
+  const sessions = new McpSessions((caller) => createMcpServer(app, { readOnly: options.readOnly, transport: 'http', caller }), {
     maxSessions: config.maxSessions,
     idleMs: config.sessionIdleMs,
     logger,
@@ -61,7 +62,8 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   });
 
   // Prometheus text format; behind the token like /mcp when one is set.
-  web.get('/metrics', ...(config.token ? [bearerAuth(config.token)] : []), async (_req, res, next) => {
+  const auth = tokens.enabled ? [bearerAuth(tokens)] : [];
+  web.get('/metrics', ...auth, async (_req, res, next) => {
     try {
       res.type(app.metrics.registry.contentType).send(await app.metrics.registry.metrics());
     } catch (e) {
@@ -70,10 +72,10 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   });
 
   const mcp = express.Router();
-  if (config.token) mcp.use(bearerAuth(config.token));
+  if (tokens.enabled) mcp.use(bearerAuth(tokens));
   mcp.use(express.json({ limit: BODY_LIMIT }));
   mcp.all('/', (req, res, next) => {
-    sessions.handle(req, res).catch(next);
+    sessions.handle(req, res, res.locals.caller as Caller | undefined).catch(next);
   });
   web.use('/mcp', mcp);
 
@@ -99,7 +101,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}`;
-  logger.info({ url: `${url}/mcp`, token: Boolean(config.token), readOnly: options.readOnly }, 'listening');
+  logger.info({ url: `${url}/mcp`, auth: tokens.enabled, readOnly: options.readOnly }, 'listening');
 
   return {
     url,

@@ -4,11 +4,14 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
 import type { Logger } from '../logger.js';
+import type { Caller } from '../mcp/server.js';
 
 interface Session {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
   lastActive: number;
+  /** The token that opened the session: only it may use the session. */
+  callerName: string | undefined;
 }
 
 const rpcError = (res: Response, status: number, code: number, message: string) =>
@@ -23,7 +26,7 @@ export class McpSessions {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly newServer: () => McpServer,
+    private readonly newServer: (caller: Caller | undefined) => McpServer,
     private readonly options: { maxSessions: number; idleMs: number; logger: Logger },
   ) {
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(60_000, options.idleMs)).unref();
@@ -33,12 +36,13 @@ export class McpSessions {
     return this.sessions.size;
   }
 
-  async handle(req: Request, res: Response): Promise<void> {
+  async handle(req: Request, res: Response, caller: Caller | undefined): Promise<void> {
     const id = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(id) ? id[0] : id;
     if (sessionId) {
       const session = this.sessions.get(sessionId);
       if (!session) return void rpcError(res, 404, -32001, 'Session not found: start a new session with initialize');
+      if (session.callerName !== caller?.name) return void rpcError(res, 403, -32000, 'This session belongs to another token');
       session.lastActive = Date.now();
       await session.transport.handleRequest(req, res, req.body);
       return;
@@ -49,11 +53,11 @@ export class McpSessions {
     if (this.sessions.size >= this.options.maxSessions) {
       return void rpcError(res, 503, -32000, 'Too many open sessions; close one (DELETE /mcp) or try again later');
     }
-    const server = this.newServer();
+    const server = this.newServer(caller);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => {
-        this.sessions.set(sid, { transport, server, lastActive: Date.now() });
+        this.sessions.set(sid, { transport, server, lastActive: Date.now(), callerName: caller?.name });
         this.options.logger.debug({ session: sid }, 'mcp session opened');
       },
     });

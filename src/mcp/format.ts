@@ -39,6 +39,8 @@ export function auditOut(e: AuditEntry) {
     to_stage: e.toStage,
     actor: e.actor,
     reason: e.reason,
+    approved_by: typeof e.details?.approved_by === 'string' ? e.details.approved_by : null,
+    details: e.details,
     created_at: e.createdAt,
   };
 }
@@ -66,9 +68,19 @@ export function stageChangeText(o: StageChangeOutcome, verb: string): string {
   return `${head} Production ${o.dryRun ? 'would be' : 'is now'} ${o.productionAfter ?? 'none'} (was ${o.productionBefore ?? 'none'}).`;
 }
 
+/** What an audit entry did, in a few words: the stage move, the weights, or the refusal. */
+export function auditWhat(e: AuditEntry): string {
+  if (e.fromStage || e.toStage) return `${e.version ?? ''} ${e.fromStage ?? '∅'} → ${e.toStage ?? '∅'}`.trim();
+  const d = e.details ?? {};
+  if (e.action === 'configure_traffic') return `weights ${JSON.stringify(d.before ?? null)} → ${JSON.stringify(d.after ?? null)}`;
+  if (e.action === 'refused') return `${String(d.tool ?? '')} refused (${String(d.outcome ?? '')})`;
+  if (e.action === 'set_drift_reference') return `${e.version ?? 'model-wide'} reference, ${String(d.rows ?? '?')} rows`;
+  return e.version ?? '';
+}
+
 export function auditLine(e: AuditEntry): string {
-  const move = e.fromStage || e.toStage ? ` ${e.fromStage ?? '∅'} → ${e.toStage ?? '∅'}` : '';
-  return `${e.createdAt} ${e.action} ${e.version ?? ''}${move} by ${e.actor}${e.reason ? ` — ${e.reason}` : ''}`;
+  const approved = typeof e.details?.approved_by === 'string' ? `, approved by ${e.details.approved_by}` : '';
+  return `${e.createdAt} ${e.action} ${auditWhat(e)} by ${e.actor}${approved}${e.reason ? ` — ${e.reason}` : ''}`;
 }
 
 /** Keeps a text answer bounded; the structured content carries everything. */

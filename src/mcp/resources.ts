@@ -2,12 +2,14 @@ import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mc
 import type { AppContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import type { ModelVersion } from '../registry/types.js';
-import { auditLine } from './format.js';
+import { auditLine, auditWhat } from './format.js';
 
 const LISTED_VERSIONS = 500;
+const AUDIT_ROWS = 500;
 
 /** models://registry (every model as JSON) and models://{name}/{version} (a Markdown model card). */
 export function registerResources(server: McpServer, app: AppContext): void {
+  registerAuditResource(server, app);
   server.registerResource(
     'registry',
     'models://registry',
@@ -51,6 +53,34 @@ export function registerResources(server: McpServer, app: AppContext): void {
       const v = await app.registry.get(name, { version });
       const { entries } = await app.registry.history(name, { limit: 20 });
       return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: modelCard(v, entries.filter((e) => e.version === v.version).map(auditLine)) }] };
+    },
+  );
+}
+
+export function registerAuditResource(server: McpServer, app: AppContext): void {
+  server.registerResource(
+    'audit',
+    new ResourceTemplate('audit://{name}', {
+      list: async () => ({
+        resources: (await modelNames(app)).map((n) => ({ uri: `audit://${n}`, name: `${n} audit trail`, mimeType: 'text/markdown' })),
+      }),
+      complete: { name: async (value) => (await modelNames(app)).filter((n) => n.startsWith(value)) },
+    }),
+    { title: 'Audit trail', description: "A model's audit trail as a Markdown table, newest first (the latest 500 entries)", mimeType: 'text/markdown' },
+    async (uri, variables) => {
+      const name = single(variables.name);
+      const { entries, nextCursor } = await app.registry.history(name, { limit: AUDIT_ROWS });
+      const row = (cells: unknown[]) => `| ${cells.map((c) => String(c ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ')).join(' | ')} |`;
+      const lines = [
+        `# Audit trail of ${name}`,
+        '',
+        row(['time', 'action', 'what', 'actor', 'approved by', 'reason']),
+        row(['---', '---', '---', '---', '---', '---']),
+        ...entries.map((e) => row([e.createdAt, e.action, auditWhat(e), e.actor, e.details?.approved_by ?? '', e.reason ?? ''])),
+        '',
+        nextCursor ? `_Older entries: get_model_history with name "${name}" and cursor "${nextCursor}"._` : '',
+      ];
+      return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: lines.join('\n') }] };
     },
   );
 }

@@ -66,6 +66,8 @@ export const auditEntry = z.object({
   to_stage: stage.nullable(),
   actor: z.string(),
   reason: z.string().nullable(),
+  approved_by: z.string().nullable().describe('The person who approved the change (MLOPS_MCP_APPROVAL=elicit), if any'),
+  details: z.record(z.string(), z.unknown()).nullable().describe('What else was recorded: weights before and after, refusal outcome, …'),
   created_at: z.string(),
 });
 

@@ -1,22 +1,40 @@
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, type CallToolResult, type ServerNotification, type ServerRequest, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { isDomainError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { requestApproval } from './approval.js';
 import { boundText } from './format.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
-import type { ToolContext, ToolDefinition } from './tool.js';
+import type { Role, ToolContext, ToolDefinition } from './tool.js';
 import { allTools } from './tools/index.js';
+
+/** Who is on the other end of this server, as the transport established it. */
+export interface Caller {
+  /** The token's name over HTTP with tokens; undefined: use the MCP client's name. */
+  name?: string | undefined;
+  role: Role;
+}
 
 export interface McpServerOptions {
   /** Serve only tools whose effect is `read`. */
   readOnly: boolean;
   /** How the caller reached us, recorded with its name in the audit trail. */
   transport: 'stdio' | 'http' | 'memory';
+  /** Default: full rights (stdio, or HTTP without tokens). */
+  caller?: Caller | undefined;
+}
+
+const RANK: Record<Role, number> = { read: 0, operate: 1, admin: 2 };
+
+/** The least role that may call a tool at all; a call that reaches production needs admin on top. */
+export function minimumRole(tool: ToolDefinition): Role {
+  if (tool.effect === 'read') return 'read';
+  return tool.name === 'rollback_model' ? 'admin' : 'operate';
 }
 
 /** The annotations a client sees, derived from the tool's effect so they cannot disagree with it. */
@@ -30,21 +48,29 @@ export function annotationsFor(tool: ToolDefinition): ToolAnnotations {
   };
 }
 
-export function toolsFor(options: Pick<McpServerOptions, 'readOnly'>): ToolDefinition[] {
-  return allTools.filter((t) => !options.readOnly || t.effect === 'read');
-}
+const INSTRUCTIONS = `mlops-mcp operates ML models: health_check for system health; list_models, get_model and get_model_history for the registry; predict and batch_predict to score; configure_ab_test and get_traffic_config for A/B splits; set_drift_reference and detect_drift for drift; promote_model, rollback_model and archive_model change stages (try dry_run: true first and give a reason); get_alerts for recent events. Errors start with a code (not_found, invalid_argument, failed_precondition, forbidden, …) and say what to do next.`;
 
-const INSTRUCTIONS = `mlops-mcp operates ML models: health_check for system health; list_models, get_model and get_model_history for the registry; promote_model, rollback_model and archive_model change stages (try dry_run: true first and give a reason); get_alerts for recent events. Errors start with a code (not_found, invalid_argument, failed_precondition, …) and say what to do next.`;
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** One MCP server (one per session or stdio connection) over the shared AppContext. */
 export function createMcpServer(app: AppContext, options: McpServerOptions): McpServer {
   const server = new McpServer({ name: 'mlops-mcp', title: 'mlops-mcp', version: VERSION }, { instructions: INSTRUCTIONS });
-  const actor = () => {
-    const client = server.server.getClientVersion();
-    return `${client?.name ?? 'unknown-client'} (${options.transport})`;
-  };
+  const caller: Caller = options.caller ?? { role: 'admin' };
+  const role: Role = options.readOnly ? 'read' : caller.role;
+  const actor = () => caller.name ?? `${server.server.getClientVersion()?.name ?? 'unknown-client'} (${options.transport})`;
 
-  for (const tool of toolsFor(options)) {
+  const hidden = new Map<string, string>();
+  for (const tool of allTools) {
+    const needs = minimumRole(tool);
+    if (RANK[role] < RANK[needs]) {
+      hidden.set(
+        tool.name,
+        options.readOnly
+          ? `read_only: ${tool.name} is not available because this server runs in read-only mode (--read-only or MLOPS_MCP_READ_ONLY=1); ask an operator for a server that allows changes.`
+          : `forbidden: ${tool.name} needs the ${needs} role; ${caller.name ? `token "${caller.name}"` : 'this caller'} has ${role}. Use a token with more rights.`,
+      );
+      continue;
+    }
     server.registerTool(
       tool.name,
       {
@@ -55,9 +81,38 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         outputSchema: tool.output,
         annotations: annotationsFor(tool),
       },
-      async (args: Record<string, unknown>, extra): Promise<CallToolResult> => {
+      async (args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
+        let approval: { by: string; reason: string | undefined } | null = null;
+        const ctx: ToolContext = {
+          app,
+          actor: actor(),
+          signal: extra.signal,
+          progress: progressReporter(extra),
+          who: (reason) => ({
+            actor: actor(),
+            reason: approval?.reason ?? reason,
+            approvedBy: approval?.by,
+          }),
+        };
         try {
-          const answer = await tool.handler(args, { app, actor: actor(), signal: extra.signal, progress: progressReporter(extra) });
+          if (tool.assess && args.dry_run !== true) {
+            const assessment = await tool.assess(args, ctx);
+            if (assessment?.reachesProduction) {
+              const refuse = async (code: string, message: string) => {
+                await app.store.recordRefusal(assessment.name, assessment.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome: code, asked: assessment.preview });
+                return errorResult(code, message);
+              };
+              if (role !== 'admin') {
+                return await refuse('forbidden', `forbidden: this ${tool.name} call changes what production serves, which needs the admin role; ${caller.name ? `token "${caller.name}"` : 'this caller'} has ${role}. Try dry_run: true, or ask an admin.`);
+              }
+              if (app.config.approval === 'elicit') {
+                const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: assessment.preview, timeoutMs: app.config.approvalTimeoutMs });
+                if (decision.outcome !== 'approved') return await refuse(decision.code, decision.message);
+                approval = { by: decision.approvedBy, reason: decision.reason ?? (args.reason as string | undefined) };
+              }
+            }
+          }
+          const answer = await tool.handler(args, ctx);
           const images = (answer.images ?? []).map((i) => ({ type: 'image' as const, data: i.data.toString('base64'), mimeType: i.mimeType }));
           return { content: [{ type: 'text', text: boundText(answer.summary) }, ...images], structuredContent: answer.data };
         } catch (e) {
@@ -66,14 +121,31 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
       },
     );
   }
+  answerHiddenTools(server, hidden);
   registerResources(server, app);
   registerPrompts(server, app);
   return server;
 }
 
+/**
+ * A tool left out for read-only mode or the caller's role is not listed; a call to it anyway
+ * gets an error naming why, rather than the SDK's "tool not found". The SDK has no hook for
+ * this, so the tools/call handler McpServer installed is wrapped (its handler map is private).
+ */
+function answerHiddenTools(server: McpServer, hidden: Map<string, string>): void {
+  if (!hidden.size) return;
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, (req: unknown, extra: unknown) => Promise<unknown>> })._requestHandlers;
+  const original = handlers.get('tools/call');
+  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const message = hidden.get(request.params.name);
+    if (message !== undefined) return errorResult(message.slice(0, message.indexOf(':')), message);
+    if (!original) return errorResult('internal', `internal: no tool handler for ${request.params.name}`);
+    return (await original(request, extra)) as CallToolResult;
+  });
+}
 
 /** Sends notifications/progress when the client asked for them with a progressToken. */
-function progressReporter(extra: RequestHandlerExtra<ServerRequest, ServerNotification>): ToolContext['progress'] {
+function progressReporter(extra: Extra): ToolContext['progress'] {
   const token = extra._meta?.progressToken;
   if (token === undefined) return () => undefined;
   return (progress, total, message) => {
@@ -83,19 +155,18 @@ function progressReporter(extra: RequestHandlerExtra<ServerRequest, ServerNotifi
   };
 }
 
+function errorResult(code: string, text: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text }], _meta: { 'mlops-mcp/error': { code } } };
+}
+
 /**
  * A failed call: a domain error becomes its code and message; anything else is logged with its
  * stack and answered with an id to find it in the logs, never with the stack itself.
  */
 function toolError(app: AppContext, tool: string, e: unknown): CallToolResult {
-  if (isDomainError(e)) {
-    return { isError: true, content: [{ type: 'text', text: `${e.code}: ${e.message}` }], _meta: { 'mlops-mcp/error': { code: e.code } } };
-  }
+  if (isDomainError(e)) return errorResult(e.code, `${e.code}: ${e.message}`);
   const id = randomUUID();
   app.logger.error({ err: e, tool, errorId: id }, 'tool failed');
-  return {
-    isError: true,
-    content: [{ type: 'text', text: `internal: ${tool} failed unexpectedly (error id ${id} in the server log). Nothing was changed; try again, and report it if it persists.` }],
-    _meta: { 'mlops-mcp/error': { code: 'internal', error_id: id } },
-  };
+  const result = errorResult('internal', `internal: ${tool} failed unexpectedly (error id ${id} in the server log). Nothing was changed; try again, and report it if it persists.`);
+  return { ...result, _meta: { 'mlops-mcp/error': { code: 'internal', error_id: id } } };
 }

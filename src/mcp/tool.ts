@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { ErrorCode } from '../errors.js';
+import type { Actor } from '../registry/types.js';
 
 /**
  * What a tool may change. `read` changes nothing an operator manages (predict is a read: its
@@ -9,10 +10,14 @@ import type { ErrorCode } from '../errors.js';
  */
 export type Effect = 'read' | 'write' | 'destructive';
 
+export type Role = 'read' | 'operate' | 'admin';
+
 export interface ToolContext {
   app: AppContext;
-  /** Who is calling, for the audit trail: the MCP client's name. */
+  /** Who is calling, for the audit trail: the token's name over HTTP, else the MCP client's name. */
   actor: string;
+  /** The actor and reason to audit a change with, including the approver when a person approved it. */
+  who(reason: string | undefined): Actor;
   signal: AbortSignal;
   /** Reports progress to a client that sent a progressToken; a no-op otherwise. */
   progress: (done: number, total?: number, message?: string) => void;
@@ -29,6 +34,16 @@ export interface ToolAnswer<O> {
 type Shape = z.ZodRawShape;
 type Infer<S extends Shape> = z.infer<z.ZodObject<S>>;
 
+/** What a write would do, judged before it is made. */
+export interface Assessment {
+  reachesProduction: boolean;
+  /** The change in one paragraph, for a person to approve. */
+  preview: string;
+  /** The model (and version) it concerns, for the audit row of a refusal. */
+  name: string;
+  version: string | null;
+}
+
 /** A tool as data: the server registers every definition in one loop. */
 export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape> {
   name: string;
@@ -43,6 +58,12 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
   errors: ReadonlyArray<readonly [ErrorCode, string]>;
   /** Arguments of a typical call: for docs/tools.md, and checked against `input` by a test. */
   example: Record<string, unknown>;
+  /**
+   * For write tools whose change can reach production: a dry run of the call saying whether it
+   * does and describing it in one paragraph (for the approval request). null when the dry run
+   * fails — the real call then fails the same way, with its own error.
+   */
+  assess?(args: Infer<I>, ctx: ToolContext): Promise<Assessment | null>;
   /** Method syntax on purpose: definitions with specific argument types are stored in one list. */
   handler(args: Infer<I>, ctx: ToolContext): Promise<ToolAnswer<Infer<O>>>;
 }

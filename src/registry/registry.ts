@@ -145,10 +145,17 @@ export class ModelRegistry {
     return state.versions.find((v) => v.stage === 'production') ?? state.versions[state.versions.length - 1];
   }
 
-  async history(name: string, options: { limit: number; cursor?: string | undefined }): Promise<{ entries: AuditEntry[]; nextCursor: string | null }> {
+  async history(
+    name: string,
+    options: { limit: number; cursor?: string | undefined; actor?: string | undefined; since?: string | undefined },
+  ): Promise<{ entries: AuditEntry[]; nextCursor: string | null }> {
     await this.requireModel(name);
     const beforeId = options.cursor === undefined ? undefined : decodeCursor(options.cursor, historyCursor).id;
-    const rows = await this.deps.store.history(name, { beforeId, limit: options.limit + 1 });
+    if (options.since !== undefined && Number.isNaN(Date.parse(options.since))) {
+      throw new DomainError('invalid_argument', `since "${options.since.slice(0, 40)}" is not a date; use ISO 8601, e.g. 2026-11-01T00:00:00Z.`);
+    }
+    const since = options.since === undefined ? undefined : new Date(options.since).toISOString();
+    const rows = await this.deps.store.history(name, { beforeId, limit: options.limit + 1, actor: options.actor, since });
     const { items, nextCursor } = page(rows, options.limit, (e) => ({ id: e.id }));
     return { entries: items, nextCursor };
   }

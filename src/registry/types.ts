@@ -38,7 +38,7 @@ export interface ModelVersion {
   updatedAt: string;
 }
 
-export type AuditAction = 'register' | 'promote' | 'rollback' | 'archive' | 'configure_traffic' | 'set_drift_reference';
+export type AuditAction = 'register' | 'promote' | 'rollback' | 'archive' | 'configure_traffic' | 'set_drift_reference' | 'refused';
 
 export interface AuditEntry {
   id: number;
@@ -64,4 +64,6 @@ export interface StageChange {
 export interface Actor {
   actor: string;
   reason?: string | undefined;
+  /** Who approved the change, when a person approved it (MCP elicitation). */
+  approvedBy?: string | undefined;
 }

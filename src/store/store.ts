@@ -192,7 +192,6 @@ export class RegistryStore {
       productionHistory: db.prepare(
         "SELECT * FROM audit_log WHERE model_name = ? AND to_stage = 'production' ORDER BY id DESC",
       ),
-      history: db.prepare('SELECT * FROM audit_log WHERE model_name = ? AND id < ? ORDER BY id DESC LIMIT ?'),
       insertAlert: db.prepare(`INSERT INTO alerts (type, severity, model_name, version, message, details, created_at)
         VALUES (@type, @severity, @name, @version, @message, @details, @now)`),
       stageCounts: db.prepare('SELECT stage, COUNT(*) AS n FROM model_versions GROUP BY stage'),
@@ -392,6 +391,12 @@ export class RegistryStore {
     return run.immediate();
   }
 
+  /** Records a write that the safety rules refused or a person declined: asked, by whom, and what came of it. */
+  async recordRefusal(name: string, version: string | null, who: Actor, details: Record<string, unknown>): Promise<void> {
+    const run = this.db.transaction(() => this.audit({ name, version, action: 'refused', from: null, to: null, who, now: this.now(), details }));
+    run.immediate();
+  }
+
   async trafficConfigs(): Promise<Array<{ name: string; config: TrafficConfig }>> {
     const rows = this.q.allTraffic.all() as Array<{ model_name: string; weights: string; routing: Routing; updated_at: string }>;
     return rows.map((r) => ({ name: r.model_name, config: { weights: JSON.parse(r.weights) as Record<string, number>, routing: r.routing, updatedAt: r.updated_at } }));
@@ -514,9 +519,16 @@ export class RegistryStore {
     return this.db.prepare(sql).all(params) as Array<{ version: string; features: string }>;
   }
 
-  async history(name: string, options: { beforeId?: number | undefined; limit: number }): Promise<AuditEntry[]> {
-    const rows = this.q.history.all(name, options.beforeId ?? Number.MAX_SAFE_INTEGER, options.limit) as AuditRow[];
-    return rows.map(toAudit);
+  async history(
+    name: string,
+    options: { beforeId?: number | undefined; limit: number; actor?: string | undefined; since?: string | undefined },
+  ): Promise<AuditEntry[]> {
+    const where = ['model_name = @name', 'id < @beforeId'];
+    const params: Record<string, unknown> = { name, beforeId: options.beforeId ?? Number.MAX_SAFE_INTEGER, limit: options.limit };
+    if (options.actor !== undefined) (where.push('actor = @actor'), (params.actor = options.actor));
+    if (options.since !== undefined) (where.push('created_at >= @since'), (params.since = options.since));
+    const sql = `SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`;
+    return (this.db.prepare(sql).all(params) as AuditRow[]).map(toAudit);
   }
 
   async insertAlert(alert: AlertDraft): Promise<Alert> {
@@ -563,6 +575,7 @@ export class RegistryStore {
     now: string;
     details?: Record<string, unknown>;
   }): void {
+    const details = e.who.approvedBy ? { ...e.details, approved_by: e.who.approvedBy } : e.details;
     this.q.insertAudit.run({
       name: e.name,
       version: e.version,
@@ -571,7 +584,7 @@ export class RegistryStore {
       to: e.to,
       actor: e.who.actor,
       reason: e.who.reason ?? null,
-      details: e.details ? JSON.stringify(e.details) : null,
+      details: details ? JSON.stringify(details) : null,
       now: e.now,
     });
   }

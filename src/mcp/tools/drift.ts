@@ -110,7 +110,7 @@ export const setDriftReference = defineTool({
     const r = await ctx.app.drift.setReference(
       args.name,
       { version: args.version, rows: args.rows, csvPath: args.csv_path },
-      { actor: ctx.actor, reason: args.reason },
+      ctx.who(args.reason),
       { dryRun: args.dry_run, onProgress: ctx.progress },
     );
     const lines = r.features.map((f) => `- ${f.feature}: n ${f.n}, mean ${f.mean.toPrecision(5)}, std ${f.std.toPrecision(4)}, range ${f.min.toPrecision(4)}…${f.max.toPrecision(4)}`);

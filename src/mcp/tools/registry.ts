@@ -13,9 +13,21 @@ import {
   versionLabel,
   versionSummary,
 } from '../schemas.js';
-import { defineTool } from '../tool.js';
+import { DomainError } from '../../errors.js';
+import type { StageChangeOutcome } from '../../registry/registry.js';
+import { defineTool, type Assessment } from '../tool.js';
 
-const who = (actor: string, why?: string) => ({ actor, reason: why });
+/** A dry run of a stage change, as the assessment of the real call: does it move production? */
+async function assessStageChange(run: () => Promise<StageChangeOutcome>, verb: string): Promise<Assessment | null> {
+  try {
+    const dry = await run();
+    const touchesProduction = dry.changes.some((c) => c.from === 'production' || c.to === 'production');
+    return { reachesProduction: touchesProduction, preview: stageChangeText(dry, verb), name: dry.name, version: dry.changes[0]?.version ?? null };
+  } catch (e) {
+    if (e instanceof DomainError) return null;
+    throw e;
+  }
+}
 
 export const registerModel = defineTool({
   name: 'register_model',
@@ -59,7 +71,7 @@ export const registerModel = defineTool({
         tags: args.tags,
         featureNames: args.feature_names,
       },
-      who(ctx.actor, args.reason),
+      ctx.who(args.reason),
       { dryRun: args.dry_run },
     );
     const inputs = version.signature.inputs.map((i) => `${i.name}:${i.type}${JSON.stringify(i.shape)}`).join(', ');
@@ -156,15 +168,22 @@ export const getModel = defineTool({
 export const getModelHistory = defineTool({
   name: 'get_model_history',
   title: 'Model audit trail',
-  description: "The model's audit trail, newest first: every registration and stage change with its actor and reason.",
-  input: { name: modelName, limit, cursor },
+  description:
+    "The model's audit trail, newest first: every registration, stage change, traffic split and drift reference with its actor, approver and reason, and every write the safety rules refused or a person declined. Also as the resource audit://{name}.",
+  input: {
+    name: modelName,
+    actor: z.string().max(200).optional().describe('Only entries by this actor (a token name, or a client name such as "claude-code (stdio)")'),
+    since: z.string().max(40).optional().describe('Only entries at or after this time (ISO 8601)'),
+    limit,
+    cursor,
+  },
   output: { name: z.string(), entries: z.array(auditEntry), next_cursor: z.string().nullable() },
   effect: 'read',
   idempotent: true,
-  errors: [['not_found', 'the model or version does not exist'], ['invalid_argument', 'a cursor this server did not give out']],
-  example: { name: 'nba_points', limit: 20 },
+  errors: [['not_found', 'the model or version does not exist'], ['invalid_argument', 'a cursor this server did not give out, or since is not a date']],
+  example: { name: 'nba_points', since: '2026-11-01T00:00:00Z', limit: 20 },
   async handler(args, ctx) {
-    const { entries, nextCursor } = await ctx.app.registry.history(args.name, { limit: args.limit, cursor: args.cursor });
+    const { entries, nextCursor } = await ctx.app.registry.history(args.name, { limit: args.limit, cursor: args.cursor, actor: args.actor, since: args.since });
     const more = nextCursor ? '\n(more: pass next_cursor)' : '';
     return {
       data: { name: args.name, entries: entries.map(auditOut), next_cursor: nextCursor },
@@ -194,11 +213,19 @@ export const promoteModel = defineTool({
   idempotent: true,
   errors: [['not_found', 'the model or version does not exist'], ['failed_precondition', 'the version is in production and would move down (use rollback_model or archive_model)']],
   example: { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'lower RMSE on last week', dry_run: true },
+  assess: (args, ctx) =>
+    assessStageChange(
+      () =>
+        ctx.app.registry.promote(args.name, { version: args.version, targetStage: args.target_stage, archiveExisting: args.archive_existing }, ctx.who(args.reason), {
+          dryRun: true,
+        }),
+      'Promotion',
+    ),
   async handler(args, ctx) {
     const outcome = await ctx.app.registry.promote(
       args.name,
       { version: args.version, targetStage: args.target_stage, archiveExisting: args.archive_existing },
-      who(ctx.actor, args.reason),
+      ctx.who(args.reason),
       { dryRun: args.dry_run },
     );
     return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Promotion') };
@@ -224,8 +251,10 @@ export const rollbackModel = defineTool({
     ['failed_precondition', 'no production version, no earlier production version in the audit trail, or to_version is already in production'],
   ],
   example: { name: 'nba_points', reason: 'error rate up after v2', dry_run: true },
+  assess: (args, ctx) =>
+    assessStageChange(() => ctx.app.registry.rollback(args.name, { toVersion: args.to_version }, ctx.who(args.reason), { dryRun: true }), 'Rollback'),
   async handler(args, ctx) {
-    const outcome = await ctx.app.registry.rollback(args.name, { toVersion: args.to_version }, who(ctx.actor, args.reason), {
+    const outcome = await ctx.app.registry.rollback(args.name, { toVersion: args.to_version }, ctx.who(args.reason), {
       dryRun: args.dry_run,
     });
     return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Rollback') };
@@ -249,8 +278,10 @@ export const archiveModel = defineTool({
   idempotent: true,
   errors: [['not_found', 'the model or version does not exist'], ['failed_precondition', 'the version is in production and force is not true']],
   example: { name: 'nba_points', version: 'v1', reason: 'superseded by v2' },
+  assess: (args, ctx) =>
+    assessStageChange(() => ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, ctx.who(args.reason), { dryRun: true }), 'Archive'),
   async handler(args, ctx) {
-    const outcome = await ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, who(ctx.actor, args.reason), {
+    const outcome = await ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, ctx.who(args.reason), {
       dryRun: args.dry_run,
     });
     return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Archive') };

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { dryRun, modelName, reason, stage, versionLabel } from '../schemas.js';
+import { DomainError } from '../../errors.js';
+import type { TrafficChange } from '../../serving/serving.js';
 import { defineTool } from '../tool.js';
 
 const MAX_FEATURES = 10_000;
@@ -211,12 +213,22 @@ export const configureAbTest = defineTool({
     ['failed_precondition', 'a version is archived'],
   ],
   example: { name: 'nba_win_predictor', weights: { 'v2.0': 0.2, 'v1.5': 0.8 }, routing: 'sticky', reason: 'canary v2.0', dry_run: true },
+  async assess(args, ctx) {
+    // Weights on a model with a production version change what its users get.
+    try {
+      const dry = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, ctx.who(args.reason), true);
+      const production = (await ctx.app.registry.modelState(args.name)).versions.find((v) => v.stage === 'production');
+      return { reachesProduction: production !== undefined, preview: trafficText(dry), name: args.name, version: null };
+    } catch (e) {
+      if (e instanceof DomainError) return null;
+      throw e;
+    }
+  },
   async handler(args, ctx) {
-    const t = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, { actor: ctx.actor, reason: args.reason }, args.dry_run);
-    const fmt = (w: Record<string, number>) => Object.entries(w).map(([v, x]) => `${v} ${Math.round(x * 1000) / 10}%`).join(' / ') || 'none';
+    const t = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, ctx.who(args.reason), args.dry_run);
     return {
       data: { name: t.name, dry_run: t.dryRun, before: t.before, after: t.after, routing: t.routing, alerts: t.alerts.map((a) => ({ type: a.type, severity: a.severity, message: a.message })) },
-      summary: `${t.dryRun ? 'Dry run, nothing changed: ' : ''}${t.name} traffic ${t.dryRun ? 'would go' : 'goes'} ${fmt(t.after)} (${t.routing}); was ${fmt(t.before)}.`,
+      summary: trafficText(t),
     };
   },
 });
@@ -352,5 +364,11 @@ export const getSystemStats = defineTool({
 });
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+const split = (w: Record<string, number>) => Object.entries(w).map(([v, x]) => `${v} ${Math.round(x * 1000) / 10}%`).join(' / ') || 'none';
+
+function trafficText(t: TrafficChange): string {
+  return `${t.dryRun ? 'Dry run, nothing changed: ' : ''}${t.name} traffic ${t.dryRun ? 'would go' : 'goes'} ${split(t.after)} (${t.routing}); was ${split(t.before)}.`;
+}
 
 export const servingTools = [predict, batchPredict, deployModel, undeployModel, configureAbTest, getTrafficConfig, getSystemStats];

@@ -1,0 +1,59 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+
+export type ApprovalDecision =
+  | { outcome: 'approved'; approvedBy: string; reason: string | undefined }
+  | { outcome: 'refused'; code: 'approval_declined' | 'approval_required'; message: string };
+
+/**
+ * Asks the person at the client to approve a change that reaches production, through MCP
+ * elicitation: the change in one paragraph, a yes/no and a reason. Declining, cancelling,
+ * answering no, or not answering in time all refuse the change; a client without elicitation
+ * cannot approve, and is told how to proceed.
+ */
+export async function requestApproval(
+  server: McpServer,
+  request: { tool: string; actor: string; reason: string | undefined; preview: string; timeoutMs: number },
+): Promise<ApprovalDecision> {
+  const client = server.server.getClientVersion()?.name ?? 'the client';
+  if (!server.server.getClientCapabilities()?.elicitation?.form) {
+    return {
+      outcome: 'refused',
+      code: 'approval_required',
+      message: `approval_required: this ${request.tool} call changes production, and this server asks a person to approve such changes (MLOPS_MCP_APPROVAL=elicit), but ${client} does not support MCP elicitation. Use a client with elicitation, or ask an operator to make the change on a server running with approval off. Nothing was changed.`,
+    };
+  }
+  const message = `${request.actor} asks to run ${request.tool}. ${request.preview}${request.reason ? ` Reason given: "${request.reason}".` : ''} Approve this change?`;
+  try {
+    const answer = await server.server.elicitInput(
+      {
+        mode: 'form',
+        message,
+        requestedSchema: {
+          type: 'object',
+          properties: {
+            approve: { type: 'boolean', title: 'Approve', description: 'Yes to make this change to production now' },
+            reason: { type: 'string', title: 'Reason', description: 'Recorded in the audit trail with your approval' },
+          },
+          required: ['approve'],
+        },
+      },
+      { timeout: request.timeoutMs },
+    );
+    const content = answer.content as { approve?: unknown; reason?: unknown } | undefined;
+    if (answer.action === 'accept' && content?.approve === true) {
+      const reason = typeof content.reason === 'string' && content.reason.trim() ? content.reason.trim() : undefined;
+      return { outcome: 'approved', approvedBy: `person at ${client} (elicitation)`, reason };
+    }
+    const how = answer.action === 'accept' ? 'answered no' : answer.action === 'decline' ? 'declined' : 'cancelled';
+    return { outcome: 'refused', code: 'approval_declined', message: `approval_declined: the person at ${client} ${how}; nothing was changed.` };
+  } catch (e) {
+    const timedOut = e instanceof Error && /timed? ?out/i.test(e.message);
+    return {
+      outcome: 'refused',
+      code: 'approval_declined',
+      message: timedOut
+        ? `approval_declined: nobody answered the approval request within ${Math.round(request.timeoutMs / 1000)} s, which counts as declined; nothing was changed.`
+        : `approval_declined: the approval request failed (${e instanceof Error ? e.message.slice(0, 200) : String(e)}); nothing was changed.`,
+    };
+  }
+}
