@@ -61,11 +61,16 @@ export function stageChangeOut(o: StageChangeOutcome) {
   };
 }
 
-export function stageChangeText(o: StageChangeOutcome, verb: string): string {
+/** The stage moves of a change (or, for a dry run, that it would make): also the text of an approval request. */
+export function stageMovesText(o: StageChangeOutcome, verb: string): string {
   if (!o.changes.length) return `${o.name}: nothing to change (${o.stagesAfter.map((s) => `${s.version} ${s.stage}`).join(', ')}).`;
   const moves = o.changes.map((c) => `${c.version} ${c.from} → ${c.to}`).join('; ');
-  const head = o.dryRun ? `Dry run, nothing changed. ${verb} would move: ${moves}.` : `${verb} done: ${moves}.`;
+  const head = o.dryRun ? `${verb} of ${o.name} would move: ${moves}.` : `${verb} of ${o.name} done: ${moves}.`;
   return `${head} Production ${o.dryRun ? 'would be' : 'is now'} ${o.productionAfter ?? 'none'} (was ${o.productionBefore ?? 'none'}).`;
+}
+
+export function stageChangeText(o: StageChangeOutcome, verb: string): string {
+  return o.dryRun && o.changes.length ? `Dry run, nothing changed. ${stageMovesText(o, verb)}` : stageMovesText(o, verb);
 }
 
 /** What an audit entry did, in a few words: the stage move, the weights, or the refusal. */

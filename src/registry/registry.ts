@@ -4,7 +4,7 @@ import { resolveAllowedFile } from '../files.js';
 import { decodeCursor, page } from '../paging.js';
 import { inspectOnnxModel } from '../serving/inspect.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
-import type { ModelState, RegistryStore, StagePlan } from '../store/store.js';
+import type { ModelState, RegistryStore, StagePlan, VersionLabel } from '../store/store.js';
 import type { ArtifactStore } from './artifacts.js';
 import {
   NAME_PATTERN,
@@ -79,7 +79,7 @@ export class ModelRegistry {
     checkName('name', input.name);
     if (input.version !== undefined) checkName('version', input.version);
     const source = await resolveAllowedFile('artifact_path', input.artifactPath, this.deps.allowedDirs);
-    const existing = (await this.deps.store.modelState(input.name))?.versions ?? [];
+    const existing = await this.deps.store.versionLabels(input.name);
     if (input.version !== undefined) checkNewVersionLabel(input.name, existing, input.version);
 
     const staged = await this.deps.artifacts.stage(source);
@@ -87,7 +87,7 @@ export class ModelRegistry {
     try {
       const inspection = await inspectOnnxModel(staged.tempPath, await this.deps.runtime(), `artifact_path "${input.artifactPath}"`);
       const featureNames = resolveFeatureNames(inspection.signature, input.featureNames, inspection.metadataFeatureNames);
-      const draft = (versions: readonly ModelVersion[]) => {
+      const draft = (versions: readonly VersionLabel[]) => {
         if (input.version !== undefined) checkNewVersionLabel(input.name, versions, input.version);
         return {
           name: input.name,

@@ -1,6 +1,6 @@
 import { DomainError, failedPrecondition, notFound } from '../errors.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
-import type { ModelState, StagePlan } from '../store/store.js';
+import type { ModelState, StagePlan, VersionLabel } from '../store/store.js';
 import type { ModelSignature, ModelVersion, StageChange } from './types.js';
 
 /**
@@ -25,14 +25,14 @@ export function productionVersion(state: ModelState): ModelVersion | undefined {
 }
 
 /** `v<n>` for the n-th registration, skipping labels users already took. */
-export function nextVersionLabel(existing: readonly ModelVersion[]): string {
+export function nextVersionLabel(existing: readonly VersionLabel[]): string {
   const taken = new Set(existing.map((v) => v.version));
   let n = existing.reduce((m, v) => Math.max(m, v.seq), 0) + 1;
   while (taken.has(`v${n}`)) n++;
   return `v${n}`;
 }
 
-export function checkNewVersionLabel(name: string, existing: readonly ModelVersion[], version: string): void {
+export function checkNewVersionLabel(name: string, existing: readonly VersionLabel[], version: string): void {
   if (existing.some((v) => v.version === version)) {
     throw new DomainError(
       'already_exists',

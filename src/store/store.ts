@@ -9,6 +9,9 @@ import { openDatabase, schemaVersion, type Db } from './database.js';
 /** What the registry decides to insert, given the model's current versions; the store sets the rest. */
 export type NewVersion = Omit<ModelVersion, 'seq' | 'stage' | 'createdAt' | 'updatedAt'>;
 
+/** A version's label and registration order: all that choosing a new label needs. */
+export type VersionLabel = Pick<ModelVersion, 'version' | 'seq'>;
+
 /** A model's state as the registry's rules read it. */
 export interface ModelState {
   name: string;
@@ -209,6 +212,7 @@ export class RegistryStore {
         'DELETE FROM predictions WHERE rowid <= (SELECT rowid FROM predictions ORDER BY rowid DESC LIMIT 1 OFFSET ?)',
       ),
       ping: db.prepare('SELECT 1 AS ok'),
+      labels: db.prepare('SELECT version, seq FROM model_versions WHERE model_name = ? ORDER BY seq'),
       deleteReference: db.prepare('DELETE FROM drift_references WHERE model_name = ? AND version = ?'),
       insertReference: db.prepare('INSERT INTO drift_references (model_name, version, source, rows, created_at) VALUES (?, ?, ?, ?, ?)'),
       insertReferenceFeature: db.prepare(
@@ -271,6 +275,10 @@ export class RegistryStore {
     return this.readModelState(name);
   }
 
+  async versionLabels(name: string): Promise<VersionLabel[]> {
+    return this.q.labels.all(name) as VersionLabel[];
+  }
+
   async getVersion(name: string, version: string): Promise<ModelVersion | undefined> {
     const row = this.q.version.get(name, version) as VersionRow | undefined;
     return row && toVersion(row);
@@ -303,9 +311,9 @@ export class RegistryStore {
    * a new model) and returns the row to insert, or throws a domain error; the audit row is
    * written with it.
    */
-  async registerVersion(name: string, decide: (existing: ModelVersion[]) => NewVersion, who: Actor): Promise<ModelVersion> {
+  async registerVersion(name: string, decide: (existing: VersionLabel[]) => NewVersion, who: Actor): Promise<ModelVersion> {
     const run = this.db.transaction(() => {
-      const existing = (this.q.versionsOf.all(name) as VersionRow[]).map(toVersion);
+      const existing = this.q.labels.all(name) as VersionLabel[];
       const draft = decide(existing);
       const now = this.now();
       if (!this.q.model.get(name)) this.q.insertModel.run(name, now, now);

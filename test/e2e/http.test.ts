@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ok, tempDir } from '../helpers.js';
+import { call, errorCode, ok, tempDir, text } from '../helpers.js';
 import { spawnHttp, type SpawnedHttp } from './spawn.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -111,6 +113,66 @@ describe('serve --http with MLOPS_MCP_TOKEN', () => {
   it('serves a client that sends the token', async () => {
     const client = await connectHttp(server.url, TOKEN);
     expect((await client.listTools()).tools.length).toBeGreaterThan(5);
+    await client.close();
+  });
+});
+
+describe('serve --http with MLOPS_MCP_TOKENS_FILE (three roles)', () => {
+  const tokens = { read: 'read-token-aaaaaaaaaaaaaaaa', operate: 'operate-token-bbbbbbbbbbbbbb', admin: 'admin-token-cccccccccccccccc' };
+  let server: SpawnedHttp;
+  beforeAll(async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'tokens.json');
+    const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        tokens: [
+          { name: 'dashboard', role: 'read', sha256: sha(tokens.read) },
+          { name: 'ci-bot', role: 'operate', sha256: sha(tokens.operate) },
+          { name: 'alice', role: 'admin', token: tokens.admin },
+        ],
+      }),
+    );
+    server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: path.join(dir, 'home'), MLOPS_MCP_TOKENS_FILE: file });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('gives each token the tools of its role and audits changes under the token name', async () => {
+    const read = await connectHttp(server.url, tokens.read);
+    const readTools = (await read.listTools()).tools.map((t) => t.name);
+    expect(readTools).toContain('predict');
+    expect(readTools).not.toContain('promote_model');
+    const refused = await call(read, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production' });
+    expect(errorCode(refused)).toBe('forbidden');
+    await ok(read, 'predict', { name: 'nba_points', features: Array(10).fill(1) });
+
+    const operate = await connectHttp(server.url, tokens.operate);
+    await ok(operate, 'promote_model', { name: 'nba_win_predictor', version: 'v2.0', target_stage: 'staging' });
+    const tooFar = await call(operate, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'ship it' });
+    expect(errorCode(tooFar)).toBe('forbidden');
+    expect(text(tooFar)).toContain('token "ci-bot" has operate');
+
+    const admin = await connectHttp(server.url, tokens.admin);
+    await ok(admin, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'ship it' });
+    const h = await ok<{ entries: Array<{ action: string; actor: string }> }>(admin, 'get_model_history', { name: 'nba_points', limit: 3 });
+    expect(h.entries.map((e) => `${e.action}:${e.actor}`)).toEqual(['promote:alice', 'promote:alice', 'refused:ci-bot']);
+    for (const c of [read, operate, admin]) await c.close();
+  });
+
+  it('binds a session to the token that opened it', async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${tokens.read}` } } });
+    const client = new Client({ name: 'owner', version: '1' });
+    await client.connect(transport);
+    const hijack = await raw(`${server.url}/mcp`, {
+      headers: { ...mcpHeaders, authorization: `Bearer ${tokens.admin}`, 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+    });
+    expect(hijack.status).toBe(403);
+    const wrong = await raw(`${server.url}/mcp`, { headers: { ...mcpHeaders, authorization: 'Bearer not-a-known-token-123' }, body: initialize });
+    expect(wrong.status).toBe(401);
     await client.close();
   });
 });

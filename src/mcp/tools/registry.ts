@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditLine, auditOut, stageChangeOut, stageChangeText, versionDetailOut, versionSummaryOut } from '../format.js';
+import { auditLine, auditOut, stageChangeOut, stageChangeText, stageMovesText, versionDetailOut, versionSummaryOut } from '../format.js';
 import {
   auditEntry,
   cursor,
@@ -22,7 +22,7 @@ async function assessStageChange(run: () => Promise<StageChangeOutcome>, verb: s
   try {
     const dry = await run();
     const touchesProduction = dry.changes.some((c) => c.from === 'production' || c.to === 'production');
-    return { reachesProduction: touchesProduction, preview: stageChangeText(dry, verb), name: dry.name, version: dry.changes[0]?.version ?? null };
+    return { reachesProduction: touchesProduction, preview: stageMovesText(dry, verb), name: dry.name, version: dry.changes[0]?.version ?? null };
   } catch (e) {
     if (e instanceof DomainError) return null;
     throw e;

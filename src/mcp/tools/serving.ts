@@ -218,7 +218,7 @@ export const configureAbTest = defineTool({
     try {
       const dry = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, ctx.who(args.reason), true);
       const production = (await ctx.app.registry.modelState(args.name)).versions.find((v) => v.stage === 'production');
-      return { reachesProduction: production !== undefined, preview: trafficText(dry), name: args.name, version: null };
+      return { reachesProduction: production !== undefined, preview: trafficMovesText(dry), name: args.name, version: null };
     } catch (e) {
       if (e instanceof DomainError) return null;
       throw e;
@@ -367,8 +367,13 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 const split = (w: Record<string, number>) => Object.entries(w).map(([v, x]) => `${v} ${Math.round(x * 1000) / 10}%`).join(' / ') || 'none';
 
+/** The split a change sets (or would set): also the text of an approval request. */
+function trafficMovesText(t: TrafficChange): string {
+  return `${t.name} traffic ${t.dryRun ? 'would go' : 'goes'} ${split(t.after)} (${t.routing} routing); was ${split(t.before)}.`;
+}
+
 function trafficText(t: TrafficChange): string {
-  return `${t.dryRun ? 'Dry run, nothing changed: ' : ''}${t.name} traffic ${t.dryRun ? 'would go' : 'goes'} ${split(t.after)} (${t.routing}); was ${split(t.before)}.`;
+  return t.dryRun ? `Dry run, nothing changed: ${trafficMovesText(t)}` : trafficMovesText(t);
 }
 
 export const servingTools = [predict, batchPredict, deployModel, undeployModel, configureAbTest, getTrafficConfig, getSystemStats];

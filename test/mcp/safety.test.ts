@@ -1,0 +1,200 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../src/context.js';
+import { createMcpServer, type Caller } from '../../src/mcp/server.js';
+import { allTools } from '../../src/mcp/tools/index.js';
+import { call, connect, dumpTables, errorCode, ok, registerDemoVersions, testApp, text } from '../helpers.js';
+
+const apps: AppContext[] = [];
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.close();
+});
+
+/** A demo registry: nba_points v1 in production, v2 in staging. */
+async function demoApp(env: Record<string, string> = {}) {
+  const { app } = testApp(env);
+  apps.push(app);
+  const admin = await connect(app, { clientName: 'setup' });
+  await registerDemoVersions(admin);
+  // Through the domain: with approval on, the tools would ask a person.
+  const setup = { actor: 'setup' };
+  await app.registry.promote('nba_points', { version: 'v1', targetStage: 'production', archiveExisting: true }, setup);
+  await app.registry.promote('nba_points', { version: 'v2', targetStage: 'staging', archiveExisting: true }, setup);
+  return { app, admin };
+}
+
+/** A real Client; with `answer`, it declares elicitation and answers each request with it. */
+async function clientWith(app: AppContext, options: { answer?: (message: string) => Promise<ElicitResult> | ElicitResult; caller?: Caller; name?: string }): Promise<{ client: Client; asked: string[] }> {
+  const server = createMcpServer(app, { readOnly: false, transport: 'memory', caller: options.caller });
+  const [c, s] = InMemoryTransport.createLinkedPair();
+  await server.connect(s);
+  const client = new Client({ name: options.name ?? 'agent', version: '1.0.0' }, { capabilities: options.answer ? { elicitation: { form: {} } } : {} });
+  const asked: string[] = [];
+  if (options.answer) {
+    const answer = options.answer;
+    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+      asked.push(req.params.message);
+      return answer(req.params.message);
+    });
+  }
+  await client.connect(c);
+  return { client, asked };
+}
+
+const stagesOf = (app: AppContext) =>
+  (dumpTables(app.config.dbPath).model_versions as Array<{ model_name: string; version: string; stage: string }>)
+    .filter((v) => v.model_name === 'nba_points')
+    .map((v) => `${v.version}:${v.stage}`);
+
+const promoteV2 = { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'better rmse' };
+
+describe('approval through elicitation (MLOPS_MCP_APPROVAL=elicit)', () => {
+  it('carries out an approved promotion, auditing the approver and their reason', async () => {
+    const { app } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit' });
+    const { client, asked } = await clientWith(app, { answer: () => ({ action: 'accept', content: { approve: true, reason: 'checked the offline eval' } }) });
+    const r = await ok<{ production_after: string }>(client, 'promote_model', promoteV2);
+    expect(r.production_after).toBe('v2');
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toContain('agent (memory) asks to run promote_model. Promotion of nba_points would move: v2 staging → production; v1 production → archived. Production would be v2 (was v1).');
+    expect(asked[0]).toContain('Reason given: "better rmse"');
+    const h = await ok<{ entries: Array<{ action: string; actor: string; approved_by: string | null; reason: string }> }>(client, 'get_model_history', { name: 'nba_points', limit: 2 });
+    expect(h.entries[0]).toMatchObject({ action: 'promote', actor: 'agent (memory)', approved_by: 'person at agent (elicitation)', reason: 'checked the offline eval' });
+    const audit = await client.readResource({ uri: 'audit://nba_points' });
+    const md = (audit.contents[0] as { text: string }).text;
+    expect(md).toContain('| action | what | actor | approved by | reason |');
+    expect(md).toMatch(/\| promote \| v2 staging → production \| agent \(memory\) \| person at agent \(elicitation\) \| checked the offline eval \|/);
+  });
+
+  it('changes nothing when the person declines, cancels or says no, and audits the refusal', async () => {
+    const { app } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit' });
+    const answers: ElicitResult[] = [{ action: 'decline' }, { action: 'cancel' }, { action: 'accept', content: { approve: false } }];
+    for (const answer of answers) {
+      const before = stagesOf(app);
+      const { client } = await clientWith(app, { answer: () => answer });
+      const r = await call(client, 'promote_model', promoteV2);
+      expect(errorCode(r)).toBe('approval_declined');
+      expect(text(r)).toMatch(/(declined|cancelled|answered no); nothing was changed/);
+      expect(stagesOf(app)).toEqual(before);
+    }
+    const { client } = await clientWith(app, {});
+    const h = await ok<{ entries: Array<{ action: string; details: { outcome: string } }> }>(client, 'get_model_history', { name: 'nba_points', limit: 3 });
+    expect(h.entries.map((e) => [e.action, e.details.outcome])).toEqual(Array(3).fill(['refused', 'approval_declined']));
+  });
+
+  it('counts an unanswered request as declined after the timeout', async () => {
+    const { app } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit', MLOPS_MCP_APPROVAL_TIMEOUT_SECONDS: '1' });
+    const { client } = await clientWith(app, { answer: () => new Promise<ElicitResult>(() => undefined) });
+    const started = Date.now();
+    const r = await call(client, 'rollback_model', { name: 'nba_points', to_version: 'v2' });
+    expect(errorCode(r)).toBe('approval_declined');
+    expect(text(r)).toContain('nobody answered the approval request within 1 s');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(stagesOf(app)).toEqual(['v1:production', 'v2:staging']);
+  });
+
+  it('tells a client without elicitation how to proceed', async () => {
+    const { app } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit' });
+    const { client } = await clientWith(app, {});
+    const r = await call(client, 'promote_model', promoteV2);
+    expect(errorCode(r)).toBe('approval_required');
+    expect(text(r)).toMatch(/does not support MCP elicitation\. Use a client with elicitation, or ask an operator/);
+    for (const args of [
+      { name: 'nba_win_predictor', weights: { 'v2.0': 0.5, 'v1.5': 0.5 } },
+    ]) {
+      // No production version on nba_win_predictor: weights there reach no user, so no approval.
+      expect((await call(client, 'configure_ab_test', args)).isError).toBeFalsy();
+    }
+    expect(errorCode(await call(client, 'configure_ab_test', { name: 'nba_points', weights: { v1: 0.9, v2: 0.1 } }))).toBe('approval_required');
+    expect(errorCode(await call(client, 'archive_model', { name: 'nba_points', version: 'v1', force: true }))).toBe('approval_required');
+  });
+
+  it('asks nothing for dry runs and for changes that do not reach production', async () => {
+    const { app } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit' });
+    const { client, asked } = await clientWith(app, { answer: () => ({ action: 'decline' }) });
+    await ok(client, 'promote_model', { ...promoteV2, dry_run: true });
+    await ok(client, 'rollback_model', { name: 'nba_points', to_version: 'v2', dry_run: true });
+    await ok(client, 'register_model', { name: 'nba_points', artifact_path: 'fixtures/nba_points_v1.onnx'.replace('fixtures', `${process.cwd()}/fixtures`), version: 'v3' });
+    await ok(client, 'promote_model', { name: 'nba_points', version: 'v3', target_stage: 'staging' });
+    await ok(client, 'archive_model', { name: 'nba_points', version: 'v3' });
+    expect(asked).toEqual([]);
+  });
+});
+
+describe('roles', () => {
+  it('shows each role only what it may call, and names why a hidden tool is refused', async () => {
+    const { app } = await demoApp();
+    const listFor = async (role: Caller['role']) => {
+      const { client } = await clientWith(app, { caller: { name: `${role}-token`, role } });
+      return { client, names: (await client.listTools()).tools.map((t) => t.name) };
+    };
+    const read = await listFor('read');
+    expect(read.names).toEqual(allTools.filter((t) => t.effect === 'read').map((t) => t.name));
+    const r = await call(read.client, 'promote_model', promoteV2);
+    expect(errorCode(r)).toBe('forbidden');
+    expect(text(r)).toContain('promote_model needs the operate role; token "read-token" has read');
+    const operate = await listFor('operate');
+    expect(operate.names).toContain('promote_model');
+    expect(operate.names).not.toContain('rollback_model');
+    expect((await listFor('admin')).names).toEqual(allTools.map((t) => t.name));
+  });
+
+  it('lets operate make changes that stay out of production, and refuses (and audits) the rest', async () => {
+    const { app } = await demoApp();
+    const { client } = await clientWith(app, { caller: { name: 'ci-bot', role: 'operate' } });
+    await ok(client, 'register_model', { name: 'nba_points', artifact_path: `${process.cwd()}/fixtures/nba_points_v2.onnx`, version: 'v3' });
+    await ok(client, 'promote_model', { name: 'nba_points', version: 'v3', target_stage: 'staging', reason: 'nightly' });
+    expect((await ok<{ dry_run: boolean }>(client, 'promote_model', { ...promoteV2, dry_run: true })).dry_run).toBe(true);
+    const before = stagesOf(app);
+    const r = await call(client, 'promote_model', promoteV2);
+    expect(errorCode(r)).toBe('forbidden');
+    expect(text(r)).toContain('needs the admin role; token "ci-bot" has operate');
+    expect(stagesOf(app)).toEqual(before);
+    const h = await ok<{ entries: Array<{ action: string; actor: string; details: { outcome: string } }> }>(client, 'get_model_history', { name: 'nba_points', actor: 'ci-bot' });
+    expect(h.entries.map((e) => e.action)).toEqual(['refused', 'promote', 'register']);
+    expect(h.entries[0].details.outcome).toBe('forbidden');
+  });
+
+  it('names read-only mode when a write tool is called anyway', async () => {
+    const { app } = await demoApp();
+    const ro = await connect(app, { readOnly: true });
+    const r = await call(ro, 'archive_model', { name: 'nba_points', version: 'v2' });
+    expect(errorCode(r)).toBe('read_only');
+    expect(text(r)).toContain('read-only mode');
+  });
+});
+
+describe('bounded answers', () => {
+  it('pages 2 000 versions without a gap or a repeat, and 10 000 alerts with short texts', async () => {
+    const { app, admin } = await demoApp();
+    const signature = { inputs: [{ name: 'x', type: 'float32', shape: ['?', 1] }], outputs: [] };
+    for (let i = 0; i < 2000; i++) {
+      await app.store.registerVersion(
+        'bulk',
+        () => ({ name: 'bulk', version: `r${i}`, artifactSha256: 'a'.repeat(64), artifactBytes: 1, sourcePath: null, signature, featureNames: null, metrics: {}, tags: {}, description: '' }),
+        { actor: 'test' },
+      );
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const r = await call(admin, 'list_models', { name: 'bulk', limit: 500, ...(cursor ? { cursor } : {}) });
+      expect(r.content[0].text!.length).toBeLessThanOrEqual(20_000);
+      const page = r.structuredContent as { versions: Array<{ version: string }>; next_cursor: string | null };
+      seen.push(...page.versions.map((v) => v.version));
+      cursor = page.next_cursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(4);
+    expect(seen).toEqual(Array.from({ length: 2000 }, (_, i) => `r${i}`));
+
+    for (let i = 0; i < 10_000; i++) await app.store.insertAlert({ type: 'high_latency', severity: 'warning', name: 'bulk', version: null, message: `alert number ${i} with some words to make it long enough` });
+    const alerts = await call(admin, 'get_alerts', { limit: 500 });
+    expect(alerts.content[0].text!.length).toBeLessThanOrEqual(20_000);
+    expect(alerts.content[0].text).toContain('more characters');
+    expect((alerts.structuredContent as { count: number }).count).toBe(500);
+    expect(errorCode(await call(admin, 'get_alerts', { limit: 501 }))).toBeUndefined();
+  });
+});
