@@ -6,6 +6,8 @@ import type { AppContext } from '../context.js';
 import { createMcpServer, type Caller } from '../mcp/server.js';
 import { VERSION } from '../version.js';
 import { bearerAuth, originCheck, TokenRegistry } from './auth.js';
+import { openApiDocument } from './openapi.js';
+import { apiV1Router, invocationsRouter } from './rest.js';
 import { McpSessions } from './sessions.js';
 
 export interface HttpOptions {
@@ -71,6 +73,23 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
     }
   });
 
+  web.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
+
+  // MLflow scoring-server probes: public, like /healthz.
+  web.get('/ping', (_req, res) => {
+    res.status(200).type('text/plain').send('\n');
+  });
+  web.get('/version', (_req, res) => {
+    res.type('text/plain').send(VERSION);
+  });
+
+  // REST scoring: the same token rules as /mcp (every role may score and read).
+  const restAuth = [...auth, express.json({ limit: BODY_LIMIT })];
+  web.use('/api/v1', ...restAuth, apiV1Router(app));
+  web.use('/invocations', ...restAuth, invocationsRouter(app));
+
   const mcp = express.Router();
   if (tokens.enabled) mcp.use(bearerAuth(tokens));
   mcp.use(express.json({ limit: BODY_LIMIT }));
@@ -79,9 +98,20 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   });
   web.use('/mcp', mcp);
 
-  // Body parser and handler errors as JSON-RPC errors, without stacks.
-  web.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+  // Body parser and handler errors, without stacks: MLflow-style JSON on REST, JSON-RPC on /mcp.
+  web.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
+    if (!req.originalUrl.startsWith('/mcp')) {
+      const [status, code, message] =
+        err.type === 'entity.too.large'
+          ? [413, 'REQUEST_LIMIT_EXCEEDED', `Request body over ${BODY_LIMIT}`]
+          : err.type === 'entity.parse.failed'
+            ? [400, 'MALFORMED_REQUEST', 'Body is not valid JSON']
+            : [500, 'INTERNAL_ERROR', 'Internal error; see the server log'];
+      if (status === 500) logger.error({ err }, 'http request failed');
+      res.status(status).json({ error_code: code, message });
+      return;
+    }
     if (err.type === 'entity.too.large') {
       res.status(413).json({ jsonrpc: '2.0', error: { code: -32600, message: `Request body over ${BODY_LIMIT}` }, id: null });
     } else if (err.type === 'entity.parse.failed') {

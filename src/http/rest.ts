@@ -1,0 +1,222 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { DomainError, isDomainError } from '../errors.js';
+import { NAME_PATTERN } from '../registry/rules.js';
+import type { ModelVersion } from '../registry/types.js';
+import type { FeatureRow } from '../serving/features.js';
+import type { BatchPrediction, Prediction } from '../serving/serving.js';
+import { VERSION } from '../version.js';
+
+/**
+ * REST scoring for applications: the deployment guide's /api/v1 API and MLflow's scoring
+ * server formats (/invocations). Both call the same ServingService as the MCP predict tools,
+ * so routing, validation, the prediction log, metrics and alerts are one path.
+ */
+
+export const MAX_REST_ROWS = 10_000;
+
+const featureRow = z.union([z.record(z.string(), z.number()), z.array(z.number())]);
+
+/** POST /api/v1/predict/{name}: named features, or {features, version?}, or {rows, version?}. */
+export const predictRequest = z.union([
+  z.object({ rows: z.array(featureRow).min(1).max(MAX_REST_ROWS), version: z.string().optional() }).strict(),
+  z.object({ features: featureRow, version: z.string().optional() }).strict(),
+  z.record(z.string(), z.number()),
+]);
+
+export const predictResponse = z.object({
+  prediction_id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  stage: z.string(),
+  prediction: z.union([z.number(), z.string()]),
+  probabilities: z.record(z.string(), z.number()).nullable(),
+  latency_ms: z.number(),
+});
+
+export const batchResponse = z.object({
+  batch_id: z.string(),
+  name: z.string(),
+  rows: z.number().int(),
+  served: z.array(z.object({ version: z.string(), stage: z.string(), rows: z.number().int() })),
+  version_per_row: z.array(z.string()).nullable(),
+  predictions: z.array(z.union([z.number(), z.string()])),
+  probabilities: z.record(z.string(), z.array(z.number())).nullable(),
+  latency_ms: z.number(),
+});
+
+/** MLflow scoring-server request formats (mlflow.pyfunc.scoring_server). */
+export const invocationsRequest = z.union([
+  z.object({ dataframe_split: z.object({ columns: z.array(z.string()), data: z.array(z.array(z.number())), index: z.array(z.unknown()).optional() }), params: z.unknown().optional() }),
+  z.object({ dataframe_records: z.array(z.record(z.string(), z.number())), params: z.unknown().optional() }),
+  z.object({ instances: z.union([z.array(featureRow), z.record(z.string(), z.array(z.number()))]), params: z.unknown().optional() }),
+  z.object({ inputs: z.union([z.array(featureRow), z.record(z.string(), z.array(z.number()))]), params: z.unknown().optional() }),
+]);
+
+export const invocationsResponse = z.object({
+  predictions: z.array(z.union([z.number(), z.string(), z.object({ label: z.union([z.number(), z.string()]), probabilities: z.record(z.string(), z.number()) })])),
+});
+
+export const errorResponse = z.object({ error_code: z.string(), message: z.string() });
+
+export const modelSummary = z.object({
+  name: z.string(),
+  production: z.string().nullable(),
+  versions: z.array(z.object({ version: z.string(), stage: z.string(), created_at: z.string() })),
+});
+
+const HTTP_STATUS: Record<string, [number, string]> = {
+  not_found: [404, 'RESOURCE_DOES_NOT_EXIST'],
+  invalid_argument: [400, 'BAD_REQUEST'],
+  failed_precondition: [409, 'INVALID_STATE'],
+  invalid_model: [500, 'INTERNAL_ERROR'],
+  internal: [500, 'INTERNAL_ERROR'],
+};
+
+function sendError(res: Response, e: unknown, app: AppContext): void {
+  if (isDomainError(e)) {
+    const [status, code] = HTTP_STATUS[e.code] ?? [400, 'BAD_REQUEST'];
+    res.status(status).json({ error_code: code, message: e.message });
+    return;
+  }
+  if (e instanceof z.ZodError) {
+    const first = e.issues[0];
+    res.status(400).json({ error_code: 'BAD_REQUEST', message: `invalid request body${first?.path.length ? ` at ${first.path.join('.')}` : ''}: ${first?.message ?? 'unexpected shape'}` });
+    return;
+  }
+  app.logger.error({ err: e }, 'REST request failed');
+  res.status(500).json({ error_code: 'INTERNAL_ERROR', message: 'internal error; see the server log' });
+}
+
+function modelName(req: Request): string {
+  const name = String(req.params.name ?? '');
+  if (!NAME_PATTERN.test(name)) throw new DomainError('invalid_argument', `"${name.slice(0, 64)}" is not a model name.`);
+  return name;
+}
+
+const routingKey = (req: Request) => {
+  const h = req.headers['x-routing-key'];
+  const key = Array.isArray(h) ? h[0] : h;
+  return key ? key.slice(0, 256) : undefined;
+};
+
+const predictionOut = (p: Prediction) => ({
+  prediction_id: p.predictionId,
+  name: p.name,
+  version: p.version,
+  stage: p.stage,
+  prediction: p.prediction,
+  probabilities: p.probabilities,
+  latency_ms: Math.round(p.latencyMs * 1000) / 1000,
+});
+
+const batchOut = (b: BatchPrediction) => ({
+  batch_id: b.batchId,
+  name: b.name,
+  rows: b.rows,
+  served: b.served,
+  version_per_row: b.versionPerRow,
+  predictions: b.predictions,
+  probabilities: b.probabilities,
+  latency_ms: Math.round(b.latencyMs * 1000) / 1000,
+});
+
+/** MLflow's formats to rows: dataframe_split/records and named tensors become named rows; lists stay positional. */
+export function invocationRows(body: z.infer<typeof invocationsRequest>): FeatureRow[] {
+  if ('dataframe_split' in body) {
+    const { columns, data } = body.dataframe_split;
+    return data.map((values) => {
+      if (values.length !== columns.length) throw new DomainError('invalid_argument', `dataframe_split: a row has ${values.length} values for ${columns.length} columns.`);
+      return Object.fromEntries(columns.map((c, i) => [c, values[i]]));
+    });
+  }
+  if ('dataframe_records' in body) return body.dataframe_records;
+  const tensor = 'instances' in body ? body.instances : body.inputs;
+  if (Array.isArray(tensor)) return tensor;
+  // A dict of named columns {feature: [v0, v1, …]}: one row per index.
+  const columns = Object.entries(tensor);
+  const n = columns[0]?.[1].length ?? 0;
+  if (columns.some(([, v]) => v.length !== n)) throw new DomainError('invalid_argument', 'inputs: every named column needs the same number of values.');
+  return Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map(([c, v]) => [c, v[i]])));
+}
+
+function modelsOut(versions: ModelVersion[]) {
+  const models = new Map<string, z.infer<typeof modelSummary>>();
+  for (const v of versions) {
+    const m = models.get(v.name) ?? { name: v.name, production: null, versions: [] };
+    m.versions.push({ version: v.version, stage: v.stage, created_at: v.createdAt });
+    if (v.stage === 'production') m.production = v.version;
+    models.set(v.name, m);
+  }
+  return [...models.values()];
+}
+
+/** Routes under /api/v1 (mount it there) and /invocations (the handler of `invocationsRouter`). */
+export function apiV1Router(app: AppContext): Router {
+  const r = express.Router();
+
+  r.post('/predict/:name', async (req, res) => {
+    try {
+      const name = modelName(req);
+      const body = predictRequest.parse(req.body);
+      const version = typeof req.query.version === 'string' ? req.query.version : 'version' in body && typeof body.version === 'string' ? body.version : undefined;
+      const options = { version, routingKey: routingKey(req) };
+      if ('rows' in body && Array.isArray(body.rows)) {
+        res.json(batchOut(await app.serving.predictBatch(name, body.rows as FeatureRow[], options)));
+      } else {
+        const features = 'features' in body && typeof body.features === 'object' ? (body.features as FeatureRow) : (body as Record<string, number>);
+        res.json(predictionOut(await app.serving.predict(name, features, options)));
+      }
+    } catch (e) {
+      sendError(res, e, app);
+    }
+  });
+
+  r.post('/models/:name/invocations', invocationsHandler(app));
+
+  r.get('/models', async (_req, res) => {
+    try {
+      res.json({ models: modelsOut((await app.registry.list({ limit: 10_000 })).versions) });
+    } catch (e) {
+      sendError(res, e, app);
+    }
+  });
+
+  r.get('/models/:name', async (req, res) => {
+    try {
+      const name = modelName(req);
+      const state = await app.registry.modelState(name);
+      res.json(modelsOut(state.versions)[0]);
+    } catch (e) {
+      sendError(res, e, app);
+    }
+  });
+  return r;
+}
+
+/** POST /invocations/{name} (mount it at /invocations). */
+export function invocationsRouter(app: AppContext): Router {
+  const r = express.Router();
+  r.post('/:name', invocationsHandler(app));
+  return r;
+}
+
+function invocationsHandler(app: AppContext) {
+  return async (req: Request, res: Response) => {
+    try {
+      const name = modelName(req);
+      const rows = invocationRows(invocationsRequest.parse(req.body));
+      if (!rows.length) throw new DomainError('invalid_argument', 'no rows to score.');
+      if (rows.length > MAX_REST_ROWS) throw new DomainError('invalid_argument', `at most ${MAX_REST_ROWS} rows per request; got ${rows.length}.`);
+      const version = typeof req.query.version === 'string' ? req.query.version : undefined;
+      const b = await app.serving.predictBatch(name, rows, { version, routingKey: routingKey(req) });
+      const predictions = b.probabilities
+        ? b.predictions.map((label, i) => ({ label, probabilities: Object.fromEntries(Object.entries(b.probabilities!).map(([k, p]) => [k, p[i]])) }))
+        : b.predictions;
+      res.json({ predictions });
+    } catch (e) {
+      sendError(res, e, app);
+    }
+  };
+}

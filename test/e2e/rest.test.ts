@@ -1,0 +1,153 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture, ok, tempDir } from '../helpers.js';
+import { spawnHttp, type SpawnedHttp } from './spawn.js';
+
+const manifest = JSON.parse(fs.readFileSync(fixture('models.json'), 'utf8')) as {
+  models: Array<{ name: string; version: string; feature_names: string[]; expected: Array<number | { label: number; probabilities: number[] }> }>;
+};
+const points = manifest.models.find((m) => m.name === 'nba_points' && m.version === '1')!;
+const win = manifest.models.find((m) => m.name === 'nba_win_predictor' && m.version === '1.5')!;
+
+function csvRows(file: string, n: number, features: string[]): number[][] {
+  const [header, ...lines] = fs.readFileSync(fixture(file), 'utf8').trim().split('\n');
+  const cols = header.split(',');
+  return lines.slice(0, n).map((l) => {
+    const cells = l.split(',').map(Number);
+    return features.map((f) => cells[cols.indexOf(f)]);
+  });
+}
+
+let server: SpawnedHttp;
+let mcp: Client;
+const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+beforeAll(async () => {
+  server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: path.join(tempDir(), 'home') });
+  mcp = new Client({ name: 'rest-e2e', version: '1' });
+  await mcp.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+});
+afterAll(async () => {
+  await mcp.close();
+  await server.stop();
+});
+
+describe("the deployment guide's API", () => {
+  it('scores named features and batches like scikit-learn, with version, stage and id', async () => {
+    const rows = csvRows('nba_points_reference.csv', 5, points.feature_names);
+    const named = Object.fromEntries(points.feature_names.map((f, i) => [f, rows[0][i]]));
+    const one = (await (await post('/api/v1/predict/nba_points', named)).json()) as { prediction: number; version: string; stage: string; prediction_id: string; latency_ms: number };
+    expect(one).toMatchObject({ version: 'v1', stage: 'production' });
+    expect(one.prediction).toBeCloseTo(points.expected[0] as number, 3);
+    const batch = (await (await post('/api/v1/predict/nba_points', { rows })).json()) as { predictions: number[]; rows: number };
+    batch.predictions.forEach((p, i) => expect(p).toBeCloseTo(points.expected[i] as number, 3));
+    const v2 = (await (await post('/api/v1/predict/nba_points?version=v2', named)).json()) as { version: string };
+    expect(v2.version).toBe('v2');
+    const models = (await (await fetch(`${server.url}/api/v1/models`)).json()) as { models: Array<{ name: string; production: string }> };
+    expect(models.models.map((m) => [m.name, m.production])).toEqual([
+      ['nba_points', 'v1'],
+      ['nba_win_predictor', 'v1.5'],
+    ]);
+    expect(((await (await fetch(`${server.url}/api/v1/models/nba_win_predictor`)).json()) as { versions: unknown[] }).versions).toHaveLength(2);
+  });
+
+  it('keeps a routing key on one version of an A/B split, and the REST predictions show in get_traffic_config and the drift window', async () => {
+    await ok(mcp, 'configure_ab_test', { name: 'nba_win_predictor', weights: { 'v2.0': 0.5, 'v1.5': 0.5 } });
+    const rows = csvRows('nba_win_reference.csv', 1, win.feature_names);
+    for (const key of ['u1', 'u2', 'u3', 'u4', 'u5', 'u6']) {
+      const versions = new Set<string>();
+      for (let i = 0; i < 5; i++) {
+        const r = (await (await post('/api/v1/predict/nba_win_predictor', { features: rows[0] }, { 'x-routing-key': key })).json()) as { version: string };
+        versions.add(r.version);
+      }
+      expect(versions.size).toBe(1);
+    }
+    const t = await ok<{ variants: Array<{ count: number }> }>(mcp, 'get_traffic_config', { name: 'nba_win_predictor' });
+    expect(t.variants.reduce((s, v) => s + v.count, 0)).toBe(30);
+    await ok(mcp, 'set_drift_reference', { name: 'nba_win_predictor', csv_path: fixture('nba_win_reference.csv') });
+    const drift = await ok<{ features: Array<{ n_cur: number }> }>(mcp, 'detect_drift', { name: 'nba_win_predictor', window: { last_n: 30 } });
+    expect(drift.features[0].n_cur).toBe(30);
+  });
+});
+
+describe("MLflow's /invocations formats", () => {
+  it('gives the same numbers for every request format', async () => {
+    const rows = csvRows('nba_win_reference.csv', 5, win.feature_names);
+    const f = win.feature_names;
+    const bodies = {
+      dataframe_split: { dataframe_split: { columns: f, data: rows } },
+      dataframe_records: { dataframe_records: rows.map((r) => Object.fromEntries(f.map((c, i) => [c, r[i]]))) },
+      instances: { instances: rows },
+      instances_named: { instances: rows.map((r) => Object.fromEntries(f.map((c, i) => [c, r[i]]))) },
+      inputs: { inputs: rows },
+      inputs_columns: { inputs: Object.fromEntries(f.map((c, i) => [c, rows.map((r) => r[i])])) },
+    };
+    for (const [format, body] of Object.entries(bodies)) {
+      for (const route of ['/invocations/nba_win_predictor?version=v1.5', '/api/v1/models/nba_win_predictor/invocations?version=v1.5']) {
+        const res = await post(route, body);
+        expect(res.status, format).toBe(200);
+        const out = (await res.json()) as { predictions: Array<{ label: number; probabilities: Record<string, number> }> };
+        out.predictions.forEach((p, i) => {
+          const e = win.expected[i] as { label: number; probabilities: number[] };
+          expect(p.label, format).toBe(e.label);
+          expect(p.probabilities['1']).toBeCloseTo(e.probabilities[1], 5);
+        });
+      }
+    }
+    const reg = (await (await post('/invocations/nba_points', { inputs: csvRows('nba_points_reference.csv', 3, points.feature_names) })).json()) as { predictions: number[] };
+    reg.predictions.forEach((p, i) => expect(p).toBeCloseTo(points.expected[i] as number, 3));
+  });
+
+  it('answers bad requests with MLflow-style errors and the right status', async () => {
+    const before = await ok<{ predictions: { total: number } }>(mcp, 'get_system_stats', {});
+    const cases: Array<[string, string | object, number, string, RegExp]> = [
+      ['/invocations/nba_points', { dataframe_records: [{ is_home: 1 }] }, 400, 'BAD_REQUEST', /missing features days_rest/],
+      ['/invocations/nba_points', { dataframe_records: [{ is_home: 'yes' }] }, 400, 'BAD_REQUEST', /invalid request body/],
+      ['/invocations/nba_points', { columns: ['a'] }, 400, 'BAD_REQUEST', /invalid request body/],
+      ['/invocations/no_such_model', { inputs: [[1]] }, 404, 'RESOURCE_DOES_NOT_EXIST', /No model named "no_such_model"/],
+      ['/invocations/nba_points', '{"inputs": [[1,', 400, 'MALFORMED_REQUEST', /not valid JSON/],
+      ['/api/v1/predict/nba_points', { rows: [] }, 400, 'BAD_REQUEST', /rows/],
+      ['/api/v1/predict/nba_points?version=v9', { features: [1] }, 404, 'RESOURCE_DOES_NOT_EXIST', /no version "v9"/],
+      ['/invocations/nba_points', JSON.stringify({ inputs: [[1]], pad: 'x'.repeat(5 * 1024 * 1024) }), 413, 'REQUEST_LIMIT_EXCEEDED', /over 4mb/],
+    ];
+    for (const [route, body, status, code, message] of cases) {
+      const res = await post(route, body);
+      expect(res.status, `${route} ${String(body).slice(0, 60)}`).toBe(status);
+      const err = (await res.json()) as { error_code: string; message: string };
+      expect(err.error_code).toBe(code);
+      expect(err.message).toMatch(message);
+    }
+    const after = await ok<{ predictions: { total: number; errors: number } }>(mcp, 'get_system_stats', {});
+    // Only requests that reached an existing model count, as failed predictions (missing feature, unknown version);
+    // malformed bodies, unknown models and oversized bodies never reach serving.
+    expect(after.predictions.total - before.predictions.total).toBe(2);
+    expect(after.predictions.errors - (before.predictions as { errors?: number }).errors!).toBe(2);
+  });
+
+  it('answers /ping and /version like the MLflow scoring server', async () => {
+    expect((await fetch(`${server.url}/ping`)).status).toBe(200);
+    expect(await (await fetch(`${server.url}/version`)).text()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('is valid OpenAPI 3.1 with compilable schemas and lists every route', async () => {
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: object }> }; responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      ['/api/v1/models', '/api/v1/models/{name}', '/api/v1/models/{name}/invocations', '/api/v1/predict/{name}', '/healthz', '/invocations/{name}', '/metrics', '/openapi.json', '/ping', '/version'].sort(),
+    );
+    const ajv = new Ajv2020({ strict: false });
+    for (const [route, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const schemas = [op.requestBody?.content['application/json']?.schema, ...Object.values(op.responses).map((r) => r.content?.['application/json']?.schema)].filter(Boolean);
+        for (const s of schemas) expect(() => ajv.compile(s as object), `${method} ${route}`).not.toThrow();
+      }
+    }
+  });
+});
