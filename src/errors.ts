@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'approval_required'
   | 'approval_declined'
+  | 'busy'
   | 'internal';
 
 export class DomainError extends Error {

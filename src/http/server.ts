@@ -23,6 +23,7 @@ export interface RunningHttpServer {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 export const BODY_LIMIT = '4mb';
+const MAX_BATCH = 100;
 
 export function allowedHostsFor(host: string, configured: string[] | undefined): string[] {
   if (configured) return configured;
@@ -93,6 +94,14 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   const mcp = express.Router();
   if (tokens.enabled) mcp.use(bearerAuth(tokens));
   mcp.use(express.json({ limit: BODY_LIMIT }));
+  mcp.use((req, res, next) => {
+    // JSON-RPC batches are gone from the current protocol; an old client's batch stays small.
+    if (Array.isArray(req.body) && req.body.length > MAX_BATCH) {
+      res.status(400).json({ jsonrpc: '2.0', error: { code: -32600, message: `A JSON-RPC batch of ${req.body.length} messages is over the limit of ${MAX_BATCH}` }, id: null });
+      return;
+    }
+    next();
+  });
   mcp.all('/', (req, res, next) => {
     sessions.handle(req, res, res.locals.caller as Caller | undefined).catch(next);
   });

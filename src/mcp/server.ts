@@ -155,6 +155,9 @@ function progressReporter(extra: Extra): ToolContext['progress'] {
   };
 }
 
+/** SQLite's "database is locked" after the busy timeout: retryable, and the transaction was rolled back. */
+const isBusy = (e: unknown) => typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' && e.code.startsWith('SQLITE_BUSY');
+
 function errorResult(code: string, text: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text }], _meta: { 'mlops-mcp/error': { code } } };
 }
@@ -165,6 +168,9 @@ function errorResult(code: string, text: string): CallToolResult {
  */
 function toolError(app: AppContext, tool: string, e: unknown): CallToolResult {
   if (isDomainError(e)) return errorResult(e.code, `${e.code}: ${e.message}`);
+  if (isBusy(e)) {
+    return errorResult('busy', 'busy: the registry database stayed locked by another writer (another mlops-mcp on the same home?) past the busy timeout. Nothing was changed; retry in a moment.');
+  }
   const id = randomUUID();
   app.logger.error({ err: e, tool, errorId: id }, 'tool failed');
   const result = errorResult('internal', `internal: ${tool} failed unexpectedly (error id ${id} in the server log). Nothing was changed; try again, and report it if it persists.`);

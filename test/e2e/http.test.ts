@@ -86,6 +86,10 @@ describe('serve --http without a token (loopback)', () => {
     expect(noSession.status).toBe(400);
     const unknown = await raw(`${server.url}/mcp`, { headers: { ...mcpHeaders, 'mcp-session-id': 'nope' }, body: '{}' });
     expect(unknown.status).toBe(404);
+    const batch = JSON.stringify(Array.from({ length: 101 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'ping' })));
+    const tooMany = await raw(`${server.url}/mcp`, { headers: mcpHeaders, body: batch });
+    expect(tooMany.status).toBe(400);
+    expect(JSON.parse(tooMany.body).error.message).toContain('over the limit of 100');
   });
 });
 
