@@ -47,6 +47,9 @@ export async function loadDemo(app: AppContext): Promise<boolean> {
   const registry = new ModelRegistry({ store: app.store, artifacts: app.artifacts, runtime: loadOnnxRuntime, allowedDirs: [FIXTURES_DIR] });
   for (const m of manifest.models) {
     const version = `v${m.version}`;
+    // Another server on the same home may be loading the demo at the same moment: what it
+    // registered first is kept.
+    if (await app.store.getVersion(m.name, version)) continue;
     await registry.register(
       {
         name: m.name,

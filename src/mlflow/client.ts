@@ -359,7 +359,7 @@ export class MlflowClient {
     tags?: Record<string, string>;
   }): Promise<void> {
     const now = Date.now();
-    const metricList = Array.isArray(input.metrics)
+    const metricList: MetricInput[] = Array.isArray(input.metrics)
       ? input.metrics
       : Object.entries(input.metrics ?? {}).map(([key, value]) => ({ key, value }));
     const metrics = metricList.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp ?? now, step: m.step ?? 0 }));
@@ -576,7 +576,7 @@ export class MlflowClient {
         const res = await this.fetchImpl(url, {
           method: spec.method,
           headers,
-          body: body as BodyInit | undefined,
+          body,
           signal: AbortSignal.timeout(this.timeoutMs),
         });
         if (res.ok) {

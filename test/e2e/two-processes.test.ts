@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrations } from '../../src/store/migrations.js';
+import { call, fixture, ok, tempDir, text } from '../helpers.js';
+import { spawnHttp, type SpawnedHttp } from './spawn.js';
+
+const SECONDS = Number(process.env.TWO_PROCESS_SECONDS ?? 8);
+const servers: SpawnedHttp[] = [];
+afterAll(async () => {
+  for (const s of servers) await s.stop();
+});
+
+async function client(url: string, name: string): Promise<Client> {
+  const c = new Client({ name, version: '1' });
+  await c.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+  return c;
+}
+
+describe('two servers on one MLOPS_MCP_HOME', () => {
+  it(`promote, register and predict from both for ${SECONDS} s: no busy error, no lost update, one production`, { timeout: (SECONDS + 60) * 1000 }, async () => {
+    const home = path.join(tempDir(), 'home');
+    // Started together on an empty home: the migrations must run once.
+    servers.push(...(await Promise.all([spawnHttp([], { MLOPS_MCP_HOME: home }), spawnHttp([], { MLOPS_MCP_HOME: home })])));
+    const [a, b] = await Promise.all(servers.map((s, i) => client(s.url, `proc-${i}`)));
+    await ok(a, 'register_model', { name: 'shared', artifact_path: fixture('nba_points_v1.onnx'), version: 'base-1' });
+    await ok(a, 'register_model', { name: 'shared', artifact_path: fixture('nba_points_v2.onnx'), version: 'base-2' });
+    await ok(b, 'promote_model', { name: 'shared', version: 'base-1', target_stage: 'production' });
+
+    const failures: string[] = [];
+    const counts = { promotions: 0, registrations: 0, predictions: 0 };
+    const deadline = Date.now() + SECONDS * 1000;
+    const worker = async (c: Client, tag: string) => {
+      let i = 0;
+      while (Date.now() < deadline) {
+        i++;
+        const r1 = await call(c, 'promote_model', { name: 'shared', version: i % 2 ? 'base-2' : 'base-1', target_stage: 'production', archive_existing: false });
+        if (r1.isError) failures.push(text(r1));
+        else if ((r1.structuredContent as { changes: unknown[] }).changes.length) counts.promotions++;
+        const r2 = await call(c, 'register_model', { name: 'shared', artifact_path: fixture('nba_points_v1.onnx'), version: `${tag}-${i}` });
+        if (r2.isError) failures.push(text(r2));
+        else counts.registrations++;
+        const r3 = await call(c, 'predict', { name: 'shared', features: Array(10).fill(i % 7) });
+        if (r3.isError) failures.push(text(r3));
+        else counts.predictions++;
+      }
+    };
+    await Promise.all([worker(a, 'a'), worker(b, 'b'), worker(a, 'a2'), worker(b, 'b2')]);
+    expect(failures).toEqual([]);
+    expect(counts.registrations).toBeGreaterThan(10);
+    await a.close();
+    await b.close();
+    for (const s of servers.splice(0)) expect(await s.stop()).toBe(0); // flushes the prediction logs
+
+    // Checkpoints keep the WAL bounded (SQLite's auto-checkpoint at 1 000 pages reuses the file).
+    const wal = path.join(home, 'registry.db-wal');
+    expect(fs.existsSync(wal) ? fs.statSync(wal).size : 0).toBeLessThan(16 * 1024 * 1024);
+    const db = new Database(path.join(home, 'registry.db'), { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(migrations.length);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    const versions = db.prepare("SELECT version, stage FROM model_versions WHERE model_name = 'shared'").all() as Array<{ version: string; stage: string }>;
+    expect(versions.length).toBe(2 + counts.registrations);
+    expect(versions.filter((v) => v.stage === 'production')).toHaveLength(1);
+    const registers = (db.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'register'").get() as { n: number }).n;
+    expect(registers).toBe(2 + counts.registrations);
+    // Every promotion that changed something is audited (two rows: in and out of production).
+    const promoteRows = (db.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'promote'").get() as { n: number }).n;
+    expect(promoteRows).toBe(1 + 2 * counts.promotions);
+    // Stages agree with the audit trail: each version's last audited to_stage is its stage.
+    const last = db
+      .prepare("SELECT version, to_stage FROM audit_log a WHERE model_name = 'shared' AND id = (SELECT MAX(id) FROM audit_log b WHERE b.model_name = 'shared' AND b.version = a.version AND b.to_stage IS NOT NULL)")
+      .all() as Array<{ version: string; to_stage: string }>;
+    for (const v of versions) expect(last.find((l) => l.version === v.version)?.to_stage).toBe(v.stage);
+    const logged = (db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE ok = 1').get() as { n: number }).n;
+    expect(logged).toBe(counts.predictions);
+    db.close();
+  });
+});
