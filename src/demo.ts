@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { packageRoot } from './config.js';
+import { DomainError } from './errors.js';
 import type { AppContext } from './context.js';
 import { ModelRegistry } from './registry/registry.js';
 import { loadOnnxRuntime } from './serving/runtime.js';
@@ -50,18 +51,23 @@ export async function loadDemo(app: AppContext): Promise<boolean> {
     // Another server on the same home may be loading the demo at the same moment: what it
     // registered first is kept.
     if (await app.store.getVersion(m.name, version)) continue;
-    await registry.register(
-      {
-        name: m.name,
-        artifactPath: path.join(FIXTURES_DIR, m.file),
-        version,
-        description: m.description,
-        metrics: m.metrics,
-        tags: m.tags,
-        featureNames: m.feature_names,
+    const input = {
+      name: m.name,
+      artifactPath: path.join(FIXTURES_DIR, m.file),
+      version,
+      description: m.description,
+      metrics: m.metrics,
+      tags: m.tags,
+      featureNames: m.feature_names,
+    };
+    const registered = await registry.register(input, DEMO_ACTOR).then(
+      () => true,
+      (e: unknown) => {
+        if (e instanceof DomainError && e.code === 'already_exists') return false;
+        throw e;
       },
-      DEMO_ACTOR,
     );
+    if (!registered) continue;
     const stage = DEMO_STAGES[`${m.name}/${version}`];
     if (stage) await registry.promote(m.name, { version, targetStage: stage, archiveExisting: true }, DEMO_ACTOR);
   }
