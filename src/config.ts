@@ -51,6 +51,8 @@ export const configSchema = z.object({
   ALERT_ERROR_RATE: positiveNumber('ALERT_ERROR_RATE').max(1, 'ALERT_ERROR_RATE is a fraction between 0 and 1').default(0.05).describe('Error rate above which high_error_rate (critical) is raised'),
   ALERT_P95_LATENCY_MS: positiveNumber('ALERT_P95_LATENCY_MS').default(100).describe('p95 latency above which high_latency (warning) is raised'),
   HEALTH_MIN_FREE_DISK_MB: positiveNumber('HEALTH_MIN_FREE_DISK_MB').default(500).describe('Free disk below which storage is degraded (unhealthy below a tenth of it)'),
+  MLFLOW_TRACKING_URI: z.url({ message: 'MLFLOW_TRACKING_URI must be an http(s) URL, e.g. http://127.0.0.1:5000' }).optional().describe('Mirror the registry into this MLflow server, and import from it'),
+  MLFLOW_SYNC_INTERVAL_MS: positiveInt('MLFLOW_SYNC_INTERVAL_MS').default(2000).describe('How often pending changes are pushed to MLflow'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level (logs go to stderr)'),
 });
 
@@ -80,6 +82,8 @@ export interface Config {
   alertP95LatencyMs: number;
   minFreeDiskMb: number;
   logLevel: RawConfig['LOG_LEVEL'];
+  mlflowTrackingUri: string | undefined;
+  mlflowSyncIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -131,5 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     alertP95LatencyMs: raw.ALERT_P95_LATENCY_MS,
     minFreeDiskMb: raw.HEALTH_MIN_FREE_DISK_MB,
     logLevel: raw.LOG_LEVEL,
+    mlflowTrackingUri: raw.MLFLOW_TRACKING_URI,
+    mlflowSyncIntervalMs: raw.MLFLOW_SYNC_INTERVAL_MS,
   };
 }

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import type { Config } from './config.js';
 import { HealthService } from './health/health.js';
 import { createLogger, type Logger } from './logger.js';
+import { MlflowClient } from './mlflow/client.js';
+import { MlflowSync } from './mlflow/sync.js';
 import { AlertService } from './monitoring/alerts.js';
 import { DriftService } from './monitoring/drift-service.js';
 import { ArtifactStore } from './registry/artifacts.js';
@@ -25,6 +27,8 @@ export interface AppContext {
   alerts: AlertService;
   serving: ServingService;
   drift: DriftService;
+  /** Set when MLFLOW_TRACKING_URI is. */
+  mlflow: { client: MlflowClient; sync: MlflowSync } | null;
   predictionLog: PredictionLog;
   stats: ServingStats;
   metrics: ServingMetrics;
@@ -35,11 +39,12 @@ export interface AppContext {
 
 export function createAppContext(config: Config, logger: Logger = createLogger(config.logLevel)): AppContext {
   fs.mkdirSync(config.artifactsDir, { recursive: true });
-  const store = RegistryStore.open(config.dbPath, logger);
+  const store = RegistryStore.open(config.dbPath, logger, { mlflowOutbox: config.mlflowTrackingUri !== undefined });
   const artifacts = new ArtifactStore(config.artifactsDir);
   const sessions = new SessionCache(loadOnnxRuntime, config.modelCacheSize, config.modelCacheTtlMs);
   const alerts = new AlertService(store);
-  const registry = new ModelRegistry({ store, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs });
+  const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;
+  const registry = new ModelRegistry({ store, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, mlflow });
   const predictionLog = new PredictionLog(store, logger, {
     flushMs: config.predictionLogFlushMs,
     maxRows: config.predictionLogMaxRows,
@@ -62,6 +67,8 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
     alertP95LatencyMs: config.alertP95LatencyMs,
     alertMinRequests: config.alertMinRequests,
   });
+  const mlflowSync = mlflow ? new MlflowSync({ store, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
+  mlflowSync?.start();
   const drift = new DriftService({ store, allowedDirs: config.allowedDirs, flushLog: () => predictionLog.flush() });
   const health = new HealthService({
     store,
@@ -74,6 +81,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
     alertErrorRate: config.alertErrorRate,
     alertP95LatencyMs: config.alertP95LatencyMs,
     alertMinRequests: config.alertMinRequests,
+    mlflow: mlflow && mlflowSync && { client: mlflow, sync: mlflowSync },
     home: config.home,
     minFreeDiskMb: config.minFreeDiskMb,
     logger,
@@ -89,6 +97,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
     alerts,
     serving,
     drift,
+    mlflow: mlflow && mlflowSync && { client: mlflow, sync: mlflowSync },
     predictionLog,
     stats,
     metrics,
@@ -99,6 +108,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
       closed = true;
       serving.close();
       await predictionLog.close();
+      await mlflowSync?.stop();
       await sessions.close();
       store.close();
     },

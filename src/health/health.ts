@@ -1,6 +1,8 @@
 import fs from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
+import type { MlflowClient } from '../mlflow/client.js';
+import type { MlflowSync } from '../mlflow/sync.js';
 import type { ArtifactStore } from '../registry/artifacts.js';
 import type { RegistryStore } from '../store/store.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
@@ -20,6 +22,7 @@ export const COMPONENTS = [
   'drift_monitoring',
   'prediction_metrics',
   'storage',
+  'mlflow',
 ] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 
@@ -55,6 +58,7 @@ export interface HealthDeps {
   alertErrorRate: number;
   alertP95LatencyMs: number;
   alertMinRequests: number;
+  mlflow: { client: MlflowClient; sync: MlflowSync } | null;
   home: string;
   minFreeDiskMb: number;
   logger: Logger;
@@ -75,11 +79,13 @@ export class HealthService {
       drift_monitoring: () => this.checkDrift(),
       prediction_metrics: () => this.checkPredictions(),
       storage: () => this.checkStorage(),
+      mlflow: () => this.checkMlflow(),
     };
   }
 
   async check(component?: ComponentName): Promise<HealthReport> {
-    const names = component ? [component] : [...COMPONENTS];
+    // mlflow is a component only when MLFLOW_TRACKING_URI is set.
+    const names = component ? [component] : COMPONENTS.filter((c) => c !== 'mlflow' || this.deps.mlflow);
     const components = await Promise.all(names.map((n) => this.run(n)));
     const status: ComponentStatus = components.some((c) => c.status === 'unhealthy' && c.critical)
       ? 'unhealthy'
@@ -228,6 +234,15 @@ export class HealthService {
     if (failing.length) return { status: 'unhealthy' as const, detail: `error rate above ${this.deps.alertErrorRate * 100}% — ${detail}` };
     if (slow.length || log.lastFlushFailed || log.dropped) return { status: 'degraded' as const, detail };
     return { status: 'healthy' as const, detail };
+  }
+
+  /** MLflow reachable, and how much of the outbox waits (degraded: unreachable or a change waiting over a minute). */
+  private async checkMlflow() {
+    if (!this.deps.mlflow) return { status: 'healthy' as const, detail: 'not configured (MLFLOW_TRACKING_URI unset): the embedded registry works alone' };
+    const [reachable, s] = await Promise.all([this.deps.mlflow.client.health(), this.deps.mlflow.sync.status()]);
+    const queue = s.pending ? `${s.pending} changes waiting, oldest ${s.oldestPendingAgeS} s${s.lastError ? `; last error: ${s.lastError.slice(0, 160)}` : ''}` : 'outbox empty';
+    const detail = `${reachable ? 'reachable' : 'unreachable'}; ${queue}; ${s.pushed} changes pushed since start`;
+    return { status: !reachable || (s.oldestPendingAgeS ?? 0) > 60 ? ('degraded' as const) : ('healthy' as const), detail };
   }
 
   private async checkStorage() {

@@ -54,6 +54,8 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
   effect: Effect;
   /** Calling twice with the same arguments leaves the same state as calling once. */
   idempotent: boolean;
+  /** Talks to a system outside this server (MLflow): openWorldHint. */
+  openWorld?: boolean;
   /** The domain errors it can answer, as (code, when) pairs: for docs/tools.md. */
   errors: ReadonlyArray<readonly [ErrorCode, string]>;
   /** Arguments of a typical call: for docs/tools.md, and checked against `input` by a test. */

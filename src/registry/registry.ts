@@ -1,10 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
 import { DomainError, notFound } from '../errors.js';
 import { resolveAllowedFile } from '../files.js';
 import { decodeCursor, page } from '../paging.js';
 import { inspectOnnxModel } from '../serving/inspect.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
-import type { ModelState, RegistryStore, StagePlan, VersionLabel } from '../store/store.js';
+import { isMlflowError, type MlflowClient } from '../mlflow/client.js';
+import type { MlflowLink, ModelState, RegistryStore, StagePlan, VersionLabel } from '../store/store.js';
 import type { ArtifactStore } from './artifacts.js';
 import {
   NAME_PATTERN,
@@ -21,7 +25,10 @@ import type { Actor, AuditEntry, ModelVersion, Stage } from './types.js';
 
 export interface RegisterInput {
   name: string;
-  artifactPath: string;
+  /** A local ONNX file under the allowed directories … */
+  artifactPath?: string | undefined;
+  /** … or an MLflow model version to import: models:/<name>/<version> or models:/<name>@<alias>. */
+  mlflowModelUri?: string | undefined;
   version?: string | undefined;
   description?: string | undefined;
   metrics?: Record<string, number> | undefined;
@@ -56,6 +63,8 @@ const historyCursor = z.object({ id: z.number().int() });
 
 export interface RegistryDeps {
   store: RegistryStore;
+  /** For imports with mlflow_model_uri (MLFLOW_TRACKING_URI set). */
+  mlflow?: MlflowClient | null | undefined;
   artifacts: ArtifactStore;
   runtime: () => Promise<OnnxRuntime>;
   allowedDirs: readonly string[];
@@ -78,14 +87,30 @@ export class ModelRegistry {
   async register(input: RegisterInput, who: Actor, options: WriteOptions = {}): Promise<{ version: ModelVersion; dryRun: boolean }> {
     checkName('name', input.name);
     if (input.version !== undefined) checkName('version', input.version);
-    const source = await resolveAllowedFile('artifact_path', input.artifactPath, this.deps.allowedDirs);
+    if ((input.artifactPath === undefined) === (input.mlflowModelUri === undefined)) {
+      throw new DomainError('invalid_argument', 'give exactly one of artifact_path (a local .onnx file) and mlflow_model_uri (models:/<name>/<version> or models:/<name>@<alias>).');
+    }
     const existing = await this.deps.store.versionLabels(input.name);
     if (input.version !== undefined) checkNewVersionLabel(input.name, existing, input.version);
 
-    const staged = await this.deps.artifacts.stage(source);
+    let source: string;
+    let displayName: string;
+    let link: MlflowLink | undefined;
+    let imported: string | undefined;
+    if (input.mlflowModelUri !== undefined) {
+      const fetched = await this.fetchFromMlflow(input.mlflowModelUri);
+      ({ link, file: imported } = fetched);
+      source = imported;
+      displayName = `mlflow_model_uri "${input.mlflowModelUri}"`;
+    } else {
+      source = await resolveAllowedFile('artifact_path', input.artifactPath as string, this.deps.allowedDirs);
+      displayName = `artifact_path "${input.artifactPath}"`;
+    }
+
+    const staged = await this.deps.artifacts.stage(source).finally(() => (imported ? fs.rm(imported, { force: true }) : undefined));
     let committed = false;
     try {
-      const inspection = await inspectOnnxModel(staged.tempPath, await this.deps.runtime(), `artifact_path "${input.artifactPath}"`);
+      const inspection = await inspectOnnxModel(staged.tempPath, await this.deps.runtime(), displayName);
       const featureNames = resolveFeatureNames(inspection.signature, input.featureNames, inspection.metadataFeatureNames);
       const draft = (versions: readonly VersionLabel[]) => {
         if (input.version !== undefined) checkNewVersionLabel(input.name, versions, input.version);
@@ -94,7 +119,7 @@ export class ModelRegistry {
           version: input.version ?? nextVersionLabel(versions),
           artifactSha256: staged.sha256,
           artifactBytes: staged.bytes,
-          sourcePath: source,
+          sourcePath: input.mlflowModelUri ?? source,
           signature: inspection.signature,
           featureNames,
           metrics: input.metrics ?? {},
@@ -111,10 +136,37 @@ export class ModelRegistry {
       // The file is in place before the row that names it is written.
       await this.deps.artifacts.commit(staged);
       committed = true;
-      const version = await this.deps.store.registerVersion(input.name, draft, who);
+      const version = await this.deps.store.registerVersion(input.name, draft, who, link);
       return { version, dryRun: false };
     } finally {
       if (!committed) await this.deps.artifacts.discard(staged);
+    }
+  }
+
+  /** Downloads an MLflow model version's ONNX file into the artifact store's temp area. */
+  private async fetchFromMlflow(uri: string): Promise<{ file: string; link: MlflowLink }> {
+    const client = this.deps.mlflow;
+    if (!client) {
+      throw new DomainError('failed_precondition', 'mlflow_model_uri needs an MLflow server: start mlops-mcp with MLFLOW_TRACKING_URI set, or register a local file with artifact_path.');
+    }
+    const m = /^models:\/([A-Za-z0-9][A-Za-z0-9._ -]{0,255})(?:\/(\d+)|@([A-Za-z0-9_-]{1,255}))$/.exec(uri);
+    if (!m) throw new DomainError('invalid_argument', `mlflow_model_uri "${uri.slice(0, 100)}" is not models:/<name>/<version> or models:/<name>@<alias>.`);
+    const [, mlflowName, numbered, alias] = m;
+    try {
+      const version = numbered ?? (await client.getModelVersionByAlias(mlflowName, alias)).version;
+      const artifact = await client.downloadModelVersionArtifact(mlflowName, version);
+      const mv = await client.getModelVersion(mlflowName, version);
+      const dir = path.join(this.deps.artifacts.dir, 'tmp');
+      await fs.mkdir(dir, { recursive: true });
+      const file = path.join(dir, `import-${randomUUID()}.onnx`);
+      await fs.writeFile(file, artifact.bytes);
+      return { file, link: { mlflowName, mlflowVersion: version, runId: mv.runId ?? null } };
+    } catch (e) {
+      if (isMlflowError(e)) {
+        const what = e.errorCode === 'RESOURCE_DOES_NOT_EXIST' || e.errorCode === 'INVALID_PARAMETER_VALUE' ? 'does not exist in MLflow (check the name, version or alias)' : `could not be fetched from MLflow (${e.message})`;
+        throw new DomainError(e.errorCode === 'RESOURCE_DOES_NOT_EXIST' || e.errorCode === 'INVALID_PARAMETER_VALUE' ? 'not_found' : 'failed_precondition', `mlflow_model_uri "${uri}" ${what}.`);
+      }
+      throw e;
     }
   }
 

@@ -137,4 +137,31 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX drift_runs_model_time ON drift_runs (model_name, created_at);
     `,
   },
+  {
+    version: 4,
+    name: 'mlflow',
+    sql: `
+      -- Changes to mirror into MLflow, written in the same transaction as the change itself and
+      -- pushed in id order by the sync worker (a transactional outbox).
+      CREATE TABLE mlflow_outbox (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind        TEXT NOT NULL CHECK (kind IN ('register', 'stage', 'traffic', 'drift_run')),
+        model_name  TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT
+      ) STRICT;
+
+      -- Which MLflow model version each of ours is (MLflow numbers versions 1, 2, …).
+      CREATE TABLE mlflow_links (
+        model_name     TEXT NOT NULL,
+        version        TEXT NOT NULL,
+        mlflow_name    TEXT NOT NULL,
+        mlflow_version TEXT NOT NULL,
+        run_id         TEXT,
+        PRIMARY KEY (model_name, version)
+      ) STRICT;
+    `,
+  },
 ];

@@ -9,6 +9,30 @@ import { openDatabase, schemaVersion, type Db } from './database.js';
 /** What the registry decides to insert, given the model's current versions; the store sets the rest. */
 export type NewVersion = Omit<ModelVersion, 'seq' | 'stage' | 'createdAt' | 'updatedAt'>;
 
+export type OutboxKind = 'register' | 'stage' | 'traffic' | 'drift_run';
+
+export interface OutboxEntry {
+  id: number;
+  kind: OutboxKind;
+  name: string;
+  payload: Record<string, unknown>;
+  createdAt: string;
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface MlflowLink {
+  mlflowName: string;
+  mlflowVersion: string;
+  runId: string | null;
+}
+
+export interface StoreOptions {
+  /** Record every change in the MLflow outbox too (MLFLOW_TRACKING_URI is set). */
+  mlflowOutbox?: boolean;
+  now?: () => string;
+}
+
 /** A version's label and registration order: all that choosing a new label needs. */
 export type VersionLabel = Pick<ModelVersion, 'version' | 'seq'>;
 
@@ -175,10 +199,15 @@ export class RegistryStore {
   /** Registry writes made through this connection (SQLite's data_version counts only other connections'). */
   private localWrites = 0;
 
+  private readonly now: () => string;
+  private readonly outbox: boolean;
+
   private constructor(
     private readonly db: Db,
-    private readonly now: () => string,
+    options: StoreOptions,
   ) {
+    this.now = options.now ?? (() => new Date().toISOString());
+    this.outbox = options.mlflowOutbox ?? false;
     this.q = {
       model: db.prepare('SELECT name FROM models WHERE name = ?'),
       insertModel: db.prepare('INSERT INTO models (name, created_at, updated_at) VALUES (?, ?, ?)'),
@@ -212,6 +241,15 @@ export class RegistryStore {
         'DELETE FROM predictions WHERE rowid <= (SELECT rowid FROM predictions ORDER BY rowid DESC LIMIT 1 OFFSET ?)',
       ),
       ping: db.prepare('SELECT 1 AS ok'),
+      enqueue: db.prepare('INSERT INTO mlflow_outbox (kind, model_name, payload, created_at) VALUES (?, ?, ?, ?)'),
+      outboxPeek: db.prepare('SELECT * FROM mlflow_outbox ORDER BY id LIMIT ?'),
+      outboxDone: db.prepare('DELETE FROM mlflow_outbox WHERE id = ?'),
+      outboxFailed: db.prepare('UPDATE mlflow_outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?'),
+      outboxStats: db.prepare('SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM mlflow_outbox'),
+      outboxLastError: db.prepare('SELECT last_error FROM mlflow_outbox WHERE last_error IS NOT NULL ORDER BY id LIMIT 1'),
+      link: db.prepare('SELECT mlflow_name, mlflow_version, run_id FROM mlflow_links WHERE model_name = ? AND version = ?'),
+      setLink: db.prepare(`INSERT INTO mlflow_links (model_name, version, mlflow_name, mlflow_version, run_id) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (model_name, version) DO UPDATE SET mlflow_name = excluded.mlflow_name, mlflow_version = excluded.mlflow_version, run_id = excluded.run_id`),
       labels: db.prepare('SELECT version, seq FROM model_versions WHERE model_name = ? ORDER BY seq'),
       deleteReference: db.prepare('DELETE FROM drift_references WHERE model_name = ? AND version = ?'),
       insertReference: db.prepare('INSERT INTO drift_references (model_name, version, source, rows, created_at) VALUES (?, ?, ?, ?, ?)'),
@@ -234,8 +272,8 @@ export class RegistryStore {
     };
   }
 
-  static open(dbPath: string, logger: Logger, now: () => string = () => new Date().toISOString()): RegistryStore {
-    return new RegistryStore(openDatabase(dbPath, logger), now);
+  static open(dbPath: string, logger: Logger, options: StoreOptions = {}): RegistryStore {
+    return new RegistryStore(openDatabase(dbPath, logger), options);
   }
 
   schemaVersion(): number {
@@ -311,7 +349,7 @@ export class RegistryStore {
    * a new model) and returns the row to insert, or throws a domain error; the audit row is
    * written with it.
    */
-  async registerVersion(name: string, decide: (existing: VersionLabel[]) => NewVersion, who: Actor): Promise<ModelVersion> {
+  async registerVersion(name: string, decide: (existing: VersionLabel[]) => NewVersion, who: Actor, link?: MlflowLink): Promise<ModelVersion> {
     const run = this.db.transaction(() => {
       const existing = this.q.labels.all(name) as VersionLabel[];
       const draft = decide(existing);
@@ -333,7 +371,10 @@ export class RegistryStore {
         description: draft.description,
         now,
       });
-      this.audit({ name, version: draft.version, action: 'register', from: null, to: 'none', who, now, details: { sha256: draft.artifactSha256 } });
+      this.audit({ name, version: draft.version, action: 'register', from: null, to: 'none', who, now, details: { sha256: draft.artifactSha256, ...(link ? { mlflow: `models:/${link.mlflowName}/${link.mlflowVersion}` } : {}) } });
+      // A version imported from MLflow is already there: link it instead of pushing it.
+      if (link) this.q.setLink.run(name, draft.version, link.mlflowName, link.mlflowVersion, link.runId);
+      else this.enqueue('register', name, { version: draft.version }, now);
       this.localWrites++;
       return toVersion(this.q.version.get(name, draft.version) as VersionRow);
     });
@@ -357,10 +398,12 @@ export class RegistryStore {
       }
       for (const change of decided.changes) {
         this.audit({ name, version: change.version, action: decided.action, from: change.from, to: change.to, who, now });
+        this.enqueue('stage', name, { ...change, action: decided.action, actor: who.actor, reason: who.reason ?? null }, now);
       }
       for (const alert of decided.alerts) this.writeAlert(alert, now);
       if (decided.clearTraffic && state.traffic) {
         this.q.deleteTraffic.run(name);
+        this.enqueue('traffic', name, { weights: null, routing: null }, now);
         this.audit({ name, version: null, action: 'configure_traffic', from: null, to: null, who, now, details: { before: state.traffic.weights, after: null } });
       }
       if (decided.changes.length) this.q.touchModel.run(now, name);
@@ -382,6 +425,7 @@ export class RegistryStore {
       const decided = plan(state);
       const now = this.now();
       this.q.upsertTraffic.run(name, JSON.stringify(decided.weights), decided.routing, now);
+      this.enqueue('traffic', name, { weights: decided.weights, routing: decided.routing, before: state.traffic?.weights ?? null }, now);
       this.audit({
         name,
         version: null,
@@ -495,6 +539,7 @@ export class RegistryStore {
         createdAt: run.createdAt,
       });
       for (const a of alerts) this.writeAlert(a, run.createdAt);
+      this.enqueue('drift_run', run.name, { runId: run.id }, run.createdAt);
     });
     tx.immediate();
   }
@@ -525,6 +570,39 @@ export class RegistryStore {
     if (options.since !== undefined) (where.push('created_at >= @since'), (params.since = options.since));
     const sql = `SELECT version, features FROM predictions WHERE ${where.join(' AND ')} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
     return this.db.prepare(sql).all(params) as Array<{ version: string; features: string }>;
+  }
+
+  /** The oldest pending MLflow changes, in the order they were made. */
+  async outboxPeek(limit: number): Promise<OutboxEntry[]> {
+    const rows = this.q.outboxPeek.all(limit) as Array<{ id: number; kind: OutboxKind; model_name: string; payload: string; created_at: string; attempts: number; last_error: string | null }>;
+    return rows.map((r) => ({ id: r.id, kind: r.kind, name: r.model_name, payload: JSON.parse(r.payload) as Record<string, unknown>, createdAt: r.created_at, attempts: r.attempts, lastError: r.last_error }));
+  }
+
+  async outboxDone(id: number, link?: { name: string; version: string } & MlflowLink): Promise<void> {
+    const run = this.db.transaction(() => {
+      if (link) this.q.setLink.run(link.name, link.version, link.mlflowName, link.mlflowVersion, link.runId);
+      this.q.outboxDone.run(id);
+    });
+    run.immediate();
+  }
+
+  async outboxFailed(id: number, error: string): Promise<void> {
+    this.q.outboxFailed.run(error.slice(0, 500), id);
+  }
+
+  async outboxStats(): Promise<{ pending: number; oldestCreatedAt: string | null; lastError: string | null }> {
+    const s = this.q.outboxStats.get() as { n: number; oldest: string | null };
+    const e = this.q.outboxLastError.get() as { last_error: string } | undefined;
+    return { pending: s.n, oldestCreatedAt: s.oldest, lastError: e?.last_error ?? null };
+  }
+
+  async mlflowLink(name: string, version: string): Promise<MlflowLink | undefined> {
+    const r = this.q.link.get(name, version) as { mlflow_name: string; mlflow_version: string; run_id: string | null } | undefined;
+    return r && { mlflowName: r.mlflow_name, mlflowVersion: r.mlflow_version, runId: r.run_id };
+  }
+
+  async setMlflowLink(name: string, version: string, link: MlflowLink): Promise<void> {
+    this.q.setLink.run(name, version, link.mlflowName, link.mlflowVersion, link.runId);
   }
 
   async history(
@@ -595,6 +673,10 @@ export class RegistryStore {
       details: details ? JSON.stringify(details) : null,
       now: e.now,
     });
+  }
+
+  private enqueue(kind: OutboxKind, name: string, payload: Record<string, unknown>, now: string): void {
+    if (this.outbox) this.q.enqueue.run(kind, name, JSON.stringify(payload), now);
   }
 
   private writeAlert(alert: AlertDraft, now: string): number {

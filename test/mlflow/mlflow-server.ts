@@ -43,7 +43,7 @@ export interface MlflowServer {
   start(): Promise<void>;
   /** Stops the server (its whole process group) and waits for it. */
   stop(): Promise<void>;
-  /** stop(), and forget the exit hook (afterAll). */
+  /** stop(), forget the exit hook and remove the data dir (afterAll). */
   dispose(): Promise<void>;
 }
 
@@ -109,6 +109,7 @@ export async function startMlflowServer(): Promise<MlflowServer> {
     async dispose() {
       await stop();
       process.off('exit', onExit);
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

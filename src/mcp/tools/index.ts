@@ -2,8 +2,9 @@ import type { ToolDefinition } from '../tool.js';
 import { alertTools } from './alerts.js';
 import { driftTools } from './drift.js';
 import { healthTools } from './health.js';
+import { mlflowTools } from './mlflow.js';
 import { registryTools } from './registry.js';
 import { servingTools } from './serving.js';
 
 /** Every tool the server offers, in the order clients list them. */
-export const allTools: readonly ToolDefinition[] = [...healthTools, ...registryTools, ...servingTools, ...driftTools, ...alertTools];
+export const allTools: readonly ToolDefinition[] = [...healthTools, ...registryTools, ...servingTools, ...driftTools, ...mlflowTools, ...alertTools];

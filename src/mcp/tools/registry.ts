@@ -33,10 +33,15 @@ export const registerModel = defineTool({
   name: 'register_model',
   title: 'Register a model version',
   description:
-    'Registers an ONNX file as a new version of a model (creating the model if new). The file is copied into the registry by sha256, loaded once in onnxruntime to prove it runs, and its signature recorded. The new version starts in stage "none"; promote it with promote_model.',
+    'Registers an ONNX file (artifact_path), or an ONNX model version imported from MLflow (mlflow_model_uri), as a new version of a model (creating the model if new). The file is copied into the registry by sha256, loaded once in onnxruntime to prove it runs, and its signature recorded. The new version starts in stage "none"; promote it with promote_model.',
   input: {
     name: modelName,
-    artifact_path: z.string().min(1).max(4096).describe('Path of the .onnx file; must be under MLOPS_MCP_ALLOWED_DIRS'),
+    artifact_path: z.string().min(1).max(4096).optional().describe('Path of the .onnx file; must be under MLOPS_MCP_ALLOWED_DIRS (or give mlflow_model_uri)'),
+    mlflow_model_uri: z
+      .string()
+      .max(600)
+      .optional()
+      .describe('Import from MLflow instead: models:/<name>/<version> or models:/<name>@<alias> (needs MLFLOW_TRACKING_URI)'),
     version: versionLabel.optional().describe('Version label (unique per model); default: v1, v2, … in registration order'),
     description: z.string().max(4000).optional().describe('What this version is'),
     metrics: z.record(z.string().max(128), z.number()).optional().describe('Evaluation metrics, e.g. {"rmse": 4.1}'),
@@ -57,6 +62,7 @@ export const registerModel = defineTool({
     ['path_not_allowed', 'artifact_path is outside MLOPS_MCP_ALLOWED_DIRS (symlinks resolved)'],
     ['file_not_found', 'artifact_path does not exist'],
     ['invalid_model', 'the file is not an ONNX model onnxruntime can load'],
+    ['failed_precondition', 'mlflow_model_uri without MLFLOW_TRACKING_URI, or MLflow unreachable'],
     ['already_exists', 'the model already has this version label'],
   ],
   example: { name: 'nba_points', artifact_path: 'fixtures/nba_points_v2.onnx', version: 'v2', metrics: { rmse: 4.59 }, reason: 'retrained on 2026 data' },
@@ -65,6 +71,7 @@ export const registerModel = defineTool({
       {
         name: args.name,
         artifactPath: args.artifact_path,
+        mlflowModelUri: args.mlflow_model_uri,
         version: args.version,
         description: args.description,
         metrics: args.metrics,

@@ -1,0 +1,208 @@
+import fs from 'node:fs/promises';
+import type { Logger } from '../logger.js';
+import type { DriftRun } from '../monitoring/drift-types.js';
+import type { ArtifactStore } from '../registry/artifacts.js';
+import type { Stage } from '../registry/types.js';
+import type { MlflowLink, OutboxEntry, RegistryStore } from '../store/store.js';
+import { isMlflowError, type MlflowClient, type MlflowStage } from './client.js';
+
+const MLFLOW_STAGE: Record<Stage, MlflowStage> = { none: 'None', staging: 'Staging', production: 'Production', archived: 'Archived' };
+/** Stages shown in MLflow as aliases (`models:/<name>@production`); MLflow deprecates stages for them. */
+const ALIAS: Partial<Record<Stage, string>> = { production: 'production', staging: 'staging' };
+const TAG = 'mlops_mcp';
+
+export interface SyncStatus {
+  pending: number;
+  oldestPendingAgeS: number | null;
+  lastError: string | null;
+  lastPushAt: string | null;
+  pushed: number;
+}
+
+/**
+ * Pushes the MLflow outbox: the changes recorded with each local transaction, oldest first,
+ * one at a time. A failure stops the round (the same change is retried next round), so
+ * nothing is lost or reordered while MLflow is down. Registrations are found again by their
+ * tag, so one pushed just before a crash is not registered twice; stage, alias and tag pushes
+ * set absolute values, so repeating them is harmless.
+ */
+export class MlflowSync {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+  private pushed = 0;
+  private lastPushAt: string | null = null;
+
+  constructor(
+    private readonly deps: { store: RegistryStore; artifacts: ArtifactStore; client: MlflowClient; logger: Logger; intervalMs: number },
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.syncNow().catch(() => undefined), this.deps.intervalMs).unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Pushes what is pending now; concurrent calls share one round. Answers how many changes were pushed. */
+  syncNow(): Promise<number> {
+    this.running ??= this.round().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  async status(): Promise<SyncStatus> {
+    const s = await this.deps.store.outboxStats();
+    return {
+      pending: s.pending,
+      oldestPendingAgeS: s.oldestCreatedAt ? Math.round((Date.now() - Date.parse(s.oldestCreatedAt)) / 1000) : null,
+      lastError: s.lastError,
+      lastPushAt: this.lastPushAt,
+      pushed: this.pushed,
+    };
+  }
+
+  private async round(): Promise<number> {
+    let done = 0;
+    for (;;) {
+      const batch = await this.deps.store.outboxPeek(50);
+      if (!batch.length) return done;
+      for (const entry of batch) {
+        try {
+          const link = await this.push(entry);
+          await this.deps.store.outboxDone(entry.id, link);
+          done++;
+          this.pushed++;
+          this.lastPushAt = new Date().toISOString();
+        } catch (e) {
+          const message = e instanceof Error ? e.message : String(e);
+          await this.deps.store.outboxFailed(entry.id, message);
+          this.deps.logger.warn({ err: message, outbox: entry.id, kind: entry.kind }, 'MLflow push failed; will retry');
+          throw e;
+        }
+      }
+    }
+  }
+
+  private async push(entry: OutboxEntry): Promise<({ name: string; version: string } & MlflowLink) | undefined> {
+    switch (entry.kind) {
+      case 'register': {
+        const version = String(entry.payload.version);
+        const link = await this.ensureRegistered(entry.name, version);
+        return { name: entry.name, version, ...link };
+      }
+      case 'stage':
+        await this.pushStage(entry);
+        return undefined;
+      case 'traffic':
+        await this.pushTraffic(entry);
+        return undefined;
+      case 'drift_run':
+        await this.pushDriftRun(String(entry.payload.runId));
+        return undefined;
+    }
+  }
+
+  /** The MLflow version of one of ours, registering it first if it is not there yet (found again by its tag after a crash). */
+  private async ensureRegistered(name: string, version: string): Promise<MlflowLink> {
+    const known = await this.deps.store.mlflowLink(name, version);
+    if (known) return known;
+    const { client, store, artifacts } = this.deps;
+    const existing = await client.searchModelVersions({ filter: `name = '${name}'`, maxResults: 1000 }).catch((e: unknown) => {
+      if (isMlflowError(e) && e.errorCode === 'RESOURCE_DOES_NOT_EXIST') return { modelVersions: [] };
+      throw e;
+    });
+    const found = existing.modelVersions.find((mv) => mv.tags[`${TAG}.version`] === version);
+    let link: MlflowLink;
+    if (found) {
+      link = { mlflowName: name, mlflowVersion: found.version, runId: found.runId ?? null };
+    } else {
+      const v = await store.getVersion(name, version);
+      if (!v) throw new Error(`version ${name} ${version} is not in the registry`);
+      const bytes = await fs.readFile(artifacts.pathFor(v.artifactSha256));
+      const created = await client.registerOnnxVersion({
+        name,
+        onnxBytes: bytes,
+        fileName: `${name}-${version}.onnx`,
+        description: v.description,
+        experimentName: `mlops-mcp/registry/${name}`,
+        tags: {
+          [`${TAG}.version`]: version,
+          [`${TAG}.sha256`]: v.artifactSha256,
+          [`${TAG}.signature`]: JSON.stringify(v.signature).slice(0, 5000),
+          ...(v.featureNames ? { [`${TAG}.feature_names`]: JSON.stringify(v.featureNames).slice(0, 5000) } : {}),
+          ...Object.fromEntries(Object.entries(v.metrics).map(([k, m]) => [`${TAG}.metric.${k}`, String(m)])),
+        },
+      });
+      if (Object.keys(v.metrics).length) await client.logBatch({ runId: created.runId, metrics: v.metrics });
+      link = { mlflowName: name, mlflowVersion: created.version, runId: created.runId };
+    }
+    await store.setMlflowLink(name, version, link);
+    return link;
+  }
+
+  private async pushStage(entry: OutboxEntry): Promise<void> {
+    const { client } = this.deps;
+    const p = entry.payload as { version: string; from: Stage; to: Stage; action: string; actor: string; reason: string | null };
+    const link = await this.ensureRegistered(entry.name, p.version);
+    const target = { name: link.mlflowName, version: link.mlflowVersion };
+    await client.transitionModelVersionStage({ ...target, stage: MLFLOW_STAGE[p.to], archiveExistingVersions: false });
+    const alias = ALIAS[p.to];
+    if (alias) await client.setRegisteredModelAlias({ name: link.mlflowName, alias, version: link.mlflowVersion });
+    const oldAlias = ALIAS[p.from];
+    if (oldAlias && oldAlias !== alias) {
+      // Only if it still points here: a later change may already have moved it.
+      const current = await client.getModelVersionByAlias(link.mlflowName, oldAlias).catch(() => undefined);
+      if (current?.version === link.mlflowVersion) await client.deleteRegisteredModelAlias({ name: link.mlflowName, alias: oldAlias });
+    }
+    const tags: Record<string, string> = { [`${TAG}.stage`]: p.to, [`${TAG}.last_action`]: `${p.action} ${p.from} → ${p.to} by ${p.actor}` };
+    if (p.reason) tags[`${TAG}.reason`] = p.reason.slice(0, 5000);
+    for (const [key, value] of Object.entries(tags)) await client.setModelVersionTag({ ...target, key, value });
+  }
+
+  private async pushTraffic(entry: OutboxEntry): Promise<void> {
+    const p = entry.payload as { weights: Record<string, number> | null; before?: Record<string, number> | null };
+    const versions = new Set([...Object.keys(p.weights ?? {}), ...Object.keys(p.before ?? {})]);
+    for (const version of versions) {
+      const link = await this.ensureRegistered(entry.name, version);
+      const weight = p.weights?.[version] ?? 0;
+      await this.deps.client.setModelVersionTag({ name: link.mlflowName, version: link.mlflowVersion, key: `${TAG}.traffic_weight`, value: String(weight) });
+    }
+  }
+
+  private async pushDriftRun(runId: string): Promise<void> {
+    const run: DriftRun | undefined = await this.deps.store.getDriftRun(runId);
+    if (!run) return; // nothing to log (cannot happen: runs are never deleted)
+    const { client } = this.deps;
+    const experimentId = await client.getOrCreateExperiment(`mlops-mcp/drift/${run.name}`);
+    // MLflow runs have no idempotency key: a push retried after a crash between this call and the
+    // outbox delete logs the run twice (both carry the same drift_run_id tag).
+    const created = await client.createRun({
+      experimentId,
+      runName: `drift-${run.id.slice(0, 8)}`,
+      startTime: Date.parse(run.createdAt),
+      tags: { [`${TAG}.drift_run_id`]: run.id },
+    });
+    const metrics: Record<string, number> = { drifted_share: run.driftedShare };
+    for (const f of run.features) {
+      metrics[`ks_statistic.${f.feature}`] = f.statistic;
+      metrics[`p_value.${f.feature}`] = f.p_value_adjusted;
+      metrics[`psi.${f.feature}`] = f.psi;
+    }
+    await client.logBatch({
+      runId: created.info.runId,
+      metrics,
+      params: { threshold: String(run.threshold), correction: run.correction, dataset_drift_share: String(run.datasetDriftShare), reference: run.referenceVersion ?? 'model-wide', source: run.source.slice(0, 500) },
+      tags: {
+        [`${TAG}.dataset_drift`]: String(run.datasetDrift),
+        [`${TAG}.drifted_features`]: run.features.filter((f) => f.drift_detected).map((f) => f.feature).join(',') || 'none',
+        [`${TAG}.model`]: run.name,
+        ...(run.version ? { [`${TAG}.version`]: run.version } : {}),
+      },
+    });
+    await client.updateRun({ runId: created.info.runId, status: 'FINISHED', endTime: Date.parse(run.createdAt) + 1 });
+  }
+}
