@@ -44,7 +44,7 @@ export function annotationsFor(tool: ToolDefinition): ToolAnnotations {
     readOnlyHint: tool.effect === 'read',
     destructiveHint: tool.effect === 'destructive',
     idempotentHint: tool.idempotent,
-    openWorldHint: false,
+    openWorldHint: tool.openWorld ?? false,
   };
 }
 
