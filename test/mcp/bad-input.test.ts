@@ -28,7 +28,8 @@ afterAll(async () => {
 const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   // wrong types and missing fields, refused by the SDK against the input schema
   ['health_check', { component: 'flux_capacitor' }, 'validation', /component/],
-  ['register_model', { name: 'nba_points' }, 'validation', /artifact_path/],
+  ['register_model', { name: 'nba_points' }, 'invalid_argument', /exactly one of artifact_path .* and mlflow_model_uri/],
+  ['register_model', { name: 'nba_points', mlflow_model_uri: 'models:/x/1' }, 'failed_precondition', /MLFLOW_TRACKING_URI/],
   ['register_model', { name: 42, artifact_path: 'x' }, 'validation', /name/],
   ['register_model', { name: '../etc', artifact_path: 'x' }, 'validation', /name/],
   ['register_model', { name: 'ok', artifact_path: 'x', metrics: { rmse: 'low' } }, 'validation', /metrics/],
@@ -83,6 +84,7 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['get_traffic_config', { name: 'no_such_model' }, 'not_found', /list_models/],
   ['get_system_stats', { verbose: true }, 'validation', /verbose/],
   ['promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', dryrun: true }, 'validation', /dryrun/],
+  ['sync_mlflow', {}, 'failed_precondition', /MLFLOW_TRACKING_URI/],
   // drift
   ['set_drift_reference', { name: 'nba_points', rows: 'lots' }, 'validation', /rows/],
   ['set_drift_reference', { name: 'nba_points', csv_path: '/etc/passwd' }, 'path_not_allowed', /MLOPS_MCP_ALLOWED_DIRS/],

@@ -42,7 +42,7 @@ describe('the tool list', () => {
         readOnlyHint: def.effect === 'read',
         destructiveHint: def.effect === 'destructive',
         idempotentHint: def.idempotent,
-        openWorldHint: false,
+        openWorldHint: def.openWorld ?? false,
       });
     }
   });
