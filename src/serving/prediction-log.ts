@@ -133,6 +133,7 @@ function toRecord(p: PendingPrediction): PredictionRecord {
     error: p.error,
     features,
     output: p.output ? JSON.stringify(rowOf(p.output, p.row)) : null,
+    predictionValue: typeof p.output?.predictions[p.row] === 'number' ? (p.output.predictions[p.row] as number) : null,
     latencyMs: p.latencyMs,
     routingKey: p.routingKey,
     createdAt: new Date(p.at).toISOString(),

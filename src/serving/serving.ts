@@ -89,7 +89,8 @@ interface RouteState {
   traffic: TrafficConfig | null;
 }
 
-const MAX_STATS_SAMPLES = 1_000_000;
+/** Percentiles in get_traffic_config cover each variant's latest predictions, up to this many. */
+const LATENCY_WINDOW = 10_000;
 
 /**
  * Serving: routes a request to a version (explicit, sticky by routing key, or random by
@@ -267,24 +268,25 @@ export class ServingService {
     const config = state.traffic ?? defaultTraffic(state.versions);
     const from = state.traffic?.updatedAt ?? since.toISOString();
     await this.deps.log.flush();
-    const samples = await this.deps.store.predictionSamples(name, from, MAX_STATS_SAMPLES);
-    const labels = new Set([...Object.keys(config?.weights ?? {}), ...samples.map((s) => s.version).filter((v): v is string => v !== null)]);
-    const variants = [...labels].sort().map((label): VariantReport => {
-      const mine = samples.filter((s) => s.version === label);
-      const errors = mine.filter((s) => !s.ok).length;
-      const outputs = mine.filter((s) => s.ok && s.output).map((s) => (JSON.parse(s.output as string) as { prediction: unknown }).prediction);
-      const numeric = outputs.filter((o): o is number => typeof o === 'number');
-      return {
+    // Counts, errors and means over everything since the split was set (SQL aggregates);
+    // percentiles over each variant's latest LATENCY_WINDOW predictions.
+    const counts = await this.deps.store.variantCounts(name, from);
+    const labels = new Set([...Object.keys(config?.weights ?? {}), ...counts.map((c) => c.version).filter((v): v is string => v !== null)]);
+    const variants: VariantReport[] = [];
+    for (const label of [...labels].sort()) {
+      const c = counts.find((x) => x.version === label);
+      const latencies = c ? await this.deps.store.recentLatencies(name, label, from, LATENCY_WINDOW) : [];
+      variants.push({
         version: label,
         stage: state.versions.find((v) => v.version === label)?.stage ?? null,
         weight: config?.weights[label] ?? 0,
-        count: mine.length,
-        errors,
-        errorRate: mine.length ? errors / mine.length : 0,
-        latencyMs: summarize(mine.map((s) => s.latencyMs)),
-        meanOutput: numeric.length ? numeric.reduce((a, b) => a + b, 0) / numeric.length : null,
-      };
-    });
+        count: c?.count ?? 0,
+        errors: c?.errors ?? 0,
+        errorRate: c?.count ? c.errors / c.count : 0,
+        latencyMs: summarize(latencies),
+        meanOutput: c?.meanPrediction ?? null,
+      });
+    }
     return { config, explicit: state.traffic !== null, since: from, variants };
   }
 

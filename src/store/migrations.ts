@@ -164,4 +164,12 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 5,
+    name: 'prediction value',
+    sql: `
+      -- The numeric prediction on its own, so per-variant means are one SQL aggregate, not a JSON parse per row.
+      ALTER TABLE predictions ADD COLUMN prediction_value REAL;
+    `,
+  },
 ];

@@ -74,17 +74,19 @@ export interface PredictionRecord {
   features: string | null;
   /** JSON of the output row. */
   output: string | null;
+  /** The prediction when it is a number (a regression value or a numeric class label). */
+  predictionValue: number | null;
   latencyMs: number;
   routingKey: string | null;
   createdAt: string;
 }
 
-/** What per-variant statistics need of a logged prediction. */
-export interface PredictionSample {
+/** Per-variant counts over the prediction log, aggregated in SQL. */
+export interface VariantCounts {
   version: string | null;
-  ok: boolean;
-  latencyMs: number;
-  output: string | null;
+  count: number;
+  errors: number;
+  meanPrediction: number | null;
 }
 
 export interface VersionQuery {
@@ -232,9 +234,14 @@ export class RegistryStore {
       upsertTraffic: db.prepare(`INSERT INTO traffic_configs (model_name, weights, routing, updated_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (model_name) DO UPDATE SET weights = excluded.weights, routing = excluded.routing, updated_at = excluded.updated_at`),
       deleteTraffic: db.prepare('DELETE FROM traffic_configs WHERE model_name = ?'),
-      insertPrediction: db.prepare(`INSERT INTO predictions (id, model_name, version, ok, error, features, output, latency_ms, routing_key, created_at)
-        VALUES (@id, @name, @version, @ok, @error, @features, @output, @latencyMs, @routingKey, @createdAt)`),
-      predictionSamples: db.prepare('SELECT version, ok, latency_ms, output FROM predictions WHERE model_name = ? AND created_at >= ? ORDER BY created_at LIMIT ?'),
+      insertPrediction: db.prepare(`INSERT INTO predictions (id, model_name, version, ok, error, features, output, prediction_value, latency_ms, routing_key, created_at)
+        VALUES (@id, @name, @version, @ok, @error, @features, @output, @predictionValue, @latencyMs, @routingKey, @createdAt)`),
+      variantCounts: db.prepare(
+        'SELECT version, COUNT(*) AS n, SUM(1 - ok) AS errors, AVG(prediction_value) AS mean FROM predictions WHERE model_name = ? AND created_at >= ? GROUP BY version',
+      ),
+      recentLatencies: db.prepare(
+        'SELECT latency_ms FROM predictions WHERE model_name = ? AND version IS ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?',
+      ).pluck(),
       countPredictions: db.prepare('SELECT COUNT(*) AS n FROM predictions'),
       trimPredictionsByAge: db.prepare('DELETE FROM predictions WHERE created_at < ?'),
       trimPredictionsByCount: db.prepare(
@@ -462,9 +469,14 @@ export class RegistryStore {
     run.immediate(records);
   }
 
-  async predictionSamples(name: string, since: string, limit: number): Promise<PredictionSample[]> {
-    const rows = this.q.predictionSamples.all(name, since, limit) as Array<{ version: string | null; ok: number; latency_ms: number; output: string | null }>;
-    return rows.map((r) => ({ version: r.version, ok: r.ok === 1, latencyMs: r.latency_ms, output: r.output }));
+  async variantCounts(name: string, since: string): Promise<VariantCounts[]> {
+    const rows = this.q.variantCounts.all(name, since) as Array<{ version: string | null; n: number; errors: number; mean: number | null }>;
+    return rows.map((r) => ({ version: r.version, count: r.n, errors: r.errors, meanPrediction: r.mean }));
+  }
+
+  /** The latencies of a variant's most recent predictions (for percentiles over a bounded window). */
+  async recentLatencies(name: string, version: string | null, since: string, limit: number): Promise<number[]> {
+    return this.q.recentLatencies.all(name, version, since, limit) as number[];
   }
 
   /** Deletes predictions older than `before` and beyond the newest `keep`; answers how many went. */

@@ -237,7 +237,7 @@ export const getTrafficConfig = defineTool({
   name: 'get_traffic_config',
   title: 'Traffic split and per-variant statistics',
   description:
-    'The traffic split in force (an explicit A/B split, or all to production) and, per variant since the split was set: calls, errors, error rate, latency p50/p95/p99 and mean output, from the prediction log.',
+    'The traffic split in force (an explicit A/B split, or all to production) and, per variant since the split was set: calls, errors, error rate and mean output, from the prediction log, and latency p50/p95/p99 over its latest 10 000 predictions.',
   input: { name: modelName },
   output: {
     name: z.string(),
