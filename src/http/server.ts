@@ -9,6 +9,7 @@ import { bearerAuth, originCheck, TokenRegistry } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import { apiV1Router, invocationsRouter } from './rest.js';
 import { McpSessions } from './sessions.js';
+import { statusPage } from './status-page.js';
 
 export interface HttpOptions {
   host: string;
@@ -85,6 +86,9 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   web.get('/version', (_req, res) => {
     res.type('text/plain').send(VERSION);
   });
+
+  // The status page: the dashboard for a browser, an MCP client of /mcp on this origin.
+  web.get('/', statusPage());
 
   // REST scoring: the same token rules as /mcp (every role may score and read).
   const restAuth = [...auth, express.json({ limit: BODY_LIMIT })];

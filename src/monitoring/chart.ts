@@ -1,4 +1,5 @@
 import { Resvg } from '@resvg/resvg-js';
+import { ksLocation, upperBound } from './curves.js';
 
 /** One panel of the drift chart: a feature's two samples, sorted. */
 export interface CdfPanel {
@@ -6,34 +7,6 @@ export interface CdfPanel {
   reference: Float64Array;
   current: Float64Array;
   pValue: number;
-}
-
-/** Count of values ≤ x in a sorted array. */
-function upperBound(sorted: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Where the two empirical CDFs are farthest apart: the KS statistic's location and both CDF values there. */
-export function ksLocation(a: Float64Array, b: Float64Array): { x: number; fa: number; fb: number } {
-  let i = 0;
-  let j = 0;
-  let best = { x: a[0], fa: 0, fb: 0, d: -1 };
-  while (i < a.length || j < b.length) {
-    const v = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i] : b[j];
-    while (i < a.length && a[i] === v) i++;
-    while (j < b.length && b[j] === v) j++;
-    const fa = i / a.length;
-    const fb = j / b.length;
-    if (Math.abs(fa - fb) > best.d) best = { x: v, fa, fb, d: Math.abs(fa - fb) };
-  }
-  return { x: best.x, fa: best.fa, fb: best.fb };
 }
 
 const esc = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c] as string);

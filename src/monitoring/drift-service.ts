@@ -9,7 +9,8 @@ import { renderCdfChart } from './chart.js';
 import { columnsFromCsv, columnsFromRows, type Columns } from './columns.js';
 import type { PValueCorrection } from './correction.js';
 import { compareToReference, toReferenceFeatures } from './drift.js';
-import type { DriftReference, DriftRun, FeatureSummary } from './drift-types.js';
+import { featureCurves, MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';
+import type { DriftReference, DriftRun, FeatureDrift, FeatureSummary, ReferenceFeature } from './drift-types.js';
 
 export interface DataSource {
   rows?: readonly FeatureRow[] | undefined;
@@ -110,6 +111,7 @@ export class DriftService {
       features: compared.features,
       actor,
       createdAt: this.now().toISOString(),
+      curves: curvesOf(compared.features, selected, columns.features),
     };
     const drifted = run.features.filter((f) => f.drift_detected).sort((a, b) => a.p_value_adjusted - b.p_value_adjusted);
     const alerts: AlertDraft[] = drifted.length
@@ -219,6 +221,17 @@ export class DriftService {
     if (!state) throw notFound(`No model named "${name}" is registered. Call list_models to see the registered models.`);
     return state;
   }
+}
+
+/** The charts' curves of the most drifted features, kept with the run (a few kB each). */
+function curvesOf(results: readonly FeatureDrift[], reference: readonly ReferenceFeature[], current: Map<string, Float64Array>): Record<string, FeatureCurves> {
+  const curves: Record<string, FeatureCurves> = Object.create(null) as Record<string, FeatureCurves>;
+  for (const f of [...results].sort((a, b) => b.statistic - a.statistic).slice(0, MAX_CURVE_FEATURES)) {
+    const ref = reference.find((r) => r.feature === f.feature)?.sorted;
+    const cur = current.get(f.feature);
+    if (ref?.length && cur?.length) curves[f.feature] = featureCurves(ref, Float64Array.from(cur).sort());
+  }
+  return curves;
 }
 
 /** The features a reference is kept for: the named version's, else production's, else the newest version's. */

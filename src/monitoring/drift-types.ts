@@ -1,4 +1,5 @@
 import type { PValueCorrection } from './correction.js';
+import type { FeatureCurves } from './curves.js';
 
 export interface FeatureSummary {
   feature: string;
@@ -56,4 +57,6 @@ export interface DriftRun {
   features: FeatureDrift[];
   actor: string;
   createdAt: string;
+  /** Downsampled reference and current ECDFs per feature (the most drifted first), for charts. */
+  curves?: Record<string, FeatureCurves>;
 }

@@ -52,7 +52,7 @@ describe('serve --stdio, spawned as an MCP client would', () => {
     const client = new Client({ name: 'ro', version: '1.0.0' });
     await client.connect(transport);
     const tools = (await client.listTools()).tools.map((t) => t.name);
-    expect(tools).toEqual(['health_check', 'list_models', 'get_model', 'get_model_history', 'predict', 'batch_predict', 'get_traffic_config', 'get_system_stats', 'detect_drift', 'get_drift_report', 'get_alerts']);
+    expect(tools).toEqual(['health_check', 'list_models', 'get_model', 'get_model_history', 'predict', 'batch_predict', 'get_traffic_config', 'get_system_stats', 'detect_drift', 'get_drift_report', 'get_drift_curves', 'get_alerts']);
     await client.close();
   });
 

@@ -5,6 +5,7 @@ import { healthTools } from './health.js';
 import { mlflowTools } from './mlflow.js';
 import { registryTools } from './registry.js';
 import { servingTools } from './serving.js';
+import { uiTools } from './ui.js';
 
 /** Every tool the server offers, in the order clients list them. */
-export const allTools: readonly ToolDefinition[] = [...healthTools, ...registryTools, ...servingTools, ...driftTools, ...mlflowTools, ...alertTools];
+export const allTools: readonly ToolDefinition[] = [...healthTools, ...registryTools, ...servingTools, ...driftTools, ...uiTools, ...mlflowTools, ...alertTools];
