@@ -19,7 +19,7 @@ export async function resolveAllowedFile(argument: string, requested: string, al
   try {
     real = await fs.realpath(absolute);
   } catch {
-    throw new DomainError('file_not_found', `${argument} "${requested}" does not exist. Check the path; it must be a file under ${allowedDirs.join(', ')}.`);
+    throw new DomainError('file_not_found', `${argument} "${requested}" does not exist. Check the path; it must be a file under ${shown(allowedDirs)}.`);
   }
   if (!isWithin(real, allowedReal)) throw notAllowed(argument, requested, allowedDirs);
   const stat = await fs.stat(real);
@@ -46,8 +46,20 @@ function isWithin(file: string, dirs: readonly string[]): boolean {
   });
 }
 
+/** Allowed directories as a caller may see them: relative to the working directory, never the server's absolute paths. */
+function shown(dirs: readonly string[]): string {
+  const cwd = process.cwd();
+  const names = dirs.map((d) => {
+    const rel = path.relative(cwd, path.resolve(d));
+    return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? null : rel;
+  });
+  const visible = names.filter((n): n is string => n !== null);
+  const others = names.length - visible.length;
+  return [...visible, ...(others ? [`${others} more in MLOPS_MCP_ALLOWED_DIRS`] : [])].join(', ');
+}
+
 const notAllowed = (argument: string, requested: string, dirs: readonly string[]) =>
   new DomainError(
     'path_not_allowed',
-    `${argument} "${requested}" is outside the allowed directories (${dirs.join(', ')}). Copy the file under one of them, or add its directory to MLOPS_MCP_ALLOWED_DIRS.`,
+    `${argument} "${requested}" is outside the allowed directories (${shown(dirs)}). Copy the file under one of them, or add its directory to MLOPS_MCP_ALLOWED_DIRS.`,
   );

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,14 +38,22 @@ export async function connect(app: AppContext, options: { readOnly?: boolean; cl
 }
 
 /** Every row of every table, in order: equal dumps mean the database content is unchanged. */
-export function dumpTables(dbPath: string): Record<string, unknown[]> {
+export function dumpTables(dbPath: string, exclude: readonly string[] = []): Record<string, unknown[]> {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).filter((t) => !exclude.includes(t.name));
     return Object.fromEntries(tables.map(({ name }) => [name, db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all()]));
   } finally {
     db.close();
   }
+}
+
+/** A digest of dumpTables: cheap to compare many times (deep equality of blob columns is slow). */
+export function dumpDigest(dbPath: string, exclude: readonly string[] = []): string {
+  const json = JSON.stringify(dumpTables(dbPath, exclude), (_k, v: unknown) =>
+    v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' ? createHash('sha256').update(Buffer.from((v as { data: number[] }).data)).digest('hex') : v,
+  );
+  return createHash('sha256').update(json).digest('hex');
 }
 
 export interface ToolResult {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { isDomainError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { dashboardToolMeta, registerDashboard } from './app.js';
 import { requestApproval } from './approval.js';
 import { boundText } from './format.js';
 import { registerPrompts } from './prompts.js';
@@ -30,6 +31,7 @@ export interface McpServerOptions {
 }
 
 const RANK: Record<Role, number> = { read: 0, operate: 1, admin: 2 };
+const MAX_ERROR_TEXT = 2000;
 
 /** The least role that may call a tool at all; a call that reaches production needs admin on top. */
 export function minimumRole(tool: ToolDefinition): Role {
@@ -80,6 +82,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         inputSchema: z.object(tool.input).strict(),
         outputSchema: tool.output,
         annotations: annotationsFor(tool),
+        ...(dashboardToolMeta(tool.name) && { _meta: dashboardToolMeta(tool.name) }),
       },
       async (args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
         let approval: { by: string; reason: string | undefined } | null = null;
@@ -121,26 +124,36 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
       },
     );
   }
-  answerHiddenTools(server, hidden);
+  wrapToolCalls(server, hidden);
   registerResources(server, app);
   registerPrompts(server, app);
+  registerDashboard(server);
   return server;
 }
 
 /**
- * A tool left out for read-only mode or the caller's role is not listed; a call to it anyway
- * gets an error naming why, rather than the SDK's "tool not found". The SDK has no hook for
- * this, so the tools/call handler McpServer installed is wrapped (its handler map is private).
+ * Two things the SDK has no hook for, so the tools/call handler McpServer installed is wrapped
+ * (its handler map is private): a tool left out for read-only mode or the caller's role is not
+ * listed, and a call to it anyway gets an error naming why rather than "tool not found"; and an
+ * error the SDK answers itself (arguments that fail the input schema, an unknown tool) gets a
+ * code like ours.
  */
-function answerHiddenTools(server: McpServer, hidden: Map<string, string>): void {
-  if (!hidden.size) return;
+function wrapToolCalls(server: McpServer, hidden: Map<string, string>): void {
   const handlers = (server.server as unknown as { _requestHandlers: Map<string, (req: unknown, extra: unknown) => Promise<unknown>> })._requestHandlers;
   const original = handlers.get('tools/call');
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const message = hidden.get(request.params.name);
     if (message !== undefined) return errorResult(message.slice(0, message.indexOf(':')), message);
     if (!original) return errorResult('internal', `internal: no tool handler for ${request.params.name}`);
-    return (await original(request, extra)) as CallToolResult;
+    const result = (await original(request, extra)) as CallToolResult;
+    if (result.isError && result._meta?.['mlops-mcp/error'] === undefined) {
+      const message = result.content[0]?.type === 'text' ? result.content[0].text : '';
+      const code = /not found/i.test(message) ? 'not_found' : 'invalid_argument';
+      // The SDK lists every schema problem: 10 000 bad rows make a 600 kB message. Keep the first ones.
+      const text = message.length > MAX_ERROR_TEXT ? `${message.slice(0, MAX_ERROR_TEXT)}\n… (${message.length - MAX_ERROR_TEXT} more characters of validation problems)` : message;
+      return { ...result, content: [{ type: 'text', text }], _meta: { ...result._meta, 'mlops-mcp/error': { code } } };
+    }
+    return result;
   });
 }
 

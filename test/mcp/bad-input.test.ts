@@ -91,6 +91,8 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv') }, 'not_found', /set_drift_reference/],
   ['detect_drift', { name: 'nba_points', correction: 'holm' }, 'validation', /correction/],
   ['get_drift_report', { name: 'nba_points' }, 'not_found', /detect_drift/],
+  ['get_drift_curves', { name: 'nba_points' }, 'validation', /feature/],
+  ['get_drift_curves', { name: 'nba_points', feature: 'days_rest' }, 'not_found', /detect_drift/],
 ];
 
 describe('bad input: a clear isError answer and an unchanged database', () => {

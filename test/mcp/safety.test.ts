@@ -195,6 +195,6 @@ describe('bounded answers', () => {
     expect(alerts.content[0].text!.length).toBeLessThanOrEqual(20_000);
     expect(alerts.content[0].text).toContain('more characters');
     expect((alerts.structuredContent as { count: number }).count).toBe(500);
-    expect(errorCode(await call(admin, 'get_alerts', { limit: 501 }))).toBeUndefined();
+    expect(errorCode(await call(admin, 'get_alerts', { limit: 501 }))).toBe('invalid_argument');
   });
 });

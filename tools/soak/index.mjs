@@ -1,0 +1,192 @@
+// Soak test: `npm run soak -- --seconds 600` (CI: --seconds 60).
+// Starts `serve --http --demo` on a fresh home and drives it with concurrent MCP clients mixing
+// predict, batch_predict, detect_drift (over the prediction log), get_traffic_config and
+// promotions, while opening and abandoning extra sessions. Every interval it prints calls/s,
+// p50/p99 per tool, RSS, heap, open file descriptors and event-loop lag (from the server's own
+// /metrics), and at the end fails (exit 1) if memory or descriptors grew by more than 10% after
+// warm-up, or if p99 drifted upward.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const SECONDS = arg('seconds', 600);
+const CLIENTS = arg('clients', 8);
+const INTERVAL_S = arg('interval', Math.max(5, Math.round(SECONDS / 12)));
+const root = path.resolve(import.meta.dirname, '..', '..');
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-mcp-soak-'));
+
+function startServer() {
+  const child = spawn(process.execPath, [path.join(root, 'dist/cli.js'), 'serve', '--http', '--demo', '--port', '0'], {
+    env: { ...process.env, MLOPS_MCP_HOME: home, LOG_LEVEL: 'warn', MLOPS_MCP_SESSION_IDLE_SECONDS: '5' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const t = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 30_000);
+    child.stderr.on('data', (d) => {
+      err += d;
+      const m = /listening on (http:\/\/\S+)\/mcp/.exec(err);
+      if (m) {
+        clearTimeout(t);
+        resolve({ child, url: m[1] });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
+  });
+}
+
+/** The SDK client shares one AbortSignal across requests: give each its own (see docs/performance.md). */
+const freshSignalFetch = (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+
+async function connect(url) {
+  const c = new Client({ name: 'soak', version: '1' });
+  await c.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { fetch: freshSignalFetch }));
+  return c;
+}
+
+const csv = fs.readFileSync(path.join(root, 'fixtures/nba_points_current.csv'), 'utf8').trim().split('\n');
+const header = csv[0].split(',');
+const features = header.filter((h) => h !== 'points');
+const rows = csv.slice(1, 1001).map((l) => {
+  const cells = l.split(',').map(Number);
+  return Object.fromEntries(features.map((f) => [f, cells[header.indexOf(f)]]));
+});
+
+const latencies = new Map(); // tool -> number[] (this interval)
+let calls = 0;
+let errors = 0;
+const errorSamples = [];
+async function timed(client, name, args) {
+  const t = performance.now();
+  const r = await client.callTool({ name, arguments: args });
+  const ms = performance.now() - t;
+  calls++;
+  if (r.isError) {
+    errors++;
+    if (errorSamples.length < 5) errorSamples.push(`${name}: ${r.content?.[0]?.text?.slice(0, 200)}`);
+  }
+  if (!latencies.has(name)) latencies.set(name, []);
+  latencies.get(name).push(ms);
+  return r;
+}
+
+async function worker(url, id, deadline) {
+  const client = await connect(url);
+  for (let i = 0; Date.now() < deadline; i++) {
+    const row = rows[(i * 7 + id) % rows.length];
+    // Mostly scoring, as in production; drift checks and promotions are rare (a drift check runs
+    // the exact KS test, O(n·m) for n ≤ 10 000, on the event loop).
+    const k = i % 100;
+    if (k === 99) await timed(client, 'detect_drift', { name: 'nba_points', window: { last_n: 2000 } });
+    else if (k === 50) await timed(client, 'promote_model', { name: 'nba_win_predictor', version: i % 200 < 100 ? 'v2.0' : 'v1.5', target_stage: 'production', archive_existing: false });
+    else if (k % 10 === 1) await timed(client, 'batch_predict', { name: 'nba_points', rows: rows.slice(0, 200) });
+    else if (k % 10 === 2) await timed(client, 'get_traffic_config', { name: 'nba_points' });
+    else if (k % 25 === 3) await timed(client, 'get_system_stats', {});
+    else await timed(client, 'predict', { name: 'nba_points', features: row, routing_key: `user-${id}-${i % 50}` });
+  }
+  await client.close();
+}
+
+/** Opens sessions and walks away from them (no DELETE): the server must expire them. */
+async function abandoner(url, deadline) {
+  let opened = 0;
+  while (Date.now() < deadline) {
+    const c = await connect(url);
+    await c.listTools();
+    opened++;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return opened;
+}
+
+async function scrape(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const v = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    rss: v('mlops_mcp_process_resident_memory_bytes') / 1048576,
+    heap: v('mlops_mcp_nodejs_heap_size_used_bytes') / 1048576,
+    fds: v('mlops_mcp_process_open_fds'),
+    lag: v('mlops_mcp_nodejs_eventloop_lag_p99_seconds') * 1000,
+  };
+}
+
+const pct = (a, q) => {
+  if (!a.length) return NaN;
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+const med = (a) => pct(a, 0.5);
+
+const { child, url } = await startServer();
+const cleanup = () => {
+  if (child.exitCode === null) child.kill('SIGTERM');
+};
+process.on('exit', cleanup);
+try {
+  const setup = await connect(url);
+  await setup.callTool({ name: 'set_drift_reference', arguments: { name: 'nba_points', csv_path: path.join(root, 'fixtures/nba_points_reference.csv') } });
+  await setup.close();
+
+  const deadline = Date.now() + SECONDS * 1000;
+  const work = [...Array.from({ length: CLIENTS }, (_, i) => worker(url, i, deadline)), abandoner(url, deadline)];
+  const samples = [];
+  const started = Date.now();
+  process.stderr.write(`soak: ${SECONDS} s, ${CLIENTS} clients + 1 session abandoner, against ${url}\n`);
+  console.log('  t(s)  calls/s  err   predict p50/p99 ms  batch p50/p99 ms  drift p50/p99 ms  RSS MB  heap MB  fds  lag p99 ms');
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, INTERVAL_S * 1000));
+    const m = await scrape(url);
+    const lat = Object.fromEntries([...latencies].map(([k, v]) => [k, { p50: med(v), p99: pct(v, 0.99) }]));
+    const s = { t: Math.round((Date.now() - started) / 1000), rate: calls / INTERVAL_S, errors, ...m, lat };
+    samples.push(s);
+    const f = (x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+    const pair = (k) => (lat[k] ? `${f(lat[k].p50)}/${f(lat[k].p99)}` : '–');
+    console.log(
+      `${String(s.t).padStart(6)} ${f(s.rate).padStart(8)} ${String(errors).padStart(4)}   ${pair('predict').padStart(17)}  ${pair('batch_predict').padStart(16)}  ${pair('detect_drift').padStart(16)}  ${f(m.rss).padStart(6)}  ${f(m.heap).padStart(7)}  ${String(m.fds).padStart(3)}  ${f(m.lag).padStart(10)}`,
+    );
+    calls = 0;
+    errors = 0;
+    latencies.clear();
+  }
+  const settled = await Promise.all(work);
+  const abandoned = settled[settled.length - 1];
+
+  // Growth: after a warm-up (a quarter of the run, at least 20 s: abandoned sessions expire after 5 s
+  // idle, so their sockets reach a steady state), compare the first and last thirds of what is left.
+  const warm = samples.filter((s, i) => i >= Math.ceil(samples.length / 4) && s.t >= 20);
+  const third = Math.max(1, Math.floor(warm.length / 3));
+  const early = warm.slice(0, third);
+  const late = warm.slice(-third);
+  const growth = (key) => (Math.min(...late.map((s) => s[key])) - Math.min(...early.map((s) => s[key]))) / Math.min(...early.map((s) => s[key]));
+  const p99 = (ss) => med(ss.map((s) => s.lat.predict?.p99 ?? NaN).filter(Number.isFinite));
+  const result = {
+    seconds: SECONDS,
+    clients: CLIENTS,
+    abandoned_sessions: abandoned,
+    mean_calls_per_s: samples.reduce((a, s) => a + s.rate, 0) / samples.length,
+    heap_growth: growth('heap'),
+    rss_growth: growth('rss'),
+    fd_growth: growth('fds'),
+    predict_p99_early_ms: p99(early),
+    predict_p99_late_ms: p99(late),
+    errors: samples.reduce((a, s) => a + s.errors, 0),
+  };
+  // Heap is sampled, not measured after a forced GC: the minimum over each third is the proxy.
+  const failures = [];
+  if (result.heap_growth > 0.1) failures.push(`heap grew ${(result.heap_growth * 100).toFixed(1)}%`);
+  if (result.fd_growth > 0.1) failures.push(`open fds grew ${(result.fd_growth * 100).toFixed(1)}%`);
+  if (result.predict_p99_late_ms > 2 * result.predict_p99_early_ms + 1) failures.push(`predict p99 drifted from ${result.predict_p99_early_ms.toFixed(2)} to ${result.predict_p99_late_ms.toFixed(2)} ms`);
+  if (result.errors) failures.push(`${result.errors} tool errors`);
+  console.log(JSON.stringify({ soak: result, verdict: failures.length ? 'FAIL' : 'PASS', failures, error_samples: errorSamples }));
+  process.exitCode = failures.length ? 1 : 0;
+} finally {
+  cleanup();
+  fs.rmSync(home, { recursive: true, force: true });
+}
