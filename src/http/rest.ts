@@ -5,7 +5,7 @@ import { DomainError, isDomainError } from '../errors.js';
 import { NAME_PATTERN } from '../registry/rules.js';
 import type { ModelVersion } from '../registry/types.js';
 import type { FeatureRow } from '../serving/features.js';
-import type { BatchPrediction, Prediction } from '../serving/serving.js';
+import { batchAnswer, predictionAnswer } from '../serving/answers.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -33,6 +33,7 @@ export const predictResponse = z.object({
   prediction: z.union([z.number(), z.string()]),
   probabilities: z.record(z.string(), z.number()).nullable(),
   latency_ms: z.number(),
+  routed_by: z.enum(['explicit', 'sticky', 'random']),
 });
 
 export const batchResponse = z.object({
@@ -101,27 +102,6 @@ const routingKey = (req: Request) => {
   return key ? key.slice(0, 256) : undefined;
 };
 
-const predictionOut = (p: Prediction) => ({
-  prediction_id: p.predictionId,
-  name: p.name,
-  version: p.version,
-  stage: p.stage,
-  prediction: p.prediction,
-  probabilities: p.probabilities,
-  latency_ms: Math.round(p.latencyMs * 1000) / 1000,
-});
-
-const batchOut = (b: BatchPrediction) => ({
-  batch_id: b.batchId,
-  name: b.name,
-  rows: b.rows,
-  served: b.served,
-  version_per_row: b.versionPerRow,
-  predictions: b.predictions,
-  probabilities: b.probabilities,
-  latency_ms: Math.round(b.latencyMs * 1000) / 1000,
-});
-
 /** MLflow's formats to rows: dataframe_split/records and named tensors become named rows; lists stay positional. */
 export function invocationRows(body: z.infer<typeof invocationsRequest>): FeatureRow[] {
   if ('dataframe_split' in body) {
@@ -163,10 +143,10 @@ export function apiV1Router(app: AppContext): Router {
       const version = typeof req.query.version === 'string' ? req.query.version : 'version' in body && typeof body.version === 'string' ? body.version : undefined;
       const options = { version, routingKey: routingKey(req) };
       if ('rows' in body && Array.isArray(body.rows)) {
-        res.json(batchOut(await app.serving.predictBatch(name, body.rows as FeatureRow[], options)));
+        res.json(batchAnswer(await app.serving.predictBatch(name, body.rows as FeatureRow[], options)));
       } else {
         const features = 'features' in body && typeof body.features === 'object' ? (body.features as FeatureRow) : (body as Record<string, number>);
-        res.json(predictionOut(await app.serving.predict(name, features, options)));
+        res.json(predictionAnswer(await app.serving.predict(name, features, options)));
       }
     } catch (e) {
       sendError(res, e, app);

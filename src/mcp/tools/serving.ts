@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { dryRun, modelName, reason, stage, versionLabel } from '../schemas.js';
 import { DomainError } from '../../errors.js';
+import { batchAnswer, predictionAnswer } from '../../serving/answers.js';
 import type { TrafficChange } from '../../serving/serving.js';
 import { defineTool } from '../tool.js';
 
@@ -59,16 +60,7 @@ export const predict = defineTool({
     const value = typeof p.prediction === 'number' ? Math.round(p.prediction * 10_000) / 10_000 : p.prediction;
     const probs = p.probabilities ? ` (${Object.entries(p.probabilities).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join(', ')})` : '';
     return {
-      data: {
-        prediction_id: p.predictionId,
-        name: p.name,
-        version: p.version,
-        stage: p.stage,
-        prediction: p.prediction,
-        probabilities: p.probabilities,
-        latency_ms: round3(p.latencyMs),
-        routed_by: p.routedBy,
-      },
+      data: predictionAnswer(p),
       summary: `${p.name} ${p.version} (${p.stage}, ${p.routedBy}): ${value}${probs} in ${round3(p.latencyMs)} ms [${p.predictionId}]`,
     };
   },
@@ -108,16 +100,7 @@ export const batchPredict = defineTool({
     const served = b.served.map((s) => `${s.version} (${s.stage}) ${s.rows} rows`).join(', ');
     const head = b.predictions.slice(0, 5).map((p) => (typeof p === 'number' ? Math.round(p * 10_000) / 10_000 : p));
     return {
-      data: {
-        batch_id: b.batchId,
-        name: b.name,
-        rows: b.rows,
-        served: b.served,
-        version_per_row: b.versionPerRow,
-        predictions: b.predictions,
-        probabilities: b.probabilities,
-        latency_ms: round3(b.latencyMs),
-      },
+      data: batchAnswer(b),
       summary: `${b.name}: ${b.rows} rows scored in ${round3(b.latencyMs)} ms by ${served}; first predictions ${head.join(', ')}${b.rows > 5 ? ', …' : ''} (all in structuredContent.predictions).`,
     };
   },

@@ -1,0 +1,27 @@
+import type { BatchPrediction, Prediction } from './serving.js';
+
+/** Predictions in the snake_case shape both the MCP tools and the REST API answer with. */
+
+const ms = (x: number) => Math.round(x * 1000) / 1000;
+
+export const predictionAnswer = (p: Prediction) => ({
+  prediction_id: p.predictionId,
+  name: p.name,
+  version: p.version,
+  stage: p.stage,
+  prediction: p.prediction,
+  probabilities: p.probabilities,
+  latency_ms: ms(p.latencyMs),
+  routed_by: p.routedBy,
+});
+
+export const batchAnswer = (b: BatchPrediction) => ({
+  batch_id: b.batchId,
+  name: b.name,
+  rows: b.rows,
+  served: b.served,
+  version_per_row: b.versionPerRow,
+  predictions: b.predictions,
+  probabilities: b.probabilities,
+  latency_ms: ms(b.latencyMs),
+});
