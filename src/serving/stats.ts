@@ -35,6 +35,9 @@ class LatencyRing {
   }
 }
 
+/** The alert window keeps at most this many of a model's latest requests. */
+const MAX_WINDOW_EVENTS = 20_000;
+
 interface VariantCounters {
   name: string;
   version: string;
@@ -95,6 +98,9 @@ export class ServingStats {
     let w = this.windows.get(name);
     if (!w) this.windows.set(name, (w = []));
     w.push({ at, ok, latencyMs });
+    // Bounded: the alert check sorts the window every second, so at high traffic it covers the
+    // latest MAX_WINDOW_EVENTS requests of the window rather than all of them.
+    if (w.length > 2 * MAX_WINDOW_EVENTS) w.splice(0, w.length - MAX_WINDOW_EVENTS);
     this.touched.add(name);
   }
 
@@ -124,7 +130,7 @@ export class ServingStats {
 
   window(name: string, now: number): WindowStats {
     const cutoff = now - this.windowMs;
-    const events = (this.windows.get(name) ?? []).filter((e) => e.at >= cutoff);
+    const events = (this.windows.get(name) ?? []).filter((e) => e.at >= cutoff).slice(-MAX_WINDOW_EVENTS);
     this.windows.set(name, events);
     const errors = events.filter((e) => !e.ok).length;
     const p95 = summarize(events.map((e) => e.latencyMs))?.p95 ?? null;

@@ -172,4 +172,32 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE predictions ADD COLUMN prediction_value REAL;
     `,
   },
+  {
+    version: 6,
+    name: 'prediction log appends',
+    sql: `
+      -- Keyed by an increasing integer instead of the random prediction id: every flush appends
+      -- at the end of the table instead of inserting at random places in a B-tree.
+      CREATE TABLE predictions_log (
+        seq              INTEGER PRIMARY KEY,
+        id               TEXT NOT NULL,
+        model_name       TEXT NOT NULL,
+        version          TEXT,
+        ok               INTEGER NOT NULL,
+        error            TEXT,
+        features         TEXT,
+        output           TEXT,
+        prediction_value REAL,
+        latency_ms       REAL NOT NULL,
+        routing_key      TEXT,
+        created_at       TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO predictions_log (id, model_name, version, ok, error, features, output, prediction_value, latency_ms, routing_key, created_at)
+        SELECT id, model_name, version, ok, error, features, output, prediction_value, latency_ms, routing_key, created_at FROM predictions ORDER BY created_at, rowid;
+      DROP TABLE predictions;
+      ALTER TABLE predictions_log RENAME TO predictions;
+      CREATE INDEX predictions_model_time ON predictions (model_name, created_at);
+      CREATE INDEX predictions_time ON predictions (created_at);
+    `,
+  },
 ];
