@@ -1,0 +1,120 @@
+// Section 5: what logging adds to each prediction on the request path — PredictionLog.append,
+// ServingStats.record and the two prom-client updates, as ServingService.record() does them —
+// and what the flush (off the request path, but on the same event loop) costs per row.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { progress } from './lib.mjs';
+
+const dist = (p) => import(new URL(`../../dist/${p}`, import.meta.url).href);
+
+export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
+  const bar = progress(`5. logging cost (${n.toLocaleString('en-US')} appends, then flush)`);
+  const { RegistryStore } = await dist('store/store.js');
+  const { PredictionLog } = await dist('serving/prediction-log.js');
+  const { ServingStats } = await dist('serving/stats.js');
+  const { ServingMetrics } = await dist('serving/metrics.js');
+  const { SessionCache } = await dist('serving/session-cache.js');
+  const { loadOnnxRuntime } = await dist('serving/runtime.js');
+  const { createLogger } = await dist('logger.js');
+
+  const logger = createLogger('silent');
+  const store = RegistryStore.open(path.join(tmp, 'logging-bench.db'), logger);
+  // Flushing on an hour-long timer: only explicit flush() calls write.
+  const opts = { flushMs: 3_600_000, maxRows: 100_000_000, maxAgeMs: 365 * 86_400_000, maxPending: 10_000_000 };
+  const log = new PredictionLog(store, logger, opts);
+  const stats = new ServingStats(300_000);
+  const sessions = new SessionCache(loadOnnxRuntime, 50, 3_600_000);
+  const metrics = new ServingMetrics(sessions);
+
+  const total = warmup + n;
+  const ids = Array.from({ length: total }, () => randomUUID());
+  // What a predict request already holds when it logs: its feature matrix and ONNX output.
+  const POOL = 1024;
+  const matrices = Array.from({ length: POOL }, (_, i) => Float64Array.from({ length: 10 }, (_, j) => (i * 7 + j * 3) % 41 + 0.1 * j));
+  const outputs = Array.from({ length: POOL }, (_, i) => ({ predictions: [Math.fround(10 + (i % 97) * 0.37)], probabilities: null }));
+  const name = 'nba_points';
+  const version = 'v1';
+
+  // ServingService.record(), line for line.
+  const recordOne = (i, id = ids[i]) => {
+    const latencyMs = 0.05 + (i % 50) * 0.003;
+    const at = Date.now();
+    log.append({ id, name, version, ok: true, error: null, matrix: matrices[i & (POOL - 1)], row: 0, width: 10, rawFeatures: undefined, output: outputs[i & (POOL - 1)], latencyMs, routingKey: null, at });
+    stats.record(name, version, true, latencyMs, at, 1);
+    metrics.predictions.inc({ model: name, version, outcome: 'ok' }, 1);
+    metrics.latency.observe({ model: name, version }, latencyMs / 1000);
+  };
+
+  for (let i = 0; i < warmup; i++) recordOne(i);
+  await log.flush(); // the warm-up rows, not timed
+  // Drop the warm-up window events so the alert check below sees exactly n events.
+  stats.drainTouched(Date.now() + 10 * 300_000);
+
+  const t0 = performance.now();
+  for (let i = warmup; i < total; i++) recordOne(i);
+  const perPredictionUs = ((performance.now() - t0) * 1000) / n;
+
+  // The parts, each over n calls (fresh instances, so one part's state does not slow another).
+  const part = (fn) => {
+    for (let i = 0; i < 5000; i++) fn(i);
+    const t = performance.now();
+    for (let i = 0; i < n; i++) fn(i);
+    return ((performance.now() - t) * 1000) / n;
+  };
+  const log2 = new PredictionLog(store, logger, opts);
+  const stats2 = new ServingStats(300_000);
+  const metrics2 = new ServingMetrics(sessions);
+  const parts = {
+    appendUs: part((i) =>
+      log2.append({ id: ids[i], name, version, ok: true, error: null, matrix: matrices[i & (POOL - 1)], row: 0, width: 10, rawFeatures: undefined, output: outputs[i & (POOL - 1)], latencyMs: 0.1, routingKey: null, at: Date.now() }),
+    ),
+    statsRecordUs: part((i) => stats2.record(name, version, true, 0.05 + (i % 50) * 0.003, Date.now(), 1)),
+    promCounterUs: part(() => metrics2.predictions.inc({ model: name, version, outcome: 'ok' }, 1)),
+    promHistogramUs: part((i) => metrics2.latency.observe({ model: name, version }, (0.05 + (i % 50) * 0.003) / 1000)),
+  };
+
+  // The flush: toRecord (JSON of features and output) and one SQLite transaction of inserts.
+  const pending = log.pendingCount;
+  const tf = performance.now();
+  await log.flush();
+  const flushMs = performance.now() - tf;
+  // A flush the size the server sees every 200 ms at ~3 000 predictions/s.
+  for (let i = 0; i < 600; i++) recordOne(i, randomUUID());
+  const small = log.pendingCount;
+  const ts = performance.now();
+  await log.flush();
+  const smallFlushMs = performance.now() - ts;
+
+  // ServingService.checkAlerts runs every second on the same event loop: it filters and sorts the
+  // whole alert window (ALERT_WINDOW_SECONDS, default 300 s) of every model that saw traffic.
+  const windowEvents = n + 600;
+  const ta = performance.now();
+  stats.drainTouched(Date.now());
+  const alertCheckMs = performance.now() - ta;
+
+  // The same check once the window holds 300 s of traffic at 2 000 predictions/s.
+  const big = new ServingStats(300_000);
+  const bigN = 600_000;
+  const now = Date.now();
+  for (let i = 0; i < bigN; i++) big.record(name, version, true, 0.05 + (i % 50) * 0.003, now - 299_000 + Math.floor(i / 2), 1);
+  const tb = performance.now();
+  big.drainTouched(now);
+  const bigAlertCheckMs = performance.now() - tb;
+
+  const status = log.status();
+  if (status.failedFlushes || status.written !== total + 600) throw new Error(`prediction log flush failed: ${JSON.stringify(status)}`);
+  await log.close();
+  log2.pending = []; // its rows repeat logged ids; they were only there to time append()
+  await log2.close();
+  store.close();
+  bar.done();
+  return {
+    predictions: n,
+    perPredictionUs,
+    parts,
+    flush: { rows: pending, ms: flushMs, perRowUs: (flushMs * 1000) / pending },
+    flushSmall: { rows: small, ms: smallFlushMs, perRowUs: (smallFlushMs * 1000) / small },
+    alertCheck: { windowEvents, ms: alertCheckMs },
+    alertCheckBig: { windowEvents: bigN, ms: bigAlertCheckMs },
+  };
+}
