@@ -100,7 +100,8 @@ const mlflowPort = 5500 + Math.floor(Math.random() * 400);
 process.stderr.write('bench-rest: starting mlflow models serve …\n');
 const t0 = Date.now();
 const mlflow = spawn(mlflowBin, ['models', 'serve', '-m', path.join(dir, 'model'), '--env-manager', 'local', '-h', '127.0.0.1', '-p', String(mlflowPort)], {
-  env: { ...process.env, GIT_PYTHON_REFRESH: 'quiet' },
+  // mlflow starts uvicorn by name: the venv's bin directory must be on PATH.
+  env: { ...process.env, GIT_PYTHON_REFRESH: 'quiet', PATH: `${path.dirname(mlflowBin)}:${process.env.PATH}` },
   stdio: ['ignore', 'ignore', 'ignore'],
   detached: true,
 });
