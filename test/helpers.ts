@@ -77,6 +77,16 @@ export async function ok<T = Record<string, unknown>>(client: Client, name: stri
 export const text = (r: ToolResult) => r.content.map((c) => c.text ?? '').join('\n');
 export const errorCode = (r: ToolResult) => (r._meta?.['mlops-mcp/error'] as { code?: string } | undefined)?.code;
 
+/** A numeric CSV with a header row (the fixtures' format), one object per row. */
+export function readCsvRows(file: string): Array<Record<string, number>> {
+  const [header, ...lines] = fs.readFileSync(file, 'utf8').trim().split('\n');
+  const cols = header.split(',');
+  return lines.map((line) => {
+    const cells = line.split(',').map(Number);
+    return Object.fromEntries(cols.map((c, i) => [c, cells[i]]));
+  });
+}
+
 /** Registers the demo's four models (no promotions) into an app's registry. */
 export async function registerDemoVersions(client: Client): Promise<void> {
   await ok(client, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1' });

@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, ok, tempDir } from '../helpers.js';
+import { fixture, ok, readCsvRows, tempDir } from '../helpers.js';
 import { spawnHttp, type SpawnedHttp } from './spawn.js';
 
 const manifest = JSON.parse(fs.readFileSync(fixture('models.json'), 'utf8')) as {
@@ -13,14 +13,10 @@ const manifest = JSON.parse(fs.readFileSync(fixture('models.json'), 'utf8')) as 
 const points = manifest.models.find((m) => m.name === 'nba_points' && m.version === '1')!;
 const win = manifest.models.find((m) => m.name === 'nba_win_predictor' && m.version === '1.5')!;
 
-function csvRows(file: string, n: number, features: string[]): number[][] {
-  const [header, ...lines] = fs.readFileSync(fixture(file), 'utf8').trim().split('\n');
-  const cols = header.split(',');
-  return lines.slice(0, n).map((l) => {
-    const cells = l.split(',').map(Number);
-    return features.map((f) => cells[cols.indexOf(f)]);
-  });
-}
+const csvRows = (file: string, n: number, features: string[]): number[][] =>
+  readCsvRows(fixture(file))
+    .slice(0, n)
+    .map((r) => features.map((f) => r[f]));
 
 let server: SpawnedHttp;
 let mcp: Client;

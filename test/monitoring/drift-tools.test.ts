@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
-import { call, connect, dumpTables, errorCode, fixture, ok, registerDemoVersions, testApp, text } from '../helpers.js';
+import { call, connect, dumpTables, errorCode, fixture, ok, registerDemoVersions, readCsvRows, testApp, text } from '../helpers.js';
 
 interface Dataset {
   file: string;
@@ -20,11 +20,7 @@ interface Run {
   source: string;
 }
 
-function csvRows(file: string): Array<Record<string, number>> {
-  const [header, ...lines] = fs.readFileSync(file, 'utf8').trim().split('\n');
-  const cols = header.split(',');
-  return lines.map((l) => Object.fromEntries(l.split(',').map((c, i) => [cols[i], Number(c)])));
-}
+const csvRows = readCsvRows;
 
 let app: AppContext;
 let work: string;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
-import { call, connect, dumpTables, errorCode, fixture, ok, registerDemoVersions, testApp, text } from '../helpers.js';
+import { call, connect, dumpTables, errorCode, fixture, ok, registerDemoVersions, readCsvRows, testApp, text } from '../helpers.js';
 
 interface Manifest {
   models: Array<{
@@ -16,14 +16,10 @@ interface Manifest {
 const manifest = JSON.parse(fs.readFileSync(fixture('models.json'), 'utf8')) as Manifest;
 
 /** The first rows of a reference CSV, as objects keyed by feature. */
-function csvRows(file: string, n: number, features: string[]): Array<Record<string, number>> {
-  const [header, ...lines] = fs.readFileSync(fixture(file), 'utf8').trim().split('\n');
-  const cols = header.split(',');
-  return lines.slice(0, n).map((line) => {
-    const cells = line.split(',').map(Number);
-    return Object.fromEntries(features.map((f) => [f, cells[cols.indexOf(f)]]));
-  });
-}
+const csvRows = (file: string, n: number, features: string[]) =>
+  readCsvRows(fixture(file))
+    .slice(0, n)
+    .map((r) => Object.fromEntries(features.map((f) => [f, r[f]])));
 
 let app: AppContext;
 let client: Client;
