@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { packageRoot } from '../../src/config.js';
@@ -39,7 +40,12 @@ export function consoleErrors(page: Page): string[] {
   return errors;
 }
 
+/**
+ * Where a test writes a screenshot: docs/images with UPDATE_SCREENSHOTS=1 (to refresh the ones the
+ * README shows), else a temp dir, so a test run leaves the working tree clean.
+ */
 export function screenshotPath(name: string): string {
-  fs.mkdirSync(IMAGES, { recursive: true });
-  return path.join(IMAGES, name);
+  const dir = process.env.UPDATE_SCREENSHOTS === '1' ? IMAGES : path.join(os.tmpdir(), 'mlops-mcp-screenshots');
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
 }
