@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { DomainError, isDomainError } from '../errors.js';
 import { NAME_PATTERN } from '../registry/rules.js';
-import type { ModelVersion } from '../registry/types.js';
+import { summarizeModels } from '../registry/summary.js';
 import type { FeatureRow } from '../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../serving/answers.js';
 import { VERSION } from '../version.js';
@@ -121,17 +121,6 @@ export function invocationRows(body: z.infer<typeof invocationsRequest>): Featur
   return Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map(([c, v]) => [c, v[i]])));
 }
 
-function modelsOut(versions: ModelVersion[]) {
-  const models = new Map<string, z.infer<typeof modelSummary>>();
-  for (const v of versions) {
-    const m = models.get(v.name) ?? { name: v.name, production: null, versions: [] };
-    m.versions.push({ version: v.version, stage: v.stage, created_at: v.createdAt });
-    if (v.stage === 'production') m.production = v.version;
-    models.set(v.name, m);
-  }
-  return [...models.values()];
-}
-
 /** Routes under /api/v1 (mount it there) and /invocations (the handler of `invocationsRouter`). */
 export function apiV1Router(app: AppContext): Router {
   const r = express.Router();
@@ -157,7 +146,7 @@ export function apiV1Router(app: AppContext): Router {
 
   r.get('/models', async (_req, res) => {
     try {
-      res.json({ models: modelsOut((await app.registry.list({ limit: 10_000 })).versions) });
+      res.json({ models: summarizeModels((await app.registry.list({ limit: 10_000 })).versions) });
     } catch (e) {
       sendError(res, e, app);
     }
@@ -167,7 +156,7 @@ export function apiV1Router(app: AppContext): Router {
     try {
       const name = modelName(req);
       const state = await app.registry.modelState(name);
-      res.json(modelsOut(state.versions)[0]);
+      res.json(summarizeModels(state.versions)[0]);
     } catch (e) {
       sendError(res, e, app);
     }

@@ -7,10 +7,7 @@ const userText = (text: string) => ({ messages: [{ role: 'user' as const, conten
 
 /** Prompts that walk an assistant through the operations guide's jobs with our tools. */
 export function registerPrompts(server: McpServer, app: AppContext): void {
-  const modelNames = async (value: string) => {
-    const { versions } = await app.registry.list({ limit: 10_000 });
-    return [...new Set(versions.map((v) => v.name))].filter((n) => n.startsWith(value ?? ''));
-  };
+  const modelNames = async (value: string) => (await app.registry.modelNames()).filter((n) => n.startsWith(value ?? ''));
 
   server.registerPrompt(
     'health_report',

@@ -2,6 +2,7 @@ import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mc
 import type { AppContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import type { ModelVersion } from '../registry/types.js';
+import { summarizeModels } from '../registry/summary.js';
 import { auditLine, auditWhat } from './format.js';
 
 const LISTED_VERSIONS = 500;
@@ -16,14 +17,7 @@ export function registerResources(server: McpServer, app: AppContext): void {
     { title: 'Model registry', description: 'Every registered model with its versions and stages (JSON)', mimeType: 'application/json' },
     async (uri) => {
       const { versions } = await app.registry.list({ limit: 10_000 });
-      const models = new Map<string, { name: string; production: string | null; versions: Array<{ version: string; stage: string; created_at: string }> }>();
-      for (const v of versions) {
-        const m = models.get(v.name) ?? { name: v.name, production: null, versions: [] };
-        m.versions.push({ version: v.version, stage: v.stage, created_at: v.createdAt });
-        if (v.stage === 'production') m.production = v.version;
-        models.set(v.name, m);
-      }
-      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ models: [...models.values()] }, null, 2) }] };
+      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ models: summarizeModels(versions) }, null, 2) }] };
     },
   );
 
@@ -37,7 +31,7 @@ export function registerResources(server: McpServer, app: AppContext): void {
         };
       },
       complete: {
-        name: async (value) => (await modelNames(app)).filter((n) => n.startsWith(value)),
+        name: async (value) => (await app.registry.modelNames()).filter((n) => n.startsWith(value)),
         version: async (value, context) => {
           const name = context?.arguments?.name;
           if (!name) return [];
@@ -62,9 +56,9 @@ export function registerAuditResource(server: McpServer, app: AppContext): void 
     'audit',
     new ResourceTemplate('audit://{name}', {
       list: async () => ({
-        resources: (await modelNames(app)).map((n) => ({ uri: `audit://${n}`, name: `${n} audit trail`, mimeType: 'text/markdown' })),
+        resources: (await app.registry.modelNames()).map((n) => ({ uri: `audit://${n}`, name: `${n} audit trail`, mimeType: 'text/markdown' })),
       }),
-      complete: { name: async (value) => (await modelNames(app)).filter((n) => n.startsWith(value)) },
+      complete: { name: async (value) => (await app.registry.modelNames()).filter((n) => n.startsWith(value)) },
     }),
     { title: 'Audit trail', description: "A model's audit trail as a Markdown table, newest first (the latest 500 entries)", mimeType: 'text/markdown' },
     async (uri, variables) => {
@@ -85,10 +79,6 @@ export function registerAuditResource(server: McpServer, app: AppContext): void 
   );
 }
 
-async function modelNames(app: AppContext): Promise<string[]> {
-  const { versions } = await app.registry.list({ limit: 10_000 });
-  return [...new Set(versions.map((v) => v.name))];
-}
 
 function single(value: string | string[] | undefined): string {
   const v = Array.isArray(value) ? value[0] : value;

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 import { DomainError } from '../errors.js';
-import type { FeatureRow } from '../serving/features.js';
+import { listNames, type FeatureRow } from '../serving/features.js';
 
 /** Data by feature: one Float64Array per model feature, plus the columns that were not features. */
 export interface Columns {
@@ -10,7 +10,6 @@ export interface Columns {
   ignored: string[];
 }
 
-const list = (names: readonly string[]) => (names.length > 12 ? `${names.slice(0, 12).join(', ')}, … (${names.length} in all)` : names.join(', '));
 
 function requireFinite(v: unknown, where: string, feature: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) {
@@ -28,14 +27,14 @@ export function columnsFromRows(rows: readonly FeatureRow[], features: readonly 
     const where = `row ${r}: `;
     if (Array.isArray(row)) {
       if (row.length !== features.length) {
-        throw new DomainError('invalid_argument', `${where}expected ${features.length} values in this order: ${list(features)}; got ${row.length}.`);
+        throw new DomainError('invalid_argument', `${where}expected ${features.length} values in this order: ${listNames(features)}; got ${row.length}.`);
       }
       row.forEach((v, i) => (cols[i][r] = requireFinite(v, where, features[i])));
       return;
     }
     const named = row as Readonly<Record<string, number>>;
     const missing = features.filter((f) => !Object.hasOwn(named, f));
-    if (missing.length) throw new DomainError('invalid_argument', `${where}missing feature${missing.length > 1 ? 's' : ''} ${list(missing)}; the model's features are ${list(features)}.`);
+    if (missing.length) throw new DomainError('invalid_argument', `${where}missing feature${missing.length > 1 ? 's' : ''} ${listNames(missing)}; the model's features are ${listNames(features)}.`);
     for (const key of Object.keys(named)) {
       const i = index.get(key);
       if (i === undefined) ignored.add(key);
@@ -81,7 +80,7 @@ export async function columnsFromCsv(file: string, displayName: string, features
         if (missing.length) {
           throw new DomainError(
             'invalid_argument',
-            `${displayName} has no column${missing.length > 1 ? 's' : ''} ${list(missing)}; its header is ${list(header)} and the model's features are ${list(features)}.`,
+            `${displayName} has no column${missing.length > 1 ? 's' : ''} ${listNames(missing)}; its header is ${listNames(header)} and the model's features are ${listNames(features)}.`,
           );
         }
         positions = features.map((f) => header!.indexOf(f));

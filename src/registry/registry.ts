@@ -224,6 +224,10 @@ export class ModelRegistry {
     return this.changeStages(name, (s) => planArchive(s, args), who, options);
   }
 
+  async modelNames(): Promise<string[]> {
+    return this.deps.store.modelNames();
+  }
+
   async modelState(name: string): Promise<ModelState> {
     return this.requireModel(name);
   }

@@ -21,7 +21,8 @@ export function expectedFeatures(version: ModelVersion): string[] {
   return Array.from({ length: width }, (_, i) => `x${i}`);
 }
 
-const list = (names: readonly string[]) => (names.length > 12 ? `${names.slice(0, 12).join(', ')}, … (${names.length} in all)` : names.join(', '));
+/** A list of names for an error message, cut after a dozen. */
+export const listNames = (names: readonly string[]) => (names.length > 12 ? `${names.slice(0, 12).join(', ')}, … (${names.length} in all)` : names.join(', '));
 
 /**
  * Validates rows against the version's features and packs them row-major into one
@@ -38,7 +39,7 @@ export function toMatrix(rows: readonly FeatureRow[], features: readonly string[
     const base = r * k;
     if (Array.isArray(row)) {
       if (row.length !== k) {
-        throw new DomainError('invalid_argument', `${where}expected ${k} feature values in this order: ${list(features)}; got ${row.length}.`);
+        throw new DomainError('invalid_argument', `${where}expected ${k} feature values in this order: ${listNames(features)}; got ${row.length}.`);
       }
       for (let i = 0; i < k; i++) {
         const v = row[i];
@@ -50,7 +51,7 @@ export function toMatrix(rows: readonly FeatureRow[], features: readonly string[
       let seen = 0;
       for (const key of Object.keys(named)) {
         const i = index.get(key);
-        if (i === undefined) throw new DomainError('invalid_argument', `${where}unknown feature "${key.slice(0, 100)}"; expected: ${list(features)}.`);
+        if (i === undefined) throw new DomainError('invalid_argument', `${where}unknown feature "${key.slice(0, 100)}"; expected: ${listNames(features)}.`);
         const v = named[key];
         if (typeof v !== 'number' || !Number.isFinite(v)) throw notFinite(where, key, v);
         out[base + i] = v;
@@ -58,7 +59,7 @@ export function toMatrix(rows: readonly FeatureRow[], features: readonly string[
       }
       if (seen !== k) {
         const missing = features.filter((f) => !Object.hasOwn(named, f));
-        throw new DomainError('invalid_argument', `${where}missing feature${missing.length > 1 ? 's' : ''} ${list(missing)}; expected: ${list(features)}.`);
+        throw new DomainError('invalid_argument', `${where}missing feature${missing.length > 1 ? 's' : ''} ${listNames(missing)}; expected: ${listNames(features)}.`);
       }
     }
   }

@@ -212,6 +212,7 @@ export class RegistryStore {
     this.outbox = options.mlflowOutbox ?? false;
     this.q = {
       model: db.prepare('SELECT name FROM models WHERE name = ?'),
+      modelNames: db.prepare('SELECT name FROM models ORDER BY name').pluck(),
       insertModel: db.prepare('INSERT INTO models (name, created_at, updated_at) VALUES (?, ?, ?)'),
       touchModel: db.prepare('UPDATE models SET updated_at = ? WHERE name = ?'),
       versionsOf: db.prepare('SELECT * FROM model_versions WHERE model_name = ? ORDER BY seq'),
@@ -318,6 +319,10 @@ export class RegistryStore {
 
   async modelState(name: string): Promise<ModelState | undefined> {
     return this.readModelState(name);
+  }
+
+  async modelNames(): Promise<string[]> {
+    return this.q.modelNames.all() as string[];
   }
 
   async versionLabels(name: string): Promise<VersionLabel[]> {
