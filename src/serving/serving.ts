@@ -86,7 +86,10 @@ export interface ServingDeps {
 interface RouteState {
   token: string;
   versions: ModelVersion[];
+  /** The explicit split, if one is set. */
   traffic: TrafficConfig | null;
+  /** The split in force: the explicit one, else all to production; null when nothing can be routed. */
+  effective: TrafficConfig | null;
 }
 
 /** Percentiles in get_traffic_config cover each variant's latest predictions, up to this many. */
@@ -228,7 +231,7 @@ export class ServingService {
   async undeploy(name: string, label: string, dryRun: boolean): Promise<{ version: ModelVersion; wasLoaded: boolean; unloaded: boolean }> {
     const version = await this.findVersion(name, label);
     const state = await this.routeState(name);
-    const effective = state.traffic ?? defaultTraffic(state.versions);
+    const effective = state.effective;
     const weight = effective?.weights[label] ?? 0;
     if (weight > 0) {
       throw failedPrecondition(
@@ -253,7 +256,7 @@ export class ServingService {
       return { weights: valid, routing, alerts };
     };
     const state = await this.routeState(name);
-    const before = (state.traffic ?? defaultTraffic(state.versions))?.weights ?? {};
+    const before = state.effective?.weights ?? {};
     if (dryRun) {
       const p = plan(state);
       return { name, dryRun: true, before, after: p.weights, routing, alerts: p.alerts };
@@ -265,7 +268,7 @@ export class ServingService {
   /** The split in force and, per variant, what it served since the split was set (from the prediction log). */
   async trafficReport(name: string, since: Date): Promise<{ config: TrafficConfig | null; explicit: boolean; since: string; variants: VariantReport[] }> {
     const state = await this.routeState(name);
-    const config = state.traffic ?? defaultTraffic(state.versions);
+    const config = state.effective;
     const from = state.traffic?.updatedAt ?? since.toISOString();
     await this.deps.log.flush();
     // Counts, errors and means over everything since the split was set (SQL aggregates);
@@ -353,7 +356,7 @@ export class ServingService {
     if (cached && cached.token === token) return cached;
     const state = await this.deps.store.servingState(name);
     if (!state) throw notFound(`No model named "${name}" is registered. Call list_models to see the registered models.`);
-    const fresh = { token, ...state };
+    const fresh = { token, ...state, effective: state.traffic ?? defaultTraffic(state.versions) };
     this.routes.set(name, fresh);
     return fresh;
   }
@@ -369,7 +372,7 @@ export class ServingService {
       if (version.stage === 'archived') throw failedPrecondition(`${name} ${version.version} is archived; promote it to staging to serve it, or leave version out.`);
       return { version, routedBy: 'explicit' };
     }
-    const config = state.traffic ?? defaultTraffic(state.versions);
+    const config = state.effective;
     if (!config) {
       throw failedPrecondition(`${name} has no production version and no traffic split; promote a version with promote_model, or pass version.`);
     }
