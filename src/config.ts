@@ -43,6 +43,10 @@ export const configSchema = z.object({
   MLOPS_MCP_MAX_SESSIONS: positiveInt('MLOPS_MCP_MAX_SESSIONS').default(100).describe('Open HTTP MCP sessions allowed at once'),
   MODEL_CACHE_SIZE: positiveInt('MODEL_CACHE_SIZE').default(50).describe('ONNX sessions kept loaded (LRU)'),
   MODEL_CACHE_TTL: positiveInt('MODEL_CACHE_TTL').default(3600).describe('Seconds an unused ONNX session stays loaded'),
+  MODEL_THREADS: positiveInt('MODEL_THREADS')
+    .max(64)
+    .default(1)
+    .describe('onnxruntime intra-op threads per session; 1 keeps one model run on the request thread (onnxruntime\'s own default spins a thread per core)'),
   PREDICTION_LOG_FLUSH_MS: positiveInt('PREDICTION_LOG_FLUSH_MS').default(200).describe('Pending predictions are written to SQLite this often (a crash loses at most one interval)'),
   PREDICTION_LOG_MAX_ROWS: positiveInt('PREDICTION_LOG_MAX_ROWS').default(1_000_000).describe('The prediction log keeps at most this many rows (oldest deleted first)'),
   PREDICTION_LOG_MAX_AGE_DAYS: positiveNumber('PREDICTION_LOG_MAX_AGE_DAYS').default(30).describe('Logged predictions older than this are deleted'),
@@ -73,6 +77,7 @@ export interface Config {
   maxSessions: number;
   modelCacheSize: number;
   modelCacheTtlMs: number;
+  modelThreads: number;
   predictionLogFlushMs: number;
   predictionLogMaxRows: number;
   predictionLogMaxAgeMs: number;
@@ -126,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxSessions: raw.MLOPS_MCP_MAX_SESSIONS,
     modelCacheSize: raw.MODEL_CACHE_SIZE,
     modelCacheTtlMs: raw.MODEL_CACHE_TTL * 1000,
+    modelThreads: raw.MODEL_THREADS,
     predictionLogFlushMs: raw.PREDICTION_LOG_FLUSH_MS,
     predictionLogMaxRows: raw.PREDICTION_LOG_MAX_ROWS,
     predictionLogMaxAgeMs: raw.PREDICTION_LOG_MAX_AGE_DAYS * 86_400_000,

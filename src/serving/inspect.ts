@@ -28,7 +28,7 @@ export async function inspectOnnxModel(file: string, ort: OnnxRuntime, displayNa
 
   let session: Awaited<ReturnType<OnnxRuntime['InferenceSession']['create']>>;
   try {
-    session = await ort.InferenceSession.create(bytes);
+    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   } catch (e) {
     throw notOnnx(displayName, `onnxruntime could not load it (${firstLine(e)})`);
   }

@@ -34,6 +34,8 @@ export class SessionCache {
     private readonly runtime: () => Promise<OnnxRuntime>,
     private readonly maxSize: number,
     private readonly ttlMs: number,
+    /** onnxruntime intra-op threads per session (see MODEL_THREADS). */
+    private readonly threads = 1,
     private readonly clock: () => number = () => performance.now(),
   ) {}
 
@@ -101,7 +103,9 @@ export class SessionCache {
     const started = this.clock();
     try {
       const ort = await this.runtime();
-      const session = await ort.InferenceSession.create(file);
+      // One session per model, run from one event loop: onnxruntime's default pool spins a
+      // thread per core between runs, which on a small machine takes a core from the server.
+      const session = await ort.InferenceSession.create(file, { intraOpNumThreads: this.threads, interOpNumThreads: 1 });
       this.stats.loads++;
       this.stats.loadMsTotal += this.clock() - started;
       return session;

@@ -147,6 +147,31 @@ interface AlertRow {
   created_at: string;
 }
 
+const INSERT_PREDICTIONS =
+  'INSERT INTO predictions (id, model_name, version, ok, error, features, output, prediction_value, latency_ms, routing_key, created_at) VALUES';
+const PREDICTION_COLUMNS = 11;
+const PREDICTION_VALUES = `(${Array<string>(PREDICTION_COLUMNS).fill('?').join(', ')})`;
+const PREDICTIONS_PER_INSERT = 32;
+
+/** A logged prediction's values in INSERT_PREDICTIONS' column order, written into `out` at `at`. */
+function predictionParams(r: PredictionRecord, out: unknown[], at: number): unknown[] {
+  out[at] = r.id;
+  out[at + 1] = r.name;
+  out[at + 2] = r.version;
+  out[at + 3] = r.ok ? 1 : 0;
+  out[at + 4] = r.error;
+  out[at + 5] = r.features;
+  out[at + 6] = r.output;
+  out[at + 7] = r.predictionValue;
+  out[at + 8] = r.latencyMs;
+  out[at + 9] = r.routingKey;
+  out[at + 10] = r.createdAt;
+  return out;
+}
+
+/** How stale routing may be about another process's registry changes (see changeToken). */
+export const OTHER_PROCESS_CHECK_MS = 50;
+
 const toVersion = (r: VersionRow): ModelVersion => ({
   name: r.model_name,
   version: r.version,
@@ -200,6 +225,8 @@ export class RegistryStore {
   private readonly q: Record<string, Statement>;
   /** Registry writes made through this connection (SQLite's data_version counts only other connections'). */
   private localWrites = 0;
+  private dataVersion = 0;
+  private dataVersionReadAt = Number.NEGATIVE_INFINITY;
 
   private readonly now: () => string;
   private readonly outbox: boolean;
@@ -235,8 +262,8 @@ export class RegistryStore {
       upsertTraffic: db.prepare(`INSERT INTO traffic_configs (model_name, weights, routing, updated_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (model_name) DO UPDATE SET weights = excluded.weights, routing = excluded.routing, updated_at = excluded.updated_at`),
       deleteTraffic: db.prepare('DELETE FROM traffic_configs WHERE model_name = ?'),
-      insertPrediction: db.prepare(`INSERT INTO predictions (id, model_name, version, ok, error, features, output, prediction_value, latency_ms, routing_key, created_at)
-        VALUES (@id, @name, @version, @ok, @error, @features, @output, @predictionValue, @latencyMs, @routingKey, @createdAt)`),
+      insertPrediction: db.prepare(`${INSERT_PREDICTIONS} ${PREDICTION_VALUES}`),
+      insertPredictions: db.prepare(`${INSERT_PREDICTIONS} ${Array<string>(PREDICTIONS_PER_INSERT).fill(PREDICTION_VALUES).join(', ')}`),
       variantCounts: db.prepare(
         'SELECT version, COUNT(*) AS n, SUM(1 - ok) AS errors, AVG(prediction_value) AS mean FROM predictions WHERE model_name = ? AND created_at >= ? GROUP BY version',
       ),
@@ -303,7 +330,15 @@ export class RegistryStore {
    * registry state is valid while this token stays the same.
    */
   changeToken(): string {
-    return `${this.q.dataVersion.get() as number}:${this.localWrites}`;
+    // Reading data_version takes a WAL read lock (two system calls, ~10 µs): on the predict
+    // path that is more than the model run, so another process's commits are looked for at
+    // most every OTHER_PROCESS_CHECK_MS. This process's own writes count at once.
+    const now = performance.now();
+    if (now - this.dataVersionReadAt >= OTHER_PROCESS_CHECK_MS) {
+      this.dataVersion = this.q.dataVersion.get() as number;
+      this.dataVersionReadAt = now;
+    }
+    return `${this.dataVersion}:${this.localWrites}`;
   }
 
   /** What routing needs of a model: its versions and traffic split (undefined: no such model). */
@@ -468,8 +503,17 @@ export class RegistryStore {
 
   /** Appends a batch of logged predictions in one transaction. */
   async appendPredictions(records: readonly PredictionRecord[]): Promise<void> {
+    // Many rows per INSERT: a flush of thousands of rows spends less per row in the statement
+    // machinery (about 30% of a row's cost with one row per INSERT).
     const run = this.db.transaction((rows: readonly PredictionRecord[]) => {
-      for (const r of rows) this.q.insertPrediction.run({ ...r, ok: r.ok ? 1 : 0 });
+      const many: unknown[] = new Array(PREDICTIONS_PER_INSERT * PREDICTION_COLUMNS);
+      let i = 0;
+      for (; i + PREDICTIONS_PER_INSERT <= rows.length; i += PREDICTIONS_PER_INSERT) {
+        for (let j = 0; j < PREDICTIONS_PER_INSERT; j++) predictionParams(rows[i + j], many, j * PREDICTION_COLUMNS);
+        this.q.insertPredictions.run(many);
+      }
+      const one: unknown[] = new Array(PREDICTION_COLUMNS);
+      for (; i < rows.length; i++) this.q.insertPrediction.run(predictionParams(rows[i], one, 0));
     });
     run.immediate(records);
   }

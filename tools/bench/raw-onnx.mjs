@@ -69,8 +69,10 @@ export async function rawOnnx({ rows, features }) {
   const bar = progress('1. raw onnxruntime-node');
   const ort = await import('onnxruntime-node');
   const input = 'float_input';
-  const v1 = await ort.InferenceSession.create(path.join(FIXTURES, 'nba_points_v1.onnx'));
-  const v2 = await ort.InferenceSession.create(path.join(FIXTURES, 'nba_points_v2.onnx'));
+  // The options the server's session cache uses (MODEL_THREADS=1 by default).
+  const options = { intraOpNumThreads: 1, interOpNumThreads: 1 };
+  const v1 = await ort.InferenceSession.create(path.join(FIXTURES, 'nba_points_v1.onnx'), options);
+  const v2 = await ort.InferenceSession.create(path.join(FIXTURES, 'nba_points_v2.onnx'), options);
   const out = {
     v1: {
       singleUs: await singleRow(ort, v1, input, rows, features, { n: 5000 }),
