@@ -41,6 +41,12 @@ export const configSchema = z.object({
   MLOPS_MCP_READ_ONLY: booleanFlag.default(false).describe('Serve only read tools'),
   MLOPS_MCP_SESSION_IDLE_SECONDS: positiveInt('MLOPS_MCP_SESSION_IDLE_SECONDS').default(1800).describe('Idle HTTP MCP sessions are closed after this many seconds'),
   MLOPS_MCP_MAX_SESSIONS: positiveInt('MLOPS_MCP_MAX_SESSIONS').default(100).describe('Open HTTP MCP sessions allowed at once'),
+  MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS: positiveInt('MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS')
+    .default(20)
+    .describe('A connection that has not sent complete request headers this long after the request began is answered 408 and closed (slow-header clients)'),
+  MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS: positiveInt('MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS')
+    .default(120)
+    .describe('A request not received in full (headers and body) this long after it began is answered 408 and closed (slow-body clients)'),
   MODEL_CACHE_SIZE: positiveInt('MODEL_CACHE_SIZE').default(50).describe('ONNX sessions kept loaded (LRU)'),
   MODEL_CACHE_TTL: positiveInt('MODEL_CACHE_TTL').default(3600).describe('Seconds an unused ONNX session stays loaded'),
   MODEL_THREADS: positiveInt('MODEL_THREADS')
@@ -75,6 +81,8 @@ export interface Config {
   readOnly: boolean;
   sessionIdleMs: number;
   maxSessions: number;
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
   modelCacheSize: number;
   modelCacheTtlMs: number;
   modelThreads: number;
@@ -111,6 +119,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const raw = parsed.data;
+  // Node's http.Server refuses a headers timeout longer than the request timeout; say so by name.
+  if (raw.MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS > raw.MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS) {
+    throw new ConfigError(
+      `invalid configuration:\n  MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS (${raw.MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS})`,
+    );
+  }
   const home = path.resolve(cwd, raw.MLOPS_MCP_HOME);
   const allowedDirs = raw.MLOPS_MCP_ALLOWED_DIRS
     ? raw.MLOPS_MCP_ALLOWED_DIRS.split(':').filter(Boolean).map((d) => path.resolve(cwd, d))
@@ -129,6 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     readOnly: raw.MLOPS_MCP_READ_ONLY,
     sessionIdleMs: raw.MLOPS_MCP_SESSION_IDLE_SECONDS * 1000,
     maxSessions: raw.MLOPS_MCP_MAX_SESSIONS,
+    httpHeadersTimeoutMs: raw.MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+    httpRequestTimeoutMs: raw.MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
     modelCacheSize: raw.MODEL_CACHE_SIZE,
     modelCacheTtlMs: raw.MODEL_CACHE_TTL * 1000,
     modelThreads: raw.MODEL_THREADS,

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -135,12 +135,21 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
     }
   });
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = web.listen(options.port, options.host, () => resolve(s));
-    s.once('error', reject);
+  // Slow clients (slowloris headers, a dribbled body) are cut by Node's headers and request
+  // timeouts, which Node only checks every connectionsCheckingInterval (30 s by default, read
+  // once when the server starts listening): check often enough that a short timeout holds.
+  const { httpHeadersTimeoutMs: headersTimeout, httpRequestTimeoutMs: requestTimeout } = config;
+  const server: Server = createServer(
+    { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.min(headersTimeout, requestTimeout) / 4) },
+    web,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 120_000;
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}`;

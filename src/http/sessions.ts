@@ -23,6 +23,8 @@ const rpcError = (res: Response, status: number, code: number, message: string) 
  */
 export class McpSessions {
   private readonly sessions = new Map<string, Session>();
+  /** Initializes admitted under the cap whose session is not in `sessions` yet. */
+  private opening = 0;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -50,13 +52,22 @@ export class McpSessions {
     if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
       return void rpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header; the first request must be initialize');
     }
-    if (this.sessions.size >= this.options.maxSessions) {
+    // Concurrent initializes count against the cap from here on, not only once their session
+    // exists: otherwise any await before onsessioninitialized lets all of them through.
+    if (this.sessions.size + this.opening >= this.options.maxSessions) {
       return void rpcError(res, 503, -32000, 'Too many open sessions; close one (DELETE /mcp) or try again later');
     }
+    this.opening++;
+    let admitted = true;
+    const release = () => {
+      if (admitted) this.opening--;
+      admitted = false;
+    };
     const server = this.newServer(caller);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => {
+        release();
         this.sessions.set(sid, { transport, server, lastActive: Date.now(), callerName: caller?.name });
         this.options.logger.debug({ session: sid }, 'mcp session opened');
       },
@@ -65,8 +76,12 @@ export class McpSessions {
       const sid = transport.sessionId;
       if (sid && this.sessions.delete(sid)) this.options.logger.debug({ session: sid }, 'mcp session closed');
     };
-    await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(req, res, req.body);
+    } finally {
+      release();
+    }
   }
 
   async closeAll(): Promise<void> {

@@ -1,0 +1,371 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/config.js';
+import { tempDir } from '../helpers.js';
+import { spawnHttp, type SpawnedHttp } from './spawn.js';
+
+// Issue 8, item 4 ("HTTP abuse"): caps, expiry, body and batch limits, id isolation between
+// sessions, slow clients, and Host/Origin checks before the body — all against the built server.
+
+const PROTOCOL = '2025-06-18';
+const mcpHeaders = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+const initialize = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'limits', version: '1' } },
+});
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP request with exactly the headers given (the SDK client would always set them right). */
+function request(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'POST', headers: options.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+interface RpcMessage {
+  jsonrpc: '2.0';
+  id?: number | string | null;
+  result?: { structuredContent?: Record<string, unknown>; isError?: boolean; tools?: unknown[] };
+  error?: { code: number; message: string };
+}
+
+/** The JSON-RPC messages of a reply: an SSE stream (one per data: line) or a JSON body. */
+function messages(body: string): RpcMessage[] {
+  const trimmed = body.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) return [JSON.parse(trimmed)].flat() as RpcMessage[];
+  return body
+    .split('\n')
+    .filter((l) => l.startsWith('data:') && l.slice(5).trim() !== '')
+    .map((l) => JSON.parse(l.slice(5)) as RpcMessage);
+}
+
+const sessionHeaders = (sid: string) => ({ ...mcpHeaders, 'mcp-session-id': sid, 'mcp-protocol-version': PROTOCOL });
+
+/** initialize + notifications/initialized over raw HTTP; the session id. */
+async function openSession(url: string): Promise<string> {
+  const r = await request(`${url}/mcp`, { headers: mcpHeaders, body: initialize });
+  expect(r.status, r.body).toBe(200);
+  const sid = r.headers['mcp-session-id'];
+  expect(typeof sid).toBe('string');
+  const done = await request(`${url}/mcp`, { headers: sessionHeaders(sid as string), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  expect(done.status).toBe(202);
+  return sid as string;
+}
+
+const closeSession = (url: string, sid: string) => request(`${url}/mcp`, { method: 'DELETE', headers: sessionHeaders(sid) });
+
+/** A POST that sends its headers (here a declared length) and no body; resolves with the reply or 'no reply' after waitMs. */
+function headersOnly(url: string, headers: Record<string, string>, waitMs: number): Promise<Reply | 'no reply'> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers });
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve('no reply');
+    }, waitMs);
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        clearTimeout(timer);
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
+    });
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.flushHeaders();
+  });
+}
+
+/**
+ * A raw socket that writes `first`, then `drip` every `everyMs` (nothing if drip is empty), and
+ * resolves when the server closes it: what it answered and how long after connecting.
+ */
+function slowClient(url: string, first: string, drip: string, everyMs = 150): Promise<{ answer: string; afterMs: number }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    let answer = '';
+    let timer: NodeJS.Timeout | undefined;
+    const socket = net.connect(Number(port), hostname, () => {
+      socket.write(first);
+      if (drip) timer = setInterval(() => socket.writable && socket.write(drip), everyMs);
+    });
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (answer += d));
+    // A write racing the server's close may fail; the close is what we wait for.
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve({ answer, afterMs: Date.now() - started });
+    });
+    // Never hang the test: a socket still open after 10 s is a failure, not a pass.
+    setTimeout(() => {
+      if (!socket.destroyed) {
+        clearInterval(timer);
+        socket.destroy();
+        reject(new Error(`still connected after 10 s; got ${JSON.stringify(answer)}`));
+      }
+    }, 10_000).unref();
+  });
+}
+
+const home = () => path.join(tempDir(), 'home');
+
+describe('HTTP sessions are capped (MLOPS_MCP_MAX_SESSIONS=2)', () => {
+  let server: SpawnedHttp;
+  beforeAll(async () => {
+    server = await spawnHttp([], { MLOPS_MCP_HOME: home(), MLOPS_MCP_MAX_SESSIONS: '2' });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('answers a third initialize with 503 and a JSON-RPC error, and opens one again once a session is closed', async () => {
+    const a = await openSession(server.url);
+    const b = await openSession(server.url);
+    const third = await request(`${server.url}/mcp`, { headers: mcpHeaders, body: initialize });
+    expect(third.status).toBe(503);
+    expect(third.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(third.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringContaining('Too many open sessions') }, id: null });
+
+    expect((await closeSession(server.url, a)).status).toBe(200);
+    // The closed session is gone, and its slot is free.
+    expect((await request(`${server.url}/mcp`, { headers: sessionHeaders(a), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) })).status).toBe(404);
+    const c = await openSession(server.url);
+    const tools = messages((await request(`${server.url}/mcp`, { headers: sessionHeaders(c), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) })).body);
+    expect(tools[0].result?.tools?.length).toBeGreaterThan(5);
+    for (const sid of [b, c]) expect((await closeSession(server.url, sid)).status).toBe(200);
+  });
+
+  it('holds the cap against initializes that arrive at once', async () => {
+    // The cap is checked before a session exists; concurrent initializes must not all slip through.
+    const replies = await Promise.all(Array.from({ length: 8 }, () => request(`${server.url}/mcp`, { headers: mcpHeaders, body: initialize })));
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 503, 503, 503, 503, 503, 503]);
+    for (const r of replies.filter((x) => x.status === 200)) expect((await closeSession(server.url, r.headers['mcp-session-id'] as string)).status).toBe(200);
+    // Both slots are free again.
+    for (const sid of [await openSession(server.url), await openSession(server.url)]) await closeSession(server.url, sid);
+  });
+});
+
+describe('idle HTTP sessions expire (MLOPS_MCP_SESSION_IDLE_SECONDS=1, MLOPS_MCP_MAX_SESSIONS=1)', () => {
+  let server: SpawnedHttp;
+  beforeAll(async () => {
+    server = await spawnHttp([], { MLOPS_MCP_HOME: home(), MLOPS_MCP_MAX_SESSIONS: '1', MLOPS_MCP_SESSION_IDLE_SECONDS: '1' });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('closes an unused session and its transport, forgets its id, and frees its slot', async () => {
+    const sid = await openSession(server.url);
+    // The session's standalone SSE stream: it ends when the server closes the transport.
+    const streamEnded = new Promise<{ status: number; atMs: number }>((resolve, reject) => {
+      const req = http.request(`${server.url}/mcp`, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': PROTOCOL } }, (res) => {
+        res.resume();
+        res.on('close', () => resolve({ status: res.statusCode ?? 0, atMs: Date.now() }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const lastUse = Date.now();
+    // The cap is 1 and the session counts toward it while open.
+    expect((await request(`${server.url}/mcp`, { headers: mcpHeaders, body: initialize })).status).toBe(503);
+
+    const ended = await Promise.race([streamEnded, new Promise<'open'>((r) => setTimeout(() => r('open'), 4000))]);
+    expect(ended, 'the SSE stream of an idle session is still open after 4 s').not.toBe('open');
+    const { status, atMs } = ended as { status: number; atMs: number };
+    expect(status).toBe(200);
+    // Idle 1 s, swept every second: gone between 1 and ~2 s after its last use.
+    expect(atMs - lastUse).toBeGreaterThanOrEqual(900);
+
+    const stale = await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    expect(stale.status).toBe(404);
+    expect(JSON.parse(stale.body)).toMatchObject({ error: { code: -32001 } });
+    // No longer counted: with a cap of 1, a new session opens.
+    const fresh = await openSession(server.url);
+    expect(fresh).not.toBe(sid);
+    await closeSession(server.url, fresh);
+  });
+});
+
+describe('HTTP limits on one default server (--demo)', () => {
+  let server: SpawnedHttp;
+  beforeAll(async () => {
+    server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: home() });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('answers a chunked body over 4 MiB (no Content-Length) with a JSON 413, and keeps serving', async () => {
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      const req = http.request(`${server.url}/mcp`, { method: 'POST', headers: mcpHeaders });
+      let answered = false;
+      req.on('response', (res) => {
+        answered = true;
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      // The server may close while we still write; only an error before any answer fails.
+      req.on('error', (e) => !answered && reject(e));
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (!answered && sent < 6 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        if (!answered) req.end();
+      };
+      pump();
+      expect(req.getHeader('content-length')).toBeUndefined();
+    });
+    expect(reply.status).toBe(413);
+    expect(reply.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(reply.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32600, message: 'Request body over 4mb' }, id: null });
+
+    expect((await request(`${server.url}/healthz`, { method: 'GET' })).status).toBe(200);
+    await closeSession(server.url, await openSession(server.url));
+  });
+
+  it('refuses a JSON-RPC batch over 100 messages inside a session too, and the session keeps working', async () => {
+    const sid = await openSession(server.url);
+    const batch = JSON.stringify(Array.from({ length: 101 }, (_, i) => ({ jsonrpc: '2.0', id: i + 1, method: 'tools/list' })));
+    const refused = await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: batch });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32600, message: expect.stringContaining('101 messages is over the limit of 100') }, id: null });
+    const after = messages((await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: JSON.stringify({ jsonrpc: '2.0', id: 200, method: 'tools/list' }) })).body);
+    expect(after).toHaveLength(1);
+    expect(after[0]).toMatchObject({ id: 200 });
+    await closeSession(server.url, sid);
+  });
+
+  it('gives two sessions that use the same JSON-RPC ids at once only their own answers', async () => {
+    // nba_points v1 (production) is a linear regression: the fixture manifest gives its exact formula.
+    const manifest = JSON.parse(fs.readFileSync(path.join(packageRoot, 'fixtures', 'models.json'), 'utf8')) as {
+      models: Array<{ name: string; file: string; linear?: { intercept: number; coefficients: number[] } }>;
+    };
+    const { intercept, coefficients } = manifest.models.find((m) => m.file === 'nba_points_v1.onnx')!.linear!;
+    const expected = (x: number[]) => intercept + x.reduce((s, v, i) => s + v * coefficients[i], 0);
+    // Client A's players score 10-15 season points, B's 25-30: every (client, id) pair has its own answer.
+    const features = (client: 'A' | 'B', id: number) => {
+      const pts = (client === 'A' ? 10 : 25) + id / 10;
+      return [id % 2, 1, pts, 5, 4, pts + 1, 5, 4, 30, 112];
+    };
+    const ids = Array.from({ length: 50 }, (_, i) => i + 1);
+    const values = ids.flatMap((id) => [expected(features('A', id)), expected(features('B', id))]);
+    expect(new Set(values.map((v) => v.toFixed(3))).size).toBe(100);
+
+    const sessions = { A: await openSession(server.url), B: await openSession(server.url) };
+    const calls = (['A', 'B'] as const).flatMap((client) =>
+      ids.map(async (id) => {
+        const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'predict', arguments: { name: 'nba_points', version: 'v1', features: features(client, id) } } });
+        const r = await fetch(`${server.url}/mcp`, { method: 'POST', headers: sessionHeaders(sessions[client]), body });
+        return { client, id, status: r.status, replies: messages(await r.text()) };
+      }),
+    );
+    const answers = await Promise.all(calls);
+    for (const { client, id, status, replies } of answers) {
+      expect(status, `${client} ${id}`).toBe(200);
+      // Exactly one answer on this request's stream: its own id, its own features' prediction.
+      expect(replies, `${client} ${id}`).toHaveLength(1);
+      expect(replies[0].id).toBe(id);
+      expect(replies[0].result?.isError, `${client} ${id}`).toBeFalsy();
+      const prediction = replies[0].result?.structuredContent?.prediction as number;
+      expect(Math.abs(prediction - expected(features(client, id))), `${client} ${id}: ${prediction}`).toBeLessThan(1e-3);
+    }
+    for (const sid of Object.values(sessions)) await closeSession(server.url, sid);
+  });
+
+  it('refuses a foreign Host or Origin with 403 before reading the body', async () => {
+    // 50 MB declared: were the body parser first it would answer 413, not 403.
+    const host = await headersOnly(`${server.url}/mcp`, { ...mcpHeaders, host: 'evil.example.com', 'content-length': String(50 * 1024 * 1024) }, 2000);
+    expect(host).not.toBe('no reply');
+    expect((host as Reply).status).toBe(403);
+    expect(JSON.parse((host as Reply).body)).toMatchObject({ jsonrpc: '2.0', error: { message: 'Invalid Host: evil.example.com' } });
+
+    // 3 MiB declared (under the limit) and never sent: a handler that read the body would wait forever.
+    const origin = await headersOnly(`${server.url}/mcp`, { ...mcpHeaders, origin: 'http://evil.example.com', 'content-length': String(3 * 1024 * 1024) }, 2000);
+    expect(origin).not.toBe('no reply');
+    expect((origin as Reply).status).toBe(403);
+    expect(JSON.parse((origin as Reply).body)).toMatchObject({ error: { message: 'Origin not allowed: http://evil.example.com' } });
+
+    // The control: the same request from an allowed origin waits for its body.
+    const allowed = await headersOnly(`${server.url}/mcp`, { ...mcpHeaders, origin: server.url, 'content-length': String(3 * 1024 * 1024) }, 500);
+    expect(allowed).toBe('no reply');
+  });
+});
+
+describe('slow HTTP clients (headers timeout 1 s, request timeout 3 s)', () => {
+  let server: SpawnedHttp;
+  beforeAll(async () => {
+    server = await spawnHttp([], { MLOPS_MCP_HOME: home(), MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS: '1', MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS: '3' });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('answers 408 and disconnects a stalled request line, dribbled headers and a dribbled body; long responses stay open', async () => {
+    const host = new URL(server.url).host;
+    // A response stream that lives longer than the request timeout: the timeouts are about receiving a request only.
+    const sid = await openSession(server.url);
+    let streamClosed = false;
+    const stream = http.request(`${server.url}/mcp`, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': PROTOCOL } }, (res) => {
+      res.resume();
+      res.on('close', () => (streamClosed = true));
+    });
+    stream.on('error', () => (streamClosed = true));
+    stream.end();
+
+    const [requestLine, headers, body] = await Promise.all([
+      slowClient(server.url, 'POST /mcp HT', ''),
+      slowClient(server.url, `POST /mcp HTTP/1.1\r\nHost: ${host}\r\n`, 'x-slow: 1\r\n'),
+      slowClient(server.url, `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`, ' '),
+    ]);
+    for (const c of [requestLine, headers, body]) expect(c.answer).toMatch(/^HTTP\/1\.1 408 /);
+    // Headers: cut after 1 s (checked every 250 ms), even though bytes keep coming.
+    for (const c of [requestLine, headers]) {
+      expect(c.afterMs).toBeGreaterThanOrEqual(900);
+      expect(c.afterMs).toBeLessThan(2500);
+    }
+    // Body: cut after the 3 s request timeout, not the socket's idle time.
+    expect(body.afterMs).toBeGreaterThanOrEqual(2900);
+    expect(body.afterMs).toBeLessThan(5500);
+
+    expect(streamClosed).toBe(false);
+    stream.destroy();
+    expect((await request(`${server.url}/healthz`, { method: 'GET' })).status).toBe(200);
+    await closeSession(server.url, sid);
+  });
+
+  it('refuses to start with a headers timeout longer than the request timeout', async () => {
+    await expect(
+      spawnHttp([], { MLOPS_MCP_HOME: home(), MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS: '10', MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS: '5' }),
+    ).rejects.toThrow(/MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS/);
+  });
+});
