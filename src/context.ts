@@ -11,6 +11,7 @@ import { ModelRegistry } from './registry/registry.js';
 import { loadOnnxRuntime } from './serving/runtime.js';
 import { ServingMetrics } from './serving/metrics.js';
 import { PredictionLog } from './serving/prediction-log.js';
+import { PredictionWriter } from './serving/prediction-writer.js';
 import { ServingService } from './serving/serving.js';
 import { SessionCache } from './serving/session-cache.js';
 import { ServingStats } from './serving/stats.js';
@@ -45,7 +46,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
   const alerts = new AlertService(store);
   const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;
   const registry = new ModelRegistry({ store, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, mlflow });
-  const predictionLog = new PredictionLog(store, logger, {
+  const predictionLog = new PredictionLog({ store, sink: new PredictionWriter(config.dbPath), logger }, {
     flushMs: config.predictionLogFlushMs,
     maxRows: config.predictionLogMaxRows,
     maxAgeMs: config.predictionLogMaxAgeMs,

@@ -4,7 +4,7 @@ import type { AppContext } from '../context.js';
 import { DomainError, isDomainError } from '../errors.js';
 import { NAME_PATTERN } from '../registry/rules.js';
 import { summarizeModels } from '../registry/summary.js';
-import type { FeatureRow } from '../serving/features.js';
+import { isFeatureTable, type FeatureRow, type FeatureTable } from '../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../serving/answers.js';
 import { VERSION } from '../version.js';
 
@@ -102,14 +102,14 @@ const routingKey = (req: Request) => {
   return key ? key.slice(0, 256) : undefined;
 };
 
-/** MLflow's formats to rows: dataframe_split/records and named tensors become named rows; lists stay positional. */
-export function invocationRows(body: z.infer<typeof invocationsRequest>): FeatureRow[] {
+/** MLflow's formats to rows: dataframe_split and named tensors become a table of named columns; lists stay positional. */
+export function invocationRows(body: z.infer<typeof invocationsRequest>): FeatureRow[] | FeatureTable {
   if ('dataframe_split' in body) {
     const { columns, data } = body.dataframe_split;
-    return data.map((values) => {
+    for (const values of data) {
       if (values.length !== columns.length) throw new DomainError('invalid_argument', `dataframe_split: a row has ${values.length} values for ${columns.length} columns.`);
-      return Object.fromEntries(columns.map((c, i) => [c, values[i]]));
-    });
+    }
+    return { columns, data };
   }
   if ('dataframe_records' in body) return body.dataframe_records;
   const tensor = 'instances' in body ? body.instances : body.inputs;
@@ -118,7 +118,28 @@ export function invocationRows(body: z.infer<typeof invocationsRequest>): Featur
   const columns = Object.entries(tensor);
   const n = columns[0]?.[1].length ?? 0;
   if (columns.some(([, v]) => v.length !== n)) throw new DomainError('invalid_argument', 'inputs: every named column needs the same number of values.');
-  return Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map(([c, v]) => [c, v[i]])));
+  return { columns: columns.map(([c]) => c), data: Array.from({ length: n }, (_, i) => columns.map(([, v]) => v[i])) };
+}
+
+type Invocation = z.infer<typeof invocationsRequest>;
+
+/**
+ * The request body as one of MLflow's formats. A dataframe_split of arrays skips zod's walk of
+ * every value (~0.6 ms for 1 000 rows × 10, an eighth of the request): tableToMatrix checks each
+ * value anyway, naming the column of one that is not a finite number. Anything else goes
+ * through the schema, which also documents the formats in /openapi.json.
+ */
+function parseInvocation(body: unknown): Invocation {
+  if (typeof body === 'object' && body !== null && 'dataframe_split' in body && Object.keys(body).every((k) => k === 'dataframe_split' || k === 'params')) {
+    const split = (body as { dataframe_split: unknown }).dataframe_split;
+    if (typeof split === 'object' && split !== null && Object.keys(split).every((k) => k === 'columns' || k === 'data' || k === 'index')) {
+      const { columns, data } = split as { columns?: unknown; data?: unknown };
+      if (Array.isArray(columns) && columns.every((c) => typeof c === 'string') && Array.isArray(data) && data.every((row) => Array.isArray(row))) {
+        return { dataframe_split: { columns: columns as string[], data: data as number[][] } };
+      }
+    }
+  }
+  return invocationsRequest.parse(body);
 }
 
 /** Routes under /api/v1 (mount it there) and /invocations (the handler of `invocationsRouter`). */
@@ -175,9 +196,10 @@ function invocationsHandler(app: AppContext) {
   return async (req: Request, res: Response) => {
     try {
       const name = modelName(req);
-      const rows = invocationRows(invocationsRequest.parse(req.body));
-      if (!rows.length) throw new DomainError('invalid_argument', 'no rows to score.');
-      if (rows.length > MAX_REST_ROWS) throw new DomainError('invalid_argument', `at most ${MAX_REST_ROWS} rows per request; got ${rows.length}.`);
+      const rows = invocationRows(parseInvocation(req.body));
+      const n = isFeatureTable(rows) ? rows.data.length : rows.length;
+      if (!n) throw new DomainError('invalid_argument', 'no rows to score.');
+      if (n > MAX_REST_ROWS) throw new DomainError('invalid_argument', `at most ${MAX_REST_ROWS} rows per request; got ${n}.`);
       const version = typeof req.query.version === 'string' ? req.query.version : undefined;
       const b = await app.serving.predictBatch(name, rows, { version, routingKey: routingKey(req) });
       const predictions = b.probabilities

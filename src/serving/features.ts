@@ -5,6 +5,14 @@ import type { ModelVersion } from '../registry/types.js';
 /** One row of features: named (an object) or positional (an array in signature order). */
 export type FeatureRow = Readonly<Record<string, number>> | readonly number[];
 
+/** Rows of named columns, as MLflow's dataframe_split sends them: no object per row to build. */
+export interface FeatureTable {
+  columns: readonly string[];
+  data: ReadonlyArray<readonly number[]>;
+}
+
+export const isFeatureTable = (rows: readonly FeatureRow[] | FeatureTable): rows is FeatureTable => !Array.isArray(rows);
+
 /**
  * The features a version takes, in input order: its recorded feature names, else positional
  * names `x0…x{k-1}` when only the width is known.
@@ -61,6 +69,41 @@ export function toMatrix(rows: readonly FeatureRow[], features: readonly string[
         const missing = features.filter((f) => !Object.hasOwn(named, f));
         throw new DomainError('invalid_argument', `${where}missing feature${missing.length > 1 ? 's' : ''} ${listNames(missing)}; expected: ${listNames(features)}.`);
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * toMatrix for a table: the columns are matched to the features once (unknown, duplicate and
+ * missing ones are errors naming them), then each row's values are copied into place.
+ */
+export function tableToMatrix(table: FeatureTable, features: readonly string[], rowLabel: (r: number) => string = () => ''): Float64Array {
+  const k = features.length;
+  const index = new Map(features.map((f, i) => [f, i] as const));
+  const columns = table.columns;
+  const at = new Int32Array(columns.length);
+  const seen = new Set<string>();
+  for (let c = 0; c < columns.length; c++) {
+    const i = index.get(columns[c]);
+    if (i === undefined) throw new DomainError('invalid_argument', `unknown column "${columns[c].slice(0, 100)}"; expected: ${listNames(features)}.`);
+    if (seen.has(columns[c])) throw new DomainError('invalid_argument', `column "${columns[c].slice(0, 100)}" appears twice.`);
+    seen.add(columns[c]);
+    at[c] = i;
+  }
+  if (seen.size !== k) {
+    const missing = features.filter((f) => !seen.has(f));
+    throw new DomainError('invalid_argument', `missing column${missing.length > 1 ? 's' : ''} ${listNames(missing)}; expected: ${listNames(features)}.`);
+  }
+  const out = new Float64Array(table.data.length * k);
+  for (let r = 0; r < table.data.length; r++) {
+    const row = table.data[r];
+    if (row.length !== k) throw new DomainError('invalid_argument', `${rowLabel(r)}${row.length} values for ${k} columns.`);
+    const base = r * k;
+    for (let c = 0; c < k; c++) {
+      const v = row[c];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw notFinite(rowLabel(r), columns[c], v);
+      out[base + at[c]] = v;
     }
   }
   return out;

@@ -1,29 +1,8 @@
 import type { Logger } from '../logger.js';
-import type { PredictionRecord, RegistryStore } from '../store/store.js';
-import type { BatchOutput } from './runner.js';
-import { rowOf } from './runner.js';
+import type { RegistryStore } from '../store/store.js';
+import type { PendingPredictions, WriteResult } from './prediction-writer.js';
 
-/**
- * A prediction waiting to be written. Features and outputs stay as the typed arrays the
- * request produced; turning them into JSON happens in the flush, off the request path.
- */
-export interface PendingPrediction {
-  id: string;
-  name: string;
-  version: string | null;
-  ok: boolean;
-  error: string | null;
-  /** Row-major feature matrix of the request and this prediction's row in it. */
-  matrix: Float64Array | null;
-  row: number;
-  width: number;
-  /** What the caller sent, for a request that failed before its features were read. */
-  rawFeatures: unknown;
-  output: BatchOutput | null;
-  latencyMs: number;
-  routingKey: string | null;
-  at: number;
-}
+export type { PendingPredictions } from './prediction-writer.js';
 
 export interface PredictionLogOptions {
   flushMs: number;
@@ -33,50 +12,61 @@ export interface PredictionLogOptions {
   maxPending: number;
 }
 
+/** Where a flush sends the pending predictions (a PredictionWriter: a thread with its own connection). */
+export interface PredictionSink {
+  write(batch: readonly PendingPredictions[]): Promise<WriteResult>;
+  close(): Promise<void>;
+}
+
 /**
- * The prediction log: every prediction, ok or failed, appended to SQLite in one transaction
- * per flush on a short timer, so no request waits for a disk write. A crash loses at most one
- * flush interval; close() flushes what is pending.
+ * The prediction log: every prediction, ok or failed, kept in memory and handed to the writer
+ * every `flushMs`, so no request waits for a disk write (or pays for the row). A crash loses at
+ * most one flush interval; close() flushes what is pending.
  */
 export class PredictionLog {
-  private pending: PendingPrediction[] = [];
+  private pending: PendingPredictions[] = [];
+  private pendingRows = 0;
+  /** Rows handed to the writer and not yet answered for. */
+  private writingRows = 0;
   private readonly timer: NodeJS.Timeout;
   private readonly trimTimer: NodeJS.Timeout;
   private flushing: Promise<void> | null = null;
   private readonly counters = { written: 0, flushes: 0, failedFlushes: 0, dropped: 0, lastFlushFailed: false, lastError: null as string | null };
 
   constructor(
-    private readonly store: RegistryStore,
-    private readonly logger: Logger,
+    private readonly deps: { store: RegistryStore; sink: PredictionSink; logger: Logger },
     private readonly options: PredictionLogOptions,
   ) {
     this.timer = setInterval(() => void this.flush(), options.flushMs).unref();
     this.trimTimer = setInterval(() => void this.trim(), 60_000).unref();
   }
 
-  append(p: PendingPrediction): void {
+  append(p: PendingPredictions): void {
     this.pending.push(p);
-    if (this.pending.length > this.options.maxPending) {
-      const excess = this.pending.length - this.options.maxPending;
-      this.pending.splice(0, excess);
-      this.counters.dropped += excess;
-    }
+    this.pendingRows += p.rows;
+    this.dropOverflow();
   }
 
   get pendingCount(): number {
-    return this.pending.length;
+    return this.pendingRows;
   }
 
+  /** `pending` counts every row not yet written, including those the writer is on. */
   status() {
-    return { ...this.counters, pending: this.pending.length };
+    return { ...this.counters, pending: this.pendingRows + this.writingRows };
   }
 
-  /** Writes everything pending; concurrent calls share one flush. */
-  flush(): Promise<void> {
-    this.flushing ??= this.writePending().finally(() => {
+  /**
+   * Writes everything appended before the call (one attempt: a failed write stays pending). A
+   * flush already under way may have taken only part of it, so it is waited for first.
+   */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (!this.pending.length) return;
+    this.flushing = this.writePending().finally(() => {
       this.flushing = null;
     });
-    return this.flushing;
+    await this.flushing;
   }
 
   async close(): Promise<void> {
@@ -84,89 +74,80 @@ export class PredictionLog {
     clearInterval(this.trimTimer);
     await this.flush();
     if (this.pending.length) await this.flush();
+    await this.deps.sink.close();
   }
 
   async trim(): Promise<void> {
     try {
       const before = new Date(Date.now() - this.options.maxAgeMs).toISOString();
-      const removed = await this.store.trimPredictions(before, this.options.maxRows);
-      if (removed) this.logger.debug({ removed }, 'prediction log trimmed');
+      const removed = await this.deps.store.trimPredictions(before, this.options.maxRows);
+      if (removed) this.deps.logger.debug({ removed }, 'prediction log trimmed');
     } catch (e) {
-      this.logger.warn({ err: e }, 'prediction log trim failed');
+      this.deps.logger.warn({ err: e }, 'prediction log trim failed');
     }
   }
 
   private async writePending(): Promise<void> {
     if (!this.pending.length) return;
     const batch = this.pending;
+    const rows = this.pendingRows;
     this.pending = [];
-    const times = new IsoTimes();
-    for (let i = 0; i < batch.length; i += FLUSH_SLICE) {
-      // A slice per transaction, yielding between slices: a 10 000-row flush would otherwise
-      // hold the event loop for ~100 ms, and every request arriving meanwhile would wait.
-      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      const slice = batch.slice(i, i + FLUSH_SLICE);
-      try {
-        await this.store.appendPredictions(slice.map((p) => toRecord(p, times)));
-        this.counters.written += slice.length;
-        this.counters.lastFlushFailed = false;
-      } catch (e) {
-        // Keep the rest for the next flush (bounded by maxPending); the failure shows in health.
-        this.counters.failedFlushes++;
-        this.counters.lastFlushFailed = true;
-        this.counters.lastError = e instanceof Error ? e.message : String(e);
-        this.pending = batch.slice(i).concat(this.pending);
-        if (this.pending.length > this.options.maxPending) {
-          const excess = this.pending.length - this.options.maxPending;
-          this.pending.splice(0, excess);
-          this.counters.dropped += excess;
-        }
-        this.logger.error({ err: e, pending: this.pending.length }, 'prediction log flush failed');
-        return;
-      }
+    this.pendingRows = 0;
+    this.writingRows = rows;
+    const result = await this.deps.sink.write(batch);
+    this.writingRows = 0;
+    this.counters.written += result.written;
+    if (!result.error) {
+      this.counters.flushes++;
+      this.counters.lastFlushFailed = false;
+      return;
     }
-    this.counters.flushes++;
+    // Keep what was not written for the next flush (bounded by maxPending); the failure shows in health.
+    this.counters.failedFlushes++;
+    this.counters.lastFlushFailed = true;
+    this.counters.lastError = result.error.message;
+    const rest = withoutFirstRows(batch, result.written);
+    this.pending = rest.concat(this.pending);
+    this.pendingRows += rows - result.written;
+    this.dropOverflow();
+    this.deps.logger.error({ err: result.error, pending: this.pendingRows }, 'prediction log flush failed');
+  }
+
+  /** Beyond maxPending rows, the oldest requests' rows are dropped (and counted). */
+  private dropOverflow(): void {
+    while (this.pendingRows > this.options.maxPending && this.pending.length > 1) {
+      const oldest = this.pending.shift() as PendingPredictions;
+      this.pendingRows -= oldest.rows;
+      this.counters.dropped += oldest.rows;
+    }
   }
 }
 
-/** Predictions written per transaction: about a millisecond of work (10 µs a row). */
-const FLUSH_SLICE = 128;
-
-/** ISO strings of epoch milliseconds, the last one remembered: a flush's predictions share a few. */
-class IsoTimes {
-  private at = Number.NaN;
-  private iso = '';
-  of(at: number): string {
-    if (at !== this.at) {
-      this.at = at;
-      this.iso = new Date(at).toISOString();
+/** The batch without its first n rows: a partly written request keeps its unwritten rows. */
+export function withoutFirstRows(batch: readonly PendingPredictions[], n: number): PendingPredictions[] {
+  const out: PendingPredictions[] = [];
+  let skip = n;
+  for (const p of batch) {
+    if (skip >= p.rows) {
+      skip -= p.rows;
+      continue;
     }
-    return this.iso;
+    out.push(skip === 0 ? p : rowsFrom(p, skip));
+    skip = 0;
   }
+  return out;
 }
 
-function toRecord(p: PendingPrediction, times: IsoTimes): PredictionRecord {
-  let features: string | null = null;
-  if (p.matrix) features = JSON.stringify(Array.from(p.matrix.subarray(p.row * p.width, (p.row + 1) * p.width)));
-  else if (p.rawFeatures !== undefined) features = JSON.stringify(p.rawFeatures)?.slice(0, 10_000) ?? null;
-  const prediction = p.output?.predictions[p.row];
+function rowsFrom(p: PendingPredictions, from: number): PendingPredictions {
+  const probabilities = p.output?.probabilities;
   return {
-    id: p.id,
-    name: p.name,
-    version: p.version,
-    ok: p.ok,
-    error: p.error,
-    features,
-    output: p.output ? outputJson(p.output, p.row) : null,
-    predictionValue: typeof prediction === 'number' ? prediction : null,
-    latencyMs: p.latencyMs,
-    routingKey: p.routingKey,
-    createdAt: times.of(p.at),
+    ...p,
+    rows: p.rows - from,
+    indices: p.indices?.slice(from) ?? null,
+    matrix: p.matrix?.subarray(from * p.width) ?? null,
+    output: p.output && {
+      predictions: p.output.predictions.slice(from),
+      probabilities: probabilities ? Object.fromEntries(Object.entries(probabilities).map(([label, values]) => [label, values.slice(from)])) : null,
+    },
   };
-}
-
-/** JSON of one row's output, as JSON.stringify(rowOf(output, row)) would write it. */
-function outputJson(output: BatchOutput, row: number): string {
-  if (!output.probabilities) return `{"prediction":${JSON.stringify(output.predictions[row])},"probabilities":null}`;
-  return JSON.stringify(rowOf(output, row));
 }

@@ -6,7 +6,7 @@ import type { AlertDraft } from '../monitoring/alert-types.js';
 import type { ArtifactStore } from '../registry/artifacts.js';
 import type { Actor, ModelVersion, Stage } from '../registry/types.js';
 import type { RegistryStore } from '../store/store.js';
-import { expectedFeatures, toMatrix, type FeatureRow } from './features.js';
+import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
 import type { ServingMetrics } from './metrics.js';
 import type { PredictionLog } from './prediction-log.js';
 import { rowOf, runBatch, type BatchOutput } from './runner.js';
@@ -128,7 +128,7 @@ export class ServingService {
       matrix = toMatrix([features], names);
       const output = await this.run(version, matrix, 1, width);
       const latencyMs = performance.now() - started;
-      this.record(id, name, version.version, true, null, matrix, 0, width, features, output, latencyMs, options.routingKey, at, 1);
+      this.record(id, name, version.version, true, null, matrix, width, features, output, latencyMs, options.routingKey, at);
       const row = rowOf(output, 0);
       return { predictionId: id, name, version: version.version, stage: version.stage, ...row, latencyMs, routedBy: route.routedBy };
     } catch (e) {
@@ -138,16 +138,20 @@ export class ServingService {
   }
 
   /** Routes every row (one routing key routes them all alike) and runs one ONNX call per served version. */
-  async predictBatch(name: string, rows: readonly FeatureRow[], options: PredictOptions = {}): Promise<BatchPrediction> {
+  async predictBatch(name: string, input: readonly FeatureRow[] | FeatureTable, options: PredictOptions = {}): Promise<BatchPrediction> {
     const started = performance.now();
     const at = Date.now();
     const batchId = randomUUID();
-    if (!rows.length) throw new DomainError('invalid_argument', 'rows is empty: give at least one row of features.');
+    const n = isFeatureTable(input) ? input.data.length : input.length;
+    if (!n) throw new DomainError('invalid_argument', 'rows is empty: give at least one row of features.');
     const state = await this.routeState(name);
     const groups = new Map<string, { version: ModelVersion; indices: number[] }>();
-    const routedVersions: string[] = new Array(rows.length);
-    const shared = options.version !== undefined || options.routingKey !== undefined ? this.routeWith(name, state, options, () => this.random()) : null;
-    for (let i = 0; i < rows.length; i++) {
+    const routedVersions: string[] = new Array(n);
+    // One route for every row when nothing varies per row: a version asked for, one routing
+    // key, or a split with a single version (production alone, by default).
+    const oneVersion = state.effective !== null && Object.keys(state.effective.weights).length === 1;
+    const shared = options.version !== undefined || options.routingKey !== undefined || oneVersion ? this.routeWith(name, state, options, () => this.random()) : null;
+    for (let i = 0; i < n; i++) {
       const route = shared ?? this.routeWith(name, state, options, () => this.random());
       let g = groups.get(route.version.version);
       if (!g) groups.set(route.version.version, (g = { version: route.version, indices: [] }));
@@ -155,24 +159,24 @@ export class ServingService {
       routedVersions[i] = route.version.version;
     }
 
-    const predictions: Array<number | string> = new Array(rows.length);
+    const predictions: Array<number | string> = new Array(n);
     let probabilities: Record<string, number[]> | null = null;
     const outputs: Array<{ version: ModelVersion; matrix: Float64Array; width: number; output: BatchOutput; indices: number[] }> = [];
     try {
       for (const { version, indices } of groups.values()) {
         const names = expectedFeatures(version);
-        const matrix = toMatrix(
-          indices.map((i) => rows[i]),
-          names,
-          (r) => `row ${indices[r]}: `,
-        );
+        const label = (r: number) => `row ${indices[r]}: `;
+        const all = indices.length === n;
+        const matrix = isFeatureTable(input)
+          ? tableToMatrix(all ? input : { columns: input.columns, data: indices.map((i) => input.data[i]) }, names, label)
+          : toMatrix(all ? input : indices.map((i) => input[i]), names, label);
         const output = await this.run(version, matrix, indices.length, names.length);
         outputs.push({ version, matrix, width: names.length, output, indices });
       }
     } catch (e) {
       const latencyMs = performance.now() - started;
       for (const { version, indices } of groups.values()) {
-        this.recordFailure(`${batchId}:${indices[0]}`, name, version, e, null, 0, { rows: rows.length }, latencyMs, options.routingKey, at, indices.length);
+        this.recordFailure(`${batchId}:${indices[0]}`, name, version, e, null, 0, { rows: n }, latencyMs, options.routingKey, at, indices.length);
       }
       throw e;
     }
@@ -183,24 +187,26 @@ export class ServingService {
         predictions[i] = output.predictions[j];
         if (output.probabilities) {
           probabilities ??= Object.create(null) as Record<string, number[]>;
-          for (const [label, p] of Object.entries(output.probabilities)) (probabilities[label] ??= new Array(rows.length).fill(null))[i] = p[j];
+          for (const [label, p] of Object.entries(output.probabilities)) (probabilities[label] ??= new Array(n).fill(null))[i] = p[j];
         }
-        this.deps.log.append({
-          id: `${batchId}:${i}`,
-          name,
-          version: version.version,
-          ok: true,
-          error: null,
-          matrix,
-          row: j,
-          width,
-          rawFeatures: undefined,
-          output,
-          latencyMs,
-          routingKey: options.routingKey ?? null,
-          at,
-        });
       }
+      // One log entry for the version's rows: row j is logged as prediction `${batchId}:${indices[j]}`.
+      this.deps.log.append({
+        id: batchId,
+        indices,
+        rows: indices.length,
+        name,
+        version: version.version,
+        ok: true,
+        error: null,
+        matrix,
+        width,
+        rawFeatures: undefined,
+        output,
+        latencyMs,
+        routingKey: options.routingKey ?? null,
+        at,
+      });
       this.deps.stats.record(name, version.version, true, latencyMs, at, indices.length);
       this.deps.metrics.predictions.inc({ model: name, version: version.version, outcome: 'ok' }, indices.length);
       this.deps.metrics.latency.observe({ model: name, version: version.version }, latencyMs / 1000);
@@ -208,7 +214,7 @@ export class ServingService {
     return {
       batchId,
       name,
-      rows: rows.length,
+      rows: n,
       served: outputs.map((o) => ({ version: o.version.version, stage: o.version.stage, rows: o.indices.length })),
       versionPerRow: groups.size > 1 ? routedVersions : null,
       predictions,
@@ -390,6 +396,7 @@ export class ServingService {
     return version;
   }
 
+  /** Logs and counts one predict call's prediction, ok or failed. */
   private record(
     id: string,
     name: string,
@@ -397,16 +404,15 @@ export class ServingService {
     ok: boolean,
     error: string | null,
     matrix: Float64Array | null,
-    row: number,
     width: number,
     raw: unknown,
     output: BatchOutput | null,
     latencyMs: number,
     routingKey: string | undefined,
     at: number,
-    rows: number,
+    rows = 1,
   ): void {
-    this.deps.log.append({ id, name, version, ok, error, matrix, row, width, rawFeatures: matrix ? undefined : raw, output, latencyMs, routingKey: routingKey ?? null, at });
+    this.deps.log.append({ id, indices: null, rows: 1, name, version, ok, error, matrix, width, rawFeatures: matrix ? undefined : raw, output, latencyMs, routingKey: routingKey ?? null, at });
     this.deps.stats.record(name, version, ok, latencyMs, at, rows);
     this.deps.metrics.predictions.inc({ model: name, version, outcome: ok ? 'ok' : 'error' }, rows);
     this.deps.metrics.latency.observe({ model: name, version }, latencyMs / 1000);
@@ -429,9 +435,9 @@ export class ServingService {
     if (!this.routes.has(name)) return;
     const error = e instanceof Error ? e.message.slice(0, 500) : String(e);
     if (version) {
-      this.record(id, name, version.version, false, error, matrix, 0, width, raw, null, latencyMs, routingKey, at, rows);
+      this.record(id, name, version.version, false, error, matrix, width, raw, null, latencyMs, routingKey, at, rows);
     } else {
-      this.deps.log.append({ id, name, version: null, ok: false, error, matrix: null, row: 0, width: 0, rawFeatures: raw, output: null, latencyMs, routingKey: routingKey ?? null, at });
+      this.deps.log.append({ id, indices: null, rows: 1, name, version: null, ok: false, error, matrix: null, width: 0, rawFeatures: raw, output: null, latencyMs, routingKey: routingKey ?? null, at });
       this.deps.stats.record(name, null, false, latencyMs, at, rows);
     }
   }

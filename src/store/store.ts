@@ -63,24 +63,6 @@ export interface TrafficPlan {
   alerts: AlertDraft[];
 }
 
-/** One logged prediction, ok or failed. */
-export interface PredictionRecord {
-  id: string;
-  name: string;
-  version: string | null;
-  ok: boolean;
-  error: string | null;
-  /** JSON of the features in the version's feature order (or as given, when it failed). */
-  features: string | null;
-  /** JSON of the output row. */
-  output: string | null;
-  /** The prediction when it is a number (a regression value or a numeric class label). */
-  predictionValue: number | null;
-  latencyMs: number;
-  routingKey: string | null;
-  createdAt: string;
-}
-
 /** Per-variant counts over the prediction log, aggregated in SQL. */
 export interface VariantCounts {
   version: string | null;
@@ -145,28 +127,6 @@ interface AlertRow {
   message: string;
   details: string | null;
   created_at: string;
-}
-
-const INSERT_PREDICTIONS =
-  'INSERT INTO predictions (id, model_name, version, ok, error, features, output, prediction_value, latency_ms, routing_key, created_at) VALUES';
-const PREDICTION_COLUMNS = 11;
-const PREDICTION_VALUES = `(${Array<string>(PREDICTION_COLUMNS).fill('?').join(', ')})`;
-const PREDICTIONS_PER_INSERT = 32;
-
-/** A logged prediction's values in INSERT_PREDICTIONS' column order, written into `out` at `at`. */
-function predictionParams(r: PredictionRecord, out: unknown[], at: number): unknown[] {
-  out[at] = r.id;
-  out[at + 1] = r.name;
-  out[at + 2] = r.version;
-  out[at + 3] = r.ok ? 1 : 0;
-  out[at + 4] = r.error;
-  out[at + 5] = r.features;
-  out[at + 6] = r.output;
-  out[at + 7] = r.predictionValue;
-  out[at + 8] = r.latencyMs;
-  out[at + 9] = r.routingKey;
-  out[at + 10] = r.createdAt;
-  return out;
 }
 
 /** How stale routing may be about another process's registry changes (see changeToken). */
@@ -262,8 +222,6 @@ export class RegistryStore {
       upsertTraffic: db.prepare(`INSERT INTO traffic_configs (model_name, weights, routing, updated_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (model_name) DO UPDATE SET weights = excluded.weights, routing = excluded.routing, updated_at = excluded.updated_at`),
       deleteTraffic: db.prepare('DELETE FROM traffic_configs WHERE model_name = ?'),
-      insertPrediction: db.prepare(`${INSERT_PREDICTIONS} ${PREDICTION_VALUES}`),
-      insertPredictions: db.prepare(`${INSERT_PREDICTIONS} ${Array<string>(PREDICTIONS_PER_INSERT).fill(PREDICTION_VALUES).join(', ')}`),
       variantCounts: db.prepare(
         'SELECT version, COUNT(*) AS n, SUM(1 - ok) AS errors, AVG(prediction_value) AS mean FROM predictions WHERE model_name = ? AND created_at >= ? GROUP BY version',
       ),
@@ -499,23 +457,6 @@ export class RegistryStore {
   async trafficConfigs(): Promise<Array<{ name: string; config: TrafficConfig }>> {
     const rows = this.q.allTraffic.all() as Array<{ model_name: string; weights: string; routing: Routing; updated_at: string }>;
     return rows.map((r) => ({ name: r.model_name, config: { weights: JSON.parse(r.weights) as Record<string, number>, routing: r.routing, updatedAt: r.updated_at } }));
-  }
-
-  /** Appends a batch of logged predictions in one transaction. */
-  async appendPredictions(records: readonly PredictionRecord[]): Promise<void> {
-    // Many rows per INSERT: a flush of thousands of rows spends less per row in the statement
-    // machinery (about 30% of a row's cost with one row per INSERT).
-    const run = this.db.transaction((rows: readonly PredictionRecord[]) => {
-      const many: unknown[] = new Array(PREDICTIONS_PER_INSERT * PREDICTION_COLUMNS);
-      let i = 0;
-      for (; i + PREDICTIONS_PER_INSERT <= rows.length; i += PREDICTIONS_PER_INSERT) {
-        for (let j = 0; j < PREDICTIONS_PER_INSERT; j++) predictionParams(rows[i + j], many, j * PREDICTION_COLUMNS);
-        this.q.insertPredictions.run(many);
-      }
-      const one: unknown[] = new Array(PREDICTION_COLUMNS);
-      for (; i < rows.length; i++) this.q.insertPrediction.run(predictionParams(rows[i], one, 0));
-    });
-    run.immediate(records);
   }
 
   async variantCounts(name: string, since: string): Promise<VariantCounts[]> {

@@ -100,11 +100,18 @@ describe("MLflow's /invocations formats", () => {
   });
 
   it('answers bad requests with MLflow-style errors and the right status', async () => {
+    const pointsColumns = points.feature_names;
     const before = await ok<{ predictions: { total: number } }>(mcp, 'get_system_stats', {});
     const cases: Array<[string, string | object, number, string, RegExp]> = [
       ['/invocations/nba_points', { dataframe_records: [{ is_home: 1 }] }, 400, 'BAD_REQUEST', /missing features days_rest/],
       ['/invocations/nba_points', { dataframe_records: [{ is_home: 'yes' }] }, 400, 'BAD_REQUEST', /invalid request body/],
       ['/invocations/nba_points', { columns: ['a'] }, 400, 'BAD_REQUEST', /invalid request body/],
+      // dataframe_split is read column by column: every problem names its column (or row).
+      ['/invocations/nba_points', { dataframe_split: { columns: pointsColumns, data: [pointsColumns.map((_, i) => (i === 3 ? 'x' : 1))] } }, 400, 'BAD_REQUEST', new RegExp(`feature "${pointsColumns[3]}" is string`)],
+      ['/invocations/nba_points', { dataframe_split: { columns: [...pointsColumns.slice(1), 'bogus'], data: [pointsColumns.map(() => 1)] } }, 400, 'BAD_REQUEST', /unknown column "bogus"/],
+      ['/invocations/nba_points', { dataframe_split: { columns: [...pointsColumns.slice(1), pointsColumns[1]], data: [pointsColumns.map(() => 1)] } }, 400, 'BAD_REQUEST', /appears twice/],
+      ['/invocations/nba_points', { dataframe_split: { columns: pointsColumns, data: [[1, 2]] } }, 400, 'BAD_REQUEST', /a row has 2 values for 10 columns/],
+      ['/invocations/nba_points', { dataframe_split: { columns: pointsColumns, data: [null] } }, 400, 'BAD_REQUEST', /invalid request body/],
       ['/invocations/no_such_model', { inputs: [[1]] }, 404, 'RESOURCE_DOES_NOT_EXIST', /No model named "no_such_model"/],
       ['/invocations/nba_points', '{"inputs": [[1,', 400, 'MALFORMED_REQUEST', /not valid JSON/],
       ['/api/v1/predict/nba_points', { rows: [] }, 400, 'BAD_REQUEST', /rows/],
@@ -121,8 +128,9 @@ describe("MLflow's /invocations formats", () => {
     const after = await ok<{ predictions: { total: number; errors: number } }>(mcp, 'get_system_stats', {});
     // Only requests that reached an existing model count, as failed predictions (missing feature, unknown version);
     // malformed bodies, unknown models and oversized bodies never reach serving.
-    expect(after.predictions.total - before.predictions.total).toBe(2);
-    expect(after.predictions.errors - (before.predictions as { errors?: number }).errors!).toBe(2);
+    // The non-number value and the two column errors are found after routing, so they count too.
+    expect(after.predictions.total - before.predictions.total).toBe(5);
+    expect(after.predictions.errors - (before.predictions as { errors?: number }).errors!).toBe(5);
   });
 
   it('answers /ping and /version like the MLflow scoring server', async () => {

@@ -11,6 +11,7 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const bar = progress(`5. logging cost (${n.toLocaleString('en-US')} appends, then flush)`);
   const { RegistryStore } = await dist('store/store.js');
   const { PredictionLog } = await dist('serving/prediction-log.js');
+  const { PredictionWriter } = await dist('serving/prediction-writer.js');
   const { ServingStats } = await dist('serving/stats.js');
   const { ServingMetrics } = await dist('serving/metrics.js');
   const { SessionCache } = await dist('serving/session-cache.js');
@@ -18,10 +19,12 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const { createLogger } = await dist('logger.js');
 
   const logger = createLogger('silent');
-  const store = RegistryStore.open(path.join(tmp, 'logging-bench.db'), logger);
+  const dbPath = path.join(tmp, 'logging-bench.db');
+  const store = RegistryStore.open(dbPath, logger);
+  const newLog = () => new PredictionLog({ store, sink: new PredictionWriter(dbPath), logger }, opts);
   // Flushing on an hour-long timer: only explicit flush() calls write.
   const opts = { flushMs: 3_600_000, maxRows: 100_000_000, maxAgeMs: 365 * 86_400_000, maxPending: 10_000_000 };
-  const log = new PredictionLog(store, logger, opts);
+  const log = newLog();
   const stats = new ServingStats(300_000);
   const sessions = new SessionCache(loadOnnxRuntime, 50, 3_600_000);
   const metrics = new ServingMetrics(sessions);
@@ -39,7 +42,7 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const recordOne = (i, id = ids[i]) => {
     const latencyMs = 0.05 + (i % 50) * 0.003;
     const at = Date.now();
-    log.append({ id, name, version, ok: true, error: null, matrix: matrices[i & (POOL - 1)], row: 0, width: 10, rawFeatures: undefined, output: outputs[i & (POOL - 1)], latencyMs, routingKey: null, at });
+    log.append({ id, indices: null, rows: 1, name, version, ok: true, error: null, matrix: matrices[i & (POOL - 1)], width: 10, rawFeatures: undefined, output: outputs[i & (POOL - 1)], latencyMs, routingKey: null, at });
     stats.record(name, version, true, latencyMs, at, 1);
     metrics.predictions.inc({ model: name, version, outcome: 'ok' }, 1);
     metrics.latency.observe({ model: name, version }, latencyMs / 1000);
@@ -61,29 +64,32 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
     for (let i = 0; i < n; i++) fn(i);
     return ((performance.now() - t) * 1000) / n;
   };
-  const log2 = new PredictionLog(store, logger, opts);
+  const log2 = newLog();
   const stats2 = new ServingStats(300_000);
   const metrics2 = new ServingMetrics(sessions);
   const parts = {
     appendUs: part((i) =>
-      log2.append({ id: ids[i], name, version, ok: true, error: null, matrix: matrices[i & (POOL - 1)], row: 0, width: 10, rawFeatures: undefined, output: outputs[i & (POOL - 1)], latencyMs: 0.1, routingKey: null, at: Date.now() }),
+      log2.append({ id: ids[i], indices: null, rows: 1, name, version, ok: true, error: null, matrix: matrices[i & (POOL - 1)], width: 10, rawFeatures: undefined, output: outputs[i & (POOL - 1)], latencyMs: 0.1, routingKey: null, at: Date.now() }),
     ),
     statsRecordUs: part((i) => stats2.record(name, version, true, 0.05 + (i % 50) * 0.003, Date.now(), 1)),
     promCounterUs: part(() => metrics2.predictions.inc({ model: name, version, outcome: 'ok' }, 1)),
     promHistogramUs: part((i) => metrics2.latency.observe({ model: name, version }, (0.05 + (i % 50) * 0.003) / 1000)),
   };
 
-  // The flush: toRecord (JSON of features and output) and one SQLite transaction of inserts.
-  const pending = log.pendingCount;
-  const tf = performance.now();
-  await log.flush();
-  const flushMs = performance.now() - tf;
+  // The flush: the event loop posts the pending predictions to the writer thread (a structured
+  // clone), which turns them into rows (JSON of features and output) and inserts them.
+  const timedFlush = async () => {
+    const rows = log.pendingCount;
+    const t = performance.now();
+    const done = log.flush();
+    const loopMs = performance.now() - t;
+    await done;
+    return { rows, loopMs, ms: performance.now() - t };
+  };
+  const flush = await timedFlush();
   // A flush the size the server sees every 200 ms at ~3 000 predictions/s.
   for (let i = 0; i < 600; i++) recordOne(i, randomUUID());
-  const small = log.pendingCount;
-  const ts = performance.now();
-  await log.flush();
-  const smallFlushMs = performance.now() - ts;
+  const flushSmall = await timedFlush();
 
   // ServingService.checkAlerts runs every second on the same event loop: it filters and sorts the
   // whole alert window (ALERT_WINDOW_SECONDS, default 300 s) of every model that saw traffic.
@@ -104,7 +110,9 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const status = log.status();
   if (status.failedFlushes || status.written !== total + 600) throw new Error(`prediction log flush failed: ${JSON.stringify(status)}`);
   await log.close();
-  log2.pending = []; // its rows repeat logged ids; they were only there to time append()
+  // Its rows repeat logged ids; they were only there to time append().
+  log2.pending = [];
+  log2.pendingRows = 0;
   await log2.close();
   store.close();
   bar.done();
@@ -112,8 +120,8 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
     predictions: n,
     perPredictionUs,
     parts,
-    flush: { rows: pending, ms: flushMs, perRowUs: (flushMs * 1000) / pending },
-    flushSmall: { rows: small, ms: smallFlushMs, perRowUs: (smallFlushMs * 1000) / small },
+    flush: { ...flush, perRowUs: (flush.ms * 1000) / flush.rows, loopPerRowUs: (flush.loopMs * 1000) / flush.rows },
+    flushSmall: { ...flushSmall, perRowUs: (flushSmall.ms * 1000) / flushSmall.rows },
     alertCheck: { windowEvents, ms: alertCheckMs },
     alertCheckBig: { windowEvents: bigN, ms: bigAlertCheckMs },
   };

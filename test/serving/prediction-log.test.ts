@@ -1,0 +1,109 @@
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../src/context.js';
+import { withoutFirstRows, type PendingPredictions } from '../../src/serving/prediction-log.js';
+import { connect, ok, registerDemoVersions, testApp } from '../helpers.js';
+
+/** A request's pending rows: row j has features [j, j+1] and prediction 10·j. */
+function pending(rows: number, extra: Partial<PendingPredictions> = {}): PendingPredictions {
+  return {
+    id: 'b',
+    indices: Array.from({ length: rows }, (_, j) => j * 2),
+    rows,
+    name: 'm',
+    version: 'v1',
+    ok: true,
+    error: null,
+    matrix: Float64Array.from({ length: rows * 2 }, (_, i) => Math.floor(i / 2) + (i % 2)),
+    width: 2,
+    rawFeatures: undefined,
+    output: { predictions: Array.from({ length: rows }, (_, j) => 10 * j), probabilities: { a: Array.from({ length: rows }, (_, j) => j / rows) } },
+    latencyMs: 1,
+    routingKey: null,
+    at: 0,
+    ...extra,
+  };
+}
+
+describe('withoutFirstRows', () => {
+  it('drops whole requests, then cuts the first one left at the row, keeping ids, features and outputs in step', () => {
+    const batch = [pending(3, { id: 'a' }), pending(4, { id: 'b' }), pending(2, { id: 'c' })];
+    expect(withoutFirstRows(batch, 0)).toEqual(batch);
+    expect(withoutFirstRows(batch, 3)).toEqual(batch.slice(1));
+    expect(withoutFirstRows(batch, 9)).toEqual([]);
+    const [b, c] = withoutFirstRows(batch, 5);
+    expect(c).toBe(batch[2]);
+    expect(b.rows).toBe(2);
+    expect(b.indices).toEqual([4, 6]);
+    expect(Array.from(b.matrix!)).toEqual([2, 3, 3, 4]);
+    expect(b.output!.predictions).toEqual([20, 30]);
+    expect(b.output!.probabilities!.a).toEqual([0.5, 0.75]);
+  });
+});
+
+describe('the prediction log writer (a thread with its own connection)', () => {
+  let app: AppContext;
+  afterEach(async () => {
+    await app.close();
+  });
+
+  it('logs each row of an A/B-split batch under <batch_id>:<row index>, with its own version, features and output', async () => {
+    ({ app } = testApp());
+    const client = await connect(app);
+    await registerDemoVersions(client);
+    await ok(client, 'promote_model', { name: 'nba_win_predictor', version: 'v1.5', target_stage: 'production' });
+    await ok(client, 'promote_model', { name: 'nba_win_predictor', version: 'v2.0', target_stage: 'staging' });
+    await ok(client, 'configure_ab_test', { name: 'nba_win_predictor', weights: { 'v1.5': 0.5, 'v2.0': 0.5 }, routing: 'random' });
+    const rows = Array.from({ length: 200 }, (_, i) => [0.5, 0.5, 110, 110, 110, 110, i % 4, 1]);
+    const b = await ok<{ batch_id: string; version_per_row: string[]; predictions: number[]; probabilities: Record<string, number[]> }>(client, 'batch_predict', { name: 'nba_win_predictor', rows });
+    await app.predictionLog.flush();
+    const db = new Database(app.config.dbPath, { readonly: true });
+    const logged = db.prepare('SELECT id, version, features, output, prediction_value FROM predictions ORDER BY seq').all() as Array<{ id: string; version: string; features: string; output: string; prediction_value: number }>;
+    db.close();
+    expect(logged).toHaveLength(200);
+    const byId = new Map(logged.map((r) => [r.id, r]));
+    for (let i = 0; i < 200; i++) {
+      const r = byId.get(`${b.batch_id}:${i}`)!;
+      expect(r.version).toBe(b.version_per_row[i]);
+      expect(JSON.parse(r.features)).toEqual(rows[i]);
+      expect(r.prediction_value).toBe(b.predictions[i]);
+      expect(JSON.parse(r.output)).toEqual({ prediction: b.predictions[i], probabilities: { '0': b.probabilities['0'][i], '1': b.probabilities['1'][i] } });
+    }
+    expect(new Set(b.version_per_row).size).toBe(2);
+    await client.close();
+  });
+
+  it('keeps what a locked database refused, reports it, and writes it exactly once when the lock goes', async () => {
+    // A short busy timeout is not configurable; the writer waits 5 s for the lock, so hold it longer.
+    ({ app } = testApp());
+    const client = await connect(app);
+    await registerDemoVersions(client);
+    await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
+    for (let i = 0; i < 3; i++) await ok(client, 'predict', { name: 'nba_points', features: Array(10).fill(i) });
+    await app.predictionLog.flush();
+
+    const other = new Database(app.config.dbPath);
+    other.exec('BEGIN EXCLUSIVE');
+    for (let i = 0; i < 5; i++) await ok(client, 'predict', { name: 'nba_points', features: Array(10).fill(i) });
+    await ok(client, 'batch_predict', { name: 'nba_points', rows: Array.from({ length: 1500 }, () => Array(10).fill(1)) });
+    await app.predictionLog.flush(); // waits out the busy timeout, then fails
+    const failed = app.predictionLog.status();
+    expect(failed.lastFlushFailed).toBe(true);
+    expect(failed.failedFlushes).toBe(1);
+    expect(failed.pending).toBe(1505);
+    expect(failed.lastError).toMatch(/locked|busy/i);
+    other.exec('ROLLBACK');
+    other.close();
+
+    await app.predictionLog.flush();
+    const after = app.predictionLog.status();
+    expect(after.lastFlushFailed).toBe(false);
+    expect(after.pending).toBe(0);
+    expect(after.written).toBe(1508);
+    const db = new Database(app.config.dbPath, { readonly: true });
+    const counts = db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM predictions').get() as { n: number; ids: number };
+    db.close();
+    expect(counts).toEqual({ n: 1508, ids: 1508 });
+    await client.close();
+  }, 30_000);
+});
