@@ -81,18 +81,24 @@ async function measure(port, route) {
   const concSeconds = (performance.now() - t0) / 1000;
   const big = [];
   const end3 = Date.now() + SECONDS * 1000;
+  const t3 = performance.now();
   while (Date.now() < end3) {
     const t = performance.now();
     await request(port, route, split(1000));
     big.push(performance.now() - t);
   }
+  // Rows over wall time, not 1000 / p50: a server that holds some requests back (ours does while
+  // its prediction-log writer catches up) must not look faster than it is.
+  const bigSeconds = (performance.now() - t3) / 1000;
   return {
     single_p50_ms: pct(seq, 0.5),
     single_p99_ms: pct(seq, 0.99),
     c8_rps: conc.length / concSeconds,
     c8_p50_ms: pct(conc, 0.5),
     c8_p99_ms: pct(conc, 0.99),
-    rows1000_per_s: 1000 / (pct(big, 0.5) / 1000),
+    rows1000_per_s: (big.length * 1000) / bigSeconds,
+    rows1000_p50_ms: pct(big, 0.5),
+    rows1000_p99_ms: pct(big, 0.99),
   };
 }
 

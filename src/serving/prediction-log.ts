@@ -10,7 +10,16 @@ export interface PredictionLogOptions {
   maxAgeMs: number;
   /** Pending predictions kept while the database refuses writes; beyond it the oldest are dropped (and counted). */
   maxPending: number;
+  /**
+   * Rows not yet written beyond which new requests wait for the writer (while it is writing;
+   * never while the database refuses writes): a client faster than the writer is slowed down
+   * instead of growing the backlog until rows are dropped.
+   */
+  highWater?: number;
 }
+
+/** The default high-water mark: about a second of the writer's work, ~10 MB of pending requests. */
+const HIGH_WATER_ROWS = 100_000;
 
 /** Where a flush sends the pending predictions (a PredictionWriter: a thread with its own connection). */
 export interface PredictionSink {
@@ -31,6 +40,8 @@ export class PredictionLog {
   private readonly timer: NodeJS.Timeout;
   private readonly trimTimer: NodeJS.Timeout;
   private flushing: Promise<void> | null = null;
+  /** Requests waiting for the writer to catch up (see backpressure()). */
+  private caughtUp: { promise: Promise<void>; resolve: () => void } | null = null;
   private readonly counters = { written: 0, flushes: 0, failedFlushes: 0, dropped: 0, lastFlushFailed: false, lastError: null as string | null };
 
   constructor(
@@ -45,6 +56,24 @@ export class PredictionLog {
     this.pending.push(p);
     this.pendingRows += p.rows;
     this.dropOverflow();
+  }
+
+  /**
+   * null when a request may go ahead (the usual case); else a promise that resolves when the
+   * writer has brought the unwritten rows under half the high-water mark. Only a working writer
+   * holds requests back: while writes fail, predictions still answer (and the oldest pending
+   * rows are dropped past maxPending, counted in status()).
+   */
+  backpressure(): Promise<void> | null {
+    const unwritten = this.pendingRows + this.writingRows;
+    if (unwritten < (this.options.highWater ?? HIGH_WATER_ROWS) || this.counters.lastFlushFailed) return null;
+    if (!this.caughtUp) {
+      let resolve = () => {};
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.caughtUp = { promise, resolve };
+    }
+    void this.flush();
+    return this.caughtUp.promise;
   }
 
   get pendingCount(): number {
@@ -65,8 +94,21 @@ export class PredictionLog {
     if (!this.pending.length) return;
     this.flushing = this.writePending().finally(() => {
       this.flushing = null;
+      this.releaseWaiters();
     });
     await this.flushing;
+  }
+
+  /** Lets held-back requests go once the backlog is under half the high-water mark, or when writes fail. */
+  private releaseWaiters(): void {
+    if (!this.caughtUp) return;
+    const unwritten = this.pendingRows + this.writingRows;
+    if (unwritten < (this.options.highWater ?? HIGH_WATER_ROWS) / 2 || this.counters.lastFlushFailed) {
+      this.caughtUp.resolve();
+      this.caughtUp = null;
+    } else {
+      void this.flush(); // keep writing without waiting for the timer
+    }
   }
 
   async close(): Promise<void> {

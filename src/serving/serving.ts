@@ -114,6 +114,8 @@ export class ServingService {
   }
 
   async predict(name: string, features: FeatureRow, options: PredictOptions = {}): Promise<Prediction> {
+    const held = this.deps.log.backpressure();
+    if (held) await held;
     const started = performance.now();
     const at = Date.now();
     const id = randomUUID();
@@ -139,6 +141,8 @@ export class ServingService {
 
   /** Routes every row (one routing key routes them all alike) and runs one ONNX call per served version. */
   async predictBatch(name: string, input: readonly FeatureRow[] | FeatureTable, options: PredictOptions = {}): Promise<BatchPrediction> {
+    const held = this.deps.log.backpressure();
+    if (held) await held;
     const started = performance.now();
     const at = Date.now();
     const batchId = randomUUID();

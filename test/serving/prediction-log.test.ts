@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
-import { withoutFirstRows, type PendingPredictions } from '../../src/serving/prediction-log.js';
+import pino from 'pino';
+import { PredictionLog, withoutFirstRows, type PendingPredictions } from '../../src/serving/prediction-log.js';
+import { PredictionWriter } from '../../src/serving/prediction-writer.js';
 import { connect, ok, registerDemoVersions, testApp } from '../helpers.js';
 
 /** A request's pending rows: row j has features [j, j+1] and prediction 10·j. */
@@ -105,5 +107,40 @@ describe('the prediction log writer (a thread with its own connection)', () => {
     db.close();
     expect(counts).toEqual({ n: 1508, ids: 1508 });
     await client.close();
+  }, 30_000);
+});
+
+describe('backpressure', () => {
+  it('holds requests back while the writer is behind, lets them go once it caught up, and never while writes fail', async () => {
+    const { app: ctx } = testApp();
+    const log = new PredictionLog({ store: ctx.store, sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, highWater: 1000 });
+    try {
+      log.append(pending(999, { id: 'a', name: 'nba_points' }));
+      expect(log.backpressure()).toBeNull();
+      log.append(pending(500, { id: 'b', name: 'nba_points' }));
+      const held = log.backpressure();
+      expect(held).toBeInstanceOf(Promise);
+      await held; // the timer is an hour away: only the writer catching up lets it go
+      expect(log.status()).toMatchObject({ written: 1499, pending: 0 });
+      expect(log.backpressure()).toBeNull();
+
+      // A locked database: writes fail, and requests are not held back by the growing backlog.
+      const other = new Database(ctx.config.dbPath);
+      other.exec('BEGIN EXCLUSIVE');
+      log.append(pending(1500, { id: 'c', name: 'nba_points' }));
+      const whileLocked = log.backpressure();
+      expect(whileLocked).toBeInstanceOf(Promise); // the writer has not failed yet
+      await whileLocked; // released when the write fails after the busy timeout
+      expect(log.status().lastFlushFailed).toBe(true);
+      log.append(pending(1500, { id: 'd', name: 'nba_points' }));
+      expect(log.backpressure()).toBeNull();
+      other.exec('ROLLBACK');
+      other.close();
+      await log.flush();
+      expect(log.status()).toMatchObject({ written: 4499, pending: 0, lastFlushFailed: false });
+    } finally {
+      await log.close();
+      await ctx.close();
+    }
   }, 30_000);
 });
