@@ -115,8 +115,9 @@ export class PredictionWriter {
 }
 
 /**
- * The writer thread. Self-contained on purpose (it runs from its source text): no imports, no
- * references to this module. Column order follows the INSERT below.
+ * The writer thread. Self-contained on purpose (it runs from its source text): no imports and
+ * no values of this module (types are fine: they are gone at run time). Column order follows
+ * the INSERT below.
  */
 function writerThread(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- an eval'd worker is CommonJS
@@ -138,27 +139,10 @@ function writerThread(): void {
   const insertOne = db.prepare(head + values);
   const insertMany = db.prepare(head + new Array<string>(data.rowsPerInsert).fill(values).join(', '));
 
-  interface Pending {
-    id: string;
-    indices: number[] | null;
-    rows: number;
-    name: string;
-    version: string | null;
-    ok: boolean;
-    error: string | null;
-    matrix: Float64Array | null;
-    width: number;
-    rawFeatures: unknown;
-    output: { predictions: Array<number | string>; probabilities: Record<string, number[]> | null } | null;
-    latencyMs: number;
-    routingKey: string | null;
-    at: number;
-  }
-
   let isoAt = Number.NaN;
   let iso = '';
   /** Writes row j of p as the 11 INSERT parameters at out[at…]. */
-  const fill = (p: Pending, j: number, out: unknown[], at: number) => {
+  const fill = (p: PendingPredictions, j: number, out: unknown[], at: number) => {
     let features: string | null = null;
     if (p.matrix) features = JSON.stringify(Array.from(p.matrix.subarray(j * p.width, (j + 1) * p.width)));
     else if (p.rawFeatures !== undefined) features = JSON.stringify(p.rawFeatures)?.slice(0, 10_000) ?? null;
@@ -194,7 +178,7 @@ function writerThread(): void {
   const many: unknown[] = new Array(COLUMNS * data.rowsPerInsert);
   const one: unknown[] = new Array(COLUMNS);
   /** Inserts rows [from, to) of the batch, counted across its requests. */
-  const writeRange = db.transaction((batch: Pending[], from: number, to: number) => {
+  const writeRange = db.transaction((batch: PendingPredictions[], from: number, to: number) => {
     let row = 0;
     let filled = 0;
     for (const p of batch) {
@@ -218,7 +202,7 @@ function writerThread(): void {
     }
   });
 
-  parentPort!.on('message', (m: { close?: boolean; id: number; batch: Pending[] }) => {
+  parentPort!.on('message', (m: { close?: boolean; id: number; batch: PendingPredictions[] }) => {
     if (m.close) {
       db.close();
       process.exit(0);
