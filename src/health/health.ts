@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
@@ -68,6 +70,8 @@ export interface HealthDeps {
 export class HealthService {
   private readonly checks: Record<ComponentName, Check>;
   private wasUnhealthy = false;
+  /** Artifacts whose sha256 matched, by the stat signature they had then. */
+  private readonly verified = new Map<string, string>();
 
   constructor(private readonly deps: HealthDeps) {
     this.checks = {
@@ -154,27 +158,60 @@ export class HealthService {
     return { status: 'healthy' as const, detail: `onnxruntime-node ${ort.env.versions.node ?? '?'} loaded (backends: ${backends.join(', ')})` };
   }
 
-  /** Every production version must have its artifact and load in onnxruntime. */
+  /**
+   * Every production version must have its artifact, intact, and answer a probe row. A version
+   * whose session is already loaded keeps serving from memory after its file is damaged, so the
+   * probe alone would not notice: the file itself is checked.
+   */
   private async checkServing() {
     const production = await this.deps.store.listVersions({ stage: 'production', limit: 10_000 });
     if (!production.length) return { status: 'healthy' as const, detail: 'no production versions to serve yet' };
     const problems: string[] = [];
+    const answering: string[] = [];
     for (const v of production) {
-      const file = this.deps.artifacts.pathFor(v.artifactSha256);
-      const artifact = await this.deps.artifacts.check(v.artifactSha256, v.artifactBytes);
+      const sha = v.artifactSha256.slice(0, 12);
+      const artifact = await this.artifactState(v.artifactSha256, v.artifactBytes);
       if (artifact !== 'ok') {
-        const what = artifact === 'missing' ? 'is missing' : 'has changed size (truncated or replaced)';
-        problems.push(`${v.name} ${v.version}: artifact ${v.artifactSha256.slice(0, 12)} ${what}`);
+        const what = { missing: 'is missing', wrong_size: 'has changed size (truncated or replaced)', altered: 'no longer matches its sha256 (overwritten)' }[artifact];
+        problems.push(`${v.name} ${v.version}: artifact ${sha} ${what}`);
         continue;
       }
       try {
         await this.deps.serving.probe(v);
+        answering.push(`${v.name} ${v.version}`);
       } catch (e) {
-        problems.push(`${v.name} ${v.version}: fails to run (${e instanceof Error ? e.message.split('\n')[0].slice(0, 160) : String(e)})`);
+        // onnxruntime's message names the file by its absolute path (cut short, at times): keep it relative to the home.
+        const why = (e instanceof Error ? e.message.split('\n')[0] : String(e)).split(this.deps.artifacts.dir).join('artifacts');
+        problems.push(`${v.name} ${v.version}: fails to run (${why.slice(0, 160)})`);
       }
     }
-    if (problems.length) return { status: 'unhealthy' as const, detail: problems.join('; ') };
-    return { status: 'healthy' as const, detail: `${production.length} production versions answer a probe row: ${production.map((v) => `${v.name} ${v.version}`).join(', ')}` };
+    const ok = `${answering.length} production version${answering.length === 1 ? '' : 's'} answer${answering.length === 1 ? 's' : ''} a probe row${answering.length ? `: ${answering.join(', ')}` : ''}`;
+    if (problems.length) {
+      const todo = 'A broken version serves only while its session stays loaded (a restart unloads it): roll back (rollback_model), promote another version, or register its ONNX file again.';
+      return { status: 'unhealthy' as const, detail: `${problems.join('; ')}. ${todo} ${ok}` };
+    }
+    return { status: 'healthy' as const, detail: ok };
+  }
+
+  /**
+   * The artifact's size, then its sha256 whenever the file's stat changed since it last matched:
+   * artifacts never change once written, so each file is hashed about once per process.
+   */
+  private async artifactState(sha256: string, bytes: number): Promise<'ok' | 'missing' | 'wrong_size' | 'altered'> {
+    const file = this.deps.artifacts.pathFor(sha256);
+    try {
+      const stat = await fs.stat(file);
+      if (stat.size !== bytes) return 'wrong_size';
+      const signature = `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+      if (this.verified.get(sha256) === signature) return 'ok';
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+      if (hash.digest('hex') !== sha256) return 'altered';
+      this.verified.set(sha256, signature);
+      return 'ok';
+    } catch {
+      return 'missing';
+    }
   }
 
   /** The last drift check of each model: its age, and whether it found drift (which degrades). */
