@@ -42,7 +42,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
   fs.mkdirSync(config.artifactsDir, { recursive: true });
   const store = RegistryStore.open(config.dbPath, logger, { mlflowOutbox: config.mlflowTrackingUri !== undefined });
   const artifacts = new ArtifactStore(config.artifactsDir);
-  const sessions = new SessionCache(loadOnnxRuntime, config.modelCacheSize, config.modelCacheTtlMs, config.modelThreads);
+  const sessions = new SessionCache(loadOnnxRuntime, (sha256) => artifacts.read(sha256), config.modelCacheSize, config.modelCacheTtlMs, config.modelThreads);
   const alerts = new AlertService(store);
   const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;
   const registry = new ModelRegistry({ store, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, mlflow });

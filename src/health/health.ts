@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { MlflowClient } from '../mlflow/client.js';
 import type { MlflowSync } from '../mlflow/sync.js';
-import type { ArtifactStore } from '../registry/artifacts.js';
+import { describeDamage, type ArtifactStore } from '../registry/artifacts.js';
 import type { RegistryStore } from '../store/store.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
 import type { PredictionLog } from '../serving/prediction-log.js';
@@ -70,8 +68,6 @@ export interface HealthDeps {
 export class HealthService {
   private readonly checks: Record<ComponentName, Check>;
   private wasUnhealthy = false;
-  /** Artifacts whose sha256 matched, by the stat signature they had then. */
-  private readonly verified = new Map<string, string>();
 
   constructor(private readonly deps: HealthDeps) {
     this.checks = {
@@ -170,10 +166,9 @@ export class HealthService {
     const answering: string[] = [];
     for (const v of production) {
       const sha = v.artifactSha256.slice(0, 12);
-      const artifact = await this.artifactState(v.artifactSha256, v.artifactBytes);
+      const artifact = await this.deps.artifacts.verify(v.artifactSha256, v.artifactBytes);
       if (artifact !== 'ok') {
-        const what = { missing: 'is missing', wrong_size: 'has changed size (truncated or replaced)', altered: 'no longer matches its sha256 (overwritten)' }[artifact];
-        problems.push(`${v.name} ${v.version}: artifact ${sha} ${what}`);
+        problems.push(`${v.name} ${v.version}: artifact ${sha} ${describeDamage(artifact)}`);
         continue;
       }
       try {
@@ -191,27 +186,6 @@ export class HealthService {
       return { status: 'unhealthy' as const, detail: `${problems.join('; ')}. ${todo} ${ok}` };
     }
     return { status: 'healthy' as const, detail: ok };
-  }
-
-  /**
-   * The artifact's size, then its sha256 whenever the file's stat changed since it last matched:
-   * artifacts never change once written, so each file is hashed about once per process.
-   */
-  private async artifactState(sha256: string, bytes: number): Promise<'ok' | 'missing' | 'wrong_size' | 'altered'> {
-    const file = this.deps.artifacts.pathFor(sha256);
-    try {
-      const stat = await fs.stat(file);
-      if (stat.size !== bytes) return 'wrong_size';
-      const signature = `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
-      if (this.verified.get(sha256) === signature) return 'ok';
-      const hash = createHash('sha256');
-      for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-      if (hash.digest('hex') !== sha256) return 'altered';
-      this.verified.set(sha256, signature);
-      return 'ok';
-    } catch {
-      return 'missing';
-    }
   }
 
   /** The last drift check of each model: its age, and whether it found drift (which degrades). */

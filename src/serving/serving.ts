@@ -3,7 +3,7 @@ import { DomainError, failedPrecondition, notFound } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
-import type { ArtifactStore } from '../registry/artifacts.js';
+import { ArtifactDamagedError, type ArtifactStore } from '../registry/artifacts.js';
 import type { Actor, ModelVersion, Stage } from '../registry/types.js';
 import type { RegistryStore } from '../store/store.js';
 import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
@@ -233,7 +233,11 @@ export class ServingService {
     const alreadyLoaded = this.deps.sessions.has(version.artifactSha256);
     if (dryRun) return { version, loaded: false, alreadyLoaded, loadMs: 0 };
     const started = performance.now();
-    await this.deps.sessions.get(version.artifactSha256, this.deps.artifacts.pathFor(version.artifactSha256));
+    try {
+      await this.deps.sessions.get(version.artifactSha256);
+    } catch (e) {
+      throw this.servingFailure(version, e);
+    }
     return { version, loaded: true, alreadyLoaded, loadMs: performance.now() - started };
   }
 
@@ -350,14 +354,22 @@ export class ServingService {
   private async run(version: ModelVersion, matrix: Float64Array, n: number, k: number): Promise<BatchOutput> {
     this.ort ??= await this.deps.runtime();
     const ort = this.ort;
-    const file = this.deps.artifacts.pathFor(version.artifactSha256);
     try {
-      return await this.deps.sessions.use(version.artifactSha256, file, (session) => runBatch(ort, session, version, matrix, n, k));
+      return await this.deps.sessions.use(version.artifactSha256, (session) => runBatch(ort, session, version, matrix, n, k));
     } catch (e) {
-      if (e instanceof DomainError) throw e;
-      const msg = e instanceof Error ? e.message.split('\n')[0].slice(0, 200) : String(e);
-      throw new DomainError('internal', `${version.name} ${version.version} failed to run in onnxruntime (${msg}). Check health_check; if the artifact is damaged, roll back or re-register it.`);
+      throw this.servingFailure(version, e);
     }
+  }
+
+  /** A version that failed to load or run, as an error that says what to do (and no path into the server's disk). */
+  private servingFailure(version: ModelVersion, e: unknown): DomainError {
+    if (e instanceof DomainError) return e;
+    const what = `${version.name} ${version.version}`;
+    if (e instanceof ArtifactDamagedError) {
+      return failedPrecondition(`${what} cannot be served: its ${e.message}. Roll back (rollback_model), promote another version, or register its ONNX file again.`);
+    }
+    const msg = (e instanceof Error ? e.message.split('\n')[0] : String(e)).split(this.deps.artifacts.dir).join('artifacts').slice(0, 200);
+    return new DomainError('internal', `${what} failed to run in onnxruntime (${msg}). Check health_check; roll back or register the version again if it persists.`);
   }
 
   private async routeState(name: string): Promise<RouteState> {

@@ -24,7 +24,8 @@ interface Entry {
 /**
  * onnxruntime sessions by artifact, loaded lazily, least recently used evicted past `maxSize`,
  * unused ones dropped after `ttlMs`. Concurrent first calls share one load. Keyed by the
- * artifact's sha256, so two versions with the same bytes share a session.
+ * artifact's sha256, so two versions with the same bytes share a session, and loaded from bytes
+ * checked against it, so what is served from memory is always what was registered.
  */
 export class SessionCache {
   private readonly entries = new Map<string, Entry>();
@@ -32,6 +33,8 @@ export class SessionCache {
 
   constructor(
     private readonly runtime: () => Promise<OnnxRuntime>,
+    /** The artifact's bytes, checked against its sha256: a damaged file is never loaded. */
+    private readonly readArtifact: (sha256: string) => Promise<Uint8Array>,
     private readonly maxSize: number,
     private readonly ttlMs: number,
     /** onnxruntime intra-op threads per session (see MODEL_THREADS). */
@@ -40,8 +43,8 @@ export class SessionCache {
   ) {}
 
   /** Runs `fn` with the session, keeping it alive (even if evicted meanwhile) until `fn` settles. */
-  async use<T>(key: string, file: string, fn: (session: OrtSession) => Promise<T>): Promise<T> {
-    const entry = this.entry(key, file);
+  async use<T>(key: string, fn: (session: OrtSession) => Promise<T>): Promise<T> {
+    const entry = this.entry(key);
     entry.inflight++;
     try {
       return await fn(await entry.session);
@@ -52,11 +55,11 @@ export class SessionCache {
   }
 
   /** Loads (or finds) the session, for warming and health checks. */
-  async get(key: string, file: string): Promise<OrtSession> {
-    return this.entry(key, file).session;
+  async get(key: string): Promise<OrtSession> {
+    return this.entry(key).session;
   }
 
-  private entry(key: string, file: string): Entry {
+  private entry(key: string): Entry {
     this.expire();
     const now = this.clock();
     const hit = this.entries.get(key);
@@ -69,7 +72,7 @@ export class SessionCache {
       return hit;
     }
     this.stats.misses++;
-    const entry: Entry = { session: this.load(file), lastUsed: now, inflight: 0, evicted: false };
+    const entry: Entry = { session: this.load(key), lastUsed: now, inflight: 0, evicted: false };
     // A failed load is not kept: the next call tries again (the file may have been fixed).
     entry.session.catch(() => {
       if (this.entries.get(key) === entry) this.entries.delete(key);
@@ -99,13 +102,14 @@ export class SessionCache {
     await Promise.allSettled(all.map(async (e) => (await e.session).release()));
   }
 
-  private async load(file: string): Promise<OrtSession> {
+  private async load(key: string): Promise<OrtSession> {
     const started = this.clock();
     try {
       const ort = await this.runtime();
+      const bytes = await this.readArtifact(key);
       // One session per model, run from one event loop: onnxruntime's default pool spins a
       // thread per core between runs, which on a small machine takes a core from the server.
-      const session = await ort.InferenceSession.create(file, { intraOpNumThreads: this.threads, interOpNumThreads: 1 });
+      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: this.threads, interOpNumThreads: 1 });
       this.stats.loads++;
       this.stats.loadMsTotal += this.clock() - started;
       return session;

@@ -26,7 +26,8 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const opts = { flushMs: 3_600_000, maxRows: 100_000_000, maxAgeMs: 365 * 86_400_000, maxPending: 10_000_000 };
   const log = newLog();
   const stats = new ServingStats(300_000);
-  const sessions = new SessionCache(loadOnnxRuntime, 50, 3_600_000);
+  // Only for the metrics' cache gauges: no model is loaded here.
+  const sessions = new SessionCache(loadOnnxRuntime, async () => new Uint8Array(), 50, 3_600_000);
   const metrics = new ServingMetrics(sessions);
 
   const total = warmup + n;
