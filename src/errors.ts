@@ -35,3 +35,6 @@ export const failedPrecondition = (message: string) => new DomainError('failed_p
 export function isDomainError(e: unknown): e is DomainError {
   return e instanceof DomainError;
 }
+
+/** SQLite's "database is locked" (another writer held the lock past our wait): retryable, and the transaction was rolled back. */
+export const isSqliteBusy = (e: unknown) => typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' && e.code.startsWith('SQLITE_BUSY');

@@ -55,6 +55,8 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   web.disable('x-powered-by');
   web.use(hostHeaderValidation(allowedHosts));
   web.use(originCheck(allowedHosts));
+  const drain = new Drain();
+  web.use(drain.middleware);
 
   web.get('/healthz', async (_req, res) => {
     try {
@@ -158,12 +160,58 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   return {
     url,
     async close() {
+      // Stop taking connections and let the calls under way answer (new requests on open
+      // connections get a 503 that says to retry), then close the sessions and what is left.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await drain.finish(DRAIN_MS);
       await sessions.closeAll();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      });
+      server.closeAllConnections();
+      await closed;
     },
   };
+}
+
+/** How long a shutdown waits for calls under way (the CLI exits within 5 s in all). */
+const DRAIN_MS = 3000;
+
+/**
+ * Requests under way, for a shutdown that lets them finish. The MCP GET stream is left out: it
+ * stays open for as long as its session does. While draining, new requests get a 503.
+ */
+class Drain {
+  private inFlight = 0;
+  private draining = false;
+  private idle: (() => void) | null = null;
+
+  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
+    if (this.draining) {
+      res.setHeader('Connection', 'close');
+      const message = 'server shutting down; retry against another instance or after it restarts';
+      if (req.originalUrl.startsWith('/mcp')) res.status(503).json({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+      else res.status(503).json({ error_code: 'TEMPORARILY_UNAVAILABLE', message });
+      return;
+    }
+    if (req.method === 'GET' && req.originalUrl.startsWith('/mcp')) return next();
+    this.inFlight++;
+    res.once('close', () => {
+      this.inFlight--;
+      if (this.inFlight === 0) this.idle?.();
+    });
+    next();
+  };
+
+  /** Refuses new requests and resolves when those under way are done, or after `ms`. */
+  finish(ms: number): Promise<void> {
+    this.draining = true;
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      this.idle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
 }

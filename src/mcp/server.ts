@@ -4,7 +4,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { CallToolRequestSchema, type CallToolResult, type ServerNotification, type ServerRequest, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { isDomainError } from '../errors.js';
+import { isDomainError, isSqliteBusy } from '../errors.js';
 import { VERSION } from '../version.js';
 import { dashboardToolMeta, registerDashboard } from './app.js';
 import { requestApproval } from './approval.js';
@@ -168,9 +168,6 @@ function progressReporter(extra: Extra): ToolContext['progress'] {
   };
 }
 
-/** SQLite's "database is locked" after the busy timeout: retryable, and the transaction was rolled back. */
-const isBusy = (e: unknown) => typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' && e.code.startsWith('SQLITE_BUSY');
-
 function errorResult(code: string, text: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text }], _meta: { 'mlops-mcp/error': { code } } };
 }
@@ -181,7 +178,7 @@ function errorResult(code: string, text: string): CallToolResult {
  */
 function toolError(app: AppContext, tool: string, e: unknown): CallToolResult {
   if (isDomainError(e)) return errorResult(e.code, `${e.code}: ${e.message}`);
-  if (isBusy(e)) {
+  if (isSqliteBusy(e)) {
     return errorResult('busy', 'busy: the registry database stayed locked by another writer (another mlops-mcp on the same home?) past the busy timeout. Nothing was changed; retry in a moment.');
   }
   const id = randomUUID();

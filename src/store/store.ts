@@ -1,4 +1,5 @@
 import type { Statement } from 'better-sqlite3';
+import { isSqliteBusy } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Alert, AlertDraft, AlertSeverity } from '../monitoring/alert-types.js';
 import type { DriftReference, DriftRun, FeatureSummary, ReferenceFeature } from '../monitoring/drift-types.js';
@@ -128,6 +129,11 @@ interface AlertRow {
   details: string | null;
   created_at: string;
 }
+
+/** How long a write waits for another writer's lock in all (then the caller gets a retryable busy error). */
+export const WRITE_LOCK_WAIT_MS = 5000;
+/** How long SQLite itself waits per attempt, blocking the event loop (see RegistryStore.transaction). */
+export const WRITE_ATTEMPT_WAIT_MS = 10;
 
 /** How stale routing may be about another process's registry changes (see changeToken). */
 export const OTHER_PROCESS_CHECK_MS = 50;
@@ -266,7 +272,10 @@ export class RegistryStore {
   }
 
   static open(dbPath: string, logger: Logger, options: StoreOptions = {}): RegistryStore {
-    return new RegistryStore(openDatabase(dbPath, logger), options);
+    const db = openDatabase(dbPath, logger);
+    // Migrations (at start) waited up to 5 s in SQLite itself; from here writes wait on timers.
+    db.pragma(`busy_timeout = ${WRITE_ATTEMPT_WAIT_MS}`);
+    return new RegistryStore(db, options);
   }
 
   schemaVersion(): number {
@@ -355,7 +364,7 @@ export class RegistryStore {
    * written with it.
    */
   async registerVersion(name: string, decide: (existing: VersionLabel[]) => NewVersion, who: Actor, link?: MlflowLink): Promise<ModelVersion> {
-    const run = this.db.transaction(() => {
+    const run = this.transaction(() => {
       const existing = this.q.labels.all(name) as VersionLabel[];
       const draft = decide(existing);
       const now = this.now();
@@ -392,7 +401,7 @@ export class RegistryStore {
    * its audit rows and its alerts are written together or not at all.
    */
   async changeStages(name: string, plan: (state: ModelState) => StagePlan, who: Actor): Promise<StagePlan> {
-    const run = this.db.transaction(() => {
+    const run = this.transaction(() => {
       const state = this.readModelState(name);
       if (!state) throw new Error(`changeStages: model ${name} vanished`); // callers check existence first
       const decided = plan(state);
@@ -424,7 +433,7 @@ export class RegistryStore {
    * alerts are written together.
    */
   async setTraffic(name: string, plan: (state: ModelState) => TrafficPlan, who: Actor): Promise<{ plan: TrafficPlan; before: TrafficConfig | null; config: TrafficConfig }> {
-    const run = this.db.transaction(() => {
+    const run = this.transaction(() => {
       const state = this.readModelState(name);
       if (!state) throw new Error(`setTraffic: model ${name} vanished`); // callers check existence first
       const decided = plan(state);
@@ -450,8 +459,8 @@ export class RegistryStore {
 
   /** Records a write that the safety rules refused or a person declined: asked, by whom, and what came of it. */
   async recordRefusal(name: string, version: string | null, who: Actor, details: Record<string, unknown>): Promise<void> {
-    const run = this.db.transaction(() => this.audit({ name, version, action: 'refused', from: null, to: null, who, now: this.now(), details }));
-    run.immediate();
+    const run = this.transaction(() => this.audit({ name, version, action: 'refused', from: null, to: null, who, now: this.now(), details }));
+    await run.immediate();
   }
 
   async trafficConfigs(): Promise<Array<{ name: string; config: TrafficConfig }>> {
@@ -471,7 +480,7 @@ export class RegistryStore {
 
   /** Deletes predictions older than `before` and beyond the newest `keep`; answers how many went. */
   async trimPredictions(before: string, keep: number): Promise<number> {
-    const run = this.db.transaction(() => this.q.trimPredictionsByAge.run(before).changes + this.q.trimPredictionsByCount.run(keep).changes);
+    const run = this.transaction(() => this.q.trimPredictionsByAge.run(before).changes + this.q.trimPredictionsByCount.run(keep).changes);
     return run.immediate();
   }
 
@@ -485,7 +494,7 @@ export class RegistryStore {
    */
   async replaceReference(name: string, version: string | null, source: string, rows: number, features: readonly ReferenceFeature[], who: Actor): Promise<string> {
     const key = version ?? '';
-    const run = this.db.transaction(() => {
+    const run = this.transaction(() => {
       const now = this.now();
       const before = this.q.reference.get(name, key) as { rows: number } | undefined;
       this.q.deleteReference.run(name, key);
@@ -528,7 +537,7 @@ export class RegistryStore {
 
   /** Stores a drift run and the alerts it raises, together. */
   async insertDriftRun(run: DriftRun, alerts: readonly AlertDraft[]): Promise<void> {
-    const tx = this.db.transaction(() => {
+    const tx = this.transaction(() => {
       this.q.insertDriftRun.run({
         id: run.id,
         name: run.name,
@@ -543,7 +552,7 @@ export class RegistryStore {
       for (const a of alerts) this.writeAlert(a, run.createdAt);
       this.enqueue('drift_run', run.name, { runId: run.id }, run.createdAt);
     });
-    tx.immediate();
+    await tx.immediate();
   }
 
   async getDriftRun(id: string): Promise<DriftRun | undefined> {
@@ -581,15 +590,15 @@ export class RegistryStore {
   }
 
   async outboxDone(id: number, link?: { name: string; version: string } & MlflowLink): Promise<void> {
-    const run = this.db.transaction(() => {
+    const run = this.transaction(() => {
       if (link) this.q.setLink.run(link.name, link.version, link.mlflowName, link.mlflowVersion, link.runId);
       this.q.outboxDone.run(id);
     });
-    run.immediate();
+    await run.immediate();
   }
 
   async outboxFailed(id: number, error: string): Promise<void> {
-    this.q.outboxFailed.run(error.slice(0, 500), id);
+    await this.transaction(() => this.q.outboxFailed.run(error.slice(0, 500), id)).immediate();
   }
 
   async outboxStats(): Promise<{ pending: number; oldestCreatedAt: string | null; lastError: string | null }> {
@@ -604,7 +613,7 @@ export class RegistryStore {
   }
 
   async setMlflowLink(name: string, version: string, link: MlflowLink): Promise<void> {
-    this.q.setLink.run(name, version, link.mlflowName, link.mlflowVersion, link.runId);
+    await this.transaction(() => this.q.setLink.run(name, version, link.mlflowName, link.mlflowVersion, link.runId)).immediate();
   }
 
   async history(
@@ -621,7 +630,7 @@ export class RegistryStore {
 
   async insertAlert(alert: AlertDraft): Promise<Alert> {
     const now = this.now();
-    const id = this.writeAlert(alert, now);
+    const id = await this.transaction(() => this.writeAlert(alert, now)).immediate();
     return { ...alert, id, createdAt: now };
   }
 
@@ -675,6 +684,29 @@ export class RegistryStore {
       details: details ? JSON.stringify(details) : null,
       now: e.now,
     });
+  }
+
+  /**
+   * A write transaction whose immediate() waits for another writer's lock off the event loop:
+   * SQLite's own busy wait (the connection's busy timeout) blocks the thread, and with it every
+   * request, so the connection waits only WRITE_ATTEMPT_WAIT_MS per attempt and the retries
+   * sleep on timers, up to WRITE_LOCK_WAIT_MS in all; then SQLITE_BUSY reaches the caller.
+   */
+  private transaction<T>(fn: () => T): { immediate(): Promise<T> } {
+    const tx = this.db.transaction(fn);
+    return {
+      immediate: async () => {
+        const deadline = performance.now() + WRITE_LOCK_WAIT_MS;
+        for (let pause = 2; ; pause = Math.min(2 * pause, 50)) {
+          try {
+            return tx.immediate();
+          } catch (e) {
+            if (!isSqliteBusy(e) || performance.now() + pause > deadline) throw e;
+          }
+          await new Promise((resolve) => setTimeout(resolve, pause));
+        }
+      },
+    };
   }
 
   private enqueue(kind: OutboxKind, name: string, payload: Record<string, unknown>, now: string): void {

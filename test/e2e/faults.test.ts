@@ -3,9 +3,8 @@
  * on a temp home with the demo: an artifact deleted or damaged under it, a database that refuses
  * writes, SIGTERM under load.
  *
- * What does not hold yet is pinned by `it.fails` tests named "KNOWN GAP": each one asserts the
- * right behaviour and names the fix; once the fix lands it passes, vitest reports the `.fails` as
- * broken, and the `.fails` goes.
+ * Each scenario's test records what it saw; the checks that follow it assert the finer points
+ * (error codes, no paths, answers for calls in flight) on those records.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -85,7 +84,7 @@ interface Component {
 const health = (c: Client, component?: string) => ok<{ status: string; components: Component[] }>(c, 'health_check', component ? { component } : {});
 const componentOf = (h: { components: Component[] }, name: string) => h.components.find((x) => x.name === name)!;
 
-/** An error an operator or an agent can act on: a code, no stack. (No path into the server's disk: see KNOWN GAP.) */
+/** An error an operator or an agent can act on: a code, no stack. (No path into the server's disk: checked below.) */
 function expectCleanError(r: ToolResult): string {
   expect(r.isError, text(r)).toBe(true);
   expect(errorCode(r)).toMatch(/^[a-z_]+$/);
@@ -121,7 +120,7 @@ type Damage = keyof typeof DAMAGE;
 
 const FAULT_WORDS: Record<Damage, string> = { deleted: 'is missing', truncated: 'has changed size', overwritten: 'no longer matches its sha256' };
 
-/** What each damage case saw, for the KNOWN GAP tests below. */
+/** What each damage case saw, for the checks below. */
 const seen = new Map<Damage, { home: string; predictError: ToolResult; batchError: ToolResult; deployError: ToolResult; reRegistered: ToolResult }>();
 
 describe('an artifact damaged after registration', () => {
@@ -330,11 +329,9 @@ describe('the database refusing writes', () => {
     expect((await stop(server)).code).toBe(0);
   });
 
-  // Needs src/store/store.ts: better-sqlite3 waits out the busy timeout synchronously, so a
-  // registry write waiting for the lock (the promote_model above) freezes the event loop for 5 s and
-  // every request waits behind it. (A log flush on the main connection did the same every
-  // PREDICTION_LOG_FLUSH_MS; the writer thread in progress in src/serving takes that off the loop.)
-  it.fails('KNOWN GAP: while the database is locked, predictions and /healthz answer within a second', () => {
+  // A registry write waiting for the lock (the promote_model above) waits on timers, not in
+  // SQLite's busy handler, so the event loop keeps serving (it froze for 5 s before).
+  it('while the database is locked, predictions and /healthz answer within a second', () => {
     expect(latencies.length).toBeGreaterThan(0);
     expect(Math.max(...latencies)).toBeLessThan(1000);
     expect(healthzMs).toBeLessThan(1000);
@@ -411,10 +408,9 @@ describe('SIGTERM under load', () => {
     expect(readDb(home, (db) => db.pragma('integrity_check', { simple: true }))).toBe('ok');
   });
 
-  // Needs src/http/server.ts: RunningHttpServer.close() closes every MCP session at once, so a
-  // call still running loses its answer (the client waits for it until its own timeout, though its
-  // predictions are logged) and a request read after that gets 404 "Session not found".
-  it.fails('KNOWN GAP: each call in flight at SIGTERM gets its answer (or a shutting-down refusal), and nothing unanswered is logged', () => {
+  // The HTTP server drains on SIGTERM: calls under way answer before the sessions close, and a
+  // request that arrives meanwhile gets a 503 that says the server is shutting down.
+  it('each call in flight at SIGTERM gets its answer (or a shutting-down refusal), and nothing unanswered is logged', () => {
     expect(inFlight).toHaveLength(8);
     for (const o of inFlight) {
       if (o.kind === 'failed') expect(o.message).toMatch(/shutting down/i);

@@ -14,7 +14,7 @@ describe('RegistryStore', () => {
     const store = RegistryStore.open(dbPath, silent);
     expect(store.schemaVersion()).toBe(migrations[migrations.length - 1].version);
     // NORMAL is what docs/operations.md promises: a process crash loses no committed transaction.
-    expect(store.settings()).toEqual({ journalMode: 'wal', synchronous: 'NORMAL', busyTimeoutMs: 5000 });
+    expect(store.settings()).toEqual({ journalMode: 'wal', synchronous: 'NORMAL', busyTimeoutMs: 10 });
     store.close();
   });
 
