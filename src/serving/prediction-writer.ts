@@ -80,6 +80,8 @@ export class PredictionWriter {
     this.worker = null;
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    // Held until it has closed its connection: an unref'd thread would let the process end first.
+    worker.ref();
     worker.postMessage({ close: true });
     await exited;
   }
