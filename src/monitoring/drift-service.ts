@@ -92,7 +92,7 @@ export class DriftService {
     } else {
       ({ columns, source } = await this.readData({ rows: input.currentRows, csvPath: input.csvPath }, names, 'current_rows', onProgress));
     }
-    const compared = compareToReference(selected, columns.features, {
+    const compared = await compareToReference(selected, columns.features, {
       threshold: input.threshold,
       correction: input.correction,
       datasetDriftShare: input.datasetDriftShare,
@@ -132,6 +132,7 @@ export class DriftService {
     await this.deps.store.insertDriftRun(run, alerts);
     let chart: Buffer | null = null;
     if (input.includeChart) {
+      await new Promise((resolve) => setImmediate(resolve)); // the chart is its own slice of work
       const top = [...run.features].sort((a, b) => b.statistic - a.statistic).slice(0, 3);
       chart = renderCdfChart(
         `${name}: reference vs current (${source})`,

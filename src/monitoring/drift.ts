@@ -44,12 +44,16 @@ export interface CompareOptions {
  * KS and PSI per feature against the reference (sorted once when stored; the current side is
  * sorted once here), p-values corrected across the features compared, and the dataset verdict.
  */
-export function compareToReference(
+export async function compareToReference(
   reference: readonly ReferenceFeature[],
   current: Map<string, Float64Array>,
   options: CompareOptions,
-): { features: FeatureDrift[]; driftedShare: number; datasetDrift: boolean } {
-  const rows = reference.map((ref) => {
+): Promise<{ features: FeatureDrift[]; driftedShare: number; datasetDrift: boolean }> {
+  const rows = [];
+  for (const ref of reference) {
+    // One feature at a time, letting other requests in between: an exact KS p-value over
+    // thousands of rows takes milliseconds, and a model has tens of features.
+    if (rows.length) await new Promise((resolve) => setImmediate(resolve));
     const cur = current.get(ref.feature);
     if (!cur) throw new DomainError('invalid_argument', `current data has no feature "${ref.feature}".`);
     if (ref.sorted.length < 2 || cur.length < 2) {
@@ -61,8 +65,8 @@ export function compareToReference(
     const curSorted = Float64Array.from(cur).sort();
     const ks = ksTwoSample(ref.sorted, curSorted, { method: 'auto', presorted: true });
     const psi = populationStabilityIndex(ref.sorted, curSorted, { bins: PSI_BINS, epsilon: PSI_EPSILON });
-    return { ref, curSorted, ks, psi };
-  });
+    rows.push({ ref, curSorted, ks, psi });
+  }
   const adjusted = adjustPValues(
     rows.map((r) => r.ks.pValue),
     options.correction,

@@ -1,5 +1,4 @@
 import type { Logger } from '../logger.js';
-import type { RegistryStore } from '../store/store.js';
 import type { PendingPredictions, WriteResult } from './prediction-writer.js';
 
 export type { PendingPredictions } from './prediction-writer.js';
@@ -24,6 +23,7 @@ const HIGH_WATER_ROWS = 100_000;
 /** Where a flush sends the pending predictions (a PredictionWriter: a thread with its own connection). */
 export interface PredictionSink {
   write(batch: readonly PendingPredictions[]): Promise<WriteResult>;
+  trim(before: string, keep: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -45,7 +45,7 @@ export class PredictionLog {
   private readonly counters = { written: 0, flushes: 0, failedFlushes: 0, dropped: 0, lastFlushFailed: false, lastError: null as string | null };
 
   constructor(
-    private readonly deps: { store: RegistryStore; sink: PredictionSink; logger: Logger },
+    private readonly deps: { sink: PredictionSink; logger: Logger },
     private readonly options: PredictionLogOptions,
   ) {
     this.timer = setInterval(() => void this.flush(), options.flushMs).unref();
@@ -122,7 +122,7 @@ export class PredictionLog {
   async trim(): Promise<void> {
     try {
       const before = new Date(Date.now() - this.options.maxAgeMs).toISOString();
-      const removed = await this.deps.store.trimPredictions(before, this.options.maxRows);
+      const removed = await this.deps.sink.trim(before, this.options.maxRows);
       if (removed) this.deps.logger.debug({ removed }, 'prediction log trimmed');
     } catch (e) {
       this.deps.logger.warn({ err: e }, 'prediction log trim failed');

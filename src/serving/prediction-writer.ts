@@ -54,24 +54,48 @@ interface WriterData {
  * taken from requests (a 10 000-row batch's log took ~100 ms there). The main thread only posts
  * the pending requests (structured clone, ~1 µs a request). Writes are answered in order.
  */
+/** The thread's answer to a request: rows written, or rows trimmed, and the error that stopped it. */
+interface Reply {
+  id: number;
+  written?: number;
+  removed?: number;
+  error: WriteResult['error'];
+}
+
 export class PredictionWriter {
   private worker: Worker | null = null;
   private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: (r: WriteResult) => void }>();
+  private readonly waiting = new Map<number, (r: Reply) => void>();
 
   constructor(
     private readonly dbPath: string,
     private readonly busyTimeoutMs = 5000,
   ) {}
 
-  write(batch: readonly PendingPredictions[]): Promise<WriteResult> {
+  async write(batch: readonly PendingPredictions[]): Promise<WriteResult> {
+    const r = await this.request({ batch });
+    return { written: r.written ?? 0, error: r.error };
+  }
+
+  /**
+   * Deletes logged predictions older than `before` and beyond the newest `keep`, in slices of a
+   * few thousand rows so the main connection's writes wait milliseconds at most; answers how
+   * many went.
+   */
+  async trim(before: string, keep: number): Promise<number> {
+    const r = await this.request({ trim: { before, keep } });
+    if (r.error) throw new Error(r.error.message);
+    return r.removed ?? 0;
+  }
+
+  private request(message: { batch?: readonly PendingPredictions[]; trim?: { before: string; keep: number } }): Promise<Reply> {
     const worker = this.start();
     const id = this.nextId++;
-    // Held while a write is outstanding, so a shutdown that awaits it is not cut short.
+    // Held while a request is outstanding, so a shutdown that awaits it is not cut short.
     worker.ref();
-    return new Promise<WriteResult>((resolve) => {
-      this.waiting.set(id, { resolve });
-      worker.postMessage({ id, batch });
+    return new Promise<Reply>((resolve) => {
+      this.waiting.set(id, resolve);
+      worker.postMessage({ id, ...message });
     });
   }
 
@@ -99,14 +123,14 @@ export class PredictionWriter {
     // runnable from src (tests) and dist alike.
     const worker = new Worker(`(${writerThread.toString()})()`, { eval: true, workerData: data });
     worker.unref();
-    worker.on('message', (m: { id: number } & WriteResult) => {
-      this.waiting.get(m.id)?.resolve({ written: m.written, error: m.error });
+    worker.on('message', (m: Reply) => {
+      this.waiting.get(m.id)?.(m);
       this.waiting.delete(m.id);
       if (!this.waiting.size) worker.unref();
     });
     const fail = (message: string) => {
       if (this.worker === worker) this.worker = null; // the next write starts a new thread
-      for (const w of this.waiting.values()) w.resolve({ written: 0, error: { message, code: null } });
+      for (const [id, resolve] of this.waiting) resolve({ id, written: 0, error: { message, code: null } });
       this.waiting.clear();
     };
     worker.on('error', (e) => fail(`prediction log writer failed: ${e.message}`));
@@ -128,7 +152,7 @@ function writerThread(): void {
   // Typed loosely: the module is loaded by path at run time; its types are not needed here.
   const Database = require(data.sqlitePath) as new (file: string, options: { timeout: number }) => {
     pragma(sql: string): unknown;
-    prepare(sql: string): { run(params: unknown[]): unknown };
+    prepare(sql: string): { run(params: unknown[]): unknown; pluck(): { get(params: unknown[]): unknown } };
     transaction<A extends unknown[]>(fn: (...args: A) => void): { immediate(...args: A): void };
     close(): void;
   };
@@ -140,6 +164,13 @@ function writerThread(): void {
   const values = `(${new Array<string>(COLUMNS).fill('?').join(', ')})`;
   const insertOne = db.prepare(head + values);
   const insertMany = db.prepare(head + new Array<string>(data.rowsPerInsert).fill(values).join(', '));
+  const addMinute = db.prepare(
+    `INSERT INTO prediction_minutes (model_name, version, minute, count, errors, value_sum, value_n) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (model_name, version, minute) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors,
+       value_sum = value_sum + excluded.value_sum, value_n = value_n + excluded.value_n`,
+  );
+  /** Per model, version and minute: what the rows of the transaction add to prediction_minutes. */
+  const minutes = new Map<string, { name: string; version: string; minute: string; count: number; errors: number; sum: number; n: number }>();
 
   let isoAt = Number.NaN;
   let iso = '';
@@ -175,6 +206,16 @@ function writerThread(): void {
     out[at + 8] = p.latencyMs;
     out[at + 9] = p.routingKey;
     out[at + 10] = iso;
+    const minute = iso.slice(0, 16);
+    const key = `${p.name}\0${p.version ?? ''}\0${minute}`;
+    let m = minutes.get(key);
+    if (!m) minutes.set(key, (m = { name: p.name, version: p.version ?? '', minute, count: 0, errors: 0, sum: 0, n: 0 }));
+    m.count++;
+    if (!p.ok) m.errors++;
+    if (typeof prediction === 'number') {
+      m.sum += prediction;
+      m.n++;
+    }
   };
 
   const many: unknown[] = new Array(COLUMNS * data.rowsPerInsert);
@@ -202,25 +243,61 @@ function writerThread(): void {
       for (let c = 0; c < COLUMNS; c++) one[c] = many[i * COLUMNS + c];
       insertOne.run(one);
     }
+    for (const m of minutes.values()) addMinute.run([m.name, m.version, m.minute, m.count, m.errors, m.sum, m.n]);
   });
 
-  parentPort!.on('message', (m: { close?: boolean; id: number; batch: PendingPredictions[] }) => {
+  const SLICE = 5000;
+  const oldestBefore = db.prepare('DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE created_at < ? ORDER BY seq LIMIT ?)');
+  const nthNewest = db.prepare('SELECT seq FROM predictions ORDER BY seq DESC LIMIT 1 OFFSET ?').pluck();
+  const upTo = db.prepare('DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE seq <= ? ORDER BY seq LIMIT ?)');
+  const oldMinutes = db.prepare('DELETE FROM prediction_minutes WHERE minute < ?');
+  /** Deletes by age, then beyond the newest `keep`, a slice per transaction. */
+  const trim = (before: string, keep: number): number => {
+    let removed = 0;
+    const slice = (stmt: { run(params: unknown[]): unknown }, param: unknown) => {
+      for (;;) {
+        const changes = (db.transaction(() => stmt.run([param, SLICE])).immediate() as unknown as { changes: number }).changes;
+        removed += changes;
+        if (changes < SLICE) return;
+      }
+    };
+    slice(oldestBefore, before);
+    const last = nthNewest.get([keep]);
+    if (typeof last === 'number') slice(upTo, last);
+    db.transaction(() => oldMinutes.run([before.slice(0, 16)])).immediate();
+    return removed;
+  };
+
+  const failure = (e: unknown) => {
+    const err = e as { message?: string; code?: string };
+    return { message: String(err.message ?? e), code: typeof err.code === 'string' ? err.code : null };
+  };
+  parentPort!.on('message', (m: { close?: boolean; id: number; batch?: PendingPredictions[]; trim?: { before: string; keep: number } }) => {
     if (m.close) {
       db.close();
       process.exit(0);
     }
-    const total = m.batch.reduce((n, p) => n + p.rows, 0);
+    if (m.trim) {
+      try {
+        parentPort!.postMessage({ id: m.id, removed: trim(m.trim.before, m.trim.keep), error: null });
+      } catch (e) {
+        parentPort!.postMessage({ id: m.id, removed: 0, error: failure(e) });
+      }
+      return;
+    }
+    const batch = m.batch ?? [];
+    const total = batch.reduce((n, p) => n + p.rows, 0);
     let written = 0;
     try {
       while (written < total) {
         const to = Math.min(total, written + data.rowsPerTransaction);
-        writeRange.immediate(m.batch, written, to);
+        minutes.clear();
+        writeRange.immediate(batch, written, to);
         written = to;
       }
       parentPort!.postMessage({ id: m.id, written, error: null });
     } catch (e) {
-      const err = e as { message?: string; code?: string };
-      parentPort!.postMessage({ id: m.id, written, error: { message: String(err.message ?? e), code: typeof err.code === 'string' ? err.code : null } });
+      parentPort!.postMessage({ id: m.id, written, error: failure(e) });
     }
   });
 }

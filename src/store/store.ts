@@ -228,17 +228,16 @@ export class RegistryStore {
       upsertTraffic: db.prepare(`INSERT INTO traffic_configs (model_name, weights, routing, updated_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (model_name) DO UPDATE SET weights = excluded.weights, routing = excluded.routing, updated_at = excluded.updated_at`),
       deleteTraffic: db.prepare('DELETE FROM traffic_configs WHERE model_name = ?'),
-      variantCounts: db.prepare(
-        'SELECT version, COUNT(*) AS n, SUM(1 - ok) AS errors, AVG(prediction_value) AS mean FROM predictions WHERE model_name = ? AND created_at >= ? GROUP BY version',
+      minutesAfter: db.prepare(
+        'SELECT version, SUM(count) AS n, SUM(errors) AS errors, SUM(value_sum) AS value_sum, SUM(value_n) AS value_n FROM prediction_minutes WHERE model_name = ? AND minute > ? GROUP BY version',
+      ),
+      partialMinute: db.prepare(
+        'SELECT version, COUNT(*) AS n, SUM(1 - ok) AS errors, SUM(prediction_value) AS value_sum, COUNT(prediction_value) AS value_n FROM predictions WHERE model_name = ? AND created_at >= ? AND created_at < ? GROUP BY version',
       ),
       recentLatencies: db.prepare(
         'SELECT latency_ms FROM predictions WHERE model_name = ? AND version IS ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?',
       ).pluck(),
       countPredictions: db.prepare('SELECT COUNT(*) AS n FROM predictions'),
-      trimPredictionsByAge: db.prepare('DELETE FROM predictions WHERE created_at < ?'),
-      trimPredictionsByCount: db.prepare(
-        'DELETE FROM predictions WHERE rowid <= (SELECT rowid FROM predictions ORDER BY rowid DESC LIMIT 1 OFFSET ?)',
-      ),
       ping: db.prepare('SELECT 1 AS ok'),
       enqueue: db.prepare('INSERT INTO mlflow_outbox (kind, model_name, payload, created_at) VALUES (?, ?, ?, ?)'),
       outboxPeek: db.prepare('SELECT * FROM mlflow_outbox ORDER BY id LIMIT ?'),
@@ -468,20 +467,34 @@ export class RegistryStore {
     return rows.map((r) => ({ name: r.model_name, config: { weights: JSON.parse(r.weights) as Record<string, number>, routing: r.routing, updatedAt: r.updated_at } }));
   }
 
+  /**
+   * Per version, the predictions logged at or after `since` (an ISO time): whole minutes from
+   * prediction_minutes, the part of since's own minute from the log itself.
+   */
   async variantCounts(name: string, since: string): Promise<VariantCounts[]> {
-    const rows = this.q.variantCounts.all(name, since) as Array<{ version: string | null; n: number; errors: number; mean: number | null }>;
-    return rows.map((r) => ({ version: r.version, count: r.n, errors: r.errors, meanPrediction: r.mean }));
+    const minute = since.slice(0, 16);
+    const nextMinute = new Date(Date.parse(`${minute}:00.000Z`) + 60_000).toISOString();
+    type Part = { version: string | null; n: number; errors: number; value_sum: number | null; value_n: number };
+    const parts = [
+      ...(this.q.minutesAfter.all(name, minute) as Part[]),
+      ...(this.q.partialMinute.all(name, since, nextMinute) as Part[]),
+    ];
+    const byVersion = new Map<string | null, { count: number; errors: number; sum: number; n: number }>();
+    for (const p of parts) {
+      const key = p.version === '' ? null : p.version;
+      const v = byVersion.get(key) ?? { count: 0, errors: 0, sum: 0, n: 0 };
+      v.count += p.n;
+      v.errors += p.errors;
+      v.sum += p.value_sum ?? 0;
+      v.n += p.value_n;
+      byVersion.set(key, v);
+    }
+    return [...byVersion].map(([version, v]) => ({ version, count: v.count, errors: v.errors, meanPrediction: v.n ? v.sum / v.n : null }));
   }
 
   /** The latencies of a variant's most recent predictions (for percentiles over a bounded window). */
   async recentLatencies(name: string, version: string | null, since: string, limit: number): Promise<number[]> {
     return this.q.recentLatencies.all(name, version, since, limit) as number[];
-  }
-
-  /** Deletes predictions older than `before` and beyond the newest `keep`; answers how many went. */
-  async trimPredictions(before: string, keep: number): Promise<number> {
-    const run = this.transaction(() => this.q.trimPredictionsByAge.run(before).changes + this.q.trimPredictionsByCount.run(keep).changes);
-    return run.immediate();
   }
 
   async predictionCount(): Promise<number> {

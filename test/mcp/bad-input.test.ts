@@ -101,7 +101,7 @@ describe('bad input: a clear isError answer and an unchanged database', () => {
     // Failed predictions of earlier cases are logged by design, on a timer: write them first.
     await app.predictionLog.flush();
     // A failed prediction of an existing model is itself logged by design (and flushed on a timer).
-    const exclude = tool === 'predict' || tool === 'batch_predict' ? ['predictions'] : [];
+    const exclude = tool === 'predict' || tool === 'batch_predict' ? ['predictions', 'prediction_minutes'] : [];
     const before = dumpTables(app.config.dbPath, exclude);
     const artifactsBefore = fs.readdirSync(app.config.artifactsDir, { recursive: true }).sort();
     const r = await call(client, tool, args);

@@ -113,7 +113,7 @@ describe('the prediction log writer (a thread with its own connection)', () => {
 describe('backpressure', () => {
   it('holds requests back while the writer is behind, lets them go once it caught up, and never while writes fail', async () => {
     const { app: ctx } = testApp();
-    const log = new PredictionLog({ store: ctx.store, sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, highWater: 1000 });
+    const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, highWater: 1000 });
     try {
       log.append(pending(999, { id: 'a', name: 'nba_points' }));
       expect(log.backpressure()).toBeNull();
@@ -143,4 +143,58 @@ describe('backpressure', () => {
       await ctx.close();
     }
   }, 30_000);
+});
+
+describe('per-minute counts and trimming (on the writer thread)', () => {
+  it('counts per version since any moment exactly as a scan of the log would, across minute boundaries', async () => {
+    const { app: ctx } = testApp();
+    const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9 });
+    try {
+      // 3 minutes of predictions, 7 s apart, alternating versions, every 5th failed (no output), one failed before routing.
+      const t0 = Date.parse('2026-11-23T10:00:00.000Z');
+      for (let i = 0; i < 26; i++) {
+        const failed = i % 5 === 0;
+        log.append(pending(1 + (i % 3), { id: `r${i}`, name: 'nba_points', version: i % 2 ? 'v2' : 'v1', at: t0 + i * 7_000, ok: !failed, error: failed ? 'x' : null, output: failed ? null : pending(1 + (i % 3)).output }));
+      }
+      log.append(pending(1, { id: 'unrouted', indices: null, name: 'nba_points', version: null, ok: false, error: 'no version', output: null, matrix: null, rawFeatures: [1], at: t0 + 65_000 }));
+      await log.flush();
+      const db = new Database(ctx.config.dbPath, { readonly: true });
+      const exact = db.prepare('SELECT version, COUNT(*) AS count, SUM(1 - ok) AS errors, AVG(prediction_value) AS mean FROM predictions WHERE model_name = ? AND created_at >= ? GROUP BY version ORDER BY version');
+      for (const offset of [0, 1, 6_999, 30_500, 59_999, 60_000, 61_234, 119_000, 150_000, 400_000]) {
+        const since = new Date(t0 + offset).toISOString();
+        const want = (exact.all('nba_points', since) as Array<{ version: string | null; count: number; errors: number; mean: number | null }>).map((r) => ({ version: r.version, count: r.count, errors: r.errors, meanPrediction: r.mean }));
+        const got = (await ctx.store.variantCounts('nba_points', since)).sort((a, b) => String(a.version).localeCompare(String(b.version)));
+        expect(got.map((g) => ({ ...g, meanPrediction: g.meanPrediction === null ? null : Number(g.meanPrediction.toFixed(9)) })), since).toEqual(
+          want.sort((a, b) => String(a.version).localeCompare(String(b.version))).map((w) => ({ ...w, meanPrediction: w.meanPrediction === null ? null : Number(w.meanPrediction.toFixed(9)) })),
+        );
+      }
+      db.close();
+    } finally {
+      await log.close();
+      await ctx.close();
+    }
+  });
+
+  it('trims by age and by count in slices, keeping the newest rows', async () => {
+    const { app: ctx } = testApp();
+    const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 7_000, maxAgeMs: 3_600_000, maxPending: 1e9 });
+    try {
+      const now = Date.now();
+      log.append(pending(3_000, { id: 'old', name: 'nba_points', at: now - 7_200_000 })); // two hours old
+      log.append(pending(12_000, { id: 'new', name: 'nba_points', at: now }));
+      await log.flush();
+      await log.trim();
+      const db = new Database(ctx.config.dbPath, { readonly: true });
+      const ids = db.prepare('SELECT id FROM predictions ORDER BY seq').pluck().all() as string[];
+      const minutes = db.prepare('SELECT COUNT(*) FROM prediction_minutes WHERE minute < ?').pluck().get(new Date(now - 3_600_000).toISOString().slice(0, 16));
+      db.close();
+      expect(ids).toHaveLength(7_000);
+      expect(ids[0]).toBe(`new:${2 * 5_000}`); // rows 0…4 999 of "new" went, by count
+      expect(ids.at(-1)).toBe(`new:${2 * 11_999}`);
+      expect(minutes).toBe(0);
+    } finally {
+      await log.close();
+      await ctx.close();
+    }
+  });
 });

@@ -21,7 +21,7 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const logger = createLogger('silent');
   const dbPath = path.join(tmp, 'logging-bench.db');
   const store = RegistryStore.open(dbPath, logger);
-  const newLog = () => new PredictionLog({ store, sink: new PredictionWriter(dbPath), logger }, opts);
+  const newLog = () => new PredictionLog({ sink: new PredictionWriter(dbPath), logger }, opts);
   // Flushing on an hour-long timer: only explicit flush() calls write.
   const opts = { flushMs: 3_600_000, maxRows: 100_000_000, maxAgeMs: 365 * 86_400_000, maxPending: 10_000_000 };
   const log = newLog();
