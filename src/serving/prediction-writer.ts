@@ -166,11 +166,29 @@ function writerThread(): void {
   const insertMany = db.prepare(head + new Array<string>(data.rowsPerInsert).fill(values).join(', '));
   const addMinute = db.prepare(
     `INSERT INTO prediction_minutes (model_name, version, minute, count, errors, value_sum, value_n) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (model_name, version, minute) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors,
+     ON CONFLICT (model_name, minute, version) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors,
        value_sum = value_sum + excluded.value_sum, value_n = value_n + excluded.value_n`,
   );
-  /** Per model, version and minute: what the rows of the transaction add to prediction_minutes. */
-  const minutes = new Map<string, { name: string; version: string; minute: string; count: number; errors: number; sum: number; n: number }>();
+  const addSecond = db.prepare(
+    `INSERT INTO prediction_seconds (model_name, version, second, count, errors, value_sum, value_n) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (model_name, second, version) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors,
+       value_sum = value_sum + excluded.value_sum, value_n = value_n + excluded.value_n`,
+  );
+  type Tally = { name: string; version: string; at: string; count: number; errors: number; sum: number; n: number };
+  /** Per model, version and minute, and per second: what the rows of the transaction add to prediction_minutes and prediction_seconds. */
+  const minutes = new Map<string, Tally>();
+  const seconds = new Map<string, Tally>();
+  const tally = (into: Map<string, Tally>, p: PendingPredictions, at: string, prediction: unknown) => {
+    const key = `${p.name}\0${p.version ?? ''}\0${at}`;
+    let t = into.get(key);
+    if (!t) into.set(key, (t = { name: p.name, version: p.version ?? '', at, count: 0, errors: 0, sum: 0, n: 0 }));
+    t.count++;
+    if (!p.ok) t.errors++;
+    if (typeof prediction === 'number') {
+      t.sum += prediction;
+      t.n++;
+    }
+  };
 
   let isoAt = Number.NaN;
   let iso = '';
@@ -206,16 +224,8 @@ function writerThread(): void {
     out[at + 8] = p.latencyMs;
     out[at + 9] = p.routingKey;
     out[at + 10] = iso;
-    const minute = iso.slice(0, 16);
-    const key = `${p.name}\0${p.version ?? ''}\0${minute}`;
-    let m = minutes.get(key);
-    if (!m) minutes.set(key, (m = { name: p.name, version: p.version ?? '', minute, count: 0, errors: 0, sum: 0, n: 0 }));
-    m.count++;
-    if (!p.ok) m.errors++;
-    if (typeof prediction === 'number') {
-      m.sum += prediction;
-      m.n++;
-    }
+    tally(minutes, p, iso.slice(0, 16), prediction);
+    tally(seconds, p, iso.slice(0, 19), prediction);
   };
 
   const many: unknown[] = new Array(COLUMNS * data.rowsPerInsert);
@@ -243,7 +253,8 @@ function writerThread(): void {
       for (let c = 0; c < COLUMNS; c++) one[c] = many[i * COLUMNS + c];
       insertOne.run(one);
     }
-    for (const m of minutes.values()) addMinute.run([m.name, m.version, m.minute, m.count, m.errors, m.sum, m.n]);
+    for (const t of minutes.values()) addMinute.run([t.name, t.version, t.at, t.count, t.errors, t.sum, t.n]);
+    for (const t of seconds.values()) addSecond.run([t.name, t.version, t.at, t.count, t.errors, t.sum, t.n]);
   });
 
   const SLICE = 5000;
@@ -251,6 +262,7 @@ function writerThread(): void {
   const nthNewest = db.prepare('SELECT seq FROM predictions ORDER BY seq DESC LIMIT 1 OFFSET ?').pluck();
   const upTo = db.prepare('DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE seq <= ? ORDER BY seq LIMIT ?)');
   const oldMinutes = db.prepare('DELETE FROM prediction_minutes WHERE minute < ?');
+  const oldSecondsSlice = db.prepare('DELETE FROM prediction_seconds WHERE rowid IN (SELECT rowid FROM prediction_seconds WHERE second < ? LIMIT ?)');
   /** Deletes by age, then beyond the newest `keep`, a slice per transaction. */
   const trim = (before: string, keep: number): number => {
     let removed = 0;
@@ -265,6 +277,7 @@ function writerThread(): void {
     const last = nthNewest.get([keep]);
     if (typeof last === 'number') slice(upTo, last);
     db.transaction(() => oldMinutes.run([before.slice(0, 16)])).immediate();
+    slice(oldSecondsSlice, before.slice(0, 19));
     return removed;
   };
 
@@ -292,6 +305,7 @@ function writerThread(): void {
       while (written < total) {
         const to = Math.min(total, written + data.rowsPerTransaction);
         minutes.clear();
+        seconds.clear();
         writeRange.immediate(batch, written, to);
         written = to;
       }

@@ -12,7 +12,7 @@ import type { PredictionLog } from './prediction-log.js';
 import { rowOf, runBatch, type BatchOutput } from './runner.js';
 import type { OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
-import { summarize, type ServingStats } from './stats.js';
+import type { ServingStats } from './stats.js';
 import { defaultTraffic, pickVersion, stickyBucket, validateWeights, type Routing, type TrafficConfig } from './traffic.js';
 
 /** How a request's version was chosen. */
@@ -91,9 +91,6 @@ interface RouteState {
   /** The split in force: the explicit one, else all to production; null when nothing can be routed. */
   effective: TrafficConfig | null;
 }
-
-/** Percentiles in get_traffic_config cover each variant's latest predictions, up to this many. */
-const LATENCY_WINDOW = 10_000;
 
 /**
  * Serving: routes a request to a version (explicit, sticky by routing key, or random by
@@ -285,14 +282,15 @@ export class ServingService {
     const config = state.effective;
     const from = state.traffic?.updatedAt ?? since.toISOString();
     await this.deps.log.flush();
-    // Counts, errors and means over everything since the split was set (SQL aggregates);
-    // percentiles over each variant's latest LATENCY_WINDOW predictions.
+    // Counts, errors and means over everything logged since the split was set (per-minute
+    // aggregates, every process's predictions); latency percentiles over this process's latest
+    // predictions of each variant since then (in memory).
     const counts = await this.deps.store.variantCounts(name, from);
     const labels = new Set([...Object.keys(config?.weights ?? {}), ...counts.map((c) => c.version).filter((v): v is string => v !== null)]);
     const variants: VariantReport[] = [];
     for (const label of [...labels].sort()) {
       const c = counts.find((x) => x.version === label);
-      const latencies = c ? await this.deps.store.recentLatencies(name, label, from, LATENCY_WINDOW) : [];
+
       variants.push({
         version: label,
         stage: state.versions.find((v) => v.version === label)?.stage ?? null,
@@ -300,7 +298,7 @@ export class ServingService {
         count: c?.count ?? 0,
         errors: c?.errors ?? 0,
         errorRate: c?.count ? c.errors / c.count : 0,
-        latencyMs: summarize(latencies),
+        latencyMs: this.deps.stats.variantLatencies(name, label, Date.parse(from)),
         meanOutput: c?.meanPrediction ?? null,
       });
     }

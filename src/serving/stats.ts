@@ -14,24 +14,35 @@ export function summarize(latencies: ArrayLike<number>): LatencySummary | null {
   return { p50: r(quantileSorted(sorted, 0.5)), p95: r(quantileSorted(sorted, 0.95)), p99: r(quantileSorted(sorted, 0.99)) };
 }
 
-/** The last `capacity` latencies: percentiles of recent traffic at a fixed memory cost. */
+/** The last `capacity` latencies and their times: percentiles of recent traffic at a fixed memory cost. */
 class LatencyRing {
   private readonly values: Float64Array;
+  private readonly times: Float64Array;
   private next = 0;
   private filled = 0;
 
   constructor(capacity: number) {
     this.values = new Float64Array(capacity);
+    this.times = new Float64Array(capacity);
   }
 
-  push(v: number): void {
+  push(v: number, at: number): void {
     this.values[this.next] = v;
+    this.times[this.next] = at;
     this.next = (this.next + 1) % this.values.length;
     if (this.filled < this.values.length) this.filled++;
   }
 
   snapshot(): Float64Array {
     return this.values.slice(0, this.filled);
+  }
+
+  /** The latencies recorded at or after `since` (epoch ms). */
+  since(since: number): Float64Array {
+    const out = new Float64Array(this.filled);
+    let n = 0;
+    for (let i = 0; i < this.filled; i++) if (this.times[i] >= since) out[n++] = this.values[i];
+    return out.subarray(0, n);
   }
 }
 
@@ -93,7 +104,7 @@ export class ServingStats {
       }
       v.count += rows;
       if (!ok) v.errors += rows;
-      v.latencies.push(latencyMs);
+      v.latencies.push(latencyMs, at);
     }
     let w = this.windows.get(name);
     if (!w) this.windows.set(name, (w = []));
@@ -119,6 +130,15 @@ export class ServingStats {
         latency_ms: summarize(v.latencies.snapshot()),
       }))
       .sort((a, b) => (a.name === b.name ? (a.version < b.version ? -1 : 1) : a.name < b.name ? -1 : 1));
+  }
+
+  /**
+   * Latency percentiles of a variant's predictions served by this process at or after `since`
+   * (epoch ms), over its latest `ringSize` predictions: an in-memory read, where the same from
+   * the prediction log cost tens of ms per call on a busy log.
+   */
+  variantLatencies(name: string, version: string, since: number): LatencySummary | null {
+    return summarize(this.variants.get(`${name}\0${version}`)?.latencies.since(since) ?? []);
   }
 
   /** Window statistics of the models that saw requests since the last call (for alert checks). */

@@ -206,8 +206,9 @@ export const migrations: readonly Migration[] = [
     sql: `
       -- Per model, version and minute (created_at's first 16 characters): what get_traffic_config
       -- reports, kept by the log's writer in the same transaction as the rows, so counting since
-      -- a split was set reads a few rows a minute instead of every prediction since. version ''
-      -- stands for predictions that failed before a version was chosen.
+      -- a split was set reads a row a minute (plus seconds, plus one second of the log) instead
+      -- of every prediction since. version '' stands for predictions that failed before a
+      -- version was chosen.
       CREATE TABLE prediction_minutes (
         model_name TEXT NOT NULL,
         version    TEXT NOT NULL,
@@ -216,10 +217,24 @@ export const migrations: readonly Migration[] = [
         errors     INTEGER NOT NULL,
         value_sum  REAL NOT NULL,
         value_n    INTEGER NOT NULL,
-        PRIMARY KEY (model_name, version, minute)
+        PRIMARY KEY (model_name, minute, version)
       ) STRICT;
       INSERT INTO prediction_minutes
         SELECT model_name, coalesce(version, ''), substr(created_at, 1, 16), COUNT(*), SUM(1 - ok), coalesce(SUM(prediction_value), 0), COUNT(prediction_value)
+        FROM predictions GROUP BY 1, 2, 3;
+      -- The same per second (created_at's first 19 characters), for the part of a minute.
+      CREATE TABLE prediction_seconds (
+        model_name TEXT NOT NULL,
+        version    TEXT NOT NULL,
+        second     TEXT NOT NULL,
+        count      INTEGER NOT NULL,
+        errors     INTEGER NOT NULL,
+        value_sum  REAL NOT NULL,
+        value_n    INTEGER NOT NULL,
+        PRIMARY KEY (model_name, second, version)
+      ) STRICT;
+      INSERT INTO prediction_seconds
+        SELECT model_name, coalesce(version, ''), substr(created_at, 1, 19), COUNT(*), SUM(1 - ok), coalesce(SUM(prediction_value), 0), COUNT(prediction_value)
         FROM predictions GROUP BY 1, 2, 3;
     `,
   },

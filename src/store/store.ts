@@ -231,13 +231,16 @@ export class RegistryStore {
       minutesAfter: db.prepare(
         'SELECT version, SUM(count) AS n, SUM(errors) AS errors, SUM(value_sum) AS value_sum, SUM(value_n) AS value_n FROM prediction_minutes WHERE model_name = ? AND minute > ? GROUP BY version',
       ),
-      partialMinute: db.prepare(
+      secondsWithin: db.prepare(
+        'SELECT version, SUM(count) AS n, SUM(errors) AS errors, SUM(value_sum) AS value_sum, SUM(value_n) AS value_n FROM prediction_seconds WHERE model_name = ? AND second > ? AND second < ? GROUP BY version',
+      ),
+      partialSecond: db.prepare(
         'SELECT version, COUNT(*) AS n, SUM(1 - ok) AS errors, SUM(prediction_value) AS value_sum, COUNT(prediction_value) AS value_n FROM predictions WHERE model_name = ? AND created_at >= ? AND created_at < ? GROUP BY version',
       ),
-      recentLatencies: db.prepare(
-        'SELECT latency_ms FROM predictions WHERE model_name = ? AND version IS ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?',
-      ).pluck(),
-      countPredictions: db.prepare('SELECT COUNT(*) AS n FROM predictions'),
+      // The span of seq, not COUNT(*) (a scan of the whole log): rows are deleted from the old
+      // end (trimming by count, and by age, which follows seq but for a straggling batch), so
+      // the span is the count or a few rows over.
+      countPredictions: db.prepare('SELECT coalesce(MAX(seq) - MIN(seq) + 1, 0) AS n FROM predictions'),
       ping: db.prepare('SELECT 1 AS ok'),
       enqueue: db.prepare('INSERT INTO mlflow_outbox (kind, model_name, payload, created_at) VALUES (?, ?, ?, ?)'),
       outboxPeek: db.prepare('SELECT * FROM mlflow_outbox ORDER BY id LIMIT ?'),
@@ -468,16 +471,19 @@ export class RegistryStore {
   }
 
   /**
-   * Per version, the predictions logged at or after `since` (an ISO time): whole minutes from
-   * prediction_minutes, the part of since's own minute from the log itself.
+   * Per version, the predictions logged at or after `since` (an ISO time): whole minutes after
+   * since's minute from prediction_minutes, whole seconds after since's second within that minute
+   * from prediction_seconds, and the rest of since's own second from the log itself.
    */
   async variantCounts(name: string, since: string): Promise<VariantCounts[]> {
     const minute = since.slice(0, 16);
-    const nextMinute = new Date(Date.parse(`${minute}:00.000Z`) + 60_000).toISOString();
+    const second = since.slice(0, 19);
+    const nextSecond = new Date(Date.parse(`${second}.000Z`) + 1000).toISOString();
     type Part = { version: string | null; n: number; errors: number; value_sum: number | null; value_n: number };
     const parts = [
       ...(this.q.minutesAfter.all(name, minute) as Part[]),
-      ...(this.q.partialMinute.all(name, since, nextMinute) as Part[]),
+      ...(this.q.secondsWithin.all(name, second, `${minute}:99`) as Part[]),
+      ...(this.q.partialSecond.all(name, since, nextSecond) as Part[]),
     ];
     const byVersion = new Map<string | null, { count: number; errors: number; sum: number; n: number }>();
     for (const p of parts) {
@@ -490,11 +496,6 @@ export class RegistryStore {
       byVersion.set(key, v);
     }
     return [...byVersion].map(([version, v]) => ({ version, count: v.count, errors: v.errors, meanPrediction: v.n ? v.sum / v.n : null }));
-  }
-
-  /** The latencies of a variant's most recent predictions (for percentiles over a bounded window). */
-  async recentLatencies(name: string, version: string | null, since: string, limit: number): Promise<number[]> {
-    return this.q.recentLatencies.all(name, version, since, limit) as number[];
   }
 
   async predictionCount(): Promise<number> {
