@@ -9,7 +9,8 @@ export interface LatencySummary {
 
 export function summarize(latencies: ArrayLike<number>): LatencySummary | null {
   if (!latencies.length) return null;
-  const sorted = Array.from(latencies).sort((a, b) => a - b);
+  // A typed array sorts numerically in native code (a comparator in JS cost ~1 ms per 10 000).
+  const sorted = Array.from(Float64Array.from(latencies).sort());
   const r = (x: number) => Math.round(x * 1000) / 1000;
   return { p50: r(quantileSorted(sorted, 0.5)), p95: r(quantileSorted(sorted, 0.95)), p99: r(quantileSorted(sorted, 0.99)) };
 }

@@ -239,8 +239,9 @@ export class RegistryStore {
       ),
       // The span of seq, not COUNT(*) (a scan of the whole log): rows are deleted from the old
       // end (trimming by count, and by age, which follows seq but for a straggling batch), so
-      // the span is the count or a few rows over.
-      countPredictions: db.prepare('SELECT coalesce(MAX(seq) - MIN(seq) + 1, 0) AS n FROM predictions'),
+      // the span is the count or a few rows over. Two subqueries: SQLite reads MIN or MAX of the
+      // key from one end of the B-tree only when it is the query's single aggregate.
+      countPredictions: db.prepare('SELECT coalesce((SELECT MAX(seq) FROM predictions) - (SELECT MIN(seq) FROM predictions) + 1, 0) AS n'),
       ping: db.prepare('SELECT 1 AS ok'),
       enqueue: db.prepare('INSERT INTO mlflow_outbox (kind, model_name, payload, created_at) VALUES (?, ?, ?, ?)'),
       outboxPeek: db.prepare('SELECT * FROM mlflow_outbox ORDER BY id LIMIT ?'),
