@@ -9,6 +9,26 @@ import { tempDir } from '../helpers.js';
 const silent = pino({ level: 'silent' });
 
 describe('RegistryStore', () => {
+  it('reads the prediction log only through indexes: no statement scans it (it holds up to a million rows)', () => {
+    const dbPath = path.join(tempDir(), 'registry.db');
+    const store = RegistryStore.open(dbPath, silent);
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      // The store's prepared statements (private: read here on purpose, to check every one).
+      const statements = Object.entries((store as unknown as { q: Record<string, { source: string }> }).q).filter(([, st]) => /\bpredictions\b/.test(st.source));
+      expect(statements.length).toBeGreaterThan(0);
+      for (const [name, st] of statements) {
+        const params = (st.source.match(/\?/g) ?? []).map(() => 'x');
+        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${st.source}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
+        expect(plan.filter((d) => /^SCAN predictions\b/.test(d)), `${name}: ${plan.join(' | ')}`).toEqual([]);
+      }
+    } finally {
+      db.close();
+      store.close();
+    }
+  });
+
+
   it('opens in WAL with synchronous=NORMAL, a busy timeout and the latest schema version', () => {
     const dbPath = path.join(tempDir(), 'registry.db');
     const store = RegistryStore.open(dbPath, silent);
