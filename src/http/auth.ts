@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Caller } from '../mcp/server.js';
+import { rpcError } from './responses.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -79,10 +80,8 @@ export function bearerAuth(tokens: TokenRegistry): RequestHandler {
       next();
       return;
     }
-    res
-      .status(401)
-      .set('WWW-Authenticate', 'Bearer realm="mlops-mcp"')
-      .json({ jsonrpc: '2.0', error: { code: -32001, message: 'Unauthorized: send Authorization: Bearer <token>' }, id: null });
+    res.set('WWW-Authenticate', 'Bearer realm="mlops-mcp"');
+    rpcError(res, 401, -32001, 'Unauthorized: send Authorization: Bearer <token>');
   };
 }
 
@@ -98,6 +97,6 @@ export function originCheck(allowedHosts: readonly string[]): RequestHandler {
       hostname = undefined;
     }
     if (hostname !== undefined && (allowedHosts.includes(hostname) || allowedHosts.includes(`[${hostname}]`))) return next();
-    res.status(403).json({ jsonrpc: '2.0', error: { code: -32000, message: `Origin not allowed: ${origin}` }, id: null });
+    rpcError(res, 403, -32000, `Origin not allowed: ${origin}`);
   };
 }

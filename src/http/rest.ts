@@ -7,6 +7,7 @@ import { summarizeModels } from '../registry/summary.js';
 import { isFeatureTable, type FeatureRow, type FeatureTable } from '../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../serving/answers.js';
 import { VERSION } from '../version.js';
+import { restError } from './responses.js';
 
 /**
  * REST scoring for applications: the deployment guide's /api/v1 API and MLflow's scoring
@@ -78,16 +79,16 @@ const HTTP_STATUS: Record<string, [number, string]> = {
 function sendError(res: Response, e: unknown, app: AppContext): void {
   if (isDomainError(e)) {
     const [status, code] = HTTP_STATUS[e.code] ?? [400, 'BAD_REQUEST'];
-    res.status(status).json({ error_code: code, message: e.message });
+    restError(res, status, code, e.message);
     return;
   }
   if (e instanceof z.ZodError) {
     const first = e.issues[0];
-    res.status(400).json({ error_code: 'BAD_REQUEST', message: `invalid request body${first?.path.length ? ` at ${first.path.join('.')}` : ''}: ${first?.message ?? 'unexpected shape'}` });
+    restError(res, 400, 'BAD_REQUEST', `invalid request body${first?.path.length ? ` at ${first.path.join('.')}` : ''}: ${first?.message ?? 'unexpected shape'}`);
     return;
   }
   app.logger.error({ err: e }, 'REST request failed');
-  res.status(500).json({ error_code: 'INTERNAL_ERROR', message: 'internal error; see the server log' });
+  restError(res, 500, 'INTERNAL_ERROR', 'internal error; see the server log');
 }
 
 function modelName(req: Request): string {

@@ -7,6 +7,7 @@ import { createMcpServer, type Caller } from '../mcp/server.js';
 import { VERSION } from '../version.js';
 import { bearerAuth, originCheck, TokenRegistry } from './auth.js';
 import { openApiDocument } from './openapi.js';
+import { restError, rpcError } from './responses.js';
 import { apiV1Router, invocationsRouter } from './rest.js';
 import { McpSessions } from './sessions.js';
 import { statusPage } from './status-page.js';
@@ -103,7 +104,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   mcp.use((req, res, next) => {
     // JSON-RPC batches are gone from the current protocol; an old client's batch stays small.
     if (Array.isArray(req.body) && req.body.length > MAX_BATCH) {
-      res.status(400).json({ jsonrpc: '2.0', error: { code: -32600, message: `A JSON-RPC batch of ${req.body.length} messages is over the limit of ${MAX_BATCH}` }, id: null });
+      rpcError(res, 400, -32600, `A JSON-RPC batch of ${req.body.length} messages is over the limit of ${MAX_BATCH}`);
       return;
     }
     next();
@@ -124,16 +125,16 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
             ? [400, 'MALFORMED_REQUEST', 'Body is not valid JSON']
             : [500, 'INTERNAL_ERROR', 'Internal error; see the server log'];
       if (status === 500) logger.error({ err }, 'http request failed');
-      res.status(status).json({ error_code: code, message });
+      restError(res, status, code, message);
       return;
     }
     if (err.type === 'entity.too.large') {
-      res.status(413).json({ jsonrpc: '2.0', error: { code: -32600, message: `Request body over ${BODY_LIMIT}` }, id: null });
+      rpcError(res, 413, -32600, `Request body over ${BODY_LIMIT}`);
     } else if (err.type === 'entity.parse.failed') {
-      res.status(400).json({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: body is not valid JSON' }, id: null });
+      rpcError(res, 400, -32700, 'Parse error: body is not valid JSON');
     } else {
       logger.error({ err }, 'http request failed');
-      res.status(500).json({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal server error' }, id: null });
+      rpcError(res, 500, -32603, 'Internal server error');
     }
   });
 
@@ -188,8 +189,8 @@ class Drain {
     if (this.draining) {
       res.setHeader('Connection', 'close');
       const message = 'server shutting down; retry against another instance or after it restarts';
-      if (req.originalUrl.startsWith('/mcp')) res.status(503).json({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
-      else res.status(503).json({ error_code: 'TEMPORARILY_UNAVAILABLE', message });
+      if (req.originalUrl.startsWith('/mcp')) rpcError(res, 503, -32000, message);
+      else restError(res, 503, 'TEMPORARILY_UNAVAILABLE', message);
       return;
     }
     if (req.method === 'GET' && req.originalUrl.startsWith('/mcp')) return next();

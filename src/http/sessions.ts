@@ -5,6 +5,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
 import type { Logger } from '../logger.js';
 import type { Caller } from '../mcp/server.js';
+import { rpcError } from './responses.js';
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -13,9 +14,6 @@ interface Session {
   /** The token that opened the session: only it may use the session. */
   callerName: string | undefined;
 }
-
-const rpcError = (res: Response, status: number, code: number, message: string) =>
-  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
 
 /**
  * Streamable HTTP sessions: one transport and one McpServer per session (never shared between
