@@ -48,12 +48,6 @@ interface WriterData {
   rowsPerInsert: number;
 }
 
-/**
- * Writes the prediction log on a worker thread with its own SQLite connection: serializing
- * features and outputs and inserting rows cost ~10 µs a row, which on the event loop would be
- * taken from requests (a 10 000-row batch's log took ~100 ms there). The main thread only posts
- * the pending requests (structured clone, ~1 µs a request). Writes are answered in order.
- */
 /** The thread's answer to a request: rows written, or rows trimmed, and the error that stopped it. */
 interface Reply {
   id: number;
@@ -62,6 +56,12 @@ interface Reply {
   error: WriteResult['error'];
 }
 
+/**
+ * Writes the prediction log on a worker thread with its own SQLite connection: serializing
+ * features and outputs and inserting rows cost ~10 µs a row, which on the event loop would be
+ * taken from requests (a 10 000-row batch's log took ~100 ms there). The main thread only posts
+ * the pending requests (structured clone, ~1 µs a request). Writes are answered in order.
+ */
 export class PredictionWriter {
   private worker: Worker | null = null;
   private nextId = 0;
@@ -164,29 +164,38 @@ function writerThread(): void {
   const values = `(${new Array<string>(COLUMNS).fill('?').join(', ')})`;
   const insertOne = db.prepare(head + values);
   const insertMany = db.prepare(head + new Array<string>(data.rowsPerInsert).fill(values).join(', '));
-  const addMinute = db.prepare(
-    `INSERT INTO prediction_minutes (model_name, version, minute, count, errors, value_sum, value_n) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (model_name, minute, version) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors,
-       value_sum = value_sum + excluded.value_sum, value_n = value_n + excluded.value_n`,
-  );
-  const addSecond = db.prepare(
-    `INSERT INTO prediction_seconds (model_name, version, second, count, errors, value_sum, value_n) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (model_name, second, version) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors,
-       value_sum = value_sum + excluded.value_sum, value_n = value_n + excluded.value_n`,
-  );
   type Tally = { name: string; version: string; at: string; count: number; errors: number; sum: number; n: number };
-  /** Per model, version and minute, and per second: what the rows of the transaction add to prediction_minutes and prediction_seconds. */
-  const minutes = new Map<string, Tally>();
-  const seconds = new Map<string, Tally>();
-  const tally = (into: Map<string, Tally>, p: PendingPredictions, at: string, prediction: unknown) => {
-    const key = `${p.name}\0${p.version ?? ''}\0${at}`;
-    let t = into.get(key);
-    if (!t) into.set(key, (t = { name: p.name, version: p.version ?? '', at, count: 0, errors: 0, sum: 0, n: 0 }));
-    t.count++;
-    if (!p.ok) t.errors++;
-    if (typeof prediction === 'number') {
-      t.sum += prediction;
-      t.n++;
+  /**
+   * The per-minute and per-second counts (migration 7), each keyed by created_at's first
+   * `length` characters: what the rows of a transaction add to them is tallied here and
+   * upserted at its end.
+   */
+  const totals = [
+    { table: 'prediction_minutes', column: 'minute', length: 16 },
+    { table: 'prediction_seconds', column: 'second', length: 19 },
+  ].map(({ table, column, length }) => ({
+    length,
+    add: db.prepare(
+      `INSERT INTO ${table} (model_name, version, ${column}, count, errors, value_sum, value_n) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (model_name, ${column}, version) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors,
+         value_sum = value_sum + excluded.value_sum, value_n = value_n + excluded.value_n`,
+    ),
+    /** Older than the age cutoff's `length` characters, a slice at a time. */
+    prune: db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ? LIMIT ?)`),
+    tallies: new Map<string, Tally>(),
+  }));
+  const tally = (p: PendingPredictions, iso: string, prediction: unknown) => {
+    for (const { length, tallies } of totals) {
+      const at = iso.slice(0, length);
+      const key = `${p.name}\0${p.version ?? ''}\0${at}`;
+      let t = tallies.get(key);
+      if (!t) tallies.set(key, (t = { name: p.name, version: p.version ?? '', at, count: 0, errors: 0, sum: 0, n: 0 }));
+      t.count++;
+      if (!p.ok) t.errors++;
+      if (typeof prediction === 'number') {
+        t.sum += prediction;
+        t.n++;
+      }
     }
   };
 
@@ -224,14 +233,14 @@ function writerThread(): void {
     out[at + 8] = p.latencyMs;
     out[at + 9] = p.routingKey;
     out[at + 10] = iso;
-    tally(minutes, p, iso.slice(0, 16), prediction);
-    tally(seconds, p, iso.slice(0, 19), prediction);
+    tally(p, iso, prediction);
   };
 
   const many: unknown[] = new Array(COLUMNS * data.rowsPerInsert);
   const one: unknown[] = new Array(COLUMNS);
   /** Inserts rows [from, to) of the batch, counted across its requests. */
   const writeRange = db.transaction((batch: PendingPredictions[], from: number, to: number) => {
+    for (const t of totals) t.tallies.clear();
     let row = 0;
     let filled = 0;
     for (const p of batch) {
@@ -253,31 +262,28 @@ function writerThread(): void {
       for (let c = 0; c < COLUMNS; c++) one[c] = many[i * COLUMNS + c];
       insertOne.run(one);
     }
-    for (const t of minutes.values()) addMinute.run([t.name, t.version, t.at, t.count, t.errors, t.sum, t.n]);
-    for (const t of seconds.values()) addSecond.run([t.name, t.version, t.at, t.count, t.errors, t.sum, t.n]);
+    for (const { add, tallies } of totals) for (const t of tallies.values()) add.run([t.name, t.version, t.at, t.count, t.errors, t.sum, t.n]);
   });
 
   const SLICE = 5000;
   const oldestBefore = db.prepare('DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE created_at < ? ORDER BY seq LIMIT ?)');
   const nthNewest = db.prepare('SELECT seq FROM predictions ORDER BY seq DESC LIMIT 1 OFFSET ?').pluck();
   const upTo = db.prepare('DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE seq <= ? ORDER BY seq LIMIT ?)');
-  const oldMinutes = db.prepare('DELETE FROM prediction_minutes WHERE minute < ?');
-  const oldSecondsSlice = db.prepare('DELETE FROM prediction_seconds WHERE rowid IN (SELECT rowid FROM prediction_seconds WHERE second < ? LIMIT ?)');
-  /** Deletes by age, then beyond the newest `keep`, a slice per transaction. */
-  const trim = (before: string, keep: number): number => {
+  /** Runs a `DELETE … LIMIT ?` a slice per transaction until it deletes less than a slice; answers how many rows went. */
+  const slices = (stmt: { run(params: unknown[]): unknown }, param: unknown): number => {
     let removed = 0;
-    const slice = (stmt: { run(params: unknown[]): unknown }, param: unknown) => {
-      for (;;) {
-        const changes = (db.transaction(() => stmt.run([param, SLICE])).immediate() as unknown as { changes: number }).changes;
-        removed += changes;
-        if (changes < SLICE) return;
-      }
-    };
-    slice(oldestBefore, before);
+    for (;;) {
+      const changes = (db.transaction(() => stmt.run([param, SLICE])).immediate() as unknown as { changes: number }).changes;
+      removed += changes;
+      if (changes < SLICE) return removed;
+    }
+  };
+  /** Deletes predictions by age, then beyond the newest `keep`, and counts older than the age; answers how many predictions went. */
+  const trim = (before: string, keep: number): number => {
+    let removed = slices(oldestBefore, before);
     const last = nthNewest.get([keep]);
-    if (typeof last === 'number') slice(upTo, last);
-    db.transaction(() => oldMinutes.run([before.slice(0, 16)])).immediate();
-    slice(oldSecondsSlice, before.slice(0, 19));
+    if (typeof last === 'number') removed += slices(upTo, last);
+    for (const { length, prune } of totals) slices(prune, before.slice(0, length));
     return removed;
   };
 
@@ -304,8 +310,6 @@ function writerThread(): void {
     try {
       while (written < total) {
         const to = Math.min(total, written + data.rowsPerTransaction);
-        minutes.clear();
-        seconds.clear();
         writeRange.immediate(batch, written, to);
         written = to;
       }
