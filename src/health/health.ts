@@ -175,9 +175,8 @@ export class HealthService {
         await this.deps.serving.probe(v);
         answering.push(`${v.name} ${v.version}`);
       } catch (e) {
-        // onnxruntime's message names the file by its absolute path (cut short, at times): keep it relative to the home.
-        const why = (e instanceof Error ? e.message.split('\n')[0] : String(e)).split(this.deps.artifacts.dir).join('artifacts');
-        problems.push(`${v.name} ${v.version}: fails to run (${why.slice(0, 160)})`);
+        // probe() answers ServingService's errors, which already leave the server's paths out.
+        problems.push(`${v.name} ${v.version}: fails to run (${(e instanceof Error ? e.message.split('\n')[0] : String(e)).slice(0, 160)})`);
       }
     }
     const ok = `${answering.length} production version${answering.length === 1 ? '' : 's'} answer${answering.length === 1 ? 's' : ''} a probe row${answering.length ? `: ${answering.join(', ')}` : ''}`;

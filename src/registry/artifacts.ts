@@ -10,12 +10,6 @@ export interface StagedArtifact {
   bytes: number;
 }
 
-/**
- * Content-addressed artifact files: `artifacts/<sha256[0:2]>/<sha256>.onnx`. A file is copied
- * to a temp file while it is hashed (so the hash is of exactly the bytes kept), fsynced, then
- * renamed into place: a registry row is only written after the rename, so no row ever points
- * at a missing or partial file.
- */
 /** What is wrong with a stored artifact, if anything. */
 export type ArtifactState = 'ok' | 'missing' | 'wrong_size' | 'altered';
 
@@ -33,6 +27,12 @@ export class ArtifactDamagedError extends Error {
 export const describeDamage = (state: Exclude<ArtifactState, 'ok'>) =>
   ({ missing: 'is missing', wrong_size: 'has changed size (truncated or replaced)', altered: 'no longer matches its sha256 (truncated or overwritten)' })[state];
 
+/**
+ * Content-addressed artifact files: `artifacts/<sha256[0:2]>/<sha256>.onnx`. A file is copied
+ * to a temp file while it is hashed (so the hash is of exactly the bytes kept), fsynced, then
+ * renamed into place: a registry row is only written after the rename, so no row ever points
+ * at a missing or partial file.
+ */
 export class ArtifactStore {
   /** Artifacts whose sha256 matched, by the stat signature they had then: each file is hashed about once per process. */
   private readonly verified = new Map<string, string>();

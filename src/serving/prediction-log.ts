@@ -65,8 +65,7 @@ export class PredictionLog {
    * rows are dropped past maxPending, counted in status()).
    */
   backpressure(): Promise<void> | null {
-    const unwritten = this.pendingRows + this.writingRows;
-    if (unwritten < (this.options.highWater ?? HIGH_WATER_ROWS) || this.counters.lastFlushFailed) return null;
+    if (this.unwritten < this.highWater || this.counters.lastFlushFailed) return null;
     if (!this.caughtUp) {
       let resolve = () => {};
       const promise = new Promise<void>((r) => (resolve = r));
@@ -82,7 +81,15 @@ export class PredictionLog {
 
   /** `pending` counts every row not yet written, including those the writer is on. */
   status() {
-    return { ...this.counters, pending: this.pendingRows + this.writingRows };
+    return { ...this.counters, pending: this.unwritten };
+  }
+
+  private get unwritten(): number {
+    return this.pendingRows + this.writingRows;
+  }
+
+  private get highWater(): number {
+    return this.options.highWater ?? HIGH_WATER_ROWS;
   }
 
   /**
@@ -102,8 +109,7 @@ export class PredictionLog {
   /** Lets held-back requests go once the backlog is under half the high-water mark, or when writes fail. */
   private releaseWaiters(): void {
     if (!this.caughtUp) return;
-    const unwritten = this.pendingRows + this.writingRows;
-    if (unwritten < (this.options.highWater ?? HIGH_WATER_ROWS) / 2 || this.counters.lastFlushFailed) {
+    if (this.unwritten < this.highWater / 2 || this.counters.lastFlushFailed) {
       this.caughtUp.resolve();
       this.caughtUp = null;
     } else {

@@ -290,7 +290,6 @@ export class ServingService {
     const variants: VariantReport[] = [];
     for (const label of [...labels].sort()) {
       const c = counts.find((x) => x.version === label);
-
       variants.push({
         version: label,
         stage: state.versions.find((v) => v.version === label)?.stage ?? null,

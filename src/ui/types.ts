@@ -1,6 +1,9 @@
 // The structured answers of the tools the dashboard reads, as their output schemas define them
 // (src/mcp/tools/*.ts; docs/tools.md). Only the fields the dashboard uses.
 
+// FeatureDrift is the server's own type (type-only: nothing of the server is bundled).
+import type { FeatureDrift } from '../monitoring/drift-types.js';
+
 export type Status = 'healthy' | 'degraded' | 'unhealthy';
 export type Stage = 'none' | 'staging' | 'production' | 'archived';
 
@@ -71,17 +74,7 @@ export interface Traffic {
   }>;
 }
 
-export interface FeatureDrift {
-  feature: string;
-  statistic: number;
-  p_value: number;
-  p_value_adjusted: number;
-  psi: number;
-  drift_detected: boolean;
-  n_ref: number;
-  n_cur: number;
-  method: 'exact' | 'asymp';
-}
+export type { FeatureDrift };
 
 export interface DriftRun {
   run_id: string;
