@@ -23,9 +23,11 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-mcp-soak-'));
 
 function startServer() {
-  const child = spawn(process.execPath, [path.join(root, 'dist/cli.js'), 'serve', '--http', '--demo', '--port', '0'], {
+  const probe = path.join(import.meta.dirname, 'gc-probe.mjs');
+  const args = ['--expose-gc', '--import', probe, path.join(root, 'dist/cli.js'), 'serve', '--http', '--demo', '--port', '0'];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, MLOPS_MCP_HOME: home, LOG_LEVEL: 'warn', MLOPS_MCP_SESSION_IDLE_SECONDS: '5' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   return new Promise((resolve, reject) => {
     let err = '';
@@ -106,12 +108,23 @@ async function abandoner(url, deadline) {
   return opened;
 }
 
+/** Live heap of the server: a full GC there (tools/soak/gc-probe.mjs), then heapUsed. */
+function heapAfterGc(child) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('server did not answer heap-after-gc')), 10_000);
+    child.once('message', (m) => {
+      clearTimeout(t);
+      resolve(m.heapAfterGc / 1048576);
+    });
+    child.send('heap-after-gc');
+  });
+}
+
 async function scrape(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
   const v = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
   return {
     rss: v('mlops_mcp_process_resident_memory_bytes') / 1048576,
-    heap: v('mlops_mcp_nodejs_heap_size_used_bytes') / 1048576,
     fds: v('mlops_mcp_process_open_fds'),
     lag: v('mlops_mcp_nodejs_eventloop_lag_p99_seconds') * 1000,
   };
@@ -138,20 +151,20 @@ try {
   const work = [...Array.from({ length: CLIENTS }, (_, i) => worker(url, i, deadline)), abandoner(url, deadline)];
   const samples = [];
   const started = Date.now();
-  // Memory is sampled every second; each interval keeps its minimum heap (the closest a sample
-  // gets to "after GC" without forcing one in the server) and its maximum RSS and descriptors.
+  // RSS and descriptors are sampled every second and each interval keeps its maximum; heap is
+  // measured once per interval after a forced full GC in the server (one pause per interval).
   let fine = [];
   const sampler = setInterval(() => {
     scrape(url).then((m) => fine.push(m), () => undefined);
   }, 1000);
   process.stderr.write(`soak: ${SECONDS} s, ${CLIENTS} clients + 1 session abandoner, against ${url}\n`);
-  console.log('  t(s)  calls/s  err   predict p50/p99 ms  batch p50/p99 ms  drift p50/p99 ms  RSS MB  heap MB  fds  lag p99 ms');
+  console.log('  t(s)  calls/s  err   predict p50/p99 ms  batch p50/p99 ms  drift p50/p99 ms  RSS MB  heap MB*  fds  lag p99 ms');
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, INTERVAL_S * 1000));
     const last = await scrape(url);
     const window = fine.length ? fine : [last];
     fine = [];
-    const m = { rss: Math.max(...window.map((x) => x.rss)), heap: Math.min(...window.map((x) => x.heap)), fds: Math.max(...window.map((x) => x.fds)), lag: last.lag };
+    const m = { rss: Math.max(...window.map((x) => x.rss)), heap: await heapAfterGc(child), fds: Math.max(...window.map((x) => x.fds)), lag: last.lag };
     const lat = Object.fromEntries([...latencies].map(([k, v]) => [k, { p50: med(v), p99: pct(v, 0.99) }]));
     const s = { t: Math.round((Date.now() - started) / 1000), rate: calls / INTERVAL_S, errors, ...m, lat };
     samples.push(s);
@@ -188,7 +201,6 @@ try {
     predict_p99_late_ms: p99(late),
     errors: samples.reduce((a, s) => a + s.errors, 0),
   };
-  // Heap is sampled every second, not measured after a forced GC: the minimum over each third is the proxy.
   const failures = [];
   if (result.heap_growth > 0.1) failures.push(`heap grew ${(result.heap_growth * 100).toFixed(1)}%`);
   if (result.fd_growth > 0.1) failures.push(`open fds grew ${(result.fd_growth * 100).toFixed(1)}%`);
