@@ -54,7 +54,7 @@ export const configSchema = z.object({
     .default(1)
     .describe('onnxruntime intra-op threads per session; 1 keeps one model run on the request thread (onnxruntime\'s own default spins a thread per core)'),
   PREDICTION_LOG_FLUSH_MS: positiveInt('PREDICTION_LOG_FLUSH_MS').default(200).describe('Pending predictions are written to SQLite this often (a crash loses at most one interval)'),
-  PREDICTION_LOG_MAX_ROWS: positiveInt('PREDICTION_LOG_MAX_ROWS').default(1_000_000).describe('The prediction log keeps at most this many rows (oldest deleted first)'),
+  PREDICTION_LOG_MAX_ROWS: positiveInt('PREDICTION_LOG_MAX_ROWS').default(1_000_000).describe('The prediction log keeps the newest this many predictions (oldest requests deleted first, a batch as a whole)'),
   PREDICTION_LOG_MAX_AGE_DAYS: positiveNumber('PREDICTION_LOG_MAX_AGE_DAYS').default(30).describe('Logged predictions older than this are deleted'),
   ALERT_WINDOW_SECONDS: positiveInt('ALERT_WINDOW_SECONDS').default(300).describe('Window over which error rate and p95 latency are checked for alerts'),
   ALERT_MIN_REQUESTS: positiveInt('ALERT_MIN_REQUESTS').default(20).describe('Requests a model needs in the window before error-rate and latency alerts apply'),

@@ -94,3 +94,46 @@ export async function registerDemoVersions(client: Client): Promise<void> {
   await ok(client, 'register_model', { name: 'nba_win_predictor', artifact_path: fixture('nba_win_predictor_v1.5.onnx'), version: 'v1.5' });
   await ok(client, 'register_model', { name: 'nba_win_predictor', artifact_path: fixture('nba_win_predictor_v2.0.onnx'), version: 'v2.0' });
 }
+
+/** One prediction of the log, as docs/architecture.md describes an entry's rows. */
+export interface LoggedPrediction {
+  id: string;
+  version: string | null;
+  ok: boolean;
+  features: number[] | null;
+  prediction: number | string | null;
+  probabilities: Record<string, number> | null;
+  createdAt: string;
+}
+
+/**
+ * The prediction log read from the file as a person with sqlite3 would (migration 8): each entry
+ * expanded to its predictions, ids <batch_id>:<row index> for batch rows, in log order.
+ */
+export function readPredictionLog(dbPath: string, where = '1'): LoggedPrediction[] {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    type Entry = { id: string; row_indices: Buffer | null; row_count: number; version: string | null; ok: number; width: number | null; features: Buffer | string | null; output: string | null; created_at: string };
+    const entries = db.prepare(`SELECT * FROM predictions WHERE ${where} ORDER BY seq`).all() as Entry[];
+    const out: LoggedPrediction[] = [];
+    for (const e of entries) {
+      const indices = e.row_indices ? Array.from({ length: e.row_indices.length / 4 }, (_, j) => e.row_indices!.readInt32LE(4 * j)) : null;
+      const output = e.output ? (JSON.parse(e.output) as { predictions: Array<number | string>; probabilities: Record<string, number[]> | null }) : null;
+      for (let j = 0; j < e.row_count; j++) {
+        const features = Buffer.isBuffer(e.features) && e.width ? Array.from({ length: e.width }, (_, i) => (e.features as Buffer).readDoubleLE(8 * (j * e.width! + i))) : null;
+        out.push({
+          id: indices ? `${e.id}:${indices[j]}` : e.id,
+          version: e.version,
+          ok: e.ok === 1,
+          features,
+          prediction: output ? output.predictions[j] : null,
+          probabilities: output?.probabilities ? Object.fromEntries(Object.entries(output.probabilities).map(([label, p]) => [label, p[j]])) : null,
+          createdAt: e.created_at,
+        });
+      }
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}

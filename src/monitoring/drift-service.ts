@@ -201,14 +201,15 @@ export class DriftService {
       const names = v.featureNames;
       positions.set(v.version, names && features.every((f) => names.includes(f)) ? features.map((f) => names.indexOf(f)) : null);
     }
-    const cols = features.map(() => new Float64Array(logged.length));
+    const cols = features.map(() => new Float64Array(logged.reduce((sum, e) => sum + e.rows, 0)));
     let n = 0;
-    for (const row of logged) {
-      const pos = positions.get(row.version);
-      if (!pos) continue;
-      const values = JSON.parse(row.features) as number[];
-      pos.forEach((p, i) => (cols[i][n] = values[p]));
-      n++;
+    for (const entry of logged) {
+      const pos = positions.get(entry.version);
+      if (!pos || pos.some((p) => p >= entry.width)) continue;
+      for (let r = 0; r < entry.rows; r++, n++) {
+        const base = r * entry.width;
+        for (let i = 0; i < pos.length; i++) cols[i][n] = entry.values[base + pos[i]];
+      }
     }
     const what = [window.lastN !== undefined ? `last ${window.lastN}` : null, window.sinceHours !== undefined ? `last ${window.sinceHours} h` : null].filter(Boolean).join(', ');
     return {

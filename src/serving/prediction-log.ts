@@ -171,31 +171,13 @@ export class PredictionLog {
   }
 }
 
-/** The batch without its first n rows: a partly written request keeps its unwritten rows. */
+/**
+ * The batch without the entries that make up its first n rows: what a failed write leaves to
+ * write again. The writer writes whole entries (each is one row of the log), so n ends on one.
+ */
 export function withoutFirstRows(batch: readonly PendingPredictions[], n: number): PendingPredictions[] {
-  const out: PendingPredictions[] = [];
   let skip = n;
-  for (const p of batch) {
-    if (skip >= p.rows) {
-      skip -= p.rows;
-      continue;
-    }
-    out.push(skip === 0 ? p : rowsFrom(p, skip));
-    skip = 0;
-  }
-  return out;
-}
-
-function rowsFrom(p: PendingPredictions, from: number): PendingPredictions {
-  const probabilities = p.output?.probabilities;
-  return {
-    ...p,
-    rows: p.rows - from,
-    indices: p.indices?.slice(from) ?? null,
-    matrix: p.matrix?.subarray(from * p.width) ?? null,
-    output: p.output && {
-      predictions: p.output.predictions.slice(from),
-      probabilities: probabilities ? Object.fromEntries(Object.entries(probabilities).map(([label, values]) => [label, values.slice(from)])) : null,
-    },
-  };
+  let i = 0;
+  while (i < batch.length && skip >= batch[i].rows) skip -= batch[i++].rows;
+  return batch.slice(i);
 }

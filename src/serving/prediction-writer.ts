@@ -5,8 +5,9 @@ import type { BatchOutput } from './runner.js';
 /**
  * Predictions waiting to be written: one request's rows that share a model, version, outcome,
  * latency and time (a predict call, or one served version's share of a batch). Features and
- * outputs stay as the typed arrays and columns the request produced; the writer thread turns
- * them into rows, so the request thread pays neither JSON nor SQLite for them.
+ * outputs stay as the typed arrays and columns the request produced; the writer thread makes
+ * them one row of the log (an entry, migration 8), so the request thread pays neither JSON nor
+ * SQLite for them, and a 1 000-row batch costs the writer one INSERT.
  */
 export interface PendingPredictions {
   /** A single prediction's id, or the batch id: row j is logged as `${id}:${indices[j]}`. */
@@ -30,22 +31,27 @@ export interface PendingPredictions {
 }
 
 export interface WriteResult {
-  /** Rows written, from the start of what was sent (all of them when error is null). */
+  /** Rows written, from the start of what was sent (all of them when error is null); whole entries always. */
   written: number;
   error: { message: string; code: string | null } | null;
 }
 
-/** Rows per transaction in the writer: short enough that a registry write on the main connection waits a few ms at most. */
-const ROWS_PER_TRANSACTION = 1000;
-/** Rows per INSERT statement: fewer round trips through the statement machinery (~30% of a row's cost at one row per INSERT). */
-const ROWS_PER_INSERT = 32;
+/**
+ * Entries per transaction in the writer, and predictions (a batch entry's rows add ~80 bytes each
+ * of features): short enough that a registry write on the main connection waits a few ms at most.
+ */
+const ENTRIES_PER_TRANSACTION = 1000;
+const ROWS_PER_TRANSACTION = 20_000;
+/** Entries per INSERT statement: fewer round trips through the statement machinery (~30% of an entry's cost at one per INSERT). */
+const ENTRIES_PER_INSERT = 32;
 
 interface WriterData {
   dbPath: string;
   sqlitePath: string;
   busyTimeoutMs: number;
+  entriesPerTransaction: number;
   rowsPerTransaction: number;
-  rowsPerInsert: number;
+  entriesPerInsert: number;
 }
 
 /** The thread's answer to a request: rows written, or rows trimmed, and the error that stopped it. */
@@ -57,10 +63,10 @@ interface Reply {
 }
 
 /**
- * Writes the prediction log on a worker thread with its own SQLite connection: serializing
- * features and outputs and inserting rows cost ~10 µs a row, which on the event loop would be
- * taken from requests (a 10 000-row batch's log took ~100 ms there). The main thread only posts
- * the pending requests (structured clone, ~1 µs a request). Writes are answered in order.
+ * Writes the prediction log on a worker thread with its own SQLite connection: an entry costs
+ * ~5–10 µs to encode and insert, which on the event loop would be taken from requests. The
+ * main thread only posts the pending requests (structured clone, ~1 µs a request). Writes are
+ * answered in order.
  */
 export class PredictionWriter {
   private worker: Worker | null = null;
@@ -116,8 +122,9 @@ export class PredictionWriter {
       dbPath: this.dbPath,
       sqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'),
       busyTimeoutMs: this.busyTimeoutMs,
+      entriesPerTransaction: ENTRIES_PER_TRANSACTION,
       rowsPerTransaction: ROWS_PER_TRANSACTION,
-      rowsPerInsert: ROWS_PER_INSERT,
+      entriesPerInsert: ENTRIES_PER_INSERT,
     };
     // The thread's code is writerThread's source: one file, type-checked with the rest, and
     // runnable from src (tests) and dist alike.
@@ -152,22 +159,25 @@ function writerThread(): void {
   // Typed loosely: the module is loaded by path at run time; its types are not needed here.
   const Database = require(data.sqlitePath) as new (file: string, options: { timeout: number }) => {
     pragma(sql: string): unknown;
-    prepare(sql: string): { run(params: unknown[]): unknown; pluck(): { get(params: unknown[]): unknown } };
+    prepare(sql: string): { run(params: unknown[]): unknown; get(params: unknown[]): unknown; pluck(): { get(params: unknown[]): unknown } };
     transaction<A extends unknown[]>(fn: (...args: A) => void): { immediate(...args: A): void };
     close(): void;
   };
   const db = new Database(data.dbPath, { timeout: data.busyTimeoutMs });
   // Per connection: the durability docs/operations.md promises (WAL is a property of the file).
   db.pragma('synchronous = NORMAL');
-  const COLUMNS = 11;
-  const head = 'INSERT INTO predictions (id, model_name, version, ok, error, features, output, prediction_value, latency_ms, routing_key, created_at) VALUES ';
+  const COLUMNS = 16;
+  const head =
+    'INSERT INTO predictions (id, row_indices, row_count, row_offset, model_name, version, ok, error, width, features, output, value_sum, value_n, latency_ms, routing_key, created_at) VALUES ';
   const values = `(${new Array<string>(COLUMNS).fill('?').join(', ')})`;
   const insertOne = db.prepare(head + values);
-  const insertMany = db.prepare(head + new Array<string>(data.rowsPerInsert).fill(values).join(', '));
+  const insertMany = db.prepare(head + new Array<string>(data.entriesPerInsert).fill(values).join(', '));
+  /** Predictions logged before the next entry, ever: read in each transaction (another process may write too). */
+  const nextOffset = db.prepare('SELECT row_offset + row_count FROM predictions ORDER BY seq DESC LIMIT 1').pluck();
   type Tally = { name: string; version: string; at: string; count: number; errors: number; sum: number; n: number };
   /**
    * The per-minute and per-second counts (migration 7), each keyed by created_at's first
-   * `length` characters: what the rows of a transaction add to them is tallied here and
+   * `length` characters: what the entries of a transaction add to them is tallied here and
    * upserted at its end.
    */
   const totals = [
@@ -184,79 +194,75 @@ function writerThread(): void {
     prune: db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ? LIMIT ?)`),
     tallies: new Map<string, Tally>(),
   }));
-  const tally = (p: PendingPredictions, iso: string, prediction: unknown) => {
+  const tally = (p: PendingPredictions, iso: string, sum: number, n: number) => {
     for (const { length, tallies } of totals) {
       const at = iso.slice(0, length);
       const key = `${p.name}\0${p.version ?? ''}\0${at}`;
       let t = tallies.get(key);
       if (!t) tallies.set(key, (t = { name: p.name, version: p.version ?? '', at, count: 0, errors: 0, sum: 0, n: 0 }));
-      t.count++;
-      if (!p.ok) t.errors++;
-      if (typeof prediction === 'number') {
-        t.sum += prediction;
-        t.n++;
-      }
+      t.count += p.rows;
+      if (!p.ok) t.errors += p.rows;
+      t.sum += sum;
+      t.n += n;
     }
   };
+  /** A typed array's bytes as a Buffer, without copying them (the clone from the main thread is ours). */
+  const bytes = (a: Float64Array | Int32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
   let isoAt = Number.NaN;
   let iso = '';
-  /** Writes row j of p as the 11 INSERT parameters at out[at…]. */
-  const fill = (p: PendingPredictions, j: number, out: unknown[], at: number) => {
-    let features: string | null = null;
-    if (p.matrix) features = JSON.stringify(Array.from(p.matrix.subarray(j * p.width, (j + 1) * p.width)));
+  /** Writes entry p, the `offset`-th prediction onward, as the INSERT parameters at out[at…]. */
+  const fill = (p: PendingPredictions, offset: number, out: unknown[], at: number) => {
+    let features: Buffer | string | null = null;
+    if (p.matrix) features = bytes(p.matrix);
     else if (p.rawFeatures !== undefined) features = JSON.stringify(p.rawFeatures)?.slice(0, 10_000) ?? null;
-    let output: string | null = null;
-    const prediction = p.output?.predictions[j];
+    let sum = 0;
+    let n = 0;
     if (p.output) {
-      const probs = p.output.probabilities;
-      let probabilities = 'null';
-      if (probs) {
-        const row: Record<string, number> = {};
-        for (const label of Object.keys(probs)) row[label] = probs[label][j];
-        probabilities = JSON.stringify(row);
+      for (const v of p.output.predictions) {
+        if (typeof v === 'number') {
+          sum += v;
+          n++;
+        }
       }
-      output = `{"prediction":${JSON.stringify(prediction) ?? 'null'},"probabilities":${probabilities}}`;
     }
     if (p.at !== isoAt) {
       isoAt = p.at;
       iso = new Date(p.at).toISOString();
     }
-    out[at] = p.indices ? `${p.id}:${p.indices[j]}` : p.id;
-    out[at + 1] = p.name;
-    out[at + 2] = p.version;
-    out[at + 3] = p.ok ? 1 : 0;
-    out[at + 4] = p.error;
-    out[at + 5] = features;
-    out[at + 6] = output;
-    out[at + 7] = typeof prediction === 'number' ? prediction : null;
-    out[at + 8] = p.latencyMs;
-    out[at + 9] = p.routingKey;
-    out[at + 10] = iso;
-    tally(p, iso, prediction);
+    out[at] = p.id;
+    out[at + 1] = p.indices ? bytes(Int32Array.from(p.indices)) : null;
+    out[at + 2] = p.rows;
+    out[at + 3] = offset;
+    out[at + 4] = p.name;
+    out[at + 5] = p.version;
+    out[at + 6] = p.ok ? 1 : 0;
+    out[at + 7] = p.error;
+    out[at + 8] = p.matrix ? p.width : null;
+    out[at + 9] = features;
+    out[at + 10] = p.output ? JSON.stringify({ predictions: p.output.predictions, probabilities: p.output.probabilities }) : null;
+    out[at + 11] = n ? sum : null;
+    out[at + 12] = n;
+    out[at + 13] = p.latencyMs;
+    out[at + 14] = p.routingKey;
+    out[at + 15] = iso;
+    tally(p, iso, sum, n);
   };
 
-  const many: unknown[] = new Array(COLUMNS * data.rowsPerInsert);
+  const many: unknown[] = new Array(COLUMNS * data.entriesPerInsert);
   const one: unknown[] = new Array(COLUMNS);
-  /** Inserts rows [from, to) of the batch, counted across its requests. */
+  /** Inserts entries [from, to) of the batch. */
   const writeRange = db.transaction((batch: PendingPredictions[], from: number, to: number) => {
     for (const t of totals) t.tallies.clear();
-    let row = 0;
+    let offset = (nextOffset.get([]) as number | undefined) ?? 0;
     let filled = 0;
-    for (const p of batch) {
-      if (row + p.rows <= from) {
-        row += p.rows;
-        continue;
+    for (let e = from; e < to; e++) {
+      fill(batch[e], offset, many, filled * COLUMNS);
+      offset += batch[e].rows;
+      if (++filled === data.entriesPerInsert) {
+        insertMany.run(many);
+        filled = 0;
       }
-      for (let j = Math.max(0, from - row); j < p.rows && row + j < to; j++) {
-        fill(p, j, many, filled * COLUMNS);
-        if (++filled === data.rowsPerInsert) {
-          insertMany.run(many);
-          filled = 0;
-        }
-      }
-      row += p.rows;
-      if (row >= to) break;
     }
     for (let i = 0; i < filled; i++) {
       for (let c = 0; c < COLUMNS; c++) one[c] = many[i * COLUMNS + c];
@@ -267,24 +273,49 @@ function writerThread(): void {
 
   const SLICE = 5000;
   const oldestBefore = db.prepare('DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE created_at < ? ORDER BY seq LIMIT ?)');
-  const nthNewest = db.prepare('SELECT seq FROM predictions ORDER BY seq DESC LIMIT 1 OFFSET ?').pluck();
   const upTo = db.prepare('DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE seq <= ? ORDER BY seq LIMIT ?)');
-  /** Runs a `DELETE … LIMIT ?` a slice per transaction until it deletes less than a slice; answers how many rows went. */
-  const slices = (stmt: { run(params: unknown[]): unknown }, param: unknown): number => {
-    let removed = 0;
+  const firstOffset = db.prepare('SELECT row_offset FROM predictions ORDER BY seq LIMIT 1').pluck();
+  const seqBounds = db.prepare('SELECT (SELECT MIN(seq) FROM predictions) AS lo, (SELECT MAX(seq) FROM predictions) AS hi');
+  const entryFrom = db.prepare('SELECT seq, row_offset + row_count AS through FROM predictions WHERE seq >= ? ORDER BY seq LIMIT 1');
+  /** Runs a `DELETE … LIMIT ?` a slice per transaction until it deletes less than a slice. */
+  const slices = (stmt: { run(params: unknown[]): unknown }, param: unknown): void => {
     for (;;) {
       const changes = (db.transaction(() => stmt.run([param, SLICE])).immediate() as unknown as { changes: number }).changes;
-      removed += changes;
-      if (changes < SLICE) return removed;
+      if (changes < SLICE) return;
     }
   };
-  /** Deletes predictions by age, then beyond the newest `keep`, and counts older than the age; answers how many predictions went. */
+  /**
+   * The newest entry whose predictions all come before the `cutoff`-th one logged: a binary
+   * search over seq, along which row_offset grows (a scan back from the newest would read every
+   * entry that is kept).
+   */
+  const lastEntryBefore = (cutoff: number): number | null => {
+    const bounds = seqBounds.get([]) as { lo: number | null; hi: number | null };
+    let lo = bounds.lo ?? 1;
+    let hi = bounds.hi ?? 0;
+    let found: number | null = null;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const e = entryFrom.get([mid]) as { seq: number; through: number } | undefined;
+      if (!e || e.seq > hi) hi = mid - 1;
+      else if (e.through <= cutoff) (found = e.seq), (lo = e.seq + 1);
+      else hi = mid - 1;
+    }
+    return found;
+  };
+  /**
+   * Deletes entries by age, then those wholly older than the newest `keep` predictions, and the
+   * per-minute and per-second counts older than the age; answers how many predictions went
+   * (entries go from the old end, so that is how far the first offset moved).
+   */
   const trim = (before: string, keep: number): number => {
-    let removed = slices(oldestBefore, before);
-    const last = nthNewest.get([keep]);
-    if (typeof last === 'number') removed += slices(upTo, last);
+    const first = (firstOffset.get([]) as number | undefined) ?? 0;
+    slices(oldestBefore, before);
+    const end = (nextOffset.get([]) as number | undefined) ?? 0;
+    const last = lastEntryBefore(end - keep);
+    if (last !== null) slices(upTo, last);
     for (const { length, prune } of totals) slices(prune, before.slice(0, length));
-    return removed;
+    return ((firstOffset.get([]) as number | undefined) ?? end) - first;
   };
 
   const failure = (e: unknown) => {
@@ -305,13 +336,17 @@ function writerThread(): void {
       return;
     }
     const batch = m.batch ?? [];
-    const total = batch.reduce((n, p) => n + p.rows, 0);
     let written = 0;
     try {
-      while (written < total) {
-        const to = Math.min(total, written + data.rowsPerTransaction);
-        writeRange.immediate(batch, written, to);
-        written = to;
+      // Transactions of at most entriesPerTransaction entries and about rowsPerTransaction rows:
+      // short, so a registry write on the main connection waits a few ms at most.
+      for (let from = 0; from < batch.length; ) {
+        let to = from;
+        let rows = 0;
+        while (to < batch.length && to - from < data.entriesPerTransaction && (rows === 0 || rows + batch[to].rows <= data.rowsPerTransaction)) rows += batch[to++].rows;
+        writeRange.immediate(batch, from, to);
+        written += rows;
+        from = to;
       }
       parentPort!.postMessage({ id: m.id, written, error: null });
     } catch (e) {

@@ -131,7 +131,7 @@ export class ServingService {
       const row = rowOf(output, 0);
       return { predictionId: id, name, version: version.version, stage: version.stage, ...row, latencyMs, routedBy: route.routedBy };
     } catch (e) {
-      this.recordFailure(id, name, version, e, matrix, width, features, performance.now() - started, options.routingKey, at, 1);
+      this.recordFailure(id, name, version, e, matrix, width, features, performance.now() - started, options.routingKey, at, null);
       throw e;
     }
   }
@@ -177,7 +177,7 @@ export class ServingService {
     } catch (e) {
       const latencyMs = performance.now() - started;
       for (const { version, indices } of groups.values()) {
-        this.recordFailure(`${batchId}:${indices[0]}`, name, version, e, null, 0, { rows: n }, latencyMs, options.routingKey, at, indices.length);
+        this.recordFailure(batchId, name, version, e, null, 0, { rows: n }, latencyMs, options.routingKey, at, indices);
       }
       throw e;
     }
@@ -409,7 +409,10 @@ export class ServingService {
     return version;
   }
 
-  /** Logs and counts one predict call's prediction, ok or failed. */
+  /**
+   * Logs and counts a predict call's prediction, ok or failed, or a failed batch's rows of one
+   * version (`indices`: the batch's row numbers; `id` is then the batch id).
+   */
   private record(
     id: string,
     name: string,
@@ -423,9 +426,10 @@ export class ServingService {
     latencyMs: number,
     routingKey: string | undefined,
     at: number,
-    rows = 1,
+    indices: number[] | null = null,
   ): void {
-    this.deps.log.append({ id, indices: null, rows: 1, name, version, ok, error, matrix, width, rawFeatures: matrix ? undefined : raw, output, latencyMs, routingKey: routingKey ?? null, at });
+    const rows = indices?.length ?? 1;
+    this.deps.log.append({ id, indices, rows, name, version, ok, error, matrix, width, rawFeatures: matrix ? undefined : raw, output, latencyMs, routingKey: routingKey ?? null, at });
     this.deps.stats.record(name, version, ok, latencyMs, at, rows);
     this.deps.metrics.predictions.inc({ model: name, version, outcome: ok ? 'ok' : 'error' }, rows);
     this.deps.metrics.latency.observe({ model: name, version }, latencyMs / 1000);
@@ -443,15 +447,16 @@ export class ServingService {
     latencyMs: number,
     routingKey: string | undefined,
     at: number,
-    rows: number,
+    indices: number[] | null,
   ): void {
     if (!this.routes.has(name)) return;
     const error = e instanceof Error ? e.message.slice(0, 500) : String(e);
     if (version) {
-      this.record(id, name, version.version, false, error, matrix, width, raw, null, latencyMs, routingKey, at, rows);
+      this.record(id, name, version.version, false, error, matrix, width, raw, null, latencyMs, routingKey, at, indices);
     } else {
+      // Routing failed: only a predict call gets here (a batch is routed before anything can fail).
       this.deps.log.append({ id, indices: null, rows: 1, name, version: null, ok: false, error, matrix: null, width: 0, rawFeatures: raw, output: null, latencyMs, routingKey: routingKey ?? null, at });
-      this.deps.stats.record(name, null, false, latencyMs, at, rows);
+      this.deps.stats.record(name, null, false, latencyMs, at, 1);
     }
   }
 }

@@ -238,4 +238,48 @@ export const migrations: readonly Migration[] = [
         FROM predictions GROUP BY 1, 2, 3;
     `,
   },
+  {
+    version: 8,
+    name: 'prediction log entries',
+    sql: `
+      -- One row per entry: a predict call's prediction, or the rows of a batch that one version
+      -- served (logging a 1 000-row batch inserts one row, not a thousand). Row j of a batch entry
+      -- is prediction <id>:<row_indices[j]>; a single prediction's row_indices is NULL.
+      --   row_indices  BLOB of int32 (little-endian), one per row
+      --   row_offset   predictions logged before this entry, ever: the log's size is a difference of two
+      --   features     BLOB of float64 (little-endian), row_count × width, in the version's feature order;
+      --                or TEXT: JSON of what a request that failed before its features were read sent,
+      --                or a feature array of a row logged before this migration
+      --   output       JSON {"predictions": [...], "probabilities": {label: [...]} | null}, one value per row
+      --                (rows logged before this migration keep {"prediction", "probabilities"})
+      --   value_sum, value_n  sum and count of the numeric predictions, for per-variant means
+      CREATE TABLE prediction_entries (
+        seq         INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL,
+        row_indices BLOB,
+        row_count   INTEGER NOT NULL,
+        row_offset  INTEGER NOT NULL,
+        model_name  TEXT NOT NULL,
+        version     TEXT,
+        ok          INTEGER NOT NULL,
+        error       TEXT,
+        width       INTEGER,
+        features    ANY,
+        output      TEXT,
+        value_sum   REAL,
+        value_n     INTEGER NOT NULL,
+        latency_ms  REAL NOT NULL,
+        routing_key TEXT,
+        created_at  TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO prediction_entries (seq, id, row_indices, row_count, row_offset, model_name, version, ok, error, width, features, output, value_sum, value_n, latency_ms, routing_key, created_at)
+        SELECT seq, id, NULL, 1, ROW_NUMBER() OVER (ORDER BY seq) - 1, model_name, version, ok, error, NULL, features, output,
+          prediction_value, prediction_value IS NOT NULL, latency_ms, routing_key, created_at
+        FROM predictions ORDER BY seq;
+      DROP TABLE predictions;
+      ALTER TABLE prediction_entries RENAME TO predictions;
+      CREATE INDEX predictions_model_time ON predictions (model_name, created_at);
+      CREATE INDEX predictions_time ON predictions (created_at);
+    `,
+  },
 ];

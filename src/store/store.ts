@@ -72,6 +72,32 @@ export interface VariantCounts {
   meanPrediction: number | null;
 }
 
+/** Logged features of one entry: `rows` rows of `width` values, row-major, in the version's feature order. */
+export interface LoggedFeatures {
+  version: string;
+  rows: number;
+  width: number;
+  values: Float64Array;
+}
+
+/**
+ * An entry's features (migration 8): float64s as a BLOB, or, for a row logged before it, a JSON
+ * array. null for anything else (what a failed request sent is never read as features).
+ */
+function decodeFeatures(row: { version: string; row_count: number; width: number | null; features: Buffer | string }): LoggedFeatures | null {
+  if (typeof row.features === 'string') {
+    const values = JSON.parse(row.features) as unknown;
+    if (!Array.isArray(values) || !values.every((v) => typeof v === 'number')) return null;
+    return { version: row.version, rows: 1, width: values.length, values: Float64Array.from(values as number[]) };
+  }
+  const width = row.width ?? 0;
+  if (!width || row.features.byteLength !== row.row_count * width * 8) return null;
+  return { version: row.version, rows: row.row_count, width, values: float64sOf(row.features) };
+}
+
+/** A BLOB's float64s, copied: a Float64Array cannot view a Buffer at an offset that is not a multiple of 8. */
+const float64sOf = (blob: Buffer) => new Float64Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
+
 export interface VersionQuery {
   name?: string | undefined;
   stage?: Stage | undefined;
@@ -235,13 +261,16 @@ export class RegistryStore {
         'SELECT version, SUM(count) AS n, SUM(errors) AS errors, SUM(value_sum) AS value_sum, SUM(value_n) AS value_n FROM prediction_seconds WHERE model_name = ? AND second > ? AND second < ? GROUP BY version',
       ),
       partialSecond: db.prepare(
-        'SELECT version, COUNT(*) AS n, SUM(1 - ok) AS errors, SUM(prediction_value) AS value_sum, COUNT(prediction_value) AS value_n FROM predictions WHERE model_name = ? AND created_at >= ? AND created_at < ? GROUP BY version',
+        'SELECT version, SUM(row_count) AS n, SUM((1 - ok) * row_count) AS errors, SUM(value_sum) AS value_sum, SUM(value_n) AS value_n FROM predictions WHERE model_name = ? AND created_at >= ? AND created_at < ? GROUP BY version',
       ),
-      // The span of seq, not COUNT(*) (a scan of the whole log): rows are deleted from the old
-      // end (trimming by count, and by age, which follows seq but for a straggling batch), so
-      // the span is the count or a few rows over. Two subqueries: SQLite reads MIN or MAX of the
-      // key from one end of the B-tree only when it is the query's single aggregate.
-      countPredictions: db.prepare('SELECT coalesce((SELECT MAX(seq) FROM predictions) - (SELECT MIN(seq) FROM predictions) + 1, 0) AS n'),
+      // From the newest entry's end to the oldest's start in row_offset, not SUM(row_count) (a scan
+      // of the whole log): entries are deleted from the old end (trimming by count, and by age,
+      // which follows seq but for a straggler), so that is the count or a few over. Each end is
+      // found by MIN or MAX of the key alone (SQLite reads that from one end of the B-tree).
+      countPredictions: db.prepare(
+        `SELECT coalesce((SELECT row_offset + row_count FROM predictions WHERE seq = (SELECT MAX(seq) FROM predictions))
+           - (SELECT row_offset FROM predictions WHERE seq = (SELECT MIN(seq) FROM predictions)), 0) AS n`,
+      ),
       ping: db.prepare('SELECT 1 AS ok'),
       enqueue: db.prepare('INSERT INTO mlflow_outbox (kind, model_name, payload, created_at) VALUES (?, ?, ?, ?)'),
       outboxPeek: db.prepare('SELECT * FROM mlflow_outbox ORDER BY id LIMIT ?'),
@@ -539,8 +568,7 @@ export class RegistryStore {
     if (!head) return undefined;
     const features = (this.q.referenceFeatures.all(name, key) as Array<{ feature: string; sorted_values: Buffer; summary: string }>).map((r) => ({
       feature: r.feature,
-      // Copy into an aligned buffer: a Float64Array cannot view a Buffer at an odd offset.
-      sorted: new Float64Array(r.sorted_values.buffer.slice(r.sorted_values.byteOffset, r.sorted_values.byteOffset + r.sorted_values.byteLength)),
+      sorted: float64sOf(r.sorted_values),
       summary: JSON.parse(r.summary) as FeatureSummary,
     }));
     return { name, version, source: head.source, rows: head.rows, createdAt: head.created_at, features };
@@ -587,15 +615,26 @@ export class RegistryStore {
 
   /**
    * Logged features of successful predictions, newest first: the last `lastN`, or since a
-   * time, optionally of one version.
+   * time, optionally of one version. Each entry's rows come row-major in the version's feature
+   * order (a batch entry's newest rows are its last; past lastN only those are kept).
    */
-  async loggedFeatures(name: string, options: { version?: string | undefined; since?: string | undefined; lastN?: number | undefined }): Promise<Array<{ version: string; features: string }>> {
+  async loggedFeatures(name: string, options: { version?: string | undefined; since?: string | undefined; lastN?: number | undefined }): Promise<LoggedFeatures[]> {
     const where = ['model_name = @name', 'ok = 1', 'features IS NOT NULL'];
-    const params: Record<string, unknown> = { name, limit: options.lastN ?? -1 };
+    const params: Record<string, unknown> = { name };
     if (options.version !== undefined) (where.push('version = @version'), (params.version = options.version));
     if (options.since !== undefined) (where.push('created_at >= @since'), (params.since = options.since));
-    const sql = `SELECT version, features FROM predictions WHERE ${where.join(' AND ')} ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
-    return this.db.prepare(sql).all(params) as Array<{ version: string; features: string }>;
+    const sql = `SELECT version, row_count, width, features FROM predictions WHERE ${where.join(' AND ')} ORDER BY created_at DESC, seq DESC`;
+    const out: LoggedFeatures[] = [];
+    let left = options.lastN ?? Number.POSITIVE_INFINITY;
+    for (const row of this.db.prepare(sql).iterate(params) as Iterable<{ version: string; row_count: number; width: number | null; features: Buffer | string }>) {
+      if (left <= 0) break;
+      const entry = decodeFeatures(row);
+      if (!entry) continue;
+      const keep = Math.min(entry.rows, left);
+      out.push(keep === entry.rows ? entry : { ...entry, rows: keep, values: entry.values.subarray((entry.rows - keep) * entry.width) });
+      left -= keep;
+    }
+    return out;
   }
 
   /** The oldest pending MLflow changes, in the order they were made. */

@@ -12,7 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { call, errorCode, fixture, ok, tempDir, text, type ToolResult } from '../helpers.js';
+import { call, errorCode, fixture, ok, readPredictionLog, tempDir, text, type ToolResult } from '../helpers.js';
 import { spawnHttp, type SpawnedHttp } from './spawn.js';
 
 const POINTS_ROW = [1, 2, 24.1, 6.2, 5, 27.4, 5.8, 6.1, 34.5, 112.3];
@@ -73,7 +73,7 @@ const stages = (home: string) =>
   Object.fromEntries(
     readDb(home, (db) => db.prepare("SELECT model_name || '/' || version AS k, stage FROM model_versions").all() as Array<{ k: string; stage: string }>).map((r) => [r.k, r.stage]),
   );
-const loggedIds = (home: string) => new Set(readDb(home, (db) => db.prepare('SELECT id FROM predictions WHERE ok = 1').pluck().all() as string[]));
+const loggedIds = (home: string) => new Set(readPredictionLog(path.join(home, 'registry.db'), 'ok = 1').map((p) => p.id));
 
 interface Component {
   name: string;

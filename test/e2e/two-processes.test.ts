@@ -74,7 +74,7 @@ describe('two servers on one MLOPS_MCP_HOME', () => {
       .prepare("SELECT version, to_stage FROM audit_log a WHERE model_name = 'shared' AND id = (SELECT MAX(id) FROM audit_log b WHERE b.model_name = 'shared' AND b.version = a.version AND b.to_stage IS NOT NULL)")
       .all() as Array<{ version: string; to_stage: string }>;
     for (const v of versions) expect(last.find((l) => l.version === v.version)?.to_stage).toBe(v.stage);
-    const logged = (db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE ok = 1').get() as { n: number }).n;
+    const logged = (db.prepare('SELECT coalesce(SUM(row_count), 0) AS n FROM predictions WHERE ok = 1').get() as { n: number }).n;
     expect(logged).toBe(counts.predictions);
     db.close();
   });

@@ -4,7 +4,7 @@ import type { AppContext } from '../../src/context.js';
 import pino from 'pino';
 import { PredictionLog, withoutFirstRows, type PendingPredictions } from '../../src/serving/prediction-log.js';
 import { PredictionWriter } from '../../src/serving/prediction-writer.js';
-import { connect, ok, registerDemoVersions, testApp } from '../helpers.js';
+import { connect, ok, readPredictionLog, registerDemoVersions, testApp } from '../helpers.js';
 
 /** A request's pending rows: row j has features [j, j+1] and prediction 10·j. */
 function pending(rows: number, extra: Partial<PendingPredictions> = {}): PendingPredictions {
@@ -28,18 +28,12 @@ function pending(rows: number, extra: Partial<PendingPredictions> = {}): Pending
 }
 
 describe('withoutFirstRows', () => {
-  it('drops whole requests, then cuts the first one left at the row, keeping ids, features and outputs in step', () => {
+  it('drops the whole entries that make up the rows written, keeping the rest as they were', () => {
     const batch = [pending(3, { id: 'a' }), pending(4, { id: 'b' }), pending(2, { id: 'c' })];
     expect(withoutFirstRows(batch, 0)).toEqual(batch);
     expect(withoutFirstRows(batch, 3)).toEqual(batch.slice(1));
+    expect(withoutFirstRows(batch, 7)).toEqual(batch.slice(2));
     expect(withoutFirstRows(batch, 9)).toEqual([]);
-    const [b, c] = withoutFirstRows(batch, 5);
-    expect(c).toBe(batch[2]);
-    expect(b.rows).toBe(2);
-    expect(b.indices).toEqual([4, 6]);
-    expect(Array.from(b.matrix!)).toEqual([2, 3, 3, 4]);
-    expect(b.output!.predictions).toEqual([20, 30]);
-    expect(b.output!.probabilities!.a).toEqual([0.5, 0.75]);
   });
 });
 
@@ -60,16 +54,18 @@ describe('the prediction log writer (a thread with its own connection)', () => {
     const b = await ok<{ batch_id: string; version_per_row: string[]; predictions: number[]; probabilities: Record<string, number[]> }>(client, 'batch_predict', { name: 'nba_win_predictor', rows });
     await app.predictionLog.flush();
     const db = new Database(app.config.dbPath, { readonly: true });
-    const logged = db.prepare('SELECT id, version, features, output, prediction_value FROM predictions ORDER BY seq').all() as Array<{ id: string; version: string; features: string; output: string; prediction_value: number }>;
+    const entries = db.prepare('SELECT version, row_count FROM predictions ORDER BY seq').all();
     db.close();
+    expect(entries).toHaveLength(2); // one entry per served version, not a row per prediction
+    const logged = readPredictionLog(app.config.dbPath);
     expect(logged).toHaveLength(200);
     const byId = new Map(logged.map((r) => [r.id, r]));
     for (let i = 0; i < 200; i++) {
       const r = byId.get(`${b.batch_id}:${i}`)!;
       expect(r.version).toBe(b.version_per_row[i]);
-      expect(JSON.parse(r.features)).toEqual(rows[i]);
-      expect(r.prediction_value).toBe(b.predictions[i]);
-      expect(JSON.parse(r.output)).toEqual({ prediction: b.predictions[i], probabilities: { '0': b.probabilities['0'][i], '1': b.probabilities['1'][i] } });
+      expect(r.features).toEqual(rows[i]);
+      expect(r.prediction).toBe(b.predictions[i]);
+      expect(r.probabilities).toEqual({ '0': b.probabilities['0'][i], '1': b.probabilities['1'][i] });
     }
     expect(new Set(b.version_per_row).size).toBe(2);
     await client.close();
@@ -102,10 +98,9 @@ describe('the prediction log writer (a thread with its own connection)', () => {
     expect(after.lastFlushFailed).toBe(false);
     expect(after.pending).toBe(0);
     expect(after.written).toBe(1508);
-    const db = new Database(app.config.dbPath, { readonly: true });
-    const counts = db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM predictions').get() as { n: number; ids: number };
-    db.close();
-    expect(counts).toEqual({ n: 1508, ids: 1508 });
+    const logged = readPredictionLog(app.config.dbPath);
+    expect(logged).toHaveLength(1508);
+    expect(new Set(logged.map((r) => r.id)).size).toBe(1508);
     await client.close();
   }, 30_000);
 });
@@ -158,39 +153,76 @@ describe('per-minute counts and trimming (on the writer thread)', () => {
       }
       log.append(pending(1, { id: 'unrouted', indices: null, name: 'nba_points', version: null, ok: false, error: 'no version', output: null, matrix: null, rawFeatures: [1], at: t0 + 65_000 }));
       await log.flush();
-      const db = new Database(ctx.config.dbPath, { readonly: true });
-      const exact = db.prepare('SELECT version, COUNT(*) AS count, SUM(1 - ok) AS errors, AVG(prediction_value) AS mean FROM predictions WHERE model_name = ? AND created_at >= ? GROUP BY version ORDER BY version');
+      // The exact answer, from every logged prediction.
+      const logged = readPredictionLog(ctx.config.dbPath);
       for (const offset of [0, 1, 6_999, 30_500, 59_999, 60_000, 61_234, 119_000, 150_000, 400_000]) {
         const since = new Date(t0 + offset).toISOString();
-        const want = (exact.all('nba_points', since) as Array<{ version: string | null; count: number; errors: number; mean: number | null }>).map((r) => ({ version: r.version, count: r.count, errors: r.errors, meanPrediction: r.mean }));
-        const got = (await ctx.store.variantCounts('nba_points', since)).sort((a, b) => String(a.version).localeCompare(String(b.version)));
-        expect(got.map((g) => ({ ...g, meanPrediction: g.meanPrediction === null ? null : Number(g.meanPrediction.toFixed(9)) })), since).toEqual(
-          want.sort((a, b) => String(a.version).localeCompare(String(b.version))).map((w) => ({ ...w, meanPrediction: w.meanPrediction === null ? null : Number(w.meanPrediction.toFixed(9)) })),
-        );
+        const byVersion = new Map<string | null, { count: number; errors: number; sum: number; n: number }>();
+        for (const r of logged.filter((x) => x.createdAt >= since)) {
+          const v = byVersion.get(r.version) ?? { count: 0, errors: 0, sum: 0, n: 0 };
+          v.count++;
+          if (!r.ok) v.errors++;
+          if (typeof r.prediction === 'number') (v.sum += r.prediction), v.n++;
+          byVersion.set(r.version, v);
+        }
+        const round = (x: number | null) => (x === null ? null : Number(x.toFixed(9)));
+        const want = [...byVersion].map(([version, v]) => ({ version, count: v.count, errors: v.errors, meanPrediction: round(v.n ? v.sum / v.n : null) }));
+        const got = (await ctx.store.variantCounts('nba_points', since)).map((g) => ({ ...g, meanPrediction: round(g.meanPrediction) }));
+        const order = (a: { version: string | null }, b: { version: string | null }) => String(a.version).localeCompare(String(b.version));
+        expect(got.sort(order), since).toEqual(want.sort(order));
       }
-      db.close();
     } finally {
       await log.close();
       await ctx.close();
     }
   });
 
-  it('trims by age and by count in slices, keeping the newest rows', async () => {
+  it('reads drift windows from entries newest first, cutting the oldest entry to its newest rows at last_n', async () => {
     const { app: ctx } = testApp();
-    const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 7_000, maxAgeMs: 3_600_000, maxPending: 1e9 });
+    const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9 });
+    try {
+      const t0 = Date.parse('2026-11-23T10:00:00.000Z');
+      log.append(pending(5, { id: 'a', name: 'nba_points', at: t0 }));
+      log.append(pending(1, { id: 'failed', name: 'nba_points', at: t0 + 500, ok: false, error: 'x', output: null }));
+      log.append(pending(5, { id: 'b', name: 'nba_points', version: 'v2', at: t0 + 1_000 }));
+      await log.flush();
+      const window = await ctx.store.loggedFeatures('nba_points', { lastN: 7 });
+      expect(window.map((e) => [e.version, e.rows, Array.from(e.values)])).toEqual([
+        ['v2', 5, [0, 1, 1, 2, 2, 3, 3, 4, 4, 5]],
+        ['v1', 2, [3, 4, 4, 5]],
+      ]);
+      expect((await ctx.store.loggedFeatures('nba_points', { version: 'v1', since: new Date(t0).toISOString() })).map((e) => e.rows)).toEqual([5]);
+    } finally {
+      await log.close();
+      await ctx.close();
+    }
+  });
+
+  it('trims by age, then the entries wholly older than the newest maxRows predictions, and keeps the count exact', async () => {
+    const { app: ctx } = testApp();
+    const keep = 7_000;
+    const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: keep, maxAgeMs: 3_600_000, maxPending: 1e9 });
     try {
       const now = Date.now();
-      log.append(pending(3_000, { id: 'old', name: 'nba_points', at: now - 7_200_000 })); // two hours old
-      log.append(pending(12_000, { id: 'new', name: 'nba_points', at: now }));
+      for (let i = 0; i < 3; i++) log.append(pending(1_000, { id: `old${i}`, name: 'nba_points', at: now - 7_200_000 })); // two hours old
+      // 60 entries of 1 to 500 rows: the cut falls inside one of them, found by a binary search over seq.
+      const sizes = Array.from({ length: 60 }, (_, i) => 1 + ((i * 137) % 500));
+      sizes.forEach((n, i) => log.append(pending(n, { id: `new${i}`, name: 'nba_points', at: now })));
       await log.flush();
+      expect(await ctx.store.predictionCount()).toBe(3_000 + sizes.reduce((a, b) => a + b, 0));
       await log.trim();
+      // Kept: the newest entries whose rows reach into the newest `keep` predictions.
+      let first = sizes.length;
+      for (let rows = 0; rows < keep; ) rows += sizes[--first];
+      const kept = sizes.slice(first).reduce((a, b) => a + b, 0);
       const db = new Database(ctx.config.dbPath, { readonly: true });
       const ids = db.prepare('SELECT id FROM predictions ORDER BY seq').pluck().all() as string[];
       const minutes = db.prepare('SELECT COUNT(*) FROM prediction_minutes WHERE minute < ?').pluck().get(new Date(now - 3_600_000).toISOString().slice(0, 16));
       db.close();
-      expect(ids).toHaveLength(7_000);
-      expect(ids[0]).toBe(`new:${2 * 5_000}`); // rows 0…4 999 of "new" went, by count
-      expect(ids.at(-1)).toBe(`new:${2 * 11_999}`);
+      expect(ids).toEqual(sizes.slice(first).map((_, i) => `new${first + i}`));
+      expect(kept).toBeGreaterThanOrEqual(keep);
+      expect(kept - sizes[first]).toBeLessThan(keep);
+      expect(await ctx.store.predictionCount()).toBe(kept);
       expect(minutes).toBe(0);
     } finally {
       await log.close();

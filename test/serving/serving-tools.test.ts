@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
-import { call, connect, dumpTables, errorCode, fixture, ok, registerDemoVersions, readCsvRows, testApp, text } from '../helpers.js';
+import { call, connect, dumpTables, errorCode, fixture, ok, readPredictionLog, registerDemoVersions, readCsvRows, testApp, text } from '../helpers.js';
 
 interface Manifest {
   models: Array<{
@@ -245,12 +245,13 @@ describe('the prediction log', () => {
     for (let i = 0; i < 3; i++) await ok(client, 'predict', { name: 'nba_points', features: Array(10).fill(i), routing_key: `k${i}` });
     await call(client, 'predict', { name: 'nba_points', features: [1] });
     await app.predictionLog.flush();
-    const rows = dumpTables(app.config.dbPath).predictions as Array<{ ok: number; version: string; features: string; routing_key: string | null; error: string | null }>;
+    const rows = dumpTables(app.config.dbPath).predictions as Array<{ ok: number; version: string; routing_key: string | null; error: string | null; features: unknown }>;
     expect(rows).toHaveLength(4);
     expect(rows.filter((r) => r.ok === 1)).toHaveLength(3);
-    expect(JSON.parse(rows[1].features)).toEqual(Array(10).fill(1));
+    expect(readPredictionLog(app.config.dbPath)[1].features).toEqual(Array(10).fill(1));
     expect(rows[2].routing_key).toBe('k2');
     expect(rows[3].error).toMatch(/expected 10 feature values/);
+    expect(rows[3].features).toBe('[1]'); // what the failed request sent
     await client.close();
     await app.close();
     expect((dumpTables(app.config.dbPath).predictions as unknown[]).length).toBe(4);

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { migrations } from '../../src/store/migrations.js';
+import { openDatabase } from '../../src/store/database.js';
 import { RegistryStore } from '../../src/store/store.js';
 import { tempDir } from '../helpers.js';
 
@@ -43,6 +44,31 @@ describe('RegistryStore', () => {
     const stores = [RegistryStore.open(dbPath, silent), RegistryStore.open(dbPath, silent), RegistryStore.open(dbPath, silent)];
     for (const s of stores) expect(s.schemaVersion()).toBe(migrations.length);
     for (const s of stores) s.close();
+  });
+
+  it('carries a prediction log written before migration 8 over as one-row entries that every reader still reads', async () => {
+    const dbPath = path.join(tempDir(), 'registry.db');
+    openDatabase(dbPath, silent, migrations.filter((m) => m.version < 8)).close();
+    const old = new Database(dbPath);
+    const insert = old.prepare('INSERT INTO predictions (id, model_name, version, ok, error, features, output, prediction_value, latency_ms, routing_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, NULL, ?)');
+    insert.run('p1', 'm', 'v1', 1, null, '[1,2]', '{"prediction":3,"probabilities":null}', 3, '2026-11-23T10:00:00.000Z');
+    insert.run('p2', 'm', 'v1', 0, 'boom', '{"a":"x"}', null, null, '2026-11-23T10:00:01.000Z');
+    insert.run('p3', 'm', 'v1', 1, null, '[5,6]', '{"prediction":7,"probabilities":null}', 7, '2026-11-23T10:00:02.000Z');
+    old.close();
+    const store = RegistryStore.open(dbPath, silent);
+    try {
+      expect(store.schemaVersion()).toBe(migrations[migrations.length - 1].version);
+      expect(await store.predictionCount()).toBe(3);
+      const logged = await store.loggedFeatures('m', { lastN: 10 });
+      expect(logged.map((e) => [e.rows, e.width, Array.from(e.values)])).toEqual([
+        [1, 2, [5, 6]],
+        [1, 2, [1, 2]],
+      ]);
+      // Rows inserted after migration 7 have no per-minute counts: only the log's own second answers.
+      expect(await store.variantCounts('m', '2026-11-23T10:00:01.000Z')).toEqual([{ version: 'v1', count: 1, errors: 1, meanPrediction: null }]);
+    } finally {
+      store.close();
+    }
   });
 
   it('enforces one production version per model in the schema itself', () => {
