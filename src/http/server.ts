@@ -54,10 +54,20 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
 
   const web = express();
   web.disable('x-powered-by');
+  // No ETag: it hashes every body (a sha1 of each scoring answer) for conditional GETs that
+  // nothing here serves; the status page and OpenAPI document are small.
+  web.set('etag', false);
   web.use(hostHeaderValidation(allowedHosts));
   web.use(originCheck(allowedHosts));
   const drain = new Drain();
   web.use(drain.middleware);
+
+  // REST scoring: the same token rules as /mcp (every role may score and read). First after the
+  // checks every request gets: the hottest routes, matched before the probes and pages.
+  const auth = tokens.enabled ? [bearerAuth(tokens)] : [];
+  const restAuth = [...auth, express.json({ limit: BODY_LIMIT })];
+  web.use('/api/v1', ...restAuth, apiV1Router(app));
+  web.use('/invocations', ...restAuth, invocationsRouter(app));
 
   web.get('/healthz', async (_req, res) => {
     try {
@@ -69,7 +79,6 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   });
 
   // Prometheus text format; behind the token like /mcp when one is set.
-  const auth = tokens.enabled ? [bearerAuth(tokens)] : [];
   web.get('/metrics', ...auth, async (_req, res, next) => {
     try {
       res.type(app.metrics.registry.contentType).send(await app.metrics.registry.metrics());
@@ -92,11 +101,6 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
 
   // The status page: the dashboard for a browser, an MCP client of /mcp on this origin.
   web.get('/', statusPage());
-
-  // REST scoring: the same token rules as /mcp (every role may score and read).
-  const restAuth = [...auth, express.json({ limit: BODY_LIMIT })];
-  web.use('/api/v1', ...restAuth, apiV1Router(app));
-  web.use('/invocations', ...restAuth, invocationsRouter(app));
 
   const mcp = express.Router();
   if (tokens.enabled) mcp.use(bearerAuth(tokens));
