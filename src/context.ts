@@ -6,6 +6,7 @@ import { MlflowClient } from './mlflow/client.js';
 import { MlflowSync } from './mlflow/sync.js';
 import { AlertService } from './monitoring/alerts.js';
 import { DriftService } from './monitoring/drift-service.js';
+import { FeatureComparer } from './monitoring/feature-comparer.js';
 import { ArtifactStore } from './registry/artifacts.js';
 import { ModelRegistry } from './registry/registry.js';
 import { loadOnnxRuntime } from './serving/runtime.js';
@@ -70,7 +71,8 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
   });
   const mlflowSync = mlflow ? new MlflowSync({ store, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
   mlflowSync?.start();
-  const drift = new DriftService({ store, allowedDirs: config.allowedDirs, flushLog: () => predictionLog.flush() });
+  const comparer = new FeatureComparer();
+  const drift = new DriftService({ store, allowedDirs: config.allowedDirs, flushLog: () => predictionLog.flush(), compare: (ref, cur) => comparer.compare(ref, cur) });
   const health = new HealthService({
     store,
     artifacts,
@@ -109,6 +111,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
       closed = true;
       serving.close();
       await predictionLog.close();
+      await comparer.close();
       await mlflowSync?.stop();
       await sessions.close();
       store.close();

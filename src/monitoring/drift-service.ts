@@ -11,6 +11,7 @@ import type { PValueCorrection } from './correction.js';
 import { compareToReference, toReferenceFeatures } from './drift.js';
 import { featureCurves, MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';
 import type { DriftReference, DriftRun, FeatureDrift, FeatureSummary, ReferenceFeature } from './drift-types.js';
+import type { FeatureComparison } from './feature-compare.js';
 
 export interface DataSource {
   rows?: readonly FeatureRow[] | undefined;
@@ -34,6 +35,8 @@ export interface DriftDeps {
   allowedDirs: readonly string[];
   /** Writes pending predictions, so a window over the log includes the latest ones. */
   flushLog: () => Promise<void>;
+  /** One feature's KS and PSI (a FeatureComparer: on a thread of its own). */
+  compare: (refSorted: Float64Array, current: Float64Array) => Promise<FeatureComparison>;
   now?: () => Date;
 }
 
@@ -92,11 +95,12 @@ export class DriftService {
     } else {
       ({ columns, source } = await this.readData({ rows: input.currentRows, csvPath: input.csvPath }, names, 'current_rows', onProgress));
     }
-    const compared = await compareToReference(selected, columns.features, {
-      threshold: input.threshold,
-      correction: input.correction,
-      datasetDriftShare: input.datasetDriftShare,
-    });
+    const compared = await compareToReference(
+      selected,
+      columns.features,
+      { threshold: input.threshold, correction: input.correction, datasetDriftShare: input.datasetDriftShare },
+      this.deps.compare,
+    );
     const run: DriftRun = {
       id: randomUUID(),
       name,

@@ -3,12 +3,7 @@ import { DomainError } from '../errors.js';
 import type { Columns } from './columns.js';
 import { adjustPValues, type PValueCorrection } from './correction.js';
 import type { FeatureDrift, FeatureSummary, ReferenceFeature } from './drift-types.js';
-import { ksTwoSample } from './ks.js';
-import { populationStabilityIndex } from './psi.js';
-
-/** PSI's floor for an empty bin's share (see psi.ts): keeps ln(p_cur / p_ref) finite. */
-export const PSI_EPSILON = 1e-4;
-export const PSI_BINS = 10;
+import type { FeatureComparison } from './feature-compare.js';
 
 export function summarizeSorted(feature: string, sorted: Float64Array): FeatureSummary {
   // simple-statistics takes number[]; a plain copy costs about a millisecond per 100 000 values.
@@ -42,18 +37,16 @@ export interface CompareOptions {
 
 /**
  * KS and PSI per feature against the reference (sorted once when stored; the current side is
- * sorted once here), p-values corrected across the features compared, and the dataset verdict.
+ * sorted by `compare`, on the drift thread), p-values corrected across the features compared,
+ * and the dataset verdict. Every feature is checked before any comparison starts.
  */
 export async function compareToReference(
   reference: readonly ReferenceFeature[],
   current: Map<string, Float64Array>,
   options: CompareOptions,
+  compare: (refSorted: Float64Array, current: Float64Array) => Promise<FeatureComparison>,
 ): Promise<{ features: FeatureDrift[]; driftedShare: number; datasetDrift: boolean }> {
-  const rows = [];
-  for (const ref of reference) {
-    // One feature at a time, letting other requests in between: an exact KS p-value over
-    // thousands of rows takes milliseconds, and a model has tens of features.
-    if (rows.length) await new Promise((resolve) => setImmediate(resolve));
+  const pairs = reference.map((ref) => {
     const cur = current.get(ref.feature);
     if (!cur) throw new DomainError('invalid_argument', `current data has no feature "${ref.feature}".`);
     if (ref.sorted.length < 2 || cur.length < 2) {
@@ -62,11 +55,9 @@ export async function compareToReference(
         `too few rows for feature "${ref.feature}": ${ref.sorted.length} in the reference, ${cur.length} in the current data; the KS test needs at least 2 on each side.`,
       );
     }
-    const curSorted = Float64Array.from(cur).sort();
-    const ks = ksTwoSample(ref.sorted, curSorted, { method: 'auto', presorted: true });
-    const psi = populationStabilityIndex(ref.sorted, curSorted, { bins: PSI_BINS, epsilon: PSI_EPSILON });
-    rows.push({ ref, curSorted, ks, psi });
-  }
+    return { ref, cur };
+  });
+  const rows = await Promise.all(pairs.map(async ({ ref, cur }) => ({ ref, ...(await compare(ref.sorted, cur)) })));
   const adjusted = adjustPValues(
     rows.map((r) => r.ks.pValue),
     options.correction,

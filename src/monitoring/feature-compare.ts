@@ -1,0 +1,24 @@
+import { ksTwoSample, type KsResult } from './ks.js';
+import { populationStabilityIndex } from './psi.js';
+
+/** PSI's floor for an empty bin's share (see psi.ts): keeps ln(p_cur / p_ref) finite. */
+export const PSI_EPSILON = 1e-4;
+export const PSI_BINS = 10;
+
+/** One feature's comparison: the current values sorted (for the charts), KS and PSI. */
+export interface FeatureComparison {
+  curSorted: Float64Array;
+  ks: KsResult;
+  psi: number;
+}
+
+/**
+ * KS and PSI of one feature's current values against its sorted reference. Pure, with no
+ * imports beyond the statistics, so drift-worker.ts can run it on another thread.
+ */
+export function compareFeature(refSorted: Float64Array, current: Float64Array): FeatureComparison {
+  const curSorted = Float64Array.from(current).sort();
+  const ks = ksTwoSample(refSorted, curSorted, { method: 'auto', presorted: true });
+  const psi = populationStabilityIndex(refSorted, curSorted, { bins: PSI_BINS, epsilon: PSI_EPSILON });
+  return { curSorted, ks, psi };
+}
