@@ -32,6 +32,14 @@ export function expectedFeatures(version: ModelVersion): string[] {
 /** A list of names for an error message, cut after a dozen. */
 export const listNames = (names: readonly string[]) => (names.length > 12 ? `${names.slice(0, 12).join(', ')}, … (${names.length} in all)` : names.join(', '));
 
+/** Each feature's position, built once per list (a version's list is one array for as long as the version is cached). */
+const positions = new WeakMap<readonly string[], ReadonlyMap<string, number>>();
+function positionsOf(features: readonly string[]): ReadonlyMap<string, number> {
+  let index = positions.get(features);
+  if (!index) positions.set(features, (index = new Map(features.map((f, i) => [f, i] as const))));
+  return index;
+}
+
 /**
  * Validates rows against the version's features and packs them row-major into one
  * Float64Array. A missing, unknown or non-finite feature is an error naming it (and the row,
@@ -40,7 +48,7 @@ export const listNames = (names: readonly string[]) => (names.length > 12 ? `${n
 export function toMatrix(rows: readonly FeatureRow[], features: readonly string[], rowLabel: (r: number) => string = () => ''): Float64Array {
   const k = features.length;
   const out = new Float64Array(rows.length * k);
-  const index = new Map(features.map((f, i) => [f, i] as const));
+  const index = positionsOf(features);
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     const where = rowLabel(r);
@@ -80,7 +88,7 @@ export function toMatrix(rows: readonly FeatureRow[], features: readonly string[
  */
 export function tableToMatrix(table: FeatureTable, features: readonly string[], rowLabel: (r: number) => string = () => ''): Float64Array {
   const k = features.length;
-  const index = new Map(features.map((f, i) => [f, i] as const));
+  const index = positionsOf(features);
   const columns = table.columns;
   const at = new Int32Array(columns.length);
   const seen = new Set<string>();

@@ -30,7 +30,8 @@ function typedColumn(type: string, values: Float64Array, n: number, stride: numb
 }
 
 function convertAll(type: string, values: Float64Array): TypedArray {
-  if (type === 'float32') return Float32Array.from(values);
+  // The constructor converts element by element natively; Float32Array.from goes through the iterator.
+  if (type === 'float32') return new Float32Array(values);
   if (type === 'float64') return values;
   if (type === 'int32') return Int32Array.from(values, Math.round);
   return BigInt64Array.from(values, (v) => BigInt(Math.round(v)));
