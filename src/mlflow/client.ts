@@ -346,6 +346,14 @@ export class MlflowClient {
     return r.run;
   }
 
+  /** Runs of some experiments matching an MLflow filter (`tags.\`key\` = 'value'`, …), newest first by default. */
+  async searchRuns(input: { experimentIds: string[]; filter?: string; maxResults?: number }): Promise<MlflowRun[]> {
+    const r = await this.api('POST', 'runs/search', responses.searchRuns, {
+      json: { experiment_ids: input.experimentIds, filter: input.filter, max_results: input.maxResults },
+    });
+    return r.runs;
+  }
+
   async getRun(runId: string): Promise<MlflowRun> {
     const r = await this.api('GET', 'runs/get', responses.run, { query: { run_id: runId } });
     return r.run;

@@ -176,6 +176,7 @@ export const responses = {
   experiment: z.object({ experiment: experimentSchema }),
   createExperiment: z.object({ experiment_id: z.string() }),
   run: z.object({ run: runSchema }),
+  searchRuns: z.object({ runs: z.array(runSchema).default([]), next_page_token: z.string().optional() }),
   updateRun: z.object({ run_info: runInfoSchema }),
   loggedModel: z.object({ model: loggedModelSchema }),
   listArtifacts: z.object({ files: z.array(fileInfoSchema).default([]) }),

@@ -178,14 +178,21 @@ export class MlflowSync {
     if (!run) return; // nothing to log (cannot happen: runs are never deleted)
     const { client } = this.deps;
     const experimentId = await client.getOrCreateExperiment(`mlops-mcp/drift/${run.name}`);
-    // MLflow runs have no idempotency key: a push retried after a crash between this call and the
-    // outbox delete logs the run twice (both carry the same drift_run_id tag).
-    const created = await client.createRun({
-      experimentId,
-      runName: `drift-${run.id.slice(0, 8)}`,
-      startTime: Date.parse(run.createdAt),
-      tags: { [`${TAG}.drift_run_id`]: run.id },
-    });
+    // MLflow runs have no idempotency key: the run is found again by its drift_run_id tag, so a
+    // push retried after a crash (between creating the run and deleting the outbox entry) neither
+    // logs a second run nor, when the first push finished, logs anything again.
+    const [earlier] = await client.searchRuns({ experimentIds: [experimentId], filter: `tags.\`${TAG}.drift_run_id\` = '${run.id}'`, maxResults: 1 });
+    if (earlier?.info.status === 'FINISHED') return;
+    const mlflowRunId =
+      earlier?.info.runId ??
+      (
+        await client.createRun({
+          experimentId,
+          runName: `drift-${run.id.slice(0, 8)}`,
+          startTime: Date.parse(run.createdAt),
+          tags: { [`${TAG}.drift_run_id`]: run.id },
+        })
+      ).info.runId;
     const metrics: Record<string, number> = { drifted_share: run.driftedShare };
     for (const f of run.features) {
       metrics[`ks_statistic.${f.feature}`] = f.statistic;
@@ -193,7 +200,7 @@ export class MlflowSync {
       metrics[`psi.${f.feature}`] = f.psi;
     }
     await client.logBatch({
-      runId: created.info.runId,
+      runId: mlflowRunId,
       metrics,
       params: { threshold: String(run.threshold), correction: run.correction, dataset_drift_share: String(run.datasetDriftShare), reference: run.referenceVersion ?? 'model-wide', source: run.source.slice(0, 500) },
       tags: {
@@ -203,6 +210,6 @@ export class MlflowSync {
         ...(run.version ? { [`${TAG}.version`]: run.version } : {}),
       },
     });
-    await client.updateRun({ runId: created.info.runId, status: 'FINISHED', endTime: Date.parse(run.createdAt) + 1 });
+    await client.updateRun({ runId: mlflowRunId, status: 'FINISHED', endTime: Date.parse(run.createdAt) + 1 });
   }
 }

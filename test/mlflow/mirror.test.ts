@@ -1,4 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { call, connect, errorCode, fixture, ok, registerDemoVersions, testApp } from '../helpers.js';
@@ -147,5 +148,37 @@ describeMlflow('the registry mirrored into a real MLflow server', () => {
     expect(data.tags?.find((t) => t.key === 'mlops_mcp.drifted_features')?.value.split(',').sort()).toEqual([...run.drifted_features].sort());
     expect(data.params?.find((p) => p.key === 'correction')?.value).toBe('fdr');
     expect(data.metrics?.filter((m) => m.key.startsWith('psi.'))).toHaveLength(8);
+  });
+
+  it('logs a drift run once when its push is retried after a crash, finishing a run the crash left half done', async () => {
+    const { app, client } = await mirrored();
+    await registerDemoVersions(client);
+    await ok(client, 'set_drift_reference', { name: 'nba_win_predictor', csv_path: fixture('nba_win_reference.csv') });
+    const first = await ok<{ run_id: string }>(client, 'detect_drift', { name: 'nba_win_predictor', csv_path: fixture('nba_win_current.csv') });
+    await ok(client, 'sync_mlflow', {});
+    const exp = await mlflowGet<{ experiment: { experiment_id: string } }>(server().uri, 'experiments/get-by-name', { experiment_name: 'mlops-mcp/drift/nba_win_predictor' });
+    type Run = { info: { status: string }; data: { metrics?: Array<{ key: string }>; tags?: Array<{ key: string; value: string }> } };
+    const runsOf = async (driftRunId: string) =>
+      ((await mlflowPost<{ runs?: Run[] }>(server().uri, 'runs/search', { experiment_ids: [exp.experiment.experiment_id] })).runs ?? []).filter(
+        (r) => r.data.tags?.find((t) => t.key === 'mlops_mcp.drift_run_id')?.value === driftRunId,
+      );
+    // A crash after the push and before the outbox entry went: the entry is there again.
+    const requeue = (driftRunId: string) => {
+      const db = new Database(app.config.dbPath);
+      db.prepare("INSERT INTO mlflow_outbox (kind, model_name, payload, created_at) VALUES ('drift_run', 'nba_win_predictor', ?, ?)").run(JSON.stringify({ runId: driftRunId }), new Date().toISOString());
+      db.close();
+    };
+    requeue(first.run_id);
+    expect(await ok<{ pending: number }>(client, 'sync_mlflow', {})).toMatchObject({ pending: 0 });
+    expect(await runsOf(first.run_id)).toHaveLength(1);
+
+    // A crash between creating the MLflow run and logging to it: that run is found and finished.
+    const second = await ok<{ run_id: string }>(client, 'detect_drift', { name: 'nba_win_predictor', csv_path: fixture('nba_win_current.csv') });
+    await mlflowPost(server().uri, 'runs/create', { experiment_id: exp.experiment.experiment_id, tags: [{ key: 'mlops_mcp.drift_run_id', value: second.run_id }] });
+    await ok(client, 'sync_mlflow', {});
+    const runs = await runsOf(second.run_id);
+    expect(runs).toHaveLength(1);
+    expect(runs[0].info.status).toBe('FINISHED');
+    expect(runs[0].data.metrics?.filter((m) => m.key.startsWith('psi.'))).toHaveLength(8);
   });
 });
