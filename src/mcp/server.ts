@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { CallToolRequestSchema, type CallToolResult, type ServerNotification, type ServerRequest, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, type ServerNotification, type ServerRequest, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { isDomainError, isSqliteBusy } from '../errors.js';
@@ -136,15 +136,19 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
  * (its handler map is private): a tool left out for read-only mode or the caller's role is not
  * listed, and a call to it anyway gets an error naming why rather than "tool not found"; and an
  * error the SDK answers itself (arguments that fail the input schema, an unknown tool) gets a
- * code like ours.
+ * code like ours. The wrapper goes into the map as it is: through `setRequestHandler` the SDK
+ * would wrap it again and validate every call's request and result a second time (~15 µs a call).
  */
 function wrapToolCalls(server: McpServer, hidden: Map<string, string>): void {
-  const handlers = (server.server as unknown as { _requestHandlers: Map<string, (req: unknown, extra: unknown) => Promise<unknown>> })._requestHandlers;
+  type Handler = (request: unknown, extra: unknown) => Promise<unknown>;
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
   const original = handlers.get('tools/call');
-  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const message = hidden.get(request.params.name);
+  handlers.set('tools/call', async (request, extra) => {
+    // Unvalidated here: the SDK's handler validates the request (and a malformed one fails there).
+    const name = (request as { params?: { name?: unknown } } | null)?.params?.name;
+    const message = typeof name === 'string' ? hidden.get(name) : undefined;
     if (message !== undefined) return errorResult(message.slice(0, message.indexOf(':')), message);
-    if (!original) return errorResult('internal', `internal: no tool handler for ${request.params.name}`);
+    if (!original) return errorResult('internal', `internal: no tool handler for ${String(name)}`);
     const result = (await original(request, extra)) as CallToolResult;
     if (result.isError && result._meta?.['mlops-mcp/error'] === undefined) {
       const message = result.content[0]?.type === 'text' ? result.content[0].text : '';
