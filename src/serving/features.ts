@@ -63,20 +63,20 @@ export function toMatrix(rows: readonly FeatureRow[], features: readonly string[
         out[base + i] = v;
       }
     } else {
+      // By feature, then a count of the row's keys: no array of keys per row. A row with as many
+      // keys as features and none missing has no unknown one.
       const named = row as Readonly<Record<string, number>>;
-      let seen = 0;
-      for (const key of Object.keys(named)) {
-        const i = index.get(key);
-        if (i === undefined) throw new DomainError('invalid_argument', `${where}unknown feature "${key.slice(0, 100)}"; expected: ${listNames(features)}.`);
-        const v = named[key];
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw notFinite(where, key, v);
-        out[base + i] = v;
-        seen++;
+      let missing = false;
+      for (let i = 0; i < k; i++) {
+        const v = named[features[i]];
+        // A number is the row's own (nothing a prototype holds is one).
+        if (typeof v === 'number' && Number.isFinite(v)) out[base + i] = v;
+        else if (!Object.hasOwn(named, features[i])) missing = true;
+        else throw notFinite(where, features[i], v);
       }
-      if (seen !== k) {
-        const missing = features.filter((f) => !Object.hasOwn(named, f));
-        throw new DomainError('invalid_argument', `${where}missing feature${missing.length > 1 ? 's' : ''} ${listNames(missing)}; expected: ${listNames(features)}.`);
-      }
+      let keys = 0;
+      for (const key in named) if (Object.hasOwn(named, key)) keys++;
+      if (missing || keys !== k) throw wrongNames(where, named, features, index);
     }
   }
   return out;
@@ -115,6 +115,14 @@ export function tableToMatrix(table: FeatureTable, features: readonly string[], 
     }
   }
   return out;
+}
+
+/** The error for a named row whose keys are not the features: the first unknown one, else the missing ones. */
+function wrongNames(where: string, named: Readonly<Record<string, number>>, features: readonly string[], index: ReadonlyMap<string, number>): DomainError {
+  const unknown = Object.keys(named).find((key) => !index.has(key));
+  if (unknown !== undefined) return new DomainError('invalid_argument', `${where}unknown feature "${unknown.slice(0, 100)}"; expected: ${listNames(features)}.`);
+  const missing = features.filter((f) => !Object.hasOwn(named, f));
+  return new DomainError('invalid_argument', `${where}missing feature${missing.length > 1 ? 's' : ''} ${listNames(missing)}; expected: ${listNames(features)}.`);
 }
 
 const notFinite = (where: string, feature: string, v: unknown) =>

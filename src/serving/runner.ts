@@ -63,6 +63,14 @@ export function buildFeeds(ort: OnnxRuntime, version: ModelVersion, matrix: Floa
 const isProbabilityOutput = (o: TensorSpec) => (o.type === 'float32' || o.type === 'float64') && o.shape?.length === 2 && o.shape[1] !== 1;
 const toNumber = (v: number | bigint | string) => (typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? v : v);
 
+/** Which output holds a classifier's probabilities (undefined for a regressor), found once per signature. */
+const probabilityOutputs = new WeakMap<ModelVersion['signature'], TensorSpec | null>();
+function probabilityOutput(signature: ModelVersion['signature']): TensorSpec | undefined {
+  let spec = probabilityOutputs.get(signature);
+  if (spec === undefined) probabilityOutputs.set(signature, (spec = signature.outputs.find(isProbabilityOutput) ?? null));
+  return spec ?? undefined;
+}
+
 /**
  * Reads a classifier's label + probabilities, or a regressor's value, for every row. A
  * classifier is a model with a probability tensor [N, C]; its columns are named by the class
@@ -70,7 +78,7 @@ const toNumber = (v: number | bigint | string) => (typeof v === 'bigint' ? Numbe
  */
 export function readOutputs(version: ModelVersion, results: Record<string, Tensor>, n: number): BatchOutput {
   const outputs = version.signature.outputs;
-  const probSpec = outputs.find(isProbabilityOutput);
+  const probSpec = probabilityOutput(version.signature);
   if (probSpec) {
     const probs = results[probSpec.name];
     const c = probs.dims[1] ?? 1;
@@ -92,11 +100,11 @@ export function readOutputs(version: ModelVersion, results: Record<string, Tenso
     }
     return { predictions, probabilities };
   }
-  const first = outputs[0];
-  const tensor = results[first.name];
-  const data = tensor.data as ArrayLike<number | bigint>;
+  const data = results[outputs[0].name].data as ArrayLike<number | bigint>;
   const stride = n > 0 ? Math.max(1, Math.floor(data.length / n)) : 1;
-  return { predictions: Array.from({ length: n }, (_, i) => Number(data[i * stride])), probabilities: null };
+  const predictions = new Array<number>(n);
+  for (let i = 0; i < n; i++) predictions[i] = Number(data[i * stride]);
+  return { predictions, probabilities: null };
 }
 
 /** Runs one batch through a session: rows in, one answer per row out. */
