@@ -15,21 +15,27 @@ export function summarize(latencies: ArrayLike<number>): LatencySummary | null {
   return { p50: r(quantileSorted(sorted, 0.5)), p95: r(quantileSorted(sorted, 0.95)), p99: r(quantileSorted(sorted, 0.99)) };
 }
 
-/** The last `capacity` latencies and their times: percentiles of recent traffic at a fixed memory cost. */
-class LatencyRing {
+/**
+ * The last `capacity` requests' latencies, times and outcomes: percentiles and error counts of
+ * recent traffic at a fixed memory cost, with no object per request for the collector to keep.
+ */
+class RequestRing {
   private readonly values: Float64Array;
   private readonly times: Float64Array;
+  private readonly ok: Uint8Array;
   private next = 0;
   private filled = 0;
 
   constructor(capacity: number) {
     this.values = new Float64Array(capacity);
     this.times = new Float64Array(capacity);
+    this.ok = new Uint8Array(capacity);
   }
 
-  push(v: number, at: number): void {
+  push(v: number, at: number, ok = true): void {
     this.values[this.next] = v;
     this.times[this.next] = at;
+    this.ok[this.next] = ok ? 1 : 0;
     this.next = (this.next + 1) % this.values.length;
     if (this.filled < this.values.length) this.filled++;
   }
@@ -40,10 +46,20 @@ class LatencyRing {
 
   /** The latencies recorded at or after `since` (epoch ms). */
   since(since: number): Float64Array {
+    return this.window(since).latencies;
+  }
+
+  /** The requests recorded at or after `since` (epoch ms): their latencies and how many failed. */
+  window(since: number): { latencies: Float64Array; errors: number } {
     const out = new Float64Array(this.filled);
     let n = 0;
-    for (let i = 0; i < this.filled; i++) if (this.times[i] >= since) out[n++] = this.values[i];
-    return out.subarray(0, n);
+    let errors = 0;
+    for (let i = 0; i < this.filled; i++) {
+      if (this.times[i] < since) continue;
+      out[n++] = this.values[i];
+      if (!this.ok[i]) errors++;
+    }
+    return { latencies: out.subarray(0, n), errors };
   }
 }
 
@@ -55,13 +71,7 @@ interface VariantCounters {
   version: string;
   count: number;
   errors: number;
-  latencies: LatencyRing;
-}
-
-interface WindowEvent {
-  at: number;
-  ok: boolean;
-  latencyMs: number;
+  latencies: RequestRing;
 }
 
 export interface VariantStats {
@@ -83,7 +93,8 @@ export interface WindowStats {
 
 export class ServingStats {
   private readonly variants = new Map<string, VariantCounters>();
-  private readonly windows = new Map<string, WindowEvent[]>();
+  /** Per model, its latest requests (at most MAX_WINDOW_EVENTS), for the alert window. */
+  private readonly windows = new Map<string, RequestRing>();
   private readonly touched = new Set<string>();
   private total = 0;
   private failures = 0;
@@ -100,19 +111,18 @@ export class ServingStats {
       const key = `${name}\0${version}`;
       let v = this.variants.get(key);
       if (!v) {
-        v = { name, version, count: 0, errors: 0, latencies: new LatencyRing(this.ringSize) };
+        v = { name, version, count: 0, errors: 0, latencies: new RequestRing(this.ringSize) };
         this.variants.set(key, v);
       }
       v.count += rows;
       if (!ok) v.errors += rows;
       v.latencies.push(latencyMs, at);
     }
-    let w = this.windows.get(name);
-    if (!w) this.windows.set(name, (w = []));
-    w.push({ at, ok, latencyMs });
     // Bounded: the alert check sorts the window every second, so at high traffic it covers the
     // latest MAX_WINDOW_EVENTS requests of the window rather than all of them.
-    if (w.length > 2 * MAX_WINDOW_EVENTS) w.splice(0, w.length - MAX_WINDOW_EVENTS);
+    let w = this.windows.get(name);
+    if (!w) this.windows.set(name, (w = new RequestRing(MAX_WINDOW_EVENTS)));
+    w.push(latencyMs, at, ok);
     this.touched.add(name);
   }
 
@@ -150,12 +160,9 @@ export class ServingStats {
   }
 
   window(name: string, now: number): WindowStats {
-    const cutoff = now - this.windowMs;
-    const events = (this.windows.get(name) ?? []).filter((e) => e.at >= cutoff).slice(-MAX_WINDOW_EVENTS);
-    this.windows.set(name, events);
-    const errors = events.filter((e) => !e.ok).length;
-    const p95 = summarize(events.map((e) => e.latencyMs))?.p95 ?? null;
-    return { name, requests: events.length, errors, errorRate: events.length ? errors / events.length : 0, p95Ms: p95 };
+    const { latencies, errors } = this.windows.get(name)?.window(now - this.windowMs) ?? { latencies: new Float64Array(0), errors: 0 };
+    const requests = latencies.length;
+    return { name, requests, errors, errorRate: requests ? errors / requests : 0, p95Ms: summarize(latencies)?.p95 ?? null };
   }
 
   windowedModels(now: number): WindowStats[] {
