@@ -61,6 +61,29 @@ describe('serve --http without a token (loopback)', () => {
     await client.close();
   });
 
+  it('exposes Prometheus metrics: predictions by model, version and outcome, latency histograms, the session cache', async () => {
+    const client = await connectHttp(server.url);
+    const row = [1, 2, 24.1, 6.2, 5.0, 27.4, 5.8, 6.1, 34.5, 112.3];
+    for (let i = 0; i < 3; i++) await ok(client, 'predict', { name: 'nba_points', features: row, version: 'v1' });
+    await call(client, 'predict', { name: 'nba_points', features: [1, 2], version: 'v1' }); // fails: 2 values for 10
+    await ok(client, 'batch_predict', { name: 'nba_points', rows: [row, row], version: 'v1' });
+    await client.close();
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const body = await res.text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}.+]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(body)?.[1]);
+    // A batch counts each row; a request is one latency observation.
+    expect(value('mlops_mcp_predictions_total{model="nba_points",version="v1",outcome="ok"}')).toBe(5);
+    expect(value('mlops_mcp_predictions_total{model="nba_points",version="v1",outcome="error"}')).toBe(1);
+    expect(value('mlops_mcp_prediction_latency_seconds_count{model="nba_points",version="v1"}')).toBe(5);
+    expect(value('mlops_mcp_prediction_latency_seconds_bucket{le="+Inf",model="nba_points",version="v1"}')).toBe(5);
+    expect(value('mlops_mcp_prediction_latency_seconds_sum{model="nba_points",version="v1"}')).toBeGreaterThan(0);
+    expect(body).toMatch(/^# TYPE mlops_mcp_prediction_latency_seconds histogram$/m);
+    expect(value('mlops_mcp_model_cache_misses')).toBeGreaterThanOrEqual(1);
+    expect(value('mlops_mcp_model_cache_hits')).toBeGreaterThanOrEqual(3); // predicts after the first load, and the batch
+    expect(value('mlops_mcp_nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+  });
+
   it('answers /healthz', async () => {
     const r = await raw(`${server.url}/healthz`, { method: 'GET' });
     expect(r.status).toBe(200);
