@@ -115,7 +115,7 @@ export class DriftService {
       features: compared.features,
       actor,
       createdAt: this.now().toISOString(),
-      curves: curvesOf(compared.features, selected, columns.features),
+      curves: curvesOf(compared.features, selected, compared.sortedCurrent),
     };
     const drifted = run.features.filter((f) => f.drift_detected).sort((a, b) => a.p_value_adjusted - b.p_value_adjusted);
     const alerts: AlertDraft[] = drifted.length
@@ -143,7 +143,7 @@ export class DriftService {
         top.map((f) => ({
           feature: f.feature,
           reference: selected.find((s) => s.feature === f.feature)!.sorted,
-          current: Float64Array.from(columns.features.get(f.feature)!).sort(),
+          current: compared.sortedCurrent.get(f.feature)!,
           pValue: f.p_value_adjusted,
         })),
       );
@@ -230,12 +230,12 @@ export class DriftService {
 }
 
 /** The charts' curves of the most drifted features, kept with the run (a few kB each). */
-function curvesOf(results: readonly FeatureDrift[], reference: readonly ReferenceFeature[], current: Map<string, Float64Array>): Record<string, FeatureCurves> {
+function curvesOf(results: readonly FeatureDrift[], reference: readonly ReferenceFeature[], sortedCurrent: Map<string, Float64Array>): Record<string, FeatureCurves> {
   const curves: Record<string, FeatureCurves> = Object.create(null) as Record<string, FeatureCurves>;
   for (const f of [...results].sort((a, b) => b.statistic - a.statistic).slice(0, MAX_CURVE_FEATURES)) {
     const ref = reference.find((r) => r.feature === f.feature)?.sorted;
-    const cur = current.get(f.feature);
-    if (ref?.length && cur?.length) curves[f.feature] = featureCurves(ref, Float64Array.from(cur).sort());
+    const cur = sortedCurrent.get(f.feature);
+    if (ref?.length && cur?.length) curves[f.feature] = featureCurves(ref, cur);
   }
   return curves;
 }

@@ -37,15 +37,16 @@ export interface CompareOptions {
 
 /**
  * KS and PSI per feature against the reference (sorted once when stored; the current side is
- * sorted by `compare`, on the drift thread), p-values corrected across the features compared,
- * and the dataset verdict. Every feature is checked before any comparison starts.
+ * sorted by `compare`, on the drift thread, and returned for the charts), p-values corrected
+ * across the features compared, and the dataset verdict. Every feature is checked before any
+ * comparison starts.
  */
 export async function compareToReference(
   reference: readonly ReferenceFeature[],
   current: Map<string, Float64Array>,
   options: CompareOptions,
   compare: (refSorted: Float64Array, current: Float64Array) => Promise<FeatureComparison>,
-): Promise<{ features: FeatureDrift[]; driftedShare: number; datasetDrift: boolean }> {
+): Promise<{ features: FeatureDrift[]; driftedShare: number; datasetDrift: boolean; sortedCurrent: Map<string, Float64Array> }> {
   const pairs = reference.map((ref) => {
     const cur = current.get(ref.feature);
     if (!cur) throw new DomainError('invalid_argument', `current data has no feature "${ref.feature}".`);
@@ -77,5 +78,10 @@ export async function compareToReference(
   );
   const drifted = features.filter((f) => f.drift_detected).length;
   const driftedShare = features.length ? drifted / features.length : 0;
-  return { features, driftedShare, datasetDrift: features.length > 0 && driftedShare >= options.datasetDriftShare };
+  return {
+    features,
+    driftedShare,
+    datasetDrift: features.length > 0 && driftedShare >= options.datasetDriftShare,
+    sortedCurrent: new Map(rows.map((r) => [r.ref.feature, r.curSorted])),
+  };
 }
