@@ -192,25 +192,7 @@ export class ServingService {
         }
       }
       // One log entry for the version's rows: row j is logged as prediction `${batchId}:${indices[j]}`.
-      this.deps.log.append({
-        id: batchId,
-        indices,
-        rows: indices.length,
-        name,
-        version: version.version,
-        ok: true,
-        error: null,
-        matrix,
-        width,
-        rawFeatures: undefined,
-        output,
-        latencyMs,
-        routingKey: options.routingKey ?? null,
-        at,
-      });
-      this.deps.stats.record(name, version.version, true, latencyMs, at, indices.length);
-      this.deps.metrics.predictions.inc({ model: name, version: version.version, outcome: 'ok' }, indices.length);
-      this.deps.metrics.latency.observe({ model: name, version: version.version }, latencyMs / 1000);
+      this.record(batchId, name, version.version, true, null, matrix, width, undefined, output, latencyMs, options.routingKey, at, indices);
     }
     return {
       batchId,
@@ -410,8 +392,8 @@ export class ServingService {
   }
 
   /**
-   * Logs and counts a predict call's prediction, ok or failed, or a failed batch's rows of one
-   * version (`indices`: the batch's row numbers; `id` is then the batch id).
+   * Logs and counts a predict call's prediction, or a batch's rows of one version (`indices`:
+   * the batch's row numbers; `id` is then the batch id), ok or failed.
    */
   private record(
     id: string,

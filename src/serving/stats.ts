@@ -32,7 +32,7 @@ class RequestRing {
     this.ok = new Uint8Array(capacity);
   }
 
-  push(v: number, at: number, ok = true): void {
+  push(v: number, at: number, ok: boolean): void {
     this.values[this.next] = v;
     this.times[this.next] = at;
     this.ok[this.next] = ok ? 1 : 0;
@@ -116,7 +116,7 @@ export class ServingStats {
       }
       v.count += rows;
       if (!ok) v.errors += rows;
-      v.latencies.push(latencyMs, at);
+      v.latencies.push(latencyMs, at, ok);
     }
     // Bounded: the alert check sorts the window every second, so at high traffic it covers the
     // latest MAX_WINDOW_EVENTS requests of the window rather than all of them.
