@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import pino from 'pino';
-import { PredictionLog, withoutFirstRows, type PendingPredictions } from '../../src/serving/prediction-log.js';
+import { PredictionLog, withoutFirstRows, type PendingPredictions, type PredictionLogOptions } from '../../src/serving/prediction-log.js';
 import { PredictionWriter } from '../../src/serving/prediction-writer.js';
 import { connect, ok, readPredictionLog, registerDemoVersions, testApp } from '../helpers.js';
 
@@ -25,6 +25,21 @@ function pending(rows: number, extra: Partial<PendingPredictions> = {}): Pending
     at: 0,
     ...extra,
   };
+}
+
+/**
+ * A PredictionLog with its own writer thread on a fresh home, the flush timer an hour away (the
+ * test flushes), nothing trimmed unless `options` says so; closed, with the home, afterwards.
+ */
+async function withLog(options: Partial<PredictionLogOptions>, body: (log: PredictionLog, ctx: AppContext) => Promise<void>): Promise<void> {
+  const { app: ctx } = testApp();
+  const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, ...options });
+  try {
+    await body(log, ctx);
+  } finally {
+    await log.close();
+    await ctx.close();
+  }
 }
 
 describe('withoutFirstRows', () => {
@@ -107,9 +122,7 @@ describe('the prediction log writer (a thread with its own connection)', () => {
 
 describe('backpressure', () => {
   it('holds requests back while the writer is behind, lets them go once it caught up, and never while writes fail', async () => {
-    const { app: ctx } = testApp();
-    const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, highWater: 1000 });
-    try {
+    await withLog({ highWater: 1000 }, async (log, ctx) => {
       log.append(pending(999, { id: 'a', name: 'nba_points' }));
       expect(log.backpressure()).toBeNull();
       log.append(pending(500, { id: 'b', name: 'nba_points' }));
@@ -133,18 +146,13 @@ describe('backpressure', () => {
       other.close();
       await log.flush();
       expect(log.status()).toMatchObject({ written: 4499, pending: 0, lastFlushFailed: false });
-    } finally {
-      await log.close();
-      await ctx.close();
-    }
+    });
   }, 30_000);
 });
 
 describe('per-minute counts and trimming (on the writer thread)', () => {
   it('counts per version since any moment exactly as a scan of the log would, across minute boundaries', async () => {
-    const { app: ctx } = testApp();
-    const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9 });
-    try {
+    await withLog({}, async (log, ctx) => {
       // 3 minutes of predictions, 7 s apart, alternating versions, every 5th failed (no output), one failed before routing.
       const t0 = Date.parse('2026-11-23T10:00:00.000Z');
       for (let i = 0; i < 26; i++) {
@@ -171,16 +179,11 @@ describe('per-minute counts and trimming (on the writer thread)', () => {
         const order = (a: { version: string | null }, b: { version: string | null }) => String(a.version).localeCompare(String(b.version));
         expect(got.sort(order), since).toEqual(want.sort(order));
       }
-    } finally {
-      await log.close();
-      await ctx.close();
-    }
+    });
   });
 
   it('reads drift windows from entries newest first, cutting the oldest entry to its newest rows at last_n', async () => {
-    const { app: ctx } = testApp();
-    const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9 });
-    try {
+    await withLog({}, async (log, ctx) => {
       const t0 = Date.parse('2026-11-23T10:00:00.000Z');
       log.append(pending(5, { id: 'a', name: 'nba_points', at: t0 }));
       log.append(pending(1, { id: 'failed', name: 'nba_points', at: t0 + 500, ok: false, error: 'x', output: null }));
@@ -192,17 +195,12 @@ describe('per-minute counts and trimming (on the writer thread)', () => {
         ['v1', 2, [3, 4, 4, 5]],
       ]);
       expect((await ctx.store.loggedFeatures('nba_points', { version: 'v1', since: new Date(t0).toISOString() })).map((e) => e.rows)).toEqual([5]);
-    } finally {
-      await log.close();
-      await ctx.close();
-    }
+    });
   });
 
   it('trims by age, then the entries wholly older than the newest maxRows predictions, and keeps the count exact', async () => {
-    const { app: ctx } = testApp();
     const keep = 7_000;
-    const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: keep, maxAgeMs: 3_600_000, maxPending: 1e9 });
-    try {
+    await withLog({ maxRows: keep, maxAgeMs: 3_600_000 }, async (log, ctx) => {
       const now = Date.now();
       for (let i = 0; i < 3; i++) log.append(pending(1_000, { id: `old${i}`, name: 'nba_points', at: now - 7_200_000 })); // two hours old
       // 60 entries of 1 to 500 rows: the cut falls inside one of them, found by a binary search over seq.
@@ -224,9 +222,6 @@ describe('per-minute counts and trimming (on the writer thread)', () => {
       expect(kept - sizes[first]).toBeLessThan(keep);
       expect(await ctx.store.predictionCount()).toBe(kept);
       expect(minutes).toBe(0);
-    } finally {
-      await log.close();
-      await ctx.close();
-    }
+    });
   });
 });
