@@ -65,9 +65,10 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   // REST scoring: the same token rules as /mcp (every role may score and read). First after the
   // checks every request gets: the hottest routes, matched before the probes and pages.
   const auth = tokens.enabled ? [bearerAuth(tokens)] : [];
-  const restAuth = [...auth, express.json({ limit: BODY_LIMIT })];
-  web.use('/api/v1', ...restAuth, apiV1Router(app));
-  web.use('/invocations', ...restAuth, invocationsRouter(app));
+  /** The token (when one is set), then the body: what every POST route of ours reads first. */
+  const authedBody = [...auth, express.json({ limit: BODY_LIMIT })];
+  web.use('/api/v1', ...authedBody, apiV1Router(app));
+  web.use('/invocations', ...authedBody, invocationsRouter(app));
 
   web.get('/healthz', async (_req, res) => {
     try {
@@ -103,8 +104,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   web.get('/', statusPage());
 
   const mcp = express.Router();
-  if (tokens.enabled) mcp.use(bearerAuth(tokens));
-  mcp.use(express.json({ limit: BODY_LIMIT }));
+  mcp.use(...authedBody);
   mcp.use((req, res, next) => {
     // JSON-RPC batches are gone from the current protocol; an old client's batch stays small.
     if (Array.isArray(req.body) && req.body.length > MAX_BATCH) {
