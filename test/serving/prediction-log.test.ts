@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
@@ -52,8 +53,34 @@ describe('withoutFirstRows', () => {
   });
 });
 
+/** The nice value of each thread of this process, by thread id (Linux). */
+function threadNiceness(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    out.set(tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])); // field 19 of stat(5)
+  }
+  return out;
+}
+
+describe('the prediction log writer thread', () => {
+  it.runIf(process.platform === 'linux')('runs at the lowest CPU priority, and no other thread does', async () => {
+    const before = threadNiceness();
+    await withLog({}, async (log) => {
+      log.append(pending(2));
+      await log.flush();
+      const after = threadNiceness();
+      const lowered = [...after].filter(([tid, nice]) => nice === 19 && before.get(tid) !== 19);
+      expect(lowered).toHaveLength(1); // the writer's thread, started by the flush
+      expect(after.get(String(process.pid))).toBe(before.get(String(process.pid)));
+      expect(log.status().written).toBe(2);
+    });
+  });
+});
+
 describe('the prediction log writer (a thread with its own connection)', () => {
   let app: AppContext;
+
   afterEach(async () => {
     await app.close();
   });
