@@ -17,6 +17,21 @@ export const versionLabel = z
 
 export const stage = z.enum(STAGES);
 
+/**
+ * A record of at most `max` entries: checked at run time, and declared as maxProperties in the
+ * JSON schema clients see (zod's record has no size bound of its own).
+ */
+export function boundedRecord<V extends z.ZodType>(key: z.ZodString, value: V, max: number, what: string) {
+  return z
+    .record(key, value)
+    .refine((o) => {
+      let n = 0;
+      for (const _ in o) if (++n > max) return false;
+      return true;
+    }, `at most ${max} ${what}`)
+    .meta({ maxProperties: max });
+}
+
 export const dryRun = z
   .boolean()
   .default(false)

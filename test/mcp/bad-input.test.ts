@@ -24,6 +24,9 @@ afterAll(async () => {
   await app.close();
 });
 
+/** An object of `n` keys k0…k(n-1), each set to `value`. */
+const manyKeys = <T>(n: number, value: T): Record<string, T> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value]));
+
 /** [tool, arguments, expected code or 'validation' for the SDK's own schema check, text the message must contain] */
 const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   // wrong types and missing fields, refused by the SDK against the input schema
@@ -33,6 +36,7 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['register_model', { name: 42, artifact_path: 'x' }, 'validation', /name/],
   ['register_model', { name: '../etc', artifact_path: 'x' }, 'validation', /name/],
   ['register_model', { name: 'ok', artifact_path: 'x', metrics: { rmse: 'low' } }, 'validation', /metrics/],
+  ['register_model', { name: 'ok', artifact_path: 'x', tags: manyKeys(101, 't') }, 'validation', /at most 100 tags/],
   ['list_models', { limit: 0 }, 'validation', /limit/],
   ['list_models', { stage: 'prod' }, 'validation', /stage/],
   ['get_model', { name: 'nba_points', stage: 'gold' }, 'validation', /stage/],
@@ -70,6 +74,7 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['predict', { name: 'nba_points', features: 'all of them' }, 'validation', /features/],
   ['predict', { name: 'nba_points', features: { is_home: '1' } }, 'validation', /features/],
   ['predict', { name: 'nba_points', features: [1, 2, 3] }, 'invalid_argument', /expected 10 feature values/],
+  ['predict', { name: 'nba_points', features: manyKeys(10_001, 0) }, 'validation', /at most 10000 features/],
   ['predict', { name: 'nba_points', features: { is_home: 1 } }, 'invalid_argument', /missing features days_rest/],
   ['predict', { name: 'no_such_model', features: [1] }, 'not_found', /list_models/],
   ['predict', { name: 'nba_win_predictor', features: [1, 2, 3, 4, 5, 6, 7, 8] }, 'failed_precondition', /no production version/],
@@ -81,6 +86,7 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['configure_ab_test', { name: 'nba_points', weights: { v1: 0.5, v2: 0.6 } }, 'invalid_argument', /sum to 1.1/],
   ['configure_ab_test', { name: 'nba_points', weights: { v1: -1, v2: 2 } }, 'validation', /weights/],
   ['configure_ab_test', { name: 'nba_points', weights: { v1: 1 }, routing: 'round-robin' }, 'validation', /routing/],
+  ['configure_ab_test', { name: 'nba_points', weights: manyKeys(101, 0.01) }, 'validation', /at most 100 versions/],
   ['get_traffic_config', { name: 'no_such_model' }, 'not_found', /list_models/],
   ['get_system_stats', { verbose: true }, 'validation', /verbose/],
   ['promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', dryrun: true }, 'validation', /dryrun/],

@@ -56,6 +56,32 @@ describe('the tool list', () => {
     }
   });
 
+  it('bounds every array, record and string in every input schema, and names models and versions by one safe pattern', () => {
+    type Node = { type?: string | string[]; maxItems?: number; maxProperties?: number; maxLength?: number; enum?: unknown; const?: unknown; format?: string; pattern?: string; properties?: Record<string, Node>; additionalProperties?: Node | boolean; items?: Node; anyOf?: Node[]; oneOf?: Node[]; allOf?: Node[] };
+    const unbounded: string[] = [];
+    const walk = (n: Node, at: string) => {
+      const types = Array.isArray(n.type) ? n.type : [n.type];
+      if (types.includes('array') && n.maxItems === undefined) unbounded.push(`${at}: array without maxItems`);
+      if (types.includes('string') && n.maxLength === undefined && n.enum === undefined && n.const === undefined && n.pattern === undefined) unbounded.push(`${at}: string without maxLength`);
+      const record = typeof n.additionalProperties === 'object';
+      if (record && n.maxProperties === undefined) unbounded.push(`${at}: record without maxProperties`);
+      for (const [k, p] of Object.entries(n.properties ?? {})) walk(p, `${at}.${k}`);
+      if (record) walk(n.additionalProperties as Node, `${at}{}`);
+      if (n.items) walk(n.items, `${at}[]`);
+      for (const alt of [...(n.anyOf ?? []), ...(n.oneOf ?? []), ...(n.allOf ?? [])]) walk(alt, at);
+    };
+    for (const tool of listed) walk(tool.inputSchema as Node, tool.name);
+    expect(unbounded).toEqual([]);
+
+    // Every `name` and `version` argument: 1–128 of letters, digits, "._-" (safe in paths, URIs and MLflow).
+    for (const tool of listed) {
+      const props = (tool.inputSchema as Node).properties ?? {};
+      for (const field of ['name', 'version'] as const) {
+        if (props[field]) expect(props[field].pattern, `${tool.name}.${field}`).toBe('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$');
+      }
+    }
+  });
+
   it('takes dry_run and reason on every write tool', () => {
     for (const def of allTools.filter((t) => t.effect !== 'read')) {
       expect(Object.keys(def.input), def.name).toEqual(expect.arrayContaining(['dry_run', 'reason']));

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import type { DriftRun } from '../../monitoring/drift-types.js';
-import { dryRun, modelName, reason, versionLabel } from '../schemas.js';
+import { boundedRecord, dryRun, modelName, reason, versionLabel } from '../schemas.js';
 import { defineTool } from '../tool.js';
 
 const MAX_INLINE_ROWS = 100_000;
+const MAX_FEATURES = 10_000;
 
 const dataRow = z
-  .union([z.record(z.string().max(256), z.number()), z.array(z.number()).max(10_000)])
+  .union([boundedRecord(z.string().max(256), z.number(), MAX_FEATURES, 'features'), z.array(z.number()).max(MAX_FEATURES)])
   .describe('A row: an object keyed by feature name (other keys are ignored), or an array in feature order');
 
 const csvPath = z.string().min(1).max(4096).optional().describe('A CSV file with a header row (under MLOPS_MCP_ALLOWED_DIRS); columns that are not features are ignored');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { auditLine, auditOut, stageChangeOut, stageChangeText, stageMovesText, versionDetailOut, versionSummaryOut } from '../format.js';
 import {
   auditEntry,
+  boundedRecord,
   cursor,
   dryRun,
   limit,
@@ -44,8 +45,8 @@ export const registerModel = defineTool({
       .describe('Import from MLflow instead: models:/<name>/<version> or models:/<name>@<alias> (needs MLFLOW_TRACKING_URI)'),
     version: versionLabel.optional().describe('Version label (unique per model); default: v1, v2, … in registration order'),
     description: z.string().max(4000).optional().describe('What this version is'),
-    metrics: z.record(z.string().max(128), z.number()).optional().describe('Evaluation metrics, e.g. {"rmse": 4.1}'),
-    tags: z.record(z.string().max(128), z.string().max(1000)).optional().describe('Free-form tags, e.g. {"framework": "scikit-learn"}'),
+    metrics: boundedRecord(z.string().max(128), z.number(), 100, 'metrics').optional().describe('Evaluation metrics, e.g. {"rmse": 4.1}'),
+    tags: boundedRecord(z.string().max(128), z.string().max(1000), 100, 'tags').optional().describe('Free-form tags, e.g. {"framework": "scikit-learn"}'),
     feature_names: z
       .array(z.string().min(1).max(256))
       .max(10_000)

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dryRun, modelName, reason, stage, versionLabel } from '../schemas.js';
+import { boundedRecord, dryRun, modelName, reason, stage, versionLabel } from '../schemas.js';
 import { DomainError } from '../../errors.js';
 import { batchAnswer, predictionAnswer } from '../../serving/answers.js';
 import type { TrafficChange } from '../../serving/serving.js';
@@ -7,10 +7,11 @@ import { defineTool } from '../tool.js';
 
 const MAX_FEATURES = 10_000;
 const MAX_BATCH_ROWS = 10_000;
+const MAX_SPLIT_VERSIONS = 100;
 
 const featureRow = z
   .union([
-    z.record(z.string().max(256), z.number()).describe('Named features, e.g. {"is_home": 1, "days_rest": 2, …}'),
+    boundedRecord(z.string().max(256), z.number(), MAX_FEATURES, 'features').describe('Named features, e.g. {"is_home": 1, "days_rest": 2, …}'),
     z.array(z.number()).max(MAX_FEATURES).describe('Values in the order of the model\'s feature_names'),
   ])
   .describe('One row of features: an object keyed by feature name, or an array in signature order');
@@ -172,10 +173,7 @@ export const configureAbTest = defineTool({
     'Sets a model\'s traffic split: a weight per version (each ≥ 0, summing to 1, versions existing and not archived). sticky routing sends one routing_key to one version while the split stands; random draws per request. A promotion to production or a rollback ends the split. Try dry_run: true first.',
   input: {
     name: modelName,
-    weights: z
-      .record(versionLabel, z.number().min(0).max(1))
-      .refine((w) => Object.keys(w).length <= 100, 'at most 100 versions')
-      .describe('Weight per version label, summing to 1, e.g. {"v2.0": 0.2, "v1.5": 0.8}'),
+    weights: boundedRecord(versionLabel, z.number().min(0).max(1), MAX_SPLIT_VERSIONS, 'versions').describe('Weight per version label, summing to 1, e.g. {"v2.0": 0.2, "v1.5": 0.8}'),
     routing: z.enum(['sticky', 'random']).default('sticky').describe('sticky: hash routing_key to a version (random without one); random: ignore routing_key'),
     reason,
     dry_run: dryRun,
