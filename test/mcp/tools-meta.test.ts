@@ -73,13 +73,19 @@ describe('the tool list', () => {
     for (const tool of listed) walk(tool.inputSchema as Node, tool.name);
     expect(unbounded).toEqual([]);
 
-    // Every `name` and `version` argument: 1–128 of letters, digits, "._-" (safe in paths, URIs and MLflow).
+    // Every model name and version label argument (a field, or the keys of a weights record):
+    // 1–128 of letters, digits, "._-" (safe in paths, URIs and MLflow).
+    const safe = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
     for (const tool of listed) {
       const props = (tool.inputSchema as Node).properties ?? {};
-      for (const field of ['name', 'version'] as const) {
-        if (props[field]) expect(props[field].pattern, `${tool.name}.${field}`).toBe('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$');
+      for (const field of ['name', 'version', 'to_version'] as const) {
+        if (props[field]) expect(props[field].pattern, `${tool.name}.${field}`).toBe(safe);
       }
+      const weights = props.weights as (Node & { propertyNames?: Node }) | undefined;
+      if (weights) expect(weights.propertyNames?.pattern, `${tool.name}.weights keys`).toBe(safe);
     }
+    expect(listed.find((t) => t.name === 'rollback_model')?.inputSchema.properties).toHaveProperty('to_version');
+    expect(listed.find((t) => t.name === 'configure_ab_test')?.inputSchema.properties).toHaveProperty('weights');
   });
 
   it('takes dry_run and reason on every write tool', () => {
