@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'approval_required'
   | 'approval_declined'
   | 'busy'
+  | 'unavailable'
   | 'internal';
 
 export class DomainError extends Error {
@@ -37,4 +38,23 @@ export function isDomainError(e: unknown): e is DomainError {
 }
 
 /** SQLite's "database is locked" (another writer held the lock past our wait): retryable, and the transaction was rolled back. */
-export const isSqliteBusy = (e: unknown) => typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' && e.code.startsWith('SQLITE_BUSY');
+export const isSqliteBusy = (e: unknown) => sqliteCode(e)?.startsWith('SQLITE_BUSY') ?? false;
+
+/**
+ * The disk under the database refused a write (full, read-only, an I/O error): SQLite rolled the
+ * transaction back, and a retry can succeed once the disk takes writes again. Says which, in
+ * words (never the path), or null for any other error.
+ */
+export function sqliteWriteRefusal(e: unknown): string | null {
+  const code = sqliteCode(e);
+  if (!code) return null;
+  if (code === 'SQLITE_FULL') return 'the disk is full';
+  if (code.startsWith('SQLITE_READONLY')) return 'the database file or its directory is read-only';
+  if (code.startsWith('SQLITE_IOERR')) return 'a disk I/O error';
+  if (code.startsWith('SQLITE_CANTOPEN')) return 'a database file could not be opened';
+  return null;
+}
+
+function sqliteCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
+}

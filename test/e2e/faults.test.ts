@@ -6,6 +6,7 @@
  * Each scenario's test records what it saw; the checks that follow it assert the finer points
  * (error codes, no paths, answers for calls in flight) on those records.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -340,6 +341,73 @@ describe('the database refusing writes', () => {
 
 // ---------------------------------------------------------------------------------------------
 
+/** util-linux's prlimit, to lower a running server's file size limit (Node has no setrlimit). */
+const hasPrlimit = process.platform === 'linux' && spawnSync('prlimit', ['--version']).status === 0;
+
+describe('the disk refusing writes', () => {
+  // RLIMIT_FSIZE lowered under the running server: every write at or past the first 4 KiB of any
+  // file fails (EFBIG; Node ignores SIGXFSZ), as on a full disk. Unlike a read-only file, this
+  // reaches descriptors the server already holds open, and needs no root.
+  // The soft limit only ("N:"): raising a hard limit again needs CAP_SYS_RESOURCE.
+  const limitFileSize = (pid: number, limit: string) => execFileSync('prlimit', ['--pid', String(pid), `--fsize=${limit}:`]);
+
+  it.runIf(hasPrlimit)('keeps answering predictions, reports the lost flush, degrades health, refuses writes clearly with nothing changed, and catches up once the disk takes writes', { timeout: 45_000 }, async () => {
+    const home = path.join(tempDir(), 'home');
+    const server = await start(home);
+    const pid = server.child.pid!;
+    const client = await connect(server.url);
+    const ids: string[] = [];
+    ids.push((await ok<{ prediction_id: string }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction_id);
+    await until('first prediction written', () => ok<{ prediction_log: { stored_rows: number } }>(client, 'get_system_stats', {}), (s) => s.prediction_log.stored_rows === 1);
+    const stagesBefore = stages(home);
+    const auditBefore = readDb(home, (db) => db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get());
+
+    limitFileSize(pid, '4096');
+    try {
+      for (let i = 0; i < 20; i++) ids.push((await ok<{ prediction_id: string }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction_id);
+      const stats = await until(
+        'a failed flush with predictions waiting',
+        () => ok<{ prediction_log: { failed_flushes: number; pending: number; stored_rows: number; last_error: string | null } }>(client, 'get_system_stats', {}),
+        (s) => s.prediction_log.failed_flushes > 0 && s.prediction_log.pending > 0,
+      );
+      expect(stats.prediction_log.stored_rows).toBe(1);
+      const metrics = componentOf(await health(client, 'prediction_metrics'), 'prediction_metrics');
+      expect(metrics.status).toBe('degraded');
+      expect(metrics.detail).toMatch(/failed flushes, \d+ pending/);
+      // A registry write is refused with a code and words an operator can act on; nothing changes.
+      const refused = await call(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'faults e2e' });
+      const refusedText = expectCleanError(refused);
+      expect(refusedText).not.toContain(home);
+      expect({ code: errorCode(refused), text: refusedText }).toMatchObject({ code: 'unavailable', text: expect.stringMatching(/refused the write.*Nothing was changed/s) });
+      expect(stages(home)).toEqual(stagesBefore);
+      // Reads and predictions go on.
+      expect((await ok<{ versions: unknown[] }>(client, 'list_models', {})).versions).toHaveLength(4);
+      ids.push((await ok<{ prediction_id: string }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction_id);
+      expect(server.child.exitCode).toBeNull();
+    } finally {
+      limitFileSize(pid, 'unlimited');
+    }
+
+    const after = await until(
+      'pending predictions written',
+      () => ok<{ prediction_log: { pending: number; stored_rows: number; dropped: number } }>(client, 'get_system_stats', {}),
+      (s) => s.prediction_log.pending === 0,
+    );
+    expect(after.prediction_log).toMatchObject({ stored_rows: ids.length, dropped: 0 });
+    const logged = loggedIds(home);
+    for (const id of ids) expect(logged.has(id), id).toBe(true);
+    expect(logged.size).toBe(ids.length);
+    expect(componentOf(await health(client, 'prediction_metrics'), 'prediction_metrics').status).toBe('healthy');
+    expect(readDb(home, (db) => db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get())).toBe(auditBefore);
+    expect((await ok<{ production_after: string }>(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'faults e2e retry' })).production_after).toBe('v2');
+    expect(readDb(home, (db) => db.pragma('integrity_check', { simple: true }))).toBe('ok');
+    await close(client);
+    expect((await stop(server)).code).toBe(0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
 /** The most a batch takes: the server is never idle, so SIGTERM lands with calls part-way through. */
 const BATCH_ROWS = 10_000;
 
@@ -416,6 +484,10 @@ describe('SIGTERM under load', () => {
       if (o.kind === 'failed') expect(o.message).toMatch(/shutting down/i);
       else expect(o.kind).toBe('ok');
     }
+    // Refusing everything would pass the loop above: the calls the server was already working on
+    // (a 10 000-row batch takes tens of ms) must have been answered.
+    process.stderr.write(`[sigterm] in flight: ${inFlight.map((o) => o.kind).join(' ')}\n`);
+    expect(inFlight.filter((o) => o.kind === 'ok').length).toBeGreaterThan(0);
     expect(logged).toBe(acknowledged);
   });
 });
