@@ -25,6 +25,7 @@ export interface RunningHttpServer {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 export const BODY_LIMIT = '4mb';
+const TOO_LARGE = 'Request body over 4 MiB: send fewer rows per request (split a batch), or a CSV file by path for drift references';
 const MAX_BATCH = 100;
 
 export function allowedHostsFor(host: string, configured: string[] | undefined): string[] {
@@ -124,7 +125,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
     if (!req.originalUrl.startsWith('/mcp')) {
       const [status, code, message] =
         err.type === 'entity.too.large'
-          ? [413, 'REQUEST_LIMIT_EXCEEDED', `Request body over ${BODY_LIMIT}`]
+          ? [413, 'REQUEST_LIMIT_EXCEEDED', TOO_LARGE]
           : err.type === 'entity.parse.failed'
             ? [400, 'MALFORMED_REQUEST', 'Body is not valid JSON']
             : [500, 'INTERNAL_ERROR', 'Internal error; see the server log'];
@@ -133,7 +134,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
       return;
     }
     if (err.type === 'entity.too.large') {
-      rpcError(res, 413, -32600, `Request body over ${BODY_LIMIT}`);
+      rpcError(res, 413, -32600, TOO_LARGE);
     } else if (err.type === 'entity.parse.failed') {
       rpcError(res, 400, -32700, 'Parse error: body is not valid JSON');
     } else {

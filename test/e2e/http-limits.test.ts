@@ -247,7 +247,7 @@ describe('HTTP limits on one default server (--demo)', () => {
     });
     expect(reply.status).toBe(413);
     expect(reply.headers['content-type']).toMatch(/^application\/json/);
-    expect(JSON.parse(reply.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32600, message: 'Request body over 4mb' }, id: null });
+    expect(JSON.parse(reply.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32600, message: expect.stringMatching(/^Request body over 4 MiB: send fewer rows/) }, id: null });
 
     expect((await request(`${server.url}/healthz`, { method: 'GET' })).status).toBe(200);
     await closeSession(server.url, await openSession(server.url));

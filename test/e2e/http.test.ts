@@ -11,12 +11,12 @@ import { spawnHttp, type SpawnedHttp } from './spawn.js';
 const TOKEN = 'test-token-0123456789abcdef';
 
 /** A raw request, to control headers the SDK client would always set right. */
-function raw(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; body: string }> {
+function raw(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: options.method ?? 'POST', headers: options.headers }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', reject);
     req.end(options.body);
@@ -105,6 +105,8 @@ describe('serve --http without a token (loopback)', () => {
     expect(JSON.parse(bad.body).error.code).toBe(-32700);
     const big = await raw(`${server.url}/mcp`, { headers: mcpHeaders, body: Buffer.alloc(5 * 1024 * 1024, 0x20) });
     expect(big.status).toBe(413);
+    expect(big.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(big.body)).toMatchObject({ jsonrpc: '2.0', error: { message: expect.stringMatching(/^Request body over 4 MiB: send fewer rows/) } });
     const noSession = await raw(`${server.url}/mcp`, { headers: mcpHeaders, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
     expect(noSession.status).toBe(400);
     const unknown = await raw(`${server.url}/mcp`, { headers: { ...mcpHeaders, 'mcp-session-id': 'nope' }, body: '{}' });
@@ -130,8 +132,11 @@ describe('serve --http with MLOPS_MCP_TOKEN', () => {
       const none = await raw(`${server.url}/mcp`, { method, headers: mcpHeaders, body: method === 'POST' ? initialize : undefined });
       expect(none.status, method).toBe(401);
     }
-    const wrong = await raw(`${server.url}/mcp`, { headers: { ...mcpHeaders, authorization: 'Bearer wrong-token-0123456789' }, body: initialize });
-    expect(wrong.status).toBe(401);
+    for (const method of ['POST', 'GET', 'DELETE']) {
+      const wrong = await raw(`${server.url}/mcp`, { method, headers: { ...mcpHeaders, authorization: 'Bearer wrong-token-0123456789' }, body: method === 'POST' ? initialize : undefined });
+      expect(wrong.status, method).toBe(401);
+      expect(JSON.parse(wrong.body), method).toMatchObject({ jsonrpc: '2.0', error: { code: expect.any(Number), message: expect.any(String) } });
+    }
     const inQuery = await raw(`${server.url}/mcp?token=${TOKEN}`, { headers: mcpHeaders, body: initialize });
     expect(inQuery.status).toBe(401);
     await expect(connectHttp(server.url)).rejects.toThrow();

@@ -116,7 +116,7 @@ describe("MLflow's /invocations formats", () => {
       ['/invocations/nba_points', '{"inputs": [[1,', 400, 'MALFORMED_REQUEST', /not valid JSON/],
       ['/api/v1/predict/nba_points', { rows: [] }, 400, 'BAD_REQUEST', /rows/],
       ['/api/v1/predict/nba_points?version=v9', { features: [1] }, 404, 'RESOURCE_DOES_NOT_EXIST', /no version "v9"/],
-      ['/invocations/nba_points', JSON.stringify({ inputs: [[1]], pad: 'x'.repeat(5 * 1024 * 1024) }), 413, 'REQUEST_LIMIT_EXCEEDED', /over 4mb/],
+      ['/invocations/nba_points', JSON.stringify({ inputs: [[1]], pad: 'x'.repeat(5 * 1024 * 1024) }), 413, 'REQUEST_LIMIT_EXCEEDED', /over 4 MiB: send fewer rows/],
     ];
     for (const [route, body, status, code, message] of cases) {
       const res = await post(route, body);
