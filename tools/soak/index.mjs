@@ -3,8 +3,10 @@
 // predict, batch_predict, detect_drift (over the prediction log), get_traffic_config and
 // promotions, while opening and abandoning extra sessions. Every interval it prints calls/s,
 // p50/p99 per tool, RSS, heap, open file descriptors and event-loop lag (from the server's own
-// /metrics), and at the end fails (exit 1) if memory or descriptors grew by more than 10% after
-// warm-up, or if p99 drifted upward.
+// /metrics), and at the end fails (exit 1) if the heap after GC or the descriptors grew by more
+// than 10% after warm-up, if any tool's p99 drifted upward (late third of the run against the
+// early third, every call of each pooled: over 1.5 × early + 5 ms; runs of 5 minutes or more,
+// shorter ones only note it), or on any tool error.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -60,6 +62,14 @@ const rows = csv.slice(1, 1001).map((l) => {
   const cells = l.split(',').map(Number);
   return Object.fromEntries(features.map((f) => [f, cells[header.indexOf(f)]]));
 });
+
+/** The tools the clients call, and their column names. */
+const TOOLS = ['predict', 'batch_predict', 'get_traffic_config', 'get_system_stats', 'detect_drift', 'promote_model'];
+const SHORT = { predict: 'predict', batch_predict: 'batch', get_traffic_config: 'traffic', get_system_stats: 'stats', detect_drift: 'drift', promote_model: 'promote' };
+const COL = 19;
+/** Fewer calls than this in the early or late third make its p99 a maximum: the run is too short. */
+const MIN_CALLS_FOR_P99 = 20;
+const P99_RULE_MIN_SECONDS = 300;
 
 const latencies = new Map(); // tool -> number[] (this interval)
 let calls = 0;
@@ -158,7 +168,7 @@ try {
     scrape(url).then((m) => fine.push(m), () => undefined);
   }, 1000);
   process.stderr.write(`soak: ${SECONDS} s, ${CLIENTS} clients + 1 session abandoner, against ${url}\n`);
-  console.log('  t(s)  calls/s  err   predict p50/p99 ms  batch p50/p99 ms  drift p50/p99 ms  RSS MB  heap MB*  fds  lag p99 ms');
+  console.log(`  t(s)  calls/s  err  ${TOOLS.map((t) => `${SHORT[t]} p50/p99 ms`.padStart(COL)).join(' ')}  RSS MB  heap MB*  fds  lag p99 ms`);
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, INTERVAL_S * 1000));
     const last = await scrape(url);
@@ -166,12 +176,12 @@ try {
     fine = [];
     const m = { rss: Math.max(...window.map((x) => x.rss)), heap: await heapAfterGc(child), fds: Math.max(...window.map((x) => x.fds)), lag: last.lag };
     const lat = Object.fromEntries([...latencies].map(([k, v]) => [k, { p50: med(v), p99: pct(v, 0.99) }]));
-    const s = { t: Math.round((Date.now() - started) / 1000), rate: calls / INTERVAL_S, errors, ...m, lat };
+    const s = { t: Math.round((Date.now() - started) / 1000), rate: calls / INTERVAL_S, errors, ...m, lat, raw: Object.fromEntries(latencies) };
     samples.push(s);
     const f = (x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
     const pair = (k) => (lat[k] ? `${f(lat[k].p50)}/${f(lat[k].p99)}` : '–');
     console.log(
-      `${String(s.t).padStart(6)} ${f(s.rate).padStart(8)} ${String(errors).padStart(4)}   ${pair('predict').padStart(17)}  ${pair('batch_predict').padStart(16)}  ${pair('detect_drift').padStart(16)}  ${f(m.rss).padStart(6)}  ${f(m.heap).padStart(7)}  ${String(m.fds).padStart(3)}  ${f(m.lag).padStart(10)}`,
+      `${String(s.t).padStart(6)} ${f(s.rate).padStart(8)} ${String(errors).padStart(4)}  ${TOOLS.map((t) => pair(t).padStart(COL)).join(' ')}  ${f(m.rss).padStart(6)}  ${f(m.heap).padStart(7)}  ${String(m.fds).padStart(3)}  ${f(m.lag).padStart(10)}`,
     );
     calls = 0;
     errors = 0;
@@ -188,7 +198,15 @@ try {
   const early = warm.slice(0, third);
   const late = warm.slice(-third);
   const growth = (key) => (Math.min(...late.map((s) => s[key])) - Math.min(...early.map((s) => s[key]))) / Math.min(...early.map((s) => s[key]));
-  const p99 = (ss) => med(ss.map((s) => s.lat.predict?.p99 ?? NaN).filter(Number.isFinite));
+  // p99 per tool over every call of the early and of the late third (a p99 per interval of a
+  // rarely called tool is little more than its maximum).
+  const pooled = (ss, tool) => ss.flatMap((s) => s.raw[tool] ?? []);
+  const p99 = Object.fromEntries(
+    TOOLS.map((tool) => {
+      const [e, l] = [pooled(early, tool), pooled(late, tool)];
+      return [tool, { calls_early: e.length, calls_late: l.length, early_ms: pct(e, 0.99), late_ms: pct(l, 0.99) }];
+    }),
+  );
   const result = {
     seconds: SECONDS,
     clients: CLIENTS,
@@ -197,16 +215,26 @@ try {
     heap_growth: growth('heap'),
     rss_growth: growth('rss'),
     fd_growth: growth('fds'),
-    predict_p99_early_ms: p99(early),
-    predict_p99_late_ms: p99(late),
+    p99,
     errors: samples.reduce((a, s) => a + s.errors, 0),
   };
   const failures = [];
   if (result.heap_growth > 0.1) failures.push(`heap grew ${(result.heap_growth * 100).toFixed(1)}%`);
   if (result.fd_growth > 0.1) failures.push(`open fds grew ${(result.fd_growth * 100).toFixed(1)}%`);
-  if (result.predict_p99_late_ms > 2 * result.predict_p99_early_ms + 1) failures.push(`predict p99 drifted from ${result.predict_p99_early_ms.toFixed(2)} to ${result.predict_p99_late_ms.toFixed(2)} ms`);
+  // The p99 rule judges runs of P99_RULE_MIN_SECONDS or more: in a shorter run a third is a few
+  // seconds, and one busy moment of the machine moves its p99 (CI's 60-s run fails on growth).
+  const notes = [];
+  for (const [tool, q] of Object.entries(p99)) {
+    const problem =
+      q.calls_early < MIN_CALLS_FOR_P99 || q.calls_late < MIN_CALLS_FOR_P99
+        ? `${tool}: too few calls to compare p99 (${q.calls_early} early, ${q.calls_late} late)`
+        : q.late_ms > 1.5 * q.early_ms + 5
+          ? `${tool} p99 drifted from ${q.early_ms.toFixed(1)} to ${q.late_ms.toFixed(1)} ms`
+          : null;
+    if (problem) (SECONDS >= P99_RULE_MIN_SECONDS ? failures : notes).push(problem);
+  }
   if (result.errors) failures.push(`${result.errors} tool errors`);
-  console.log(JSON.stringify({ soak: result, verdict: failures.length ? 'FAIL' : 'PASS', failures, error_samples: errorSamples }));
+  console.log(JSON.stringify({ soak: result, verdict: failures.length ? 'FAIL' : 'PASS', failures, notes, error_samples: errorSamples }));
   process.exitCode = failures.length ? 1 : 0;
 } finally {
   cleanup();
