@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readdirSync, rmSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -28,6 +28,20 @@ export const describeDamage = (state: Exclude<ArtifactState, 'ok'>) =>
   ({ missing: 'is missing', wrong_size: 'has changed size (truncated or replaced)', altered: 'no longer matches its sha256 (truncated or overwritten)' })[state];
 
 /**
+ * How old a temp file must be before opening a store removes it: far longer than any write keeps
+ * one (a copy, an fsync and an ONNX load), short enough that crashes do not pile them up.
+ */
+export const STALE_TEMP_MS = 10 * 60_000;
+
+export interface ArtifactStoreOptions {
+  /** Temp files last modified longer ago than this are removed when the store is opened (default {@link STALE_TEMP_MS}). */
+  staleTempMs?: number;
+}
+
+/** What the store writes in `tmp/`: staged copies (`<uuid>.part`) and MLflow downloads (`import-<uuid>.onnx`). */
+const TEMP_FILE = /^(?:[0-9a-f-]{36}\.part|import-[0-9a-f-]{36}\.onnx)$/;
+
+/**
  * Content-addressed artifact files: `artifacts/<sha256[0:2]>/<sha256>.onnx`. A file is copied
  * to a temp file while it is hashed (so the hash is of exactly the bytes kept), fsynced, then
  * renamed into place: a registry row is only written after the rename, so no row ever points
@@ -37,10 +51,52 @@ export class ArtifactStore {
   /** Artifacts whose sha256 matched, by the stat signature they had then: each file is hashed about once per process. */
   private readonly verified = new Map<string, string>();
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    options: ArtifactStoreOptions = {},
+  ) {
+    this.removeStaleTemps(options.staleTempMs ?? STALE_TEMP_MS);
+  }
 
   pathFor(sha256: string): string {
     return path.join(this.dir, sha256.slice(0, 2), `${sha256}.onnx`);
+  }
+
+  /**
+   * Removes the temp files of writes that never finished (the process was killed between
+   * creating the file and renaming or removing it); returns their names. Runs when the store is
+   * opened, that is at server start.
+   *
+   * Other processes may share this home (two servers on one MLOPS_MCP_HOME are supported) and be
+   * writing a temp file right now, so only files untouched for `maxAgeMs` go. Age rather than a
+   * lock: Node has no portable file lock, and a live write touches its file while copying and
+   * holds it only seconds more (fsync, ONNX load) before the rename. Should a write ever hold one
+   * longer than `maxAgeMs`, its rename fails and that registration errors out; no registry row is
+   * written, so none points at the removed file. Synchronous, so it is done before the server
+   * takes a request; the directory holds a handful of files at most.
+   */
+  removeStaleTemps(maxAgeMs: number, now = Date.now()): string[] {
+    const tmpDir = path.join(this.dir, 'tmp');
+    let names: string[];
+    try {
+      names = readdirSync(tmpDir);
+    } catch {
+      return []; // no temp area yet
+    }
+    const removed: string[] = [];
+    for (const name of names) {
+      if (!TEMP_FILE.test(name)) continue;
+      const file = path.join(tmpDir, name);
+      try {
+        const stat = statSync(file);
+        if (!stat.isFile() || now - stat.mtimeMs <= maxAgeMs) continue;
+        rmSync(file, { force: true });
+        removed.push(name);
+      } catch {
+        // Gone meanwhile (its writer finished, or another process cleaned it): nothing to do.
+      }
+    }
+    return removed;
   }
 
   async stage(source: string): Promise<StagedArtifact> {

@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArtifactStore } from '../../src/registry/artifacts.js';
+import { ArtifactStore, STALE_TEMP_MS } from '../../src/registry/artifacts.js';
 import { ModelRegistry } from '../../src/registry/registry.js';
 import { loadOnnxRuntime } from '../../src/serving/runtime.js';
 import { RegistryStore } from '../../src/store/store.js';
@@ -104,5 +105,44 @@ describe('ModelRegistry on real SQLite and ONNX', () => {
     await expect(registry.register({ name: 'x', artifactPath: fixture('nba_points_reference.csv') }, who)).rejects.toThrow(/not a usable ONNX model/);
     expect(fs.readdirSync(path.join(home, 'artifacts', 'tmp'))).toEqual([]);
     expect(fs.readdirSync(path.join(home, 'artifacts')).filter((d) => d !== 'tmp')).toEqual([]);
+  });
+
+  it('removes temp files left by writes that never finished when the store is opened, and only stale ones', async () => {
+    const home = tempDir();
+    const tmp = path.join(home, 'artifacts', 'tmp');
+    fs.mkdirSync(tmp, { recursive: true });
+    // Real files as a killed process leaves them, aged by setting their mtime.
+    const put = (name: string, ageMs: number) => {
+      const file = path.join(tmp, name);
+      fs.writeFileSync(file, 'partial bytes');
+      const t = new Date(Date.now() - ageMs);
+      fs.utimesSync(file, t, t);
+      return name;
+    };
+    const stalePart = put(`${randomUUID()}.part`, STALE_TEMP_MS + 60_000);
+    const staleImport = put(`import-${randomUUID()}.onnx`, STALE_TEMP_MS + 60_000);
+    // Another process on this home may be writing these right now: they stay.
+    const livePart = put(`${randomUUID()}.part`, 5_000);
+    const almostStale = put(`${randomUUID()}.part`, STALE_TEMP_MS - 60_000);
+    // Not a name the store writes: never touched, however old.
+    const foreign = put('notes.part', STALE_TEMP_MS * 10);
+
+    new ArtifactStore(path.join(home, 'artifacts'));
+    expect(fs.readdirSync(tmp).sort()).toEqual([livePart, almostStale, foreign].sort());
+
+    // The age is a constructor option; what a registration stages afterwards is untouched by it.
+    const store = new ArtifactStore(path.join(home, 'artifacts'), { staleTempMs: 60_000 });
+    expect(fs.readdirSync(tmp).sort()).toEqual([livePart, foreign].sort());
+    const staged = await store.stage(fixture('nba_points_v1.onnx'));
+    expect(store.removeStaleTemps(60_000)).toEqual([]);
+    expect(fs.existsSync(staged.tempPath)).toBe(true);
+    expect(store.removeStaleTemps(60_000, Date.now() + 120_000)).toEqual(expect.arrayContaining([livePart, path.basename(staged.tempPath)]));
+    expect(fs.readdirSync(tmp)).toEqual([foreign]);
+    expect([stalePart, staleImport].some((n) => fs.existsSync(path.join(tmp, n)))).toBe(false);
+  });
+
+  it('opens on a home without a temp area', () => {
+    const home = tempDir();
+    expect(() => new ArtifactStore(path.join(home, 'artifacts'))).not.toThrow();
   });
 });
