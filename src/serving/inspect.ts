@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { DomainError } from '../errors.js';
 import type { ModelSignature, TensorSpec } from '../registry/types.js';
-import { readOnnxModelInfo, type OnnxModelInfo } from './onnx-proto.js';
+import { findExternalTensor, OnnxNestingError, readOnnxModelInfo, type ExternalTensor, type OnnxModelInfo } from './onnx-proto.js';
 import type { OnnxRuntime } from './runtime.js';
 
 export interface OnnxInspection {
@@ -19,12 +19,21 @@ export interface OnnxInspection {
 export async function inspectOnnxModel(file: string, ort: OnnxRuntime, displayName: string): Promise<OnnxInspection> {
   const bytes = await fs.readFile(file);
   let info: OnnxModelInfo;
+  let external: ExternalTensor | null;
   try {
     info = readOnnxModelInfo(bytes);
-  } catch {
-    throw notOnnx(displayName, 'it is not a protobuf ONNX ModelProto');
+    external = findExternalTensor(bytes);
+  } catch (e) {
+    throw notOnnx(displayName, e instanceof OnnxNestingError ? e.message : 'it is not a protobuf ONNX ModelProto');
   }
   if (!info.hasGraph || info.irVersion === 0) throw notOnnx(displayName, 'it has no ONNX graph');
+  // Before onnxruntime sees the bytes: it would read the external file (see findExternalTensor).
+  if (external) {
+    throw new DomainError(
+      'invalid_model',
+      `${displayName} stores tensor ${quoted(external.tensor || '(unnamed)')} as external data${external.location ? ` (location ${quoted(external.location)})` : ''}; mlops-mcp registers self-contained models only: re-export with the weights inside the file (onnx.save_model(model, path, save_as_external_data=False)).`,
+    );
+  }
 
   let session: Awaited<ReturnType<OnnxRuntime['InferenceSession']['create']>>;
   try {
@@ -80,8 +89,19 @@ function parseFeatureNames(raw: string | undefined, displayName: string): string
 const notOnnx = (displayName: string, why: string) =>
   new DomainError('invalid_model', `${displayName} is not a usable ONNX model: ${why}. Export the model to ONNX (e.g. skl2onnx, torch.onnx) and register the .onnx file.`);
 
+/** A name or path from the file, quoted for a message: control characters dropped, kept short. */
+function quoted(s: string): string {
+  const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '');
+  return JSON.stringify(clean.length > 120 ? `${clean.slice(0, 120)}…` : clean);
+}
+
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  // onnxruntime messages can carry absolute paths of the build machine; keep the first line, short.
-  return msg.split('\n')[0].slice(0, 200);
+  // onnxruntime messages carry source paths of its build machine (/onnxruntime_src/…) and can
+  // quote raw bytes of the file: keep the first line, without either, short.
+  return msg
+    .split('\n')[0]
+    .replace(/\/onnxruntime_src\/\S*\s*/g, '')
+    .replace(/[^\x20-\x7e]+/g, '?')
+    .slice(0, 200);
 }

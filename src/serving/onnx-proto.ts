@@ -1,7 +1,8 @@
 /**
  * Just enough of the ONNX protobuf to read a ModelProto's top-level fields — ir_version,
- * producer, opset imports and metadata_props — which onnxruntime-node does not expose. Walks the
- * wire format; nested messages other than those are skipped, never decoded.
+ * producer, opset imports and metadata_props — which onnxruntime-node does not expose — and to
+ * find tensors stored as external data before onnxruntime sees the bytes. Walks the wire format;
+ * nested messages other than those are skipped, never decoded.
  */
 export interface OnnxModelInfo {
   irVersion: number;
@@ -160,3 +161,84 @@ function readClassLabelAttribute(attribute: Uint8Array): string[] | null {
 
 /** int64 varints of negative numbers arrive as two's complement; labels are small, so doubles suffice. */
 const signed = (n: number) => (n >= 2 ** 63 ? n - 2 ** 64 : n);
+
+/** A tensor whose bytes live outside the model file, as the ModelProto declares them. */
+export interface ExternalTensor {
+  tensor: string;
+  /** external_data's "location" entry as written in the file ('' when absent). */
+  location: string;
+}
+
+/** Subgraphs (If/Loop/Scan bodies) nested deeper than this are refused rather than walked. */
+export const MAX_GRAPH_DEPTH = 64;
+
+export class OnnxNestingError extends Error {}
+
+/**
+ * Which fields of which message can lead to a TensorProto (field numbers from onnx/onnx.proto,
+ * onnx 1.23). Everything else — including the tensors' own data — is skipped, never decoded.
+ */
+type Kind = 'model' | 'training' | 'function' | 'graph' | 'node' | 'attribute' | 'sparse' | 'tensor';
+const CHILDREN: Record<Exclude<Kind, 'tensor'>, Partial<Record<number, Kind>>> = {
+  // graph, training_info, functions
+  model: { 7: 'graph', 20: 'training', 25: 'function' },
+  // TrainingInfoProto: initialization, algorithm
+  training: { 1: 'graph', 2: 'graph' },
+  // FunctionProto: node, attribute_proto (default attribute values)
+  function: { 7: 'node', 11: 'attribute' },
+  // GraphProto: node, initializer, sparse_initializer
+  graph: { 1: 'node', 5: 'tensor', 15: 'sparse' },
+  // NodeProto: attribute
+  node: { 5: 'attribute' },
+  // AttributeProto: t, g, tensors, graphs, sparse_tensor, sparse_tensors
+  attribute: { 5: 'tensor', 6: 'graph', 10: 'tensor', 11: 'graph', 22: 'sparse', 23: 'sparse' },
+  // SparseTensorProto: values, indices
+  sparse: { 1: 'tensor', 2: 'tensor' },
+};
+
+/**
+ * The first tensor anywhere in the model (graph, subgraphs, functions, training info) stored as
+ * external data, or null. Why: onnxruntime resolves external data against the model's directory
+ * — or, for a model loaded from bytes, the server's working directory — and then reads that file
+ * into a tensor whose value can come back as model output. A registered model must be one
+ * self-contained file. Throws on malformed bytes, and OnnxNestingError past MAX_GRAPH_DEPTH.
+ */
+export function findExternalTensor(model: Uint8Array): ExternalTensor | null {
+  return walk(model, 'model', 0);
+}
+
+function walk(buf: Uint8Array, kind: Exclude<Kind, 'tensor'>, graphDepth: number): ExternalTensor | null {
+  if (kind === 'graph' && ++graphDepth > MAX_GRAPH_DEPTH) throw new OnnxNestingError(`its subgraphs nest more than ${MAX_GRAPH_DEPTH} levels deep`);
+  let found: ExternalTensor | null = null;
+  readMessage(buf, (field, wireType, r) => {
+    const child = CHILDREN[kind][field];
+    // A known message field with another wire type is an unknown field to protobuf too: skip it.
+    if (found || child === undefined || wireType !== 2) return false;
+    const bytes = r.bytes();
+    found = child === 'tensor' ? externalTensor(bytes) : walk(bytes, child, graphDepth);
+    return true;
+  });
+  return found;
+}
+
+/** TensorProto: name (8), external_data (13, key/value entries), data_location (14, EXTERNAL = 1). */
+function externalTensor(tensor: Uint8Array): ExternalTensor | null {
+  let name = '';
+  let location = '';
+  let external = false;
+  readMessage(tensor, (field, wireType, r) => {
+    if (field === 8 && wireType === 2) name = utf8.decode(r.bytes());
+    else if (field === 13 && wireType === 2) {
+      external = true;
+      const [key, value] = readStringPair(r.bytes());
+      if (key === 'location') location = value;
+    }
+    // Any value but DEFAULT (0): protobuf truncates an enum varint to 32 bits, so 2^32 + 1 reads as EXTERNAL.
+    else if (field === 14 && wireType === 0) {
+      if (r.varint() !== 0) external = true;
+    }
+    else return false;
+    return true;
+  });
+  return external ? { tensor: name, location } : null;
+}
