@@ -118,14 +118,14 @@ export function planRollback(state: ModelState, args: { toVersion?: string | und
   if (args.toVersion !== undefined) {
     target = findVersion(state, args.toVersion);
   } else {
-    // The version that was in production before the current one, newest first in the audit trail.
-    const previous = state.productionHistory.find((e) => e.version !== null && e.version !== current.version && state.versions.some((v) => v.version === e.version));
-    if (!previous?.version) {
+    // The version that was in production before the current one, as the audit trail has it.
+    const previous = state.previousProduction;
+    if (previous === null) {
       throw failedPrecondition(
         `${state.name} has had no other production version than ${current.version}, so there is nothing to roll back to. Pass to_version to choose one.`,
       );
     }
-    target = findVersion(state, previous.version);
+    target = findVersion(state, previous);
   }
   if (target.version === current.version) {
     throw failedPrecondition(`${state.name} ${target.version} is already the production version; choose another to_version.`);

@@ -42,8 +42,11 @@ export interface ModelState {
   name: string;
   /** In registration order. */
   versions: ModelVersion[];
-  /** Audit rows that moved a version into production, newest first. */
-  productionHistory: AuditEntry[];
+  /**
+   * The version production had before the current one: the newest that an audit row moved into
+   * production, other than the current production version and still registered (null if none).
+   */
+  previousProduction: string | null;
   /** The explicit traffic split, if one is set (else all traffic goes to production). */
   traffic: TrafficConfig | null;
 }
@@ -243,9 +246,16 @@ export class RegistryStore {
       setStage: db.prepare('UPDATE model_versions SET stage = ?, updated_at = ? WHERE model_name = ? AND version = ? AND stage = ?'),
       insertAudit: db.prepare(`INSERT INTO audit_log (model_name, version, action, from_stage, to_stage, actor, reason, details, created_at)
         VALUES (@name, @version, @action, @from, @to, @actor, @reason, @details, @now)`),
-      productionHistory: db.prepare(
-        "SELECT * FROM audit_log WHERE model_name = ? AND to_stage = 'production' ORDER BY id DESC",
-      ),
+      // Newest first along audit_log_model: a few rows back at most, however long the trail (it
+      // read every promotion of the model on each stage change: 40 ms after 4 000 of them).
+      previousProduction: db
+        .prepare(
+          `SELECT a.version FROM audit_log a
+           WHERE a.model_name = ? AND a.to_stage = 'production' AND a.version IS NOT NULL AND a.version <> ?
+             AND EXISTS (SELECT 1 FROM model_versions v WHERE v.model_name = a.model_name AND v.version = a.version)
+           ORDER BY a.id DESC LIMIT 1`,
+        )
+        .pluck(),
       insertAlert: db.prepare(`INSERT INTO alerts (type, severity, model_name, version, message, details, created_at)
         VALUES (@type, @severity, @name, @version, @message, @details, @now)`),
       stageCounts: db.prepare('SELECT stage, COUNT(*) AS n FROM model_versions GROUP BY stage'),
@@ -703,10 +713,12 @@ export class RegistryStore {
 
   private readModelState(name: string): ModelState | undefined {
     if (!this.q.model.get(name)) return undefined;
+    const versions = (this.q.versionsOf.all(name) as VersionRow[]).map(toVersion);
+    const current = versions.find((v) => v.stage === 'production');
     return {
       name,
-      versions: (this.q.versionsOf.all(name) as VersionRow[]).map(toVersion),
-      productionHistory: (this.q.productionHistory.all(name) as AuditRow[]).map(toAudit),
+      versions,
+      previousProduction: current ? ((this.q.previousProduction.get(name, current.version) as string | undefined) ?? null) : null,
       traffic: this.readTraffic(name),
     };
   }

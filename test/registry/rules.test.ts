@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { featureWidth, nextVersionLabel, planArchive, planPromotion, planRollback, resolveFeatureNames } from '../../src/registry/rules.js';
-import type { AuditEntry, ModelSignature, ModelVersion, Stage } from '../../src/registry/types.js';
+import type { ModelSignature, ModelVersion, Stage } from '../../src/registry/types.js';
 import type { ModelState } from '../../src/store/store.js';
 
 const sig: ModelSignature = { inputs: [{ name: 'x', type: 'float32', shape: ['?', 3] }], outputs: [{ name: 'y', type: 'float32', shape: ['?', 1] }] };
@@ -24,23 +24,15 @@ function version(label: string, stage: Stage, seq: number): ModelVersion {
   };
 }
 
+/** A model's state; `productionHistory`: versions moved into production, newest first, as the audit trail would list them. */
 function state(stages: Record<string, Stage>, productionHistory: string[] = [], traffic: Record<string, number> | null = null): ModelState {
+  const current = Object.entries(stages).find(([, s]) => s === 'production')?.[0];
   return {
     name: 'm',
     traffic: traffic && { weights: traffic, routing: 'random', updatedAt: '2026-01-01T00:00:00.000Z' },
     versions: Object.entries(stages).map(([v, s], i) => version(v, s, i + 1)),
-    productionHistory: productionHistory.map((v, i): AuditEntry => ({
-      id: 100 - i,
-      name: 'm',
-      version: v,
-      action: 'promote',
-      fromStage: 'staging',
-      toStage: 'production',
-      actor: 't',
-      reason: null,
-      details: null,
-      createdAt: '',
-    })),
+    // What the store's query answers for such a trail.
+    previousProduction: current === undefined ? null : (productionHistory.find((v) => v !== current && v in stages) ?? null),
   };
 }
 
