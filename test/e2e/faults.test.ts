@@ -241,19 +241,48 @@ const BUSY_TIMEOUT_MS = 5000;
  */
 const LOCK_MS = 2 * BUSY_TIMEOUT_MS + 3000;
 
+/** A demo server with one prediction written, and what the registry held then. */
+async function withOnePredictionWritten() {
+  const home = path.join(tempDir(), 'home');
+  const server = await start(home);
+  const client = await connect(server.url);
+  const ids: string[] = [(await ok<{ prediction_id: string }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction_id];
+  await until('first prediction written', () => ok<{ prediction_log: { stored_rows: number } }>(client, 'get_system_stats', {}), (s) => s.prediction_log.stored_rows === 1);
+  return { home, server, client, ids, stagesBefore: stages(home), auditBefore: readDb(home, (db) => db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get()) };
+}
+
+/**
+ * Once the database takes writes again: every acknowledged prediction is written, exactly once;
+ * health recovers; the refused promotion left nothing behind and, retried, goes through; the
+ * server never stopped and stops cleanly.
+ */
+async function expectCaughtUp({ home, server, client, ids, stagesBefore, auditBefore }: Awaited<ReturnType<typeof withOnePredictionWritten>>): Promise<void> {
+  const after = await until(
+    'pending predictions written',
+    () => ok<{ prediction_log: { pending: number; stored_rows: number; dropped: number } }>(client, 'get_system_stats', {}),
+    (s) => s.prediction_log.pending === 0,
+  );
+  expect(after.prediction_log).toMatchObject({ stored_rows: ids.length, dropped: 0 });
+  const logged = loggedIds(home);
+  for (const id of ids) expect(logged.has(id), id).toBe(true);
+  expect(logged.size).toBe(ids.length);
+  expect(componentOf(await health(client, 'prediction_metrics'), 'prediction_metrics').status).toBe('healthy');
+  expect(stages(home)).toEqual(stagesBefore);
+  expect(readDb(home, (db) => db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get())).toBe(auditBefore);
+  expect((await ok<{ production_after: string }>(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'faults e2e retry' })).production_after).toBe('v2');
+  expect(readDb(home, (db) => db.pragma('integrity_check', { simple: true }))).toBe('ok');
+  expect(server.child.exitCode).toBeNull();
+  await close(client);
+  expect((await stop(server)).code).toBe(0);
+}
+
 describe('the database refusing writes', () => {
   const latencies: number[] = [];
   let healthzMs = 0;
 
   it('keeps answering predictions, reports the failing flush, refuses writes with busy, and writes every pending prediction once the lock goes', { timeout: 45_000 }, async () => {
-    const home = path.join(tempDir(), 'home');
-    const server = await start(home);
-    const client = await connect(server.url);
-    const ids: string[] = [];
-    ids.push((await ok<{ prediction_id: string }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction_id);
-    await until('first prediction written', () => ok<{ prediction_log: { stored_rows: number } }>(client, 'get_system_stats', {}), (s) => s.prediction_log.stored_rows === 1);
-    const stagesBefore = stages(home);
-    const auditBefore = readDb(home, (db) => db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get());
+    const before = await withOnePredictionWritten();
+    const { home, server, client, ids, stagesBefore } = before;
 
     // Another connection takes the write lock and keeps it (WAL: readers still read).
     const holder = new Database(path.join(home, 'registry.db'), { timeout: 0 });
@@ -309,25 +338,9 @@ describe('the database refusing writes', () => {
       await released;
     }
 
-    // The lock is gone: every acknowledged prediction is written, exactly once, and health recovers.
-    const after = await until(
-      'pending predictions written',
-      () => ok<{ prediction_log: { pending: number; stored_rows: number; dropped: number } }>(client, 'get_system_stats', {}),
-      (s) => s.prediction_log.pending === 0,
-    );
-    expect(after.prediction_log).toMatchObject({ stored_rows: ids.length, dropped: 0 });
+    // The lock is gone.
     expect(ids.length).toBeGreaterThan(1);
-    const logged = loggedIds(home);
-    expect(logged.size).toBe(ids.length);
-    for (const id of ids) expect(logged.has(id), id).toBe(true);
-    expect(componentOf(await health(client, 'prediction_metrics'), 'prediction_metrics').status).toBe('healthy');
-    // Nothing was half-written by the refused promotion; retried now, it goes through.
-    expect(stages(home)).toEqual(stagesBefore);
-    expect(readDb(home, (db) => db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get())).toBe(auditBefore);
-    expect((await ok<{ production_after: string }>(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'faults e2e retry' })).production_after).toBe('v2');
-    expect(server.child.exitCode).toBeNull();
-    await close(client);
-    expect((await stop(server)).code).toBe(0);
+    await expectCaughtUp(before);
   });
 
   // A registry write waiting for the lock (the promote_model above) waits on timers, not in
@@ -352,15 +365,9 @@ describe('the disk refusing writes', () => {
   const limitFileSize = (pid: number, limit: string) => execFileSync('prlimit', ['--pid', String(pid), `--fsize=${limit}:`]);
 
   it.runIf(hasPrlimit)('keeps answering predictions, reports the lost flush, degrades health, refuses writes clearly with nothing changed, and catches up once the disk takes writes', { timeout: 45_000 }, async () => {
-    const home = path.join(tempDir(), 'home');
-    const server = await start(home);
+    const before = await withOnePredictionWritten();
+    const { home, server, client, ids, stagesBefore } = before;
     const pid = server.child.pid!;
-    const client = await connect(server.url);
-    const ids: string[] = [];
-    ids.push((await ok<{ prediction_id: string }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction_id);
-    await until('first prediction written', () => ok<{ prediction_log: { stored_rows: number } }>(client, 'get_system_stats', {}), (s) => s.prediction_log.stored_rows === 1);
-    const stagesBefore = stages(home);
-    const auditBefore = readDb(home, (db) => db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get());
 
     limitFileSize(pid, '4096');
     try {
@@ -388,21 +395,8 @@ describe('the disk refusing writes', () => {
       limitFileSize(pid, 'unlimited');
     }
 
-    const after = await until(
-      'pending predictions written',
-      () => ok<{ prediction_log: { pending: number; stored_rows: number; dropped: number } }>(client, 'get_system_stats', {}),
-      (s) => s.prediction_log.pending === 0,
-    );
-    expect(after.prediction_log).toMatchObject({ stored_rows: ids.length, dropped: 0 });
-    const logged = loggedIds(home);
-    for (const id of ids) expect(logged.has(id), id).toBe(true);
-    expect(logged.size).toBe(ids.length);
-    expect(componentOf(await health(client, 'prediction_metrics'), 'prediction_metrics').status).toBe('healthy');
-    expect(readDb(home, (db) => db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get())).toBe(auditBefore);
-    expect((await ok<{ production_after: string }>(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'faults e2e retry' })).production_after).toBe('v2');
-    expect(readDb(home, (db) => db.pragma('integrity_check', { simple: true }))).toBe('ok');
-    await close(client);
-    expect((await stop(server)).code).toBe(0);
+    // The disk takes writes again.
+    await expectCaughtUp(before);
   });
 });
 

@@ -23,6 +23,18 @@ function raw(url: string, options: { method?: string; headers?: Record<string, s
   });
 }
 
+/** The status of a request, without waiting for its body (an SSE stream would never end). */
+function statusOnly(url: string, method: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      resolve(res.statusCode ?? 0);
+      req.destroy();
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 const initialize = JSON.stringify({
   jsonrpc: '2.0',
   id: 1,
@@ -203,6 +215,11 @@ describe('serve --http with MLOPS_MCP_TOKENS_FILE (three roles)', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
     });
     expect(hijack.status).toBe(403);
+    // Nor may it listen on the session's stream or end it.
+    const hijackHeaders = { ...mcpHeaders, authorization: `Bearer ${tokens.admin}`, 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': '2025-06-18' };
+    expect(await statusOnly(`${server.url}/mcp`, 'GET', { ...hijackHeaders, accept: 'text/event-stream' })).toBe(403);
+    expect(await statusOnly(`${server.url}/mcp`, 'DELETE', hijackHeaders)).toBe(403);
+    expect((await client.listTools()).tools.length).toBeGreaterThan(0); // still the owner's, still open
     const wrong = await raw(`${server.url}/mcp`, { headers: { ...mcpHeaders, authorization: 'Bearer not-a-known-token-123' }, body: initialize });
     expect(wrong.status).toBe(401);
     await client.close();

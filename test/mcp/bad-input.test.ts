@@ -93,6 +93,8 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['sync_mlflow', {}, 'failed_precondition', /MLFLOW_TRACKING_URI/],
   // drift
   ['set_drift_reference', { name: 'nba_points', rows: 'lots' }, 'validation', /rows/],
+  ['set_drift_reference', { name: 'nba_points', rows: Array.from({ length: 100_001 }, () => [1]) }, 'validation', /rows/],
+  ['detect_drift', { name: 'nba_points', current_rows: Array.from({ length: 100_001 }, () => [1]) }, 'validation', /current_rows/],
   ['set_drift_reference', { name: 'nba_points', csv_path: '/etc/passwd' }, 'path_not_allowed', /MLOPS_MCP_ALLOWED_DIRS/],
   ['detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv') }, 'not_found', /set_drift_reference/],
   ['detect_drift', { name: 'nba_points', correction: 'holm' }, 'validation', /correction/],
