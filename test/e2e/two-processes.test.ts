@@ -25,9 +25,11 @@ describe('two servers on one MLOPS_MCP_HOME', () => {
     const home = path.join(tempDir(), 'home');
     // Started together on an empty home: the migrations must run once.
     servers.push(...(await Promise.all([spawnHttp([], { MLOPS_MCP_HOME: home }), spawnHttp([], { MLOPS_MCP_HOME: home })])));
-    // Each migration was applied by one of them, once (both log what they apply).
-    const applied = servers.flatMap((s) => [...s.stderr().matchAll(/"migration":(\d+)[^\n]*applied migration/g)].map((m) => Number(m[1])));
-    expect(applied.sort((x, y) => x - y)).toEqual(migrations.map((m) => m.version));
+    // Each migration was applied by one of them, once (both log what they apply; the log is
+    // written asynchronously, so its lines may come after "listening").
+    const applied = () => servers.flatMap((s) => [...s.stderr().matchAll(/"migration":(\d+)[^\n]*applied migration/g)].map((m) => Number(m[1])));
+    for (let waited = 0; applied().length < migrations.length && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(applied().sort((x, y) => x - y)).toEqual(migrations.map((m) => m.version));
     const [a, b] = await Promise.all(servers.map((s, i) => client(s.url, `proc-${i}`)));
     await ok(a, 'register_model', { name: 'shared', artifact_path: fixture('nba_points_v1.onnx'), version: 'base-1' });
     await ok(a, 'register_model', { name: 'shared', artifact_path: fixture('nba_points_v2.onnx'), version: 'base-2' });
@@ -63,6 +65,7 @@ describe('two servers on one MLOPS_MCP_HOME', () => {
     } finally {
       clearInterval(sampler);
     }
+    console.info(`two processes, ${SECONDS} s: ${counts.registrations} registrations, ${counts.promotions} promotions that changed production, ${counts.predictions} predictions; WAL at most ${(walMax / 1048576).toFixed(1)} MiB`);
     expect(walMax).toBeGreaterThan(0);
     expect(walMax).toBeLessThan(16 * 1024 * 1024);
     expect(failures).toEqual([]);
