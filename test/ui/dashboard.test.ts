@@ -125,6 +125,10 @@ describe.skipIf(!haveBrowser)('the dashboard in an MCP Apps host (Chromium)', ()
     await until(app, 'the 80/20 split', `document.querySelector('${variant('v2.0')}')?.dataset.weight === '0.2'`);
     expect(await app.locator(variant('v1.5')).getAttribute('data-weight')).toBe('0.8');
     expect(await app.locator('[data-traffic="nba_win_predictor"] .split').innerText()).toMatch(/v2\.0 20%[\s\S]*v1\.5 80%|v1\.5 80%[\s\S]*v2\.0 20%/);
+    // The weights come with the notification; the counts with the traffic report the view asks for
+    // then (after a flush of the prediction log), a moment later.
+    const callsOf = (v: string) => `Number(document.querySelector('${variant(v)} td:nth-child(3)')?.textContent)`;
+    await until(app, 'the 300 calls counted', `${callsOf('v2.0')} + ${callsOf('v1.5')} === 300`);
     const calls = Number(await app.locator(`${variant('v2.0')} td:nth-child(3)`).innerText()) + Number(await app.locator(`${variant('v1.5')} td:nth-child(3)`).innerText());
     expect(calls).toBe(300);
   });
