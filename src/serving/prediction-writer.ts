@@ -44,6 +44,8 @@ const ENTRIES_PER_TRANSACTION = 1000;
 const ROWS_PER_TRANSACTION = 20_000;
 /** Entries per INSERT statement: fewer round trips through the statement machinery (~30% of an entry's cost at one per INSERT). */
 const ENTRIES_PER_INSERT = 32;
+/** The writer thread's nice value on Linux (see writerThread). */
+export const WRITER_NICE = 10;
 
 interface WriterData {
   dbPath: string;
@@ -52,6 +54,8 @@ interface WriterData {
   entriesPerTransaction: number;
   rowsPerTransaction: number;
   entriesPerInsert: number;
+  /** The thread's nice value (Linux). */
+  nice: number;
 }
 
 /** The thread's answer to a request: rows written, or rows trimmed, and the error that stopped it. */
@@ -125,6 +129,7 @@ export class PredictionWriter {
       entriesPerTransaction: ENTRIES_PER_TRANSACTION,
       rowsPerTransaction: ROWS_PER_TRANSACTION,
       entriesPerInsert: ENTRIES_PER_INSERT,
+      nice: WRITER_NICE,
     };
     // The thread's code is writerThread's source: one file, type-checked with the rest, and
     // runnable from src (tests) and dist alike.
@@ -156,14 +161,17 @@ function writerThread(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- an eval'd worker is CommonJS
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
   const data = workerData as WriterData;
-  // The lowest CPU priority, for this thread alone (on Linux setpriority(0) is per thread;
-  // elsewhere it would lower the whole process, so only there). Its work is deferred by design;
-  // at equal priority a flush (~7 ms of SQLite at 3 000 predictions/s) took the CPU a request
-  // thread was woken on: stdio predict p99 0.3–0.6 ms higher on 2 cores. Backpressure still
-  // holds requests if it falls behind.
+  // A lower CPU priority, for this thread alone (on Linux setpriority(0) is per thread; elsewhere
+  // it would lower the whole process, so only there). Its work is deferred by design; at equal
+  // priority a flush (~7 ms of SQLite at 3 000 predictions/s) took the CPU a request thread was
+  // woken on: stdio predict p99 0.3–0.6 ms higher on 2 cores. Not the lowest (19): the thread
+  // holds SQLite's write lock while it writes, and at 19 behind CPU-bound neighbours a 7 ms write
+  // held it ~0.5 s (the main thread's registry writes waited up to 1.1 s); at 10, ~80 ms.
+  // Backpressure still holds requests if it falls behind. (It starts no threads of its own,
+  // which would inherit this.)
   if (process.platform === 'linux') {
     try {
-      (require('node:os') as typeof import('node:os')).setPriority(19);
+      (require('node:os') as typeof import('node:os')).setPriority(data.nice);
     } catch {
       // Not permitted: stay at normal priority.
     }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import pino from 'pino';
 import { PredictionLog, withoutFirstRows, type PendingPredictions, type PredictionLogOptions } from '../../src/serving/prediction-log.js';
-import { PredictionWriter } from '../../src/serving/prediction-writer.js';
+import { PredictionWriter, WRITER_NICE } from '../../src/serving/prediction-writer.js';
 import { connect, ok, readPredictionLog, registerDemoVersions, testApp } from '../helpers.js';
 
 /** A request's pending rows: row j has features [j, j+1] and prediction 10·j. */
@@ -64,13 +64,13 @@ function threadNiceness(): Map<string, number> {
 }
 
 describe('the prediction log writer thread', () => {
-  it.runIf(process.platform === 'linux')('runs at the lowest CPU priority, and no other thread does', async () => {
+  it.runIf(process.platform === 'linux')(`runs at nice ${WRITER_NICE}, and no other thread's priority changes`, async () => {
     const before = threadNiceness();
     await withLog({}, async (log) => {
       log.append(pending(2));
       await log.flush();
       const after = threadNiceness();
-      const lowered = [...after].filter(([tid, nice]) => nice === 19 && before.get(tid) !== 19);
+      const lowered = [...after].filter(([tid, nice]) => nice === WRITER_NICE && before.get(tid) !== WRITER_NICE);
       expect(lowered).toHaveLength(1); // the writer's thread, started by the flush
       expect(after.get(String(process.pid))).toBe(before.get(String(process.pid)));
       expect(log.status().written).toBe(2);
