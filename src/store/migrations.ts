@@ -282,4 +282,14 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX predictions_time ON predictions (created_at);
     `,
   },
+  {
+    version: 9,
+    name: 'production audit index',
+    // The version production had before the current one (rollback's default target) is read on
+    // every stage change and model-state read; along audit_log_model it walked every audit row of
+    // the model when no other version had been in production (38.8 ms at 200 000 rows).
+    sql: `
+      CREATE INDEX audit_log_production ON audit_log (model_name, id) WHERE to_stage = 'production';
+    `,
+  },
 ];

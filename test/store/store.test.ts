@@ -30,6 +30,20 @@ describe('RegistryStore', () => {
   });
 
 
+  it("finds rollback's default target along the production-only audit index (it runs on every stage change and model-state read)", () => {
+    const dbPath = path.join(tempDir(), 'registry.db');
+    const store = RegistryStore.open(dbPath, silent);
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      const st = (store as unknown as { q: Record<string, { source: string }> }).q.previousProduction;
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${st.source}`).all('m', 'v1') as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
+      expect(plan).toMatch(/SEARCH a USING (COVERING )?INDEX audit_log_production/);
+    } finally {
+      db.close();
+      store.close();
+    }
+  });
+
   it('opens in WAL with synchronous=NORMAL, a busy timeout and the latest schema version', () => {
     const dbPath = path.join(tempDir(), 'registry.db');
     const store = RegistryStore.open(dbPath, silent);
