@@ -38,23 +38,25 @@ export function isDomainError(e: unknown): e is DomainError {
 }
 
 /** SQLite's "database is locked" (another writer held the lock past our wait): retryable, and the transaction was rolled back. */
-export const isSqliteBusy = (e: unknown) => sqliteCode(e)?.startsWith('SQLITE_BUSY') ?? false;
+export const isSqliteBusy = (e: unknown) => errorCode(e)?.startsWith('SQLITE_BUSY') ?? false;
 
 /**
- * The disk under the database refused a write (full, read-only, an I/O error): SQLite rolled the
- * transaction back, and a retry can succeed once the disk takes writes again. Says which, in
- * words (never the path), or null for any other error.
+ * The disk under MLOPS_MCP_HOME failed a request: full (or the file size limit reached),
+ * read-only, or an I/O error, from SQLite (which rolled the transaction back) or from writing an
+ * artifact. Says which, in words (never a path), or null for any other error. A retry can
+ * succeed once the disk works again.
  */
-export function sqliteWriteRefusal(e: unknown): string | null {
-  const code = sqliteCode(e);
+export function diskFailure(e: unknown): string | null {
+  const code = errorCode(e);
   if (!code) return null;
-  if (code === 'SQLITE_FULL') return 'the disk is full';
-  if (code.startsWith('SQLITE_READONLY')) return 'the database file or its directory is read-only';
-  if (code.startsWith('SQLITE_IOERR')) return 'a disk I/O error';
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') return 'the disk is full, or a file size limit was reached';
+  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS') return 'the database, its directory or the file system is read-only';
+  if (code === 'SQLITE_IOERR_NOMEM') return null; // memory, not the disk
+  if (code.startsWith('SQLITE_IOERR') || code === 'EIO') return 'a disk I/O error';
   if (code.startsWith('SQLITE_CANTOPEN')) return 'a database file could not be opened';
   return null;
 }
 
-function sqliteCode(e: unknown): string | undefined {
+function errorCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
 }

@@ -4,7 +4,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { type CallToolResult, type ServerNotification, type ServerRequest, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { isDomainError, isSqliteBusy, sqliteWriteRefusal } from '../errors.js';
+import { diskFailure, isDomainError, isSqliteBusy } from '../errors.js';
 import { VERSION } from '../version.js';
 import { dashboardToolMeta, registerDashboard } from './app.js';
 import { requestApproval } from './approval.js';
@@ -185,12 +185,12 @@ function toolError(app: AppContext, tool: string, e: unknown): CallToolResult {
   if (isSqliteBusy(e)) {
     return errorResult('busy', 'busy: the registry database stayed locked by another writer (another mlops-mcp on the same home?) past the busy timeout. Nothing was changed; retry in a moment.');
   }
-  const refusal = sqliteWriteRefusal(e);
-  if (refusal) {
-    app.logger.error({ err: e, tool }, 'the registry database refused a write');
+  const disk = diskFailure(e);
+  if (disk) {
+    app.logger.error({ err: e, tool }, 'the disk under the home failed a request');
     return errorResult(
       'unavailable',
-      `unavailable: the registry database refused the write (${refusal}). Check the disk under MLOPS_MCP_HOME (health_check's disk component). Nothing was changed; retry once it takes writes again.`,
+      `unavailable: the disk under MLOPS_MCP_HOME failed this request (${disk}). Check it (health_check's disk component). Nothing was changed; retry once it works again.`,
     );
   }
   const id = randomUUID();

@@ -70,7 +70,7 @@ export function renderToolsMarkdown(tools: readonly ToolDefinition[] = allTools)
     '|---|---|---|',
     ...tools.map((t) => `| [\`${t.name}\`](#${t.name}--${t.title.toLowerCase().replaceAll(/[^a-z0-9 -]/g, '').replaceAll(' ', '-')}) | ${t.effect} | ${t.title} |`),
     '',
-    'An error is a result with `isError: true`, a text that starts with its code and says what to do, and the code in `_meta["mlops-mcp/error"].code`. Besides the codes listed per tool, any tool that writes may answer `busy` (another process held the database past the 5 s wait) or `unavailable` (the disk refused the write: full, read-only, an I/O error); in both nothing was changed and a retry can succeed. `internal` is anything unexpected, with an error id to find in the server log. Arguments that fail the input schema are `invalid_argument`.',
+    'An error is a result with `isError: true`, a text that starts with its code and says what to do, and the code in `_meta["mlops-mcp/error"].code`. Besides the codes listed per tool, a tool that writes may answer `busy` (another process held the database past the 5 s wait), and any tool `unavailable` (the disk under `MLOPS_MCP_HOME` failed: full, read-only, an I/O error); in both nothing was changed and a retry can succeed. `internal` is anything unexpected, with an error id to find in the server log. Arguments that fail the input schema are `invalid_argument`.',
     '',
     ...tools.map(toolSection),
   ].join('\n');

@@ -111,7 +111,14 @@ export class ArtifactStore {
         const buf = chunk as Buffer;
         hash.update(buf);
         bytes += buf.length;
-        await out.write(buf);
+        // A write may take only part of the buffer (a file size limit, a nearly full disk): write
+        // the rest, which fails with the reason if the disk takes no more. One write per chunk
+        // kept a short copy whose hash was of the whole file.
+        for (let at = 0; at < buf.length; ) {
+          const { bytesWritten } = await out.write(buf, at, buf.length - at);
+          if (bytesWritten === 0) throw Object.assign(new Error('the disk took no more bytes'), { code: 'EIO' });
+          at += bytesWritten;
+        }
       }
       await out.sync();
     } catch (e) {

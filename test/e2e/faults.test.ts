@@ -385,7 +385,10 @@ describe('the disk refusing writes', () => {
       const refused = await call(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'faults e2e' });
       const refusedText = expectCleanError(refused);
       expect(refusedText).not.toContain(home);
-      expect({ code: errorCode(refused), text: refusedText }).toMatchObject({ code: 'unavailable', text: expect.stringMatching(/refused the write.*Nothing was changed/s) });
+      expect({ code: errorCode(refused), text: refusedText }).toMatchObject({ code: 'unavailable', text: expect.stringMatching(/disk under MLOPS_MCP_HOME failed this request \((the disk is full|a disk I\/O error).*Nothing was changed/s) });
+      // A registration fails the same way, whether the artifact or the row could not be written.
+      const registered = await call(client, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v2.onnx'), version: 'v9' });
+      expect(errorCode(registered), text(registered)).toBe('unavailable');
       expect(stages(home)).toEqual(stagesBefore);
       // Reads and predictions go on.
       expect((await ok<{ versions: unknown[] }>(client, 'list_models', {})).versions).toHaveLength(4);
