@@ -176,8 +176,10 @@ async function callTool(name: string, args: Record<string, unknown>): Promise<To
 }
 
 /** An answer is a success or an isError carrying a domain error code (no protocol error, no silence). */
+const errorCodeOf = (r: ToolResult) => (r._meta?.['mlops-mcp/error'] as { code?: string } | undefined)?.code;
+
 function expectAnswer(r: ToolResult, what: string): string {
-  const code = (r._meta?.['mlops-mcp/error'] as { code?: string } | undefined)?.code;
+  const code = errorCodeOf(r);
   if (r.isError) expect(code, `${what}: ${r.content[0]?.text}`).toMatch(/^[a-z_]+$/);
   if (!r.isError) return 'ok';
   // No path of onnxruntime's build machine and no raw bytes of the file in what the client reads.
@@ -208,6 +210,8 @@ describe('register_model on corrupt ONNX bytes, against the spawned server', () 
         const what = `${SOURCES[s]} ${m.kind}`;
         const r = await callTool('register_model', { name: 'fuzzed', artifact_path: file });
         const outcome = expectAnswer(r, what);
+        // A file that cannot be registered is the caller's to fix: invalid_model, never internal.
+        expect(errorCodeOf(r), `${what}: ${r.content[0]?.text}`).not.toBe('internal');
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
         if (outcome === 'ok') {
           // onnxruntime accepted it: serve it once too (some mutated attributes only matter at run time).
