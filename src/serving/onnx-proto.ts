@@ -174,6 +174,13 @@ export const MAX_GRAPH_DEPTH = 64;
 
 export class OnnxNestingError extends Error {}
 
+/** Bytes about to be loaded that keep a tensor outside the file (see findExternalTensor). */
+export class ExternalDataError extends Error {
+  constructor(readonly external: ExternalTensor) {
+    super(`it stores tensor ${JSON.stringify(external.tensor.slice(0, 120))} as external data`);
+  }
+}
+
 /**
  * Which fields of which message can lead to a TensorProto (field numbers from onnx/onnx.proto,
  * onnx 1.23). Everything else — including the tensors' own data — is skipped, never decoded.

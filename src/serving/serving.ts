@@ -6,6 +6,7 @@ import type { AlertDraft } from '../monitoring/alert-types.js';
 import { ArtifactDamagedError, type ArtifactStore } from '../registry/artifacts.js';
 import type { Actor, ModelVersion, Stage } from '../registry/types.js';
 import type { RegistryStore } from '../store/store.js';
+import { ExternalDataError } from './onnx-proto.js';
 import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
 import type { ServingMetrics } from './metrics.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -344,6 +345,11 @@ export class ServingService {
   private servingFailure(version: ModelVersion, e: unknown): DomainError {
     if (e instanceof DomainError) return e;
     const what = `${version.name} ${version.version}`;
+    if (e instanceof ExternalDataError) {
+      return failedPrecondition(
+        `${what} cannot be served: ${e.message} (registered before mlops-mcp refused such models). Register a self-contained export (onnx.save_model(model, path, save_as_external_data=False)) and promote it, or roll back (rollback_model).`,
+      );
+    }
     if (e instanceof ArtifactDamagedError) {
       return failedPrecondition(`${what} cannot be served: its ${e.message}. Roll back (rollback_model), promote another version, or register its ONNX file again.`);
     }

@@ -1,3 +1,4 @@
+import { ExternalDataError, findExternalTensor } from './onnx-proto.js';
 import type { OnnxRuntime } from './runtime.js';
 
 export type OrtSession = Awaited<ReturnType<OnnxRuntime['InferenceSession']['create']>>;
@@ -107,6 +108,10 @@ export class SessionCache {
     try {
       const ort = await this.runtime();
       const bytes = await this.readArtifact(key);
+      // register_model refuses such models; one registered before it did must not be loaded
+      // either: onnxruntime would read the file it names (relative to our working directory).
+      const external = findExternalTensor(bytes);
+      if (external) throw new ExternalDataError(external);
       // One session per model, run from one event loop: onnxruntime's default pool spins a
       // thread per core between runs, which on a small machine takes a core from the server.
       const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: this.threads, interOpNumThreads: 1 });

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -118,5 +119,34 @@ describe('register_model refuses hostile ONNX files and keeps serving', () => {
   it('refuses them in a dry run too', async () => {
     const r = await call(client, 'register_model', { name: 'hostile', artifact_path: path.join(work, 'external-relative.onnx'), dry_run: true });
     expect(errorCode(r)).toBe('invalid_model');
+  });
+});
+
+describe('a version registered before the external-data check', () => {
+  it('is never loaded: predict and deploy_model fail clearly, and the rest keeps serving', async () => {
+    // The state an older mlops-mcp could leave: the hostile file stored under its sha256 and a
+    // version row naming it (written here as that version of the registry would have).
+    fs.writeFileSync(path.join(work, 'secret.bin'), 'the server must not read this');
+    const staged = await app.artifacts.stage(hostile('external-relative.onnx'));
+    await app.artifacts.commit(staged);
+    const db = new Database(app.config.dbPath);
+    db.prepare(
+      `INSERT INTO model_versions (model_name, version, seq, stage, artifact_sha256, artifact_bytes, source_path, signature, feature_names, created_at, updated_at)
+       SELECT model_name, 'legacy', seq + 1, 'staging', ?, ?, NULL, signature, feature_names, created_at, updated_at FROM model_versions WHERE model_name = 'nba_points' AND version = 'v1'`,
+    ).run(staged.sha256, staged.bytes);
+    db.close();
+    // Another connection's commit: routing looks for those at most every 50 ms.
+    await new Promise((resolve) => setTimeout(resolve, 60));
+
+    for (const [tool, args] of [
+      ['predict', { name: 'nba_points', version: 'legacy', features: Array(10).fill(1) }],
+      ['deploy_model', { name: 'nba_points', version: 'legacy' }],
+    ] as const) {
+      const r = await call(client, tool, args);
+      expect(errorCode(r), text(r)).toBe('failed_precondition');
+      expect(text(r)).toMatch(/nba_points legacy cannot be served: it stores tensor "W" as external data.*save_as_external_data=False/);
+      expect(text(r)).not.toContain('the server must not read this');
+    }
+    expect((await ok<{ version: string }>(client, 'predict', { name: 'nba_points', features: Array(10).fill(1) })).version).toBe('v1');
   });
 });
