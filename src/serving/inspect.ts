@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { DomainError } from '../errors.js';
 import type { ModelSignature, TensorSpec } from '../registry/types.js';
-import { findExternalTensor, OnnxNestingError, readOnnxModelInfo, type ExternalTensor, type OnnxModelInfo } from './onnx-proto.js';
+import { ExternalDataError, findExternalTensor, OnnxNestingError, readOnnxModelInfo, type ExternalTensor, type OnnxModelInfo } from './onnx-proto.js';
 import type { OnnxRuntime } from './runtime.js';
 
 export interface OnnxInspection {
@@ -31,7 +31,7 @@ export async function inspectOnnxModel(file: string, ort: OnnxRuntime, displayNa
   if (external) {
     throw new DomainError(
       'invalid_model',
-      `${displayName} stores tensor ${quoted(external.tensor || '(unnamed)')} as external data${external.location ? ` (location ${quoted(external.location)})` : ''}; mlops-mcp registers self-contained models only: re-export with the weights inside the file (onnx.save_model(model, path, save_as_external_data=False)).`,
+      `${displayName} ${new ExternalDataError(external).message}; mlops-mcp registers self-contained models only: re-export with the weights inside the file (onnx.save_model(model, path, save_as_external_data=False)).`,
     );
   }
 
@@ -88,12 +88,6 @@ function parseFeatureNames(raw: string | undefined, displayName: string): string
 
 const notOnnx = (displayName: string, why: string) =>
   new DomainError('invalid_model', `${displayName} is not a usable ONNX model: ${why}. Export the model to ONNX (e.g. skl2onnx, torch.onnx) and register the .onnx file.`);
-
-/** A name or path from the file, quoted for a message: control characters dropped, kept short. */
-function quoted(s: string): string {
-  const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '');
-  return JSON.stringify(clean.length > 120 ? `${clean.slice(0, 120)}…` : clean);
-}
 
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);

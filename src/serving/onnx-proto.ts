@@ -174,11 +174,20 @@ export const MAX_GRAPH_DEPTH = 64;
 
 export class OnnxNestingError extends Error {}
 
-/** Bytes about to be loaded that keep a tensor outside the file (see findExternalTensor). */
+/**
+ * A model that keeps a tensor outside its file (see findExternalTensor). The message — "stores
+ * tensor … as external data (location …)" — is what register_model and serving both say of it.
+ */
 export class ExternalDataError extends Error {
   constructor(readonly external: ExternalTensor) {
-    super(`it stores tensor ${JSON.stringify(external.tensor.slice(0, 120))} as external data`);
+    super(`stores tensor ${quoted(external.tensor || '(unnamed)')} as external data${external.location ? ` (location ${quoted(external.location)})` : ''}`);
   }
+}
+
+/** A name or path from the file, quoted for a message: control characters dropped, kept short. */
+function quoted(s: string): string {
+  const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '');
+  return JSON.stringify(clean.length > 120 ? `${clean.slice(0, 120)}…` : clean);
 }
 
 /**

@@ -246,8 +246,9 @@ export class RegistryStore {
       setStage: db.prepare('UPDATE model_versions SET stage = ?, updated_at = ? WHERE model_name = ? AND version = ? AND stage = ?'),
       insertAudit: db.prepare(`INSERT INTO audit_log (model_name, version, action, from_stage, to_stage, actor, reason, details, created_at)
         VALUES (@name, @version, @action, @from, @to, @actor, @reason, @details, @now)`),
-      // Newest first along audit_log_model: a few rows back at most, however long the trail (it
-      // read every promotion of the model on each stage change: 40 ms after 4 000 of them).
+      // Newest first along audit_log_production (migration 9): a few rows back at most, however
+      // long the trail (it read every promotion of the model on each stage change: 40 ms after
+      // 4 000 of them).
       previousProduction: db
         .prepare(
           `SELECT a.version FROM audit_log a
