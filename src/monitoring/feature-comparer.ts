@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CompareReply, CompareRequest } from './drift-worker.js';
+import { WorkerChannel } from '../worker-channel.js';
 import { compareFeature, type FeatureComparison } from './feature-compare.js';
 
 /**
@@ -16,65 +17,33 @@ import { compareFeature, type FeatureComparison } from './feature-compare.js';
  * run here, yielding to other requests between features.
  */
 export class FeatureComparer {
-  private worker: Worker | null = null;
-  private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: (r: FeatureComparison) => void; reject: (e: Error) => void }>();
-  private readonly script: string | null;
+  private readonly channel: WorkerChannel<Omit<CompareRequest, 'id'>, CompareReply> | null;
   /** Without the thread: the last comparison queued here, so each runs on a turn of its own. */
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(script: string | null = workerScript()) {
-    this.script = script;
+    this.channel = script === null ? null : new WorkerChannel(() => new Worker(script), 'drift thread');
   }
 
   /** Whether comparisons run on a thread of their own (false: on the event loop). */
   get threaded(): boolean {
-    return this.script !== null;
+    return this.channel !== null;
   }
 
   async compare(refSorted: Float64Array, current: Float64Array): Promise<FeatureComparison> {
-    if (!this.script) {
+    if (!this.channel) {
       const run = this.tail.then(() => new Promise((resolve) => setImmediate(resolve))).then(() => compareFeature(refSorted, current));
       this.tail = run.catch(() => undefined);
       return run;
     }
-    const worker = this.start(this.script);
-    const id = this.nextId++;
-    worker.ref();
-    return new Promise<FeatureComparison>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      // Copies: the reference may be cached by the caller, and the current values are small.
-      worker.postMessage({ id, refSorted, current } satisfies CompareRequest);
-    });
+    // Copies: the reference may be cached by the caller, and the current values are small.
+    const reply = await this.channel.request({ refSorted, current });
+    if (reply.error !== undefined) throw new Error(reply.error);
+    return reply.result;
   }
 
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = null;
-    if (worker) await worker.terminate();
-  }
-
-  private start(script: string): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(script);
-    worker.unref();
-    worker.on('message', (m: CompareReply) => {
-      const pending = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      if (!this.waiting.size) worker.unref();
-      if (!pending) return;
-      if (m.error !== undefined) pending.reject(new Error(m.error));
-      else pending.resolve(m.result);
-    });
-    const fail = (message: string) => {
-      if (this.worker === worker) this.worker = null; // the next comparison starts a new thread
-      for (const { reject } of this.waiting.values()) reject(new Error(message));
-      this.waiting.clear();
-    };
-    worker.on('error', (e) => fail(`drift thread failed: ${e.message}`));
-    worker.on('exit', (code) => fail(`drift thread exited (code ${code})`));
-    this.worker = worker;
-    return worker;
+    await this.channel?.take()?.terminate();
   }
 }
 

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { WorkerChannel } from '../worker-channel.js';
 import type { BatchOutput } from './runner.js';
 
 /**
@@ -73,14 +74,14 @@ interface Reply {
  * answered in order.
  */
 export class PredictionWriter {
-  private worker: Worker | null = null;
-  private nextId = 0;
-  private readonly waiting = new Map<number, (r: Reply) => void>();
+  private readonly channel: WorkerChannel<{ batch?: readonly PendingPredictions[]; trim?: { before: string; keep: number } }, Reply>;
 
   constructor(
     private readonly dbPath: string,
     private readonly busyTimeoutMs = 5000,
-  ) {}
+  ) {
+    this.channel = new WorkerChannel(() => this.startThread(), 'prediction log writer');
+  }
 
   async write(batch: readonly PendingPredictions[]): Promise<WriteResult> {
     const r = await this.request({ batch });
@@ -98,20 +99,13 @@ export class PredictionWriter {
     return r.removed ?? 0;
   }
 
+  /** The thread's reply; a thread that failed meanwhile is a failed write (the next one starts a new thread). */
   private request(message: { batch?: readonly PendingPredictions[]; trim?: { before: string; keep: number } }): Promise<Reply> {
-    const worker = this.start();
-    const id = this.nextId++;
-    // Held while a request is outstanding, so a shutdown that awaits it is not cut short.
-    worker.ref();
-    return new Promise<Reply>((resolve) => {
-      this.waiting.set(id, resolve);
-      worker.postMessage({ id, ...message });
-    });
+    return this.channel.request(message).catch((e: Error): Reply => ({ id: -1, written: 0, error: { message: e.message, code: null } }));
   }
 
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = null;
+    const worker = this.channel.take();
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     // Held until it has closed its connection: an unref'd thread would let the process end first.
@@ -120,8 +114,7 @@ export class PredictionWriter {
     await exited;
   }
 
-  private start(): Worker {
-    if (this.worker) return this.worker;
+  private startThread(): Worker {
     const data: WriterData = {
       dbPath: this.dbPath,
       sqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'),
@@ -133,22 +126,7 @@ export class PredictionWriter {
     };
     // The thread's code is writerThread's source: one file, type-checked with the rest, and
     // runnable from src (tests) and dist alike.
-    const worker = new Worker(`(${writerThread.toString()})()`, { eval: true, workerData: data });
-    worker.unref();
-    worker.on('message', (m: Reply) => {
-      this.waiting.get(m.id)?.(m);
-      this.waiting.delete(m.id);
-      if (!this.waiting.size) worker.unref();
-    });
-    const fail = (message: string) => {
-      if (this.worker === worker) this.worker = null; // the next write starts a new thread
-      for (const [id, resolve] of this.waiting) resolve({ id, written: 0, error: { message, code: null } });
-      this.waiting.clear();
-    };
-    worker.on('error', (e) => fail(`prediction log writer failed: ${e.message}`));
-    worker.on('exit', (code) => fail(`prediction log writer exited (code ${code})`));
-    this.worker = worker;
-    return worker;
+    return new Worker(`(${writerThread.toString()})()`, { eval: true, workerData: data });
   }
 }
 
