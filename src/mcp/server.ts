@@ -7,6 +7,7 @@ import type { AppContext } from '../context.js';
 import { diskFailure, isDomainError, isSqliteBusy } from '../errors.js';
 import { VERSION } from '../version.js';
 import { dashboardToolMeta, registerDashboard } from './app.js';
+import { errorResult, takeOverToolCalls, type DirectTool } from './dispatch.js';
 import { requestApproval } from './approval.js';
 import { boundText } from './format.js';
 import { registerPrompts } from './prompts.js';
@@ -31,7 +32,6 @@ export interface McpServerOptions {
 }
 
 const RANK: Record<Role, number> = { read: 0, operate: 1, admin: 2 };
-const MAX_ERROR_TEXT = 2000;
 
 /** The least role that may call a tool at all; a call that reaches production needs admin on top. */
 export function minimumRole(tool: ToolDefinition): Role {
@@ -62,6 +62,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
   const actor = () => caller.name ?? `${server.server.getClientVersion()?.name ?? 'unknown-client'} (${options.transport})`;
 
   const hidden = new Map<string, string>();
+  const direct = new Map<string, DirectTool>();
   for (const tool of allTools) {
     const needs = minimumRole(tool);
     if (RANK[role] < RANK[needs]) {
@@ -73,92 +74,66 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
       );
       continue;
     }
+    // Strict: a misspelt argument (dryrun for dry_run) is an error, never silently ignored.
+    const input = z.object(tool.input).strict();
+    const output = z.object(tool.output);
+    const call = async (args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
+      let approval: { by: string; reason: string | undefined } | null = null;
+      const ctx: ToolContext = {
+        app,
+        actor: actor(),
+        signal: extra.signal,
+        progress: progressReporter(extra),
+        who: (reason) => ({
+          actor: actor(),
+          reason: approval?.reason ?? reason,
+          approvedBy: approval?.by,
+        }),
+      };
+      try {
+        if (tool.assess && args.dry_run !== true) {
+          const assessment = await tool.assess(args, ctx);
+          if (assessment?.reachesProduction) {
+            const refuse = async (code: string, message: string) => {
+              await app.store.recordRefusal(assessment.name, assessment.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome: code, asked: assessment.preview });
+              return errorResult(code, message);
+            };
+            if (role !== 'admin') {
+              return await refuse('forbidden', `forbidden: this ${tool.name} call changes what production serves, which needs the admin role; ${caller.name ? `token "${caller.name}"` : 'this caller'} has ${role}. Try dry_run: true, or ask an admin.`);
+            }
+            if (app.config.approval === 'elicit') {
+              const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: assessment.preview, timeoutMs: app.config.approvalTimeoutMs });
+              if (decision.outcome !== 'approved') return await refuse(decision.code, decision.message);
+              approval = { by: decision.approvedBy, reason: decision.reason ?? (args.reason as string | undefined) };
+            }
+          }
+        }
+        const answer = await tool.handler(args, ctx);
+        const images = (answer.images ?? []).map((i) => ({ type: 'image' as const, data: i.data.toString('base64'), mimeType: i.mimeType }));
+        return { content: [{ type: 'text', text: boundText(answer.summary) }, ...images], structuredContent: answer.data };
+      } catch (e) {
+        return toolError(app, tool.name, e);
+      }
+    };
     server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
-        // Strict: a misspelt argument (dryrun for dry_run) is an error, never silently ignored.
-        inputSchema: z.object(tool.input).strict(),
-        outputSchema: tool.output,
+        inputSchema: input,
+        outputSchema: output,
         annotations: annotationsFor(tool),
         ...(dashboardToolMeta(tool.name) && { _meta: dashboardToolMeta(tool.name) }),
       },
-      async (args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
-        let approval: { by: string; reason: string | undefined } | null = null;
-        const ctx: ToolContext = {
-          app,
-          actor: actor(),
-          signal: extra.signal,
-          progress: progressReporter(extra),
-          who: (reason) => ({
-            actor: actor(),
-            reason: approval?.reason ?? reason,
-            approvedBy: approval?.by,
-          }),
-        };
-        try {
-          if (tool.assess && args.dry_run !== true) {
-            const assessment = await tool.assess(args, ctx);
-            if (assessment?.reachesProduction) {
-              const refuse = async (code: string, message: string) => {
-                await app.store.recordRefusal(assessment.name, assessment.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome: code, asked: assessment.preview });
-                return errorResult(code, message);
-              };
-              if (role !== 'admin') {
-                return await refuse('forbidden', `forbidden: this ${tool.name} call changes what production serves, which needs the admin role; ${caller.name ? `token "${caller.name}"` : 'this caller'} has ${role}. Try dry_run: true, or ask an admin.`);
-              }
-              if (app.config.approval === 'elicit') {
-                const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: assessment.preview, timeoutMs: app.config.approvalTimeoutMs });
-                if (decision.outcome !== 'approved') return await refuse(decision.code, decision.message);
-                approval = { by: decision.approvedBy, reason: decision.reason ?? (args.reason as string | undefined) };
-              }
-            }
-          }
-          const answer = await tool.handler(args, ctx);
-          const images = (answer.images ?? []).map((i) => ({ type: 'image' as const, data: i.data.toString('base64'), mimeType: i.mimeType }));
-          return { content: [{ type: 'text', text: boundText(answer.summary) }, ...images], structuredContent: answer.data };
-        } catch (e) {
-          return toolError(app, tool.name, e);
-        }
-      },
+      call,
     );
+    direct.set(tool.name, { input, output, call: (args, extra) => call(args, extra as Extra) });
   }
-  wrapToolCalls(server, hidden);
+  takeOverToolCalls(server, direct, hidden, app.logger);
   registerResources(server, app);
   registerPrompts(server, app);
   registerDashboard(server);
   return server;
-}
-
-/**
- * Two things the SDK has no hook for, so the tools/call handler McpServer installed is wrapped
- * (its handler map is private): a tool left out for read-only mode or the caller's role is not
- * listed, and a call to it anyway gets an error naming why rather than "tool not found"; and an
- * error the SDK answers itself (arguments that fail the input schema, an unknown tool) gets a
- * code like ours. The wrapper goes into the map as it is: through `setRequestHandler` the SDK
- * would wrap it again and validate every call's request and result a second time (~15 µs a call).
- */
-function wrapToolCalls(server: McpServer, hidden: Map<string, string>): void {
-  type Handler = (request: unknown, extra: unknown) => Promise<unknown>;
-  const handlers = (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
-  const original = handlers.get('tools/call');
-  handlers.set('tools/call', async (request, extra) => {
-    // Unvalidated here: the SDK's handler validates the request (and a malformed one fails there).
-    const name = (request as { params?: { name?: unknown } } | null)?.params?.name;
-    const message = typeof name === 'string' ? hidden.get(name) : undefined;
-    if (message !== undefined) return errorResult(message.slice(0, message.indexOf(':')), message);
-    if (!original) return errorResult('internal', `internal: no tool handler for ${String(name)}`);
-    const result = (await original(request, extra)) as CallToolResult;
-    if (result.isError && result._meta?.['mlops-mcp/error'] === undefined) {
-      const message = result.content[0]?.type === 'text' ? result.content[0].text : '';
-      const code = /not found/i.test(message) ? 'not_found' : 'invalid_argument';
-      // The SDK lists every schema problem: 10 000 bad rows make a 600 kB message. Keep the first ones.
-      const text = message.length > MAX_ERROR_TEXT ? `${message.slice(0, MAX_ERROR_TEXT)}\n… (${message.length - MAX_ERROR_TEXT} more characters of validation problems)` : message;
-      return { ...result, content: [{ type: 'text', text }], _meta: { ...result._meta, 'mlops-mcp/error': { code } } };
-    }
-    return result;
-  });
 }
 
 /** Sends notifications/progress when the client asked for them with a progressToken. */
@@ -170,10 +145,6 @@ function progressReporter(extra: Extra): ToolContext['progress'] {
       .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) } })
       .catch(() => undefined);
   };
-}
-
-function errorResult(code: string, text: string): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text }], _meta: { 'mlops-mcp/error': { code } } };
 }
 
 /**

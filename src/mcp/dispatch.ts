@@ -1,0 +1,100 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import type { Logger } from '../logger.js';
+
+const MAX_ERROR_TEXT = 2000;
+
+/** A registered tool as the dispatcher calls it: the schemas McpServer was given, and its callback. */
+export interface DirectTool {
+  input: z.ZodType<Record<string, unknown>>;
+  output: z.ZodType;
+  /** The callback registered with McpServer, with the same `extra` the SDK would pass. */
+  call(args: Record<string, unknown>, extra: unknown): Promise<CallToolResult>;
+}
+
+type Handler = (request: unknown, extra: unknown) => Promise<unknown>;
+
+export function errorResult(code: string, text: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text }], _meta: { 'mlops-mcp/error': { code } } };
+}
+
+/**
+ * Takes over tools/call from the handler McpServer installed (its handler map is private; the
+ * SDK has no hook for any of this):
+ * - a tool left out for read-only mode or the caller's role is not listed, and a call to it
+ *   anyway gets an error naming why rather than "tool not found";
+ * - an error the SDK answers itself (arguments that fail the input schema, an unknown tool) gets
+ *   a code like ours;
+ * - an ordinary call (name, arguments, at most a progress token) whose arguments pass the input
+ *   schema goes straight to the tool, and its answer is checked against the output schema here.
+ *   The SDK's path checks the same two schemas, but also parses the request twice more and the
+ *   result once more with the protocol's own schemas, all asynchronously: ~15–25 µs of a
+ *   predict's CPU. Anything else (a task, related-task metadata, arguments that fail) takes the
+ *   SDK's path, so its answers and error messages stay the SDK's.
+ * The handler goes into the map as it is: through `setRequestHandler` the SDK would wrap it
+ * again and validate every call's request and result once more.
+ */
+export function takeOverToolCalls(server: McpServer, tools: ReadonlyMap<string, DirectTool>, hidden: ReadonlyMap<string, string>, logger: Logger): void {
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
+  const sdkPath = handlers.get('tools/call');
+  handlers.set('tools/call', async (request, extra) => {
+    const params = ordinaryCall(request);
+    const name = params?.name ?? (request as { params?: { name?: unknown } } | null)?.params?.name;
+    const message = typeof name === 'string' ? hidden.get(name) : undefined;
+    if (message !== undefined) return errorResult(message.slice(0, message.indexOf(':')), message);
+    const tool = params ? tools.get(params.name) : undefined;
+    if (params && tool) {
+      const args = tool.input.safeParse(params.arguments ?? {});
+      if (args.success) {
+        const result = await tool.call(args.data, extra);
+        if (result.isError) return result;
+        const checked = tool.output.safeParse(result.structuredContent);
+        if (checked.success) return result;
+        logger.error({ tool: params.name, issues: checked.error.issues.slice(0, 5) }, 'a tool answered outside its output schema');
+        return errorResult('internal', `internal: ${params.name} produced an answer outside its output schema (a bug; the server log has the details). Report it.`);
+      }
+    }
+    if (!sdkPath) return errorResult('internal', `internal: no tool handler for ${String(name)}`);
+    return withErrorCode((await sdkPath(request, extra)) as CallToolResult);
+  });
+}
+
+/** The params of a tools/call with nothing but a name, plain arguments and at most a progress token; else null. */
+function ordinaryCall(request: unknown): { name: string; arguments?: unknown } | null {
+  const params = (request as { params?: unknown } | null)?.params;
+  if (!isPlainObject(params) || typeof params.name !== 'string') return null;
+  for (const key in params) {
+    if (key === 'name') continue;
+    if (key === 'arguments' && (params.arguments === undefined || isPlainObject(params.arguments))) continue;
+    if (key === '_meta' && (params._meta === undefined || isProgressOnly(params._meta))) continue;
+    return null;
+  }
+  return params as { name: string; arguments?: unknown };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function isProgressOnly(meta: unknown): boolean {
+  if (!isPlainObject(meta)) return false;
+  for (const key in meta) {
+    if (key !== 'progressToken') return false;
+    const token = meta.progressToken;
+    if (token !== undefined && typeof token !== 'string' && !Number.isInteger(token)) return false;
+  }
+  return true;
+}
+
+/** An error the SDK answered itself, with our error code and a bounded message. */
+function withErrorCode(result: CallToolResult): CallToolResult {
+  if (!result.isError || result._meta?.['mlops-mcp/error'] !== undefined) return result;
+  const message = result.content[0]?.type === 'text' ? result.content[0].text : '';
+  const code = /not found/i.test(message) ? 'not_found' : 'invalid_argument';
+  // The SDK lists every schema problem: 10 000 bad rows make a 600 kB message. Keep the first ones.
+  const text = message.length > MAX_ERROR_TEXT ? `${message.slice(0, MAX_ERROR_TEXT)}\n… (${message.length - MAX_ERROR_TEXT} more characters of validation problems)` : message;
+  return { ...result, content: [{ type: 'text', text }], _meta: { ...result._meta, 'mlops-mcp/error': { code } } };
+}
