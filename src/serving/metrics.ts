@@ -1,19 +1,49 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SessionCache } from './session-cache.js';
 
-/** Prometheus metrics for /metrics, in a registry of this context's own (never prom-client's global one). */
+/** Latencies seen since the last scrape, per version, before prom-client's histogram gets them. */
+const PENDING_LATENCIES = 1024;
+
+interface VariantMeter {
+  labels: { model: string; version: string };
+  ok: number;
+  errors: number;
+  pending: Float64Array;
+  n: number;
+}
+
+/**
+ * Prometheus metrics for /metrics, in a registry of this context's own (never prom-client's
+ * global one). A prediction only bumps two numbers and stores its latency; prom-client's
+ * counter and histogram take them when scraped (or every PENDING_LATENCIES predictions of a
+ * version): labelled updates, which hash their labels, cost ~4 µs a prediction on the request
+ * path when made one by one between requests, and a fraction of that in a batch.
+ */
 export class ServingMetrics {
   readonly registry = new Registry();
-  readonly predictions: Counter<'model' | 'version' | 'outcome'>;
-  readonly latency: Histogram<'model' | 'version'>;
+  private readonly meters = new Map<string, Map<string, VariantMeter>>();
+  private readonly predictions: Counter<'model' | 'version' | 'outcome'>;
+  private readonly latency: Histogram<'model' | 'version'>;
 
   constructor(sessions: SessionCache) {
     collectDefaultMetrics({ register: this.registry, prefix: 'mlops_mcp_' });
+    // prom-client calls collect() with `this` bound to its metric: the meters are reached through these.
+    const meters = this.meters;
+    const drain = (m: VariantMeter) => this.drain(m);
     this.predictions = new Counter({
       name: 'mlops_mcp_predictions_total',
       help: 'Predictions served, by model, version and outcome (ok or error); a batch counts each row',
       labelNames: ['model', 'version', 'outcome'],
       registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const versions of meters.values()) {
+          for (const m of versions.values()) {
+            if (m.ok) this.inc({ ...m.labels, outcome: 'ok' }, m.ok);
+            if (m.errors) this.inc({ ...m.labels, outcome: 'error' }, m.errors);
+          }
+        }
+      },
     });
     this.latency = new Histogram({
       name: 'mlops_mcp_prediction_latency_seconds',
@@ -21,6 +51,9 @@ export class ServingMetrics {
       labelNames: ['model', 'version'],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [this.registry],
+      collect() {
+        for (const versions of meters.values()) for (const m of versions.values()) drain(m);
+      },
     });
     const cache = (name: string, help: string, pick: (s: ReturnType<SessionCache['snapshot']>) => number) =>
       new Gauge({
@@ -35,5 +68,22 @@ export class ServingMetrics {
     cache('mlops_mcp_model_cache_misses', 'ONNX session cache misses since start', (s) => s.misses);
     cache('mlops_mcp_model_cache_size', 'ONNX sessions loaded', (s) => s.size);
     cache('mlops_mcp_model_cache_evictions', 'ONNX sessions evicted since start', (s) => s.evictions);
+  }
+
+  /** Counts a request's rows (a batch counts each) and its latency. */
+  record(model: string, version: string, ok: boolean, rows: number, seconds: number): void {
+    let versions = this.meters.get(model);
+    if (!versions) this.meters.set(model, (versions = new Map()));
+    let m = versions.get(version);
+    if (!m) versions.set(version, (m = { labels: { model, version }, ok: 0, errors: 0, pending: new Float64Array(PENDING_LATENCIES), n: 0 }));
+    if (ok) m.ok += rows;
+    else m.errors += rows;
+    if (m.n === PENDING_LATENCIES) this.drain(m);
+    m.pending[m.n++] = seconds;
+  }
+
+  private drain(m: VariantMeter): void {
+    for (let i = 0; i < m.n; i++) this.latency.observe(m.labels, m.pending[i]);
+    m.n = 0;
   }
 }

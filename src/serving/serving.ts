@@ -14,7 +14,7 @@ import { rowOf, runBatch, type BatchOutput } from './runner.js';
 import type { OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
-import { defaultTraffic, pickVersion, stickyBucket, validateWeights, type Routing, type TrafficConfig } from './traffic.js';
+import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, type Picker, type Routing, type TrafficConfig } from './traffic.js';
 
 /** How a request's version was chosen. */
 export type RoutedBy = 'explicit' | 'sticky' | 'random';
@@ -85,12 +85,15 @@ export interface ServingDeps {
 }
 
 interface RouteState {
-  token: string;
+  token: number;
   versions: ModelVersion[];
+  /** The versions by label (a model may have thousands: no scan per request). */
+  byLabel: ReadonlyMap<string, ModelVersion>;
   /** The explicit split, if one is set. */
   traffic: TrafficConfig | null;
   /** The split in force: the explicit one, else all to production; null when nothing can be routed. */
   effective: TrafficConfig | null;
+  picker: Picker | null;
 }
 
 /**
@@ -121,7 +124,8 @@ export class ServingService {
     let matrix: Float64Array | null = null;
     let width = 0;
     try {
-      const route = await this.route(name, options, () => this.random());
+      const cached = this.routeState(name);
+      const route = this.routeWith(name, cached instanceof Promise ? await cached : cached, options, this.random);
       version = route.version;
       const names = expectedFeatures(version);
       width = names.length;
@@ -152,9 +156,9 @@ export class ServingService {
     // One route for every row when nothing varies per row: a version asked for, one routing
     // key, or a split with a single version (production alone, by default).
     const oneVersion = state.effective !== null && Object.keys(state.effective.weights).length === 1;
-    const shared = options.version !== undefined || options.routingKey !== undefined || oneVersion ? this.routeWith(name, state, options, () => this.random()) : null;
+    const shared = options.version !== undefined || options.routingKey !== undefined || oneVersion ? this.routeWith(name, state, options, this.random) : null;
     for (let i = 0; i < n; i++) {
-      const route = shared ?? this.routeWith(name, state, options, () => this.random());
+      const route = shared ?? this.routeWith(name, state, options, this.random);
       let g = groups.get(route.version.version);
       if (!g) groups.set(route.version.version, (g = { version: route.version, indices: [] }));
       g.indices.push(i);
@@ -275,7 +279,7 @@ export class ServingService {
       const c = counts.find((x) => x.version === label);
       variants.push({
         version: label,
-        stage: state.versions.find((v) => v.version === label)?.stage ?? null,
+        stage: state.byLabel.get(label)?.stage ?? null,
         weight: config?.weights[label] ?? 0,
         count: c?.count ?? 0,
         errors: c?.errors ?? 0,
@@ -357,42 +361,50 @@ export class ServingService {
     return new DomainError('internal', `${what} failed to run in onnxruntime (${msg}). Check health_check; roll back or register the version again if it persists.`);
   }
 
-  private async routeState(name: string): Promise<RouteState> {
+  /** The model's routing state: the cached one, without a promise, while nothing has changed. */
+  private routeState(name: string): RouteState | Promise<RouteState> {
     const token = this.deps.store.changeToken();
     const cached = this.routes.get(name);
     if (cached && cached.token === token) return cached;
+    return this.loadRouteState(name, token);
+  }
+
+  private async loadRouteState(name: string, token: number): Promise<RouteState> {
     const state = await this.deps.store.servingState(name);
     if (!state) throw notFound(`No model named "${name}" is registered. Call list_models to see the registered models.`);
-    const fresh = { token, ...state, effective: state.traffic ?? defaultTraffic(state.versions) };
+    const effective = state.traffic ?? defaultTraffic(state.versions);
+    const fresh: RouteState = {
+      token,
+      ...state,
+      byLabel: new Map(state.versions.map((v) => [v.version, v])),
+      effective,
+      picker: effective && pickerFor(effective),
+    };
     this.routes.set(name, fresh);
     return fresh;
   }
 
-  private async route(name: string, options: PredictOptions, random: () => number): Promise<{ version: ModelVersion; routedBy: RoutedBy }> {
-    return this.routeWith(name, await this.routeState(name), options, random);
-  }
-
   private routeWith(name: string, state: RouteState, options: PredictOptions, random: () => number): { version: ModelVersion; routedBy: RoutedBy } {
     if (options.version !== undefined) {
-      const version = state.versions.find((v) => v.version === options.version);
+      const version = state.byLabel.get(options.version);
       if (!version) throw notFound(`Model "${name}" has no version "${options.version}" (versions: ${state.versions.map((v) => v.version).join(', ')}).`);
       if (version.stage === 'archived') throw failedPrecondition(`${name} ${version.version} is archived; promote it to staging to serve it, or leave version out.`);
       return { version, routedBy: 'explicit' };
     }
-    const config = state.effective;
-    if (!config) {
+    const { effective: config, picker } = state;
+    if (!config || !picker) {
       throw failedPrecondition(`${name} has no production version and no traffic split; promote a version with promote_model, or pass version.`);
     }
     const sticky = config.routing === 'sticky' && options.routingKey !== undefined;
-    const label = pickVersion(config, sticky ? stickyBucket(name, options.routingKey as string) : random());
-    const version = state.versions.find((v) => v.version === label);
+    const label = pickVersion(picker, sticky ? stickyBucket(name, options.routingKey as string) : random());
+    const version = state.byLabel.get(label);
     if (!version) throw new DomainError('internal', `traffic split of ${name} names version ${label}, which does not exist`);
     return { version, routedBy: sticky ? 'sticky' : 'random' };
   }
 
   private async findVersion(name: string, label: string): Promise<ModelVersion> {
     const state = await this.routeState(name);
-    const version = state.versions.find((v) => v.version === label);
+    const version = state.byLabel.get(label);
     if (!version) throw notFound(`Model "${name}" has no version "${label}" (versions: ${state.versions.map((v) => v.version).join(', ')}).`);
     return version;
   }
@@ -419,8 +431,7 @@ export class ServingService {
     const rows = indices?.length ?? 1;
     this.deps.log.append({ id, indices, rows, name, version, ok, error, matrix, width, rawFeatures: matrix ? undefined : raw, output, latencyMs, routingKey: routingKey ?? null, at });
     this.deps.stats.record(name, version, ok, latencyMs, at, rows);
-    this.deps.metrics.predictions.inc({ model: name, version, outcome: ok ? 'ok' : 'error' }, rows);
-    this.deps.metrics.latency.observe({ model: name, version }, latencyMs / 1000);
+    this.deps.metrics.record(name, version, ok, rows, latencyMs / 1000);
   }
 
   /** Logs a failed prediction of an existing model (a request for an unknown model leaves no trace to fill the log with). */

@@ -16,6 +16,8 @@ export interface CacheStats {
 
 interface Entry {
   session: Promise<OrtSession>;
+  /** The session once loaded: a run need not wait a turn for the promise. */
+  loaded: OrtSession | null;
   lastUsed: number;
   /** Runs in progress: an evicted session is released only when the last one ends. */
   inflight: number;
@@ -48,7 +50,7 @@ export class SessionCache {
     const entry = this.entry(key);
     entry.inflight++;
     try {
-      return await fn(await entry.session);
+      return await fn(entry.loaded ?? (await entry.session));
     } finally {
       entry.inflight--;
       if (entry.evicted && entry.inflight === 0) release(entry);
@@ -61,8 +63,8 @@ export class SessionCache {
   }
 
   private entry(key: string): Entry {
-    this.expire();
     const now = this.clock();
+    this.expire(now);
     const hit = this.entries.get(key);
     if (hit) {
       this.stats.hits++;
@@ -73,11 +75,16 @@ export class SessionCache {
       return hit;
     }
     this.stats.misses++;
-    const entry: Entry = { session: this.load(key), lastUsed: now, inflight: 0, evicted: false };
-    // A failed load is not kept: the next call tries again (the file may have been fixed).
-    entry.session.catch(() => {
-      if (this.entries.get(key) === entry) this.entries.delete(key);
-    });
+    const entry: Entry = { session: this.load(key), loaded: null, lastUsed: now, inflight: 0, evicted: false };
+    entry.session.then(
+      (session) => {
+        entry.loaded = session;
+      },
+      // A failed load is not kept: the next call tries again (the file may have been fixed).
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
     this.entries.set(key, entry);
     while (this.entries.size > this.maxSize) this.evict(this.entries.keys().next().value as string);
     return entry;
@@ -124,9 +131,13 @@ export class SessionCache {
     }
   }
 
-  private expire(): void {
-    const cutoff = this.clock() - this.ttlMs;
-    for (const [key, entry] of this.entries) if (entry.lastUsed < cutoff) this.evict(key);
+  /** Drops sessions unused for the TTL: the Map is in order of last use, so only its oldest few are looked at. */
+  private expire(now: number): void {
+    const cutoff = now - this.ttlMs;
+    for (const [key, entry] of this.entries) {
+      if (entry.lastUsed >= cutoff) break;
+      this.evict(key);
+    }
   }
 
   private evict(key: string): void {

@@ -44,13 +44,23 @@ export function stickyBucket(name: string, routingKey: string): number {
   return h.readUIntBE(0, 6) / 2 ** 48;
 }
 
-/** The version for one request: cumulative weights over a bucket in [0, 1). */
-export function pickVersion(config: TrafficConfig, bucket: number): string {
+/** A split ready to route by: its labels and their cumulative weights, computed once per split. */
+export interface Picker {
+  labels: readonly string[];
+  bounds: Float64Array;
+}
+
+export function pickerFor(config: TrafficConfig): Picker {
+  const labels = Object.keys(config.weights);
+  const bounds = new Float64Array(labels.length);
   let acc = 0;
-  const entries = Object.entries(config.weights);
-  for (const [version, w] of entries) {
-    acc += w;
-    if (bucket < acc) return version;
-  }
-  return entries[entries.length - 1][0];
+  for (let i = 0; i < labels.length; i++) bounds[i] = acc += config.weights[labels[i]];
+  return { labels, bounds };
+}
+
+/** The version for one request: the cumulative weight the bucket in [0, 1) falls under. */
+export function pickVersion(picker: Picker, bucket: number): string {
+  const { labels, bounds } = picker;
+  for (let i = 0; i < bounds.length; i++) if (bucket < bounds[i]) return labels[i];
+  return labels[labels.length - 1];
 }

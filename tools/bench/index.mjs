@@ -186,11 +186,10 @@ function section5(l) {
     `5. Logging on the request path (in-process, ${l.predictions.toLocaleString('en-US')} predictions, flush timer off)`,
     ['what', 'cost'],
     [
-      ['append + stats.record + counter.inc + histogram.observe (µs/prediction)', l.perPredictionUs],
+      ['append + stats.record + metrics.record (µs/prediction)', l.perPredictionUs],
       ['  PredictionLog.append alone (µs)', l.parts.appendUs],
       ['  ServingStats.record alone (µs)', l.parts.statsRecordUs],
-      ['  prom Counter.inc alone (µs)', l.parts.promCounterUs],
-      ['  prom Histogram.observe alone (µs)', l.parts.promHistogramUs],
+      ['  ServingMetrics.record alone (µs; prom-client takes the counts when scraped)', l.parts.metricsRecordUs],
       [`flush of ${l.flush.rows.toLocaleString('en-US')} rows, until written (ms)`, l.flush.ms],
       ['  per row, on the writer thread (µs)', l.flush.perRowUs],
       ['  per row, on the event loop: the hand-over (µs)', l.flush.loopPerRowUs],

@@ -1,5 +1,5 @@
 // Section 5: what logging adds to each prediction on the request path — PredictionLog.append,
-// ServingStats.record and the two prom-client updates, as ServingService.record() does them —
+// ServingStats.record and ServingMetrics.record, as ServingService.record() does them —
 // and what the flush (off the request path, but on the same event loop) costs per row.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -45,8 +45,7 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
     const at = Date.now();
     log.append({ id, indices: null, rows: 1, name, version, ok: true, error: null, matrix: matrices[i & (POOL - 1)], width: 10, rawFeatures: undefined, output: outputs[i & (POOL - 1)], latencyMs, routingKey: null, at });
     stats.record(name, version, true, latencyMs, at, 1);
-    metrics.predictions.inc({ model: name, version, outcome: 'ok' }, 1);
-    metrics.latency.observe({ model: name, version }, latencyMs / 1000);
+    metrics.record(name, version, true, 1, latencyMs / 1000);
   };
 
   for (let i = 0; i < warmup; i++) recordOne(i);
@@ -73,8 +72,7 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
       log2.append({ id: ids[i], indices: null, rows: 1, name, version, ok: true, error: null, matrix: matrices[i & (POOL - 1)], width: 10, rawFeatures: undefined, output: outputs[i & (POOL - 1)], latencyMs: 0.1, routingKey: null, at: Date.now() }),
     ),
     statsRecordUs: part((i) => stats2.record(name, version, true, 0.05 + (i % 50) * 0.003, Date.now(), 1)),
-    promCounterUs: part(() => metrics2.predictions.inc({ model: name, version, outcome: 'ok' }, 1)),
-    promHistogramUs: part((i) => metrics2.latency.observe({ model: name, version }, (0.05 + (i % 50) * 0.003) / 1000)),
+    metricsRecordUs: part((i) => metrics2.record(name, version, true, 1, (0.05 + (i % 50) * 0.003) / 1000)),
   };
 
   // The flush: the event loop posts the pending predictions to the writer thread (a structured

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ServingMetrics } from '../../src/serving/metrics.js';
+import { loadOnnxRuntime } from '../../src/serving/runtime.js';
+import { SessionCache } from '../../src/serving/session-cache.js';
+
+/** The value of one exposition line, e.g. `mlops_mcp_predictions_total{model="m",version="v1",outcome="ok"}`. */
+function value(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('ServingMetrics', () => {
+  const sessions = () => new SessionCache(loadOnnxRuntime, async () => new Uint8Array(), 50, 3_600_000);
+
+  it('exposes every prediction recorded between scrapes, past its pending buffer, exactly once', async () => {
+    const metrics = new ServingMetrics(sessions());
+    // 2 500 ok predictions of v1 (more than the 1 024 held before the histogram takes them), 7 failed, and a batch of 40 rows of v2.
+    let sum = 0;
+    for (let i = 0; i < 2500; i++) {
+      const seconds = i % 2 ? 0.0002 : 0.003;
+      sum += seconds;
+      metrics.record('m', 'v1', true, 1, seconds);
+    }
+    for (let i = 0; i < 7; i++) metrics.record('m', 'v1', false, 1, 2);
+    metrics.record('m', 'v2', true, 40, 0.0004);
+
+    for (let scrape = 0; scrape < 2; scrape++) {
+      const text = await metrics.registry.metrics();
+      expect(value(text, 'mlops_mcp_predictions_total{model="m",version="v1",outcome="ok"}')).toBe(2500);
+      expect(value(text, 'mlops_mcp_predictions_total{model="m",version="v1",outcome="error"}')).toBe(7);
+      expect(value(text, 'mlops_mcp_predictions_total{model="m",version="v2",outcome="ok"}')).toBe(40);
+      expect(value(text, 'mlops_mcp_predictions_total{model="m",version="v2",outcome="error"}')).toBeUndefined();
+      expect(value(text, 'mlops_mcp_prediction_latency_seconds_count{model="m",version="v1"}')).toBe(2507);
+      expect(value(text, 'mlops_mcp_prediction_latency_seconds_sum{model="m",version="v1"}')).toBeCloseTo(sum + 14, 9);
+      expect(value(text, 'mlops_mcp_prediction_latency_seconds_bucket{le="0.00025",model="m",version="v1"}')).toBe(1250);
+      expect(value(text, 'mlops_mcp_prediction_latency_seconds_bucket{le="0.005",model="m",version="v1"}')).toBe(2500);
+      expect(value(text, 'mlops_mcp_prediction_latency_seconds_bucket{le="+Inf",model="m",version="v1"}')).toBe(2507);
+      // A batch is one request: one latency observation, whatever its rows.
+      expect(value(text, 'mlops_mcp_prediction_latency_seconds_count{model="m",version="v2"}')).toBe(1);
+    }
+
+    // Counts keep growing across scrapes.
+    metrics.record('m', 'v1', true, 1, 0.0002);
+    const text = await metrics.registry.metrics();
+    expect(value(text, 'mlops_mcp_predictions_total{model="m",version="v1",outcome="ok"}')).toBe(2501);
+    expect(value(text, 'mlops_mcp_prediction_latency_seconds_count{model="m",version="v1"}')).toBe(2508);
+  });
+});
