@@ -92,16 +92,21 @@ export async function runTransport(transport, { home, rows, features, seqN, dura
     };
     const n8 = await eight(noop);
     const o8 = await eight(ours);
-    // Alternating halves (noop, predict, noop, predict), averaged: both see the same machine.
-    const halves = { floor: [], predict: [] };
-    for (let h = 0; h < 2; h++) {
-      halves.floor.push(await concurrent(`${transport}: noop ×8 (${h + 1}/2)`, n8.clients.map(noopCall), { durationMs: durationMs / 2, pid: noop.pid }));
-      halves.predict.push(await concurrent(`${transport}: predict ×8 (${h + 1}/2)`, o8.clients.map((c) => predictCall(c, false)), { durationMs: durationMs / 2, pid: ours.pid }));
+    // Four rounds each, in ABBA order (noop, predict, predict, noop, noop, predict, …), averaged:
+    // both see the same machine, and a machine slowing down or speeding up through the section
+    // weighs on both alike. Two rounds each (before 2026-11-23 evening) let one busy second of
+    // this shared VM move the ratio by ±0.1.
+    const perRound = { floor: [], predict: [] };
+    const rounds = 4;
+    for (let h = 0; h < rounds; h++) {
+      const noopRound = async () => perRound.floor.push(await concurrent(`${transport}: noop ×8 (${h + 1}/${rounds})`, n8.clients.map(noopCall), { durationMs: durationMs / 2, pid: noop.pid }));
+      const predictRound = async () => perRound.predict.push(await concurrent(`${transport}: predict ×8 (${h + 1}/${rounds})`, o8.clients.map((c) => predictCall(c, false)), { durationMs: durationMs / 2, pid: ours.pid }));
+      for (const round of h % 2 ? [predictRound, noopRound] : [noopRound, predictRound]) await round();
     }
     const mean = (xs, k) => (xs.every((x) => x[k] !== null) ? xs.reduce((a, x) => a + x[k], 0) / xs.length : null);
     const avg = (xs) => ({ workers: xs[0].workers, callsPerSec: mean(xs, 'callsPerSec'), benchCpuPct: mean(xs, 'benchCpuPct'), serverCpuPct: mean(xs, 'serverCpuPct') });
-    res.floor.c8 = avg(halves.floor);
-    res.predict.c8 = avg(halves.predict);
+    res.floor.c8 = avg(perRound.floor);
+    res.predict.c8 = avg(perRound.predict);
     res.c8Mode = transport === 'stdio' ? '8 calls in flight on one stdio connection' : transport === 'http' ? '8 Client sessions (one HTTP session each)' : '8 Client/McpServer pairs in-process';
 
     if (batch) res.batch = await batchSection(nc.client, oc.client, { rows, features });
