@@ -98,6 +98,8 @@ describe('register_model refuses hostile ONNX files and keeps serving', () => {
 
   it.each(cases)('%s → invalid_model', async (file, message) => {
     const given = path.join(work, file);
+    // The previous case's prediction is written by the log's timer: not during this comparison.
+    await app.predictionLog.flush();
     const before = dumpTables(app.config.dbPath);
     const artifactsBefore = fs.readdirSync(app.config.artifactsDir, { recursive: true }).sort();
     const r = await call(client, 'register_model', { name: 'hostile', artifact_path: given });

@@ -139,13 +139,15 @@ function section2(t) {
 function section3(t) {
   const lat = table(
     `3a. predict nba_points v1 (named features from the reference CSV): latency, ${Object.values(t)[0].predict.sequential.latencyMs.n} sequential calls`,
-    ['transport', 'p50 ms', 'noop p50', 'Δ p50', 'p99 ms', 'noop p99', 'Δ p99', 'in-server latency_ms p50', 'server CPU µs/call', 'noop CPU µs/call', 'bench CPU µs/call', 'noop bench µs/call'],
+    ['transport', 'p50 ms', 'noop p50', 'Δ p50', 'naive p50', 'naive Δ', 'p99 ms', 'noop p99', 'naive p99', 'in-server latency_ms p50', 'server CPU µs/call', 'noop CPU µs/call', 'naive CPU µs/call', 'bench CPU µs/call', 'noop bench µs/call'],
     Object.values(t).map((r) => {
       const p = r.predict.sequential.latencyMs;
       const f = r.floor.sequential.latencyMs;
-      return [r.transport, p.p50, f.p50, p.p50 - f.p50, p.p99, f.p99, p.p99 - f.p99, r.predict.sequential.serverLatencyMs, r.predict.sequential.serverCpuUsPerCall, r.floor.sequential.serverCpuUsPerCall, r.predict.sequential.benchCpuUsPerCall, r.floor.sequential.benchCpuUsPerCall];
+      const n = r.naive.sequential.latencyMs;
+      return [r.transport, p.p50, f.p50, p.p50 - f.p50, n.p50, n.p50 - f.p50, p.p99, f.p99, n.p99, r.predict.sequential.serverLatencyMs, r.predict.sequential.serverCpuUsPerCall, r.floor.sequential.serverCpuUsPerCall, r.naive.sequential.serverCpuUsPerCall, r.predict.sequential.benchCpuUsPerCall, r.floor.sequential.benchCpuUsPerCall];
     }),
   );
+  const naiveNote = 'naive: naive_predict on the floor server (zod input and output schemas, one onnxruntime run of the same model; no routing, feature checks, logging or stats): what any predict tool pays on this SDK and machine.';
   const thr = table(
     '3b. predict throughput (calls/s) with 1 and 8 concurrent clients, next to noop',
     ['transport', 'predict ×1', 'noop ×1', 'predict ×8', 'noop ×8', 'predict/noop ×8', 'server CPU% ×8', 'bench CPU% ×8', '×8 means'],
@@ -161,7 +163,7 @@ function section3(t) {
       r.c8Mode,
     ]),
   );
-  return `${lat}\n${thr}`;
+  return `${lat}\n${naiveNote}\n\n${thr}`;
 }
 
 function section4(b) {

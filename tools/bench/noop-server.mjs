@@ -3,13 +3,36 @@
 //   noop       { text: string } -> structuredContent { text }
 //   echo_rows  { rows: number[][] } -> structuredContent { predictions: number[] } (one per row,
 //              float32-valued like an ONNX regressor's output, so the answer has batch_predict's size)
+// and a reference point between the floor and mlops-mcp:
+//   naive_predict  { name, features: record } -> { prediction }: the issue's "naive predict tool
+//              with zod input and output schemas", one onnxruntime run of nba_points v1 (the same
+//              session options as mlops-mcp), no routing, validation beyond zod, logging or stats.
 // In-process: import { createNoopServer }. Spawned: `node noop-server.mjs --stdio` or
 // `node noop-server.mjs --http --port 0` (prints "listening on http://…/mcp" on stderr; one
 // transport and one McpServer per session, like mlops-mcp's HTTP server).
 import { randomUUID } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
+let naiveModel = null;
+
+/** nba_points v1, loaded on first use (one session per process, as mlops-mcp caches it). */
+function naiveSession() {
+  naiveModel ??= (async () => {
+    process.env.ORT_DISABLE_TELEMETRY = '1';
+    const ort = createRequire(import.meta.url)('onnxruntime-node');
+    const manifest = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'models.json'), 'utf8'));
+    const m = manifest.models.find((x) => x.name === 'nba_points' && x.version === '1');
+    const session = await ort.InferenceSession.create(fs.readFileSync(path.join(FIXTURES, m.file)), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    return { ort, session, features: m.feature_names, input: session.inputNames[0], output: session.outputNames[0] };
+  })();
+  return naiveModel;
+}
 
 export function createNoopServer() {
   const server = new McpServer({ name: 'bench-noop', version: '1.0.0' });
@@ -41,6 +64,24 @@ export function createNoopServer() {
         predictions[i] = Math.fround(s / 10);
       }
       return { content: [{ type: 'text', text: `${rows.length} rows echoed` }], structuredContent: { predictions } };
+    },
+  );
+  server.registerTool(
+    'naive_predict',
+    {
+      title: 'Naive predict',
+      description: 'One onnxruntime run of nba_points v1 on named features.',
+      inputSchema: z.object({ name: z.string(), features: z.record(z.string(), z.number()) }).strict(),
+      outputSchema: { prediction: z.number() },
+      annotations: { readOnlyHint: true },
+    },
+    async ({ features }) => {
+      const { ort, session, features: names, input, output } = await naiveSession();
+      const x = new Float32Array(names.length);
+      for (let i = 0; i < names.length; i++) x[i] = features[names[i]];
+      const result = await session.run({ [input]: new ort.Tensor('float32', x, [1, names.length]) });
+      const prediction = result[output].data[0];
+      return { content: [{ type: 'text', text: String(prediction) }], structuredContent: { prediction } };
     },
   );
   return server;

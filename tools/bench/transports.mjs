@@ -76,11 +76,14 @@ export async function runTransport(transport, { home, rows, features, seqN, dura
     };
 
     const res = { transport, floor: {}, predict: {} };
-    const seq = await sequential(`${transport}: noop and predict, sequential, interleaved`, {
+    const naiveCall = (client) => async (i) => check(await client.callTool({ name: 'naive_predict', arguments: { name: 'nba_points', features: rows[i % rows.length] } }), 'naive_predict');
+    const seq = await sequential(`${transport}: noop, naive_predict and predict, sequential, interleaved`, {
       floor: { call: noopCall(nc.client), pid: noop.pid },
+      naive: { call: naiveCall(nc.client), pid: noop.pid },
       predict: { call: predictCall(oc.client, true), pid: ours.pid },
     }, { n: seqN });
     res.floor.sequential = seq.floor;
+    res.naive = { sequential: seq.naive };
     res.predict.sequential = { ...seq.predict, serverLatencyMs: median(serverLatency.slice(-seqN)) };
 
     const eight = async (ep) => {
