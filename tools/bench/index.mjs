@@ -144,10 +144,10 @@ function section3(t) {
       const p = r.predict.sequential.latencyMs;
       const f = r.floor.sequential.latencyMs;
       const n = r.naive.sequential.latencyMs;
-      return [r.transport, p.p50, f.p50, p.p50 - f.p50, n.p50, n.p50 - f.p50, p.p99, f.p99, n.p99, r.predict.sequential.serverLatencyMs, r.predict.sequential.serverCpuUsPerCall, r.floor.sequential.serverCpuUsPerCall, r.naive.sequential.serverCpuUsPerCall, r.predict.sequential.benchCpuUsPerCall, r.floor.sequential.benchCpuUsPerCall];
+      return [r.transport, p.p50, f.p50, p.p50 - f.p50, n.p50, n.p50 - r.naive.floor.latencyMs.p50, p.p99, f.p99, n.p99, r.predict.sequential.serverLatencyMs, r.predict.sequential.serverCpuUsPerCall, r.floor.sequential.serverCpuUsPerCall, r.naive.sequential.serverCpuUsPerCall, r.predict.sequential.benchCpuUsPerCall, r.floor.sequential.benchCpuUsPerCall];
     }),
   );
-  const naiveNote = 'naive: naive_predict on the floor server (zod input and output schemas, one onnxruntime run of the same model; no routing, feature checks, logging or stats): what any predict tool pays on this SDK and machine.';
+  const naiveNote = 'naive: naive_predict on the floor server (zod input and output schemas, one onnxruntime run of the same model; no routing, feature checks, logging or stats): what any predict tool pays on this SDK and machine. Measured in a run of its own beside noop; naive Δ is over that run\'s noop p50.';
   const thr = table(
     '3b. predict throughput (calls/s) with 1 and 8 concurrent clients, next to noop',
     ['transport', 'predict ×1', 'noop ×1', 'predict ×8', 'noop ×8', 'predict/noop ×8', 'server CPU% ×8', 'bench CPU% ×8', '×8 means'],
