@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
@@ -47,7 +48,15 @@ export function takeOverToolCalls(server: McpServer, tools: ReadonlyMap<string, 
     if (params && tool) {
       const args = tool.input.safeParse(params.arguments ?? {});
       if (args.success) {
-        const result = await tool.call(args.data, extra);
+        let result: CallToolResult;
+        try {
+          result = await tool.call(args.data, extra);
+        } catch (e) {
+          // Tools answer their own failures; one that throws is a bug, answered as the SDK would (isError), with an id in the log.
+          const id = randomUUID();
+          logger.error({ err: e, tool: params.name, errorId: id }, 'tool threw');
+          return errorResult('internal', `internal: ${params.name} failed unexpectedly (error id ${id} in the server log). Nothing was changed; try again, and report it if it persists.`);
+        }
         if (result.isError) return result;
         const checked = tool.output.safeParse(result.structuredContent);
         if (checked.success) return result;

@@ -37,6 +37,9 @@ beforeEach(async () => {
   };
   add('double', (a) => ({ doubled: (a.n as number) * 2 }));
   add('broken', (a) => ({ doubled: String(a.n) }));
+  add('throws', () => {
+    throw new Error('boom at /secret/path');
+  });
   const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) });
   takeOverToolCalls(server, direct, new Map([['secret', 'forbidden: secret needs the admin role; this caller has read. Use a token with more rights.']]), logger);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
@@ -70,6 +73,16 @@ describe('tools/call dispatch', () => {
     expect(r.structuredContent).toBeUndefined();
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ tool: 'broken', msg: 'a tool answered outside its output schema' });
+  });
+
+  it('answers a tool that throws as an internal error with an id, the error itself only in the log', async () => {
+    const r = (await client.callTool({ name: 'throws', arguments: { n: 1 } })) as CallToolResult;
+    expect(r.isError).toBe(true);
+    expect(code(r)).toBe('internal');
+    const id = /error id ([0-9a-f-]{36})/.exec(text(r))?.[1];
+    expect(id).toBeDefined();
+    expect(text(r)).not.toContain('boom');
+    expect(logged[0]).toMatchObject({ tool: 'throws', errorId: id, msg: 'tool threw' });
   });
 
   it("leaves arguments that fail the input schema to the SDK's path, with its message and our code", async () => {
