@@ -71,7 +71,11 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['register_model', { name: 'x', artifact_path: fixture('nba_points_v1.onnx'), feature_names: ['a', 'b'] }, 'invalid_argument', /takes 10 features/],
   ['list_models', { cursor: 'eyJ4IjoxfQ' }, 'invalid_argument', /cursor/],
   // serving
-  ['predict', { name: 'nba_points', features: 'all of them' }, 'validation', /features/],
+  ['predict', { name: 'nba_points', features: 'all of them' }, 'invalid_argument', /features is a string that is not JSON/],
+  ['predict', { name: 'nba_points', features: '{"is_home": "1"}' }, 'invalid_argument', /features is JSON text of an object that is not a row of numbers .* at is_home/],
+  ['predict', { name: 'nba_points', features: 'null' }, 'invalid_argument', /JSON text of null/],
+  ['predict', { name: 'nba_points', features: '[1, 2, 3]' }, 'invalid_argument', /expected 10 feature values/],
+  ['predict', { name: 'nba_points', features: 'x'.repeat(4_000_001) }, 'validation', /features/],
   ['predict', { name: 'nba_points', features: { is_home: '1' } }, 'validation', /features/],
   ['predict', { name: 'nba_points', features: [1, 2, 3] }, 'invalid_argument', /expected 10 feature values/],
   ['predict', { name: 'nba_points', features: manyKeys(10_001, 0) }, 'validation', /at most 10000 features/],

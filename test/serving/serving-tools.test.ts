@@ -54,6 +54,11 @@ describe('predict', () => {
     // The same row as an array in signature order gives the same number.
     const q = await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: m.feature_names.map((f) => row[f]) });
     expect(q.prediction).toBe(p.prediction);
+    // And either as JSON text (clients that send every argument as a string, e.g. MCP Inspector's --tool-arg).
+    for (const text of [JSON.stringify(row), JSON.stringify(m.feature_names.map((f) => row[f]))]) {
+      const r = await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: text });
+      expect(r.prediction).toBe(p.prediction);
+    }
   });
 
   it('matches scikit-learn on the first reference rows for all four demo models, in one batch each', async () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { boundedRecord, dryRun, modelName, reason, stage, versionLabel } from '../schemas.js';
 import { DomainError } from '../../errors.js';
+import type { FeatureRow } from '../../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../../serving/answers.js';
 import type { TrafficChange } from '../../serving/serving.js';
 import { defineTool } from '../tool.js';
@@ -8,13 +9,40 @@ import { defineTool } from '../tool.js';
 const MAX_FEATURES = 10_000;
 const MAX_BATCH_ROWS = 10_000;
 const MAX_SPLIT_VERSIONS = 100;
+/** 10 000 names of up to 256 characters and their values, as JSON. */
+const MAX_FEATURES_TEXT = 4_000_000;
 
-const featureRow = z
-  .union([
-    boundedRecord(z.string().max(256), z.number(), MAX_FEATURES, 'features').describe('Named features, e.g. {"is_home": 1, "days_rest": 2, …}'),
-    z.array(z.number()).max(MAX_FEATURES).describe('Values in the order of the model\'s feature_names'),
-  ])
-  .describe('One row of features: an object keyed by feature name, or an array in signature order');
+const namedFeatures = boundedRecord(z.string().max(256), z.number(), MAX_FEATURES, 'features').describe('Named features, e.g. {"is_home": 1, "days_rest": 2, …}');
+const orderedFeatures = z.array(z.number()).max(MAX_FEATURES).describe('Values in the order of the model\'s feature_names');
+const featureRow = z.union([namedFeatures, orderedFeatures]).describe('One row of features: an object keyed by feature name, or an array in signature order');
+
+/**
+ * predict's features may also come as JSON text: clients that send every argument as a string
+ * (MCP Inspector's --tool-arg for a property without one JSON type; some LLM tool calls) would
+ * otherwise have no way to call it.
+ */
+const featuresText = z
+  .string()
+  .max(MAX_FEATURES_TEXT)
+  .describe('The same row as JSON text, e.g. "{\\"is_home\\": 1, …}", for clients that send arguments as strings');
+
+function featuresFromText(text: string): FeatureRow {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new DomainError('invalid_argument', 'features is a string that is not JSON: send an object keyed by feature name ({"is_home": 1, …}) or an array in signature order, as JSON or as text.');
+  }
+  const schema = Array.isArray(value) ? orderedFeatures : typeof value === 'object' && value !== null ? namedFeatures : null;
+  const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+  const row = schema?.safeParse(value);
+  if (!row?.success) {
+    const issue = row?.error.issues[0];
+    const why = issue ? ` that is not a row of numbers (${issue.message}${issue.path.length ? ` at ${issue.path.join('.')}` : ''})` : '';
+    throw new DomainError('invalid_argument', `features is JSON text of ${what}${why}: send an object keyed by feature name or an array in signature order.`);
+  }
+  return row.data;
+}
 
 const routingKey = z
   .string()
@@ -34,7 +62,9 @@ export const predict = defineTool({
     'Scores one row with a model. The version is chosen by the model\'s traffic split (production by default; sticky with routing_key) unless version is given. Features are checked against the signature before ONNX runs. Every prediction is logged.',
   input: {
     name: modelName,
-    features: featureRow,
+    features: z
+      .union([namedFeatures, orderedFeatures, featuresText])
+      .describe('One row of features: an object keyed by feature name, an array in signature order, or either as JSON text'),
     version: versionLabel.optional().describe('Serve this version instead of routing (not an archived one)'),
     routing_key: routingKey,
   },
@@ -57,7 +87,8 @@ export const predict = defineTool({
   ],
   example: { name: 'nba_points', features: { is_home: 1, days_rest: 2, season_avg_points: 24.1, season_avg_rebounds: 6.2, season_avg_assists: 5.0, last5_avg_points: 27.4, last5_avg_rebounds: 5.8, last5_avg_assists: 6.1, minutes_avg: 34.5, opponent_def_rating: 112.3 } },
   async handler(args, ctx) {
-    const p = await ctx.app.serving.predict(args.name, args.features, { version: args.version, routingKey: args.routing_key });
+    const features = typeof args.features === 'string' ? featuresFromText(args.features) : args.features;
+    const p = await ctx.app.serving.predict(args.name, features, { version: args.version, routingKey: args.routing_key });
     const value = typeof p.prediction === 'number' ? Math.round(p.prediction * 10_000) / 10_000 : p.prediction;
     const probs = p.probabilities ? ` (${Object.entries(p.probabilities).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join(', ')})` : '';
     return {
