@@ -56,6 +56,18 @@ describe('the tool list', () => {
     }
   });
 
+  it('can be called by a client that sends arguments as strings: every input field has one JSON type or takes text', () => {
+    // MCP Inspector's CLI (--tool-arg key=value) parses a value as JSON only when the field's
+    // schema says type object or array; a field with anyOf alternatives gets the raw text.
+    for (const tool of listed) {
+      const schema = tool.inputSchema as { properties?: Record<string, { type?: unknown; anyOf?: Array<{ type?: unknown }> }> };
+      for (const [field, prop] of Object.entries(schema.properties ?? {})) {
+        if (prop.type !== undefined) continue;
+        expect(prop.anyOf?.some((branch) => branch.type === 'string'), `${tool.name}.${field} has no single type and no string branch`).toBe(true);
+      }
+    }
+  });
+
   it('bounds every array, record and string in every input schema, and names models and versions by one safe pattern', () => {
     type Node = { type?: string | string[]; maxItems?: number; maxProperties?: number; maxLength?: number; enum?: unknown; const?: unknown; format?: string; pattern?: string; properties?: Record<string, Node>; additionalProperties?: Node | boolean; items?: Node; anyOf?: Node[]; oneOf?: Node[]; allOf?: Node[] };
     const unbounded: string[] = [];
