@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { DomainError } from '../errors.js';
 import type { ModelSignature, TensorSpec } from '../registry/types.js';
 import { ExternalDataError, findExternalTensor, OnnxNestingError, readOnnxModelInfo, type ExternalTensor, type OnnxModelInfo } from './onnx-proto.js';
-import type { OnnxRuntime } from './runtime.js';
+import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 
 export interface OnnxInspection {
   signature: ModelSignature;
@@ -39,7 +39,7 @@ export async function inspectOnnxModel(file: string, ort: OnnxRuntime, displayNa
   try {
     session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   } catch (e) {
-    throw notOnnx(displayName, `onnxruntime could not load it (${firstLine(e)})`);
+    throw notOnnx(displayName, `onnxruntime could not load it (${onnxruntimeMessage(e)})`);
   }
   try {
     const signature: ModelSignature = {
@@ -88,14 +88,3 @@ function parseFeatureNames(raw: string | undefined, displayName: string): string
 
 const notOnnx = (displayName: string, why: string) =>
   new DomainError('invalid_model', `${displayName} is not a usable ONNX model: ${why}. Export the model to ONNX (e.g. skl2onnx, torch.onnx) and register the .onnx file.`);
-
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  // onnxruntime messages carry source paths of its build machine (/onnxruntime_src/…) and can
-  // quote raw bytes of the file: keep the first line, without either, short.
-  return msg
-    .split('\n')[0]
-    .replace(/\/onnxruntime_src\/\S*\s*/g, '')
-    .replace(/[^\x20-\x7e]+/g, '?')
-    .slice(0, 200);
-}

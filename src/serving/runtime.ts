@@ -11,3 +11,17 @@ export function loadOnnxRuntime(): Promise<OnnxRuntime> {
   process.env.ORT_DISABLE_TELEMETRY ??= '1';
   return import('onnxruntime-node');
 }
+
+/**
+ * An onnxruntime error as a short line for a caller: its messages carry source paths of its
+ * build machine (/onnxruntime_src/…) and can quote raw bytes of the model file. Keeps the first
+ * line, with `hide` (a directory of ours) written as `as`, without either, at most 200 characters.
+ */
+export function onnxruntimeMessage(e: unknown, hide?: { path: string; as: string }): string {
+  let line = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  if (hide) line = line.split(hide.path).join(hide.as);
+  return line
+    .replace(/\/onnxruntime_src\/\S*\s*/g, '')
+    .replace(/[^\x20-\x7e]+/g, '?')
+    .slice(0, 200);
+}

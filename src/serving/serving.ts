@@ -11,7 +11,7 @@ import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type Feature
 import type { ServingMetrics } from './metrics.js';
 import type { PredictionLog } from './prediction-log.js';
 import { rowOf, runBatch, type BatchOutput } from './runner.js';
-import type { OnnxRuntime } from './runtime.js';
+import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
 import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, type Picker, type Routing, type TrafficConfig } from './traffic.js';
@@ -357,7 +357,7 @@ export class ServingService {
     if (e instanceof ArtifactDamagedError) {
       return failedPrecondition(`${what} cannot be served: its ${e.message}. Roll back (rollback_model), promote another version, or register its ONNX file again.`);
     }
-    const msg = (e instanceof Error ? e.message.split('\n')[0] : String(e)).split(this.deps.artifacts.dir).join('artifacts').slice(0, 200);
+    const msg = onnxruntimeMessage(e, { path: this.deps.artifacts.dir, as: 'artifacts' });
     return new DomainError('internal', `${what} failed to run in onnxruntime (${msg}). Check health_check; roll back or register the version again if it persists.`);
   }
 
