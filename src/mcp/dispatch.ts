@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
+import { diskFailure, isDomainError, isSqliteBusy } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 const MAX_ERROR_TEXT = 2000;
@@ -18,6 +19,29 @@ type Handler = (request: unknown, extra: unknown) => Promise<unknown>;
 
 export function errorResult(code: string, text: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text }], _meta: { 'mlops-mcp/error': { code } } };
+}
+
+/**
+ * A failed call: a domain error becomes its code and message; anything else is logged with its
+ * stack and answered with an id to find it in the logs, never with the stack itself.
+ */
+export function toolError(logger: Logger, tool: string, e: unknown): CallToolResult {
+  if (isDomainError(e)) return errorResult(e.code, `${e.code}: ${e.message}`);
+  if (isSqliteBusy(e)) {
+    return errorResult('busy', 'busy: the registry database stayed locked by another writer (another mlops-mcp on the same home?) past the busy timeout. Nothing was changed; retry in a moment.');
+  }
+  const disk = diskFailure(e);
+  if (disk) {
+    logger.error({ err: e, tool }, 'the disk under the home failed a request');
+    return errorResult(
+      'unavailable',
+      `unavailable: the disk under MLOPS_MCP_HOME failed this request (${disk}). Check it (health_check's disk component). Nothing was changed; retry once it works again.`,
+    );
+  }
+  const id = randomUUID();
+  logger.error({ err: e, tool, errorId: id }, 'tool failed');
+  const result = errorResult('internal', `internal: ${tool} failed unexpectedly (error id ${id} in the server log). Nothing was changed; try again, and report it if it persists.`);
+  return { ...result, _meta: { 'mlops-mcp/error': { code: 'internal', error_id: id } } };
 }
 
 /**
@@ -52,10 +76,8 @@ export function takeOverToolCalls(server: McpServer, tools: ReadonlyMap<string, 
         try {
           result = await tool.call(args.data, extra);
         } catch (e) {
-          // Tools answer their own failures; one that throws is a bug, answered as the SDK would (isError), with an id in the log.
-          const id = randomUUID();
-          logger.error({ err: e, tool: params.name, errorId: id }, 'tool threw');
-          return errorResult('internal', `internal: ${params.name} failed unexpectedly (error id ${id} in the server log). Nothing was changed; try again, and report it if it persists.`);
+          // Tools answer their own failures; one that throws is answered as they would answer it.
+          return toolError(logger, params.name, e);
         }
         if (result.isError) return result;
         const checked = tool.output.safeParse(result.structuredContent);

@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { type CallToolResult, type ServerNotification, type ServerRequest, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { diskFailure, isDomainError, isSqliteBusy } from '../errors.js';
 import { VERSION } from '../version.js';
 import { dashboardToolMeta, registerDashboard } from './app.js';
-import { errorResult, takeOverToolCalls, type DirectTool } from './dispatch.js';
+import { errorResult, takeOverToolCalls, toolError, type DirectTool } from './dispatch.js';
 import { requestApproval } from './approval.js';
 import { boundText } from './format.js';
 import { registerPrompts } from './prompts.js';
@@ -112,7 +110,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         const images = (answer.images ?? []).map((i) => ({ type: 'image' as const, data: i.data.toString('base64'), mimeType: i.mimeType }));
         return { content: [{ type: 'text', text: boundText(answer.summary) }, ...images], structuredContent: answer.data };
       } catch (e) {
-        return toolError(app, tool.name, e);
+        return toolError(app.logger, tool.name, e);
       }
     };
     server.registerTool(
@@ -145,27 +143,4 @@ function progressReporter(extra: Extra): ToolContext['progress'] {
       .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) } })
       .catch(() => undefined);
   };
-}
-
-/**
- * A failed call: a domain error becomes its code and message; anything else is logged with its
- * stack and answered with an id to find it in the logs, never with the stack itself.
- */
-function toolError(app: AppContext, tool: string, e: unknown): CallToolResult {
-  if (isDomainError(e)) return errorResult(e.code, `${e.code}: ${e.message}`);
-  if (isSqliteBusy(e)) {
-    return errorResult('busy', 'busy: the registry database stayed locked by another writer (another mlops-mcp on the same home?) past the busy timeout. Nothing was changed; retry in a moment.');
-  }
-  const disk = diskFailure(e);
-  if (disk) {
-    app.logger.error({ err: e, tool }, 'the disk under the home failed a request');
-    return errorResult(
-      'unavailable',
-      `unavailable: the disk under MLOPS_MCP_HOME failed this request (${disk}). Check it (health_check's disk component). Nothing was changed; retry once it works again.`,
-    );
-  }
-  const id = randomUUID();
-  app.logger.error({ err: e, tool, errorId: id }, 'tool failed');
-  const result = errorResult('internal', `internal: ${tool} failed unexpectedly (error id ${id} in the server log). Nothing was changed; try again, and report it if it persists.`);
-  return { ...result, _meta: { 'mlops-mcp/error': { code: 'internal', error_id: id } } };
 }

@@ -82,7 +82,8 @@ describe('tools/call dispatch', () => {
     const id = /error id ([0-9a-f-]{36})/.exec(text(r))?.[1];
     expect(id).toBeDefined();
     expect(text(r)).not.toContain('boom');
-    expect(logged[0]).toMatchObject({ tool: 'throws', errorId: id, msg: 'tool threw' });
+    expect(r._meta?.['mlops-mcp/error']).toEqual({ code: 'internal', error_id: id });
+    expect(logged[0]).toMatchObject({ tool: 'throws', errorId: id, msg: 'tool failed' });
   });
 
   it("leaves arguments that fail the input schema to the SDK's path, with its message and our code", async () => {
