@@ -213,6 +213,37 @@ describe('idle HTTP sessions expire (MLOPS_MCP_SESSION_IDLE_SECONDS=1, MLOPS_MCP
   });
 });
 
+// The argument sweep of test/mcp/fuzz.test.ts runs in process, where messages are objects; this
+// one sends hostile bodies as bytes, through the HTTP server, express's JSON parser and the
+// SDK's transport, inside a real session.
+const HTTP_FUZZ_RUNS = Number(process.env.HTTP_FUZZ_RUNS ?? 150);
+const TOOL_NAMES = ['predict', 'batch_predict', 'register_model', 'promote_model', 'configure_ab_test', 'detect_drift', 'set_drift_reference', 'get_model', 'no_such_tool', '__proto__'];
+
+/** A JSON-RPC message (or not quite one) as the bytes a client could send. */
+const hostileBody: fc.Arbitrary<string> = fc.oneof(
+  // A tools/call with hostile arguments.
+  fc
+    .record({ id: fc.oneof(fc.integer(), fc.string({ maxLength: 8 })), name: fc.constantFrom(...TOOL_NAMES), args: hostileValue })
+    .map(({ id, name, args }) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } })),
+  // An envelope with any of its parts wrong or missing.
+  fc
+    .record(
+      {
+        jsonrpc: fc.constantFrom('2.0', '1.0', 2, null),
+        id: fc.oneof(fc.integer(), fc.double(), fc.string({ maxLength: 8 }), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }), fc.dictionary(hostileKey, fc.integer(), { maxKeys: 2 })),
+        method: fc.oneof(fc.constantFrom('tools/call', 'tools/list', 'ping', 'initialize', 'resources/read', 'prompts/get', 'completion/complete', 'notifications/cancelled', 'rpc.discover', ''), hostileString, fc.integer()),
+        params: hostileValue,
+        result: hostileValue,
+      },
+      { requiredKeys: [] },
+    )
+    .map((m) => JSON.stringify(m)),
+  // Batches of such envelopes, and bytes that are not JSON-RPC at all.
+  fc.array(fc.record({ jsonrpc: fc.constant('2.0'), id: fc.integer(), method: fc.constantFrom('ping', 'tools/list', 'nope') }), { maxLength: 5 }).map((b) => JSON.stringify(b)),
+  fc.constantFrom('', 'null', '[]', '{}', '"x"', '1e999', '{"jsonrpc":"2.0","id":1,"method":"ping"', '\u0000', '{"__proto__":{"polluted":1},"jsonrpc":"2.0","id":1,"method":"ping"}'),
+  fc.string({ maxLength: 60 }),
+);
+
 describe('HTTP limits on one default server (--demo)', () => {
   let server: SpawnedHttp;
   beforeAll(async () => {
@@ -321,6 +352,34 @@ describe('HTTP limits on one default server (--demo)', () => {
     const allowed = await headersOnly(`${server.url}/mcp`, { ...mcpHeaders, origin: server.url, 'content-length': String(3 * 1024 * 1024) }, 500);
     expect(allowed).toBe('no reply');
   });
+
+  it(`answers ${HTTP_FUZZ_RUNS} generated bodies with a JSON-RPC reply or an accepted notification, never a 5xx, and keeps serving`, { timeout: 120_000 }, async () => {
+    const sid = await openSession(server.url);
+    await fc.assert(
+      fc.asyncProperty(hostileBody, async (body) => {
+        const r = await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body });
+        const what = `${r.status} for ${body.slice(0, 160)}: ${r.body.slice(0, 300)}`;
+        expect(r.status, what).toBeLessThan(500);
+        if (r.status === 202) return; // notifications and responses are only accepted
+        expect(r.body.trim(), what).not.toBe('');
+        const replies = messages(r.body);
+        expect(replies.length, what).toBeGreaterThan(0);
+        for (const m of replies) {
+          expect(m.jsonrpc, what).toBe('2.0');
+          expect(m.result !== undefined || m.error !== undefined, what).toBe(true);
+          if (m.error) expect(m.error.message, what).not.toMatch(/\n\s+at .+:\d+:\d+/);
+        }
+      }),
+      { numRuns: HTTP_FUZZ_RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261123), endOnFailure: true },
+    );
+    // The session and the server still work.
+    const call = JSON.stringify({ jsonrpc: '2.0', id: 'after', method: 'tools/call', params: { name: 'predict', arguments: { name: 'nba_points', features: Array(10).fill(1) } } });
+    const after = messages((await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: call })).body);
+    expect(after.find((m) => m.id === 'after')?.result?.isError).toBeFalsy();
+    expect(after.find((m) => m.id === 'after')?.result?.structuredContent).toHaveProperty('prediction');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    await closeSession(server.url, sid);
+  });
 });
 
 describe('slow HTTP clients (headers timeout 1 s, request timeout 3 s)', () => {
@@ -369,74 +428,5 @@ describe('slow HTTP clients (headers timeout 1 s, request timeout 3 s)', () => {
     await expect(
       spawnHttp([], { MLOPS_MCP_HOME: home(), MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS: '10', MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS: '5' }),
     ).rejects.toThrow(/MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS/);
-  });
-});
-
-// The argument sweep of test/mcp/fuzz.test.ts runs in process, where messages are objects; this
-// one sends hostile bodies as bytes, through the HTTP server, express's JSON parser and the
-// SDK's transport, inside a real session.
-const HTTP_FUZZ_RUNS = Number(process.env.HTTP_FUZZ_RUNS ?? 150);
-const TOOL_NAMES = ['predict', 'batch_predict', 'register_model', 'promote_model', 'configure_ab_test', 'detect_drift', 'set_drift_reference', 'get_model', 'no_such_tool', '__proto__'];
-
-/** A JSON-RPC message (or not quite one) as the bytes a client could send. */
-const hostileBody: fc.Arbitrary<string> = fc.oneof(
-  // A tools/call with hostile arguments.
-  fc
-    .record({ id: fc.oneof(fc.integer(), fc.string({ maxLength: 8 })), name: fc.constantFrom(...TOOL_NAMES), args: hostileValue })
-    .map(({ id, name, args }) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } })),
-  // An envelope with any of its parts wrong or missing.
-  fc
-    .record(
-      {
-        jsonrpc: fc.constantFrom('2.0', '1.0', 2, null),
-        id: fc.oneof(fc.integer(), fc.double(), fc.string({ maxLength: 8 }), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }), fc.dictionary(hostileKey, fc.integer(), { maxKeys: 2 })),
-        method: fc.oneof(fc.constantFrom('tools/call', 'tools/list', 'ping', 'initialize', 'resources/read', 'prompts/get', 'completion/complete', 'notifications/cancelled', 'rpc.discover', ''), hostileString, fc.integer()),
-        params: hostileValue,
-        result: hostileValue,
-      },
-      { requiredKeys: [] },
-    )
-    .map((m) => JSON.stringify(m)),
-  // Batches of such envelopes, and bytes that are not JSON-RPC at all.
-  fc.array(fc.record({ jsonrpc: fc.constant('2.0'), id: fc.integer(), method: fc.constantFrom('ping', 'tools/list', 'nope') }), { maxLength: 5 }).map((b) => JSON.stringify(b)),
-  fc.constantFrom('', 'null', '[]', '{}', '"x"', '1e999', '{"jsonrpc":"2.0","id":1,"method":"ping"', '\u0000', '{"__proto__":{"polluted":1},"jsonrpc":"2.0","id":1,"method":"ping"}'),
-  fc.string({ maxLength: 60 }),
-);
-
-describe('hostile JSON-RPC bodies over HTTP, in a session (--demo)', () => {
-  let server: SpawnedHttp;
-  beforeAll(async () => {
-    server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: home() });
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
-
-  it(`answers ${HTTP_FUZZ_RUNS} generated bodies with a JSON-RPC reply or an accepted notification, never a 5xx, and keeps serving`, { timeout: 120_000 }, async () => {
-    const sid = await openSession(server.url);
-    await fc.assert(
-      fc.asyncProperty(hostileBody, async (body) => {
-        const r = await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body });
-        const what = `${r.status} for ${body.slice(0, 160)}: ${r.body.slice(0, 300)}`;
-        expect(r.status, what).toBeLessThan(500);
-        if (r.status === 202) return; // notifications and responses are only accepted
-        expect(r.body.trim(), what).not.toBe('');
-        const replies = messages(r.body);
-        expect(replies.length, what).toBeGreaterThan(0);
-        for (const m of replies) {
-          expect(m.jsonrpc, what).toBe('2.0');
-          expect(m.result !== undefined || m.error !== undefined, what).toBe(true);
-          if (m.error) expect(m.error.message, what).not.toMatch(/\n\s+at .+:\d+:\d+/);
-        }
-      }),
-      { numRuns: HTTP_FUZZ_RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261123), endOnFailure: true },
-    );
-    // The session and the server still work.
-    const call = JSON.stringify({ jsonrpc: '2.0', id: 'after', method: 'tools/call', params: { name: 'predict', arguments: { name: 'nba_points', features: Array(10).fill(1) } } });
-    const after = messages((await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: call })).body);
-    expect(after.find((m) => m.id === 'after')?.result?.isError).toBeFalsy();
-    expect(after.find((m) => m.id === 'after')?.result?.structuredContent).toHaveProperty('prediction');
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    await closeSession(server.url, sid);
   });
 });
