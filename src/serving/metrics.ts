@@ -22,7 +22,6 @@ interface VariantMeter {
 export class ServingMetrics {
   readonly registry = new Registry();
   private readonly meters = new Map<string, Map<string, VariantMeter>>();
-  private readonly predictions: Counter<'model' | 'version' | 'outcome'>;
   private readonly latency: Histogram<'model' | 'version'>;
 
   constructor(sessions: SessionCache) {
@@ -30,7 +29,8 @@ export class ServingMetrics {
     // prom-client calls collect() with `this` bound to its metric: the meters are reached through these.
     const meters = this.meters;
     const drain = (m: VariantMeter) => this.drain(m);
-    this.predictions = new Counter({
+    // Registered in the registry, which is all that reads it.
+    new Counter({
       name: 'mlops_mcp_predictions_total',
       help: 'Predictions served, by model, version and outcome (ok or error); a batch counts each row',
       labelNames: ['model', 'version', 'outcome'],
