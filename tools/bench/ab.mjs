@@ -58,7 +58,7 @@ try {
   targets.push({ label: 'noop', conn: noop, call: () => noop.client.callTool({ name: 'noop', arguments: { text: 'ping' } }), lat: [], ticks: 0 });
 
   for (const t of targets) {
-    for (let k = 0; k < 1500; k++) {
+    for (let k = 0; k < 5000; k++) {
       const r = await t.call(k);
       if (r.isError) throw new Error(`${t.label}: ${r.content?.[0]?.text}`);
     }

@@ -88,7 +88,7 @@ async function main() {
   const durationMs = quick ? 800 : 3000;
   const transports = {};
   for (const t of ['memory', 'stdio', 'http']) {
-    transports[t] = await runTransport(t, { home, rows, features, seqN, durationMs, batch: t === 'stdio' });
+    transports[t] = await runTransport(t, { home, rows, features, seqN, warmup: quick ? 300 : 5000, durationMs, batch: t === 'stdio' });
   }
   print(section2(transports));
   print(section3(transports));

@@ -223,10 +223,15 @@ export async function callOk(client, name, args) {
 /**
  * Sequential calls to several servers, interleaved: `rounds` blocks of n/rounds calls to each in
  * turn (after `warmup` calls to each), so that a busy moment on the machine hits all of them
- * alike. Per server: latencies in ms, calls/s while its blocks ran and, for a spawned server
- * `pid`, its CPU time per call (µs, from /proc; 10 ms ticks) and the bench process's.
+ * alike. The warm-up is long enough for V8 to finish compiling: measured here, a freshly started
+ * server's background threads (optimizing compiler, concurrent GC) stay busy for its first
+ * 3 000–4 000 calls, and p99 in that stretch is 3–5 ms for every server, naive_predict's included;
+ * the earlier 1 000-call warm-up left most of it inside the measured calls, where it also slowed
+ * the other server of the pair. Per server: latencies in ms, calls/s while its blocks ran and, for
+ * a spawned server `pid`, its CPU time per call (µs, from /proc; 10 ms ticks) and the bench
+ * process's.
  */
-export async function sequential(label, targets, { warmup = 1000, n = 2000, rounds = 10 } = {}) {
+export async function sequential(label, targets, { warmup = 5000, n = 2000, rounds = 10 } = {}) {
   const bar = progress(label);
   const names = Object.keys(targets);
   for (const name of names) {

@@ -58,7 +58,7 @@ export async function setupDemo(home) {
  * Per transport: noop (floor) and predict, sequential latency and calls/s with 1 and 8
  * concurrent clients; over stdio also the batch section. Returns results and peak memory.
  */
-export async function runTransport(transport, { home, rows, features, seqN, durationMs, batch }) {
+export async function runTransport(transport, { home, rows, features, seqN, warmup, durationMs, batch }) {
   const noop = await startEndpoint('noop', transport, { home });
   let ours;
   const opened = [];
@@ -80,7 +80,7 @@ export async function runTransport(transport, { home, rows, features, seqN, dura
     const seq = await sequential(`${transport}: noop and predict, sequential, interleaved`, {
       floor: { call: noopCall(nc.client), pid: noop.pid },
       predict: { call: predictCall(oc.client, true), pid: ours.pid },
-    }, { n: seqN });
+    }, { n: seqN, warmup });
     res.floor.sequential = seq.floor;
     // The reference point in a run of its own, beside noop again: as a third target in the run
     // above it moved predict's figures (each server idled through two blocks instead of one;
@@ -88,7 +88,7 @@ export async function runTransport(transport, { home, rows, features, seqN, dura
     const ref = await sequential(`${transport}: noop and naive_predict, sequential, interleaved`, {
       floor: { call: noopCall(nc.client), pid: noop.pid },
       naive: { call: naiveCall(nc.client), pid: noop.pid },
-    }, { n: seqN });
+    }, { n: seqN, warmup });
     res.naive = { sequential: ref.naive, floor: ref.floor };
     res.predict.sequential = { ...seq.predict, serverLatencyMs: median(serverLatency.slice(-seqN)) };
 
