@@ -8,9 +8,8 @@ import type { Worker } from 'node:worker_threads';
  * thread.
  */
 export class WorkerChannel<Request extends object, Reply extends { id: number }> {
-  private worker: Worker | null = null;
+  private thread: { worker: Worker; waiting: Map<number, Waiting<Reply>> } | null = null;
   private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
 
   constructor(
     private readonly start: () => Worker,
@@ -19,40 +18,48 @@ export class WorkerChannel<Request extends object, Reply extends { id: number }>
   ) {}
 
   request(message: Request): Promise<Reply> {
-    const worker = this.started();
+    const { worker, waiting } = this.started();
     const id = this.nextId++;
     worker.ref();
     return new Promise<Reply>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      waiting.set(id, { resolve, reject });
       worker.postMessage({ id, ...message });
     });
   }
 
   /** The running thread, forgotten here (the next request starts a new one): for the owner to close. */
   take(): Worker | null {
-    const worker = this.worker;
-    this.worker = null;
+    const worker = this.thread?.worker ?? null;
+    this.thread = null;
     return worker;
   }
 
-  private started(): Worker {
-    if (this.worker) return this.worker;
+  private started(): { worker: Worker; waiting: Map<number, Waiting<Reply>> } {
+    if (this.thread) return this.thread;
     const worker = this.start();
+    // Each thread's own requests: when it fails or exits, only those are rejected. A thread that
+    // failed emits 'exit' later, when a replacement may already be answering newer requests.
+    const waiting = new Map<number, Waiting<Reply>>();
     worker.unref();
     worker.on('message', (m: Reply) => {
-      const pending = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      if (!this.waiting.size) worker.unref();
+      const pending = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (!waiting.size) worker.unref();
       pending?.resolve(m);
     });
     const fail = (message: string) => {
-      if (this.worker === worker) this.worker = null;
-      for (const { reject } of this.waiting.values()) reject(new Error(message));
-      this.waiting.clear();
+      if (this.thread?.worker === worker) this.thread = null;
+      for (const { reject } of waiting.values()) reject(new Error(message));
+      waiting.clear();
     };
     worker.on('error', (e) => fail(`${this.label} failed: ${e.message}`));
     worker.on('exit', (code) => fail(`${this.label} exited (code ${code})`));
-    this.worker = worker;
-    return worker;
+    this.thread = { worker, waiting };
+    return this.thread;
   }
+}
+
+interface Waiting<Reply> {
+  resolve: (r: Reply) => void;
+  reject: (e: Error) => void;
 }
