@@ -17,7 +17,8 @@ import { restError } from './responses.js';
 
 export const MAX_REST_ROWS = 10_000;
 
-const featureRow = z.union([z.record(z.string(), z.number()), z.array(z.number())]);
+// Arrays first, as batch_predict's rows (a union tries its options in order; most rows are arrays).
+const featureRow = z.union([z.array(z.number()), z.record(z.string(), z.number())]);
 
 /** POST /api/v1/predict/{name}: named features, or {features, version?}, or {rows, version?}. */
 export const predictRequest = z.union([

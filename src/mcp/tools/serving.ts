@@ -14,7 +14,9 @@ const MAX_FEATURES_TEXT = 4_000_000;
 
 const namedFeatures = boundedRecord(z.string().max(256), z.number(), MAX_FEATURES, 'features').describe('Named features, e.g. {"is_home": 1, "days_rest": 2, …}');
 const orderedFeatures = z.array(z.number()).max(MAX_FEATURES).describe('Values in the order of the model\'s feature_names');
-const featureRow = z.union([namedFeatures, orderedFeatures]).describe('One row of features: an object keyed by feature name, or an array in signature order');
+// Arrays first: a batch's rows are usually arrays, and a union tries its options in order (a row
+// that fails the first option costs an issue object: ~1.4 ms per 10 000 array rows before).
+const featureRow = z.union([orderedFeatures, namedFeatures]).describe('One row of features: an array in signature order, or an object keyed by feature name');
 
 /**
  * predict's features may also come as JSON text: clients that send every argument as a string
