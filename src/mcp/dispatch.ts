@@ -11,6 +11,8 @@ const MAX_ERROR_TEXT = 2000;
 export interface DirectTool {
   input: z.ZodType<Record<string, unknown>>;
   output: z.ZodType;
+  /** See ToolDefinition.acceptAsIs. */
+  acceptAsIs?: (args: Record<string, unknown>) => boolean;
   /** The callback registered with McpServer, with the same `extra` the SDK would pass. */
   call(args: Record<string, unknown>, extra: unknown): Promise<CallToolResult>;
 }
@@ -70,7 +72,8 @@ export function takeOverToolCalls(server: McpServer, tools: ReadonlyMap<string, 
     if (message !== undefined) return errorResult(message.slice(0, message.indexOf(':')), message);
     const tool = params ? tools.get(params.name) : undefined;
     if (params && tool) {
-      const args = tool.input.safeParse(params.arguments ?? {});
+      const raw = (params.arguments ?? {}) as Record<string, unknown>;
+      const args = tool.acceptAsIs?.(raw) ? { success: true as const, data: raw } : tool.input.safeParse(raw);
       if (args.success) {
         let result: CallToolResult;
         try {

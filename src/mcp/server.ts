@@ -125,7 +125,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
       },
       call,
     );
-    direct.set(tool.name, { input, output, call: (args, extra) => call(args, extra as Extra) });
+    direct.set(tool.name, { input, output, acceptAsIs: tool.acceptAsIs, call: (args, extra) => call(args, extra as Extra) });
   }
   takeOverToolCalls(server, direct, hidden, app.logger);
   registerResources(server, app);

@@ -66,6 +66,13 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
    * fails — the real call then fails the same way, with its own error.
    */
   assess?(args: Infer<I>, ctx: ToolContext): Promise<Assessment | null>;
+  /**
+   * True when arguments certainly pass `input` as they are (no defaults or transforms apply):
+   * the dispatcher then hands them to the handler without zod's parse, which copies every value
+   * (for a 10 000-row batch, ~half the server's work). It must never accept what `input` refuses
+   * (a property test holds each one to that); anything it does not accept goes through zod.
+   */
+  acceptAsIs?(args: Record<string, unknown>): boolean;
   /** Method syntax on purpose: definitions with specific argument types are stored in one list. */
   handler(args: Infer<I>, ctx: ToolContext): Promise<ToolAnswer<Infer<O>>>;
 }

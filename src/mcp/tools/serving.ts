@@ -100,6 +100,26 @@ export const predict = defineTool({
   },
 });
 
+/**
+ * batch_predict's arguments when every row is an array of finite numbers: what its input schema
+ * accepts unchanged, checked without zod's copy of each row (a 10 000-row call spent ~7 ms in
+ * it). Named rows, a bad value or an unknown key go through zod, for its messages.
+ */
+function arrayRowsCall(args: Record<string, unknown>): boolean {
+  for (const key in args) if (key !== 'name' && key !== 'rows' && key !== 'version' && key !== 'routing_key') return false;
+  if (!modelName.safeParse(args.name).success) return false;
+  if (args.version !== undefined && !versionLabel.safeParse(args.version).success) return false;
+  if (args.routing_key !== undefined && !routingKey.safeParse(args.routing_key).success) return false;
+  const rows = args.rows;
+  if (!Array.isArray(rows) || rows.length < 1 || rows.length > MAX_BATCH_ROWS) return false;
+  for (const row of rows as unknown[]) {
+    if (!Array.isArray(row) || row.length > MAX_FEATURES) return false;
+    // for…of reads a hole as undefined: a sparse row is refused here, as zod refuses it.
+    for (const v of row as unknown[]) if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+  }
+  return true;
+}
+
 export const batchPredict = defineTool({
   name: 'batch_predict',
   title: 'Predict a batch',
@@ -129,6 +149,7 @@ export const batchPredict = defineTool({
     ['failed_precondition', 'no production version and no traffic split'],
   ],
   example: { name: 'nba_win_predictor', rows: [[0.62, 0.48, 114.2, 110.9, 108.5, 112.0, 2, 1], [0.41, 0.55, 109.8, 113.1, 112.4, 109.9, 1, 3]] },
+  acceptAsIs: arrayRowsCall,
   async handler(args, ctx) {
     const b = await ctx.app.serving.predictBatch(args.name, args.rows, { version: args.version, routingKey: args.routing_key });
     const served = b.served.map((s) => `${s.version} (${s.stage}) ${s.rows} rows`).join(', ');

@@ -1,0 +1,110 @@
+import { fc, test } from '@fast-check/vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { AppContext } from '../../src/context.js';
+import { allTools } from '../../src/mcp/tools/index.js';
+import { hostileValue } from '../hostile-values.js';
+import { call, connect, errorCode, ok, registerDemoVersions, testApp, text } from '../helpers.js';
+
+/**
+ * A tool's acceptAsIs lets arguments skip zod (see ToolDefinition.acceptAsIs). The one rule: it
+ * never accepts what the tool's input schema refuses, and what it accepts is what zod would
+ * have handed the handler.
+ */
+const skipping = allTools.filter((t) => t.acceptAsIs);
+const batchPredict = allTools.find((t) => t.name === 'batch_predict')!;
+
+/** A valid batch_predict call with array rows: what acceptAsIs exists for. */
+const validCall = fc.record({
+  name: fc.constantFrom('nba_points', 'a', 'x'.repeat(128)),
+  rows: fc.array(fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 5 }),
+  version: fc.option(fc.constantFrom('v1', '1', 'v1.5'), { nil: undefined }),
+  routing_key: fc.option(fc.constantFrom('user-1', 'k'.repeat(256)), { nil: undefined }),
+});
+
+/** One way to break a valid call, at the schema's edges (or none). */
+const corruption = fc.oneof(
+  fc.constant(null),
+  fc.record({ field: fc.constantFrom('name', 'version', 'routing_key', 'rows'), value: fc.constantFrom('', 'x'.repeat(129), 'k'.repeat(257), '-lead', 'has space', 'é', 1, null, [], 'not rows') }),
+  fc.record({ field: fc.constant('rows'), value: fc.constantFrom(Array.from({ length: 10_001 }, () => [0.5]), [Array(10_001).fill(1)], [[1, 2, , 4]], [{ a: 1 }], [[]]) }),
+  fc.record({ field: fc.constant('value'), value: fc.constantFrom(Infinity, -Infinity, Number.NaN, '1', null, undefined, true, [1]), row: fc.nat(), at: fc.nat() }),
+  fc.record({ field: fc.constant('unknown key'), value: hostileValue }),
+);
+
+function corrupt(call: Record<string, unknown>, c: { field: string; value: unknown; row?: number; at?: number } | null): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...call, rows: (call.rows as number[][]).map((r) => [...r]) };
+  for (const key of ['version', 'routing_key']) if (out[key] === undefined) delete out[key];
+  if (!c) return out;
+  if (c.field === 'unknown key') out.rowz = c.value;
+  else if (c.field === 'value') {
+    const rows = out.rows as unknown[][];
+    const row = rows[(c.row ?? 0) % rows.length];
+    row[(c.at ?? 0) % row.length] = c.value;
+  } else out[c.field] = c.value;
+  return out;
+}
+
+it('only batch_predict skips zod (a tool that adds acceptAsIs adds its own property test here)', () => {
+  expect(skipping.map((t) => t.name)).toEqual(['batch_predict']);
+});
+
+describe('batch_predict acceptAsIs', () => {
+  const tool = batchPredict;
+  const schema = z.object(tool.input).strict();
+
+  test.prop([validCall, corruption], { numRuns: 600 })('accepts only arguments the input schema accepts, unchanged', (call, c) => {
+    const args = corrupt(call, c);
+    const parsed = schema.safeParse(args);
+    if (tool.acceptAsIs?.(args)) {
+      expect(parsed.success, JSON.stringify(args).slice(0, 300)).toBe(true);
+      expect(parsed.data).toEqual(args);
+    }
+    // And it takes every valid call of its form (else it would skip nothing).
+    if (c === null) expect(tool.acceptAsIs?.(args)).toBe(true);
+  });
+
+  test.prop([fc.dictionary(fc.string({ maxLength: 12 }), hostileValue, { maxKeys: 5 })], { numRuns: 200 })('refuses whatever else zod refuses', (args) => {
+    if (tool.acceptAsIs?.(args)) expect(schema.safeParse(args).success).toBe(true);
+  });
+
+  it('accepts a typical call of the form it is for (else it would never skip anything)', () => {
+    expect(tool.acceptAsIs?.(tool.example)).toBe(true);
+  });
+});
+
+describe('batch_predict with rows that skip zod, through a real client', () => {
+  let app: AppContext;
+  let client: Client;
+  beforeAll(async () => {
+    app = testApp().app;
+    client = await connect(app);
+    await registerDemoVersions(client);
+  });
+  afterAll(async () => {
+    await client.close();
+    await app.close();
+  });
+
+  it('scores array rows, and a row of the wrong width is still an error naming the row', async () => {
+    const rows = [
+      [1, 2, 24.1, 6.2, 5, 27.4, 5.8, 6.1, 34.5, 112.3],
+      [0, 1, 20, 5, 4, 21, 4, 4, 30, 110],
+    ];
+    const b = await ok<{ rows: number; predictions: number[] }>(client, 'batch_predict', { name: 'nba_points', rows, version: 'v1' });
+    expect(b.rows).toBe(2);
+    expect(b.predictions).toHaveLength(2);
+    const single = await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: rows[1], version: 'v1' });
+    expect(b.predictions[1]).toBeCloseTo(single.prediction, 9);
+
+    const short = await call(client, 'batch_predict', { name: 'nba_points', rows: [rows[0], [1, 2, 3]], version: 'v1' });
+    expect(errorCode(short)).toBe('invalid_argument');
+    expect(text(short)).toMatch(/row 1: expected 10 feature values/);
+  });
+
+  it('a non-finite value or an unknown argument goes through zod and is refused there', async () => {
+    const unknown = await call(client, 'batch_predict', { name: 'nba_points', rows: [[1]], rowz: 1 });
+    expect(unknown.isError).toBe(true);
+    expect(text(unknown)).toMatch(/rowz/);
+  });
+});
