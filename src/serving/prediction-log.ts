@@ -22,7 +22,10 @@ const HIGH_WATER_ROWS = 100_000;
 
 /** Where a flush sends the pending predictions (a PredictionWriter: a thread with its own connection). */
 export interface PredictionSink {
-  write(batch: readonly PendingPredictions[]): Promise<WriteResult>;
+  /** Names the sink's row in prediction_log_progress. */
+  readonly writerId: string;
+  /** Writes the batch, recording in its progress row, per transaction, `seq` and the entries written. */
+  write(batch: readonly PendingPredictions[], seq: number): Promise<WriteResult>;
   trim(before: string, keep: number): Promise<number>;
   close(): Promise<void>;
 }
@@ -37,6 +40,9 @@ export class PredictionLog {
   private pendingRows = 0;
   /** Rows handed to the writer and not yet answered for. */
   private writingRows = 0;
+  /** The batch the writer is on, and its number (see notInDatabase()). */
+  private inFlight: { seq: number; batch: readonly PendingPredictions[] } | null = null;
+  private nextSeq = 1;
   private readonly timer: NodeJS.Timeout;
   private readonly trimTimer: NodeJS.Timeout;
   private flushing: Promise<void> | null = null;
@@ -73,6 +79,26 @@ export class PredictionLog {
     }
     void this.flush();
     return this.caughtUp.promise;
+  }
+
+  get writerId(): string {
+    return this.deps.sink.writerId;
+  }
+
+  /**
+   * This process's predictions the database does not hold, given this writer's progress row as
+   * read in the same snapshot as the counts it is added to: the pending ones, and those of the
+   * batch the writer is on that no committed transaction covers. Exact without waiting for a
+   * flush (a flush under load waits behind the writer: get_traffic_config's p99 was ~100 ms).
+   */
+  notInDatabase(progress: { batch: number; entries: number } | null): PendingPredictions[] {
+    const flight = this.inFlight;
+    let out: PendingPredictions[] = [];
+    if (flight) {
+      if (!progress || progress.batch < flight.seq) out = [...flight.batch];
+      else if (progress.batch === flight.seq) out = flight.batch.slice(progress.entries);
+    }
+    return out.concat(this.pending);
   }
 
   get pendingCount(): number {
@@ -142,7 +168,9 @@ export class PredictionLog {
     this.pending = [];
     this.pendingRows = 0;
     this.writingRows = rows;
-    const result = await this.deps.sink.write(batch);
+    const seq = this.nextSeq++;
+    this.inFlight = { seq, batch };
+    const result = await this.deps.sink.write(batch, seq).finally(() => (this.inFlight = null));
     this.writingRows = 0;
     this.counters.written += result.written;
     if (!result.error) {

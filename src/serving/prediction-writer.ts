@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { WorkerChannel } from '../worker-channel.js';
@@ -50,6 +51,8 @@ export const WRITER_NICE = 10;
 
 interface WriterData {
   dbPath: string;
+  /** This writer's row in prediction_log_progress. */
+  writerId: string;
   sqlitePath: string;
   busyTimeoutMs: number;
   entriesPerTransaction: number;
@@ -58,6 +61,8 @@ interface WriterData {
   /** The thread's nice value (Linux). */
   nice: number;
 }
+
+type WriterRequest = { batch?: readonly PendingPredictions[]; seq?: number; trim?: { before: string; keep: number } };
 
 /** The thread's answer to a request: rows written, or rows trimmed, and the error that stopped it. */
 interface Reply {
@@ -74,7 +79,9 @@ interface Reply {
  * answered in order.
  */
 export class PredictionWriter {
-  private readonly channel: WorkerChannel<{ batch?: readonly PendingPredictions[]; trim?: { before: string; keep: number } }, Reply>;
+  private readonly channel: WorkerChannel<WriterRequest, Reply>;
+  /** Names this writer's progress row (prediction_log_progress): one per writer, so one per process. */
+  readonly writerId = randomUUID();
 
   constructor(
     private readonly dbPath: string,
@@ -83,8 +90,12 @@ export class PredictionWriter {
     this.channel = new WorkerChannel(() => this.startThread(), 'prediction log writer');
   }
 
-  async write(batch: readonly PendingPredictions[]): Promise<WriteResult> {
-    const r = await this.request({ batch });
+  /**
+   * Writes the batch; each transaction also records `seq` and how many of its entries are
+   * written so far in this writer's progress row (see PredictionLog.notInDatabase).
+   */
+  async write(batch: readonly PendingPredictions[], seq: number): Promise<WriteResult> {
+    const r = await this.request({ batch, seq });
     return { written: r.written ?? 0, error: r.error };
   }
 
@@ -100,7 +111,7 @@ export class PredictionWriter {
   }
 
   /** The thread's reply; a thread that failed meanwhile is a failed write (the next one starts a new thread). */
-  private request(message: { batch?: readonly PendingPredictions[]; trim?: { before: string; keep: number } }): Promise<Reply> {
+  private request(message: WriterRequest): Promise<Reply> {
     return this.channel.request(message).catch((e: Error): Reply => ({ id: -1, written: 0, error: { message: e.message, code: null } }));
   }
 
@@ -117,6 +128,7 @@ export class PredictionWriter {
   private startThread(): Worker {
     const data: WriterData = {
       dbPath: this.dbPath,
+      writerId: this.writerId,
       sqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'),
       busyTimeoutMs: this.busyTimeoutMs,
       entriesPerTransaction: ENTRIES_PER_TRANSACTION,
@@ -247,10 +259,16 @@ function writerThread(): void {
     tally(p, iso, sum, n);
   };
 
+  const progress = db.prepare(
+    `INSERT INTO prediction_log_progress (writer, batch, entries, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (writer) DO UPDATE SET batch = excluded.batch, entries = excluded.entries, updated_at = excluded.updated_at`,
+  );
+  const dropProgress = db.prepare('DELETE FROM prediction_log_progress WHERE writer = ?');
+  const staleProgress = db.prepare('DELETE FROM prediction_log_progress WHERE updated_at < ?');
   const many: unknown[] = new Array(COLUMNS * data.entriesPerInsert);
   const one: unknown[] = new Array(COLUMNS);
-  /** Inserts entries [from, to) of the batch. */
-  const writeRange = db.transaction((batch: PendingPredictions[], from: number, to: number) => {
+  /** Inserts entries [from, to) of the batch, and records that the first `to` of batch `seq` are written. */
+  const writeRange = db.transaction((batch: PendingPredictions[], seq: number, from: number, to: number) => {
     for (const t of totals) t.tallies.clear();
     let offset = (nextOffset.get([]) as number | undefined) ?? 0;
     let filled = 0;
@@ -267,6 +285,7 @@ function writerThread(): void {
       insertOne.run(one);
     }
     for (const { add, tallies } of totals) for (const t of tallies.values()) add.run([t.name, t.version, t.at, t.count, t.errors, t.sum, t.n]);
+    progress.run([data.writerId, seq, to, new Date().toISOString()]);
   });
 
   const SLICE = 5000;
@@ -313,6 +332,7 @@ function writerThread(): void {
     const last = lastEntryBefore(end - keep);
     if (last !== null) slices(upTo, last);
     for (const { length, prune } of totals) slices(prune, before.slice(0, length));
+    staleProgress.run([before]); // rows of writers that ended without closing (a crash)
     return ((firstOffset.get([]) as number | undefined) ?? end) - first;
   };
 
@@ -320,8 +340,13 @@ function writerThread(): void {
     const err = e as { message?: string; code?: string };
     return { message: String(err.message ?? e), code: typeof err.code === 'string' ? err.code : null };
   };
-  parentPort!.on('message', (m: { close?: boolean; id: number; batch?: PendingPredictions[]; trim?: { before: string; keep: number } }) => {
+  parentPort!.on('message', (m: { close?: boolean; id: number; batch?: PendingPredictions[]; seq?: number; trim?: { before: string; keep: number } }) => {
     if (m.close) {
+      try {
+        dropProgress.run([data.writerId]);
+      } catch {
+        // A database that refuses writes keeps the row; trim removes it once it is old.
+      }
       db.close();
       process.exit(0);
     }
@@ -342,7 +367,7 @@ function writerThread(): void {
         let to = from;
         let rows = 0;
         while (to < batch.length && to - from < data.entriesPerTransaction && (rows === 0 || rows + batch[to].rows <= data.rowsPerTransaction)) rows += batch[to++].rows;
-        writeRange.immediate(batch, from, to);
+        writeRange.immediate(batch, m.seq ?? 0, from, to);
         written += rows;
         from = to;
       }

@@ -5,11 +5,11 @@ import type { AlertService } from '../monitoring/alerts.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
 import { ArtifactDamagedError, type ArtifactStore } from '../registry/artifacts.js';
 import type { Actor, ModelVersion, Stage } from '../registry/types.js';
-import type { RegistryStore } from '../store/store.js';
+import type { RegistryStore, VariantTally } from '../store/store.js';
 import { ExternalDataError } from './onnx-proto.js';
 import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
 import type { ServingMetrics } from './metrics.js';
-import type { PredictionLog } from './prediction-log.js';
+import type { PendingPredictions, PredictionLog } from './prediction-log.js';
 import { rowOf, runBatch, type BatchOutput } from './runner.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
@@ -268,15 +268,16 @@ export class ServingService {
     const state = await this.routeState(name);
     const config = state.effective;
     const from = state.traffic?.updatedAt ?? since.toISOString();
-    await this.deps.log.flush();
     // Counts, errors and means over everything logged since the split was set (per-minute
-    // aggregates, every process's predictions); latency percentiles over this process's latest
-    // predictions of each variant since then (in memory).
-    const counts = await this.deps.store.variantCounts(name, from);
-    const labels = new Set([...Object.keys(config?.weights ?? {}), ...counts.map((c) => c.version).filter((v): v is string => v !== null)]);
+    // aggregates, every process's written predictions) plus this process's predictions not yet
+    // in the database, without waiting for a flush; latency percentiles over this process's
+    // latest predictions of each variant since then (in memory).
+    const { tallies, progress } = await this.deps.store.variantTallies(name, from, this.deps.log.writerId);
+    addUnwritten(tallies, this.deps.log.notInDatabase(progress), name, Date.parse(from));
+    const labels = new Set([...Object.keys(config?.weights ?? {}), ...[...tallies.keys()].filter((v): v is string => v !== null)]);
     const variants: VariantReport[] = [];
     for (const label of [...labels].sort()) {
-      const c = counts.find((x) => x.version === label);
+      const c = tallies.get(label);
       variants.push({
         version: label,
         stage: state.byLabel.get(label)?.stage ?? null,
@@ -285,7 +286,7 @@ export class ServingService {
         errors: c?.errors ?? 0,
         errorRate: c?.count ? c.errors / c.count : 0,
         latencyMs: this.deps.stats.variantLatencies(name, label, Date.parse(from)),
-        meanOutput: c?.meanPrediction ?? null,
+        meanOutput: c?.n ? c.sum / c.n : null,
       });
     }
     return { config, explicit: state.traffic !== null, since: from, variants };
@@ -456,6 +457,23 @@ export class ServingService {
       // Routing failed: only a predict call gets here (a batch is routed before anything can fail).
       this.deps.log.append({ id, indices: null, rows: 1, name, version: null, ok: false, error, matrix: null, width: 0, rawFeatures: raw, output: null, latencyMs, routingKey: routingKey ?? null, at });
       this.deps.stats.record(name, null, false, latencyMs, at, 1);
+    }
+  }
+}
+
+/** Adds model `name`'s entries at or after `fromMs` to the tallies, as the writer tallies them when it writes them. */
+function addUnwritten(tallies: Map<string | null, VariantTally>, entries: readonly PendingPredictions[], name: string, fromMs: number): void {
+  for (const p of entries) {
+    if (p.name !== name || p.at < fromMs) continue;
+    let t = tallies.get(p.version);
+    if (!t) tallies.set(p.version, (t = { count: 0, errors: 0, sum: 0, n: 0 }));
+    t.count += p.rows;
+    if (!p.ok) t.errors += p.rows;
+    for (const v of p.output?.predictions ?? []) {
+      if (typeof v === 'number') {
+        t.sum += v;
+        t.n++;
+      }
     }
   }
 }

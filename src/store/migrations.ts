@@ -292,4 +292,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX audit_log_production ON audit_log (model_name, id) WHERE to_stage = 'production';
     `,
   },
+  {
+    version: 10,
+    name: 'prediction log writer progress',
+    // Each writer thread records, in the transaction that writes them, how far into its current
+    // batch it has written: a reader that takes this row and the counts in one snapshot knows
+    // exactly which of its process's unwritten predictions the counts already hold.
+    sql: `
+      CREATE TABLE prediction_log_progress (
+        writer TEXT PRIMARY KEY,
+        batch INTEGER NOT NULL,
+        entries INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -68,6 +68,14 @@ export interface TrafficPlan {
 }
 
 /** Per-variant counts over the prediction log, aggregated in SQL. */
+/** Predictions of a version, failed ones, and the sum and count of numeric outputs (for a mean). */
+export interface VariantTally {
+  count: number;
+  errors: number;
+  sum: number;
+  n: number;
+}
+
 export interface VariantCounts {
   version: string | null;
   count: number;
@@ -265,6 +273,7 @@ export class RegistryStore {
       upsertTraffic: db.prepare(`INSERT INTO traffic_configs (model_name, weights, routing, updated_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (model_name) DO UPDATE SET weights = excluded.weights, routing = excluded.routing, updated_at = excluded.updated_at`),
       deleteTraffic: db.prepare('DELETE FROM traffic_configs WHERE model_name = ?'),
+      writerProgress: db.prepare('SELECT batch, entries FROM prediction_log_progress WHERE writer = ?'),
       minutesAfter: db.prepare(
         'SELECT version, SUM(count) AS n, SUM(errors) AS errors, SUM(value_sum) AS value_sum, SUM(value_n) AS value_n FROM prediction_minutes WHERE model_name = ? AND minute > ? GROUP BY version',
       ),
@@ -519,6 +528,23 @@ export class RegistryStore {
    * from prediction_seconds, and the rest of since's own second from the log itself.
    */
   async variantCounts(name: string, since: string): Promise<VariantCounts[]> {
+    return [...this.tallies(name, since)].map(([version, v]) => ({ version, count: v.count, errors: v.errors, meanPrediction: v.n ? v.sum / v.n : null }));
+  }
+
+  /**
+   * variantCounts' sums, and the progress row of prediction-log writer `writerId`, read in one
+   * snapshot: the counts hold exactly the predictions that row says are written.
+   */
+  async variantTallies(name: string, since: string, writerId: string): Promise<{ tallies: Map<string | null, VariantTally>; progress: { batch: number; entries: number } | null }> {
+    return this.db
+      .transaction(() => ({
+        tallies: this.tallies(name, since),
+        progress: (this.q.writerProgress.get(writerId) as { batch: number; entries: number } | undefined) ?? null,
+      }))
+      .deferred();
+  }
+
+  private tallies(name: string, since: string): Map<string | null, VariantTally> {
     const minute = since.slice(0, 16);
     const second = since.slice(0, 19);
     const nextSecond = new Date(Date.parse(`${second}.000Z`) + 1000).toISOString();
@@ -528,7 +554,7 @@ export class RegistryStore {
       ...(this.q.secondsWithin.all(name, second, `${minute}:99`) as Part[]),
       ...(this.q.partialSecond.all(name, since, nextSecond) as Part[]),
     ];
-    const byVersion = new Map<string | null, { count: number; errors: number; sum: number; n: number }>();
+    const byVersion = new Map<string | null, VariantTally>();
     for (const p of parts) {
       const key = p.version === '' ? null : p.version;
       const v = byVersion.get(key) ?? { count: 0, errors: 0, sum: 0, n: 0 };
@@ -538,7 +564,7 @@ export class RegistryStore {
       v.n += p.value_n;
       byVersion.set(key, v);
     }
-    return [...byVersion].map(([version, v]) => ({ version, count: v.count, errors: v.errors, meanPrediction: v.n ? v.sum / v.n : null }));
+    return byVersion;
   }
 
   async predictionCount(): Promise<number> {

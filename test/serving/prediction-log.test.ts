@@ -177,6 +177,63 @@ describe('backpressure', () => {
   }, 30_000);
 });
 
+describe('counts that include what is not written yet (get_traffic_config without a flush)', () => {
+  it('database counts plus notInDatabase(progress), read in one snapshot, are exact at every moment of a flush', async () => {
+    await withLog({}, async (log, ctx) => {
+      const since = '2026-11-23T10:00:00.000Z';
+      const at = Date.parse(since) + 1_000;
+      let total = 0;
+      const states = new Set<string>();
+      for (let round = 0; round < 3; round++) {
+        // 2 500 single entries and three 10 000-row entries: a flush of several transactions.
+        for (let i = 0; i < 2_500; i++) log.append(pending(1, { id: `r${round}-${i}`, at }));
+        for (let i = 0; i < 3; i++) log.append(pending(10_000, { id: `b${round}-${i}`, at }));
+        total += 2_500 + 30_000;
+        const flushing = log.flush();
+        let done = false;
+        void flushing.then(() => (done = true));
+        while (!done) {
+          const { tallies, progress } = await ctx.store.variantTallies('m', since, log.writerId);
+          const unwritten = log.notInDatabase(progress).reduce((n, p) => n + p.rows, 0);
+          expect((tallies.get('v1')?.count ?? 0) + unwritten).toBe(total);
+          states.add(progress ? `${progress.batch}:${progress.entries}` : 'none');
+          await new Promise((r) => setImmediate(r));
+        }
+        await flushing;
+        expect(log.notInDatabase((await ctx.store.variantTallies('m', since, log.writerId)).progress)).toEqual([]);
+      }
+      // Seen part-way through a batch, not only before and after (several transactions per flush).
+      expect([...states].some((k) => k !== 'none' && !k.endsWith(':2503'))).toBe(true);
+    });
+  });
+
+  it('get_traffic_config counts predictions the writer has not written, and counts them once after', async () => {
+    const { app } = testApp({ PREDICTION_LOG_FLUSH_MS: '3600000' });
+    const client = await connect(app);
+    try {
+      await registerDemoVersions(client);
+      await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
+      const features = [1, 2, 24.1, 6.2, 5, 27.4, 5.8, 6.1, 34.5, 112.3];
+      let sum = 0;
+      for (let i = 0; i < 25; i++) sum += (await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: features.map((f) => f + i) })).prediction;
+      await ok(client, 'batch_predict', { name: 'nba_points', rows: [features, features], version: 'v2' });
+      const before = await ok<{ variants: Array<{ version: string; count: number; mean_output: number | null }> }>(client, 'get_traffic_config', { name: 'nba_points' });
+      expect(readPredictionLog(app.config.dbPath)).toHaveLength(0); // nothing flushed
+      const v1 = before.variants.find((v) => v.version === 'v1');
+      expect(v1?.count).toBe(25);
+      expect(v1?.mean_output).toBeCloseTo(sum / 25, 4);
+      expect(before.variants.find((v) => v.version === 'v2')?.count).toBe(2);
+      await app.predictionLog.flush();
+      expect(readPredictionLog(app.config.dbPath)).toHaveLength(27);
+      const after = await ok<typeof before>(client, 'get_traffic_config', { name: 'nba_points' });
+      expect(after.variants.map((v) => [v.version, v.count])).toEqual(before.variants.map((v) => [v.version, v.count]));
+    } finally {
+      await client.close();
+      await app.close();
+    }
+  });
+});
+
 describe('per-minute counts and trimming (on the writer thread)', () => {
   it('counts per version since any moment exactly as a scan of the log would, across minute boundaries', async () => {
     await withLog({}, async (log, ctx) => {
