@@ -7,7 +7,7 @@ import { MlflowSync } from './mlflow/sync.js';
 import { AlertService } from './monitoring/alerts.js';
 import { DriftService } from './monitoring/drift-service.js';
 import { FeatureComparer } from './monitoring/feature-comparer.js';
-import { ArtifactStore } from './registry/artifacts.js';
+import { ArtifactStore, STALE_TEMP_MS } from './registry/artifacts.js';
 import { ModelRegistry } from './registry/registry.js';
 import { loadOnnxRuntime } from './serving/runtime.js';
 import { ServingMetrics } from './serving/metrics.js';
@@ -43,6 +43,8 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
   fs.mkdirSync(config.artifactsDir, { recursive: true });
   const store = RegistryStore.open(config.dbPath, logger, { mlflowOutbox: config.mlflowTrackingUri !== undefined });
   const artifacts = new ArtifactStore(config.artifactsDir);
+  const orphans = artifacts.removeUnreferenced(store.referencedArtifacts(), STALE_TEMP_MS);
+  if (orphans.length) logger.warn({ orphans }, 'removed stored artifacts no registry row names (registrations refused after storing their file)');
   const sessions = new SessionCache(loadOnnxRuntime, (sha256) => artifacts.read(sha256), config.modelCacheSize, config.modelCacheTtlMs, config.modelThreads);
   const alerts = new AlertService(store);
   const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;

@@ -99,6 +99,48 @@ export class ArtifactStore {
     return removed;
   }
 
+  /**
+   * Removes stored artifacts that no registry row names and that were last touched more than
+   * `maxAgeMs` ago; returns their sha256s. A registration stores its file before it writes the
+   * row that names it (so no row points at a missing file); when the row is refused after that
+   * (a version label taken meanwhile, a full disk, a crash between the two) the file is left
+   * behind. Rows are never deleted, so an unnamed file is such a leftover. Age, as for temp
+   * files: another process may be between those two steps right now (commit() touches a file it
+   * reuses for that reason). Run at server start.
+   */
+  removeUnreferenced(referenced: ReadonlySet<string>, maxAgeMs: number, now = Date.now()): string[] {
+    const removed: string[] = [];
+    let dirs: string[];
+    try {
+      dirs = readdirSync(this.dir);
+    } catch {
+      return removed;
+    }
+    for (const prefix of dirs) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      let names: string[];
+      try {
+        names = readdirSync(path.join(this.dir, prefix));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const sha256 = /^([0-9a-f]{64})\.onnx$/.exec(name)?.[1];
+        if (!sha256 || !sha256.startsWith(prefix) || referenced.has(sha256)) continue;
+        const file = path.join(this.dir, prefix, name);
+        try {
+          const stat = statSync(file);
+          if (!stat.isFile() || now - stat.mtimeMs <= maxAgeMs) continue;
+          rmSync(file, { force: true });
+          removed.push(sha256);
+        } catch {
+          // Gone meanwhile: nothing to do.
+        }
+      }
+    }
+    return removed;
+  }
+
   async stage(source: string): Promise<StagedArtifact> {
     const tmpDir = path.join(this.dir, 'tmp');
     await fs.mkdir(tmpDir, { recursive: true });
@@ -140,6 +182,9 @@ export class ArtifactStore {
     await fs.mkdir(path.dirname(target), { recursive: true });
     if ((await this.verify(staged.sha256, staged.bytes)) === 'ok') {
       await fs.rm(staged.tempPath, { force: true });
+      // Fresh again, so that removeUnreferenced in another process starting now keeps it until our row names it.
+      const now = new Date();
+      await fs.utimes(target, now, now);
     } else {
       await fs.rename(staged.tempPath, target);
       await syncDir(path.dirname(target));

@@ -273,6 +273,7 @@ export class RegistryStore {
       upsertTraffic: db.prepare(`INSERT INTO traffic_configs (model_name, weights, routing, updated_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (model_name) DO UPDATE SET weights = excluded.weights, routing = excluded.routing, updated_at = excluded.updated_at`),
       deleteTraffic: db.prepare('DELETE FROM traffic_configs WHERE model_name = ?'),
+      artifactShas: db.prepare('SELECT DISTINCT artifact_sha256 AS sha FROM model_versions'),
       writerProgress: db.prepare('SELECT batch, entries FROM prediction_log_progress WHERE writer = ?'),
       minutesAfter: db.prepare(
         'SELECT version, SUM(count) AS n, SUM(errors) AS errors, SUM(value_sum) AS value_sum, SUM(value_n) AS value_n FROM prediction_minutes WHERE model_name = ? AND minute > ? GROUP BY version',
@@ -565,6 +566,11 @@ export class RegistryStore {
       byVersion.set(key, v);
     }
     return byVersion;
+  }
+
+  /** The sha256 of every artifact a version row names (rows are never deleted). */
+  referencedArtifacts(): Set<string> {
+    return new Set((this.q.artifactShas.all() as Array<{ sha: string }>).map((r) => r.sha));
   }
 
   async predictionCount(): Promise<number> {

@@ -7,6 +7,8 @@ import { ArtifactStore, STALE_TEMP_MS } from '../../src/registry/artifacts.js';
 import { ModelRegistry } from '../../src/registry/registry.js';
 import { loadOnnxRuntime } from '../../src/serving/runtime.js';
 import { RegistryStore } from '../../src/store/store.js';
+import { loadConfig } from '../../src/config.js';
+import { createAppContext } from '../../src/context.js';
 import { FIXTURES, fixture, tempDir } from '../helpers.js';
 
 const who = { actor: 'test', reason: 'because' };
@@ -144,5 +146,69 @@ describe('ModelRegistry on real SQLite and ONNX', () => {
   it('opens on a home without a temp area', () => {
     const home = tempDir();
     expect(() => new ArtifactStore(path.join(home, 'artifacts'))).not.toThrow();
+  });
+});
+
+describe('stored artifacts no registry row names (a registration refused after storing its file)', () => {
+  const age = (file: string, ms: number) => {
+    const t = new Date(Date.now() - ms);
+    fs.utimesSync(file, t, t);
+  };
+
+  it('are removed when the server opens the home, once older than the temp-file age; named, fresh and foreign files stay', async () => {
+    const home = tempDir();
+    const { registry, store } = registryOn(home);
+    const { version } = await registry.register({ name: 'nba_points', artifactPath: fixture('nba_points_v1.onnx') }, who);
+    const artifacts = new ArtifactStore(path.join(home, 'artifacts'));
+    const named = artifacts.pathFor(version.artifactSha256);
+    age(named, STALE_TEMP_MS * 10);
+    // What a refused registration leaves: a real model's bytes under their own sha256.
+    const put = (sha: string, ms: number, where = artifacts.pathFor(sha)) => {
+      fs.mkdirSync(path.dirname(where), { recursive: true });
+      fs.copyFileSync(fixture('nba_points_v2.onnx'), where);
+      age(where, ms);
+      return where;
+    };
+    const oldOrphan = put('ab'.repeat(32), STALE_TEMP_MS + 60_000);
+    const freshOrphan = put('cd'.repeat(32), 5_000); // another process may be about to name it
+    const misplaced = put('ef'.repeat(32), STALE_TEMP_MS * 10, path.join(home, 'artifacts', '00', `${'ef'.repeat(32)}.onnx`));
+    const foreign = put('', STALE_TEMP_MS * 10, path.join(home, 'artifacts', 'ab', 'notes.onnx'));
+
+    expect(artifacts.removeUnreferenced(store.referencedArtifacts(), STALE_TEMP_MS)).toEqual(['ab'.repeat(32)]);
+    expect([oldOrphan, freshOrphan, misplaced, foreign, named].map((f) => fs.existsSync(f))).toEqual([false, true, true, true, true]);
+    expect(await artifacts.verify(version.artifactSha256, version.artifactBytes)).toBe('ok');
+  });
+
+  it('the server sweeps them when it opens the home', async () => {
+    const root = tempDir();
+    const config = loadConfig({ MLOPS_MCP_HOME: path.join(root, 'home'), MLOPS_MCP_ALLOWED_DIRS: FIXTURES, LOG_LEVEL: 'silent' }, root);
+    const first = createAppContext(config, pino({ level: 'silent' }));
+    const { version } = await first.registry.register({ name: 'nba_points', artifactPath: fixture('nba_points_v1.onnx') }, who);
+    await first.close();
+    const orphan = first.artifacts.pathFor('ab'.repeat(32));
+    fs.mkdirSync(path.dirname(orphan), { recursive: true });
+    fs.copyFileSync(fixture('nba_points_v2.onnx'), orphan);
+    age(orphan, STALE_TEMP_MS + 60_000);
+    const second = createAppContext(config, pino({ level: 'silent' }));
+    try {
+      expect(fs.existsSync(orphan)).toBe(false);
+      expect(fs.existsSync(second.artifacts.pathFor(version.artifactSha256))).toBe(true);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('a registration that reuses a stored file touches it, so a sweep starting meanwhile keeps it', async () => {
+    const home = tempDir();
+    const { registry, store } = registryOn(home);
+    const { version } = await registry.register({ name: 'a', artifactPath: fixture('nba_points_v1.onnx') }, who);
+    const artifacts = new ArtifactStore(path.join(home, 'artifacts'));
+    const file = artifacts.pathFor(version.artifactSha256);
+    age(file, STALE_TEMP_MS * 10);
+    await registry.register({ name: 'b', artifactPath: fixture('nba_points_v1.onnx') }, who);
+    expect(Date.now() - fs.statSync(file).mtimeMs).toBeLessThan(60_000);
+    // Named by both rows now; the sweep never takes a named file, however old.
+    age(file, STALE_TEMP_MS * 10);
+    expect(artifacts.removeUnreferenced(store.referencedArtifacts(), STALE_TEMP_MS)).toEqual([]);
   });
 });
