@@ -86,15 +86,7 @@ export class ArtifactStore {
     const removed: string[] = [];
     for (const name of names) {
       if (!TEMP_FILE.test(name)) continue;
-      const file = path.join(tmpDir, name);
-      try {
-        const stat = statSync(file);
-        if (!stat.isFile() || now - stat.mtimeMs <= maxAgeMs) continue;
-        rmSync(file, { force: true });
-        removed.push(name);
-      } catch {
-        // Gone meanwhile (its writer finished, or another process cleaned it): nothing to do.
-      }
+      if (removeIfUntouched(path.join(tmpDir, name), maxAgeMs, now)) removed.push(name);
     }
     return removed;
   }
@@ -127,15 +119,7 @@ export class ArtifactStore {
       for (const name of names) {
         const sha256 = /^([0-9a-f]{64})\.onnx$/.exec(name)?.[1];
         if (!sha256 || !sha256.startsWith(prefix) || referenced.has(sha256)) continue;
-        const file = path.join(this.dir, prefix, name);
-        try {
-          const stat = statSync(file);
-          if (!stat.isFile() || now - stat.mtimeMs <= maxAgeMs) continue;
-          rmSync(file, { force: true });
-          removed.push(sha256);
-        } catch {
-          // Gone meanwhile: nothing to do.
-        }
+        if (removeIfUntouched(path.join(this.dir, prefix, name), maxAgeMs, now)) removed.push(sha256);
       }
     }
     return removed;
@@ -226,6 +210,18 @@ export class ArtifactStore {
     }
     if (createHash('sha256').update(bytes).digest('hex') !== sha256) throw new ArtifactDamagedError(sha256, 'altered');
     return bytes;
+  }
+}
+
+/** Removes a file last modified more than `maxAgeMs` before `now`; false when it is younger, not a file, or gone. */
+function removeIfUntouched(file: string, maxAgeMs: number, now: number): boolean {
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile() || now - stat.mtimeMs <= maxAgeMs) return false;
+    rmSync(file, { force: true });
+    return true;
+  } catch {
+    return false; // gone meanwhile (its writer finished, or another process cleaned it)
   }
 }
 

@@ -155,11 +155,16 @@ describe('stored artifacts no registry row names (a registration refused after s
     fs.utimesSync(file, t, t);
   };
 
-  it('are removed when the server opens the home, once older than the temp-file age; named, fresh and foreign files stay', async () => {
+  /** A home with nba_points_v1.onnx registered as model `name`, and its artifact store. */
+  async function homeWith(name: string) {
     const home = tempDir();
     const { registry, store } = registryOn(home);
-    const { version } = await registry.register({ name: 'nba_points', artifactPath: fixture('nba_points_v1.onnx') }, who);
-    const artifacts = new ArtifactStore(path.join(home, 'artifacts'));
+    const { version } = await registry.register({ name, artifactPath: fixture('nba_points_v1.onnx') }, who);
+    return { home, registry, store, version, artifacts: new ArtifactStore(path.join(home, 'artifacts')) };
+  }
+
+  it('are removed when the server opens the home, once older than the temp-file age; named, fresh and foreign files stay', async () => {
+    const { home, store, version, artifacts } = await homeWith('nba_points');
     const named = artifacts.pathFor(version.artifactSha256);
     age(named, STALE_TEMP_MS * 10);
     // What a refused registration leaves: a real model's bytes under their own sha256.
@@ -199,10 +204,7 @@ describe('stored artifacts no registry row names (a registration refused after s
   });
 
   it('a registration that reuses a stored file touches it, so a sweep starting meanwhile keeps it', async () => {
-    const home = tempDir();
-    const { registry, store } = registryOn(home);
-    const { version } = await registry.register({ name: 'a', artifactPath: fixture('nba_points_v1.onnx') }, who);
-    const artifacts = new ArtifactStore(path.join(home, 'artifacts'));
+    const { registry, store, version, artifacts } = await homeWith('a');
     const file = artifacts.pathFor(version.artifactSha256);
     age(file, STALE_TEMP_MS * 10);
     await registry.register({ name: 'b', artifactPath: fixture('nba_points_v1.onnx') }, who);
