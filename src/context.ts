@@ -43,8 +43,13 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
   fs.mkdirSync(config.artifactsDir, { recursive: true });
   const store = RegistryStore.open(config.dbPath, logger, { mlflowOutbox: config.mlflowTrackingUri !== undefined });
   const artifacts = new ArtifactStore(config.artifactsDir);
-  const orphans = artifacts.removeUnreferenced(store.referencedArtifacts(), STALE_TEMP_MS);
-  if (orphans.length) logger.warn({ orphans }, 'removed stored artifacts no registry row names (registrations refused after storing their file)');
+  try {
+    const orphans = artifacts.removeUnreferenced(store.referencedArtifacts(), STALE_TEMP_MS);
+    if (orphans.length) logger.warn({ orphans }, 'removed stored artifacts no registry row names (registrations refused after storing their file)');
+  } catch (e) {
+    // Housekeeping never stops a start (another server on this home may hold the database).
+    logger.warn({ err: e }, 'did not look for unnamed artifacts this time (the registry was busy); the next start will');
+  }
   const sessions = new SessionCache(loadOnnxRuntime, (sha256) => artifacts.read(sha256), config.modelCacheSize, config.modelCacheTtlMs, config.modelThreads);
   const alerts = new AlertService(store);
   const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;
