@@ -170,8 +170,15 @@ export class PredictionLog {
     this.writingRows = rows;
     const seq = this.nextSeq++;
     this.inFlight = { seq, batch };
-    const result = await this.deps.sink.write(batch, seq).finally(() => (this.inFlight = null));
-    this.writingRows = 0;
+    let result: WriteResult;
+    try {
+      result = await this.deps.sink.write(batch, seq);
+    } finally {
+      // In the same step as putting back what was not written (below), so that notInDatabase()
+      // always finds those rows in one of the two places.
+      this.inFlight = null;
+      this.writingRows = 0;
+    }
     this.counters.written += result.written;
     if (!result.error) {
       this.counters.flushes++;

@@ -272,7 +272,7 @@ export class ServingService {
     // aggregates, every process's written predictions) plus this process's predictions not yet
     // in the database, without waiting for a flush; latency percentiles over this process's
     // latest predictions of each variant since then (in memory).
-    const { tallies, progress } = await this.deps.store.variantTallies(name, from, this.deps.log.writerId);
+    const { tallies, progress } = this.deps.store.variantTallies(name, from, this.deps.log.writerId);
     addUnwritten(tallies, this.deps.log.notInDatabase(progress), name, Date.parse(from));
     const labels = new Set([...Object.keys(config?.weights ?? {}), ...[...tallies.keys()].filter((v): v is string => v !== null)]);
     const variants: VariantReport[] = [];

@@ -76,13 +76,6 @@ export interface VariantTally {
   n: number;
 }
 
-export interface VariantCounts {
-  version: string | null;
-  count: number;
-  errors: number;
-  meanPrediction: number | null;
-}
-
 /** Logged features of one entry: `rows` rows of `width` values, row-major, in the version's feature order. */
 export interface LoggedFeatures {
   version: string;
@@ -524,19 +517,13 @@ export class RegistryStore {
   }
 
   /**
-   * Per version, the predictions logged at or after `since` (an ISO time): whole minutes after
-   * since's minute from prediction_minutes, whole seconds after since's second within that minute
-   * from prediction_seconds, and the rest of since's own second from the log itself.
+   * Per version, the predictions logged at or after `since` (an ISO time), and the progress row of
+   * prediction-log writer `writerId`, read in one snapshot: the counts hold exactly the
+   * predictions that row says are written. Synchronous, unlike the store's other reads: the
+   * caller adds what the writer has not written from memory in the same step, before a reply
+   * from the writer can change it.
    */
-  async variantCounts(name: string, since: string): Promise<VariantCounts[]> {
-    return [...this.tallies(name, since)].map(([version, v]) => ({ version, count: v.count, errors: v.errors, meanPrediction: v.n ? v.sum / v.n : null }));
-  }
-
-  /**
-   * variantCounts' sums, and the progress row of prediction-log writer `writerId`, read in one
-   * snapshot: the counts hold exactly the predictions that row says are written.
-   */
-  async variantTallies(name: string, since: string, writerId: string): Promise<{ tallies: Map<string | null, VariantTally>; progress: { batch: number; entries: number } | null }> {
+  variantTallies(name: string, since: string, writerId: string): { tallies: Map<string | null, VariantTally>; progress: { batch: number; entries: number } | null } {
     return this.db
       .transaction(() => ({
         tallies: this.tallies(name, since),
@@ -545,6 +532,11 @@ export class RegistryStore {
       .deferred();
   }
 
+  /**
+   * Whole minutes after since's minute from prediction_minutes, whole seconds after since's
+   * second within that minute from prediction_seconds, and the rest of since's own second from
+   * the log itself.
+   */
   private tallies(name: string, since: string): Map<string | null, VariantTally> {
     const minute = since.slice(0, 16);
     const second = since.slice(0, 19);

@@ -79,7 +79,7 @@ describe('RegistryStore', () => {
         [1, 2, [1, 2]],
       ]);
       // Rows inserted after migration 7 have no per-minute counts: only the log's own second answers.
-      expect(await store.variantCounts('m', '2026-11-23T10:00:01.000Z')).toEqual([{ version: 'v1', count: 1, errors: 1, meanPrediction: null }]);
+      expect([...store.variantTallies('m', '2026-11-23T10:00:01.000Z', 'no writer').tallies]).toEqual([['v1', { count: 1, errors: 1, sum: 0, n: 0 }]]);
     } finally {
       store.close();
     }
