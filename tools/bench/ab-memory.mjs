@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES, featureRows, memoryClient, summarize } from './lib.mjs';
+import { memoryClient, referenceRows, summarize } from './lib.mjs';
 import { createNoopServer } from './noop-server.mjs';
 import { setupDemo } from './transports.mjs';
 
@@ -23,9 +23,7 @@ const batch = Number(process.env.BATCH ?? 0);
 const blocks = Number(args[2] ?? 30);
 const per = Number(args[3] ?? (batch ? 5 : 1000));
 
-const manifest = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'models.json'), 'utf8'));
-const features = manifest.models.find((m) => m.name === 'nba_points' && m.version === '1').feature_names;
-const rows = featureRows(path.join(FIXTURES, 'nba_points_reference.csv'), features);
+const { features, rows } = referenceRows();
 const arrays = Array.from({ length: batch || 1 }, (_, i) => features.map((f) => rows[i % rows.length][f]));
 
 const targets = [];

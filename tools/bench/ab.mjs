@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES, NOOP, ROOT, featureRows, stdioClient, summarize } from './lib.mjs';
+import { NOOP, ROOT, referenceRows, stdioClient, summarize } from './lib.mjs';
 import { serverEnv, setupDemo } from './transports.mjs';
 
 const args = process.argv.slice(2);
@@ -32,9 +32,7 @@ if (args.length < 2) throw new Error('usage: node tools/bench/ab.mjs A_ROOT B_RO
 const roots = args.slice(0, 2).map((r) => path.resolve(r));
 const calls = Number(args[2] ?? 6000);
 
-const manifest = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'models.json'), 'utf8'));
-const features = manifest.models.find((m) => m.name === 'nba_points' && m.version === '1').feature_names;
-const rows = featureRows(path.join(FIXTURES, 'nba_points_reference.csv'), features);
+const { rows } = referenceRows();
 
 /** utime + stime of a process's main thread, in clock ticks. */
 function mainThreadTicks(pid) {

@@ -55,9 +55,7 @@ const pkg = (name) => JSON.parse(fs.readFileSync(path.join(lib.ROOT, 'node_modul
 
 async function main() {
   if (!fs.existsSync(lib.CLI)) throw new Error(`${lib.CLI} is missing: run npm run build first`);
-  const manifest = JSON.parse(fs.readFileSync(path.join(lib.FIXTURES, 'models.json'), 'utf8'));
-  const features = manifest.models.find((m) => m.name === 'nba_points' && m.version === '1').feature_names;
-  const rows = lib.featureRows(path.join(lib.FIXTURES, 'nba_points_reference.csv'), features);
+  const { features, rows } = lib.referenceRows();
 
   const machine = {
     node: process.version,

@@ -364,6 +364,13 @@ export function memoryOf(pid = 'self') {
 
 // ---------------------------------------------------------------- data
 
+/** nba_points v1's feature names (from fixtures/models.json) and the reference CSV's rows as named features: what every bench sends. */
+export function referenceRows() {
+  const manifest = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'models.json'), 'utf8'));
+  const features = manifest.models.find((m) => m.name === 'nba_points' && m.version === '1').feature_names;
+  return { features, rows: featureRows(path.join(FIXTURES, 'nba_points_reference.csv'), features) };
+}
+
 /** The reference CSV as named feature rows (the target column left out). */
 export function featureRows(file, features) {
   const [head, ...lines] = fs.readFileSync(file, 'utf8').trim().split('\n');
