@@ -47,6 +47,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
     throw new Error(`refusing to bind ${options.host} without a token: set MLOPS_MCP_TOKEN or MLOPS_MCP_TOKENS_FILE, or bind 127.0.0.1`);
   }
   const allowedHosts = allowedHostsFor(options.host, config.allowedHosts);
+  app.metrics.collectProcessMetrics();
   const sessions = new McpSessions((caller) => createMcpServer(app, { readOnly: options.readOnly, transport: 'http', caller }), {
     maxSessions: config.maxSessions,
     idleMs: config.sessionIdleMs,

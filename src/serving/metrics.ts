@@ -24,8 +24,9 @@ export class ServingMetrics {
   private readonly meters = new Map<string, Map<string, VariantMeter>>();
   private readonly latency: Histogram<'model' | 'version'>;
 
+  private processMetrics = false;
+
   constructor(sessions: SessionCache) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'mlops_mcp_' });
     // prom-client calls collect() with `this` bound to its metric: the meters are reached through these.
     const meters = this.meters;
     const drain = (m: VariantMeter) => this.drain(m);
@@ -68,6 +69,18 @@ export class ServingMetrics {
     cache('mlops_mcp_model_cache_misses', 'ONNX session cache misses since start', (s) => s.misses);
     cache('mlops_mcp_model_cache_size', 'ONNX sessions loaded', (s) => s.size);
     cache('mlops_mcp_model_cache_evictions', 'ONNX sessions evicted since start', (s) => s.evictions);
+  }
+
+  /**
+   * Adds prom-client's process and Node.js metrics (CPU, memory, GC, event-loop lag). Only the
+   * HTTP server serves /metrics, so only it turns them on: the event-loop lag monitor wakes the
+   * process every 10 ms, and a stdio server, whose registry nothing reads, spent ~1 % of a core
+   * on it while idle.
+   */
+  collectProcessMetrics(): void {
+    if (this.processMetrics) return;
+    this.processMetrics = true;
+    collectDefaultMetrics({ register: this.registry, prefix: 'mlops_mcp_' });
   }
 
   /** Counts a request's rows (a batch counts each) and its latency. */

@@ -45,4 +45,20 @@ describe('ServingMetrics', () => {
     expect(value(text, 'mlops_mcp_predictions_total{model="m",version="v1",outcome="ok"}')).toBe(2501);
     expect(value(text, 'mlops_mcp_prediction_latency_seconds_count{model="m",version="v1"}')).toBe(2508);
   });
+
+  it('adds the process and Node.js metrics only when asked (the HTTP server asks), once however often asked', async () => {
+    const metrics = new ServingMetrics(sessions());
+    metrics.record('m', 'v1', true, 1, 0.001);
+    const before = await metrics.registry.metrics();
+    expect(value(before, 'mlops_mcp_predictions_total{model="m",version="v1",outcome="ok"}')).toBe(1);
+    expect(before).not.toMatch(/^mlops_mcp_(process|nodejs)_/m);
+
+    metrics.collectProcessMetrics();
+    metrics.collectProcessMetrics(); // prom-client would throw on a second registration of the same names
+    const after = await metrics.registry.metrics();
+    expect(value(after, 'mlops_mcp_nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(value(after, 'mlops_mcp_process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(after).toMatch(/^# TYPE mlops_mcp_nodejs_eventloop_lag_p99_seconds gauge$/m);
+    expect(value(after, 'mlops_mcp_predictions_total{model="m",version="v1",outcome="ok"}')).toBe(1);
+  });
 });
