@@ -145,7 +145,7 @@ function section3(t) {
       return [r.transport, p.p50, f.p50, p.p50 - f.p50, n.p50, n.p50 - r.naive.floor.latencyMs.p50, p.p99, f.p99, n.p99, r.predict.sequential.serverLatencyMs, r.predict.sequential.serverCpuUsPerCall, r.floor.sequential.serverCpuUsPerCall, r.naive.sequential.serverCpuUsPerCall, r.predict.sequential.benchCpuUsPerCall, r.floor.sequential.benchCpuUsPerCall];
     }),
   );
-  const naiveNote = 'naive: naive_predict on the floor server (zod input and output schemas, one onnxruntime run of the same model; no routing, feature checks, logging or stats): what any predict tool pays on this SDK and machine. Measured in a run of its own beside noop; naive Δ is over that run\'s noop p50.';
+  const naiveNote = 'naive: naive_predict on the floor server (zod input and output schemas, one onnxruntime run of the same model; no routing, feature checks, logging or stats): what any predict tool pays on this SDK and machine. Served by a floor-server process of its own and measured as predict is, in a run of its own beside noop; naive Δ is over that run\'s noop p50.';
   const thr = table(
     '3b. predict throughput (calls/s) with 1 and 8 concurrent clients, next to noop',
     ['transport', 'predict ×1', 'noop ×1', 'predict ×8', 'noop ×8', 'predict/noop ×8', 'server CPU% ×8', 'bench CPU% ×8', '×8 means'],
@@ -226,7 +226,7 @@ function evaluate(raw, t, logging) {
       pass: s.predict.sequential.latencyMs.p50 <= limitP50,
     },
     {
-      target: '  (reading) naive_predict against the same limit, in its own run beside noop',
+      target: '  (reading) naive_predict against the same limit, in its own process and run beside noop',
       measured: s.naive.sequential.latencyMs.p50,
       limit: s.naive.floor.latencyMs.p50 + rawP50Ms + 0.1,
       unit: 'ms',

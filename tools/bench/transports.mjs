@@ -61,12 +61,19 @@ export async function setupDemo(home) {
 export async function runTransport(transport, { home, rows, features, seqN, warmup, durationMs, batch }) {
   const noop = await startEndpoint('noop', transport, { home });
   let ours;
+  let naiveHost;
   const opened = [];
   try {
     ours = await startEndpoint('ours', transport, { home });
+    // naive_predict gets a floor-server process of its own, so it is measured as predict is: in
+    // its own process, in blocks alternating with noop's. Served by noop's process (before
+    // 2026-11-24), it looked 40–60 µs faster over stdio than in a process of its own: one process
+    // answering both never idled between blocks.
+    naiveHost = await startEndpoint('noop', transport, { home });
     const nc = await noop.connect();
     const oc = await ours.connect();
-    opened.push(nc, oc);
+    const vc = await naiveHost.connect();
+    opened.push(nc, oc, vc);
 
     const noopCall = (client) => async () => check(await client.callTool({ name: 'noop', arguments: { text: 'ping' } }), 'noop');
     const serverLatency = [];
@@ -87,7 +94,7 @@ export async function runTransport(transport, { home, rows, features, seqN, warm
     // predict's server CPU per call rose ~50 µs and its p99 ~0.7 ms in three runs).
     const ref = await sequential(`${transport}: noop and naive_predict, sequential, interleaved`, {
       floor: { call: noopCall(nc.client), pid: noop.pid },
-      naive: { call: naiveCall(nc.client), pid: noop.pid },
+      naive: { call: naiveCall(vc.client), pid: naiveHost.pid },
     }, { n: seqN, warmup });
     res.naive = { sequential: ref.naive, floor: ref.floor };
     res.predict.sequential = { ...seq.predict, serverLatencyMs: median(serverLatency.slice(-seqN)) };
@@ -128,6 +135,7 @@ export async function runTransport(transport, { home, rows, features, seqN, warm
   } finally {
     for (const c of opened.reverse()) await c.close().catch(() => undefined);
     if (ours) await ours.close().catch(() => undefined);
+    if (naiveHost) await naiveHost.close().catch(() => undefined);
     await noop.close().catch(() => undefined);
   }
 }
