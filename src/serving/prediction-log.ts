@@ -43,7 +43,9 @@ export class PredictionLog {
   /** The batch the writer is on, and its number (see notInDatabase()). */
   private inFlight: { seq: number; batch: readonly PendingPredictions[] } | null = null;
   private nextSeq = 1;
-  private readonly timer: NodeJS.Timeout;
+  /** The next flush, armed by the first append after a flush: an idle server does not wake for it. */
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
   private readonly trimTimer: NodeJS.Timeout;
   private flushing: Promise<void> | null = null;
   /** Requests waiting for the writer to catch up (see backpressure()). */
@@ -54,7 +56,6 @@ export class PredictionLog {
     private readonly deps: { sink: PredictionSink; logger: Logger },
     private readonly options: PredictionLogOptions,
   ) {
-    this.timer = setInterval(() => void this.flush(), options.flushMs).unref();
     this.trimTimer = setInterval(() => void this.trim(), 60_000).unref();
   }
 
@@ -62,6 +63,23 @@ export class PredictionLog {
     this.pending.push(p);
     this.pendingRows += p.rows;
     this.dropOverflow();
+    if (!this.timer) this.scheduleFlush();
+  }
+
+  /** Whether a flush is due: one is while rows are pending (a failed write's included), none while the log is empty. */
+  get flushScheduled(): boolean {
+    return this.timer !== null;
+  }
+
+  private scheduleFlush(): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null; // an append during a long write arms the next flush, as an interval would
+      void this.flush().finally(() => {
+        // Rows a failed write left pending are retried one interval later.
+        if (this.pending.length && !this.timer) this.scheduleFlush();
+      });
+    }, this.options.flushMs).unref();
   }
 
   /**
@@ -144,7 +162,9 @@ export class PredictionLog {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     clearInterval(this.trimTimer);
     await this.flush();
     if (this.pending.length) await this.flush();

@@ -147,6 +147,41 @@ describe('the prediction log writer (a thread with its own connection)', () => {
   }, 30_000);
 });
 
+describe('the flush timer', () => {
+  /** Polls until `done` holds (the timer is real: no fake clock). */
+  async function until(done: () => boolean, ms = 15_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!done()) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  it('is armed only while rows are pending, writes them one interval later unasked, and retries a failed write', async () => {
+    await withLog({ flushMs: 50 }, async (log, ctx) => {
+      expect(log.flushScheduled).toBe(false); // an idle log does not wake the process
+      log.append(pending(2));
+      expect(log.flushScheduled).toBe(true);
+      await until(() => log.status().written === 2);
+      await until(() => !log.flushScheduled);
+      expect(readPredictionLog(ctx.config.dbPath)).toHaveLength(2);
+
+      // A write the database refuses (locked past the writer's 5 s busy timeout) stays pending,
+      // and the timer tries again without another append.
+      const other = new Database(ctx.config.dbPath);
+      other.exec('BEGIN EXCLUSIVE');
+      log.append(pending(3));
+      await until(() => log.status().lastFlushFailed);
+      expect(log.flushScheduled).toBe(true);
+      other.exec('ROLLBACK');
+      other.close();
+      await until(() => log.status().written === 5);
+      expect(log.status().pending).toBe(0);
+      await until(() => !log.flushScheduled);
+    });
+  }, 30_000);
+});
+
 describe('backpressure', () => {
   it('holds requests back while the writer is behind, lets them go once it caught up, and never while writes fail', async () => {
     await withLog({ highWater: 1000 }, async (log, ctx) => {
