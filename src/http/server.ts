@@ -167,11 +167,12 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   return {
     url,
     async close() {
-      // Stop taking connections and let the calls under way answer (new requests on open
-      // connections get a 503 that says to retry), then close the sessions and what is left.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // Let the calls under way answer while every new request gets a 503 that says to retry
+      // (with Connection: close), then stop listening and close the sessions and what is left.
+      // Closing first would close idle keep-alive connections at once (server.close() does, since
+      // Node 19), and a client that had just sent a request on one got a reset, not an answer.
       await drain.finish(DRAIN_MS);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await sessions.closeAll();
       server.closeAllConnections();
       await closed;
