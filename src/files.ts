@@ -1,4 +1,5 @@
-import fs from 'node:fs/promises';
+import { constants } from 'node:fs';
+import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { DomainError } from './errors.js';
 
@@ -25,6 +26,47 @@ export async function resolveAllowedFile(argument: string, requested: string, al
   const stat = await fs.stat(real);
   if (!stat.isFile()) throw new DomainError('invalid_argument', `${argument} "${requested}" is not a regular file.`);
   return real;
+}
+
+/** A file confined to the allowed directories, opened: read it through `handle`, never by `path` again. */
+export interface AllowedFile {
+  handle: FileHandle;
+  /** Its real path when checked (to record where it came from). */
+  path: string;
+}
+
+/**
+ * resolveAllowedFile, then open, then check what was opened: a directory on the checked path
+ * swapped for a symlink between the check and the open (by anyone who can rename inside an
+ * allowed directory) would otherwise let the open read a file outside. On Linux the opened
+ * file's own path (/proc/self/fd) must be under an allowed directory; elsewhere it must be the
+ * file that was checked (same device and inode). The caller closes the handle.
+ */
+export async function openAllowedFile(argument: string, requested: string, allowedDirs: readonly string[]): Promise<AllowedFile> {
+  const real = await resolveAllowedFile(argument, requested, allowedDirs);
+  let handle: FileHandle;
+  try {
+    // O_NOFOLLOW: the last component may not have become a symlink; O_NONBLOCK: nor a FIFO to wait on.
+    handle = await fs.open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    throw new DomainError('file_not_found', `${argument} "${requested}" could not be opened (it changed while being checked, or is not readable). Check the path and try again.`);
+  }
+  try {
+    const opened = await handle.stat();
+    if (!opened.isFile()) throw new DomainError('invalid_argument', `${argument} "${requested}" is not a regular file.`);
+    let inside: boolean;
+    try {
+      inside = isWithin(await fs.readlink(`/proc/self/fd/${handle.fd}`), await realAllowedDirs(allowedDirs));
+    } catch {
+      const checked = await fs.stat(real).catch(() => null);
+      inside = checked !== null && checked.dev === opened.dev && checked.ino === opened.ino;
+    }
+    if (!inside) throw notAllowed(argument, requested, allowedDirs);
+    return { handle, path: real };
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
 }
 
 async function realAllowedDirs(dirs: readonly string[]): Promise<string[]> {

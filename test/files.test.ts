@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { resolveAllowedFile } from '../src/files.js';
+import { openAllowedFile, resolveAllowedFile } from '../src/files.js';
 import { tempDir } from './helpers.js';
 
 function layout() {
@@ -54,4 +55,52 @@ describe('resolveAllowedFile (real files and symlinks)', () => {
     await expect(resolveAllowedFile('p', path.join(allowed, 'sub'), [allowed])).rejects.toMatchObject({ code: 'invalid_argument' });
     await expect(resolveAllowedFile('p', `${allowed}/x\0.onnx`, [allowed])).rejects.toMatchObject({ code: 'invalid_argument' });
   });
+});
+
+describe('openAllowedFile (real files, symlinks and a real race)', () => {
+  it('opens a file under an allowed directory and refuses what resolveAllowedFile refuses', async () => {
+    const { allowed, outside } = layout();
+    const file = await openAllowedFile('p', path.join(allowed, 'sub', 'model.onnx'), [allowed]);
+    expect(file.path).toBe(fs.realpathSync(path.join(allowed, 'sub', 'model.onnx')));
+    expect(await file.handle.readFile('utf8')).toBe('model');
+    await file.handle.close();
+    fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(allowed, 'link.onnx'));
+    await expect(openAllowedFile('p', path.join(allowed, 'link.onnx'), [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
+  });
+
+  it('never hands out a file outside while a checked directory is swapped for a symlink to outside', async () => {
+    // A thread swaps allowed/sub with a symlink to outside/ (holding its own secret model.onnx)
+    // as fast as it can; each open is checked after the fact, so what it reads is inside or refused.
+    const { allowed, outside } = layout();
+    fs.writeFileSync(path.join(outside, 'model.onnx'), 'TOP SECRET CONTENT');
+    const sub = path.join(allowed, 'sub');
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const swapper = new Worker(
+      `const fs = require('node:fs'); const { workerData: { sub, outside, stop } } = require('node:worker_threads');
+       while (Atomics.load(stop, 0) === 0) {
+         fs.renameSync(sub, sub + '.real'); fs.symlinkSync(outside, sub);
+         fs.renameSync(sub, sub + '.link'); fs.renameSync(sub + '.real', sub); fs.unlinkSync(sub + '.link');
+       }`,
+      { eval: true, workerData: { sub, outside, stop } },
+    );
+    const seen = { inside: 0, refused: 0, outside: 0 };
+    const until = Date.now() + 1500;
+    try {
+      while (Date.now() < until) {
+        try {
+          const file = await openAllowedFile('p', path.join(sub, 'model.onnx'), [allowed]);
+          const content = await file.handle.readFile('utf8');
+          await file.handle.close();
+          seen[content === 'model' ? 'inside' : 'outside']++;
+        } catch {
+          seen.refused++;
+        }
+      }
+    } finally {
+      Atomics.store(stop, 0, 1);
+      await new Promise((r) => swapper.once('exit', r));
+    }
+    expect(seen.outside).toBe(0);
+    expect(seen.inside).toBeGreaterThan(0);
+  }, 20_000);
 });

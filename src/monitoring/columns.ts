@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
 import { DomainError } from '../errors.js';
 import { listNames, type FeatureRow } from '../serving/features.js';
@@ -64,10 +65,15 @@ class Growable {
 /**
  * Streams a CSV with a header row into columns (csv-parse): the model's features must all be
  * there; other columns are ignored and named; an empty or non-numeric cell is an error naming
- * its line and column. Memory is the Float64Arrays, not the text.
+ * its line and column. Memory is the Float64Arrays, not the text. Errors never quote the file
+ * (a csv_path may name any file a caller can reach, .env included): they give line and column.
+ * The caller owns `file` and closes it.
  */
-export async function columnsFromCsv(file: string, displayName: string, features: readonly string[], onProgress?: (rows: number) => void): Promise<Columns> {
-  const parser = createReadStream(file).pipe(parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: false }));
+export async function columnsFromCsv(file: FileHandle, displayName: string, features: readonly string[], onProgress?: (rows: number) => void): Promise<Columns> {
+  const parser = parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: false });
+  // pipeline, not pipe: a read error (EIO, a file gone) ends the parser with it, so the loop
+  // below throws it. With pipe() nothing listened for it and the process died.
+  pipeline(file.createReadStream({ autoClose: false }), parser, () => {});
   let header: string[] | null = null;
   let positions: number[] = [];
   const cols = features.map(() => new Growable());
@@ -80,7 +86,7 @@ export async function columnsFromCsv(file: string, displayName: string, features
         if (missing.length) {
           throw new DomainError(
             'invalid_argument',
-            `${displayName} has no column${missing.length > 1 ? 's' : ''} ${listNames(missing)}; its header is ${listNames(header)} and the model's features are ${listNames(features)}.`,
+            `${displayName} has no column${missing.length > 1 ? 's' : ''} ${listNames(missing)} in its header row (${header.length} column${header.length === 1 ? '' : 's'}); the model's features are ${listNames(features)}.`,
           );
         }
         positions = features.map((f) => header!.indexOf(f));
@@ -90,7 +96,7 @@ export async function columnsFromCsv(file: string, displayName: string, features
         const cell = record[positions[i]];
         const v = cell === '' ? Number.NaN : Number(cell);
         if (!Number.isFinite(v)) {
-          throw new DomainError('invalid_argument', `${displayName} line ${rows + 2}, column "${features[i]}": "${String(cell).slice(0, 40)}" is not a finite number.`);
+          throw new DomainError('invalid_argument', `${displayName} line ${rows + 2}, column "${features[i]}": the cell is ${cell === '' ? 'empty' : 'not a finite number'}.`);
         }
         cols[i].push(v);
       }
@@ -99,9 +105,15 @@ export async function columnsFromCsv(file: string, displayName: string, features
     }
   } catch (e) {
     if (e instanceof DomainError) throw e;
-    const msg = e instanceof Error ? e.message.split('\n')[0].slice(0, 200) : String(e);
-    throw new DomainError('invalid_argument', `${displayName} is not a readable CSV (${msg}).`);
+    throw new DomainError('invalid_argument', `${displayName} is not a readable CSV (${csvProblem(e)}).`);
   }
   if (header === null) throw new DomainError('invalid_argument', `${displayName} is empty; it needs a header row naming the features.`);
   return { features: new Map(features.map((f, i) => [f, cols[i].done()])), rows, ignored: header.filter((h) => !features.includes(h)) };
+}
+
+/** What went wrong reading a CSV, without its text: csv-parse's error code and line, or the system error's code. */
+function csvProblem(e: unknown): string {
+  const err = e as { code?: unknown; lines?: unknown } | null;
+  const code = typeof err?.code === 'string' ? err.code : 'unknown error';
+  return typeof err?.lines === 'number' ? `${code} at line ${err.lines}` : code;
 }

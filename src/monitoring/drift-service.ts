@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError, notFound } from '../errors.js';
-import { resolveAllowedFile } from '../files.js';
+import { openAllowedFile } from '../files.js';
 import type { Actor, ModelVersion } from '../registry/types.js';
 import type { FeatureRow } from '../serving/features.js';
 import type { ModelState, RegistryStore } from '../store/store.js';
@@ -187,8 +187,8 @@ export class DriftService {
       if (!input.rows.length) throw new DomainError('invalid_argument', `${rowsArgument} is empty.`);
       return { columns: columnsFromRows(input.rows, features), source: `${input.rows.length} inline rows` };
     }
-    const file = await resolveAllowedFile('csv_path', input.csvPath as string, this.deps.allowedDirs);
-    const columns = await columnsFromCsv(file, `csv_path "${input.csvPath}"`, features, (n) => onProgress?.(n, undefined, `${n} rows read`));
+    const file = await openAllowedFile('csv_path', input.csvPath as string, this.deps.allowedDirs);
+    const columns = await columnsFromCsv(file.handle, `csv_path "${input.csvPath}"`, features, (n) => onProgress?.(n, undefined, `${n} rows read`)).finally(() => file.handle.close());
     return { columns, source: `csv ${(input.csvPath as string).split('/').pop()}` };
   }
 

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, readdirSync, rmSync, statSync } from 'node:fs';
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A copy of a source file in the artifact store's temp area, hashed, not yet visible. */
@@ -125,7 +125,8 @@ export class ArtifactStore {
     return removed;
   }
 
-  async stage(source: string): Promise<StagedArtifact> {
+  /** Copies a file (by path, or an open handle, read from where it is and left open) into a temp file, hashing it. */
+  async stage(source: string | FileHandle): Promise<StagedArtifact> {
     const tmpDir = path.join(this.dir, 'tmp');
     await fs.mkdir(tmpDir, { recursive: true });
     const tempPath = path.join(tmpDir, `${randomUUID()}.part`);
@@ -133,7 +134,8 @@ export class ArtifactStore {
     const out = await fs.open(tempPath, 'wx');
     let bytes = 0;
     try {
-      for await (const chunk of createReadStream(source)) {
+      const input = typeof source === 'string' ? createReadStream(source) : source.createReadStream({ autoClose: false, start: 0 });
+      for await (const chunk of input) {
         const buf = chunk as Buffer;
         hash.update(buf);
         bytes += buf.length;

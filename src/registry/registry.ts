@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { DomainError, notFound } from '../errors.js';
-import { resolveAllowedFile } from '../files.js';
+import { openAllowedFile, type AllowedFile } from '../files.js';
 import { decodeCursor, page } from '../paging.js';
 import { inspectOnnxModel } from '../serving/inspect.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
@@ -97,17 +97,19 @@ export class ModelRegistry {
     let displayName: string;
     let link: MlflowLink | undefined;
     let imported: string | undefined;
+    let opened: AllowedFile | undefined;
     if (input.mlflowModelUri !== undefined) {
       const fetched = await this.fetchFromMlflow(input.mlflowModelUri);
       ({ link, file: imported } = fetched);
       source = imported;
       displayName = `mlflow_model_uri "${input.mlflowModelUri}"`;
     } else {
-      source = await resolveAllowedFile('artifact_path', input.artifactPath as string, this.deps.allowedDirs);
+      opened = await openAllowedFile('artifact_path', input.artifactPath as string, this.deps.allowedDirs);
+      source = opened.path;
       displayName = `artifact_path "${input.artifactPath}"`;
     }
 
-    const staged = await this.deps.artifacts.stage(source).finally(() => (imported ? fs.rm(imported, { force: true }) : undefined));
+    const staged = await this.deps.artifacts.stage(opened?.handle ?? source).finally(() => (imported ? fs.rm(imported, { force: true }) : opened?.handle.close()));
     let committed = false;
     try {
       const inspection = await inspectOnnxModel(staged.tempPath, await this.deps.runtime(), displayName);

@@ -157,10 +157,12 @@ describe('drift bad input: clear errors, nothing stored', () => {
     fs.writeFileSync(path.join(work, 'nan.csv'), 'is_home,days_rest,season_avg_points,season_avg_rebounds,season_avg_assists,last5_avg_points,last5_avg_rebounds,last5_avg_assists,minutes_avg,opponent_def_rating\n1,2,3,4,5,6,7,8,9,10\n1,2,abc,4,5,6,7,8,9,10\n');
     fs.writeFileSync(path.join(work, 'other.csv'), 'a,b\n1,2\n3,4\n');
     fs.writeFileSync(path.join(work, 'empty.csv'), '');
+    fs.writeFileSync(path.join(work, 'secrets.env'), 'API_TOKEN=s3cr3t-admin-token,DB_PASSWORD=hunter2\n');
     const before = dumpTables(app.config.dbPath);
     const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
       ['detect_drift', { name: 'nba_points', features: ['shoe_size'], csv_path: fixture('nba_points_current.csv') }, 'invalid_argument', /unknown feature shoe_size/],
-      ['detect_drift', { name: 'nba_points', csv_path: path.join(work, 'nan.csv') }, 'invalid_argument', /line 3, column "season_avg_points": "abc" is not a finite number/],
+      ['detect_drift', { name: 'nba_points', csv_path: path.join(work, 'nan.csv') }, 'invalid_argument', /line 3, column "season_avg_points": the cell is not a finite number/],
+      ['detect_drift', { name: 'nba_points', csv_path: path.join(work, 'secrets.env') }, 'invalid_argument', /has no columns is_home, days_rest.* in its header row \(2 columns\)/],
       ['detect_drift', { name: 'nba_points', current_rows: [] }, 'invalid_argument', /current_rows is empty/],
       ['detect_drift', { name: 'nba_points', current_rows: [Array(10).fill(1)] }, 'invalid_argument', /too few rows/],
       ['detect_drift', { name: 'nba_points', csv_path: path.join(work, 'missing.csv') }, 'file_not_found', /does not exist/],
@@ -182,6 +184,7 @@ describe('drift bad input: clear errors, nothing stored', () => {
     for (const [tool, args, code, message] of cases) {
       const r = await call(client, tool, args);
       expect(r.isError, `${tool} ${JSON.stringify(args)}`).toBe(true);
+      expect(text(r)).not.toMatch(/s3cr3t|hunter2|abc/); // errors never quote the file
       expect(text(r), JSON.stringify(args)).toMatch(message);
       if (code === 'validation') expect(text(r)).toMatch(/Input validation error/);
       else expect(errorCode(r), JSON.stringify(args)).toBe(code);
