@@ -156,6 +156,27 @@ describe('roles', () => {
     expect(h.entries[0].details.outcome).toBe('forbidden');
   });
 
+  it('counts archiving a version that takes traffic (force clears the split) as a production change', async () => {
+    const { app, admin } = await demoApp();
+    await ok(admin, 'configure_ab_test', { name: 'nba_points', weights: { v1: 0.8, v2: 0.2 } });
+    const { client } = await clientWith(app, { caller: { name: 'ci-bot', role: 'operate' } });
+    const before = dumpTables(app.config.dbPath);
+    const r = await call(client, 'archive_model', { name: 'nba_points', version: 'v2', force: true });
+    expect(errorCode(r)).toBe('forbidden');
+    expect(text(r)).toContain('needs the admin role; token "ci-bot" has operate');
+    const after = dumpTables(app.config.dbPath);
+    expect(after.model_versions).toEqual(before.model_versions);
+    expect(after.traffic_configs).toEqual(before.traffic_configs);
+    expect((await ok<{ weights: Record<string, number> }>(client, 'get_traffic_config', { name: 'nba_points' })).weights).toEqual({ v1: 0.8, v2: 0.2 });
+    // An admin is asked, with the split's end in the question.
+    const { app: elicitApp } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit' });
+    await elicitApp.serving.configureTraffic('nba_points', { v1: 0.8, v2: 0.2 }, 'random', { actor: 'setup' }, false);
+    const { client: asker, asked } = await clientWith(elicitApp, { answer: () => ({ action: 'decline' }) });
+    expect(errorCode(await call(asker, 'archive_model', { name: 'nba_points', version: 'v2', force: true }))).toBe('approval_declined');
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatch(/v2 staging → archived.*traffic split would be cleared/);
+  });
+
   it('names read-only mode when a write tool is called anyway', async () => {
     const { app } = await demoApp();
     const ro = await connect(app, { readOnly: true });

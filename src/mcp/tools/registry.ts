@@ -18,12 +18,17 @@ import { DomainError } from '../../errors.js';
 import type { StageChangeOutcome } from '../../registry/registry.js';
 import { defineTool, type Assessment } from '../tool.js';
 
-/** A dry run of a stage change, as the assessment of the real call: does it move production? */
+/**
+ * A dry run of a stage change, as the assessment of the real call: does it change what
+ * production serves? A version moving into or out of production does, and so does a change
+ * that clears the model's traffic split (archiving with force a version that takes weight).
+ */
 async function assessStageChange(run: () => Promise<StageChangeOutcome>, verb: string): Promise<Assessment | null> {
   try {
     const dry = await run();
     const touchesProduction = dry.changes.some((c) => c.from === 'production' || c.to === 'production');
-    return { reachesProduction: touchesProduction, preview: stageMovesText(dry, verb), name: dry.name, version: dry.changes[0]?.version ?? null };
+    const preview = dry.clearTraffic ? `${stageMovesText(dry, verb)} The traffic split ${dry.dryRun ? 'would be' : 'is'} cleared: all traffic to production.` : stageMovesText(dry, verb);
+    return { reachesProduction: touchesProduction || dry.clearTraffic === true, preview, name: dry.name, version: dry.changes[0]?.version ?? null };
   } catch (e) {
     if (e instanceof DomainError) return null;
     throw e;
