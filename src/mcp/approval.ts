@@ -12,7 +12,7 @@ export type ApprovalDecision =
  */
 export async function requestApproval(
   server: McpServer,
-  request: { tool: string; actor: string; reason: string | undefined; preview: string; timeoutMs: number },
+  request: { tool: string; actor: string; reason: string | undefined; preview: string; timeoutMs: number; callId: string | number },
 ): Promise<ApprovalDecision> {
   const client = server.server.getClientVersion()?.name ?? 'the client';
   if (!server.server.getClientCapabilities()?.elicitation?.form) {
@@ -37,7 +37,10 @@ export async function requestApproval(
           required: ['approve'],
         },
       },
-      { timeout: request.timeoutMs },
+      // Related to the tool call, so Streamable HTTP sends it on that call's own response stream:
+      // without it the question went to the session's GET stream, which a client need not open,
+      // and was dropped there (the call waited out the whole timeout).
+      { timeout: request.timeoutMs, relatedRequestId: request.callId },
     );
     const content = answer.content as { approve?: unknown; reason?: unknown } | undefined;
     if (answer.action === 'accept' && content?.approve === true) {

@@ -100,7 +100,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
               return await refuse('forbidden', `forbidden: this ${tool.name} call changes what production serves, which needs the admin role; ${caller.name ? `token "${caller.name}"` : 'this caller'} has ${role}. Try dry_run: true, or ask an admin.`);
             }
             if (app.config.approval === 'elicit') {
-              const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: assessment.preview, timeoutMs: app.config.approvalTimeoutMs });
+              const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: assessment.preview, timeoutMs: app.config.approvalTimeoutMs, callId: extra.requestId });
               if (decision.outcome !== 'approved') return await refuse(decision.code, decision.message);
               approval = { by: decision.approvedBy, reason: decision.reason ?? (args.reason as string | undefined) };
             }

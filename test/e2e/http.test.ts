@@ -226,6 +226,49 @@ describe('serve --http with MLOPS_MCP_TOKENS_FILE (three roles)', () => {
   });
 });
 
+describe('serve --http with MLOPS_MCP_APPROVAL=elicit', () => {
+  // A client may declare elicitation and never open the session's GET stream (it is optional):
+  // the approval question must come on the tool call's own response stream.
+  it("asks for approval on the call's own stream, to a client that opened no GET stream", async () => {
+    const server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: path.join(tempDir(), 'home'), MLOPS_MCP_APPROVAL: 'elicit', MLOPS_MCP_APPROVAL_TIMEOUT_SECONDS: '20' });
+    try {
+      const init = JSON.parse(initialize) as { params: { capabilities: Record<string, unknown> } };
+      init.params.capabilities = { elicitation: { form: {} } };
+      const opened = await fetch(`${server.url}/mcp`, { method: 'POST', headers: mcpHeaders, body: JSON.stringify(init) });
+      await opened.text();
+      const headers = { ...mcpHeaders, 'mcp-session-id': opened.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': '2025-06-18' };
+      const post = (body: unknown) => fetch(`${server.url}/mcp`, { method: 'POST', headers, body: JSON.stringify(body) });
+      await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).text();
+
+      const started = Date.now();
+      const res = await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'promote_model', arguments: { name: 'nba_points', version: 'v2', target_stage: 'production' } } });
+      // Read the call's SSE stream: the question, then (once declined) the call's answer.
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      const messages: Array<{ id?: number | string; method?: string; params?: { message?: string }; result?: { isError?: boolean; content?: Array<{ text: string }> } }> = [];
+      while (!messages.some((m) => m.id === 2 && m.result)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        for (const line of buffer.split('\n')) if (line.startsWith('data: ')) messages.push(JSON.parse(line.slice(6)) as (typeof messages)[number]);
+        buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
+        const question = messages.find((m) => m.method === 'elicitation/create');
+        if (question && !messages.some((m) => m.method === 'answered')) {
+          expect(question.params?.message).toMatch(/promote_model.*v2 staging → production/);
+          await (await post({ jsonrpc: '2.0', id: question.id, result: { action: 'decline' } })).text();
+          messages.push({ method: 'answered' });
+        }
+      }
+      const answer = messages.find((m) => m.id === 2);
+      expect(answer?.result?.isError).toBe(true);
+      expect(answer?.result?.content?.[0].text).toMatch(/approval_declined: the person at raw declined/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('serve --http refusals at start', () => {
   it('refuses to bind a non-loopback address without a token', async () => {
     await expect(spawnHttp(['--host', '0.0.0.0'], { MLOPS_MCP_HOME: path.join(tempDir(), 'home') })).rejects.toThrow(/without a token/);
