@@ -20,11 +20,23 @@ export function summarizeSorted(feature: string, sorted: Float64Array): FeatureS
   };
 }
 
-/** Sorts each column once and summarizes it: what a stored reference keeps. */
+/**
+ * Sorts each column once and summarizes it: what a stored reference keeps. Finite values can
+ * still overflow a sum (a mean, a variance, a quantile's midpoint near ±1.8e308): such a
+ * reference is refused before anything is stored.
+ */
 export function toReferenceFeatures(columns: Columns): ReferenceFeature[] {
   return [...columns.features].map(([feature, values]) => {
     const sorted = Float64Array.from(values).sort();
-    return { feature, sorted, summary: summarizeSorted(feature, sorted) };
+    const summary = summarizeSorted(feature, sorted);
+    const { mean: m, std, quantiles } = summary;
+    if (![m, std, ...Object.values(quantiles)].every(Number.isFinite)) {
+      throw new DomainError(
+        'invalid_argument',
+        `feature "${feature}" has values too large to summarise (from ${summary.min} to ${summary.max}: its mean or spread overflows a 64-bit float). Scale the feature, or leave it out of the data.`,
+      );
+    }
+    return { feature, sorted, summary };
   });
 }
 

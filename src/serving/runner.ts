@@ -1,5 +1,6 @@
 import { DomainError } from '../errors.js';
 import type { ModelVersion, TensorSpec } from '../registry/types.js';
+import { expectedFeatures } from './features.js';
 import type { OnnxRuntime } from './runtime.js';
 import type { OrtSession } from './session-cache.js';
 
@@ -20,6 +21,41 @@ export interface BatchOutput {
 }
 
 const NUMERIC_TYPES = new Set(['float32', 'float64', 'int64', 'int32']);
+
+/**
+ * A row the model cannot be run on, or answered with a non-finite number: serving names the row
+ * (its number in the caller's batch) in front of `detail`.
+ */
+export class RowValueError extends Error {
+  constructor(
+    readonly row: number,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** The range each integer element type holds (BigInt64Array and Int32Array wrap silently beyond it). */
+const INT_LIMITS: Record<string, number> = { int32: 2 ** 31, int64: 2 ** 63 };
+
+/**
+ * Every value of `values` (n rows of `stride`, column `offset`, or all when stride is 1) fits
+ * the element type: a finite float64 beyond float32's range became Infinity, and an integer
+ * beyond int32/int64 wrapped, either way a silently wrong answer.
+ */
+function checkRange(type: string, values: Float64Array, converted: ArrayLike<number | bigint>, input: string, version: ModelVersion, k: number, single: number | null): void {
+  if (type === 'float64') return;
+  const limit = INT_LIMITS[type];
+  for (let i = 0; i < converted.length; i++) {
+    const at = single === null ? i : i * k + single;
+    const v = values[at];
+    const fits = limit === undefined ? Number.isFinite(converted[i] as number) : Math.round(v) >= -limit && Math.round(v) < limit;
+    if (!fits) {
+      const feature = expectedFeatures(version)[at % k] ?? `#${at % k}`;
+      throw new RowValueError(Math.floor(at / k), `feature "${feature}" is ${v}, beyond the ${type} range of the model's input "${input}".`);
+    }
+  }
+}
 
 function typedColumn(type: string, values: Float64Array, n: number, stride: number, offset: number): TypedArray {
   const pick = (i: number) => values[i * stride + offset];
@@ -50,13 +86,19 @@ export function buildFeeds(ort: OnnxRuntime, version: ModelVersion, matrix: Floa
   }
   if (inputs.length === 1) {
     const input = inputs[0];
-    return { [input.name]: new ort.Tensor(input.type as 'float32', convertAll(input.type, matrix) as Float32Array, [n, k]) };
+    const data = convertAll(input.type, matrix);
+    checkRange(input.type, matrix, data, input.name, version, k, null);
+    return { [input.name]: new ort.Tensor(input.type as 'float32', data as Float32Array, [n, k]) };
   }
   if (inputs.length !== k) {
     throw new DomainError('invalid_model', `${version.name} ${version.version} has ${inputs.length} inputs for ${k} features; serve models with one [N, k] input or one [N, 1] input per feature.`);
   }
   return Object.fromEntries(
-    inputs.map((input, j) => [input.name, new ort.Tensor(input.type as 'float32', typedColumn(input.type, matrix, n, k, j) as Float32Array, [n, 1])]),
+    inputs.map((input, j) => {
+      const data = typedColumn(input.type, matrix, n, k, j);
+      checkRange(input.type, matrix, data, input.name, version, k, j);
+      return [input.name, new ort.Tensor(input.type as 'float32', data as Float32Array, [n, 1])];
+    }),
   );
 }
 
@@ -85,6 +127,7 @@ export function readOutputs(version: ModelVersion, results: Record<string, Tenso
     const labels = version.signature.classLabels?.length === c ? version.signature.classLabels : Array.from({ length: c }, (_, i) => String(i));
     const data = probs.data as Float32Array | Float64Array;
     const probabilities: Record<string, number[]> = Object.create(null) as Record<string, number[]>;
+    requireFinite(data, c);
     for (let j = 0; j < c; j++) probabilities[labels[j]] = Array.from({ length: n }, (_, i) => data[i * c + j]);
     const labelSpec = outputs.find((o) => o !== probSpec);
     let predictions: Array<number | string>;
@@ -104,7 +147,20 @@ export function readOutputs(version: ModelVersion, results: Record<string, Tenso
   const stride = n > 0 ? Math.max(1, Math.floor(data.length / n)) : 1;
   const predictions = new Array<number>(n);
   for (let i = 0; i < n; i++) predictions[i] = Number(data[i * stride]);
+  requireFinite(predictions, 1);
   return { predictions, probabilities: null };
+}
+
+/**
+ * A model's arithmetic can overflow on finite features (a linear model on values near 1e308): a
+ * NaN or Infinity is no prediction, and JSON would carry it as null. The row fails instead.
+ */
+function requireFinite(values: ArrayLike<number>, perRow: number): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new RowValueError(Math.floor(i / perRow), `the model answered ${values[i]} (no number), its arithmetic overflowed on this row's features; check their scale.`);
+    }
+  }
 }
 
 /** Runs one batch through a session: rows in, one answer per row out. */

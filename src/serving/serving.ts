@@ -10,7 +10,7 @@ import { ExternalDataError } from './onnx-proto.js';
 import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
 import type { ServingMetrics } from './metrics.js';
 import type { PendingPredictions, PredictionLog } from './prediction-log.js';
-import { rowOf, runBatch, type BatchOutput } from './runner.js';
+import { RowValueError, rowOf, runBatch, type BatchOutput } from './runner.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
@@ -176,7 +176,7 @@ export class ServingService {
         const matrix = isFeatureTable(input)
           ? tableToMatrix(all ? input : { columns: input.columns, data: indices.map((i) => input.data[i]) }, names, label)
           : toMatrix(all ? input : indices.map((i) => input[i]), names, label);
-        const output = await this.run(version, matrix, indices.length, names.length);
+        const output = await this.run(version, matrix, indices.length, names.length, label);
         outputs.push({ version, matrix, width: names.length, output, indices });
       }
     } catch (e) {
@@ -286,7 +286,8 @@ export class ServingService {
         errors: c?.errors ?? 0,
         errorRate: c?.count ? c.errors / c.count : 0,
         latencyMs: this.deps.stats.variantLatencies(name, label, Date.parse(from)),
-        meanOutput: c?.n ? c.sum / c.n : null,
+        // A sum past float64's range (outputs near 1e308) has no mean to give.
+        meanOutput: c?.n && Number.isFinite(c.sum / c.n) ? c.sum / c.n : null,
       });
     }
     return { config, explicit: state.traffic !== null, since: from, variants };
@@ -336,12 +337,14 @@ export class ServingService {
     } else if (!active) this.episodes.delete(key);
   }
 
-  private async run(version: ModelVersion, matrix: Float64Array, n: number, k: number): Promise<BatchOutput> {
+  /** Runs n rows on a version; `rowName(r)` names row r of them in an error (its number in a batch). */
+  private async run(version: ModelVersion, matrix: Float64Array, n: number, k: number, rowName: (r: number) => string = () => ''): Promise<BatchOutput> {
     this.ort ??= await this.deps.runtime();
     const ort = this.ort;
     try {
       return await this.deps.sessions.use(version.artifactSha256, (session) => runBatch(ort, session, version, matrix, n, k));
     } catch (e) {
+      if (e instanceof RowValueError) throw new DomainError('invalid_argument', `${rowName(e.row)}${version.name} ${version.version}: ${e.detail}`);
       throw this.servingFailure(version, e);
     }
   }

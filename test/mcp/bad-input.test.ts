@@ -80,6 +80,12 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['predict', { name: 'nba_points', features: [1, 2, 3] }, 'invalid_argument', /expected 10 feature values/],
   ['predict', { name: 'nba_points', features: manyKeys(10_001, 0) }, 'validation', /at most 10000 features/],
   ['predict', { name: 'nba_points', features: { is_home: 1 } }, 'invalid_argument', /missing features days_rest/],
+  // finite, but beyond the float32 the model takes (it became Infinity, and the answer NaN)
+  ['predict', { name: 'nba_points', features: [1, 1, 1e39, 1, 1, 1, 1, 1, 1, 1] }, 'invalid_argument', /feature "season_avg_points" is 1e\+39, beyond the float32 range of the model's input/],
+  // float32, but the model's sum overflows it
+  ['predict', { name: 'nba_points', features: Array(10).fill(3e38) }, 'invalid_argument', /nba_points v1: the model answered (NaN|-?Infinity) \(no number\).*check their scale/],
+  ['batch_predict', { name: 'nba_points', rows: [Array(10).fill(1), Array(10).fill(3e38)] }, 'invalid_argument', /row 1: nba_points v1: the model answered/],
+  ['batch_predict', { name: 'nba_points', rows: [Array(10).fill(1), Array(10).fill(-1e300)] }, 'invalid_argument', /row 1: nba_points v1: feature "is_home" is -1e\+300, beyond the float32 range/],
   ['predict', { name: 'no_such_model', features: [1] }, 'not_found', /list_models/],
   ['predict', { name: 'nba_win_predictor', features: [1, 2, 3, 4, 5, 6, 7, 8] }, 'failed_precondition', /no production version/],
   ['batch_predict', { name: 'nba_points', rows: [] }, 'validation', /rows/],
@@ -100,6 +106,7 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['set_drift_reference', { name: 'nba_points', rows: Array.from({ length: 100_001 }, () => [1]) }, 'validation', /rows/],
   ['detect_drift', { name: 'nba_points', current_rows: Array.from({ length: 100_001 }, () => [1]) }, 'validation', /current_rows/],
   ['set_drift_reference', { name: 'nba_points', csv_path: '/etc/passwd' }, 'path_not_allowed', /MLOPS_MCP_ALLOWED_DIRS/],
+  ['set_drift_reference', { name: 'nba_points', rows: [Array(10).fill(1.7e308), Array(10).fill(1.7e308), Array(10).fill(1)] }, 'invalid_argument', /feature "is_home" has values too large to summarise/],
   ['detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv') }, 'not_found', /set_drift_reference/],
   ['detect_drift', { name: 'nba_points', correction: 'holm' }, 'validation', /correction/],
   ['get_drift_report', { name: 'nba_points' }, 'not_found', /detect_drift/],
