@@ -93,13 +93,32 @@ export function buildFeeds(ort: OnnxRuntime, version: ModelVersion, matrix: Floa
   if (inputs.length !== k) {
     throw new DomainError('invalid_model', `${version.name} ${version.version} has ${inputs.length} inputs for ${k} features; serve models with one [N, k] input or one [N, 1] input per feature.`);
   }
+  const columns = inputColumns(version);
   return Object.fromEntries(
-    inputs.map((input, j) => {
+    inputs.map((input, i) => {
+      const j = columns[i];
       const data = typedColumn(input.type, matrix, n, k, j);
       checkRange(input.type, matrix, data, input.name, version, k, j);
       return [input.name, new ort.Tensor(input.type as 'float32', data as Float32Array, [n, 1])];
     }),
   );
+}
+
+/**
+ * Which feature (column) feeds each input of a one-input-per-feature model: by name when the
+ * inputs are named after the features (as skl2onnx names them from the training frame's
+ * columns), whatever order feature_names lists them in; else by position. Found once per version.
+ */
+const inputColumnsOf = new WeakMap<ModelVersion, readonly number[]>();
+function inputColumns(version: ModelVersion): readonly number[] {
+  let columns = inputColumnsOf.get(version);
+  if (!columns) {
+    const features = expectedFeatures(version);
+    const byName = version.signature.inputs.map((input) => features.indexOf(input.name));
+    columns = byName.every((j) => j >= 0) && new Set(byName).size === byName.length ? byName : byName.map((_, i) => i);
+    inputColumnsOf.set(version, columns);
+  }
+  return columns;
 }
 
 const isProbabilityOutput = (o: TensorSpec) => (o.type === 'float32' || o.type === 'float64') && o.shape?.length === 2 && o.shape[1] !== 1;

@@ -100,6 +100,15 @@ describe('predict', () => {
     const dbl = await ok<{ prediction: number }>(client, 'predict', { name: 'double', version: 'v1', features: row });
     expect(multi.prediction).toBeCloseTo(m.expected[0] as number, 3);
     expect(dbl.prediction).toBeCloseTo(m.expected[0] as number, 9); // float64 all the way
+    // Its inputs are named after the features: each is fed its own feature, in whatever order
+    // feature_names lists them (by position, sorted names fed days_rest to is_home and so on).
+    const sorted = [...m.feature_names].sort();
+    expect(sorted).not.toEqual(m.feature_names);
+    await ok(client, 'register_model', { name: 'multi', artifact_path: fixture('test-models/points_multi_input.onnx'), feature_names: sorted, version: 'sorted' });
+    const bySorted = await ok<{ prediction: number }>(client, 'predict', { name: 'multi', version: 'sorted', features: row });
+    expect(bySorted.prediction).toBeCloseTo(m.expected[0] as number, 3);
+    const asArray = await ok<{ prediction: number }>(client, 'predict', { name: 'multi', version: 'sorted', features: sorted.map((f) => (row as Record<string, number>)[f]) });
+    expect(asArray.prediction).toBeCloseTo(m.expected[0] as number, 3);
   });
 
   it('refuses a ZipMap classifier at registration, saying how to export it', async () => {
