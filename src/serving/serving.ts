@@ -305,36 +305,58 @@ export class ServingService {
     clearInterval(this.alertTimer);
   }
 
-  /** Raises high_error_rate / high_latency once per episode for models with recent traffic. */
+  /**
+   * Raises high_error_rate / high_latency once per episode, for models with new requests and
+   * models with an episode under way. An episode ends when the window has enough requests and
+   * the condition no longer holds, or has none at all: with fewer than the minimum it goes on
+   * (low traffic hovering around the minimum would otherwise end and restart it, raising the
+   * alert again and again through one outage). Requests are calls: a batch counts once.
+   */
   async checkAlerts(now = Date.now()): Promise<void> {
     const { alertErrorRate, alertP95LatencyMs, alertMinRequests } = this.deps;
-    for (const w of this.deps.stats.drainTouched(now)) {
-      const enough = w.requests >= alertMinRequests;
-      await this.episode('high_error_rate', w.name, enough && w.errorRate > alertErrorRate, () => ({
+    const windows = this.deps.stats.drainTouched(now);
+    const seen = new Set(windows.map((w) => w.name));
+    for (const key of this.episodes) {
+      const name = key.slice(key.indexOf('\0') + 1);
+      if (!seen.has(name)) {
+        seen.add(name);
+        windows.push(this.deps.stats.window(name, now));
+      }
+    }
+    for (const w of windows) {
+      const holds = (condition: boolean): boolean | null => (w.requests >= alertMinRequests ? condition : w.requests === 0 ? false : null);
+      await this.episode('high_error_rate', w.name, holds(w.errorRate > alertErrorRate), () => ({
         type: 'high_error_rate',
         severity: 'critical',
         name: w.name,
         version: null,
-        message: `${w.name}: ${(w.errorRate * 100).toFixed(1)}% of ${w.requests} predictions failed in the alert window (threshold ${alertErrorRate * 100}%)`,
+        message: `${w.name}: ${(w.errorRate * 100).toFixed(1)}% of ${w.requests} requests failed in the alert window (threshold ${alertErrorRate * 100}%)`,
         details: { requests: w.requests, errors: w.errors, error_rate: w.errorRate },
       }));
-      await this.episode('high_latency', w.name, enough && w.p95Ms !== null && w.p95Ms > alertP95LatencyMs, () => ({
+      await this.episode('high_latency', w.name, holds(w.p95Ms !== null && w.p95Ms > alertP95LatencyMs), () => ({
         type: 'high_latency',
         severity: 'warning',
         name: w.name,
         version: null,
-        message: `${w.name}: p95 latency ${w.p95Ms} ms over ${w.requests} predictions in the alert window (threshold ${alertP95LatencyMs} ms)`,
+        message: `${w.name}: p95 latency ${w.p95Ms} ms over ${w.requests} requests in the alert window (threshold ${alertP95LatencyMs} ms)`,
         details: { requests: w.requests, p95_ms: w.p95Ms },
       }));
     }
   }
 
-  private async episode(type: string, name: string, active: boolean, draft: () => AlertDraft): Promise<void> {
+  /** `active`: whether the condition holds; null when the window cannot tell (the episode stays as it is). */
+  private async episode(type: string, name: string, active: boolean | null, draft: () => AlertDraft): Promise<void> {
     const key = `${type}\0${name}`;
-    if (active && !this.episodes.has(key)) {
+    if (active === true && !this.episodes.has(key)) {
       this.episodes.add(key);
-      await this.deps.alerts.raise(draft()).catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not raise alert'));
-    } else if (!active) this.episodes.delete(key);
+      try {
+        await this.deps.alerts.raise(draft());
+      } catch (e) {
+        // Not raised: the next check tries again.
+        this.episodes.delete(key);
+        this.deps.logger.error({ err: e }, 'could not raise alert');
+      }
+    } else if (active === false) this.episodes.delete(key);
   }
 
   /** Runs n rows on a version; `rowName(r)` names row r of them in an error (its number in a batch). */

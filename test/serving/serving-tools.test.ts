@@ -280,9 +280,40 @@ describe('serving alerts and health', () => {
     await app.serving.checkAlerts();
     const alerts = await ok<{ alerts: Array<{ type: string; severity: string; message: string }> }>(client, 'get_alerts', { severity: 'critical' });
     expect(alerts.alerts.map((a) => a.type)).toEqual(['high_error_rate']);
-    expect(alerts.alerts[0].message).toContain('100.0% of 25 predictions failed');
+    expect(alerts.alerts[0].message).toContain('100.0% of 25 requests failed');
     const health = await ok<{ status: string; components: Array<{ name: string; status: string }> }>(client, 'health_check', { component: 'prediction_metrics' });
     expect(health.components[0].status).toBe('unhealthy');
+  });
+
+  it('keeps one episode through an outage whose traffic dips under the minimum, and ends it when the window empties', async () => {
+    const { app: a } = testApp({ ALERT_WINDOW_SECONDS: '1' });
+    const c = await connect(a);
+    try {
+      await registerDemoVersions(c);
+      await ok(c, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
+      const fail = async (n: number) => {
+        for (let i = 0; i < n; i++) await call(c, 'predict', { name: 'nba_points', features: [1, 2] });
+      };
+      const raised = async () => (await ok<{ alerts: Array<{ type: string }> }>(c, 'get_alerts', { severity: 'critical' })).alerts.length;
+      const windowPassed = () => new Promise((r) => setTimeout(r, 1100));
+      await fail(25);
+      await a.serving.checkAlerts();
+      expect(await raised()).toBe(1);
+      await windowPassed();
+      await fail(5); // under the minimum of 20: the window cannot tell, the episode goes on
+      await a.serving.checkAlerts();
+      await fail(20);
+      await a.serving.checkAlerts();
+      expect(await raised()).toBe(1); // it ended and restarted here before: a second alert
+      await windowPassed(); // no requests at all: the episode ends (checked without new traffic)
+      await a.serving.checkAlerts();
+      await fail(25);
+      await a.serving.checkAlerts();
+      expect(await raised()).toBe(2);
+    } finally {
+      await c.close();
+      await a.close();
+    }
   });
 
   it('probes each production model in model_serving and describes A/B splits in ab_routing', async () => {
