@@ -153,16 +153,25 @@ export class ServingService {
     const state = await this.routeState(name);
     const groups = new Map<string, { version: ModelVersion; indices: number[] }>();
     const routedVersions: string[] = new Array(n);
-    // One route for every row when nothing varies per row: a version asked for, one routing
-    // key, or a split with a single version (production alone, by default).
-    const oneVersion = state.effective !== null && Object.keys(state.effective.weights).length === 1;
-    const shared = options.version !== undefined || options.routingKey !== undefined || oneVersion ? this.routeWith(name, state, options, this.random) : null;
-    for (let i = 0; i < n; i++) {
-      const route = shared ?? this.routeWith(name, state, options, this.random);
-      let g = groups.get(route.version.version);
-      if (!g) groups.set(route.version.version, (g = { version: route.version, indices: [] }));
-      g.indices.push(i);
-      routedVersions[i] = route.version.version;
+    try {
+      // One route for every row when nothing varies per row: a version asked for, a routing key
+      // under sticky routing (random routing ignores keys), or a split with a single version
+      // (production alone, by default).
+      const oneVersion = state.effective !== null && Object.keys(state.effective.weights).length === 1;
+      const oneKey = options.routingKey !== undefined && state.effective?.routing === 'sticky';
+      const shared = options.version !== undefined || oneKey || oneVersion ? this.routeWith(name, state, options, this.random) : null;
+      for (let i = 0; i < n; i++) {
+        const route = shared ?? this.routeWith(name, state, options, this.random);
+        let g = groups.get(route.version.version);
+        if (!g) groups.set(route.version.version, (g = { version: route.version, indices: [] }));
+        g.indices.push(i);
+        routedVersions[i] = route.version.version;
+      }
+    } catch (e) {
+      // Routing failed (a version that does not exist or is archived, no production version): logged as predict logs it.
+      const all = Array.from({ length: n }, (_, i) => i);
+      this.recordFailure(batchId, name, null, e, null, 0, { rows: n }, performance.now() - started, options.routingKey, at, all);
+      throw e;
     }
 
     const predictions: Array<number | string> = new Array(n);
@@ -479,9 +488,10 @@ export class ServingService {
     if (version) {
       this.record(id, name, version.version, false, error, matrix, width, raw, null, latencyMs, routingKey, at, indices);
     } else {
-      // Routing failed: only a predict call gets here (a batch is routed before anything can fail).
-      this.deps.log.append({ id, indices: null, rows: 1, name, version: null, ok: false, error, matrix: null, width: 0, rawFeatures: raw, output: null, latencyMs, routingKey: routingKey ?? null, at });
-      this.deps.stats.record(name, null, false, latencyMs, at, 1);
+      // Routing failed: no version to log under (a batch's rows as one entry, its input not kept).
+      const rows = indices?.length ?? 1;
+      this.deps.log.append({ id, indices, rows, name, version: null, ok: false, error, matrix: null, width: 0, rawFeatures: raw, output: null, latencyMs, routingKey: routingKey ?? null, at });
+      this.deps.stats.record(name, null, false, latencyMs, at, rows);
     }
   }
 }

@@ -150,6 +150,18 @@ describe('predict', () => {
     expect(text(r)).toContain('promote_model');
     await ok(client, 'archive_model', { name: 'lonely', version: 'v1' });
     expect(errorCode(await call(client, 'predict', { name: 'lonely', version: 'v1', features: Array(10).fill(0) }))).toBe('failed_precondition');
+
+    // A batch that cannot be routed is logged and counted as failed, as a predict is: all its rows.
+    type Stats = { predictions: { total: number; errors: number } };
+    const before = (await ok<Stats>(client, 'get_system_stats', {})).predictions;
+    expect(errorCode(await call(client, 'batch_predict', { name: 'nba_points', version: 'v9', rows: [Array(10).fill(0), Array(10).fill(1), Array(10).fill(2)] }))).toBe('not_found');
+    expect(errorCode(await call(client, 'batch_predict', { name: 'lonely', rows: [Array(10).fill(0)] }))).toBe('failed_precondition');
+    const after = (await ok<Stats>(client, 'get_system_stats', {})).predictions;
+    expect(after.total - before.total).toBe(4);
+    expect(after.errors - before.errors).toBe(4);
+    await app.predictionLog.flush();
+    const batchRows = readPredictionLog(app.config.dbPath).filter((r) => r.id.includes(':'));
+    expect(batchRows.map((r) => [r.ok, r.version])).toEqual(Array(4).fill([false, null]));
   });
 });
 
@@ -174,6 +186,12 @@ describe('A/B traffic', () => {
     expect(t.variants.reduce((s, v) => s + v.count, 0)).toBe(5000);
     expect(t.variants[1].count).toBe(b.served.find((s) => s.version === 'v2.0')!.rows);
     expect(t.variants[0].latency_ms!.p50).toBeGreaterThan(0);
+
+    // Random routing ignores a routing key: a batch with one is still split row by row.
+    const keyed = await ok<{ served: Array<{ version: string; rows: number }> }>(client, 'batch_predict', { name: 'nba_win_predictor', rows, routing_key: 'user-1' });
+    const keyedV2 = keyed.served.find((s) => s.version === 'v2.0')!.rows / 5000;
+    expect(keyedV2).toBeGreaterThan(0.17);
+    expect(keyedV2).toBeLessThan(0.23);
   });
 
   it('keeps a sticky routing key on one version while the split stands', async () => {
