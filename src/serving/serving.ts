@@ -245,6 +245,17 @@ export class ServingService {
         `${name} ${label} takes ${Math.round(weight * 1000) / 10}% of the traffic; move its weight with configure_ab_test${version.stage === 'production' ? ' or promote another version' : ''} before undeploying it.`,
       );
     }
+    // The cache holds one session per ONNX file: another version with the same bytes that takes
+    // traffic (of this model or another) is served by it too.
+    for (const other of this.deps.store.versionsWithArtifact(version.artifactSha256)) {
+      if (other.name === name && other.version === label) continue;
+      const share = (await this.routeState(other.name)).effective?.weights[other.version] ?? 0;
+      if (share > 0) {
+        throw failedPrecondition(
+          `${name} ${label} has the same ONNX file as ${other.name} ${other.version}, which takes ${Math.round(share * 1000) / 10}% of ${other.name}'s traffic: they share one loaded session, which stays loaded while it does. Nothing was unloaded.`,
+        );
+      }
+    }
     const wasLoaded = this.deps.sessions.has(version.artifactSha256);
     if (dryRun) return { version, wasLoaded, unloaded: false };
     const unloaded = await this.deps.sessions.unload(version.artifactSha256);

@@ -267,6 +267,7 @@ export class RegistryStore {
         ON CONFLICT (model_name) DO UPDATE SET weights = excluded.weights, routing = excluded.routing, updated_at = excluded.updated_at`),
       deleteTraffic: db.prepare('DELETE FROM traffic_configs WHERE model_name = ?'),
       artifactShas: db.prepare('SELECT DISTINCT artifact_sha256 AS sha FROM model_versions'),
+      versionsWithArtifact: db.prepare('SELECT model_name AS name, version FROM model_versions WHERE artifact_sha256 = ? ORDER BY model_name, seq'),
       writerProgress: db.prepare('SELECT batch, entries FROM prediction_log_progress WHERE writer = ?'),
       minutesAfter: db.prepare(
         'SELECT version, SUM(count) AS n, SUM(errors) AS errors, SUM(value_sum) AS value_sum, SUM(value_n) AS value_n FROM prediction_minutes WHERE model_name = ? AND minute > ? GROUP BY version',
@@ -563,6 +564,11 @@ export class RegistryStore {
   /** The sha256 of every artifact a version row names (rows are never deleted). */
   referencedArtifacts(): Set<string> {
     return new Set((this.q.artifactShas.all() as Array<{ sha: string }>).map((r) => r.sha));
+  }
+
+  /** Every version, of any model, registered with these ONNX bytes (they share one loaded session). */
+  versionsWithArtifact(sha256: string): Array<{ name: string; version: string }> {
+    return this.q.versionsWithArtifact.all(sha256) as Array<{ name: string; version: string }>;
   }
 
   async predictionCount(): Promise<number> {

@@ -269,6 +269,18 @@ describe('deploy, undeploy and the session cache', () => {
     expect(await ok(client, 'undeploy_model', { name: 'nba_points', version: 'v2', dry_run: true })).toMatchObject({ was_loaded: true, unloaded: false });
     expect(await ok(client, 'undeploy_model', { name: 'nba_points', version: 'v2' })).toMatchObject({ was_loaded: true, unloaded: true });
     expect(await ok(client, 'undeploy_model', { name: 'nba_points', version: 'v2' })).toMatchObject({ was_loaded: false, unloaded: false });
+
+    // Another model's version registered from the same file shares production's session: undeploying it would unload production.
+    await ok(client, 'register_model', { name: 'copy', artifact_path: fixture('nba_points_v1.onnx') });
+    await ok(client, 'predict', { name: 'nba_points', features: Array(10).fill(1) });
+    const size = (await ok<{ model_cache: { size: number } }>(client, 'get_system_stats', {})).model_cache.size;
+    const shared = await call(client, 'undeploy_model', { name: 'copy', version: 'v1' });
+    expect(errorCode(shared)).toBe('failed_precondition');
+    expect(text(shared)).toContain('same ONNX file as nba_points v1, which takes 100% of nba_points');
+    const after = (await ok<{ model_cache: { size: number; misses: number } }>(client, 'get_system_stats', {})).model_cache;
+    expect(after.size).toBe(size);
+    await ok(client, 'predict', { name: 'nba_points', features: Array(10).fill(1) });
+    expect((await ok<{ model_cache: { misses: number } }>(client, 'get_system_stats', {})).model_cache.misses).toBe(after.misses); // no reload
   });
 });
 
