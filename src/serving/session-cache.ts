@@ -43,7 +43,12 @@ export class SessionCache {
     /** onnxruntime intra-op threads per session (see MODEL_THREADS). */
     private readonly threads = 1,
     private readonly clock: () => number = () => performance.now(),
-  ) {}
+  ) {
+    // Idle sessions are dropped even when no call comes to drop them (their memory is returned).
+    this.sweep = setInterval(() => this.expire(this.clock()), Math.min(ttlMs, 60_000)).unref();
+  }
+
+  private readonly sweep: NodeJS.Timeout;
 
   /** Runs `fn` with the session, keeping it alive (even if evicted meanwhile) until `fn` settles. */
   async use<T>(key: string, fn: (session: OrtSession) => Promise<T>): Promise<T> {
@@ -91,6 +96,7 @@ export class SessionCache {
   }
 
   has(key: string): boolean {
+    this.expire(this.clock());
     return this.entries.has(key);
   }
 
@@ -101,13 +107,17 @@ export class SessionCache {
   }
 
   snapshot(): CacheStats {
+    this.expire(this.clock());
     return { ...this.stats, size: this.entries.size, maxSize: this.maxSize };
   }
 
+  /** Releases every session; one a run is still using is released when that run ends. */
   async close(): Promise<void> {
+    clearInterval(this.sweep);
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.allSettled(all.map(async (e) => (await e.session).release()));
+    for (const e of all) e.evicted = true;
+    await Promise.allSettled(all.filter((e) => e.inflight === 0).map(async (e) => (await e.session).release()));
   }
 
   private async load(key: string): Promise<OrtSession> {

@@ -94,6 +94,31 @@ describe('SessionCache', () => {
     await sessions.close();
   });
 
+  it('reports sessions past the TTL as gone without a call to drop them (has, snapshot)', async () => {
+    let now = 0;
+    const { sessions } = cache(10, 1000, () => now);
+    await sessions.get('a');
+    now = 1500;
+    expect(sessions.snapshot()).toMatchObject({ size: 0, evictions: 1 });
+    expect(sessions.has('a')).toBe(false);
+    await sessions.close();
+  });
+
+  it('closes without pulling a session from under a run in progress', async () => {
+    const { sessions } = cache(5, 60_000, () => 0);
+    const a = await sessions.get('a');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const inUse = sessions.use('a', async (s) => {
+      await held;
+      return runs(s);
+    });
+    await sessions.close();
+    release();
+    expect(await inUse).toBe(true);
+    expect(await runs(a)).toBe(false); // released once the run ended
+  });
+
   it('does not keep a failed load: the next call tries again', async () => {
     const { sessions, reads } = cache(5, 60_000, () => 0);
     await expect(sessions.get('missing')).rejects.toThrow(/no artifact missing/);
