@@ -116,7 +116,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
     async close() {
       if (closed) return;
       closed = true;
-      serving.close();
+      await serving.close();
       await predictionLog.close();
       await comparer.close();
       await mlflowSync?.stop();

@@ -114,7 +114,31 @@ export class ServingService {
     this.alertTimer = setInterval(() => void this.checkAlerts(), 1000).unref();
   }
 
-  async predict(name: string, features: FeatureRow, options: PredictOptions = {}): Promise<Prediction> {
+  /** Calls under way, and what close() waits on: their predictions are logged before the log closes. */
+  private inflight = 0;
+  private drained: (() => void) | null = null;
+  private closing = false;
+
+  predict(name: string, features: FeatureRow, options: PredictOptions = {}): Promise<Prediction> {
+    return this.tracked(() => this.predictOne(name, features, options));
+  }
+
+  /** Routes every row (one routing key routes them all alike) and runs one ONNX call per served version. */
+  predictBatch(name: string, input: readonly FeatureRow[] | FeatureTable, options: PredictOptions = {}): Promise<BatchPrediction> {
+    return this.tracked(() => this.predictRows(name, input, options));
+  }
+
+  private async tracked<T>(call: () => Promise<T>): Promise<T> {
+    if (this.closing) throw new DomainError('unavailable', 'the server is shutting down; retry against another instance or after it restarts.');
+    this.inflight++;
+    try {
+      return await call();
+    } finally {
+      if (--this.inflight === 0) this.drained?.();
+    }
+  }
+
+  private async predictOne(name: string, features: FeatureRow, options: PredictOptions): Promise<Prediction> {
     const held = this.deps.log.backpressure();
     if (held) await held;
     const started = performance.now();
@@ -141,8 +165,7 @@ export class ServingService {
     }
   }
 
-  /** Routes every row (one routing key routes them all alike) and runs one ONNX call per served version. */
-  async predictBatch(name: string, input: readonly FeatureRow[] | FeatureTable, options: PredictOptions = {}): Promise<BatchPrediction> {
+  private async predictRows(name: string, input: readonly FeatureRow[] | FeatureTable, options: PredictOptions): Promise<BatchPrediction> {
     const held = this.deps.log.backpressure();
     if (held) await held;
     const started = performance.now();
@@ -321,8 +344,15 @@ export class ServingService {
     return performance.now() - started;
   }
 
-  close(): void {
+  /** Refuses new calls and waits (at most `waitMs`) for those under way, so that their predictions reach the log. */
+  async close(waitMs = 3000): Promise<void> {
     clearInterval(this.alertTimer);
+    this.closing = true;
+    if (this.inflight === 0) return;
+    await new Promise<void>((resolve) => {
+      this.drained = resolve;
+      setTimeout(resolve, waitMs).unref();
+    });
   }
 
   /**

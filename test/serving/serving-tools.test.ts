@@ -302,6 +302,17 @@ describe('the prediction log', () => {
   });
 });
 
+describe('closing', () => {
+  it('logs a batch still running when the app closes, and refuses calls that come after', async () => {
+    const rows = Array.from({ length: 10_000 }, (_, i) => Array(10).fill(i % 7));
+    const running = app.serving.predictBatch('nba_points', rows);
+    await app.close();
+    expect((await running).rows).toBe(10_000);
+    expect(readPredictionLog(app.config.dbPath)).toHaveLength(10_000);
+    await expect(app.serving.predict('nba_points', Array(10).fill(1))).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/shutting down/) });
+  });
+});
+
 describe('serving alerts and health', () => {
   it('raises high_error_rate once per episode and turns prediction_metrics unhealthy', async () => {
     for (let i = 0; i < 25; i++) await call(client, 'predict', { name: 'nba_points', features: [1, 2] });
