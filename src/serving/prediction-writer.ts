@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import { WorkerChannel } from '../worker-channel.js';
 import type { BatchOutput } from './runner.js';
 
@@ -78,6 +79,9 @@ interface Reply {
  * main thread only posts the pending requests (structured clone, ~1 µs a request). Writes are
  * answered in order.
  */
+/** The id of the reply a request gets when the thread failed before answering it. */
+const THREAD_FAILED = -1;
+
 export class PredictionWriter {
   private readonly channel: WorkerChannel<WriterRequest, Reply>;
   /** Names this writer's progress row (prediction_log_progress): one per writer, so one per process. */
@@ -96,7 +100,29 @@ export class PredictionWriter {
    */
   async write(batch: readonly PendingPredictions[], seq: number): Promise<WriteResult> {
     const r = await this.request({ batch, seq });
-    return { written: r.written ?? 0, error: r.error };
+    if (r.id !== THREAD_FAILED) return { written: r.written ?? 0, error: r.error };
+    // The thread died (out of memory, a native fault) with no answer: the transactions it had
+    // committed are in the database, and its progress row says how far. Counted as unwritten,
+    // they were written again by the next flush (duplicates, and counted twice).
+    const entries = this.committedEntries(seq);
+    let rows = 0;
+    for (let e = 0; e < entries; e++) rows += batch[e].rows;
+    return { written: rows, error: r.error };
+  }
+
+  /** How many entries of batch `seq` this writer's committed transactions hold (its progress row). */
+  private committedEntries(seq: number): number {
+    try {
+      const db = new Database(this.dbPath, { readonly: true, fileMustExist: true });
+      try {
+        const row = db.prepare('SELECT batch, entries FROM prediction_log_progress WHERE writer = ?').get(this.writerId) as { batch: number; entries: number } | undefined;
+        return row?.batch === seq ? row.entries : 0;
+      } finally {
+        db.close();
+      }
+    } catch {
+      return 0; // the database cannot be read either: the next flush finds out
+    }
   }
 
   /**
@@ -112,7 +138,7 @@ export class PredictionWriter {
 
   /** The thread's reply; a thread that failed meanwhile is a failed write (the next one starts a new thread). */
   private request(message: WriterRequest): Promise<Reply> {
-    return this.channel.request(message).catch((e: Error): Reply => ({ id: -1, written: 0, error: { message: e.message, code: null } }));
+    return this.channel.request(message).catch((e: Error): Reply => ({ id: THREAD_FAILED, written: 0, error: { message: e.message, code: null } }));
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import type { AppContext } from '../../src/context.js';
 import pino from 'pino';
 import { PredictionLog, withoutFirstRows, type PendingPredictions, type PredictionLogOptions } from '../../src/serving/prediction-log.js';
 import { PredictionWriter, WRITER_NICE } from '../../src/serving/prediction-writer.js';
+import type { WorkerChannel } from '../../src/worker-channel.js';
 import { connect, ok, readPredictionLog, registerDemoVersions, testApp } from '../helpers.js';
 
 /** A request's pending rows: row j has features [j, j+1] and prediction 10·j. */
@@ -145,6 +146,35 @@ describe('the prediction log writer (a thread with its own connection)', () => {
     expect(new Set(logged.map((r) => r.id)).size).toBe(1508);
     await client.close();
   }, 30_000);
+});
+
+describe('a writer thread that dies part-way through a batch', () => {
+  it('counts what its committed transactions wrote, so the next flush writes the rest once', async () => {
+    await withLog({}, async (log, ctx) => {
+      const N = 100_000;
+      for (let i = 0; i < N; i++) log.append(pending(1, { id: `p${i}`, indices: null }));
+      const db = new Database(ctx.config.dbPath, { readonly: true });
+      const count = () => db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM predictions').get() as { n: number; d: number };
+      try {
+        const flushing = log.flush();
+        while (count().n === 0) await new Promise((r) => setTimeout(r, 1));
+        // Fault injection: the thread dies as an out-of-memory kill would end it, between two of its transactions.
+        const sink = (log as unknown as { deps: { sink: { channel: WorkerChannel<object, { id: number }> } } }).deps.sink;
+        await sink.channel.take()?.terminate();
+        await flushing;
+        expect(log.status().failedFlushes).toBe(1); // it died with rows left to write
+        const partial = count().n;
+        expect(partial).toBeGreaterThan(0);
+        expect(partial).toBeLessThan(N);
+        expect(log.status().pending).toBe(N - partial);
+        await log.flush();
+        expect(count()).toEqual({ n: N, d: N });
+        expect(log.status()).toMatchObject({ pending: 0, written: N });
+      } finally {
+        db.close();
+      }
+    });
+  }, 60_000);
 });
 
 describe('the flush timer', () => {
