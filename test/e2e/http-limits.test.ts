@@ -172,6 +172,41 @@ describe('HTTP sessions are capped (MLOPS_MCP_MAX_SESSIONS=2)', () => {
   });
 });
 
+describe('one token holds at most half the sessions (MLOPS_MCP_MAX_SESSIONS=4, two tokens)', () => {
+  const tokens = { viewer: 'viewer-token-aaaaaaaaaaaaaaaa', alice: 'alice-token-bbbbbbbbbbbbbbbbb' };
+  let server: SpawnedHttp;
+  beforeAll(async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'tokens.json');
+    fs.writeFileSync(file, JSON.stringify({ tokens: [{ name: 'viewer', role: 'read', token: tokens.viewer }, { name: 'alice', role: 'admin', token: tokens.alice }] }));
+    server = await spawnHttp([], { MLOPS_MCP_HOME: path.join(dir, 'home'), MLOPS_MCP_TOKENS_FILE: file, MLOPS_MCP_MAX_SESSIONS: '4' });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it("recycles a token's own oldest session past its share, so another token still gets in", async () => {
+    const as = (token: string) => ({ ...mcpHeaders, authorization: `Bearer ${token}` });
+    const open = async (token: string) => {
+      const r = await request(`${server.url}/mcp`, { headers: as(token), body: initialize });
+      expect(r.status, r.body).toBe(200);
+      return r.headers['mcp-session-id'] as string;
+    };
+    const list = (token: string, sid: string) =>
+      request(`${server.url}/mcp`, { headers: { ...as(token), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    // The viewer opens five sessions (the cap is four); each past its share of two closes its oldest.
+    const viewer: string[] = [];
+    for (let i = 0; i < 5; i++) viewer.push(await open(tokens.viewer));
+    expect((await list(tokens.viewer, viewer[0])).status).toBe(404);
+    expect((await list(tokens.viewer, viewer[2])).status).toBe(404);
+    expect((await list(tokens.viewer, viewer[4])).status).toBe(200);
+    // Alice still gets the other half.
+    const alice = [await open(tokens.alice), await open(tokens.alice)];
+    for (const sid of alice) expect((await list(tokens.alice, sid)).status).toBe(200);
+    expect((await list(tokens.viewer, viewer[3])).status).toBe(200);
+  });
+});
+
 describe('idle HTTP sessions expire (MLOPS_MCP_SESSION_IDLE_SECONDS=1, MLOPS_MCP_MAX_SESSIONS=1)', () => {
   let server: SpawnedHttp;
   beforeAll(async () => {
