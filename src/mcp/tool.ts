@@ -62,8 +62,9 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
   example: Record<string, unknown>;
   /**
    * For write tools whose change can reach production: a dry run of the call saying whether it
-   * does and describing it in one paragraph (for the approval request). null when the dry run
-   * fails — the real call then fails the same way, with its own error.
+   * does and describing it in one paragraph (for the approval request). A dry run that fails
+   * answers the call with its error: the real call is not tried unchecked (another process could
+   * make it succeed in between, past the role and approval checks).
    */
   assess?(args: Infer<I>, ctx: ToolContext): Promise<Assessment | null>;
   /**

@@ -14,7 +14,6 @@ import {
   versionLabel,
   versionSummary,
 } from '../schemas.js';
-import { DomainError } from '../../errors.js';
 import type { StageChangeOutcome } from '../../registry/registry.js';
 import { defineTool, type Assessment } from '../tool.js';
 
@@ -23,16 +22,11 @@ import { defineTool, type Assessment } from '../tool.js';
  * production serves? A version moving into or out of production does, and so does a change
  * that clears the model's traffic split (archiving with force a version that takes weight).
  */
-async function assessStageChange(run: () => Promise<StageChangeOutcome>, verb: string): Promise<Assessment | null> {
-  try {
-    const dry = await run();
-    const touchesProduction = dry.changes.some((c) => c.from === 'production' || c.to === 'production');
-    const preview = dry.clearTraffic ? `${stageMovesText(dry, verb)} The traffic split ${dry.dryRun ? 'would be' : 'is'} cleared: all traffic to production.` : stageMovesText(dry, verb);
-    return { reachesProduction: touchesProduction || dry.clearTraffic === true, preview, name: dry.name, version: dry.changes[0]?.version ?? null };
-  } catch (e) {
-    if (e instanceof DomainError) return null;
-    throw e;
-  }
+async function assessStageChange(run: () => Promise<StageChangeOutcome>, verb: string): Promise<Assessment> {
+  const dry = await run();
+  const touchesProduction = dry.changes.some((c) => c.from === 'production' || c.to === 'production');
+  const preview = dry.clearTraffic ? `${stageMovesText(dry, verb)} The traffic split ${dry.dryRun ? 'would be' : 'is'} cleared: all traffic to production.` : stageMovesText(dry, verb);
+  return { reachesProduction: touchesProduction || dry.clearTraffic === true, preview, name: dry.name, version: dry.changes[0]?.version ?? null };
 }
 
 export const registerModel = defineTool({

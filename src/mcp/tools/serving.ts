@@ -250,14 +250,9 @@ export const configureAbTest = defineTool({
   example: { name: 'nba_win_predictor', weights: { 'v2.0': 0.2, 'v1.5': 0.8 }, routing: 'sticky', reason: 'canary v2.0', dry_run: true },
   async assess(args, ctx) {
     // Weights on a model with a production version change what its users get.
-    try {
-      const dry = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, ctx.who(args.reason), true);
-      const production = (await ctx.app.registry.modelState(args.name)).versions.find((v) => v.stage === 'production');
-      return { reachesProduction: production !== undefined, preview: trafficMovesText(dry), name: args.name, version: null };
-    } catch (e) {
-      if (e instanceof DomainError) return null;
-      throw e;
-    }
+    const dry = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, ctx.who(args.reason), true);
+    const production = (await ctx.app.registry.modelState(args.name)).versions.find((v) => v.stage === 'production');
+    return { reachesProduction: production !== undefined, preview: trafficMovesText(dry), name: args.name, version: null };
   },
   async handler(args, ctx) {
     const t = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, ctx.who(args.reason), args.dry_run);
