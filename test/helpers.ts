@@ -37,6 +37,13 @@ export async function connect(app: AppContext, options: { readOnly?: boolean; cl
   return client;
 }
 
+/**
+ * The prediction log's tables: predictions (failed ones too) are logged by design, by a writer
+ * thread on a timer, whose progress row changes with every flush; tests that check a failed call
+ * changed nothing leave them out.
+ */
+export const PREDICTION_LOG_TABLES = ['predictions', 'prediction_minutes', 'prediction_seconds', 'prediction_log_progress'] as const;
+
 /** Every row of every table, in order: equal dumps mean the database content is unchanged. */
 export function dumpTables(dbPath: string, exclude: readonly string[] = []): Record<string, unknown[]> {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });

@@ -4,7 +4,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { allTools } from '../../src/mcp/tools/index.js';
-import { call, connect, dumpTables, errorCode, fixture, ok, registerDemoVersions, testApp, text } from '../helpers.js';
+import { PREDICTION_LOG_TABLES, call, connect, dumpTables, errorCode, fixture, ok, registerDemoVersions, testApp, text } from '../helpers.js';
 
 let app: AppContext;
 let work: string;
@@ -120,7 +120,7 @@ describe('bad input: a clear isError answer and an unchanged database', () => {
     // Failed predictions of earlier cases are logged by design, on a timer: write them first.
     await app.predictionLog.flush();
     // A failed prediction of an existing model is itself logged by design (and flushed on a timer).
-    const exclude = tool === 'predict' || tool === 'batch_predict' ? ['predictions', 'prediction_minutes'] : [];
+    const exclude = tool === 'predict' || tool === 'batch_predict' ? PREDICTION_LOG_TABLES : [];
     const before = dumpTables(app.config.dbPath, exclude);
     const artifactsBefore = fs.readdirSync(app.config.artifactsDir, { recursive: true }).sort();
     const r = await call(client, tool, args);
