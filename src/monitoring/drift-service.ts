@@ -42,6 +42,9 @@ export interface DriftDeps {
 
 type Progress = (done: number, total?: number, message?: string) => void;
 
+/** A feature_drift alert naming the same features as one this recent is not raised again. */
+const DRIFT_ALERT_REPEAT_MS = 60 * 60 * 1000;
+
 /** Drift monitoring: references per model (or version), KS + PSI checks against them, stored runs. */
 export class DriftService {
   private readonly now: () => Date;
@@ -73,6 +76,20 @@ export class DriftService {
       dryRun: Boolean(options.dryRun),
       replaced,
     };
+  }
+
+  /**
+   * Whether a feature_drift alert for this model (and version) named the same drifted features
+   * within DRIFT_ALERT_REPEAT_MS: one warning per finding, not one per check (an agent asking
+   * every minute, or a read token in a loop, would otherwise fill the alerts). Every run is
+   * still stored.
+   */
+  private async raisedLately(name: string, version: string | null, features: readonly string[]): Promise<boolean> {
+    const since = new Date(this.now().getTime() - DRIFT_ALERT_REPEAT_MS).toISOString();
+    const recent = await this.deps.store.listAlerts({ since, name, severity: 'warning', limit: 200 });
+    const last = recent.find((a) => a.type === 'feature_drift' && a.version === version);
+    const named = (last?.details?.drifted as Array<{ feature: string }> | undefined)?.map((d) => d.feature);
+    return named !== undefined && [...named].sort().join('\0') === [...features].sort().join('\0');
   }
 
   /** Compares current data with the reference, stores the run, and raises a warning when a feature drifted. */
@@ -118,7 +135,7 @@ export class DriftService {
       curves: curvesOf(compared.features, selected, compared.sortedCurrent),
     };
     const drifted = run.features.filter((f) => f.drift_detected).sort((a, b) => a.p_value_adjusted - b.p_value_adjusted);
-    const alerts: AlertDraft[] = drifted.length
+    const alerts: AlertDraft[] = drifted.length && !(await this.raisedLately(name, run.version, drifted.map((f) => f.feature)))
       ? [
           {
             type: 'feature_drift',

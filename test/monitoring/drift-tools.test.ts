@@ -64,8 +64,15 @@ describe('drift on the demo data', () => {
       const report = await ok<Run>(client, 'get_drift_report', { name: model });
       expect(report.run_id).toBe(run.run_id);
     }
+    // The same finding again within the hour is stored as a run, not raised again; another finding is.
+    const again = await ok<Run>(client, 'detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv') });
+    expect(again.drifted_features.length).toBe(3);
+    const fewer = await ok<Run>(client, 'detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv'), features: ['opponent_def_rating', 'is_home'] });
+    expect(fewer.drifted_features).toEqual(['opponent_def_rating']);
     const alerts = await ok<{ alerts: Array<{ type: string; severity: string; message: string }> }>(client, 'get_alerts', { severity: 'warning' });
-    expect(alerts.alerts.map((a) => a.type)).toEqual(['feature_drift', 'feature_drift']);
+    expect(alerts.alerts.map((a) => a.type)).toEqual(['feature_drift', 'feature_drift', 'feature_drift']);
+    expect(alerts.alerts[0].message).toMatch(/nba_points: 1 of 2 features drifted \(opponent_def_rating/);
+    alerts.alerts.shift();
     expect(alerts.alerts[1].message).toMatch(/nba_points: 3 of 10 features drifted \(opponent_def_rating p=/);
     const health = await ok<{ components: Array<{ status: string; detail: string }> }>(client, 'health_check', { component: 'drift_monitoring' });
     expect(health.components[0].status).toBe('degraded');

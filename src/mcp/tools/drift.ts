@@ -127,7 +127,7 @@ export const detectDrift = defineTool({
   name: 'detect_drift',
   title: 'Detect feature drift',
   description:
-    'Two-sample Kolmogorov–Smirnov test per feature (p-values as scipy.stats.ks_2samp) and PSI, current data against the stored reference. Current data: current_rows, csv_path, or window over the prediction log. The run is stored (get_drift_report) and a drifted feature raises a feature_drift warning. include_chart adds a PNG of the CDFs.',
+    'Two-sample Kolmogorov–Smirnov test per feature (p-values as scipy.stats.ks_2samp) and PSI, current data against the stored reference. Current data: current_rows, csv_path, or window over the prediction log. The run is stored (get_drift_report) and a drifted feature raises a feature_drift warning (not again within the hour for the same drifted features). include_chart adds a PNG of the CDFs.',
   input: {
     name: modelName,
     version: versionLabel.optional().describe("Check this version: its reference if it has one, and (with window) only its traffic"),
