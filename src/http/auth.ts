@@ -57,6 +57,10 @@ export class TokenRegistry {
     return this.tokens.length > 0;
   }
 
+  get count(): number {
+    return this.tokens.length;
+  }
+
   /** The caller a presented token belongs to; every known digest is compared, in constant time. */
   identify(presented: string): Caller | undefined {
     const d = digest(presented);

@@ -52,6 +52,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
     maxSessions: config.maxSessions,
     idleMs: config.sessionIdleMs,
     logger,
+    severalTokens: tokens.count > 1,
   });
 
   const web = express();

@@ -13,6 +13,8 @@ interface Session {
   lastActive: number;
   /** The token that opened the session: only it may use the session. */
   callerName: string | undefined;
+  /** Requests under way (an open GET stream included). */
+  busy: number;
 }
 
 /** At the cap, a session quiet for this long gives its place to a new one. */
@@ -20,8 +22,9 @@ const RECLAIM_IDLE_MS = 60_000;
 
 /**
  * Streamable HTTP sessions: one transport and one McpServer per session (never shared between
- * clients), at most `maxSessions` open (at most half of them per token), closed after `idleMs`
- * without a request, or at the cap after RECLAIM_IDLE_MS for a new session.
+ * clients), at most `maxSessions` open, closed after `idleMs` without a request. At the cap a
+ * new session takes the place of one that is not busy: past a token's share of half the cap
+ * (with several tokens), or quiet for RECLAIM_IDLE_MS; else it is refused (503).
  */
 export class McpSessions {
   private readonly sessions = new Map<string, Session>();
@@ -33,7 +36,7 @@ export class McpSessions {
 
   constructor(
     private readonly newServer: (caller: Caller | undefined) => McpServer,
-    private readonly options: { maxSessions: number; idleMs: number; logger: Logger },
+    private readonly options: { maxSessions: number; idleMs: number; logger: Logger; /** More than one token is configured: sessions are shared out by token. */ severalTokens: boolean },
   ) {
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(60_000, options.idleMs)).unref();
   }
@@ -50,24 +53,21 @@ export class McpSessions {
       if (!session) return void rpcError(res, 404, -32001, 'Session not found: start a new session with initialize');
       if (session.callerName !== caller?.name) return void rpcError(res, 403, -32000, 'This session belongs to another token');
       session.lastActive = Date.now();
+      // Busy while a request (a call waiting on a person's approval, an open GET stream) is under way: never reclaimed then.
+      session.busy++;
+      res.once('close', () => {
+        session.busy--;
+        session.lastActive = Date.now();
+      });
       await session.transport.handleRequest(req, res, req.body);
       return;
     }
     if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
       return void rpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header; the first request must be initialize');
     }
-    // A token holds at most half the sessions: past that its own least recently active one
-    // makes room, so one token (a read token, a leaking client) cannot lock the others out.
-    if (caller?.name !== undefined) {
-      const own = [...this.sessions].filter(([, x]) => x.callerName === caller.name);
-      if (own.length + (this.openingBy.get(caller.name) ?? 0) >= this.tokenShare) {
-        const oldest = own.sort(([, a], [, b]) => a.lastActive - b.lastActive)[0];
-        if (oldest) this.closeSession(oldest[0], 'the token opened another past its share');
-      }
-    }
     // Concurrent initializes count against the cap from here on, not only once their session
     // exists: otherwise any await before onsessioninitialized lets all of them through.
-    if (this.sessions.size + this.opening >= this.options.maxSessions && !this.reclaimIdle()) {
+    if (this.sessions.size + this.opening >= this.options.maxSessions && !this.makeRoom(caller?.name)) {
       return void rpcError(res, 503, -32000, 'Too many open sessions; close one (DELETE /mcp) or try again later');
     }
     this.opening++;
@@ -86,7 +86,7 @@ export class McpSessions {
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => {
         release();
-        this.sessions.set(sid, { transport, server, lastActive: Date.now(), callerName: caller?.name });
+        this.sessions.set(sid, { transport, server, lastActive: Date.now(), callerName: caller?.name, busy: 0 });
         this.options.logger.debug({ session: sid }, 'mcp session opened');
       },
     });
@@ -114,12 +114,29 @@ export class McpSessions {
     for (const [sid, s] of this.sessions) if (s.lastActive < cutoff) this.closeSession(sid, 'idle');
   }
 
-  /** At the cap: closes the least recently active session if it has been quiet for RECLAIM_IDLE_MS (a client that went away). */
-  private reclaimIdle(): boolean {
-    let oldest: [string, Session] | null = null;
-    for (const entry of this.sessions) if (!oldest || entry[1].lastActive < oldest[1].lastActive) oldest = entry;
-    if (!oldest || oldest[1].lastActive > Date.now() - RECLAIM_IDLE_MS) return false;
-    this.closeSession(oldest[0], 'the least recently active, reclaimed at the session cap');
+  /**
+   * At the cap, closes one session that is not busy to make room, if one may go: with several
+   * tokens, the caller's own least recently active session once it holds its share (half the
+   * cap), else one of a token holding more than its share (one token cannot lock the others
+   * out); failing that, any session quiet for RECLAIM_IDLE_MS (a client that went away).
+   */
+  private makeRoom(callerName: string | undefined): boolean {
+    const idle = [...this.sessions].filter(([, x]) => x.busy === 0).sort(([, a], [, b]) => a.lastActive - b.lastActive);
+    if (this.options.severalTokens && callerName !== undefined) {
+      const held = new Map<string | undefined, number>();
+      for (const x of this.sessions.values()) held.set(x.callerName, (held.get(x.callerName) ?? 0) + 1);
+      for (const [name, n] of this.openingBy) held.set(name, (held.get(name) ?? 0) + n);
+      const share = Math.max(1, Math.ceil(this.options.maxSessions / 2));
+      const mine = (held.get(callerName) ?? 0) >= share;
+      const victim = idle.find(([, x]) => (mine ? x.callerName === callerName : (held.get(x.callerName) ?? 0) > share));
+      if (victim) {
+        this.closeSession(victim[0], mine ? 'its token opened another past its share' : 'its token held more than its share');
+        return true;
+      }
+    }
+    const quiet = idle[0];
+    if (!quiet || quiet[1].lastActive > Date.now() - RECLAIM_IDLE_MS) return false;
+    this.closeSession(quiet[0], 'the least recently active, reclaimed at the session cap');
     return true;
   }
 
@@ -131,8 +148,5 @@ export class McpSessions {
     s.server.close().catch((e: unknown) => this.options.logger.warn({ err: e }, 'closing a session failed'));
   }
 
-  /** The most sessions one token may hold. */
-  private get tokenShare(): number {
-    return Math.max(1, Math.ceil(this.options.maxSessions / 2));
-  }
+
 }

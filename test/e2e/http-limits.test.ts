@@ -172,7 +172,7 @@ describe('HTTP sessions are capped (MLOPS_MCP_MAX_SESSIONS=2)', () => {
   });
 });
 
-describe('one token holds at most half the sessions (MLOPS_MCP_MAX_SESSIONS=4, two tokens)', () => {
+describe('sessions are shared out by token at the cap (MLOPS_MCP_MAX_SESSIONS=4, two tokens)', () => {
   const tokens = { viewer: 'viewer-token-aaaaaaaaaaaaaaaa', alice: 'alice-token-bbbbbbbbbbbbbbbbb' };
   let server: SpawnedHttp;
   beforeAll(async () => {
@@ -185,25 +185,56 @@ describe('one token holds at most half the sessions (MLOPS_MCP_MAX_SESSIONS=4, t
     await server.stop();
   });
 
-  it("recycles a token's own oldest session past its share, so another token still gets in", async () => {
+  it('at the cap, takes a place from a token past its share of half (never a busy session), so another token still gets in', async () => {
     const as = (token: string) => ({ ...mcpHeaders, authorization: `Bearer ${token}` });
     const open = async (token: string) => {
       const r = await request(`${server.url}/mcp`, { headers: as(token), body: initialize });
       expect(r.status, r.body).toBe(200);
       return r.headers['mcp-session-id'] as string;
     };
-    const list = (token: string, sid: string) =>
-      request(`${server.url}/mcp`, { headers: { ...as(token), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
-    // The viewer opens five sessions (the cap is four); each past its share of two closes its oldest.
+    const headersOf = (token: string, sid: string) => ({ ...as(token), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' });
+    const alive = async (token: string, sid: string) => (await request(`${server.url}/mcp`, { headers: headersOf(token, sid), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) })).status === 200;
+    // The viewer fills the cap; its oldest session holds an open GET stream (busy: never taken).
     const viewer: string[] = [];
-    for (let i = 0; i < 5; i++) viewer.push(await open(tokens.viewer));
-    expect((await list(tokens.viewer, viewer[0])).status).toBe(404);
-    expect((await list(tokens.viewer, viewer[2])).status).toBe(404);
-    expect((await list(tokens.viewer, viewer[4])).status).toBe(200);
-    // Alice still gets the other half.
-    const alice = [await open(tokens.alice), await open(tokens.alice)];
-    for (const sid of alice) expect((await list(tokens.alice, sid)).status).toBe(200);
-    expect((await list(tokens.viewer, viewer[3])).status).toBe(200);
+    for (let i = 0; i < 4; i++) viewer.push(await open(tokens.viewer));
+    const stream = http.request(`${server.url}/mcp`, { method: 'GET', headers: { ...headersOf(tokens.viewer, viewer[0]), accept: 'text/event-stream' } });
+    const streaming = new Promise<number>((resolve) => stream.once('response', (res) => resolve(res.statusCode ?? 0)));
+    stream.end();
+    expect(await streaming).toBe(200);
+    try {
+      // A fifth from the viewer, at the cap and past its share: its own least recently active idle session goes (not the streaming one).
+      viewer.push(await open(tokens.viewer));
+      expect(await Promise.all(viewer.map((sid) => alive(tokens.viewer, sid)))).toEqual([true, false, true, true, true]);
+      // Alice, under her share, takes places from the viewer (past its share) until both hold two.
+      const alice = [await open(tokens.alice), await open(tokens.alice)];
+      expect(await Promise.all(alice.map((sid) => alive(tokens.alice, sid)))).toEqual([true, true]);
+      expect((await Promise.all(viewer.map((sid) => alive(tokens.viewer, sid)))).filter(Boolean)).toHaveLength(2);
+      expect(await alive(tokens.viewer, viewer[0])).toBe(true); // the busy one stayed
+      // Now both hold their share: a third for alice recycles her own oldest.
+      alice.push(await open(tokens.alice));
+      expect(await Promise.all(alice.map((sid) => alive(tokens.alice, sid)))).toEqual([false, true, true]);
+    } finally {
+      stream.destroy();
+    }
+  });
+});
+
+describe('one token (MLOPS_MCP_TOKEN), MLOPS_MCP_MAX_SESSIONS=2', () => {
+  it("refuses a session past the cap without closing another client's (all clients share the one token)", async () => {
+    const token = 'single-token-cccccccccccccccccc';
+    const server = await spawnHttp([], { MLOPS_MCP_HOME: home(), MLOPS_MCP_TOKEN: token, MLOPS_MCP_MAX_SESSIONS: '2' });
+    try {
+      const headers = { ...mcpHeaders, authorization: `Bearer ${token}` };
+      const opened = [];
+      for (let i = 0; i < 3; i++) opened.push(await request(`${server.url}/mcp`, { headers, body: initialize }));
+      expect(opened.map((r) => r.status)).toEqual([200, 200, 503]);
+      for (const r of opened.slice(0, 2)) {
+        const list = await request(`${server.url}/mcp`, { headers: { ...headers, 'mcp-session-id': r.headers['mcp-session-id'] as string, 'mcp-protocol-version': '2025-06-18' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+        expect(list.status).toBe(200);
+      }
+    } finally {
+      await server.stop();
+    }
   });
 });
 
