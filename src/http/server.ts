@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppContext } from '../context.js';
@@ -169,11 +169,13 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
     url,
     async close() {
       // Let the calls under way answer while every new request gets a 503 that says to retry
-      // (with Connection: close), then stop listening and close the sessions and what is left.
-      // Closing first would close idle keep-alive connections at once (server.close() does, since
-      // Node 19), and a client that had just sent a request on one got a reset, not an answer.
+      // (with Connection: close), then stop taking connections, let those already accepted
+      // send their request and get the 503 too, and only then close what is left. http.Server's
+      // own close() (Node ≥ 19) closes idle keep-alive connections at once: a client that had
+      // just sent a request on one got a reset instead of an answer.
       await drain.finish(DRAIN_MS);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       await sessions.closeAll();
       server.closeAllConnections();
       await closed;
@@ -181,15 +183,23 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   };
 }
 
-/** How long a shutdown waits for calls under way (the CLI exits within 5 s in all). */
-const DRAIN_MS = 3000;
+/** How long a shutdown waits for calls under way (with serving's own wait, the CLI exits within 5 s in all). */
+const DRAIN_MS = 2500;
+/**
+ * How long a shutdown keeps answering 503 (with Connection: close) before it stops listening,
+ * even with nothing under way: a client looping on a keep-alive connection gets the 503 and
+ * closes it, instead of a reset from a socket closed just as it sent a request on it.
+ */
+const GRACE_MS = 250;
+/** After the port closes, how long connections accepted just before may still send a request (and get the 503). */
+const SETTLE_MS = 100;
 
 /**
  * Requests under way, for a shutdown that lets them finish. The MCP GET stream is left out: it
  * stays open for as long as its session does. While draining, new requests get a 503.
  */
 class Drain {
-  private inFlight = 0;
+  private readonly inFlight = new Set<Response>();
   private draining = false;
   private idle: (() => void) | null = null;
 
@@ -202,25 +212,33 @@ class Drain {
       return;
     }
     if (req.method === 'GET' && req.originalUrl.startsWith('/mcp')) return next();
-    this.inFlight++;
+    this.inFlight.add(res);
     res.once('close', () => {
-      this.inFlight--;
-      if (this.inFlight === 0) this.idle?.();
+      this.inFlight.delete(res);
+      if (this.inFlight.size === 0) this.idle?.();
     });
     next();
   };
 
-  /** Refuses new requests and resolves when those under way are done, or after `ms`. */
-  finish(ms: number): Promise<void> {
+  /**
+   * Refuses new requests (503, Connection: close) and resolves once those under way are done and
+   * GRACE_MS have passed, or after `ms`. The answers still to come close their connections too.
+   */
+  async finish(ms: number): Promise<void> {
     this.draining = true;
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      timer.unref();
-      this.idle = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    for (const res of this.inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+    const started = Date.now();
+    if (this.inFlight.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        timer.unref();
+        this.idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    const grace = Math.min(GRACE_MS, ms) - (Date.now() - started);
+    if (grace > 0) await new Promise((resolve) => setTimeout(resolve, grace).unref());
   }
 }

@@ -344,14 +344,21 @@ export class ServingService {
     return performance.now() - started;
   }
 
-  /** Refuses new calls and waits (at most `waitMs`) for those under way, so that their predictions reach the log. */
-  async close(waitMs = 3000): Promise<void> {
+  /**
+   * Refuses new calls and waits (at most `waitMs`) for those under way, so that their
+   * predictions reach the log. Short: the CLI's whole shutdown (HTTP drain included) has 5 s.
+   */
+  async close(waitMs = 1500): Promise<void> {
     clearInterval(this.alertTimer);
     this.closing = true;
     if (this.inflight === 0) return;
     await new Promise<void>((resolve) => {
-      this.drained = resolve;
-      setTimeout(resolve, waitMs).unref();
+      const timer = setTimeout(resolve, waitMs);
+      timer.unref();
+      this.drained = () => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
   }
 

@@ -269,6 +269,40 @@ describe('serve --http with MLOPS_MCP_APPROVAL=elicit', () => {
   });
 });
 
+describe('serve --http shutdown under keep-alive traffic', () => {
+  // Clients looping on keep-alive connections when SIGTERM comes: each request on an open
+  // connection gets an answer (200, or the 503 "shutting down" that closes its connection); after
+  // that the port is closed (ECONNREFUSED, or ECONNRESET for a connection still in the kernel's
+  // accept queue when it closed: never accepted, nothing done). None is cut on a connection the
+  // server closed under it (undici's UND_ERR_SOCKET, "other side closed": 4–9 per 3–6 stops before).
+  it('answers every request on an open connection while it stops', async () => {
+    const outcomes: Record<string, number> = {};
+    for (let run = 0; run < 3; run++) {
+      const server = await spawnHttp([], { MLOPS_MCP_HOME: path.join(tempDir(), 'home') });
+      let stopping = false;
+      const loops = Array.from({ length: 4 }, async () => {
+        while (!stopping) {
+          try {
+            const r = await fetch(`${server.url}/ping`);
+            await r.text();
+            outcomes[String(r.status)] = (outcomes[String(r.status)] ?? 0) + 1;
+          } catch (e) {
+            const cause = (e as { cause?: { code?: string } }).cause;
+            outcomes[cause?.code ?? String(e)] = (outcomes[cause?.code ?? String(e)] ?? 0) + 1;
+          }
+        }
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await server.stop('SIGTERM')).toBe(0);
+      stopping = true;
+      await Promise.all(loops);
+    }
+    process.stderr.write(`[keep-alive shutdown] ${JSON.stringify(outcomes)}\n`);
+    expect(Object.keys(outcomes).filter((k) => !['200', '503', 'ECONNREFUSED', 'ECONNRESET'].includes(k))).toEqual([]);
+    expect(outcomes['503']).toBeGreaterThan(0);
+  }, 60_000);
+});
+
 describe('serve --http refusals at start', () => {
   it('refuses to bind a non-loopback address without a token', async () => {
     await expect(spawnHttp(['--host', '0.0.0.0'], { MLOPS_MCP_HOME: path.join(tempDir(), 'home') })).rejects.toThrow(/without a token/);
