@@ -79,17 +79,25 @@ export class DriftService {
   }
 
   /**
-   * Whether a feature_drift alert for this model (and version) named the same drifted features
-   * within DRIFT_ALERT_REPEAT_MS: one warning per finding, not one per check (an agent asking
+   * Whether a feature_drift alert for this model (and version) within DRIFT_ALERT_REPEAT_MS named
+   * the same drifted features: one warning per finding, not one per check (an agent asking
    * every minute, or a read token in a loop, would otherwise fill the alerts). Every run is
    * still stored.
    */
   private async raisedLately(name: string, version: string | null, features: readonly string[]): Promise<boolean> {
     const since = new Date(this.now().getTime() - DRIFT_ALERT_REPEAT_MS).toISOString();
-    const recent = await this.deps.store.listAlerts({ since, name, severity: 'warning', limit: 200 });
-    const last = recent.find((a) => a.type === 'feature_drift' && a.version === version);
-    const named = (last?.details?.drifted as Array<{ feature: string }> | undefined)?.map((d) => d.feature);
-    return named !== undefined && [...named].sort().join('\0') === [...features].sort().join('\0');
+    const key = [...features].sort().join('\0');
+    for (let beforeId: number | undefined; ; ) {
+      const page = await this.deps.store.listAlerts({ since, name, severity: 'warning', limit: 500, beforeId });
+      for (const a of page) {
+        if (a.type !== 'feature_drift' || a.version !== version) continue;
+        const named = (a.details?.drifted as Array<{ feature: string }> | undefined)?.map((d) => d.feature);
+        // Any of the hour's, not only the latest: a feature hovering at the threshold alternates between two sets.
+        if (named && [...named].sort().join('\0') === key) return true;
+      }
+      if (page.length < 500) return false;
+      beforeId = page[page.length - 1].id;
+    }
   }
 
   /** Compares current data with the reference, stores the run, and raises a warning when a feature drifted. */

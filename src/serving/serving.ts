@@ -107,6 +107,8 @@ export class ServingService {
   private readonly random: () => number;
   /** Alert episodes in progress, `${type}\0${model}`: an alert is raised when one starts, not on every check. */
   private readonly episodes = new Set<string>();
+  /** Models whose alert could not be stored: checked again at the next check. */
+  private readonly unraised = new Set<string>();
   private readonly alertTimer: NodeJS.Timeout;
 
   constructor(private readonly deps: ServingDeps) {
@@ -373,8 +375,9 @@ export class ServingService {
     const { alertErrorRate, alertP95LatencyMs, alertMinRequests } = this.deps;
     const windows = this.deps.stats.drainTouched(now);
     const seen = new Set(windows.map((w) => w.name));
-    for (const key of this.episodes) {
-      const name = key.slice(key.indexOf('\0') + 1);
+    const pending = [...this.episodes].map((key) => key.slice(key.indexOf('\0') + 1)).concat([...this.unraised]);
+    this.unraised.clear();
+    for (const name of pending) {
       if (!seen.has(name)) {
         seen.add(name);
         windows.push(this.deps.stats.window(name, now));
@@ -409,8 +412,9 @@ export class ServingService {
       try {
         await this.deps.alerts.raise(draft());
       } catch (e) {
-        // Not raised: the next check tries again.
+        // Not raised: the next check tries again, with or without new traffic.
         this.episodes.delete(key);
+        this.unraised.add(name);
         this.deps.logger.error({ err: e }, 'could not raise alert');
       }
     } else if (active === false) this.episodes.delete(key);

@@ -69,6 +69,7 @@ describe('drift on the demo data', () => {
     expect(again.drifted_features.length).toBe(3);
     const fewer = await ok<Run>(client, 'detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv'), features: ['opponent_def_rating', 'is_home'] });
     expect(fewer.drifted_features).toEqual(['opponent_def_rating']);
+    await ok(client, 'detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv') }); // back to the first set: raised this hour already
     const alerts = await ok<{ alerts: Array<{ type: string; severity: string; message: string }> }>(client, 'get_alerts', { severity: 'warning' });
     expect(alerts.alerts.map((a) => a.type)).toEqual(['feature_drift', 'feature_drift', 'feature_drift']);
     expect(alerts.alerts[0].message).toMatch(/nba_points: 1 of 2 features drifted \(opponent_def_rating/);

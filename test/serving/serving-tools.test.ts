@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
@@ -356,6 +357,18 @@ describe('serving alerts and health', () => {
       await a.close();
     }
   });
+
+  it('raises an alert the database refused at the next check, without new traffic', async () => {
+    const other = new Database(app.config.dbPath);
+    other.exec('BEGIN EXCLUSIVE'); // the alert's insert waits out the busy timeout and fails
+    for (let i = 0; i < 25; i++) await call(client, 'predict', { name: 'nba_points', features: [1, 2] });
+    await app.serving.checkAlerts();
+    other.exec('ROLLBACK');
+    other.close();
+    await app.serving.checkAlerts();
+    const alerts = await ok<{ alerts: Array<{ type: string }> }>(client, 'get_alerts', { severity: 'critical' });
+    expect(alerts.alerts.map((a) => a.type)).toEqual(['high_error_rate']);
+  }, 30_000);
 
   it('probes each production model in model_serving and describes A/B splits in ab_routing', async () => {
     await ok(client, 'configure_ab_test', { name: 'nba_win_predictor', weights: { 'v2.0': 0.2, 'v1.5': 0.8 } });
