@@ -4,6 +4,7 @@ import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middlewar
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppContext } from '../context.js';
 import { createMcpServer, type Caller } from '../mcp/server.js';
+import { doneOrAfter } from '../timing.js';
 import { VERSION } from '../version.js';
 import { bearerAuth, originCheck, TokenRegistry } from './auth.js';
 import { openApiDocument } from './openapi.js';
@@ -228,16 +229,7 @@ class Drain {
     this.draining = true;
     for (const res of this.inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
     const started = Date.now();
-    if (this.inFlight.size > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        timer.unref();
-        this.idle = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
+    if (this.inFlight.size > 0) await doneOrAfter(ms, (done) => (this.idle = done));
     const grace = Math.min(GRACE_MS, ms) - (Date.now() - started);
     if (grace > 0) await new Promise((resolve) => setTimeout(resolve, grace).unref());
   }

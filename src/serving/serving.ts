@@ -14,6 +14,7 @@ import { RowValueError, rowOf, runBatch, type BatchOutput } from './runner.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
+import { doneOrAfter } from '../timing.js';
 import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, type Picker, type Routing, type TrafficConfig } from './traffic.js';
 
 /** How a request's version was chosen. */
@@ -353,15 +354,7 @@ export class ServingService {
   async close(waitMs = 1500): Promise<void> {
     clearInterval(this.alertTimer);
     this.closing = true;
-    if (this.inflight === 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, waitMs);
-      timer.unref();
-      this.drained = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    if (this.inflight > 0) await doneOrAfter(waitMs, (done) => (this.drained = done));
   }
 
   /**
