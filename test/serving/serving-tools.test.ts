@@ -13,6 +13,7 @@ interface Manifest {
     linear?: { intercept: number | number[]; coefficients: number[] | number[][] };
     expected: Array<number | { label: number; probabilities: number[] }>;
   }>;
+  test_models: Array<{ file: string; feature_names: string[]; expected: Array<number | { label: number; probabilities: number[] }> }>;
 }
 const manifest = JSON.parse(fs.readFileSync(fixture('models.json'), 'utf8')) as Manifest;
 
@@ -110,6 +111,19 @@ describe('predict', () => {
     expect(bySorted.prediction).toBeCloseTo(m.expected[0] as number, 3);
     const asArray = await ok<{ prediction: number }>(client, 'predict', { name: 'multi', version: 'sorted', features: sorted.map((f) => (row as Record<string, number>)[f]) });
     expect(asArray.prediction).toBeCloseTo(m.expected[0] as number, 3);
+  });
+
+  it('converts features to an int64 input (rounded), and refuses a value beyond int64 naming it', async () => {
+    const m = manifest.test_models.find((t) => t.file === 'test-models/points_int64.onnx')!;
+    const [row] = csvRows('nba_points_reference.csv', 1, m.feature_names);
+    await ok(client, 'register_model', { name: 'ints', artifact_path: fixture(m.file) });
+    const p = await ok<{ prediction: number }>(client, 'predict', { name: 'ints', version: 'v1', features: row });
+    expect(p.prediction).toBeCloseTo(m.expected[0] as number, 3); // scikit-learn on the rounded row
+    const r = await call(client, 'predict', { name: 'ints', version: 'v1', features: { ...(row as Record<string, number>), minutes_avg: 9.3e18 } });
+    expect(errorCode(r)).toBe('invalid_argument');
+    expect(text(r)).toContain('feature "minutes_avg" is 9300000000000000000, beyond the int64 range of the model\'s input "int_input"');
+    const b = await call(client, 'batch_predict', { name: 'ints', version: 'v1', rows: [Array(10).fill(1), Array(10).fill(-9.3e18)] });
+    expect(text(b)).toContain('row 1: ints v1: feature "is_home" is -9300000000000000000, beyond the int64 range');
   });
 
   it('refuses a ZipMap classifier at registration, saying how to export it', async () => {
