@@ -13,6 +13,7 @@ const errors = {
   '404': json(errorResponse, 'Unknown model or version'),
   '409': json(errorResponse, 'No production version and no traffic split, or an archived version asked for'),
   '413': json(errorResponse, 'Body over 4 MiB'),
+  '503': json(errorResponse, 'Shutting down, or the registry database is locked or its disk refuses writes: retry later'),
 };
 
 const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' }, description: 'Model name' };

@@ -75,6 +75,9 @@ const HTTP_STATUS: Record<string, [number, string]> = {
   failed_precondition: [409, 'INVALID_STATE'],
   invalid_model: [500, 'INTERNAL_ERROR'],
   internal: [500, 'INTERNAL_ERROR'],
+  // The server shutting down, or the disk refusing: retry later (they were 400 BAD_REQUEST).
+  unavailable: [503, 'TEMPORARILY_UNAVAILABLE'],
+  busy: [503, 'TEMPORARILY_UNAVAILABLE'],
 };
 
 function sendError(res: Response, e: unknown, app: AppContext): void {
