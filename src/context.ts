@@ -54,7 +54,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
   const alerts = new AlertService(store);
   const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;
   const registry = new ModelRegistry({ store, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, mlflow });
-  const predictionLog = new PredictionLog({ sink: new PredictionWriter(config.dbPath), logger }, {
+  const predictionLog = new PredictionLog({ sink: new PredictionWriter(config.dbPath, (writerId) => store.writerProgress(writerId)), logger }, {
     flushMs: config.predictionLogFlushMs,
     maxRows: config.predictionLogMaxRows,
     maxAgeMs: config.predictionLogMaxAgeMs,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import { WorkerChannel } from '../worker-channel.js';
 import type { BatchOutput } from './runner.js';
 
@@ -73,15 +72,21 @@ interface Reply {
   error: WriteResult['error'];
 }
 
+/** The id of the reply a request gets when the thread failed before answering it. */
+const THREAD_FAILED = -1;
+
+/** A writer's row in prediction_log_progress: batch `batch` is written up to entry `entries`. */
+export interface WriterProgress {
+  batch: number;
+  entries: number;
+}
+
 /**
  * Writes the prediction log on a worker thread with its own SQLite connection: an entry costs
  * ~5–10 µs to encode and insert, which on the event loop would be taken from requests. The
  * main thread only posts the pending requests (structured clone, ~1 µs a request). Writes are
  * answered in order.
  */
-/** The id of the reply a request gets when the thread failed before answering it. */
-const THREAD_FAILED = -1;
-
 export class PredictionWriter {
   private readonly channel: WorkerChannel<WriterRequest, Reply>;
   /** Names this writer's progress row (prediction_log_progress): one per writer, so one per process. */
@@ -89,6 +94,8 @@ export class PredictionWriter {
 
   constructor(
     private readonly dbPath: string,
+    /** This writer's progress row as the database holds it (the registry store reads it). */
+    private readonly readProgress: (writerId: string) => WriterProgress | null,
     private readonly busyTimeoutMs = 5000,
   ) {
     this.channel = new WorkerChannel(() => this.startThread(), 'prediction log writer');
@@ -113,13 +120,8 @@ export class PredictionWriter {
   /** How many entries of batch `seq` this writer's committed transactions hold (its progress row). */
   private committedEntries(seq: number): number {
     try {
-      const db = new Database(this.dbPath, { readonly: true, fileMustExist: true });
-      try {
-        const row = db.prepare('SELECT batch, entries FROM prediction_log_progress WHERE writer = ?').get(this.writerId) as { batch: number; entries: number } | undefined;
-        return row?.batch === seq ? row.entries : 0;
-      } finally {
-        db.close();
-      }
+      const row = this.readProgress(this.writerId);
+      return row?.batch === seq ? row.entries : 0;
     } catch {
       return 0; // the database cannot be read either: the next flush finds out
     }

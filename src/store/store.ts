@@ -5,6 +5,7 @@ import type { Alert, AlertDraft, AlertSeverity } from '../monitoring/alert-types
 import type { DriftReference, DriftRun, FeatureSummary, ReferenceFeature } from '../monitoring/drift-types.js';
 import type { Actor, AuditAction, AuditEntry, ModelSignature, ModelVersion, Stage, StageChange } from '../registry/types.js';
 import type { Routing, TrafficConfig } from '../serving/traffic.js';
+import type { WriterProgress } from '../serving/prediction-writer.js';
 import { openDatabase, schemaVersion, type Db } from './database.js';
 
 /** What the registry decides to insert, given the model's current versions; the store sets the rest. */
@@ -524,11 +525,11 @@ export class RegistryStore {
    * caller adds what the writer has not written from memory in the same step, before a reply
    * from the writer can change it.
    */
-  variantTallies(name: string, since: string, writerId: string): { tallies: Map<string | null, VariantTally>; progress: { batch: number; entries: number } | null } {
+  variantTallies(name: string, since: string, writerId: string): { tallies: Map<string | null, VariantTally>; progress: WriterProgress | null } {
     return this.db
       .transaction(() => ({
         tallies: this.tallies(name, since),
-        progress: (this.q.writerProgress.get(writerId) as { batch: number; entries: number } | undefined) ?? null,
+        progress: this.writerProgress(writerId),
       }))
       .deferred();
   }
@@ -564,6 +565,11 @@ export class RegistryStore {
   /** The sha256 of every artifact a version row names (rows are never deleted). */
   referencedArtifacts(): Set<string> {
     return new Set((this.q.artifactShas.all() as Array<{ sha: string }>).map((r) => r.sha));
+  }
+
+  /** How far a prediction-log writer's committed transactions got (its prediction_log_progress row). */
+  writerProgress(writerId: string): WriterProgress | null {
+    return (this.q.writerProgress.get(writerId) as WriterProgress | undefined) ?? null;
   }
 
   /** Every version, of any model, registered with these ONNX bytes (they share one loaded session). */

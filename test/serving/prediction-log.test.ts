@@ -35,7 +35,7 @@ function pending(rows: number, extra: Partial<PendingPredictions> = {}): Pending
  */
 async function withLog(options: Partial<PredictionLogOptions>, body: (log: PredictionLog, ctx: AppContext) => Promise<void>): Promise<void> {
   const { app: ctx } = testApp();
-  const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, ...options });
+  const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath, (writerId) => ctx.store.writerProgress(writerId)), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, ...options });
   try {
     await body(log, ctx);
   } finally {
