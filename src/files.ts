@@ -10,6 +10,11 @@ import { DomainError } from './errors.js';
  * refused. Errors name the argument and the allowed directories, never the file's contents.
  */
 export async function resolveAllowedFile(argument: string, requested: string, allowedDirs: readonly string[]): Promise<string> {
+  return (await checkAllowedFile(argument, requested, allowedDirs)).real;
+}
+
+/** resolveAllowedFile's checks; also gives the allowed directories' real paths, for a check after opening. */
+async function checkAllowedFile(argument: string, requested: string, allowedDirs: readonly string[]): Promise<{ real: string; allowedReal: string[] }> {
   if (requested.includes('\0')) throw new DomainError('invalid_argument', `${argument} contains a NUL byte.`);
   const absolute = path.resolve(requested);
   const allowedReal = await realAllowedDirs(allowedDirs);
@@ -25,7 +30,7 @@ export async function resolveAllowedFile(argument: string, requested: string, al
   if (!isWithin(real, allowedReal)) throw notAllowed(argument, requested, allowedDirs);
   const stat = await fs.stat(real);
   if (!stat.isFile()) throw new DomainError('invalid_argument', `${argument} "${requested}" is not a regular file.`);
-  return real;
+  return { real, allowedReal };
 }
 
 /** A file confined to the allowed directories, opened: read it through `handle`, never by `path` again. */
@@ -43,7 +48,7 @@ export interface AllowedFile {
  * file that was checked (same device and inode). The caller closes the handle.
  */
 export async function openAllowedFile(argument: string, requested: string, allowedDirs: readonly string[]): Promise<AllowedFile> {
-  const real = await resolveAllowedFile(argument, requested, allowedDirs);
+  const { real, allowedReal } = await checkAllowedFile(argument, requested, allowedDirs);
   let handle: FileHandle;
   try {
     // O_NOFOLLOW: the last component may not have become a symlink; O_NONBLOCK: nor a FIFO to wait on.
@@ -56,7 +61,7 @@ export async function openAllowedFile(argument: string, requested: string, allow
     if (!opened.isFile()) throw new DomainError('invalid_argument', `${argument} "${requested}" is not a regular file.`);
     let inside: boolean;
     try {
-      inside = isWithin(await fs.readlink(`/proc/self/fd/${handle.fd}`), await realAllowedDirs(allowedDirs));
+      inside = isWithin(await fs.readlink(`/proc/self/fd/${handle.fd}`), allowedReal);
     } catch {
       const checked = await fs.stat(real).catch(() => null);
       inside = checked !== null && checked.dev === opened.dev && checked.ino === opened.ino;

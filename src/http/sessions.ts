@@ -147,6 +147,4 @@ export class McpSessions {
     this.options.logger.debug({ session: sid, why }, 'mcp session closed by the server');
     s.server.close().catch((e: unknown) => this.options.logger.warn({ err: e }, 'closing a session failed'));
   }
-
-
 }

@@ -91,7 +91,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
       try {
         if (tool.assess && args.dry_run !== true) {
           const assessment = await tool.assess(args, ctx);
-          if (assessment?.reachesProduction) {
+          if (assessment.reachesProduction) {
             const refuse = async (code: string, message: string) => {
               await app.store.recordRefusal(assessment.name, assessment.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome: code, asked: assessment.preview });
               return errorResult(code, message);

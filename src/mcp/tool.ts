@@ -66,7 +66,7 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
    * answers the call with its error: the real call is not tried unchecked (another process could
    * make it succeed in between, past the role and approval checks).
    */
-  assess?(args: Infer<I>, ctx: ToolContext): Promise<Assessment | null>;
+  assess?(args: Infer<I>, ctx: ToolContext): Promise<Assessment>;
   /**
    * True when arguments certainly pass `input` as they are (no defaults or transforms apply):
    * the dispatcher then hands them to the handler without zod's parse, which copies every value

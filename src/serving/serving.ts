@@ -6,6 +6,7 @@ import type { AlertDraft } from '../monitoring/alert-types.js';
 import { ArtifactDamagedError, type ArtifactStore } from '../registry/artifacts.js';
 import type { Actor, ModelVersion, Stage } from '../registry/types.js';
 import type { RegistryStore, VariantTally } from '../store/store.js';
+import { doneOrAfter } from '../timing.js';
 import { ExternalDataError } from './onnx-proto.js';
 import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
 import type { ServingMetrics } from './metrics.js';
@@ -14,7 +15,6 @@ import { RowValueError, rowOf, runBatch, type BatchOutput } from './runner.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
-import { doneOrAfter } from '../timing.js';
 import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, type Picker, type Routing, type TrafficConfig } from './traffic.js';
 
 /** How a request's version was chosen. */
