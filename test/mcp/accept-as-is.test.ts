@@ -14,6 +14,7 @@ import { call, connect, errorCode, ok, registerDemoVersions, testApp, text } fro
  */
 const skipping = allTools.filter((t) => t.acceptAsIs);
 const batchPredict = allTools.find((t) => t.name === 'batch_predict')!;
+const predict = allTools.find((t) => t.name === 'predict')!;
 
 /** A valid batch_predict call with array rows: what acceptAsIs exists for. */
 const validCall = fc.record({
@@ -45,8 +46,8 @@ function corrupt(call: Record<string, unknown>, c: { field: string; value: unkno
   return out;
 }
 
-it('only batch_predict skips zod (a tool that adds acceptAsIs adds its own property test here)', () => {
-  expect(skipping.map((t) => t.name)).toEqual(['batch_predict']);
+it('only predict and batch_predict skip zod (a tool that adds acceptAsIs adds its own property test here)', () => {
+  expect(skipping.map((t) => t.name).sort()).toEqual(['batch_predict', 'predict']);
 });
 
 describe('batch_predict acceptAsIs', () => {
@@ -69,6 +70,77 @@ describe('batch_predict acceptAsIs', () => {
   });
 
   it('accepts a typical call of the form it is for (else it would never skip anything)', () => {
+    expect(tool.acceptAsIs?.(tool.example)).toBe(true);
+  });
+});
+
+/** A valid predict call: named features (names up to the schema's 256 characters) or an array. */
+const featureName = fc.oneof(fc.constantFrom('is_home', 'days_rest', 'x'.repeat(256), 'constructor', 'toString', '0', 'é'), fc.string({ maxLength: 12 }));
+const validPredict = fc.record({
+  name: fc.constantFrom('nba_points', 'a', 'x'.repeat(128)),
+  features: fc.oneof(
+    fc.dictionary(featureName, fc.double({ noNaN: true, noDefaultInfinity: true }), { minKeys: 1, maxKeys: 12 }),
+    fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { maxLength: 12 }),
+  ),
+  version: fc.option(fc.constantFrom('v1', '1', 'v1.5'), { nil: undefined }),
+  routing_key: fc.option(fc.constantFrom('user-1', 'k'.repeat(256)), { nil: undefined }),
+});
+
+const nullProtoRow = Object.assign(Object.create(null) as Record<string, number>, { a: 1, b: 2 });
+/** One way to break a valid predict call, at the schema's edges (or none; or a form zod takes and acceptAsIs leaves to it). */
+const predictCorruption = fc.oneof(
+  fc.constant(null),
+  fc.record({ field: fc.constantFrom('name', 'version', 'routing_key'), value: fc.constantFrom('', 'x'.repeat(129), 'k'.repeat(257), '-lead', 'has space', 1, null) }),
+  fc.record({
+    field: fc.constant('features'),
+    value: fc.constantFrom(
+      Array(10_001).fill(1),
+      [1, , 3],
+      [1, Number.NaN],
+      { a: Infinity },
+      { a: '1' },
+      { ['k'.repeat(257)]: 1 },
+      Object.fromEntries(Array.from({ length: 10_001 }, (_, i) => [`f${i}`, i])),
+      JSON.parse('{"__proto__": 1, "a": 2}') as unknown,
+      { a: 1, [Symbol('s')]: 2 },
+      nullProtoRow,
+      new Date(0),
+      new Map([['a', 1]]),
+      '{"a": 1}',
+      '[1, 2]',
+      null,
+      {},
+    ),
+  }),
+  fc.record({ field: fc.constant('unknown key'), value: hostileValue }),
+);
+
+describe('predict acceptAsIs', () => {
+  const tool = predict;
+  const schema = z.object(tool.input).strict();
+
+  test.prop([validPredict, predictCorruption], { numRuns: 600 })('accepts only arguments the input schema accepts, unchanged', (call, c) => {
+    const args: Record<string, unknown> = { ...call };
+    for (const key of ['version', 'routing_key']) if (args[key] === undefined) delete args[key];
+    if (c?.field === 'unknown key') args.featurez = c.value;
+    else if (c) args[c.field] = c.value;
+    const parsed = schema.safeParse(args);
+    if (tool.acceptAsIs?.(args)) {
+      expect(parsed.success, String(JSON.stringify(args)).slice(0, 300)).toBe(true);
+      expect(parsed.data).toEqual(args);
+    }
+    if (c === null) expect(tool.acceptAsIs?.(args)).toBe(true);
+  });
+
+  test.prop([fc.dictionary(fc.string({ maxLength: 12 }), hostileValue, { maxKeys: 5 })], { numRuns: 200 })('refuses whatever else zod refuses', (args) => {
+    if (tool.acceptAsIs?.(args)) expect(schema.safeParse(args).success).toBe(true);
+  });
+
+  it('leaves to zod the rows zod changes or refuses: an own __proto__ key (dropped), a symbol key, JSON text', () => {
+    for (const features of [JSON.parse('{"__proto__": 1, "a": 2}') as unknown, { a: 1, [Symbol('s')]: 2 }, '{"a": 1}']) {
+      expect(tool.acceptAsIs?.({ name: 'nba_points', features })).toBe(false);
+    }
+    expect(tool.acceptAsIs?.({ name: 'nba_points', features: nullProtoRow })).toBe(true);
     expect(tool.acceptAsIs?.(tool.example)).toBe(true);
   });
 });
@@ -100,6 +172,20 @@ describe('batch_predict with rows that skip zod, through a real client', () => {
     const short = await call(client, 'batch_predict', { name: 'nba_points', rows: [rows[0], [1, 2, 3]], version: 'v1' });
     expect(errorCode(short)).toBe('invalid_argument');
     expect(text(short)).toMatch(/row 1: expected 10 feature values/);
+  });
+
+  it('predict: named rows that skip zod score as before; an own __proto__ key is dropped as zod drops it; a bad value is refused naming it', async () => {
+    const named = { is_home: 0, days_rest: 1, season_avg_points: 20, season_avg_rebounds: 5, season_avg_assists: 4, last5_avg_points: 21, last5_avg_rebounds: 4, last5_avg_assists: 4, minutes_avg: 30, opponent_def_rating: 110 };
+    const byName = await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: named, version: 'v1' });
+    const byPosition = await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: Object.values(named), version: 'v1' });
+    expect(byName.prediction).toBe(byPosition.prediction);
+    const withProto = JSON.parse(`{"__proto__": 5, ${JSON.stringify(named).slice(1)}`) as Record<string, number>;
+    expect(Object.hasOwn(withProto, '__proto__')).toBe(true);
+    const stripped = await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: withProto, version: 'v1' });
+    expect(stripped.prediction).toBe(byName.prediction);
+    const bad = await call(client, 'predict', { name: 'nba_points', features: { ...named, minutes_avg: '30' }, version: 'v1' });
+    expect(errorCode(bad)).toBe('invalid_argument');
+    expect(text(bad)).toMatch(/"minutes_avg": expected number, received string \(a row is an object of feature name/);
   });
 
   it('a non-finite value or an unknown argument goes through zod and is refused there', async () => {
