@@ -192,5 +192,11 @@ describe('batch_predict with rows that skip zod, through a real client', () => {
     const unknown = await call(client, 'batch_predict', { name: 'nba_points', rows: [[1]], rowz: 1 });
     expect(unknown.isError).toBe(true);
     expect(text(unknown)).toMatch(/rowz/);
+    // zod's union alone said "Invalid input": the message names the row's bad entry and what a row is.
+    const named = await call(client, 'batch_predict', { name: 'nba_points', rows: [[1], { is_home: 'yes' }] });
+    expect(errorCode(named)).toBe('invalid_argument');
+    expect(text(named)).toMatch(/"is_home": expected number, received string \(a row is an object of feature name → number, or an array of numbers in signature order\) at rows\[1\]/);
+    const neither = await call(client, 'batch_predict', { name: 'nba_points', rows: [[1, null]] });
+    expect(text(neither)).toMatch(/value 1: expected number, received null .* at rows\[0\]/);
   });
 });
