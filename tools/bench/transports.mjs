@@ -108,12 +108,13 @@ export async function runTransport(transport, { home, rows, features, seqN, warm
     };
     const n8 = await eight(noop);
     const o8 = await eight(ours);
-    // Four rounds each, in ABBA order (noop, predict, predict, noop, noop, predict, …), averaged:
-    // both see the same machine, and a machine slowing down or speeding up through the section
-    // weighs on both alike. Two rounds each (before 2026-11-23 evening) let one busy second of
-    // this shared VM move the ratio by ±0.1.
+    // Six rounds each, in ABBA order (noop, predict, predict, noop, noop, predict, …): both see
+    // the same machine. The ratio is the median of the six rounds' predict/noop ratios, each
+    // round next to its pair: this VM's throughput swings by a third within seconds (904 then
+    // 648 noop calls/s over HTTP in two runs a minute apart), and a ratio of four rounds' means
+    // (before 2026-12-01) read 0.77 in one bench where three runs of the section read 0.91–0.94.
     const perRound = { floor: [], predict: [] };
-    const rounds = 4;
+    const rounds = 6;
     for (let h = 0; h < rounds; h++) {
       const noopRound = async () => perRound.floor.push(await concurrent(`${transport}: noop ×8 (${h + 1}/${rounds})`, n8.clients.map(noopCall), { durationMs: durationMs / 2, pid: noop.pid }));
       const predictRound = async () => perRound.predict.push(await concurrent(`${transport}: predict ×8 (${h + 1}/${rounds})`, o8.clients.map((c) => predictCall(c, false)), { durationMs: durationMs / 2, pid: ours.pid }));
@@ -123,6 +124,8 @@ export async function runTransport(transport, { home, rows, features, seqN, warm
     const avg = (xs) => ({ workers: xs[0].workers, callsPerSec: mean(xs, 'callsPerSec'), benchCpuPct: mean(xs, 'benchCpuPct'), serverCpuPct: mean(xs, 'serverCpuPct') });
     res.floor.c8 = avg(perRound.floor);
     res.predict.c8 = avg(perRound.predict);
+    res.c8RoundRatios = perRound.predict.map((p, i) => p.callsPerSec / perRound.floor[i].callsPerSec);
+    res.c8Ratio = median(res.c8RoundRatios);
     res.c8Mode = transport === 'stdio' ? '8 calls in flight on one stdio connection' : transport === 'http' ? '8 Client sessions (one HTTP session each)' : '8 Client/McpServer pairs in-process';
 
     if (batch) res.batch = await batchSection(nc.client, oc.client, { rows, features });
