@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { PendingPredictions, WriteResult } from './prediction-writer.js';
+import type { PendingPredictions, WriteResult, WriterProgress } from './prediction-writer.js';
 
 export type { PendingPredictions } from './prediction-writer.js';
 
@@ -109,7 +109,7 @@ export class PredictionLog {
    * batch the writer is on that no committed transaction covers. Exact without waiting for a
    * flush (a flush under load waits behind the writer: get_traffic_config's p99 was ~100 ms).
    */
-  notInDatabase(progress: { batch: number; entries: number } | null): PendingPredictions[] {
+  notInDatabase(progress: WriterProgress | null): PendingPredictions[] {
     const flight = this.inFlight;
     let out: PendingPredictions[] = [];
     if (flight) {

