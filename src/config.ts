@@ -41,6 +41,9 @@ export const configSchema = z.object({
   MLOPS_MCP_READ_ONLY: booleanFlag.default(false).describe('Serve only read tools'),
   MLOPS_MCP_SESSION_IDLE_SECONDS: positiveInt('MLOPS_MCP_SESSION_IDLE_SECONDS').default(1800).describe('Idle HTTP MCP sessions are closed after this many seconds'),
   MLOPS_MCP_MAX_SESSIONS: positiveInt('MLOPS_MCP_MAX_SESSIONS').default(100).describe('Open HTTP MCP sessions allowed at once'),
+  MLOPS_MCP_SESSION_RECLAIM_SECONDS: positiveInt('MLOPS_MCP_SESSION_RECLAIM_SECONDS')
+    .default(60)
+    .describe('At the session cap, a session with no request under way for this long gives its place to a new one'),
   MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS: positiveInt('MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS')
     .default(20)
     .describe('A connection that has not sent complete request headers this long after the request began is answered 408 and closed (slow-header clients)'),
@@ -80,6 +83,7 @@ export interface Config {
   allowedHosts: string[] | undefined;
   readOnly: boolean;
   sessionIdleMs: number;
+  sessionReclaimMs: number;
   maxSessions: number;
   httpHeadersTimeoutMs: number;
   httpRequestTimeoutMs: number;
@@ -142,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     allowedHosts: allowedHosts?.length ? allowedHosts : undefined,
     readOnly: raw.MLOPS_MCP_READ_ONLY,
     sessionIdleMs: raw.MLOPS_MCP_SESSION_IDLE_SECONDS * 1000,
+    sessionReclaimMs: raw.MLOPS_MCP_SESSION_RECLAIM_SECONDS * 1000,
     maxSessions: raw.MLOPS_MCP_MAX_SESSIONS,
     httpHeadersTimeoutMs: raw.MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
     httpRequestTimeoutMs: raw.MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,

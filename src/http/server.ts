@@ -52,6 +52,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   const sessions = new McpSessions((caller) => createMcpServer(app, { readOnly: options.readOnly, transport: 'http', caller }), {
     maxSessions: config.maxSessions,
     idleMs: config.sessionIdleMs,
+    reclaimMs: config.sessionReclaimMs,
     logger,
     severalTokens: tokens.count > 1,
   });

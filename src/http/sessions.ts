@@ -17,14 +17,11 @@ interface Session {
   busy: number;
 }
 
-/** At the cap, a session quiet for this long gives its place to a new one. */
-const RECLAIM_IDLE_MS = 60_000;
-
 /**
  * Streamable HTTP sessions: one transport and one McpServer per session (never shared between
  * clients), at most `maxSessions` open, closed after `idleMs` without a request. At the cap a
  * new session takes the place of one that is not busy: past a token's share of half the cap
- * (with several tokens), or quiet for RECLAIM_IDLE_MS; else it is refused (503).
+ * (with several tokens), or quiet for `reclaimMs`; else it is refused (503).
  */
 export class McpSessions {
   private readonly sessions = new Map<string, Session>();
@@ -36,7 +33,15 @@ export class McpSessions {
 
   constructor(
     private readonly newServer: (caller: Caller | undefined) => McpServer,
-    private readonly options: { maxSessions: number; idleMs: number; logger: Logger; /** More than one token is configured: sessions are shared out by token. */ severalTokens: boolean },
+    private readonly options: {
+      maxSessions: number;
+      idleMs: number;
+      /** At the cap, a session with no request under way for this long gives its place to a new one. */
+      reclaimMs: number;
+      logger: Logger;
+      /** More than one token is configured: sessions are shared out by token. */
+      severalTokens: boolean;
+    },
   ) {
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(60_000, options.idleMs)).unref();
   }
@@ -118,7 +123,7 @@ export class McpSessions {
    * At the cap, closes one session that is not busy to make room, if one may go: with several
    * tokens, the caller's own least recently active session once it holds its share (half the
    * cap), else one of a token holding more than its share (one token cannot lock the others
-   * out); failing that, any session quiet for RECLAIM_IDLE_MS (a client that went away).
+   * out); failing that, any session quiet for `reclaimMs` (a client that went away).
    */
   private makeRoom(callerName: string | undefined): boolean {
     const idle = [...this.sessions].filter(([, x]) => x.busy === 0).sort(([, a], [, b]) => a.lastActive - b.lastActive);
@@ -135,7 +140,7 @@ export class McpSessions {
       }
     }
     const quiet = idle[0];
-    if (!quiet || quiet[1].lastActive > Date.now() - RECLAIM_IDLE_MS) return false;
+    if (!quiet || quiet[1].lastActive > Date.now() - this.options.reclaimMs) return false;
     this.closeSession(quiet[0], 'the least recently active, reclaimed at the session cap');
     return true;
   }

@@ -238,6 +238,47 @@ describe('one token (MLOPS_MCP_TOKEN), MLOPS_MCP_MAX_SESSIONS=2', () => {
   });
 });
 
+describe('at the cap, a quiet session gives its place (MLOPS_MCP_MAX_SESSIONS=1, MLOPS_MCP_SESSION_RECLAIM_SECONDS=1)', () => {
+  let server: SpawnedHttp;
+  beforeAll(async () => {
+    server = await spawnHttp([], { MLOPS_MCP_HOME: home(), MLOPS_MCP_MAX_SESSIONS: '1', MLOPS_MCP_SESSION_RECLAIM_SECONDS: '1' });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('refuses a new session while the one open was used within the reclaim time or holds a request (an open GET stream), and reclaims it once quiet', async () => {
+    const a = await openSession(server.url);
+    // Used a moment ago: not reclaimed.
+    expect((await request(`${server.url}/mcp`, { headers: mcpHeaders, body: initialize })).status).toBe(503);
+
+    // Busy (an open GET stream) past the reclaim time: still not reclaimed.
+    let stream: http.ClientRequest | undefined;
+    const streamOpen = new Promise<void>((resolve, reject) => {
+      stream = http.request(`${server.url}/mcp`, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': a, 'mcp-protocol-version': PROTOCOL } }, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.resume();
+        resolve();
+      });
+      stream.on('error', () => undefined);
+      stream.on('error', reject);
+      stream.end();
+    });
+    await streamOpen;
+    await new Promise((r) => setTimeout(r, 1300));
+    expect((await request(`${server.url}/mcp`, { headers: mcpHeaders, body: initialize })).status).toBe(503);
+
+    // The stream closed and the session quiet for the reclaim time: a new session takes its place.
+    stream?.destroy();
+    await new Promise((r) => setTimeout(r, 1300));
+    const b = await openSession(server.url);
+    expect(b).not.toBe(a);
+    const stale = await request(`${server.url}/mcp`, { headers: sessionHeaders(a), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    expect(stale.status).toBe(404);
+    await closeSession(server.url, b);
+  });
+});
+
 describe('idle HTTP sessions expire (MLOPS_MCP_SESSION_IDLE_SECONDS=1, MLOPS_MCP_MAX_SESSIONS=1)', () => {
   let server: SpawnedHttp;
   beforeAll(async () => {
