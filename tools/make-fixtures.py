@@ -19,8 +19,9 @@ What it writes
     - nba_win_predictor_v2.0.onnx GradientBoostingClassifier (40 trees, depth 3), zipmap=False
   and serving-test variants under ``test-models/``: ``win_zipmap.onnx`` (v1.5 with
   the default ZipMap output), ``points_multi_input.onnx`` (v1 with one [N,1]
-  input per feature), ``points_double.onnx`` (v1 with a float64 input) and
-  ``points_int64.onnx`` (v1 with an int64 input cast to float in the graph).
+  input per feature), ``points_double.onnx`` (v1 with a float64 input),
+  ``points_int64.onnx`` and ``points_int32.onnx`` (v1 with an int64 / int32 input
+  cast to float in the graph).
 * ``models.json``: manifest (features, held-out metrics, tags, linear
   coefficients, input/output signatures, sklearn predictions for the first five
   reference rows, sha256 of every file) and ``README.md``.
@@ -572,26 +573,28 @@ def main() -> int:
     add_test("test-models/points_double.onnx", m_dbl, desc, "nba_points@1", POINTS_FEATURES,
              mp[("nba_points", "1")]["expected"])
 
-    # points_int64: v1 linear regression taking int64 features, cast to float32 inside the graph
-    desc = ("Test model: nba_points v1 (LinearRegression) with an int64 input 'int_input' [N,10], cast to "
-            "float32 inside the graph (serving's int64 conversion and range check).")
-    base = export(lin, "points_int64", 10, desc,
-                  props("nba_points", "1", "regression", POINTS_FEATURES, POINTS_TARGET, "LinearRegression"))
-    g = base.graph
-    cast = helper.make_node("Cast", ["int_input"], [g.input[0].name], to=TensorProto.FLOAT, name="CastFeatures")
-    graph = helper.make_graph(
-        [cast, *g.node], g.name,
-        [helper.make_tensor_value_info("int_input", TensorProto.INT64, [None, 10])],
-        list(g.output), list(g.initializer),
-    )
-    m_int = helper.make_model(graph, opset_imports=list(base.opset_import), ir_version=base.ir_version,
-                              producer_name=base.producer_name, producer_version=base.producer_version,
-                              domain=base.domain, model_version=base.model_version)
-    m_int = set_props(m_int, desc, {p.key: p.value for p in base.metadata_props})
-    verify_regressor("test-models/points_int64.onnx", m_int, lin, [np.round(X) for X in (Xp, Xp_cur, Xp_ho)],
-                     feed=lambda X: {"int_input": X.astype(np.int64)})
-    add_test("test-models/points_int64.onnx", m_int, desc, "nba_points@1", POINTS_FEATURES,
-             [float(v) for v in lin.predict(np.round(Xp[:5]))])
+    # points_int64 / points_int32: v1 linear regression taking integer features, cast to float32 inside the graph
+    for bits, elem, np_int in ((64, TensorProto.INT64, np.int64), (32, TensorProto.INT32, np.int32)):
+        stem = f"points_int{bits}"
+        desc = (f"Test model: nba_points v1 (LinearRegression) with an int{bits} input 'int_input' [N,10], cast to "
+                f"float32 inside the graph (serving's int{bits} conversion and range check).")
+        base = export(lin, stem, 10, desc,
+                      props("nba_points", "1", "regression", POINTS_FEATURES, POINTS_TARGET, "LinearRegression"))
+        g = base.graph
+        cast = helper.make_node("Cast", ["int_input"], [g.input[0].name], to=TensorProto.FLOAT, name="CastFeatures")
+        graph = helper.make_graph(
+            [cast, *g.node], g.name,
+            [helper.make_tensor_value_info("int_input", elem, [None, 10])],
+            list(g.output), list(g.initializer),
+        )
+        m_int = helper.make_model(graph, opset_imports=list(base.opset_import), ir_version=base.ir_version,
+                                  producer_name=base.producer_name, producer_version=base.producer_version,
+                                  domain=base.domain, model_version=base.model_version)
+        m_int = set_props(m_int, desc, {p.key: p.value for p in base.metadata_props})
+        verify_regressor(f"test-models/{stem}.onnx", m_int, lin, [np.round(X) for X in (Xp, Xp_cur, Xp_ho)],
+                         feed=lambda X, t=np_int: {"int_input": X.astype(t)})
+        add_test(f"test-models/{stem}.onnx", m_int, desc, "nba_points@1", POINTS_FEATURES,
+                 [float(v) for v in lin.predict(np.round(Xp[:5]))])
 
     # ---------------- sizes, manifest, README ----------------
     for f, b in files.items():

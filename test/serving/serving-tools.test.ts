@@ -118,17 +118,21 @@ describe('predict', () => {
     expect(text(far)).toContain('row 1: multi sorted: feature "last5_avg_points" is -1e+39, beyond the float32 range of the model\'s input "last5_avg_points"');
   });
 
-  it('converts features to an int64 input (rounded), and refuses a value beyond int64 naming it', async () => {
-    const m = manifest.test_models.find((t) => t.file === 'test-models/points_int64.onnx')!;
+  it.each([
+    ['int64', 'ints', 9.3e18, '9300000000000000000'],
+    ['int32', 'ints32', 3e9, '3000000000'],
+  ])('converts features to an %s input (rounded), and refuses a value beyond its range naming it', async (type, name, far, farText) => {
+    const m = manifest.test_models.find((t) => t.file === `test-models/points_${type}.onnx`)!;
     const [row] = csvRows('nba_points_reference.csv', 1, m.feature_names);
-    await ok(client, 'register_model', { name: 'ints', artifact_path: fixture(m.file) });
-    const p = await ok<{ prediction: number }>(client, 'predict', { name: 'ints', version: 'v1', features: row });
+    await ok(client, 'register_model', { name, artifact_path: fixture(m.file) });
+    const p = await ok<{ prediction: number }>(client, 'predict', { name, version: 'v1', features: row });
     expect(p.prediction).toBeCloseTo(m.expected[0] as number, 3); // scikit-learn on the rounded row
-    const r = await call(client, 'predict', { name: 'ints', version: 'v1', features: { ...(row as Record<string, number>), minutes_avg: 9.3e18 } });
+    const r = await call(client, 'predict', { name, version: 'v1', features: { ...(row as Record<string, number>), minutes_avg: far } });
     expect(errorCode(r)).toBe('invalid_argument');
-    expect(text(r)).toContain('feature "minutes_avg" is 9300000000000000000, beyond the int64 range of the model\'s input "int_input"');
-    const b = await call(client, 'batch_predict', { name: 'ints', version: 'v1', rows: [Array(10).fill(1), Array(10).fill(-9.3e18)] });
-    expect(text(b)).toContain('row 1: ints v1: feature "is_home" is -9300000000000000000, beyond the int64 range');
+    expect(text(r)).toContain(`feature "minutes_avg" is ${farText}, beyond the ${type} range of the model's input "int_input"`);
+    const b = await call(client, 'batch_predict', { name, version: 'v1', rows: [Array(10).fill(1), Array(10).fill(-far)] });
+    expect(errorCode(b)).toBe('invalid_argument');
+    expect(text(b)).toContain(`row 1: ${name} v1: feature "is_home" is -${farText}, beyond the ${type} range of the model's input "int_input"`);
   });
 
   it('refuses a ZipMap classifier at registration, saying how to export it', async () => {
