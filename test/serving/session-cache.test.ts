@@ -104,6 +104,18 @@ describe('SessionCache', () => {
     await sessions.close();
   });
 
+  it('releases a session past its TTL on its own timer, with no call to the cache at all', async () => {
+    // Real clock, TTL 150 ms: the sweep runs every min(TTL, 60 s).
+    const { sessions } = cache(5, 150, () => performance.now());
+    const a = await sessions.get('a');
+    expect(await runs(a)).toBe(true);
+    // Nothing touches the cache from here on: only the sweep can release the session.
+    const deadline = Date.now() + 3000;
+    while ((await runs(a)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await runs(a), 'the session still runs 3 s after its 150 ms TTL').toBe(false);
+    await sessions.close();
+  });
+
   it('closes without pulling a session from under a run in progress', async () => {
     const { sessions } = cache(5, 60_000, () => 0);
     const a = await sessions.get('a');
