@@ -23,7 +23,14 @@ export class WorkerChannel<Request extends object, Reply extends { id: number }>
     worker.ref();
     return new Promise<Reply>((resolve, reject) => {
       waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, ...message });
+      try {
+        worker.postMessage({ id, ...message });
+      } catch (e) {
+        // Not sent (a value that cannot be cloned): no reply will come, so nothing waits for one.
+        waiting.delete(id);
+        if (!waiting.size) worker.unref();
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
     });
   }
 

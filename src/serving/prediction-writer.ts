@@ -23,8 +23,12 @@ export interface PendingPredictions {
   /** Row-major features of these rows (rows × width); null when the request failed before they were read. */
   matrix: Float64Array | null;
   width: number;
-  /** What the caller sent, for a request that failed before its features were read. */
-  rawFeatures: unknown;
+  /**
+   * What the caller sent, as JSON text (at most 10 000 characters), for a request that failed
+   * before its features were read; else null. Text, not the value: a value the thread cannot be
+   * sent (an in-process caller's Proxy) would fail every later flush of the log.
+   */
+  rawFeatures: string | null;
   /** The answer of these rows, row j at index j. */
   output: BatchOutput | null;
   latencyMs: number;
@@ -253,7 +257,7 @@ function writerThread(): void {
   const fill = (p: PendingPredictions, offset: number, out: unknown[], at: number) => {
     let features: Buffer | string | null = null;
     if (p.matrix) features = bytes(p.matrix);
-    else if (p.rawFeatures !== undefined) features = JSON.stringify(p.rawFeatures)?.slice(0, 10_000) ?? null;
+    else features = p.rawFeatures;
     let sum = 0;
     let n = 0;
     if (p.output) {

@@ -509,7 +509,7 @@ export class ServingService {
     indices: number[] | null = null,
   ): void {
     const rows = indices?.length ?? 1;
-    this.deps.log.append({ id, indices, rows, name, version, ok, error, matrix, width, rawFeatures: matrix ? undefined : raw, output, latencyMs, routingKey: routingKey ?? null, at });
+    this.deps.log.append({ id, indices, rows, name, version, ok, error, matrix, width, rawFeatures: matrix ? null : rawFeaturesText(raw), output, latencyMs, routingKey: routingKey ?? null, at });
     this.deps.stats.record(name, version, ok, latencyMs, at, rows);
     this.deps.metrics.record(name, version, ok, rows, latencyMs / 1000);
   }
@@ -535,9 +535,21 @@ export class ServingService {
     } else {
       // Routing failed: no version to log under (a batch's rows as one entry, its input not kept).
       const rows = indices?.length ?? 1;
-      this.deps.log.append({ id, indices, rows, name, version: null, ok: false, error, matrix: null, width: 0, rawFeatures: raw, output: null, latencyMs, routingKey: routingKey ?? null, at });
+      this.deps.log.append({ id, indices, rows, name, version: null, ok: false, error, matrix: null, width: 0, rawFeatures: rawFeaturesText(raw), output: null, latencyMs, routingKey: routingKey ?? null, at });
       this.deps.stats.record(name, null, false, latencyMs, at, rows);
     }
+  }
+}
+
+/** The log keeps at most this much of a failed request's input. */
+const RAW_FEATURES_CHARS = 10_000;
+
+/** A failed request's input for the log, as JSON text; null when it has none that JSON can say. */
+function rawFeaturesText(raw: unknown): string | null {
+  try {
+    return JSON.stringify(raw)?.slice(0, RAW_FEATURES_CHARS) ?? null;
+  } catch {
+    return null; // a BigInt, a cycle or a throwing getter: an in-process caller's value
   }
 }
 

@@ -238,40 +238,53 @@ describe('one token (MLOPS_MCP_TOKEN), MLOPS_MCP_MAX_SESSIONS=2', () => {
   });
 });
 
-describe('at the cap, a quiet session gives its place (MLOPS_MCP_MAX_SESSIONS=1, MLOPS_MCP_SESSION_RECLAIM_SECONDS=1)', () => {
+describe('at the cap, a quiet session gives its place (MLOPS_MCP_MAX_SESSIONS=1, MLOPS_MCP_SESSION_RECLAIM_SECONDS=2)', () => {
   let server: SpawnedHttp;
   beforeAll(async () => {
-    server = await spawnHttp([], { MLOPS_MCP_HOME: home(), MLOPS_MCP_MAX_SESSIONS: '1', MLOPS_MCP_SESSION_RECLAIM_SECONDS: '1' });
+    server = await spawnHttp([], { MLOPS_MCP_HOME: home(), MLOPS_MCP_MAX_SESSIONS: '1', MLOPS_MCP_SESSION_RECLAIM_SECONDS: '2' });
   });
   afterAll(async () => {
     await server.stop();
   });
 
-  it('refuses a new session while the one open was used within the reclaim time or holds a request (an open GET stream), and reclaims it once quiet', async () => {
+  const tryInitialize = () => request(`${server.url}/mcp`, { headers: mcpHeaders, body: initialize });
+
+  it('refuses a new session while the one open was used within the reclaim time or holds a request (an open GET stream), and reclaims it once quiet', { timeout: 30_000 }, async () => {
     const a = await openSession(server.url);
-    // Used a moment ago: not reclaimed.
-    expect((await request(`${server.url}/mcp`, { headers: mcpHeaders, body: initialize })).status).toBe(503);
+    // Used a moment ago (well inside 2 s): not reclaimed.
+    expect((await tryInitialize()).status).toBe(503);
 
     // Busy (an open GET stream) past the reclaim time: still not reclaimed.
     let stream: http.ClientRequest | undefined;
-    const streamOpen = new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       stream = http.request(`${server.url}/mcp`, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': a, 'mcp-protocol-version': PROTOCOL } }, (res) => {
         expect(res.statusCode).toBe(200);
         res.resume();
         resolve();
       });
-      stream.on('error', () => undefined);
       stream.on('error', reject);
       stream.end();
     });
-    await streamOpen;
-    await new Promise((r) => setTimeout(r, 1300));
-    expect((await request(`${server.url}/mcp`, { headers: mcpHeaders, body: initialize })).status).toBe(503);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await tryInitialize()).status).toBe(503);
 
-    // The stream closed and the session quiet for the reclaim time: a new session takes its place.
+    // The stream closed (its close counts as use): a new session takes the place once the session
+    // has been quiet for the reclaim time, and not before.
     stream?.destroy();
-    await new Promise((r) => setTimeout(r, 1300));
-    const b = await openSession(server.url);
+    const closedAt = Date.now();
+    let admitted: Reply | undefined;
+    while (Date.now() - closedAt < 15_000) {
+      const r = await tryInitialize();
+      if (r.status === 200) {
+        admitted = r;
+        break;
+      }
+      expect(r.status).toBe(503);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(admitted, 'no new session 15 s after the stream closed').toBeDefined();
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(1500);
+    const b = admitted?.headers['mcp-session-id'] as string;
     expect(b).not.toBe(a);
     const stale = await request(`${server.url}/mcp`, { headers: sessionHeaders(a), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
     expect(stale.status).toBe(404);

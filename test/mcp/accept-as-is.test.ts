@@ -72,10 +72,18 @@ describe('batch_predict acceptAsIs', () => {
   it('accepts a typical call of the form it is for (else it would never skip anything)', () => {
     expect(tool.acceptAsIs?.(tool.example)).toBe(true);
   });
+
+  it('accepts no in-process row that zod refuses (an own iterator hiding a bad value is read by index)', () => {
+    for (const row of exoticRows()) {
+      const args = { name: 'nba_points', rows: [[1, 2], row] };
+      if (tool.acceptAsIs?.(args)) expect(schema.safeParse(args).success).toBe(true);
+    }
+  });
 });
 
 /** A valid predict call: named features (names up to the schema's 256 characters) or an array. */
-const featureName = fc.oneof(fc.constantFrom('is_home', 'days_rest', 'x'.repeat(256), 'constructor', 'toString', '0', 'é'), fc.string({ maxLength: 12 }));
+// fast-check's strings include "__proto__", which zod drops from a record (and acceptAsIs leaves to zod): not a valid call's name.
+const featureName = fc.oneof(fc.constantFrom('is_home', 'days_rest', 'x'.repeat(256), 'constructor', 'toString', '0', 'é'), fc.string({ maxLength: 12 })).filter((k) => k !== '__proto__');
 const validPredict = fc.record({
   name: fc.constantFrom('nba_points', 'a', 'x'.repeat(128)),
   features: fc.oneof(
@@ -87,6 +95,19 @@ const validPredict = fc.record({
 });
 
 const nullProtoRow = Object.assign(Object.create(null) as Record<string, number>, { a: 1, b: 2 });
+
+/** Values only an in-process client can send (JSON makes none of them), each of which zod reads otherwise than a plain loop would. */
+function exoticRows(): unknown[] {
+  // Strings by index, numbers by its own iterator.
+  const iterates = ['x', 'y'];
+  Object.defineProperty(iterates, Symbol.iterator, { value: function* () { yield* [1, 2]; } });
+  class Row extends Array<number> {}
+  const hidden = { b: 2, zzz: 5 };
+  Object.defineProperty(hidden, 'a', { value: 1, enumerable: false });
+  const ctor = { a: 1 };
+  Object.defineProperty(ctor, 'constructor', { value: Map, enumerable: false });
+  return [iterates, Row.from([1, 2]), hidden, ctor, new Proxy({ a: 1 }, {}), new Proxy([1, 2], {}), new Proxy(new Map(), { getPrototypeOf: () => Object.prototype })];
+}
 /** One way to break a valid predict call, at the schema's edges (or none; or a form zod takes and acceptAsIs leaves to it). */
 const predictCorruption = fc.oneof(
   fc.constant(null),
@@ -134,6 +155,20 @@ describe('predict acceptAsIs', () => {
 
   test.prop([fc.dictionary(fc.string({ maxLength: 12 }), hostileValue, { maxKeys: 5 })], { numRuns: 200 })('refuses whatever else zod refuses', (args) => {
     if (tool.acceptAsIs?.(args)) expect(schema.safeParse(args).success).toBe(true);
+  });
+
+  it('accepts no in-process value that zod refuses or reads otherwise (iterators, subclasses, non-enumerable keys, getters, proxies)', () => {
+    for (const features of exoticRows()) {
+      const args = { name: 'nba_points', features };
+      // In the dispatcher's order: acceptAsIs reads first.
+      const accepted = tool.acceptAsIs?.(args);
+      const parsed = schema.safeParse(args);
+      if (accepted) {
+        expect(parsed.success).toBe(true);
+        expect(parsed.data).toEqual(args);
+      }
+    }
+    expect(tool.acceptAsIs?.({ name: 'nba_points', features: new Proxy({ a: 1 }, {}) })).toBe(false);
   });
 
   it('leaves to zod the rows zod changes or refuses: an own __proto__ key (dropped), a symbol key, JSON text', () => {
@@ -188,6 +223,27 @@ describe('batch_predict with rows that skip zod, through a real client', () => {
     expect(text(bad)).toMatch(/"minutes_avg": expected number, received string \(a row is an object of feature name/);
   });
 
+  it('predict: a getter that answers a number to the check and a string to the handler is still refused naming the feature (toMatrix checks every value it reads)', async () => {
+    let reads = 0;
+    const features = [0, 1, 20, 5, 4, 21, 4, 4, 30];
+    const row = Object.fromEntries(['days_rest', 'season_avg_points', 'season_avg_rebounds', 'season_avg_assists', 'last5_avg_points', 'last5_avg_rebounds', 'last5_avg_assists', 'minutes_avg', 'opponent_def_rating'].map((f, i) => [f, features[i]]));
+    Object.defineProperty(row, 'is_home', { enumerable: true, get: () => (reads++ === 0 ? 1 : 'x') });
+    const r = await call(client, 'predict', { name: 'nba_points', features: row, version: 'v1' });
+    expect(errorCode(r)).toBe('invalid_argument');
+    expect(text(r)).toMatch(/feature "is_home" is string, not a finite number/);
+  });
+
+  it('a failed predict of an in-process Proxy row is logged, and later predictions still reach the log', async () => {
+    const bad = await call(client, 'predict', { name: 'nba_points', features: new Proxy({ is_home: 1 }, {}), version: 'v1' });
+    expect(errorCode(bad)).toBe('invalid_argument');
+    await ok(client, 'predict', { name: 'nba_points', features: [1, 2, 24.1, 6.2, 5, 27.4, 5.8, 6.1, 34.5, 112.3], version: 'v1' });
+    await app.predictionLog.flush();
+    const status = app.predictionLog.status();
+    expect(status.lastFlushFailed, String(status.lastError)).toBe(false);
+    expect(status.failedFlushes).toBe(0);
+    expect(status.pending).toBe(0);
+  });
+
   it('a non-finite value or an unknown argument goes through zod and is refused there', async () => {
     const unknown = await call(client, 'batch_predict', { name: 'nba_points', rows: [[1]], rowz: 1 });
     expect(unknown.isError).toBe(true);
@@ -197,6 +253,6 @@ describe('batch_predict with rows that skip zod, through a real client', () => {
     expect(errorCode(named)).toBe('invalid_argument');
     expect(text(named)).toMatch(/"is_home": expected number, received string \(a row is an object of feature name → number, or an array of numbers in signature order\) at rows\[1\]/);
     const neither = await call(client, 'batch_predict', { name: 'nba_points', rows: [[1, null]] });
-    expect(text(neither)).toMatch(/value 1: expected number, received null .* at rows\[0\]/);
+    expect(text(neither)).toMatch(/position 1: expected number, received null .* at rows\[0\]/);
   });
 });

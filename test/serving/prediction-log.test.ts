@@ -20,7 +20,7 @@ function pending(rows: number, extra: Partial<PendingPredictions> = {}): Pending
     error: null,
     matrix: Float64Array.from({ length: rows * 2 }, (_, i) => Math.floor(i / 2) + (i % 2)),
     width: 2,
-    rawFeatures: undefined,
+    rawFeatures: null,
     output: { predictions: Array.from({ length: rows }, (_, j) => 10 * j), probabilities: { a: Array.from({ length: rows }, (_, j) => j / rows) } },
     latencyMs: 1,
     routingKey: null,
@@ -112,6 +112,24 @@ describe('the prediction log writer (a thread with its own connection)', () => {
     }
     expect(new Set(b.version_per_row).size).toBe(2);
     await client.close();
+  });
+
+  it("logs a failed request's input as JSON text, so a value the thread cannot be sent (an in-process Proxy) does not stall the log", async () => {
+    ({ app } = testApp());
+    const client = await connect(app);
+    await registerDemoVersions(client);
+    await client.close();
+    // Straight to serving (the MCP path copies a Proxy row through zod first).
+    const proxy = new Proxy({ is_home: 1 }, {}) as Record<string, number>;
+    await expect(app.serving.predict('nba_points', proxy, { version: 'v1' })).rejects.toThrow(/missing features/);
+    await app.serving.predict('nba_points', [1, 2, 24.1, 6.2, 5, 27.4, 5.8, 6.1, 34.5, 112.3], { version: 'v1' });
+    await app.predictionLog.flush();
+    expect(app.predictionLog.status()).toMatchObject({ failedFlushes: 0, lastFlushFailed: false, pending: 0 });
+    const db = new Database(app.config.dbPath, { readonly: true });
+    const rows = db.prepare('SELECT ok, features FROM predictions ORDER BY seq').all() as Array<{ ok: number; features: Buffer | string }>;
+    db.close();
+    expect(rows.map((r) => r.ok)).toEqual([0, 1]);
+    expect(rows[0].features).toBe('{"is_home":1}');
   });
 
   it('keeps what a locked database refused, reports it, and writes it exactly once when the lock goes', async () => {
@@ -308,7 +326,7 @@ describe('per-minute counts and trimming (on the writer thread)', () => {
         const failed = i % 5 === 0;
         log.append(pending(1 + (i % 3), { id: `r${i}`, name: 'nba_points', version: i % 2 ? 'v2' : 'v1', at: t0 + i * 7_000, ok: !failed, error: failed ? 'x' : null, output: failed ? null : pending(1 + (i % 3)).output }));
       }
-      log.append(pending(1, { id: 'unrouted', indices: null, name: 'nba_points', version: null, ok: false, error: 'no version', output: null, matrix: null, rawFeatures: [1], at: t0 + 65_000 }));
+      log.append(pending(1, { id: 'unrouted', indices: null, name: 'nba_points', version: null, ok: false, error: 'no version', output: null, matrix: null, rawFeatures: '[1]', at: t0 + 65_000 }));
       await log.flush();
       // The exact answer, from every logged prediction.
       const logged = readPredictionLog(ctx.config.dbPath);

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { z } from 'zod';
 import { boundedRecord, dryRun, modelName, reason, stage, versionLabel } from '../schemas.js';
 import { DomainError } from '../../errors.js';
@@ -28,13 +29,16 @@ interface OptionIssue {
  */
 function rowProblem(forms: string) {
   return (issue: { input?: unknown; errors?: OptionIssue[][] }): string => {
+    if (issue.input === undefined) return `required: ${forms}`;
     // The option of the row's own type failed inside it; the others failed on the type itself.
     const inside = issue.errors?.find((e) => e.length > 0 && !(e[0].code === 'invalid_type' && e[0].path.length === 0))?.[0];
     const got = issue.input === null ? 'null' : Array.isArray(issue.input) ? 'an array' : typeof issue.input;
     if (!inside) return `${got} is not a row (${forms})`;
     const key = inside.path[0];
-    const entry = key === undefined ? '' : typeof key === 'number' ? `value ${key}: ` : `"${String(key).slice(0, 100)}": `;
-    return `${entry}${inside.message.replace(/^Invalid input: /, '')} (${forms})`;
+    const entry = key === undefined ? '' : typeof key === 'number' ? `position ${key}: ` : `"${String(key).slice(0, 100)}": `;
+    // The only key a record refuses is one past the name schema's 256 characters.
+    const problem = inside.code === 'invalid_key' ? 'a feature name longer than 256 characters' : inside.message.replace(/^Invalid input: /, '');
+    return `${entry}${problem} (${forms})`;
   };
 }
 
@@ -138,17 +142,23 @@ function routingArgumentsAsIs(args: Record<string, unknown>, rowsKey: string): b
   return args.routing_key === undefined || routingKey.safeParse(args.routing_key).success;
 }
 
-/** An array of at most MAX_FEATURES finite numbers (for…of reads a hole as undefined: a sparse row is refused, as zod refuses it). */
+/**
+ * An array of at most MAX_FEATURES finite numbers, read by index as zod reads it (for…of would
+ * go through an own iterator; a hole reads as undefined and is refused, as zod refuses it).
+ */
 function isNumberArray(row: unknown): boolean {
   if (!Array.isArray(row) || row.length > MAX_FEATURES) return false;
-  for (const v of row as unknown[]) if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+  for (let i = 0; i < row.length; i++) {
+    const v: unknown = row[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+  }
   return true;
 }
 
 /**
  * A plain object of at most MAX_FEATURES finite numbers under names of at most 256 characters,
- * as namedFeatures accepts it unchanged. zod drops an own "__proto__" key and refuses a symbol
- * key: both are left to zod.
+ * as namedFeatures accepts it unchanged. zod drops an own "__proto__" key, refuses a symbol key
+ * and skips a non-enumerable one: all are left to zod (as many own keys as enumerable ones).
  */
 function isNumberRecord(row: unknown): boolean {
   if (typeof row !== 'object' || row === null || Array.isArray(row)) return false;
@@ -160,16 +170,18 @@ function isNumberRecord(row: unknown): boolean {
     const v = named[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || key.length > 256 || key === '__proto__' || ++n > MAX_FEATURES) return false;
   }
-  return Object.getOwnPropertySymbols(named).length === 0;
+  return Reflect.ownKeys(named).length === n;
 }
 
 /**
  * predict's arguments when the row is an object or array of finite numbers: zod's union of
- * record, array and text costs ~7 µs a call (a tenth of a predict in process), and copies the
- * row. JSON text, a bad value or an unknown key go through zod, for its messages.
+ * record, array and text costs ~12 µs a call in process, and copies the row. JSON text, a bad
+ * value or an unknown key go through zod, for its messages; so does a Proxy (an in-process
+ * caller's), which could answer zod's reads and these differently.
  */
 function plainRowCall(args: Record<string, unknown>): boolean {
-  return routingArgumentsAsIs(args, 'features') && (isNumberRecord(args.features) || isNumberArray(args.features));
+  const row = args.features;
+  return routingArgumentsAsIs(args, 'features') && !types.isProxy(row) && (isNumberRecord(row) || isNumberArray(row));
 }
 
 /**
@@ -181,7 +193,8 @@ function arrayRowsCall(args: Record<string, unknown>): boolean {
   if (!routingArgumentsAsIs(args, 'rows')) return false;
   const rows = args.rows;
   if (!Array.isArray(rows) || rows.length < 1 || rows.length > MAX_BATCH_ROWS) return false;
-  for (const row of rows as unknown[]) if (!isNumberArray(row)) return false;
+  // A row that is a Proxy or a getter could answer a second read differently: toMatrix checks every value it reads again.
+  for (let i = 0; i < rows.length; i++) if (!isNumberArray(rows[i])) return false;
   return true;
 }
 
