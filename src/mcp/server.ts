@@ -82,6 +82,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         actor: actor(),
         signal: extra.signal,
         progress: progressReporter(extra),
+        assessed: null,
         who: (reason) => ({
           actor: actor(),
           reason: approval?.reason ?? reason,
@@ -91,6 +92,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
       try {
         if (tool.assess && args.dry_run !== true) {
           const assessment = await tool.assess(args, ctx);
+          ctx.assessed = { plan: assessment.plan, reachesProduction: assessment.reachesProduction, approved: false, unchecked: role === 'admin' && app.config.approval !== 'elicit' };
           if (assessment.reachesProduction) {
             const refuse = async (code: string, message: string) => {
               await app.store.recordRefusal(assessment.name, assessment.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome: code, asked: assessment.preview });
@@ -103,6 +105,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
               const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: assessment.preview, timeoutMs: app.config.approvalTimeoutMs, callId: extra.requestId });
               if (decision.outcome !== 'approved') return await refuse(decision.code, decision.message);
               approval = { by: decision.approvedBy, reason: decision.reason ?? (args.reason as string | undefined) };
+              ctx.assessed.approved = true;
             }
           }
         }

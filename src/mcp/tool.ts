@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context.js';
-import type { ErrorCode } from '../errors.js';
+import { failedPrecondition, type ErrorCode } from '../errors.js';
 import type { Actor } from '../registry/types.js';
 
 /**
@@ -21,6 +21,18 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Reports progress to a client that sent a progressToken; a no-op otherwise. */
   progress: (done: number, total?: number, message?: string) => void;
+  /**
+   * What this call's assessment judged, and whether a person approved it; null when none was made
+   * (a dry run, a tool without assess). See requireAssessed.
+   */
+  assessed: {
+    plan: string;
+    reachesProduction: boolean;
+    /** A person approved `plan`. */
+    approved: boolean;
+    /** The caller may change production without more checks (admin role, approval off). */
+    unchecked: boolean;
+  } | null;
 }
 
 /** A tool's answer: exact data for programs, a short summary for people. */
@@ -42,6 +54,35 @@ export interface Assessment {
   /** The model (and version) it concerns, for the audit row of a refusal. */
   name: string;
   version: string | null;
+  /**
+   * What the judgement rests on, as one string (the stage moves; the production version and
+   * split). The real call compares it with what it finds inside its transaction (requireAssessed):
+   * another client's change in between (while a person reads the approval request, say) must not
+   * slip through unjudged.
+   */
+  plan: string;
+}
+
+/**
+ * Called by a write with its plan as found inside its transaction, before anything is written:
+ * refuses it if the judgement made before would not hold (another client changed the model in
+ * between, while a person read the approval request, say). A plan a person approved must be the
+ * same; a call judged not to reach production must still not, unless its caller may change
+ * production unchecked (an admin with approval off: the role allows either plan).
+ */
+export function requireAssessed(ctx: ToolContext, plan: string, reachesProduction: boolean): void {
+  const judged = ctx.assessed;
+  if (!judged) return;
+  if (judged.approved && plan !== judged.plan) {
+    throw failedPrecondition(
+      'the model changed while a person was asked to approve this call (another client changed it meanwhile): what the call would do now is not what was approved. Nothing was changed; call again to have the change as it now stands approved (dry_run: true shows it).',
+    );
+  }
+  if (!judged.reachesProduction && reachesProduction && !judged.unchecked) {
+    throw failedPrecondition(
+      'the model changed between the check of this call and the change itself (another client changed it meanwhile): the call would now change what production serves, which it was not checked for. Nothing was changed; call again (dry_run: true shows what it would do now).',
+    );
+  }
 }
 
 /** A tool as data: the server registers every definition in one loop. */

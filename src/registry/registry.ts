@@ -50,6 +50,14 @@ export interface WriteOptions {
   dryRun?: boolean | undefined;
 }
 
+export interface StageChangeOptions extends WriteOptions {
+  /**
+   * Called with the plan inside the write's transaction, before anything is written; throws to
+   * refuse it (the MCP layer checks that the change is the one it assessed and had approved).
+   */
+  check?: ((plan: StagePlan) => void) | undefined;
+}
+
 export interface ListQuery {
   name?: string | undefined;
   stage?: Stage | undefined;
@@ -214,15 +222,15 @@ export class ModelRegistry {
     return { entries: items, nextCursor };
   }
 
-  async promote(name: string, args: PromoteArgs, who: Actor, options: WriteOptions = {}): Promise<StageChangeOutcome> {
+  async promote(name: string, args: PromoteArgs, who: Actor, options: StageChangeOptions = {}): Promise<StageChangeOutcome> {
     return this.changeStages(name, (s) => planPromotion(s, args), who, options);
   }
 
-  async rollback(name: string, args: { toVersion?: string | undefined }, who: Actor, options: WriteOptions = {}): Promise<StageChangeOutcome> {
+  async rollback(name: string, args: { toVersion?: string | undefined }, who: Actor, options: StageChangeOptions = {}): Promise<StageChangeOutcome> {
     return this.changeStages(name, (s) => planRollback(s, args), who, options);
   }
 
-  async archive(name: string, args: { version: string; force: boolean }, who: Actor, options: WriteOptions = {}): Promise<StageChangeOutcome> {
+  async archive(name: string, args: { version: string; force: boolean }, who: Actor, options: StageChangeOptions = {}): Promise<StageChangeOutcome> {
     return this.changeStages(name, (s) => planArchive(s, args), who, options);
   }
 
@@ -234,10 +242,15 @@ export class ModelRegistry {
     return this.requireModel(name);
   }
 
-  private async changeStages(name: string, plan: (s: ModelState) => StagePlan, who: Actor, options: WriteOptions): Promise<StageChangeOutcome> {
+  private async changeStages(name: string, plan: (s: ModelState) => StagePlan, who: Actor, options: StageChangeOptions): Promise<StageChangeOutcome> {
     const before = await this.requireModel(name);
     // A dry run plans on a snapshot; a real change plans again inside its transaction.
-    const decided = options.dryRun ? plan(before) : await this.deps.store.changeStages(name, plan, who);
+    const checked = (s: ModelState) => {
+      const p = plan(s);
+      options.check?.(p);
+      return p;
+    };
+    const decided = options.dryRun ? plan(before) : await this.deps.store.changeStages(name, checked, who);
     const after = options.dryRun ? applyPlan(before, decided) : await this.requireModel(name);
     return {
       ...decided,

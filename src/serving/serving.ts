@@ -5,7 +5,7 @@ import type { AlertService } from '../monitoring/alerts.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
 import { ArtifactDamagedError, type ArtifactStore } from '../registry/artifacts.js';
 import type { Actor, ModelVersion, Stage } from '../registry/types.js';
-import type { RegistryStore, VariantTally } from '../store/store.js';
+import type { ModelState, RegistryStore, VariantTally } from '../store/store.js';
 import { doneOrAfter } from '../timing.js';
 import { ExternalDataError } from './onnx-proto.js';
 import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
@@ -288,7 +288,19 @@ export class ServingService {
     return { version, wasLoaded, unloaded };
   }
 
-  async configureTraffic(name: string, weights: Record<string, number>, routing: Routing, who: Actor, dryRun: boolean): Promise<TrafficChange> {
+  /**
+   * Sets a model's split. `check` is called with the model's state inside the write's
+   * transaction, before anything is written, and throws to refuse it (the MCP layer checks that
+   * the state is the one it assessed and had approved).
+   */
+  async configureTraffic(
+    name: string,
+    weights: Record<string, number>,
+    routing: Routing,
+    who: Actor,
+    dryRun: boolean,
+    check?: (state: ModelState) => void,
+  ): Promise<TrafficChange> {
     const plan = (state: { versions: ModelVersion[]; traffic: TrafficConfig | null }) => {
       const valid = validateWeights(name, state.versions, weights);
       const split = Object.entries(valid)
@@ -305,7 +317,14 @@ export class ServingService {
       const p = plan(state);
       return { name, dryRun: true, before, after: p.weights, routing, alerts: p.alerts };
     }
-    const result = await this.deps.store.setTraffic(name, (s) => plan(s), who);
+    const result = await this.deps.store.setTraffic(
+      name,
+      (s) => {
+        check?.(s);
+        return plan(s);
+      },
+      who,
+    );
     return { name, dryRun: false, before, after: result.config.weights, routing, alerts: result.plan.alerts };
   }
 

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { createMcpServer, type Caller } from '../../src/mcp/server.js';
 import { allTools } from '../../src/mcp/tools/index.js';
+import { requireAssessed, type ToolContext } from '../../src/mcp/tool.js';
 import { call, connect, dumpTables, errorCode, ok, registerDemoVersions, testApp, text } from '../helpers.js';
 
 const apps: AppContext[] = [];
@@ -50,6 +51,23 @@ const stagesOf = (app: AppContext) =>
 
 const promoteV2 = { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'better rmse' };
 
+describe('requireAssessed: the judgement made before a write must still hold inside its transaction', () => {
+  const ctx = (assessed: ToolContext['assessed']) => ({ assessed }) as ToolContext;
+  it('refuses a plan other than the one a person approved', () => {
+    expect(() => requireAssessed(ctx({ plan: 'a', reachesProduction: true, approved: true, unchecked: false }), 'b', true)).toThrow(/not what was approved/);
+    expect(() => requireAssessed(ctx({ plan: 'a', reachesProduction: true, approved: true, unchecked: false }), 'a', true)).not.toThrow();
+  });
+  it('refuses a call judged not to reach production that now would, when that needs a role or an approval it was not checked for', () => {
+    expect(() => requireAssessed(ctx({ plan: 'a', reachesProduction: false, approved: false, unchecked: false }), 'b', true)).toThrow(/would now change what production serves/);
+    expect(() => requireAssessed(ctx({ plan: 'a', reachesProduction: false, approved: false, unchecked: false }), 'b', false)).not.toThrow();
+  });
+  it('lets a call go on with another plan when its caller may change production unchecked (admin, approval off), and a call without an assessment', () => {
+    expect(() => requireAssessed(ctx({ plan: 'a', reachesProduction: false, approved: false, unchecked: true }), 'b', true)).not.toThrow();
+    expect(() => requireAssessed(ctx({ plan: 'a', reachesProduction: true, approved: false, unchecked: true }), 'b', true)).not.toThrow();
+    expect(() => requireAssessed(ctx(null), 'b', true)).not.toThrow();
+  });
+});
+
 describe('approval through elicitation (MLOPS_MCP_APPROVAL=elicit)', () => {
   it('carries out an approved promotion, auditing the approver and their reason', async () => {
     const { app } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit' });
@@ -81,6 +99,39 @@ describe('approval through elicitation (MLOPS_MCP_APPROVAL=elicit)', () => {
     const { client } = await clientWith(app, {});
     const h = await ok<{ entries: Array<{ action: string; details: { outcome: string } }> }>(client, 'get_model_history', { name: 'nba_points', limit: 3 });
     expect(h.entries.map((e) => [e.action, e.details.outcome])).toEqual(Array(3).fill(['refused', 'approval_declined']));
+  });
+
+  it('refuses an approved change that another client changed while the person read it, changing nothing', async () => {
+    const { app } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit' });
+    // The person is asked about "v2 → production; v1 production → archived"; meanwhile another client archives v1.
+    const { client, asked } = await clientWith(app, {
+      answer: async () => {
+        await app.registry.archive('nba_points', { version: 'v1', force: true }, { actor: 'other client' });
+        return { action: 'accept', content: { approve: true } };
+      },
+    });
+    const r = await call(client, 'promote_model', promoteV2);
+    expect(asked[0]).toContain('v1 production → archived');
+    expect(errorCode(r)).toBe('failed_precondition');
+    expect(text(r)).toMatch(/changed while a person was asked to approve this call .* not what was approved\. Nothing was changed; call again/);
+    expect(stagesOf(app)).toEqual(['v1:archived', 'v2:staging']); // the other client's change alone
+  });
+
+  it("refuses an approved split when production changed while the person read it, and sets none", async () => {
+    const { app } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit' });
+    let first = true;
+    const { client } = await clientWith(app, {
+      answer: async () => {
+        if (first) await app.registry.promote('nba_points', { version: 'v2', targetStage: 'production', archiveExisting: false }, { actor: 'other client' });
+        first = false;
+        return { action: 'accept', content: { approve: true } };
+      },
+    });
+    const r = await call(client, 'configure_ab_test', { name: 'nba_points', weights: { v1: 0.8, v2: 0.2 }, routing: 'random' });
+    expect(errorCode(r)).toBe('failed_precondition');
+    expect(dumpTables(app.config.dbPath).traffic_configs ?? []).toEqual([]);
+    // Asked again, on the registry as it is now, it goes through.
+    await ok(client, 'configure_ab_test', { name: 'nba_points', weights: { v1: 0.8, v2: 0.2 }, routing: 'random' });
   });
 
   it('counts an unanswered request as declined after the timeout', async () => {

@@ -15,7 +15,8 @@ import {
   versionSummary,
 } from '../schemas.js';
 import type { StageChangeOutcome } from '../../registry/registry.js';
-import { defineTool, type Assessment } from '../tool.js';
+import type { StagePlan } from '../../store/store.js';
+import { defineTool, requireAssessed, type Assessment, type ToolContext } from '../tool.js';
 
 /**
  * A dry run of a stage change, as the assessment of the real call: does it change what
@@ -24,10 +25,20 @@ import { defineTool, type Assessment } from '../tool.js';
  */
 async function assessStageChange(run: () => Promise<StageChangeOutcome>, verb: string): Promise<Assessment> {
   const dry = await run();
-  const touchesProduction = dry.changes.some((c) => c.from === 'production' || c.to === 'production');
   const preview = dry.clearTraffic ? `${stageMovesText(dry, verb)} The traffic split ${dry.dryRun ? 'would be' : 'is'} cleared: all traffic to production.` : stageMovesText(dry, verb);
-  return { reachesProduction: touchesProduction || dry.clearTraffic === true, preview, name: dry.name, version: dry.changes[0]?.version ?? null };
+  return { reachesProduction: stagePlanReachesProduction(dry), preview, name: dry.name, version: dry.changes[0]?.version ?? null, plan: stagePlanKey(dry) };
 }
+
+const stagePlanReachesProduction = (plan: StagePlan) => plan.changes.some((c) => c.from === 'production' || c.to === 'production') || plan.clearTraffic === true;
+
+/** A stage change's moves (and whether it clears the split), as one string to compare. */
+const stagePlanKey = (plan: StagePlan) => JSON.stringify([plan.changes.map((c) => [c.version, c.from, c.to]), plan.clearTraffic === true]);
+
+/** The real call's options: the plan it makes inside its transaction must keep the assessment's judgement. */
+const stageChangeOptions = (dryRun: boolean, ctx: ToolContext) => ({
+  dryRun,
+  check: (plan: StagePlan) => requireAssessed(ctx, stagePlanKey(plan), stagePlanReachesProduction(plan)),
+});
 
 export const registerModel = defineTool({
   name: 'register_model',
@@ -233,7 +244,7 @@ export const promoteModel = defineTool({
       args.name,
       { version: args.version, targetStage: args.target_stage, archiveExisting: args.archive_existing },
       ctx.who(args.reason),
-      { dryRun: args.dry_run },
+      stageChangeOptions(args.dry_run, ctx),
     );
     return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Promotion') };
   },
@@ -261,9 +272,7 @@ export const rollbackModel = defineTool({
   assess: (args, ctx) =>
     assessStageChange(() => ctx.app.registry.rollback(args.name, { toVersion: args.to_version }, ctx.who(args.reason), { dryRun: true }), 'Rollback'),
   async handler(args, ctx) {
-    const outcome = await ctx.app.registry.rollback(args.name, { toVersion: args.to_version }, ctx.who(args.reason), {
-      dryRun: args.dry_run,
-    });
+    const outcome = await ctx.app.registry.rollback(args.name, { toVersion: args.to_version }, ctx.who(args.reason), stageChangeOptions(args.dry_run, ctx));
     return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Rollback') };
   },
 });
@@ -288,9 +297,7 @@ export const archiveModel = defineTool({
   assess: (args, ctx) =>
     assessStageChange(() => ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, ctx.who(args.reason), { dryRun: true }), 'Archive'),
   async handler(args, ctx) {
-    const outcome = await ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, ctx.who(args.reason), {
-      dryRun: args.dry_run,
-    });
+    const outcome = await ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, ctx.who(args.reason), stageChangeOptions(args.dry_run, ctx));
     return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Archive') };
   },
 });

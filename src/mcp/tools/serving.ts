@@ -5,7 +5,8 @@ import { DomainError } from '../../errors.js';
 import type { FeatureRow } from '../../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../../serving/answers.js';
 import type { TrafficChange } from '../../serving/serving.js';
-import { defineTool } from '../tool.js';
+import { defineTool, requireAssessed } from '../tool.js';
+import type { ModelState } from '../../store/store.js';
 
 const MAX_FEATURES = 10_000;
 const MAX_BATCH_ROWS = 10_000;
@@ -329,17 +330,22 @@ export const configureAbTest = defineTool({
   async assess(args, ctx) {
     // Weights on a model with a production version change what its users get.
     const dry = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, ctx.who(args.reason), true);
-    const production = (await ctx.app.registry.modelState(args.name)).versions.find((v) => v.stage === 'production');
-    return { reachesProduction: production !== undefined, preview: trafficMovesText(dry), name: args.name, version: null };
+    const state = await ctx.app.registry.modelState(args.name);
+    const production = state.versions.find((v) => v.stage === 'production');
+    return { reachesProduction: production !== undefined, preview: trafficMovesText(dry), name: args.name, version: null, plan: trafficPlanKey(state) };
   },
   async handler(args, ctx) {
-    const t = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, ctx.who(args.reason), args.dry_run);
+    const check = (state: ModelState) => requireAssessed(ctx, trafficPlanKey(state), state.versions.some((v) => v.stage === 'production'));
+    const t = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, ctx.who(args.reason), args.dry_run, check);
     return {
       data: { name: t.name, dry_run: t.dryRun, before: t.before, after: t.after, routing: t.routing, alerts: t.alerts.map((a) => ({ type: a.type, severity: a.severity, message: a.message })) },
       summary: trafficText(t),
     };
   },
 });
+
+/** What a split's assessment rests on: the production version and the split in force, as one string to compare. */
+const trafficPlanKey = (state: ModelState) => JSON.stringify([state.versions.find((v) => v.stage === 'production')?.version ?? null, state.traffic?.weights ?? null, state.traffic?.routing ?? null]);
 
 export const getTrafficConfig = defineTool({
   name: 'get_traffic_config',
