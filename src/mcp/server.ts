@@ -10,7 +10,7 @@ import { requestApproval } from './approval.js';
 import { boundText } from './format.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
-import type { Role, ToolContext, ToolDefinition } from './tool.js';
+import { StaleAssessmentError, type Assessment, type Role, type ToolContext, type ToolDefinition } from './tool.js';
 import { allTools } from './tools/index.js';
 
 /** Who is on the other end of this server, as the transport established it. */
@@ -89,20 +89,22 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
           approvedBy: approval?.by,
         }),
       };
+      let assessment: Assessment | null = null;
       try {
         if (tool.assess && args.dry_run !== true) {
-          const assessment = await tool.assess(args, ctx);
-          ctx.assessed = { plan: assessment.plan, reachesProduction: assessment.reachesProduction, approved: false, unchecked: role === 'admin' && app.config.approval !== 'elicit' };
-          if (assessment.reachesProduction) {
+          const judged = await tool.assess(args, ctx);
+          assessment = judged;
+          ctx.assessed = { plan: judged.plan, reachesProduction: judged.reachesProduction, approved: false, unchecked: role === 'admin' && app.config.approval !== 'elicit' };
+          if (judged.reachesProduction) {
             const refuse = async (code: string, message: string) => {
-              await app.store.recordRefusal(assessment.name, assessment.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome: code, asked: assessment.preview });
+              await app.store.recordRefusal(judged.name, judged.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome: code, asked: judged.preview });
               return errorResult(code, message);
             };
             if (role !== 'admin') {
               return await refuse('forbidden', `forbidden: this ${tool.name} call changes what production serves, which needs the admin role; ${caller.name ? `token "${caller.name}"` : 'this caller'} has ${role}. Try dry_run: true, or ask an admin.`);
             }
             if (app.config.approval === 'elicit') {
-              const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: assessment.preview, timeoutMs: app.config.approvalTimeoutMs, callId: extra.requestId });
+              const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: judged.preview, timeoutMs: app.config.approvalTimeoutMs, callId: extra.requestId });
               if (decision.outcome !== 'approved') return await refuse(decision.code, decision.message);
               approval = { by: decision.approvedBy, reason: decision.reason ?? (args.reason as string | undefined) };
               ctx.assessed.approved = true;
@@ -113,6 +115,13 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         const images = (answer.images ?? []).map((i) => ({ type: 'image' as const, data: i.data.toString('base64'), mimeType: i.mimeType }));
         return { content: [{ type: 'text', text: boundText(answer.summary) }, ...images], structuredContent: answer.data };
       } catch (e) {
+        if (e instanceof StaleAssessmentError && assessment) {
+          // Audited like the other refusals: the approval (if any) and what was asked, and that it did not happen.
+          const asked = assessment.preview;
+          await app.store
+            .recordRefusal(assessment.name, assessment.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome: 'changed_meanwhile', asked })
+            .catch((err: unknown) => app.logger.warn({ err }, 'could not audit a refusal'));
+        }
         return toolError(app.logger, tool.name, e);
       }
     };

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { failedPrecondition, type ErrorCode } from '../errors.js';
+import { DomainError, type ErrorCode } from '../errors.js';
 import type { Actor } from '../registry/types.js';
 
 /**
@@ -70,16 +70,22 @@ export interface Assessment {
  * same; a call judged not to reach production must still not, unless its caller may change
  * production unchecked (an admin with approval off: the role allows either plan).
  */
+export class StaleAssessmentError extends DomainError {
+  constructor(message: string) {
+    super('failed_precondition', message);
+  }
+}
+
 export function requireAssessed(ctx: ToolContext, plan: string, reachesProduction: boolean): void {
   const judged = ctx.assessed;
   if (!judged) return;
   if (judged.approved && plan !== judged.plan) {
-    throw failedPrecondition(
+    throw new StaleAssessmentError(
       'the model changed while a person was asked to approve this call (another client changed it meanwhile): what the call would do now is not what was approved. Nothing was changed; call again to have the change as it now stands approved (dry_run: true shows it).',
     );
   }
   if (!judged.reachesProduction && reachesProduction && !judged.unchecked) {
-    throw failedPrecondition(
+    throw new StaleAssessmentError(
       'the model changed between the check of this call and the change itself (another client changed it meanwhile): the call would now change what production serves, which it was not checked for. Nothing was changed; call again (dry_run: true shows what it would do now).',
     );
   }

@@ -115,6 +115,10 @@ describe('approval through elicitation (MLOPS_MCP_APPROVAL=elicit)', () => {
     expect(errorCode(r)).toBe('failed_precondition');
     expect(text(r)).toMatch(/changed while a person was asked to approve this call .* not what was approved\. Nothing was changed; call again/);
     expect(stagesOf(app)).toEqual(['v1:archived', 'v2:staging']); // the other client's change alone
+    // Audited as a refusal, with the approver and what was approved.
+    const h = await ok<{ entries: Array<{ action: string; approved_by: string | null; details: { outcome: string; tool: string; asked: string } }> }>(client, 'get_model_history', { name: 'nba_points', limit: 1 });
+    expect(h.entries[0]).toMatchObject({ action: 'refused', approved_by: 'person at agent (elicitation)', details: { outcome: 'changed_meanwhile', tool: 'promote_model' } });
+    expect(h.entries[0].details.asked).toContain('v1 production → archived');
   });
 
   it("refuses an approved split when production changed while the person read it, and sets none", async () => {
