@@ -89,15 +89,15 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
           approvedBy: approval?.by,
         }),
       };
-      let assessment: Assessment | null = null;
+      /** A refusal in the audit trail: what was asked, by whom (with the approver, if any), and why it did not happen. */
+      const auditRefusal = (judged: Assessment, outcome: string) =>
+        app.store.recordRefusal(judged.name, judged.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome, asked: judged.preview });
       try {
         if (tool.assess && args.dry_run !== true) {
-          const judged = await tool.assess(args, ctx);
-          assessment = judged;
-          ctx.assessed = { plan: judged.plan, reachesProduction: judged.reachesProduction, approved: false, unchecked: role === 'admin' && app.config.approval !== 'elicit' };
+          const judged: NonNullable<ToolContext['assessed']> = (ctx.assessed = { ...(await tool.assess(args, ctx)), approved: false, unchecked: role === 'admin' && app.config.approval !== 'elicit' });
           if (judged.reachesProduction) {
             const refuse = async (code: string, message: string) => {
-              await app.store.recordRefusal(judged.name, judged.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome: code, asked: judged.preview });
+              await auditRefusal(judged, code);
               return errorResult(code, message);
             };
             if (role !== 'admin') {
@@ -107,7 +107,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
               const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: judged.preview, timeoutMs: app.config.approvalTimeoutMs, callId: extra.requestId });
               if (decision.outcome !== 'approved') return await refuse(decision.code, decision.message);
               approval = { by: decision.approvedBy, reason: decision.reason ?? (args.reason as string | undefined) };
-              ctx.assessed.approved = true;
+              judged.approved = true;
             }
           }
         }
@@ -115,12 +115,10 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         const images = (answer.images ?? []).map((i) => ({ type: 'image' as const, data: i.data.toString('base64'), mimeType: i.mimeType }));
         return { content: [{ type: 'text', text: boundText(answer.summary) }, ...images], structuredContent: answer.data };
       } catch (e) {
-        if (e instanceof StaleAssessmentError && assessment) {
-          // Audited like the other refusals: the approval (if any) and what was asked, and that it did not happen.
-          const asked = assessment.preview;
-          await app.store
-            .recordRefusal(assessment.name, assessment.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome: 'changed_meanwhile', asked })
-            .catch((err: unknown) => app.logger.warn({ err }, 'could not audit a refusal'));
+        const judged = ctx.assessed;
+        if (e instanceof StaleAssessmentError && judged) {
+          // Audited like the other refusals; the call's answer is the refusal even if the audit fails.
+          await auditRefusal(judged, 'changed_meanwhile').catch((err: unknown) => app.logger.warn({ err }, 'could not audit a refusal'));
         }
         return toolError(app.logger, tool.name, e);
       }

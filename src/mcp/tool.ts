@@ -25,14 +25,14 @@ export interface ToolContext {
    * What this call's assessment judged, and whether a person approved it; null when none was made
    * (a dry run, a tool without assess). See requireAssessed.
    */
-  assessed: {
-    plan: string;
-    reachesProduction: boolean;
-    /** A person approved `plan`. */
-    approved: boolean;
-    /** The caller may change production without more checks (admin role, approval off). */
-    unchecked: boolean;
-  } | null;
+  assessed:
+    | (Assessment & {
+        /** A person approved `plan`. */
+        approved: boolean;
+        /** The caller may change production without more checks (admin role, approval off). */
+        unchecked: boolean;
+      })
+    | null;
 }
 
 /** A tool's answer: exact data for programs, a short summary for people. */
@@ -63,6 +63,13 @@ export interface Assessment {
   plan: string;
 }
 
+/** A write refused by requireAssessed (the dispatcher audits it as a refusal). */
+export class StaleAssessmentError extends DomainError {
+  constructor(message: string) {
+    super('failed_precondition', message);
+  }
+}
+
 /**
  * Called by a write with its plan as found inside its transaction, before anything is written:
  * refuses it if the judgement made before would not hold (another client changed the model in
@@ -70,12 +77,6 @@ export interface Assessment {
  * same; a call judged not to reach production must still not, unless its caller may change
  * production unchecked (an admin with approval off: the role allows either plan).
  */
-export class StaleAssessmentError extends DomainError {
-  constructor(message: string) {
-    super('failed_precondition', message);
-  }
-}
-
 export function requireAssessed(ctx: ToolContext, plan: string, reachesProduction: boolean): void {
   const judged = ctx.assessed;
   if (!judged) return;

@@ -72,6 +72,18 @@ async function openSession(url: string): Promise<string> {
   return sid as string;
 }
 
+/** Opens a session's standalone SSE stream (GET /mcp), resolving once it is answered: the request (destroy it to close the stream) and the status. */
+function openStream(url: string, headers: Record<string, string>): Promise<{ stream: http.ClientRequest; status: number }> {
+  return new Promise((resolve, reject) => {
+    const stream = http.request(`${url}/mcp`, { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } }, (res) => {
+      res.resume();
+      resolve({ stream, status: res.statusCode ?? 0 });
+    });
+    stream.on('error', reject);
+    stream.end();
+  });
+}
+
 const closeSession = (url: string, sid: string) => request(`${url}/mcp`, { method: 'DELETE', headers: sessionHeaders(sid) });
 
 /** A POST that sends its headers (here a declared length) and no body; resolves with the reply or 'no reply' after waitMs. */
@@ -197,10 +209,8 @@ describe('sessions are shared out by token at the cap (MLOPS_MCP_MAX_SESSIONS=4,
     // The viewer fills the cap; its oldest session holds an open GET stream (busy: never taken).
     const viewer: string[] = [];
     for (let i = 0; i < 4; i++) viewer.push(await open(tokens.viewer));
-    const stream = http.request(`${server.url}/mcp`, { method: 'GET', headers: { ...headersOf(tokens.viewer, viewer[0]), accept: 'text/event-stream' } });
-    const streaming = new Promise<number>((resolve) => stream.once('response', (res) => resolve(res.statusCode ?? 0)));
-    stream.end();
-    expect(await streaming).toBe(200);
+    const { stream, status } = await openStream(server.url, headersOf(tokens.viewer, viewer[0]));
+    expect(status).toBe(200);
     try {
       // A fifth from the viewer, at the cap and past its share: its own least recently active idle session goes (not the streaming one).
       viewer.push(await open(tokens.viewer));
@@ -255,22 +265,14 @@ describe('at the cap, a quiet session gives its place (MLOPS_MCP_MAX_SESSIONS=1,
     expect((await tryInitialize()).status).toBe(503);
 
     // Busy (an open GET stream) past the reclaim time: still not reclaimed.
-    let stream: http.ClientRequest | undefined;
-    await new Promise<void>((resolve, reject) => {
-      stream = http.request(`${server.url}/mcp`, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': a, 'mcp-protocol-version': PROTOCOL } }, (res) => {
-        expect(res.statusCode).toBe(200);
-        res.resume();
-        resolve();
-      });
-      stream.on('error', reject);
-      stream.end();
-    });
+    const { stream, status } = await openStream(server.url, { 'mcp-session-id': a, 'mcp-protocol-version': PROTOCOL });
+    expect(status).toBe(200);
     await new Promise((r) => setTimeout(r, 2500));
     expect((await tryInitialize()).status).toBe(503);
 
     // The stream closed (its close counts as use): a new session takes the place once the session
     // has been quiet for the reclaim time, and not before.
-    stream?.destroy();
+    stream.destroy();
     const closedAt = Date.now();
     let admitted: Reply | undefined;
     while (Date.now() - closedAt < 15_000) {

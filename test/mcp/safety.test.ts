@@ -52,7 +52,8 @@ const stagesOf = (app: AppContext) =>
 const promoteV2 = { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'better rmse' };
 
 describe('requireAssessed: the judgement made before a write must still hold inside its transaction', () => {
-  const ctx = (assessed: ToolContext['assessed']) => ({ assessed }) as ToolContext;
+  type Judged = { plan: string; reachesProduction: boolean; approved: boolean; unchecked: boolean };
+  const ctx = (judged: Judged | null) => ({ assessed: judged && { preview: '', name: 'm', version: null, ...judged } }) as ToolContext;
   it('refuses a plan other than the one a person approved', () => {
     expect(() => requireAssessed(ctx({ plan: 'a', reachesProduction: true, approved: true, unchecked: false }), 'b', true)).toThrow(/not what was approved/);
     expect(() => requireAssessed(ctx({ plan: 'a', reachesProduction: true, approved: true, unchecked: false }), 'a', true)).not.toThrow();

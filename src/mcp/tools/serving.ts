@@ -6,6 +6,7 @@ import type { FeatureRow } from '../../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../../serving/answers.js';
 import type { TrafficChange } from '../../serving/serving.js';
 import { defineTool, requireAssessed } from '../tool.js';
+import { productionVersion } from '../../registry/rules.js';
 import type { ModelState } from '../../store/store.js';
 
 const MAX_FEATURES = 10_000;
@@ -328,14 +329,12 @@ export const configureAbTest = defineTool({
   ],
   example: { name: 'nba_win_predictor', weights: { 'v2.0': 0.2, 'v1.5': 0.8 }, routing: 'sticky', reason: 'canary v2.0', dry_run: true },
   async assess(args, ctx) {
-    // Weights on a model with a production version change what its users get.
     const dry = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, ctx.who(args.reason), true);
     const state = await ctx.app.registry.modelState(args.name);
-    const production = state.versions.find((v) => v.stage === 'production');
-    return { reachesProduction: production !== undefined, preview: trafficMovesText(dry), name: args.name, version: null, plan: trafficPlanKey(state) };
+    return { reachesProduction: splitReachesProduction(state), preview: trafficMovesText(dry), name: args.name, version: null, plan: trafficPlanKey(state) };
   },
   async handler(args, ctx) {
-    const check = (state: ModelState) => requireAssessed(ctx, trafficPlanKey(state), state.versions.some((v) => v.stage === 'production'));
+    const check = (state: ModelState) => requireAssessed(ctx, trafficPlanKey(state), splitReachesProduction(state));
     const t = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, ctx.who(args.reason), args.dry_run, check);
     return {
       data: { name: t.name, dry_run: t.dryRun, before: t.before, after: t.after, routing: t.routing, alerts: t.alerts.map((a) => ({ type: a.type, severity: a.severity, message: a.message })) },
@@ -344,8 +343,11 @@ export const configureAbTest = defineTool({
   },
 });
 
+/** Weights on a model with a production version change what its users get. */
+const splitReachesProduction = (state: ModelState) => productionVersion(state) !== undefined;
+
 /** What a split's assessment rests on: the production version and the split in force, as one string to compare. */
-const trafficPlanKey = (state: ModelState) => JSON.stringify([state.versions.find((v) => v.stage === 'production')?.version ?? null, state.traffic?.weights ?? null, state.traffic?.routing ?? null]);
+const trafficPlanKey = (state: ModelState) => JSON.stringify([productionVersion(state)?.version ?? null, state.traffic?.weights ?? null, state.traffic?.routing ?? null]);
 
 export const getTrafficConfig = defineTool({
   name: 'get_traffic_config',
