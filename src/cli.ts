@@ -28,7 +28,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const config = loadConfig();
   const readOnly = Boolean(options.readOnly) || config.readOnly;
   const logger = createLogger(config.logLevel);
-  const app = createAppContext(config, logger);
+  const app = await createAppContext(config, logger);
   if (options.demo) await loadDemo(app);
 
   let closeTransport: () => Promise<void> = async () => undefined;

@@ -12,17 +12,17 @@ import { ModelRegistry } from './registry/registry.js';
 import { loadOnnxRuntime } from './serving/runtime.js';
 import { ServingMetrics } from './serving/metrics.js';
 import { PredictionLog } from './serving/prediction-log.js';
-import { PredictionWriter } from './serving/prediction-writer.js';
 import { ServingService } from './serving/serving.js';
 import { SessionCache } from './serving/session-cache.js';
 import { ServingStats } from './serving/stats.js';
-import { RegistryStore } from './store/store.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
 
 /** Everything a request needs, built once per process and passed down; no module holds state. */
 export interface AppContext {
   config: Config;
   logger: Logger;
-  store: RegistryStore;
+  store: Store;
   artifacts: ArtifactStore;
   registry: ModelRegistry;
   sessions: SessionCache;
@@ -39,22 +39,22 @@ export interface AppContext {
   close(): Promise<void>;
 }
 
-export function createAppContext(config: Config, logger: Logger = createLogger(config.logLevel)): AppContext {
+export async function createAppContext(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<AppContext> {
   fs.mkdirSync(config.artifactsDir, { recursive: true });
-  const store = RegistryStore.open(config.dbPath, logger, { mlflowOutbox: config.mlflowTrackingUri !== undefined });
+  const store = await openStore(config, logger);
   const artifacts = new ArtifactStore(config.artifactsDir);
   try {
-    const orphans = artifacts.removeUnreferenced(store.referencedArtifacts(), STALE_TEMP_MS);
+    const orphans = artifacts.removeUnreferenced(await store.registry.referencedArtifacts(), STALE_TEMP_MS);
     if (orphans.length) logger.warn({ orphans }, 'removed stored artifacts no registry row names (registrations refused after storing their file)');
   } catch (e) {
     // Housekeeping never stops a start (another server on this home may hold the database).
     logger.warn({ err: e }, 'did not look for unnamed artifacts this time (the registry was busy); the next start will');
   }
   const sessions = new SessionCache(loadOnnxRuntime, (sha256) => artifacts.read(sha256), config.modelCacheSize, config.modelCacheTtlMs, config.modelThreads);
-  const alerts = new AlertService(store);
+  const alerts = new AlertService(store.alerts);
   const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;
-  const registry = new ModelRegistry({ store, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, mlflow });
-  const predictionLog = new PredictionLog({ sink: new PredictionWriter(config.dbPath, (writerId) => store.writerProgress(writerId)), logger }, {
+  const registry = new ModelRegistry({ store: store.registry, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, mlflow });
+  const predictionLog = new PredictionLog({ sink: store.predictions.openSink(), logger }, {
     flushMs: config.predictionLogFlushMs,
     maxRows: config.predictionLogMaxRows,
     maxAgeMs: config.predictionLogMaxAgeMs,
@@ -63,7 +63,10 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
   const stats = new ServingStats(config.alertWindowMs);
   const metrics = new ServingMetrics(sessions);
   const serving = new ServingService({
-    store,
+    traffic: store.traffic,
+    predictions: store.predictions,
+    changes: store.changes,
+    registry: store.registry,
     artifacts,
     sessions,
     runtime: loadOnnxRuntime,
@@ -76,12 +79,15 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
     alertP95LatencyMs: config.alertP95LatencyMs,
     alertMinRequests: config.alertMinRequests,
   });
-  const mlflowSync = mlflow ? new MlflowSync({ store, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
+  const mlflowSync = mlflow ? new MlflowSync({ outbox: store.outbox, registry: store.registry, drift: store.drift, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
   mlflowSync?.start();
   const comparer = new FeatureComparer();
-  const drift = new DriftService({ store, allowedDirs: config.allowedDirs, flushLog: () => predictionLog.flush(), compare: (ref, cur) => comparer.compare(ref, cur) });
+  const drift = new DriftService({ drift: store.drift, registry: store.registry, alerts: store.alerts, predictions: store.predictions, allowedDirs: config.allowedDirs, flushLog: () => predictionLog.flush(), compare: (ref, cur) => comparer.compare(ref, cur) });
   const health = new HealthService({
-    store,
+    database: store.database,
+    registry: store.registry,
+    traffic: store.traffic,
+    drift: store.drift,
     artifacts,
     runtime: loadOnnxRuntime,
     alerts,
@@ -121,7 +127,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
       await comparer.close();
       await mlflowSync?.stop();
       await sessions.close();
-      store.close();
+      await store.close();
     },
   };
 }

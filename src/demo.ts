@@ -45,12 +45,12 @@ export async function loadDemo(app: AppContext): Promise<boolean> {
     return false;
   }
   const manifest = manifestSchema.parse(JSON.parse(await fs.readFile(path.join(FIXTURES_DIR, 'models.json'), 'utf8')));
-  const registry = new ModelRegistry({ store: app.store, artifacts: app.artifacts, runtime: loadOnnxRuntime, allowedDirs: [FIXTURES_DIR] });
+  const registry = new ModelRegistry({ store: app.store.registry, artifacts: app.artifacts, runtime: loadOnnxRuntime, allowedDirs: [FIXTURES_DIR] });
   for (const m of manifest.models) {
     const version = `v${m.version}`;
     // Another server on the same home may be loading the demo at the same moment: what it
     // registered first is kept.
-    if (await app.store.getVersion(m.name, version)) continue;
+    if (await app.store.registry.getVersion(m.name, version)) continue;
     const input = {
       name: m.name,
       artifactPath: path.join(FIXTURES_DIR, m.file),

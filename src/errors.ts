@@ -37,23 +37,17 @@ export function isDomainError(e: unknown): e is DomainError {
   return e instanceof DomainError;
 }
 
-/** SQLite's "database is locked" (another writer held the lock past our wait): retryable, and the transaction was rolled back. */
-export const isSqliteBusy = (e: unknown) => errorCode(e)?.startsWith('SQLITE_BUSY') ?? false;
-
 /**
- * The disk under MLOPS_MCP_HOME failed a request: full (or the file size limit reached),
- * read-only, or an I/O error, from SQLite (which rolled the transaction back) or from writing an
- * artifact. Says which, in words (never a path), or null for any other error. A retry can
- * succeed once the disk works again.
+ * A file-system failure under MLOPS_MCP_HOME (writing an artifact): full (or the file size limit
+ * reached), read-only, or an I/O error. Says which, in words (never a path), or null for any
+ * other error. A retry can succeed once the disk works again. (The database adapters translate
+ * their engine's own failures into `busy` and `unavailable` DomainErrors themselves.)
  */
 export function diskFailure(e: unknown): string | null {
   const code = errorCode(e);
-  if (!code) return null;
-  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') return 'the disk is full, or a file size limit was reached';
-  if (code.startsWith('SQLITE_READONLY') || code === 'EROFS') return 'the database, its directory or the file system is read-only';
-  if (code === 'SQLITE_IOERR_NOMEM') return null; // memory, not the disk
-  if (code.startsWith('SQLITE_IOERR') || code === 'EIO') return 'a disk I/O error';
-  if (code.startsWith('SQLITE_CANTOPEN')) return 'a database file could not be opened';
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') return 'the disk is full, or a file size limit was reached';
+  if (code === 'EROFS') return 'the file system is read-only';
+  if (code === 'EIO') return 'a disk I/O error';
   return null;
 }
 

@@ -18,13 +18,13 @@ export function tempDir(prefix = 'mlops-mcp-test-'): string {
 }
 
 /** A real AppContext on a fresh home in a temp dir; file arguments may reach fixtures/ and `work`. */
-export function testApp(env: Record<string, string> = {}): { app: AppContext; home: string; work: string } {
+export async function testApp(env: Record<string, string> = {}): Promise<{ app: AppContext; home: string; work: string }> {
   const root = tempDir();
   const home = path.join(root, 'home');
   const work = path.join(root, 'work');
   fs.mkdirSync(work);
   const config = loadConfig({ MLOPS_MCP_HOME: home, MLOPS_MCP_ALLOWED_DIRS: `${FIXTURES}:${work}`, LOG_LEVEL: 'silent', ...env }, root);
-  return { app: createAppContext(config, pino({ level: 'silent' })), home, work };
+  return { app: await createAppContext(config, pino({ level: 'silent' })), home, work };
 }
 
 /** A real SDK Client connected to our server through the in-memory transport. */

@@ -3,12 +3,15 @@ import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { MlflowClient } from '../mlflow/client.js';
 import type { MlflowSync } from '../mlflow/sync.js';
+import type { DriftStore } from '../monitoring/ports.js';
+import type { RegistryStore } from '../registry/ports.js';
+import type { TrafficStore } from '../serving/ports.js';
 import { describeDamage, type ArtifactStore } from '../registry/artifacts.js';
-import type { RegistryStore } from '../store/store.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
 import type { PredictionLog } from '../serving/prediction-log.js';
 import type { ServingService } from '../serving/serving.js';
 import type { ServingStats } from '../serving/stats.js';
+import type { DatabaseProbe } from './ports.js';
 
 export const COMPONENT_STATUSES = ['healthy', 'degraded', 'unhealthy'] as const;
 export type ComponentStatus = (typeof COMPONENT_STATUSES)[number];
@@ -48,7 +51,10 @@ export interface HealthReport {
 type Check = () => Promise<{ status: ComponentStatus; detail: string }>;
 
 export interface HealthDeps {
-  store: RegistryStore;
+  database: DatabaseProbe;
+  registry: Pick<RegistryStore, 'stageCounts' | 'listVersions'>;
+  traffic: Pick<TrafficStore, 'trafficConfigs' | 'servingState'>;
+  drift: Pick<DriftStore, 'latestRuns' | 'referenceCount'>;
   artifacts: ArtifactStore;
   runtime: () => Promise<OnnxRuntime>;
   alerts: AlertService;
@@ -134,12 +140,12 @@ export class HealthService {
   }
 
   private async checkDatabase() {
-    await this.deps.store.ping();
-    return { status: 'healthy' as const, detail: `registry.db answers (schema version ${this.deps.store.schemaVersion()}, WAL)` };
+    const s = await this.deps.database.status();
+    return { status: 'healthy' as const, detail: `${s.detail} answers (schema version ${s.schemaVersion})` };
   }
 
   private async checkRegistry() {
-    const c = await this.deps.store.stageCounts();
+    const c = await this.deps.registry.stageCounts();
     const total = c.none + c.staging + c.production + c.archived;
     if (total === 0) return { status: 'healthy' as const, detail: 'no models registered yet: register one with register_model' };
     return {
@@ -160,7 +166,7 @@ export class HealthService {
    * probe alone would not notice: the file itself is checked.
    */
   private async checkServing() {
-    const production = await this.deps.store.listVersions({ stage: 'production', limit: 10_000 });
+    const production = await this.deps.registry.listVersions({ stage: 'production', limit: 10_000 });
     if (!production.length) return { status: 'healthy' as const, detail: 'no production versions to serve yet' };
     const problems: string[] = [];
     const answering: string[] = [];
@@ -189,8 +195,8 @@ export class HealthService {
 
   /** The last drift check of each model: its age, and whether it found drift (which degrades). */
   private async checkDrift() {
-    const runs = await this.deps.store.latestDriftRuns();
-    const references = await this.deps.store.referenceCount();
+    const runs = await this.deps.drift.latestRuns();
+    const references = await this.deps.drift.referenceCount();
     if (!runs.length) {
       return {
         status: 'healthy' as const,
@@ -212,12 +218,12 @@ export class HealthService {
 
   /** Every version in an A/B split must exist and not be archived (the registry's rules keep it so). */
   private async checkRouting() {
-    const configs = await this.deps.store.trafficConfigs();
+    const configs = await this.deps.traffic.trafficConfigs();
     if (!configs.length) return { status: 'healthy' as const, detail: 'no A/B splits: each model sends all traffic to its production version' };
     const problems: string[] = [];
     const splits: string[] = [];
     for (const { name, config } of configs) {
-      const state = await this.deps.store.servingState(name);
+      const state = await this.deps.traffic.servingState(name);
       for (const label of Object.keys(config.weights)) {
         const v = state?.versions.find((x) => x.version === label);
         if (!v || v.stage === 'archived') problems.push(`${name} routes traffic to ${label}, which is ${v ? 'archived' : 'gone'}`);

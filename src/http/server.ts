@@ -77,7 +77,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
 
   web.get('/healthz', async (_req, res) => {
     try {
-      await app.store.ping();
+      await app.store.database.ping();
       res.json({ status: 'ok', version: VERSION, uptime_s: Math.round((Date.now() - app.startedAt.getTime()) / 1000) });
     } catch {
       res.status(503).json({ status: 'unavailable', detail: 'registry database does not answer' });

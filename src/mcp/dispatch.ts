@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import { diskFailure, isDomainError, isSqliteBusy } from '../errors.js';
+import { diskFailure, isDomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 const MAX_ERROR_TEXT = 2000;
@@ -29,15 +29,12 @@ export function errorResult(code: string, text: string): CallToolResult {
  */
 export function toolError(logger: Logger, tool: string, e: unknown): CallToolResult {
   if (isDomainError(e)) return errorResult(e.code, `${e.code}: ${e.message}`);
-  if (isSqliteBusy(e)) {
-    return errorResult('busy', 'busy: the registry database stayed locked by another writer (another mlops-mcp on the same home?) past the busy timeout. Nothing was changed; retry in a moment.');
-  }
   const disk = diskFailure(e);
   if (disk) {
     logger.error({ err: e, tool }, 'the disk under the home failed a request');
     return errorResult(
       'unavailable',
-      `unavailable: the disk under MLOPS_MCP_HOME failed this request (${disk}). Check it (health_check's disk component). Nothing was changed; retry once it works again.`,
+      `unavailable: the disk under MLOPS_MCP_HOME failed this request (${disk}). Check it (health_check's storage component). Nothing was changed; retry once it works again.`,
     );
   }
   const id = randomUUID();

@@ -91,7 +91,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
       };
       /** A refusal in the audit trail: what was asked, by whom (with the approver, if any), and why it did not happen. */
       const auditRefusal = (judged: Assessment, outcome: string) =>
-        app.store.recordRefusal(judged.name, judged.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome, asked: judged.preview });
+        app.store.registry.recordRefusal(judged.name, judged.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome, asked: judged.preview });
       try {
         if (tool.assess && args.dry_run !== true) {
           const judged: NonNullable<ToolContext['assessed']> = (ctx.assessed = { ...(await tool.assess(args, ctx)), approved: false, unchecked: role === 'admin' && app.config.approval !== 'elicit' });

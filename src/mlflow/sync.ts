@@ -2,9 +2,11 @@ import fs from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import type { DriftRun } from '../monitoring/drift-types.js';
 import type { ArtifactStore } from '../registry/artifacts.js';
+import type { DriftStore } from '../monitoring/ports.js';
+import type { RegistryStore } from '../registry/ports.js';
 import type { Stage } from '../registry/types.js';
-import type { MlflowLink, OutboxEntry, RegistryStore } from '../store/store.js';
 import { isMlflowError, type MlflowClient, type MlflowStage } from './client.js';
+import type { MlflowLink, OutboxEntry, OutboxStore } from './ports.js';
 
 const MLFLOW_STAGE: Record<Stage, MlflowStage> = { none: 'None', staging: 'Staging', production: 'Production', archived: 'Archived' };
 /** Stages shown in MLflow as aliases (`models:/<name>@production`); MLflow deprecates stages for them. */
@@ -33,7 +35,15 @@ export class MlflowSync {
   private lastPushAt: string | null = null;
 
   constructor(
-    private readonly deps: { store: RegistryStore; artifacts: ArtifactStore; client: MlflowClient; logger: Logger; intervalMs: number },
+    private readonly deps: {
+      outbox: OutboxStore;
+      registry: Pick<RegistryStore, 'getVersion'>;
+      drift: Pick<DriftStore, 'getRun'>;
+      artifacts: ArtifactStore;
+      client: MlflowClient;
+      logger: Logger;
+      intervalMs: number;
+    },
   ) {}
 
   start(): void {
@@ -55,7 +65,7 @@ export class MlflowSync {
   }
 
   async status(): Promise<SyncStatus> {
-    const s = await this.deps.store.outboxStats();
+    const s = await this.deps.outbox.stats();
     return {
       pending: s.pending,
       oldestPendingAgeS: s.oldestCreatedAt ? Math.round((Date.now() - Date.parse(s.oldestCreatedAt)) / 1000) : null,
@@ -68,18 +78,18 @@ export class MlflowSync {
   private async round(): Promise<number> {
     let done = 0;
     for (;;) {
-      const batch = await this.deps.store.outboxPeek(50);
+      const batch = await this.deps.outbox.peek(50);
       if (!batch.length) return done;
       for (const entry of batch) {
         try {
           const link = await this.push(entry);
-          await this.deps.store.outboxDone(entry.id, link);
+          await this.deps.outbox.done(entry.id, link);
           done++;
           this.pushed++;
           this.lastPushAt = new Date().toISOString();
         } catch (e) {
           const message = e instanceof Error ? e.message : String(e);
-          await this.deps.store.outboxFailed(entry.id, message);
+          await this.deps.outbox.failed(entry.id, message);
           this.deps.logger.warn({ err: message, outbox: entry.id, kind: entry.kind }, 'MLflow push failed; will retry');
           throw e;
         }
@@ -108,9 +118,9 @@ export class MlflowSync {
 
   /** The MLflow version of one of ours, registering it first if it is not there yet (found again by its tag after a crash). */
   private async ensureRegistered(name: string, version: string): Promise<MlflowLink> {
-    const known = await this.deps.store.mlflowLink(name, version);
+    const known = await this.deps.outbox.link(name, version);
     if (known) return known;
-    const { client, store, artifacts } = this.deps;
+    const { client, registry, outbox, artifacts } = this.deps;
     const existing = await client.searchModelVersions({ filter: `name = '${name}'`, maxResults: 1000 }).catch((e: unknown) => {
       if (isMlflowError(e) && e.errorCode === 'RESOURCE_DOES_NOT_EXIST') return { modelVersions: [] };
       throw e;
@@ -120,7 +130,7 @@ export class MlflowSync {
     if (found) {
       link = { mlflowName: name, mlflowVersion: found.version, runId: found.runId ?? null };
     } else {
-      const v = await store.getVersion(name, version);
+      const v = await registry.getVersion(name, version);
       if (!v) throw new Error(`version ${name} ${version} is not in the registry`);
       const bytes = await fs.readFile(artifacts.pathFor(v.artifactSha256));
       const created = await client.registerOnnxVersion({
@@ -140,7 +150,7 @@ export class MlflowSync {
       if (Object.keys(v.metrics).length) await client.logBatch({ runId: created.runId, metrics: v.metrics });
       link = { mlflowName: name, mlflowVersion: created.version, runId: created.runId };
     }
-    await store.setMlflowLink(name, version, link);
+    await outbox.setLink(name, version, link);
     return link;
   }
 
@@ -174,7 +184,7 @@ export class MlflowSync {
   }
 
   private async pushDriftRun(runId: string): Promise<void> {
-    const run: DriftRun | undefined = await this.deps.store.getDriftRun(runId);
+    const run: DriftRun | undefined = await this.deps.drift.getRun(runId);
     if (!run) return; // nothing to log (cannot happen: runs are never deleted)
     const { client } = this.deps;
     const experimentId = await client.getOrCreateExperiment(`mlops-mcp/drift/${run.name}`);

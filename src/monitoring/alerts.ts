@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decodeCursor, page } from '../paging.js';
-import type { RegistryStore } from '../store/store.js';
+import type { AlertStore } from './ports.js';
 import type { Alert, AlertDraft, AlertSeverity } from './alert-types.js';
 
 export interface AlertQuery {
@@ -16,18 +16,18 @@ const alertCursor = z.object({ id: z.number().int() });
 /** Raises and lists alerts; stage changes write theirs inside their own transaction. */
 export class AlertService {
   constructor(
-    private readonly store: RegistryStore,
+    private readonly store: AlertStore,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   raise(alert: AlertDraft): Promise<Alert> {
-    return this.store.insertAlert(alert);
+    return this.store.insert(alert);
   }
 
   async list(query: AlertQuery): Promise<{ alerts: Alert[]; nextCursor: string | null }> {
     const since = new Date(this.now().getTime() - query.hours * 3_600_000).toISOString();
     const beforeId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, alertCursor).id;
-    const rows = await this.store.listAlerts({ since, severity: query.severity, name: query.name, beforeId, limit: query.limit + 1 });
+    const rows = await this.store.list({ since, severity: query.severity, name: query.name, beforeId, limit: query.limit + 1 });
     const { items, nextCursor } = page(rows, query.limit, (a) => ({ id: a.id }));
     return { alerts: items, nextCursor };
   }

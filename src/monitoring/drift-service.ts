@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError, notFound } from '../errors.js';
 import { openAllowedFile } from '../files.js';
-import type { Actor, ModelVersion } from '../registry/types.js';
+import type { RegistryStore } from '../registry/ports.js';
+import type { Actor, ModelState, ModelVersion } from '../registry/types.js';
 import type { FeatureRow } from '../serving/features.js';
-import type { ModelState, RegistryStore } from '../store/store.js';
+import type { PredictionLogStore } from '../serving/ports.js';
 import type { AlertDraft } from './alert-types.js';
 import { renderCdfChart } from './chart.js';
 import { columnsFromCsv, columnsFromRows, type Columns } from './columns.js';
@@ -12,6 +13,7 @@ import { compareToReference, toReferenceFeatures } from './drift.js';
 import { featureCurves, MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';
 import type { DriftReference, DriftRun, FeatureDrift, FeatureSummary, ReferenceFeature } from './drift-types.js';
 import type { FeatureComparison } from './feature-compare.js';
+import type { AlertStore, DriftStore } from './ports.js';
 
 export interface DataSource {
   rows?: readonly FeatureRow[] | undefined;
@@ -31,7 +33,10 @@ export interface DetectInput {
 }
 
 export interface DriftDeps {
-  store: RegistryStore;
+  drift: DriftStore;
+  registry: Pick<RegistryStore, 'modelState'>;
+  alerts: Pick<AlertStore, 'list'>;
+  predictions: Pick<PredictionLogStore, 'loggedFeatures'>;
   allowedDirs: readonly string[];
   /** Writes pending predictions, so a window over the log includes the latest ones. */
   flushLog: () => Promise<void>;
@@ -65,8 +70,8 @@ export class DriftService {
     const { columns, source } = await this.readData(input, features, 'rows', options.onProgress);
     if (columns.rows < 2) throw new DomainError('invalid_argument', `the reference has ${columns.rows} rows; the KS test needs at least 2.`);
     const reference = toReferenceFeatures(columns);
-    const replaced = (await this.deps.store.getReference(name, input.version ?? null)) !== undefined;
-    if (!options.dryRun) await this.deps.store.replaceReference(name, input.version ?? null, source, columns.rows, reference, who);
+    const replaced = (await this.deps.drift.getReference(name, input.version ?? null)) !== undefined;
+    if (!options.dryRun) await this.deps.drift.replaceReference(name, input.version ?? null, source, columns.rows, reference, who);
     return {
       version: input.version ?? null,
       source,
@@ -88,7 +93,7 @@ export class DriftService {
     const since = new Date(this.now().getTime() - DRIFT_ALERT_REPEAT_MS).toISOString();
     const key = [...features].sort().join('\0');
     for (let beforeId: number | undefined; ; ) {
-      const page = await this.deps.store.listAlerts({ since, name, severity: 'warning', limit: 500, beforeId });
+      const page = await this.deps.alerts.list({ since, name, severity: 'warning', limit: 500, beforeId });
       for (const a of page) {
         if (a.type !== 'feature_drift' || a.version !== version) continue;
         const named = (a.details?.drifted as Array<{ feature: string }> | undefined)?.map((d) => d.feature);
@@ -158,7 +163,7 @@ export class DriftService {
           },
         ]
       : [];
-    await this.deps.store.insertDriftRun(run, alerts);
+    await this.deps.drift.insertRun(run, alerts);
     let chart: Buffer | null = null;
     if (input.includeChart) {
       await new Promise((resolve) => setImmediate(resolve)); // the chart is its own slice of work
@@ -178,18 +183,18 @@ export class DriftService {
 
   async report(runId: string | undefined, name: string | undefined): Promise<DriftRun> {
     if (runId !== undefined) {
-      const run = await this.deps.store.getDriftRun(runId);
+      const run = await this.deps.drift.getRun(runId);
       if (!run) throw notFound(`No drift run with id "${runId}". Leave run_id out to get the latest run.`);
       return run;
     }
-    const run = await this.deps.store.latestDriftRun(name);
+    const run = await this.deps.drift.latestRun(name);
     if (!run) throw notFound(`No drift run${name ? ` for ${name}` : ''} yet. Run detect_drift first.`);
     return run;
   }
 
   private async referenceFor(name: string, version: string | undefined): Promise<DriftReference> {
-    const scoped = version === undefined ? undefined : await this.deps.store.getReference(name, version);
-    const reference = scoped ?? (await this.deps.store.getReference(name, null));
+    const scoped = version === undefined ? undefined : await this.deps.drift.getReference(name, version);
+    const reference = scoped ?? (await this.deps.drift.getReference(name, null));
     if (!reference) {
       throw notFound(`${name} has no drift reference${version ? ` (for ${version} or model-wide)` : ''}. Set one with set_drift_reference (e.g. from the training CSV).`);
     }
@@ -224,7 +229,7 @@ export class DriftService {
     }
     await this.deps.flushLog();
     const since = window.sinceHours === undefined ? undefined : new Date(this.now().getTime() - window.sinceHours * 3_600_000).toISOString();
-    const logged = await this.deps.store.loggedFeatures(state.name, { version, since, lastN: window.lastN });
+    const logged = await this.deps.predictions.loggedFeatures(state.name, { version, since, lastN: window.lastN });
     const positions = new Map<string, number[] | null>();
     for (const v of state.versions) {
       const names = v.featureNames;
@@ -248,7 +253,7 @@ export class DriftService {
   }
 
   private async requireModel(name: string): Promise<ModelState> {
-    const state = await this.deps.store.modelState(name);
+    const state = await this.deps.registry.modelState(name);
     if (!state) throw notFound(`No model named "${name}" is registered. Call list_models to see the registered models.`);
     return state;
   }

@@ -8,8 +8,9 @@ import { decodeCursor, page } from '../paging.js';
 import { inspectOnnxModel } from '../serving/inspect.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
 import { isMlflowError, type MlflowClient } from '../mlflow/client.js';
-import type { MlflowLink, ModelState, RegistryStore, StagePlan, VersionLabel } from '../store/store.js';
+import type { MlflowLink } from '../mlflow/ports.js';
 import type { ArtifactStore } from './artifacts.js';
+import type { RegistryStore } from './ports.js';
 import {
   NAME_PATTERN,
   checkNewVersionLabel,
@@ -21,7 +22,7 @@ import {
   resolveFeatureNames,
   type PromoteArgs,
 } from './rules.js';
-import type { Actor, AuditEntry, ModelVersion, Stage } from './types.js';
+import type { Actor, AuditEntry, ModelState, ModelVersion, Stage, StagePlan, VersionLabel } from './types.js';
 
 export interface RegisterInput {
   name: string;

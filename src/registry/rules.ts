@@ -1,7 +1,6 @@
 import { DomainError, failedPrecondition, notFound } from '../errors.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
-import type { ModelState, StagePlan, VersionLabel } from '../store/store.js';
-import type { ModelSignature, ModelVersion, StageChange } from './types.js';
+import type { ModelSignature, ModelState, ModelVersion, StageChange, StagePlan, VersionLabel } from './types.js';
 
 /**
  * The registry's rules as pure functions of a model's state. The store runs them inside the

@@ -1,5 +1,8 @@
 /** The registry's domain language, after MLflow's model registry (stages, transitions, audit). */
 
+import type { AlertDraft } from '../monitoring/alert-types.js';
+import type { TrafficConfig } from '../serving/traffic.js';
+
 export const STAGES = ['none', 'staging', 'production', 'archived'] as const;
 export type Stage = (typeof STAGES)[number];
 
@@ -66,4 +69,33 @@ export interface Actor {
   reason?: string | undefined;
   /** Who approved the change, when a person approved it (MCP elicitation). */
   approvedBy?: string | undefined;
+}
+
+/** A version's label and registration order: all that choosing a new label needs. */
+export type VersionLabel = Pick<ModelVersion, 'version' | 'seq'>;
+
+/** What the registry decides to insert, given the model's current versions; the store sets the rest. */
+export type NewVersion = Omit<ModelVersion, 'seq' | 'stage' | 'createdAt' | 'updatedAt'>;
+
+/** A model's state as the registry's rules read it. */
+export interface ModelState {
+  name: string;
+  /** In registration order. */
+  versions: ModelVersion[];
+  /**
+   * The version production had before the current one: the newest that an audit row moved into
+   * production, other than the current production version and still registered (null if none).
+   */
+  previousProduction: string | null;
+  /** The explicit traffic split, if one is set (else all traffic goes to production). */
+  traffic: TrafficConfig | null;
+}
+
+/** The outcome of a stage rule: the changes to make, audited under one action, and alerts to raise. */
+export interface StagePlan {
+  action: AuditAction;
+  changes: StageChange[];
+  alerts: AlertDraft[];
+  /** The change ends the model's explicit traffic split (traffic goes back to production). */
+  clearTraffic?: boolean;
 }

@@ -1,7 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { PendingPredictions, WriteResult, WriterProgress } from './prediction-writer.js';
-
-export type { PendingPredictions } from './prediction-writer.js';
+import type { PendingPredictions, PredictionSink, WriteResult, WriterProgress } from './ports.js';
 
 export interface PredictionLogOptions {
   flushMs: number;
@@ -20,14 +18,21 @@ export interface PredictionLogOptions {
 /** The default high-water mark: about a second of the writer's work, ~10 MB of pending requests. */
 const HIGH_WATER_ROWS = 100_000;
 
-/** Where a flush sends the pending predictions (a PredictionWriter: a thread with its own connection). */
-export interface PredictionSink {
-  /** Names the sink's row in prediction_log_progress. */
-  readonly writerId: string;
-  /** Writes the batch, recording in its progress row, per transaction, `seq` and the entries written. */
-  write(batch: readonly PendingPredictions[], seq: number): Promise<WriteResult>;
-  trim(before: string, keep: number): Promise<number>;
-  close(): Promise<void>;
+/**
+ * A read of the database's counts under way: which of this process's predictions it cannot
+ * hold, given this writer's progress as read in the same snapshot as those counts.
+ */
+export interface LogRead {
+  notInDatabase(progress: WriterProgress | null): PendingPredictions[];
+  end(): void;
+}
+
+/** A batch the writer wrote, kept while a read that began before it was written is under way. */
+interface WrittenBatch {
+  seq: number;
+  batch: readonly PendingPredictions[];
+  /** Its place among the writer's acknowledgements. */
+  ack: number;
 }
 
 /**
@@ -40,9 +45,15 @@ export class PredictionLog {
   private pendingRows = 0;
   /** Rows handed to the writer and not yet answered for. */
   private writingRows = 0;
-  /** The batch the writer is on, and its number (see notInDatabase()). */
+  /** The batch the writer is on, and its number (see startRead()). */
   private inFlight: { seq: number; batch: readonly PendingPredictions[] } | null = null;
   private nextSeq = 1;
+  /** Acknowledgements of the writer so far, and, per read under way, how many there were when it began. */
+  private acks = 0;
+  private readonly reads = new Map<number, number>();
+  private nextRead = 1;
+  /** Batches written since the oldest read under way began (see startRead()). */
+  private written: WrittenBatch[] = [];
   /** The next flush, armed by the first append after a flush: an idle server does not wake for it. */
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -104,19 +115,35 @@ export class PredictionLog {
   }
 
   /**
-   * This process's predictions the database does not hold, given this writer's progress row as
-   * read in the same snapshot as the counts it is added to: the pending ones, and those of the
-   * batch the writer is on that no committed transaction covers. Exact without waiting for a
-   * flush (a flush under load waits behind the writer: get_traffic_config's p99 was ~100 ms).
+   * Begins a read of the database's counts. Its notInDatabase(progress), given this writer's
+   * progress row as read in the same snapshot as the counts, answers this process's predictions
+   * those counts cannot hold: the pending ones, and those of every batch handed to the writer
+   * that no transaction committed before the snapshot covers — the one it is on, and those it
+   * finished while the read was under way (kept until the read ends: the snapshot may predate
+   * their commit). Exact without waiting for a flush (a flush under load waits behind the
+   * writer: get_traffic_config's p99 was ~100 ms).
    */
-  notInDatabase(progress: WriterProgress | null): PendingPredictions[] {
-    const flight = this.inFlight;
-    let out: PendingPredictions[] = [];
-    if (flight) {
-      if (!progress || progress.batch < flight.seq) out = [...flight.batch];
-      else if (progress.batch === flight.seq) out = flight.batch.slice(progress.entries);
-    }
-    return out.concat(this.pending);
+  startRead(): LogRead {
+    const id = this.nextRead++;
+    const since = this.acks;
+    this.reads.set(id, since);
+    return {
+      notInDatabase: (progress) => {
+        const out: PendingPredictions[] = [];
+        const uncommitted = (seq: number, batch: readonly PendingPredictions[]) => {
+          if (!progress || progress.batch < seq) out.push(...batch);
+          else if (progress.batch === seq) out.push(...batch.slice(progress.entries));
+        };
+        for (const w of this.written) if (w.ack > since) uncommitted(w.seq, w.batch);
+        if (this.inFlight) uncommitted(this.inFlight.seq, this.inFlight.batch);
+        return out.concat(this.pending);
+      },
+      end: () => {
+        if (!this.reads.delete(id)) return;
+        const oldest = Math.min(...this.reads.values());
+        this.written = this.written.filter((w) => w.ack > oldest);
+      },
+    };
   }
 
   get pendingCount(): number {
@@ -190,14 +217,16 @@ export class PredictionLog {
     this.writingRows = rows;
     const seq = this.nextSeq++;
     this.inFlight = { seq, batch };
-    let result: WriteResult;
+    let result: WriteResult = { written: 0, error: { message: 'the write did not answer', code: null } };
     try {
       result = await this.deps.sink.write(batch, seq);
     } finally {
-      // In the same step as putting back what was not written (below), so that notInDatabase()
-      // always finds those rows in one of the two places.
+      // In the same step as putting back what was not written (below), so that a read always
+      // finds those rows in one of the places it looks.
       this.inFlight = null;
       this.writingRows = 0;
+      this.acks++;
+      if (this.reads.size && result.written) this.written.push({ seq, batch: batch.slice(0, entriesOf(batch, result.written)), ack: this.acks });
     }
     this.counters.written += result.written;
     if (!result.error) {
@@ -226,13 +255,18 @@ export class PredictionLog {
   }
 }
 
+/** How many entries make up the batch's first n rows (whole entries: the writer writes nothing less). */
+function entriesOf(batch: readonly PendingPredictions[], n: number): number {
+  let left = n;
+  let i = 0;
+  while (i < batch.length && left >= batch[i].rows) left -= batch[i++].rows;
+  return i;
+}
+
 /**
  * The batch without the entries that make up its first n rows: what a failed write leaves to
  * write again. The writer writes whole entries (each is one row of the log), so n ends on one.
  */
 export function withoutFirstRows(batch: readonly PendingPredictions[], n: number): PendingPredictions[] {
-  let skip = n;
-  let i = 0;
-  while (i < batch.length && skip >= batch[i].rows) skip -= batch[i++].rows;
-  return batch.slice(i);
+  return batch.slice(entriesOf(batch, n));
 }

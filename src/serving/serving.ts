@@ -4,13 +4,14 @@ import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
 import { ArtifactDamagedError, type ArtifactStore } from '../registry/artifacts.js';
-import type { Actor, ModelVersion, Stage } from '../registry/types.js';
-import type { ModelState, RegistryStore, VariantTally } from '../store/store.js';
+import type { RegistryStore } from '../registry/ports.js';
+import type { Actor, ModelState, ModelVersion, Stage } from '../registry/types.js';
 import { doneOrAfter } from '../timing.js';
 import { ExternalDataError } from './onnx-proto.js';
 import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
 import type { ServingMetrics } from './metrics.js';
-import type { PendingPredictions, PredictionLog } from './prediction-log.js';
+import type { PredictionLog } from './prediction-log.js';
+import type { ChangeFeed, PendingPredictions, PredictionLogStore, TrafficStore, VariantTally } from './ports.js';
 import { RowValueError, rowOf, runBatch, type BatchOutput } from './runner.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
@@ -70,7 +71,11 @@ export interface VariantReport {
 }
 
 export interface ServingDeps {
-  store: RegistryStore;
+  traffic: TrafficStore;
+  predictions: PredictionLogStore;
+  changes: ChangeFeed;
+  /** Versions that share an artifact (one loaded session serves them all). */
+  registry: Pick<RegistryStore, 'versionsWithArtifact'>;
   artifacts: ArtifactStore;
   sessions: SessionCache;
   runtime: () => Promise<OnnxRuntime>;
@@ -273,7 +278,7 @@ export class ServingService {
     }
     // The cache holds one session per ONNX file: another version with the same bytes that takes
     // traffic (of this model or another) is served by it too.
-    for (const other of this.deps.store.versionsWithArtifact(version.artifactSha256)) {
+    for (const other of await this.deps.registry.versionsWithArtifact(version.artifactSha256)) {
       if (other.name === name && other.version === label) continue;
       const share = (await this.routeState(other.name)).effective?.weights[other.version] ?? 0;
       if (share > 0) {
@@ -317,7 +322,7 @@ export class ServingService {
       const p = plan(state);
       return { name, dryRun: true, before, after: p.weights, routing, alerts: p.alerts };
     }
-    const result = await this.deps.store.setTraffic(
+    const result = await this.deps.traffic.setTraffic(
       name,
       (s) => {
         check?.(s);
@@ -337,8 +342,15 @@ export class ServingService {
     // aggregates, every process's written predictions) plus this process's predictions not yet
     // in the database, without waiting for a flush; latency percentiles over this process's
     // latest predictions of each variant since then (in memory).
-    const { tallies, progress } = this.deps.store.variantTallies(name, from, this.deps.log.writerId);
-    addUnwritten(tallies, this.deps.log.notInDatabase(progress), name, Date.parse(from));
+    const read = this.deps.log.startRead();
+    let tallies: Map<string | null, VariantTally>;
+    try {
+      const counted = await this.deps.predictions.tallies(name, from, this.deps.log.writerId);
+      tallies = counted.tallies;
+      addUnwritten(tallies, read.notInDatabase(counted.progress), name, Date.parse(from));
+    } finally {
+      read.end();
+    }
     const labels = new Set([...Object.keys(config?.weights ?? {}), ...[...tallies.keys()].filter((v): v is string => v !== null)]);
     const variants: VariantReport[] = [];
     for (const label of [...labels].sort()) {
@@ -462,14 +474,14 @@ export class ServingService {
 
   /** The model's routing state: the cached one, without a promise, while nothing has changed. */
   private routeState(name: string): RouteState | Promise<RouteState> {
-    const token = this.deps.store.changeToken();
+    const token = this.deps.changes.token();
     const cached = this.routes.get(name);
     if (cached && cached.token === token) return cached;
     return this.loadRouteState(name, token);
   }
 
   private async loadRouteState(name: string, token: number): Promise<RouteState> {
-    const state = await this.deps.store.servingState(name);
+    const state = await this.deps.traffic.servingState(name);
     if (!state) throw notFound(`No model named "${name}" is registered. Call list_models to see the registered models.`);
     const effective = state.traffic ?? defaultTraffic(state.versions);
     const fresh: RouteState = {

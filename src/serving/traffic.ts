@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DomainError } from '../errors.js';
+import type { AlertDraft } from '../monitoring/alert-types.js';
 import type { ModelVersion } from '../registry/types.js';
 
 export type Routing = 'random' | 'sticky';
@@ -10,6 +11,13 @@ export interface TrafficConfig {
   routing: Routing;
   /** When the split was set; null for the default (all to production). */
   updatedAt: string | null;
+}
+
+/** The outcome of a traffic rule: the split to store, and alerts to raise. */
+export interface TrafficPlan {
+  weights: Record<string, number>;
+  routing: Routing;
+  alerts: AlertDraft[];
 }
 
 export const WEIGHT_TOLERANCE = 1e-9;

@@ -18,7 +18,7 @@ describe('REST while serving is shutting down', () => {
   const row = [1, 2, 24.1, 6.2, 5, 27.4, 5.8, 6.1, 34.5, 112.3];
 
   beforeAll(async () => {
-    app = testApp().app;
+    app = (await testApp()).app;
     const client = await connect(app);
     await registerDemoVersions(client);
     await client.close();

@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrations } from '../../src/store/migrations.js';
+import { migrations } from '../../src/store/sqlite/migrations.js';
 import { call, fixture, ok, tempDir, text } from '../helpers.js';
 import { spawnHttp, type SpawnedHttp } from './spawn.js';
 

@@ -184,7 +184,7 @@ describe('batch_predict with rows that skip zod, through a real client', () => {
   let app: AppContext;
   let client: Client;
   beforeAll(async () => {
-    app = testApp().app;
+    app = (await testApp()).app;
     client = await connect(app);
     await registerDemoVersions(client);
   });

@@ -11,7 +11,7 @@ let work: string;
 let client: Client;
 
 beforeAll(async () => {
-  ({ app, work } = testApp());
+  ({ app, work } = await testApp());
   client = await connect(app);
   await registerDemoVersions(client);
   await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });

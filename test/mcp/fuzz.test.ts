@@ -19,7 +19,7 @@ let answeredOk = 0;
 beforeAll(async () => {
   // Serving's alerts (raised by a timer when many calls fail, as here) would change the alerts
   // table during a call: not what this test is about.
-  ({ app, home } = testApp({ ALERT_MIN_REQUESTS: '1000000000' }));
+  ({ app, home } = await testApp({ ALERT_MIN_REQUESTS: '1000000000' }));
   client = await connect(app, { clientName: 'fuzzer' });
   await registerDemoVersions(client);
   await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });

@@ -8,7 +8,7 @@ let app: AppContext;
 let client: Client;
 
 beforeEach(async () => {
-  ({ app } = testApp());
+  ({ app } = await testApp());
   client = await connect(app, { clientName: 'registry-test' });
 });
 afterEach(async () => {

@@ -15,7 +15,7 @@ afterEach(async () => {
 
 /** A demo registry: nba_points v1 in production, v2 in staging. */
 async function demoApp(env: Record<string, string> = {}) {
-  const { app } = testApp(env);
+  const { app } = await testApp(env);
   apps.push(app);
   const admin = await connect(app, { clientName: 'setup' });
   await registerDemoVersions(admin);
@@ -247,7 +247,7 @@ describe('bounded answers', () => {
     const { app, admin } = await demoApp();
     const signature = { inputs: [{ name: 'x', type: 'float32', shape: ['?', 1] }], outputs: [] };
     for (let i = 0; i < 2000; i++) {
-      await app.store.registerVersion(
+      await app.store.registry.registerVersion(
         'bulk',
         () => ({ name: 'bulk', version: `r${i}`, artifactSha256: 'a'.repeat(64), artifactBytes: 1, sourcePath: null, signature, featureNames: null, metrics: {}, tags: {}, description: '' }),
         { actor: 'test' },
@@ -267,7 +267,7 @@ describe('bounded answers', () => {
     expect(pages).toBe(4);
     expect(seen).toEqual(Array.from({ length: 2000 }, (_, i) => `r${i}`));
 
-    for (let i = 0; i < 10_000; i++) await app.store.insertAlert({ type: 'high_latency', severity: 'warning', name: 'bulk', version: null, message: `alert number ${i} with some words to make it long enough` });
+    for (let i = 0; i < 10_000; i++) await app.store.alerts.insert({ type: 'high_latency', severity: 'warning', name: 'bulk', version: null, message: `alert number ${i} with some words to make it long enough` });
     const alerts = await call(admin, 'get_alerts', { limit: 500 });
     expect(alerts.content[0].text!.length).toBeLessThanOrEqual(20_000);
     expect(alerts.content[0].text).toContain('more characters');

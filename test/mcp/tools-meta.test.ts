@@ -13,7 +13,7 @@ const update = process.env.UPDATE_TOOLSNAPS === '1';
 
 let client: Client;
 let listed: Awaited<ReturnType<Client['listTools']>>['tools'];
-const { app } = testApp();
+const { app } = await testApp();
 
 beforeAll(async () => {
   client = await connect(app);

@@ -41,7 +41,7 @@ describeMlflow('the registry mirrored into a real MLflow server', () => {
 
   async function mirrored(): Promise<{ app: AppContext; client: Client }> {
     // A long interval: the tests push with sync_mlflow, to know when it happened.
-    const { app } = testApp({ MLFLOW_TRACKING_URI: server().uri, MLFLOW_SYNC_INTERVAL_MS: '3600000' });
+    const { app } = await testApp({ MLFLOW_TRACKING_URI: server().uri, MLFLOW_SYNC_INTERVAL_MS: '3600000' });
     apps.push(app);
     return { app, client: await connect(app, { clientName: 'mirror-test' }) };
   }

@@ -27,7 +27,7 @@ let work: string;
 let client: Client;
 
 beforeEach(async () => {
-  ({ app, work } = testApp());
+  ({ app, work } = await testApp());
   client = await connect(app, { clientName: 'drift-test' });
   await registerDemoVersions(client);
   await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });

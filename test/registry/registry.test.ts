@@ -6,23 +6,24 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ArtifactStore, STALE_TEMP_MS } from '../../src/registry/artifacts.js';
 import { ModelRegistry } from '../../src/registry/registry.js';
 import { loadOnnxRuntime } from '../../src/serving/runtime.js';
-import { RegistryStore } from '../../src/store/store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
 import { loadConfig } from '../../src/config.js';
 import { createAppContext } from '../../src/context.js';
 import { FIXTURES, fixture, tempDir } from '../helpers.js';
 
 const who = { actor: 'test', reason: 'because' };
-const opened: RegistryStore[] = [];
+const opened: SqliteStore[] = [];
 
 function registryOn(home: string) {
-  const store = RegistryStore.open(path.join(home, 'registry.db'), pino({ level: 'silent' }));
-  opened.push(store);
+  const opened1 = openSqliteStore(path.join(home, 'registry.db'), pino({ level: 'silent' }));
+  opened.push(opened1);
+  const store = opened1.registry;
   const registry = new ModelRegistry({ store, artifacts: new ArtifactStore(path.join(home, 'artifacts')), runtime: loadOnnxRuntime, allowedDirs: [FIXTURES] });
   return { store, registry };
 }
 
-afterEach(() => {
-  for (const s of opened.splice(0)) s.close();
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
 });
 
 async function fourVersions(registry: ModelRegistry) {
@@ -179,7 +180,7 @@ describe('stored artifacts no registry row names (a registration refused after s
     const misplaced = put('ef'.repeat(32), STALE_TEMP_MS * 10, path.join(home, 'artifacts', '00', `${'ef'.repeat(32)}.onnx`));
     const foreign = put('', STALE_TEMP_MS * 10, path.join(home, 'artifacts', 'ab', 'notes.onnx'));
 
-    expect(artifacts.removeUnreferenced(store.referencedArtifacts(), STALE_TEMP_MS)).toEqual(['ab'.repeat(32)]);
+    expect(artifacts.removeUnreferenced(await store.referencedArtifacts(), STALE_TEMP_MS)).toEqual(['ab'.repeat(32)]);
     expect([oldOrphan, freshOrphan, misplaced, foreign, named].map((f) => fs.existsSync(f))).toEqual([false, true, true, true, true]);
     expect(await artifacts.verify(version.artifactSha256, version.artifactBytes)).toBe('ok');
   });
@@ -187,14 +188,14 @@ describe('stored artifacts no registry row names (a registration refused after s
   it('the server sweeps them when it opens the home', async () => {
     const root = tempDir();
     const config = loadConfig({ MLOPS_MCP_HOME: path.join(root, 'home'), MLOPS_MCP_ALLOWED_DIRS: FIXTURES, LOG_LEVEL: 'silent' }, root);
-    const first = createAppContext(config, pino({ level: 'silent' }));
+    const first = await createAppContext(config, pino({ level: 'silent' }));
     const { version } = await first.registry.register({ name: 'nba_points', artifactPath: fixture('nba_points_v1.onnx') }, who);
     await first.close();
     const orphan = first.artifacts.pathFor('ab'.repeat(32));
     fs.mkdirSync(path.dirname(orphan), { recursive: true });
     fs.copyFileSync(fixture('nba_points_v2.onnx'), orphan);
     age(orphan, STALE_TEMP_MS + 60_000);
-    const second = createAppContext(config, pino({ level: 'silent' }));
+    const second = await createAppContext(config, pino({ level: 'silent' }));
     try {
       expect(fs.existsSync(orphan)).toBe(false);
       expect(fs.existsSync(second.artifacts.pathFor(version.artifactSha256))).toBe(true);
@@ -211,6 +212,6 @@ describe('stored artifacts no registry row names (a registration refused after s
     expect(Date.now() - fs.statSync(file).mtimeMs).toBeLessThan(60_000);
     // Named by both rows now; the sweep never takes a named file, however old.
     age(file, STALE_TEMP_MS * 10);
-    expect(artifacts.removeUnreferenced(store.referencedArtifacts(), STALE_TEMP_MS)).toEqual([]);
+    expect(artifacts.removeUnreferenced(await store.referencedArtifacts(), STALE_TEMP_MS)).toEqual([]);
   });
 });

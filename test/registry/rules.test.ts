@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { featureWidth, nextVersionLabel, planArchive, planPromotion, planRollback, resolveFeatureNames } from '../../src/registry/rules.js';
 import type { ModelSignature, ModelVersion, Stage } from '../../src/registry/types.js';
-import type { ModelState } from '../../src/store/store.js';
+import type { ModelState } from '../../src/registry/types.js';
 
 const sig: ModelSignature = { inputs: [{ name: 'x', type: 'float32', shape: ['?', 3] }], outputs: [{ name: 'y', type: 'float32', shape: ['?', 1] }] };
 

@@ -77,7 +77,7 @@ let work: string;
 let client: Client;
 
 beforeAll(async () => {
-  ({ app, home, work } = testApp());
+  ({ app, home, work } = await testApp());
   client = await connect(app);
   await ok(client, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1' });
   await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });

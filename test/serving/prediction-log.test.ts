@@ -3,8 +3,9 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import pino from 'pino';
-import { PredictionLog, withoutFirstRows, type PendingPredictions, type PredictionLogOptions } from '../../src/serving/prediction-log.js';
-import { PredictionWriter, WRITER_NICE } from '../../src/serving/prediction-writer.js';
+import type { PendingPredictions } from '../../src/serving/ports.js';
+import { PredictionLog, withoutFirstRows, type PredictionLogOptions } from '../../src/serving/prediction-log.js';
+import { WRITER_NICE } from '../../src/store/sqlite/log-writer.js';
 import type { WorkerChannel } from '../../src/worker-channel.js';
 import { connect, ok, readPredictionLog, registerDemoVersions, testApp } from '../helpers.js';
 
@@ -34,8 +35,8 @@ function pending(rows: number, extra: Partial<PendingPredictions> = {}): Pending
  * test flushes), nothing trimmed unless `options` says so; closed, with the home, afterwards.
  */
 async function withLog(options: Partial<PredictionLogOptions>, body: (log: PredictionLog, ctx: AppContext) => Promise<void>): Promise<void> {
-  const { app: ctx } = testApp();
-  const log = new PredictionLog({ sink: new PredictionWriter(ctx.config.dbPath, (writerId) => ctx.store.writerProgress(writerId)), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, ...options });
+  const { app: ctx } = await testApp();
+  const log = new PredictionLog({ sink: ctx.store.predictions.openSink(), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, ...options });
   try {
     await body(log, ctx);
   } finally {
@@ -87,7 +88,7 @@ describe('the prediction log writer (a thread with its own connection)', () => {
   });
 
   it('logs each row of an A/B-split batch under <batch_id>:<row index>, with its own version, features and output', async () => {
-    ({ app } = testApp());
+    ({ app } = await testApp());
     const client = await connect(app);
     await registerDemoVersions(client);
     await ok(client, 'promote_model', { name: 'nba_win_predictor', version: 'v1.5', target_stage: 'production' });
@@ -115,7 +116,7 @@ describe('the prediction log writer (a thread with its own connection)', () => {
   });
 
   it("logs a failed request's input as JSON text, so a value the thread cannot be sent (an in-process Proxy) does not stall the log", async () => {
-    ({ app } = testApp());
+    ({ app } = await testApp());
     const client = await connect(app);
     await registerDemoVersions(client);
     await client.close();
@@ -134,7 +135,7 @@ describe('the prediction log writer (a thread with its own connection)', () => {
 
   it('keeps what a locked database refused, reports it, and writes it exactly once when the lock goes', async () => {
     // A short busy timeout is not configurable; the writer waits 5 s for the lock, so hold it longer.
-    ({ app } = testApp());
+    ({ app } = await testApp());
     const client = await connect(app);
     await registerDemoVersions(client);
     await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
@@ -276,14 +277,18 @@ describe('counts that include what is not written yet (get_traffic_config withou
         let done = false;
         void flushing.then(() => (done = true));
         while (!done) {
-          const { tallies, progress } = ctx.store.variantTallies('m', since, log.writerId);
-          const unwritten = log.notInDatabase(progress).reduce((n, p) => n + p.rows, 0);
+          const read = log.startRead();
+          const { tallies, progress } = await ctx.store.predictions.tallies('m', since, log.writerId);
+          const unwritten = read.notInDatabase(progress).reduce((n, p) => n + p.rows, 0);
+          read.end();
           expect((tallies.get('v1')?.count ?? 0) + unwritten).toBe(total);
           states.add(progress ? `${progress.batch}:${progress.entries}` : 'none');
           await new Promise((r) => setImmediate(r));
         }
         await flushing;
-        expect(log.notInDatabase(ctx.store.variantTallies('m', since, log.writerId).progress)).toEqual([]);
+        const read = log.startRead();
+        expect(read.notInDatabase((await ctx.store.predictions.tallies('m', since, log.writerId)).progress)).toEqual([]);
+        read.end();
       }
       // Seen part-way through a batch, not only before and after (several transactions per flush).
       expect([...states].some((k) => k !== 'none' && !k.endsWith(':2503'))).toBe(true);
@@ -291,7 +296,7 @@ describe('counts that include what is not written yet (get_traffic_config withou
   });
 
   it('get_traffic_config counts predictions the writer has not written, and counts them once after', async () => {
-    const { app } = testApp({ PREDICTION_LOG_FLUSH_MS: '3600000' });
+    const { app } = await testApp({ PREDICTION_LOG_FLUSH_MS: '3600000' });
     const client = await connect(app);
     try {
       await registerDemoVersions(client);
@@ -342,7 +347,7 @@ describe('per-minute counts and trimming (on the writer thread)', () => {
         }
         const round = (x: number | null) => (x === null ? null : Number(x.toFixed(9)));
         const want = [...byVersion].map(([version, v]) => ({ version, count: v.count, errors: v.errors, meanPrediction: round(v.n ? v.sum / v.n : null) }));
-        const got = [...ctx.store.variantTallies('nba_points', since, log.writerId).tallies].map(([version, v]) => ({ version, count: v.count, errors: v.errors, meanPrediction: round(v.n ? v.sum / v.n : null) }));
+        const got = [...(await ctx.store.predictions.tallies('nba_points', since, log.writerId)).tallies].map(([version, v]) => ({ version, count: v.count, errors: v.errors, meanPrediction: round(v.n ? v.sum / v.n : null) }));
         const order = (a: { version: string | null }, b: { version: string | null }) => String(a.version).localeCompare(String(b.version));
         expect(got.sort(order), since).toEqual(want.sort(order));
       }
@@ -356,12 +361,12 @@ describe('per-minute counts and trimming (on the writer thread)', () => {
       log.append(pending(1, { id: 'failed', name: 'nba_points', at: t0 + 500, ok: false, error: 'x', output: null }));
       log.append(pending(5, { id: 'b', name: 'nba_points', version: 'v2', at: t0 + 1_000 }));
       await log.flush();
-      const window = await ctx.store.loggedFeatures('nba_points', { lastN: 7 });
+      const window = await ctx.store.predictions.loggedFeatures('nba_points', { lastN: 7 });
       expect(window.map((e) => [e.version, e.rows, Array.from(e.values)])).toEqual([
         ['v2', 5, [0, 1, 1, 2, 2, 3, 3, 4, 4, 5]],
         ['v1', 2, [3, 4, 4, 5]],
       ]);
-      expect((await ctx.store.loggedFeatures('nba_points', { version: 'v1', since: new Date(t0).toISOString() })).map((e) => e.rows)).toEqual([5]);
+      expect((await ctx.store.predictions.loggedFeatures('nba_points', { version: 'v1', since: new Date(t0).toISOString() })).map((e) => e.rows)).toEqual([5]);
     });
   });
 
@@ -374,7 +379,7 @@ describe('per-minute counts and trimming (on the writer thread)', () => {
       const sizes = Array.from({ length: 60 }, (_, i) => 1 + ((i * 137) % 500));
       sizes.forEach((n, i) => log.append(pending(n, { id: `new${i}`, name: 'nba_points', at: now })));
       await log.flush();
-      expect(await ctx.store.predictionCount()).toBe(3_000 + sizes.reduce((a, b) => a + b, 0));
+      expect(await ctx.store.predictions.count()).toBe(3_000 + sizes.reduce((a, b) => a + b, 0));
       await log.trim();
       // Kept: the newest entries whose rows reach into the newest `keep` predictions.
       let first = sizes.length;
@@ -387,7 +392,7 @@ describe('per-minute counts and trimming (on the writer thread)', () => {
       expect(ids).toEqual(sizes.slice(first).map((_, i) => `new${first + i}`));
       expect(kept).toBeGreaterThanOrEqual(keep);
       expect(kept - sizes[first]).toBeLessThan(keep);
-      expect(await ctx.store.predictionCount()).toBe(kept);
+      expect(await ctx.store.predictions.count()).toBe(kept);
       expect(minutes).toBe(0);
     });
   });

@@ -27,7 +27,7 @@ let app: AppContext;
 let client: Client;
 
 beforeEach(async () => {
-  ({ app } = testApp());
+  ({ app } = await testApp());
   client = await connect(app, { clientName: 'serving-test' });
   await registerDemoVersions(client);
   await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
@@ -351,7 +351,7 @@ describe('serving alerts and health', () => {
   });
 
   it('keeps one episode through an outage whose traffic dips under the minimum, and ends it when the window empties', async () => {
-    const { app: a } = testApp({ ALERT_WINDOW_SECONDS: '1' });
+    const { app: a } = await testApp({ ALERT_WINDOW_SECONDS: '1' });
     const c = await connect(a);
     try {
       await registerDemoVersions(c);

@@ -6,7 +6,7 @@ import { tempDir } from '../helpers.js';
 
 /** Opens (and migrates) the database at `file` in a separate process at time `at`, as a server start does; resolves to its exit code and stderr. */
 function openInProcess(file: string, at: number): Promise<{ code: number | null; stderr: string }> {
-  const database = path.join(packageRoot, 'dist', 'store', 'database.js');
+  const database = path.join(packageRoot, 'dist', 'store', 'sqlite', 'database.js');
   // Each waits for the same moment (process start-up would otherwise spread them apart).
   const code = `import { openDatabase } from ${JSON.stringify(database)}; while (Date.now() < ${at}); openDatabase(${JSON.stringify(file)}, { info() {} }).close();`;
   return new Promise((resolve) => {

@@ -2,62 +2,66 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { migrations } from '../../src/store/migrations.js';
-import { openDatabase } from '../../src/store/database.js';
-import { RegistryStore } from '../../src/store/store.js';
+import { openDatabase } from '../../src/store/sqlite/database.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
+import { migrations } from '../../src/store/sqlite/migrations.js';
 import { tempDir } from '../helpers.js';
 
 const silent = pino({ level: 'silent' });
 
-describe('RegistryStore', () => {
-  it('reads the prediction log only through indexes: no statement scans it (it holds up to a million rows)', () => {
+/** Every prepared statement of the adapters, by name (public on each adapter for this check). */
+function statements(store: SqliteStore): Array<[string, { source: string }]> {
+  const adapters = [store.registry, store.traffic, store.predictions, store.drift] as unknown as Array<{ q: Record<string, { source: string }> }>;
+  return adapters.flatMap((a) => Object.entries(a.q));
+}
+
+describe('the SQLite store', () => {
+  it('reads the prediction log only through indexes: no statement scans it (it holds up to a million rows)', async () => {
     const dbPath = path.join(tempDir(), 'registry.db');
-    const store = RegistryStore.open(dbPath, silent);
+    const store = openSqliteStore(dbPath, silent);
     const db = new Database(dbPath, { readonly: true });
     try {
-      // The store's prepared statements (private: read here on purpose, to check every one).
-      const statements = Object.entries((store as unknown as { q: Record<string, { source: string }> }).q).filter(([, st]) => /\bpredictions\b/.test(st.source));
-      expect(statements.length).toBeGreaterThan(0);
-      for (const [name, st] of statements) {
+      const reading = statements(store).filter(([, st]) => /\bpredictions\b/.test(st.source));
+      expect(reading.length).toBeGreaterThan(0);
+      for (const [name, st] of reading) {
         const params = (st.source.match(/\?/g) ?? []).map(() => 'x');
         const plan = (db.prepare(`EXPLAIN QUERY PLAN ${st.source}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
         expect(plan.filter((d) => /^SCAN predictions\b/.test(d)), `${name}: ${plan.join(' | ')}`).toEqual([]);
       }
     } finally {
       db.close();
-      store.close();
+      await store.close();
     }
   });
 
-
-  it("finds rollback's default target along the production-only audit index (it runs on every stage change and model-state read)", () => {
+  it("finds rollback's default target along the production-only audit index (it runs on every stage change and model-state read)", async () => {
     const dbPath = path.join(tempDir(), 'registry.db');
-    const store = RegistryStore.open(dbPath, silent);
+    const store = openSqliteStore(dbPath, silent);
     const db = new Database(dbPath, { readonly: true });
     try {
-      const st = (store as unknown as { q: Record<string, { source: string }> }).q.previousProduction;
+      const st = Object.fromEntries(statements(store)).previousProduction;
       const plan = (db.prepare(`EXPLAIN QUERY PLAN ${st.source}`).all('m', 'v1') as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
       expect(plan).toMatch(/SEARCH a USING (COVERING )?INDEX audit_log_production/);
     } finally {
       db.close();
-      store.close();
+      await store.close();
     }
   });
 
-  it('opens in WAL with synchronous=NORMAL, a busy timeout and the latest schema version', () => {
+  it('opens in WAL with synchronous=NORMAL, a busy timeout and the latest schema version', async () => {
     const dbPath = path.join(tempDir(), 'registry.db');
-    const store = RegistryStore.open(dbPath, silent);
-    expect(store.schemaVersion()).toBe(migrations[migrations.length - 1].version);
+    const store = openSqliteStore(dbPath, silent);
+    expect((await store.database.status()).schemaVersion).toBe(migrations[migrations.length - 1].version);
     // NORMAL is what docs/operations.md promises: a process crash loses no committed transaction.
     expect(store.settings()).toEqual({ journalMode: 'wal', synchronous: 'NORMAL', busyTimeoutMs: 10 });
-    store.close();
+    await store.close();
   });
 
-  it('applies migrations once, whatever the number of opens', () => {
+  it('applies migrations once, whatever the number of opens', async () => {
     const dbPath = path.join(tempDir(), 'registry.db');
-    const stores = [RegistryStore.open(dbPath, silent), RegistryStore.open(dbPath, silent), RegistryStore.open(dbPath, silent)];
-    for (const s of stores) expect(s.schemaVersion()).toBe(migrations.length);
-    for (const s of stores) s.close();
+    const stores = [openSqliteStore(dbPath, silent), openSqliteStore(dbPath, silent), openSqliteStore(dbPath, silent)];
+    for (const s of stores) expect((await s.database.status()).schemaVersion).toBe(migrations.length);
+    for (const s of stores) await s.close();
   });
 
   it('carries a prediction log written before migration 8 over as one-row entries that every reader still reads', async () => {
@@ -69,25 +73,25 @@ describe('RegistryStore', () => {
     insert.run('p2', 'm', 'v1', 0, 'boom', '{"a":"x"}', null, null, '2026-11-23T10:00:01.000Z');
     insert.run('p3', 'm', 'v1', 1, null, '[5,6]', '{"prediction":7,"probabilities":null}', 7, '2026-11-23T10:00:02.000Z');
     old.close();
-    const store = RegistryStore.open(dbPath, silent);
+    const store = openSqliteStore(dbPath, silent);
     try {
-      expect(store.schemaVersion()).toBe(migrations[migrations.length - 1].version);
-      expect(await store.predictionCount()).toBe(3);
-      const logged = await store.loggedFeatures('m', { lastN: 10 });
+      expect((await store.database.status()).schemaVersion).toBe(migrations[migrations.length - 1].version);
+      expect(await store.predictions.count()).toBe(3);
+      const logged = await store.predictions.loggedFeatures('m', { lastN: 10 });
       expect(logged.map((e) => [e.rows, e.width, Array.from(e.values)])).toEqual([
         [1, 2, [5, 6]],
         [1, 2, [1, 2]],
       ]);
       // Rows inserted after migration 7 have no per-minute counts: only the log's own second answers.
-      expect([...store.variantTallies('m', '2026-11-23T10:00:01.000Z', 'no writer').tallies]).toEqual([['v1', { count: 1, errors: 1, sum: 0, n: 0 }]]);
+      expect([...(await store.predictions.tallies('m', '2026-11-23T10:00:01.000Z', 'no writer')).tallies]).toEqual([['v1', { count: 1, errors: 1, sum: 0, n: 0 }]]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
-  it('enforces one production version per model in the schema itself', () => {
+  it('enforces one production version per model in the schema itself', async () => {
     const dbPath = path.join(tempDir(), 'registry.db');
-    RegistryStore.open(dbPath, silent).close();
+    await openSqliteStore(dbPath, silent).close();
     const db = new Database(dbPath);
     const now = new Date().toISOString();
     db.prepare('INSERT INTO models VALUES (?, ?, ?)').run('m', now, now);

@@ -22,7 +22,7 @@ let app: AppContext;
 let client: Client;
 
 beforeEach(async () => {
-  ({ app } = testApp());
+  ({ app } = await testApp());
   client = await connect(app, { clientName: 'ui-test' });
   await registerDemoVersions(client);
   await ok(client, 'promote_model', { name: 'nba_win_predictor', version: 'v1.5', target_stage: 'production' });
@@ -119,7 +119,7 @@ describe('get_drift_curves', () => {
     await ok(client, 'set_drift_reference', { name: 'nba_win_predictor', csv_path: fixture('nba_win_reference.csv') });
     const rows = Array.from({ length: 5 }, (_, i) => [0.5, 0.5, 110 + i, 110, 110, 110, 1, 2]);
     const run = await ok<{ run_id: string }>(client, 'detect_drift', { name: 'nba_win_predictor', current_rows: rows });
-    const again = createAppContext(app.config, pino({ level: 'silent' }));
+    const again = await createAppContext(app.config, pino({ level: 'silent' }));
     const other = await connect(again);
     try {
       const kept = await ok<Curves>(other, 'get_drift_curves', { name: 'nba_win_predictor', run_id: run.run_id, feature: 'home_off_rating' });

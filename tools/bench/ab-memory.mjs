@@ -47,7 +47,7 @@ try {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-ab-memory-'));
     homes.push(home);
     await setupDemo(home);
-    const app = createAppContext(loadConfig({ MLOPS_MCP_HOME: home, LOG_LEVEL: 'silent' }, root), createLogger('silent'));
+    const app = await createAppContext(loadConfig({ MLOPS_MCP_HOME: home, LOG_LEVEL: 'silent' }, root), createLogger('silent'));
     const c = await memoryClient(() => createMcpServer(app, { readOnly: false, transport: 'memory' }));
     const call = batch
       ? () => c.client.callTool({ name: 'batch_predict', arguments: { name: 'nba_points', rows: arrays } })

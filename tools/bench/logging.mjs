@@ -9,9 +9,8 @@ const dist = (p) => import(new URL(`../../dist/${p}`, import.meta.url).href);
 
 export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const bar = progress(`5. logging cost (${n.toLocaleString('en-US')} appends, then flush)`);
-  const { RegistryStore } = await dist('store/store.js');
+  const { openSqliteStore } = await dist('store/sqlite/index.js');
   const { PredictionLog } = await dist('serving/prediction-log.js');
-  const { PredictionWriter } = await dist('serving/prediction-writer.js');
   const { ServingStats } = await dist('serving/stats.js');
   const { ServingMetrics } = await dist('serving/metrics.js');
   const { SessionCache } = await dist('serving/session-cache.js');
@@ -20,8 +19,8 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
 
   const logger = createLogger('silent');
   const dbPath = path.join(tmp, 'logging-bench.db');
-  const store = RegistryStore.open(dbPath, logger);
-  const newLog = () => new PredictionLog({ sink: new PredictionWriter(dbPath), logger }, opts);
+  const store = openSqliteStore(dbPath, logger);
+  const newLog = () => new PredictionLog({ sink: store.predictions.openSink(), logger }, opts);
   // Flushing on an hour-long timer: only explicit flush() calls write.
   const opts = { flushMs: 3_600_000, maxRows: 100_000_000, maxAgeMs: 365 * 86_400_000, maxPending: 10_000_000 };
   const log = newLog();
@@ -113,7 +112,7 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   log2.pending = [];
   log2.pendingRows = 0;
   await log2.close();
-  store.close();
+  await store.close();
   bar.done();
   return {
     predictions: n,

@@ -24,7 +24,7 @@ async function startEndpoint(kind, transport, { home }) {
     const { createMcpServer } = await dist('mcp/server.js');
     const { createLogger } = await dist('logger.js');
     const config = loadConfig({ MLOPS_MCP_HOME: home, LOG_LEVEL: 'silent' }, ROOT);
-    const app = createAppContext(config, createLogger('silent'));
+    const app = await createAppContext(config, createLogger('silent'));
     return { pid: null, connect: () => memoryClient(() => createMcpServer(app, { readOnly: false, transport: 'memory' })), close: () => app.close() };
   }
   if (transport === 'stdio') {

@@ -15,7 +15,7 @@ import {
   versionSummary,
 } from '../schemas.js';
 import type { StageChangeOutcome } from '../../registry/registry.js';
-import type { StagePlan } from '../../store/store.js';
+import type { StagePlan } from '../../registry/types.js';
 import { defineTool, requireAssessed, type Assessment, type ToolContext } from '../tool.js';
 
 /**

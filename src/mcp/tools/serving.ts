@@ -7,7 +7,7 @@ import { batchAnswer, predictionAnswer } from '../../serving/answers.js';
 import type { TrafficChange } from '../../serving/serving.js';
 import { defineTool, requireAssessed } from '../tool.js';
 import { productionVersion } from '../../registry/rules.js';
-import type { ModelState } from '../../store/store.js';
+import type { ModelState } from '../../registry/types.js';
 
 const MAX_FEATURES = 10_000;
 const MAX_BATCH_ROWS = 10_000;
@@ -466,7 +466,7 @@ export const getSystemStats = defineTool({
       },
       predictions: { total: totals.predictions, errors: totals.errors, error_rate: totals.error_rate },
       latency: variants.map((v) => ({ name: v.name, version: v.version, count: v.count, errors: v.errors, error_rate: v.error_rate, latency_ms: v.latency_ms })),
-      prediction_log: { written: log.written, pending: log.pending, failed_flushes: log.failedFlushes, dropped: log.dropped, stored_rows: await store.predictionCount() },
+      prediction_log: { written: log.written, pending: log.pending, failed_flushes: log.failedFlushes, dropped: log.dropped, stored_rows: await store.predictions.count() },
     };
     const lines = variants.map((v) => `- ${v.name} ${v.version}: ${v.count} predictions, ${(v.error_rate * 100).toFixed(1)}% errors, p50 ${v.latency_ms?.p50 ?? '–'} ms, p95 ${v.latency_ms?.p95 ?? '–'} ms, p99 ${v.latency_ms?.p99 ?? '–'} ms`);
     return {

@@ -55,7 +55,7 @@ export const getDriftCurves = defineTool({
   ],
   example: { name: 'nba_win_predictor', feature: 'home_off_rating' },
   async handler(args, ctx) {
-    if (!(await ctx.app.store.modelState(args.name))) throw notFound(`No model named "${args.name}" is registered. Call list_models to see the registered models.`);
+    if (!(await ctx.app.store.registry.modelState(args.name))) throw notFound(`No model named "${args.name}" is registered. Call list_models to see the registered models.`);
     const run: DriftRun = await ctx.app.drift.report(args.run_id, args.name);
     if (run.name !== args.name) throw new DomainError('invalid_argument', `run ${run.id} checked ${run.name}, not ${args.name}.`);
     const stats = run.features.find((f) => f.feature === args.feature);

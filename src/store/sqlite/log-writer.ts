@@ -1,46 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { WorkerChannel } from '../worker-channel.js';
-import type { BatchOutput } from './runner.js';
-
-/**
- * Predictions waiting to be written: one request's rows that share a model, version, outcome,
- * latency and time (a predict call, or one served version's share of a batch). Features and
- * outputs stay as the typed arrays and columns the request produced; the writer thread makes
- * them one row of the log (an entry, migration 8), so the request thread pays neither JSON nor
- * SQLite for them, and a 1 000-row batch costs the writer one INSERT.
- */
-export interface PendingPredictions {
-  /** A single prediction's id, or the batch id: row j is logged as `${id}:${indices[j]}`. */
-  id: string;
-  indices: number[] | null;
-  rows: number;
-  name: string;
-  version: string | null;
-  ok: boolean;
-  error: string | null;
-  /** Row-major features of these rows (rows × width); null when the request failed before they were read. */
-  matrix: Float64Array | null;
-  width: number;
-  /**
-   * What the caller sent, as JSON text (at most 10 000 characters), for a request that failed
-   * before its features were read; else null. Text, not the value: a value the thread cannot be
-   * sent (an in-process caller's Proxy) would fail every later flush of the log.
-   */
-  rawFeatures: string | null;
-  /** The answer of these rows, row j at index j. */
-  output: BatchOutput | null;
-  latencyMs: number;
-  routingKey: string | null;
-  at: number;
-}
-
-export interface WriteResult {
-  /** Rows written, from the start of what was sent (all of them when error is null); whole entries always. */
-  written: number;
-  error: { message: string; code: string | null } | null;
-}
+import type { PendingPredictions, PredictionSink, WriteResult, WriterProgress } from '../../serving/ports.js';
+import { WorkerChannel } from '../../worker-channel.js';
 
 /**
  * Entries per transaction in the writer, and predictions (a batch entry's rows add ~80 bytes each
@@ -79,19 +41,13 @@ interface Reply {
 /** The id of the reply a request gets when the thread failed before answering it. */
 const THREAD_FAILED = -1;
 
-/** A writer's row in prediction_log_progress: batch `batch` is written up to entry `entries`. */
-export interface WriterProgress {
-  batch: number;
-  entries: number;
-}
-
 /**
  * Writes the prediction log on a worker thread with its own SQLite connection: an entry costs
  * ~5–10 µs to encode and insert, which on the event loop would be taken from requests. The
  * main thread only posts the pending requests (structured clone, ~1 µs a request). Writes are
  * answered in order.
  */
-export class PredictionWriter {
+export class PredictionWriter implements PredictionSink {
   private readonly channel: WorkerChannel<WriterRequest, Reply>;
   /** Names this writer's progress row (prediction_log_progress): one per writer, so one per process. */
   readonly writerId = randomUUID();
@@ -107,7 +63,7 @@ export class PredictionWriter {
 
   /**
    * Writes the batch; each transaction also records `seq` and how many of its entries are
-   * written so far in this writer's progress row (see PredictionLog.notInDatabase).
+   * written so far in this writer's progress row (see PredictionLog.startRead).
    */
   async write(batch: readonly PendingPredictions[], seq: number): Promise<WriteResult> {
     const r = await this.request({ batch, seq });

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { isSqliteBusy } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { isSqliteBusy } from './errors.js';
+import type { Logger } from '../../logger.js';
 import { migrations, type Migration } from './migrations.js';
 
 export type Db = Database.Database;

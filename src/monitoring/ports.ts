@@ -1,0 +1,35 @@
+import type { Actor } from '../registry/types.js';
+import type { Alert, AlertDraft, AlertSeverity } from './alert-types.js';
+import type { DriftReference, DriftRun, ReferenceFeature } from './drift-types.js';
+
+export interface AlertFilter {
+  since: string;
+  severity?: AlertSeverity | undefined;
+  name?: string | undefined;
+  /** Keyset cursor: alerts older than this id. */
+  beforeId?: number | undefined;
+  limit: number;
+}
+
+export interface AlertStore {
+  insert(alert: AlertDraft): Promise<Alert>;
+  /** Newest first. */
+  list(filter: AlertFilter): Promise<Alert[]>;
+}
+
+export interface DriftStore {
+  /**
+   * Replaces a model's (version null) or a version's reference in one transaction: the old one
+   * and its features go, the new ones arrive, with an audit row. Answers the time it was stored.
+   */
+  replaceReference(name: string, version: string | null, source: string, rows: number, features: readonly ReferenceFeature[], who: Actor): Promise<string>;
+  getReference(name: string, version: string | null): Promise<DriftReference | undefined>;
+  referenceCount(): Promise<number>;
+  /** Stores a run and the alerts it raises, together. */
+  insertRun(run: DriftRun, alerts: readonly AlertDraft[]): Promise<void>;
+  getRun(id: string): Promise<DriftRun | undefined>;
+  /** The newest run of the model, or of any model. */
+  latestRun(name?: string): Promise<DriftRun | undefined>;
+  /** The newest run of each model. */
+  latestRuns(): Promise<DriftRun[]>;
+}

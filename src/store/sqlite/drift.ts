@@ -1,0 +1,107 @@
+import type { Statement } from 'better-sqlite3';
+import type { AlertDraft } from '../../monitoring/alert-types.js';
+import type { DriftReference, DriftRun, FeatureSummary, ReferenceFeature } from '../../monitoring/drift-types.js';
+import type { DriftStore } from '../../monitoring/ports.js';
+import type { Actor } from '../../registry/types.js';
+import type { SqliteConnection } from './connection.js';
+import { float64sOf } from './rows.js';
+
+/** Drift references and runs on SQLite; a model-wide reference is stored under version ''. */
+export class SqliteDriftStore implements DriftStore {
+  readonly q: Record<string, Statement>;
+
+  constructor(private readonly c: SqliteConnection) {
+    const db = c.db;
+    this.q = {
+      deleteReference: db.prepare('DELETE FROM drift_references WHERE model_name = ? AND version = ?'),
+      insertReference: db.prepare('INSERT INTO drift_references (model_name, version, source, rows, created_at) VALUES (?, ?, ?, ?, ?)'),
+      insertReferenceFeature: db.prepare(
+        'INSERT INTO drift_reference_features (model_name, version, feature, n, sorted_values, summary) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      reference: db.prepare('SELECT source, rows, created_at FROM drift_references WHERE model_name = ? AND version = ?'),
+      referenceFeatures: db.prepare('SELECT feature, n, sorted_values, summary FROM drift_reference_features WHERE model_name = ? AND version = ? ORDER BY rowid'),
+      referenceCount: db.prepare('SELECT COUNT(*) AS n FROM drift_references'),
+      insertDriftRun: db.prepare(`INSERT INTO drift_runs (id, model_name, version, source, dataset_drift, drifted_share, result, actor, created_at)
+        VALUES (@id, @name, @version, @source, @datasetDrift, @driftedShare, @result, @actor, @createdAt)`),
+      driftRun: db.prepare('SELECT result FROM drift_runs WHERE id = ?'),
+      latestDriftRun: db.prepare('SELECT result FROM drift_runs WHERE model_name = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
+      latestDriftRunAny: db.prepare('SELECT result FROM drift_runs ORDER BY created_at DESC, rowid DESC LIMIT 1'),
+      latestDriftRunsPerModel: db.prepare(
+        'SELECT result FROM drift_runs d WHERE rowid = (SELECT rowid FROM drift_runs WHERE model_name = d.model_name ORDER BY created_at DESC, rowid DESC LIMIT 1)',
+      ),
+    };
+  }
+
+  async replaceReference(name: string, version: string | null, source: string, rows: number, features: readonly ReferenceFeature[], who: Actor): Promise<string> {
+    const key = version ?? '';
+    return this.c.write(() => {
+      const now = this.c.now();
+      const before = this.q.reference.get(name, key) as { rows: number } | undefined;
+      this.q.deleteReference.run(name, key);
+      this.q.insertReference.run(name, key, source, rows, now);
+      for (const f of features) {
+        const blob = Buffer.from(f.sorted.buffer, f.sorted.byteOffset, f.sorted.byteLength);
+        this.q.insertReferenceFeature.run(name, key, f.feature, f.sorted.length, blob, JSON.stringify(f.summary));
+      }
+      this.c.audit({
+        name,
+        version,
+        action: 'set_drift_reference',
+        from: null,
+        to: null,
+        who,
+        now,
+        details: { source, rows, features: features.map((f) => f.feature), replaced_rows: before?.rows ?? null },
+      });
+      return now;
+    });
+  }
+
+  async getReference(name: string, version: string | null): Promise<DriftReference | undefined> {
+    const key = version ?? '';
+    const head = this.q.reference.get(name, key) as { source: string; rows: number; created_at: string } | undefined;
+    if (!head) return undefined;
+    const features = (this.q.referenceFeatures.all(name, key) as Array<{ feature: string; sorted_values: Buffer; summary: string }>).map((r) => ({
+      feature: r.feature,
+      sorted: float64sOf(r.sorted_values),
+      summary: JSON.parse(r.summary) as FeatureSummary,
+    }));
+    return { name, version, source: head.source, rows: head.rows, createdAt: head.created_at, features };
+  }
+
+  async referenceCount(): Promise<number> {
+    return (this.q.referenceCount.get() as { n: number }).n;
+  }
+
+  async insertRun(run: DriftRun, alerts: readonly AlertDraft[]): Promise<void> {
+    await this.c.write(() => {
+      this.q.insertDriftRun.run({
+        id: run.id,
+        name: run.name,
+        version: run.version,
+        source: run.source,
+        datasetDrift: run.datasetDrift ? 1 : 0,
+        driftedShare: run.driftedShare,
+        result: JSON.stringify(run),
+        actor: run.actor,
+        createdAt: run.createdAt,
+      });
+      for (const a of alerts) this.c.alert(a, run.createdAt);
+      this.c.enqueue('drift_run', run.name, { runId: run.id }, run.createdAt);
+    });
+  }
+
+  async getRun(id: string): Promise<DriftRun | undefined> {
+    const row = this.q.driftRun.get(id) as { result: string } | undefined;
+    return row && (JSON.parse(row.result) as DriftRun);
+  }
+
+  async latestRun(name?: string): Promise<DriftRun | undefined> {
+    const row = (name === undefined ? this.q.latestDriftRunAny.get() : this.q.latestDriftRun.get(name)) as { result: string } | undefined;
+    return row && (JSON.parse(row.result) as DriftRun);
+  }
+
+  async latestRuns(): Promise<DriftRun[]> {
+    return (this.q.latestDriftRunsPerModel.all() as Array<{ result: string }>).map((r) => JSON.parse(r.result) as DriftRun);
+  }
+}
