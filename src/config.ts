@@ -23,6 +23,12 @@ const positiveNumber = (what: string) =>
  */
 export const configSchema = z.object({
   MLOPS_MCP_HOME: z.string().min(1).default('./registry').describe('Directory that holds registry.db and artifacts/'),
+  MLOPS_MCP_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'MLOPS_MCP_DATABASE_URL must be a PostgreSQL URL: postgresql://user:password@host:5432/database')
+    .optional()
+    .describe('PostgreSQL to keep the registry, prediction log, drift and alerts in (several servers share it); unset: SQLite in MLOPS_MCP_HOME'),
+  MLOPS_MCP_DATABASE_POOL_SIZE: positiveInt('MLOPS_MCP_DATABASE_POOL_SIZE').max(200).default(10).describe('Connections to PostgreSQL each server keeps at most (the prediction log writer and the change listener use one more each)'),
   MLOPS_MCP_ALLOWED_DIRS: z
     .string()
     .optional()
@@ -74,6 +80,9 @@ export type RawConfig = z.infer<typeof configSchema>;
 export interface Config {
   home: string;
   dbPath: string;
+  /** The PostgreSQL store's URL; undefined: SQLite at dbPath. */
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
   artifactsDir: string;
   allowedDirs: string[];
   token: string | undefined;
@@ -137,6 +146,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     home,
     dbPath: path.join(home, 'registry.db'),
+    databaseUrl: raw.MLOPS_MCP_DATABASE_URL,
+    databasePoolSize: raw.MLOPS_MCP_DATABASE_POOL_SIZE,
     artifactsDir: path.join(home, 'artifacts'),
     allowedDirs,
     token: raw.MLOPS_MCP_TOKEN,

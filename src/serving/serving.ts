@@ -100,7 +100,18 @@ interface RouteState {
   /** The split in force: the explicit one, else all to production; null when nothing can be routed. */
   effective: TrafficConfig | null;
   picker: Picker | null;
+  /**
+   * Set once the store could not be read (a database that is down): this state serves on until
+   * `retryAt` (performance.now()) while the change token stays at `staleToken`, and while one
+   * request reads it again; 0 while the store answers.
+   */
+  retryAt: number;
+  staleToken: number;
+  reloading: boolean;
 }
+
+/** How long the routing state last read serves on, once the store could not be read, before it is tried again. */
+export const STALE_ROUTE_RETRY_MS = 1000;
 
 /**
  * Serving: routes a request to a version (explicit, sticky by routing key, or random by
@@ -476,12 +487,30 @@ export class ServingService {
   private routeState(name: string): RouteState | Promise<RouteState> {
     const token = this.deps.changes.token();
     const cached = this.routes.get(name);
-    if (cached && cached.token === token) return cached;
-    return this.loadRouteState(name, token);
+    if (cached) {
+      if (cached.token === token) return cached;
+      if (cached.retryAt && (cached.reloading || (performance.now() < cached.retryAt && token === cached.staleToken))) return cached;
+    }
+    return this.loadRouteState(name, token, cached);
   }
 
-  private async loadRouteState(name: string, token: number): Promise<RouteState> {
-    const state = await this.deps.traffic.servingState(name);
+  private async loadRouteState(name: string, token: number, cached: RouteState | undefined): Promise<RouteState> {
+    let state: Awaited<ReturnType<TrafficStore['servingState']>>;
+    if (cached?.retryAt) cached.reloading = true;
+    try {
+      state = await this.deps.traffic.servingState(name);
+    } catch (e) {
+      // The database is down: no server can change the registry meanwhile, so what was last read
+      // routes on (scoring outlives the database), read again every STALE_ROUTE_RETRY_MS or as
+      // soon as a change is known (one made here, once the database is back).
+      if (!cached || !(e instanceof DomainError) || e.code !== 'unavailable') throw e;
+      if (!cached.retryAt) this.deps.logger.warn({ model: name }, 'the store cannot be read: routing on the state last read');
+      cached.retryAt = performance.now() + STALE_ROUTE_RETRY_MS;
+      cached.staleToken = this.deps.changes.token();
+      return cached;
+    } finally {
+      if (cached) cached.reloading = false;
+    }
     if (!state) throw notFound(`No model named "${name}" is registered. Call list_models to see the registered models.`);
     const effective = state.traffic ?? defaultTraffic(state.versions);
     const fresh: RouteState = {
@@ -490,6 +519,9 @@ export class ServingService {
       byLabel: new Map(state.versions.map((v) => [v.version, v])),
       effective,
       picker: effective && pickerFor(effective),
+      retryAt: 0,
+      staleToken: token,
+      reloading: false,
     };
     this.routes.set(name, fresh);
     return fresh;

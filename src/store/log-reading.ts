@@ -28,3 +28,6 @@ export function sumParts(parts: readonly TallyPart[]): Map<string | null, Varian
 export function newestRows(entry: LoggedFeatures, keep: number): LoggedFeatures {
   return keep >= entry.rows ? entry : { ...entry, rows: keep, values: entry.values.subarray((entry.rows - keep) * entry.width) };
 }
+
+/** A blob's float64s, copied: a Float64Array cannot view a Buffer at an offset that is not a multiple of 8. */
+export const float64sOf = (blob: Buffer) => new Float64Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));

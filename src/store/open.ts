@@ -1,9 +1,15 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { openPostgresStore } from './postgres/index.js';
 import { openSqliteStore } from './sqlite/index.js';
 import type { Store } from './store.js';
 
-/** The store the configuration names: SQLite in MLOPS_MCP_HOME unless MLOPS_MCP_DATABASE_URL names a server. */
+/**
+ * The store the configuration names: PostgreSQL when MLOPS_MCP_DATABASE_URL is set, else SQLite
+ * in MLOPS_MCP_HOME. A third engine is a folder beside sqlite/ and postgres/ and a line here.
+ */
 export async function openStore(config: Config, logger: Logger): Promise<Store> {
-  return openSqliteStore(config.dbPath, logger, { mlflowOutbox: config.mlflowTrackingUri !== undefined });
+  const options = { mlflowOutbox: config.mlflowTrackingUri !== undefined };
+  if (config.databaseUrl) return openPostgresStore(config.databaseUrl, logger, { ...options, poolSize: config.databasePoolSize });
+  return openSqliteStore(config.dbPath, logger, options);
 }

@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { STALE_TEMP_MS } from '../../src/registry/artifacts.js';
 import { fixture, tempDir, text, type ToolResult } from '../helpers.js';
+import { freshDatabase, postgresUrl } from '../postgres/server.js';
+import { readerFor, type StoreReader } from '../store/reader.js';
 import { spawnHttp } from './spawn.js';
 
 /** npm test kills a few times; `npm run test:crash` (CRASH_KILLS=50) the full count. */
@@ -68,27 +69,27 @@ class Ledger {
 // Reading the database
 
 /** A subject's state as the database has it, after checking that a reference is whole. */
-function readState(db: Database.Database, subject: Subject): string {
+async function readState(db: StoreReader, subject: Subject): Promise<string> {
   const [kind, target] = subject.split(/:(.*)/s) as [Kind, string];
   switch (kind) {
     case 'version': {
       const [model, version] = target.split('/');
-      const row = db.prepare('SELECT stage FROM model_versions WHERE model_name = ? AND version = ?').get(model, version) as { stage: string } | undefined;
+      const [row] = await db.all<{ stage: string }>('SELECT stage FROM model_versions WHERE model_name = ? AND version = ?', [model, version]);
       return row?.stage ?? 'missing';
     }
     case 'production': {
-      const row = db.prepare("SELECT version FROM model_versions WHERE model_name = ? AND stage = 'production'").get(target) as { version: string } | undefined;
+      const [row] = await db.all<{ version: string }>("SELECT version FROM model_versions WHERE model_name = ? AND stage = 'production'", [target]);
       return row?.version ?? 'none';
     }
     case 'weights': {
-      const row = db.prepare('SELECT weights FROM traffic_configs WHERE model_name = ?').get(target) as { weights: string } | undefined;
+      const [row] = await db.all<{ weights: string }>('SELECT weights FROM traffic_configs WHERE model_name = ?', [target]);
       return row ? canonicalWeights(JSON.parse(row.weights) as Record<string, number>) : 'none';
     }
     case 'reference': {
-      const ref = db.prepare("SELECT rows FROM drift_references WHERE model_name = ? AND version = ''").get(target) as { rows: number } | undefined;
+      const [ref] = await db.all<{ rows: number }>("SELECT rows FROM drift_references WHERE model_name = ? AND version = ''", [target]);
       if (!ref) return 'none';
       // Whole: every feature holds every row (never part of one write and part of another).
-      const feats = db.prepare("SELECT n FROM drift_reference_features WHERE model_name = ? AND version = ''").all(target) as Array<{ n: number }>;
+      const feats = await db.all<{ n: number }>("SELECT n FROM drift_reference_features WHERE model_name = ? AND version = ''", [target]);
       expect(feats.length, `${subject} has no features`).toBeGreaterThan(0);
       for (const f of feats) expect(f.n, `${subject} is partial`).toBe(ref.rows);
       return String(ref.rows);
@@ -103,20 +104,21 @@ const canonicalWeights = (w: Record<string, number>) =>
 const sha256File = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 /** What must hold after any crash, whatever the server was doing. */
-function checkInvariants(home: string, ledger: Ledger, registeredSha: Map<string, string>): void {
-  const db = new Database(path.join(home, 'registry.db'), { readonly: true });
+async function checkInvariants(env: Record<string, string>, ledger: Ledger, registeredSha: Map<string, string>): Promise<void> {
+  const home = env.MLOPS_MCP_HOME;
+  const db = await readerFor(env);
   try {
-    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    if (db.engine === 'sqlite') expect((await db.all<{ integrity_check: string }>('PRAGMA integrity_check'))[0].integrity_check).toBe('ok');
     // Every change the client saw acknowledged is there, or one it sent after.
-    for (const subject of ledger.all()) expect(ledger.allowed(subject), `state of ${subject}`).toContain(readState(db, subject));
+    for (const subject of ledger.all()) expect(ledger.allowed(subject), `state of ${subject}`).toContain(await readState(db, subject));
 
-    const versions = db.prepare('SELECT model_name, version, stage, artifact_sha256, artifact_bytes FROM model_versions').all() as Array<{
+    const versions = await db.all<{
       model_name: string;
       version: string;
       stage: string;
       artifact_sha256: string;
       artifact_bytes: number;
-    }>;
+    }>('SELECT model_name, version, stage, artifact_sha256, artifact_bytes FROM model_versions');
     // No registry row points at a missing or partial artifact: the file is whole (its sha256 is
     // the row's) and is the file the client registered.
     for (const v of versions) {
@@ -130,13 +132,13 @@ function checkInvariants(home: string, ledger: Ledger, registeredSha: Map<string
     for (const m of new Set(versions.map((v) => v.model_name))) {
       expect(versions.filter((v) => v.model_name === m && v.stage === 'production').length).toBeLessThanOrEqual(1);
     }
-    const lastAudited = db.prepare(
+    const lastAudited = await db.all<{ model_name: string; version: string; to_stage: string }>(
       'SELECT model_name, version, to_stage FROM audit_log a WHERE to_stage IS NOT NULL AND id = (SELECT MAX(id) FROM audit_log b WHERE b.model_name = a.model_name AND b.version = a.version AND b.to_stage IS NOT NULL)',
     );
-    const audited = new Map((lastAudited.all() as Array<{ model_name: string; version: string; to_stage: string }>).map((r) => [`${r.model_name}/${r.version}`, r.to_stage]));
+    const audited = new Map(lastAudited.map((r) => [`${r.model_name}/${r.version}`, r.to_stage]));
     for (const v of versions) expect(audited.get(`${v.model_name}/${v.version}`), `audit of ${v.model_name}/${v.version}`).toBe(v.stage);
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -210,14 +212,18 @@ function referenceCsv(file: string, rows: number): string {
   return file;
 }
 
-describe('kill -9 at random moments', () => {
-  it(`keeps every acknowledged change and a consistent registry across ${KILLS} kills`, { timeout: 60_000 + KILLS * 15_000 }, async () => {
+describe.each([
+  { engine: 'sqlite', skip: false },
+  { engine: 'postgresql', skip: postgresUrl === null },
+])('kill -9 at random moments ($engine)', ({ engine, skip }) => {
+  it.skipIf(skip)(`keeps every acknowledged change and a consistent registry across ${KILLS} kills`, { timeout: 60_000 + KILLS * 15_000 }, async () => {
     const root = tempDir();
     const home = path.join(root, 'home');
     const tmp = path.join(home, 'artifacts', 'tmp');
     const uploads = path.join(root, 'uploads');
     fs.mkdirSync(uploads);
-    const env = { MLOPS_MCP_HOME: home, MLOPS_MCP_ALLOWED_DIRS: `${root}:${path.dirname(fixture('x'))}`, LOG_LEVEL: 'error' };
+    const env: Record<string, string> = { MLOPS_MCP_HOME: home, MLOPS_MCP_ALLOWED_DIRS: `${root}:${path.dirname(fixture('x'))}`, LOG_LEVEL: 'error' };
+    if (engine === 'postgresql') env.MLOPS_MCP_DATABASE_URL = await freshDatabase();
     // 100 000-row references, big enough that some kills land during their write; two sizes so
     // the row count tells which write the database kept.
     const references = [referenceCsv(path.join(root, 'ref-a.csv'), 100_000), referenceCsv(path.join(root, 'ref-b.csv'), 99_999)];
@@ -242,11 +248,11 @@ describe('kill -9 at random moments', () => {
       }
       if (k === 0) {
         // What the demo left: the states the first changes start from.
-        const db = new Database(path.join(home, 'registry.db'), { readonly: true });
-        for (const s of ['production:nba_points', 'weights:nba_win_predictor', 'reference:nba_points'] as const) ledger.follow(s, readState(db, s));
-        db.close();
+        const db = await readerFor(env);
+        for (const s of ['production:nba_points', 'weights:nba_win_predictor', 'reference:nba_points'] as const) ledger.follow(s, await readState(db, s));
+        await db.close();
       }
-      checkInvariants(home, ledger, registeredSha); // the restarted server opened the crashed database
+      await checkInvariants(env, ledger, registeredSha); // the restarted server opened the crashed database
       if (k === KILLS) {
         await server.stop();
         break;
@@ -347,7 +353,7 @@ describe('kill -9 at random moments', () => {
     }
 
     const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-    console.log(`crash test: ${KILLS} kills in ${seconds} s; kills after an acknowledged change, by kind: ${JSON.stringify(checkedAfterKill)}; call in flight at the kill: ${JSON.stringify(inFlightAtKill)}; temp files left by kills: ${tempsLeft.size}`);
+    console.log(`crash test (${engine}): ${KILLS} kills in ${seconds} s; kills after an acknowledged change, by kind: ${JSON.stringify(checkedAfterKill)}; call in flight at the kill: ${JSON.stringify(inFlightAtKill)}; temp files left by kills: ${tempsLeft.size}`);
     expect(errors, 'no call answered with an error').toEqual([]);
     // The run tested something: acknowledged changes of every kind were checked after a kill.
     for (const kind of ['version', 'production', 'weights', 'reference'] as const) expect(checkedAfterKill[kind], `kills after an acknowledged ${kind} change`).toBeGreaterThan(0);

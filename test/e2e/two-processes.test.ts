@@ -2,10 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrations } from '../../src/store/sqlite/migrations.js';
+import { migrations as postgresMigrations } from '../../src/store/postgres/migrations.js';
+import { migrations as sqliteMigrations } from '../../src/store/sqlite/migrations.js';
 import { call, fixture, ok, tempDir, text } from '../helpers.js';
+import { emptyDatabase, postgresUrl } from '../postgres/server.js';
+import { readerFor } from '../store/reader.js';
 import { spawnHttp, type SpawnedHttp } from './spawn.js';
 
 const SECONDS = Number(process.env.TWO_PROCESS_SECONDS ?? 8);
@@ -20,11 +22,17 @@ async function client(url: string, name: string): Promise<Client> {
   return c;
 }
 
-describe('two servers on one MLOPS_MCP_HOME', () => {
-  it(`promote, register and predict from both for ${SECONDS} s: no busy error, no lost update, one production`, { timeout: (SECONDS + 60) * 1000 }, async () => {
+describe.each([
+  { engine: 'sqlite', skip: false, where: 'one MLOPS_MCP_HOME', migrations: sqliteMigrations },
+  { engine: 'postgresql', skip: postgresUrl === null, where: 'one PostgreSQL database (homes apart, artifacts shared)', migrations: postgresMigrations },
+])('two servers on $where', ({ engine, skip, migrations }) => {
+  it.skipIf(skip)(`promote, register and predict from both for ${SECONDS} s: no busy error, no lost update, one production`, { timeout: (SECONDS + 60) * 1000 }, async () => {
     const home = path.join(tempDir(), 'home');
-    // Started together on an empty home: the migrations must run once.
-    servers.push(...(await Promise.all([spawnHttp([], { MLOPS_MCP_HOME: home }), spawnHttp([], { MLOPS_MCP_HOME: home })])));
+    const env: Record<string, string> = { MLOPS_MCP_HOME: home };
+    // Both on an empty database, the PostgreSQL one included: the migrations must run once. (The
+    // artifacts stay in one home until servers share object storage.)
+    if (engine === 'postgresql') env.MLOPS_MCP_DATABASE_URL = await emptyDatabase();
+    servers.push(...(await Promise.all([spawnHttp([], env), spawnHttp([], env)])));
     // Each migration was applied by one of them, once (both log what they apply; the log is
     // written asynchronously, so its lines may come after "listening").
     const applied = () => servers.flatMap((s) => [...s.stderr().matchAll(/"migration":(\d+)[^\n]*applied migration/g)].map((m) => Number(m[1])));
@@ -60,38 +68,46 @@ describe('two servers on one MLOPS_MCP_HOME', () => {
     const sampler = setInterval(() => {
       walMax = Math.max(walMax, fs.existsSync(wal) ? fs.statSync(wal).size : 0);
     }, 100);
+    const sqlite = engine === 'sqlite';
     try {
       await Promise.all([worker(a, 'a'), worker(b, 'b'), worker(a, 'a2'), worker(b, 'b2')]);
     } finally {
       clearInterval(sampler);
     }
-    console.info(`two processes, ${SECONDS} s: ${counts.registrations} registrations, ${counts.promotions} promotions that changed production, ${counts.predictions} predictions; WAL at most ${(walMax / 1048576).toFixed(1)} MiB`);
-    expect(walMax).toBeGreaterThan(0);
-    expect(walMax).toBeLessThan(16 * 1024 * 1024);
+    console.info(`two processes (${engine}), ${SECONDS} s: ${counts.registrations} registrations, ${counts.promotions} promotions that changed production, ${counts.predictions} predictions${sqlite ? `; WAL at most ${(walMax / 1048576).toFixed(1)} MiB` : ''}`);
+    if (sqlite) {
+      expect(walMax).toBeGreaterThan(0);
+      expect(walMax).toBeLessThan(16 * 1024 * 1024);
+    }
     expect(failures).toEqual([]);
     expect(counts.registrations).toBeGreaterThan(10);
     await a.close();
     await b.close();
     for (const s of servers.splice(0)) expect(await s.stop()).toBe(0); // flushes the prediction logs
 
-    const db = new Database(path.join(home, 'registry.db'), { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(migrations.length);
-    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    const versions = db.prepare("SELECT version, stage FROM model_versions WHERE model_name = 'shared'").all() as Array<{ version: string; stage: string }>;
-    expect(versions.length).toBe(2 + counts.registrations);
-    expect(versions.filter((v) => v.stage === 'production')).toHaveLength(1);
-    const registers = (db.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'register'").get() as { n: number }).n;
-    expect(registers).toBe(2 + counts.registrations);
-    // Every promotion that changed something is audited (two rows: in and out of production).
-    const promoteRows = (db.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'promote'").get() as { n: number }).n;
-    expect(promoteRows).toBe(1 + 2 * counts.promotions);
-    // Stages agree with the audit trail: each version's last audited to_stage is its stage.
-    const last = db
-      .prepare("SELECT version, to_stage FROM audit_log a WHERE model_name = 'shared' AND id = (SELECT MAX(id) FROM audit_log b WHERE b.model_name = 'shared' AND b.version = a.version AND b.to_stage IS NOT NULL)")
-      .all() as Array<{ version: string; to_stage: string }>;
-    for (const v of versions) expect(last.find((l) => l.version === v.version)?.to_stage).toBe(v.stage);
-    const logged = (db.prepare('SELECT coalesce(SUM(row_count), 0) AS n FROM predictions WHERE ok = 1').get() as { n: number }).n;
-    expect(logged).toBe(counts.predictions);
-    db.close();
+    const db = await readerFor(env);
+    try {
+      if (sqlite) {
+        expect((await db.all<{ user_version: number }>('PRAGMA user_version'))[0].user_version).toBe(migrations.length);
+        expect((await db.all<{ integrity_check: string }>('PRAGMA integrity_check'))[0].integrity_check).toBe('ok');
+      } else {
+        expect((await db.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version)).toEqual(migrations.map((m) => m.version));
+      }
+      const versions = await db.all<{ version: string; stage: string }>("SELECT version, stage FROM model_versions WHERE model_name = 'shared'");
+      expect(versions.length).toBe(2 + counts.registrations);
+      expect(versions.filter((v) => v.stage === 'production')).toHaveLength(1);
+      const count = async (query: string) => Number((await db.all<{ n: number }>(query))[0].n);
+      expect(await count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'register'")).toBe(2 + counts.registrations);
+      // Every promotion that changed something is audited (two rows: in and out of production).
+      expect(await count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'promote'")).toBe(1 + 2 * counts.promotions);
+      // Stages agree with the audit trail: each version's last audited to_stage is its stage.
+      const last = await db.all<{ version: string; to_stage: string }>(
+        "SELECT version, to_stage FROM audit_log a WHERE model_name = 'shared' AND id = (SELECT MAX(id) FROM audit_log b WHERE b.model_name = 'shared' AND b.version = a.version AND b.to_stage IS NOT NULL)",
+      );
+      for (const v of versions) expect(last.find((l) => l.version === v.version)?.to_stage).toBe(v.stage);
+      expect(await count(`SELECT coalesce(SUM(row_count), 0) AS n FROM predictions WHERE ${sqlite ? 'ok = 1' : 'ok'}`)).toBe(counts.predictions);
+    } finally {
+      await db.close();
+    }
   });
 });

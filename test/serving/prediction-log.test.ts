@@ -167,35 +167,6 @@ describe('the prediction log writer (a thread with its own connection)', () => {
   }, 30_000);
 });
 
-describe('a writer thread that dies part-way through a batch', () => {
-  it('counts what its committed transactions wrote, so the next flush writes the rest once', async () => {
-    await withLog({}, async (log, ctx) => {
-      const N = 100_000;
-      for (let i = 0; i < N; i++) log.append(pending(1, { id: `p${i}`, indices: null }));
-      const db = new Database(ctx.config.dbPath, { readonly: true });
-      const count = () => db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM predictions').get() as { n: number; d: number };
-      try {
-        const flushing = log.flush();
-        while (count().n === 0) await new Promise((r) => setTimeout(r, 1));
-        // Fault injection: the thread dies as an out-of-memory kill would end it, between two of its transactions.
-        const sink = (log as unknown as { deps: { sink: { channel: WorkerChannel<object, { id: number }> } } }).deps.sink;
-        await sink.channel.take()?.terminate();
-        await flushing;
-        expect(log.status().failedFlushes).toBe(1); // it died with rows left to write
-        const partial = count().n;
-        expect(partial).toBeGreaterThan(0);
-        expect(partial).toBeLessThan(N);
-        expect(log.status().pending).toBe(N - partial);
-        await log.flush();
-        expect(count()).toEqual({ n: N, d: N });
-        expect(log.status()).toMatchObject({ pending: 0, written: N });
-      } finally {
-        db.close();
-      }
-    });
-  }, 60_000);
-});
-
 describe('the flush timer', () => {
   /** Polls until `done` holds (the timer is real: no fake clock). */
   async function until(done: () => boolean, ms = 15_000): Promise<void> {
@@ -262,39 +233,6 @@ describe('backpressure', () => {
 });
 
 describe('counts that include what is not written yet (get_traffic_config without a flush)', () => {
-  it('database counts plus notInDatabase(progress), read in one snapshot, are exact at every moment of a flush', async () => {
-    await withLog({}, async (log, ctx) => {
-      const since = '2026-11-23T10:00:00.000Z';
-      const at = Date.parse(since) + 1_000;
-      let total = 0;
-      const states = new Set<string>();
-      for (let round = 0; round < 3; round++) {
-        // 2 500 single entries and three 10 000-row entries: a flush of several transactions.
-        for (let i = 0; i < 2_500; i++) log.append(pending(1, { id: `r${round}-${i}`, at }));
-        for (let i = 0; i < 3; i++) log.append(pending(10_000, { id: `b${round}-${i}`, at }));
-        total += 2_500 + 30_000;
-        const flushing = log.flush();
-        let done = false;
-        void flushing.then(() => (done = true));
-        while (!done) {
-          const read = log.startRead();
-          const { tallies, progress } = await ctx.store.predictions.tallies('m', since, log.writerId);
-          const unwritten = read.notInDatabase(progress).reduce((n, p) => n + p.rows, 0);
-          read.end();
-          expect((tallies.get('v1')?.count ?? 0) + unwritten).toBe(total);
-          states.add(progress ? `${progress.batch}:${progress.entries}` : 'none');
-          await new Promise((r) => setImmediate(r));
-        }
-        await flushing;
-        const read = log.startRead();
-        expect(read.notInDatabase((await ctx.store.predictions.tallies('m', since, log.writerId)).progress)).toEqual([]);
-        read.end();
-      }
-      // Seen part-way through a batch, not only before and after (several transactions per flush).
-      expect([...states].some((k) => k !== 'none' && !k.endsWith(':2503'))).toBe(true);
-    });
-  });
-
   it('get_traffic_config counts predictions the writer has not written, and counts them once after', async () => {
     const { app } = await testApp({ PREDICTION_LOG_FLUSH_MS: '3600000' });
     const client = await connect(app);
@@ -319,81 +257,5 @@ describe('counts that include what is not written yet (get_traffic_config withou
       await client.close();
       await app.close();
     }
-  });
-});
-
-describe('per-minute counts and trimming (on the writer thread)', () => {
-  it('counts per version since any moment exactly as a scan of the log would, across minute boundaries', async () => {
-    await withLog({}, async (log, ctx) => {
-      // 3 minutes of predictions, 7 s apart, alternating versions, every 5th failed (no output), one failed before routing.
-      const t0 = Date.parse('2026-11-23T10:00:00.000Z');
-      for (let i = 0; i < 26; i++) {
-        const failed = i % 5 === 0;
-        log.append(pending(1 + (i % 3), { id: `r${i}`, name: 'nba_points', version: i % 2 ? 'v2' : 'v1', at: t0 + i * 7_000, ok: !failed, error: failed ? 'x' : null, output: failed ? null : pending(1 + (i % 3)).output }));
-      }
-      log.append(pending(1, { id: 'unrouted', indices: null, name: 'nba_points', version: null, ok: false, error: 'no version', output: null, matrix: null, rawFeatures: '[1]', at: t0 + 65_000 }));
-      await log.flush();
-      // The exact answer, from every logged prediction.
-      const logged = readPredictionLog(ctx.config.dbPath);
-      for (const offset of [0, 1, 6_999, 30_500, 59_999, 60_000, 61_234, 119_000, 150_000, 400_000]) {
-        const since = new Date(t0 + offset).toISOString();
-        const byVersion = new Map<string | null, { count: number; errors: number; sum: number; n: number }>();
-        for (const r of logged.filter((x) => x.createdAt >= since)) {
-          const v = byVersion.get(r.version) ?? { count: 0, errors: 0, sum: 0, n: 0 };
-          v.count++;
-          if (!r.ok) v.errors++;
-          if (typeof r.prediction === 'number') (v.sum += r.prediction), v.n++;
-          byVersion.set(r.version, v);
-        }
-        const round = (x: number | null) => (x === null ? null : Number(x.toFixed(9)));
-        const want = [...byVersion].map(([version, v]) => ({ version, count: v.count, errors: v.errors, meanPrediction: round(v.n ? v.sum / v.n : null) }));
-        const got = [...(await ctx.store.predictions.tallies('nba_points', since, log.writerId)).tallies].map(([version, v]) => ({ version, count: v.count, errors: v.errors, meanPrediction: round(v.n ? v.sum / v.n : null) }));
-        const order = (a: { version: string | null }, b: { version: string | null }) => String(a.version).localeCompare(String(b.version));
-        expect(got.sort(order), since).toEqual(want.sort(order));
-      }
-    });
-  });
-
-  it('reads drift windows from entries newest first, cutting the oldest entry to its newest rows at last_n', async () => {
-    await withLog({}, async (log, ctx) => {
-      const t0 = Date.parse('2026-11-23T10:00:00.000Z');
-      log.append(pending(5, { id: 'a', name: 'nba_points', at: t0 }));
-      log.append(pending(1, { id: 'failed', name: 'nba_points', at: t0 + 500, ok: false, error: 'x', output: null }));
-      log.append(pending(5, { id: 'b', name: 'nba_points', version: 'v2', at: t0 + 1_000 }));
-      await log.flush();
-      const window = await ctx.store.predictions.loggedFeatures('nba_points', { lastN: 7 });
-      expect(window.map((e) => [e.version, e.rows, Array.from(e.values)])).toEqual([
-        ['v2', 5, [0, 1, 1, 2, 2, 3, 3, 4, 4, 5]],
-        ['v1', 2, [3, 4, 4, 5]],
-      ]);
-      expect((await ctx.store.predictions.loggedFeatures('nba_points', { version: 'v1', since: new Date(t0).toISOString() })).map((e) => e.rows)).toEqual([5]);
-    });
-  });
-
-  it('trims by age, then the entries wholly older than the newest maxRows predictions, and keeps the count exact', async () => {
-    const keep = 7_000;
-    await withLog({ maxRows: keep, maxAgeMs: 3_600_000 }, async (log, ctx) => {
-      const now = Date.now();
-      for (let i = 0; i < 3; i++) log.append(pending(1_000, { id: `old${i}`, name: 'nba_points', at: now - 7_200_000 })); // two hours old
-      // 60 entries of 1 to 500 rows: the cut falls inside one of them, found by a binary search over seq.
-      const sizes = Array.from({ length: 60 }, (_, i) => 1 + ((i * 137) % 500));
-      sizes.forEach((n, i) => log.append(pending(n, { id: `new${i}`, name: 'nba_points', at: now })));
-      await log.flush();
-      expect(await ctx.store.predictions.count()).toBe(3_000 + sizes.reduce((a, b) => a + b, 0));
-      await log.trim();
-      // Kept: the newest entries whose rows reach into the newest `keep` predictions.
-      let first = sizes.length;
-      for (let rows = 0; rows < keep; ) rows += sizes[--first];
-      const kept = sizes.slice(first).reduce((a, b) => a + b, 0);
-      const db = new Database(ctx.config.dbPath, { readonly: true });
-      const ids = db.prepare('SELECT id FROM predictions ORDER BY seq').pluck().all() as string[];
-      const minutes = db.prepare('SELECT COUNT(*) FROM prediction_minutes WHERE minute < ?').pluck().get(new Date(now - 3_600_000).toISOString().slice(0, 16));
-      db.close();
-      expect(ids).toEqual(sizes.slice(first).map((_, i) => `new${first + i}`));
-      expect(kept).toBeGreaterThanOrEqual(keep);
-      expect(kept - sizes[first]).toBeLessThan(keep);
-      expect(await ctx.store.predictions.count()).toBe(kept);
-      expect(minutes).toBe(0);
-    });
   });
 });

@@ -4,7 +4,7 @@ import type { DriftReference, DriftRun, FeatureSummary, ReferenceFeature } from 
 import type { DriftStore } from '../../monitoring/ports.js';
 import type { Actor } from '../../registry/types.js';
 import type { SqliteConnection } from './connection.js';
-import { float64sOf } from './rows.js';
+import { float64sOf } from '../log-reading.js';
 
 /** Drift references and runs on SQLite; a model-wide reference is stored under version ''. */
 export class SqliteDriftStore implements DriftStore {

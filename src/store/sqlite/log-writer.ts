@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { PendingPredictions, PredictionSink, WriteResult, WriterProgress } from '../../serving/ports.js';
-import { WorkerChannel } from '../../worker-channel.js';
+import type { PendingPredictions, WriterProgress } from '../../serving/ports.js';
+import { ThreadedSink } from '../threaded-sink.js';
 
 /**
  * Entries per transaction in the writer, and predictions (a batch entry's rows add ~80 bytes each
@@ -28,105 +27,31 @@ interface WriterData {
   nice: number;
 }
 
-type WriterRequest = { batch?: readonly PendingPredictions[]; seq?: number; trim?: { before: string; keep: number } };
-
-/** The thread's answer to a request: rows written, or rows trimmed, and the error that stopped it. */
-interface Reply {
-  id: number;
-  written?: number;
-  removed?: number;
-  error: WriteResult['error'];
-}
-
-/** The id of the reply a request gets when the thread failed before answering it. */
-const THREAD_FAILED = -1;
-
 /**
  * Writes the prediction log on a worker thread with its own SQLite connection: an entry costs
- * ~5–10 µs to encode and insert, which on the event loop would be taken from requests. The
- * main thread only posts the pending requests (structured clone, ~1 µs a request). Writes are
- * answered in order.
+ * ~5–10 µs to encode and insert, which on the event loop would be taken from requests.
  */
-export class PredictionWriter implements PredictionSink {
-  private readonly channel: WorkerChannel<WriterRequest, Reply>;
-  /** Names this writer's progress row (prediction_log_progress): one per writer, so one per process. */
-  readonly writerId = randomUUID();
-
-  constructor(
-    private readonly dbPath: string,
-    /** This writer's progress row as the database holds it (the registry store reads it). */
-    private readonly readProgress: (writerId: string) => WriterProgress | null,
-    private readonly busyTimeoutMs = 5000,
-  ) {
-    this.channel = new WorkerChannel(() => this.startThread(), 'prediction log writer');
-  }
-
-  /**
-   * Writes the batch; each transaction also records `seq` and how many of its entries are
-   * written so far in this writer's progress row (see PredictionLog.startRead).
-   */
-  async write(batch: readonly PendingPredictions[], seq: number): Promise<WriteResult> {
-    const r = await this.request({ batch, seq });
-    if (r.id !== THREAD_FAILED) return { written: r.written ?? 0, error: r.error };
-    // The thread died (out of memory, a native fault) with no answer: the transactions it had
-    // committed are in the database, and its progress row says how far. Counted as unwritten,
-    // they were written again by the next flush (duplicates, and counted twice).
-    const entries = this.committedEntries(seq);
-    let rows = 0;
-    for (let e = 0; e < entries; e++) rows += batch[e].rows;
-    return { written: rows, error: r.error };
-  }
-
-  /** How many entries of batch `seq` this writer's committed transactions hold (its progress row). */
-  private committedEntries(seq: number): number {
-    try {
-      const row = this.readProgress(this.writerId);
-      return row?.batch === seq ? row.entries : 0;
-    } catch {
-      return 0; // the database cannot be read either: the next flush finds out
-    }
-  }
-
-  /**
-   * Deletes logged predictions older than `before` and beyond the newest `keep`, in slices of a
-   * few thousand rows so the main connection's writes wait milliseconds at most; answers how
-   * many went.
-   */
-  async trim(before: string, keep: number): Promise<number> {
-    const r = await this.request({ trim: { before, keep } });
-    if (r.error) throw new Error(r.error.message);
-    return r.removed ?? 0;
-  }
-
-  /** The thread's reply; a thread that failed meanwhile is a failed write (the next one starts a new thread). */
-  private request(message: WriterRequest): Promise<Reply> {
-    return this.channel.request(message).catch((e: Error): Reply => ({ id: THREAD_FAILED, written: 0, error: { message: e.message, code: null } }));
-  }
-
-  async close(): Promise<void> {
-    const worker = this.channel.take();
-    if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    // Held until it has closed its connection: an unref'd thread would let the process end first.
-    worker.ref();
-    worker.postMessage({ close: true });
-    await exited;
-  }
-
-  private startThread(): Worker {
-    const data: WriterData = {
-      dbPath: this.dbPath,
-      writerId: this.writerId,
-      sqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'),
-      busyTimeoutMs: this.busyTimeoutMs,
-      entriesPerTransaction: ENTRIES_PER_TRANSACTION,
-      rowsPerTransaction: ROWS_PER_TRANSACTION,
-      entriesPerInsert: ENTRIES_PER_INSERT,
-      nice: WRITER_NICE,
-    };
-    // The thread's code is writerThread's source: one file, type-checked with the rest, and
-    // runnable from src (tests) and dist alike.
-    return new Worker(`(${writerThread.toString()})()`, { eval: true, workerData: data });
+export class PredictionWriter extends ThreadedSink {
+  constructor(dbPath: string, readProgress: (writerId: string) => WriterProgress | null, busyTimeoutMs = 5000) {
+    super(
+      (writerId) => {
+        const data: WriterData = {
+          dbPath,
+          writerId,
+          sqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'),
+          busyTimeoutMs,
+          entriesPerTransaction: ENTRIES_PER_TRANSACTION,
+          rowsPerTransaction: ROWS_PER_TRANSACTION,
+          entriesPerInsert: ENTRIES_PER_INSERT,
+          nice: WRITER_NICE,
+        };
+        // The thread's code is writerThread's source: one file, type-checked with the rest, and
+        // runnable from src (tests) and dist alike.
+        return new Worker(`(${writerThread.toString()})()`, { eval: true, workerData: data });
+      },
+      async (writerId) => readProgress(writerId),
+      'prediction log writer',
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Alert, AlertSeverity } from '../../monitoring/alert-types.js';
 import type { AuditAction, AuditEntry, ModelSignature, ModelVersion, Stage } from '../../registry/types.js';
 import type { LoggedFeatures } from '../../serving/ports.js';
+import { float64sOf } from '../log-reading.js';
 
 /** Rows as SQLite returns them (snake_case columns, JSON as text), and their domain records. */
 
@@ -86,8 +87,6 @@ export const toAlert = (r: AlertRow): Alert => ({
   createdAt: r.created_at,
 });
 
-/** A BLOB's float64s, copied: a Float64Array cannot view a Buffer at an offset that is not a multiple of 8. */
-export const float64sOf = (blob: Buffer) => new Float64Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
 
 /**
  * An entry's features (migration 8): float64s as a BLOB, or, for a row logged before it, a JSON
