@@ -44,9 +44,10 @@ export interface RegistryStore {
   /**
    * Changes stages: `plan` applies the rules to the model's state as it is inside the
    * transaction, with the model locked against other writers, so concurrent changes cannot
-   * interleave; the changes, audit rows, alerts and the end of a split land together or not at all.
+   * interleave; the changes, audit rows, alerts and the end of a split land together or not at
+   * all. Answers the plan and the state it was made on; undefined: no such model.
    */
-  changeStages(name: string, plan: (state: ModelState) => StagePlan, who: Actor): Promise<StagePlan>;
+  changeStages(name: string, plan: (state: ModelState) => StagePlan, who: Actor): Promise<{ plan: StagePlan; before: ModelState } | undefined>;
   /** Records a write that the safety rules refused or a person declined. */
   recordRefusal(name: string, version: string | null, who: Actor, details: Record<string, unknown>): Promise<void>;
   /** The model's audit trail, newest first. */

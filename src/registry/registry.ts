@@ -244,31 +244,42 @@ export class ModelRegistry {
   }
 
   private async changeStages(name: string, plan: (s: ModelState) => StagePlan, who: Actor, options: StageChangeOptions): Promise<StageChangeOutcome> {
-    const before = await this.requireModel(name);
-    // A dry run plans on a snapshot; a real change plans again inside its transaction.
+    // A dry run plans on a snapshot; a real change plans inside its transaction, on the state
+    // there, which it answers with the plan.
     const checked = (s: ModelState) => {
       const p = plan(s);
       options.check?.(p);
       return p;
     };
-    const decided = options.dryRun ? plan(before) : await this.deps.store.changeStages(name, checked, who);
-    const after = options.dryRun ? applyPlan(before, decided) : await this.requireModel(name);
+    let before: ModelState;
+    let decided: StagePlan;
+    if (options.dryRun) {
+      before = await this.requireModel(name);
+      decided = plan(before);
+    } else {
+      const done = await this.deps.store.changeStages(name, checked, who);
+      if (!done) throw noSuchModel(name);
+      ({ before, plan: decided } = done);
+    }
+    const after = applyPlan(before, decided);
     return {
       ...decided,
       name,
       dryRun: Boolean(options.dryRun),
       stagesAfter: after.versions.map((v) => ({ version: v.version, stage: v.stage })),
-      productionBefore: productionOf(options.dryRun ? before : stateBefore(after, decided)),
+      productionBefore: productionOf(before),
       productionAfter: productionOf(after),
     };
   }
 
   private async requireModel(name: string): Promise<ModelState> {
     const state = await this.deps.store.modelState(name);
-    if (!state) throw notFound(`No model named "${name}" is registered. Call list_models to see the registered models, or register_model to add one.`);
+    if (!state) throw noSuchModel(name);
     return state;
   }
 }
+
+const noSuchModel = (name: string) => notFound(`No model named "${name}" is registered. Call list_models to see the registered models, or register_model to add one.`);
 
 function checkName(argument: string, value: string): void {
   if (!NAME_PATTERN.test(value)) {
@@ -279,11 +290,6 @@ function checkName(argument: string, value: string): void {
 function applyPlan(state: ModelState, plan: StagePlan): ModelState {
   const to = new Map(plan.changes.map((c) => [c.version, c.to] as const));
   return { ...state, versions: state.versions.map((v) => ({ ...v, stage: to.get(v.version) ?? v.stage })) };
-}
-
-function stateBefore(state: ModelState, plan: StagePlan): ModelState {
-  const from = new Map(plan.changes.map((c) => [c.version, c.from] as const));
-  return { ...state, versions: state.versions.map((v) => ({ ...v, stage: from.get(v.version) ?? v.stage })) };
 }
 
 const productionOf = (s: ModelState) => s.versions.find((v) => v.stage === 'production')?.version ?? null;

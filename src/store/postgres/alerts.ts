@@ -8,7 +8,7 @@ export class PostgresAlertStore implements AlertStore {
 
   async insert(alert: AlertDraft): Promise<Alert> {
     const now = this.c.now();
-    const id = await this.c.write((tx) => tx.alert(alert, now));
+    const id = await this.c.write((tx) => tx.insertAlert(alert, now));
     return { ...alert, id, createdAt: now };
   }
 

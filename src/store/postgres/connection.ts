@@ -46,7 +46,8 @@ export function clientConfig(url: string, applicationName: string): pg.ClientCon
 /** PostgreSQL's text types refuse U+0000, which JavaScript strings (and SQLite) allow: it is kept as U+FFFD. */
 const NUL = /\u0000/g;
 export const pgText = (s: string) => (s.includes('\u0000') ? s.replace(NUL, '\uFFFD') : s);
-const params = (values: readonly unknown[]) => values.map((v) => (typeof v === 'string' ? pgText(v) : v));
+const param = (v: unknown): unknown => (typeof v === 'string' ? pgText(v) : Array.isArray(v) ? v.map(param) : v);
+const params = (values: readonly unknown[]) => values.map(param);
 
 export interface AuditDraft {
   name: string;
@@ -78,17 +79,8 @@ export class Tx {
     return (await this.query('SELECT 1 FROM models WHERE name = $1 FOR UPDATE', [name])).length === 1;
   }
 
-  async audit(e: AuditDraft): Promise<void> {
-    const details = e.who.approvedBy ? { ...e.details, approved_by: e.who.approvedBy } : e.details;
-    await this.query(
-      `INSERT INTO audit_log (model_name, version, action, from_stage, to_stage, actor, reason, details, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [e.name, e.version, e.action, e.from, e.to, e.who.actor, e.who.reason ?? null, details ? JSON.stringify(details) : null, e.now],
-    );
-  }
-
-  /** Inserts an alert; answers its id. */
-  async alert(alert: AlertDraft, now: string): Promise<number> {
+  /** Inserts an alert on its own; answers its id. */
+  async insertAlert(alert: AlertDraft, now: string): Promise<number> {
     const [row] = await this.query<{ id: number }>(
       'INSERT INTO alerts (type, severity, model_name, version, message, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
       [alert.type, alert.severity, alert.name, alert.version, alert.message, alert.details ? JSON.stringify(alert.details) : null, now],
@@ -96,13 +88,94 @@ export class Tx {
     return row.id;
   }
 
-  async enqueue(kind: OutboxKind, name: string, payload: Record<string, unknown>, now: string): Promise<void> {
-    if (this.outbox) await this.query('INSERT INTO mlflow_outbox (kind, model_name, payload, created_at) VALUES ($1, $2, $3, $4)', [kind, name, JSON.stringify(payload), now]);
+  /** Rows this transaction adds beside its own: audit entries, alerts, outbox entries and a change notice, written in one statement. */
+  effects(): Effects {
+    return new Effects(this, this.outbox);
+  }
+}
+
+/**
+ * What a write adds to its transaction besides its own rows, collected and then written in one
+ * statement (one round trip to the server, however many rows): audit entries in the order
+ * given (the trail is read by id), alerts, MLflow outbox entries (when mirroring), a change
+ * notice for every server (pg_notify, delivered on commit).
+ */
+export class Effects {
+  private readonly audits: AuditDraft[] = [];
+  private readonly alerts: Array<{ alert: AlertDraft; now: string }> = [];
+  private readonly queued: Array<{ kind: OutboxKind; name: string; payload: Record<string, unknown>; now: string }> = [];
+  private notice: string | null = null;
+
+  constructor(
+    private readonly tx: Tx,
+    private readonly outbox: boolean,
+  ) {}
+
+  audit(e: AuditDraft): this {
+    this.audits.push(e);
+    return this;
   }
 
-  /** Tells every server, when this transaction commits, that the model's registry or traffic state changed. */
-  async notify(name: string): Promise<void> {
-    await this.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, name]);
+  alert(alert: AlertDraft, now: string): this {
+    this.alerts.push({ alert, now });
+    return this;
+  }
+
+  enqueue(kind: OutboxKind, name: string, payload: Record<string, unknown>, now: string): this {
+    if (this.outbox) this.queued.push({ kind, name, payload, now });
+    return this;
+  }
+
+  /** Tells every server, when the transaction commits, that this model's registry or traffic state changed. */
+  notify(name: string): this {
+    this.notice = name;
+    return this;
+  }
+
+  async write(): Promise<void> {
+    const details = (e: AuditDraft) => {
+      const d = e.who.approvedBy ? { ...e.details, approved_by: e.who.approvedBy } : e.details;
+      return d ? JSON.stringify(d) : null;
+    };
+    const a = this.audits;
+    const l = this.alerts;
+    const o = this.queued;
+    await this.tx.query(
+      `WITH audit AS (
+         INSERT INTO audit_log (model_name, version, action, from_stage, to_stage, actor, reason, details, created_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::json[], $9::timestamptz[])
+       ), alerted AS (
+         INSERT INTO alerts (type, severity, model_name, version, message, details, created_at)
+         SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::json[], $16::timestamptz[])
+       ), queued AS (
+         INSERT INTO mlflow_outbox (kind, model_name, payload, created_at)
+         SELECT * FROM unnest($17::text[], $18::text[], $19::json[], $20::timestamptz[])
+       )
+       SELECT pg_notify('${CHANGES_CHANNEL}', $21) WHERE $21::text IS NOT NULL`,
+      [
+        a.map((e) => e.name),
+        a.map((e) => e.version),
+        a.map((e) => e.action),
+        a.map((e) => e.from),
+        a.map((e) => e.to),
+        a.map((e) => e.who.actor),
+        a.map((e) => e.who.reason ?? null),
+        a.map(details),
+        a.map((e) => e.now),
+        l.map((x) => x.alert.type),
+        l.map((x) => x.alert.severity),
+        l.map((x) => x.alert.name),
+        l.map((x) => x.alert.version),
+        l.map((x) => x.alert.message),
+        l.map((x) => (x.alert.details ? JSON.stringify(x.alert.details) : null)),
+        l.map((x) => x.now),
+        o.map((x) => x.kind),
+        o.map((x) => x.name),
+        o.map((x) => JSON.stringify(x.payload)),
+        o.map((x) => x.now),
+        this.notice,
+      ],
+    );
   }
 }
 

@@ -31,16 +31,19 @@ export class PostgresDriftStore implements DriftStore {
           features.map((f) => JSON.stringify(f.summary)),
         ],
       );
-      await tx.audit({
-        name,
-        version,
-        action: 'set_drift_reference',
-        from: null,
-        to: null,
-        who,
-        now,
-        details: { source, rows, features: features.map((f) => f.feature), replaced_rows: before?.rows ?? null },
-      });
+      await tx
+        .effects()
+        .audit({
+          name,
+          version,
+          action: 'set_drift_reference',
+          from: null,
+          to: null,
+          who,
+          now,
+          details: { source, rows, features: features.map((f) => f.feature), replaced_rows: before?.rows ?? null },
+        })
+        .write();
       return now;
     });
   }
@@ -79,8 +82,9 @@ export class PostgresDriftStore implements DriftStore {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
         [run.id, run.name, run.version, run.source, run.datasetDrift, run.driftedShare, JSON.stringify(run), run.actor, run.createdAt],
       );
-      for (const a of alerts) await tx.alert(a, run.createdAt);
-      await tx.enqueue('drift_run', run.name, { runId: run.id }, run.createdAt);
+      const effects = tx.effects().enqueue('drift_run', run.name, { runId: run.id }, run.createdAt);
+      for (const a of alerts) effects.alert(a, run.createdAt);
+      await effects.write();
     });
   }
 

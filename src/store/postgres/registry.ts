@@ -1,7 +1,7 @@
 import type { MlflowLink } from '../../mlflow/ports.js';
 import type { HistoryQuery, RegistryStore, VersionQuery } from '../../registry/ports.js';
 import type { Actor, AuditEntry, ModelState, ModelVersion, NewVersion, Stage, StageChange, StagePlan, VersionLabel } from '../../registry/types.js';
-import type { Routing, TrafficConfig } from '../../serving/traffic.js';
+import type { Routing } from '../../serving/traffic.js';
 import type { PostgresConnection, Tx } from './connection.js';
 import { toAudit, toVersion, VERSION_COLUMNS, type AuditRow, type VersionRow } from './rows.js';
 
@@ -15,7 +15,7 @@ export class PostgresRegistryStore implements RegistryStore {
   constructor(private readonly c: PostgresConnection) {}
 
   async modelState(name: string): Promise<ModelState | undefined> {
-    return this.c.snapshot((tx) => readModelState(tx, name));
+    return readModelState(this.c, name);
   }
 
   async modelNames(): Promise<string[]> {
@@ -89,7 +89,7 @@ export class PostgresRegistryStore implements RegistryStore {
         ],
       );
       const mlflow = link ? { mlflow: `models:/${link.mlflowName}/${link.mlflowVersion}` } : {};
-      await tx.audit({ name, version: draft.version, action: 'register', from: null, to: 'none', who, now, details: { sha256: draft.artifactSha256, ...mlflow } });
+      const effects = tx.effects().audit({ name, version: draft.version, action: 'register', from: null, to: 'none', who, now, details: { sha256: draft.artifactSha256, ...mlflow } });
       // A version imported from MLflow is already there: link it instead of pushing it.
       if (link) {
         await tx.query(
@@ -98,18 +98,18 @@ export class PostgresRegistryStore implements RegistryStore {
           [name, draft.version, link.mlflowName, link.mlflowVersion, link.runId],
         );
       } else {
-        await tx.enqueue('register', name, { version: draft.version }, now);
+        effects.enqueue('register', name, { version: draft.version }, now);
       }
-      await tx.notify(name);
+      await effects.notify(name).write();
       return toVersion(row);
     });
     this.c.localWrites++;
     return version;
   }
 
-  async changeStages(name: string, plan: (state: ModelState) => StagePlan, who: Actor): Promise<StagePlan> {
-    const decided = await this.c.write(async (tx) => {
-      if (!(await tx.lockModel(name))) throw new Error(`changeStages: model ${name} vanished`); // callers check existence first
+  async changeStages(name: string, plan: (state: ModelState) => StagePlan, who: Actor): Promise<{ plan: StagePlan; before: ModelState } | undefined> {
+    const done = await this.c.write(async (tx) => {
+      if (!(await tx.lockModel(name))) return undefined;
       const state = (await readModelState(tx, name))!;
       const decided = plan(state);
       const now = this.c.now();
@@ -123,26 +123,27 @@ export class PostgresRegistryStore implements RegistryStore {
         ]);
         if (updated.length !== 1) throw new Error(`stage of ${name} ${change.version} is not ${change.from}`);
       }
+      const effects = tx.effects();
       for (const change of decided.changes) {
-        await tx.audit({ name, version: change.version, action: decided.action, from: change.from, to: change.to, who, now });
-        await tx.enqueue('stage', name, { ...change, action: decided.action, actor: who.actor, reason: who.reason ?? null }, now);
+        effects.audit({ name, version: change.version, action: decided.action, from: change.from, to: change.to, who, now });
+        effects.enqueue('stage', name, { ...change, action: decided.action, actor: who.actor, reason: who.reason ?? null }, now);
       }
-      for (const alert of decided.alerts) await tx.alert(alert, now);
+      for (const alert of decided.alerts) effects.alert(alert, now);
       if (decided.clearTraffic && state.traffic) {
         await tx.query('DELETE FROM traffic_configs WHERE model_name = $1', [name]);
-        await tx.enqueue('traffic', name, { weights: null, routing: null }, now);
-        await tx.audit({ name, version: null, action: 'configure_traffic', from: null, to: null, who, now, details: { before: state.traffic.weights, after: null } });
+        effects.enqueue('traffic', name, { weights: null, routing: null }, now);
+        effects.audit({ name, version: null, action: 'configure_traffic', from: null, to: null, who, now, details: { before: state.traffic.weights, after: null } });
       }
       if (decided.changes.length) await tx.query('UPDATE models SET updated_at = $2 WHERE name = $1', [name, now]);
-      await tx.notify(name);
-      return decided;
+      await effects.notify(name).write();
+      return { plan: decided, before: state };
     });
-    this.c.localWrites++;
-    return decided;
+    if (done) this.c.localWrites++;
+    return done;
   }
 
   async recordRefusal(name: string, version: string | null, who: Actor, details: Record<string, unknown>): Promise<void> {
-    await this.c.write((tx) => tx.audit({ name, version, action: 'refused', from: null, to: null, who, now: this.c.now(), details }));
+    await this.c.write((tx) => tx.effects().audit({ name, version, action: 'refused', from: null, to: null, who, now: this.c.now(), details }).write());
   }
 
   async history(name: string, query: HistoryQuery): Promise<AuditEntry[]> {
@@ -157,28 +158,31 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 }
 
-/** A model's state, read through the pool or inside a transaction (where it sees the transaction's writes). */
-export async function readModelState(db: Reader, name: string): Promise<ModelState | undefined> {
-  const versions = (await db.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE model_name = $1 ORDER BY seq`, [name])).map(toVersion);
-  if (!versions.length && !(await db.query('SELECT 1 FROM models WHERE name = $1', [name])).length) return undefined;
-  const current = versions.find((v) => v.stage === 'production');
-  // Newest first along audit_log_production: a few rows back at most, however long the trail.
-  const [previous] = current
-    ? await db.query<{ version: string }>(
-        `SELECT a.version FROM audit_log a
-         WHERE a.model_name = $1 AND a.to_stage = 'production' AND a.version IS NOT NULL AND a.version <> $2
-           AND EXISTS (SELECT 1 FROM model_versions v WHERE v.model_name = a.model_name AND v.version = a.version)
-         ORDER BY a.id DESC LIMIT 1`,
-        [name, current.version],
-      )
-    : [];
-  return { name, versions, previousProduction: previous?.version ?? null, traffic: await readTraffic(db, name) };
-}
+type StateRow = Partial<VersionRow> & { weights: Record<string, number> | null; routing: Routing | null; traffic_updated_at: string | null; previous_production: string | null };
 
-export async function readTraffic(db: Reader, name: string): Promise<TrafficConfig | null> {
-  const [row] = await db.query<{ weights: Record<string, number>; routing: Routing; updated_at: string }>(
-    'SELECT weights, routing, updated_at FROM traffic_configs WHERE model_name = $1',
+/**
+ * A model's state in one statement (so from one snapshot), through the pool or inside a
+ * transaction: its versions, split, and the version production had before the current one
+ * (newest first along audit_log_production: a few rows back at most, however long the trail).
+ */
+export async function readModelState(db: Reader, name: string): Promise<ModelState | undefined> {
+  const columns = VERSION_COLUMNS.split(', ')
+    .map((col) => `v.${col}`)
+    .join(', ');
+  const rows = await db.query<StateRow>(
+    `SELECT ${columns}, t.weights, t.routing, t.updated_at AS traffic_updated_at,
+       (SELECT a.version FROM audit_log a
+        WHERE a.model_name = $1 AND a.to_stage = 'production' AND a.version IS NOT NULL
+          AND a.version <> (SELECT p.version FROM model_versions p WHERE p.model_name = $1 AND p.stage = 'production')
+          AND EXISTS (SELECT 1 FROM model_versions e WHERE e.model_name = a.model_name AND e.version = a.version)
+        ORDER BY a.id DESC LIMIT 1) AS previous_production
+     FROM models m LEFT JOIN model_versions v ON v.model_name = m.name LEFT JOIN traffic_configs t ON t.model_name = m.name
+     WHERE m.name = $1 ORDER BY v.seq`,
     [name],
   );
-  return row ? { weights: row.weights, routing: row.routing, updatedAt: row.updated_at } : null;
+  if (!rows.length) return undefined;
+  const first = rows[0];
+  const versions = first.version === null ? [] : rows.map((r) => toVersion(r as VersionRow));
+  const traffic = first.weights && first.routing && first.traffic_updated_at ? { weights: first.weights, routing: first.routing, updatedAt: first.traffic_updated_at } : null;
+  return { name, versions, previousProduction: first.previous_production, traffic };
 }

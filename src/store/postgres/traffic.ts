@@ -39,19 +39,21 @@ export class PostgresTrafficStore implements TrafficStore {
          ON CONFLICT (model_name) DO UPDATE SET weights = excluded.weights, routing = excluded.routing, updated_at = excluded.updated_at`,
         [name, JSON.stringify(decided.weights), decided.routing, now],
       );
-      await tx.enqueue('traffic', name, { weights: decided.weights, routing: decided.routing, before: state.traffic?.weights ?? null }, now);
-      await tx.audit({
-        name,
-        version: null,
-        action: 'configure_traffic',
-        from: null,
-        to: null,
-        who,
-        now,
-        details: { before: state.traffic?.weights ?? null, after: decided.weights, routing: decided.routing },
-      });
-      for (const alert of decided.alerts) await tx.alert(alert, now);
-      await tx.notify(name);
+      const effects = tx
+        .effects()
+        .enqueue('traffic', name, { weights: decided.weights, routing: decided.routing, before: state.traffic?.weights ?? null }, now)
+        .audit({
+          name,
+          version: null,
+          action: 'configure_traffic',
+          from: null,
+          to: null,
+          who,
+          now,
+          details: { before: state.traffic?.weights ?? null, after: decided.weights, routing: decided.routing },
+        });
+      for (const alert of decided.alerts) effects.alert(alert, now);
+      await effects.notify(name).write();
       return { plan: decided, before: state.traffic, config: { weights: decided.weights, routing: decided.routing, updatedAt: now } };
     });
     this.c.localWrites++;

@@ -128,10 +128,10 @@ export class SqliteRegistryStore implements RegistryStore {
     });
   }
 
-  async changeStages(name: string, plan: (state: ModelState) => StagePlan, who: Actor): Promise<StagePlan> {
+  async changeStages(name: string, plan: (state: ModelState) => StagePlan, who: Actor): Promise<{ plan: StagePlan; before: ModelState } | undefined> {
     return this.c.write(() => {
       const state = this.readModelState(name);
-      if (!state) throw new Error(`changeStages: model ${name} vanished`); // callers check existence first
+      if (!state) return undefined;
       const decided = plan(state);
       const now = this.c.now();
       for (const change of [...decided.changes].sort(leavingProductionFirst)) {
@@ -150,7 +150,7 @@ export class SqliteRegistryStore implements RegistryStore {
       }
       if (decided.changes.length) this.q.touchModel.run(now, name);
       this.c.localWrites++;
-      return decided;
+      return { plan: decided, before: state };
     });
   }
 

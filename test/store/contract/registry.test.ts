@@ -29,8 +29,11 @@ async function versions(store: Store, name: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) await store.registry.registerVersion(name, draft(name), who);
 }
 
-const promote = (store: Store, name: string, version: string, archiveExisting = true) =>
-  store.registry.changeStages(name, (s) => planPromotion(s, { version, targetStage: 'production', archiveExisting }), who);
+const promote = async (store: Store, name: string, version: string, archiveExisting = true) => {
+  const done = await store.registry.changeStages(name, (s) => planPromotion(s, { version, targetStage: 'production', archiveExisting }), who);
+  if (!done) throw new Error(`no model ${name}`);
+  return done.plan;
+};
 
 describeEachEngine('store contract: registry', (engine) => {
   it('registers versions with labels and seq chosen in the transaction, audited, timestamps as ISO strings', async () => {
@@ -114,7 +117,10 @@ describeEachEngine('store contract: registry', (engine) => {
       ['model_promoted', 'v1'],
     ]);
     const rolled = await store.registry.changeStages('m', (s) => planRollback(s, {}), who);
-    expect(rolled.changes.map((c) => c.version)).toEqual(['v1', 'v2']);
+    expect(rolled?.plan.changes.map((c) => c.version)).toEqual(['v1', 'v2']);
+    // The plan comes with the state it was made on, inside the transaction.
+    expect(rolled?.before.versions.map((v) => v.stage)).toEqual(['archived', 'production', 'none']);
+    expect(await store.registry.changeStages('nothing', () => ({ action: 'promote', changes: [], alerts: [] }), who)).toBeUndefined();
     expect((await store.registry.modelState('m'))!.previousProduction).toBe('v2');
   });
 
