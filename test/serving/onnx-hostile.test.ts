@@ -8,6 +8,7 @@ import { packageRoot } from '../../src/config.js';
 import type { AppContext } from '../../src/context.js';
 import { findExternalTensor, MAX_GRAPH_DEPTH, OnnxNestingError } from '../../src/serving/onnx-proto.js';
 import { call, connect, dumpTables, errorCode, fixture, ok, testApp, text } from '../helpers.js';
+import { ld, str, vi } from '../protobuf.js';
 
 /** fixtures/hostile/ (tools/make-hostile-onnx.py): the tensor each stores as external data, and where. */
 const EXTERNAL: Array<[file: string, tensor: string, location: string]> = [
@@ -23,18 +24,6 @@ const EXTERNAL: Array<[file: string, tensor: string, location: string]> = [
 const hostile = (name: string) => fixture(path.join('hostile', name));
 const read = (file: string) => new Uint8Array(fs.readFileSync(file));
 
-/** Protobuf wire encoding, enough to hand-craft a ModelProto. */
-const varint = (n: bigint): number[] => {
-  const out: number[] = [];
-  do {
-    out.push(Number(n & 0x7fn) | (n > 0x7fn ? 0x80 : 0));
-    n >>= 7n;
-  } while (n > 0n);
-  return out;
-};
-const ld = (field: number, payload: number[]) => [...varint(BigInt((field << 3) | 2)), ...varint(BigInt(payload.length)), ...payload];
-const vi = (field: number, value: bigint) => [...varint(BigInt(field << 3)), ...varint(value)];
-const str = (s: string) => [...Buffer.from(s)];
 /** ModelProto{ir_version 8, graph{initializer: tensor}} */
 const modelWithInitializer = (tensor: number[]) => new Uint8Array([...vi(1, 8n), ...ld(7, ld(5, tensor))]);
 
