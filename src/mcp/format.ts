@@ -24,9 +24,34 @@ export function versionDetailOut(v: ModelVersion) {
     ...versionSummaryOut(v),
     artifact_sha256: v.artifactSha256,
     artifact_bytes: v.artifactBytes,
-    signature: { inputs: v.signature.inputs, outputs: v.signature.outputs, class_labels: v.signature.classLabels ?? null },
+    signature: signatureOut(v),
     feature_names: v.featureNames,
   };
+}
+
+function signatureOut(v: ModelVersion) {
+  const s = v.signature;
+  return {
+    inputs: s.inputs,
+    outputs: s.outputs,
+    class_labels: s.classLabels ?? null,
+    serving: s.serving
+      ? {
+          sha256: s.serving.sha256,
+          bytes: s.serving.bytes,
+          derivation: s.serving.derivation.map((d) => ({ kind: d.kind, output: d.output, tensor: d.tensor })),
+        }
+      : null,
+  };
+}
+
+/** How the graph served was derived from the given file, in a sentence; null when the artifact is served as is. */
+export function servingText(v: ModelVersion): string | null {
+  const serving = v.signature.serving;
+  if (!serving) return null;
+  const steps = serving.derivation.map((d) => `ZipMap output "${d.output}" answered as its probability tensor "${d.tensor}"`);
+  const derived = serving.sha256 === v.artifactSha256 ? '' : ` served as a derived graph (sha256 ${serving.sha256.slice(0, 12)}, ${serving.bytes} bytes)`;
+  return `${steps.join('; ')}${derived ? `;${derived}` : ''}`;
 }
 
 export function auditOut(e: AuditEntry) {

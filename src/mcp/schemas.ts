@@ -48,10 +48,20 @@ const tensorSpec = z.object({
   shape: z.array(z.union([z.number(), z.string()])).nullable().describe('Dimensions; strings are symbolic (batch)'),
 });
 
+const derivationStep = z.object({
+  kind: z.literal('zipmap_removed'),
+  output: z.string().describe('The ZipMap output (a sequence of maps) of the given graph'),
+  tensor: z.string().describe('The probability tensor that fed it, answered instead'),
+});
+
 export const signature = z.object({
   inputs: z.array(tensorSpec),
-  outputs: z.array(tensorSpec),
+  outputs: z.array(tensorSpec).describe('Outputs of the graph served'),
   class_labels: z.array(z.string()).nullable().describe("A classifier's class labels, in probability order; null for a regressor"),
+  serving: z
+    .object({ sha256: z.string(), bytes: z.number().int(), derivation: z.array(derivationStep) })
+    .nullable()
+    .describe('The graph served when registration derived it from the given file (its sha256, and what was done); null when the artifact is served as is'),
 });
 
 export const versionSummary = z.object({

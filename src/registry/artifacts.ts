@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, readdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -98,7 +98,8 @@ export class ArtifactStore {
    * (a version label taken meanwhile, a full disk, a crash between the two) the file is left
    * behind. Rows are never deleted, so an unnamed file is such a leftover. Age, as for temp
    * files: another process may be between those two steps right now (commit() touches a file it
-   * reuses for that reason). Run at server start.
+   * reuses for that reason). A derived artifact (commitDerived) is kept while an artifact it was
+   * derived from is, and goes with its record of them. Run at server start.
    */
   removeUnreferenced(referenced: ReadonlySet<string>, maxAgeMs: number, now = Date.now()): string[] {
     const removed: string[] = [];
@@ -119,10 +120,29 @@ export class ArtifactStore {
       for (const name of names) {
         const sha256 = /^([0-9a-f]{64})\.onnx$/.exec(name)?.[1];
         if (!sha256 || !sha256.startsWith(prefix) || referenced.has(sha256)) continue;
-        if (removeIfUntouched(path.join(this.dir, prefix, name), maxAgeMs, now)) removed.push(sha256);
+        const sources = path.join(this.dir, prefix, `${sha256}${SOURCES}`);
+        if (readSources(sources).some((s) => referenced.has(s))) continue;
+        if (removeIfUntouched(path.join(this.dir, prefix, name), maxAgeMs, now)) {
+          removed.push(sha256);
+          rmSync(sources, { force: true });
+        }
       }
     }
     return removed;
+  }
+
+  /** Writes bytes made in memory (a derived or inlined model) into a temp file, hashed, as stage() does a copy. */
+  async stageBytes(bytes: Uint8Array): Promise<StagedArtifact> {
+    const tmpDir = path.join(this.dir, 'tmp');
+    await fs.mkdir(tmpDir, { recursive: true });
+    const tempPath = path.join(tmpDir, `${randomUUID()}.part`);
+    try {
+      await writeAll(tempPath, bytes);
+    } catch (e) {
+      await fs.rm(tempPath, { force: true });
+      throw e;
+    }
+    return { tempPath, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
   }
 
   /** Copies a file (by path, or an open handle, read from where it is and left open) into a temp file, hashing it. */
@@ -139,14 +159,7 @@ export class ArtifactStore {
         const buf = chunk as Buffer;
         hash.update(buf);
         bytes += buf.length;
-        // A write may take only part of the buffer (a file size limit, a nearly full disk): write
-        // the rest, which fails with the reason if the disk takes no more. One write per chunk
-        // kept a short copy whose hash was of the whole file.
-        for (let at = 0; at < buf.length; ) {
-          const { bytesWritten } = await out.write(buf, at, buf.length - at);
-          if (bytesWritten === 0) throw Object.assign(new Error('the disk took no more bytes'), { code: 'EIO' });
-          at += bytesWritten;
-        }
+        await writeFully(out, buf);
       }
       await out.sync();
     } catch (e) {
@@ -175,6 +188,21 @@ export class ArtifactStore {
       await fs.rename(staged.tempPath, target);
       await syncDir(path.dirname(target));
       this.verified.delete(staged.sha256);
+    }
+    return target;
+  }
+
+  /**
+   * commit() for an artifact derived from another (the graph served for a registered one): it is
+   * recorded with the sha256 it comes from, beside it (`<sha256>.sources`, one per line), so that
+   * removeUnreferenced keeps it while a version names that one.
+   */
+  async commitDerived(staged: StagedArtifact, fromSha256: string): Promise<string> {
+    const target = await this.commit(staged);
+    const sources = `${target.slice(0, -'.onnx'.length)}${SOURCES}`;
+    if (!readSources(sources).includes(fromSha256)) {
+      // Appends of one short line: two processes recording at once both land.
+      await fs.appendFile(sources, `${fromSha256}\n`);
     }
     return target;
   }
@@ -212,6 +240,41 @@ export class ArtifactStore {
     }
     if (createHash('sha256').update(bytes).digest('hex') !== sha256) throw new ArtifactDamagedError(sha256, 'altered');
     return bytes;
+  }
+}
+
+/** Beside a derived artifact: the sha256s it was derived from. */
+const SOURCES = '.sources';
+
+function readSources(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter((l) => /^[0-9a-f]{64}$/.test(l));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A write may take only part of the buffer (a file size limit, a nearly full disk): write the
+ * rest, which fails with the reason if the disk takes no more. One write per chunk kept a short
+ * copy whose hash was of the whole file.
+ */
+async function writeFully(out: FileHandle, buf: Uint8Array): Promise<void> {
+  for (let at = 0; at < buf.length; ) {
+    const { bytesWritten } = await out.write(buf, at, buf.length - at);
+    if (bytesWritten === 0) throw Object.assign(new Error('the disk took no more bytes'), { code: 'EIO' });
+    at += bytesWritten;
+  }
+}
+
+/** A new file with every byte, fsynced. */
+async function writeAll(file: string, bytes: Uint8Array): Promise<void> {
+  const out = await fs.open(file, 'wx');
+  try {
+    await writeFully(out, bytes);
+    await out.sync();
+  } finally {
+    await out.close();
   }
 }
 

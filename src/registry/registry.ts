@@ -5,11 +5,11 @@ import { z } from 'zod';
 import { DomainError, notFound } from '../errors.js';
 import { openAllowedFile, type AllowedFile } from '../files.js';
 import { decodeCursor, page } from '../paging.js';
-import { inspectOnnxModel } from '../serving/inspect.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
 import { isMlflowError, type MlflowClient } from '../mlflow/client.js';
 import type { MlflowLink, ModelState, RegistryStore, StagePlan, VersionLabel } from '../store/store.js';
 import type { ArtifactStore } from './artifacts.js';
+import { commitIntake, discardIntake, takeIn, type Intake } from './intake.js';
 import {
   NAME_PATTERN,
   checkNewVersionLabel,
@@ -118,17 +118,18 @@ export class ModelRegistry {
     }
 
     const staged = await this.deps.artifacts.stage(opened?.handle ?? source).finally(() => (imported ? fs.rm(imported, { force: true }) : opened?.handle.close()));
-    let committed = false;
+    let intake: Intake | undefined;
     try {
-      const inspection = await inspectOnnxModel(staged.tempPath, await this.deps.runtime(), displayName);
+      intake = await takeIn(staged, { artifacts: this.deps.artifacts, runtime: this.deps.runtime }, displayName);
+      const { artifact, inspection } = intake;
       const featureNames = resolveFeatureNames(inspection.signature, input.featureNames, inspection.metadataFeatureNames);
       const draft = (versions: readonly VersionLabel[]) => {
         if (input.version !== undefined) checkNewVersionLabel(input.name, versions, input.version);
         return {
           name: input.name,
           version: input.version ?? nextVersionLabel(versions),
-          artifactSha256: staged.sha256,
-          artifactBytes: staged.bytes,
+          artifactSha256: artifact.sha256,
+          artifactBytes: artifact.bytes,
           sourcePath: input.mlflowModelUri ?? source,
           signature: inspection.signature,
           featureNames,
@@ -143,13 +144,12 @@ export class ModelRegistry {
         const seq = existing.reduce((m, v) => Math.max(m, v.seq), 0) + 1;
         return { version: { ...wouldBe, seq, stage: 'none', createdAt: now, updatedAt: now }, dryRun: true };
       }
-      // The file is in place before the row that names it is written.
-      await this.deps.artifacts.commit(staged);
-      committed = true;
+      // The files are in place before the row that names them is written.
+      await commitIntake(intake, this.deps.artifacts);
       const version = await this.deps.store.registerVersion(input.name, draft, who, link);
       return { version, dryRun: false };
     } finally {
-      if (!committed) await this.deps.artifacts.discard(staged);
+      await discardIntake(staged, intake, this.deps.artifacts);
     }
   }
 

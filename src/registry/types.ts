@@ -12,11 +12,30 @@ export interface TensorSpec {
   shape: Array<number | string> | null;
 }
 
+/** One change registration made to the file it was given, so that onnxruntime-node can serve it. */
+export type DerivationStep = {
+  /** A ZipMap output (a sequence of maps) is answered as the probability tensor that fed it. */
+  kind: 'zipmap_removed';
+  output: string;
+  tensor: string;
+};
+
+/** The graph onnxruntime serves, when it is not the registered artifact byte for byte. */
+export interface ServingArtifact {
+  /** Stored content-addressed in the artifact store, beside the registered artifact. */
+  sha256: string;
+  bytes: number;
+  derivation: DerivationStep[];
+}
+
 export interface ModelSignature {
   inputs: TensorSpec[];
+  /** The outputs of the graph served (see `serving`). */
   outputs: TensorSpec[];
   /** A classifier's class labels in probability-column order, read from the ONNX graph; null for a regressor. */
   classLabels?: string[] | null;
+  /** What registration derived from the given file to serve it; absent when the registered artifact is served as is. */
+  serving?: ServingArtifact;
 }
 
 export interface ModelVersion {

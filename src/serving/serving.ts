@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
 import { ArtifactDamagedError, type ArtifactStore } from '../registry/artifacts.js';
+import { servedArtifact } from '../registry/rules.js';
 import type { Actor, ModelVersion, Stage } from '../registry/types.js';
 import type { ModelState, RegistryStore, VariantTally } from '../store/store.js';
 import { doneOrAfter } from '../timing.js';
@@ -249,11 +250,12 @@ export class ServingService {
   /** Loads a version's ONNX session into the cache (a dry run only checks it could). */
   async deploy(name: string, label: string, dryRun: boolean): Promise<{ version: ModelVersion; loaded: boolean; alreadyLoaded: boolean; loadMs: number }> {
     const version = await this.findVersion(name, label);
-    const alreadyLoaded = this.deps.sessions.has(version.artifactSha256);
+    const served = servedArtifact(version).sha256;
+    const alreadyLoaded = this.deps.sessions.has(served);
     if (dryRun) return { version, loaded: false, alreadyLoaded, loadMs: 0 };
     const started = performance.now();
     try {
-      await this.deps.sessions.get(version.artifactSha256);
+      await this.deps.sessions.get(served);
     } catch (e) {
       throw this.servingFailure(version, e);
     }
@@ -282,9 +284,10 @@ export class ServingService {
         );
       }
     }
-    const wasLoaded = this.deps.sessions.has(version.artifactSha256);
+    const served = servedArtifact(version).sha256;
+    const wasLoaded = this.deps.sessions.has(served);
     if (dryRun) return { version, wasLoaded, unloaded: false };
-    const unloaded = await this.deps.sessions.unload(version.artifactSha256);
+    const unloaded = await this.deps.sessions.unload(served);
     return { version, wasLoaded, unloaded };
   }
 
@@ -437,7 +440,7 @@ export class ServingService {
     this.ort ??= await this.deps.runtime();
     const ort = this.ort;
     try {
-      return await this.deps.sessions.use(version.artifactSha256, (session) => runBatch(ort, session, version, matrix, n, k));
+      return await this.deps.sessions.use(servedArtifact(version).sha256, (session) => runBatch(ort, session, version, matrix, n, k));
     } catch (e) {
       if (e instanceof RowValueError) throw new DomainError('invalid_argument', `${rowName(e.row)}${version.name} ${version.version}: ${e.detail}`);
       throw this.servingFailure(version, e);

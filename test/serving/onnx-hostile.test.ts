@@ -83,6 +83,7 @@ describe('register_model refuses hostile ONNX files and keeps serving', () => {
   const cases: Array<[file: string, message: RegExp]> = [
     ...EXTERNAL.map(([file, tensor]): [string, RegExp] => [file, new RegExp(`stores tensor "${tensor}" as external data.*registers self-contained models only.*save_as_external_data=False`)]),
     ['deep-subgraphs.onnx', new RegExp(`subgraphs nest more than ${MAX_GRAPH_DEPTH} levels deep`)],
+    ['zipmap-in-if.onnx', /output "Y" that is not a tensor \(a sequence or a map\), computed by its If node: no ZipMap of the main graph answers it.*convert_lightgbm\(model, initial_types=\.\.\., zipmap=False\)/],
   ];
 
   it.each(cases)('%s → invalid_model', async (file, message) => {
