@@ -53,7 +53,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
   const sessions = new SessionCache(loadOnnxRuntime, (sha256) => artifacts.read(sha256), config.modelCacheSize, config.modelCacheTtlMs, config.modelThreads);
   const alerts = new AlertService(store);
   const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;
-  const registry = new ModelRegistry({ store, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, mlflow });
+  const registry = new ModelRegistry({ store, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, maxModelBytes: config.maxModelBytes, mlflow });
   const predictionLog = new PredictionLog({ sink: new PredictionWriter(config.dbPath, (writerId) => store.writerProgress(writerId)), logger }, {
     flushMs: config.predictionLogFlushMs,
     maxRows: config.predictionLogMaxRows,

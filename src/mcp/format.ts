@@ -39,7 +39,11 @@ function signatureOut(v: ModelVersion) {
       ? {
           sha256: s.serving.sha256,
           bytes: s.serving.bytes,
-          derivation: s.serving.derivation.map((d) => ({ kind: d.kind, output: d.output, tensor: d.tensor })),
+          derivation: s.serving.derivation.map((d) =>
+            d.kind === 'external_data_inlined'
+              ? { kind: d.kind, source_sha256: d.sourceSha256, source_bytes: d.sourceBytes, files: d.files }
+              : { kind: d.kind, output: d.output, tensor: d.tensor },
+          ),
         }
       : null,
   };
@@ -49,7 +53,11 @@ function signatureOut(v: ModelVersion) {
 export function servingText(v: ModelVersion): string | null {
   const serving = v.signature.serving;
   if (!serving) return null;
-  const steps = serving.derivation.map((d) => `ZipMap output "${d.output}" answered as its probability tensor "${d.tensor}"`);
+  const steps = serving.derivation.map((d) =>
+    d.kind === 'external_data_inlined'
+      ? `external data inlined from ${d.files.map((f) => `${f.location} (${f.bytes} bytes)`).join(', ')} (the .onnx file given: sha256 ${d.sourceSha256.slice(0, 12)}, ${d.sourceBytes} bytes)`
+      : `ZipMap output "${d.output}" answered as its probability tensor "${d.tensor}"`,
+  );
   const derived = serving.sha256 === v.artifactSha256 ? '' : ` served as a derived graph (sha256 ${serving.sha256.slice(0, 12)}, ${serving.bytes} bytes)`;
   return `${steps.join('; ')}${derived ? `;${derived}` : ''}`;
 }

@@ -84,7 +84,10 @@ export function registerAuditResource(server: McpServer, app: AppContext): void 
 function servedCard(v: ModelVersion): string {
   const derived = servingText(v);
   if (!derived) return 'The registered artifact is served as it is.';
-  const registered = `The artifact \`${v.artifactSha256}\` is the file given, byte for byte.`;
+  const given = v.signature.serving?.derivation.find((d) => d.kind === 'external_data_inlined');
+  const registered = given
+    ? `The artifact \`${v.artifactSha256}\` is the .onnx file given (sha256 \`${given.sourceSha256}\`) with its external data inside.`
+    : `The artifact \`${v.artifactSha256}\` is the file given, byte for byte.`;
   const served = v.signature.serving && v.signature.serving.sha256 !== v.artifactSha256 ? ` onnxruntime serves a graph derived from it, \`${v.signature.serving.sha256}\` (${v.signature.serving.bytes} bytes), stored beside it.` : '';
   return `${registered}${served} Derived for serving: ${derived}.`;
 }

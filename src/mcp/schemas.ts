@@ -48,11 +48,19 @@ const tensorSpec = z.object({
   shape: z.array(z.union([z.number(), z.string()])).nullable().describe('Dimensions; strings are symbolic (batch)'),
 });
 
-const derivationStep = z.object({
-  kind: z.literal('zipmap_removed'),
-  output: z.string().describe('The ZipMap output (a sequence of maps) of the given graph'),
-  tensor: z.string().describe('The probability tensor that fed it, answered instead'),
-});
+const derivationStep = z.union([
+  z.object({
+    kind: z.literal('external_data_inlined'),
+    source_sha256: z.string().describe('sha256 of the .onnx file as given'),
+    source_bytes: z.number().int(),
+    files: z.array(z.object({ location: z.string(), bytes: z.number().int() })).describe('The data files read from beside it'),
+  }),
+  z.object({
+    kind: z.literal('zipmap_removed'),
+    output: z.string().describe('The ZipMap output (a sequence of maps) of the given graph'),
+    tensor: z.string().describe('The probability tensor that fed it, answered instead'),
+  }),
+]);
 
 export const signature = z.object({
   inputs: z.array(tensorSpec),

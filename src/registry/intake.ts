@@ -2,11 +2,12 @@ import fs from 'node:fs/promises';
 import { inspectOnnxModel, type OnnxInspection } from '../serving/inspect.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
 import type { ArtifactStore, StagedArtifact } from './artifacts.js';
+import { inlineExternalWeights, type ModelSource } from './external-data.js';
 import type { DerivationStep, ServingArtifact } from './types.js';
 
 /** A file given to register_model, made ready to serve and staged in the artifact store. */
 export interface Intake {
-  /** The registered artifact: the given file. */
+  /** The registered artifact: the given file, or it with its external data inlined. */
   artifact: StagedArtifact;
   /** The graph served, when it is not the artifact (ZipMap outputs taken out). */
   served: StagedArtifact | null;
@@ -18,22 +19,28 @@ export interface Intake {
 export interface IntakeDeps {
   artifacts: ArtifactStore;
   runtime: () => Promise<OnnxRuntime>;
+  maxModelBytes: number;
 }
 
 /**
- * Takes a staged copy of the given file: proves onnxruntime loads it, derives the graph served
- * when its probability output is a ZipMap, and stages what it made. On failure it discards what it
- * staged; `given` stays the caller's.
+ * Takes a staged copy of the given file: inlines its external data (read beside `source`), proves
+ * onnxruntime loads it, derives the graph served when its probability output is a ZipMap, and
+ * stages what it made. On failure it discards what it staged; `given` stays the caller's.
  */
-export async function takeIn(given: StagedArtifact, deps: IntakeDeps, displayName: string): Promise<Intake> {
+export async function takeIn(given: StagedArtifact, source: ModelSource | null, deps: IntakeDeps, displayName: string): Promise<Intake> {
   const made: StagedArtifact[] = [];
   try {
     const bytes = await fs.readFile(given.tempPath);
-    const artifact = given;
-    const inspection = await inspectOnnxModel(bytes, await deps.runtime(), displayName);
+    const inlined = await inlineExternalWeights(bytes, source, deps.maxModelBytes, displayName);
+    const artifact = inlined ? await deps.artifacts.stageBytes(inlined.bytes) : given;
+    if (inlined) made.push(artifact);
+    const inspection = await inspectOnnxModel(inlined?.bytes ?? bytes, await deps.runtime(), displayName);
     const served = inspection.derived ? await deps.artifacts.stageBytes(inspection.derived.bytes) : null;
     if (served) made.push(served);
-    const derivation: DerivationStep[] = inspection.derived?.zipMaps.map((z) => ({ kind: 'zipmap_removed' as const, output: z.output, tensor: z.tensor })) ?? [];
+    const derivation: DerivationStep[] = [
+      ...(inlined ? [{ kind: 'external_data_inlined' as const, sourceSha256: given.sha256, sourceBytes: given.bytes, files: inlined.files }] : []),
+      ...(inspection.derived?.zipMaps.map((z) => ({ kind: 'zipmap_removed' as const, output: z.output, tensor: z.tensor })) ?? []),
+    ];
     const target = served ?? artifact;
     const serving = derivation.length ? { sha256: target.sha256, bytes: target.bytes, derivation } : undefined;
     return { artifact, served, inspection: { ...inspection, signature: { ...inspection.signature, ...(serving ? { serving } : {}) } }, serving };

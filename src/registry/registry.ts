@@ -76,8 +76,12 @@ export interface RegistryDeps {
   artifacts: ArtifactStore;
   runtime: () => Promise<OnnxRuntime>;
   allowedDirs: readonly string[];
+  /** Largest model made self-contained from external data (default: 2047 MiB, the protobuf limit). */
+  maxModelBytes?: number | undefined;
   now?: () => Date;
 }
+
+const DEFAULT_MAX_MODEL_BYTES = 2047 * 1024 * 1024;
 
 /** The model registry: versions, stages and their audit trail, after MLflow's. */
 export class ModelRegistry {
@@ -120,7 +124,8 @@ export class ModelRegistry {
     const staged = await this.deps.artifacts.stage(opened?.handle ?? source).finally(() => (imported ? fs.rm(imported, { force: true }) : opened?.handle.close()));
     let intake: Intake | undefined;
     try {
-      intake = await takeIn(staged, { artifacts: this.deps.artifacts, runtime: this.deps.runtime }, displayName);
+      const deps = { artifacts: this.deps.artifacts, runtime: this.deps.runtime, maxModelBytes: this.deps.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES };
+      intake = await takeIn(staged, opened ? { realPath: opened.path } : null, deps, displayName);
       const { artifact, inspection } = intake;
       const featureNames = resolveFeatureNames(inspection.signature, input.featureNames, inspection.metadataFeatureNames);
       const draft = (versions: readonly VersionLabel[]) => {

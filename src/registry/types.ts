@@ -13,12 +13,21 @@ export interface TensorSpec {
 }
 
 /** One change registration made to the file it was given, so that onnxruntime-node can serve it. */
-export type DerivationStep = {
-  /** A ZipMap output (a sequence of maps) is answered as the probability tensor that fed it. */
-  kind: 'zipmap_removed';
-  output: string;
-  tensor: string;
-};
+export type DerivationStep =
+  | {
+      /** The model kept tensors in files beside it: their bytes were put inside (the registered artifact is that file). */
+      kind: 'external_data_inlined';
+      /** The .onnx file as given. */
+      sourceSha256: string;
+      sourceBytes: number;
+      files: Array<{ location: string; bytes: number }>;
+    }
+  | {
+      /** A ZipMap output (a sequence of maps) is answered as the probability tensor that fed it. */
+      kind: 'zipmap_removed';
+      output: string;
+      tensor: string;
+    };
 
 /** The graph onnxruntime serves, when it is not the registered artifact byte for byte. */
 export interface ServingArtifact {

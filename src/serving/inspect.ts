@@ -24,8 +24,8 @@ export const ZIPMAP_ADVICE =
  * ModelProto header (clear error for a file that is not ONNX at all), then load it in
  * onnxruntime-node (clear error for a model it cannot load). A model whose probability output is
  * a ZipMap is served through the same graph without it (onnxruntime-node returns no sequences):
- * that graph is loaded too, and its signature is the one recorded. External data is refused
- * before onnxruntime sees the bytes (it would read the file it names).
+ * that graph is loaded too, and its signature is the one recorded. External data must have been
+ * inlined before (see registry/external-data.ts): any left is refused here.
  */
 export async function inspectOnnxModel(bytes: Uint8Array, ort: OnnxRuntime, displayName: string): Promise<OnnxInspection> {
   let info: OnnxModelInfo;

@@ -453,7 +453,7 @@ export class ServingService {
     const what = `${version.name} ${version.version}`;
     if (e instanceof ExternalDataError) {
       return failedPrecondition(
-        `${what} cannot be served: it ${e.message}, and was registered before mlops-mcp refused such models. Register a self-contained export (onnx.save_model(model, path, save_as_external_data=False)) and promote it, or roll back (rollback_model).`,
+        `${what} cannot be served: it ${e.message}, and was registered before mlops-mcp stored such data inside the artifact. Register the model again with its data files beside it (they are inlined), or a self-contained export (onnx.save_model(model, path, save_as_external_data=False)), and promote it; or roll back (rollback_model).`,
       );
     }
     if (e instanceof ArtifactDamagedError) {

@@ -4,8 +4,11 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppContext, type AppContext } from '../../src/context.js';
+import { inlineExternalWeights } from '../../src/registry/external-data.js';
+import { findExternalTensor } from '../../src/serving/onnx-proto.js';
 import { pino } from 'pino';
-import { call, connect, dumpTables, fixture, ok, readCsvRows, testApp, text } from '../helpers.js';
+import { call, connect, dumpTables, errorCode, fixture, ok, readCsvRows, tempDir, testApp, text } from '../helpers.js';
+import { ld, str, vi } from '../protobuf.js';
 
 /** Models as their libraries export them by default (fixtures/exports, tools/make-export-fixtures.py). */
 const exported = (file: string) => fixture(path.join('exports', file));
@@ -24,10 +27,11 @@ interface Registered {
 }
 
 let app: AppContext;
+let work: string;
 let client: Client;
 
 beforeAll(async () => {
-  ({ app } = testApp());
+  ({ app, work } = testApp());
   client = await connect(app);
 });
 afterAll(async () => {
@@ -39,6 +43,15 @@ afterAll(async () => {
 async function state(): Promise<unknown> {
   await app.predictionLog.flush();
   return { files: fs.readdirSync(app.config.artifactsDir, { recursive: true }).sort(), db: dumpTables(app.config.dbPath) };
+}
+
+async function expectRefused(args: Record<string, unknown>, code: string, message: RegExp): Promise<string> {
+  const before = await state();
+  const r = await call(client, 'register_model', args);
+  expect(errorCode(r), text(r)).toBe(code);
+  expect(text(r)).toMatch(message);
+  expect(await state()).toEqual(before);
+  return text(r);
 }
 
 describe('a classifier that ends in a ZipMap (skl2onnx, onnxmltools and CatBoost defaults)', () => {
@@ -118,3 +131,102 @@ describe('a classifier that ends in a ZipMap (skl2onnx, onnxmltools and CatBoost
     expect(await state()).toEqual(before);
   });
 });
+
+describe('a model whose weights are stored as external data (PyTorch\'s default export)', () => {
+  const copyModel = (dir: string, name = 'torch_default') => {
+    fs.mkdirSync(path.join(work, dir), { recursive: true });
+    for (const f of [`${name}.onnx`, `${name}.onnx.data`]) fs.copyFileSync(exported(f), path.join(work, dir, f));
+    return path.join(work, dir, `${name}.onnx`);
+  };
+
+  it('is stored self-contained, the data files beside it inlined, and served without them', async () => {
+    const given = copyModel('torch');
+    const { model } = await ok<Registered>(client, 'register_model', { name: 'torch_net', artifact_path: given });
+    expect(model.signature.serving!.derivation).toEqual([
+      { kind: 'external_data_inlined', source_sha256: sha256(given), source_bytes: fs.statSync(given).size, files: [{ location: 'torch_default.onnx.data', bytes: 2880 }] },
+    ]);
+    expect(model.signature.serving!.sha256).toBe(model.artifact_sha256);
+    const stored = new Uint8Array(fs.readFileSync(app.artifacts.pathFor(model.artifact_sha256)));
+    expect(findExternalTensor(stored)).toBeNull();
+    expect(model.artifact_bytes).toBe(stored.length);
+    // The stored model carries the weights: the files given can go.
+    fs.rmSync(path.join(work, 'torch'), { recursive: true });
+    const p = await ok<{ prediction: number }>(client, 'predict', { name: 'torch_net', version: 'v1', features: rows[0] });
+    expect(Math.abs(p.prediction - (expected('torch_default').predictions[0] as number))).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('is refused when a data file is not beside it, leads out through a symlink, is short, or is over the size limit', async () => {
+    const missing = copyModel('missing');
+    fs.rmSync(`${missing}.data`);
+    await expectRefused({ name: 'ext', artifact_path: missing }, 'invalid_model', /stores tensor "[^"]+" as external data \(location "torch_default.onnx.data"\), and no such file lies beside it.*external_data=False/);
+
+    // A symlink to a file in another allowed directory, and to one outside them all.
+    const other = path.join(work, 'elsewhere');
+    fs.mkdirSync(other);
+    fs.copyFileSync(exported('torch_default.onnx.data'), path.join(other, 'weights.data'));
+    const outside = path.join(tempDir(), 'weights.data');
+    fs.copyFileSync(exported('torch_default.onnx.data'), outside);
+    for (const [dir, target] of [['out-allowed', path.join(other, 'weights.data')], ['out-all', outside]]) {
+      const model = copyModel(dir);
+      fs.rmSync(`${model}.data`);
+      fs.symlinkSync(target, `${model}.data`);
+      await expectRefused({ name: 'ext', artifact_path: model }, 'invalid_model', /\(location "torch_default.onnx.data"\), and that file leads out of the model's directory \(a symlink\).*external_data=False/);
+    }
+
+    const short = copyModel('short');
+    fs.truncateSync(`${short}.data`, 1000);
+    await expectRefused({ name: 'ext', artifact_path: short }, 'invalid_model', /bytes \d+–\d+ of it, beyond the end of that 1000-byte file/);
+  });
+
+  it('is refused past MLOPS_MCP_MAX_MODEL_MB, before the data is read', async () => {
+    const small = testApp({ MLOPS_MCP_MAX_MODEL_MB: '1' });
+    const c = await connect(small.app);
+    try {
+      // A 1.2 MB tensor in a sparse data file: nothing to read before the limit refuses it.
+      const dir = path.join(small.work, 'big');
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'big.onnx'), bigExternalModel(300_000, 'big.data'));
+      fs.writeFileSync(path.join(dir, 'big.data'), '');
+      fs.truncateSync(path.join(dir, 'big.data'), 300_000 * 4);
+      const r = await call(c, 'register_model', { name: 'big', artifact_path: path.join(dir, 'big.onnx') });
+      expect(errorCode(r), text(r)).toBe('invalid_model');
+      expect(text(r)).toMatch(/with its external data inlined would be 1\.1 MiB, over the limit of 1 MiB \(MLOPS_MCP_MAX_MODEL_MB\)/);
+    } finally {
+      await c.close();
+      await small.app.close();
+    }
+  });
+
+  it('is refused from an MLflow import, which is one file', async () => {
+    const bytes = new Uint8Array(fs.readFileSync(exported('torch_default.onnx')));
+    await expect(inlineExternalWeights(bytes, null, 2 ** 30, 'mlflow_model_uri "models:/net/1"')).rejects.toThrow(
+      /^mlflow_model_uri "models:\/net\/1" stores tensor "[^"]+" as external data \(location "torch_default.onnx.data"\), and an import is one file; .*external_data=False/,
+    );
+  });
+
+  it('stays refused outside the main graph\'s initializers, even with the file it names beside it', async () => {
+    const dir = path.join(work, 'nested');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'secret.bin'), 'password=hunter2');
+    for (const [file, tensor] of [['external-constant-attr.onnx', 'C'], ['external-if-subgraph.onnx', 'W'], ['external-sparse.onnx', 'S_values'], ['external-function.onnx', 'F']]) {
+      fs.copyFileSync(fixture(path.join('hostile', file)), path.join(dir, file));
+      const message = await expectRefused(
+        { name: 'nested', artifact_path: path.join(dir, file) },
+        'invalid_model',
+        new RegExp(`stores tensor "${tensor}" as external data \\(location "secret.bin"\\): only the main graph's initializers may keep their data outside the file`),
+      );
+      expect(message).not.toContain('hunter2');
+    }
+  });
+});
+
+/** ModelProto{ir 8, opset 13, graph{Identity(W) → Y; W float[n] stored as external data in `location`}}, by hand on the wire. */
+function bigExternalModel(n: number, location: string): Uint8Array {
+  const entry = (k: string, v: string) => ld(13, [...ld(1, str(k)), ...ld(2, str(v))]);
+  const tensor = [...vi(1, n), ...vi(2, 1), ...ld(8, str('W')), ...entry('location', location), ...entry('offset', '0'), ...entry('length', String(4 * n)), ...vi(14, 1)];
+  const node = [...ld(1, str('W')), ...ld(2, str('Y')), ...ld(4, str('Identity'))];
+  // ValueInfoProto{name, type{tensor_type{elem_type FLOAT, shape{dim{dim_value n}}}}}
+  const output = ld(12, [...ld(1, str('Y')), ...ld(2, ld(1, [...vi(1, 1), ...ld(2, ld(1, vi(1, n)))]))]);
+  const graph = [...ld(1, node), ...ld(2, str('g')), ...ld(5, tensor), ...output];
+  return new Uint8Array([...vi(1, 8), ...ld(7, graph), ...ld(8, vi(2, 13))]);
+}

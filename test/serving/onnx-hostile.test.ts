@@ -70,8 +70,12 @@ beforeAll(async () => {
   client = await connect(app);
   await ok(client, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1' });
   await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
-  for (const f of fs.readdirSync(fixture('hostile'))) fs.copyFileSync(hostile(f), path.join(work, f));
-  // What a cwd-relative location would name, were the bytes handed to onnxruntime.
+  // The models in a directory of their own; the file their locations name lies one level up,
+  // outside it: what a location relative to another directory (onnxruntime resolves one given
+  // bytes against the server's working directory) would reach. Data files beside a model are
+  // inlined by design (test/serving/model-exports.test.ts).
+  fs.mkdirSync(path.join(work, 'hostile'));
+  for (const f of fs.readdirSync(fixture('hostile'))) fs.copyFileSync(hostile(f), path.join(work, 'hostile', f));
   fs.writeFileSync(path.join(work, 'secret.bin'), 'password=hunter2');
 });
 afterAll(async () => {
@@ -87,7 +91,7 @@ describe('register_model refuses hostile ONNX files and keeps serving', () => {
   ];
 
   it.each(cases)('%s → invalid_model', async (file, message) => {
-    const given = path.join(work, file);
+    const given = path.join(work, 'hostile', file);
     // The previous case's prediction is written by the log's timer: not during this comparison.
     await app.predictionLog.flush();
     const before = dumpTables(app.config.dbPath);
@@ -109,7 +113,7 @@ describe('register_model refuses hostile ONNX files and keeps serving', () => {
   });
 
   it('refuses them in a dry run too', async () => {
-    const r = await call(client, 'register_model', { name: 'hostile', artifact_path: path.join(work, 'external-relative.onnx'), dry_run: true });
+    const r = await call(client, 'register_model', { name: 'hostile', artifact_path: path.join(work, 'hostile', 'external-relative.onnx'), dry_run: true });
     expect(errorCode(r)).toBe('invalid_model');
   });
 });
