@@ -19,6 +19,10 @@ export interface OnnxInspection {
 export const ZIPMAP_ADVICE =
   'Re-export with probabilities as a tensor: skl2onnx to_onnx(model, X, options={id(model): {"zipmap": False}}); onnxmltools convert_lightgbm(model, initial_types=..., zipmap=False) (its converters take zipmap=False, not options=); CatBoost has no such option, so export the classifier with a graph that ends at its probability tensor';
 
+/** What to do about a batch dimension fixed to more than one row, per exporter. */
+export const BATCH_ADVICE =
+  'Export with a dynamic batch dimension: PyTorch torch.onnx.export(model, args, path, dynamic_axes={"input": {0: "batch"}}) (or dynamic_shapes); skl2onnx and onnxmltools initial_types with None as the first dimension';
+
 /**
  * Proves bytes are an ONNX model onnxruntime can run and reads its signature: parse the
  * ModelProto header (clear error for a file that is not ONNX at all), then load it in
@@ -63,6 +67,13 @@ export async function inspectOnnxModel(bytes: Uint8Array, ort: OnnxRuntime, disp
         `${displayName} has output "${nonTensor.name}" that is not a tensor (a sequence or a map)${op ? `, computed by its ${op} node` : ''}: no ZipMap of the main graph answers it, so it cannot be served as its probability tensor, and onnxruntime-node cannot return it as it is. ${ZIPMAP_ADVICE}.`,
       );
     }
+  }
+  const fixed = specs.inputs.find((i) => i.shape !== null && i.shape.length >= 2 && typeof i.shape[0] === 'number' && i.shape[0] > 1);
+  if (fixed) {
+    throw new DomainError(
+      'invalid_model',
+      `${displayName} takes exactly ${String(fixed.shape?.[0])} rows at a time (input "${fixed.name}" has its batch dimension fixed), so it cannot score one row. ${BATCH_ADVICE}.`,
+    );
   }
   return {
     signature: { ...specs, classLabels: info.classLabels },

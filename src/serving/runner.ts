@@ -193,11 +193,50 @@ function requireFinite(values: ArrayLike<number>, perRow: number): void {
   }
 }
 
-/** Runs one batch through a session: rows in, one answer per row out. */
+/**
+ * Runs one batch through a session: rows in, one answer per row out. A model exported with its
+ * batch dimension fixed to 1 (PyTorch's exporter fixes it to the example's unless told otherwise)
+ * takes the rows one run at a time; any other fixed batch size is refused at registration.
+ */
 export async function runBatch(ort: OnnxRuntime, session: OrtSession, version: ModelVersion, matrix: Float64Array, n: number, k: number): Promise<BatchOutput> {
+  if (n > 1 && takesOneRow(version)) {
+    const rows: BatchOutput[] = [];
+    for (let i = 0; i < n; i++) {
+      try {
+        rows.push(await runBatch(ort, session, version, matrix.subarray(i * k, (i + 1) * k), 1, k));
+      } catch (e) {
+        throw e instanceof RowValueError ? new RowValueError(i, e.detail) : e;
+      }
+    }
+    return concatOutputs(rows);
+  }
   const feeds = buildFeeds(ort, version, matrix, n, k);
-  const results = (await session.run(feeds)) as Record<string, Tensor>;
+  let results: Record<string, Tensor>;
+  try {
+    results = (await session.run(feeds)) as Record<string, Tensor>;
+  } catch (e) {
+    throw new OnnxRunError(e);
+  }
   return readOutputs(version, results, n);
+}
+
+/** onnxruntime refused to run a loaded session on these inputs (as opposed to failing to load it). */
+export class OnnxRunError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+/** The model's inputs ([batch, …] each) all have their batch dimension fixed to 1. */
+export const takesOneRow = (version: ModelVersion) => version.signature.inputs.every((i) => i.shape !== null && i.shape.length >= 2 && i.shape[0] === 1);
+
+function concatOutputs(rows: readonly BatchOutput[]): BatchOutput {
+  const predictions = rows.map((r) => r.predictions[0]);
+  const first = rows[0]?.probabilities;
+  if (!first) return { predictions, probabilities: null };
+  const probabilities: Record<string, number[]> = Object.create(null) as Record<string, number[]>;
+  for (const label of Object.keys(first)) probabilities[label] = rows.map((r) => r.probabilities?.[label]?.[0] ?? NaN);
+  return { predictions, probabilities };
 }
 
 export function rowOf(batch: BatchOutput, i: number): RowOutput {

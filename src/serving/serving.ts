@@ -12,7 +12,7 @@ import { ExternalDataError } from './onnx-proto.js';
 import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
 import type { ServingMetrics } from './metrics.js';
 import type { PendingPredictions, PredictionLog } from './prediction-log.js';
-import { RowValueError, rowOf, runBatch, type BatchOutput } from './runner.js';
+import { OnnxRunError, RowValueError, rowOf, runBatch, type BatchOutput } from './runner.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
@@ -459,8 +459,11 @@ export class ServingService {
     if (e instanceof ArtifactDamagedError) {
       return failedPrecondition(`${what} cannot be served: its ${e.message}. Roll back (rollback_model), promote another version, or register its ONNX file again.`);
     }
-    const msg = onnxruntimeMessage(e, { path: this.deps.artifacts.dir, as: 'artifacts' });
-    return new DomainError('internal', `${what} failed to run in onnxruntime (${msg}). Check health_check; roll back or register the version again if it persists.`);
+    const msg = onnxruntimeMessage(e instanceof OnnxRunError ? e.cause : e, { path: this.deps.artifacts.dir, as: 'artifacts' });
+    if (e instanceof OnnxRunError) {
+      return new DomainError('invalid_model', `${what} failed to run in onnxruntime on this input (${msg}). Check its signature with get_model; register an export that takes these inputs, or roll back (rollback_model).`);
+    }
+    return new DomainError('internal', `${what} failed to load in onnxruntime (${msg}). Check health_check; roll back or register the version again if it persists.`);
   }
 
   /** The model's routing state: the cached one, without a promise, while nothing has changed. */

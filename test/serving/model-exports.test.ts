@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppContext, type AppContext } from '../../src/context.js';
@@ -25,6 +26,12 @@ interface Signature {
 interface Registered {
   model: { version: string; artifact_sha256: string; artifact_bytes: number; signature: Signature };
 }
+interface Batch {
+  predictions: Array<number | string>;
+  probabilities: Record<string, number[]> | null;
+}
+
+const maxDiff = (a: readonly number[], b: readonly number[]) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
 let app: AppContext;
 let work: string;
@@ -151,8 +158,8 @@ describe('a model whose weights are stored as external data (PyTorch\'s default 
     expect(model.artifact_bytes).toBe(stored.length);
     // The stored model carries the weights: the files given can go.
     fs.rmSync(path.join(work, 'torch'), { recursive: true });
-    const p = await ok<{ prediction: number }>(client, 'predict', { name: 'torch_net', version: 'v1', features: rows[0] });
-    expect(Math.abs(p.prediction - (expected('torch_default').predictions[0] as number))).toBeLessThanOrEqual(1e-5);
+    const b = await ok<Batch>(client, 'batch_predict', { name: 'torch_net', version: 'v1', rows });
+    expect(maxDiff(b.predictions as number[], expected('torch_default').predictions as number[])).toBeLessThanOrEqual(1e-5);
   });
 
   it('is refused when a data file is not beside it, leads out through a symlink, is short, or is over the size limit', async () => {
@@ -230,3 +237,34 @@ function bigExternalModel(n: number, location: string): Uint8Array {
   const graph = [...ld(1, node), ...ld(2, str('g')), ...ld(5, tensor), ...output];
   return new Uint8Array([...vi(1, 8), ...ld(7, graph), ...ld(8, vi(2, 13))]);
 }
+
+describe('a model exported with its batch dimension fixed (PyTorch\'s default export of one example row)', () => {
+  it('is served one row per run for batches and multi-row requests', async () => {
+    const dir = path.join(work, 'fixed');
+    fs.mkdirSync(dir);
+    for (const f of ['torch_default.onnx', 'torch_default.onnx.data']) fs.copyFileSync(exported(f), path.join(dir, f));
+    const { model } = await ok<Registered & { model: { signature: { inputs: Array<{ shape: unknown }> } } }>(client, 'register_model', { name: 'fixed', artifact_path: path.join(dir, 'torch_default.onnx') });
+    expect((model.signature as unknown as { inputs: Array<{ shape: unknown }> }).inputs[0].shape).toEqual([1, 6]);
+    const b = await ok<Batch>(client, 'batch_predict', { name: 'fixed', version: 'v1', rows: rows.slice(0, 50) });
+    expect(maxDiff(b.predictions as number[], (expected('torch_default').predictions as number[]).slice(0, 50))).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('keeps onnxruntime\'s explanation when a run fails, as invalid_model', async () => {
+    // A version whose recorded input shape says any batch while the graph takes one row (as a
+    // hand-edited signature could): onnxruntime refuses the run of three rows.
+    const db = new Database(app.config.dbPath);
+    const row = db.prepare("SELECT signature FROM model_versions WHERE model_name = 'fixed' AND version = 'v1'").get() as { signature: string };
+    const signature = JSON.parse(row.signature) as { inputs: Array<{ shape: unknown[] }> };
+    signature.inputs[0].shape = ['batch', 6];
+    db.prepare("UPDATE model_versions SET signature = ? WHERE model_name = 'fixed' AND version = 'v1'").run(JSON.stringify(signature));
+    db.close();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const r = await call(client, 'batch_predict', { name: 'fixed', version: 'v1', rows: rows.slice(0, 3) });
+    expect(errorCode(r), text(r)).toBe('invalid_model');
+    expect(text(r)).toMatch(/fixed v1 failed to run in onnxruntime on this input \(Got invalid dimensions for input: input for the following indices index: 0 Got: 3 Expected: 1/);
+  });
+
+  it('is refused at registration when fixed to more rows than one, saying how to export it', async () => {
+    await expectRefused({ name: 'batch4', artifact_path: exported('torch_batch4.onnx') }, 'invalid_model', /takes exactly 4 rows at a time \(input "input" has its batch dimension fixed\).*dynamic_axes=\{"input": \{0: "batch"\}\}/);
+  });
+});

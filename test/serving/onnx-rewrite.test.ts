@@ -5,6 +5,7 @@ import { ExternalDataSpecError, externalInitializers, inlineExternalData } from 
 import { findExternalTensor, readOnnxModelInfo } from '../../src/serving/onnx-proto.js';
 import { splitFields, stringField } from '../../src/serving/onnx-wire.js';
 import { removeZipMaps, ZipMapRewriteError } from '../../src/serving/onnx-zipmap.js';
+import { onnxruntimeMessage } from '../../src/serving/runtime.js';
 import { fixture } from '../helpers.js';
 import { ld, str, vi } from '../protobuf.js';
 
@@ -81,3 +82,13 @@ describe('externalInitializers and inlineExternalData', () => {
     }
   });
 });
+
+describe('onnxruntimeMessage', () => {
+  it('keeps the lines that explain the error, without build paths or raw bytes', () => {
+    const e = new Error('Got invalid dimensions for input: input for the following indices\n index: 0 Got: 3 Expected: 1\n Please fix either the inputs/outputs or the model.');
+    expect(onnxruntimeMessage(e)).toBe('Got invalid dimensions for input: input for the following indices index: 0 Got: 3 Expected: 1 Please fix either the inputs/outputs or the model.');
+    expect(onnxruntimeMessage(new Error('/onnxruntime_src/onnxruntime/core/x.cc:12 bad \u0001\u0002 thing\nsecond'))).toBe('bad ? thing second');
+  });
+});
+
+

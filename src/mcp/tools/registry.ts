@@ -44,7 +44,7 @@ export const registerModel = defineTool({
   name: 'register_model',
   title: 'Register a model version',
   description:
-    'Registers an ONNX file (artifact_path), or an ONNX model version imported from MLflow (mlflow_model_uri), as a new version of a model (creating the model if new). The file is copied into the registry by sha256, loaded once in onnxruntime to prove it runs, and its signature recorded. Models are taken as their libraries export them: weights stored as external data beside the file are put inside it; a classifier ending in a ZipMap is served through the same graph answering its probability tensor. The answer says what was derived. The new version starts in stage "none"; promote it with promote_model.',
+    'Registers an ONNX file (artifact_path), or an ONNX model version imported from MLflow (mlflow_model_uri), as a new version of a model (creating the model if new). The file is copied into the registry by sha256, loaded once in onnxruntime to prove it runs, and its signature recorded. Models are taken as their libraries export them: weights stored as external data beside the file are put inside it; a classifier ending in a ZipMap is served through the same graph answering its probability tensor; a batch dimension fixed to 1 is served one row per run. The answer says what was derived. The new version starts in stage "none"; promote it with promote_model.',
   input: {
     name: modelName,
     artifact_path: z.string().min(1).max(4096).optional().describe('Path of the .onnx file; must be under MLOPS_MCP_ALLOWED_DIRS (or give mlflow_model_uri)'),
@@ -74,7 +74,7 @@ export const registerModel = defineTool({
     ['file_not_found', 'artifact_path does not exist'],
     [
       'invalid_model',
-      'the file is not an ONNX model onnxruntime can load; external data not beside the model, or over MLOPS_MCP_MAX_MODEL_MB inlined; a ZipMap that cannot be left out',
+      'the file is not an ONNX model onnxruntime can load; external data not beside the model, or over MLOPS_MCP_MAX_MODEL_MB inlined; a ZipMap that cannot be left out; a batch dimension fixed to more than 1',
     ],
     ['failed_precondition', 'mlflow_model_uri without MLFLOW_TRACKING_URI, or MLflow unreachable'],
     ['already_exists', 'the model already has this version label'],
