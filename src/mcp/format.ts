@@ -1,6 +1,7 @@
 import type { Alert, AlertDraft } from '../monitoring/alert-types.js';
 import type { StageChangeOutcome } from '../registry/registry.js';
 import type { AuditEntry, ModelVersion } from '../registry/types.js';
+import { outputDecision } from '../serving/outputs.js';
 
 /** Domain objects in the snake_case shape of the output schemas, and their one-line texts. */
 
@@ -31,10 +32,14 @@ export function versionDetailOut(v: ModelVersion) {
 
 function signatureOut(v: ModelVersion) {
   const s = v.signature;
+  const decided = outputDecision(s);
   return {
     inputs: s.inputs,
     outputs: s.outputs,
     class_labels: s.classLabels ?? null,
+    task: decided.task,
+    scores: decided.scores,
+    target_names: decided.targetNames,
     serving: s.serving
       ? {
           sha256: s.serving.sha256,
@@ -49,6 +54,20 @@ function signatureOut(v: ModelVersion) {
   };
 }
 
+/** What registration decided about a version's outputs, in a sentence. */
+export function outputsText(v: ModelVersion): string {
+  const d = outputDecision(v.signature);
+  const labels = v.signature.classLabels?.length ? ` (class labels ${listed(v.signature.classLabels)})` : '';
+  if (d.task === 'classification') {
+    if (!d.scores) return `classifier${labels}: labels only, no probabilities`;
+    const how = d.scores.kind === 'logits' ? `probabilities by softmax of the logits in output "${d.scores.output}"` : `probabilities from output "${d.scores.output}"`;
+    return `classifier${labels}: ${how}`;
+  }
+  const value = v.signature.outputs.find((o) => o.type !== 'non-tensor');
+  const k = value?.shape?.length === 2 && typeof value.shape[1] === 'number' ? value.shape[1] : 1;
+  return k > 1 ? `regressor: ${k} values per row${d.targetNames ? ` (targets ${listed(d.targetNames)})` : ''}` : 'regressor: one value per row';
+}
+
 /** How the graph served was derived from the given file, in a sentence; null when the artifact is served as is. */
 export function servingText(v: ModelVersion): string | null {
   const serving = v.signature.serving;
@@ -61,6 +80,8 @@ export function servingText(v: ModelVersion): string | null {
   const derived = serving.sha256 === v.artifactSha256 ? '' : ` served as a derived graph (sha256 ${serving.sha256.slice(0, 12)}, ${serving.bytes} bytes)`;
   return `${steps.join('; ')}${derived ? `;${derived}` : ''}`;
 }
+
+const listed = (names: readonly string[]) => (names.length > 8 ? `${names.slice(0, 8).join(', ')}, …` : names.join(', '));
 
 export function auditOut(e: AuditEntry) {
   return {

@@ -3,7 +3,7 @@ import type { AppContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import type { ModelVersion } from '../registry/types.js';
 import { summarizeModels } from '../registry/summary.js';
-import { auditLine, auditWhat, servingText } from './format.js';
+import { auditLine, auditWhat, outputsText, servingText } from './format.js';
 
 const LISTED_VERSIONS = 500;
 const AUDIT_ROWS = 500;
@@ -115,6 +115,8 @@ export function modelCard(v: ModelVersion, history: string[]): string {
     row(['---', '---', '---', '---']),
     ...v.signature.inputs.map((i) => row(['input', i.name, i.type, JSON.stringify(i.shape)])),
     ...v.signature.outputs.map((o) => row(['output', o.name, o.type, JSON.stringify(o.shape)])),
+    '',
+    `Read as a ${outputsText(v)}.`,
     '',
     '## Serving',
     '',

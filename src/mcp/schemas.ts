@@ -66,6 +66,12 @@ export const signature = z.object({
   inputs: z.array(tensorSpec),
   outputs: z.array(tensorSpec).describe('Outputs of the graph served'),
   class_labels: z.array(z.string()).nullable().describe("A classifier's class labels, in probability order; null for a regressor"),
+  task: z.enum(['regression', 'classification']).describe('What the version predicts, as decided at registration'),
+  scores: z
+    .object({ output: z.string(), kind: z.enum(['probabilities', 'logits']).describe('logits are answered as probabilities through softmax') })
+    .nullable()
+    .describe("A classifier's score output and what it holds; null for a regressor"),
+  target_names: z.array(z.string()).nullable().describe("A multi-target regressor's target names, when the model names them"),
   serving: z
     .object({ sha256: z.string(), bytes: z.number().int(), derivation: z.array(derivationStep) })
     .nullable()

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { inspectOnnxModel, type OnnxInspection } from '../serving/inspect.js';
+import type { OutputHints } from '../serving/outputs.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
 import type { ArtifactStore, StagedArtifact } from './artifacts.js';
 import { inlineExternalWeights, type ModelSource } from './external-data.js';
@@ -27,14 +28,14 @@ export interface IntakeDeps {
  * onnxruntime loads it, derives the graph served when its probability output is a ZipMap, and
  * stages what it made. On failure it discards what it staged; `given` stays the caller's.
  */
-export async function takeIn(given: StagedArtifact, source: ModelSource | null, deps: IntakeDeps, displayName: string): Promise<Intake> {
+export async function takeIn(given: StagedArtifact, source: ModelSource | null, deps: IntakeDeps, displayName: string, hints: OutputHints): Promise<Intake> {
   const made: StagedArtifact[] = [];
   try {
     const bytes = await fs.readFile(given.tempPath);
     const inlined = await inlineExternalWeights(bytes, source, deps.maxModelBytes, displayName);
     const artifact = inlined ? await deps.artifacts.stageBytes(inlined.bytes) : given;
     if (inlined) made.push(artifact);
-    const inspection = await inspectOnnxModel(inlined?.bytes ?? bytes, await deps.runtime(), displayName);
+    const inspection = await inspectOnnxModel(inlined?.bytes ?? bytes, await deps.runtime(), displayName, hints);
     const served = inspection.derived ? await deps.artifacts.stageBytes(inspection.derived.bytes) : null;
     if (served) made.push(served);
     const derivation: DerivationStep[] = [

@@ -21,7 +21,7 @@ import {
   resolveFeatureNames,
   type PromoteArgs,
 } from './rules.js';
-import type { Actor, AuditEntry, ModelVersion, Stage } from './types.js';
+import type { Actor, AuditEntry, ModelTask, ModelVersion, ScoreKind, Stage } from './types.js';
 
 export interface RegisterInput {
   name: string;
@@ -34,6 +34,10 @@ export interface RegisterInput {
   metrics?: Record<string, number> | undefined;
   tags?: Record<string, string> | undefined;
   featureNames?: string[] | undefined;
+  /** What the model predicts, when its graph does not say (a network without a classifier node). */
+  task?: ModelTask | undefined;
+  /** What a classifier's score output holds, when its graph does not say. */
+  output?: ScoreKind | undefined;
 }
 
 export interface StageChangeOutcome extends StagePlan {
@@ -125,7 +129,7 @@ export class ModelRegistry {
     let intake: Intake | undefined;
     try {
       const deps = { artifacts: this.deps.artifacts, runtime: this.deps.runtime, maxModelBytes: this.deps.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES };
-      intake = await takeIn(staged, opened ? { realPath: opened.path } : null, deps, displayName);
+      intake = await takeIn(staged, opened ? { realPath: opened.path } : null, deps, displayName, { task: input.task, output: input.output });
       const { artifact, inspection } = intake;
       const featureNames = resolveFeatureNames(inspection.signature, input.featureNames, inspection.metadataFeatureNames);
       const draft = (versions: readonly VersionLabel[]) => {

@@ -12,6 +12,11 @@ export interface TensorSpec {
   shape: Array<number | string> | null;
 }
 
+export type ModelTask = 'regression' | 'classification';
+
+/** What a classifier's score output holds: probabilities, or logits (answered through softmax, a single logit through the logistic function). */
+export type ScoreKind = 'probabilities' | 'logits';
+
 /** One change registration made to the file it was given, so that onnxruntime-node can serve it. */
 export type DerivationStep =
   | {
@@ -43,6 +48,12 @@ export interface ModelSignature {
   outputs: TensorSpec[];
   /** A classifier's class labels in probability-column order, read from the ONNX graph; null for a regressor. */
   classLabels?: string[] | null;
+  /** Decided at registration; absent for versions registered before: a classifier then is a graph with class labels. */
+  task?: ModelTask;
+  /** A classifier's score output and what it holds; null for a regressor or a classifier that answers labels only. */
+  scores?: { output: string; kind: ScoreKind } | null;
+  /** A multi-target regressor's target names, in output-column order, when the model names them (metadata target_names). */
+  targetNames?: string[] | null;
   /** What registration derived from the given file to serve it; absent when the registered artifact is served as is. */
   serving?: ServingArtifact;
 }

@@ -3,10 +3,11 @@ import type { ModelSignature, TensorSpec } from '../registry/types.js';
 import { SELF_CONTAINED_ADVICE } from './onnx-external.js';
 import { ExternalDataError, findExternalTensor, OnnxNestingError, readOnnxModelInfo, type OnnxModelInfo } from './onnx-proto.js';
 import { removeZipMaps, ZipMapRewriteError, type ZipMapReplacement } from './onnx-zipmap.js';
+import { decideOutputs, type OutputHints } from './outputs.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 
 export interface OnnxInspection {
-  /** The signature of the graph served. */
+  /** The signature of the graph served, with what registration decided about its outputs. */
   signature: ModelSignature;
   info: OnnxModelInfo;
   /** Feature names from the model's `feature_names` metadata property (a JSON list), if any. */
@@ -31,7 +32,7 @@ export const BATCH_ADVICE =
  * that graph is loaded too, and its signature is the one recorded. External data must have been
  * inlined before (see registry/external-data.ts): any left is refused here.
  */
-export async function inspectOnnxModel(bytes: Uint8Array, ort: OnnxRuntime, displayName: string): Promise<OnnxInspection> {
+export async function inspectOnnxModel(bytes: Uint8Array, ort: OnnxRuntime, displayName: string, hints: OutputHints = {}): Promise<OnnxInspection> {
   let info: OnnxModelInfo;
   try {
     info = readOnnxModelInfo(bytes);
@@ -75,8 +76,9 @@ export async function inspectOnnxModel(bytes: Uint8Array, ort: OnnxRuntime, disp
       `${displayName} takes exactly ${String(fixed.shape?.[0])} rows at a time (input "${fixed.name}" has its batch dimension fixed), so it cannot score one row. ${BATCH_ADVICE}.`,
     );
   }
+  const signature: ModelSignature = { ...specs, classLabels: info.classLabels };
   return {
-    signature: { ...specs, classLabels: info.classLabels },
+    signature: { ...signature, ...decideOutputs(signature, info, hints, displayName) },
     info,
     metadataFeatureNames: parseFeatureNames(info.metadata.get('feature_names'), displayName),
     derived,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { WorkerChannel } from '../worker-channel.js';
-import type { BatchOutput } from './runner.js';
+import type { BatchOutput } from './outputs.js';
 
 /**
  * Predictions waiting to be written: one request's rows that share a model, version, outcome,

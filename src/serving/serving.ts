@@ -12,7 +12,8 @@ import { ExternalDataError } from './onnx-proto.js';
 import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
 import type { ServingMetrics } from './metrics.js';
 import type { PendingPredictions, PredictionLog } from './prediction-log.js';
-import { OnnxRunError, RowValueError, rowOf, runBatch, type BatchOutput } from './runner.js';
+import { RowValueError, type BatchOutput, type PredictionValue } from './outputs.js';
+import { OnnxRunError, rowOf, runBatch } from './runner.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
@@ -31,8 +32,10 @@ export interface Prediction {
   name: string;
   version: string;
   stage: Stage;
-  prediction: number | string;
+  prediction: PredictionValue;
   probabilities: Record<string, number> | null;
+  /** A multi-target regressor's target names, when the model names them. */
+  targetNames: string[] | null;
   latencyMs: number;
   routedBy: RoutedBy;
 }
@@ -45,8 +48,10 @@ export interface BatchPrediction {
   served: Array<{ version: string; stage: Stage; rows: number }>;
   /** The version of each row; null when one version served them all. */
   versionPerRow: string[] | null;
-  predictions: Array<number | string>;
+  predictions: PredictionValue[];
   probabilities: Record<string, number[]> | null;
+  /** A multi-target regressor's target names, when every version served names them alike. */
+  targetNames: string[] | null;
   latencyMs: number;
 }
 
@@ -162,7 +167,7 @@ export class ServingService {
       const latencyMs = performance.now() - started;
       this.record(id, name, version.version, true, null, matrix, width, features, output, latencyMs, options.routingKey, at);
       const row = rowOf(output, 0);
-      return { predictionId: id, name, version: version.version, stage: version.stage, ...row, latencyMs, routedBy: route.routedBy };
+      return { predictionId: id, name, version: version.version, stage: version.stage, ...row, targetNames: version.signature.targetNames ?? null, latencyMs, routedBy: route.routedBy };
     } catch (e) {
       this.recordFailure(id, name, version, e, matrix, width, features, performance.now() - started, options.routingKey, at, null);
       throw e;
@@ -201,7 +206,7 @@ export class ServingService {
       throw e;
     }
 
-    const predictions: Array<number | string> = new Array(n);
+    const predictions: PredictionValue[] = new Array(n);
     let probabilities: Record<string, number[]> | null = null;
     const outputs: Array<{ version: ModelVersion; matrix: Float64Array; width: number; output: BatchOutput; indices: number[] }> = [];
     try {
@@ -243,6 +248,7 @@ export class ServingService {
       versionPerRow: groups.size > 1 ? routedVersions : null,
       predictions,
       probabilities,
+      targetNames: sameTargetNames(outputs.map((o) => o.version)),
       latencyMs,
     };
   }
@@ -564,6 +570,13 @@ export class ServingService {
       this.deps.stats.record(name, null, false, latencyMs, at, rows);
     }
   }
+}
+
+/** The target names every version has alike (null when they differ or none names them). */
+function sameTargetNames(versions: readonly ModelVersion[]): string[] | null {
+  const names = versions.map((v) => v.signature.targetNames ?? null);
+  const first = names[0] ?? null;
+  return first && names.every((n) => n !== null && n.length === first.length && n.every((t, i) => t === first[i])) ? first : null;
 }
 
 /** The log keeps at most this much of a failed request's input. */

@@ -16,19 +16,23 @@ const exported = (file: string) => fixture(path.join('exports', file));
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const rows = readCsvRows(exported('data.csv')).map((r) => Object.values(r));
 const expected = (name: string) =>
-  JSON.parse(fs.readFileSync(exported(`${name}.expected.json`), 'utf8')) as { predictions: Array<number | string>; probabilities: Record<string, number[]> | null };
+  JSON.parse(fs.readFileSync(exported(`${name}.expected.json`), 'utf8')) as { predictions: Array<number | string | number[]>; probabilities: Record<string, number[]> | null };
 
 interface Signature {
   outputs: Array<{ name: string; type: string; shape: unknown }>;
   class_labels: string[] | null;
+  task: string;
+  scores: { output: string; kind: string } | null;
+  target_names: string[] | null;
   serving: { sha256: string; bytes: number; derivation: Array<Record<string, unknown>> } | null;
 }
 interface Registered {
   model: { version: string; artifact_sha256: string; artifact_bytes: number; signature: Signature };
 }
 interface Batch {
-  predictions: Array<number | string>;
+  predictions: Array<number | string | number[]>;
   probabilities: Record<string, number[]> | null;
+  target_names: string[] | null;
 }
 
 const maxDiff = (a: readonly number[], b: readonly number[]) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
@@ -68,15 +72,15 @@ describe('a classifier that ends in a ZipMap (skl2onnx, onnxmltools and CatBoost
     const { model } = reg;
     expect(model.artifact_sha256).toBe(sha256(given));
     expect(model.artifact_bytes).toBe(fs.statSync(given).size);
+    expect(model.signature.task).toBe('classification');
     expect(model.signature.class_labels).toEqual(['bronze', 'gold', 'silver']);
-    const tensor = String(model.signature.serving!.derivation[0].tensor);
     // The graph served answers the tensor that fed the ZipMap in place of output_probability.
     expect(model.signature.outputs.map((o) => [o.name, o.type])).toEqual([
       ['output_label', 'string'],
-      [tensor, 'float32'],
+      [model.signature.scores!.output, 'float32'],
     ]);
     const serving = model.signature.serving!;
-    expect(serving.derivation).toEqual([{ kind: 'zipmap_removed', output: 'output_probability', tensor: tensor }]);
+    expect(serving.derivation).toEqual([{ kind: 'zipmap_removed', output: 'output_probability', tensor: model.signature.scores!.output }]);
     expect(serving.sha256).not.toBe(model.artifact_sha256);
     // Both files are in the content-addressed store, each under its own sha256.
     expect(sha256(app.artifacts.pathFor(model.artifact_sha256))).toBe(model.artifact_sha256);
@@ -91,7 +95,7 @@ describe('a classifier that ends in a ZipMap (skl2onnx, onnxmltools and CatBoost
     const markdown = (card.contents[0] as { text: string }).text;
     expect(markdown).toContain(`The artifact \`${model.artifact_sha256}\` is the file given, byte for byte.`);
     expect(markdown).toContain(`onnxruntime serves a graph derived from it, \`${serving.sha256}\``);
-    expect(markdown).toContain(`ZipMap output "output_probability" answered as its probability tensor "${tensor}"`);
+    expect(markdown).toContain(`ZipMap output "output_probability" answered as its probability tensor "${model.signature.scores!.output}"`);
     const got = await call(client, 'get_model', { name: 'zipmapped' });
     expect(text(got)).toContain('served: ZipMap output "output_probability" answered as its probability tensor');
   });
@@ -268,3 +272,85 @@ describe('a model exported with its batch dimension fixed (PyTorch\'s default ex
     await expectRefused({ name: 'batch4', artifact_path: exported('torch_batch4.onnx') }, 'invalid_model', /takes exactly 4 rows at a time \(input "input" has its batch dimension fixed\).*dynamic_axes=\{"input": \{0: "batch"\}\}/);
   });
 });
+
+describe('outputs read for what they are', () => {
+  it('answers k values per row for a [N, k] regressor, named when the model names them', async () => {
+    const { model } = await ok<Registered>(client, 'register_model', { name: 'two_targets', artifact_path: exported('sklearn_two_targets.onnx') });
+    expect(model.signature).toMatchObject({ task: 'regression', scores: null, target_names: null });
+    const b = await ok<Batch>(client, 'batch_predict', { name: 'two_targets', version: 'v1', rows });
+    expect(b.probabilities).toBeNull();
+    const want = expected('sklearn_two_targets').predictions as number[][];
+    expect(maxDiff((b.predictions as number[][]).flat(), want.flat())).toBeLessThanOrEqual(1e-5);
+
+    // The same model with a target_names metadata property (a ModelProto field 14 appended).
+    const named = path.join(work, 'named_targets.onnx');
+    fs.writeFileSync(named, Buffer.concat([fs.readFileSync(exported('sklearn_two_targets.onnx')), metadataProp('target_names', '["points", "rebounds"]')]));
+    const reg = await ok<Registered>(client, 'register_model', { name: 'named_targets', artifact_path: named });
+    expect(reg.model.signature.target_names).toEqual(['points', 'rebounds']);
+    const p = await call(client, 'predict', { name: 'named_targets', version: 'v1', features: rows[0] });
+    expect(p.structuredContent).toMatchObject({ target_names: ['points', 'rebounds'], probabilities: null });
+    expect(text(p)).toMatch(/\(points -?\d+(\.\d+)?, rebounds -?\d+(\.\d+)?\)/);
+  });
+
+  it('reads a network\'s logits as logits only when registration says so', async () => {
+    const dir = path.join(work, 'logits');
+    fs.mkdirSync(dir);
+    for (const f of ['torch_logits.onnx', 'torch_logits.onnx.data']) fs.copyFileSync(exported(f), path.join(dir, f));
+    const given = path.join(dir, 'torch_logits.onnx');
+    // Without a word from registration: three values per row, not "probabilities".
+    const plain = await ok<Registered>(client, 'register_model', { name: 'net', artifact_path: given });
+    expect(plain.model.signature).toMatchObject({ task: 'regression', scores: null });
+    const asValues = await ok<Batch>(client, 'batch_predict', { name: 'net', version: 'v1', rows: rows.slice(0, 3) });
+    expect(asValues.probabilities).toBeNull();
+    expect((asValues.predictions[0] as number[]).length).toBe(3);
+
+    await expectRefused({ name: 'net', artifact_path: given, task: 'classification' }, 'invalid_argument', /say what its output "linear_2" holds, with output: "probabilities" \(each row sums to 1\) or "logits"/);
+    const reg = await call(client, 'register_model', { name: 'net', artifact_path: given, task: 'classification', output: 'logits' });
+    expect(text(reg)).toContain('Read as a classifier: probabilities by softmax of the logits in output "linear_2"');
+    const b = await ok<Batch>(client, 'batch_predict', { name: 'net', version: 'v2', rows });
+    const want = expected('torch_logits');
+    expect(b.predictions).toEqual(want.predictions);
+    for (const [label, probs] of Object.entries(want.probabilities!)) expect(maxDiff(b.probabilities![label], probs)).toBeLessThanOrEqual(1e-5);
+    const card = await client.readResource({ uri: 'models://net/v2' });
+    expect((card.contents[0] as { text: string }).text).toContain('Read as a classifier: probabilities by softmax of the logits in output "linear_2".');
+  });
+
+  it('reads one score column as the positive class: a logit through the logistic function', async () => {
+    // A float [N, 1] output, said to be logits: p(1) = 1 / (1 + e^-score), p(0) = 1 - p(1).
+    const { model } = await ok<Registered>(client, 'register_model', { name: 'one_logit', artifact_path: exported('sklearn_regressor.onnx'), task: 'classification', output: 'logits' });
+    expect(model.signature.scores).toEqual({ output: 'variable', kind: 'logits' });
+    const b = await ok<Batch>(client, 'batch_predict', { name: 'one_logit', version: 'v1', rows });
+    const scores = expected('sklearn_regressor').predictions as number[];
+    const p1 = scores.map((z) => 1 / (1 + Math.exp(-z)));
+    expect(maxDiff(b.probabilities!['1'], p1)).toBeLessThanOrEqual(1e-5);
+    expect(maxDiff(b.probabilities!['0'], p1.map((p) => 1 - p))).toBeLessThanOrEqual(1e-5);
+    expect(b.predictions).toEqual(p1.map((p) => (p > 0.5 ? 1 : 0)));
+  });
+
+  it('reads an output computed by Softmax as probabilities without being told', async () => {
+    const file = path.join(work, 'softmax.onnx');
+    fs.writeFileSync(file, softmaxModel(3));
+    const { model } = await ok<Registered>(client, 'register_model', { name: 'softmax', artifact_path: file, task: 'classification' });
+    expect(model.signature.scores).toEqual({ output: 'Y', kind: 'probabilities' });
+    const p = await ok<{ prediction: number; probabilities: Record<string, number> }>(client, 'predict', { name: 'softmax', version: 'v1', features: [1, 2, 3] });
+    const e = [1, 2, 3].map((z) => Math.exp(z - 3));
+    const sum = e.reduce((a, b) => a + b);
+    expect(p.prediction).toBe(2);
+    e.forEach((x, i) => expect(Math.abs(p.probabilities[String(i)] - x / sum)).toBeLessThanOrEqual(1e-6));
+  });
+
+  it('refuses task "regression" for a graph with class labels, and output for a regressor', async () => {
+    await expectRefused({ name: 'wrong', artifact_path: exported('sklearn_binary.onnx'), task: 'regression' }, 'invalid_argument', /is a classifier: its graph names class labels \(0, 1\)\. Leave task out, or say "classification"/);
+    await expectRefused({ name: 'wrong', artifact_path: exported('sklearn_regressor.onnx'), task: 'regression', output: 'logits' }, 'invalid_argument', /leave it out for task "regression"/);
+  });
+});
+
+/** ModelProto{ir 8, opset 13, graph{Softmax(X) → Y}}, X and Y float [N, c]. */
+function softmaxModel(c: number): Uint8Array {
+  const type = ld(2, ld(1, [...vi(1, 1), ...ld(2, [...ld(1, ld(2, str('N'))), ...ld(1, vi(1, c))])]));
+  const graph = [...ld(1, [...ld(1, str('X')), ...ld(2, str('Y')), ...ld(4, str('Softmax'))]), ...ld(2, str('g')), ...ld(11, [...ld(1, str('X')), ...type]), ...ld(12, [...ld(1, str('Y')), ...type])];
+  return new Uint8Array([...vi(1, 8), ...ld(7, graph), ...ld(8, vi(2, 13))]);
+}
+
+/** A ModelProto metadata_props entry (field 14), to append to a model's bytes (protobuf reads fields in any order). */
+const metadataProp = (key: string, value: string) => Buffer.from(ld(14, [...ld(1, str(key)), ...ld(2, str(value))]));
