@@ -329,7 +329,7 @@ def readme(manifest: dict) -> str:
         "`f0`…`f5`, five decimals); the models were trained on 600 other rows of the same draws.",
         "`<name>.expected.json` is the library's own answer on those rows: `predictions` (a label, a value,",
         "or a list of values per row) and `probabilities` per class label (null for a regressor).",
-        "test/serving/exports.test.ts registers each model and compares predict, batch_predict and REST",
+        "test/e2e/export-matrix.test.ts registers each model and compares predict, batch_predict and REST",
         f"with them (max abs difference ≤ {manifest['tolerance']}). See docs/models.md.",
         "",
         "| model | library | estimator | export call | files (bytes) | register with |",
