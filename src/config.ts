@@ -62,6 +62,10 @@ export const configSchema = z.object({
     .max(64)
     .default(1)
     .describe('onnxruntime intra-op threads per session; 1 keeps one model run on the request thread (onnxruntime\'s own default spins a thread per core)'),
+  MLOPS_MCP_MAX_MODEL_MB: positiveInt('MLOPS_MCP_MAX_MODEL_MB')
+    .max(2047, 'MLOPS_MCP_MAX_MODEL_MB may not exceed 2047: protobuf, and so ONNX, holds at most 2 GiB in one file')
+    .default(2047)
+    .describe('Largest model register_model makes self-contained from external data (the .onnx file with its data files inlined), in MiB'),
   PREDICTION_LOG_FLUSH_MS: positiveInt('PREDICTION_LOG_FLUSH_MS').default(200).describe('Pending predictions are written to SQLite this often (a crash loses at most one interval)'),
   PREDICTION_LOG_MAX_ROWS: positiveInt('PREDICTION_LOG_MAX_ROWS').default(1_000_000).describe('The prediction log keeps the newest this many predictions (oldest requests deleted first, a batch as a whole)'),
   PREDICTION_LOG_MAX_AGE_DAYS: positiveNumber('PREDICTION_LOG_MAX_AGE_DAYS').default(30).describe('Logged predictions older than this are deleted'),
@@ -99,6 +103,7 @@ export interface Config {
   modelCacheSize: number;
   modelCacheTtlMs: number;
   modelThreads: number;
+  maxModelBytes: number;
   predictionLogFlushMs: number;
   predictionLogMaxRows: number;
   predictionLogMaxAgeMs: number;
@@ -164,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     modelCacheSize: raw.MODEL_CACHE_SIZE,
     modelCacheTtlMs: raw.MODEL_CACHE_TTL * 1000,
     modelThreads: raw.MODEL_THREADS,
+    maxModelBytes: raw.MLOPS_MCP_MAX_MODEL_MB * 1024 * 1024,
     predictionLogFlushMs: raw.PREDICTION_LOG_FLUSH_MS,
     predictionLogMaxRows: raw.PREDICTION_LOG_MAX_ROWS,
     predictionLogMaxAgeMs: raw.PREDICTION_LOG_MAX_AGE_DAYS * 86_400_000,

@@ -53,7 +53,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
   const sessions = new SessionCache(loadOnnxRuntime, (sha256) => artifacts.read(sha256), config.modelCacheSize, config.modelCacheTtlMs, config.modelThreads);
   const alerts = new AlertService(store.alerts);
   const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;
-  const registry = new ModelRegistry({ store: store.registry, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, mlflow });
+  const registry = new ModelRegistry({ store: store.registry, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, maxModelBytes: config.maxModelBytes, mlflow });
   const predictionLog = new PredictionLog({ sink: store.predictions.openSink(), logger }, {
     flushMs: config.predictionLogFlushMs,
     maxRows: config.predictionLogMaxRows,

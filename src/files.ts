@@ -49,25 +49,44 @@ export interface AllowedFile {
  */
 export async function openAllowedFile(argument: string, requested: string, allowedDirs: readonly string[]): Promise<AllowedFile> {
   const { real, allowedReal } = await checkAllowedFile(argument, requested, allowedDirs);
+  const handle = await openWithin(real, allowedReal, {
+    unopened: () => new DomainError('file_not_found', `${argument} "${requested}" could not be opened (it changed while being checked, or is not readable). Check the path and try again.`),
+    notFile: () => new DomainError('invalid_argument', `${argument} "${requested}" is not a regular file.`),
+    outside: () => notAllowed(argument, requested, allowedDirs),
+  });
+  return { handle, path: real };
+}
+
+/**
+ * Opens `real` (a path already resolved and checked to be under `dirs`, themselves real paths)
+ * and checks what was opened, for a swap between the check and the open: a regular file (O_NOFOLLOW:
+ * the last component may not have become a symlink; O_NONBLOCK: nor a FIFO to wait on) whose own
+ * path is under `dirs` (/proc/self/fd on Linux; elsewhere the same device and inode as `real`).
+ * Throws the error `fail` makes for each case; the caller closes the handle.
+ */
+export async function openWithin(
+  real: string,
+  dirs: readonly string[],
+  fail: { unopened: () => Error; notFile: () => Error; outside: () => Error },
+): Promise<FileHandle> {
   let handle: FileHandle;
   try {
-    // O_NOFOLLOW: the last component may not have become a symlink; O_NONBLOCK: nor a FIFO to wait on.
     handle = await fs.open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
-    throw new DomainError('file_not_found', `${argument} "${requested}" could not be opened (it changed while being checked, or is not readable). Check the path and try again.`);
+    throw fail.unopened();
   }
   try {
     const opened = await handle.stat();
-    if (!opened.isFile()) throw new DomainError('invalid_argument', `${argument} "${requested}" is not a regular file.`);
+    if (!opened.isFile()) throw fail.notFile();
     let inside: boolean;
     try {
-      inside = isWithin(await fs.readlink(`/proc/self/fd/${handle.fd}`), allowedReal);
+      inside = isWithin(await fs.readlink(`/proc/self/fd/${handle.fd}`), dirs);
     } catch {
       const checked = await fs.stat(real).catch(() => null);
       inside = checked !== null && checked.dev === opened.dev && checked.ino === opened.ino;
     }
-    if (!inside) throw notAllowed(argument, requested, allowedDirs);
-    return { handle, path: real };
+    if (!inside) throw fail.outside();
+    return handle;
   } catch (e) {
     await handle.close();
     throw e;
@@ -86,7 +105,8 @@ async function realAllowedDirs(dirs: readonly string[]): Promise<string[]> {
   return out;
 }
 
-function isWithin(file: string, dirs: readonly string[]): boolean {
+/** `file` lies under one of `dirs` (not one of them itself). */
+export function isWithin(file: string, dirs: readonly string[]): boolean {
   return dirs.some((dir) => {
     const rel = path.relative(dir, file);
     return rel === '' ? false : !rel.startsWith('..') && !path.isAbsolute(rel);

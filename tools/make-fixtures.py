@@ -708,6 +708,12 @@ compute in float32: compare with a tolerance of about 1e-4), and the sha256 of e
 |---|---|---|
 {chr(10).join(trows)}
 
+### Models as their libraries export them (`exports/`)
+
+scikit-learn, XGBoost, LightGBM, CatBoost and PyTorch models exported with each library's default
+call, with the library's own predictions beside them: written by `tools/make-export-fixtures.py`
+(its own venv, `.venv-exports`), described in `exports/README.md` and `docs/models.md`.
+
 ## Data
 
 CSV: header row = feature names in model-input order, then the target column. Numbers use at

@@ -13,6 +13,9 @@ tools/make-hostile-onnx.sh (the pinned venv); output is deterministic.
   external-function.onnx      a Constant node inside a model-local function, location "secret.bin"
   external-flag-only.onnx     data_location = EXTERNAL with no external_data entries
   deep-subgraphs.onnx         If nodes nested 70 levels deep (the limit is 64), no external data
+  zipmap-in-if.onnx           its output, a sequence of maps, comes from ZipMaps inside an If node's
+                              branches: no ZipMap of the main graph to leave out, so it cannot be
+                              served as a tensor
 """
 import os
 
@@ -100,6 +103,20 @@ def deep(levels=70):
     return m.SerializeToString(deterministic=True) + ld(7, inner)  # a second graph field: protobuf merges it into the first
 
 
+def zipmap_in_if():
+    seq_map = helper.make_sequence_type_proto(helper.make_map_type_proto(TensorProto.INT64, helper.make_tensor_type_proto(FLOAT, [])))
+    x = helper.make_tensor_value_info("X", FLOAT, [None, 2])
+    def zipmap_branch(name, labels):
+        node = helper.make_node("ZipMap", ["X"], [name + "_out"], domain="ai.onnx.ml", classlabels_int64s=labels)
+        return helper.make_graph([node], name, [], [helper.make_value_info(name + "_out", seq_map)])
+    cond = helper.make_node("Constant", [], ["cond"], value=helper.make_tensor("c", TensorProto.BOOL, [], [True]))
+    choose = helper.make_node("If", ["cond"], ["Y"], then_branch=zipmap_branch("then", [0, 1]), else_branch=zipmap_branch("else", [1, 0]))
+    g = helper.make_graph([cond, choose], "g", [x], [helper.make_value_info("Y", seq_map)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 16), helper.make_opsetid("ai.onnx.ml", 1)])
+    m.ir_version = 8
+    return m
+
+
 MODELS = {
     "external-absolute.onnx": lambda: add_w("/etc/hostname"),
     "external-dotdot.onnx": lambda: add_w("../../../../../../etc/hostname"),
@@ -110,6 +127,7 @@ MODELS = {
     "external-function.onnx": function,
     "external-flag-only.onnx": lambda: add_w("", entries=False),
     "deep-subgraphs.onnx": deep,
+    "zipmap-in-if.onnx": zipmap_in_if,
 }
 
 if __name__ == "__main__":

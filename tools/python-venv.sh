@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Creates (or reuses) the git-ignored Python venv used by fixture generators and test peers.
+# Creates (or reuses) a git-ignored Python venv for fixture generators and test peers:
+#   tools/python-venv.sh                      .venv from tools/requirements.txt
+#   tools/python-venv.sh VENV REQUIREMENTS    another venv from another requirements file
+# The venv is stamped with the requirements' sha256: reruns skip the install.
 # Prints the venv's python path on stdout; progress goes to stderr.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-venv="$root/.venv"
-req="$root/tools/requirements.txt"
+venv="${1:-$root/.venv}"
+req="${2:-$root/tools/requirements.txt}"
 stamp="$venv/.requirements.sha256"
 want=$(sha256sum "$req" | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then

@@ -7,6 +7,8 @@ import type { DriftStore } from '../monitoring/ports.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { TrafficStore } from '../serving/ports.js';
 import { describeDamage, type ArtifactStore } from '../registry/artifacts.js';
+import { servedArtifact } from '../registry/rules.js';
+import type { ModelVersion } from '../registry/types.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
 import type { PredictionLog } from '../serving/prediction-log.js';
 import type { ServingService } from '../serving/serving.js';
@@ -171,10 +173,9 @@ export class HealthService {
     const problems: string[] = [];
     const answering: string[] = [];
     for (const v of production) {
-      const sha = v.artifactSha256.slice(0, 12);
-      const artifact = await this.deps.artifacts.verify(v.artifactSha256, v.artifactBytes);
-      if (artifact !== 'ok') {
-        problems.push(`${v.name} ${v.version}: artifact ${sha} ${describeDamage(artifact)}`);
+      const damaged = await this.damagedArtifact(v);
+      if (damaged) {
+        problems.push(`${v.name} ${v.version}: ${damaged}`);
         continue;
       }
       try {
@@ -191,6 +192,16 @@ export class HealthService {
       return { status: 'unhealthy' as const, detail: `${problems.join('; ')}. ${todo} ${ok}` };
     }
     return { status: 'healthy' as const, detail: ok };
+  }
+
+  /** What is wrong with a version's artifact or the graph derived from it for serving, or null. */
+  private async damagedArtifact(v: ModelVersion): Promise<string | null> {
+    const artifact = await this.deps.artifacts.verify(v.artifactSha256, v.artifactBytes);
+    if (artifact !== 'ok') return `artifact ${v.artifactSha256.slice(0, 12)} ${describeDamage(artifact)}`;
+    const served = servedArtifact(v);
+    if (served.sha256 === v.artifactSha256) return null;
+    const derived = await this.deps.artifacts.verify(served.sha256, served.bytes);
+    return derived === 'ok' ? null : `the graph derived from its artifact for serving (${served.sha256.slice(0, 12)}) ${describeDamage(derived)}`;
   }
 
   /** The last drift check of each model: its age, and whether it found drift (which degrades). */

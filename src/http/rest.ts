@@ -32,8 +32,9 @@ export const predictResponse = z.object({
   name: z.string(),
   version: z.string(),
   stage: z.string(),
-  prediction: z.union([z.number(), z.string()]),
+  prediction: z.union([z.number(), z.string(), z.array(z.number())]),
   probabilities: z.record(z.string(), z.number()).nullable(),
+  target_names: z.array(z.string()).nullable(),
   latency_ms: z.number(),
   routed_by: z.enum(['explicit', 'sticky', 'random']),
 });
@@ -44,8 +45,9 @@ export const batchResponse = z.object({
   rows: z.number().int(),
   served: z.array(z.object({ version: z.string(), stage: z.string(), rows: z.number().int() })),
   version_per_row: z.array(z.string()).nullable(),
-  predictions: z.array(z.union([z.number(), z.string()])),
+  predictions: z.array(z.union([z.number(), z.string(), z.array(z.number())])),
   probabilities: z.record(z.string(), z.array(z.number())).nullable(),
+  target_names: z.array(z.string()).nullable(),
   latency_ms: z.number(),
 });
 
@@ -58,7 +60,9 @@ export const invocationsRequest = z.union([
 ]);
 
 export const invocationsResponse = z.object({
-  predictions: z.array(z.union([z.number(), z.string(), z.object({ label: z.union([z.number(), z.string()]), probabilities: z.record(z.string(), z.number()) })])),
+  predictions: z.array(
+    z.union([z.number(), z.string(), z.array(z.number()), z.object({ label: z.union([z.number(), z.string()]), probabilities: z.record(z.string(), z.number()) })]),
+  ),
 });
 
 export const errorResponse = z.object({ error_code: z.string(), message: z.string() });

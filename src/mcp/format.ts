@@ -1,6 +1,7 @@
 import type { Alert, AlertDraft } from '../monitoring/alert-types.js';
 import type { StageChangeOutcome } from '../registry/registry.js';
 import type { AuditEntry, ModelVersion } from '../registry/types.js';
+import { outputDecision } from '../serving/outputs.js';
 
 /** Domain objects in the snake_case shape of the output schemas, and their one-line texts. */
 
@@ -24,10 +25,63 @@ export function versionDetailOut(v: ModelVersion) {
     ...versionSummaryOut(v),
     artifact_sha256: v.artifactSha256,
     artifact_bytes: v.artifactBytes,
-    signature: { inputs: v.signature.inputs, outputs: v.signature.outputs, class_labels: v.signature.classLabels ?? null },
+    signature: signatureOut(v),
     feature_names: v.featureNames,
   };
 }
+
+function signatureOut(v: ModelVersion) {
+  const s = v.signature;
+  const decided = outputDecision(s);
+  return {
+    inputs: s.inputs,
+    outputs: s.outputs,
+    class_labels: s.classLabels ?? null,
+    task: decided.task,
+    scores: decided.scores,
+    target_names: decided.targetNames,
+    serving: s.serving
+      ? {
+          sha256: s.serving.sha256,
+          bytes: s.serving.bytes,
+          derivation: s.serving.derivation.map((d) =>
+            d.kind === 'external_data_inlined'
+              ? { kind: d.kind, source_sha256: d.sourceSha256, source_bytes: d.sourceBytes, files: d.files }
+              : { kind: d.kind, output: d.output, tensor: d.tensor },
+          ),
+        }
+      : null,
+  };
+}
+
+/** What registration decided about a version's outputs, in a sentence. */
+export function outputsText(v: ModelVersion): string {
+  const d = outputDecision(v.signature);
+  const labels = v.signature.classLabels?.length ? ` (class labels ${listed(v.signature.classLabels)})` : '';
+  if (d.task === 'classification') {
+    if (!d.scores) return `classifier${labels}: labels only, no probabilities`;
+    const how = d.scores.kind === 'logits' ? `probabilities by softmax of the logits in output "${d.scores.output}"` : `probabilities from output "${d.scores.output}"`;
+    return `classifier${labels}: ${how}`;
+  }
+  const value = v.signature.outputs.find((o) => o.type !== 'non-tensor');
+  const k = value?.shape?.length === 2 && typeof value.shape[1] === 'number' ? value.shape[1] : 1;
+  return k > 1 ? `regressor: ${k} values per row${d.targetNames ? ` (targets ${listed(d.targetNames)})` : ''}` : 'regressor: one value per row';
+}
+
+/** How the graph served was derived from the given file, in a sentence; null when the artifact is served as is. */
+export function servingText(v: ModelVersion): string | null {
+  const serving = v.signature.serving;
+  if (!serving) return null;
+  const steps = serving.derivation.map((d) =>
+    d.kind === 'external_data_inlined'
+      ? `external data inlined from ${d.files.map((f) => `${f.location} (${f.bytes} bytes)`).join(', ')} (the .onnx file given: sha256 ${d.sourceSha256.slice(0, 12)}, ${d.sourceBytes} bytes)`
+      : `ZipMap output "${d.output}" answered as its probability tensor "${d.tensor}"`,
+  );
+  const derived = serving.sha256 === v.artifactSha256 ? '' : ` served as a derived graph (sha256 ${serving.sha256.slice(0, 12)}, ${serving.bytes} bytes)`;
+  return `${steps.join('; ')}${derived ? `;${derived}` : ''}`;
+}
+
+const listed = (names: readonly string[]) => (names.length > 8 ? `${names.slice(0, 8).join(', ')}, …` : names.join(', '));
 
 export function auditOut(e: AuditEntry) {
   return {

@@ -3,7 +3,7 @@ import type { AppContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import type { ModelVersion } from '../registry/types.js';
 import { summarizeModels } from '../registry/summary.js';
-import { auditLine, auditWhat } from './format.js';
+import { auditLine, auditWhat, outputsText, servingText } from './format.js';
 
 const LISTED_VERSIONS = 500;
 const AUDIT_ROWS = 500;
@@ -80,6 +80,18 @@ export function registerAuditResource(server: McpServer, app: AppContext): void 
 }
 
 
+/** How the graph served relates to the registered artifact. */
+function servedCard(v: ModelVersion): string {
+  const derived = servingText(v);
+  if (!derived) return 'The registered artifact is served as it is.';
+  const given = v.signature.serving?.derivation.find((d) => d.kind === 'external_data_inlined');
+  const registered = given
+    ? `The artifact \`${v.artifactSha256}\` is the .onnx file given (sha256 \`${given.sourceSha256}\`) with its external data inside.`
+    : `The artifact \`${v.artifactSha256}\` is the file given, byte for byte.`;
+  const served = v.signature.serving && v.signature.serving.sha256 !== v.artifactSha256 ? ` onnxruntime serves a graph derived from it, \`${v.signature.serving.sha256}\` (${v.signature.serving.bytes} bytes), stored beside it.` : '';
+  return `${registered}${served} Derived for serving: ${derived}.`;
+}
+
 function single(value: string | string[] | undefined): string {
   const v = Array.isArray(value) ? value[0] : value;
   if (!v) throw new DomainError('invalid_argument', 'The resource URI must be models://<name>/<version>.');
@@ -103,6 +115,12 @@ export function modelCard(v: ModelVersion, history: string[]): string {
     row(['---', '---', '---', '---']),
     ...v.signature.inputs.map((i) => row(['input', i.name, i.type, JSON.stringify(i.shape)])),
     ...v.signature.outputs.map((o) => row(['output', o.name, o.type, JSON.stringify(o.shape)])),
+    '',
+    `Read as a ${outputsText(v)}.`,
+    '',
+    '## Serving',
+    '',
+    servedCard(v),
     '',
     '## Features',
     '',

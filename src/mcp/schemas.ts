@@ -48,10 +48,34 @@ const tensorSpec = z.object({
   shape: z.array(z.union([z.number(), z.string()])).nullable().describe('Dimensions; strings are symbolic (batch)'),
 });
 
+const derivationStep = z.union([
+  z.object({
+    kind: z.literal('external_data_inlined'),
+    source_sha256: z.string().describe('sha256 of the .onnx file as given'),
+    source_bytes: z.number().int(),
+    files: z.array(z.object({ location: z.string(), bytes: z.number().int() })).describe('The data files read from beside it'),
+  }),
+  z.object({
+    kind: z.literal('zipmap_removed'),
+    output: z.string().describe('The ZipMap output (a sequence of maps) of the given graph'),
+    tensor: z.string().describe('The probability tensor that fed it, answered instead'),
+  }),
+]);
+
 export const signature = z.object({
   inputs: z.array(tensorSpec),
-  outputs: z.array(tensorSpec),
+  outputs: z.array(tensorSpec).describe('Outputs of the graph served'),
   class_labels: z.array(z.string()).nullable().describe("A classifier's class labels, in probability order; null for a regressor"),
+  task: z.enum(['regression', 'classification']).describe('What the version predicts, as decided at registration'),
+  scores: z
+    .object({ output: z.string(), kind: z.enum(['probabilities', 'logits']).describe('logits are answered as probabilities through softmax') })
+    .nullable()
+    .describe("A classifier's score output and what it holds; null for a regressor"),
+  target_names: z.array(z.string()).nullable().describe("A multi-target regressor's target names, when the model names them"),
+  serving: z
+    .object({ sha256: z.string(), bytes: z.number().int(), derivation: z.array(derivationStep) })
+    .nullable()
+    .describe('The graph served when registration derived it from the given file (its sha256, and what was done); null when the artifact is served as is'),
 });
 
 export const versionSummary = z.object({

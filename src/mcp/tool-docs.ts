@@ -56,6 +56,7 @@ function toolSection(t: ToolDefinition): string {
     JSON.stringify({ name: t.name, arguments: t.example }, null, 2),
     '```',
     '',
+    ...(t.examples ?? []).flatMap((e) => [`**Example:** ${e.title}`, '', '```json', JSON.stringify({ name: t.name, arguments: e.args }, null, 2), '```', '']),
   ].join('\n');
 }
 

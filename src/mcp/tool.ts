@@ -108,6 +108,8 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
   errors: ReadonlyArray<readonly [ErrorCode, string]>;
   /** Arguments of a typical call: for docs/tools.md, and checked against `input` by a test. */
   example: Record<string, unknown>;
+  /** Other calls worth showing (an option the typical call leaves out), titled: for docs/tools.md, checked likewise. */
+  examples?: ReadonlyArray<{ title: string; args: Record<string, unknown> }>;
   /**
    * For write tools whose change can reach production: a dry run of the call saying whether it
    * does and describing it in one paragraph (for the approval request). A dry run that fails

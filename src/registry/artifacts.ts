@@ -98,7 +98,8 @@ export class ArtifactStore {
    * (a version label taken meanwhile, a full disk, a crash between the two) the file is left
    * behind. Rows are never deleted, so an unnamed file is such a leftover. Age, as for temp
    * files: another process may be between those two steps right now (commit() touches a file it
-   * reuses for that reason). Run at server start.
+   * reuses for that reason). `referenced` holds the graphs served for versions too (a derived
+   * one, see intake.ts). Run at server start.
    */
   removeUnreferenced(referenced: ReadonlySet<string>, maxAgeMs: number, now = Date.now()): string[] {
     const removed: string[] = [];
@@ -125,6 +126,20 @@ export class ArtifactStore {
     return removed;
   }
 
+  /** Writes bytes made in memory (a derived or inlined model) into a temp file, hashed, as stage() does a copy. */
+  async stageBytes(bytes: Uint8Array): Promise<StagedArtifact> {
+    const tmpDir = path.join(this.dir, 'tmp');
+    await fs.mkdir(tmpDir, { recursive: true });
+    const tempPath = path.join(tmpDir, `${randomUUID()}.part`);
+    try {
+      await writeAll(tempPath, bytes);
+    } catch (e) {
+      await fs.rm(tempPath, { force: true });
+      throw e;
+    }
+    return { tempPath, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+  }
+
   /** Copies a file (by path, or an open handle, read from where it is and left open) into a temp file, hashing it. */
   async stage(source: string | FileHandle): Promise<StagedArtifact> {
     const tmpDir = path.join(this.dir, 'tmp');
@@ -139,14 +154,7 @@ export class ArtifactStore {
         const buf = chunk as Buffer;
         hash.update(buf);
         bytes += buf.length;
-        // A write may take only part of the buffer (a file size limit, a nearly full disk): write
-        // the rest, which fails with the reason if the disk takes no more. One write per chunk
-        // kept a short copy whose hash was of the whole file.
-        for (let at = 0; at < buf.length; ) {
-          const { bytesWritten } = await out.write(buf, at, buf.length - at);
-          if (bytesWritten === 0) throw Object.assign(new Error('the disk took no more bytes'), { code: 'EIO' });
-          at += bytesWritten;
-        }
+        await writeFully(out, buf);
       }
       await out.sync();
     } catch (e) {
@@ -212,6 +220,30 @@ export class ArtifactStore {
     }
     if (createHash('sha256').update(bytes).digest('hex') !== sha256) throw new ArtifactDamagedError(sha256, 'altered');
     return bytes;
+  }
+}
+
+/**
+ * A write may take only part of the buffer (a file size limit, a nearly full disk): write the
+ * rest, which fails with the reason if the disk takes no more. One write per chunk kept a short
+ * copy whose hash was of the whole file.
+ */
+async function writeFully(out: FileHandle, buf: Uint8Array): Promise<void> {
+  for (let at = 0; at < buf.length; ) {
+    const { bytesWritten } = await out.write(buf, at, buf.length - at);
+    if (bytesWritten === 0) throw Object.assign(new Error('the disk took no more bytes'), { code: 'EIO' });
+    at += bytesWritten;
+  }
+}
+
+/** A new file with every byte, fsynced. */
+async function writeAll(file: string, bytes: Uint8Array): Promise<void> {
+  const out = await fs.open(file, 'wx');
+  try {
+    await writeFully(out, bytes);
+    await out.sync();
+  } finally {
+    await out.close();
   }
 }
 

@@ -33,7 +33,7 @@ export interface RegistryStore {
   stageCounts(): Promise<Record<Stage, number>>;
   /** Every version, of any model, registered with these ONNX bytes. */
   versionsWithArtifact(sha256: string): Promise<Array<{ name: string; version: string }>>;
-  /** The sha256 of every artifact a version row names (rows are never deleted). */
+  /** The sha256 of every artifact a version row names, the graph it is served by included (rows are never deleted). */
   referencedArtifacts(): Promise<Set<string>>;
   /**
    * Registers a version: `decide` sees the model's current versions (none for a new model) inside

@@ -5,12 +5,12 @@ import { z } from 'zod';
 import { DomainError, notFound } from '../errors.js';
 import { openAllowedFile, type AllowedFile } from '../files.js';
 import { decodeCursor, page } from '../paging.js';
-import { inspectOnnxModel } from '../serving/inspect.js';
 import type { OnnxRuntime } from '../serving/runtime.js';
 import { isMlflowError, type MlflowClient } from '../mlflow/client.js';
 import type { MlflowLink } from '../mlflow/ports.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { RegistryStore } from './ports.js';
+import { commitIntake, discardIntake, takeIn, type Intake } from './intake.js';
 import {
   NAME_PATTERN,
   checkNewVersionLabel,
@@ -22,7 +22,7 @@ import {
   resolveFeatureNames,
   type PromoteArgs,
 } from './rules.js';
-import type { Actor, AuditEntry, ModelState, ModelVersion, Stage, StagePlan, VersionLabel } from './types.js';
+import type { Actor, AuditEntry, ModelState, ModelTask, ModelVersion, ScoreKind, Stage, StagePlan, VersionLabel } from './types.js';
 
 export interface RegisterInput {
   name: string;
@@ -35,6 +35,10 @@ export interface RegisterInput {
   metrics?: Record<string, number> | undefined;
   tags?: Record<string, string> | undefined;
   featureNames?: string[] | undefined;
+  /** What the model predicts, when its graph does not say (a network without a classifier node). */
+  task?: ModelTask | undefined;
+  /** What a classifier's score output holds, when its graph does not say. */
+  output?: ScoreKind | undefined;
 }
 
 export interface StageChangeOutcome extends StagePlan {
@@ -77,8 +81,12 @@ export interface RegistryDeps {
   artifacts: ArtifactStore;
   runtime: () => Promise<OnnxRuntime>;
   allowedDirs: readonly string[];
+  /** Largest model made self-contained from external data (default: 2047 MiB, the protobuf limit). */
+  maxModelBytes?: number | undefined;
   now?: () => Date;
 }
+
+const DEFAULT_MAX_MODEL_BYTES = 2047 * 1024 * 1024;
 
 /** The model registry: versions, stages and their audit trail, after MLflow's. */
 export class ModelRegistry {
@@ -119,17 +127,19 @@ export class ModelRegistry {
     }
 
     const staged = await this.deps.artifacts.stage(opened?.handle ?? source).finally(() => (imported ? fs.rm(imported, { force: true }) : opened?.handle.close()));
-    let committed = false;
+    let intake: Intake | undefined;
     try {
-      const inspection = await inspectOnnxModel(staged.tempPath, await this.deps.runtime(), displayName);
+      const deps = { artifacts: this.deps.artifacts, runtime: this.deps.runtime, maxModelBytes: this.deps.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES };
+      intake = await takeIn(staged, opened ? { realPath: opened.path } : null, deps, displayName, { task: input.task, output: input.output });
+      const { artifact, inspection } = intake;
       const featureNames = resolveFeatureNames(inspection.signature, input.featureNames, inspection.metadataFeatureNames);
       const draft = (versions: readonly VersionLabel[]) => {
         if (input.version !== undefined) checkNewVersionLabel(input.name, versions, input.version);
         return {
           name: input.name,
           version: input.version ?? nextVersionLabel(versions),
-          artifactSha256: staged.sha256,
-          artifactBytes: staged.bytes,
+          artifactSha256: artifact.sha256,
+          artifactBytes: artifact.bytes,
           sourcePath: input.mlflowModelUri ?? source,
           signature: inspection.signature,
           featureNames,
@@ -144,13 +154,12 @@ export class ModelRegistry {
         const seq = existing.reduce((m, v) => Math.max(m, v.seq), 0) + 1;
         return { version: { ...wouldBe, seq, stage: 'none', createdAt: now, updatedAt: now }, dryRun: true };
       }
-      // The file is in place before the row that names it is written.
-      await this.deps.artifacts.commit(staged);
-      committed = true;
+      // The files are in place before the row that names them is written.
+      await commitIntake(intake, this.deps.artifacts);
       const version = await this.deps.store.registerVersion(input.name, draft, who, link);
       return { version, dryRun: false };
     } finally {
-      if (!committed) await this.deps.artifacts.discard(staged);
+      await discardIntake(staged, intake, this.deps.artifacts);
     }
   }
 

@@ -19,6 +19,9 @@ export function findVersion(state: ModelState, version: string): ModelVersion {
   return found;
 }
 
+/** The artifact onnxruntime loads for a version: the graph derived for serving, else the registered one. */
+export const servedArtifact = (v: ModelVersion): { sha256: string; bytes: number } => v.signature.serving ?? { sha256: v.artifactSha256, bytes: v.artifactBytes };
+
 export function productionVersion(state: ModelState): ModelVersion | undefined {
   return state.versions.find((v) => v.stage === 'production');
 }

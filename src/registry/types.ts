@@ -15,11 +15,50 @@ export interface TensorSpec {
   shape: Array<number | string> | null;
 }
 
+export type ModelTask = 'regression' | 'classification';
+
+/** What a classifier's score output holds: probabilities, or logits (answered through softmax, a single logit through the logistic function). */
+export type ScoreKind = 'probabilities' | 'logits';
+
+/** One change registration made to the file it was given, so that onnxruntime-node can serve it. */
+export type DerivationStep =
+  | {
+      /** The model kept tensors in files beside it: their bytes were put inside (the registered artifact is that file). */
+      kind: 'external_data_inlined';
+      /** The .onnx file as given. */
+      sourceSha256: string;
+      sourceBytes: number;
+      files: Array<{ location: string; bytes: number }>;
+    }
+  | {
+      /** A ZipMap output (a sequence of maps) is answered as the probability tensor that fed it. */
+      kind: 'zipmap_removed';
+      output: string;
+      tensor: string;
+    };
+
+/** The graph onnxruntime serves, when it is not the registered artifact byte for byte. */
+export interface ServingArtifact {
+  /** Stored content-addressed in the artifact store, beside the registered artifact. */
+  sha256: string;
+  bytes: number;
+  derivation: DerivationStep[];
+}
+
 export interface ModelSignature {
   inputs: TensorSpec[];
+  /** The outputs of the graph served (see `serving`). */
   outputs: TensorSpec[];
   /** A classifier's class labels in probability-column order, read from the ONNX graph; null for a regressor. */
   classLabels?: string[] | null;
+  /** Decided at registration; absent for versions registered before: a classifier then is a graph with class labels. */
+  task?: ModelTask;
+  /** A classifier's score output and what it holds; null for a regressor or a classifier that answers labels only. */
+  scores?: { output: string; kind: ScoreKind } | null;
+  /** A multi-target regressor's target names, in output-column order, when the model names them (metadata target_names). */
+  targetNames?: string[] | null;
+  /** What registration derived from the given file to serve it; absent when the registered artifact is served as is. */
+  serving?: ServingArtifact;
 }
 
 export interface ModelVersion {

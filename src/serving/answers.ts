@@ -11,6 +11,7 @@ export const predictionAnswer = (p: Prediction) => ({
   stage: p.stage,
   prediction: p.prediction,
   probabilities: p.probabilities,
+  target_names: p.targetNames,
   latency_ms: ms(p.latencyMs),
   routed_by: p.routedBy,
 });
@@ -23,5 +24,6 @@ export const batchAnswer = (b: BatchPrediction) => ({
   version_per_row: b.versionPerRow,
   predictions: b.predictions,
   probabilities: b.probabilities,
+  target_names: b.targetNames,
   latency_ms: ms(b.latencyMs),
 });

@@ -1,40 +1,92 @@
-import fs from 'node:fs/promises';
 import { DomainError } from '../errors.js';
 import type { ModelSignature, TensorSpec } from '../registry/types.js';
-import { ExternalDataError, findExternalTensor, OnnxNestingError, readOnnxModelInfo, type ExternalTensor, type OnnxModelInfo } from './onnx-proto.js';
+import { SELF_CONTAINED_ADVICE } from './onnx-external.js';
+import { ExternalDataError, findExternalTensor, OnnxNestingError, readOnnxModelInfo, type OnnxModelInfo } from './onnx-proto.js';
+import { removeZipMaps, ZipMapRewriteError, type ZipMapReplacement } from './onnx-zipmap.js';
+import { decideOutputs, type OutputHints } from './outputs.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 
 export interface OnnxInspection {
+  /** The signature of the graph served, with what registration decided about its outputs. */
   signature: ModelSignature;
   info: OnnxModelInfo;
   /** Feature names from the model's `feature_names` metadata property (a JSON list), if any. */
   metadataFeatureNames: string[] | null;
+  /** The graph served when it is not the given one: ZipMap outputs answered as their probability tensors. */
+  derived: { bytes: Uint8Array; zipMaps: ZipMapReplacement[] } | null;
 }
 
+/** What to do about a probability output that is a sequence of maps, per exporter. */
+export const ZIPMAP_ADVICE =
+  'Re-export with probabilities as a tensor: skl2onnx to_onnx(model, X, options={id(model): {"zipmap": False}}); onnxmltools convert_lightgbm(model, initial_types=..., zipmap=False) (its converters take zipmap=False, not options=); CatBoost has no such option, so export the classifier with a graph that ends at its probability tensor';
+
+/** What to do about a batch dimension fixed to more than one row, per exporter. */
+export const BATCH_ADVICE =
+  'Export with a dynamic batch dimension: PyTorch torch.onnx.export(model, args, path, dynamic_axes={"input": {0: "batch"}}) (or dynamic_shapes); skl2onnx and onnxmltools initial_types with None as the first dimension';
+
 /**
- * Proves a file is an ONNX model onnxruntime can run and reads its signature: parse the
- * ModelProto header (clear error for a file that is not ONNX at all), then load it once in
- * onnxruntime-node (clear error for a model it cannot load).
+ * Proves bytes are an ONNX model onnxruntime can run and reads its signature: parse the
+ * ModelProto header (clear error for a file that is not ONNX at all), then load it in
+ * onnxruntime-node (clear error for a model it cannot load). A model whose probability output is
+ * a ZipMap is served through the same graph without it (onnxruntime-node returns no sequences):
+ * that graph is loaded too, and its signature is the one recorded. External data must have been
+ * inlined before (see registry/external-data.ts): any left is refused here.
  */
-export async function inspectOnnxModel(file: string, ort: OnnxRuntime, displayName: string): Promise<OnnxInspection> {
-  const bytes = await fs.readFile(file);
+export async function inspectOnnxModel(bytes: Uint8Array, ort: OnnxRuntime, displayName: string, hints: OutputHints = {}): Promise<OnnxInspection> {
   let info: OnnxModelInfo;
-  let external: ExternalTensor | null;
   try {
     info = readOnnxModelInfo(bytes);
-    external = findExternalTensor(bytes);
+    const external = findExternalTensor(bytes);
+    if (external) throw new ExternalDataError(external);
   } catch (e) {
+    if (e instanceof ExternalDataError) throw new DomainError('invalid_model', `${displayName} ${e.message}; ${SELF_CONTAINED_ADVICE}.`);
     throw notOnnx(displayName, e instanceof OnnxNestingError ? e.message : 'it is not a protobuf ONNX ModelProto');
   }
   if (!info.hasGraph || info.irVersion === 0) throw notOnnx(displayName, 'it has no ONNX graph');
-  // Before onnxruntime sees the bytes: it would read the external file (see findExternalTensor).
-  if (external) {
+
+  let specs = await loadSpecs(bytes, ort, displayName);
+  let derived: OnnxInspection['derived'] = null;
+  if (specs.outputs.some((o) => o.type === 'non-tensor')) {
+    let removal: ReturnType<typeof removeZipMaps>;
+    try {
+      removal = removeZipMaps(bytes);
+    } catch (e) {
+      if (e instanceof ZipMapRewriteError) {
+        throw new DomainError('invalid_model', `${displayName} ends in a ZipMap that cannot be left out for serving: ${e.message}. ${ZIPMAP_ADVICE}.`);
+      }
+      throw notOnnx(displayName, 'it is not a protobuf ONNX ModelProto');
+    }
+    if (removal) {
+      derived = { bytes: removal.bytes, zipMaps: removal.replaced };
+      specs = await loadSpecs(removal.bytes, ort, `${displayName} without its ZipMap`);
+    }
+    const nonTensor = specs.outputs.find((o) => o.type === 'non-tensor');
+    if (nonTensor) {
+      const op = info.outputOps.get(nonTensor.name);
+      throw new DomainError(
+        'invalid_model',
+        `${displayName} has output "${nonTensor.name}" that is not a tensor (a sequence or a map)${op ? `, computed by its ${op} node` : ''}: no ZipMap of the main graph answers it, so it cannot be served as its probability tensor, and onnxruntime-node cannot return it as it is. ${ZIPMAP_ADVICE}.`,
+      );
+    }
+  }
+  const fixed = specs.inputs.find((i) => i.shape !== null && i.shape.length >= 2 && typeof i.shape[0] === 'number' && i.shape[0] > 1);
+  if (fixed) {
     throw new DomainError(
       'invalid_model',
-      `${displayName} ${new ExternalDataError(external).message}; mlops-mcp registers self-contained models only: re-export with the weights inside the file (onnx.save_model(model, path, save_as_external_data=False)).`,
+      `${displayName} takes exactly ${String(fixed.shape?.[0])} rows at a time (input "${fixed.name}" has its batch dimension fixed), so it cannot score one row. ${BATCH_ADVICE}.`,
     );
   }
+  const signature: ModelSignature = { ...specs, classLabels: info.classLabels };
+  return {
+    signature: { ...signature, ...decideOutputs(signature, info, hints, displayName) },
+    info,
+    metadataFeatureNames: parseFeatureNames(info.metadata.get('feature_names'), displayName),
+    derived,
+  };
+}
 
+/** Loads the bytes once in onnxruntime and reads their inputs and outputs. */
+async function loadSpecs(bytes: Uint8Array, ort: OnnxRuntime, displayName: string): Promise<Pick<ModelSignature, 'inputs' | 'outputs'>> {
   let session: Awaited<ReturnType<OnnxRuntime['InferenceSession']['create']>>;
   try {
     session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
@@ -42,20 +94,7 @@ export async function inspectOnnxModel(file: string, ort: OnnxRuntime, displayNa
     throw notOnnx(displayName, `onnxruntime could not load it (${onnxruntimeMessage(e)})`);
   }
   try {
-    const signature: ModelSignature = {
-      inputs: session.inputMetadata.map(toSpec),
-      outputs: session.outputMetadata.map(toSpec),
-      classLabels: info.classLabels,
-    };
-    const nonTensor = signature.outputs.find((o) => o.type === 'non-tensor');
-    if (nonTensor) {
-      // onnxruntime-node cannot return maps or sequences (ZipMap's output): refuse now, not at the first predict.
-      throw new DomainError(
-        'invalid_model',
-        `${displayName} has output "${nonTensor.name}" that is not a tensor (a ZipMap sequence of maps, as skl2onnx exports classifiers by default); onnxruntime-node cannot return it. Re-export with options={id(model): {"zipmap": False}} so probabilities come as a tensor.`,
-      );
-    }
-    return { signature, info, metadataFeatureNames: parseFeatureNames(info.metadata.get('feature_names'), displayName) };
+    return { inputs: session.inputMetadata.map(toSpec), outputs: session.outputMetadata.map(toSpec) };
   } finally {
     await session.release();
   }

@@ -1,3 +1,5 @@
+import { Reader, readMessage, utf8 } from './onnx-wire.js';
+
 /**
  * Just enough of the ONNX protobuf to read a ModelProto's top-level fields — ir_version,
  * producer, opset imports and metadata_props — which onnxruntime-node does not expose — and to
@@ -14,78 +16,20 @@ export interface OnnxModelInfo {
   hasGraph: boolean;
   /** Class labels of the graph's first classifier node (ai.onnx.ml `classlabels_*` attribute), in probability-column order. */
   classLabels: string[] | null;
-}
-
-class Reader {
-  pos = 0;
-  constructor(
-    private readonly buf: Uint8Array,
-    readonly end = buf.length,
-  ) {}
-
-  done(): boolean {
-    return this.pos >= this.end;
-  }
-
-  varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new Error('truncated varint');
-      const byte = this.buf[this.pos++];
-      result += (byte & 0x7f) * scale;
-      if ((byte & 0x80) === 0) return result;
-      scale *= 128;
-    }
-    throw new Error('malformed varint');
-  }
-
-  bytes(): Uint8Array {
-    const len = this.varint();
-    if (this.pos + len > this.end) throw new Error('truncated field');
-    const out = this.buf.subarray(this.pos, this.pos + len);
-    this.pos += len;
-    return out;
-  }
-
-  skip(wireType: number): void {
-    if (wireType === 0) this.varint();
-    else if (wireType === 1) this.advance(8);
-    else if (wireType === 2) this.bytes();
-    else if (wireType === 5) this.advance(4);
-    else throw new Error(`unsupported wire type ${wireType}`);
-  }
-
-  private advance(n: number): void {
-    if (this.pos + n > this.end) throw new Error('truncated field');
-    this.pos += n;
-  }
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: false });
-
-/** Reads each (field number, wire type) of a message, handing it to `visit` with the reader positioned on the value. */
-function readMessage(buf: Uint8Array, visit: (field: number, wireType: number, r: Reader) => boolean): void {
-  const r = new Reader(buf);
-  while (!r.done()) {
-    const key = r.varint();
-    const field = Math.floor(key / 8);
-    const wireType = key & 7;
-    if (field === 0) throw new Error('field number 0');
-    if (!visit(field, wireType, r)) r.skip(wireType);
-  }
+  /** The op type of the node that computes each graph output ('' for an output no node computes). */
+  outputOps: Map<string, string>;
 }
 
 /** Throws when the bytes are not a protobuf message shaped like an ONNX ModelProto. */
 export function readOnnxModelInfo(buf: Uint8Array): OnnxModelInfo {
-  const info: OnnxModelInfo = { irVersion: 0, producerName: '', producerVersion: '', opsets: [], metadata: new Map(), hasGraph: false, classLabels: null };
+  const info: OnnxModelInfo = { irVersion: 0, producerName: '', producerVersion: '', opsets: [], metadata: new Map(), hasGraph: false, classLabels: null, outputOps: new Map() };
   readMessage(buf, (field, wireType, r) => {
     if (field === 1 && wireType === 0) info.irVersion = r.varint();
     else if (field === 2 && wireType === 2) info.producerName = utf8.decode(r.bytes());
     else if (field === 3 && wireType === 2) info.producerVersion = utf8.decode(r.bytes());
     else if (field === 7 && wireType === 2) {
       info.hasGraph = true;
-      info.classLabels = readGraphClassLabels(r.bytes());
+      Object.assign(info, readGraph(r.bytes()));
     }
     else if (field === 8 && wireType === 2) info.opsets.push(readOpset(r.bytes()));
     else if (field === 14 && wireType === 2) {
@@ -122,23 +66,40 @@ function readStringPair(buf: Uint8Array): [string, string] {
 
 const CLASS_LABEL_ATTRIBUTES = new Set(['classlabels_ints', 'classlabels_int64s', 'classlabels_strings']);
 
-/** GraphProto.node (1) → NodeProto.attribute (5) → AttributeProto name (1), ints (8), strings (9). */
-function readGraphClassLabels(graph: Uint8Array): string[] | null {
+/**
+ * GraphProto.node (1) → NodeProto.attribute (5) → AttributeProto name (1), ints (8), strings (9);
+ * and which op computes each graph output (GraphProto.output (12) → ValueInfoProto.name (1)).
+ */
+function readGraph(graph: Uint8Array): Pick<OnnxModelInfo, 'classLabels' | 'outputOps'> {
   let labels: string[] | null = null;
+  const opOf = new Map<string, string>();
+  const outputs: string[] = [];
   readMessage(graph, (field, wireType, r) => {
-    if (field !== 1 || wireType !== 2) return false;
-    const node = r.bytes();
-    if (labels === null) {
-      readMessage(node, (nf, nw, nr) => {
-        if (nf !== 5 || nw !== 2) return false;
-        const found = readClassLabelAttribute(nr.bytes());
-        if (found && labels === null) labels = found;
+    if (field === 12 && wireType === 2) {
+      readMessage(r.bytes(), (vf, vw, vr) => {
+        if (vf !== 1 || vw !== 2) return false;
+        outputs.push(utf8.decode(vr.bytes()));
         return true;
       });
+      return true;
     }
+    if (field !== 1 || wireType !== 2) return false;
+    const node = r.bytes();
+    let opType = '';
+    const produced: string[] = [];
+    readMessage(node, (nf, nw, nr) => {
+      if (nf === 2 && nw === 2) produced.push(utf8.decode(nr.bytes()));
+      else if (nf === 4 && nw === 2) opType = utf8.decode(nr.bytes());
+      else if (nf === 5 && nw === 2 && labels === null) labels = readClassLabelAttribute(nr.bytes());
+      else return false;
+      return true;
+    });
+    for (const name of produced) opOf.set(name, opType);
     return true;
   });
-  return labels;
+  const outputOps = new Map<string, string>();
+  for (const name of outputs) outputOps.set(name, opOf.get(name) ?? '');
+  return { classLabels: labels, outputOps };
 }
 
 function readClassLabelAttribute(attribute: Uint8Array): string[] | null {
@@ -180,12 +141,16 @@ export class OnnxNestingError extends Error {}
  */
 export class ExternalDataError extends Error {
   constructor(readonly external: ExternalTensor) {
-    super(`stores tensor ${quoted(external.tensor || '(unnamed)')} as external data${external.location ? ` (location ${quoted(external.location)})` : ''}`);
+    super(storesExternally(external));
   }
 }
 
+/** "stores tensor … as external data (location …)": how every message names an external tensor. */
+export const storesExternally = (external: ExternalTensor) =>
+  `stores tensor ${quoted(external.tensor || '(unnamed)')} as external data${external.location ? ` (location ${quoted(external.location)})` : ''}`;
+
 /** A name or path from the file, quoted for a message: control characters dropped, kept short. */
-function quoted(s: string): string {
+export function quoted(s: string): string {
   const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '');
   return JSON.stringify(clean.length > 120 ? `${clean.slice(0, 120)}…` : clean);
 }

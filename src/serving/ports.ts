@@ -1,5 +1,5 @@
 import type { Actor, ModelState, ModelVersion } from '../registry/types.js';
-import type { BatchOutput } from './runner.js';
+import type { BatchOutput } from './outputs.js';
 import type { TrafficConfig, TrafficPlan } from './traffic.js';
 
 /**

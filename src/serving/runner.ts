@@ -1,39 +1,20 @@
 import { DomainError } from '../errors.js';
-import type { ModelVersion, TensorSpec } from '../registry/types.js';
+import type { ModelVersion } from '../registry/types.js';
 import { expectedFeatures } from './features.js';
+import { readOutputs, RowValueError, type BatchOutput, type PredictionValue } from './outputs.js';
 import type { OnnxRuntime } from './runtime.js';
 import type { OrtSession } from './session-cache.js';
 
 type Tensor = InstanceType<OnnxRuntime['Tensor']>;
 type TypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array;
 
-/** One row's answer: the regression value or the class label, and a classifier's probabilities. */
+/** One row's answer: the value or the class label, and a classifier's probabilities. */
 export interface RowOutput {
-  prediction: number | string;
+  prediction: PredictionValue;
   probabilities: Record<string, number> | null;
 }
 
-/** The whole batch's answer, column by column (compact for 10 000 rows). */
-export interface BatchOutput {
-  predictions: Array<number | string>;
-  /** Per class label, one probability per row; null for a regressor. */
-  probabilities: Record<string, number[]> | null;
-}
-
 const NUMERIC_TYPES = new Set(['float32', 'float64', 'int64', 'int32']);
-
-/**
- * A row the model cannot be run on, or answered with a non-finite number: serving names the row
- * (its number in the caller's batch) in front of `detail`.
- */
-export class RowValueError extends Error {
-  constructor(
-    readonly row: number,
-    readonly detail: string,
-  ) {
-    super(detail);
-  }
-}
 
 /** The range each integer element type holds (BigInt64Array and Int32Array wrap silently beyond it). */
 const INT_LIMITS: Record<string, number> = { int32: 2 ** 31, int64: 2 ** 63 };
@@ -132,72 +113,50 @@ function inputColumns(version: ModelVersion): readonly number[] {
   return columns;
 }
 
-const isProbabilityOutput = (o: TensorSpec) => (o.type === 'float32' || o.type === 'float64') && o.shape?.length === 2 && o.shape[1] !== 1;
-const toNumber = (v: number | bigint | string) => (typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? v : v);
-
-/** Which output holds a classifier's probabilities (undefined for a regressor), found once per signature. */
-const probabilityOutputs = new WeakMap<ModelVersion['signature'], TensorSpec | null>();
-function probabilityOutput(signature: ModelVersion['signature']): TensorSpec | undefined {
-  let spec = probabilityOutputs.get(signature);
-  if (spec === undefined) probabilityOutputs.set(signature, (spec = signature.outputs.find(isProbabilityOutput) ?? null));
-  return spec ?? undefined;
-}
-
 /**
- * Reads a classifier's label + probabilities, or a regressor's value, for every row. A
- * classifier is a model with a probability tensor [N, C]; its columns are named by the class
- * labels read from the graph (else "0", "1", …).
+ * Runs one batch through a session: rows in, one answer per row out. A model exported with its
+ * batch dimension fixed to 1 (PyTorch's exporter fixes it to the example's unless told otherwise)
+ * takes the rows one run at a time; any other fixed batch size is refused at registration.
  */
-export function readOutputs(version: ModelVersion, results: Record<string, Tensor>, n: number): BatchOutput {
-  const outputs = version.signature.outputs;
-  const probSpec = probabilityOutput(version.signature);
-  if (probSpec) {
-    const probs = results[probSpec.name];
-    const c = probs.dims[1] ?? 1;
-    const labels = version.signature.classLabels?.length === c ? version.signature.classLabels : Array.from({ length: c }, (_, i) => String(i));
-    const data = probs.data as Float32Array | Float64Array;
-    const probabilities: Record<string, number[]> = Object.create(null) as Record<string, number[]>;
-    requireFinite(data, c);
-    for (let j = 0; j < c; j++) probabilities[labels[j]] = Array.from({ length: n }, (_, i) => data[i * c + j]);
-    const labelSpec = outputs.find((o) => o !== probSpec);
-    let predictions: Array<number | string>;
-    if (labelSpec && results[labelSpec.name]) {
-      const raw = results[labelSpec.name].data as ArrayLike<number | bigint | string>;
-      predictions = Array.from({ length: n }, (_, i) => toNumber(raw[i]));
-    } else {
-      predictions = Array.from({ length: n }, (_, i) => {
-        let best = 0;
-        for (let j = 1; j < c; j++) if (data[i * c + j] > data[i * c + best]) best = j;
-        return /^-?\d+$/.test(labels[best]) ? Number(labels[best]) : labels[best];
-      });
-    }
-    return { predictions, probabilities };
-  }
-  const data = results[outputs[0].name].data as ArrayLike<number | bigint>;
-  const stride = n > 0 ? Math.max(1, Math.floor(data.length / n)) : 1;
-  const predictions = new Array<number>(n);
-  for (let i = 0; i < n; i++) predictions[i] = Number(data[i * stride]);
-  requireFinite(predictions, 1);
-  return { predictions, probabilities: null };
-}
-
-/**
- * A model's arithmetic can overflow on finite features (a linear model on values near 1e308): a
- * NaN or Infinity is no prediction, and JSON would carry it as null. The row fails instead.
- */
-function requireFinite(values: ArrayLike<number>, perRow: number): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) {
-      throw new RowValueError(Math.floor(i / perRow), `the model answered ${values[i]} (no number), its arithmetic overflowed on this row's features; check their scale.`);
-    }
-  }
-}
-
-/** Runs one batch through a session: rows in, one answer per row out. */
 export async function runBatch(ort: OnnxRuntime, session: OrtSession, version: ModelVersion, matrix: Float64Array, n: number, k: number): Promise<BatchOutput> {
+  if (n > 1 && takesOneRow(version)) {
+    const rows: BatchOutput[] = [];
+    for (let i = 0; i < n; i++) {
+      try {
+        rows.push(await runBatch(ort, session, version, matrix.subarray(i * k, (i + 1) * k), 1, k));
+      } catch (e) {
+        throw e instanceof RowValueError ? new RowValueError(i, e.detail) : e;
+      }
+    }
+    return concatOutputs(rows);
+  }
   const feeds = buildFeeds(ort, version, matrix, n, k);
-  const results = (await session.run(feeds)) as Record<string, Tensor>;
+  let results: Record<string, Tensor>;
+  try {
+    results = (await session.run(feeds)) as Record<string, Tensor>;
+  } catch (e) {
+    throw new OnnxRunError(e);
+  }
   return readOutputs(version, results, n);
+}
+
+/** onnxruntime refused to run a loaded session on these inputs (as opposed to failing to load it). */
+export class OnnxRunError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+/** The model's inputs ([batch, …] each) all have their batch dimension fixed to 1. */
+export const takesOneRow = (version: ModelVersion) => version.signature.inputs.every((i) => i.shape !== null && i.shape.length >= 2 && i.shape[0] === 1);
+
+function concatOutputs(rows: readonly BatchOutput[]): BatchOutput {
+  const predictions = rows.map((r) => r.predictions[0]);
+  const first = rows[0]?.probabilities;
+  if (!first) return { predictions, probabilities: null };
+  const probabilities: Record<string, number[]> = Object.create(null) as Record<string, number[]>;
+  for (const label of Object.keys(first)) probabilities[label] = rows.map((r) => r.probabilities?.[label]?.[0] ?? NaN);
+  return { predictions, probabilities };
 }
 
 export function rowOf(batch: BatchOutput, i: number): RowOutput {

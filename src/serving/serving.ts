@@ -5,6 +5,7 @@ import type { AlertService } from '../monitoring/alerts.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
 import { ArtifactDamagedError, type ArtifactStore } from '../registry/artifacts.js';
 import type { RegistryStore } from '../registry/ports.js';
+import { servedArtifact } from '../registry/rules.js';
 import type { Actor, ModelState, ModelVersion, Stage } from '../registry/types.js';
 import { doneOrAfter } from '../timing.js';
 import { ExternalDataError } from './onnx-proto.js';
@@ -12,7 +13,8 @@ import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type Feature
 import type { ServingMetrics } from './metrics.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { ChangeFeed, PendingPredictions, PredictionLogStore, TrafficStore, VariantTally } from './ports.js';
-import { RowValueError, rowOf, runBatch, type BatchOutput } from './runner.js';
+import { RowValueError, type BatchOutput, type PredictionValue } from './outputs.js';
+import { OnnxRunError, rowOf, runBatch } from './runner.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
@@ -31,8 +33,10 @@ export interface Prediction {
   name: string;
   version: string;
   stage: Stage;
-  prediction: number | string;
+  prediction: PredictionValue;
   probabilities: Record<string, number> | null;
+  /** A multi-target regressor's target names, when the model names them. */
+  targetNames: string[] | null;
   latencyMs: number;
   routedBy: RoutedBy;
 }
@@ -45,8 +49,10 @@ export interface BatchPrediction {
   served: Array<{ version: string; stage: Stage; rows: number }>;
   /** The version of each row; null when one version served them all. */
   versionPerRow: string[] | null;
-  predictions: Array<number | string>;
+  predictions: PredictionValue[];
   probabilities: Record<string, number[]> | null;
+  /** A multi-target regressor's target names, when every version served names them alike. */
+  targetNames: string[] | null;
   latencyMs: number;
 }
 
@@ -177,7 +183,7 @@ export class ServingService {
       const latencyMs = performance.now() - started;
       this.record(id, name, version.version, true, null, matrix, width, features, output, latencyMs, options.routingKey, at);
       const row = rowOf(output, 0);
-      return { predictionId: id, name, version: version.version, stage: version.stage, ...row, latencyMs, routedBy: route.routedBy };
+      return { predictionId: id, name, version: version.version, stage: version.stage, ...row, targetNames: version.signature.targetNames ?? null, latencyMs, routedBy: route.routedBy };
     } catch (e) {
       this.recordFailure(id, name, version, e, matrix, width, features, performance.now() - started, options.routingKey, at, null);
       throw e;
@@ -216,7 +222,7 @@ export class ServingService {
       throw e;
     }
 
-    const predictions: Array<number | string> = new Array(n);
+    const predictions: PredictionValue[] = new Array(n);
     let probabilities: Record<string, number[]> | null = null;
     const outputs: Array<{ version: ModelVersion; matrix: Float64Array; width: number; output: BatchOutput; indices: number[] }> = [];
     try {
@@ -258,6 +264,7 @@ export class ServingService {
       versionPerRow: groups.size > 1 ? routedVersions : null,
       predictions,
       probabilities,
+      targetNames: sameTargetNames(outputs.map((o) => o.version)),
       latencyMs,
     };
   }
@@ -265,11 +272,12 @@ export class ServingService {
   /** Loads a version's ONNX session into the cache (a dry run only checks it could). */
   async deploy(name: string, label: string, dryRun: boolean): Promise<{ version: ModelVersion; loaded: boolean; alreadyLoaded: boolean; loadMs: number }> {
     const version = await this.findVersion(name, label);
-    const alreadyLoaded = this.deps.sessions.has(version.artifactSha256);
+    const served = servedArtifact(version).sha256;
+    const alreadyLoaded = this.deps.sessions.has(served);
     if (dryRun) return { version, loaded: false, alreadyLoaded, loadMs: 0 };
     const started = performance.now();
     try {
-      await this.deps.sessions.get(version.artifactSha256);
+      await this.deps.sessions.get(served);
     } catch (e) {
       throw this.servingFailure(version, e);
     }
@@ -298,9 +306,10 @@ export class ServingService {
         );
       }
     }
-    const wasLoaded = this.deps.sessions.has(version.artifactSha256);
+    const served = servedArtifact(version).sha256;
+    const wasLoaded = this.deps.sessions.has(served);
     if (dryRun) return { version, wasLoaded, unloaded: false };
-    const unloaded = await this.deps.sessions.unload(version.artifactSha256);
+    const unloaded = await this.deps.sessions.unload(served);
     return { version, wasLoaded, unloaded };
   }
 
@@ -460,7 +469,7 @@ export class ServingService {
     this.ort ??= await this.deps.runtime();
     const ort = this.ort;
     try {
-      return await this.deps.sessions.use(version.artifactSha256, (session) => runBatch(ort, session, version, matrix, n, k));
+      return await this.deps.sessions.use(servedArtifact(version).sha256, (session) => runBatch(ort, session, version, matrix, n, k));
     } catch (e) {
       if (e instanceof RowValueError) throw new DomainError('invalid_argument', `${rowName(e.row)}${version.name} ${version.version}: ${e.detail}`);
       throw this.servingFailure(version, e);
@@ -473,14 +482,17 @@ export class ServingService {
     const what = `${version.name} ${version.version}`;
     if (e instanceof ExternalDataError) {
       return failedPrecondition(
-        `${what} cannot be served: it ${e.message}, and was registered before mlops-mcp refused such models. Register a self-contained export (onnx.save_model(model, path, save_as_external_data=False)) and promote it, or roll back (rollback_model).`,
+        `${what} cannot be served: it ${e.message}, and was registered before mlops-mcp stored such data inside the artifact. Register the model again with its data files beside it (they are inlined), or a self-contained export (onnx.save_model(model, path, save_as_external_data=False)), and promote it; or roll back (rollback_model).`,
       );
     }
     if (e instanceof ArtifactDamagedError) {
       return failedPrecondition(`${what} cannot be served: its ${e.message}. Roll back (rollback_model), promote another version, or register its ONNX file again.`);
     }
-    const msg = onnxruntimeMessage(e, { path: this.deps.artifacts.dir, as: 'artifacts' });
-    return new DomainError('internal', `${what} failed to run in onnxruntime (${msg}). Check health_check; roll back or register the version again if it persists.`);
+    const msg = onnxruntimeMessage(e instanceof OnnxRunError ? e.cause : e, { path: this.deps.artifacts.dir, as: 'artifacts' });
+    if (e instanceof OnnxRunError) {
+      return new DomainError('invalid_model', `${what} failed to run in onnxruntime on this input (${msg}). Check its signature with get_model; register an export that takes these inputs, or roll back (rollback_model).`);
+    }
+    return new DomainError('internal', `${what} failed to load in onnxruntime (${msg}). Check health_check; roll back or register the version again if it persists.`);
   }
 
   /** The model's routing state: the cached one, without a promise, while nothing has changed. */
@@ -602,6 +614,13 @@ export class ServingService {
       this.deps.stats.record(name, null, false, latencyMs, at, rows);
     }
   }
+}
+
+/** The target names every version has alike (null when they differ or none names them). */
+function sameTargetNames(versions: readonly ModelVersion[]): string[] | null {
+  const names = versions.map((v) => v.signature.targetNames ?? null);
+  const first = names[0] ?? null;
+  return first && names.every((n) => n !== null && n.length === first.length && n.every((t, i) => t === first[i])) ? first : null;
 }
 
 /** The log keeps at most this much of a failed request's input. */

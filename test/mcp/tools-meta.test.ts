@@ -106,8 +106,10 @@ describe('the tool list', () => {
     }
   });
 
-  it('has an example that its own input schema accepts', () => {
-    for (const def of allTools) expect(() => z.object(def.input).strict().parse(def.example), def.name).not.toThrow();
+  it('has examples that its own input schema accepts', () => {
+    for (const def of allTools) {
+      for (const example of [def.example, ...(def.examples ?? []).map((e) => e.args)]) expect(() => z.object(def.input).strict().parse(example), def.name).not.toThrow();
+    }
   });
 
   it('matches the reviewed schema snapshots in test/__toolsnaps__ (UPDATE_TOOLSNAPS=1 to rewrite)', () => {

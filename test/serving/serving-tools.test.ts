@@ -135,10 +135,13 @@ describe('predict', () => {
     expect(text(b)).toContain(`row 1: ${name} v1: feature "is_home" is -${farText}, beyond the ${type} range of the model's input "int_input"`);
   });
 
-  it('refuses a ZipMap classifier at registration, saying how to export it', async () => {
-    const r = await call(client, 'register_model', { name: 'zm', artifact_path: fixture('test-models/win_zipmap.onnx') });
-    expect(errorCode(r)).toBe('invalid_model');
-    expect(text(r)).toContain('zipmap');
+  it('serves a ZipMap classifier through its probability tensor: the answers of the same model exported without ZipMap', async () => {
+    await ok(client, 'register_model', { name: 'zm', artifact_path: fixture('test-models/win_zipmap.onnx') });
+    const rows = csvRows('nba_win_reference.csv', 20, manifest.models.find((m) => m.name === 'nba_win_predictor')!.feature_names);
+    const zipMap = await ok<{ predictions: number[]; probabilities: Record<string, number[]> }>(client, 'batch_predict', { name: 'zm', version: 'v1', rows });
+    const plain = await ok<{ predictions: number[]; probabilities: Record<string, number[]> }>(client, 'batch_predict', { name: 'nba_win_predictor', version: 'v1.5', rows });
+    expect(zipMap.predictions).toEqual(plain.predictions);
+    expect(zipMap.probabilities).toEqual(plain.probabilities);
   });
 
   it('names the feature in every bad input, and logs the failure', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditLine, auditOut, stageChangeOut, stageChangeText, stageMovesText, versionDetailOut, versionSummaryOut } from '../format.js';
+import { auditLine, auditOut, outputsText, servingText, stageChangeOut, stageChangeText, stageMovesText, versionDetailOut, versionSummaryOut } from '../format.js';
 import {
   auditEntry,
   boundedRecord,
@@ -44,7 +44,7 @@ export const registerModel = defineTool({
   name: 'register_model',
   title: 'Register a model version',
   description:
-    'Registers an ONNX file (artifact_path), or an ONNX model version imported from MLflow (mlflow_model_uri), as a new version of a model (creating the model if new). The file is copied into the registry by sha256, loaded once in onnxruntime to prove it runs, and its signature recorded. The new version starts in stage "none"; promote it with promote_model.',
+    'Registers an ONNX file (artifact_path), or an ONNX model version imported from MLflow (mlflow_model_uri), as a new version of a model (creating the model if new). The file is copied into the registry by sha256, loaded once in onnxruntime to prove it runs, and its signature recorded. Models are taken as their libraries export them: weights stored as external data beside the file are put inside it; a classifier ending in a ZipMap is served through the same graph answering its probability tensor; a batch dimension fixed to 1 is served one row per run. The answer says how the outputs are read (classifier or regressor) and what was derived. The new version starts in stage "none"; promote it with promote_model.',
   input: {
     name: modelName,
     artifact_path: z.string().min(1).max(4096).optional().describe('Path of the .onnx file; must be under MLOPS_MCP_ALLOWED_DIRS (or give mlflow_model_uri)'),
@@ -62,6 +62,14 @@ export const registerModel = defineTool({
       .max(10_000)
       .optional()
       .describe('Feature names in input order; default: the ONNX metadata property feature_names (a JSON list)'),
+    task: z
+      .enum(['regression', 'classification'])
+      .optional()
+      .describe('What the model predicts, when its graph does not say: a graph with a classifier node (class labels) is a classifier; anything else is read as a regressor (a float [N, k] output: k values per row) unless this says classification'),
+    output: z
+      .enum(['probabilities', 'logits'])
+      .optional()
+      .describe('For a classifier without class labels in its graph (a neural network): whether its output holds probabilities or logits (answered through softmax)'),
     reason,
     dry_run: dryRun,
   },
@@ -69,14 +77,23 @@ export const registerModel = defineTool({
   effect: 'write',
   idempotent: false,
   errors: [
-    ['invalid_argument', 'a bad name or version label, or feature_names that do not match the model inputs'],
+    ['invalid_argument', 'a bad name or version label, feature_names that do not match the model inputs, task "regression" for a graph with class labels, or a classifier without class labels whose output is not said'],
     ['path_not_allowed', 'artifact_path is outside MLOPS_MCP_ALLOWED_DIRS (symlinks resolved)'],
     ['file_not_found', 'artifact_path does not exist'],
-    ['invalid_model', 'the file is not an ONNX model onnxruntime can load'],
+    [
+      'invalid_model',
+      'the file is not an ONNX model onnxruntime can load; external data not beside the model, or over MLOPS_MCP_MAX_MODEL_MB inlined; a ZipMap that cannot be left out; a batch dimension fixed to more than 1',
+    ],
     ['failed_precondition', 'mlflow_model_uri without MLFLOW_TRACKING_URI, or MLflow unreachable'],
     ['already_exists', 'the model already has this version label'],
   ],
   example: { name: 'nba_points', artifact_path: 'fixtures/nba_points_v2.onnx', version: 'v2', metrics: { rmse: 4.59 }, reason: 'retrained on 2026 data' },
+  examples: [
+    {
+      title: 'a PyTorch network whose last layer gives logits, exported with torch.onnx.export (its weights in torch_logits.onnx.data beside it)',
+      args: { name: 'segment_net', artifact_path: 'fixtures/exports/torch_logits.onnx', task: 'classification', output: 'logits', reason: 'first PyTorch model' },
+    },
+  ],
   async handler(args, ctx) {
     const { version, dryRun: dry } = await ctx.app.registry.register(
       {
@@ -88,16 +105,23 @@ export const registerModel = defineTool({
         metrics: args.metrics,
         tags: args.tags,
         featureNames: args.feature_names,
+        task: args.task,
+        output: args.output,
       },
       ctx.who(args.reason),
       { dryRun: args.dry_run },
     );
     const inputs = version.signature.inputs.map((i) => `${i.name}:${i.type}${JSON.stringify(i.shape)}`).join(', ');
     const features = version.featureNames ? `${version.featureNames.length} features` : 'no feature names';
+    const served = servingText(version);
     const head = dry ? `Dry run, nothing registered: ${version.name} ${version.version} would be created` : `Registered ${version.name} ${version.version}`;
     return {
       data: { dry_run: dry, model: versionDetailOut(version) },
-      summary: `${head} (stage none, sha256 ${version.artifactSha256.slice(0, 12)}, ${version.artifactBytes} bytes; inputs ${inputs}; ${features}).`,
+      summary: [
+        `${head} (stage none, sha256 ${version.artifactSha256.slice(0, 12)}, ${version.artifactBytes} bytes; inputs ${inputs}; ${features}).`,
+        `Read as a ${outputsText(version)}.`,
+        ...(served ? [`Served: ${served}.`] : []),
+      ].join('\n'),
     };
   },
 });
@@ -175,6 +199,8 @@ export const getModel = defineTool({
       summary: [
         `${v.name} ${v.version} — ${v.stage}${v.description ? `: ${v.description}` : ''}`,
         `inputs ${inputs}; outputs ${outputs}`,
+        `read as a ${outputsText(v)}`,
+        ...(servingText(v) ? [`served: ${servingText(v)}`] : []),
         `features: ${v.featureNames?.join(', ') ?? 'none recorded'}`,
         `metrics: ${metrics}`,
         `versions: ${state.versions.map((x) => `${x.version} (${x.stage})`).join(', ')}`,

@@ -4,6 +4,7 @@ import { boundedRecord, dryRun, modelName, reason, stage, versionLabel } from '.
 import { DomainError } from '../../errors.js';
 import type { FeatureRow } from '../../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../../serving/answers.js';
+import type { PredictionValue } from '../../serving/outputs.js';
 import type { TrafficChange } from '../../serving/serving.js';
 import { defineTool, requireAssessed } from '../tool.js';
 import { productionVersion } from '../../registry/rules.js';
@@ -87,6 +88,13 @@ const routingKey = z
 
 const probabilities = z.record(z.string(), z.number()).nullable().describe("A classifier's probability per class label; null for a regressor");
 
+const predictionValue = z.union([z.number(), z.string(), z.array(z.number())]);
+
+const targetNames = z
+  .array(z.string())
+  .nullable()
+  .describe("A multi-target regressor's target names, in the order of each prediction's values, when the model names them; else null");
+
 const latency = z.object({ p50: z.number(), p95: z.number(), p99: z.number() }).nullable().describe('Milliseconds; null without data');
 
 export const predict = defineTool({
@@ -107,8 +115,9 @@ export const predict = defineTool({
     name: z.string(),
     version: z.string().describe('Version that served the request'),
     stage,
-    prediction: z.union([z.number(), z.string()]).describe('The regression value, or the class label'),
+    prediction: predictionValue.describe('The regression value (one per target for a multi-target regressor), or the class label'),
     probabilities,
+    target_names: targetNames,
     latency_ms: z.number().describe('Validation, routing and ONNX time in the server'),
     routed_by: z.enum(['explicit', 'sticky', 'random']).describe('How the version was chosen'),
   },
@@ -124,7 +133,7 @@ export const predict = defineTool({
   async handler(args, ctx) {
     const features = typeof args.features === 'string' ? featuresFromText(args.features) : args.features;
     const p = await ctx.app.serving.predict(args.name, features, { version: args.version, routingKey: args.routing_key });
-    const value = typeof p.prediction === 'number' ? Math.round(p.prediction * 10_000) / 10_000 : p.prediction;
+    const value = valueText(p.prediction, p.targetNames);
     const probs = p.probabilities ? ` (${Object.entries(p.probabilities).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join(', ')})` : '';
     return {
       data: predictionAnswer(p),
@@ -132,6 +141,15 @@ export const predict = defineTool({
     };
   },
 });
+
+const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
+
+/** A prediction for the text answer: rounded, and a multi-target regressor's values named when the model names them. */
+function valueText(v: PredictionValue, names: string[] | null): string {
+  if (typeof v === 'number') return String(round4(v));
+  if (typeof v === 'string') return v;
+  return `(${v.map((x, i) => (names ? `${names[i]} ${round4(x)}` : String(round4(x)))).join(', ')})`;
+}
 
 /**
  * Whether predict's or batch_predict's arguments other than the rows (`rowsKey`) are what their
@@ -217,8 +235,9 @@ export const batchPredict = defineTool({
     rows: z.number().int(),
     served: z.array(z.object({ version: z.string(), stage, rows: z.number().int() })).describe('Versions that served rows, and how many'),
     version_per_row: z.array(z.string()).nullable().describe('The version of each row; null when one version served all'),
-    predictions: z.array(z.union([z.number(), z.string()])),
+    predictions: z.array(predictionValue).describe('One per row: a value (a list of values for a multi-target regressor) or a class label'),
     probabilities: z.record(z.string(), z.array(z.number())).nullable().describe('Per class label, one probability per row; null for a regressor'),
+    target_names: targetNames,
     latency_ms: z.number(),
   },
   effect: 'read',
@@ -233,7 +252,7 @@ export const batchPredict = defineTool({
   async handler(args, ctx) {
     const b = await ctx.app.serving.predictBatch(args.name, args.rows, { version: args.version, routingKey: args.routing_key });
     const served = b.served.map((s) => `${s.version} (${s.stage}) ${s.rows} rows`).join(', ');
-    const head = b.predictions.slice(0, 5).map((p) => (typeof p === 'number' ? Math.round(p * 10_000) / 10_000 : p));
+    const head = b.predictions.slice(0, 5).map((p) => valueText(p, b.targetNames));
     return {
       data: batchAnswer(b),
       summary: `${b.name}: ${b.rows} rows scored in ${round3(b.latencyMs)} ms by ${served}; first predictions ${head.join(', ')}${b.rows > 5 ? ', …' : ''} (all in structuredContent.predictions).`,

@@ -55,7 +55,10 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async referencedArtifacts(): Promise<Set<string>> {
-    return new Set((await this.c.query<{ sha: string }>('SELECT DISTINCT artifact_sha256 AS sha FROM model_versions')).map((r) => r.sha));
+    const rows = await this.c.query<{ sha: string }>(
+      "SELECT artifact_sha256 AS sha FROM model_versions UNION SELECT signature->'serving'->>'sha256' FROM model_versions WHERE signature->'serving'->>'sha256' IS NOT NULL",
+    );
+    return new Set(rows.map((r) => r.sha));
   }
 
   async registerVersion(name: string, decide: (existing: VersionLabel[]) => NewVersion, who: Actor, link?: MlflowLink): Promise<ModelVersion> {

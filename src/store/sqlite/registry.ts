@@ -41,7 +41,9 @@ export class SqliteRegistryStore implements RegistryStore {
       stageCounts: db.prepare('SELECT stage, COUNT(*) AS n FROM model_versions GROUP BY stage'),
       traffic: db.prepare('SELECT weights, routing, updated_at FROM traffic_configs WHERE model_name = ?'),
       deleteTraffic: db.prepare('DELETE FROM traffic_configs WHERE model_name = ?'),
-      artifactShas: db.prepare('SELECT DISTINCT artifact_sha256 AS sha FROM model_versions'),
+      artifactShas: db.prepare(
+        "SELECT artifact_sha256 AS sha FROM model_versions UNION SELECT json_extract(signature, '$.serving.sha256') FROM model_versions WHERE json_extract(signature, '$.serving.sha256') IS NOT NULL",
+      ),
       versionsWithArtifact: db.prepare('SELECT model_name AS name, version FROM model_versions WHERE artifact_sha256 = ? ORDER BY model_name, seq'),
       labels: db.prepare('SELECT version, seq FROM model_versions WHERE model_name = ? ORDER BY seq'),
       setLink: db.prepare(`INSERT INTO mlflow_links (model_name, version, mlflow_name, mlflow_version, run_id) VALUES (?, ?, ?, ?, ?)
