@@ -28,6 +28,11 @@ export const configSchema = z.object({
     .regex(/^postgres(ql)?:\/\/\S+$/, 'MLOPS_MCP_DATABASE_URL must be a PostgreSQL URL: postgresql://user:password@host:5432/database')
     .optional()
     .describe('PostgreSQL to keep the registry, prediction log, drift and alerts in (several servers share it); unset: SQLite in MLOPS_MCP_HOME'),
+  MLOPS_MCP_ARTIFACTS_URL: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\S*)?$/, 'MLOPS_MCP_ARTIFACTS_URL must be s3://bucket or s3://bucket/prefix')
+    .optional()
+    .describe('S3-compatible object storage shared by every server for ONNX artifacts (endpoint and credentials from the AWS SDK\'s variables, e.g. AWS_ENDPOINT_URL); MLOPS_MCP_HOME/artifacts is then a verified cache'),
   MLOPS_MCP_DATABASE_POOL_SIZE: positiveInt('MLOPS_MCP_DATABASE_POOL_SIZE').max(200).default(10).describe('Connections to PostgreSQL each server keeps at most (the prediction log writer and the change listener use one more each)'),
   MLOPS_MCP_ALLOWED_DIRS: z
     .string()
@@ -87,6 +92,8 @@ export interface Config {
   /** The PostgreSQL store's URL; undefined: SQLite at dbPath. */
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  /** s3://bucket/prefix for shared artifacts; undefined: artifacts only in artifactsDir. */
+  artifactsUrl: string | undefined;
   artifactsDir: string;
   allowedDirs: string[];
   token: string | undefined;
@@ -153,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dbPath: path.join(home, 'registry.db'),
     databaseUrl: raw.MLOPS_MCP_DATABASE_URL,
     databasePoolSize: raw.MLOPS_MCP_DATABASE_POOL_SIZE,
+    artifactsUrl: raw.MLOPS_MCP_ARTIFACTS_URL,
     artifactsDir: path.join(home, 'artifacts'),
     allowedDirs,
     token: raw.MLOPS_MCP_TOKEN,

@@ -15,7 +15,7 @@ import { PredictionLog } from './serving/prediction-log.js';
 import { ServingService } from './serving/serving.js';
 import { SessionCache } from './serving/session-cache.js';
 import { ServingStats } from './serving/stats.js';
-import { openStore } from './store/open.js';
+import { openArtifactObjects, openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 
 /** Everything a request needs, built once per process and passed down; no module holds state. */
@@ -41,8 +41,9 @@ export interface AppContext {
 
 export async function createAppContext(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<AppContext> {
   fs.mkdirSync(config.artifactsDir, { recursive: true });
+  const objects = await openArtifactObjects(config, logger);
   const store = await openStore(config, logger);
-  const artifacts = new ArtifactStore(config.artifactsDir);
+  const artifacts = new ArtifactStore(config.artifactsDir, { objects });
   try {
     const orphans = artifacts.removeUnreferenced(await store.registry.referencedArtifacts(), STALE_TEMP_MS);
     if (orphans.length) logger.warn({ orphans }, 'removed stored artifacts no registry row names (registrations refused after storing their file)');
@@ -78,8 +79,9 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     alertErrorRate: config.alertErrorRate,
     alertP95LatencyMs: config.alertP95LatencyMs,
     alertMinRequests: config.alertMinRequests,
+    alertWindowMs: config.alertWindowMs,
   });
-  const mlflowSync = mlflow ? new MlflowSync({ outbox: store.outbox, registry: store.registry, drift: store.drift, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
+  const mlflowSync = mlflow ? new MlflowSync({ outbox: store.outbox, leader: store.outboxLeader, registry: store.registry, drift: store.drift, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
   mlflowSync?.start();
   const comparer = new FeatureComparer();
   const drift = new DriftService({ drift: store.drift, registry: store.registry, alerts: store.alerts, predictions: store.predictions, allowedDirs: config.allowedDirs, flushLog: () => predictionLog.flush(), compare: (ref, cur) => comparer.compare(ref, cur) });

@@ -268,7 +268,7 @@ export class HealthService {
     if (!this.deps.mlflow) return { status: 'healthy' as const, detail: 'not configured (MLFLOW_TRACKING_URI unset): the embedded registry works alone' };
     const [reachable, s] = await Promise.all([this.deps.mlflow.client.health(), this.deps.mlflow.sync.status()]);
     const queue = s.pending ? `${s.pending} changes waiting, oldest ${s.oldestPendingAgeS} s${s.lastError ? `; last error: ${s.lastError.slice(0, 160)}` : ''}` : 'outbox empty';
-    const detail = `${reachable ? 'reachable' : 'unreachable'}; ${queue}; ${s.pushed} changes pushed since start`;
+    const detail = `${reachable ? 'reachable' : 'unreachable'}; ${queue}; ${s.leader ? `${s.pushed} changes pushed since start` : 'pushed by another server (this one does when that one goes)'}`;
     return { status: !reachable || (s.oldestPendingAgeS ?? 0) > 60 ? ('degraded' as const) : ('healthy' as const), detail };
   }
 

@@ -36,3 +36,14 @@ export interface OutboxStore {
   link(name: string, version: string): Promise<MlflowLink | undefined>;
   setLink(name: string, version: string, link: MlflowLink): Promise<void>;
 }
+
+/**
+ * Which server pushes the outbox: one at a time across every server sharing the database, so
+ * changes reach MLflow once and in order; when it goes, another takes over.
+ */
+export interface Leadership {
+  /** Whether this server leads now (taking the lead when no one holds it). */
+  holds(): Promise<boolean>;
+  /** Gives the lead up (at shutdown). */
+  release(): Promise<void>;
+}

@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import type { DriftRun } from '../monitoring/drift-types.js';
 import type { ArtifactStore } from '../registry/artifacts.js';
@@ -6,7 +5,7 @@ import type { DriftStore } from '../monitoring/ports.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { Stage } from '../registry/types.js';
 import { isMlflowError, type MlflowClient, type MlflowStage } from './client.js';
-import type { MlflowLink, OutboxEntry, OutboxStore } from './ports.js';
+import type { Leadership, MlflowLink, OutboxEntry, OutboxStore } from './ports.js';
 
 const MLFLOW_STAGE: Record<Stage, MlflowStage> = { none: 'None', staging: 'Staging', production: 'Production', archived: 'Archived' };
 /** Stages shown in MLflow as aliases (`models:/<name>@production`); MLflow deprecates stages for them. */
@@ -19,6 +18,8 @@ export interface SyncStatus {
   lastError: string | null;
   lastPushAt: string | null;
   pushed: number;
+  /** Whether this server pushes the outbox (else another server sharing the database does). */
+  leader: boolean;
 }
 
 /**
@@ -33,10 +34,13 @@ export class MlflowSync {
   private running: Promise<number> | null = null;
   private pushed = 0;
   private lastPushAt: string | null = null;
+  private leading = false;
 
   constructor(
     private readonly deps: {
       outbox: OutboxStore;
+      /** Only the server that leads pushes (one at a time, in order, across servers). */
+      leader: Leadership;
       registry: Pick<RegistryStore, 'getVersion'>;
       drift: Pick<DriftStore, 'getRun'>;
       artifacts: ArtifactStore;
@@ -65,6 +69,7 @@ export class MlflowSync {
   }
 
   async status(): Promise<SyncStatus> {
+    this.leading = await this.deps.leader.holds();
     const s = await this.deps.outbox.stats();
     return {
       pending: s.pending,
@@ -72,10 +77,13 @@ export class MlflowSync {
       lastError: s.lastError,
       lastPushAt: this.lastPushAt,
       pushed: this.pushed,
+      leader: this.leading,
     };
   }
 
   private async round(): Promise<number> {
+    this.leading = await this.deps.leader.holds();
+    if (!this.leading) return 0;
     let done = 0;
     for (;;) {
       const batch = await this.deps.outbox.peek(50);
@@ -132,7 +140,7 @@ export class MlflowSync {
     } else {
       const v = await registry.getVersion(name, version);
       if (!v) throw new Error(`version ${name} ${version} is not in the registry`);
-      const bytes = await fs.readFile(artifacts.pathFor(v.artifactSha256));
+      const bytes = await artifacts.read(v.artifactSha256);
       const created = await client.registerOnnxVersion({
         name,
         onnxBytes: bytes,

@@ -24,6 +24,11 @@ export class AlertService {
     return this.store.insert(alert);
   }
 
+  /** See AlertStore.raiseOnce: an episode seen by several servers raises one alert. */
+  raiseOnce(key: string, alert: AlertDraft | null, quietMs: number): Promise<Alert | null> {
+    return this.store.raiseOnce(key, alert, quietMs);
+  }
+
   async list(query: AlertQuery): Promise<{ alerts: Alert[]; nextCursor: string | null }> {
     const since = new Date(this.now().getTime() - query.hours * 3_600_000).toISOString();
     const beforeId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, alertCursor).id;

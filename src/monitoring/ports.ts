@@ -13,6 +13,12 @@ export interface AlertFilter {
 
 export interface AlertStore {
   insert(alert: AlertDraft): Promise<Alert>;
+  /**
+   * Marks the episode `key` active now, on every server's behalf, and raises `alert` (when given)
+   * only if no server marked it active within the last `quietMs`: one alert per episode however
+   * many servers see it. Answers the alert raised, or null.
+   */
+  raiseOnce(key: string, alert: AlertDraft | null, quietMs: number): Promise<Alert | null>;
   /** Newest first. */
   list(filter: AlertFilter): Promise<Alert[]>;
 }

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, readdirSync, rmSync, statSync } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import type { ArtifactObjects } from './ports.js';
 
 /** A copy of a source file in the artifact store's temp area, hashed, not yet visible. */
 export interface StagedArtifact {
@@ -36,6 +37,8 @@ export const STALE_TEMP_MS = 10 * 60_000;
 export interface ArtifactStoreOptions {
   /** Temp files last modified longer ago than this are removed when the store is opened (default {@link STALE_TEMP_MS}). */
   staleTempMs?: number;
+  /** Object storage shared by every server: then the directory is a verified cache of it. */
+  objects?: ArtifactObjects | undefined;
 }
 
 /** What the store writes in `tmp/`: staged copies (`<uuid>.part`) and MLflow downloads (`import-<uuid>.onnx`). */
@@ -45,17 +48,26 @@ const TEMP_FILE = /^(?:[0-9a-f-]{36}\.part|import-[0-9a-f-]{36}\.onnx)$/;
  * Content-addressed artifact files: `artifacts/<sha256[0:2]>/<sha256>.onnx`. A file is copied
  * to a temp file while it is hashed (so the hash is of exactly the bytes kept), fsynced, then
  * renamed into place: a registry row is only written after the rename, so no row ever points
- * at a missing or partial file.
+ * at a missing or partial file. With object storage (several servers), a committed file is also
+ * stored there before its row is written, and a file this server lacks, or holds damaged, is
+ * fetched from there, checked against its sha256 and cached here.
  */
 export class ArtifactStore {
   /** Artifacts whose sha256 matched, by the stat signature they had then: each file is hashed about once per process. */
   private readonly verified = new Map<string, string>();
+  private readonly objects: ArtifactObjects | undefined;
 
   constructor(
     readonly dir: string,
     options: ArtifactStoreOptions = {},
   ) {
+    this.objects = options.objects;
     this.removeStaleTemps(options.staleTempMs ?? STALE_TEMP_MS);
+  }
+
+  /** Where artifacts are shared between servers, or null when only in this directory. */
+  get sharedLocation(): string | null {
+    return this.objects?.location ?? null;
   }
 
   pathFor(sha256: string): string {
@@ -172,9 +184,16 @@ export class ArtifactStore {
    * repairs the artifact).
    */
   async commit(staged: StagedArtifact): Promise<string> {
+    const target = await this.place(staged);
+    await this.objects?.put(staged.sha256, target, staged.bytes);
+    return target;
+  }
+
+  /** commit() in this directory only. */
+  private async place(staged: StagedArtifact): Promise<string> {
     const target = this.pathFor(staged.sha256);
     await fs.mkdir(path.dirname(target), { recursive: true });
-    if ((await this.verify(staged.sha256, staged.bytes)) === 'ok') {
+    if ((await this.verifyLocal(staged.sha256, staged.bytes)) === 'ok') {
       await fs.rm(staged.tempPath, { force: true });
       // Fresh again, so that removeUnreferenced in another process starting now keeps it until our row names it.
       const now = new Date();
@@ -196,6 +215,14 @@ export class ArtifactStore {
    * the file's stat changed since it last matched (artifacts never change once written).
    */
   async verify(sha256: string, bytes: number): Promise<ArtifactState> {
+    const local = await this.verifyLocal(sha256, bytes);
+    if (local === 'ok' || !this.objects) return local;
+    // Shared storage holds the file this server lacks (or holds damaged): the next read fetches it.
+    const size = await this.objects.size(sha256);
+    return size === undefined ? local : size === bytes ? 'ok' : 'wrong_size';
+  }
+
+  private async verifyLocal(sha256: string, bytes: number): Promise<ArtifactState> {
     const file = this.pathFor(sha256);
     try {
       const stat = await fs.stat(file);
@@ -210,16 +237,26 @@ export class ArtifactStore {
     }
   }
 
-  /** The artifact's bytes, checked against its sha256 (what a session is loaded from). */
+  /**
+   * The artifact's bytes, checked against its sha256 (what a session is loaded from). A file
+   * missing or damaged here is fetched from shared storage, when there is one, checked, and
+   * cached here (temp file, then rename: a reader never sees part of it).
+   */
   async read(sha256: string): Promise<Buffer> {
-    let bytes: Buffer;
+    let state: ArtifactState = 'missing';
     try {
-      bytes = await fs.readFile(this.pathFor(sha256));
+      const bytes = await fs.readFile(this.pathFor(sha256));
+      if (sha256Hex(bytes) === sha256) return bytes;
+      state = 'altered';
     } catch {
-      throw new ArtifactDamagedError(sha256, 'missing');
+      state = 'missing';
     }
-    if (createHash('sha256').update(bytes).digest('hex') !== sha256) throw new ArtifactDamagedError(sha256, 'altered');
-    return bytes;
+    if (!this.objects) throw new ArtifactDamagedError(sha256, state);
+    const fetched = await this.objects.get(sha256);
+    if (!fetched) throw new ArtifactDamagedError(sha256, state);
+    if (sha256Hex(fetched) !== sha256) throw new ArtifactDamagedError(sha256, 'altered');
+    await this.place(await this.stageBytes(fetched));
+    return fetched;
   }
 }
 
@@ -258,6 +295,8 @@ function removeIfUntouched(file: string, maxAgeMs: number, now: number): boolean
     return false; // gone meanwhile (its writer finished, or another process cleaned it)
   }
 }
+
+const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');

@@ -53,3 +53,20 @@ export interface RegistryStore {
   /** The model's audit trail, newest first. */
   history(name: string, query: HistoryQuery): Promise<AuditEntry[]>;
 }
+
+/**
+ * Object storage shared by every server (S3-compatible), where artifacts are kept by sha256. The
+ * local artifact directory is then a cache of it: a version's file is stored here before its row
+ * is written, and a server that never saw a version fetches the file on first use and checks its
+ * digest.
+ */
+export interface ArtifactObjects {
+  /** Where the objects are, for a person (no credentials): s3://bucket/prefix. */
+  readonly location: string;
+  /** Stores the file (known to hash to sha256); an object already there under that key is kept. */
+  put(sha256: string, file: string, bytes: number): Promise<void>;
+  /** The object's bytes, or undefined when there is none. */
+  get(sha256: string): Promise<Buffer | undefined>;
+  /** The object's size, or undefined when there is none. */
+  size(sha256: string): Promise<number | undefined>;
+}

@@ -93,6 +93,8 @@ export interface ServingDeps {
   alertErrorRate: number;
   alertP95LatencyMs: number;
   alertMinRequests: number;
+  /** The alert window: an episode no server saw for this long is over. */
+  alertWindowMs: number;
   random?: () => number;
 }
 
@@ -448,20 +450,29 @@ export class ServingService {
     }
   }
 
-  /** `active`: whether the condition holds; null when the window cannot tell (the episode stays as it is). */
+  /**
+   * `active`: whether the condition holds; null when the window cannot tell (the episode stays as
+   * it is). While it holds, or while an episode of this server's cannot be judged, the episode is
+   * marked active in the store, for every server: the alert is raised by whichever server finds
+   * no episode active within the alert window, once however many servers see it.
+   */
   private async episode(type: string, name: string, active: boolean | null, draft: () => AlertDraft): Promise<void> {
     const key = `${type}\0${name}`;
-    if (active === true && !this.episodes.has(key)) {
-      this.episodes.add(key);
-      try {
-        await this.deps.alerts.raise(draft());
-      } catch (e) {
-        // Not raised: the next check tries again, with or without new traffic.
-        this.episodes.delete(key);
-        this.unraised.add(name);
-        this.deps.logger.error({ err: e }, 'could not raise alert');
-      }
-    } else if (active === false) this.episodes.delete(key);
+    if (active === false) {
+      this.episodes.delete(key);
+      return;
+    }
+    if (active === null && !this.episodes.has(key)) return;
+    const fresh = active === true && !this.episodes.has(key);
+    this.episodes.add(key);
+    try {
+      await this.deps.alerts.raiseOnce(key, fresh ? draft() : null, this.deps.alertWindowMs);
+    } catch (e) {
+      // Not marked: the next check tries again, with or without new traffic.
+      if (fresh) this.episodes.delete(key);
+      this.unraised.add(name);
+      this.deps.logger.error({ err: e }, 'could not raise alert');
+    }
   }
 
   /** Runs n rows on a version; `rowName(r)` names row r of them in an error (its number in a batch). */

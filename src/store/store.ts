@@ -1,5 +1,5 @@
 import type { DatabaseProbe } from '../health/ports.js';
-import type { OutboxStore } from '../mlflow/ports.js';
+import type { Leadership, OutboxStore } from '../mlflow/ports.js';
 import type { AlertStore, DriftStore } from '../monitoring/ports.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { ChangeFeed, PredictionLogStore, TrafficStore } from '../serving/ports.js';
@@ -17,6 +17,8 @@ export interface Store {
   drift: DriftStore;
   alerts: AlertStore;
   outbox: OutboxStore;
+  /** Who pushes the outbox among the servers sharing this database. */
+  outboxLeader: Leadership;
   changes: ChangeFeed;
   database: DatabaseProbe;
   close(): Promise<void>;

@@ -18,9 +18,9 @@ export interface SpawnedHttp {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `serve --http --port 0` and resolves once it prints the URL it listens on. */
-export function spawnHttp(args: string[], env: Record<string, string>): Promise<SpawnedHttp> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--http', '--port', '0', ...args], { env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `serve --http` (on a free port unless one is given) and resolves once it prints the URL it listens on. */
+export function spawnHttp(args: string[], env: Record<string, string>, port = 0): Promise<SpawnedHttp> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--http', '--port', String(port), ...args], { env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {

@@ -80,6 +80,20 @@ describePostgres('the PostgreSQL store', () => {
     }
   });
 
+  it('gives the outbox lead to one server at a time, and to another when it goes', async () => {
+    const url = await freshDatabase();
+    const [a, b] = [await open(url), await open(url)];
+    expect(await a.outboxLeader.holds()).toBe(true);
+    expect(await b.outboxLeader.holds()).toBe(false);
+    expect(await a.outboxLeader.holds()).toBe(true);
+    // The leader's connection ends (a server stopped or killed): the lock is the server's to give again.
+    await sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mlops-mcp outbox' AND pid <> pg_backend_pid() AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)");
+    const started = Date.now();
+    while (!(await b.outboxLeader.holds()) && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 50));
+    expect(await b.outboxLeader.holds()).toBe(true);
+    expect(await a.outboxLeader.holds()).toBe(false);
+  });
+
   it('enforces one production version per model in the schema itself', async () => {
     const url = await freshDatabase();
     await sql(url, "INSERT INTO models VALUES ('m', now(), now())");

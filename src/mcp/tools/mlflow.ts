@@ -37,7 +37,7 @@ export const syncMlflow = defineTool({
     const lastError = error ?? s.lastError;
     return {
       data: { reachable, pushed, pending: s.pending, oldest_pending_age_s: s.oldestPendingAgeS, last_error: lastError },
-      summary: `MLflow ${reachable ? 'reachable' : 'unreachable'}: ${args.dry_run ? 'dry run, nothing pushed' : `${pushed} changes pushed`}; ${s.pending} waiting${s.pending ? ` (oldest ${s.oldestPendingAgeS} s)` : ''}${lastError ? `; last error: ${lastError}` : ''}.`,
+      summary: `MLflow ${reachable ? 'reachable' : 'unreachable'}: ${args.dry_run ? 'dry run, nothing pushed' : s.leader ? `${pushed} changes pushed` : 'another server pushes the outbox, nothing pushed here'}; ${s.pending} waiting${s.pending ? ` (oldest ${s.oldestPendingAgeS} s)` : ''}${lastError ? `; last error: ${lastError}` : ''}.`,
     };
   },
 });

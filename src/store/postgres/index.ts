@@ -5,6 +5,7 @@ import type { Store, StoreOptions } from '../store.js';
 import { translateErrors } from '../translate.js';
 import { PostgresAlertStore } from './alerts.js';
 import { PostgresChangeFeed } from './changes.js';
+import { PostgresLeadership } from './leadership.js';
 import { clientConfig, PostgresConnection, POOL_WAIT_MS } from './connection.js';
 import { PostgresDriftStore } from './drift.js';
 import { postgresToDomain } from './errors.js';
@@ -62,6 +63,7 @@ export async function openPostgresStore(url: string, logger: Logger, options: Po
     throw new DatabaseStartError(`could not prepare the PostgreSQL database in MLOPS_MCP_DATABASE_URL (${shown}): ${(e as Error).message}`);
   }
   const guard = <T extends object>(adapter: T) => translateErrors(adapter, (e) => postgresToDomain(e, logger));
+  const outboxLeader = new PostgresLeadership(url, 'mlops-mcp outbox', logger);
   return {
     engine: 'postgresql',
     registry: guard(new PostgresRegistryStore(c)),
@@ -70,10 +72,12 @@ export async function openPostgresStore(url: string, logger: Logger, options: Po
     drift: guard(new PostgresDriftStore(c)),
     alerts: guard(new PostgresAlertStore(c)),
     outbox: guard(new PostgresOutboxStore(c)),
+    outboxLeader,
     // Not guarded: read on every prediction, and it reads only counters.
     changes,
     database: guard(new PostgresProbe(c, shown)),
     async close() {
+      await outboxLeader.release();
       await changes.close();
       await pool.end();
     },

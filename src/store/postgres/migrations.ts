@@ -218,6 +218,19 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'alert episodes',
+    // An error-rate or latency episode, by alert type and model, as every server sees it: the
+    // alert is raised by the server that finds it quiet (no server marked it active lately).
+    sql: `
+      CREATE TABLE alert_episodes (
+        key         text PRIMARY KEY,
+        opened_at   timestamptz NOT NULL,
+        last_active timestamptz NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The advisory lock key under which migrations are applied ('mlopsmcp' in ASCII). */

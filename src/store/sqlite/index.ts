@@ -35,6 +35,9 @@ export function openSqliteStore(dbPath: string, logger: Logger, options: StoreOp
     drift: guard(new SqliteDriftStore(c)),
     alerts: guard(new SqliteAlertStore(c)),
     outbox: guard(new SqliteOutboxStore(c)),
+    // Processes sharing one home push the outbox each (a push repeated is harmless: versions are
+    // found again by tag); the lead matters where many servers share one database.
+    outboxLeader: { holds: async () => true, release: async () => undefined },
     // Not guarded: read on every prediction, and it reads only a counter of the connection.
     changes: new SqliteChangeFeed(c),
     database: guard(new SqliteProbe(db)),

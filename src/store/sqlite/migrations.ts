@@ -307,4 +307,17 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'alert episodes',
+    // An error-rate or latency episode, by alert type and model, as every process sees it: the
+    // alert is raised by the one that finds it quiet (no process marked it active lately).
+    sql: `
+      CREATE TABLE alert_episodes (
+        key         TEXT PRIMARY KEY,
+        opened_at   TEXT NOT NULL,
+        last_active TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -135,6 +135,25 @@ describeEachEngine('store contract: traffic, drift, alerts and the outbox', (eng
     expect(await store.alerts.list({ since: new Date(Date.now() + 60_000).toISOString(), limit: 10 })).toEqual([]);
   });
 
+  it('raises one alert per episode however many connections see it, and again once every one was quiet', async () => {
+    const db = await engine.database();
+    const [a, b] = await Promise.all([db.open(), db.open()]);
+    const draft = { type: 'high_error_rate' as const, severity: 'critical' as const, name: 'm', version: null, message: 'errors' };
+    // Ten at once from two connections on a new episode: one alert.
+    const first = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).alerts.raiseOnce('high_error_rate\0m', draft, 1000)));
+    expect(first.filter((x) => x !== null)).toHaveLength(1);
+    expect(await b.alerts.raiseOnce('high_error_rate\0m', draft, 1000)).toBeNull();
+    expect(await a.alerts.raiseOnce('high_latency\0m', null, 1000)).toBeNull(); // marked, nothing raised
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await a.alerts.raiseOnce('high_error_rate\0m', null, 1000)).toBeNull(); // kept alive
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await b.alerts.raiseOnce('high_error_rate\0m', draft, 1000)).toBeNull(); // active 0.6 s ago
+    await new Promise((r) => setTimeout(r, 1100));
+    const again = await b.alerts.raiseOnce('high_error_rate\0m', draft, 1000);
+    expect(again).toMatchObject({ type: 'high_error_rate', name: 'm' });
+    expect((await a.alerts.list({ since: EPOCH, limit: 10 })).map((x) => x.id)).toEqual([again!.id, first.find((x) => x)!.id]);
+  });
+
   it('queues every change for MLflow in order with the change itself, and records pushes, failures and links', async () => {
     const db = await engine.database();
     const quiet = await db.open();
