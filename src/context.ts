@@ -6,7 +6,7 @@ import { MlflowClient } from './mlflow/client.js';
 import { MlflowSync } from './mlflow/sync.js';
 import { AlertService } from './monitoring/alerts.js';
 import { DriftService } from './monitoring/drift-service.js';
-import { FeatureComparer } from './monitoring/feature-comparer.js';
+import { DriftThreads } from './monitoring/drift-threads.js';
 import { ArtifactStore, STALE_TEMP_MS } from './registry/artifacts.js';
 import { ModelRegistry } from './registry/registry.js';
 import { loadOnnxRuntime } from './serving/runtime.js';
@@ -78,8 +78,14 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
   });
   const mlflowSync = mlflow ? new MlflowSync({ store, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
   mlflowSync?.start();
-  const comparer = new FeatureComparer();
-  const drift = new DriftService({ store, allowedDirs: config.allowedDirs, flushLog: () => predictionLog.flush(), compare: (ref, cur) => comparer.compare(ref, cur) });
+  const driftThreads = new DriftThreads();
+  const drift = new DriftService({
+    store,
+    allowedDirs: config.allowedDirs,
+    flushLog: () => predictionLog.flush(),
+    compare: (ref, cur) => driftThreads.compare(ref, cur),
+    readCsv: (fd, displayName, features, onProgress) => driftThreads.readCsv(fd, displayName, features, onProgress),
+  });
   const health = new HealthService({
     store,
     artifacts,
@@ -118,7 +124,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
       closed = true;
       await serving.close();
       await predictionLog.close();
-      await comparer.close();
+      await driftThreads.close();
       await mlflowSync?.stop();
       await sessions.close();
       store.close();

@@ -6,7 +6,8 @@ import type { FeatureRow } from '../serving/features.js';
 import type { ModelState, RegistryStore } from '../store/store.js';
 import type { AlertDraft } from './alert-types.js';
 import { renderCdfChart } from './chart.js';
-import { columnsFromCsv, columnsFromRows, type Columns } from './columns.js';
+import { columnsFromRows, type Columns } from './columns.js';
+import type { CsvColumns } from './csv-numbers.js';
 import type { PValueCorrection } from './correction.js';
 import { compareToReference, toReferenceFeatures } from './drift.js';
 import { featureCurves, MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';
@@ -35,8 +36,10 @@ export interface DriftDeps {
   allowedDirs: readonly string[];
   /** Writes pending predictions, so a window over the log includes the latest ones. */
   flushLog: () => Promise<void>;
-  /** One feature's KS and PSI (a FeatureComparer: on a thread of its own). */
+  /** One feature's KS and PSI (DriftThreads: on a thread of its own). */
   compare: (refSorted: Float64Array, current: Float64Array) => Promise<FeatureComparison>;
+  /** A CSV's feature columns, read from an open descriptor (DriftThreads: on a thread of its own). */
+  readCsv: (fd: number, displayName: string, features: readonly string[], onProgress?: (rows: number) => void) => Promise<CsvColumns>;
   now?: () => Date;
 }
 
@@ -212,8 +215,10 @@ export class DriftService {
       if (!input.rows.length) throw new DomainError('invalid_argument', `${rowsArgument} is empty.`);
       return { columns: columnsFromRows(input.rows, features), source: `${input.rows.length} inline rows` };
     }
+    // Read through the descriptor that was checked, which stays open until the read settles.
     const file = await openAllowedFile('csv_path', input.csvPath as string, this.deps.allowedDirs);
-    const columns = await columnsFromCsv(file.handle, `csv_path "${input.csvPath}"`, features, (n) => onProgress?.(n, undefined, `${n} rows read`)).finally(() => file.handle.close());
+    const csv = await this.deps.readCsv(file.handle.fd, `csv_path "${input.csvPath}"`, features, (n) => onProgress?.(n, undefined, `${n} rows read`)).finally(() => file.handle.close());
+    const columns: Columns = { features: new Map(features.map((f, i) => [f, csv.values[i]])), rows: csv.rows, ignored: csv.ignored };
     return { columns, source: `csv ${(input.csvPath as string).split('/').pop()}` };
   }
 

@@ -1,24 +1,56 @@
 /**
- * The drift thread's entry (see FeatureComparer): compares one feature per message. Run from
- * dist/monitoring/drift-worker.js; it imports nothing but the statistics.
+ * A drift thread's entry (see DriftThreads): compares one feature, or reads one CSV, per
+ * message. Run from dist/monitoring/drift-worker.js; it imports the statistics and the CSV
+ * readers only.
  */
-import { parentPort } from 'node:worker_threads';
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { DomainError, type ErrorCode } from '../errors.js';
+import type { CsvColumns } from './csv-numbers.js';
+import { readCsvColumns } from './csv-read.js';
 import { compareFeature } from './feature-compare.js';
 
-export interface CompareRequest {
+export type DriftRequest =
+  | { id: number; kind: 'compare'; refSorted: Float64Array; current: Float64Array }
+  | { id: number; kind: 'csv'; fd: number; displayName: string; features: string[] };
+
+export type DriftReply =
+  | { id: number; compared: ReturnType<typeof compareFeature>; columns?: undefined; error?: undefined }
+  | { id: number; columns: CsvColumns; compared?: undefined; error?: undefined }
+  | { id: number; error: { message: string; code: ErrorCode | null }; compared?: undefined; columns?: undefined };
+
+/** Rows read so far, sent while a CSV is read. */
+export interface DriftNotice {
   id: number;
-  refSorted: Float64Array;
-  current: Float64Array;
+  notice: number;
 }
 
-export type CompareReply = { id: number; result: ReturnType<typeof compareFeature>; error?: undefined } | { id: number; error: string; result?: undefined };
-
-parentPort?.on('message', (m: CompareRequest) => {
+const data = workerData as { nice?: number } | undefined;
+// A lower CPU priority for this thread alone (on Linux setpriority(0) is per thread; elsewhere it
+// would lower the whole process, so only there): a check's seconds of arithmetic must not take
+// the core a request thread is woken on. It holds no lock another thread waits for.
+if (process.platform === 'linux' && data?.nice !== undefined) {
   try {
-    const result = compareFeature(m.refSorted, m.current);
-    // The sorted copy goes back without a copy: Float64Array.from made it, so its buffer is a plain ArrayBuffer.
-    parentPort!.postMessage({ id: m.id, result } satisfies CompareReply, [result.curSorted.buffer as ArrayBuffer]);
-  } catch (e) {
-    parentPort!.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) } satisfies CompareReply);
+    setPriority(data.nice);
+  } catch {
+    // Not permitted: stay at normal priority.
   }
+}
+
+const port = parentPort;
+port?.on('message', (m: DriftRequest) => {
+  void answer(m).then(
+    ({ reply, transfer }) => port.postMessage(reply, transfer),
+    (e: unknown) => port.postMessage({ id: m.id, error: { message: e instanceof Error ? e.message : String(e), code: e instanceof DomainError ? e.code : null } } satisfies DriftReply),
+  );
 });
+
+async function answer(m: DriftRequest): Promise<{ reply: DriftReply; transfer: ArrayBuffer[] }> {
+  if (m.kind === 'compare') {
+    const compared = compareFeature(m.refSorted, m.current);
+    // The sorted copy goes back without a copy: it was made here, so its buffer is a plain ArrayBuffer.
+    return { reply: { id: m.id, compared }, transfer: [compared.curSorted.buffer as ArrayBuffer] };
+  }
+  const columns = await readCsvColumns(m.fd, m.displayName, m.features, (rows) => port!.postMessage({ id: m.id, notice: rows } satisfies DriftNotice));
+  return { reply: { id: m.id, columns }, transfer: columns.values.map((v) => v.buffer as ArrayBuffer) };
+}
