@@ -1,5 +1,6 @@
 import { ksTwoSample, type KsResult } from './ks.js';
 import { populationStabilityIndex } from './psi.js';
+import { sortedCopy } from './sort.js';
 
 /** PSI's floor for an empty bin's share (see psi.ts): keeps ln(p_cur / p_ref) finite. */
 export const PSI_EPSILON = 1e-4;
@@ -17,7 +18,7 @@ export interface FeatureComparison {
  * imports beyond the statistics, so drift-worker.ts can run it on another thread.
  */
 export function compareFeature(refSorted: Float64Array, current: Float64Array): FeatureComparison {
-  const curSorted = Float64Array.from(current).sort();
+  const curSorted = sortedCopy(current);
   const ks = ksTwoSample(refSorted, curSorted, { method: 'auto', presorted: true });
   const psi = populationStabilityIndex(refSorted, curSorted, { bins: PSI_BINS, epsilon: PSI_EPSILON });
   return { curSorted, ks, psi };
