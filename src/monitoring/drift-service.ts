@@ -10,8 +10,8 @@ import { columnsFromRows, type Columns } from './columns.js';
 import type { CsvColumns } from './csv-numbers.js';
 import type { PValueCorrection } from './correction.js';
 import { compareToReference, toReferenceFeatures } from './drift.js';
-import { featureCurves, MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';
-import type { DriftReference, DriftRun, FeatureDrift, FeatureSummary, ReferenceFeature } from './drift-types.js';
+import { MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';
+import type { DriftReference, DriftRun, FeatureDrift, FeatureSummary } from './drift-types.js';
 import type { FeatureComparison } from './feature-compare.js';
 
 export interface DataSource {
@@ -143,7 +143,7 @@ export class DriftService {
       features: compared.features,
       actor,
       createdAt: this.now().toISOString(),
-      curves: curvesOf(compared.features, selected, compared.sortedCurrent),
+      curves: curvesOf(compared.features, compared.curves),
     };
     const drifted = run.features.filter((f) => f.drift_detected).sort((a, b) => a.p_value_adjusted - b.p_value_adjusted);
     const alerts: AlertDraft[] = drifted.length && !(await this.raisedLately(name, run.version, drifted.map((f) => f.feature)))
@@ -260,12 +260,11 @@ export class DriftService {
 }
 
 /** The charts' curves of the most drifted features, kept with the run (a few kB each). */
-function curvesOf(results: readonly FeatureDrift[], reference: readonly ReferenceFeature[], sortedCurrent: Map<string, Float64Array>): Record<string, FeatureCurves> {
+function curvesOf(results: readonly FeatureDrift[], computed: Map<string, FeatureCurves>): Record<string, FeatureCurves> {
   const curves: Record<string, FeatureCurves> = Object.create(null) as Record<string, FeatureCurves>;
   for (const f of [...results].sort((a, b) => b.statistic - a.statistic).slice(0, MAX_CURVE_FEATURES)) {
-    const ref = reference.find((r) => r.feature === f.feature)?.sorted;
-    const cur = sortedCurrent.get(f.feature);
-    if (ref?.length && cur?.length) curves[f.feature] = featureCurves(ref, cur);
+    const c = computed.get(f.feature);
+    if (c) curves[f.feature] = c;
   }
   return curves;
 }

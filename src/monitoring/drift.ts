@@ -3,6 +3,7 @@ import { DomainError } from '../errors.js';
 import type { Columns } from './columns.js';
 import { adjustPValues, type PValueCorrection } from './correction.js';
 import type { FeatureDrift, FeatureSummary, ReferenceFeature } from './drift-types.js';
+import type { FeatureCurves } from './curves.js';
 import type { FeatureComparison } from './feature-compare.js';
 import { sortedCopy } from './sort.js';
 
@@ -59,7 +60,7 @@ export async function compareToReference(
   current: Map<string, Float64Array>,
   options: CompareOptions,
   compare: (refSorted: Float64Array, current: Float64Array) => Promise<FeatureComparison>,
-): Promise<{ features: FeatureDrift[]; driftedShare: number; datasetDrift: boolean; sortedCurrent: Map<string, Float64Array> }> {
+): Promise<{ features: FeatureDrift[]; driftedShare: number; datasetDrift: boolean; sortedCurrent: Map<string, Float64Array>; curves: Map<string, FeatureCurves> }> {
   const pairs = reference.map((ref) => {
     const cur = current.get(ref.feature);
     if (!cur) throw new DomainError('invalid_argument', `current data has no feature "${ref.feature}".`);
@@ -96,5 +97,6 @@ export async function compareToReference(
     driftedShare,
     datasetDrift: features.length > 0 && driftedShare >= options.datasetDriftShare,
     sortedCurrent: new Map(rows.map((r) => [r.ref.feature, r.curSorted])),
+    curves: new Map(rows.map((r) => [r.ref.feature, r.curves])),
   };
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { featureCurves } from '../../src/monitoring/curves.js';
 import { compareFeature } from '../../src/monitoring/feature-compare.js';
 import { DriftThreads } from '../../src/monitoring/drift-threads.js';
 import { tempDir } from '../helpers.js';
@@ -47,6 +48,8 @@ describe('DriftThreads', () => {
     expect(threaded.ks).toEqual(inThread.ks);
     expect(threaded.psi).toBe(inThread.psi);
     expect(Array.from(threaded.curSorted)).toEqual(Array.from(inThread.curSorted));
+    // The run's curves come from the thread too (O(n) passes that held the event loop).
+    expect(threaded.curves).toEqual(featureCurves(ref, inThread.curSorted));
     expect(threaded.ks.method).toBe('exact');
     // Several in flight at once come back each to its own caller.
     const many = await Promise.all([0, 0.1, 0.2].map((shift) => comparer.compare(ref, sample(500, 3, shift))));
