@@ -85,6 +85,7 @@ export function createAppContext(config: Config, logger: Logger = createLogger(c
     flushLog: () => predictionLog.flush(),
     compare: (ref, cur) => driftThreads.compare(ref, cur),
     readCsv: (fd, displayName, features, onProgress) => driftThreads.readCsv(fd, displayName, features, onProgress),
+    prepareReference: (feature, values) => driftThreads.prepareReference(feature, values),
   });
   const health = new HealthService({
     store,

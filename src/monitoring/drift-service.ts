@@ -11,7 +11,7 @@ import type { CsvColumns } from './csv-numbers.js';
 import type { PValueCorrection } from './correction.js';
 import { compareToReference, toReferenceFeatures } from './drift.js';
 import { MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';
-import type { DriftReference, DriftRun, FeatureDrift, FeatureSummary } from './drift-types.js';
+import type { DriftReference, DriftRun, FeatureDrift, FeatureSummary, ReferenceFeature } from './drift-types.js';
 import type { FeatureComparison } from './feature-compare.js';
 
 export interface DataSource {
@@ -38,6 +38,8 @@ export interface DriftDeps {
   flushLog: () => Promise<void>;
   /** One feature's KS and PSI (DriftThreads: on a thread of its own). */
   compare: (refSorted: Float64Array, current: Float64Array) => Promise<FeatureComparison>;
+  /** One feature of a reference, sorted and summarized (DriftThreads: on a thread of its own). */
+  prepareReference: (feature: string, values: Float64Array) => Promise<ReferenceFeature>;
   /** A CSV's feature columns, read from an open descriptor (DriftThreads: on a thread of its own). */
   readCsv: (fd: number, displayName: string, features: readonly string[], onProgress?: (rows: number) => void) => Promise<CsvColumns>;
   now?: () => Date;
@@ -67,7 +69,7 @@ export class DriftService {
     const features = featureNamesOf(state, input.version);
     const { columns, source } = await this.readData(input, features, 'rows', options.onProgress);
     if (columns.rows < 2) throw new DomainError('invalid_argument', `the reference has ${columns.rows} rows; the KS test needs at least 2.`);
-    const reference = toReferenceFeatures(columns);
+    const reference = await toReferenceFeatures(columns, this.deps.prepareReference);
     const replaced = (await this.deps.store.getReference(name, input.version ?? null)) !== undefined;
     if (!options.dryRun) await this.deps.store.replaceReference(name, input.version ?? null, source, columns.rows, reference, who);
     return {

@@ -7,6 +7,8 @@ import { DomainError } from '../errors.js';
 import { WorkerChannel } from '../worker-channel.js';
 import type { CsvColumns } from './csv-numbers.js';
 import { readCsvColumns } from './csv-read.js';
+import { prepareReference } from './drift.js';
+import type { ReferenceFeature } from './drift-types.js';
 import type { DriftReply, DriftRequest } from './drift-worker.js';
 import { compareFeature, type FeatureComparison } from './feature-compare.js';
 
@@ -17,9 +19,9 @@ type Request = DistributiveOmit<DriftRequest, 'id'>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /**
- * Drift work off the event loop: reading a CSV into columns and comparing features (an exact
- * KS p-value is O(n·m), ~30 ms a feature at 2 000 × 5 000 values; a 100 000-row CSV ~50 ms of
- * parsing). On the event loop a ten-feature check held every other request for a quarter of a
+ * Drift work off the event loop: reading a CSV into columns, sorting and summarizing a
+ * reference's features, comparing features (an exact KS p-value is O(n·m), ~30 ms a feature at
+ * 2 000 × 5 000 values; a 100 000-row CSV ~30–50 ms of parsing, a column's sort ~4 ms). On the event loop a ten-feature check held every other request for a quarter of a
  * second. Up to two threads (one per core), each started on first use and left idle (unref'd)
  * between checks; a request goes to the one with fewer waiting, so a check's features are
  * compared two at a time.
@@ -30,7 +32,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  */
 export class DriftThreads {
   private readonly channels: Array<WorkerChannel<Request, DriftReply, number>>;
-  /** Without threads: the last comparison queued here, so each runs on a turn of its own. */
+  /** Without threads: the last work queued here, so each piece runs on a turn of its own. */
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(script: string | null = workerScript(), threads = Math.min(2, availableParallelism())) {
@@ -48,13 +50,8 @@ export class DriftThreads {
    * `current`, when it owns its whole buffer, is moved there (detached here, not copied).
    */
   async compare(refSorted: Float64Array, current: Float64Array): Promise<FeatureComparison> {
-    if (!this.threaded) {
-      const run = this.tail.then(() => new Promise((resolve) => setImmediate(resolve))).then(() => compareFeature(refSorted, current));
-      this.tail = run.catch(() => undefined);
-      return run;
-    }
-    const whole = current.byteOffset === 0 && current.byteLength === current.buffer.byteLength && current.buffer instanceof ArrayBuffer;
-    const reply = await this.request({ kind: 'compare', refSorted, current }, whole ? [current.buffer as ArrayBuffer] : []);
+    if (!this.threaded) return this.inTurn(() => compareFeature(refSorted, current));
+    const reply = await this.request({ kind: 'compare', refSorted, current }, movable(current));
     if (!reply.compared) throw new Error('drift thread: no comparison in its reply');
     return reply.compared;
   }
@@ -67,8 +64,23 @@ export class DriftThreads {
     return reply.columns;
   }
 
+  /** One feature of a reference, sorted and summarized (prepareReference); `values`, when it owns its whole buffer, is moved to the thread. */
+  async prepareReference(feature: string, values: Float64Array): Promise<ReferenceFeature> {
+    if (!this.threaded) return this.inTurn(() => prepareReference(feature, values));
+    const reply = await this.request({ kind: 'reference', feature, values }, movable(values));
+    if (!reply.reference) throw new Error('drift thread: no reference in its reply');
+    return reply.reference;
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.channels.map((c) => c.take()?.terminate()));
+  }
+
+  /** Without threads: `work` on a turn of the event loop of its own, after the work queued before it. */
+  private inTurn<T>(work: () => T): Promise<T> {
+    const run = this.tail.then(() => new Promise((resolve) => setImmediate(resolve))).then(work);
+    this.tail = run.catch(() => undefined);
+    return run;
   }
 
   private async request(message: Request, transfer: ArrayBuffer[], onNotice?: (rows: number) => void): Promise<DriftReply> {
@@ -77,6 +89,11 @@ export class DriftThreads {
     if (reply.error) throw reply.error.code ? new DomainError(reply.error.code, reply.error.message) : new Error(reply.error.message);
     return reply;
   }
+}
+
+/** The buffer of `values` to move to a thread, when the array is all of it (else it is copied). */
+function movable(values: Float64Array): ArrayBuffer[] {
+  return values.byteOffset === 0 && values.byteLength === values.buffer.byteLength && values.buffer instanceof ArrayBuffer ? [values.buffer] : [];
 }
 
 /** The built worker beside this module (dist), else the package's dist copy (src), else none. */

@@ -1,6 +1,6 @@
 /**
- * A drift thread's entry (see DriftThreads): compares one feature, or reads one CSV, per
- * message. Run from dist/monitoring/drift-worker.js; it imports the statistics and the CSV
+ * A drift thread's entry (see DriftThreads): compares one feature, reads one CSV, or prepares
+ * one feature of a reference, per message. Run from dist/monitoring/drift-worker.js; it imports the statistics and the CSV
  * readers only.
  */
 import { setPriority } from 'node:os';
@@ -8,16 +8,22 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError, type ErrorCode } from '../errors.js';
 import type { CsvColumns } from './csv-numbers.js';
 import { readCsvColumns } from './csv-read.js';
+import { prepareReference } from './drift.js';
+import type { ReferenceFeature } from './drift-types.js';
 import { compareFeature } from './feature-compare.js';
 
 export type DriftRequest =
   | { id: number; kind: 'compare'; refSorted: Float64Array; current: Float64Array }
-  | { id: number; kind: 'csv'; fd: number; displayName: string; features: string[] };
+  | { id: number; kind: 'csv'; fd: number; displayName: string; features: string[] }
+  | { id: number; kind: 'reference'; feature: string; values: Float64Array };
 
-export type DriftReply =
-  | { id: number; compared: ReturnType<typeof compareFeature>; columns?: undefined; error?: undefined }
-  | { id: number; columns: CsvColumns; compared?: undefined; error?: undefined }
-  | { id: number; error: { message: string; code: ErrorCode | null }; compared?: undefined; columns?: undefined };
+export interface DriftReply {
+  id: number;
+  compared?: ReturnType<typeof compareFeature>;
+  columns?: CsvColumns;
+  reference?: ReferenceFeature;
+  error?: { message: string; code: ErrorCode | null };
+}
 
 /** Rows read so far, sent while a CSV is read. */
 export interface DriftNotice {
@@ -50,6 +56,10 @@ async function answer(m: DriftRequest): Promise<{ reply: DriftReply; transfer: A
     const compared = compareFeature(m.refSorted, m.current);
     // The sorted copy goes back without a copy: it was made here, so its buffer is a plain ArrayBuffer.
     return { reply: { id: m.id, compared }, transfer: [compared.curSorted.buffer as ArrayBuffer] };
+  }
+  if (m.kind === 'reference') {
+    const reference = prepareReference(m.feature, m.values);
+    return { reply: { id: m.id, reference }, transfer: [reference.sorted.buffer as ArrayBuffer] };
   }
   const columns = await readCsvColumns(m.fd, m.displayName, m.features, (rows) => port!.postMessage({ id: m.id, notice: rows } satisfies DriftNotice));
   return { reply: { id: m.id, columns }, transfer: columns.values.map((v) => v.buffer as ArrayBuffer) };

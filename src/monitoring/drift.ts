@@ -23,23 +23,26 @@ export function summarizeSorted(feature: string, sorted: Float64Array): FeatureS
 }
 
 /**
- * Sorts each column once and summarizes it: what a stored reference keeps. Finite values can
- * still overflow a sum (a mean, a variance, a quantile's midpoint near ±1.8e308): such a
- * reference is refused before anything is stored.
+ * One feature of a reference: its values sorted once, and summarized. Finite values can still
+ * overflow a sum (a mean, a variance, a quantile's midpoint near ±1.8e308): such a feature is
+ * refused, so nothing is stored.
  */
-export function toReferenceFeatures(columns: Columns): ReferenceFeature[] {
-  return [...columns.features].map(([feature, values]) => {
-    const sorted = sortedCopy(values);
-    const summary = summarizeSorted(feature, sorted);
-    const { mean: m, std, quantiles } = summary;
-    if (![m, std, ...Object.values(quantiles)].every(Number.isFinite)) {
-      throw new DomainError(
-        'invalid_argument',
-        `feature "${feature}" has values too large to summarise (from ${summary.min} to ${summary.max}: its mean or spread overflows a 64-bit float). Scale the feature, or leave it out of the data.`,
-      );
-    }
-    return { feature, sorted, summary };
-  });
+export function prepareReference(feature: string, values: Float64Array): ReferenceFeature {
+  const sorted = sortedCopy(values);
+  const summary = summarizeSorted(feature, sorted);
+  const { mean: m, std, quantiles } = summary;
+  if (![m, std, ...Object.values(quantiles)].every(Number.isFinite)) {
+    throw new DomainError(
+      'invalid_argument',
+      `feature "${feature}" has values too large to summarise (from ${summary.min} to ${summary.max}: its mean or spread overflows a 64-bit float). Scale the feature, or leave it out of the data.`,
+    );
+  }
+  return { feature, sorted, summary };
+}
+
+/** What a stored reference keeps: each column prepared by `prepare` (prepareReference, on the drift threads), in the columns' order. */
+export function toReferenceFeatures(columns: Columns, prepare: (feature: string, values: Float64Array) => Promise<ReferenceFeature>): Promise<ReferenceFeature[]> {
+  return Promise.all([...columns.features].map(([feature, values]) => prepare(feature, values)));
 }
 
 export interface CompareOptions {

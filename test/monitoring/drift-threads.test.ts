@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { featureCurves } from '../../src/monitoring/curves.js';
+import { prepareReference } from '../../src/monitoring/drift.js';
 import { compareFeature } from '../../src/monitoring/feature-compare.js';
 import { DriftThreads } from '../../src/monitoring/drift-threads.js';
 import { tempDir } from '../helpers.js';
@@ -129,6 +130,17 @@ describe('DriftThreads', () => {
     fs.closeSync(fd);
     expect(blocked).toBeGreaterThan(4 * free);
     expect(free).toBeLessThan(100);
+  });
+
+  it("sorts and summarizes a reference's feature on a thread, as in-thread, and refuses one that overflows", async () => {
+    const threads = new DriftThreads();
+    comparers.push(threads);
+    const values = sample(5_000, 12);
+    const inThread = prepareReference('f', values);
+    const threaded = await threads.prepareReference('f', Float64Array.from(values));
+    expect(threaded.summary).toEqual(inThread.summary);
+    expect(Array.from(threaded.sorted)).toEqual(Array.from(inThread.sorted));
+    await expect(threads.prepareReference('big', Float64Array.of(1.7e308, 1.7e308, -1))).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/feature "big" has values too large to summarise/) });
   });
 
   it('answers a failing comparison with an error and keeps working', async () => {
