@@ -24,6 +24,6 @@ export interface FeatureComparison {
 export function compareFeature(refSorted: Float64Array, current: Float64Array): FeatureComparison {
   const curSorted = sortedCopy(current);
   const ks = ksTwoSample(refSorted, curSorted, { method: 'auto', presorted: true });
-  const psi = populationStabilityIndex(refSorted, curSorted, { bins: PSI_BINS, epsilon: PSI_EPSILON });
+  const psi = populationStabilityIndex(refSorted, curSorted, { bins: PSI_BINS, epsilon: PSI_EPSILON, currentSorted: true });
   return { curSorted, ks, psi, curves: featureCurves(refSorted, curSorted) };
 }
