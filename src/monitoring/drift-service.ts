@@ -249,7 +249,7 @@ export class DriftService {
     }
     const what = [window.lastN !== undefined ? `last ${window.lastN}` : null, window.sinceHours !== undefined ? `last ${window.sinceHours} h` : null].filter(Boolean).join(', ');
     return {
-      columns: { features: new Map(features.map((f, i) => [f, cols[i].slice(0, n)])), rows: n, ignored: [] },
+      columns: { features: new Map(features.map((f, i) => [f, n === cols[i].length ? cols[i] : cols[i].slice(0, n)])), rows: n, ignored: [] },
       source: `prediction log (${what}${version ? `, ${version}` : ''}): ${n} predictions`,
     };
   }
