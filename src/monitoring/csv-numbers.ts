@@ -1,16 +1,5 @@
 import { fstatSync, readSync } from 'node:fs';
-import { DomainError } from '../errors.js';
-import { listNames } from '../serving/features.js';
-
-/** A CSV read into one Float64Array per requested feature (in the order asked), and the header's other columns. */
-export interface CsvColumns {
-  values: Float64Array[];
-  rows: number;
-  ignored: string[];
-}
-
-/** Progress is reported every this many data rows. */
-export const PROGRESS_ROWS = 10_000;
+import { badCell, emptyCsv, PROGRESS_ROWS, requireColumns, type CsvColumns } from './csv-columns.js';
 
 /** 10^0 … 10^22: the powers of ten a double holds exactly (parsed, so each is the exact value). */
 const POW10 = Float64Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
@@ -46,7 +35,7 @@ export function readNumericCsv(fd: number, displayName: string, features: readon
   const input = new Input(fd);
   input.fill(0);
   const { buf, end } = input;
-  if (end === 0) throw new DomainError('invalid_argument', `${displayName} is empty; it needs a header row naming the features.`);
+  if (end === 0) throw emptyCsv(displayName);
   let pos = 0;
   if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
   else if ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff)) return null; // UTF-16: csv-parse re-decodes
@@ -58,13 +47,7 @@ export function readNumericCsv(fd: number, displayName: string, features: readon
   if (headerEnd === pos) return null; // an empty first line: csv-parse skips it
   const header = headerNames(input.buf.toString('utf8', pos, headerEnd));
   if (header === null || input.buf.subarray(pos, headerEnd).includes(CR)) return null;
-  const missing = features.filter((f) => !header.includes(f));
-  if (missing.length) {
-    throw new DomainError(
-      'invalid_argument',
-      `${displayName} has no column${missing.length > 1 ? 's' : ''} ${listNames(missing)} in its header row (${header.length} column${header.length === 1 ? '' : 's'}); the model's features are ${listNames(features)}.`,
-    );
-  }
+  requireColumns(displayName, header, features);
   const target = new Int32Array(header.length).fill(-1);
   features.forEach((f, i) => {
     const at = header.indexOf(f);
@@ -77,9 +60,7 @@ export function readNumericCsv(fd: number, displayName: string, features: readon
     const limit = input.end === 0 ? 0 : input.buf.lastIndexOf(LF, input.end - 1) + 1;
     const done = parseLines(table, input.buf, pos, limit);
     if (done < 0) return null;
-    if (table.bad >= 0) {
-      throw new DomainError('invalid_argument', `${displayName} line ${table.line}, column "${features[table.bad]}": the cell is ${table.badEmpty ? 'empty' : 'not a finite number'}.`);
-    }
+    if (table.bad >= 0) throw badCell(displayName, table.line, features[table.bad], table.badEmpty);
     pos = done;
     if (!table.estimated && table.rows > 0) {
       // One growth to the size the first buffer suggests, instead of a doubling per power of two.

@@ -3,8 +3,8 @@ import { promisify } from 'node:util';
 import { pipeline, Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { DomainError } from '../errors.js';
-import { listNames } from '../serving/features.js';
-import { PROGRESS_ROWS, readNumericCsv, type CsvColumns } from './csv-numbers.js';
+import { badCell, emptyCsv, PROGRESS_ROWS, requireColumns, type CsvColumns } from './csv-columns.js';
+import { readNumericCsv } from './csv-numbers.js';
 
 /**
  * A CSV with a header row, read from the descriptor `fd` (from position 0; the caller keeps it
@@ -41,22 +41,14 @@ async function readWithCsvParse(fd: number, displayName: string, features: reado
   const take = (record: string[], line: number): null => {
     if (header === null) {
       header = record;
-      const missing = features.filter((f) => !record.includes(f));
-      if (missing.length) {
-        throw new DomainError(
-          'invalid_argument',
-          `${displayName} has no column${missing.length > 1 ? 's' : ''} ${listNames(missing)} in its header row (${record.length} column${record.length === 1 ? '' : 's'}); the model's features are ${listNames(features)}.`,
-        );
-      }
+      requireColumns(displayName, record, features);
       positions = features.map((f) => record.indexOf(f));
       return null;
     }
     for (let i = 0; i < positions.length; i++) {
       const cell = record[positions[i]];
       const v = cell === '' ? Number.NaN : Number(cell);
-      if (!Number.isFinite(v)) {
-        throw new DomainError('invalid_argument', `${displayName} line ${line}, column "${features[i]}": the cell is ${cell === '' ? 'empty' : 'not a finite number'}.`);
-      }
+      if (!Number.isFinite(v)) throw badCell(displayName, line, features[i], cell === '');
       cols[i].push(v);
     }
     rows++;
@@ -72,7 +64,7 @@ async function readWithCsvParse(fd: number, displayName: string, features: reado
     // Records are taken by on_record, which passes none on.
   }
   const names = header as string[] | null; // set by on_record
-  if (names === null) throw new DomainError('invalid_argument', `${displayName} is empty; it needs a header row naming the features.`);
+  if (names === null) throw emptyCsv(displayName);
   return { values: cols.map((c) => c.done()), rows, ignored: names.filter((h) => !features.includes(h)) };
 }
 

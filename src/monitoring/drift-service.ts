@@ -7,7 +7,7 @@ import type { ModelState, RegistryStore } from '../store/store.js';
 import type { AlertDraft } from './alert-types.js';
 import { renderCdfChart } from './chart.js';
 import { columnsFromRows, type Columns } from './columns.js';
-import type { CsvColumns } from './csv-numbers.js';
+import type { CsvColumns } from './csv-columns.js';
 import type { PValueCorrection } from './correction.js';
 import { compareToReference, toReferenceFeatures } from './drift.js';
 import { MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';

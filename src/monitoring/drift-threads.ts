@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DomainError } from '../errors.js';
 import { WorkerChannel } from '../worker-channel.js';
-import type { CsvColumns } from './csv-numbers.js';
+import type { CsvColumns } from './csv-columns.js';
 import { readCsvColumns } from './csv-read.js';
 import { prepareReference } from './drift.js';
 import type { ReferenceFeature } from './drift-types.js';

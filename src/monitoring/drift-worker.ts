@@ -6,7 +6,7 @@
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError, type ErrorCode } from '../errors.js';
-import type { CsvColumns } from './csv-numbers.js';
+import type { CsvColumns } from './csv-columns.js';
 import { readCsvColumns } from './csv-read.js';
 import { prepareReference } from './drift.js';
 import type { ReferenceFeature } from './drift-types.js';
