@@ -8,8 +8,10 @@ import type { FeatureComparison } from './feature-compare.js';
 import { sortedCopy } from './sort.js';
 
 export function summarizeSorted(feature: string, sorted: Float64Array): FeatureSummary {
-  // simple-statistics takes number[]; a plain copy costs about a millisecond per 100 000 values.
-  const values = Array.from(sorted);
+  // simple-statistics' mean, sampleStandardDeviation and quantileSorted read only `length` and
+  // `[i]`, so they take the Float64Array as it is: the same arithmetic in the same order as on a
+  // number[] copy, without the copy (Array.from of a typed array: ~3.5 ms per 100 000 values).
+  const values = sorted as unknown as number[];
   const q = (p: number) => quantileSorted(values, p);
   return {
     feature,
