@@ -1,5 +1,6 @@
 import { fstatSync, readSync } from 'node:fs';
 import { badCell, emptyCsv, PROGRESS_ROWS, requireColumns, type CsvColumns } from './csv-columns.js';
+import { nearestDecimal } from './decimal.js';
 
 /** 10^0 … 10^22: the powers of ten a double holds exactly (parsed, so each is the exact value). */
 const POW10 = Float64Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
@@ -180,7 +181,11 @@ function parseLines(table: Table, buf: Buffer, pos: number, limit: number): numb
           while (b === SPACE || b === TAB) b = buf[++pos];
           const neg = b === 45;
           if (neg || b === 43) b = buf[++pos];
+          // m: the first 15 significant digits; lo: the next ones (as m's, exact up to 19 in all).
+          // Integer and fraction digits in loops of their own: one loop testing for the point
+          // inside measured 25 -> 39 ms of CPU for 100 000 rows.
           let m = 0;
+          let lo = 0;
           let digits = 0;
           let scale = 0;
           let any = false;
@@ -189,7 +194,8 @@ function parseLines(table: Table, buf: Buffer, pos: number, limit: number): numb
             b = buf[++pos];
           }
           while (b >= 48 && b <= 57) {
-            m = m * 10 + (b - 48);
+            if (digits < 15) m = m * 10 + (b - 48);
+            else lo = lo * 10 + (b - 48);
             digits++;
             any = true;
             b = buf[++pos];
@@ -204,14 +210,15 @@ function parseLines(table: Table, buf: Buffer, pos: number, limit: number): numb
               }
             }
             while (b >= 48 && b <= 57) {
-              m = m * 10 + (b - 48);
+              if (digits < 15) m = m * 10 + (b - 48);
+              else lo = lo * 10 + (b - 48);
               digits++;
               scale--;
               any = true;
               b = buf[++pos];
             }
           }
-          let exact = any && digits <= 15;
+          let exact = any && digits <= 19;
           if (exact && (b === 101 || b === 69)) {
             b = buf[++pos];
             const expNeg = b === 45;
@@ -227,12 +234,17 @@ function parseLines(table: Table, buf: Buffer, pos: number, limit: number): numb
             scale += expNeg ? -e : e;
           }
           while (b === SPACE || b === TAB) b = buf[++pos];
-          if (exact && (b === COMMA || b === LF || b === CR) && (m === 0 || (scale >= -22 && scale <= 22))) {
-            // m < 10^15 < 2^53 and 10^|scale| are exact doubles: one correctly rounded operation.
-            v = m === 0 ? 0 : scale < 0 ? m / POW10[-scale] : m * POW10[scale];
+          v = Number.NaN;
+          if (exact && (b === COMMA || b === LF || b === CR)) {
+            // Up to 15 digits, m < 10^15 < 2^53 and 10^|scale| are exact doubles: one correctly
+            // rounded operation. 16 to 19: nearestDecimal (NaN where it does not apply).
+            if (m === 0) v = 0;
+            else if (digits <= 15) v = scale < -22 || scale > 22 ? Number.NaN : scale < 0 ? m / POW10[-scale] : m * POW10[scale];
+            else v = nearestDecimal(m, digits - 15, lo, scale);
             if (neg) v = -v;
-            blank = false;
-          } else {
+          }
+          if (v === v) blank = false;
+          else {
             pos = cellEnd(buf, pos);
             b = buf[pos];
             v = slowCell(table, buf, start, pos, t);
