@@ -3,7 +3,8 @@
 //
 // 1. The KS kernel: 10 features × 100 000 float64 values a side, 3 shifted, the same values for
 //    both: scipy.stats.ks_2samp(method='auto') per feature against ksTwoSample with the reference
-//    presorted (as set_drift_reference stores it) and the current side sorted once (counted).
+//    presorted (as set_drift_reference stores it) and the current side sorted once (counted;
+//    sortedCopy, as compareFeature sorts).
 // 2. End to end: nba_points' 10 features (+ the target column) as CSV files of ROWS rows (a
 //    reference and a current file, 3 features shifted), written to a temp dir. On our side the
 //    tool calls over stdio to `serve --stdio --demo` (set_drift_reference from the reference CSV;
@@ -14,7 +15,7 @@
 //
 // Options (environment): SIZES=100000,1000000 (rows per file), RUNS=5 (timed runs per size; 1M
 // uses max(1, RUNS-2)), DECIMALS=6 (digits after the point in the CSV; `repr` writes shortest
-// round-trip floats, ~17 digits), KERNEL=0 skips part 1. Data files go to a temp dir, removed at
+// round-trip floats, ~17 digits), KERNEL=0 skips part 1, SIZES= (empty) skips part 2. Data files go to a temp dir, removed at
 // the end. Prints tables, then one JSON line with every number.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,9 +23,10 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { ksTwoSample } from '../dist/monitoring/ks.js';
-import { CLI, ROOT, callOk, killChildren, memoryOf, median, progress, round, stdioClient, summarize, table, trackPid } from './bench/lib.mjs';
+import { sortedCopy } from '../dist/monitoring/sort.js';
+import { CLI, ROOT, callOk, cpuTicks, killChildren, memoryOf, median, progress, round, stdioClient, summarize, table, trackPid } from './bench/lib.mjs';
 
-const SIZES = (process.env.SIZES ?? '100000,1000000').split(',').map(Number);
+const SIZES = (process.env.SIZES ?? '100000,1000000').split(',').filter(Boolean).map(Number);
 const RUNS = Number(process.env.RUNS ?? 5);
 const DECIMALS = process.env.DECIMALS ?? '6';
 const FEATURES = ['is_home', 'days_rest', 'season_avg_points', 'season_avg_rebounds', 'season_avg_assists', 'last5_avg_points', 'last5_avg_rebounds', 'last5_avg_assists', 'minutes_avg', 'opponent_def_rating'];
@@ -76,13 +78,13 @@ print(json.dumps({'scipy': scipy.__version__, 'times': times, 'p': ps}))
   const ref = read('ref.f64');
   const cur = read('cur.f64');
   const column = (all, i) => all.subarray(i * N, (i + 1) * N);
-  const refSorted = Array.from({ length: K }, (_, i) => Float64Array.from(column(ref, i)).sort());
+  const refSorted = Array.from({ length: K }, (_, i) => sortedCopy(column(ref, i)));
   const times = [];
   let ours = [];
   for (let r = 0; r < runs + 1; r++) {
     const t = performance.now();
     ours = Array.from({ length: K }, (_, i) => {
-      const curSorted = Float64Array.from(column(cur, i)).sort();
+      const curSorted = sortedCopy(column(cur, i)); // as compareFeature sorts
       return ksTwoSample(refSorted[i], curSorted, { method: 'auto', presorted: true }).pValue;
     });
     if (r > 0) times.push((performance.now() - t) / 1000); // the first run warms the JIT
@@ -150,12 +152,12 @@ features = ${JSON.stringify(FEATURES)}
 print(json.dumps({'pandas': pd.__version__, 'scipy': scipy.__version__}), flush=True)
 for line in sys.stdin:
     ref_path, cur_path = line.split()
-    t0 = time.perf_counter()
+    t0 = time.perf_counter(); c0 = time.process_time()
     ref = pd.read_csv(ref_path); cur = pd.read_csv(cur_path)
     t1 = time.perf_counter()
     res = [ks_2samp(ref[f].to_numpy(), cur[f].to_numpy(), method='auto') for f in features]
     t2 = time.perf_counter()
-    print(json.dumps({'read_s': t1 - t0, 'ks_s': t2 - t1, 'total_s': t2 - t0, 'p': [float(r.pvalue) for r in res]}), flush=True)
+    print(json.dumps({'read_s': t1 - t0, 'ks_s': t2 - t1, 'total_s': t2 - t0, 'cpu_s': time.process_time() - c0, 'p': [float(r.pvalue) for r in res]}), flush=True)
 `;
   const child = spawn(python, ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   trackPid(child.pid); // killed at exit with the servers
@@ -173,10 +175,12 @@ for line in sys.stdin:
   };
 }
 
-async function timed(fn) {
+/** A call's wall time, and the CPU time of process `pid` meanwhile (all its threads; /proc, 10 ms ticks). */
+async function timed(fn, pid) {
+  const ticks = cpuTicks(pid);
   const t = performance.now();
   const out = await fn();
-  return { ms: performance.now() - t, out };
+  return { ms: performance.now() - t, cpuMs: (cpuTicks(pid) - ticks) * 10, out };
 }
 
 async function endToEnd(rows, pandas) {
@@ -192,20 +196,22 @@ async function endToEnd(rows, pandas) {
   const env = { ...process.env, MLOPS_MCP_HOME: home, MLOPS_MCP_ALLOWED_DIRS: dir, LOG_LEVEL: 'warn' };
   const server = await stdioClient(CLI, ['serve', '--stdio', '--demo'], env);
   const { client } = server;
-  const out = { rows, csv_mb: round(bytes / 1e6, 1), runs, pandas: [], set_reference_ms: [], detect_csv_ms: [], detect_log_ms: [], set_reference_log_ms: null };
+  const out = { rows, csv_mb: round(bytes / 1e6, 1), runs, pandas: [], set_reference_ms: [], set_reference_cpu_ms: [], detect_csv_ms: [], detect_csv_cpu_ms: [], detect_log_ms: [], detect_log_cpu_ms: [] };
   try {
     const b = progress(`end to end, ${rows} rows: ${runs} interleaved runs of pandas + scipy and of the tools`);
     let ours = null;
     let theirs = null;
     for (let r = 0; r < runs; r++) {
       const py = await pandas.run(ref, cur);
-      out.pandas.push({ read_ms: ms(py.read_s), ks_ms: ms(py.ks_s), total_ms: ms(py.total_s) });
+      out.pandas.push({ read_ms: ms(py.read_s), ks_ms: ms(py.ks_s), total_ms: ms(py.total_s), cpu_ms: ms(py.cpu_s) });
       theirs = py.p;
-      const set = await timed(() => callOk(client, 'set_drift_reference', { name: 'nba_points', csv_path: ref }));
+      const set = await timed(() => callOk(client, 'set_drift_reference', { name: 'nba_points', csv_path: ref }), server.pid);
       if (set.out.rows !== rows) throw new Error(`set_drift_reference read ${set.out.rows} rows, not ${rows}`);
       out.set_reference_ms.push(set.ms);
-      const det = await timed(() => callOk(client, 'detect_drift', { name: 'nba_points', csv_path: cur }));
+      out.set_reference_cpu_ms.push(set.cpuMs);
+      const det = await timed(() => callOk(client, 'detect_drift', { name: 'nba_points', csv_path: cur }), server.pid);
       out.detect_csv_ms.push(det.ms);
+      out.detect_csv_cpu_ms.push(det.cpuMs);
       ours = FEATURES.map((f) => det.out.features.find((x) => x.feature === f).p_value);
       b.update(r + 1, runs);
     }
@@ -213,7 +219,7 @@ async function endToEnd(rows, pandas) {
     Object.assign(out, pDiff(ours, theirs));
 
     if (rows === Math.max(...SIZES)) out.predict_during_check = await predictDuringCheck(client, cur);
-    if (rows === SIZES[0]) out.detect_log_ms = await logWindow(client, cur, runs);
+    if (rows === SIZES[0]) Object.assign(out, await logWindow(client, server.pid, cur, runs));
     out.server_peak_rss_mib = memoryOf(server.pid).peakMiB;
   } finally {
     await server.close();
@@ -222,7 +228,7 @@ async function endToEnd(rows, pandas) {
 }
 
 /** Logs LOG_ROWS predictions (batch_predict of the current CSV's rows), then times detect_drift over the last LOG_ROWS. */
-async function logWindow(client, cur, runs) {
+async function logWindow(client, pid, cur, runs) {
   const bar = progress(`detect_drift over the last ${LOG_ROWS} logged predictions`);
   const lines = fs.readFileSync(cur, 'utf8').split('\n').slice(1, LOG_ROWS + 1);
   for (let i = 0; i < lines.length; i += 10_000) {
@@ -230,13 +236,15 @@ async function logWindow(client, cur, runs) {
     await callOk(client, 'batch_predict', { name: 'nba_points', rows });
   }
   const times = [];
+  const cpu = [];
   for (let r = 0; r < runs; r++) {
-    const det = await timed(() => callOk(client, 'detect_drift', { name: 'nba_points', window: { last_n: LOG_ROWS } }));
+    const det = await timed(() => callOk(client, 'detect_drift', { name: 'nba_points', window: { last_n: LOG_ROWS } }), pid);
     if (det.out.features[0].n_cur !== LOG_ROWS) throw new Error(`the window held ${det.out.features[0].n_cur} predictions, not ${LOG_ROWS}`);
     times.push(det.ms);
+    cpu.push(det.cpuMs);
   }
   bar.done();
-  return times;
+  return { detect_log_ms: times, detect_log_cpu_ms: cpu };
 }
 
 /** predict over stdio, sequentially, alone and then while a detect_drift on `cur` runs: latencies of each. */
@@ -272,14 +280,16 @@ async function predictDuringCheck(client, cur) {
 
 const result = { node: process.version, cpus: os.cpus().length, load_at_start: os.loadavg().map((x) => round(x, 2)), decimals: DECIMALS };
 if (process.env.KERNEL !== '0') result.kernel = kernel();
-const pandas = startPandas();
-result.versions = await pandas.versions;
 result.end_to_end = [];
-for (const rows of SIZES) result.end_to_end.push(await endToEnd(rows, pandas));
-pandas.close();
+if (SIZES.length) {
+  const pandas = startPandas();
+  result.versions = await pandas.versions;
+  for (const rows of SIZES) result.end_to_end.push(await endToEnd(rows, pandas));
+  pandas.close();
+}
 result.load_at_end = os.loadavg().map((x) => round(x, 2));
 
-const lines = [`node ${result.node} · ${result.cpus} CPUs · pandas ${result.versions.pandas} · scipy ${result.versions.scipy} · CSV numbers with ${DECIMALS} decimals · load average at start ${result.load_at_start.join(' ')}, at end ${result.load_at_end.join(' ')}`];
+const lines = [`node ${result.node} · ${result.cpus} CPUs · pandas ${result.versions?.pandas ?? '–'} · scipy ${result.versions?.scipy ?? result.kernel?.scipy_version} · CSV numbers with ${DECIMALS} decimals · load average at start ${result.load_at_start.join(' ')}, at end ${result.load_at_end.join(' ')}`];
 if (result.kernel) {
   const k = result.kernel;
   lines.push(
@@ -299,15 +309,20 @@ for (const e of result.end_to_end) {
   e.set_reference_median_ms = med(e.set_reference_ms);
   e.ratio = pandasMs / det;
   const n = e.rows.toLocaleString('en-US');
-  rowsOut.push([`pandas.read_csv × 2 + ks_2samp × 10, ${n} rows`, pandasMs, `read ${med(e.pandas.map((p) => p.read_ms)).toFixed(0)} + KS ${med(e.pandas.map((p) => p.ks_ms)).toFixed(0)}`, e.pandas.map((p) => p.total_ms.toFixed(0)).join(' ')]);
-  rowsOut.push([`detect_drift csv_path, ${n} rows`, det, `${e.ratio.toFixed(2)}× faster than pandas + scipy`, e.detect_csv_ms.map((x) => x.toFixed(0)).join(' ')]);
-  rowsOut.push([`set_drift_reference csv_path, ${n} rows`, e.set_reference_median_ms, '', e.set_reference_ms.map((x) => x.toFixed(0)).join(' ')]);
+  const runsOf = (a) => a.map((x) => x.toFixed(0)).join(' ');
+  rowsOut.push([`pandas.read_csv × 2 + ks_2samp × 10, ${n} rows`, pandasMs, med(e.pandas.map((p) => p.cpu_ms)), `read ${med(e.pandas.map((p) => p.read_ms)).toFixed(0)} + KS ${med(e.pandas.map((p) => p.ks_ms)).toFixed(0)}`, runsOf(e.pandas.map((p) => p.total_ms))]);
+  rowsOut.push([`detect_drift csv_path, ${n} rows`, det, med(e.detect_csv_cpu_ms), `pandas + scipy / this: ${e.ratio.toFixed(2)}×`, runsOf(e.detect_csv_ms)]);
+  rowsOut.push([`set_drift_reference csv_path, ${n} rows`, e.set_reference_median_ms, med(e.set_reference_cpu_ms), '', runsOf(e.set_reference_ms)]);
   if (e.detect_log_ms?.length) {
     e.detect_log_median_ms = med(e.detect_log_ms);
-    rowsOut.push([`detect_drift window last_n ${LOG_ROWS.toLocaleString('en-US')}`, e.detect_log_median_ms, '', e.detect_log_ms.map((x) => x.toFixed(0)).join(' ')]);
+    rowsOut.push([`detect_drift window last_n ${LOG_ROWS.toLocaleString('en-US')}`, e.detect_log_median_ms, med(e.detect_log_cpu_ms), '', runsOf(e.detect_log_ms)]);
   }
 }
-lines.push(table('2. End to end: tool calls over stdio (median of the runs) beside pandas + scipy on the same files, interleaved', ['what', 'median ms', 'note', 'runs ms'], rowsOut));
+if (rowsOut.length) {
+  lines.push(
+    table('2. End to end: tool calls over stdio (median of the runs) beside pandas + scipy on the same files, interleaved; CPU: the whole process, all threads', ['what', 'median ms', 'CPU ms', 'note', 'runs ms'], rowsOut),
+  );
+}
 for (const e of result.end_to_end) {
   lines.push(`${e.rows.toLocaleString('en-US')} rows (${e.csv_mb} MB a file): p-values against scipy's: ${e.worst_abs_p_diff.toExponential(2)} absolute, ${e.worst_rel_p_diff.toExponential(2)} relative; server peak RSS ${e.server_peak_rss_mib} MiB`);
   if (e.predict_during_check) {
