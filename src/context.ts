@@ -6,7 +6,7 @@ import { MlflowClient } from './mlflow/client.js';
 import { MlflowSync } from './mlflow/sync.js';
 import { AlertService } from './monitoring/alerts.js';
 import { DriftService } from './monitoring/drift-service.js';
-import { FeatureComparer } from './monitoring/feature-comparer.js';
+import { DriftThreads } from './monitoring/drift-threads.js';
 import { ArtifactStore, STALE_TEMP_MS } from './registry/artifacts.js';
 import { ModelRegistry } from './registry/registry.js';
 import { loadOnnxRuntime } from './serving/runtime.js';
@@ -83,8 +83,18 @@ export async function createAppContext(config: Config, logger: Logger = createLo
   });
   const mlflowSync = mlflow ? new MlflowSync({ outbox: store.outbox, leader: store.outboxLeader, registry: store.registry, drift: store.drift, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
   mlflowSync?.start();
-  const comparer = new FeatureComparer();
-  const drift = new DriftService({ drift: store.drift, registry: store.registry, alerts: store.alerts, predictions: store.predictions, allowedDirs: config.allowedDirs, flushLog: () => predictionLog.flush(), compare: (ref, cur) => comparer.compare(ref, cur) });
+  const driftThreads = new DriftThreads();
+  const drift = new DriftService({
+    drift: store.drift,
+    registry: store.registry,
+    alerts: store.alerts,
+    predictions: store.predictions,
+    allowedDirs: config.allowedDirs,
+    flushLog: () => predictionLog.flush(),
+    compare: (ref, cur) => driftThreads.compare(ref, cur),
+    readCsv: (fd, displayName, features, onProgress) => driftThreads.readCsv(fd, displayName, features, onProgress),
+    prepareReference: (feature, values) => driftThreads.prepareReference(feature, values),
+  });
   const health = new HealthService({
     database: store.database,
     registry: store.registry,
@@ -126,7 +136,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
       closed = true;
       await serving.close();
       await predictionLog.close();
-      await comparer.close();
+      await driftThreads.close();
       await mlflowSync?.stop();
       await sessions.close();
       await store.close();

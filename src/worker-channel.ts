@@ -7,8 +7,8 @@ import type { Worker } from 'node:worker_threads';
  * short). If it fails or exits, every waiting request is rejected and the next one starts a new
  * thread.
  */
-export class WorkerChannel<Request extends object, Reply extends { id: number }> {
-  private thread: { worker: Worker; waiting: Map<number, Waiting<Reply>> } | null = null;
+export class WorkerChannel<Request extends object, Reply extends { id: number }, Notice = never> {
+  private thread: { worker: Worker; waiting: Map<number, Waiting<Reply, Notice>> } | null = null;
   private nextId = 0;
 
   constructor(
@@ -17,14 +17,18 @@ export class WorkerChannel<Request extends object, Reply extends { id: number }>
     private readonly label: string,
   ) {}
 
-  request(message: Request): Promise<Reply> {
+  /**
+   * Sends a request (moving the buffers in `transfer` to the thread); the thread's notices about
+   * it (`{ id, notice }` before the reply) go to `onNotice`.
+   */
+  request(message: Request, onNotice?: (notice: Notice) => void, transfer: readonly ArrayBuffer[] = []): Promise<Reply> {
     const { worker, waiting } = this.started();
     const id = this.nextId++;
     worker.ref();
     return new Promise<Reply>((resolve, reject) => {
-      waiting.set(id, { resolve, reject });
+      waiting.set(id, { resolve, reject, onNotice });
       try {
-        worker.postMessage({ id, ...message });
+        worker.postMessage({ id, ...message }, transfer);
       } catch (e) {
         // Not sent (a value that cannot be cloned): no reply will come, so nothing waits for one.
         waiting.delete(id);
@@ -41,14 +45,23 @@ export class WorkerChannel<Request extends object, Reply extends { id: number }>
     return worker;
   }
 
-  private started(): { worker: Worker; waiting: Map<number, Waiting<Reply>> } {
+  /** The number of requests waiting for this channel's thread. */
+  get pending(): number {
+    return this.thread?.waiting.size ?? 0;
+  }
+
+  private started(): { worker: Worker; waiting: Map<number, Waiting<Reply, Notice>> } {
     if (this.thread) return this.thread;
     const worker = this.start();
     // Each thread's own requests: when it fails or exits, only those are rejected. A thread that
     // failed emits 'exit' later, when a replacement may already be answering newer requests.
-    const waiting = new Map<number, Waiting<Reply>>();
+    const waiting = new Map<number, Waiting<Reply, Notice>>();
     worker.unref();
-    worker.on('message', (m: Reply) => {
+    worker.on('message', (m: Reply | { id: number; notice: Notice }) => {
+      if ('notice' in m) {
+        waiting.get(m.id)?.onNotice?.(m.notice);
+        return;
+      }
       const pending = waiting.get(m.id);
       waiting.delete(m.id);
       if (!waiting.size) worker.unref();
@@ -66,7 +79,8 @@ export class WorkerChannel<Request extends object, Reply extends { id: number }>
   }
 }
 
-interface Waiting<Reply> {
+interface Waiting<Reply, Notice> {
   resolve: (r: Reply) => void;
   reject: (e: Error) => void;
+  onNotice: ((notice: Notice) => void) | undefined;
 }

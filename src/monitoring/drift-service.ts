@@ -7,10 +7,11 @@ import type { FeatureRow } from '../serving/features.js';
 import type { PredictionLogStore } from '../serving/ports.js';
 import type { AlertDraft } from './alert-types.js';
 import { renderCdfChart } from './chart.js';
-import { columnsFromCsv, columnsFromRows, type Columns } from './columns.js';
+import { columnsFromRows, type Columns } from './columns.js';
+import type { CsvColumns } from './csv-columns.js';
 import type { PValueCorrection } from './correction.js';
 import { compareToReference, toReferenceFeatures } from './drift.js';
-import { featureCurves, MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';
+import { MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';
 import type { DriftReference, DriftRun, FeatureDrift, FeatureSummary, ReferenceFeature } from './drift-types.js';
 import type { FeatureComparison } from './feature-compare.js';
 import type { AlertStore, DriftStore } from './ports.js';
@@ -40,8 +41,12 @@ export interface DriftDeps {
   allowedDirs: readonly string[];
   /** Writes pending predictions, so a window over the log includes the latest ones. */
   flushLog: () => Promise<void>;
-  /** One feature's KS and PSI (a FeatureComparer: on a thread of its own). */
+  /** One feature's KS and PSI (DriftThreads: on a thread of its own). */
   compare: (refSorted: Float64Array, current: Float64Array) => Promise<FeatureComparison>;
+  /** One feature of a reference, sorted and summarized (DriftThreads: on a thread of its own). */
+  prepareReference: (feature: string, values: Float64Array) => Promise<ReferenceFeature>;
+  /** A CSV's feature columns, read from an open descriptor (DriftThreads: on a thread of its own). */
+  readCsv: (fd: number, displayName: string, features: readonly string[], onProgress?: (rows: number) => void) => Promise<CsvColumns>;
   now?: () => Date;
 }
 
@@ -69,7 +74,7 @@ export class DriftService {
     const features = featureNamesOf(state, input.version);
     const { columns, source } = await this.readData(input, features, 'rows', options.onProgress);
     if (columns.rows < 2) throw new DomainError('invalid_argument', `the reference has ${columns.rows} rows; the KS test needs at least 2.`);
-    const reference = toReferenceFeatures(columns);
+    const reference = await toReferenceFeatures(columns, this.deps.prepareReference);
     const replaced = (await this.deps.drift.getReference(name, input.version ?? null)) !== undefined;
     if (!options.dryRun) await this.deps.drift.replaceReference(name, input.version ?? null, source, columns.rows, reference, who);
     return {
@@ -145,7 +150,7 @@ export class DriftService {
       features: compared.features,
       actor,
       createdAt: this.now().toISOString(),
-      curves: curvesOf(compared.features, selected, compared.sortedCurrent),
+      curves: curvesOf(compared.features, compared.curves),
     };
     const drifted = run.features.filter((f) => f.drift_detected).sort((a, b) => a.p_value_adjusted - b.p_value_adjusted);
     const alerts: AlertDraft[] = drifted.length && !(await this.raisedLately(name, run.version, drifted.map((f) => f.feature)))
@@ -217,8 +222,10 @@ export class DriftService {
       if (!input.rows.length) throw new DomainError('invalid_argument', `${rowsArgument} is empty.`);
       return { columns: columnsFromRows(input.rows, features), source: `${input.rows.length} inline rows` };
     }
+    // Read through the descriptor that was checked, which stays open until the read settles.
     const file = await openAllowedFile('csv_path', input.csvPath as string, this.deps.allowedDirs);
-    const columns = await columnsFromCsv(file.handle, `csv_path "${input.csvPath}"`, features, (n) => onProgress?.(n, undefined, `${n} rows read`)).finally(() => file.handle.close());
+    const csv = await this.deps.readCsv(file.handle.fd, `csv_path "${input.csvPath}"`, features, (n) => onProgress?.(n, undefined, `${n} rows read`)).finally(() => file.handle.close());
+    const columns: Columns = { features: new Map(features.map((f, i) => [f, csv.values[i]])), rows: csv.rows, ignored: csv.ignored };
     return { columns, source: `csv ${(input.csvPath as string).split('/').pop()}` };
   }
 
@@ -247,7 +254,7 @@ export class DriftService {
     }
     const what = [window.lastN !== undefined ? `last ${window.lastN}` : null, window.sinceHours !== undefined ? `last ${window.sinceHours} h` : null].filter(Boolean).join(', ');
     return {
-      columns: { features: new Map(features.map((f, i) => [f, cols[i].slice(0, n)])), rows: n, ignored: [] },
+      columns: { features: new Map(features.map((f, i) => [f, n === cols[i].length ? cols[i] : cols[i].slice(0, n)])), rows: n, ignored: [] },
       source: `prediction log (${what}${version ? `, ${version}` : ''}): ${n} predictions`,
     };
   }
@@ -260,12 +267,11 @@ export class DriftService {
 }
 
 /** The charts' curves of the most drifted features, kept with the run (a few kB each). */
-function curvesOf(results: readonly FeatureDrift[], reference: readonly ReferenceFeature[], sortedCurrent: Map<string, Float64Array>): Record<string, FeatureCurves> {
+function curvesOf(results: readonly FeatureDrift[], computed: Map<string, FeatureCurves>): Record<string, FeatureCurves> {
   const curves: Record<string, FeatureCurves> = Object.create(null) as Record<string, FeatureCurves>;
   for (const f of [...results].sort((a, b) => b.statistic - a.statistic).slice(0, MAX_CURVE_FEATURES)) {
-    const ref = reference.find((r) => r.feature === f.feature)?.sorted;
-    const cur = sortedCurrent.get(f.feature);
-    if (ref?.length && cur?.length) curves[f.feature] = featureCurves(ref, cur);
+    const c = computed.get(f.feature);
+    if (c) curves[f.feature] = c;
   }
   return curves;
 }

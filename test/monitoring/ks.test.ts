@@ -118,6 +118,15 @@ describe('populationStabilityIndex vs numpy', () => {
     expect(() => populationStabilityIndex(Float64Array.from([1, 2]), [1], { bins: 0 })).toThrow(/bins/);
     expect(() => populationStabilityIndex(Float64Array.from([1, 2]), [1], { epsilon: 0 })).toThrow(/epsilon/);
   });
+
+  it('counts a sorted current sample by binary search to exactly the same PSI (currentSorted)', () => {
+    for (const v of vectors.psi) {
+      const options = { bins: v.bins, epsilon: v.epsilon };
+      const sorted = Float64Array.from(v.current).sort();
+      expect(populationStabilityIndex(Float64Array.from(v.reference), sorted, { ...options, currentSorted: true }), v.id).toBe(populationStabilityIndex(Float64Array.from(v.reference), v.current, options));
+    }
+    expect(() => populationStabilityIndex(Float64Array.from([1, 2]), Float64Array.of(1, Infinity), { currentSorted: true })).toThrow(/non-finite value at index 1/);
+  });
 });
 
 describe('adjustPValues vs statsmodels multipletests semantics', () => {
