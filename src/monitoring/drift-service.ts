@@ -75,8 +75,10 @@ export class DriftService {
     const { columns, source } = await this.readData(input, features, 'rows', options.onProgress);
     if (columns.rows < 2) throw new DomainError('invalid_argument', `the reference has ${columns.rows} rows; the KS test needs at least 2.`);
     const reference = await toReferenceFeatures(columns, this.deps.prepareReference);
-    const replaced = (await this.deps.drift.getReference(name, input.version ?? null)) !== undefined;
-    if (!options.dryRun) await this.deps.drift.replaceReference(name, input.version ?? null, source, columns.rows, reference, who);
+    const version = input.version ?? null;
+    const replaced = options.dryRun
+      ? (await this.deps.drift.referenceRows(name, version)) !== undefined
+      : (await this.deps.drift.replaceReference(name, version, source, columns.rows, reference, who)).replacedRows !== null;
     return {
       version: input.version ?? null,
       source,

@@ -26,10 +26,20 @@ export interface AlertStore {
 export interface DriftStore {
   /**
    * Replaces a model's (version null) or a version's reference in one transaction: the old one
-   * and its features go, the new ones arrive, with an audit row. Answers the time it was stored.
+   * and its features go, the new ones arrive, with an audit row. Answers when it was stored, and
+   * the rows of the reference it replaced (null: there was none).
    */
-  replaceReference(name: string, version: string | null, source: string, rows: number, features: readonly ReferenceFeature[], who: Actor): Promise<string>;
+  replaceReference(
+    name: string,
+    version: string | null,
+    source: string,
+    rows: number,
+    features: readonly ReferenceFeature[],
+    who: Actor,
+  ): Promise<{ createdAt: string; replacedRows: number | null }>;
   getReference(name: string, version: string | null): Promise<DriftReference | undefined>;
+  /** The rows of the stored reference, without its values (undefined: none stored). */
+  referenceRows(name: string, version: string | null): Promise<number | undefined>;
   referenceCount(): Promise<number>;
   /** Stores a run and the alerts it raises, together. */
   insertRun(run: DriftRun, alerts: readonly AlertDraft[]): Promise<void>;

@@ -9,7 +9,14 @@ import type { PostgresConnection } from './connection.js';
 export class PostgresDriftStore implements DriftStore {
   constructor(private readonly c: PostgresConnection) {}
 
-  async replaceReference(name: string, version: string | null, source: string, rows: number, features: readonly ReferenceFeature[], who: Actor): Promise<string> {
+  async replaceReference(
+    name: string,
+    version: string | null,
+    source: string,
+    rows: number,
+    features: readonly ReferenceFeature[],
+    who: Actor,
+  ): Promise<{ createdAt: string; replacedRows: number | null }> {
     const key = version ?? '';
     return this.c.write(async (tx) => {
       await tx.lockModel(name);
@@ -44,8 +51,13 @@ export class PostgresDriftStore implements DriftStore {
           details: { source, rows, features: features.map((f) => f.feature), replaced_rows: before?.rows ?? null },
         })
         .write();
-      return now;
+      return { createdAt: now, replacedRows: before?.rows ?? null };
     });
+  }
+
+  async referenceRows(name: string, version: string | null): Promise<number | undefined> {
+    const [row] = await this.c.query<{ rows: number }>('SELECT rows FROM drift_references WHERE model_name = $1 AND version = $2', [name, version ?? '']);
+    return row?.rows;
   }
 
   async getReference(name: string, version: string | null): Promise<DriftReference | undefined> {

@@ -32,7 +32,14 @@ export class SqliteDriftStore implements DriftStore {
     };
   }
 
-  async replaceReference(name: string, version: string | null, source: string, rows: number, features: readonly ReferenceFeature[], who: Actor): Promise<string> {
+  async replaceReference(
+    name: string,
+    version: string | null,
+    source: string,
+    rows: number,
+    features: readonly ReferenceFeature[],
+    who: Actor,
+  ): Promise<{ createdAt: string; replacedRows: number | null }> {
     const key = version ?? '';
     return this.c.write(() => {
       const now = this.c.now();
@@ -53,8 +60,12 @@ export class SqliteDriftStore implements DriftStore {
         now,
         details: { source, rows, features: features.map((f) => f.feature), replaced_rows: before?.rows ?? null },
       });
-      return now;
+      return { createdAt: now, replacedRows: before?.rows ?? null };
     });
+  }
+
+  async referenceRows(name: string, version: string | null): Promise<number | undefined> {
+    return (this.q.reference.get(name, version ?? '') as { rows: number } | undefined)?.rows;
   }
 
   async getReference(name: string, version: string | null): Promise<DriftReference | undefined> {

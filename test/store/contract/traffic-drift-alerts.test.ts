@@ -91,8 +91,11 @@ describeEachEngine('store contract: traffic, drift, alerts and the outbox', (eng
     expect(Array.from(model1.features[0].sorted)).toEqual(Array.from(Float64Array.from(tricky).sort()));
     expect(Object.is(model1.features[0].sorted[1], -0) || Object.is(model1.features[0].sorted[2], -0)).toBe(true);
     expect(model1).toMatchObject({ name: 'm', version: null, source: 'csv a.csv', rows: 6 });
+    expect(await store.drift.referenceRows('m', null)).toBe(6);
     const replaced = await store.drift.replaceReference('m', null, 'csv c.csv', 2, [feature('q', [9, 8])], who);
-    expect(await store.drift.getReference('m', null)).toMatchObject({ source: 'csv c.csv', rows: 2, createdAt: replaced, features: [{ feature: 'q' }] });
+    expect(replaced.replacedRows).toBe(6);
+    expect(await store.drift.getReference('m', null)).toMatchObject({ source: 'csv c.csv', rows: 2, createdAt: replaced.createdAt, features: [{ feature: 'q' }] });
+    expect(await store.drift.referenceRows('m', 'v9')).toBeUndefined();
     expect(await store.drift.getReference('m', 'v1')).toMatchObject({ version: 'v1', rows: 2 });
     expect(await store.drift.getReference('m', 'v2')).toBeUndefined();
     expect(await store.drift.referenceCount()).toBe(2);
