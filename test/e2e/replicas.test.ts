@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrations } from '../../src/store/postgres/migrations.js';
 import { call, fixture, ok, text } from '../helpers.js';
 import { describePostgres, sql } from '../postgres/server.js';
+import { describeMlflow, useMlflowServer } from '../mlflow/mlflow-server.js';
 import { describeS3 } from '../s3/server.js';
 import { haproxyInstalled, mcpClient, startCluster, type Cluster } from './cluster.js';
 
@@ -193,6 +194,68 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
       clients.push(fresh);
       expect((await ok<{ version: string }>(fresh, 'predict', { name: 'nba_points', features })).version).toBe('v2');
       await cluster.restart(owner);
+    });
+  });
+
+  describeMlflow('(a real MLflow server as the registry of record)', () => {
+    describeS3('', () => {
+      const mlflow = useMlflowServer();
+      let cluster: Cluster;
+      const clients: Client[] = [];
+      beforeAll(async () => {
+        cluster = await startCluster({ MLFLOW_TRACKING_URI: mlflow().uri, MLFLOW_SYNC_INTERVAL_MS: '200' });
+      }, 120_000);
+      afterAll(async () => {
+        for (const c of clients) await c.close().catch(() => undefined);
+        await cluster?.stop();
+      });
+
+      /** MLflow's versions of a model (our label from its tag) and who holds each alias, as the MLflow UI shows them. */
+      const mlflowGet = async <T>(endpoint: string, query: Record<string, string>) =>
+        (await (await fetch(`${mlflow().uri}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(query)}`)).json()) as T;
+      const mlflowVersions = async (name: string) => {
+        const found = await mlflowGet<{ model_versions?: Array<{ version: string; tags?: Array<{ key: string; value: string }> }> }>('model-versions/search', { filter: `name='${name}'` });
+        const model = await mlflowGet<{ registered_model: { aliases?: Array<{ alias: string; version: string }> } }>('registered-models/get', { name });
+        return (found.model_versions ?? []).map((v) => ({
+          ours: v.tags?.find((t) => t.key === 'mlops_mcp.version')?.value,
+          aliases: (model.registered_model.aliases ?? []).filter((x) => x.version === v.version).map((x) => x.alias),
+        }));
+      };
+      const drained = async () => {
+        for (const end = Date.now() + 30_000; Date.now() < end; ) {
+          const [{ n }] = await sql<{ n: string }>(cluster.databaseUrl, 'SELECT count(*) AS n FROM mlflow_outbox');
+          if (Number(n) === 0) return;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error('the outbox was not pushed within 30 s');
+      };
+      const production = async (name: string) => (await mlflowVersions(name)).filter((v) => v.aliases.includes('production')).map((v) => v.ours);
+
+      it('pushes each change made through either server once and in order, and hands the outbox over when its pusher dies', { timeout: 120_000 }, async () => {
+        const [a, b] = await Promise.all(cluster.servers.map((srv, i) => mcpClient(srv.url, `server-${i}`)));
+        clients.push(a, b);
+        await ok(a, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1' });
+        await ok(b, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v2.onnx'), version: 'v2' });
+        for (let i = 0; i < 6; i++) await ok(i % 2 ? a : b, 'promote_model', { name: 'nba_points', version: i % 2 ? 'v1' : 'v2', target_stage: 'production', archive_existing: false });
+        await drained();
+        const versions = await mlflowVersions('nba_points');
+        expect(versions.map((v) => v.ours).sort()).toEqual(['v1', 'v2']); // each registered once
+        expect(await production('nba_points')).toEqual(['v1']); // the last promotion, pushed last
+
+        // Which server pushes: its health says so; the other one says another server does.
+        const leads = await Promise.all(
+          [a, b].map(async (c) => (await ok<{ components: Array<{ detail: string }> }>(c, 'health_check', { component: 'mlflow' })).components[0].detail.includes('changes pushed since start')),
+        );
+        expect(leads.filter(Boolean)).toHaveLength(1);
+        const leader = leads.indexOf(true);
+        cluster.servers[leader].child.kill('SIGKILL');
+        await cluster.servers[leader].stop();
+        const survivor = leader === 0 ? b : a;
+        await ok(survivor, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', archive_existing: false });
+        await drained();
+        expect(await production('nba_points')).toEqual(['v2']);
+        expect((await mlflowVersions('nba_points')).length).toBe(2);
+      });
     });
   });
 });
