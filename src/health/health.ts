@@ -276,7 +276,8 @@ export class HealthService {
     await fs.access(this.deps.home, fs.constants.W_OK);
     const s = await fs.statfs(this.deps.home);
     const freeMb = (s.bavail * s.bsize) / 1_048_576;
-    const detail = `${freeMb.toFixed(0)} MB free in MLOPS_MCP_HOME (degraded below ${this.deps.minFreeDiskMb} MB)`;
+    const shared = this.deps.artifacts.sharedLocation;
+    const detail = `${freeMb.toFixed(0)} MB free in MLOPS_MCP_HOME (degraded below ${this.deps.minFreeDiskMb} MB)${shared ? `; artifacts shared in ${shared}, cached here` : ''}`;
     if (freeMb < this.deps.minFreeDiskMb / 10) return { status: 'unhealthy' as const, detail };
     if (freeMb < this.deps.minFreeDiskMb) return { status: 'degraded' as const, detail };
     return { status: 'healthy' as const, detail };

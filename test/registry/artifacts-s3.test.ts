@@ -68,8 +68,8 @@ describeS3('artifacts in S3-compatible object storage, each server directory a v
       expect(b.artifacts.sharedLocation).toBe('s3://models/team-b');
       // b reads a's bytes straight from the bucket (its registry is its own here).
       expect(await b.artifacts.read(reg.model.artifact_sha256)).toEqual(bytes);
-      const health = await ok<{ components: Array<{ name: string; status: string }> }>(cb, 'health_check', { component: 'storage' });
-      expect(health.components[0].status).toBe('healthy');
+      const health = await ok<{ components: Array<{ name: string; status: string; detail: string }> }>(cb, 'health_check', { component: 'storage' });
+      expect(health.components[0]).toMatchObject({ status: 'healthy', detail: expect.stringContaining('artifacts shared in s3://models/team-b, cached here') });
     } finally {
       await ca.close();
       await cb.close();
