@@ -81,6 +81,10 @@ export const configSchema = z.object({
   HEALTH_MIN_FREE_DISK_MB: positiveNumber('HEALTH_MIN_FREE_DISK_MB').default(500).describe('Free disk below which storage is degraded (unhealthy below a tenth of it)'),
   MLFLOW_TRACKING_URI: z.url({ message: 'MLFLOW_TRACKING_URI must be an http(s) URL, e.g. http://127.0.0.1:5000' }).optional().describe('Mirror the registry into this MLflow server, and import from it'),
   MLFLOW_SYNC_INTERVAL_MS: positiveInt('MLFLOW_SYNC_INTERVAL_MS').default(2000).describe('How often pending changes are pushed to MLflow'),
+  MLOPS_MCP_ALERT_WEBHOOK_URL: z.url({ message: 'MLOPS_MCP_ALERT_WEBHOOK_URL must be an http(s) URL' }).optional().describe('POST every alert raised, as JSON, to this URL (through an outbox: in order, retried, never blocking a request)'),
+  MLOPS_MCP_ALERTMANAGER_URL: z.url({ message: 'MLOPS_MCP_ALERTMANAGER_URL must be an http(s) URL, e.g. http://alertmanager:9093' }).optional().describe('Post every alert raised to this Alertmanager (its v2 API), through the same outbox'),
+  MLOPS_MCP_ALERT_MIN_SEVERITY: z.enum(['info', 'warning', 'critical']).default('warning').describe('Alerts below this severity are not pushed (they are still kept and listed by get_alerts)'),
+  MLOPS_MCP_PUBLIC_URL: z.url({ message: 'MLOPS_MCP_PUBLIC_URL must be an http(s) URL, e.g. https://mlops.example.com' }).optional().describe("This server's base URL as people and clients reach it (links in pushed alerts); default http://<host>:<port> of the HTTP server"),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level (logs go to stderr)'),
 });
 
@@ -122,6 +126,10 @@ export interface Config {
   logLevel: RawConfig['LOG_LEVEL'];
   mlflowTrackingUri: string | undefined;
   mlflowSyncIntervalMs: number;
+  alertWebhookUrl: string | undefined;
+  alertmanagerUrl: string | undefined;
+  alertMinSeverity: 'info' | 'warning' | 'critical';
+  publicUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -189,5 +197,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: raw.LOG_LEVEL,
     mlflowTrackingUri: raw.MLFLOW_TRACKING_URI,
     mlflowSyncIntervalMs: raw.MLFLOW_SYNC_INTERVAL_MS,
+    alertWebhookUrl: raw.MLOPS_MCP_ALERT_WEBHOOK_URL,
+    alertmanagerUrl: raw.MLOPS_MCP_ALERTMANAGER_URL,
+    alertMinSeverity: raw.MLOPS_MCP_ALERT_MIN_SEVERITY,
+    publicUrl: raw.MLOPS_MCP_PUBLIC_URL?.replace(/\/+$/, ''),
   };
 }

@@ -1,9 +1,12 @@
 import fs from 'node:fs';
 import type { Config } from './config.js';
 import { HealthService } from './health/health.js';
+import { registerSystemMetrics } from './health/system-metrics.js';
 import { createLogger, type Logger } from './logger.js';
 import { MlflowClient } from './mlflow/client.js';
 import { MlflowSync } from './mlflow/sync.js';
+import { AlertDelivery } from './monitoring/alert-delivery.js';
+import { alertSenders } from './monitoring/alert-senders.js';
 import { AlertService } from './monitoring/alerts.js';
 import { DriftService } from './monitoring/drift-service.js';
 import { DriftThreads } from './monitoring/drift-threads.js';
@@ -31,6 +34,10 @@ export interface AppContext {
   drift: DriftService;
   /** Set when MLFLOW_TRACKING_URI is. */
   mlflow: { client: MlflowClient; sync: MlflowSync } | null;
+  /** Pushes alerts to the configured receivers (none configured: it pushes nothing). */
+  alertDelivery: AlertDelivery;
+  /** Where people reach this server (links in pushed alerts): MLOPS_MCP_PUBLIC_URL, else the HTTP server's own URL once it listens. */
+  links: { statusPage: string | null };
   predictionLog: PredictionLog;
   stats: ServingStats;
   metrics: ServingMetrics;
@@ -42,7 +49,9 @@ export interface AppContext {
 export async function createAppContext(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<AppContext> {
   fs.mkdirSync(config.artifactsDir, { recursive: true });
   const objects = await openArtifactObjects(config, logger);
-  const store = await openStore(config, logger);
+  const links = { statusPage: config.publicUrl ? `${config.publicUrl}/` : null };
+  const senders = alertSenders({ webhookUrl: config.alertWebhookUrl, alertmanagerUrl: config.alertmanagerUrl, statusPage: () => links.statusPage });
+  const store = await openStore(config, logger, { targets: [...senders.keys()], minSeverity: config.alertMinSeverity });
   const artifacts = new ArtifactStore(config.artifactsDir, { objects });
   try {
     const orphans = artifacts.removeUnreferenced(await store.registry.referencedArtifacts(), STALE_TEMP_MS);
@@ -83,6 +92,8 @@ export async function createAppContext(config: Config, logger: Logger = createLo
   });
   const mlflowSync = mlflow ? new MlflowSync({ outbox: store.outbox, leader: store.outboxLeader, registry: store.registry, drift: store.drift, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
   mlflowSync?.start();
+  const alertDelivery = new AlertDelivery({ store: store.deliveries, leader: store.deliveryLeader, senders, logger, intervalMs: 1000 });
+  alertDelivery.start();
   const driftThreads = new DriftThreads();
   const drift = new DriftService({
     drift: store.drift,
@@ -110,10 +121,12 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     alertP95LatencyMs: config.alertP95LatencyMs,
     alertMinRequests: config.alertMinRequests,
     mlflow: mlflow && mlflowSync && { client: mlflow, sync: mlflowSync },
+    alertDelivery,
     home: config.home,
     minFreeDiskMb: config.minFreeDiskMb,
     logger,
   });
+  registerSystemMetrics(metrics.registry, { health, drift: store.drift, alerts: store.alerts, sessions, mlflow: mlflowSync, alertDelivery, logger });
   let closed = false;
   return {
     config,
@@ -126,6 +139,8 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     serving,
     drift,
     mlflow: mlflow && mlflowSync && { client: mlflow, sync: mlflowSync },
+    alertDelivery,
+    links,
     predictionLog,
     stats,
     metrics,
@@ -138,6 +153,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
       await predictionLog.close();
       await driftThreads.close();
       await mlflowSync?.stop();
+      await alertDelivery.stop();
       await sessions.close();
       await store.close();
     },

@@ -7,13 +7,16 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { configSchema, packageRoot } from '../src/config.js';
+import { spawnHttp, type SpawnedHttp } from './e2e/spawn.js';
 import { tempDir } from './helpers.js';
 
 const DEPLOY = path.join(packageRoot, 'deploy');
 const haproxy = spawnSync('haproxy', ['-v']).status === 0;
+const promtool = spawnSync('promtool', ['--version']).status === 0;
+if (!promtool && process.env.MLOPS_MCP_REQUIRE_PROMETHEUS === '1') throw new Error('MLOPS_MCP_REQUIRE_PROMETHEUS=1 but promtool is not installed (apt-get install prometheus)');
 const known = new Set(Object.keys(configSchema.shape));
 /** The AWS SDK's own variables, which the S3 artifact store leaves to it. */
 const AWS = new Set(['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']);
@@ -95,5 +98,41 @@ describe('deployment files', () => {
     fs.writeFileSync(file, configMap.data!['haproxy.cfg']);
     const k8s = check(file);
     expect(k8s.status, k8s.stdout + k8s.stderr).toBe(0);
+  });
+});
+
+describe('Prometheus rules, Alertmanager configuration and the Grafana dashboard', () => {
+  let server: SpawnedHttp;
+  let exported: Set<string>;
+  beforeAll(async () => {
+    // Every optional part on, so every metric is registered: MLflow (unreachable: only its
+    // outbox metrics matter here) and an alert receiver.
+    server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: path.join(tempDir(), 'home'), MLFLOW_TRACKING_URI: 'http://127.0.0.1:9', MLOPS_MCP_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook' });
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** mlops_mcp metric names an expression uses, histogram series named by their metric. */
+  const namesIn = (text: string) => [...new Set([...text.matchAll(/\bmlops_mcp_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')))];
+
+  it('name only metrics /metrics exports, in every rule and every dashboard panel', () => {
+    const rules = namesIn(fs.readFileSync(path.join(DEPLOY, 'prometheus', 'rules.yml'), 'utf8'));
+    const dashboard = JSON.parse(fs.readFileSync(path.join(DEPLOY, 'grafana', 'mlops-mcp.json'), 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+    const panels = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => namesIn(t.expr)));
+    expect(rules.length).toBeGreaterThan(8);
+    expect(panels.length).toBeGreaterThan(8);
+    expect([...rules, ...panels].filter((n) => !exported.has(n))).toEqual([]);
+  });
+
+  it.skipIf(!promtool)('pass their promtool unit tests, and the example configurations check', () => {
+    const tests = spawnSync('promtool', ['test', 'rules', path.join(DEPLOY, 'prometheus', 'rules.test.yml')], { encoding: 'utf8' });
+    expect(tests.status, tests.stdout + tests.stderr).toBe(0);
+    const config = spawnSync('promtool', ['check', 'config', path.join(DEPLOY, 'prometheus', 'prometheus.yml')], { encoding: 'utf8' });
+    expect(config.status, config.stdout + config.stderr).toBe(0);
+    const amtool = spawnSync('amtool', ['check-config', path.join(DEPLOY, 'prometheus', 'alertmanager.yml')], { encoding: 'utf8' });
+    if (amtool.error === undefined) expect(amtool.status, amtool.stdout + amtool.stderr).toBe(0);
   });
 });

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { MlflowClient } from '../mlflow/client.js';
 import type { MlflowSync } from '../mlflow/sync.js';
+import type { AlertDelivery } from '../monitoring/alert-delivery.js';
 import type { DriftStore } from '../monitoring/ports.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { TrafficStore } from '../serving/ports.js';
@@ -28,6 +29,7 @@ export const COMPONENTS = [
   'prediction_metrics',
   'storage',
   'mlflow',
+  'alert_delivery',
 ] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 
@@ -67,6 +69,7 @@ export interface HealthDeps {
   alertP95LatencyMs: number;
   alertMinRequests: number;
   mlflow: { client: MlflowClient; sync: MlflowSync } | null;
+  alertDelivery?: AlertDelivery | null;
   home: string;
   minFreeDiskMb: number;
   logger: Logger;
@@ -88,12 +91,14 @@ export class HealthService {
       prediction_metrics: () => this.checkPredictions(),
       storage: () => this.checkStorage(),
       mlflow: () => this.checkMlflow(),
+      alert_delivery: () => this.checkAlertDelivery(),
     };
   }
 
   async check(component?: ComponentName): Promise<HealthReport> {
     // mlflow is a component only when MLFLOW_TRACKING_URI is set.
-    const names = component ? [component] : COMPONENTS.filter((c) => c !== 'mlflow' || this.deps.mlflow);
+    // mlflow and alert_delivery are components only when configured.
+    const names = component ? [component] : COMPONENTS.filter((c) => (c !== 'mlflow' || this.deps.mlflow) && (c !== 'alert_delivery' || this.deps.alertDelivery?.targets.length));
     const components = await Promise.all(names.map((n) => this.run(n)));
     const status: ComponentStatus = components.some((c) => c.status === 'unhealthy' && c.critical)
       ? 'unhealthy'
@@ -270,6 +275,25 @@ export class HealthService {
     const queue = s.pending ? `${s.pending} changes waiting, oldest ${s.oldestPendingAgeS} s${s.lastError ? `; last error: ${s.lastError.slice(0, 160)}` : ''}` : 'outbox empty';
     const detail = `${reachable ? 'reachable' : 'unreachable'}; ${queue}; ${s.leader ? `${s.pushed} changes pushed since start` : 'pushed by another server (this one does when that one goes)'}`;
     return { status: !reachable || (s.oldestPendingAgeS ?? 0) > 60 ? ('degraded' as const) : ('healthy' as const), detail };
+  }
+
+  /** Alerts waiting to be pushed per receiver (degraded: one waiting over a minute). */
+  private async checkAlertDelivery() {
+    const delivery = this.deps.alertDelivery;
+    if (!delivery?.targets.length) return { status: 'healthy' as const, detail: 'not configured (no MLOPS_MCP_ALERT_WEBHOOK_URL or MLOPS_MCP_ALERTMANAGER_URL): alerts are kept and listed only' };
+    const s = await delivery.status();
+    const now = Date.now();
+    const waiting = new Map(s.backlog.map((b) => [b.target, b]));
+    let late = false;
+    const parts = delivery.targets.map((target) => {
+      const b = waiting.get(target);
+      if (!b?.pending) return `${target}: nothing waiting`;
+      const age = b.oldestCreatedAt ? Math.round((now - Date.parse(b.oldestCreatedAt)) / 1000) : 0;
+      late ||= age > 60;
+      return `${target}: ${b.pending} waiting, oldest ${age} s${b.lastError ? ` (last error: ${b.lastError.slice(0, 120)})` : ''}`;
+    });
+    const who = s.leader ? `${s.delivered} pushed by this server since start` : 'pushed by another server (this one does when that one goes)';
+    return { status: late ? ('degraded' as const) : ('healthy' as const), detail: `${parts.join('; ')}; ${who}` };
   }
 
   private async checkStorage() {

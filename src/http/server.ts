@@ -165,6 +165,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}`;
+  app.links.statusPage ??= `${url}/`;
   logger.info({ url: `${url}/mcp`, auth: tokens.enabled, readOnly: options.readOnly }, 'listening');
 
   return {

@@ -2,6 +2,47 @@ import type { Actor } from '../registry/types.js';
 import type { Alert, AlertDraft, AlertSeverity } from './alert-types.js';
 import type { DriftReference, DriftRun, ReferenceFeature } from './drift-types.js';
 
+export const DELIVERY_TARGETS = ['webhook', 'alertmanager'] as const;
+/** Where alerts are pushed: a JSON webhook, or Alertmanager's v2 API. */
+export type DeliveryTarget = (typeof DELIVERY_TARGETS)[number];
+
+/** Which alerts are pushed, and where: each alert stored at or above the severity is queued for each target, with it. */
+export interface AlertDeliveryPolicy {
+  targets: readonly DeliveryTarget[];
+  minSeverity: AlertSeverity;
+}
+
+const RANK: Record<AlertSeverity, number> = { info: 0, warning: 1, critical: 2 };
+
+/** The severities a policy pushes. */
+export const pushedSeverities = (policy: AlertDeliveryPolicy): AlertSeverity[] =>
+  (Object.keys(RANK) as AlertSeverity[]).filter((s) => RANK[s] >= RANK[policy.minSeverity]);
+
+export interface PendingDelivery {
+  id: number;
+  target: DeliveryTarget;
+  alert: Alert;
+  attempts: number;
+  /** Not before this time (ISO): a failed delivery waits out its backoff. */
+  nextAttemptAt: string;
+}
+
+export interface DeliveryBacklog {
+  target: DeliveryTarget;
+  pending: number;
+  oldestCreatedAt: string | null;
+  lastError: string | null;
+}
+
+/** The alert outbox: deliveries written with their alerts, taken off once the receiver has them. */
+export interface AlertDeliveryStore {
+  /** The target's oldest undelivered alerts, in the order they were raised. */
+  pending(target: DeliveryTarget, limit: number): Promise<PendingDelivery[]>;
+  delivered(id: number): Promise<void>;
+  failed(id: number, error: string, retryAt: string): Promise<void>;
+  backlog(): Promise<DeliveryBacklog[]>;
+}
+
 export interface AlertFilter {
   since: string;
   severity?: AlertSeverity | undefined;
@@ -21,6 +62,8 @@ export interface AlertStore {
   raiseOnce(key: string, alert: AlertDraft | null, quietMs: number): Promise<Alert | null>;
   /** Newest first. */
   list(filter: AlertFilter): Promise<Alert[]>;
+  /** Alerts ever raised, by type and severity (alerts are never deleted: these only grow). */
+  counts(): Promise<Array<{ type: string; severity: AlertSeverity; count: number }>>;
 }
 
 export interface DriftStore {

@@ -1,6 +1,6 @@
 import type { DatabaseProbe } from '../health/ports.js';
 import type { Leadership, OutboxStore } from '../mlflow/ports.js';
-import type { AlertStore, DriftStore } from '../monitoring/ports.js';
+import type { AlertDeliveryPolicy, AlertDeliveryStore, AlertStore, DriftStore } from '../monitoring/ports.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { ChangeFeed, PredictionLogStore, TrafficStore } from '../serving/ports.js';
 
@@ -16,6 +16,10 @@ export interface Store {
   predictions: PredictionLogStore;
   drift: DriftStore;
   alerts: AlertStore;
+  /** Alerts waiting to be pushed (when a target is configured). */
+  deliveries: AlertDeliveryStore;
+  /** Who pushes alerts among the servers sharing this database. */
+  deliveryLeader: Leadership;
   outbox: OutboxStore;
   /** Who pushes the outbox among the servers sharing this database. */
   outboxLeader: Leadership;
@@ -27,5 +31,7 @@ export interface Store {
 export interface StoreOptions {
   /** Record every change in the MLflow outbox too (MLFLOW_TRACKING_URI is set). */
   mlflowOutbox?: boolean;
+  /** Push alerts (queue a delivery with each alert stored); none when unset. */
+  alertDelivery?: AlertDeliveryPolicy | undefined;
   now?: () => string;
 }

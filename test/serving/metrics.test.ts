@@ -29,7 +29,7 @@ describe('ServingMetrics', () => {
       expect(value(text, 'mlops_mcp_predictions_total{model="m",version="v1",outcome="ok"}')).toBe(2500);
       expect(value(text, 'mlops_mcp_predictions_total{model="m",version="v1",outcome="error"}')).toBe(7);
       expect(value(text, 'mlops_mcp_predictions_total{model="m",version="v2",outcome="ok"}')).toBe(40);
-      expect(value(text, 'mlops_mcp_predictions_total{model="m",version="v2",outcome="error"}')).toBeUndefined();
+      expect(value(text, 'mlops_mcp_predictions_total{model="m",version="v2",outcome="error"}')).toBe(0); // present at 0: a rule's rate() sees the first error
       expect(value(text, 'mlops_mcp_prediction_latency_seconds_count{model="m",version="v1"}')).toBe(2507);
       expect(value(text, 'mlops_mcp_prediction_latency_seconds_sum{model="m",version="v1"}')).toBeCloseTo(sum + 14, 9);
       expect(value(text, 'mlops_mcp_prediction_latency_seconds_bucket{le="0.00025",model="m",version="v1"}')).toBe(1250);

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { AlertDraft } from '../../monitoring/alert-types.js';
+import { pushedSeverities, type AlertDeliveryPolicy } from '../../monitoring/ports.js';
 import type { OutboxKind } from '../../mlflow/ports.js';
 import type { Actor, AuditAction, Stage } from '../../registry/types.js';
 import { isRetryable } from './errors.js';
@@ -60,11 +61,26 @@ export interface AuditDraft {
   details?: Record<string, unknown> | undefined;
 }
 
+/** Who gets pushed alerts: the targets, and the severities they get (empty: nothing is pushed). */
+export interface Delivery {
+  targets: string[];
+  severities: string[];
+}
+
+export const deliveryOf = (policy: AlertDeliveryPolicy | undefined): Delivery =>
+  policy?.targets.length ? { targets: [...policy.targets], severities: pushedSeverities(policy) } : { targets: [], severities: [] };
+
+/** Queues the alerts of a statement's `inserted` rows (id, severity) for every target that pushes their severity. */
+const DELIVER = (inserted: string, targets: string, severities: string, now: string) =>
+  `INSERT INTO alert_deliveries (alert_id, target, created_at, next_attempt_at)
+   SELECT i.id, t.target, ${now}, ${now} FROM ${inserted} i CROSS JOIN unnest(${targets}::text[]) AS t(target) WHERE i.severity = ANY(${severities}::text[])`;
+
 /** A write transaction under way, with the rows every write may add to it. */
 export class Tx {
   constructor(
     private readonly client: pg.PoolClient,
     private readonly outbox: boolean,
+    private readonly delivery: Delivery = { targets: [], severities: [] },
   ) {}
 
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values: readonly unknown[] = []): Promise<R[]> {
@@ -79,18 +95,21 @@ export class Tx {
     return (await this.query('SELECT 1 FROM models WHERE name = $1 FOR UPDATE', [name])).length === 1;
   }
 
-  /** Inserts an alert on its own; answers its id. */
+  /** Inserts an alert on its own, queued for delivery as Effects does; answers its id. */
   async insertAlert(alert: AlertDraft, now: string): Promise<number> {
     const [row] = await this.query<{ id: number }>(
-      'INSERT INTO alerts (type, severity, model_name, version, message, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
-      [alert.type, alert.severity, alert.name, alert.version, alert.message, alert.details ? JSON.stringify(alert.details) : null, now],
+      `WITH inserted AS (
+         INSERT INTO alerts (type, severity, model_name, version, message, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, severity
+       ), queued AS (${DELIVER('inserted', '$8', '$9', '$7::timestamptz')})
+       SELECT id FROM inserted`,
+      [alert.type, alert.severity, alert.name, alert.version, alert.message, alert.details ? JSON.stringify(alert.details) : null, now, this.delivery.targets, this.delivery.severities],
     );
     return row.id;
   }
 
   /** Rows this transaction adds beside its own: audit entries, alerts, outbox entries and a change notice, written in one statement. */
   effects(): Effects {
-    return new Effects(this, this.outbox);
+    return new Effects(this, this.outbox, this.delivery);
   }
 }
 
@@ -109,6 +128,7 @@ export class Effects {
   constructor(
     private readonly tx: Tx,
     private readonly outbox: boolean,
+    private readonly delivery: Delivery,
   ) {}
 
   audit(e: AuditDraft): this {
@@ -147,6 +167,8 @@ export class Effects {
        ), alerted AS (
          INSERT INTO alerts (type, severity, model_name, version, message, details, created_at)
          SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::json[], $16::timestamptz[])
+         RETURNING id, severity, created_at
+       ), delivered AS (${DELIVER('alerted', '$22', '$23', 'i.created_at')}
        ), queued AS (
          INSERT INTO mlflow_outbox (kind, model_name, payload, created_at)
          SELECT * FROM unnest($17::text[], $18::text[], $19::json[], $20::timestamptz[])
@@ -174,6 +196,8 @@ export class Effects {
         o.map((x) => JSON.stringify(x.payload)),
         o.map((x) => x.now),
         this.notice,
+        this.delivery.targets,
+        this.delivery.severities,
       ],
     );
   }
@@ -188,6 +212,7 @@ export class PostgresConnection {
     readonly pool: pg.Pool,
     readonly now: () => string,
     private readonly outbox: boolean,
+    private readonly delivery: Delivery = { targets: [], severities: [] },
   ) {}
 
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values: readonly unknown[] = []): Promise<R[]> {
@@ -222,7 +247,7 @@ export class PostgresConnection {
       let broken: unknown;
       try {
         await client.query('BEGIN');
-        const result = await fn(new Tx(client, this.outbox));
+        const result = await fn(new Tx(client, this.outbox, this.delivery));
         await client.query('COMMIT');
         return result;
       } catch (e) {

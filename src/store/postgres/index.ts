@@ -3,10 +3,10 @@ import type { DatabaseProbe, DatabaseStatus } from '../../health/ports.js';
 import type { Logger } from '../../logger.js';
 import type { Store, StoreOptions } from '../store.js';
 import { translateErrors } from '../translate.js';
-import { PostgresAlertStore } from './alerts.js';
+import { PostgresAlertDeliveryStore, PostgresAlertStore } from './alerts.js';
 import { PostgresChangeFeed } from './changes.js';
 import { PostgresLeadership } from './leadership.js';
-import { clientConfig, PostgresConnection, POOL_WAIT_MS } from './connection.js';
+import { clientConfig, deliveryOf, PostgresConnection, POOL_WAIT_MS } from './connection.js';
 import { PostgresDriftStore } from './drift.js';
 import { postgresToDomain } from './errors.js';
 import { applyMigrations } from './migrations.js';
@@ -46,7 +46,7 @@ export async function openPostgresStore(url: string, logger: Logger, options: Po
   const pool = new pg.Pool({ ...clientConfig(url, 'mlops-mcp'), max: options.poolSize, idleTimeoutMillis: 30_000, connectionTimeoutMillis: POOL_WAIT_MS });
   // An idle connection the server closed (a restart): the pool drops it and opens another on demand.
   pool.on('error', (e) => logger.warn({ err: e }, 'an idle PostgreSQL connection failed'));
-  const c = new PostgresConnection(pool, options.now ?? (() => new Date().toISOString()), options.mlflowOutbox ?? false);
+  const c = new PostgresConnection(pool, options.now ?? (() => new Date().toISOString()), options.mlflowOutbox ?? false, deliveryOf(options.alertDelivery));
   const changes = new PostgresChangeFeed(url, c, logger);
   try {
     await pool.query('SELECT 1');
@@ -64,6 +64,7 @@ export async function openPostgresStore(url: string, logger: Logger, options: Po
   }
   const guard = <T extends object>(adapter: T) => translateErrors(adapter, (e) => postgresToDomain(e, logger));
   const outboxLeader = new PostgresLeadership(url, 'mlops-mcp outbox', logger);
+  const deliveryLeader = new PostgresLeadership(url, 'mlops-mcp alert delivery', logger);
   return {
     engine: 'postgresql',
     registry: guard(new PostgresRegistryStore(c)),
@@ -71,6 +72,8 @@ export async function openPostgresStore(url: string, logger: Logger, options: Po
     predictions: guard(new PostgresPredictionLogStore(c, url)),
     drift: guard(new PostgresDriftStore(c)),
     alerts: guard(new PostgresAlertStore(c)),
+    deliveries: guard(new PostgresAlertDeliveryStore(c)),
+    deliveryLeader,
     outbox: guard(new PostgresOutboxStore(c)),
     outboxLeader,
     // Not guarded: read on every prediction, and it reads only counters.
@@ -78,6 +81,7 @@ export async function openPostgresStore(url: string, logger: Logger, options: Po
     database: guard(new PostgresProbe(c, shown)),
     async close() {
       await outboxLeader.release();
+      await deliveryLeader.release();
       await changes.close();
       await pool.end();
     },

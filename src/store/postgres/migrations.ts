@@ -231,6 +231,24 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'alert deliveries',
+    // Alerts to push to a webhook or Alertmanager, written in the transaction that stores the
+    // alert (an outbox), taken off once delivered; per target, in id order, by one server.
+    sql: `
+      CREATE TABLE alert_deliveries (
+        id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        alert_id        bigint NOT NULL REFERENCES alerts (id),
+        target          text NOT NULL CHECK (target IN ('webhook', 'alertmanager')),
+        created_at      timestamptz NOT NULL,
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL,
+        last_error      text
+      );
+      CREATE INDEX alert_deliveries_target ON alert_deliveries (target, id);
+    `,
+  },
 ];
 
 /** The advisory lock key under which migrations are applied ('mlopsmcp' in ASCII). */

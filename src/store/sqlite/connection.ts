@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { AlertDraft } from '../../monitoring/alert-types.js';
+import { pushedSeverities, type AlertDeliveryPolicy, type DeliveryTarget } from '../../monitoring/ports.js';
 import type { OutboxKind } from '../../mlflow/ports.js';
 import type { Actor, AuditAction, Stage } from '../../registry/types.js';
 import type { Db } from './database.js';
@@ -29,20 +30,25 @@ export interface AuditDraft {
 export class SqliteConnection {
   /** Registry writes made through this connection (SQLite's data_version counts only other connections'). */
   localWrites = 0;
-  private readonly q: { audit: Statement; alert: Statement; enqueue: Statement };
+  private readonly q: { audit: Statement; alert: Statement; enqueue: Statement; deliver: Statement };
+  /** The targets an alert of each severity is queued for. */
+  private readonly deliverTo: ReadonlyMap<string, readonly DeliveryTarget[]>;
 
   constructor(
     readonly db: Db,
     readonly now: () => string,
     /** Record every change in the MLflow outbox too (MLFLOW_TRACKING_URI is set). */
     private readonly outbox: boolean,
+    delivery?: AlertDeliveryPolicy,
   ) {
+    this.deliverTo = new Map(delivery ? pushedSeverities(delivery).map((s) => [s, delivery.targets]) : []);
     this.q = {
       audit: db.prepare(`INSERT INTO audit_log (model_name, version, action, from_stage, to_stage, actor, reason, details, created_at)
         VALUES (@name, @version, @action, @from, @to, @actor, @reason, @details, @now)`),
       alert: db.prepare(`INSERT INTO alerts (type, severity, model_name, version, message, details, created_at)
         VALUES (@type, @severity, @name, @version, @message, @details, @now)`),
       enqueue: db.prepare('INSERT INTO mlflow_outbox (kind, model_name, payload, created_at) VALUES (?, ?, ?, ?)'),
+      deliver: db.prepare('INSERT INTO alert_deliveries (alert_id, target, created_at, next_attempt_at) VALUES (?, ?, ?, ?)'),
     };
   }
 
@@ -80,7 +86,7 @@ export class SqliteConnection {
     });
   }
 
-  /** Inserts an alert; answers its id. */
+  /** Inserts an alert, queued for every target that pushes its severity; answers its id. */
   alert(alert: AlertDraft, now: string): number {
     const res = this.q.alert.run({
       type: alert.type,
@@ -91,7 +97,9 @@ export class SqliteConnection {
       details: alert.details ? JSON.stringify(alert.details) : null,
       now,
     });
-    return Number(res.lastInsertRowid);
+    const id = Number(res.lastInsertRowid);
+    for (const target of this.deliverTo.get(alert.severity) ?? []) this.q.deliver.run(id, target, now, now);
+    return id;
   }
 
   enqueue(kind: OutboxKind, name: string, payload: Record<string, unknown>, now: string): void {

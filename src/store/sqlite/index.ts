@@ -2,7 +2,7 @@ import type { DatabaseProbe, DatabaseStatus } from '../../health/ports.js';
 import type { Logger } from '../../logger.js';
 import type { Store, StoreOptions } from '../store.js';
 import { translateErrors } from '../translate.js';
-import { SqliteAlertStore } from './alerts.js';
+import { SqliteAlertDeliveryStore, SqliteAlertStore } from './alerts.js';
 import { SqliteChangeFeed } from './changes.js';
 import { SqliteConnection, WRITE_ATTEMPT_WAIT_MS } from './connection.js';
 import { openDatabase, schemaVersion, type Db } from './database.js';
@@ -24,7 +24,7 @@ export function openSqliteStore(dbPath: string, logger: Logger, options: StoreOp
   const db = openDatabase(dbPath, logger);
   // Migrations (at start) waited up to 5 s in SQLite itself; from here writes wait on timers.
   db.pragma(`busy_timeout = ${WRITE_ATTEMPT_WAIT_MS}`);
-  const c = new SqliteConnection(db, options.now ?? (() => new Date().toISOString()), options.mlflowOutbox ?? false);
+  const c = new SqliteConnection(db, options.now ?? (() => new Date().toISOString()), options.mlflowOutbox ?? false, options.alertDelivery);
   const guard = <T extends object>(adapter: T) => translateErrors(adapter, (e) => sqliteToDomain(e, logger));
   const registry = new SqliteRegistryStore(c);
   return {
@@ -34,6 +34,8 @@ export function openSqliteStore(dbPath: string, logger: Logger, options: StoreOp
     predictions: guard(new SqlitePredictionLogStore(c, dbPath)),
     drift: guard(new SqliteDriftStore(c)),
     alerts: guard(new SqliteAlertStore(c)),
+    deliveries: guard(new SqliteAlertDeliveryStore(c)),
+    deliveryLeader: { holds: async () => true, release: async () => undefined },
     outbox: guard(new SqliteOutboxStore(c)),
     // Processes sharing one home push the outbox each (a push repeated is harmless: versions are
     // found again by tag); the lead matters where many servers share one database.

@@ -320,4 +320,22 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 12,
+    name: 'alert deliveries',
+    // Alerts to push to a webhook or Alertmanager, written in the transaction that stores the
+    // alert (an outbox), taken off once delivered; per target, in id order.
+    sql: `
+      CREATE TABLE alert_deliveries (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id        INTEGER NOT NULL REFERENCES alerts (id),
+        target          TEXT NOT NULL CHECK (target IN ('webhook', 'alertmanager')),
+        created_at      TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error      TEXT
+      ) STRICT;
+      CREATE INDEX alert_deliveries_target ON alert_deliveries (target, id);
+    `,
+  },
 ];
