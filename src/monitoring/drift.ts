@@ -43,8 +43,15 @@ export function prepareReference(feature: string, values: Float64Array): Referen
 }
 
 /** What a stored reference keeps: each column prepared by `prepare` (prepareReference, on the drift threads), in the columns' order. */
-export function toReferenceFeatures(columns: Columns, prepare: (feature: string, values: Float64Array) => Promise<ReferenceFeature>): Promise<ReferenceFeature[]> {
-  return Promise.all([...columns.features].map(([feature, values]) => prepare(feature, values)));
+/**
+ * Every feature prepared at once (on the drift threads); a failure is the first feature's in
+ * column order, whichever thread finished first, so the same data always gets the same error.
+ */
+export async function toReferenceFeatures(columns: Columns, prepare: (feature: string, values: Float64Array) => Promise<ReferenceFeature>): Promise<ReferenceFeature[]> {
+  const settled = await Promise.allSettled([...columns.features].map(([feature, values]) => prepare(feature, values)));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<ReferenceFeature>).value);
 }
 
 export interface CompareOptions {
