@@ -2,6 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { DomainError, isDomainError } from '../errors.js';
+import { protoKeyPath, protoKeyProblem } from '../proto-key.js';
 import { NAME_PATTERN } from '../registry/rules.js';
 import { summarizeModels } from '../registry/summary.js';
 import { isFeatureTable, type FeatureRow, type FeatureTable } from '../serving/features.js';
@@ -105,6 +106,13 @@ function modelName(req: Request): string {
   return name;
 }
 
+/** The parsed body, refused when it holds a `__proto__` key (zod's records would drop it without a word). */
+function jsonBody(req: Request): unknown {
+  const at = protoKeyPath(req.body);
+  if (at !== null) throw new DomainError('invalid_argument', protoKeyProblem(at));
+  return req.body;
+}
+
 const routingKey = (req: Request) => {
   const h = req.headers['x-routing-key'];
   const key = Array.isArray(h) ? h[0] : h;
@@ -158,7 +166,7 @@ export function apiV1Router(app: AppContext): Router {
   r.post('/predict/:name', async (req, res) => {
     try {
       const name = modelName(req);
-      const body = predictRequest.parse(req.body);
+      const body = predictRequest.parse(jsonBody(req));
       const version = typeof req.query.version === 'string' ? req.query.version : 'version' in body && typeof body.version === 'string' ? body.version : undefined;
       const options = { version, routingKey: routingKey(req) };
       if ('rows' in body && Array.isArray(body.rows)) {
@@ -205,7 +213,7 @@ function invocationsHandler(app: AppContext) {
   return async (req: Request, res: Response) => {
     try {
       const name = modelName(req);
-      const rows = invocationRows(parseInvocation(req.body));
+      const rows = invocationRows(parseInvocation(jsonBody(req)));
       const n = isFeatureTable(rows) ? rows.data.length : rows.length;
       if (!n) throw new DomainError('invalid_argument', 'no rows to score.');
       if (n > MAX_REST_ROWS) throw new DomainError('invalid_argument', `at most ${MAX_REST_ROWS} rows per request; got ${n}.`);

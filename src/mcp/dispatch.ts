@@ -4,6 +4,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { diskFailure, isDomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { protoKeyPath, protoKeyProblem } from '../proto-key.js';
 
 const MAX_ERROR_TEXT = 2000;
 
@@ -48,6 +49,7 @@ export function toolError(logger: Logger, tool: string, e: unknown): CallToolRes
  * SDK has no hook for any of this):
  * - a tool left out for read-only mode or the caller's role is not listed, and a call to it
  *   anyway gets an error naming why rather than "tool not found";
+ * - arguments holding a `__proto__` key are refused by name (zod's records drop it silently);
  * - an error the SDK answers itself (arguments that fail the input schema, an unknown tool) gets
  *   a code like ours;
  * - an ordinary call (name, arguments, at most a progress token) whose arguments pass the input
@@ -70,7 +72,10 @@ export function takeOverToolCalls(server: McpServer, tools: ReadonlyMap<string, 
     const tool = params ? tools.get(params.name) : undefined;
     if (params && tool) {
       const raw = (params.arguments ?? {}) as Record<string, unknown>;
-      const args = tool.acceptAsIs?.(raw) ? { success: true as const, data: raw } : tool.input.safeParse(raw);
+      const asIs = tool.acceptAsIs?.(raw) === true;
+      const protoKey = asIs ? null : protoKeyPath(raw);
+      if (protoKey !== null) return errorResult('invalid_argument', `invalid_argument: ${protoKeyProblem(protoKey)}`);
+      const args = asIs ? { success: true as const, data: raw } : tool.input.safeParse(raw);
       if (args.success) {
         let result: CallToolResult;
         try {
@@ -85,6 +90,9 @@ export function takeOverToolCalls(server: McpServer, tools: ReadonlyMap<string, 
         logger.error({ tool: params.name, issues: checked.error.issues.slice(0, 5) }, 'a tool answered outside its output schema');
         return errorResult('internal', `internal: ${params.name} produced an answer outside its output schema (a bug; the server log has the details). Report it.`);
       }
+    } else if (typeof name === 'string' && tools.has(name)) {
+      const protoKey = protoKeyPath((request as { params?: { arguments?: unknown } }).params?.arguments);
+      if (protoKey !== null) return errorResult('invalid_argument', `invalid_argument: ${protoKeyProblem(protoKey)}`);
     }
     if (!sdkPath) return errorResult('internal', `internal: no tool handler for ${String(name)}`);
     return withErrorCode((await sdkPath(request, extra)) as CallToolResult);

@@ -18,7 +18,7 @@ import { OnnxRunError, rowOf, runBatch } from './runner.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
-import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, type Picker, type Routing, type TrafficConfig } from './traffic.js';
+import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, weightOf, type Picker, type Routing, type TrafficConfig } from './traffic.js';
 
 /** How a request's version was chosen. */
 export type RoutedBy = 'explicit' | 'sticky' | 'random';
@@ -289,7 +289,7 @@ export class ServingService {
     const version = await this.findVersion(name, label);
     const state = await this.routeState(name);
     const effective = state.effective;
-    const weight = effective?.weights[label] ?? 0;
+    const weight = weightOf(effective?.weights, label);
     if (weight > 0) {
       throw failedPrecondition(
         `${name} ${label} takes ${Math.round(weight * 1000) / 10}% of the traffic; move its weight with configure_ab_test${version.stage === 'production' ? ' or promote another version' : ''} before undeploying it.`,
@@ -299,7 +299,7 @@ export class ServingService {
     // traffic (of this model or another) is served by it too.
     for (const other of await this.deps.registry.versionsWithArtifact(version.artifactSha256)) {
       if (other.name === name && other.version === label) continue;
-      const share = (await this.routeState(other.name)).effective?.weights[other.version] ?? 0;
+      const share = weightOf((await this.routeState(other.name)).effective?.weights, other.version);
       if (share > 0) {
         throw failedPrecondition(
           `${name} ${label} has the same ONNX file as ${other.name} ${other.version}, which takes ${Math.round(share * 1000) / 10}% of ${other.name}'s traffic: they share one loaded session, which stays loaded while it does. Nothing was unloaded.`,
@@ -378,7 +378,7 @@ export class ServingService {
       variants.push({
         version: label,
         stage: state.byLabel.get(label)?.stage ?? null,
-        weight: config?.weights[label] ?? 0,
+        weight: weightOf(config?.weights, label),
         count: c?.count ?? 0,
         errors: c?.errors ?? 0,
         errorRate: c?.count ? c.errors / c.count : 0,

@@ -442,7 +442,7 @@ export class Dashboard {
 
   private editSplit(m: ModelView, t: Traffic): void {
     const weights: Record<string, string> = {};
-    for (const v of m.versions) if (v.stage !== 'archived') weights[v.version] = String(t.weights[v.version] ?? 0);
+    for (const v of m.versions) if (v.stage !== 'archived') weights[v.version] = String(Object.hasOwn(t.weights, v.version) ? t.weights[v.version] : 0);
     void this.start({ kind: 'traffic', tool: 'configure_ab_test', model: m.name, title: `Traffic split of ${m.name}`, args: {}, weights, routing: t.routing ?? 'sticky' });
   }
 
