@@ -252,8 +252,8 @@ describe('batch_predict with rows that skip zod, through a real client', () => {
     // zod's union alone said "Invalid input": the message names the row's bad entry and what a row is.
     const named = await call(client, 'batch_predict', { name: 'nba_points', rows: [[1], { is_home: 'yes' }] });
     expect(errorCode(named)).toBe('invalid_argument');
-    expect(text(named)).toMatch(/"is_home": expected number, received string \(a row is an object of feature name → number, or an array of numbers in signature order\) at rows\[1\]/);
+    expect(text(named)).toMatch(/rows\.1: "is_home": expected number, received string \(a row is an object of feature name → number, or an array of numbers in signature order\)/);
     const neither = await call(client, 'batch_predict', { name: 'nba_points', rows: [[1, null]] });
-    expect(text(neither)).toMatch(/position 1: expected number, received null .* at rows\[0\]/);
+    expect(text(neither)).toMatch(/rows\.0: position 1: expected number, received null /);
   });
 });

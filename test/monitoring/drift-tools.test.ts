@@ -194,7 +194,7 @@ describe('drift bad input: clear errors, nothing stored', () => {
       expect(r.isError, `${tool} ${JSON.stringify(args)}`).toBe(true);
       expect(text(r)).not.toMatch(/s3cr3t|hunter2|abc/); // errors never quote the file
       expect(text(r), JSON.stringify(args)).toMatch(message);
-      if (code === 'validation') expect(text(r)).toMatch(/Input validation error/);
+      if (code === 'validation') expect(text(r)).toMatch(new RegExp(`^invalid_argument: ${tool} arguments: `));
       else expect(errorCode(r), JSON.stringify(args)).toBe(code);
     }
     expect(dumpTables(app.config.dbPath)).toEqual(before);

@@ -159,7 +159,7 @@ describe('predict', () => {
       expect(text(r)).toMatch(message);
     }
     const bad = await call(client, 'batch_predict', { name: 'nba_points', rows: [features, { ...features, minutes_avg: 'lots' }] });
-    expect(text(bad)).toMatch(/Input validation error/);
+    expect(text(bad)).toMatch(/^invalid_argument: batch_predict arguments: rows\.1: "minutes_avg": expected number, received string/);
     const row7 = await call(client, 'batch_predict', { name: 'nba_points', rows: [features, features, missing] });
     expect(text(row7)).toMatch(/row 2: missing feature days_rest/);
     // A NaN cannot travel in JSON; the domain refuses it too.

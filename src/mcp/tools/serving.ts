@@ -28,7 +28,7 @@ interface OptionIssue {
 /**
  * The error of a row that fits none of its forms: zod's union says only "Invalid input". Names
  * the entry that is wrong in the form the row has (an object's feature, an array's value), and
- * the forms a row takes. The SDK adds " at <path>".
+ * the forms a row takes. The dispatcher puts the argument path before it.
  */
 function rowProblem(forms: string) {
   return (issue: { input?: unknown; errors?: OptionIssue[][] }): string => {
