@@ -32,7 +32,7 @@ export const configSchema = z.object({
   MLOPS_MCP_ALLOWED_DIRS: z
     .string()
     .optional()
-    .describe("':'-separated directories that file arguments (artifact_path, csv_path) may reach; default: the working directory and fixtures/"),
+    .describe("':'-separated directories that file arguments (artifact_path, csv_path) may reach; default: $MLOPS_MCP_HOME/imports (created) and the package's fixtures/"),
   MLOPS_MCP_TOKEN: z.string().min(16, 'MLOPS_MCP_TOKEN must be at least 16 characters').optional().describe('Bearer token required on /mcp when set'),
   MLOPS_MCP_ALLOWED_HOSTS: z
     .string()
@@ -88,6 +88,8 @@ export interface Config {
   databaseUrl: string | undefined;
   databasePoolSize: number;
   artifactsDir: string;
+  /** Where files to register or read come from by default (created at start; an allowed directory unless MLOPS_MCP_ALLOWED_DIRS says otherwise). */
+  importsDir: string;
   allowedDirs: string[];
   token: string | undefined;
   tokensFile: string | undefined;
@@ -121,6 +123,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** The directory under MLOPS_MCP_HOME meant for files to import, allowed by default. */
+const IMPORTS_DIR = 'imports';
+
 /** The package root (one level above src/ or dist/), where fixtures/ lives. */
 export const packageRoot = path.resolve(import.meta.dirname, '..');
 
@@ -144,9 +149,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
   const home = path.resolve(cwd, raw.MLOPS_MCP_HOME);
+  // Not the working directory by default: that is where .env files and the like live.
   const allowedDirs = raw.MLOPS_MCP_ALLOWED_DIRS
     ? raw.MLOPS_MCP_ALLOWED_DIRS.split(':').filter(Boolean).map((d) => path.resolve(cwd, d))
-    : [cwd, path.join(packageRoot, 'fixtures')];
+    : [path.join(home, IMPORTS_DIR), path.join(packageRoot, 'fixtures')];
   const allowedHosts = raw.MLOPS_MCP_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean);
   return {
     home,
@@ -154,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     databaseUrl: raw.MLOPS_MCP_DATABASE_URL,
     databasePoolSize: raw.MLOPS_MCP_DATABASE_POOL_SIZE,
     artifactsDir: path.join(home, 'artifacts'),
+    importsDir: path.join(home, IMPORTS_DIR),
     allowedDirs,
     token: raw.MLOPS_MCP_TOKEN,
     tokensFile: raw.MLOPS_MCP_TOKENS_FILE && path.resolve(cwd, raw.MLOPS_MCP_TOKENS_FILE),

@@ -41,6 +41,7 @@ export interface AppContext {
 
 export async function createAppContext(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<AppContext> {
   fs.mkdirSync(config.artifactsDir, { recursive: true });
+  fs.mkdirSync(config.importsDir, { recursive: true });
   const store = await openStore(config, logger);
   const artifacts = new ArtifactStore(config.artifactsDir);
   try {

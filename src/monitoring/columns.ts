@@ -4,11 +4,15 @@ import { parse } from 'csv-parse';
 import { DomainError } from '../errors.js';
 import { listNames, type FeatureRow } from '../serving/features.js';
 
-/** Data by feature: one Float64Array per model feature, plus the columns that were not features. */
+/** Data by feature: one Float64Array per model feature, and how many columns were not features. */
 export interface Columns {
   features: Map<string, Float64Array>;
   rows: number;
-  ignored: string[];
+  /**
+   * How many columns (a CSV's) or keys (inline rows') are not features. Counted, never named: a
+   * CSV's header row is the first line of whatever file a caller names (a .env file's token).
+   */
+  ignored: number;
 }
 
 
@@ -42,7 +46,7 @@ export function columnsFromRows(rows: readonly FeatureRow[], features: readonly 
       else cols[i][r] = requireFinite(named[key], where, key);
     }
   });
-  return { features: new Map(features.map((f, i) => [f, cols[i]])), rows: rows.length, ignored: [...ignored] };
+  return { features: new Map(features.map((f, i) => [f, cols[i]])), rows: rows.length, ignored: ignored.size };
 }
 
 /** A Float64Array that grows by doubling, for columns of unknown length. */
@@ -64,7 +68,7 @@ class Growable {
 
 /**
  * Streams a CSV with a header row into columns (csv-parse): the model's features must all be
- * there; other columns are ignored and named; an empty or non-numeric cell is an error naming
+ * there; other columns are ignored and counted; an empty or non-numeric cell is an error naming
  * its line and column. Memory is the Float64Arrays, not the text. Errors never quote the file
  * (a csv_path may name any file a caller can reach, .env included): they give line and column.
  * The caller owns `file` and closes it.
@@ -108,7 +112,7 @@ export async function columnsFromCsv(file: FileHandle, displayName: string, feat
     throw new DomainError('invalid_argument', `${displayName} is not a readable CSV (${csvProblem(e)}).`);
   }
   if (header === null) throw new DomainError('invalid_argument', `${displayName} is empty; it needs a header row naming the features.`);
-  return { features: new Map(features.map((f, i) => [f, cols[i].done()])), rows, ignored: header.filter((h) => !features.includes(h)) };
+  return { features: new Map(features.map((f, i) => [f, cols[i].done()])), rows, ignored: header.filter((h) => !features.includes(h)).length };
 }
 
 /** What went wrong reading a CSV, without its text: csv-parse's error code and line, or the system error's code. */

@@ -64,7 +64,7 @@ export class DriftService {
     input: DataSource & { version?: string | undefined },
     who: Actor,
     options: { dryRun?: boolean | undefined; onProgress?: Progress | undefined } = {},
-  ): Promise<{ version: string | null; source: string; rows: number; features: FeatureSummary[]; ignored: string[]; dryRun: boolean; replaced: boolean }> {
+  ): Promise<{ version: string | null; source: string; rows: number; features: FeatureSummary[]; ignored: number; dryRun: boolean; replaced: boolean }> {
     const state = await this.requireModel(name);
     const features = featureNamesOf(state, input.version);
     const { columns, source } = await this.readData(input, features, 'rows', options.onProgress);
@@ -247,7 +247,7 @@ export class DriftService {
     }
     const what = [window.lastN !== undefined ? `last ${window.lastN}` : null, window.sinceHours !== undefined ? `last ${window.sinceHours} h` : null].filter(Boolean).join(', ');
     return {
-      columns: { features: new Map(features.map((f, i) => [f, cols[i].slice(0, n)])), rows: n, ignored: [] },
+      columns: { features: new Map(features.map((f, i) => [f, cols[i].slice(0, n)])), rows: n, ignored: 0 },
       source: `prediction log (${what}${version ? `, ${version}` : ''}): ${n} predictions`,
     };
   }

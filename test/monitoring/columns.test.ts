@@ -5,7 +5,7 @@ import { columnsFromCsv } from '../../src/monitoring/columns.js';
 import { tempDir } from '../helpers.js';
 
 describe('columnsFromCsv (real files)', () => {
-  it('reads the features by name, whatever the column order, and names the columns it ignored', async () => {
+  it('reads the features by name, whatever the column order, and counts the columns it ignored (never names them)', async () => {
     const file = path.join(tempDir(), 'data.csv');
     fs.writeFileSync(file, 'b,extra,a\n2,x,1\n4,y,3\n');
     const handle = await fs.promises.open(file);
@@ -14,7 +14,7 @@ describe('columnsFromCsv (real files)', () => {
     expect(columns.rows).toBe(2);
     expect([...(columns.features.get('a') ?? [])]).toEqual([1, 3]);
     expect([...(columns.features.get('b') ?? [])]).toEqual([2, 4]);
-    expect(columns.ignored).toEqual(['extra']);
+    expect(columns.ignored).toBe(1);
   });
 
   it("answers a read error as the file's problem, and the process lives on", async () => {

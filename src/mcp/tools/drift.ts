@@ -96,7 +96,7 @@ export const setDriftReference = defineTool({
     source: z.string(),
     rows: z.number().int(),
     features: z.array(summary),
-    ignored_columns: z.array(z.string()).describe('Columns or keys that are not model features'),
+    ignored_columns: z.number().int().describe("How many columns (CSV) or keys (rows) are not model features and were ignored: counted, not named (a CSV's header is the text of a file)"),
   },
   effect: 'write',
   idempotent: true,
@@ -115,7 +115,7 @@ export const setDriftReference = defineTool({
       { dryRun: args.dry_run, onProgress: ctx.progress },
     );
     const lines = r.features.map((f) => `- ${f.feature}: n ${f.n}, mean ${f.mean.toPrecision(5)}, std ${f.std.toPrecision(4)}, range ${f.min.toPrecision(4)}…${f.max.toPrecision(4)}`);
-    const head = `${r.dryRun ? 'Dry run, nothing stored: would set' : 'Set'} the ${r.version ? `${r.version} ` : 'model-wide '}drift reference of ${args.name} from ${r.source} (${r.rows} rows${r.replaced ? ', replacing the previous one' : ''}).${r.ignored.length ? ` Ignored columns: ${r.ignored.join(', ')}.` : ''}`;
+    const head = `${r.dryRun ? 'Dry run, nothing stored: would set' : 'Set'} the ${r.version ? `${r.version} ` : 'model-wide '}drift reference of ${args.name} from ${r.source} (${r.rows} rows${r.replaced ? ', replacing the previous one' : ''}).${r.ignored ? ` ${r.ignored} column${r.ignored === 1 ? ' is' : 's are'} not a feature and ${r.ignored === 1 ? 'was' : 'were'} ignored.` : ''}`;
     return {
       data: { name: args.name, version: r.version, dry_run: r.dryRun, replaced: r.replaced, source: r.source, rows: r.rows, features: r.features, ignored_columns: r.ignored },
       summary: [head, ...lines].join('\n'),
