@@ -7,6 +7,7 @@ import { NAME_PATTERN } from '../registry/rules.js';
 import { summarizeModels } from '../registry/summary.js';
 import { isFeatureTable, type FeatureRow, type FeatureTable } from '../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../serving/answers.js';
+import { ROUTED_BY } from '../serving/serving.js';
 import { VERSION } from '../version.js';
 import { restError } from './responses.js';
 
@@ -37,7 +38,7 @@ export const predictResponse = z.object({
   probabilities: z.record(z.string(), z.number()).nullable(),
   target_names: z.array(z.string()).nullable(),
   latency_ms: z.number(),
-  routed_by: z.enum(['explicit', 'sticky', 'random']),
+  routed_by: z.enum(ROUTED_BY),
 });
 
 export const batchResponse = z.object({

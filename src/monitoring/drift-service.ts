@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { counted } from '../counted.js';
 import { DomainError, notFound } from '../errors.js';
 import { openAllowedFile } from '../files.js';
 import type { RegistryStore } from '../registry/ports.js';
@@ -248,7 +249,7 @@ export class DriftService {
     const what = [window.lastN !== undefined ? `last ${window.lastN}` : null, window.sinceHours !== undefined ? `last ${window.sinceHours} h` : null].filter(Boolean).join(', ');
     return {
       columns: { features: new Map(features.map((f, i) => [f, cols[i].slice(0, n)])), rows: n, ignored: 0 },
-      source: `prediction log (${what}${version ? `, ${version}` : ''}): ${n} predictions`,
+      source: `prediction log (${what}${version ? `, ${version}` : ''}): ${counted(n, 'prediction')}`,
     };
   }
 

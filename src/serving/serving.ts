@@ -20,8 +20,13 @@ import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
 import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, weightOf, type Picker, type Routing, type TrafficConfig } from './traffic.js';
 
-/** How a request's version was chosen. */
-export type RoutedBy = 'explicit' | 'sticky' | 'random';
+/**
+ * How a request's version was chosen: asked for, the production version (no split: nothing to
+ * draw, a routing key changes nothing), or within a split by the routing key's bucket or a draw.
+ */
+export type RoutedBy = 'explicit' | 'production' | 'sticky' | 'random';
+
+export const ROUTED_BY = ['explicit', 'production', 'sticky', 'random'] as const satisfies readonly RoutedBy[];
 
 export interface PredictOptions {
   version?: string | undefined;
@@ -554,7 +559,7 @@ export class ServingService {
     const label = pickVersion(picker, sticky ? stickyBucket(name, options.routingKey as string) : random());
     const version = state.byLabel.get(label);
     if (!version) throw new DomainError('internal', `traffic split of ${name} names version ${label}, which does not exist`);
-    return { version, routedBy: sticky ? 'sticky' : 'random' };
+    return { version, routedBy: state.traffic === null ? 'production' : sticky ? 'sticky' : 'random' };
   }
 
   private async findVersion(name: string, label: string): Promise<ModelVersion> {

@@ -50,7 +50,7 @@ describe('predict', () => {
       name: 'nba_points',
       features: row,
     });
-    expect(p).toMatchObject({ version: 'v1', stage: 'production', routed_by: 'random', probabilities: null });
+    expect(p).toMatchObject({ version: 'v1', stage: 'production', routed_by: 'production', probabilities: null });
     expect(p.prediction).toBeCloseTo(byHand, 3); // the ONNX graph computes in float32
     expect(p.prediction_id).toMatch(/^[0-9a-f-]{36}$/);
     // The same row as an array in signature order gives the same number.
@@ -403,5 +403,37 @@ describe('serving alerts and health', () => {
     const by = Object.fromEntries(h.components.map((c) => [c.name, c]));
     expect(by.model_serving.detail).toContain('answer a probe row');
     expect(by.ab_routing.detail).toContain('nba_win_predictor v1.5 80% / v2.0 20% (sticky)');
+  });
+});
+
+describe('what the answers say happened', () => {
+  it('routed_by: production without a split (a routing key changes nothing), sticky or random within one, explicit for a version asked for', async () => {
+    const [row] = csvRows('nba_points_reference.csv', 1, manifest.models.find((m) => m.name === 'nba_points')!.feature_names);
+    const routed = async (args: Record<string, unknown>) => (await ok<{ routed_by: string }>(client, 'predict', { name: 'nba_points', features: row, ...args })).routed_by;
+    expect(await routed({})).toBe('production');
+    expect(await routed({ routing_key: 'user-1' })).toBe('production');
+    expect(await routed({ version: 'v2' })).toBe('explicit');
+    await ok(client, 'configure_ab_test', { name: 'nba_points', weights: { v1: 0.5, v2: 0.5 }, routing: 'sticky' });
+    expect(await routed({ routing_key: 'user-1' })).toBe('sticky');
+    expect(await routed({})).toBe('random');
+    const rest = await call(client, 'predict', { name: 'nba_points', features: row, routing_key: 'user-1' });
+    expect(text(rest)).toMatch(/^nba_points v[12] \(\w+, sticky\)/);
+  });
+
+  it('counts in words that agree with the number: 1 version, 1 row, 1 call', async () => {
+    const { app: fresh } = await testApp();
+    try {
+      const c = await connect(fresh);
+      await ok(c, 'register_model', { name: 'one', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1' });
+      await ok(c, 'promote_model', { name: 'one', version: 'v1', target_stage: 'production' });
+      const registry = await ok<{ components: Array<{ detail: string }> }>(c, 'health_check', { component: 'model_registry' });
+      expect(registry.components[0].detail).toMatch(/^1 version: 1 production/);
+      expect(text(await call(c, 'list_models', {}))).toMatch(/^1 version:/);
+      expect(text(await call(c, 'batch_predict', { name: 'one', rows: [Array(10).fill(1)] }))).toMatch(/^one: 1 row scored in .* by v1 \(production\) 1 row;/);
+      expect(text(await call(c, 'get_traffic_config', { name: 'one' }))).toContain('1 call,');
+      await c.close();
+    } finally {
+      await fresh.close();
+    }
   });
 });

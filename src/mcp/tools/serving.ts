@@ -1,11 +1,12 @@
 import { types } from 'node:util';
 import { z } from 'zod';
+import { counted } from '../../counted.js';
 import { boundedRecord, dryRun, modelName, reason, stage, versionLabel } from '../schemas.js';
 import { DomainError } from '../../errors.js';
 import type { FeatureRow } from '../../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../../serving/answers.js';
 import type { PredictionValue } from '../../serving/outputs.js';
-import type { TrafficChange } from '../../serving/serving.js';
+import { ROUTED_BY, type TrafficChange } from '../../serving/serving.js';
 import { defineTool, requireAssessed } from '../tool.js';
 import { productionVersion } from '../../registry/rules.js';
 import type { ModelState } from '../../registry/types.js';
@@ -119,7 +120,9 @@ export const predict = defineTool({
     probabilities,
     target_names: targetNames,
     latency_ms: z.number().describe('Validation, routing and ONNX time in the server'),
-    routed_by: z.enum(['explicit', 'sticky', 'random']).describe('How the version was chosen'),
+    routed_by: z
+      .enum(ROUTED_BY)
+      .describe('How the version was chosen: explicit (version given), production (no A/B split: the production version, whatever the routing_key), sticky (the routing_key\'s place in the split), random (a weighted draw in the split)'),
   },
   effect: 'read',
   idempotent: true,
@@ -251,11 +254,11 @@ export const batchPredict = defineTool({
   acceptAsIs: arrayRowsCall,
   async handler(args, ctx) {
     const b = await ctx.app.serving.predictBatch(args.name, args.rows, { version: args.version, routingKey: args.routing_key });
-    const served = b.served.map((s) => `${s.version} (${s.stage}) ${s.rows} rows`).join(', ');
+    const served = b.served.map((s) => `${s.version} (${s.stage}) ${counted(s.rows, 'row')}`).join(', ');
     const head = b.predictions.slice(0, 5).map((p) => valueText(p, b.targetNames));
     return {
       data: batchAnswer(b),
-      summary: `${b.name}: ${b.rows} rows scored in ${round3(b.latencyMs)} ms by ${served}; first predictions ${head.join(', ')}${b.rows > 5 ? ', …' : ''} (all in structuredContent.predictions).`,
+      summary: `${b.name}: ${counted(b.rows, 'row')} scored in ${round3(b.latencyMs)} ms by ${served}; first predictions ${head.join(', ')}${b.rows > 5 ? ', …' : ''} (all in structuredContent.predictions).`,
     };
   },
 });
@@ -401,7 +404,7 @@ export const getTrafficConfig = defineTool({
     const r = await ctx.app.serving.trafficReport(args.name, ctx.app.startedAt);
     const lines = r.variants.map(
       (v) =>
-        `- ${v.version} (${v.stage ?? 'gone'}): weight ${Math.round(v.weight * 1000) / 10}%, ${v.count} calls, ${(v.errorRate * 100).toFixed(1)}% errors, p50 ${v.latencyMs?.p50 ?? '–'} ms, p95 ${v.latencyMs?.p95 ?? '–'} ms, mean output ${v.meanOutput === null ? '–' : v.meanOutput.toFixed(4)}`,
+        `- ${v.version} (${v.stage ?? 'gone'}): weight ${Math.round(v.weight * 1000) / 10}%, ${counted(v.count, 'call')}, ${(v.errorRate * 100).toFixed(1)}% errors, p50 ${v.latencyMs?.p50 ?? '–'} ms, p95 ${v.latencyMs?.p95 ?? '–'} ms, mean output ${v.meanOutput === null ? '–' : v.meanOutput.toFixed(4)}`,
     );
     const head = r.config
       ? `${args.name}: ${r.explicit ? `A/B split (${r.config.routing})` : 'all traffic to production'} since ${r.since}`
@@ -487,11 +490,11 @@ export const getSystemStats = defineTool({
       latency: variants.map((v) => ({ name: v.name, version: v.version, count: v.count, errors: v.errors, error_rate: v.error_rate, latency_ms: v.latency_ms })),
       prediction_log: { written: log.written, pending: log.pending, failed_flushes: log.failedFlushes, dropped: log.dropped, stored_rows: await store.predictions.count() },
     };
-    const lines = variants.map((v) => `- ${v.name} ${v.version}: ${v.count} predictions, ${(v.error_rate * 100).toFixed(1)}% errors, p50 ${v.latency_ms?.p50 ?? '–'} ms, p95 ${v.latency_ms?.p95 ?? '–'} ms, p99 ${v.latency_ms?.p99 ?? '–'} ms`);
+    const lines = variants.map((v) => `- ${v.name} ${v.version}: ${counted(v.count, 'prediction')}, ${(v.error_rate * 100).toFixed(1)}% errors, p50 ${v.latency_ms?.p50 ?? '–'} ms, p95 ${v.latency_ms?.p95 ?? '–'} ms, p99 ${v.latency_ms?.p99 ?? '–'} ms`);
     return {
       data,
       summary: [
-        `Up ${data.uptime_s} s. ${totals.predictions} predictions, ${(totals.error_rate * 100).toFixed(2)}% errors. Model cache: ${c.size}/${c.maxSize} loaded, hit rate ${(data.model_cache.hit_rate * 100).toFixed(1)}%.`,
+        `Up ${data.uptime_s} s. ${counted(totals.predictions, 'prediction')}, ${(totals.error_rate * 100).toFixed(2)}% errors. Model cache: ${c.size}/${c.maxSize} loaded, hit rate ${(data.model_cache.hit_rate * 100).toFixed(1)}%.`,
         ...lines,
       ].join('\n'),
     };
