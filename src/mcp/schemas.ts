@@ -104,8 +104,9 @@ export const auditEntry = z.object({
   from_stage: stage.nullable(),
   to_stage: stage.nullable(),
   actor: z.string(),
-  reason: z.string().nullable(),
+  reason: z.string().nullable().describe("The caller's reason (an agent's own words), as it gave it"),
   approved_by: z.string().nullable().describe('The person who approved the change (MLOPS_MCP_APPROVAL=elicit), if any'),
+  approver_reason: z.string().nullable().describe("The approver's reason, kept beside the caller's"),
   details: z.record(z.string(), z.unknown()).nullable().describe('What else was recorded: weights before and after, refusal outcome, …'),
   created_at: z.string(),
 });

@@ -85,8 +85,9 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         assessed: null,
         who: (reason) => ({
           actor: actor(),
-          reason: approval?.reason ?? reason,
+          reason,
           approvedBy: approval?.by,
+          approverReason: approval?.reason,
         }),
       };
       /** A refusal in the audit trail: what was asked, by whom (with the approver, if any), and why it did not happen. */
@@ -106,7 +107,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
             if (app.config.approval === 'elicit') {
               const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: judged.preview, timeoutMs: app.config.approvalTimeoutMs, callId: extra.requestId });
               if (decision.outcome !== 'approved') return await refuse(decision.code, decision.message);
-              approval = { by: decision.approvedBy, reason: decision.reason ?? (args.reason as string | undefined) };
+              approval = { by: decision.approvedBy, reason: decision.reason };
               judged.approved = true;
             }
           }

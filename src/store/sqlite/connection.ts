@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { AlertDraft } from '../../monitoring/alert-types.js';
 import type { OutboxKind } from '../../mlflow/ports.js';
-import type { Actor, AuditAction, Stage } from '../../registry/types.js';
+import { auditDetails, type AuditDraft } from '../audit.js';
 import type { Db } from './database.js';
 import { isSqliteBusy } from './errors.js';
 
@@ -10,16 +10,6 @@ export const WRITE_LOCK_WAIT_MS = 5000;
 /** How long SQLite itself waits per attempt, blocking the event loop (see SqliteConnection.transaction). */
 export const WRITE_ATTEMPT_WAIT_MS = 10;
 
-export interface AuditDraft {
-  name: string;
-  version: string | null;
-  action: AuditAction;
-  from: Stage | null;
-  to: Stage | null;
-  who: Actor;
-  now: string;
-  details?: Record<string, unknown> | undefined;
-}
 
 /**
  * The registry database's one connection as the adapters share it: write transactions that wait
@@ -66,7 +56,7 @@ export class SqliteConnection {
   }
 
   audit(e: AuditDraft): void {
-    const details = e.who.approvedBy ? { ...e.details, approved_by: e.who.approvedBy } : e.details;
+    const details = auditDetails(e);
     this.q.audit.run({
       name: e.name,
       version: e.version,
