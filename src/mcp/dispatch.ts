@@ -48,7 +48,7 @@ export function toolError(logger: Logger, tool: string, e: unknown): CallToolRes
  * Takes over tools/call from the handler McpServer installed (its handler map is private; the
  * SDK has no hook for any of this):
  * - a tool left out for read-only mode or the caller's role is not listed, and a call to it
- *   anyway gets an error naming why rather than "tool not found";
+ *   anyway gets an error naming why rather than "tool not found" (`onHidden` sees it first);
  * - arguments holding a `__proto__` key are refused by name (zod's records drop it silently);
  * - an ordinary call (name, arguments, at most a progress token) whose arguments pass the input
  *   schema goes straight to the tool, and its answer is checked against the output schema here.
@@ -65,6 +65,8 @@ export function takeOverToolCalls(
   tools: ReadonlyMap<string, DirectTool>,
   hidden: ReadonlyMap<string, string>,
   logger: Logger,
+  /** Sees a call to a hidden tool before it is answered (to audit it); its failure is logged, the answer stays the refusal. */
+  onHidden?: (tool: string, code: string, args: unknown) => Promise<void>,
 ): void {
   const handlers = (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
   const sdkPath = handlers.get('tools/call');
@@ -72,7 +74,11 @@ export function takeOverToolCalls(
     const params = ordinaryCall(request);
     const name = params?.name ?? (request as { params?: { name?: unknown } } | null)?.params?.name;
     const message = typeof name === 'string' ? hidden.get(name) : undefined;
-    if (message !== undefined) return errorResult(message.slice(0, message.indexOf(':')), message);
+    if (message !== undefined) {
+      const code = message.slice(0, message.indexOf(':'));
+      await onHidden?.(name as string, code, (request as { params?: { arguments?: unknown } }).params?.arguments).catch((e: unknown) => logger.warn({ err: e, tool: name }, 'could not audit a refused call'));
+      return errorResult(code, message);
+    }
     if (params && !tools.has(params.name)) {
       return errorResult('not_found', `not_found: no tool named "${params.name.slice(0, 100)}"; tools/list shows the tools this server offers to this caller.`);
     }

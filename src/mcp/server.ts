@@ -9,6 +9,7 @@ import { errorResult, takeOverToolCalls, toolError, type DirectTool } from './di
 import { requestApproval } from './approval.js';
 import { boundText } from './format.js';
 import { registerPrompts } from './prompts.js';
+import { auditUnavailableCall } from './refusals.js';
 import { registerResources } from './resources.js';
 import { StaleAssessmentError, type Assessment, type Role, type ToolContext, type ToolDefinition } from './tool.js';
 import { allTools } from './tools/index.js';
@@ -138,7 +139,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
     );
     direct.set(tool.name, { input, output, acceptAsIs: tool.acceptAsIs, call: (args, extra) => call(args, extra as Extra) });
   }
-  takeOverToolCalls(server, direct, hidden, app.logger);
+  takeOverToolCalls(server, direct, hidden, app.logger, (tool, code, args) => auditUnavailableCall(app, actor(), tool, code, args));
   registerResources(server, app);
   registerPrompts(server, app);
   registerDashboard(server);

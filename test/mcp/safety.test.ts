@@ -268,6 +268,25 @@ describe('roles', () => {
     expect(errorCode(r)).toBe('read_only');
     expect(text(r)).toContain('read-only mode');
   });
+
+  it("audits a read token's writes and writes on a read-only server, as an operate token's refusals are", async () => {
+    const { app, admin } = await demoApp();
+    const { client: viewer } = await clientWith(app, { caller: { name: 'dashboard', role: 'read' } });
+    const ro = await connect(app, { readOnly: true, clientName: 'ro-agent' });
+    const before = stagesOf(app);
+    expect(errorCode(await call(viewer, 'promote_model', promoteV2))).toBe('forbidden');
+    expect(errorCode(await call(ro, 'archive_model', { name: 'nba_points', version: 'v2', reason: 'tidy up' }))).toBe('read_only');
+    // A dry run asks for no change, and a model that does not exist has no trail: neither is recorded (nor fails).
+    expect(errorCode(await call(viewer, 'promote_model', { ...promoteV2, dry_run: true }))).toBe('forbidden');
+    expect(errorCode(await call(viewer, 'register_model', { name: 'brand_new', artifact_path: '/x.onnx' }))).toBe('forbidden');
+    expect(stagesOf(app)).toEqual(before);
+    type Entry = { action: string; actor: string; version: string | null; reason: string | null; details: { tool: string; outcome: string; asked: string } };
+    const h = await ok<{ entries: Entry[] }>(admin, 'get_model_history', { name: 'nba_points', limit: 2 });
+    expect(h.entries[1]).toMatchObject({ action: 'refused', actor: 'dashboard', version: 'v2', reason: 'better rmse', details: { tool: 'promote_model', outcome: 'forbidden' } });
+    expect(h.entries[1].details.asked).toBe('promote_model name="nba_points" version="v2" target_stage="production"');
+    expect(h.entries[0]).toMatchObject({ action: 'refused', actor: 'ro-agent (memory)', version: 'v2', reason: 'tidy up', details: { tool: 'archive_model', outcome: 'read_only' } });
+    expect((await ok<{ entries: Entry[] }>(admin, 'get_model_history', { name: 'brand_new' }).catch(() => ({ entries: [] }))).entries).toEqual([]);
+  });
 });
 
 describe('bounded answers', () => {
