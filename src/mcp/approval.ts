@@ -7,6 +7,21 @@ export type ApprovalDecision =
 /** An approver's reason is kept up to this long, as the agent's is (reason: at most 1000 characters). */
 const MAX_APPROVER_REASON = 1000;
 
+const clientName = (server: McpServer) => server.server.getClientVersion()?.name ?? 'the client';
+
+/** The refusal a change to production meets when the client cannot ask its person (no form elicitation); null when it can. */
+export function cannotApprove(server: McpServer, tool: string): (ApprovalDecision & { outcome: 'refused' }) | null {
+  if (server.server.getClientCapabilities()?.elicitation?.form) return null;
+  return {
+    outcome: 'refused',
+    code: 'approval_required',
+    message: `approval_required: this ${tool} call changes production, and this server asks a person to approve such changes (MLOPS_MCP_APPROVAL=elicit), but ${clientName(server)} does not support MCP elicitation. Use a client with elicitation, or ask an operator to make the change on a server running with approval off. Nothing was changed.`,
+  };
+}
+
+/** What a dry run of a change to production adds when the real call will ask the client's person. */
+export const approvalNote = (server: McpServer) => `The real call will ask the person at ${clientName(server)} to approve it (MLOPS_MCP_APPROVAL=elicit).`;
+
 /** How much of the agent's reason the person is shown (the audit keeps all of it). */
 const SHOWN_REASON = 300;
 
@@ -32,14 +47,9 @@ export async function requestApproval(
   server: McpServer,
   request: { tool: string; actor: string; reason: string | undefined; preview: string; timeoutMs: number; callId: string | number },
 ): Promise<ApprovalDecision> {
-  const client = server.server.getClientVersion()?.name ?? 'the client';
-  if (!server.server.getClientCapabilities()?.elicitation?.form) {
-    return {
-      outcome: 'refused',
-      code: 'approval_required',
-      message: `approval_required: this ${request.tool} call changes production, and this server asks a person to approve such changes (MLOPS_MCP_APPROVAL=elicit), but ${client} does not support MCP elicitation. Use a client with elicitation, or ask an operator to make the change on a server running with approval off. Nothing was changed.`,
-    };
-  }
+  const client = clientName(server);
+  const unable = cannotApprove(server, request.tool);
+  if (unable) return unable;
   // The server's words on lines of their own; the agent's only quoted, on one line, and labelled.
   const message = [
     `${quoted(request.actor, 100)} asks to run ${request.tool}.`,

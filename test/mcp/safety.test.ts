@@ -184,6 +184,10 @@ describe('approval through elicitation (MLOPS_MCP_APPROVAL=elicit)', () => {
     const r = await call(client, 'promote_model', promoteV2);
     expect(errorCode(r)).toBe('approval_required');
     expect(text(r)).toMatch(/does not support MCP elicitation\. Use a client with elicitation, or ask an operator/);
+    // Its dry run says so too, rather than "would move".
+    const dry = await call(client, 'promote_model', { ...promoteV2, dry_run: true });
+    expect(errorCode(dry)).toBe('approval_required');
+    expect(text(dry)).toMatch(/^approval_required: dry run, nothing changed: the real call would be refused: this promote_model call changes production, .* does not support MCP elicitation\..* What it would do: Promotion of nba_points would move/);
     for (const args of [
       { name: 'nba_win_predictor', weights: { 'v2.0': 0.5, 'v1.5': 0.5 } },
     ]) {
@@ -197,7 +201,8 @@ describe('approval through elicitation (MLOPS_MCP_APPROVAL=elicit)', () => {
   it('asks nothing for dry runs and for changes that do not reach production', async () => {
     const { app } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit' });
     const { client, asked } = await clientWith(app, { answer: () => ({ action: 'decline' }) });
-    await ok(client, 'promote_model', { ...promoteV2, dry_run: true });
+    const dry = await call(client, 'promote_model', { ...promoteV2, dry_run: true });
+    expect(text(dry)).toMatch(/would move: v2 staging → production.* The real call will ask the person at agent to approve it \(MLOPS_MCP_APPROVAL=elicit\)\.$/);
     await ok(client, 'rollback_model', { name: 'nba_points', to_version: 'v2', dry_run: true });
     await ok(client, 'register_model', { name: 'nba_points', artifact_path: 'fixtures/nba_points_v1.onnx'.replace('fixtures', `${process.cwd()}/fixtures`), version: 'v3' });
     await ok(client, 'promote_model', { name: 'nba_points', version: 'v3', target_stage: 'staging' });
@@ -229,8 +234,15 @@ describe('roles', () => {
     const { client } = await clientWith(app, { caller: { name: 'ci-bot', role: 'operate' } });
     await ok(client, 'register_model', { name: 'nba_points', artifact_path: `${process.cwd()}/fixtures/nba_points_v2.onnx`, version: 'v3' });
     await ok(client, 'promote_model', { name: 'nba_points', version: 'v3', target_stage: 'staging', reason: 'nightly' });
-    expect((await ok<{ dry_run: boolean }>(client, 'promote_model', { ...promoteV2, dry_run: true })).dry_run).toBe(true);
+    expect((await ok<{ dry_run: boolean }>(client, 'promote_model', { name: 'nba_points', version: 'v3', target_stage: 'staging', dry_run: true })).dry_run).toBe(true);
     const before = stagesOf(app);
+    // A dry run reports the refusal the real call would meet, with what it would do; it changes and records nothing.
+    const dry = await call(client, 'promote_model', { ...promoteV2, dry_run: true });
+    expect(errorCode(dry)).toBe('forbidden');
+    expect(text(dry)).toBe(
+      'forbidden: dry run, nothing changed: the real call would be refused: this promote_model call changes what production serves, which needs the admin role; token "ci-bot" has operate. Ask an admin to make it. What it would do: Promotion of nba_points would move: v2 staging → production; v1 production → archived. Production would be v2 (was v1).',
+    );
+    expect(text(await call(client, 'configure_ab_test', { name: 'nba_points', weights: { v1: 0.5, v2: 0.5 }, dry_run: true }))).toMatch(/^forbidden: dry run, nothing changed: .* What it would do: nba_points traffic would go/);
     const r = await call(client, 'promote_model', promoteV2);
     expect(errorCode(r)).toBe('forbidden');
     expect(text(r)).toContain('needs the admin role; token "ci-bot" has operate');
