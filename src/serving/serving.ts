@@ -81,12 +81,26 @@ export interface VariantReport {
   meanOutput: number | null;
 }
 
+/** What a traffic report's counts start from: the split being set, the last split's end, or this server's start. */
+export type SinceEvent = 'split_set' | 'split_ended' | 'server_started';
+
+export const SINCE_EVENTS = ['split_set', 'split_ended', 'server_started'] as const satisfies readonly SinceEvent[];
+
+export interface TrafficReport {
+  /** The split in force (the explicit one, else all to production); null when nothing is routed. */
+  config: TrafficConfig | null;
+  explicit: boolean;
+  since: string;
+  sinceEvent: SinceEvent;
+  variants: VariantReport[];
+}
+
 export interface ServingDeps {
   traffic: TrafficStore;
   predictions: PredictionLogStore;
   changes: ChangeFeed;
-  /** Versions that share an artifact (one loaded session serves them all). */
-  registry: Pick<RegistryStore, 'versionsWithArtifact'>;
+  /** Versions that share an artifact (one loaded session serves them all); the audit trail (when a split ended). */
+  registry: Pick<RegistryStore, 'versionsWithArtifact' | 'history'>;
   artifacts: ArtifactStore;
   sessions: SessionCache;
   runtime: () => Promise<OnnxRuntime>;
@@ -358,11 +372,15 @@ export class ServingService {
     return { name, dryRun: false, before, after: result.config.weights, routing, alerts: result.plan.alerts };
   }
 
-  /** The split in force and, per variant, what it served since the split was set (from the prediction log). */
-  async trafficReport(name: string, since: Date): Promise<{ config: TrafficConfig | null; explicit: boolean; since: string; variants: VariantReport[] }> {
+  /**
+   * The split in force and, per variant, what it served since the split was set (from the
+   * prediction log); with no split, since the last one ended (the audit trail has when), else
+   * since `serverStart`.
+   */
+  async trafficReport(name: string, serverStart: Date): Promise<TrafficReport> {
     const state = await this.routeState(name);
     const config = state.effective;
-    const from = state.traffic?.updatedAt ?? since.toISOString();
+    const { from, sinceEvent } = state.traffic?.updatedAt ? { from: state.traffic.updatedAt, sinceEvent: 'split_set' as const } : await this.defaultSince(name, serverStart);
     // Counts, errors and means over everything logged since the split was set (per-minute
     // aggregates, every process's written predictions) plus this process's predictions not yet
     // in the database, without waiting for a flush; latency percentiles over this process's
@@ -392,7 +410,13 @@ export class ServingService {
         meanOutput: c?.n && Number.isFinite(c.sum / c.n) ? c.sum / c.n : null,
       });
     }
-    return { config, explicit: state.traffic !== null, since: from, variants };
+    return { config, explicit: state.traffic !== null, since: from, sinceEvent, variants };
+  }
+
+  /** Without a split: counts start when the last split ended (a configure_traffic entry to no split), or at `serverStart` if none ever did. */
+  private async defaultSince(name: string, serverStart: Date): Promise<{ from: string; sinceEvent: SinceEvent }> {
+    const [last] = await this.deps.registry.history(name, { action: 'configure_traffic', limit: 1 });
+    return last && last.details?.after === null ? { from: last.createdAt, sinceEvent: 'split_ended' } : { from: serverStart.toISOString(), sinceEvent: 'server_started' };
   }
 
   /** Runs a version once on a row of zeros, unlogged: proof that it serves (health checks). */

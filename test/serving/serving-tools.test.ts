@@ -238,6 +238,28 @@ describe('A/B traffic', () => {
     expect(onV2).toBeLessThan(45);
   });
 
+  it('after a split ends, counts from its end and says so, not from the server start with the A/B period in', async () => {
+    const features = [0.5, 0.5, 110, 110, 110, 110, 1, 1];
+    type Report = { explicit: boolean; since: string; since_event: string; variants: Array<{ version: string; count: number }> };
+    const report = () => ok<Report>(client, 'get_traffic_config', { name: 'nba_win_predictor' });
+    const before = await report();
+    expect(before).toMatchObject({ explicit: false, since: app.startedAt.toISOString(), since_event: 'server_started' });
+    await ok(client, 'configure_ab_test', { name: 'nba_win_predictor', weights: { 'v2.0': 0.5, 'v1.5': 0.5 } });
+    for (let i = 0; i < 20; i++) await ok(client, 'predict', { name: 'nba_win_predictor', features, routing_key: `user-${i}` });
+    const during = await report();
+    expect(during).toMatchObject({ explicit: true, since_event: 'split_set' });
+    expect(during.variants.reduce((n, v) => n + v.count, 0)).toBe(20);
+    // Promoting v2.0 ends the split (audited as configure_traffic to no split).
+    await ok(client, 'promote_model', { name: 'nba_win_predictor', version: 'v2.0', target_stage: 'production' });
+    const ended = (await ok<{ entries: Array<{ created_at: string }> }>(client, 'get_model_history', { name: 'nba_win_predictor', limit: 1 })).entries[0];
+    const after = await report();
+    expect(after).toMatchObject({ explicit: false, since: ended.created_at, since_event: 'split_ended' });
+    expect(after.variants.reduce((n, v) => n + v.count, 0)).toBe(0);
+    expect(text(await call(client, 'get_traffic_config', { name: 'nba_win_predictor' }))).toContain(`all traffic to production; counts since the last A/B split ended at ${ended.created_at}`);
+    for (let i = 0; i < 3; i++) await ok(client, 'predict', { name: 'nba_win_predictor', features });
+    expect((await report()).variants.map((v) => [v.version, v.count])).toEqual([['v2.0', 3]]);
+  });
+
   it('refuses bad weights and leaves the database as it was', async () => {
     const before = dumpTables(app.config.dbPath);
     const cases: Array<[Record<string, number>, string, RegExp]> = [

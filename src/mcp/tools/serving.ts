@@ -6,7 +6,7 @@ import { DomainError } from '../../errors.js';
 import type { FeatureRow } from '../../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../../serving/answers.js';
 import type { PredictionValue } from '../../serving/outputs.js';
-import { ROUTED_BY, type TrafficChange } from '../../serving/serving.js';
+import { ROUTED_BY, SINCE_EVENTS, type TrafficChange } from '../../serving/serving.js';
 import { defineTool, requireAssessed } from '../tool.js';
 import { productionVersion } from '../../registry/rules.js';
 import type { ModelState } from '../../registry/types.js';
@@ -375,14 +375,17 @@ export const getTrafficConfig = defineTool({
   name: 'get_traffic_config',
   title: 'Traffic split and per-variant statistics',
   description:
-    'The traffic split in force (an explicit A/B split, or all to production) and, per variant since the split was set: calls, errors, error rate and mean output, from the prediction log, and latency p50/p95/p99 over its latest 10 000 predictions.',
+    'The traffic split in force (an explicit A/B split, or all to production) and, per variant since the split was set (without a split: since the last one ended, else since the server started): calls, errors, error rate and mean output, from the prediction log, and latency p50/p95/p99 over its latest 10 000 predictions.',
   input: { name: modelName },
   output: {
     name: z.string(),
     explicit: z.boolean().describe('true: an A/B split set with configure_ab_test; false: all traffic to production'),
     routing: z.enum(['sticky', 'random']).nullable(),
     weights: weightsOut,
-    since: z.string().describe('Statistics cover predictions since this time'),
+    since: z.string().describe('Statistics cover predictions since this time (see since_event)'),
+    since_event: z
+      .enum(SINCE_EVENTS)
+      .describe('What `since` is: split_set (the split in force was set), split_ended (all traffic back to production when the last split ended), server_started (no split ever: this server\'s start)'),
     variants: z.array(
       z.object({
         version: z.string(),
@@ -406,9 +409,10 @@ export const getTrafficConfig = defineTool({
       (v) =>
         `- ${v.version} (${v.stage ?? 'gone'}): weight ${Math.round(v.weight * 1000) / 10}%, ${counted(v.count, 'call')}, ${(v.errorRate * 100).toFixed(1)}% errors, p50 ${v.latencyMs?.p50 ?? '–'} ms, p95 ${v.latencyMs?.p95 ?? '–'} ms, mean output ${v.meanOutput === null ? '–' : v.meanOutput.toFixed(4)}`,
     );
+    const since = { split_set: `since it was set at ${r.since}`, split_ended: `since the last A/B split ended at ${r.since}`, server_started: `since this server started at ${r.since}` }[r.sinceEvent];
     const head = r.config
-      ? `${args.name}: ${r.explicit ? `A/B split (${r.config.routing})` : 'all traffic to production'} since ${r.since}`
-      : `${args.name}: no production version and no split; nothing is routed`;
+      ? `${args.name}: ${r.explicit ? `A/B split (${r.config.routing})` : 'all traffic to production'}; counts ${since}`
+      : `${args.name}: no production version and no split; nothing is routed (counts ${since})`;
     return {
       data: {
         name: args.name,
@@ -416,6 +420,7 @@ export const getTrafficConfig = defineTool({
         routing: r.config?.routing ?? null,
         weights: r.config?.weights ?? {},
         since: r.since,
+        since_event: r.sinceEvent,
         variants: r.variants.map((v) => ({
           version: v.version,
           stage: v.stage,

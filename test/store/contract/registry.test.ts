@@ -186,6 +186,9 @@ describeEachEngine('store contract: registry', (engine) => {
     expect(next.map((e) => e.reason)).toEqual(['try 2', 'try 1']);
     expect((await store.registry.history('m', { limit: 10, actor: 'alice' })).map((e) => e.reason)).toEqual(['try 3', 'try 1']);
     expect(await store.registry.history('m', { limit: 10, since: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
+    // By action: the registration alone, or the newest refusal.
+    expect((await store.registry.history('m', { limit: 10, action: 'register' })).map((e) => e.action)).toEqual(['register']);
+    expect((await store.registry.history('m', { limit: 1, action: 'refused' })).map((e) => e.reason)).toEqual(['try 4']);
   });
 
   it('keeps any text a caller sends: a NUL character in a reason does not fail the write', async () => {
