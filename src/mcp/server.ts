@@ -81,6 +81,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
       const ctx: ToolContext = {
         app,
         actor: actor(),
+        role,
         signal: extra.signal,
         progress: progressReporter(extra),
         assessed: null,

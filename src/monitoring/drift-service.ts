@@ -31,6 +31,8 @@ export interface DetectInput {
   features?: readonly string[] | undefined;
   datasetDriftShare: number;
   includeChart?: boolean | undefined;
+  /** false: a read-only caller's check, kept but never the latest and raising no alert (DriftRun.monitored). Default true. */
+  monitored?: boolean | undefined;
 }
 
 export interface DriftDeps {
@@ -106,7 +108,7 @@ export class DriftService {
     }
   }
 
-  /** Compares current data with the reference, stores the run, and raises a warning when a feature drifted. */
+  /** Compares current data with the reference, stores the run, and (for a monitored run) raises a warning when a feature drifted. */
   async detect(name: string, input: DetectInput, actor: string, onProgress?: Progress): Promise<{ run: DriftRun; chart: Buffer | null }> {
     const state = await this.requireModel(name);
     if (input.version !== undefined && !state.versions.some((v) => v.version === input.version)) {
@@ -146,10 +148,11 @@ export class DriftService {
       features: compared.features,
       actor,
       createdAt: this.now().toISOString(),
+      monitored: input.monitored !== false,
       curves: curvesOf(compared.features, selected, compared.sortedCurrent),
     };
     const drifted = run.features.filter((f) => f.drift_detected).sort((a, b) => a.p_value_adjusted - b.p_value_adjusted);
-    const alerts: AlertDraft[] = drifted.length && !(await this.raisedLately(name, run.version, drifted.map((f) => f.feature)))
+    const alerts: AlertDraft[] = run.monitored && drifted.length && !(await this.raisedLately(name, run.version, drifted.map((f) => f.feature)))
       ? [
           {
             type: 'feature_drift',

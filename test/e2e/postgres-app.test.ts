@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { AppContext } from '../../src/context.js';
+import { migrations } from '../../src/store/postgres/migrations.js';
 import { connect, fixture, ok, registerDemoVersions, testApp } from '../helpers.js';
 import { freePort } from '../mlflow/mlflow-server.js';
 import { describePostgres, freshDatabase } from '../postgres/server.js';
@@ -40,7 +41,9 @@ describePostgres('the tools on the PostgreSQL store', () => {
     const drift = await ok<{ features: unknown[] }>(client, 'detect_drift', { name: 'nba_points', window: { last_n: 70 } });
     expect(drift.features.length).toBe(10);
     const health = await ok<{ components: Array<{ name: string; detail: string }> }>(client, 'health_check', {});
-    expect(health.components.find((c) => c.name === 'database')?.detail).toMatch(/^PostgreSQL 15\.\d+.* at 127\.0\.0\.1:\d+\/t_\w+ answers \(schema version 1\)$/);
+    const detail = health.components.find((c) => c.name === 'database')?.detail;
+    expect(detail).toMatch(/^PostgreSQL 15\.\d+.* at 127\.0\.0\.1:\d+\/t_\w+ answers \(schema version \d+\)$/);
+    expect(detail).toContain(`(schema version ${migrations[migrations.length - 1].version})`);
     const history = await ok<{ entries: Array<{ action: string }> }>(client, 'get_model_history', { name: 'nba_points' });
     expect(history.entries.map((e) => e.action)).toEqual(['set_drift_reference', 'configure_traffic', 'promote', 'promote', 'register', 'register']);
     const stats = await ok<{ prediction_log: { stored_rows: number } }>(client, 'get_system_stats', {});

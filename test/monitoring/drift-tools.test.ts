@@ -80,6 +80,31 @@ describe('drift on the demo data', () => {
     expect(health.components[0].detail).toContain('drift in');
   });
 
+  it("keeps a read-only caller's check without letting it change the drift state others see", async () => {
+    await ok(client, 'set_drift_reference', { name: 'nba_points', csv_path: fixture('nba_points_reference.csv') });
+    const real = await ok<Run & { monitored: boolean }>(client, 'detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv') });
+    expect(real.monitored).toBe(true);
+    const drift = async () => (await ok<{ components: Array<{ status: string; detail: string }> }>(client, 'health_check', { component: 'drift_monitoring' })).components[0];
+    const seen = await drift();
+    expect(seen.status).toBe('degraded');
+    const alertsBefore = (await ok<{ count: number }>(client, 'get_alerts', {})).count;
+    // A read-only caller checks reference-like rows (no drift), and the drifted CSV again.
+    const reader = await connect(app, { readOnly: true, clientName: 'viewer' });
+    const sample = csvRows(fixture('nba_points_reference.csv')).filter((_, i) => i % 3 === 0);
+    const hiding = await call(reader, 'detect_drift', { name: 'nba_points', current_rows: sample });
+    expect(hiding.structuredContent).toMatchObject({ monitored: false, drifted_features: [] });
+    expect(text(hiding)).toContain("Not the model's latest check");
+    const again = await ok<Run & { monitored: boolean }>(reader, 'detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv'), threshold: 0.01 });
+    expect(again.monitored).toBe(false);
+    // health_check, the latest report (what the dashboard shows) and the alerts are as they were.
+    expect(await drift()).toEqual({ ...seen, latency_ms: expect.any(Number) });
+    expect((await ok<Run>(client, 'get_drift_report', { name: 'nba_points' })).run_id).toBe(real.run_id);
+    expect((await ok<{ count: number }>(client, 'get_alerts', {})).count).toBe(alertsBefore);
+    // The reader's run is kept: found by its id.
+    expect((await ok<Run & { monitored: boolean }>(reader, 'get_drift_report', { run_id: again.run_id })).monitored).toBe(false);
+    await reader.close();
+  });
+
   it('finds no drift in a sample of the reference itself, and applies corrections', async () => {
     await ok(client, 'set_drift_reference', { name: 'nba_points', csv_path: fixture('nba_points_reference.csv') });
     const sample = csvRows(fixture('nba_points_reference.csv')).filter((_, i) => i % 3 === 0);

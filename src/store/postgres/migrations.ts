@@ -218,6 +218,16 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'drift runs that do not monitor',
+    // As SQLite's migration 11: a read-only caller's run is kept but never a model's latest check.
+    sql: `
+      ALTER TABLE drift_runs ADD COLUMN monitored boolean NOT NULL DEFAULT true;
+      CREATE INDEX drift_runs_monitored ON drift_runs (model_name, created_at DESC, seq DESC) WHERE monitored;
+      CREATE INDEX drift_runs_monitored_time ON drift_runs (created_at DESC, seq DESC) WHERE monitored;
+    `,
+  },
 ];
 
 /** The advisory lock key under which migrations are applied ('mlopsmcp' in ASCII). */
