@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { diskFailure, isDomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { protoKeyPath, protoKeyProblem } from '../proto-key.js';
+import { issuesText } from '../zod-issues.js';
 
 const MAX_ERROR_TEXT = 2000;
 
@@ -158,19 +159,7 @@ function bounded(text: string): string {
   return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}\n… (${text.length - MAX_ERROR_TEXT} more characters of validation problems)` : text;
 }
 
-const SHOWN_ISSUES = 5;
-
-/**
- * Arguments that fail a tool's input schema, as `invalid_argument: <tool> <where>: <problem>; …`
- * and what to do: each problem at its argument path, an argument left out called "required".
- */
+/** Arguments that fail a tool's input schema, as `invalid_argument: <tool> arguments: <where>: <problem>; …` and what to do. */
 export function invalidArguments(tool: string, issues: readonly z.core.$ZodIssue[], args: Record<string, unknown>): string {
-  const problems = issues.slice(0, SHOWN_ISSUES).map((i) => {
-    const at = i.path.map(String).join('.');
-    const missing = i.path.length === 1 && !Object.hasOwn(args, String(i.path[0])) && i.code !== 'unrecognized_keys';
-    const problem = i.message.replace(/^Invalid input: /, '');
-    return `${at ? `${at}: ` : ''}${missing ? `required (${problem})` : problem}`;
-  });
-  const more = issues.length > SHOWN_ISSUES ? `; and ${issues.length - SHOWN_ISSUES} more` : '';
-  return bounded(`invalid_argument: ${tool} arguments: ${problems.join('; ')}${more}. Correct them and call again (tools/list shows ${tool}'s input schema).`);
+  return bounded(`invalid_argument: ${tool} arguments: ${issuesText(issues, args)}. Correct them and call again (tools/list shows ${tool}'s input schema).`);
 }

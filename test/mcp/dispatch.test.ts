@@ -90,7 +90,7 @@ describe('tools/call dispatch', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ n: 1.5 }, /^invalid_argument: double arguments: n: expected int, received number\. Correct them and call again \(tools\/list shows double's input schema\)\.$/],
       [{ n: 1, extra: true }, /^invalid_argument: double arguments: Unrecognized key: "extra"\. Correct them/],
-      [{}, /^invalid_argument: double arguments: n: required \(expected number, received undefined\)\. Correct them/],
+      [{}, /^invalid_argument: double arguments: n: required \(expected number\)\. Correct them/],
     ];
     for (const [args, message] of cases) {
       const r = (await client.callTool({ name: 'double', arguments: args })) as CallToolResult;

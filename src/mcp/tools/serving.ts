@@ -1,7 +1,7 @@
 import { types } from 'node:util';
 import { z } from 'zod';
 import { counted } from '../../counted.js';
-import { boundedRecord, dryRun, modelName, reason, stage, versionLabel } from '../schemas.js';
+import { boundedRecord, dryRun, modelName, reason, ROW_FORMS, rowProblem, stage, versionLabel } from '../schemas.js';
 import { DomainError } from '../../errors.js';
 import type { FeatureRow } from '../../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../../serving/answers.js';
@@ -19,35 +19,6 @@ const MAX_FEATURES_TEXT = 4_000_000;
 
 const namedFeatures = boundedRecord(z.string().max(256), z.number(), MAX_FEATURES, 'features').describe('Named features, e.g. {"is_home": 1, "days_rest": 2, …}');
 const orderedFeatures = z.array(z.number()).max(MAX_FEATURES).describe('Values in the order of the model\'s feature_names');
-/** What zod tells of one option of a union that failed. */
-interface OptionIssue {
-  code: string;
-  path: PropertyKey[];
-  message: string;
-}
-
-/**
- * The error of a row that fits none of its forms: zod's union says only "Invalid input". Names
- * the entry that is wrong in the form the row has (an object's feature, an array's value), and
- * the forms a row takes. The dispatcher puts the argument path before it.
- */
-function rowProblem(forms: string) {
-  return (issue: { input?: unknown; errors?: OptionIssue[][] }): string => {
-    if (issue.input === undefined) return `required: ${forms}`;
-    // The option of the row's own type failed inside it; the others failed on the type itself.
-    const inside = issue.errors?.find((e) => e.length > 0 && !(e[0].code === 'invalid_type' && e[0].path.length === 0))?.[0];
-    const got = issue.input === null ? 'null' : Array.isArray(issue.input) ? 'an array' : typeof issue.input;
-    if (!inside) return `${got} is not a row (${forms})`;
-    const key = inside.path[0];
-    const entry = key === undefined ? '' : typeof key === 'number' ? `position ${key}: ` : `"${String(key).slice(0, 100)}": `;
-    // The only key a record refuses is one past the name schema's 256 characters.
-    const problem = inside.code === 'invalid_key' ? 'a feature name longer than 256 characters' : inside.message.replace(/^Invalid input: /, '');
-    return `${entry}${problem} (${forms})`;
-  };
-}
-
-const ROW_FORMS = 'a row is an object of feature name → number, or an array of numbers in signature order';
-
 // Arrays first: a batch's rows are usually arrays, and a union tries its options in order (a row
 // that fails the first option costs an issue object: ~1.4 ms per 10 000 array rows before).
 const featureRow = z.union([orderedFeatures, namedFeatures], { error: rowProblem(ROW_FORMS) }).describe('One row of features: an array in signature order, or an object keyed by feature name');
