@@ -49,7 +49,7 @@ export const configSchema = z.object({
   MLOPS_MCP_MAX_SESSIONS: positiveInt('MLOPS_MCP_MAX_SESSIONS').default(100).describe('Open HTTP MCP sessions allowed at once'),
   MLOPS_MCP_SESSION_RECLAIM_SECONDS: positiveInt('MLOPS_MCP_SESSION_RECLAIM_SECONDS')
     .default(60)
-    .describe('At the session cap, a session with no request under way for this long gives its place to a new one'),
+    .describe('At the session cap, a session with no call under way for this long (an open GET stream alone is none) gives its place to a new one'),
   MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS: positiveInt('MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS')
     .default(20)
     .describe('A connection that has not sent complete request headers this long after the request began is answered 408 and closed (slow-header clients)'),
