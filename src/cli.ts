@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig } from './config.js';
 import { createAppContext } from './context.js';
@@ -7,6 +6,7 @@ import { loadDemo } from './demo.js';
 import { startHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { createMcpServer } from './mcp/server.js';
+import { StdioTransport } from './mcp/stdio.js';
 import { VERSION } from './version.js';
 
 interface ServeOptions {
@@ -55,7 +55,7 @@ async function serve(options: ServeOptions): Promise<void> {
     closeTransport = () => http.close();
   } else {
     const server = createMcpServer(app, { readOnly, transport: 'stdio' });
-    await server.connect(new StdioServerTransport());
+    await server.connect(new StdioTransport());
     logger.info({ readOnly }, 'serving MCP on stdio');
     closeTransport = () => server.close();
     // The client closing our stdin ends the session.

@@ -37,7 +37,7 @@ export const configSchema = z.object({
   MLOPS_MCP_ALLOWED_DIRS: z
     .string()
     .optional()
-    .describe("':'-separated directories that file arguments (artifact_path, csv_path) may reach; default: the working directory and fixtures/"),
+    .describe("':'-separated directories that file arguments (artifact_path, csv_path) may reach; default: $MLOPS_MCP_HOME/imports (created) and the package's fixtures/"),
   MLOPS_MCP_TOKEN: z.string().min(16, 'MLOPS_MCP_TOKEN must be at least 16 characters').optional().describe('Bearer token required on /mcp when set'),
   MLOPS_MCP_ALLOWED_HOSTS: z
     .string()
@@ -54,7 +54,7 @@ export const configSchema = z.object({
   MLOPS_MCP_MAX_SESSIONS: positiveInt('MLOPS_MCP_MAX_SESSIONS').default(100).describe('Open HTTP MCP sessions allowed at once'),
   MLOPS_MCP_SESSION_RECLAIM_SECONDS: positiveInt('MLOPS_MCP_SESSION_RECLAIM_SECONDS')
     .default(60)
-    .describe('At the session cap, a session with no request under way for this long gives its place to a new one'),
+    .describe('At the session cap, a session with no call under way for this long (an open GET stream alone is none) gives its place to a new one'),
   MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS: positiveInt('MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS')
     .default(20)
     .describe('A connection that has not sent complete request headers this long after the request began is answered 408 and closed (slow-header clients)'),
@@ -99,6 +99,8 @@ export interface Config {
   /** s3://bucket/prefix for shared artifacts; undefined: artifacts only in artifactsDir. */
   artifactsUrl: string | undefined;
   artifactsDir: string;
+  /** Where files to register or read come from by default (created at start; an allowed directory unless MLOPS_MCP_ALLOWED_DIRS says otherwise). */
+  importsDir: string;
   allowedDirs: string[];
   token: string | undefined;
   tokensFile: string | undefined;
@@ -136,6 +138,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** The directory under MLOPS_MCP_HOME meant for files to import, allowed by default. */
+const IMPORTS_DIR = 'imports';
+
 /** The package root (one level above src/ or dist/), where fixtures/ lives. */
 export const packageRoot = path.resolve(import.meta.dirname, '..');
 
@@ -159,9 +164,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
   const home = path.resolve(cwd, raw.MLOPS_MCP_HOME);
+  // Not the working directory by default: that is where .env files and the like live.
   const allowedDirs = raw.MLOPS_MCP_ALLOWED_DIRS
     ? raw.MLOPS_MCP_ALLOWED_DIRS.split(':').filter(Boolean).map((d) => path.resolve(cwd, d))
-    : [cwd, path.join(packageRoot, 'fixtures')];
+    : [path.join(home, IMPORTS_DIR), path.join(packageRoot, 'fixtures')];
   const allowedHosts = raw.MLOPS_MCP_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean);
   return {
     home,
@@ -170,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     databasePoolSize: raw.MLOPS_MCP_DATABASE_POOL_SIZE,
     artifactsUrl: raw.MLOPS_MCP_ARTIFACTS_URL,
     artifactsDir: path.join(home, 'artifacts'),
+    importsDir: path.join(home, IMPORTS_DIR),
     allowedDirs,
     token: raw.MLOPS_MCP_TOKEN,
     tokensFile: raw.MLOPS_MCP_TOKENS_FILE && path.resolve(cwd, raw.MLOPS_MCP_TOKENS_FILE),

@@ -48,6 +48,7 @@ export interface AppContext {
 
 export async function createAppContext(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<AppContext> {
   fs.mkdirSync(config.artifactsDir, { recursive: true });
+  fs.mkdirSync(config.importsDir, { recursive: true });
   const objects = await openArtifactObjects(config, logger);
   const links = { statusPage: config.publicUrl ? `${config.publicUrl}/` : null };
   const senders = alertSenders({ webhookUrl: config.alertWebhookUrl, alertmanagerUrl: config.alertmanagerUrl, statusPage: () => links.statusPage });

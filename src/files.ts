@@ -113,20 +113,20 @@ export function isWithin(file: string, dirs: readonly string[]): boolean {
   });
 }
 
-/** Allowed directories as a caller may see them: relative to the working directory, never the server's absolute paths. */
+/**
+ * The allowed directories as configured (absolute, symlinks not resolved): a caller that is
+ * refused needs to know where to put the file. Nothing else of the server's disk is named.
+ */
 function shown(dirs: readonly string[]): string {
-  const cwd = process.cwd();
-  const names = dirs.map((d) => {
-    const rel = path.relative(cwd, path.resolve(d));
-    return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? null : rel;
-  });
-  const visible = names.filter((n): n is string => n !== null);
-  const others = names.length - visible.length;
-  return [...visible, ...(others ? [`${others} more in MLOPS_MCP_ALLOWED_DIRS`] : [])].join(', ');
+  const names = dirs.map((d) => path.resolve(d));
+  const more = names.length - SHOWN_DIRS;
+  return more > 0 ? `${names.slice(0, SHOWN_DIRS).join(', ')} and ${more} more` : names.join(', ');
 }
+
+const SHOWN_DIRS = 10;
 
 const notAllowed = (argument: string, requested: string, dirs: readonly string[]) =>
   new DomainError(
     'path_not_allowed',
-    `${argument} "${requested}" is outside the allowed directories (${shown(dirs)}). Copy the file under one of them, or add its directory to MLOPS_MCP_ALLOWED_DIRS.`,
+    `${argument} "${requested}" is outside the allowed directories (${shown(dirs)}). Copy the file into one of them, or have an operator add its directory to MLOPS_MCP_ALLOWED_DIRS.`,
   );

@@ -8,7 +8,9 @@ describe('configuration', () => {
     const c = loadConfig({}, '/srv/app');
     expect(c.home).toBe('/srv/app/registry');
     expect(c.dbPath).toBe('/srv/app/registry/registry.db');
-    expect(c.allowedDirs).toEqual(['/srv/app', path.join(packageRoot, 'fixtures')]);
+    // Not the working directory (where .env files live): the home's imports/ and the demo fixtures.
+    expect(c.allowedDirs).toEqual(['/srv/app/registry/imports', path.join(packageRoot, 'fixtures')]);
+    expect(c.importsDir).toBe('/srv/app/registry/imports');
     expect(c).toMatchObject({ readOnly: false, modelCacheSize: 50, modelCacheTtlMs: 3_600_000, alertErrorRate: 0.05, alertP95LatencyMs: 100, logLevel: 'info' });
   });
 
@@ -33,7 +35,7 @@ describe('configuration', () => {
   });
 
   it('treats an empty variable as unset', () => {
-    expect(loadConfig({ MLOPS_MCP_TOKEN: '', MODEL_CACHE_SIZE: '', MLOPS_MCP_ALLOWED_DIRS: '' }, '/w')).toMatchObject({ token: undefined, modelCacheSize: 50, allowedDirs: ['/w', path.join(packageRoot, 'fixtures')] });
+    expect(loadConfig({ MLOPS_MCP_TOKEN: '', MODEL_CACHE_SIZE: '', MLOPS_MCP_ALLOWED_DIRS: '' }, '/w')).toMatchObject({ token: undefined, modelCacheSize: 50, allowedDirs: ['/w/registry/imports', path.join(packageRoot, 'fixtures')] });
   });
 
   it('documents every variable in .env.example, and nothing else', () => {

@@ -31,6 +31,19 @@ describe('resolveAllowedFile (real files and symlinks)', () => {
     expect(String(err)).not.toContain('TOP SECRET');
   });
 
+  it('names the allowed directories as configured (not their symlink targets) in a refusal, so the caller knows where to put the file', async () => {
+    const { root, allowed, outside } = layout();
+    fs.symlinkSync(allowed, path.join(root, 'via-link'));
+    const dirs = [path.join(root, 'via-link'), path.join(root, 'imports')];
+    const err = await resolveAllowedFile('csv_path', path.join(outside, 'secret.txt'), dirs).catch((e: Error) => e);
+    expect(err).toMatchObject({ code: 'path_not_allowed' });
+    expect((err as Error).message).toBe(
+      `csv_path "${path.join(outside, 'secret.txt')}" is outside the allowed directories (${dirs.join(', ')}). Copy the file into one of them, or have an operator add its directory to MLOPS_MCP_ALLOWED_DIRS.`,
+    );
+    const missing = await resolveAllowedFile('csv_path', path.join(root, 'via-link', 'nope.csv'), dirs).catch((e: Error) => e);
+    expect((missing as Error).message).toContain(`it must be a file under ${dirs.join(', ')}`);
+  });
+
   it('refuses a symlink inside an allowed directory that points outside it', async () => {
     const { allowed, outside } = layout();
     fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(allowed, 'link.onnx'));

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { counted } from '../counted.js';
 import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { MlflowClient } from '../mlflow/client.js';
@@ -157,7 +158,7 @@ export class HealthService {
     if (total === 0) return { status: 'healthy' as const, detail: 'no models registered yet: register one with register_model' };
     return {
       status: 'healthy' as const,
-      detail: `${total} versions: ${c.production} production, ${c.staging} staging, ${c.none} none, ${c.archived} archived`,
+      detail: `${counted(total, 'version')}: ${c.production} production, ${c.staging} staging, ${c.none} none, ${c.archived} archived`,
     };
   }
 

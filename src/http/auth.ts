@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Caller } from '../mcp/server.js';
-import { rpcError } from './responses.js';
+import { refuse } from './responses.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -85,7 +85,7 @@ export function bearerAuth(tokens: TokenRegistry): RequestHandler {
       return;
     }
     res.set('WWW-Authenticate', 'Bearer realm="mlops-mcp"');
-    rpcError(res, 401, -32001, 'Unauthorized: send Authorization: Bearer <token>');
+    refuse(req, res, 401, { rpc: -32001, rest: 'UNAUTHENTICATED' }, 'Unauthorized: send Authorization: Bearer <token>');
   };
 }
 
@@ -101,6 +101,28 @@ export function originCheck(allowedHosts: readonly string[]): RequestHandler {
       hostname = undefined;
     }
     if (hostname !== undefined && (allowedHosts.includes(hostname) || allowedHosts.includes(`[${hostname}]`))) return next();
-    rpcError(res, 403, -32000, `Origin not allowed: ${origin}`);
+    refuse(req, res, 403, FORBIDDEN, `Origin not allowed: ${origin.slice(0, 200)}`);
+  };
+}
+
+const FORBIDDEN = { rpc: -32000, rest: 'PERMISSION_DENIED' };
+
+/**
+ * Host-header validation against DNS rebinding, as the SDK's hostHeaderValidation middleware
+ * does it (the hostname, any port, must be allowed; IPv6 in brackets), answering in the shape of
+ * the route asked (the SDK's answers JSON-RPC everywhere). First of all, before any body is read.
+ */
+export function hostCheck(allowedHosts: readonly string[]): RequestHandler {
+  return (req, res, next) => {
+    const header = req.headers.host;
+    if (!header) return refuse(req, res, 403, FORBIDDEN, 'Missing Host header');
+    let hostname: string;
+    try {
+      hostname = new URL(`http://${header}`).hostname;
+    } catch {
+      return refuse(req, res, 403, FORBIDDEN, `Invalid Host header: ${header.slice(0, 200)}`);
+    }
+    if (!allowedHosts.includes(hostname)) return refuse(req, res, 403, FORBIDDEN, `Invalid Host: ${hostname.slice(0, 200)}`);
+    next();
   };
 }

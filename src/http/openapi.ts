@@ -1,16 +1,17 @@
 import { z } from 'zod';
 import { VERSION } from '../version.js';
-import { batchResponse, errorResponse, invocationsRequest, invocationsResponse, modelSummary, predictRequest, predictResponse } from './rest.js';
+import { batchResponse, errorResponse, invocationsResponse, modelSummary, predictResponse } from './rest.js';
+import { invocationsRequest, predictRequest } from './rest-bodies.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'draft-2020-12', unrepresentable: 'any' });
 
 const json = (s: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema: schema(s) } } });
 
 const errors = {
-  '400': json(errorResponse, 'Bad request: malformed JSON, a missing or non-finite feature (named), too many rows'),
-  '401': { description: 'Missing or wrong bearer token (when tokens are configured)' },
-  '403': { description: 'Host header or Origin not allowed' },
-  '404': json(errorResponse, 'Unknown model or version'),
+  '400': json(errorResponse, 'Bad request: malformed JSON, a field of the wrong type or left out (named), two formats in one body, a missing or non-finite feature (named), too many rows'),
+  '401': json(errorResponse, 'UNAUTHENTICATED: missing or wrong bearer token (when tokens are configured)'),
+  '403': json(errorResponse, 'PERMISSION_DENIED: Host header or Origin not allowed'),
+  '404': json(errorResponse, 'Unknown model or version (RESOURCE_DOES_NOT_EXIST), or no such route (ENDPOINT_NOT_FOUND)'),
   '409': json(errorResponse, 'No production version and no traffic split, or an archived version asked for'),
   '413': json(errorResponse, 'Body over 4 MiB'),
   '503': json(errorResponse, 'Shutting down, or the registry database is locked or its disk refuses writes: retry later'),

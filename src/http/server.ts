@@ -1,14 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { hostHeaderValidation } from '@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppContext } from '../context.js';
 import { createMcpServer, type Caller } from '../mcp/server.js';
+import { markProtoFree } from '../proto-key.js';
 import { doneOrAfter } from '../timing.js';
 import { VERSION } from '../version.js';
-import { bearerAuth, originCheck, TokenRegistry } from './auth.js';
+import { bearerAuth, hostCheck, originCheck, TokenRegistry } from './auth.js';
 import { openApiDocument } from './openapi.js';
-import { restError, rpcError } from './responses.js';
+import { isMcpPath, restError, rpcError } from './responses.js';
 import { apiV1Router, invocationsRouter } from './rest.js';
 import { McpSessions } from './sessions.js';
 import { statusPage } from './status-page.js';
@@ -39,7 +39,8 @@ export function allowedHostsFor(host: string, configured: string[] | undefined):
  * The HTTP server: Streamable HTTP MCP at /mcp (bearer token when MLOPS_MCP_TOKEN is set),
  * /healthz and /metrics. Built like the SDK's createMcpExpressApp — Host-header validation before anything
  * reads the body — but composed here because createMcpExpressApp fixes express.json() at its
- * 100 kB default, too small for a batch of rows.
+ * 100 kB default, too small for a batch of rows, and answers every refusal as JSON-RPC (REST
+ * routes answer theirs in their own shape).
  */
 export async function startHttpServer(app: AppContext, options: HttpOptions): Promise<RunningHttpServer> {
   const { config, logger } = app;
@@ -62,7 +63,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   // No ETag: it hashes every body (a sha1 of each scoring answer) for conditional GETs that
   // nothing here serves; the status page and OpenAPI document are small.
   web.set('etag', false);
-  web.use(hostHeaderValidation(allowedHosts));
+  web.use(hostCheck(allowedHosts));
   web.use(originCheck(allowedHosts));
   const drain = new Drain();
   web.use(drain.middleware);
@@ -71,7 +72,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   // checks every request gets: the hottest routes, matched before the probes and pages.
   const auth = tokens.enabled ? [bearerAuth(tokens)] : [];
   /** The token (when one is set), then the body: what every POST route of ours reads first. */
-  const authedBody = [...auth, express.json({ limit: BODY_LIMIT })];
+  const authedBody = [...auth, express.json({ limit: BODY_LIMIT, verify: markProtoFree })];
   web.use('/api/v1', ...authedBody, apiV1Router(app));
   web.use('/invocations', ...authedBody, invocationsRouter(app));
 
@@ -123,10 +124,21 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   });
   web.use('/mcp', mcp);
 
+  // Anything else: JSON in the REST error shape (Express would answer an HTML page).
+  web.use((req, res) => {
+    if (isMcpPath(req)) return void rpcError(res, 404, -32000, 'Not found: the MCP endpoint is /mcp');
+    const route = `${req.method} ${req.path.slice(0, 200)}`;
+    const message =
+      req.method === 'POST' && /^\/(api\/v1\/models\/?)?invocations\/?$/.test(req.path)
+        ? `${route} names no model: POST /invocations/{name} (this server serves many models; see /openapi.json).`
+        : `No route ${route}; the REST routes are listed in /openapi.json, MCP is at /mcp.`;
+    restError(res, 404, 'ENDPOINT_NOT_FOUND', message);
+  });
+
   // Body parser and handler errors, without stacks: MLflow-style JSON on REST, JSON-RPC on /mcp.
   web.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
-    if (!req.originalUrl.startsWith('/mcp')) {
+    if (!isMcpPath(req)) {
       const [status, code, message] =
         err.type === 'entity.too.large'
           ? [413, 'REQUEST_LIMIT_EXCEEDED', TOO_LARGE]
@@ -210,11 +222,11 @@ class Drain {
     if (this.draining) {
       res.setHeader('Connection', 'close');
       const message = 'server shutting down; retry against another instance or after it restarts';
-      if (req.originalUrl.startsWith('/mcp')) rpcError(res, 503, -32000, message);
+      if (isMcpPath(req)) rpcError(res, 503, -32000, message);
       else restError(res, 503, 'TEMPORARILY_UNAVAILABLE', message);
       return;
     }
-    if (req.method === 'GET' && req.originalUrl.startsWith('/mcp')) return next();
+    if (req.method === 'GET' && isMcpPath(req)) return next();
     this.inFlight.add(res);
     res.once('close', () => {
       this.inFlight.delete(res);

@@ -13,15 +13,21 @@ interface Session {
   lastActive: number;
   /** The token that opened the session: only it may use the session. */
   callerName: string | undefined;
-  /** Requests under way (an open GET stream included). */
+  /**
+   * Requests under way other than the standalone GET stream: a call (one waiting on a person's
+   * approval, say) is never cut. An open GET stream is not a request under way: a client holds it
+   * for as long as it likes, idle, and a session that holds nothing else is as quiet as one
+   * without it (else a token holding idle streams would keep every place).
+   */
   busy: number;
 }
 
 /**
  * Streamable HTTP sessions: one transport and one McpServer per session (never shared between
  * clients), at most `maxSessions` open, closed after `idleMs` without a request. At the cap a
- * new session takes the place of one that is not busy: past a token's share of half the cap
- * (with several tokens), or quiet for `reclaimMs`; else it is refused (503).
+ * new session takes the place of one with no call under way (an idle GET stream is none): past
+ * a token's share of half the cap (with several tokens), or quiet for `reclaimMs`; else it is
+ * refused (503).
  */
 export class McpSessions {
   private readonly sessions = new Map<string, Session>();
@@ -58,10 +64,12 @@ export class McpSessions {
       if (!session) return void rpcError(res, 404, -32001, 'Session not found: start a new session with initialize');
       if (session.callerName !== caller?.name) return void rpcError(res, 403, -32000, 'This session belongs to another token');
       session.lastActive = Date.now();
-      // Busy while a request (a call waiting on a person's approval, an open GET stream) is under way: never reclaimed then.
-      session.busy++;
+      // Busy while a call is under way (one waiting on a person's approval, say): never reclaimed then.
+      // The GET stream's opening and closing count as use, the time it stays open does not.
+      const call = req.method !== 'GET';
+      if (call) session.busy++;
       res.once('close', () => {
-        session.busy--;
+        if (call) session.busy--;
         session.lastActive = Date.now();
       });
       await session.transport.handleRequest(req, res, req.body);
@@ -120,10 +128,11 @@ export class McpSessions {
   }
 
   /**
-   * At the cap, closes one session that is not busy to make room, if one may go: with several
-   * tokens, the caller's own least recently active session once it holds its share (half the
-   * cap), else one of a token holding more than its share (one token cannot lock the others
-   * out); failing that, any session quiet for `reclaimMs` (a client that went away).
+   * At the cap, closes one session with no call under way to make room, if one may go: with
+   * several tokens, the caller's own least recently active session once it holds its share (half
+   * the cap), else one of a token holding more than its share (one token cannot lock the others
+   * out, idle GET streams or not); failing that, any session quiet for `reclaimMs` (a client that
+   * went away, or one that only holds a GET stream).
    */
   private makeRoom(callerName: string | undefined): boolean {
     const idle = [...this.sessions].filter(([, x]) => x.busy === 0).sort(([, a], [, b]) => a.lastActive - b.lastActive);

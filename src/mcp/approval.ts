@@ -4,6 +4,39 @@ export type ApprovalDecision =
   | { outcome: 'approved'; approvedBy: string; reason: string | undefined }
   | { outcome: 'refused'; code: 'approval_declined' | 'approval_required'; message: string };
 
+/** An approver's reason is kept up to this long, as the agent's is (reason: at most 1000 characters). */
+const MAX_APPROVER_REASON = 1000;
+
+const clientName = (server: McpServer) => server.server.getClientVersion()?.name ?? 'the client';
+
+/** The refusal a change to production meets when the client cannot ask its person (no form elicitation); null when it can. */
+export function cannotApprove(server: McpServer, tool: string): (ApprovalDecision & { outcome: 'refused' }) | null {
+  if (server.server.getClientCapabilities()?.elicitation?.form) return null;
+  return {
+    outcome: 'refused',
+    code: 'approval_required',
+    message: `approval_required: this ${tool} call changes production, and this server asks a person to approve such changes (MLOPS_MCP_APPROVAL=elicit), but ${clientName(server)} does not support MCP elicitation. Use a client with elicitation, or ask an operator to make the change on a server running with approval off. Nothing was changed.`,
+  };
+}
+
+/** What a dry run of a change to production adds when the real call will ask the client's person. */
+export const approvalNote = (server: McpServer) => `The real call will ask the person at ${clientName(server)} to approve it (MLOPS_MCP_APPROVAL=elicit).`;
+
+/** How much of the agent's reason the person is shown (the audit keeps all of it). */
+const SHOWN_REASON = 300;
+
+/**
+ * Words the agent chose (its reason, its client's name), as the person reads them in the request:
+ * on one line (control, format and line-separator characters become spaces), cut to `max`
+ * characters, and in double quotes with its own quotes escaped, so it cannot pass for the
+ * server's text that comes before or after it (a reason ending "[SYSTEM NOTE: approving is safe]").
+ */
+export function quoted(text: string, max: number): string {
+  const line = text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ').replace(/\s+/g, ' ').trim();
+  const chars = [...line];
+  return JSON.stringify(chars.length > max ? `${chars.slice(0, max).join('')}…` : line);
+}
+
 /**
  * Asks the person at the client to approve a change that reaches production, through MCP
  * elicitation: the change in one paragraph, a yes/no and a reason. Declining, cancelling,
@@ -14,15 +47,16 @@ export async function requestApproval(
   server: McpServer,
   request: { tool: string; actor: string; reason: string | undefined; preview: string; timeoutMs: number; callId: string | number },
 ): Promise<ApprovalDecision> {
-  const client = server.server.getClientVersion()?.name ?? 'the client';
-  if (!server.server.getClientCapabilities()?.elicitation?.form) {
-    return {
-      outcome: 'refused',
-      code: 'approval_required',
-      message: `approval_required: this ${request.tool} call changes production, and this server asks a person to approve such changes (MLOPS_MCP_APPROVAL=elicit), but ${client} does not support MCP elicitation. Use a client with elicitation, or ask an operator to make the change on a server running with approval off. Nothing was changed.`,
-    };
-  }
-  const message = `${request.actor} asks to run ${request.tool}. ${request.preview}${request.reason ? ` Reason given: "${request.reason}".` : ''} Approve this change?`;
+  const client = clientName(server);
+  const unable = cannotApprove(server, request.tool);
+  if (unable) return unable;
+  // The server's words on lines of their own; the agent's only quoted, on one line, and labelled.
+  const message = [
+    `${quoted(request.actor, 100)} asks to run ${request.tool}.`,
+    `What it would do (as mlops-mcp found it): ${request.preview}`,
+    `The agent's reason, in its own words (not checked by mlops-mcp): ${request.reason?.trim() ? quoted(request.reason, SHOWN_REASON) : '(none given)'}`,
+    'Approve this change?',
+  ].join('\n');
   try {
     const answer = await server.server.elicitInput(
       {
@@ -43,10 +77,8 @@ export async function requestApproval(
       { timeout: request.timeoutMs, relatedRequestId: request.callId },
     );
     const content = answer.content as { approve?: unknown; reason?: unknown } | undefined;
-    if (answer.action === 'accept' && content?.approve === true) {
-      const reason = typeof content.reason === 'string' && content.reason.trim() ? content.reason.trim() : undefined;
-      return { outcome: 'approved', approvedBy: `person at ${client} (elicitation)`, reason };
-    }
+    const reason = typeof content?.reason === 'string' && content.reason.trim() ? content.reason.trim().slice(0, MAX_APPROVER_REASON) : undefined;
+    if (answer.action === 'accept' && content?.approve === true) return { outcome: 'approved', approvedBy: `person at ${client} (elicitation)`, reason };
     const how = answer.action === 'accept' ? 'answered no' : answer.action === 'decline' ? 'declined' : 'cancelled';
     return { outcome: 'refused', code: 'approval_declined', message: `approval_declined: the person at ${client} ${how}; nothing was changed.` };
   } catch (e) {

@@ -94,6 +94,7 @@ export function auditOut(e: AuditEntry) {
     actor: e.actor,
     reason: e.reason,
     approved_by: typeof e.details?.approved_by === 'string' ? e.details.approved_by : null,
+    approver_reason: typeof e.details?.approver_reason === 'string' ? e.details.approver_reason : null,
     details: e.details,
     created_at: e.createdAt,
   };
@@ -138,8 +139,9 @@ export function auditWhat(e: AuditEntry): string {
 }
 
 export function auditLine(e: AuditEntry): string {
-  const approved = typeof e.details?.approved_by === 'string' ? `, approved by ${e.details.approved_by}` : '';
-  return `${e.createdAt} ${e.action} ${auditWhat(e)} by ${e.actor}${approved}${e.reason ? ` — ${e.reason}` : ''}`;
+  const d = e.details ?? {};
+  const approved = typeof d.approved_by === 'string' ? `, approved by ${d.approved_by}${typeof d.approver_reason === 'string' ? ` ("${d.approver_reason}")` : ''}` : '';
+  return `${e.createdAt} ${e.action} ${auditWhat(e)} by ${e.actor}${e.reason ? ` — ${e.reason}` : ''}${approved}`;
 }
 
 /** Keeps a text answer bounded; the structured content carries everything. */

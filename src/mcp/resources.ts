@@ -68,9 +68,9 @@ export function registerAuditResource(server: McpServer, app: AppContext): void 
       const lines = [
         `# Audit trail of ${name}`,
         '',
-        row(['time', 'action', 'what', 'actor', 'approved by', 'reason']),
-        row(['---', '---', '---', '---', '---', '---']),
-        ...entries.map((e) => row([e.createdAt, e.action, auditWhat(e), e.actor, e.details?.approved_by ?? '', e.reason ?? ''])),
+        row(['time', 'action', 'what', 'actor', 'reason', 'approved by', "approver's reason"]),
+        row(['---', '---', '---', '---', '---', '---', '---']),
+        ...entries.map((e) => row([e.createdAt, e.action, auditWhat(e), e.actor, e.reason ?? '', e.details?.approved_by ?? '', e.details?.approver_reason ?? ''])),
         '',
         nextCursor ? `_Older entries: get_model_history with name "${name}" and cursor "${nextCursor}"._` : '',
       ];

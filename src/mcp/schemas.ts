@@ -104,8 +104,9 @@ export const auditEntry = z.object({
   from_stage: stage.nullable(),
   to_stage: stage.nullable(),
   actor: z.string(),
-  reason: z.string().nullable(),
+  reason: z.string().nullable().describe("The caller's reason (an agent's own words), as it gave it"),
   approved_by: z.string().nullable().describe('The person who approved the change (MLOPS_MCP_APPROVAL=elicit), if any'),
+  approver_reason: z.string().nullable().describe("The approver's reason, kept beside the caller's"),
   details: z.record(z.string(), z.unknown()).nullable().describe('What else was recorded: weights before and after, refusal outcome, …'),
   created_at: z.string(),
 });
@@ -135,3 +136,32 @@ export const stageChangeOutput = {
   stages_after: z.array(z.object({ version: z.string(), stage })),
   alerts: z.array(alertDraft).describe('Alerts raised (or, for a dry run, that would be raised)'),
 };
+
+/** What zod tells of one option of a union that failed. */
+interface OptionIssue {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+}
+
+/**
+ * The error of a row that fits none of its forms: zod's union says only "Invalid input". Names
+ * the entry that is wrong in the form the row has (an object's feature, an array's value), and
+ * the forms a row takes. The argument's path goes before it (the dispatcher, REST's body errors).
+ */
+export function rowProblem(forms: string) {
+  return (issue: { input?: unknown; errors?: OptionIssue[][] }): string => {
+    if (issue.input === undefined) return `required: ${forms}`;
+    // The option of the row's own type failed inside it; the others failed on the type itself.
+    const inside = issue.errors?.find((e) => e.length > 0 && !(e[0].code === 'invalid_type' && e[0].path.length === 0))?.[0];
+    const got = issue.input === null ? 'null' : Array.isArray(issue.input) ? 'an array' : typeof issue.input;
+    if (!inside) return `${got} is not a row (${forms})`;
+    const key = inside.path[0];
+    const entry = key === undefined ? '' : typeof key === 'number' ? `position ${key}: ` : `"${String(key).slice(0, 100)}": `;
+    // The only key a record refuses is one past the name schema's 256 characters.
+    const problem = inside.code === 'invalid_key' ? 'a feature name longer than 256 characters' : inside.message.replace(/^Invalid input: /, '');
+    return `${entry}${problem} (${forms})`;
+  };
+}
+
+export const ROW_FORMS = 'a row is an object of feature name → number, or an array of numbers in signature order';

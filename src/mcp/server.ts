@@ -6,9 +6,10 @@ import type { AppContext } from '../context.js';
 import { VERSION } from '../version.js';
 import { dashboardToolMeta, registerDashboard } from './app.js';
 import { errorResult, takeOverToolCalls, toolError, type DirectTool } from './dispatch.js';
-import { requestApproval } from './approval.js';
+import { approvalNote, cannotApprove, requestApproval } from './approval.js';
 import { boundText } from './format.js';
 import { registerPrompts } from './prompts.js';
+import { auditUnavailableCall } from './refusals.js';
 import { registerResources } from './resources.js';
 import { StaleAssessmentError, type Assessment, type Role, type ToolContext, type ToolDefinition } from './tool.js';
 import { allTools } from './tools/index.js';
@@ -80,19 +81,35 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
       const ctx: ToolContext = {
         app,
         actor: actor(),
+        role,
         signal: extra.signal,
         progress: progressReporter(extra),
         assessed: null,
         who: (reason) => ({
           actor: actor(),
-          reason: approval?.reason ?? reason,
+          reason,
           approvedBy: approval?.by,
+          approverReason: approval?.reason,
         }),
       };
       /** A refusal in the audit trail: what was asked, by whom (with the approver, if any), and why it did not happen. */
       const auditRefusal = (judged: Assessment, outcome: string) =>
         app.store.registry.recordRefusal(judged.name, judged.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome, asked: judged.preview });
+      const needsAdmin = () => `this ${tool.name} call changes what production serves, which needs the admin role; ${caller.name ? `token "${caller.name}"` : 'this caller'} has ${role}`;
       try {
+        // A dry run answers the refusal the real call would meet, not only what it would change.
+        let note = '';
+        if (tool.assess && args.dry_run === true && (role !== 'admin' || app.config.approval === 'elicit')) {
+          const judged = await tool.assess(args, ctx);
+          if (judged.reachesProduction) {
+            const refusal = role !== 'admin' ? { code: 'forbidden', message: `forbidden: ${needsAdmin()}. Ask an admin to make it.` } : cannotApprove(server, tool.name);
+            if (refusal) {
+              const why = refusal.message.slice(refusal.code.length + 2);
+              return errorResult(refusal.code, `${refusal.code}: dry run, nothing changed: the real call would be refused: ${why} What it would do: ${judged.preview}`);
+            }
+            note = ` ${approvalNote(server)}`;
+          }
+        }
         if (tool.assess && args.dry_run !== true) {
           const judged: NonNullable<ToolContext['assessed']> = (ctx.assessed = { ...(await tool.assess(args, ctx)), approved: false, unchecked: role === 'admin' && app.config.approval !== 'elicit' });
           if (judged.reachesProduction) {
@@ -101,19 +118,19 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
               return errorResult(code, message);
             };
             if (role !== 'admin') {
-              return await refuse('forbidden', `forbidden: this ${tool.name} call changes what production serves, which needs the admin role; ${caller.name ? `token "${caller.name}"` : 'this caller'} has ${role}. Try dry_run: true, or ask an admin.`);
+              return await refuse('forbidden', `forbidden: ${needsAdmin()}. Try dry_run: true to see it, or ask an admin.`);
             }
             if (app.config.approval === 'elicit') {
               const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: judged.preview, timeoutMs: app.config.approvalTimeoutMs, callId: extra.requestId });
               if (decision.outcome !== 'approved') return await refuse(decision.code, decision.message);
-              approval = { by: decision.approvedBy, reason: decision.reason ?? (args.reason as string | undefined) };
+              approval = { by: decision.approvedBy, reason: decision.reason };
               judged.approved = true;
             }
           }
         }
         const answer = await tool.handler(args, ctx);
         const images = (answer.images ?? []).map((i) => ({ type: 'image' as const, data: i.data.toString('base64'), mimeType: i.mimeType }));
-        return { content: [{ type: 'text', text: boundText(answer.summary) }, ...images], structuredContent: answer.data };
+        return { content: [{ type: 'text', text: boundText(answer.summary + note) }, ...images], structuredContent: answer.data };
       } catch (e) {
         const judged = ctx.assessed;
         if (e instanceof StaleAssessmentError && judged) {
@@ -137,7 +154,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
     );
     direct.set(tool.name, { input, output, acceptAsIs: tool.acceptAsIs, call: (args, extra) => call(args, extra as Extra) });
   }
-  takeOverToolCalls(server, direct, hidden, app.logger);
+  takeOverToolCalls(server, direct, hidden, app.logger, (tool, code, args) => auditUnavailableCall(app, actor(), tool, code, args));
   registerResources(server, app);
   registerPrompts(server, app);
   registerDashboard(server);

@@ -16,6 +16,8 @@ export interface ToolContext {
   app: AppContext;
   /** Who is calling, for the audit trail: the token's name over HTTP, else the MCP client's name. */
   actor: string;
+  /** The caller's role (read in read-only mode): what a tool's own policy may depend on. */
+  role: Role;
   /** The actor and reason to audit a change with, including the approver when a person approved it. */
   who(reason: string | undefined): Actor;
   signal: AbortSignal;

@@ -4,6 +4,7 @@ import type { ArtifactStore } from '../registry/artifacts.js';
 import type { DriftStore } from '../monitoring/ports.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { Stage } from '../registry/types.js';
+import { weightOf } from '../serving/traffic.js';
 import { isMlflowError, type MlflowClient, type MlflowStage } from './client.js';
 import type { Leadership, MlflowLink, OutboxEntry, OutboxStore } from './ports.js';
 
@@ -186,7 +187,7 @@ export class MlflowSync {
     const versions = new Set([...Object.keys(p.weights ?? {}), ...Object.keys(p.before ?? {})]);
     for (const version of versions) {
       const link = await this.ensureRegistered(entry.name, version);
-      const weight = p.weights?.[version] ?? 0;
+      const weight = weightOf(p.weights, version);
       await this.deps.client.setModelVersionTag({ name: link.mlflowName, version: link.mlflowVersion, key: `${TAG}.traffic_weight`, value: String(weight) });
     }
   }

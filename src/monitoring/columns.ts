@@ -1,11 +1,15 @@
 import { DomainError } from '../errors.js';
 import { listNames, type FeatureRow } from '../serving/features.js';
 
-/** Data by feature: one Float64Array per model feature, plus the columns that were not features. */
+/** Data by feature: one Float64Array per model feature, and how many columns were not features. */
 export interface Columns {
   features: Map<string, Float64Array>;
   rows: number;
-  ignored: string[];
+  /**
+   * How many columns (a CSV's) or keys (inline rows') are not features. Counted, never named: a
+   * CSV's header row is the first line of whatever file a caller names (a .env file's token).
+   */
+  ignored: number;
 }
 
 function requireFinite(v: unknown, where: string, feature: string): number {
@@ -38,5 +42,5 @@ export function columnsFromRows(rows: readonly FeatureRow[], features: readonly 
       else cols[i][r] = requireFinite(named[key], where, key);
     }
   });
-  return { features: new Map(features.map((f, i) => [f, cols[i]])), rows: rows.length, ignored: [...ignored] };
+  return { features: new Map(features.map((f, i) => [f, cols[i]])), rows: rows.length, ignored: ignored.size };
 }

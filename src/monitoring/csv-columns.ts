@@ -2,11 +2,11 @@
 import { DomainError } from '../errors.js';
 import { listNames } from '../serving/features.js';
 
-/** A CSV read into one Float64Array per requested feature (in the order asked), and the header's other columns. */
+/** A CSV read into one Float64Array per requested feature (in the order asked), and how many other columns its header has (counted: their names are the file's text). */
 export interface CsvColumns {
   values: Float64Array[];
   rows: number;
-  ignored: string[];
+  ignored: number;
 }
 
 /** Progress is reported every this many data rows. */

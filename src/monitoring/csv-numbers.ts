@@ -75,7 +75,7 @@ export function readNumericCsv(fd: number, displayName: string, features: readon
   }
   // A feature named twice in `features` reads the same column.
   const values = features.map((f) => table.cols[target[header.indexOf(f)]].slice(0, table.rows));
-  return { values, rows: table.rows, ignored: header.filter((h) => !features.includes(h)) };
+  return { values, rows: table.rows, ignored: header.filter((h) => !features.includes(h)).length };
 }
 
 /** The file in a buffer: lines are parsed in place; a line the buffer cuts is moved to its front before the next read. */

@@ -9,7 +9,7 @@ import { readNumericCsv } from './csv-numbers.js';
 /**
  * A CSV with a header row, read from the descriptor `fd` (from position 0; the caller keeps it
  * open and closes it) into one Float64Array per feature: the model's features must all be
- * there; other columns are ignored and named; an empty or non-numeric cell is an error naming
+ * there; other columns are ignored and counted; an empty or non-numeric cell is an error naming
  * its line and column. Errors never quote the file (a csv_path may name any file a caller can
  * reach, .env included): they give line and column, and for a malformed file csv-parse's code.
  *
@@ -65,7 +65,7 @@ async function readWithCsvParse(fd: number, displayName: string, features: reado
   }
   const names = header as string[] | null; // set by on_record
   if (names === null) throw emptyCsv(displayName);
-  return { values: cols.map((c) => c.done()), rows, ignored: names.filter((h) => !features.includes(h)) };
+  return { values: cols.map((c) => c.done()), rows, ignored: names.filter((h) => !features.includes(h)).length };
 }
 
 const readAt = promisify(read);

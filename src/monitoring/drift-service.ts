@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { counted } from '../counted.js';
 import { DomainError, notFound } from '../errors.js';
 import { openAllowedFile } from '../files.js';
 import type { RegistryStore } from '../registry/ports.js';
@@ -31,6 +32,8 @@ export interface DetectInput {
   features?: readonly string[] | undefined;
   datasetDriftShare: number;
   includeChart?: boolean | undefined;
+  /** false: a read-only caller's check, kept but never the latest and raising no alert (DriftRun.monitored). Default true. */
+  monitored?: boolean | undefined;
 }
 
 export interface DriftDeps {
@@ -69,7 +72,7 @@ export class DriftService {
     input: DataSource & { version?: string | undefined },
     who: Actor,
     options: { dryRun?: boolean | undefined; onProgress?: Progress | undefined } = {},
-  ): Promise<{ version: string | null; source: string; rows: number; features: FeatureSummary[]; ignored: string[]; dryRun: boolean; replaced: boolean }> {
+  ): Promise<{ version: string | null; source: string; rows: number; features: FeatureSummary[]; ignored: number; dryRun: boolean; replaced: boolean }> {
     const state = await this.requireModel(name);
     const features = featureNamesOf(state, input.version);
     const { columns, source } = await this.readData(input, features, 'rows', options.onProgress);
@@ -112,7 +115,7 @@ export class DriftService {
     }
   }
 
-  /** Compares current data with the reference, stores the run, and raises a warning when a feature drifted. */
+  /** Compares current data with the reference, stores the run, and (for a monitored run) raises a warning when a feature drifted. */
   async detect(name: string, input: DetectInput, actor: string, onProgress?: Progress): Promise<{ run: DriftRun; chart: Buffer | null }> {
     const state = await this.requireModel(name);
     if (input.version !== undefined && !state.versions.some((v) => v.version === input.version)) {
@@ -152,10 +155,11 @@ export class DriftService {
       features: compared.features,
       actor,
       createdAt: this.now().toISOString(),
+      monitored: input.monitored !== false,
       curves: curvesOf(compared.features, compared.curves),
     };
     const drifted = run.features.filter((f) => f.drift_detected).sort((a, b) => a.p_value_adjusted - b.p_value_adjusted);
-    const alerts: AlertDraft[] = drifted.length && !(await this.raisedLately(name, run.version, drifted.map((f) => f.feature)))
+    const alerts: AlertDraft[] = run.monitored && drifted.length && !(await this.raisedLately(name, run.version, drifted.map((f) => f.feature)))
       ? [
           {
             type: 'feature_drift',
@@ -256,8 +260,8 @@ export class DriftService {
     }
     const what = [window.lastN !== undefined ? `last ${window.lastN}` : null, window.sinceHours !== undefined ? `last ${window.sinceHours} h` : null].filter(Boolean).join(', ');
     return {
-      columns: { features: new Map(features.map((f, i) => [f, n === cols[i].length ? cols[i] : cols[i].slice(0, n)])), rows: n, ignored: [] },
-      source: `prediction log (${what}${version ? `, ${version}` : ''}): ${n} predictions`,
+      columns: { features: new Map(features.map((f, i) => [f, n === cols[i].length ? cols[i] : cols[i].slice(0, n)])), rows: n, ignored: 0 },
+      source: `prediction log (${what}${version ? `, ${version}` : ''}): ${counted(n, 'prediction')}`,
     };
   }
 

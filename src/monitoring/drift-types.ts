@@ -57,6 +57,16 @@ export interface DriftRun {
   features: FeatureDrift[];
   actor: string;
   createdAt: string;
+  /**
+   * false: a check by a caller who may only read. It is kept (found by its id) but is never a
+   * model's latest check (what health_check and the dashboard show), raises no alert and is not
+   * mirrored to MLflow: the lowest role cannot change what others see as the drift state. Absent
+   * on runs stored before the field existed, which were all monitoring runs.
+   */
+  monitored?: boolean;
   /** Downsampled reference and current ECDFs per feature (the most drifted first), for charts. */
   curves?: Record<string, FeatureCurves>;
 }
+
+/** Whether a run counts as the model's check (see DriftRun.monitored). */
+export const isMonitored = (run: Pick<DriftRun, 'monitored'>): boolean => run.monitored !== false;

@@ -84,11 +84,12 @@ export interface DriftStore {
   /** The rows of the stored reference, without its values (undefined: none stored). */
   referenceRows(name: string, version: string | null): Promise<number | undefined>;
   referenceCount(): Promise<number>;
-  /** Stores a run and the alerts it raises, together. */
+  /** Stores a run and the alerts it raises, together; a monitored run is queued for MLflow too. */
   insertRun(run: DriftRun, alerts: readonly AlertDraft[]): Promise<void>;
+  /** Any run, monitored or not. */
   getRun(id: string): Promise<DriftRun | undefined>;
-  /** The newest run of the model, or of any model. */
+  /** The newest monitored run of the model, or of any model (see DriftRun.monitored). */
   latestRun(name?: string): Promise<DriftRun | undefined>;
-  /** The newest run of each model. */
+  /** The newest monitored run of each model. */
   latestRuns(): Promise<DriftRun[]>;
 }

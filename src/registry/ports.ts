@@ -1,5 +1,5 @@
 import type { MlflowLink } from '../mlflow/ports.js';
-import type { Actor, AuditEntry, ModelState, ModelVersion, NewVersion, Stage, StagePlan, VersionLabel } from './types.js';
+import type { Actor, AuditAction, AuditEntry, ModelState, ModelVersion, NewVersion, Stage, StagePlan, VersionLabel } from './types.js';
 
 export interface VersionQuery {
   name?: string | undefined;
@@ -16,6 +16,8 @@ export interface HistoryQuery {
   limit: number;
   actor?: string | undefined;
   since?: string | undefined;
+  /** Only entries of this action. */
+  action?: AuditAction | undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { DomainError, failedPrecondition, notFound } from '../errors.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
+import { weightOf } from '../serving/traffic.js';
 import type { ModelSignature, ModelState, ModelVersion, StageChange, StagePlan, VersionLabel } from './types.js';
 
 /**
@@ -157,7 +158,7 @@ export function planArchive(state: ModelState, args: { version: string; force: b
       `${state.name} ${target.version} is the production version. Promote or roll back to another version first, or pass force: true to archive it and leave ${state.name} with no production version.`,
     );
   }
-  const weight = state.traffic?.weights[target.version] ?? 0;
+  const weight = weightOf(state.traffic?.weights, target.version);
   if (weight > 0 && !args.force) {
     throw failedPrecondition(
       `${state.name} ${target.version} takes ${Math.round(weight * 1000) / 10}% of the traffic; move its weight elsewhere with configure_ab_test first, or pass force: true to end the split (all traffic then goes to production).`,

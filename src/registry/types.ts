@@ -108,6 +108,8 @@ export interface Actor {
   reason?: string | undefined;
   /** Who approved the change, when a person approved it (MCP elicitation). */
   approvedBy?: string | undefined;
+  /** The approver's own reason, kept beside the caller's `reason` (never in its place). */
+  approverReason?: string | undefined;
 }
 
 /** A version's label and registration order: all that choosing a new label needs. */

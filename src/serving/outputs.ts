@@ -144,7 +144,7 @@ const toValue = (v: number | bigint | string) => (typeof v === 'bigint' ? Number
 export function readOutputs(version: ModelVersion, results: Record<string, Tensor>, n: number): BatchOutput {
   const plan = readPlan(version.signature);
   if (plan.task === 'regression') {
-    if (!plan.value || !results[plan.value.name]) throw new DomainError('invalid_model', `${version.name} ${version.version} has no numeric output to answer with.`);
+    if (!plan.value || !Object.hasOwn(results, plan.value.name)) throw new DomainError('invalid_model', `${version.name} ${version.version} has no numeric output to answer with.`);
     const data = results[plan.value.name].data as ArrayLike<number | bigint>;
     const k = n > 0 ? Math.max(1, Math.floor(data.length / n)) : 1;
     const values = Float64Array.from({ length: n * k }, (_, i) => Number(data[i]));
@@ -153,7 +153,7 @@ export function readOutputs(version: ModelVersion, results: Record<string, Tenso
     for (let i = 0; i < n; i++) predictions[i] = k === 1 ? values[i] : Array.from(values.subarray(i * k, i * k + k));
     return { predictions, probabilities: null };
   }
-  const labelData = plan.label && results[plan.label.name] ? (results[plan.label.name].data as ArrayLike<number | bigint | string>) : null;
+  const labelData = plan.label && Object.hasOwn(results, plan.label.name) ? (results[plan.label.name].data as ArrayLike<number | bigint | string>) : null;
   if (!plan.scores) {
     if (!labelData) throw new DomainError('invalid_model', `${version.name} ${version.version} answers no class label.`);
     return { predictions: Array.from({ length: n }, (_, i) => toValue(labelData[i])), probabilities: null };

@@ -18,10 +18,15 @@ import { OnnxRunError, rowOf, runBatch } from './runner.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
-import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, type Picker, type Routing, type TrafficConfig } from './traffic.js';
+import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, weightOf, type Picker, type Routing, type TrafficConfig } from './traffic.js';
 
-/** How a request's version was chosen. */
-export type RoutedBy = 'explicit' | 'sticky' | 'random';
+/**
+ * How a request's version was chosen: asked for, the production version (no split: nothing to
+ * draw, a routing key changes nothing), or within a split by the routing key's bucket or a draw.
+ */
+export type RoutedBy = 'explicit' | 'production' | 'sticky' | 'random';
+
+export const ROUTED_BY = ['explicit', 'production', 'sticky', 'random'] as const satisfies readonly RoutedBy[];
 
 export interface PredictOptions {
   version?: string | undefined;
@@ -76,12 +81,26 @@ export interface VariantReport {
   meanOutput: number | null;
 }
 
+/** What a traffic report's counts start from: the split being set, the last split's end, or this server's start. */
+export type SinceEvent = 'split_set' | 'split_ended' | 'server_started';
+
+export const SINCE_EVENTS = ['split_set', 'split_ended', 'server_started'] as const satisfies readonly SinceEvent[];
+
+export interface TrafficReport {
+  /** The split in force (the explicit one, else all to production); null when nothing is routed. */
+  config: TrafficConfig | null;
+  explicit: boolean;
+  since: string;
+  sinceEvent: SinceEvent;
+  variants: VariantReport[];
+}
+
 export interface ServingDeps {
   traffic: TrafficStore;
   predictions: PredictionLogStore;
   changes: ChangeFeed;
-  /** Versions that share an artifact (one loaded session serves them all). */
-  registry: Pick<RegistryStore, 'versionsWithArtifact'>;
+  /** Versions that share an artifact (one loaded session serves them all); the audit trail (when a split ended). */
+  registry: Pick<RegistryStore, 'versionsWithArtifact' | 'history'>;
   artifacts: ArtifactStore;
   sessions: SessionCache;
   runtime: () => Promise<OnnxRuntime>;
@@ -291,7 +310,7 @@ export class ServingService {
     const version = await this.findVersion(name, label);
     const state = await this.routeState(name);
     const effective = state.effective;
-    const weight = effective?.weights[label] ?? 0;
+    const weight = weightOf(effective?.weights, label);
     if (weight > 0) {
       throw failedPrecondition(
         `${name} ${label} takes ${Math.round(weight * 1000) / 10}% of the traffic; move its weight with configure_ab_test${version.stage === 'production' ? ' or promote another version' : ''} before undeploying it.`,
@@ -301,7 +320,7 @@ export class ServingService {
     // traffic (of this model or another) is served by it too.
     for (const other of await this.deps.registry.versionsWithArtifact(version.artifactSha256)) {
       if (other.name === name && other.version === label) continue;
-      const share = (await this.routeState(other.name)).effective?.weights[other.version] ?? 0;
+      const share = weightOf((await this.routeState(other.name)).effective?.weights, other.version);
       if (share > 0) {
         throw failedPrecondition(
           `${name} ${label} has the same ONNX file as ${other.name} ${other.version}, which takes ${Math.round(share * 1000) / 10}% of ${other.name}'s traffic: they share one loaded session, which stays loaded while it does. Nothing was unloaded.`,
@@ -355,11 +374,15 @@ export class ServingService {
     return { name, dryRun: false, before, after: result.config.weights, routing, alerts: result.plan.alerts };
   }
 
-  /** The split in force and, per variant, what it served since the split was set (from the prediction log). */
-  async trafficReport(name: string, since: Date): Promise<{ config: TrafficConfig | null; explicit: boolean; since: string; variants: VariantReport[] }> {
+  /**
+   * The split in force and, per variant, what it served since the split was set (from the
+   * prediction log); with no split, since the last one ended (the audit trail has when), else
+   * since `serverStart`.
+   */
+  async trafficReport(name: string, serverStart: Date): Promise<TrafficReport> {
     const state = await this.routeState(name);
     const config = state.effective;
-    const from = state.traffic?.updatedAt ?? since.toISOString();
+    const { from, sinceEvent } = state.traffic?.updatedAt ? { from: state.traffic.updatedAt, sinceEvent: 'split_set' as const } : await this.defaultSince(name, serverStart);
     // Counts, errors and means over everything logged since the split was set (per-minute
     // aggregates, every process's written predictions) plus this process's predictions not yet
     // in the database, without waiting for a flush; latency percentiles over this process's
@@ -380,7 +403,7 @@ export class ServingService {
       variants.push({
         version: label,
         stage: state.byLabel.get(label)?.stage ?? null,
-        weight: config?.weights[label] ?? 0,
+        weight: weightOf(config?.weights, label),
         count: c?.count ?? 0,
         errors: c?.errors ?? 0,
         errorRate: c?.count ? c.errors / c.count : 0,
@@ -389,7 +412,13 @@ export class ServingService {
         meanOutput: c?.n && Number.isFinite(c.sum / c.n) ? c.sum / c.n : null,
       });
     }
-    return { config, explicit: state.traffic !== null, since: from, variants };
+    return { config, explicit: state.traffic !== null, since: from, sinceEvent, variants };
+  }
+
+  /** Without a split: counts start when the last split ended (a configure_traffic entry to no split), or at `serverStart` if none ever did. */
+  private async defaultSince(name: string, serverStart: Date): Promise<{ from: string; sinceEvent: SinceEvent }> {
+    const [last] = await this.deps.registry.history(name, { action: 'configure_traffic', limit: 1 });
+    return last && last.details?.after === null ? { from: last.createdAt, sinceEvent: 'split_ended' } : { from: serverStart.toISOString(), sinceEvent: 'server_started' };
   }
 
   /** Runs a version once on a row of zeros, unlogged: proof that it serves (health checks). */
@@ -565,7 +594,7 @@ export class ServingService {
     const label = pickVersion(picker, sticky ? stickyBucket(name, options.routingKey as string) : random());
     const version = state.byLabel.get(label);
     if (!version) throw new DomainError('internal', `traffic split of ${name} names version ${label}, which does not exist`);
-    return { version, routedBy: sticky ? 'sticky' : 'random' };
+    return { version, routedBy: state.traffic === null ? 'production' : sticky ? 'sticky' : 'random' };
   }
 
   private async findVersion(name: string, label: string): Promise<ModelVersion> {

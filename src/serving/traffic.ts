@@ -22,6 +22,15 @@ export interface TrafficPlan {
 
 export const WEIGHT_TOLERANCE = 1e-9;
 
+/**
+ * A version's weight in a split: 0 unless the split names it. Weights are keyed by user-chosen
+ * labels, so a label that is also a name on Object.prototype (`constructor`, `toString`) must
+ * not find the prototype's function.
+ */
+export function weightOf(weights: Readonly<Record<string, number>> | null | undefined, label: string): number {
+  return weights && Object.hasOwn(weights, label) ? weights[label] : 0;
+}
+
 /** The default split: everything to the production version, or nothing to route to. */
 export function defaultTraffic(versions: readonly ModelVersion[]): TrafficConfig | null {
   const production = versions.find((v) => v.stage === 'production');

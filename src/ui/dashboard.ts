@@ -387,7 +387,14 @@ export class Dashboard {
           e.from_stage && e.to_stage ? ` ${e.from_stage} → ${e.to_stage}` : e.to_stage ? ` (${e.to_stage})` : '',
           e.details && typeof e.details.after === 'object' && e.details.after ? ` ${splitText(e.details.after as Record<string, number>)}` : '',
         ),
-        h('span', { class: 'who muted' }, 'by ', e.actor, e.approved_by ? `, approved by ${e.approved_by}` : '', e.reason ? ` — “${e.reason}”` : ''),
+        h(
+          'span',
+          { class: 'who muted' },
+          'by ',
+          e.actor,
+          e.reason ? ` — “${e.reason}”` : '',
+          e.approved_by ? `, approved by ${e.approved_by}${e.approver_reason ? ` (“${e.approver_reason}”)` : ''}` : '',
+        ),
       );
     return h('details', { class: 'timeline', open: true }, h('summary', {}, `Transitions (${history.entries.length}${history.next_cursor ? '+' : ''}, newest first)`), h('ol', {}, history.entries.map(item)));
   }
@@ -442,7 +449,7 @@ export class Dashboard {
 
   private editSplit(m: ModelView, t: Traffic): void {
     const weights: Record<string, string> = {};
-    for (const v of m.versions) if (v.stage !== 'archived') weights[v.version] = String(t.weights[v.version] ?? 0);
+    for (const v of m.versions) if (v.stage !== 'archived') weights[v.version] = String(Object.hasOwn(t.weights, v.version) ? t.weights[v.version] : 0);
     void this.start({ kind: 'traffic', tool: 'configure_ab_test', model: m.name, title: `Traffic split of ${m.name}`, args: {}, weights, routing: t.routing ?? 'sticky' });
   }
 

@@ -40,6 +40,7 @@ export interface AuditEntry {
   actor: string;
   reason: string | null;
   approved_by: string | null;
+  approver_reason: string | null;
   details: Record<string, unknown> | null;
   created_at: string;
 }

@@ -86,6 +86,35 @@ function openStream(url: string, headers: Record<string, string>): Promise<{ str
 
 const closeSession = (url: string, sid: string) => request(`${url}/mcp`, { method: 'DELETE', headers: sessionHeaders(sid) });
 
+/** initialize (declaring form elicitation: it can be asked for approval) + initialized, as `auth` headers say; the session id. */
+async function openSessionAs(url: string, auth: Record<string, string>): Promise<string> {
+  const init = JSON.parse(initialize) as { params: { capabilities: Record<string, unknown> } };
+  init.params.capabilities = { elicitation: { form: {} } };
+  const r = await request(`${url}/mcp`, { headers: { ...mcpHeaders, ...auth }, body: JSON.stringify(init) });
+  expect(r.status, r.body).toBe(200);
+  const sid = r.headers['mcp-session-id'] as string;
+  const done = await request(`${url}/mcp`, { headers: { ...sessionHeaders(sid), ...auth }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  expect(done.status).toBe(202);
+  return sid;
+}
+
+/** Starts a tools/call answered as a stream, and resolves with its first message (an approval question, say) while it stays under way; destroy `call` to end it. */
+function startCall(url: string, headers: Record<string, string>, name: string, args: Record<string, unknown>): Promise<{ call: http.ClientRequest; first: RpcMessage & { method?: string } }> {
+  return new Promise((resolve, reject) => {
+    const call = http.request(`${url}/mcp`, { method: 'POST', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        text += d;
+        const [first] = messages(text);
+        if (first) resolve({ call, first });
+      });
+    });
+    call.on('error', (e) => (call.destroyed ? undefined : reject(e)));
+    call.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }));
+  });
+}
+
 /** A POST that sends its headers (here a declared length) and no body; resolves with the reply or 'no reply' after waitMs. */
 function headersOnly(url: string, headers: Record<string, string>, waitMs: number): Promise<Reply | 'no reply'> {
   return new Promise((resolve, reject) => {
@@ -184,47 +213,96 @@ describe('HTTP sessions are capped (MLOPS_MCP_MAX_SESSIONS=2)', () => {
   });
 });
 
+const tokens = { viewer: 'viewer-token-aaaaaaaaaaaaaaaa', alice: 'alice-token-bbbbbbbbbbbbbbbbb' };
+
+/** A server on a fresh home with two tokens (viewer: read, alice: admin) and room for 4 sessions. */
+function spawnWithTwoTokens(args: string[], env: Record<string, string> = {}): Promise<SpawnedHttp> {
+  const dir = tempDir();
+  const file = path.join(dir, 'tokens.json');
+  fs.writeFileSync(file, JSON.stringify({ tokens: [{ name: 'viewer', role: 'read', token: tokens.viewer }, { name: 'alice', role: 'admin', token: tokens.alice }] }));
+  return spawnHttp(args, { MLOPS_MCP_HOME: path.join(dir, 'home'), MLOPS_MCP_TOKENS_FILE: file, MLOPS_MCP_MAX_SESSIONS: '4', ...env });
+}
+
 describe('sessions are shared out by token at the cap (MLOPS_MCP_MAX_SESSIONS=4, two tokens)', () => {
-  const tokens = { viewer: 'viewer-token-aaaaaaaaaaaaaaaa', alice: 'alice-token-bbbbbbbbbbbbbbbbb' };
   let server: SpawnedHttp;
   beforeAll(async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'tokens.json');
-    fs.writeFileSync(file, JSON.stringify({ tokens: [{ name: 'viewer', role: 'read', token: tokens.viewer }, { name: 'alice', role: 'admin', token: tokens.alice }] }));
-    server = await spawnHttp([], { MLOPS_MCP_HOME: path.join(dir, 'home'), MLOPS_MCP_TOKENS_FILE: file, MLOPS_MCP_MAX_SESSIONS: '4' });
+    server = await spawnWithTwoTokens([]);
   });
   afterAll(async () => {
     await server.stop();
   });
 
-  it('at the cap, takes a place from a token past its share of half (never a busy session), so another token still gets in', async () => {
-    const as = (token: string) => ({ ...mcpHeaders, authorization: `Bearer ${token}` });
-    const open = async (token: string) => {
-      const r = await request(`${server.url}/mcp`, { headers: as(token), body: initialize });
-      expect(r.status, r.body).toBe(200);
-      return r.headers['mcp-session-id'] as string;
-    };
-    const headersOf = (token: string, sid: string) => ({ ...as(token), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' });
-    const alive = async (token: string, sid: string) => (await request(`${server.url}/mcp`, { headers: headersOf(token, sid), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) })).status === 200;
-    // The viewer fills the cap; its oldest session holds an open GET stream (busy: never taken).
+  const as = (token: string) => ({ ...mcpHeaders, authorization: `Bearer ${token}` });
+  const open = async (token: string) => {
+    const r = await request(`${server.url}/mcp`, { headers: as(token), body: initialize });
+    expect(r.status, r.body).toBe(200);
+    return r.headers['mcp-session-id'] as string;
+  };
+  const headersOf = (token: string, sid: string) => ({ ...as(token), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' });
+  const alive = async (token: string, sid: string) => (await request(`${server.url}/mcp`, { headers: headersOf(token, sid), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) })).status === 200;
+
+  it('at the cap, takes a place from a token past its share of half, so another token still gets in, and recycles its own past its share', async () => {
+    // The viewer fills the cap.
     const viewer: string[] = [];
     for (let i = 0; i < 4; i++) viewer.push(await open(tokens.viewer));
-    const { stream, status } = await openStream(server.url, headersOf(tokens.viewer, viewer[0]));
-    expect(status).toBe(200);
+    // A fifth from the viewer, at the cap and past its share: its own least recently active session goes.
+    viewer.push(await open(tokens.viewer));
+    expect(await Promise.all(viewer.map((sid) => alive(tokens.viewer, sid)))).toEqual([false, true, true, true, true]);
+    // Alice, under her share, takes places from the viewer (past its share) until both hold two.
+    const alice = [await open(tokens.alice), await open(tokens.alice)];
+    expect(await Promise.all(alice.map((sid) => alive(tokens.alice, sid)))).toEqual([true, true]);
+    expect((await Promise.all(viewer.map((sid) => alive(tokens.viewer, sid)))).filter(Boolean)).toHaveLength(2);
+    // Now both hold their share: a third for alice recycles her own oldest.
+    alice.push(await open(tokens.alice));
+    expect(await Promise.all(alice.map((sid) => alive(tokens.alice, sid)))).toEqual([false, true, true]);
+    for (const sid of alice.slice(1)) await request(`${server.url}/mcp`, { method: 'DELETE', headers: headersOf(tokens.alice, sid) });
+    for (const sid of viewer) await request(`${server.url}/mcp`, { method: 'DELETE', headers: headersOf(tokens.viewer, sid) });
+  });
+
+  it('does not let a token keep every place by holding an idle GET stream on each session', async () => {
+    // The attack: a read token opens the cap's worth of sessions, each holding an open GET stream.
+    const viewer: string[] = [];
+    for (let i = 0; i < 4; i++) viewer.push(await open(tokens.viewer));
+    const streams: Array<{ stream: http.ClientRequest; status: number }> = [];
+    for (const sid of viewer) streams.push(await openStream(server.url, headersOf(tokens.viewer, sid)));
+    expect(streams.map((s) => s.status)).toEqual([200, 200, 200, 200]);
     try {
-      // A fifth from the viewer, at the cap and past its share: its own least recently active idle session goes (not the streaming one).
-      viewer.push(await open(tokens.viewer));
-      expect(await Promise.all(viewer.map((sid) => alive(tokens.viewer, sid)))).toEqual([true, false, true, true, true]);
-      // Alice, under her share, takes places from the viewer (past its share) until both hold two.
+      // Another token still gets in, twice (its share); the viewer keeps the two it used last.
       const alice = [await open(tokens.alice), await open(tokens.alice)];
       expect(await Promise.all(alice.map((sid) => alive(tokens.alice, sid)))).toEqual([true, true]);
-      expect((await Promise.all(viewer.map((sid) => alive(tokens.viewer, sid)))).filter(Boolean)).toHaveLength(2);
-      expect(await alive(tokens.viewer, viewer[0])).toBe(true); // the busy one stayed
-      // Now both hold their share: a third for alice recycles her own oldest.
-      alice.push(await open(tokens.alice));
-      expect(await Promise.all(alice.map((sid) => alive(tokens.alice, sid)))).toEqual([false, true, true]);
+      expect(await Promise.all(viewer.map((sid) => alive(tokens.viewer, sid)))).toEqual([false, false, true, true]);
+      for (const sid of alice) await request(`${server.url}/mcp`, { method: 'DELETE', headers: headersOf(tokens.alice, sid) });
     } finally {
-      stream.destroy();
+      for (const s of streams) s.stream.destroy();
+    }
+  });
+});
+
+describe('at the cap, a session with a call under way keeps its place (MLOPS_MCP_MAX_SESSIONS=4, two tokens, MLOPS_MCP_APPROVAL=elicit)', () => {
+  let server: SpawnedHttp;
+  beforeAll(async () => {
+    server = await spawnWithTwoTokens(['--demo'], { MLOPS_MCP_APPROVAL: 'elicit' });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('takes the next one of a token past its share, never the one waiting on a person', async () => {
+    const alice = { authorization: `Bearer ${tokens.alice}` };
+    const sessions: string[] = [];
+    for (let i = 0; i < 4; i++) sessions.push(await openSessionAs(server.url, alice));
+    // Alice's first session asks a person to approve a promotion: a call under way, for minutes.
+    const { call, first } = await startCall(server.url, { ...sessionHeaders(sessions[0]), ...alice }, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production' });
+    expect(first.method).toBe('elicitation/create');
+    try {
+      // The others are used after it: the waiting one is alice's least recently active.
+      for (const sid of sessions.slice(1)) await request(`${server.url}/mcp`, { headers: { ...sessionHeaders(sid), ...alice }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }) });
+      const viewer = await request(`${server.url}/mcp`, { headers: { ...mcpHeaders, authorization: `Bearer ${tokens.viewer}` }, body: initialize });
+      expect(viewer.status).toBe(200);
+      const alive = async (sid: string) => (await request(`${server.url}/mcp`, { headers: { ...sessionHeaders(sid), ...alice }, body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping' }) })).status === 200;
+      expect(await Promise.all(sessions.map(alive))).toEqual([true, false, true, true]);
+    } finally {
+      call.destroy();
     }
   });
 });
@@ -248,49 +326,62 @@ describe('one token (MLOPS_MCP_TOKEN), MLOPS_MCP_MAX_SESSIONS=2', () => {
   });
 });
 
-describe('at the cap, a quiet session gives its place (MLOPS_MCP_MAX_SESSIONS=1, MLOPS_MCP_SESSION_RECLAIM_SECONDS=2)', () => {
+describe('at the cap, a quiet session gives its place (MLOPS_MCP_MAX_SESSIONS=1, MLOPS_MCP_SESSION_RECLAIM_SECONDS=2, MLOPS_MCP_APPROVAL=elicit)', () => {
   let server: SpawnedHttp;
   beforeAll(async () => {
-    server = await spawnHttp([], { MLOPS_MCP_HOME: home(), MLOPS_MCP_MAX_SESSIONS: '1', MLOPS_MCP_SESSION_RECLAIM_SECONDS: '2' });
+    server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: home(), MLOPS_MCP_MAX_SESSIONS: '1', MLOPS_MCP_SESSION_RECLAIM_SECONDS: '2', MLOPS_MCP_APPROVAL: 'elicit' });
   });
   afterAll(async () => {
     await server.stop();
   });
 
   const tryInitialize = () => request(`${server.url}/mcp`, { headers: mcpHeaders, body: initialize });
-
-  it('refuses a new session while the one open was used within the reclaim time or holds a request (an open GET stream), and reclaims it once quiet', { timeout: 30_000 }, async () => {
-    const a = await openSession(server.url);
-    // Used a moment ago (well inside 2 s): not reclaimed.
-    expect((await tryInitialize()).status).toBe(503);
-
-    // Busy (an open GET stream) past the reclaim time: still not reclaimed.
-    const { stream, status } = await openStream(server.url, { 'mcp-session-id': a, 'mcp-protocol-version': PROTOCOL });
-    expect(status).toBe(200);
-    await new Promise((r) => setTimeout(r, 2500));
-    expect((await tryInitialize()).status).toBe(503);
-
-    // The stream closed (its close counts as use): a new session takes the place once the session
-    // has been quiet for the reclaim time, and not before.
-    stream.destroy();
-    const closedAt = Date.now();
-    let admitted: Reply | undefined;
-    while (Date.now() - closedAt < 15_000) {
+  /** Polls initialize until one is admitted (every other answer a 503): how long after `since` it was, and the new session. */
+  const admittedAfter = async (since: number): Promise<{ afterMs: number; sid: string }> => {
+    while (Date.now() - since < 15_000) {
       const r = await tryInitialize();
-      if (r.status === 200) {
-        admitted = r;
-        break;
-      }
+      if (r.status === 200) return { afterMs: Date.now() - since, sid: r.headers['mcp-session-id'] as string };
       expect(r.status).toBe(503);
       await new Promise((res) => setTimeout(res, 200));
     }
-    expect(admitted, 'no new session 15 s after the stream closed').toBeDefined();
-    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(1500);
-    const b = admitted?.headers['mcp-session-id'] as string;
-    expect(b).not.toBe(a);
-    const stale = await request(`${server.url}/mcp`, { headers: sessionHeaders(a), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
-    expect(stale.status).toBe(404);
-    await closeSession(server.url, b);
+    throw new Error('no new session within 15 s');
+  };
+  const gone = async (sid: string) => (await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) })).status === 404;
+
+  it('refuses a new session while the one open was used within the reclaim time or has a call under way, and reclaims it once quiet', { timeout: 40_000 }, async () => {
+    const a = await openSessionAs(server.url, {});
+    // Used a moment ago (well inside 2 s): not reclaimed.
+    expect((await tryInitialize()).status).toBe(503);
+
+    // A call under way (waiting on a person's approval) past the reclaim time: still not reclaimed.
+    const { call, first } = await startCall(server.url, sessionHeaders(a), 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production' });
+    expect(first.method).toBe('elicitation/create');
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await tryInitialize()).status).toBe(503);
+
+    // The call ended (its end counts as use): a new session takes the place once the session has
+    // been quiet for the reclaim time, and not before.
+    call.destroy();
+    const endedAt = Date.now();
+    const b = await admittedAfter(endedAt);
+    expect(b.afterMs).toBeGreaterThanOrEqual(1500);
+    expect(b.sid).not.toBe(a);
+    expect(await gone(a)).toBe(true);
+
+    // A session that only holds an open GET stream is quiet: it gives its place after the reclaim time too.
+    await request(`${server.url}/mcp`, { headers: sessionHeaders(b.sid), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    const { stream, status } = await openStream(server.url, sessionHeaders(b.sid));
+    expect(status).toBe(200);
+    const ended = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+    try {
+      const c = await admittedAfter(Date.now());
+      expect(c.afterMs).toBeGreaterThanOrEqual(1500);
+      expect(await gone(b.sid)).toBe(true);
+      await ended; // the server closed the stream with its session
+      await closeSession(server.url, c.sid);
+    } finally {
+      stream.destroy();
+    }
   });
 });
 

@@ -109,6 +109,9 @@ describe('serve --http without a token (loopback)', () => {
     expect(origin.status).toBe(403);
     const health = await raw(`${server.url}/healthz`, { method: 'GET', headers: { host: 'attacker.test:80' } });
     expect(health.status).toBe(403);
+    // Each in the shape of the route asked: JSON-RPC on /mcp, MLflow's {error_code, message} elsewhere.
+    expect(JSON.parse(host.body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Invalid Host: evil.example.com' } });
+    expect(JSON.parse(health.body)).toEqual({ error_code: 'PERMISSION_DENIED', message: 'Invalid Host: attacker.test' });
   });
 
   it('answers malformed JSON with -32700, an oversized body with 413, and a request without session with 400', async () => {
@@ -151,6 +154,11 @@ describe('serve --http with MLOPS_MCP_TOKEN', () => {
     }
     const inQuery = await raw(`${server.url}/mcp?token=${TOKEN}`, { headers: mcpHeaders, body: initialize });
     expect(inQuery.status).toBe(401);
+    expect(JSON.parse(inQuery.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32001 } });
+    // REST answers in its own shape.
+    const rest = await raw(`${server.url}/api/v1/predict/nba_points`, { headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(rest.status).toBe(401);
+    expect(JSON.parse(rest.body)).toEqual({ error_code: 'UNAUTHENTICATED', message: 'Unauthorized: send Authorization: Bearer <token>' });
     await expect(connectHttp(server.url)).rejects.toThrow();
   });
 
@@ -254,7 +262,7 @@ describe('serve --http with MLOPS_MCP_APPROVAL=elicit', () => {
         buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
         const question = messages.find((m) => m.method === 'elicitation/create');
         if (question && !messages.some((m) => m.method === 'answered')) {
-          expect(question.params?.message).toMatch(/promote_model.*v2 staging → production/);
+          expect(question.params?.message).toMatch(/promote_model.*\n.*v2 staging → production/);
           await (await post({ jsonrpc: '2.0', id: question.id, result: { action: 'decline' } })).text();
           messages.push({ method: 'answered' });
         }

@@ -133,6 +133,54 @@ describe("MLflow's /invocations formats", () => {
     expect(after.predictions.errors - (before.predictions as { errors?: number }).errors!).toBe(5);
   });
 
+  it('names the field of a wrong type, refuses two formats, and answers JSON on every route, refusals included', async () => {
+    const before = await ok<{ predictions: { total: number } }>(mcp, 'get_system_stats', {});
+    const named = Object.fromEntries(points.feature_names.map((f) => [f, 1]));
+    const withIsHome = (v: string) => JSON.stringify(named).replace('"is_home":1', `"is_home":${v}`);
+    const cases: Array<[string, string | object | undefined, number, string, RegExp]> = [
+      ...['"yes"', 'null', 'true', '1e400'].map((v): [string, string, number, string, RegExp] => [
+        '/api/v1/predict/nba_points',
+        withIsHome(v),
+        400,
+        'BAD_REQUEST',
+        new RegExp(`^invalid request body: is_home: expected number, received ${{ '"yes"': 'string', null: 'null', true: 'boolean', '1e400': 'Infinity' }[v]}`),
+      ]),
+      ['/api/v1/predict/nba_points', undefined, 400, 'BAD_REQUEST', /^invalid request body: the body is empty; send named features/],
+      ['/api/v1/predict/nba_points', { features: { is_home: 'x' } }, 400, 'BAD_REQUEST', /^invalid request body: features: "is_home": expected number, received string/],
+      ['/api/v1/predict/nba_points', [named], 400, 'BAD_REQUEST', /^invalid request body: expected a JSON object .*; got an array\.$/],
+      ['/invocations/nba_points', undefined, 400, 'BAD_REQUEST', /^invalid request body: the body is empty; send one of dataframe_split, dataframe_records, instances or inputs/],
+      ['/invocations/nba_points', {}, 400, 'BAD_REQUEST', /^invalid request body: expected one of dataframe_split, dataframe_records, instances or inputs \(MLflow's scoring formats\); it is \{\}\.$/],
+      ['/invocations/nba_points', { dataframe_split: { data: [[1]] } }, 400, 'BAD_REQUEST', /^invalid request body: dataframe_split\.columns: required \(expected array\)/],
+      ['/invocations/nba_points', { instances: [[1]], inputs: [[2]] }, 400, 'BAD_REQUEST', /^invalid request body: it has instances and inputs; send exactly one of/],
+      ['/invocations/nba_points', { instances: [[1, null]] }, 400, 'BAD_REQUEST', /^invalid request body: instances\.0: position 1: expected number, received null/],
+      ['/invocations/nba_points', { dataframe_records: [{ is_home: true }] }, 400, 'BAD_REQUEST', /^invalid request body: dataframe_records\.0\.is_home: expected number, received boolean/],
+    ];
+    for (const [route, body, status, code, message] of cases) {
+      const res = await fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+      const err = (await res.json()) as { error_code: string; message: string };
+      expect([res.status, err.error_code], `${route} ${JSON.stringify(body)}`).toEqual([status, code]);
+      expect(err.message, `${route} ${JSON.stringify(body)}`).toMatch(message);
+    }
+    const plain = await fetch(`${server.url}/api/v1/predict/nba_points`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(named) });
+    expect([plain.status, ((await plain.json()) as { message: string }).message]).toEqual([400, expect.stringMatching(/Content-Type text\/plain is not JSON/)]);
+    // None of these reached serving.
+    expect((await ok<{ predictions: { total: number } }>(mcp, 'get_system_stats', {})).predictions.total).toBe(before.predictions.total);
+
+    // Routes that do not exist, and a refused Origin, answer JSON in the REST shape; /mcp keeps JSON-RPC.
+    const shapes: Array<[string, RequestInit, number, Record<string, unknown>]> = [
+      ['/no/such/route', {}, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: expect.stringContaining('No route GET /no/such/route') }],
+      ['/invocations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs": [[1]]}' }, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: expect.stringContaining('names no model: POST /invocations/{name}') }],
+      ['/api/v1/predict/nba_points', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: '{}' }, 403, { error_code: 'PERMISSION_DENIED', message: 'Origin not allowed: http://evil.example' }],
+      ['/mcp', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: '{}' }, 403, { jsonrpc: '2.0', id: null, error: { code: -32000 } }],
+    ];
+    for (const [route, init, status, shape] of shapes) {
+      const res = await fetch(`${server.url}${route}`, init);
+      expect(res.status, route).toBe(status);
+      expect(res.headers.get('content-type'), route).toMatch(/^application\/json/);
+      expect(await res.json(), route).toMatchObject(shape);
+    }
+  });
+
   it('answers /ping and /version like the MLflow scoring server', async () => {
     expect((await fetch(`${server.url}/ping`)).status).toBe(200);
     expect(await (await fetch(`${server.url}/version`)).text()).toMatch(/^\d+\.\d+\.\d+/);

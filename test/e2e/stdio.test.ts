@@ -56,6 +56,45 @@ describe('serve --stdio, spawned as an MCP client would', () => {
     await client.close();
   });
 
+  it('answers a line that is not a JSON-RPC message with the JSON-RPC error, and goes on serving', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [CLI, 'serve', '--stdio'], { env: userEnv({ MLOPS_MCP_HOME: path.join(tempDir(), 'home'), LOG_LEVEL: 'silent' }), stdio: ['pipe', 'pipe', 'ignore'] });
+    const lines: string[] = [];
+    let waiting: (() => void) | null = null;
+    let pending = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      pending += d;
+      for (let at = pending.indexOf('\n'); at !== -1; at = pending.indexOf('\n')) {
+        lines.push(pending.slice(0, at));
+        pending = pending.slice(at + 1);
+      }
+      waiting?.();
+    });
+    /** Writes a line and resolves with the next line the server answers, or 'no answer' after 3 s. */
+    const ask = async (line: string): Promise<unknown> => {
+      const seen = lines.length;
+      child.stdin.write(`${line}\n`);
+      for (const started = Date.now(); lines.length === seen && Date.now() - started < 3000; ) await new Promise<void>((r) => ((waiting = r), setTimeout(r, 100)));
+      return lines.length > seen ? JSON.parse(lines[seen]) : 'no answer';
+    };
+    try {
+      // What a Python client's json.dumps(float('inf')) writes: not JSON.
+      expect(await ask('Infinity')).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error/) } });
+      expect(await ask('{"jsonrpc": "2.0", "id": 1, "method": "ping"')).toMatchObject({ id: null, error: { code: -32700 } });
+      expect(await ask('[{"jsonrpc": "2.0", "id": 1, "method": "ping"}]')).toMatchObject({ id: null, error: { code: -32600 } });
+      expect(await ask('{"jsonrpc": "2.0", "id": 7, "method": 5}')).toMatchObject({ id: 7, error: { code: -32600, message: expect.stringMatching(/^Invalid Request/) } });
+      // Still serving: initialize and a ping are answered as ever.
+      const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+      expect(await ask(JSON.stringify(init))).toMatchObject({ id: 1, result: { serverInfo: { name: 'mlops-mcp' } } });
+      child.stdin.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+      expect(await ask('{"jsonrpc":"2.0","id":2,"method":"ping"}')).toEqual({ jsonrpc: '2.0', id: 2, result: {} });
+    } finally {
+      child.stdin.end();
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+
   it('exits with a clear message on a bad configuration value', async () => {
     const { spawnSync } = await import('node:child_process');
     const r = spawnSync(process.execPath, [CLI, 'serve', '--stdio'], { env: userEnv({ MODEL_CACHE_SIZE: 'lots' }), encoding: 'utf8', input: '' });

@@ -127,8 +127,12 @@ describe('bad input: a clear isError answer and an unchanged database', () => {
     expect(r.isError, text(r)).toBe(true);
     expect(text(r)).toMatch(message);
     expect(text(r)).not.toMatch(/\n\s+at .+\(.*:\d+:\d+\)/); // no stack trace
-    if (code === 'validation') expect(text(r)).toMatch(/Input validation error/);
-    else {
+    // Arguments that fail the input schema read like every other error: `<code>: what to do`.
+    if (code === 'validation') {
+      expect(errorCode(r)).toBe('invalid_argument');
+      expect(text(r)).toMatch(new RegExp(`^invalid_argument: ${tool} arguments: .+ Correct them and call again \\(tools/list shows ${tool}'s input schema\\)\\.`, 's'));
+      expect(text(r)).not.toMatch(/MCP error|-32602|Input validation error/);
+    } else {
       expect(errorCode(r)).toBe(code);
       expect(text(r).startsWith(`${code}: `)).toBe(true);
     }

@@ -86,13 +86,23 @@ describe('tools/call dispatch', () => {
     expect(logged[0]).toMatchObject({ tool: 'throws', errorId: id, msg: 'tool failed' });
   });
 
-  it("leaves arguments that fail the input schema to the SDK's path, with its message and our code", async () => {
-    for (const args of [{ n: 1.5 }, { n: 1, extra: true }, {}]) {
+  it('answers arguments that fail the input schema as `invalid_argument: <what>`, naming each argument and what to do', async () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ n: 1.5 }, /^invalid_argument: double arguments: n: expected int, received number\. Correct them and call again \(tools\/list shows double's input schema\)\.$/],
+      [{ n: 1, extra: true }, /^invalid_argument: double arguments: Unrecognized key: "extra"\. Correct them/],
+      [{}, /^invalid_argument: double arguments: n: required \(expected number\)\. Correct them/],
+    ];
+    for (const [args, message] of cases) {
       const r = (await client.callTool({ name: 'double', arguments: args })) as CallToolResult;
       expect(r.isError, JSON.stringify(args)).toBe(true);
       expect(code(r)).toBe('invalid_argument');
-      expect(text(r)).toMatch(/Input validation error/);
+      expect(text(r)).toMatch(message);
+      expect(text(r)).not.toMatch(/MCP error|-32602|Input validation error/);
     }
+    // Down the SDK's path (a call with related-task metadata), its error is worded the same way.
+    const sdk = await raw({ name: 'double', arguments: { n: 'x' }, _meta: { 'io.modelcontextprotocol/related-task': { taskId: 't' } } });
+    expect(code(sdk)).toBe('invalid_argument');
+    expect(text(sdk)).toMatch(/^invalid_argument: .*expected number, received string at n; correct the call and send it again\.$/);
     expect(seen).toEqual([]);
   });
 
@@ -104,7 +114,7 @@ describe('tools/call dispatch', () => {
     for (const r of [related, extraField]) {
       expect(r.isError).toBe(true);
       expect(code(r)).toBe('invalid_argument');
-      expect(text(r)).toMatch(/Output validation error/);
+      expect(text(r)).toMatch(/^invalid_argument: .*(doubled|Structured content)/);
     }
     // Arguments that are not an object: the SDK's request schema refuses them, as without us.
     await expect(raw({ name: 'double', arguments: [1] })).rejects.toThrow(/expected record/);
@@ -118,6 +128,6 @@ describe('tools/call dispatch', () => {
     expect(text(hidden)).toMatch(/^forbidden: secret needs the admin role/);
     const unknown = await raw({ name: 'nope', arguments: {} });
     expect(code(unknown)).toBe('not_found');
-    expect(text(unknown)).toMatch(/nope not found/);
+    expect(text(unknown)).toBe('not_found: no tool named "nope"; tools/list shows the tools this server offers to this caller.');
   });
 });

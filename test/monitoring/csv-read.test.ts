@@ -37,7 +37,7 @@ async function read(bytes: string | Buffer, features: readonly string[]) {
  * What csv-parse makes of the bytes (bom, trim, skip_empty_lines, one record length) with each
  * feature's cell given to Number(): the answer the reader must give, or the error it must name.
  */
-function oracle(bytes: Buffer, features: readonly string[]): { values: number[][]; rows: number; ignored: string[] } | { error: string } {
+function oracle(bytes: Buffer, features: readonly string[]): { values: number[][]; rows: number; ignored: number } | { error: string } {
   let header: string[] | null = null;
   const values = features.map(() => [] as number[]);
   let rows = 0;
@@ -71,25 +71,25 @@ function oracle(bytes: Buffer, features: readonly string[]): { values: number[][
   }
   const names = header as string[] | null; // set by on_record
   if (names === null) return { error: 'is empty; it needs a header row naming the features.' };
-  return { values, rows, ignored: names.filter((h) => !features.includes(h)) };
+  return { values, rows, ignored: names.filter((h) => !features.includes(h)).length };
 }
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('readCsvColumns: real files, the answers and messages csv-parse gives', () => {
-  it('reads the features by name, whatever the column order, and names the columns it ignored', async () => {
+  it('reads the features by name, whatever the column order, and counts the columns it ignored', async () => {
     const columns = await read('b,extra,a\n2,x,1\n4,y,3\n', ['a', 'b']);
     expect(columns.rows).toBe(2);
     expect(columns.values.map((v) => [...v])).toEqual([
       [1, 3],
       [2, 4],
     ]);
-    expect(columns.ignored).toEqual(['extra']);
+    expect(columns.ignored).toBe(1);
   });
 
   it('reads CRLF lines, a BOM, a quoted header (as R writes it), spaces around cells and blank lines between rows', async () => {
     const plain = await read('\ufeff"a","b c",z\r\n 1.5 ,\t-2e3,q\r\n\r\n3,.25,\r\n', ['a', 'b c']);
-    expect(plain).toEqual({ values: [Float64Array.of(1.5, 3), Float64Array.of(-2000, 0.25)], rows: 2, ignored: ['z'] });
+    expect(plain).toEqual({ values: [Float64Array.of(1.5, 3), Float64Array.of(-2000, 0.25)], rows: 2, ignored: 1 });
     expect(withFile('\ufeff"a","b c",z\r\n 1.5 ,\t-2e3,q\r\n\r\n3,.25,\r\n', (fd) => readNumericCsv(fd, 'x', ['a']))).not.toBeNull(); // without csv-parse
   });
 

@@ -50,7 +50,7 @@ describe('predict', () => {
       name: 'nba_points',
       features: row,
     });
-    expect(p).toMatchObject({ version: 'v1', stage: 'production', routed_by: 'random', probabilities: null });
+    expect(p).toMatchObject({ version: 'v1', stage: 'production', routed_by: 'production', probabilities: null });
     expect(p.prediction).toBeCloseTo(byHand, 3); // the ONNX graph computes in float32
     expect(p.prediction_id).toMatch(/^[0-9a-f-]{36}$/);
     // The same row as an array in signature order gives the same number.
@@ -159,7 +159,7 @@ describe('predict', () => {
       expect(text(r)).toMatch(message);
     }
     const bad = await call(client, 'batch_predict', { name: 'nba_points', rows: [features, { ...features, minutes_avg: 'lots' }] });
-    expect(text(bad)).toMatch(/Input validation error/);
+    expect(text(bad)).toMatch(/^invalid_argument: batch_predict arguments: rows\.1: "minutes_avg": expected number, received string/);
     const row7 = await call(client, 'batch_predict', { name: 'nba_points', rows: [features, features, missing] });
     expect(text(row7)).toMatch(/row 2: missing feature days_rest/);
     // A NaN cannot travel in JSON; the domain refuses it too.
@@ -236,6 +236,28 @@ describe('A/B traffic', () => {
     const onV2 = [...seen.values()].filter((s) => s.has('v2.0')).length;
     expect(onV2).toBeGreaterThan(15); // both versions get keys
     expect(onV2).toBeLessThan(45);
+  });
+
+  it('after a split ends, counts from its end and says so, not from the server start with the A/B period in', async () => {
+    const features = [0.5, 0.5, 110, 110, 110, 110, 1, 1];
+    type Report = { explicit: boolean; since: string; since_event: string; variants: Array<{ version: string; count: number }> };
+    const report = () => ok<Report>(client, 'get_traffic_config', { name: 'nba_win_predictor' });
+    const before = await report();
+    expect(before).toMatchObject({ explicit: false, since: app.startedAt.toISOString(), since_event: 'server_started' });
+    await ok(client, 'configure_ab_test', { name: 'nba_win_predictor', weights: { 'v2.0': 0.5, 'v1.5': 0.5 } });
+    for (let i = 0; i < 20; i++) await ok(client, 'predict', { name: 'nba_win_predictor', features, routing_key: `user-${i}` });
+    const during = await report();
+    expect(during).toMatchObject({ explicit: true, since_event: 'split_set' });
+    expect(during.variants.reduce((n, v) => n + v.count, 0)).toBe(20);
+    // Promoting v2.0 ends the split (audited as configure_traffic to no split).
+    await ok(client, 'promote_model', { name: 'nba_win_predictor', version: 'v2.0', target_stage: 'production' });
+    const ended = (await ok<{ entries: Array<{ created_at: string }> }>(client, 'get_model_history', { name: 'nba_win_predictor', limit: 1 })).entries[0];
+    const after = await report();
+    expect(after).toMatchObject({ explicit: false, since: ended.created_at, since_event: 'split_ended' });
+    expect(after.variants.reduce((n, v) => n + v.count, 0)).toBe(0);
+    expect(text(await call(client, 'get_traffic_config', { name: 'nba_win_predictor' }))).toContain(`all traffic to production; counts since the last A/B split ended at ${ended.created_at}`);
+    for (let i = 0; i < 3; i++) await ok(client, 'predict', { name: 'nba_win_predictor', features });
+    expect((await report()).variants.map((v) => [v.version, v.count])).toEqual([['v2.0', 3]]);
   });
 
   it('refuses bad weights and leaves the database as it was', async () => {
@@ -412,5 +434,37 @@ describe('serving alerts and health', () => {
     const by = Object.fromEntries(h.components.map((c) => [c.name, c]));
     expect(by.model_serving.detail).toContain('answer a probe row');
     expect(by.ab_routing.detail).toContain('nba_win_predictor v1.5 80% / v2.0 20% (sticky)');
+  });
+});
+
+describe('what the answers say happened', () => {
+  it('routed_by: production without a split (a routing key changes nothing), sticky or random within one, explicit for a version asked for', async () => {
+    const [row] = csvRows('nba_points_reference.csv', 1, manifest.models.find((m) => m.name === 'nba_points')!.feature_names);
+    const routed = async (args: Record<string, unknown>) => (await ok<{ routed_by: string }>(client, 'predict', { name: 'nba_points', features: row, ...args })).routed_by;
+    expect(await routed({})).toBe('production');
+    expect(await routed({ routing_key: 'user-1' })).toBe('production');
+    expect(await routed({ version: 'v2' })).toBe('explicit');
+    await ok(client, 'configure_ab_test', { name: 'nba_points', weights: { v1: 0.5, v2: 0.5 }, routing: 'sticky' });
+    expect(await routed({ routing_key: 'user-1' })).toBe('sticky');
+    expect(await routed({})).toBe('random');
+    const rest = await call(client, 'predict', { name: 'nba_points', features: row, routing_key: 'user-1' });
+    expect(text(rest)).toMatch(/^nba_points v[12] \(\w+, sticky\)/);
+  });
+
+  it('counts in words that agree with the number: 1 version, 1 row, 1 call', async () => {
+    const { app: fresh } = await testApp();
+    try {
+      const c = await connect(fresh);
+      await ok(c, 'register_model', { name: 'one', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1' });
+      await ok(c, 'promote_model', { name: 'one', version: 'v1', target_stage: 'production' });
+      const registry = await ok<{ components: Array<{ detail: string }> }>(c, 'health_check', { component: 'model_registry' });
+      expect(registry.components[0].detail).toMatch(/^1 version: 1 production/);
+      expect(text(await call(c, 'list_models', {}))).toMatch(/^1 version:/);
+      expect(text(await call(c, 'batch_predict', { name: 'one', rows: [Array(10).fill(1)] }))).toMatch(/^one: 1 row scored in .* by v1 \(production\) 1 row;/);
+      expect(text(await call(c, 'get_traffic_config', { name: 'one' }))).toContain('1 call,');
+      await c.close();
+    } finally {
+      await fresh.close();
+    }
   });
 });

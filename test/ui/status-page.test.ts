@@ -187,9 +187,9 @@ describe.skipIf(!haveBrowser)('the status page in Chromium', () => {
       await page.locator('[data-elicitation] input[name="reason"]').fill('approved in the status page');
       await page.locator('[data-elicitation] [data-action="approve"]').click();
       await until(page, 'v2.0 in production', `document.querySelector('[data-model="nba_win_predictor"] [data-version="v2.0"]')?.dataset.stage === 'production'`);
-      const history = (await ok(client, 'get_model_history', { name: 'nba_win_predictor', limit: 1 })) as { entries: Array<{ approved_by: string; reason: string }> };
+      const history = (await ok(client, 'get_model_history', { name: 'nba_win_predictor', limit: 1 })) as { entries: Array<{ approved_by: string; approver_reason: string }> };
       expect(history.entries[0].approved_by).toContain('mlops-mcp status page');
-      expect(history.entries[0].reason).toBe('approved in the status page');
+      expect(history.entries[0].approver_reason).toBe('approved in the status page');
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { counted } from '../../counted.js';
 import { alertOut } from '../format.js';
 import { alert, alertSeverity, cursor, limit, modelName } from '../schemas.js';
 import { defineTool } from '../tool.js';
@@ -22,7 +23,7 @@ export const getAlerts = defineTool({
   async handler(args, ctx) {
     const { alerts, nextCursor } = await ctx.app.alerts.list(args);
     const lines = alerts.map((a) => `${a.createdAt} [${a.severity}] ${a.type}: ${a.message}`);
-    const head = alerts.length ? `${alerts.length} alerts in the last ${args.hours} h, newest first:` : `No alerts in the last ${args.hours} h.`;
+    const head = alerts.length ? `${counted(alerts.length, 'alert')} in the last ${args.hours} h, newest first:` : `No alerts in the last ${args.hours} h.`;
     return {
       data: { alerts: alerts.map(alertOut), count: alerts.length, next_cursor: nextCursor },
       summary: [head, ...lines, ...(nextCursor ? ['(more: pass next_cursor)'] : [])].join('\n'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DriftRun } from '../../monitoring/drift-types.js';
+import { isMonitored, type DriftRun } from '../../monitoring/drift-types.js';
 import { boundedRecord, dryRun, modelName, reason, versionLabel } from '../schemas.js';
 import { defineTool } from '../tool.js';
 
@@ -46,6 +46,9 @@ const runOutput = {
   drifted_features: z.array(z.string()),
   drifted_share: z.number().describe('Share of compared features that drifted'),
   dataset_drift: z.boolean().describe('drifted_share ≥ dataset_drift_share'),
+  monitored: z
+    .boolean()
+    .describe("false: a check by a read-only caller (read role or read-only server): kept (get_drift_report by run_id) but never the model's latest check that health_check and the dashboard show, and raising no alert"),
   created_at: z.string(),
 };
 
@@ -62,6 +65,7 @@ function runOut(run: DriftRun) {
     drifted_features: run.features.filter((f) => f.drift_detected).map((f) => f.feature),
     drifted_share: run.driftedShare,
     dataset_drift: run.datasetDrift,
+    monitored: isMonitored(run),
     created_at: run.createdAt,
   };
 }
@@ -72,7 +76,10 @@ function runText(run: DriftRun): string {
   const lines = [...run.features]
     .sort((a, b) => a.p_value_adjusted - b.p_value_adjusted)
     .map((f) => `${f.drift_detected ? '✗' : '✓'} ${f.feature}: D=${f.statistic.toFixed(4)}, p=${f.p_value_adjusted.toExponential(3)}, PSI=${f.psi.toFixed(4)} (n ${f.n_ref}/${f.n_cur}, ${f.method})`);
-  return [head, ...lines].join('\n');
+  const unmonitored = isMonitored(run)
+    ? []
+    : ["Not the model's latest check: a read-only caller's run is kept (get_drift_report with this run_id) but does not change what health_check and the dashboard show, and raises no alert."];
+  return [head, ...unmonitored, ...lines].join('\n');
 }
 
 export const setDriftReference = defineTool({
@@ -96,7 +103,7 @@ export const setDriftReference = defineTool({
     source: z.string(),
     rows: z.number().int(),
     features: z.array(summary),
-    ignored_columns: z.array(z.string()).describe('Columns or keys that are not model features'),
+    ignored_columns: z.number().int().describe("How many columns (CSV) or keys (rows) are not model features and were ignored: counted, not named (a CSV's header is the text of a file)"),
   },
   effect: 'write',
   idempotent: true,
@@ -115,7 +122,7 @@ export const setDriftReference = defineTool({
       { dryRun: args.dry_run, onProgress: ctx.progress },
     );
     const lines = r.features.map((f) => `- ${f.feature}: n ${f.n}, mean ${f.mean.toPrecision(5)}, std ${f.std.toPrecision(4)}, range ${f.min.toPrecision(4)}…${f.max.toPrecision(4)}`);
-    const head = `${r.dryRun ? 'Dry run, nothing stored: would set' : 'Set'} the ${r.version ? `${r.version} ` : 'model-wide '}drift reference of ${args.name} from ${r.source} (${r.rows} rows${r.replaced ? ', replacing the previous one' : ''}).${r.ignored.length ? ` Ignored columns: ${r.ignored.join(', ')}.` : ''}`;
+    const head = `${r.dryRun ? 'Dry run, nothing stored: would set' : 'Set'} the ${r.version ? `${r.version} ` : 'model-wide '}drift reference of ${args.name} from ${r.source} (${r.rows} rows${r.replaced ? ', replacing the previous one' : ''}).${r.ignored ? ` ${r.ignored} column${r.ignored === 1 ? ' is' : 's are'} not a feature and ${r.ignored === 1 ? 'was' : 'were'} ignored.` : ''}`;
     return {
       data: { name: args.name, version: r.version, dry_run: r.dryRun, replaced: r.replaced, source: r.source, rows: r.rows, features: r.features, ignored_columns: r.ignored },
       summary: [head, ...lines].join('\n'),
@@ -127,7 +134,7 @@ export const detectDrift = defineTool({
   name: 'detect_drift',
   title: 'Detect feature drift',
   description:
-    'Two-sample Kolmogorov–Smirnov test per feature (p-values as scipy.stats.ks_2samp) and PSI, current data against the stored reference. Current data: current_rows, csv_path, or window over the prediction log. The run is stored (get_drift_report) and a drifted feature raises a feature_drift warning (not again within the hour for the same drifted features). include_chart adds a PNG of the CDFs.',
+    'Two-sample Kolmogorov–Smirnov test per feature (p-values as scipy.stats.ks_2samp) and PSI, current data against the stored reference. Current data: current_rows, csv_path, or window over the prediction log. The run is stored (get_drift_report) and a drifted feature raises a feature_drift warning (not again within the hour for the same drifted features). A read-only caller\'s run is kept but never becomes the latest check and raises no alert (monitored: false). include_chart adds a PNG of the CDFs.',
   input: {
     name: modelName,
     version: versionLabel.optional().describe("Check this version: its reference if it has one, and (with window) only its traffic"),
@@ -169,6 +176,8 @@ export const detectDrift = defineTool({
         features: args.features,
         datasetDriftShare: args.dataset_drift_share,
         includeChart: args.include_chart,
+        // The lowest role may check, but not change what others see as the current drift state.
+        monitored: ctx.role !== 'read',
       },
       ctx.actor,
       ctx.progress,
@@ -180,7 +189,7 @@ export const detectDrift = defineTool({
 export const getDriftReport = defineTool({
   name: 'get_drift_report',
   title: 'A stored drift run',
-  description: 'A stored detect_drift run by run_id, or the latest one (of a model, with name).',
+  description: "A stored detect_drift run by run_id, or the latest check (of a model, with name): a read-only caller's runs are found by run_id only.",
   input: {
     run_id: z.string().max(100).optional().describe('Run id from detect_drift; default: the latest run'),
     name: modelName.optional().describe('With no run_id: the latest run of this model'),

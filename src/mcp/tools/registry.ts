@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { counted } from '../../counted.js';
 import { auditLine, auditOut, outputsText, servingText, stageChangeOut, stageChangeText, stageMovesText, versionDetailOut, versionSummaryOut } from '../format.js';
 import {
   auditEntry,
@@ -112,7 +113,7 @@ export const registerModel = defineTool({
       { dryRun: args.dry_run },
     );
     const inputs = version.signature.inputs.map((i) => `${i.name}:${i.type}${JSON.stringify(i.shape)}`).join(', ');
-    const features = version.featureNames ? `${version.featureNames.length} features` : 'no feature names';
+    const features = version.featureNames ? counted(version.featureNames.length, 'feature') : 'no feature names';
     const served = servingText(version);
     const head = dry ? `Dry run, nothing registered: ${version.name} ${version.version} would be created` : `Registered ${version.name} ${version.version}`;
     return {
@@ -158,7 +159,7 @@ export const listModels = defineTool({
     for (const v of versions) byModel.set(v.name, [...(byModel.get(v.name) ?? []), `${v.version} (${v.stage})`]);
     const lines = [...byModel].map(([name, vs]) => `- ${name}: ${vs.join(', ')}`);
     const summary = versions.length
-      ? `${versions.length} versions${nextCursor ? ' (more: pass next_cursor)' : ''}:\n${lines.join('\n')}`
+      ? `${counted(versions.length, 'version')}${nextCursor ? ' (more: pass next_cursor)' : ''}:\n${lines.join('\n')}`
       : 'No model versions match. Register one with register_model.';
     return { data: { versions: versions.map(versionSummaryOut), count: versions.length, next_cursor: nextCursor }, summary };
   },

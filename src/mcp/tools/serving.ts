@@ -1,11 +1,12 @@
 import { types } from 'node:util';
 import { z } from 'zod';
-import { boundedRecord, dryRun, modelName, reason, stage, versionLabel } from '../schemas.js';
+import { counted } from '../../counted.js';
+import { boundedRecord, dryRun, modelName, reason, ROW_FORMS, rowProblem, stage, versionLabel } from '../schemas.js';
 import { DomainError } from '../../errors.js';
 import type { FeatureRow } from '../../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../../serving/answers.js';
 import type { PredictionValue } from '../../serving/outputs.js';
-import type { TrafficChange } from '../../serving/serving.js';
+import { ROUTED_BY, SINCE_EVENTS, type TrafficChange } from '../../serving/serving.js';
 import { defineTool, requireAssessed } from '../tool.js';
 import { productionVersion } from '../../registry/rules.js';
 import type { ModelState } from '../../registry/types.js';
@@ -18,35 +19,6 @@ const MAX_FEATURES_TEXT = 4_000_000;
 
 const namedFeatures = boundedRecord(z.string().max(256), z.number(), MAX_FEATURES, 'features').describe('Named features, e.g. {"is_home": 1, "days_rest": 2, …}');
 const orderedFeatures = z.array(z.number()).max(MAX_FEATURES).describe('Values in the order of the model\'s feature_names');
-/** What zod tells of one option of a union that failed. */
-interface OptionIssue {
-  code: string;
-  path: PropertyKey[];
-  message: string;
-}
-
-/**
- * The error of a row that fits none of its forms: zod's union says only "Invalid input". Names
- * the entry that is wrong in the form the row has (an object's feature, an array's value), and
- * the forms a row takes. The SDK adds " at <path>".
- */
-function rowProblem(forms: string) {
-  return (issue: { input?: unknown; errors?: OptionIssue[][] }): string => {
-    if (issue.input === undefined) return `required: ${forms}`;
-    // The option of the row's own type failed inside it; the others failed on the type itself.
-    const inside = issue.errors?.find((e) => e.length > 0 && !(e[0].code === 'invalid_type' && e[0].path.length === 0))?.[0];
-    const got = issue.input === null ? 'null' : Array.isArray(issue.input) ? 'an array' : typeof issue.input;
-    if (!inside) return `${got} is not a row (${forms})`;
-    const key = inside.path[0];
-    const entry = key === undefined ? '' : typeof key === 'number' ? `position ${key}: ` : `"${String(key).slice(0, 100)}": `;
-    // The only key a record refuses is one past the name schema's 256 characters.
-    const problem = inside.code === 'invalid_key' ? 'a feature name longer than 256 characters' : inside.message.replace(/^Invalid input: /, '');
-    return `${entry}${problem} (${forms})`;
-  };
-}
-
-const ROW_FORMS = 'a row is an object of feature name → number, or an array of numbers in signature order';
-
 // Arrays first: a batch's rows are usually arrays, and a union tries its options in order (a row
 // that fails the first option costs an issue object: ~1.4 ms per 10 000 array rows before).
 const featureRow = z.union([orderedFeatures, namedFeatures], { error: rowProblem(ROW_FORMS) }).describe('One row of features: an array in signature order, or an object keyed by feature name');
@@ -119,7 +91,9 @@ export const predict = defineTool({
     probabilities,
     target_names: targetNames,
     latency_ms: z.number().describe('Validation, routing and ONNX time in the server'),
-    routed_by: z.enum(['explicit', 'sticky', 'random']).describe('How the version was chosen'),
+    routed_by: z
+      .enum(ROUTED_BY)
+      .describe('How the version was chosen: explicit (version given), production (no A/B split: the production version, whatever the routing_key), sticky (the routing_key\'s place in the split), random (a weighted draw in the split)'),
   },
   effect: 'read',
   idempotent: true,
@@ -251,11 +225,11 @@ export const batchPredict = defineTool({
   acceptAsIs: arrayRowsCall,
   async handler(args, ctx) {
     const b = await ctx.app.serving.predictBatch(args.name, args.rows, { version: args.version, routingKey: args.routing_key });
-    const served = b.served.map((s) => `${s.version} (${s.stage}) ${s.rows} rows`).join(', ');
+    const served = b.served.map((s) => `${s.version} (${s.stage}) ${counted(s.rows, 'row')}`).join(', ');
     const head = b.predictions.slice(0, 5).map((p) => valueText(p, b.targetNames));
     return {
       data: batchAnswer(b),
-      summary: `${b.name}: ${b.rows} rows scored in ${round3(b.latencyMs)} ms by ${served}; first predictions ${head.join(', ')}${b.rows > 5 ? ', …' : ''} (all in structuredContent.predictions).`,
+      summary: `${b.name}: ${counted(b.rows, 'row')} scored in ${round3(b.latencyMs)} ms by ${served}; first predictions ${head.join(', ')}${b.rows > 5 ? ', …' : ''} (all in structuredContent.predictions).`,
     };
   },
 });
@@ -372,14 +346,17 @@ export const getTrafficConfig = defineTool({
   name: 'get_traffic_config',
   title: 'Traffic split and per-variant statistics',
   description:
-    'The traffic split in force (an explicit A/B split, or all to production) and, per variant since the split was set: calls, errors, error rate and mean output, from the prediction log, and latency p50/p95/p99 over its latest 10 000 predictions.',
+    'The traffic split in force (an explicit A/B split, or all to production) and, per variant since the split was set (without a split: since the last one ended, else since the server started): calls, errors, error rate and mean output, from the prediction log, and latency p50/p95/p99 over its latest 10 000 predictions.',
   input: { name: modelName },
   output: {
     name: z.string(),
     explicit: z.boolean().describe('true: an A/B split set with configure_ab_test; false: all traffic to production'),
     routing: z.enum(['sticky', 'random']).nullable(),
     weights: weightsOut,
-    since: z.string().describe('Statistics cover predictions since this time'),
+    since: z.string().describe('Statistics cover predictions since this time (see since_event)'),
+    since_event: z
+      .enum(SINCE_EVENTS)
+      .describe('What `since` is: split_set (the split in force was set), split_ended (all traffic back to production when the last split ended), server_started (no split ever: this server\'s start)'),
     variants: z.array(
       z.object({
         version: z.string(),
@@ -401,11 +378,12 @@ export const getTrafficConfig = defineTool({
     const r = await ctx.app.serving.trafficReport(args.name, ctx.app.startedAt);
     const lines = r.variants.map(
       (v) =>
-        `- ${v.version} (${v.stage ?? 'gone'}): weight ${Math.round(v.weight * 1000) / 10}%, ${v.count} calls, ${(v.errorRate * 100).toFixed(1)}% errors, p50 ${v.latencyMs?.p50 ?? '–'} ms, p95 ${v.latencyMs?.p95 ?? '–'} ms, mean output ${v.meanOutput === null ? '–' : v.meanOutput.toFixed(4)}`,
+        `- ${v.version} (${v.stage ?? 'gone'}): weight ${Math.round(v.weight * 1000) / 10}%, ${counted(v.count, 'call')}, ${(v.errorRate * 100).toFixed(1)}% errors, p50 ${v.latencyMs?.p50 ?? '–'} ms, p95 ${v.latencyMs?.p95 ?? '–'} ms, mean output ${v.meanOutput === null ? '–' : v.meanOutput.toFixed(4)}`,
     );
+    const since = { split_set: `since it was set at ${r.since}`, split_ended: `since the last A/B split ended at ${r.since}`, server_started: `since this server started at ${r.since}` }[r.sinceEvent];
     const head = r.config
-      ? `${args.name}: ${r.explicit ? `A/B split (${r.config.routing})` : 'all traffic to production'} since ${r.since}`
-      : `${args.name}: no production version and no split; nothing is routed`;
+      ? `${args.name}: ${r.explicit ? `A/B split (${r.config.routing})` : 'all traffic to production'}; counts ${since}`
+      : `${args.name}: no production version and no split; nothing is routed (counts ${since})`;
     return {
       data: {
         name: args.name,
@@ -413,6 +391,7 @@ export const getTrafficConfig = defineTool({
         routing: r.config?.routing ?? null,
         weights: r.config?.weights ?? {},
         since: r.since,
+        since_event: r.sinceEvent,
         variants: r.variants.map((v) => ({
           version: v.version,
           stage: v.stage,
@@ -487,11 +466,11 @@ export const getSystemStats = defineTool({
       latency: variants.map((v) => ({ name: v.name, version: v.version, count: v.count, errors: v.errors, error_rate: v.error_rate, latency_ms: v.latency_ms })),
       prediction_log: { written: log.written, pending: log.pending, failed_flushes: log.failedFlushes, dropped: log.dropped, stored_rows: await store.predictions.count() },
     };
-    const lines = variants.map((v) => `- ${v.name} ${v.version}: ${v.count} predictions, ${(v.error_rate * 100).toFixed(1)}% errors, p50 ${v.latency_ms?.p50 ?? '–'} ms, p95 ${v.latency_ms?.p95 ?? '–'} ms, p99 ${v.latency_ms?.p99 ?? '–'} ms`);
+    const lines = variants.map((v) => `- ${v.name} ${v.version}: ${counted(v.count, 'prediction')}, ${(v.error_rate * 100).toFixed(1)}% errors, p50 ${v.latency_ms?.p50 ?? '–'} ms, p95 ${v.latency_ms?.p95 ?? '–'} ms, p99 ${v.latency_ms?.p99 ?? '–'} ms`);
     return {
       data,
       summary: [
-        `Up ${data.uptime_s} s. ${totals.predictions} predictions, ${(totals.error_rate * 100).toFixed(2)}% errors. Model cache: ${c.size}/${c.maxSize} loaded, hit rate ${(data.model_cache.hit_rate * 100).toFixed(1)}%.`,
+        `Up ${data.uptime_s} s. ${counted(totals.predictions, 'prediction')}, ${(totals.error_rate * 100).toFixed(2)}% errors. Model cache: ${c.size}/${c.maxSize} loaded, hit rate ${(data.model_cache.hit_rate * 100).toFixed(1)}%.`,
         ...lines,
       ].join('\n'),
     };

@@ -62,7 +62,7 @@ export const getDriftCurves = defineTool({
     if (!stats) {
       throw new DomainError('invalid_argument', `feature "${args.feature}" was not compared in run ${run.id}; it compared ${run.features.map((f) => f.feature).join(', ')}.`);
     }
-    const kept = run.curves?.[args.feature];
+    const kept = run.curves && Object.hasOwn(run.curves, args.feature) ? run.curves[args.feature] : undefined;
     const reference: Curve | null = kept?.reference ?? null;
     const note = kept ? null : `Run ${run.id} kept no curves for ${args.feature} (runs keep them for their ${MAX_CURVE_FEATURES} most drifted features). Run detect_drift again to chart it.`;
     const ks = kept?.ks ?? null;

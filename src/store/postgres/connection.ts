@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { AlertDraft } from '../../monitoring/alert-types.js';
 import { pushedSeverities, type AlertDeliveryPolicy } from '../../monitoring/ports.js';
 import type { OutboxKind } from '../../mlflow/ports.js';
-import type { Actor, AuditAction, Stage } from '../../registry/types.js';
+import { auditDetails, type AuditDraft } from '../audit.js';
 import { isRetryable } from './errors.js';
 
 /** How long a statement waits for another transaction's lock, and how long one may run at all. */
@@ -50,16 +50,6 @@ export const pgText = (s: string) => (s.includes('\u0000') ? s.replace(NUL, '\uF
 const param = (v: unknown): unknown => (typeof v === 'string' ? pgText(v) : Array.isArray(v) ? v.map(param) : v);
 const params = (values: readonly unknown[]) => values.map(param);
 
-export interface AuditDraft {
-  name: string;
-  version: string | null;
-  action: AuditAction;
-  from: Stage | null;
-  to: Stage | null;
-  who: Actor;
-  now: string;
-  details?: Record<string, unknown> | undefined;
-}
 
 /** Who gets pushed alerts: the targets, and the severities they get (empty: nothing is pushed). */
 export interface Delivery {
@@ -154,7 +144,7 @@ export class Effects {
 
   async write(): Promise<void> {
     const details = (e: AuditDraft) => {
-      const d = e.who.approvedBy ? { ...e.details, approved_by: e.who.approvedBy } : e.details;
+      const d = auditDetails(e);
       return d ? JSON.stringify(d) : null;
     };
     const a = this.audits;

@@ -1,5 +1,5 @@
 import type { AlertDraft } from '../../monitoring/alert-types.js';
-import type { DriftReference, DriftRun, FeatureSummary, ReferenceFeature } from '../../monitoring/drift-types.js';
+import { isMonitored, type DriftReference, type DriftRun, type FeatureSummary, type ReferenceFeature } from '../../monitoring/drift-types.js';
 import type { DriftStore } from '../../monitoring/ports.js';
 import type { Actor } from '../../registry/types.js';
 import { float64sOf } from '../log-reading.js';
@@ -90,11 +90,12 @@ export class PostgresDriftStore implements DriftStore {
   async insertRun(run: DriftRun, alerts: readonly AlertDraft[]): Promise<void> {
     await this.c.write(async (tx) => {
       await tx.query(
-        `INSERT INTO drift_runs (id, model_name, version, source, dataset_drift, drifted_share, result, actor, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [run.id, run.name, run.version, run.source, run.datasetDrift, run.driftedShare, JSON.stringify(run), run.actor, run.createdAt],
+        `INSERT INTO drift_runs (id, model_name, version, source, dataset_drift, drifted_share, result, actor, created_at, monitored)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [run.id, run.name, run.version, run.source, run.datasetDrift, run.driftedShare, JSON.stringify(run), run.actor, run.createdAt, isMonitored(run)],
       );
-      const effects = tx.effects().enqueue('drift_run', run.name, { runId: run.id }, run.createdAt);
+      const effects = tx.effects();
+      if (isMonitored(run)) effects.enqueue('drift_run', run.name, { runId: run.id }, run.createdAt);
       for (const a of alerts) effects.alert(a, run.createdAt);
       await effects.write();
     });
@@ -108,13 +109,13 @@ export class PostgresDriftStore implements DriftStore {
   async latestRun(name?: string): Promise<DriftRun | undefined> {
     const [row] =
       name === undefined
-        ? await this.c.query<{ result: DriftRun }>('SELECT result FROM drift_runs ORDER BY created_at DESC, seq DESC LIMIT 1')
-        : await this.c.query<{ result: DriftRun }>('SELECT result FROM drift_runs WHERE model_name = $1 ORDER BY created_at DESC, seq DESC LIMIT 1', [name]);
+        ? await this.c.query<{ result: DriftRun }>('SELECT result FROM drift_runs WHERE monitored ORDER BY created_at DESC, seq DESC LIMIT 1')
+        : await this.c.query<{ result: DriftRun }>('SELECT result FROM drift_runs WHERE model_name = $1 AND monitored ORDER BY created_at DESC, seq DESC LIMIT 1', [name]);
     return row?.result;
   }
 
   async latestRuns(): Promise<DriftRun[]> {
-    const rows = await this.c.query<{ result: DriftRun }>('SELECT DISTINCT ON (model_name) result FROM drift_runs ORDER BY model_name, created_at DESC, seq DESC');
+    const rows = await this.c.query<{ result: DriftRun }>('SELECT DISTINCT ON (model_name) result FROM drift_runs WHERE monitored ORDER BY model_name, created_at DESC, seq DESC');
     return rows.map((r) => r.result);
   }
 }

@@ -249,6 +249,16 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX alert_deliveries_target ON alert_deliveries (target, id);
     `,
   },
+  {
+    version: 4,
+    name: 'drift runs that do not monitor',
+    // As SQLite's migration 13: a read-only caller's run is kept but never a model's latest check.
+    sql: `
+      ALTER TABLE drift_runs ADD COLUMN monitored boolean NOT NULL DEFAULT true;
+      CREATE INDEX drift_runs_monitored ON drift_runs (model_name, created_at DESC, seq DESC) WHERE monitored;
+      CREATE INDEX drift_runs_monitored_time ON drift_runs (created_at DESC, seq DESC) WHERE monitored;
+    `,
+  },
 ];
 
 /** The advisory lock key under which migrations are applied ('mlopsmcp' in ASCII). */

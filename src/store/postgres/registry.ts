@@ -156,6 +156,7 @@ export class PostgresRegistryStore implements RegistryStore {
     if (query.beforeId !== undefined) where.push(`id < ${param(query.beforeId)}`);
     if (query.actor !== undefined) where.push(`actor = ${param(query.actor)}`);
     if (query.since !== undefined) where.push(`created_at >= ${param(query.since)}`);
+    if (query.action !== undefined) where.push(`action = ${param(query.action)}`);
     const sql = `SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${param(query.limit)}`;
     return (await this.c.query<AuditRow>(sql, values)).map(toAudit);
   }

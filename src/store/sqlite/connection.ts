@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { AlertDraft } from '../../monitoring/alert-types.js';
 import { pushedSeverities, type AlertDeliveryPolicy, type DeliveryTarget } from '../../monitoring/ports.js';
 import type { OutboxKind } from '../../mlflow/ports.js';
-import type { Actor, AuditAction, Stage } from '../../registry/types.js';
+import { auditDetails, type AuditDraft } from '../audit.js';
 import type { Db } from './database.js';
 import { isSqliteBusy } from './errors.js';
 
@@ -11,16 +11,6 @@ export const WRITE_LOCK_WAIT_MS = 5000;
 /** How long SQLite itself waits per attempt, blocking the event loop (see SqliteConnection.transaction). */
 export const WRITE_ATTEMPT_WAIT_MS = 10;
 
-export interface AuditDraft {
-  name: string;
-  version: string | null;
-  action: AuditAction;
-  from: Stage | null;
-  to: Stage | null;
-  who: Actor;
-  now: string;
-  details?: Record<string, unknown> | undefined;
-}
 
 /**
  * The registry database's one connection as the adapters share it: write transactions that wait
@@ -72,7 +62,7 @@ export class SqliteConnection {
   }
 
   audit(e: AuditDraft): void {
-    const details = e.who.approvedBy ? { ...e.details, approved_by: e.who.approvedBy } : e.details;
+    const details = auditDetails(e);
     this.q.audit.run({
       name: e.name,
       version: e.version,

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { AlertDraft } from '../../monitoring/alert-types.js';
-import type { DriftReference, DriftRun, FeatureSummary, ReferenceFeature } from '../../monitoring/drift-types.js';
+import { isMonitored, type DriftReference, type DriftRun, type FeatureSummary, type ReferenceFeature } from '../../monitoring/drift-types.js';
 import type { DriftStore } from '../../monitoring/ports.js';
 import type { Actor } from '../../registry/types.js';
 import type { SqliteConnection } from './connection.js';
@@ -21,13 +21,15 @@ export class SqliteDriftStore implements DriftStore {
       reference: db.prepare('SELECT source, rows, created_at FROM drift_references WHERE model_name = ? AND version = ?'),
       referenceFeatures: db.prepare('SELECT feature, n, sorted_values, summary FROM drift_reference_features WHERE model_name = ? AND version = ? ORDER BY rowid'),
       referenceCount: db.prepare('SELECT COUNT(*) AS n FROM drift_references'),
-      insertDriftRun: db.prepare(`INSERT INTO drift_runs (id, model_name, version, source, dataset_drift, drifted_share, result, actor, created_at)
-        VALUES (@id, @name, @version, @source, @datasetDrift, @driftedShare, @result, @actor, @createdAt)`),
+      insertDriftRun: db.prepare(`INSERT INTO drift_runs (id, model_name, version, source, dataset_drift, drifted_share, result, actor, created_at, monitored)
+        VALUES (@id, @name, @version, @source, @datasetDrift, @driftedShare, @result, @actor, @createdAt, @monitored)`),
       driftRun: db.prepare('SELECT result FROM drift_runs WHERE id = ?'),
-      latestDriftRun: db.prepare('SELECT result FROM drift_runs WHERE model_name = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
-      latestDriftRunAny: db.prepare('SELECT result FROM drift_runs ORDER BY created_at DESC, rowid DESC LIMIT 1'),
+      // The latest check is the latest monitored run (a read-only caller's run never is).
+      latestDriftRun: db.prepare('SELECT result FROM drift_runs WHERE model_name = ? AND monitored = 1 ORDER BY created_at DESC, rowid DESC LIMIT 1'),
+      latestDriftRunAny: db.prepare('SELECT result FROM drift_runs WHERE monitored = 1 ORDER BY created_at DESC, rowid DESC LIMIT 1'),
       latestDriftRunsPerModel: db.prepare(
-        'SELECT result FROM drift_runs d WHERE rowid = (SELECT rowid FROM drift_runs WHERE model_name = d.model_name ORDER BY created_at DESC, rowid DESC LIMIT 1)',
+        `SELECT result FROM drift_runs d WHERE monitored = 1
+           AND rowid = (SELECT rowid FROM drift_runs WHERE model_name = d.model_name AND monitored = 1 ORDER BY created_at DESC, rowid DESC LIMIT 1)`,
       ),
     };
   }
@@ -96,9 +98,10 @@ export class SqliteDriftStore implements DriftStore {
         result: JSON.stringify(run),
         actor: run.actor,
         createdAt: run.createdAt,
+        monitored: isMonitored(run) ? 1 : 0,
       });
       for (const a of alerts) this.c.alert(a, run.createdAt);
-      this.c.enqueue('drift_run', run.name, { runId: run.id }, run.createdAt);
+      if (isMonitored(run)) this.c.enqueue('drift_run', run.name, { runId: run.id }, run.createdAt);
     });
   }
 

@@ -338,4 +338,16 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX alert_deliveries_target ON alert_deliveries (target, id);
     `,
   },
+  {
+    version: 13,
+    name: 'drift runs that do not monitor',
+    // A run by a read-only caller is kept (get_drift_report by id) but is never a model's latest
+    // check, which health_check and the dashboard show: the latest queries read only monitored
+    // runs, along their own index (unmonitored runs cannot lengthen the walk).
+    sql: `
+      ALTER TABLE drift_runs ADD COLUMN monitored INTEGER NOT NULL DEFAULT 1;
+      CREATE INDEX drift_runs_monitored ON drift_runs (model_name, created_at) WHERE monitored = 1;
+      CREATE INDEX drift_runs_monitored_time ON drift_runs (created_at) WHERE monitored = 1;
+    `,
+  },
 ];

@@ -165,6 +165,7 @@ export class SqliteRegistryStore implements RegistryStore {
     const params: Record<string, unknown> = { name, beforeId: query.beforeId ?? Number.MAX_SAFE_INTEGER, limit: query.limit };
     if (query.actor !== undefined) (where.push('actor = @actor'), (params.actor = query.actor));
     if (query.since !== undefined) (where.push('created_at >= @since'), (params.since = query.since));
+    if (query.action !== undefined) (where.push('action = @action'), (params.action = query.action));
     const sql = `SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`;
     return (this.c.db.prepare(sql).all(params) as AuditRow[]).map(toAudit);
   }

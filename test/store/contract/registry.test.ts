@@ -173,14 +173,22 @@ describeEachEngine('store contract: registry', (engine) => {
   it('records refusals and pages the audit trail newest first, by actor and time', async () => {
     const store = await (await engine.database()).open();
     await versions(store, 'm', 1);
-    for (let i = 0; i < 5; i++) await store.registry.recordRefusal('m', 'v1', { actor: i % 2 ? 'alice' : 'bob', reason: `try ${i}`, approvedBy: i === 4 ? 'carol' : undefined }, { tool: 'promote_model', outcome: 'declined' });
+    for (let i = 0; i < 5; i++) {
+      const approval = i === 4 ? { approvedBy: 'carol', approverReason: 'looks right' } : {};
+      await store.registry.recordRefusal('m', 'v1', { actor: i % 2 ? 'alice' : 'bob', reason: `try ${i}`, ...approval }, { tool: 'promote_model', outcome: 'declined' });
+    }
     const first = await store.registry.history('m', { limit: 2 });
+    // The caller's reason in its column; the approver and their own reason beside it.
     expect(first.map((e) => e.reason)).toEqual(['try 4', 'try 3']);
-    expect(first[0].details).toEqual({ tool: 'promote_model', outcome: 'declined', approved_by: 'carol' });
+    expect(first[0].details).toEqual({ tool: 'promote_model', outcome: 'declined', approved_by: 'carol', approver_reason: 'looks right' });
+    expect(first[1].details).toEqual({ tool: 'promote_model', outcome: 'declined' });
     const next = await store.registry.history('m', { limit: 2, beforeId: first[1].id });
     expect(next.map((e) => e.reason)).toEqual(['try 2', 'try 1']);
     expect((await store.registry.history('m', { limit: 10, actor: 'alice' })).map((e) => e.reason)).toEqual(['try 3', 'try 1']);
     expect(await store.registry.history('m', { limit: 10, since: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
+    // By action: the registration alone, or the newest refusal.
+    expect((await store.registry.history('m', { limit: 10, action: 'register' })).map((e) => e.action)).toEqual(['register']);
+    expect((await store.registry.history('m', { limit: 1, action: 'refused' })).map((e) => e.reason)).toEqual(['try 4']);
   });
 
   it('keeps any text a caller sends: a NUL character in a reason does not fail the write', async () => {

@@ -123,6 +123,18 @@ describeEachEngine('store contract: traffic, drift, alerts and the outbox', (eng
       ['drift_run', { runId: 'r3' }],
       ['drift_run', { runId: 'r4' }],
     ]);
+    // A run that does not monitor (a read-only caller's), though newer: kept, never the latest, not queued for MLflow.
+    const quiet = { ...run('r5', 'm', '2026-11-01T12:00:00.000Z'), monitored: false };
+    await store.drift.insertRun(quiet, []);
+    expect(await store.drift.getRun('r5')).toEqual(quiet);
+    expect((await store.drift.latestRun('m'))?.id).toBe('r4');
+    expect((await store.drift.latestRun())?.id).toBe('r4');
+    expect((await store.drift.latestRuns()).map((r) => r.id).sort()).toEqual(['r3', 'r4']);
+    const onlyQuiet = { ...run('r6', 'q', '2026-11-01T12:00:00.000Z'), monitored: false };
+    await store.drift.insertRun(onlyQuiet, []);
+    expect(await store.drift.latestRun('q')).toBeUndefined();
+    expect((await store.drift.latestRuns()).map((r) => r.id).sort()).toEqual(['r3', 'r4']);
+    expect((await store.outbox.peek(10)).map((e) => e.payload)).toHaveLength(4);
   });
 
   it('lists alerts newest first, by time, severity and model, a page at a time', async () => {

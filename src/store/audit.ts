@@ -1,0 +1,23 @@
+import type { Actor, AuditAction, Stage } from '../registry/types.js';
+
+/** An audit row as a write adds it to its transaction (every engine stores the same columns). */
+export interface AuditDraft {
+  name: string;
+  version: string | null;
+  action: AuditAction;
+  from: Stage | null;
+  to: Stage | null;
+  who: Actor;
+  now: string;
+  details?: Record<string, unknown> | undefined;
+}
+
+/**
+ * The row's details, with the person who approved the change and their own reason when one did
+ * (the reason column keeps the caller's): `approved_by`, `approver_reason`.
+ */
+export function auditDetails(e: AuditDraft): Record<string, unknown> | undefined {
+  const { approvedBy, approverReason } = e.who;
+  if (approvedBy === undefined && approverReason === undefined) return e.details;
+  return { ...e.details, ...(approvedBy !== undefined && { approved_by: approvedBy }), ...(approverReason !== undefined && { approver_reason: approverReason }) };
+}
