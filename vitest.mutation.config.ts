@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The tests Stryker runs (npm run mutation): those that run the source in this process. The e2e
+ * suite drives the built server in dist/, which a mutant in src/ never reaches; tests needing
+ * PostgreSQL or an S3 server are left to the full suite.
+ */
+export default defineConfig({
+  test: {
+    include: ['test/registry/**/*.test.ts', 'test/serving/**/*.test.ts', 'test/monitoring/**/*.test.ts', 'test/mcp/**/*.test.ts', 'test/http/**/*.test.ts', 'test/files.test.ts'],
+    exclude: ['test/registry/artifacts-s3.test.ts', 'test/serving/onnx-hostile.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    env: { ORT_DISABLE_TELEMETRY: '1', LOG_LEVEL: 'silent' },
+  },
+});
