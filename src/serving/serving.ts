@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { DomainError, failedPrecondition, notFound } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
@@ -9,6 +8,7 @@ import { servedArtifact } from '../registry/rules.js';
 import type { Actor, ModelState, ModelVersion, Stage } from '../registry/types.js';
 import { doneOrAfter } from '../timing.js';
 import { ExternalDataError } from './onnx-proto.js';
+import { newPredictionId } from './prediction-id.js';
 import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
 import type { ServingMetrics } from './metrics.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -26,6 +26,8 @@ export type RoutedBy = 'explicit' | 'sticky' | 'random';
 export interface PredictOptions {
   version?: string | undefined;
   routingKey?: string | undefined;
+  /** When the prediction is logged as made (epoch ms; default now): the demo's simulated history. */
+  at?: number | undefined;
 }
 
 export interface Prediction {
@@ -167,8 +169,8 @@ export class ServingService {
     const held = this.deps.log.backpressure();
     if (held) await held;
     const started = performance.now();
-    const at = Date.now();
-    const id = randomUUID();
+    const at = options.at ?? Date.now();
+    const id = newPredictionId(at);
     let version: ModelVersion | null = null;
     let matrix: Float64Array | null = null;
     let width = 0;
@@ -194,8 +196,8 @@ export class ServingService {
     const held = this.deps.log.backpressure();
     if (held) await held;
     const started = performance.now();
-    const at = Date.now();
-    const batchId = randomUUID();
+    const at = options.at ?? Date.now();
+    const batchId = newPredictionId(at);
     const n = isFeatureTable(input) ? input.data.length : input.length;
     if (!n) throw new DomainError('invalid_argument', 'rows is empty: give at least one row of features.');
     const state = await this.routeState(name);
