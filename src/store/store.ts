@@ -1,6 +1,7 @@
 import type { DatabaseProbe } from '../health/ports.js';
 import type { OutboxStore } from '../mlflow/ports.js';
 import type { AlertStore, DriftStore } from '../monitoring/ports.js';
+import type { OutcomeStore } from '../performance/ports.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { ChangeFeed, PredictionLogStore, TrafficStore } from '../serving/ports.js';
 
@@ -17,6 +18,7 @@ export interface Store {
   drift: DriftStore;
   alerts: AlertStore;
   outbox: OutboxStore;
+  outcomes: OutcomeStore;
   changes: ChangeFeed;
   database: DatabaseProbe;
   close(): Promise<void>;

@@ -218,6 +218,31 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'outcomes',
+    // As SQLite's migration 11. Every server upserts by prediction id (no row all writers
+    // update); the join finds a prediction by (created_at, id), the time read from its id, so it
+    // probes one day's partition.
+    sql: `
+      CREATE TABLE outcomes (
+        prediction_id   text COLLATE "C" PRIMARY KEY,
+        model_name      text COLLATE "C" NOT NULL,
+        version         text COLLATE "C" NOT NULL,
+        predicted_at    timestamptz NOT NULL,
+        routing_key     text,
+        predicted       double precision,
+        actual          double precision,
+        predicted_label text,
+        actual_label    text,
+        probabilities   bytea,
+        recorded_at     timestamptz NOT NULL,
+        revisions       integer NOT NULL DEFAULT 0
+      );
+      CREATE INDEX outcomes_model_time ON outcomes (model_name, predicted_at);
+      CREATE INDEX outcomes_version_time ON outcomes (model_name, version, predicted_at);
+    `,
+  },
 ];
 
 /** The advisory lock key under which migrations are applied ('mlopsmcp' in ASCII). */

@@ -307,4 +307,33 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'outcomes',
+    // What happened after a prediction, joined at recording to its log entry: the version, the
+    // routing key and the prediction itself are copied here, so measuring a window reads this
+    // table alone, whatever the log has trimmed since. One row per prediction id: a later outcome
+    // of the same prediction replaces it (revisions counts the replacements).
+    //   predicted, actual              a regressor's values
+    //   predicted_label, actual_label  a classifier's labels
+    //   probabilities                  float64s (little-endian), one per class of the version, in its label order
+    sql: `
+      CREATE TABLE outcomes (
+        prediction_id   TEXT PRIMARY KEY,
+        model_name      TEXT NOT NULL,
+        version         TEXT NOT NULL,
+        predicted_at    TEXT NOT NULL,
+        routing_key     TEXT,
+        predicted       REAL,
+        actual          REAL,
+        predicted_label TEXT,
+        actual_label    TEXT,
+        probabilities   BLOB,
+        recorded_at     TEXT NOT NULL,
+        revisions       INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+      CREATE INDEX outcomes_model_time ON outcomes (model_name, predicted_at);
+      CREATE INDEX outcomes_version_time ON outcomes (model_name, version, predicted_at);
+    `,
+  },
 ];
