@@ -8,6 +8,7 @@ import { AlertService } from './monitoring/alerts.js';
 import { DriftService } from './monitoring/drift-service.js';
 import { FeatureComparer } from './monitoring/feature-comparer.js';
 import { ArtifactStore, STALE_TEMP_MS } from './registry/artifacts.js';
+import { PerformanceService } from './performance/service.js';
 import { ModelRegistry } from './registry/registry.js';
 import { loadOnnxRuntime } from './serving/runtime.js';
 import { ServingMetrics } from './serving/metrics.js';
@@ -29,6 +30,7 @@ export interface AppContext {
   alerts: AlertService;
   serving: ServingService;
   drift: DriftService;
+  performance: PerformanceService;
   /** Set when MLFLOW_TRACKING_URI is. */
   mlflow: { client: MlflowClient; sync: MlflowSync } | null;
   predictionLog: PredictionLog;
@@ -78,11 +80,26 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     alertErrorRate: config.alertErrorRate,
     alertP95LatencyMs: config.alertP95LatencyMs,
     alertMinRequests: config.alertMinRequests,
+    alertCacheHitRate: config.alertCacheHitRate,
+    alertWindowMs: config.alertWindowMs,
   });
   const mlflowSync = mlflow ? new MlflowSync({ outbox: store.outbox, registry: store.registry, drift: store.drift, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
   mlflowSync?.start();
   const comparer = new FeatureComparer();
   const drift = new DriftService({ drift: store.drift, registry: store.registry, alerts: store.alerts, predictions: store.predictions, allowedDirs: config.allowedDirs, flushLog: () => predictionLog.flush(), compare: (ref, cur) => comparer.compare(ref, cur) });
+  const performance = new PerformanceService({
+    outcomes: store.outcomes,
+    registry,
+    alerts,
+    logger,
+    allowedDirs: config.allowedDirs,
+    logMaxAgeMs: config.predictionLogMaxAgeMs,
+    flushLog: () => predictionLog.flush(),
+    watch: { drop: config.alertPerformanceDrop, minOutcomes: config.alertMinOutcomes, window: config.alertOutcomeWindow },
+  });
+  metrics.exportPerformance(async () =>
+    (await performance.watch.latest()).map((s) => ({ name: s.name, version: s.version, n: s.evaluation.n, values: Object.fromEntries(Object.entries(s.evaluation.values).map(([k, v]) => [k, v?.value])) })),
+  );
   const health = new HealthService({
     database: store.database,
     registry: store.registry,
@@ -94,6 +111,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     serving,
     stats,
     predictionLog,
+    performance: performance.watch,
     alertErrorRate: config.alertErrorRate,
     alertP95LatencyMs: config.alertP95LatencyMs,
     alertMinRequests: config.alertMinRequests,
@@ -113,6 +131,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     alerts,
     serving,
     drift,
+    performance,
     mlflow: mlflow && mlflowSync && { client: mlflow, sync: mlflowSync },
     predictionLog,
     stats,

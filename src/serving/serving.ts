@@ -16,6 +16,7 @@ import type { ChangeFeed, PendingPredictions, PredictionLogStore, TrafficStore, 
 import { RowValueError, type BatchOutput, type PredictionValue } from './outputs.js';
 import { OnnxRunError, rowOf, runBatch } from './runner.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
+import { CacheHitWatch } from './cache-watch.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
 import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, type Picker, type Routing, type TrafficConfig } from './traffic.js';
@@ -95,6 +96,9 @@ export interface ServingDeps {
   alertErrorRate: number;
   alertP95LatencyMs: number;
   alertMinRequests: number;
+  /** Session cache hit rate over the alert window below which cache_hit_rate_low is raised. */
+  alertCacheHitRate: number;
+  alertWindowMs: number;
   random?: () => number;
 }
 
@@ -135,9 +139,11 @@ export class ServingService {
   /** Models whose alert could not be stored: checked again at the next check. */
   private readonly unraised = new Set<string>();
   private readonly alertTimer: NodeJS.Timeout;
+  private readonly cacheWatch: CacheHitWatch;
 
   constructor(private readonly deps: ServingDeps) {
     this.random = deps.random ?? Math.random;
+    this.cacheWatch = new CacheHitWatch(() => deps.sessions.snapshot(), { windowMs: deps.alertWindowMs, minLookups: deps.alertMinRequests, threshold: deps.alertCacheHitRate });
     this.alertTimer = setInterval(() => void this.checkAlerts(), 1000).unref();
   }
 
@@ -419,6 +425,13 @@ export class ServingService {
    */
   async checkAlerts(now = Date.now()): Promise<void> {
     const { alertErrorRate, alertP95LatencyMs, alertMinRequests } = this.deps;
+    const cache = this.cacheWatch.check(now);
+    if (cache) {
+      await this.deps.alerts.raise(cache).catch((e: unknown) => {
+        this.cacheWatch.unraised();
+        this.deps.logger.error({ err: e }, 'could not raise alert');
+      });
+    }
     const windows = this.deps.stats.drainTouched(now);
     const seen = new Set(windows.map((w) => w.name));
     const pending = [...this.episodes].map((key) => key.slice(key.indexOf('\0') + 1)).concat([...this.unraised]);
