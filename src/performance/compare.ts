@@ -1,5 +1,4 @@
 import type { ModelVersion } from '../registry/types.js';
-import type { TrafficConfig } from '../serving/traffic.js';
 import { isClassifier } from './evaluate.js';
 import type { StoredOutcome } from './ports.js';
 import { cohensH, meanInterval, meanVar, sampleSizes, twoProportionTest, welchTest, wilsonInterval, type Interval } from './stats.js';
@@ -34,8 +33,11 @@ export interface ChallengerResult {
 
 export interface Comparison {
   metric: 'mae' | 'accuracy';
-  /** Outcomes of predictions made since the split was set: both variants over the same period. */
-  since: string;
+  /**
+   * The comparison covers predictions made since the last variant to be served began (its oldest
+   * outcome in the window): every variant over the same period. Null when a variant has none.
+   */
+  since: string | null;
   alpha: number;
   power: number;
   control: string;
@@ -55,18 +57,25 @@ export interface CompareOptions {
 const DEFAULT_MIN_EFFECT = 0.02;
 
 /**
- * The A/B comparison of a split: the control is the production version when it is in the split,
- * else the heaviest; every other variant is a challenger. Regressors compare mean absolute
- * errors (Welch's t test), classifiers accuracy (two-proportion z test).
+ * The A/B comparison of a split (weights by version) over a window's outcomes:
+ * the control is the production version when it is in the split, else the heaviest; every other
+ * variant is a challenger. Regressors compare mean absolute errors (Welch's t test), classifiers
+ * accuracy (two-proportion z test).
  */
-export function compareSplit(split: TrafficConfig & { updatedAt: string }, versions: ReadonlyMap<string, ModelVersion>, outcomes: readonly StoredOutcome[], options: CompareOptions): Comparison | null {
-  const labels = Object.keys(split.weights).filter((v) => versions.has(v));
+export function compareSplit(weights: Record<string, number>, versions: ReadonlyMap<string, ModelVersion>, window: readonly StoredOutcome[], options: CompareOptions): Comparison | null {
+  const labels = Object.keys(weights).filter((v) => versions.has(v));
   if (labels.length < 2) return null;
   const production = labels.find((v) => versions.get(v)?.stage === 'production');
-  const control = production ?? [...labels].sort((a, b) => split.weights[b] - split.weights[a])[0];
+  const control = production ?? [...labels].sort((a, b) => weights[b] - weights[a])[0];
   const classifier = isClassifier(versions.get(control) as ModelVersion);
+  const oldest = new Map<string, string>();
+  for (const o of window) {
+    const seen = oldest.get(o.version);
+    if (labels.includes(o.version) && (seen === undefined || o.predictedAt < seen)) oldest.set(o.version, o.predictedAt);
+  }
+  const since = oldest.size === labels.length ? [...oldest.values()].reduce((a, b) => (a > b ? a : b)) : null;
   const byVersion = new Map<string, StoredOutcome[]>(labels.map((v) => [v, []]));
-  for (const o of outcomes) byVersion.get(o.version)?.push(o);
+  for (const o of window) if (since === null || o.predictedAt >= since) byVersion.get(o.version)?.push(o);
 
   const samples = new Map(
     labels.map((v) => {
@@ -78,10 +87,10 @@ export function compareSplit(split: TrafficConfig & { updatedAt: string }, versi
   );
   const variants: VariantResult[] = labels.map((v) => {
     const s = samples.get(v)!;
-    if (!s.n) return { version: v, weight: split.weights[v], n: 0, value: null, interval: null };
+    if (!s.n) return { version: v, weight: weights[v], n: 0, value: null, interval: null };
     return classifier
-      ? { version: v, weight: split.weights[v], n: s.n, value: s.correct / s.n, interval: wilsonInterval(s.correct, s.n, options.confidence) }
-      : { version: v, weight: split.weights[v], n: s.n, value: s.errors.mean, interval: meanInterval(s.n, s.errors.mean, s.errors.variance, options.confidence) };
+      ? { version: v, weight: weights[v], n: s.n, value: s.correct / s.n, interval: wilsonInterval(s.correct, s.n, options.confidence) }
+      : { version: v, weight: weights[v], n: s.n, value: s.errors.mean, interval: meanInterval(s.n, s.errors.mean, s.errors.variance, options.confidence) };
   });
 
   const a = samples.get(control)!;
@@ -93,7 +102,7 @@ export function compareSplit(split: TrafficConfig & { updatedAt: string }, versi
       // Lower error or higher accuracy is better.
       const improvement = test ? (classifier ? test.difference : -test.difference) : 0;
       const verdict: Verdict = test && test.pValue < options.alpha ? (improvement > 0 ? 'better' : improvement < 0 ? 'worse' : 'not yet') : 'not yet';
-      const ratio = split.weights[v] / split.weights[control];
+      const ratio = weights[v] / weights[control];
       const need = required(classifier, a, b, ratio, options);
       const outcomesNeeded =
         need && Number.isFinite(need.control) && Number.isFinite(need.challenger)
@@ -112,7 +121,7 @@ export function compareSplit(split: TrafficConfig & { updatedAt: string }, versi
         outcomesNeeded,
       };
     });
-  return { metric: classifier ? 'accuracy' : 'mae', since: split.updatedAt, alpha: options.alpha, power: options.power, control, variants, challengers };
+  return { metric: classifier ? 'accuracy' : 'mae', since, alpha: options.alpha, power: options.power, control, variants, challengers };
 }
 
 type Sample = { n: number; correct: number; errors: { n: number; mean: number; variance: number } };

@@ -122,14 +122,8 @@ export class PerformanceService {
     }
     measured.sort((a, b) => (versions.get(a.version)?.seq ?? 0) - (versions.get(b.version)?.seq ?? 0));
 
-    let comparison: Comparison | null = null;
     const split = state.traffic;
-    if (q.version === undefined && split?.updatedAt && Object.keys(split.weights).length > 1) {
-      // The newest outcomes of the window from the split's start on are the newest of that later range itself.
-      const since: string = q.since !== undefined && q.since > split.updatedAt ? q.since : split.updatedAt;
-      const sinceSplit = outcomes.filter((o) => o.predictedAt >= since);
-      comparison = compareSplit({ ...split, updatedAt: since }, versions, sinceSplit, { alpha: q.alpha, power: POWER, confidence: CONFIDENCE, minEffect: q.minEffect });
-    }
+    const comparison = q.version === undefined && split && Object.keys(split.weights).length > 1 ? compareSplit(split.weights, versions, outcomes, { alpha: q.alpha, power: POWER, confidence: CONFIDENCE, minEffect: q.minEffect }) : null;
     return { name, window: { lastN: q.lastN, since: q.since ?? null, until: q.until ?? null }, outcomes: outcomes.length, versions: measured, comparison };
   }
 }

@@ -81,7 +81,7 @@ export const getModelPerformance = defineTool({
   name: 'get_model_performance',
   title: 'Model performance from outcomes',
   description:
-    'What recorded outcomes say of each version, over a window (the newest N outcomes, or predictions made in a time range): regressors R², MAE, RMSE and bias (mean prediction − actual); classifiers accuracy, per-class precision/recall/F1, log loss, Brier score and ROC AUC (binary), each with n and a 95% confidence interval (as scikit-learn computes the metric), beside the baseline registered with the version (metrics, e.g. r2) and the change from it, and the primary metric over time. With an A/B split: the comparison since the split was set — each variant\'s MAE (Welch\'s t test) or accuracy (two-proportion z test), the challenger − control difference with its interval and p-value, a verdict (better / worse only when significant at alpha; else "not yet") and the outcomes still needed to detect min_effect with 80% power.',
+    'What recorded outcomes say of each version, over a window (the newest N outcomes, or predictions made in a time range): regressors R², MAE, RMSE and bias (mean prediction − actual); classifiers accuracy, per-class precision/recall/F1, log loss, Brier score and ROC AUC (binary), each with n and a 95% confidence interval (as scikit-learn computes the metric), beside the baseline registered with the version (metrics, e.g. r2) and the change from it, and the primary metric over time. With an A/B split: the comparison over the period every variant was served — each variant\'s MAE (Welch\'s t test) or accuracy (two-proportion z test), the challenger − control difference with its interval and p-value, a verdict (better / worse only when significant at alpha; else "not yet") and the outcomes still needed to detect min_effect with 80% power.',
   input: {
     name: modelName,
     version: versionLabel.optional().describe('Only this version (no A/B comparison)'),
@@ -113,7 +113,7 @@ export const getModelPerformance = defineTool({
     comparison: z
       .object({
         metric: z.enum(['mae', 'accuracy']),
-        since: z.string().describe('Outcomes of predictions made since the split was set'),
+        since: z.string().nullable().describe('The comparison covers predictions made since the last variant to be served began (its oldest outcome in the window), so every variant over the same period; null when a variant has no outcome'),
         alpha: z.number(),
         power: z.number(),
         control: z.string().describe('The production version in the split, else the heaviest'),
@@ -167,7 +167,7 @@ function performanceText(p: PerformanceAnswer): string {
   }
   const c = p.comparison;
   if (c) {
-    lines.push(`A/B since ${c.since} (${c.metric}, control ${c.control}): ${c.variants.map((v) => `${v.version} ${f(v.value)}${ciText(v.ci95)} n=${v.outcomes}`).join(' vs ')}`);
+    lines.push(`A/B${c.since ? ` since ${c.since}` : ''} (${c.metric}, control ${c.control}): ${c.variants.map((v) => `${v.version} ${f(v.value)}${ciText(v.ci95)} n=${v.outcomes}`).join(' vs ')}`);
     for (const ch of c.challengers) {
       const need = ch.outcomes_needed === null ? '' : ch.outcomes_needed > 0 ? `; ${ch.outcomes_needed} more outcomes to detect ${f(ch.min_effect, 3)} with 80% power` : '; enough outcomes for 80% power';
       lines.push(`  ${ch.version} vs ${c.control}: difference ${f(ch.difference)}${ciText(ch.ci)}, p=${f(ch.p_value, 3)} → ${ch.verdict.toUpperCase()}${need}`);
