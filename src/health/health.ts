@@ -13,6 +13,7 @@ import type { OnnxRuntime } from '../serving/runtime.js';
 import type { PredictionLog } from '../serving/prediction-log.js';
 import type { ServingService } from '../serving/serving.js';
 import type { ServingStats } from '../serving/stats.js';
+import { primaryMetric } from '../performance/evaluate.js';
 import type { PerformanceWatch } from '../performance/watch.js';
 import type { DatabaseProbe } from './ports.js';
 
@@ -276,7 +277,7 @@ export class HealthService {
     const standings = await this.deps.performance.latest();
     if (!standings.length) return { status: 'healthy' as const, detail: 'no outcomes recorded yet: record_outcomes joins actual results to logged predictions' };
     const parts = standings.map((s) => {
-      const primary = s.evaluation.task === 'regression' ? 'r2' : 'accuracy';
+      const primary = primaryMetric(s.evaluation.task);
       const value = s.evaluation.values[primary]?.value;
       const trouble = [
         ...s.dropped.map((d) => `${d.metric} ${((d.worseBy ?? 0) * 100).toFixed(1)}% worse than baseline ${d.baseline}`),

@@ -22,8 +22,12 @@ export interface Evaluation {
 
 export const isClassifier = (v: ModelVersion) => v.signature.task === 'classification' || (v.signature.task === undefined && Boolean(v.signature.classLabels?.length));
 
-/** The metric a version is judged by first: R² for regressors, accuracy for classifiers. */
-export const primaryMetric = (v: ModelVersion): MetricName => (isClassifier(v) ? 'accuracy' : 'r2');
+/**
+ * The metric a version is shown by first (over time, in health_check) and an A/B test compares:
+ * MAE for regressors (an error in the target's units, which R² is not: a wider spread of actual
+ * values raises R² with the same errors), accuracy for classifiers.
+ */
+export const primaryMetric = (task: Evaluation['task']): MetricName => (task === 'classification' ? 'accuracy' : 'mae');
 
 /** One version's outcomes, measured. */
 export function evaluate(version: ModelVersion, outcomes: readonly StoredOutcome[], confidence: number): Evaluation {

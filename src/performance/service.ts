@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { Actor, ModelState, ModelVersion, Stage } from '../registry/types.js';
 import { compareSplit, type Comparison } from './compare.js';
-import { baselines, evaluate, primaryMetric, type BaselineComparison, type Evaluation, type MetricName } from './evaluate.js';
+import { baselines, evaluate, isClassifier, primaryMetric, type BaselineComparison, type Evaluation, type MetricName } from './evaluate.js';
 import type { OutcomeStore, StoredOutcome } from './ports.js';
 import { OutcomeRecorder } from './record.js';
 import type { OutcomeInput, RecordResult } from './types.js';
@@ -112,7 +112,7 @@ export class PerformanceService {
       measured.push({
         version: label,
         stage: version.stage,
-        primary: primaryMetric(version),
+        primary: primaryMetric(evaluation.task),
         evaluation,
         baselines: baselines(version, evaluation),
         from: os[os.length - 1].predictedAt,
@@ -142,6 +142,6 @@ function series(version: ModelVersion, newestFirst: readonly StoredOutcome[]): V
     if (list) list.push(newestFirst[i]);
     else buckets.set(b, [newestFirst[i]]);
   }
-  const primary = primaryMetric(version);
+  const primary = primaryMetric(isClassifier(version) ? 'classification' : 'regression');
   return [...buckets].map(([b, os]) => ({ start: new Date(origin + b * width).toISOString(), n: os.length, value: evaluate(version, os, CONFIDENCE).values[primary]?.value ?? null }));
 }

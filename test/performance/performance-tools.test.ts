@@ -134,11 +134,11 @@ describe('performance alerts', () => {
     await pointsOutcomes(30, (i) => (i % 2 ? 15 : -15));
     expect(await alertsOf('performance_degradation')).toHaveLength(1);
     const health = await ok<{ components: Array<{ name: string; status: string; detail: string }> }>(client, 'health_check', { component: 'model_performance' });
-    expect(health.components[0]).toMatchObject({ status: 'degraded', detail: expect.stringMatching(/nba_points v1: r2 .* worse than baseline 0\.9/) });
+    expect(health.components[0]).toMatchObject({ status: 'degraded', detail: expect.stringMatching(/nba_points v1: mae [\d.]+ over 60 outcomes \(r2 .* worse than baseline 0\.9/) });
     // A window of good outcomes ends the episode; the next drop starts another.
     await pointsOutcomes(60, (i) => (i % 3) - 1);
     const recovered = await ok<{ components: Array<{ detail: string }> }>(client, 'health_check', { component: 'model_performance' });
-    expect(recovered.components[0].detail).toMatch(/nba_points v1: r2 0\.\d+ over 60 outcomes(;|$)/);
+    expect(recovered.components[0].detail).toMatch(/nba_points v1: mae [\d.]+ over 60 outcomes(;|$)/);
     await pointsOutcomes(60, (i) => (i % 2 ? 15 : -15));
     expect(await alertsOf('performance_degradation')).toHaveLength(2);
     expect(await alertsOf('model_accuracy_degraded')).toHaveLength(2);

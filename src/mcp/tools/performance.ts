@@ -101,7 +101,7 @@ export const getModelPerformance = defineTool({
         outcomes: z.number().int(),
         from: z.string().describe('Oldest prediction covered'),
         to: z.string().describe('Newest prediction covered'),
-        primary_metric: z.string().describe('r2 for regressors, accuracy for classifiers: the metric of series'),
+        primary_metric: z.string().describe('mae for regressors, accuracy for classifiers: the metric of series'),
         metrics: z.object({ r2: metric, mae: metric, rmse: metric, bias: metric, accuracy: metric, log_loss: metric, brier: metric, roc_auc: metric }),
         classes: z.array(z.object({ label: z.string(), support: z.number().int(), precision: metric, recall: metric, f1: metric })).nullable(),
         baseline: z
