@@ -68,20 +68,24 @@ export function compareSplit(weights: Record<string, number>, versions: Readonly
   const production = labels.find((v) => versions.get(v)?.stage === 'production');
   const control = production ?? [...labels].sort((a, b) => weights[b] - weights[a])[0];
   const classifier = isClassifier(versions.get(control) as ModelVersion);
-  const oldest = new Map<string, string>();
+  const oldest = new Map<string, number>();
   for (const o of window) {
     const seen = oldest.get(o.version);
     if (labels.includes(o.version) && (seen === undefined || o.predictedAt < seen)) oldest.set(o.version, o.predictedAt);
   }
-  const since = oldest.size === labels.length ? [...oldest.values()].reduce((a, b) => (a > b ? a : b)) : null;
+  const since = oldest.size === labels.length ? Math.max(...oldest.values()) : null;
   const byVersion = new Map<string, StoredOutcome[]>(labels.map((v) => [v, []]));
   for (const o of window) if (since === null || o.predictedAt >= since) byVersion.get(o.version)?.push(o);
 
   const samples = new Map(
     labels.map((v) => {
       const os = byVersion.get(v) as StoredOutcome[];
-      const abs = Float64Array.from(os, (o) => Math.abs((o.predicted as number) - (o.actual as number)));
-      const correct = os.reduce((n, o) => n + (o.predictedLabel === o.actualLabel ? 1 : 0), 0);
+      let correct = 0;
+      const abs = new Float64Array(classifier ? 0 : os.length);
+      for (let i = 0; i < os.length; i++) {
+        if (classifier) correct += os[i].predictedLabel === os[i].actualLabel ? 1 : 0;
+        else abs[i] = Math.abs((os[i].predicted as number) - (os[i].actual as number));
+      }
       return [v, { n: os.length, correct, errors: meanVar(abs) }] as const;
     }),
   );
@@ -121,7 +125,7 @@ export function compareSplit(weights: Record<string, number>, versions: Readonly
         outcomesNeeded,
       };
     });
-  return { metric: classifier ? 'accuracy' : 'mae', since, alpha: options.alpha, power: options.power, control, variants, challengers };
+  return { metric: classifier ? 'accuracy' : 'mae', since: since === null ? null : new Date(since).toISOString(), alpha: options.alpha, power: options.power, control, variants, challengers };
 }
 
 type Sample = { n: number; correct: number; errors: { n: number; mean: number; variance: number } };

@@ -43,12 +43,19 @@ export function evaluate(version: ModelVersion, outcomes: readonly StoredOutcome
     return { task: 'regression', n, regression, classification: null, values };
   }
   const labels = version.signature.classLabels ?? [];
-  const scored = outcomes.every((o) => o.probabilities !== null && o.probabilities.length === labels.length);
+  const scored = n > 0 && outcomes.every((o) => o.pActual !== null && o.brier !== null);
+  const binary = scored && labels.length === 2 && outcomes.every((o) => o.pPositive !== null);
   const classification = classificationMetrics(
     labels,
     outcomes.map((o) => o.predictedLabel as string),
     outcomes.map((o) => o.actualLabel as string),
-    scored && n ? outcomes.map((o) => o.probabilities as Float64Array) : null,
+    scored
+      ? {
+          pActual: Float64Array.from(outcomes, (o) => o.pActual as number),
+          brier: Float64Array.from(outcomes, (o) => o.brier as number),
+          pPositive: binary ? Float64Array.from(outcomes, (o) => o.pPositive as number) : null,
+        }
+      : null,
     confidence,
   );
   const values: Evaluation['values'] = { accuracy: classification.accuracy };

@@ -88,12 +88,36 @@ function r2(actual: ArrayLike<number>, sq: Float64Array, mse: number, confidence
   return metric(1 - ratio, n, normalInterval(1 - ratio, Math.sqrt(Math.max(0, variance)), confidence));
 }
 
+/** What an outcome's class probabilities add to the probability metrics, computed once when it is recorded. */
+export interface ProbabilityTerms {
+  /** The probability given to the actual class (log loss). */
+  pActual: number;
+  /** sklearn brier_score_loss's term: Σ over classes of (p − y)², halved for two classes (scale_by_half 'auto'). */
+  brier: number;
+  /** The second class's probability, for a binary model (ROC AUC); else null. */
+  pPositive: number | null;
+}
+
+export function probabilityTerms(probabilities: ArrayLike<number>, actual: number): ProbabilityTerms {
+  let brier = 0;
+  for (let c = 0; c < probabilities.length; c++) brier += (probabilities[c] - (c === actual ? 1 : 0)) ** 2;
+  const k = probabilities.length;
+  return { pActual: probabilities[actual], brier: k <= 2 ? brier / 2 : brier, pPositive: k === 2 ? probabilities[1] : null };
+}
+
+/** Each outcome's probability terms, column by column; pPositive only for a binary model. */
+export interface ScoreColumns {
+  pActual: ArrayLike<number>;
+  brier: ArrayLike<number>;
+  pPositive: ArrayLike<number> | null;
+}
+
 /**
  * `predicted` and `actual` are labels of `labels` (the version's class labels, in probability
- * order); `probabilities` holds each outcome's row of class probabilities in that order, or is
- * null when the model answers labels only.
+ * order); `scores` holds each outcome's probability terms, or is null when the model answers
+ * labels only.
  */
-export function classificationMetrics(labels: readonly string[], predicted: readonly string[], actual: readonly string[], probabilities: readonly Float64Array[] | null, confidence: number): ClassificationMetrics {
+export function classificationMetrics(labels: readonly string[], predicted: readonly string[], actual: readonly string[], scores: ScoreColumns | null, confidence: number): ClassificationMetrics {
   const n = actual.length;
   const k = labels.length;
   const index = new Map(labels.map((l, i) => [l, i]));
@@ -121,21 +145,14 @@ export function classificationMetrics(labels: readonly string[], predicted: read
   return {
     accuracy: metric(correct / n, n, wilsonInterval(correct, n, confidence)),
     classes,
-    logLoss: probabilities && n ? perOutcomeMean(n, (i) => -Math.log(Math.min(1 - EPS, Math.max(EPS, probabilities[i][index.get(actual[i]) as number]))), confidence) : null,
-    brier: probabilities && n ? perOutcomeMean(n, (i) => brierOf(probabilities[i], index.get(actual[i]) as number), confidence) : null,
-    rocAuc: probabilities && k === 2 ? rocAuc(probabilities, actual, labels[1], confidence) : null,
+    logLoss: scores && n ? perOutcomeMean(n, (i) => -Math.log(Math.min(1 - EPS, Math.max(EPS, scores.pActual[i]))), confidence) : null,
+    brier: scores && n ? perOutcomeMean(n, (i) => scores.brier[i], confidence) : null,
+    rocAuc: scores?.pPositive && k === 2 ? rocAuc(scores.pPositive, actual, labels[1], confidence) : null,
   };
 }
 
 /** float64's machine epsilon: sklearn clips probabilities to [eps, 1 − eps] before the log. */
 const EPS = 2 ** -52;
-
-/** sklearn brier_score_loss's term: Σ over classes of (p − y)², halved for two classes (scale_by_half 'auto'). */
-function brierOf(p: Float64Array, actual: number): number {
-  let s = 0;
-  for (let c = 0; c < p.length; c++) s += (p[c] - (c === actual ? 1 : 0)) ** 2;
-  return p.length <= 2 ? s / 2 : s;
-}
 
 function perOutcomeMean(n: number, value: (i: number) => number, confidence: number): MetricValue {
   const x = new Float64Array(n);
@@ -163,42 +180,43 @@ function f1(tp: number, fp: number, fn: number, n: number, confidence: number): 
 
 /**
  * ROC AUC of the positive label's probability (sklearn roc_auc_score; ties count half) and
- * DeLong's variance, from midranks (Sun & Xu's fast algorithm). Null without both classes.
+ * DeLong's variance. Each side sorted on its own (a typed array's numeric sort), then one merge
+ * gives every positive the share of negatives below it (V10) and every negative the share of
+ * positives above it (V01), ties counting half: AUC = mean(V10). Null without both classes.
  */
-function rocAuc(probabilities: readonly Float64Array[], actual: readonly string[], positive: string, confidence: number): MetricValue | null {
-  const pos: number[] = [];
-  const neg: number[] = [];
-  for (let i = 0; i < actual.length; i++) (actual[i] === positive ? pos : neg).push(probabilities[i][1]);
-  const m = pos.length;
-  const n = neg.length;
+function rocAuc(pPositive: ArrayLike<number>, actual: readonly string[], positive: string, confidence: number): MetricValue | null {
+  let m = 0;
+  for (let i = 0; i < actual.length; i++) if (actual[i] === positive) m++;
+  const n = actual.length - m;
   if (!m || !n) return null;
-  const all = midranks([...pos, ...neg]);
-  const rp = midranks(pos);
-  const rn = midranks(neg);
-  const v10 = new Float64Array(m);
-  const v01 = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < m; i++) {
-    v10[i] = (all[i] - rp[i]) / n;
-    sum += all[i];
+  const pos = new Float64Array(m);
+  const neg = new Float64Array(n);
+  for (let i = 0, a = 0, b = 0; i < actual.length; i++) {
+    if (actual[i] === positive) pos[a++] = pPositive[i];
+    else neg[b++] = pPositive[i];
   }
-  for (let j = 0; j < n; j++) v01[j] = 1 - (all[m + j] - rn[j]) / m;
-  const auc = (sum - (m * (m + 1)) / 2) / (m * n);
+  pos.sort();
+  neg.sort();
+  const v10 = sharesBelow(pos, neg);
+  const above = sharesBelow(neg, pos);
+  const v01 = new Float64Array(n);
+  for (let j = 0; j < n; j++) v01[j] = 1 - above[j];
+  const auc = meanVar(v10).mean;
   const s10 = m > 1 ? meanVar(v10).variance : 0;
   const s01 = n > 1 ? meanVar(v01).variance : 0;
   return metric(auc, m + n, normalInterval(auc, Math.sqrt(s10 / m + s01 / n), confidence, 0, 1));
 }
 
-/** 1-based ranks with ties given their mean rank, in input order. */
-function midranks(x: readonly number[]): Float64Array {
-  const order = Array.from(x.keys()).sort((a, b) => x[a] - x[b]);
-  const ranks = new Float64Array(x.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && x[order[j + 1]] === x[order[i]]) j++;
-    const rank = (i + j) / 2 + 1;
-    for (let t = i; t <= j; t++) ranks[order[t]] = rank;
-    i = j + 1;
+/** For each value of sorted `x`, the share of sorted `y` below it, ties counting half. */
+function sharesBelow(x: Float64Array, y: Float64Array): Float64Array {
+  const out = new Float64Array(x.length);
+  let below = 0;
+  let upTo = 0;
+  for (let i = 0; i < x.length; i++) {
+    while (below < y.length && y[below] < x[i]) below++;
+    if (upTo < below) upTo = below;
+    while (upTo < y.length && y[upTo] === x[i]) upTo++;
+    out[i] = (below + (upTo - below) / 2) / y.length;
   }
-  return ranks;
+  return out;
 }

@@ -5,6 +5,8 @@ import type { BatchOutput } from '../serving/outputs.js';
 export interface LoggedEntry {
   id: string;
   createdAt: string;
+  /** createdAt in epoch ms. */
+  at: number;
   name: string;
   version: string | null;
   ok: boolean;
@@ -19,7 +21,8 @@ export interface OutcomeRow {
   predictionId: string;
   name: string;
   version: string;
-  predictedAt: string;
+  /** When the prediction was made (its log entry's time), epoch ms. */
+  predictedAt: number;
   routingKey: string | null;
   /** A regressor's prediction and the actual value; null for a classifier. */
   predicted: number | null;
@@ -29,11 +32,14 @@ export interface OutcomeRow {
   actualLabel: string | null;
   /** A classifier's probability of each class, in the order of its version's class labels; null without scores. */
   probabilities: Float64Array | null;
+  /** What those probabilities add to log loss, Brier and ROC AUC (null without scores; pPositive null unless binary). */
+  pActual: number | null;
+  brier: number | null;
+  pPositive: number | null;
 }
 
-export interface StoredOutcome extends OutcomeRow {
-  recordedAt: string;
-}
+/** An outcome as a window reads it: what measuring needs, no more (a window may hold 100 000). */
+export type StoredOutcome = Pick<OutcomeRow, 'version' | 'predictedAt' | 'predicted' | 'actual' | 'predictedLabel' | 'actualLabel' | 'pActual' | 'brier' | 'pPositive'>;
 
 /** Which outcomes to read: the newest `lastN` by prediction time, within [since, until). */
 export interface OutcomeWindow {

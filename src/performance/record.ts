@@ -2,6 +2,8 @@ import { DomainError, failedPrecondition, invalidArgument } from '../errors.js';
 import { openAllowedFile } from '../files.js';
 import type { Actor, ModelState, ModelVersion } from '../registry/types.js';
 import { parsePredictionId, type PredictionKey } from '../serving/prediction-id.js';
+import { isClassifier } from './evaluate.js';
+import { probabilityTerms } from './metrics.js';
 import { outcomesFromCsv } from './outcome-csv.js';
 import type { LoggedEntry, OutcomeRow, OutcomeStore } from './ports.js';
 import type { OutcomeInput, RecordResult, Unmatched, UnmatchedReason } from './types.js';
@@ -24,14 +26,12 @@ export interface RecordDeps {
   now?: () => number;
 }
 
-/** What a model's versions take as an actual value: numbers (regressors) or labels (classifiers). */
-type Kind = { task: 'regression' } | { task: 'classification'; labels: Set<string> };
+/** What a version takes as an actual value: a number (regressors) or one of its labels (classifiers, with each label's probability column). */
+type Kind = { task: 'regression'; version: ModelVersion } | { task: 'classification'; version: ModelVersion; labels: Map<string, number> };
 
 function kindOf(v: ModelVersion): Kind {
-  if (v.signature.task === 'classification' || (v.signature.task === undefined && v.signature.classLabels?.length)) {
-    return { task: 'classification', labels: new Set(v.signature.classLabels ?? []) };
-  }
-  return { task: 'regression' };
+  if (isClassifier(v)) return { task: 'classification', version: v, labels: new Map((v.signature.classLabels ?? []).map((l, i) => [l, i])) };
+  return { task: 'regression', version: v };
 }
 
 /**
@@ -51,7 +51,7 @@ export class OutcomeRecorder {
   async record(name: string, input: { outcomes?: OutcomeInput[] | undefined; csvPath?: string | undefined }, who: Actor, dryRun: boolean): Promise<RecordResult> {
     if ((input.outcomes === undefined) === (input.csvPath === undefined)) throw invalidArgument('give either outcomes (inline) or csv_path, not both or neither.');
     const state = await this.deps.registry.modelState(name);
-    const versions = new Map(state.versions.map((v) => [v.version, v]));
+    const versions = new Map(state.versions.map((v) => [v.version, kindOf(v)]));
     let rows: OutcomeInput[];
     let source: string;
     if (input.csvPath !== undefined) {
@@ -63,8 +63,7 @@ export class OutcomeRecorder {
       source = 'inline';
     }
     if (!rows.length) throw invalidArgument('no outcomes given: give at least one {prediction_id, actual}.');
-    const kinds = [...versions.values()].map(kindOf);
-    const actuals = checkActuals(name, rows, kinds);
+    const actuals = checkActuals(name, rows, [...versions.values()]);
 
     // The last outcome given for a prediction holds; earlier ones in the same call count as replaced.
     const last = new Map<string, number>();
@@ -102,9 +101,9 @@ export class OutcomeRecorder {
       if (entry.name !== name) miss(id, 'other_model');
       else if (!entry.ok || entry.version === null || !entry.output) miss(id, 'failed_prediction');
       else {
-        const version = versions.get(entry.version);
-        if (!version) throw new DomainError('internal', `prediction ${id} names version ${entry.version} of ${name}, which is not registered`);
-        const row = joined(id, entry, j, version, actuals[i], problems, where(rows[i], i));
+        const kind = versions.get(entry.version);
+        if (!kind) throw new DomainError('internal', `prediction ${id} names version ${entry.version} of ${name}, which is not registered`);
+        const row = joined(id, entry, j, kind, actuals[i], problems, () => where(rows[i], i));
         if (row) out.push(row);
       }
     }
@@ -174,7 +173,7 @@ function badValues(problems: string[]): DomainError {
  */
 function checkActuals(name: string, rows: readonly OutcomeInput[], kinds: readonly Kind[]): Array<number | string> {
   const regression = kinds.length > 0 && kinds.every((k) => k.task === 'regression');
-  const labels = new Set(kinds.flatMap((k) => (k.task === 'classification' ? [...k.labels] : [])));
+  const labels = new Set(kinds.flatMap((k) => (k.task === 'classification' ? [...k.labels.keys()] : [])));
   const problems: string[] = [];
   const out = rows.map((r, i) => {
     const value = r.actual;
@@ -216,27 +215,57 @@ function findRow(entries: readonly LoggedEntry[], row: number | null): { entry: 
 }
 
 /** The stored outcome of row j of an entry, or null with the problem noted. */
-function joined(id: string, entry: LoggedEntry, j: number, version: ModelVersion, actual: number | string, problems: string[], at: string): OutcomeRow | null {
+function joined(id: string, entry: LoggedEntry, j: number, kind: Kind, actual: number | string, problems: string[], at: () => string): OutcomeRow | null {
   const output = entry.output as NonNullable<LoggedEntry['output']>;
   const predicted = output.predictions[j];
-  const base = { predictionId: id, name: entry.name, version: version.version, predictedAt: entry.createdAt, routingKey: entry.routingKey };
-  const kind = kindOf(version);
+  const version = kind.version;
+  const row: OutcomeRow = {
+    predictionId: id,
+    name: entry.name,
+    version: version.version,
+    predictedAt: entry.at,
+    routingKey: entry.routingKey,
+    predicted: null,
+    actual: null,
+    predictedLabel: null,
+    actualLabel: null,
+    probabilities: null,
+    pActual: null,
+    brier: null,
+    pPositive: null,
+  };
   if (kind.task === 'regression') {
     if (typeof predicted !== 'number') {
       throw failedPrecondition(`${version.name} ${version.version} answers ${Array.isArray(predicted) ? 'several targets per row' : 'labels'}: outcomes are recorded for single-target regressors and classifiers only.`);
     }
     if (typeof actual !== 'number') {
-      problems.push(`${at}: actual ${JSON.stringify(actual)} is a label, and ${version.name} ${version.version} is a regressor`);
+      problems.push(`${at()}: actual ${JSON.stringify(actual)} is a label, and ${version.name} ${version.version} is a regressor`);
       return null;
     }
-    return { ...base, predicted, actual, predictedLabel: null, actualLabel: null, probabilities: null };
+    row.predicted = predicted;
+    row.actual = actual;
+    return row;
   }
   const label = String(actual);
-  if (!kind.labels.has(label)) {
-    problems.push(`${at}: actual ${JSON.stringify(label.slice(0, 40))} is not a class of ${version.name} ${version.version}`);
+  const index = kind.labels.get(label);
+  if (index === undefined) {
+    problems.push(`${at()}: actual ${JSON.stringify(label.slice(0, 40))} is not a class of ${version.name} ${version.version}`);
     return null;
   }
-  const labels = version.signature.classLabels ?? [];
-  const probabilities = output.probabilities ? Float64Array.from(labels, (l) => output.probabilities?.[l]?.[j] ?? Number.NaN) : null;
-  return { ...base, predicted: null, actual: null, predictedLabel: String(predicted), actualLabel: label, probabilities: probabilities && probabilities.every(Number.isFinite) ? probabilities : null };
+  row.predictedLabel = String(predicted);
+  row.actualLabel = label;
+  const columns = output.probabilities;
+  if (columns) {
+    const p = new Float64Array(kind.labels.size);
+    let finite = true;
+    for (const [l, c] of kind.labels) finite &&= Number.isFinite((p[c] = columns[l]?.[j] ?? Number.NaN));
+    if (finite) {
+      const terms = probabilityTerms(p, index);
+      row.probabilities = p;
+      row.pActual = terms.pActual;
+      row.brier = terms.brier;
+      row.pPositive = terms.pPositive;
+    }
+  }
+  return row;
 }

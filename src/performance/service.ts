@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { Actor, ModelState, ModelVersion, Stage } from '../registry/types.js';
 import { compareSplit, type Comparison } from './compare.js';
-import { baselines, evaluate, isClassifier, primaryMetric, type BaselineComparison, type Evaluation, type MetricName } from './evaluate.js';
+import { baselines, evaluate, primaryMetric, type BaselineComparison, type Evaluation, type MetricName } from './evaluate.js';
 import type { OutcomeStore, StoredOutcome } from './ports.js';
 import { OutcomeRecorder } from './record.js';
 import type { OutcomeInput, RecordResult } from './types.js';
@@ -115,9 +115,9 @@ export class PerformanceService {
         primary: primaryMetric(evaluation.task),
         evaluation,
         baselines: baselines(version, evaluation),
-        from: os[os.length - 1].predictedAt,
-        to: os[0].predictedAt,
-        series: series(version, os),
+        from: new Date(os[os.length - 1].predictedAt).toISOString(),
+        to: new Date(os[0].predictedAt).toISOString(),
+        series: series(evaluation.task, os),
       });
     }
     measured.sort((a, b) => (versions.get(a.version)?.seq ?? 0) - (versions.get(b.version)?.seq ?? 0));
@@ -128,20 +128,26 @@ export class PerformanceService {
   }
 }
 
-/** The version's primary metric per time bucket (newest-first outcomes in, oldest bucket first out). */
-function series(version: ModelVersion, newestFirst: readonly StoredOutcome[]): VersionPerformance['series'] {
+/**
+ * The primary metric (MAE, accuracy) per time bucket, newest-first outcomes in, oldest bucket
+ * first out: the width is the smallest of BUCKET_WIDTHS that makes at most MAX_BUCKETS.
+ */
+function series(task: Evaluation['task'], newestFirst: readonly StoredOutcome[]): VersionPerformance['series'] {
   if (!newestFirst.length) return [];
-  const first = Date.parse(newestFirst[newestFirst.length - 1].predictedAt);
-  const last = Date.parse(newestFirst[0].predictedAt);
+  const first = newestFirst[newestFirst.length - 1].predictedAt;
+  const last = newestFirst[0].predictedAt;
   const width = BUCKET_WIDTHS.find((w) => (last - first) / w < MAX_BUCKETS) ?? BUCKET_WIDTHS[BUCKET_WIDTHS.length - 1];
   const origin = Math.floor(first / width) * width;
-  const buckets = new Map<number, StoredOutcome[]>();
+  const buckets = new Map<number, { n: number; sum: number }>();
   for (let i = newestFirst.length - 1; i >= 0; i--) {
-    const b = Math.floor((Date.parse(newestFirst[i].predictedAt) - origin) / width);
-    const list = buckets.get(b);
-    if (list) list.push(newestFirst[i]);
-    else buckets.set(b, [newestFirst[i]]);
+    const o = newestFirst[i];
+    const b = Math.floor((o.predictedAt - origin) / width);
+    const value = task === 'classification' ? (o.predictedLabel === o.actualLabel ? 1 : 0) : Math.abs((o.predicted as number) - (o.actual as number));
+    const bucket = buckets.get(b);
+    if (bucket) {
+      bucket.n++;
+      bucket.sum += value;
+    } else buckets.set(b, { n: 1, sum: value });
   }
-  const primary = primaryMetric(isClassifier(version) ? 'classification' : 'regression');
-  return [...buckets].map(([b, os]) => ({ start: new Date(origin + b * width).toISOString(), n: os.length, value: evaluate(version, os, CONFIDENCE).values[primary]?.value ?? null }));
+  return [...buckets].map(([b, { n, sum }]) => ({ start: new Date(origin + b * width).toISOString(), n, value: sum / n }));
 }

@@ -1,6 +1,5 @@
 import type { LoggedEntry, StoredOutcome } from '../performance/ports.js';
 import type { BatchOutput } from '../serving/outputs.js';
-import { float64sOf } from './log-reading.js';
 
 /** What both engines' adapters read and write of outcomes and the log entries they join to. */
 
@@ -32,6 +31,7 @@ export interface EntryRow {
 export const entryOf = (r: EntryRow): LoggedEntry => ({
   id: r.id,
   createdAt: r.created_at,
+  at: Date.parse(r.created_at),
   name: r.model_name,
   version: r.version,
   ok: r.ok === true || r.ok === 1,
@@ -40,32 +40,36 @@ export const entryOf = (r: EntryRow): LoggedEntry => ({
   routingKey: r.routing_key,
 });
 
-export interface OutcomeDbRow {
-  prediction_id: string;
-  model_name: string;
-  version: string;
-  predicted_at: string;
-  routing_key: string | null;
-  predicted: number | null;
-  actual: number | null;
-  predicted_label: string | null;
-  actual_label: string | null;
-  probabilities: Buffer | null;
-  recorded_at: string;
-}
+/**
+ * A window's row as both engines select it (outcomeWindowColumns, in this order), read as an
+ * array: drivers make an array per row faster than an object (better-sqlite3: half the time at
+ * 100 000 rows), and outcomeOf makes the domain's object of a fixed shape.
+ */
+export type OutcomeDbRow = [
+  version: string,
+  predictedAtMs: number,
+  predicted: number | null,
+  actual: number | null,
+  predictedLabel: string | null,
+  actualLabel: string | null,
+  pActual: number | null,
+  brier: number | null,
+  pPositive: number | null,
+];
+
+/** The window's columns; `epochMs` is the engine's expression of predicted_at in epoch milliseconds. */
+export const outcomeWindowColumns = (epochMs: string) => `version, ${epochMs}, predicted, actual, predicted_label, actual_label, p_actual, brier, p_positive`;
 
 export const outcomeOf = (r: OutcomeDbRow): StoredOutcome => ({
-  predictionId: r.prediction_id,
-  name: r.model_name,
-  version: r.version,
-  predictedAt: r.predicted_at,
-  routingKey: r.routing_key,
-  predicted: r.predicted,
-  actual: r.actual,
-  predictedLabel: r.predicted_label,
-  actualLabel: r.actual_label,
-  probabilities: r.probabilities && float64sOf(r.probabilities),
-  recordedAt: r.recorded_at,
+  version: r[0],
+  predictedAt: r[1],
+  predicted: r[2],
+  actual: r[3],
+  predictedLabel: r[4],
+  actualLabel: r[5],
+  pActual: r[6],
+  brier: r[7],
+  pPositive: r[8],
 });
 
-export const OUTCOME_COLUMNS = 'prediction_id, model_name, version, predicted_at, routing_key, predicted, actual, predicted_label, actual_label, probabilities, recorded_at';
+export const OUTCOME_COLUMNS = 'prediction_id, model_name, version, predicted_at, routing_key, predicted, actual, predicted_label, actual_label, probabilities, p_actual, brier, p_positive, recorded_at';

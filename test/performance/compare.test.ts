@@ -10,17 +10,15 @@ const versions = new Map([
   ['v2', version('v2', 'staging')],
 ]);
 const outcome = (v: string, day: number, error: number): StoredOutcome => ({
-  predictionId: `${v}-${day}-${error}`,
-  name: 'm',
   version: v,
-  predictedAt: new Date(Date.UTC(2026, 10, day)).toISOString(),
-  routingKey: null,
+  predictedAt: Date.UTC(2026, 10, day),
   predicted: 10 + error,
   actual: 10,
   predictedLabel: null,
   actualLabel: null,
-  probabilities: null,
-  recordedAt: '2026-12-01T00:00:00.000Z',
+  pActual: null,
+  brier: null,
+  pPositive: null,
 });
 
 describe('compareSplit', () => {
@@ -29,7 +27,7 @@ describe('compareSplit', () => {
     const window = [
       ...[10, 11, 12, 13].flatMap((d) => [outcome('v1', d, 1 + (d % 2)), outcome('v2', d, 1 + ((d + 1) % 2))]),
       ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => outcome('v1', d, 40 + d)),
-    ].sort((a, b) => b.predictedAt.localeCompare(a.predictedAt));
+    ].sort((a, b) => b.predictedAt - a.predictedAt);
     const c = compareSplit({ v2: 0.5, v1: 0.5 }, versions, window, { alpha: 0.05, power: 0.8, confidence: 0.95 })!;
     expect([c.metric, c.control, c.since]).toEqual(['mae', 'v1', '2026-11-10T00:00:00.000Z']);
     expect(c.variants.map((v) => [v.version, v.n])).toEqual([

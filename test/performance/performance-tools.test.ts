@@ -147,7 +147,7 @@ describe('performance alerts', () => {
   it('exports the window\'s metrics per model and version on /metrics', async () => {
     const text = await app.metrics.registry.metrics();
     expect(text).toMatch(/mlops_mcp_model_r2_score\{model="nba_points",version="v1"\} -?\d/);
-    expect(text).toMatch(/mlops_mcp_model_accuracy\{model="nba_win_predictor",version="v2.0"\} 0\.\d+/);
+    expect(text).toMatch(/mlops_mcp_model_accuracy\{model="nba_win_predictor",version="v2.0"\} (0\.\d+|1)\n/);
     expect(text).toMatch(/mlops_mcp_model_outcomes\{model="nba_points",version="v1"\} 60/);
     expect(text).toMatch(/mlops_mcp_model_cache_hit_rate \d/);
   });

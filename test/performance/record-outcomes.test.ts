@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { newPredictionId } from '../../src/serving/prediction-id.js';
@@ -40,6 +41,16 @@ afterAll(async () => {
 });
 
 const record = (args: Record<string, unknown>) => ok<Recorded>(client, 'record_outcomes', args);
+/** The outcomes table as a person with sqlite3 would read it, by prediction id. */
+const storedOutcomes = () => {
+  const db = new Database(app.config.dbPath, { readonly: true });
+  try {
+    return new Map((db.prepare('SELECT * FROM outcomes').all() as Array<Record<string, unknown> & { prediction_id: string }>).map((r) => [r.prediction_id, r]));
+  } finally {
+    db.close();
+  }
+};
+
 /** The logged prediction of an id, as a person reading the log would find it. */
 const loggedOf = async (id: string) => {
   await app.predictionLog.flush();
@@ -58,11 +69,11 @@ describe('record_outcomes joins outcomes to logged predictions', () => {
     expect(r).toMatchObject({ received: 41, matched: 41, replaced: 0, unknown: 0, expired: 0, failed: 0, unmatched: [] });
     expect(r.by_version.v1 + r.by_version.v2).toBe(41);
     // Each outcome is stored with the version and prediction the log holds for its id.
-    const stored = await app.store.outcomes.outcomes('nba_points', { lastN: 100 });
+    const stored = storedOutcomes();
     for (const [i, id] of ids.entries()) {
       const logged = (await loggedOf(id))!;
-      const o = stored.find((s) => s.predictionId === id)!;
-      expect([o.version, o.predicted, o.actual, o.predictedAt], id).toEqual([logged.version, logged.prediction, 10 + i, logged.createdAt]);
+      const o = stored.get(id)!;
+      expect([o.version, o.predicted, o.actual, o.predicted_at], id).toEqual([logged.version, logged.prediction, 10 + i, Date.parse(logged.createdAt)]);
     }
     const history = await ok<{ entries: Array<{ action: string; reason: string | null; details: Record<string, unknown> }> }>(client, 'get_model_history', { name: 'nba_points' });
     expect(history.entries[0]).toMatchObject({ action: 'record_outcomes', reason: 'box scores', details: { matched: 41, source: 'inline' } });
@@ -80,7 +91,7 @@ describe('record_outcomes joins outcomes to logged predictions', () => {
     expect(dumpTables(app.config.dbPath, PREDICTION_LOG_TABLES)).toEqual(before);
     const again = await record({ name: 'nba_points', outcomes: [{ prediction_id: p.predictionId, actual: 4 }] });
     expect([again.matched, again.replaced]).toEqual([1, 1]);
-    expect((await app.store.outcomes.outcomes('nba_points', { lastN: 1 }))[0]).toMatchObject({ predictionId: p.predictionId, actual: 4 });
+    expect(storedOutcomes().get(p.predictionId)).toMatchObject({ actual: 4, revisions: 1 });
   });
 
   it('counts and lists (bounded) unknown, expired, other models\' and failed predictions, and records the rest', async () => {
@@ -136,12 +147,16 @@ describe('record_outcomes joins outcomes to logged predictions', () => {
     expect(r).toMatchObject({ matched: 3, by_version: { 'v1.5': 3 } });
     const inline = await record({ name: 'nba_win_predictor', outcomes: [{ prediction_id: `${b.batchId}:0`, actual: 0 }, { prediction_id: `${b.batchId}:1`, actual: '1' }] });
     expect([inline.matched, inline.replaced]).toEqual([2, 2]);
-    const stored = (await app.store.outcomes.outcomes('nba_win_predictor', { lastN: 10 })).filter((o) => o.predictionId.startsWith(b.batchId));
-    expect(stored.map((o) => [o.actualLabel, o.predictedLabel, o.probabilities?.length]).sort()).toEqual([
-      ['0', String(b.predictions[0]), 2],
-      ['1', String(b.predictions[1]), 2],
-      ['1', String(b.predictions[2]), 2],
-    ]);
+    const stored = [0, 1, 2].map((i) => storedOutcomes().get(`${b.batchId}:${i}`)!);
+    expect(stored.map((o) => [o.actual_label, o.predicted_label, JSON.parse(o.probabilities as string)])).toEqual([0, 1, 2].map((i) => [['0', '1', '1'][i], String(b.predictions[i]), [b.probabilities!['0'][i], b.probabilities!['1'][i]]]));
+    // The probability terms stored beside them: of the actual class, Brier's (halved for two classes), the positive class's.
+    stored.forEach((o, i) => {
+      const p = b.probabilities!;
+      const actual = o.actual_label as '0' | '1';
+      expect(o.p_actual).toBeCloseTo(p[actual][i], 15);
+      expect(o.brier).toBeCloseTo(((p['0'][i] - (actual === '0' ? 1 : 0)) ** 2 + (p['1'][i] - (actual === '1' ? 1 : 0)) ** 2) / 2, 15);
+      expect(o.p_positive).toBeCloseTo(p['1'][i], 15);
+    });
   });
 
   it('refuses the whole call, naming the rows, for values that do not fit the version that served them, and writes nothing', async () => {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { classificationMetrics, regressionMetrics, type MetricValue } from '../../src/performance/metrics.js';
+import { classificationMetrics, probabilityTerms, regressionMetrics, type MetricValue } from '../../src/performance/metrics.js';
 import { cohensH, meanVar, sampleSizes, twoProportionTest, welchTest } from '../../src/performance/stats.js';
 
 // Reference values written by tools/make-performance-vectors.py (scikit-learn, scipy, statsmodels; pinned in tools/performance-requirements.txt).
@@ -74,7 +74,10 @@ describe('regression metrics vs scikit-learn, intervals vs scipy', () => {
 
 describe('classification metrics vs scikit-learn, intervals vs statsmodels and scipy', () => {
   it.each(vectors.classification.map((v, i) => [i, v] as const))('case %i', (i, v) => {
-    const m = classificationMetrics(v.labels, v.predicted, v.actual, v.probabilities.map((p) => Float64Array.from(p)), vectors.confidence);
+    // The terms record_outcomes stores with each outcome, from its probabilities.
+    const terms = v.probabilities.map((p, i) => probabilityTerms(p, v.labels.indexOf(v.actual[i])));
+    const scores = { pActual: terms.map((t) => t.pActual), brier: terms.map((t) => t.brier), pPositive: v.labels.length === 2 ? terms.map((t) => t.pPositive as number) : null };
+    const m = classificationMetrics(v.labels, v.predicted, v.actual, scores, vectors.confidence);
     closeMetric(m.accuracy, v.accuracy, v.accuracy_ci, `#${i} accuracy`);
     closeMetric(m.logLoss, v.log_loss, v.log_loss_ci, `#${i} log loss`);
     closeMetric(m.brier, v.brier, v.brier_ci, `#${i} brier`);

@@ -236,11 +236,15 @@ export const migrations: readonly Migration[] = [
         predicted_label text,
         actual_label    text,
         probabilities   bytea,
+        p_actual        double precision,
+        brier           double precision,
+        p_positive      double precision,
         recorded_at     timestamptz NOT NULL,
         revisions       integer NOT NULL DEFAULT 0
       );
-      CREATE INDEX outcomes_model_time ON outcomes (model_name, predicted_at);
-      CREATE INDEX outcomes_version_time ON outcomes (model_name, version, predicted_at);
+      -- Windows read newest first by (predicted_at, prediction_id): an index in that order each.
+      CREATE INDEX outcomes_model_time ON outcomes (model_name, predicted_at, prediction_id);
+      CREATE INDEX outcomes_version_time ON outcomes (model_name, version, predicted_at, prediction_id);
     `,
   },
 ];

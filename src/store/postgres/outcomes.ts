@@ -1,8 +1,10 @@
 import type { LoggedEntry, OutcomeRow, OutcomeStore, OutcomeWindow, StoredOutcome } from '../../performance/ports.js';
 import type { Actor } from '../../registry/types.js';
-import { blobOf, entryOf, OUTCOME_COLUMNS, outcomeOf, type EntryRow, type OutcomeDbRow } from '../outcome-rows.js';
+import { blobOf, entryOf, OUTCOME_COLUMNS, outcomeOf, outcomeWindowColumns, type EntryRow, type OutcomeDbRow } from '../outcome-rows.js';
 import type { PostgresConnection } from './connection.js';
 
+
+const WINDOW_COLUMNS = outcomeWindowColumns("(extract(epoch FROM predicted_at) * 1000)::float8");
 /**
  * Outcomes on PostgreSQL. The join is one statement over the keys, bounded by their earliest and
  * latest time so that only the partitions of those days are probed; the write is one upsert
@@ -45,11 +47,15 @@ export class PostgresOutcomeStore implements OutcomeStore {
       const [{ replaced }] = await tx.query<{ replaced: number }>(
         `WITH up AS (
            INSERT INTO outcomes (${OUTCOME_COLUMNS})
-           SELECT u.*, $11::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::float8[], $7::float8[], $8::text[], $9::text[], $10::bytea[])
-             AS u(prediction_id, model_name, version, predicted_at, routing_key, predicted, actual, predicted_label, actual_label, probabilities)
+           SELECT u.prediction_id, u.model_name, u.version, to_timestamp(u.predicted_at / 1000.0), u.routing_key, u.predicted, u.actual, u.predicted_label, u.actual_label,
+               u.probabilities, u.p_actual, u.brier, u.p_positive, $14::timestamptz
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[], $7::float8[], $8::text[], $9::text[], $10::bytea[],
+               $11::float8[], $12::float8[], $13::float8[])
+             AS u(prediction_id, model_name, version, predicted_at, routing_key, predicted, actual, predicted_label, actual_label, probabilities, p_actual, brier, p_positive)
            ON CONFLICT (prediction_id) DO UPDATE SET model_name = excluded.model_name, version = excluded.version, predicted_at = excluded.predicted_at,
              routing_key = excluded.routing_key, predicted = excluded.predicted, actual = excluded.actual, predicted_label = excluded.predicted_label,
-             actual_label = excluded.actual_label, probabilities = excluded.probabilities, recorded_at = excluded.recorded_at, revisions = outcomes.revisions + 1
+             actual_label = excluded.actual_label, probabilities = excluded.probabilities, p_actual = excluded.p_actual, brier = excluded.brier,
+             p_positive = excluded.p_positive, recorded_at = excluded.recorded_at, revisions = outcomes.revisions + 1
            RETURNING revisions
          )
          SELECT count(*) FILTER (WHERE revisions > 0)::int AS replaced FROM up`,
@@ -64,6 +70,9 @@ export class PostgresOutcomeStore implements OutcomeStore {
           sorted.map((r) => r.predictedLabel),
           sorted.map((r) => r.actualLabel),
           sorted.map((r) => blobOf(r.probabilities)),
+          sorted.map((r) => r.pActual),
+          sorted.map((r) => r.brier),
+          sorted.map((r) => r.pPositive),
           now,
         ],
       );
@@ -79,8 +88,8 @@ export class PostgresOutcomeStore implements OutcomeStore {
     if (window.version !== undefined) where.push(`version = ${param(window.version)}`);
     if (window.since !== undefined) where.push(`predicted_at >= ${param(window.since)}::timestamptz`);
     if (window.until !== undefined) where.push(`predicted_at < ${param(window.until)}::timestamptz`);
-    const rows = await this.c.query<OutcomeDbRow>(
-      `SELECT ${OUTCOME_COLUMNS} FROM outcomes WHERE ${where.join(' AND ')} ORDER BY predicted_at DESC, prediction_id DESC LIMIT ${param(window.lastN)}`,
+    const rows = await this.c.queryArrays<OutcomeDbRow>(
+      `SELECT ${WINDOW_COLUMNS} FROM outcomes WHERE ${where.join(' AND ')} ORDER BY predicted_at DESC, prediction_id DESC LIMIT ${param(window.lastN)}`,
       values,
     );
     return rows.map(outcomeOf);

@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import type { OutcomeRow } from '../../../src/performance/ports.js';
 import { PredictionLog } from '../../../src/serving/prediction-log.js';
 import type { Store } from '../../../src/store/store.js';
-import { describeEachEngine, silent, type Engine } from './engines.js';
+import { describeEachEngine, silent, type Database, type Engine } from './engines.js';
 import { pending } from './pending.js';
 
 const who = { actor: 'contract', reason: 'outcomes' };
@@ -10,7 +10,7 @@ const T0 = Date.parse('2026-11-20T23:59:59.990Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A fresh database whose log holds: single predictions, a batch split between two versions, another model's, a failed one. */
-async function logged(engine: Engine): Promise<{ store: Store; open: () => Promise<Store> }> {
+async function logged(engine: Engine): Promise<{ store: Store; open: () => Promise<Store>; db: Database }> {
   const db = await engine.database();
   const store = await db.open();
   const log = new PredictionLog({ sink: store.predictions.openSink(), logger: silent }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9 });
@@ -21,20 +21,23 @@ async function logged(engine: Engine): Promise<{ store: Store; open: () => Promi
   log.append(pending(1, { id: 'failed', indices: null, at: T0 + 30, ok: false, error: 'x', output: null }));
   await log.flush();
   await log.close();
-  return { store, open: () => db.open() };
+  return { store, open: () => db.open(), db };
 }
 
 const row = (id: string, at: number, extra: Partial<OutcomeRow> = {}): OutcomeRow => ({
   predictionId: id,
   name: 'm',
   version: 'v1',
-  predictedAt: iso(at),
+  predictedAt: at,
   routingKey: null,
   predicted: 1.5,
   actual: 2,
   predictedLabel: null,
   actualLabel: null,
   probabilities: null,
+  pActual: null,
+  brier: null,
+  pPositive: null,
   ...extra,
 });
 
@@ -68,34 +71,43 @@ describeEachEngine('store contract: outcomes', (engine) => {
   });
 
   it('records outcomes, replaces by prediction id, audits each call, and reads windows newest first', async () => {
-    const { store } = await logged(engine);
+    const { store, db } = await logged(engine);
     const probabilities = Float64Array.from([0.25, 0.75]);
-    const first = await store.outcomes.record('m', [row('a', T0), row('b', T0 + 1000, { version: 'v2' }), row('c', T0 + 2000, { predicted: null, actual: null, predictedLabel: '1', actualLabel: '0', probabilities })], who, { source: 'inline' });
+    const first = await store.outcomes.record('m', [row('a', T0, { routingKey: 'user-a' }), row('b', T0 + 1000, { version: 'v2' }), row('c', T0 + 2000, { predicted: null, actual: null, predictedLabel: '1', actualLabel: '0', probabilities, pActual: 0.25, brier: 0.5625, pPositive: 0.75 })], who, { source: 'inline' });
     expect(first.replaced).toBe(0);
-    const again = await store.outcomes.record('m', [row('a', T0, { actual: 9 }), row('d', T0 + 3000)], who, { source: 'inline' });
+    const again = await store.outcomes.record('m', [row('a', T0, { actual: 9, routingKey: 'user-a' }), row('d', T0 + 3000)], who, { source: 'inline' });
     expect(again.replaced).toBe(1);
     expect([...(await store.outcomes.existing(['a', 'b', 'x']))].sort()).toEqual(['a', 'b']);
 
     const all = await store.outcomes.outcomes('m', { lastN: 10 });
-    expect(all.map((o) => o.predictionId)).toEqual(['d', 'c', 'b', 'a']);
-    expect(all.find((o) => o.predictionId === 'a')).toMatchObject({ actual: 9, predicted: 1.5, version: 'v1', predictedAt: iso(T0), recordedAt: again.recordedAt });
-    const c = all.find((o) => o.predictionId === 'c')!;
-    expect([c.predictedLabel, c.actualLabel, Array.from(c.probabilities!)]).toEqual(['1', '0', [0.25, 0.75]]);
-    expect((await store.outcomes.outcomes('m', { lastN: 2 })).map((o) => o.predictionId)).toEqual(['d', 'c']);
-    expect((await store.outcomes.outcomes('m', { lastN: 10, version: 'v2' })).map((o) => o.predictionId)).toEqual(['b']);
-    expect((await store.outcomes.outcomes('m', { lastN: 10, since: iso(T0 + 1000), until: iso(T0 + 3000) })).map((o) => o.predictionId)).toEqual(['c', 'b']);
+    const times = (os: Array<{ predictedAt: number }>) => os.map((o) => o.predictedAt - T0);
+    expect(times(all)).toEqual([3000, 2000, 1000, 0]);
+    expect(all[3]).toEqual({ version: 'v1', predictedAt: T0, predicted: 1.5, actual: 9, predictedLabel: null, actualLabel: null, pActual: null, brier: null, pPositive: null });
+    expect(all[1]).toMatchObject({ predictedLabel: '1', actualLabel: '0', predicted: null, actual: null, pActual: 0.25, brier: 0.5625, pPositive: 0.75 });
+    // Kept as each engine keeps numbers: JSON text on SQLite, float64s (little-endian) on PostgreSQL.
+    const [{ probabilities: kept }] = await db.rows<{ probabilities: Buffer | string }>("SELECT probabilities FROM outcomes WHERE prediction_id = 'c'");
+    expect(typeof kept === 'string' ? JSON.parse(kept) : Array.from(new Float64Array(Uint8Array.from(kept).buffer))).toEqual([0.25, 0.75]);
+    expect(times(await store.outcomes.outcomes('m', { lastN: 2 }))).toEqual([3000, 2000]);
+    expect((await store.outcomes.outcomes('m', { lastN: 10, version: 'v2' })).map((o) => o.version)).toEqual(['v2']);
+    expect(times(await store.outcomes.outcomes('m', { lastN: 10, since: iso(T0 + 1000), until: iso(T0 + 3000) }))).toEqual([2000, 1000]);
+    // Outcomes of one instant come in a fixed order (by prediction id, newest-first windows take the greatest).
+    await store.outcomes.record('m', [row('z1', T0 + 5000), row('z2', T0 + 5000, { actual: 7 })], who, {});
+    expect((await store.outcomes.outcomes('m', { lastN: 1 }))[0].actual).toBe(7);
     expect(await store.outcomes.outcomes('nothing', { lastN: 10 })).toEqual([]);
     expect(await store.outcomes.modelsWithOutcomes()).toEqual(['m']);
 
+    const recorded = await db.rows<{ recorded_at: string; routing_key: string | null; revisions: number }>("SELECT recorded_at, routing_key, revisions FROM outcomes WHERE prediction_id = 'a'");
+    expect(recorded.map((r) => [new Date(r.recorded_at).toISOString(), r.routing_key, Number(r.revisions)])).toEqual([[again.recordedAt, 'user-a', 1]]);
     const trail = await store.registry.history('m', { limit: 10 });
     expect(trail.map((e) => [e.action, e.actor, e.reason, e.details?.replaced])).toEqual([
+      ['record_outcomes', 'contract', 'outcomes', 0],
       ['record_outcomes', 'contract', 'outcomes', 1],
       ['record_outcomes', 'contract', 'outcomes', 0],
     ]);
   });
 
   it('lets servers record overlapping outcomes at once: every id once, the last write holding', async () => {
-    const { store, open } = await logged(engine);
+    const { store, open, db } = await logged(engine);
     const other = await open();
     const ids = Array.from({ length: 400 }, (_, i) => `id-${String(i).padStart(3, '0')}`);
     // Each server writes the ids in a different order; the adapters must not deadlock or fail.
@@ -108,6 +120,6 @@ describeEachEngine('store contract: outcomes', (engine) => {
     expect(results.reduce((n, r) => n + r.replaced, 0)).toBe(ids.length * 7);
     const stored = await store.outcomes.outcomes('m', { lastN: 1000 });
     expect(stored.length).toBe(ids.length);
-    expect(new Set(stored.map((o) => o.predictionId)).size).toBe(ids.length);
+    expect(Number((await db.rows<{ n: number }>('SELECT count(DISTINCT prediction_id) AS n FROM outcomes'))[0].n)).toBe(ids.length);
   });
 });
