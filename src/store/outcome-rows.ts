@@ -15,8 +15,6 @@ export function int32sOf(blob: Buffer | null): Int32Array | null {
   return blob && new Int32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
 }
 
-export const blobOf = (a: Float64Array | null): Buffer | null => (a ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : null);
-
 export interface EntryRow {
   id: string;
   created_at: string;

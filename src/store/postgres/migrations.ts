@@ -235,7 +235,7 @@ export const migrations: readonly Migration[] = [
         actual          double precision,
         predicted_label text,
         actual_label    text,
-        probabilities   bytea,
+        probabilities   double precision[],
         p_actual        double precision,
         brier           double precision,
         p_positive      double precision,
