@@ -2,7 +2,7 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { DomainError } from '../errors.js';
-import type { Caller } from '../mcp/server.js';
+import { RANK, type Caller } from '../mcp/server.js';
 import { outcomeSchema } from '../mcp/tools/performance.js';
 import { performanceAnswer, recordAnswer } from '../performance/answers.js';
 import { MAX_OUTCOMES } from '../performance/record.js';
@@ -40,8 +40,6 @@ export const performanceQuery = z
     min_effect: number('min_effect').positive().max(1e12).optional(),
   })
   .strict();
-
-const RANK = { read: 0, operate: 1, admin: 2 } as const;
 
 export function performanceRoutes(r: Router, app: AppContext, options: { readOnly: boolean }, fail: (res: Response, e: unknown) => void, modelName: (req: Request) => string): void {
   r.post('/outcomes/:name', async (req, res) => {

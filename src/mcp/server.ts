@@ -29,7 +29,8 @@ export interface McpServerOptions {
   caller?: Caller | undefined;
 }
 
-const RANK: Record<Role, number> = { read: 0, operate: 1, admin: 2 };
+/** Roles in order of rights: a caller may do what a role of lower or equal rank may. */
+export const RANK: Record<Role, number> = { read: 0, operate: 1, admin: 2 };
 
 /** The least role that may call a tool at all; a call that reaches production needs admin on top. */
 export function minimumRole(tool: ToolDefinition): Role {
