@@ -66,10 +66,12 @@ export class OutcomeRecorder {
     const actuals = checkActuals(name, rows, [...versions.values()]);
 
     // The last outcome given for a prediction holds; earlier ones in the same call count as replaced.
-    const last = new Map<string, number>();
-    rows.forEach((r, i) => last.set(r.predictionId, i));
-    const given = new Map<string, number>();
-    for (const r of rows) given.set(r.predictionId, (given.get(r.predictionId) ?? 0) + 1);
+    const given = new Map<string, { last: number; times: number }>();
+    rows.forEach((r, i) => {
+      const seen = given.get(r.predictionId);
+      if (seen) (seen.last = i), seen.times++;
+      else given.set(r.predictionId, { last: i, times: 1 });
+    });
 
     const unmatched: Unmatched[] = [];
     const counts: Record<UnmatchedReason, number> = { unknown: 0, expired: 0, other_model: 0, failed_prediction: 0 };
@@ -79,14 +81,15 @@ export class OutcomeRecorder {
     };
     const oldestKept = this.now() - this.deps.logMaxAgeMs;
     const wanted: Array<{ i: number; key: PredictionKey }> = [];
-    for (const i of last.values()) {
+    for (const { last: i } of given.values()) {
       const key = parsePredictionId(rows[i].predictionId);
       if (!key) miss(rows[i].predictionId, 'unknown');
       else if (key.at < oldestKept) miss(rows[i].predictionId, 'expired');
       else wanted.push({ i, key });
     }
     const entries = await this.findEntries(wanted.map((w) => w.key));
-    const oldest = wanted.length && entries.size < wanted.length ? await this.deps.outcomes.oldestPrediction() : null;
+    // Read once, at the first prediction not found: older than what the log holds means trimmed.
+    let oldest: number | null | undefined;
 
     const out: OutcomeRow[] = [];
     const problems: string[] = [];
@@ -94,7 +97,11 @@ export class OutcomeRecorder {
       const id = rows[i].predictionId;
       const found = findRow(entries.get(key.entryId) ?? [], key.row);
       if (!found) {
-        miss(id, oldest !== null && key.at < Date.parse(oldest) ? 'expired' : 'unknown');
+        if (oldest === undefined) {
+          const t = await this.deps.outcomes.oldestPrediction();
+          oldest = t === null ? null : Date.parse(t);
+        }
+        miss(id, oldest !== null && key.at < oldest ? 'expired' : 'unknown');
         continue;
       }
       const { entry, j } = found;
@@ -116,7 +123,7 @@ export class OutcomeRecorder {
     if (dryRun) replaced = out.length ? (await this.deps.outcomes.existing(out.map((r) => r.predictionId))).size : 0;
     else if (out.length) replaced = (await this.deps.outcomes.record(name, out, who, details)).replaced;
     else replaced = 0;
-    const replacedInCall = out.reduce((n, r) => n + (given.get(r.predictionId) as number) - 1, 0);
+    const replacedInCall = out.reduce((n, r) => n + (given.get(r.predictionId)?.times ?? 1) - 1, 0);
     const listed = unmatched.length;
     const total = counts.unknown + counts.expired + counts.other_model + counts.failed_prediction;
     return {
@@ -135,7 +142,7 @@ export class OutcomeRecorder {
     };
   }
 
-  /** The log entries of these keys, by entry id; one round trip. */
+  /** The log entries of these keys, by entry id: one round trip, and one more for keys found only after a flush. */
   private async findEntries(keys: readonly PredictionKey[]): Promise<Map<string, LoggedEntry[]>> {
     const unique = new Map<string, { id: string; createdAt: string }>();
     for (const k of keys) unique.set(k.entryId, { id: k.entryId, createdAt: new Date(k.at).toISOString() });

@@ -40,7 +40,7 @@ describePostgres('the tools on the PostgreSQL store', () => {
     const drift = await ok<{ features: unknown[] }>(client, 'detect_drift', { name: 'nba_points', window: { last_n: 70 } });
     expect(drift.features.length).toBe(10);
     const health = await ok<{ components: Array<{ name: string; detail: string }> }>(client, 'health_check', {});
-    expect(health.components.find((c) => c.name === 'database')?.detail).toMatch(/^PostgreSQL 15\.\d+.* at 127\.0\.0\.1:\d+\/t_\w+ answers \(schema version 1\)$/);
+    expect(health.components.find((c) => c.name === 'database')?.detail).toMatch(/^PostgreSQL 15\.\d+.* at 127\.0\.0\.1:\d+\/t_\w+ answers \(schema version 2\)$/);
     const history = await ok<{ entries: Array<{ action: string }> }>(client, 'get_model_history', { name: 'nba_points' });
     expect(history.entries.map((e) => e.action)).toEqual(['set_drift_reference', 'configure_traffic', 'promote', 'promote', 'register', 'register']);
     const stats = await ok<{ prediction_log: { stored_rows: number } }>(client, 'get_system_stats', {});
