@@ -78,6 +78,16 @@ export const configSchema = z.object({
   ALERT_MIN_REQUESTS: positiveInt('ALERT_MIN_REQUESTS').default(20).describe('Requests a model needs in the window before error-rate and latency alerts apply'),
   ALERT_ERROR_RATE: positiveNumber('ALERT_ERROR_RATE').max(1, 'ALERT_ERROR_RATE is a fraction between 0 and 1').default(0.05).describe('Error rate above which high_error_rate (critical) is raised'),
   ALERT_P95_LATENCY_MS: positiveNumber('ALERT_P95_LATENCY_MS').default(100).describe('p95 latency above which high_latency (warning) is raised'),
+  ALERT_PERFORMANCE_DROP: positiveNumber('ALERT_PERFORMANCE_DROP')
+    .max(1, 'ALERT_PERFORMANCE_DROP is a fraction between 0 and 1')
+    .default(0.02)
+    .describe('A version metric this fraction worse than its registered baseline raises performance_degradation (warning)'),
+  ALERT_MIN_OUTCOMES: positiveInt('ALERT_MIN_OUTCOMES').default(100).describe('Outcomes a version needs before performance alerts apply'),
+  ALERT_OUTCOME_WINDOW: positiveInt('ALERT_OUTCOME_WINDOW').default(1000).describe("Each version's newest outcomes that alerts, health_check and /metrics judge"),
+  ALERT_CACHE_HIT_RATE: positiveNumber('ALERT_CACHE_HIT_RATE')
+    .max(1, 'ALERT_CACHE_HIT_RATE is a fraction between 0 and 1')
+    .default(0.7)
+    .describe('ONNX session cache hit rate over the alert window below which cache_hit_rate_low (warning) is raised'),
   HEALTH_MIN_FREE_DISK_MB: positiveNumber('HEALTH_MIN_FREE_DISK_MB').default(500).describe('Free disk below which storage is degraded (unhealthy below a tenth of it)'),
   MLFLOW_TRACKING_URI: z.url({ message: 'MLFLOW_TRACKING_URI must be an http(s) URL, e.g. http://127.0.0.1:5000' }).optional().describe('Mirror the registry into this MLflow server, and import from it'),
   MLFLOW_SYNC_INTERVAL_MS: positiveInt('MLFLOW_SYNC_INTERVAL_MS').default(2000).describe('How often pending changes are pushed to MLflow'),
@@ -124,6 +134,10 @@ export interface Config {
   alertMinRequests: number;
   alertErrorRate: number;
   alertP95LatencyMs: number;
+  alertPerformanceDrop: number;
+  alertMinOutcomes: number;
+  alertOutcomeWindow: number;
+  alertCacheHitRate: number;
   minFreeDiskMb: number;
   logLevel: RawConfig['LOG_LEVEL'];
   mlflowTrackingUri: string | undefined;
@@ -200,6 +214,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     alertMinRequests: raw.ALERT_MIN_REQUESTS,
     alertErrorRate: raw.ALERT_ERROR_RATE,
     alertP95LatencyMs: raw.ALERT_P95_LATENCY_MS,
+    alertPerformanceDrop: raw.ALERT_PERFORMANCE_DROP,
+    alertMinOutcomes: raw.ALERT_MIN_OUTCOMES,
+    alertOutcomeWindow: raw.ALERT_OUTCOME_WINDOW,
+    alertCacheHitRate: raw.ALERT_CACHE_HIT_RATE,
     minFreeDiskMb: raw.HEALTH_MIN_FREE_DISK_MB,
     logLevel: raw.LOG_LEVEL,
     mlflowTrackingUri: raw.MLFLOW_TRACKING_URI,

@@ -11,6 +11,7 @@ import { AlertService } from './monitoring/alerts.js';
 import { DriftService } from './monitoring/drift-service.js';
 import { DriftThreads } from './monitoring/drift-threads.js';
 import { ArtifactStore, STALE_TEMP_MS } from './registry/artifacts.js';
+import { PerformanceService } from './performance/service.js';
 import { ModelRegistry } from './registry/registry.js';
 import { loadOnnxRuntime } from './serving/runtime.js';
 import { ServingMetrics } from './serving/metrics.js';
@@ -32,6 +33,7 @@ export interface AppContext {
   alerts: AlertService;
   serving: ServingService;
   drift: DriftService;
+  performance: PerformanceService;
   /** Set when MLFLOW_TRACKING_URI is. */
   mlflow: { client: MlflowClient; sync: MlflowSync } | null;
   /** Pushes alerts to the configured receivers (none configured: it pushes nothing). */
@@ -89,6 +91,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     alertErrorRate: config.alertErrorRate,
     alertP95LatencyMs: config.alertP95LatencyMs,
     alertMinRequests: config.alertMinRequests,
+    alertCacheHitRate: config.alertCacheHitRate,
     alertWindowMs: config.alertWindowMs,
   });
   const mlflowSync = mlflow ? new MlflowSync({ outbox: store.outbox, leader: store.outboxLeader, registry: store.registry, drift: store.drift, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
@@ -107,6 +110,19 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     readCsv: (fd, displayName, features, onProgress) => driftThreads.readCsv(fd, displayName, features, onProgress),
     prepareReference: (feature, values) => driftThreads.prepareReference(feature, values),
   });
+  const performance = new PerformanceService({
+    outcomes: store.outcomes,
+    registry,
+    alerts,
+    logger,
+    allowedDirs: config.allowedDirs,
+    logMaxAgeMs: config.predictionLogMaxAgeMs,
+    flushLog: () => predictionLog.flush(),
+    watch: { drop: config.alertPerformanceDrop, minOutcomes: config.alertMinOutcomes, window: config.alertOutcomeWindow },
+  });
+  metrics.exportPerformance(async () =>
+    (await performance.watch.latest()).map((s) => ({ name: s.name, version: s.version, n: s.evaluation.n, values: Object.fromEntries(Object.entries(s.evaluation.values).map(([k, v]) => [k, v?.value])) })),
+  );
   const health = new HealthService({
     database: store.database,
     registry: store.registry,
@@ -118,6 +134,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     serving,
     stats,
     predictionLog,
+    performance: performance.watch,
     alertErrorRate: config.alertErrorRate,
     alertP95LatencyMs: config.alertP95LatencyMs,
     alertMinRequests: config.alertMinRequests,
@@ -139,6 +156,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     alerts,
     serving,
     drift,
+    performance,
     mlflow: mlflow && mlflowSync && { client: mlflow, sync: mlflowSync },
     alertDelivery,
     links,

@@ -73,7 +73,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   const auth = tokens.enabled ? [bearerAuth(tokens)] : [];
   /** The token (when one is set), then the body: what every POST route of ours reads first. */
   const authedBody = [...auth, express.json({ limit: BODY_LIMIT, verify: markProtoFree })];
-  web.use('/api/v1', ...authedBody, apiV1Router(app));
+  web.use('/api/v1', ...authedBody, apiV1Router(app, { readOnly: options.readOnly }));
   web.use('/invocations', ...authedBody, invocationsRouter(app));
 
   web.get('/healthz', async (_req, res) => {

@@ -60,6 +60,8 @@ export interface AlertStore {
    * many servers see it. Answers the alert raised, or null.
    */
   raiseOnce(key: string, alert: AlertDraft | null, quietMs: number): Promise<Alert | null>;
+  /** Ends the episode `key` for every server: the next raiseOnce of it opens a new one. */
+  endEpisode(key: string): Promise<void>;
   /** Newest first. */
   list(filter: AlertFilter): Promise<Alert[]>;
   /** Alerts ever raised, by type and severity (alerts are never deleted: these only grow). */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { DomainError, failedPrecondition, notFound } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
@@ -9,6 +8,7 @@ import { servedArtifact } from '../registry/rules.js';
 import type { Actor, ModelState, ModelVersion, Stage } from '../registry/types.js';
 import { doneOrAfter } from '../timing.js';
 import { ExternalDataError } from './onnx-proto.js';
+import { newPredictionId } from './prediction-id.js';
 import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
 import type { ServingMetrics } from './metrics.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -16,6 +16,7 @@ import type { ChangeFeed, PendingPredictions, PredictionLogStore, TrafficStore, 
 import { RowValueError, type BatchOutput, type PredictionValue } from './outputs.js';
 import { OnnxRunError, rowOf, runBatch } from './runner.js';
 import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
+import { CacheHitWatch } from './cache-watch.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
 import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, weightOf, type Picker, type Routing, type TrafficConfig } from './traffic.js';
@@ -31,6 +32,8 @@ export const ROUTED_BY = ['explicit', 'production', 'sticky', 'random'] as const
 export interface PredictOptions {
   version?: string | undefined;
   routingKey?: string | undefined;
+  /** When the prediction is logged as made (epoch ms; default now): the demo's simulated history. */
+  at?: number | undefined;
 }
 
 export interface Prediction {
@@ -112,6 +115,8 @@ export interface ServingDeps {
   alertErrorRate: number;
   alertP95LatencyMs: number;
   alertMinRequests: number;
+  /** Session cache hit rate over the alert window below which cache_hit_rate_low is raised. */
+  alertCacheHitRate: number;
   /** The alert window: an episode no server saw for this long is over. */
   alertWindowMs: number;
   random?: () => number;
@@ -154,9 +159,11 @@ export class ServingService {
   /** Models whose alert could not be stored: checked again at the next check. */
   private readonly unraised = new Set<string>();
   private readonly alertTimer: NodeJS.Timeout;
+  private readonly cacheWatch: CacheHitWatch;
 
   constructor(private readonly deps: ServingDeps) {
     this.random = deps.random ?? Math.random;
+    this.cacheWatch = new CacheHitWatch(() => deps.sessions.snapshot(), { windowMs: deps.alertWindowMs, minLookups: deps.alertMinRequests, threshold: deps.alertCacheHitRate });
     this.alertTimer = setInterval(() => void this.checkAlerts(), 1000).unref();
   }
 
@@ -188,8 +195,8 @@ export class ServingService {
     const held = this.deps.log.backpressure();
     if (held) await held;
     const started = performance.now();
-    const at = Date.now();
-    const id = randomUUID();
+    const at = options.at ?? Date.now();
+    const id = newPredictionId(at);
     let version: ModelVersion | null = null;
     let matrix: Float64Array | null = null;
     let width = 0;
@@ -215,8 +222,8 @@ export class ServingService {
     const held = this.deps.log.backpressure();
     if (held) await held;
     const started = performance.now();
-    const at = Date.now();
-    const batchId = randomUUID();
+    const at = options.at ?? Date.now();
+    const batchId = newPredictionId(at);
     const n = isFeatureTable(input) ? input.data.length : input.length;
     if (!n) throw new DomainError('invalid_argument', 'rows is empty: give at least one row of features.');
     const state = await this.routeState(name);
@@ -448,6 +455,13 @@ export class ServingService {
    */
   async checkAlerts(now = Date.now()): Promise<void> {
     const { alertErrorRate, alertP95LatencyMs, alertMinRequests } = this.deps;
+    const cache = this.cacheWatch.check(now);
+    if (cache) {
+      await this.deps.alerts.raise(cache).catch((e: unknown) => {
+        this.cacheWatch.unraised();
+        this.deps.logger.error({ err: e }, 'could not raise alert');
+      });
+    }
     const windows = this.deps.stats.drainTouched(now);
     const seen = new Set(windows.map((w) => w.name));
     const pending = [...this.episodes].map((key) => key.slice(key.indexOf('\0') + 1)).concat([...this.unraised]);
