@@ -9,11 +9,13 @@ import { DriftService } from './monitoring/drift-service.js';
 import { DriftThreads } from './monitoring/drift-threads.js';
 import { ArtifactStore, STALE_TEMP_MS } from './registry/artifacts.js';
 import { ModelRegistry } from './registry/registry.js';
-import { loadOnnxRuntime } from './serving/runtime.js';
 import { ServingMetrics } from './serving/metrics.js';
+import { ModelChecks } from './serving/model-check.js';
+import type { ModelLimits } from './serving/model-limits.js';
+import { ModelPool } from './serving/model-pool.js';
 import { PredictionLog } from './serving/prediction-log.js';
 import { ServingService } from './serving/serving.js';
-import { SessionCache } from './serving/session-cache.js';
+import { servableBytes, SessionCache } from './serving/session-cache.js';
 import { ServingStats } from './serving/stats.js';
 import { openArtifactObjects, openStore } from './store/open.js';
 import type { Store } from './store/store.js';
@@ -25,6 +27,10 @@ export interface AppContext {
   store: Store;
   artifacts: ArtifactStore;
   registry: ModelRegistry;
+  /** The processes models run in. */
+  models: ModelPool;
+  /** Registration's checks of a model, in a process of their own. */
+  checks: ModelChecks;
   sessions: SessionCache;
   alerts: AlertService;
   serving: ServingService;
@@ -51,10 +57,24 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     // Housekeeping never stops a start (another server on this home may hold the database).
     logger.warn({ err: e }, 'did not look for unnamed artifacts this time (the registry was busy); the next start will');
   }
-  const sessions = new SessionCache(loadOnnxRuntime, (sha256) => artifacts.read(sha256), config.modelCacheSize, config.modelCacheTtlMs, config.modelThreads);
+  const limits: ModelLimits = {
+    runTimeoutMs: config.modelRunTimeoutMs,
+    loadTimeoutMs: config.modelLoadTimeoutMs,
+    memoryMb: config.modelMemoryMb,
+    maxOutputBytes: config.modelMaxOutputBytes,
+  };
+  const models = new ModelPool({
+    processes: config.modelProcesses,
+    threads: config.modelThreads,
+    limits,
+    readModel: servableBytes((sha256) => artifacts.read(sha256)),
+    onRestart: (why) => logger.warn({ reason: why.message }, 'a model process ended; the next run starts another'),
+  });
+  const sessions = new SessionCache(models, config.modelCacheSize, config.modelCacheTtlMs);
+  const checks = new ModelChecks(limits, config.modelThreads);
   const alerts = new AlertService(store.alerts);
   const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;
-  const registry = new ModelRegistry({ store: store.registry, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, maxModelBytes: config.maxModelBytes, mlflow });
+  const registry = new ModelRegistry({ store: store.registry, artifacts, checker: checks, allowedDirs: config.allowedDirs, maxModelBytes: config.maxModelBytes, mlflow });
   const predictionLog = new PredictionLog({ sink: store.predictions.openSink(), logger }, {
     flushMs: config.predictionLogFlushMs,
     maxRows: config.predictionLogMaxRows,
@@ -70,7 +90,6 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     registry: store.registry,
     artifacts,
     sessions,
-    runtime: loadOnnxRuntime,
     log: predictionLog,
     stats,
     metrics,
@@ -101,7 +120,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     traffic: store.traffic,
     drift: store.drift,
     artifacts,
-    runtime: loadOnnxRuntime,
+    runtime: () => models.status(),
     alerts,
     serving,
     stats,
@@ -121,6 +140,8 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     store,
     artifacts,
     registry,
+    models,
+    checks,
     sessions,
     alerts,
     serving,
@@ -139,6 +160,8 @@ export async function createAppContext(config: Config, logger: Logger = createLo
       await driftThreads.close();
       await mlflowSync?.stop();
       await sessions.close();
+      await models.close();
+      await checks.close();
       await store.close();
     },
   };

@@ -5,7 +5,6 @@ import { packageRoot } from './config.js';
 import { DomainError } from './errors.js';
 import type { AppContext } from './context.js';
 import { ModelRegistry } from './registry/registry.js';
-import { loadOnnxRuntime } from './serving/runtime.js';
 
 export const FIXTURES_DIR = path.join(packageRoot, 'fixtures');
 
@@ -45,7 +44,7 @@ export async function loadDemo(app: AppContext): Promise<boolean> {
     return false;
   }
   const manifest = manifestSchema.parse(JSON.parse(await fs.readFile(path.join(FIXTURES_DIR, 'models.json'), 'utf8')));
-  const registry = new ModelRegistry({ store: app.store.registry, artifacts: app.artifacts, runtime: loadOnnxRuntime, allowedDirs: [FIXTURES_DIR] });
+  const registry = new ModelRegistry({ store: app.store.registry, artifacts: app.artifacts, checker: app.checks, allowedDirs: [FIXTURES_DIR] });
   for (const m of manifest.models) {
     const version = `v${m.version}`;
     // Another server on the same home may be loading the demo at the same moment: what it

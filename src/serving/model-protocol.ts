@@ -1,0 +1,23 @@
+/** What the server asks a model process (model-host-main.ts) in JSON frames, and what it answers; runs go as binary frames (run-wire.ts). */
+export type HostRequest =
+  /** Loads the blob as session `session` (a number the server chose for this process). */
+  | { op: 'load'; session: number; threads: number }
+  /** Runs the session once on a row of zeros (symbolic dimensions 1): registration's check. */
+  | { op: 'probe'; session: number }
+  | { op: 'release'; session: number };
+
+/** A graph input or output as the binding reports it, its element type named as onnxruntime-node names it. */
+export interface ValueMeta {
+  name: string;
+  isTensor: boolean;
+  type: string;
+  /** Fixed sizes, or the symbolic dimension's name ('' when unnamed). */
+  shape: Array<number | string>;
+}
+
+export type HostReply =
+  | { ok: true; ready?: true; version?: string; inputs?: ValueMeta[]; outputs?: ValueMeta[]; ran?: boolean }
+  | { ok: false; error: string; kind: FailureKind };
+
+/** Why a request failed: past the memory cap, an answer too large to carry, or onnxruntime refusing it. */
+export type FailureKind = 'memory' | 'output' | 'onnxruntime';
