@@ -42,9 +42,16 @@ export function prepareReference(feature: string, values: Float64Array): Referen
   return { feature, sorted, summary };
 }
 
-/** What a stored reference keeps: each column prepared by `prepare` (prepareReference, on the drift threads), in the columns' order. */
-export function toReferenceFeatures(columns: Columns, prepare: (feature: string, values: Float64Array) => Promise<ReferenceFeature>): Promise<ReferenceFeature[]> {
-  return Promise.all([...columns.features].map(([feature, values]) => prepare(feature, values)));
+/**
+ * What a stored reference keeps: each column prepared by `prepare` (prepareReference, on the drift
+ * threads), in the columns' order. Two threads finish in either order: a failure is the first
+ * failing column's, whichever thread answered first.
+ */
+export async function toReferenceFeatures(columns: Columns, prepare: (feature: string, values: Float64Array) => Promise<ReferenceFeature>): Promise<ReferenceFeature[]> {
+  const settled = await Promise.allSettled([...columns.features].map(([feature, values]) => prepare(feature, values)));
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<ReferenceFeature>).value);
 }
 
 export interface CompareOptions {
