@@ -15,7 +15,7 @@ import type { ModelLimits } from './serving/model-limits.js';
 import { ModelPool } from './serving/model-pool.js';
 import { PredictionLog } from './serving/prediction-log.js';
 import { ServingService } from './serving/serving.js';
-import { servableBytes, SessionCache } from './serving/session-cache.js';
+import { SessionCache } from './serving/session-cache.js';
 import { ServingStats } from './serving/stats.js';
 import { openArtifactObjects, openStore } from './store/open.js';
 import type { Store } from './store/store.js';
@@ -67,7 +67,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     processes: config.modelProcesses,
     threads: config.modelThreads,
     limits,
-    readModel: servableBytes((sha256) => artifacts.read(sha256)),
+    readModel: (sha256) => artifacts.read(sha256),
     onRestart: (why) => logger.warn({ reason: why.message }, 'a model process ended; the next run starts another'),
   });
   const sessions = new SessionCache(models, config.modelCacheSize, config.modelCacheTtlMs);

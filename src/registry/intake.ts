@@ -34,7 +34,7 @@ export async function takeIn(given: StagedArtifact, source: ModelSource | null, 
   const made: StagedArtifact[] = [];
   try {
     const bytes = await fs.readFile(given.tempPath);
-    const inlined = await inlineExternalWeights(bytes, source, deps.maxModelBytes, displayName);
+    const inlined = await inlineExternalWeights(bytes, source, deps.maxModelBytes, displayName, deps.checker);
     const artifact = inlined ? await deps.artifacts.stageBytes(inlined.bytes) : given;
     if (inlined) made.push(artifact);
     const inspection = await inspectOnnxModel(inlined?.bytes ?? bytes, deps.checker, displayName, hints);

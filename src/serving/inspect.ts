@@ -1,8 +1,8 @@
 import { DomainError } from '../errors.js';
 import type { ModelSignature, TensorSpec } from '../registry/types.js';
 import { SELF_CONTAINED_ADVICE } from './onnx-external.js';
-import { ExternalDataError, findExternalTensor, OnnxNestingError, readOnnxModelInfo, type OnnxModelInfo } from './onnx-proto.js';
-import { removeZipMaps, ZipMapRewriteError, type ZipMapReplacement } from './onnx-zipmap.js';
+import { ExternalDataError, OnnxNestingError, type OnnxModelInfo } from './onnx-proto.js';
+import { ZipMapRewriteError, type ZipMapReplacement } from './onnx-zipmap.js';
 import type { ValueMeta } from './model-protocol.js';
 import { ModelProcessError } from './model-host.js';
 import { ModelCheckError, type ModelChecker } from './model-check.js';
@@ -29,10 +29,10 @@ export const BATCH_ADVICE =
   'Export with a dynamic batch dimension: PyTorch torch.onnx.export(model, args, path, dynamic_axes={"input": {0: "batch"}}) (or dynamic_shapes); skl2onnx and onnxmltools initial_types with None as the first dimension';
 
 /**
- * Proves bytes are an ONNX model onnxruntime can run and reads its signature: parse the
- * ModelProto header (clear error for a file that is not ONNX at all), then load it and run it once
- * on a row of zeros in a model process (`checker`: clear error for a model onnxruntime cannot load,
- * or one that goes past a time or memory limit doing so). A model whose probability output is
+ * Proves bytes are an ONNX model onnxruntime can run and reads its signature, all of it in a model
+ * check process (`checker`), under the model limits: parse the ModelProto header (clear error for
+ * a file that is not ONNX at all), then load the model and run it once on a row of zeros (clear
+ * error for a model onnxruntime cannot load, or one that goes past a time or memory limit). A model whose probability output is
  * a ZipMap is served through the same graph without it (onnxruntime-node returns no sequences):
  * that graph is loaded too, and its signature is the one recorded. External data must have been
  * inlined before (see registry/external-data.ts): any left is refused here.
@@ -40,10 +40,11 @@ export const BATCH_ADVICE =
 export async function inspectOnnxModel(bytes: Uint8Array, checker: ModelChecker, displayName: string, hints: OutputHints = {}): Promise<OnnxInspection> {
   let info: OnnxModelInfo;
   try {
-    info = readOnnxModelInfo(bytes);
-    const external = findExternalTensor(bytes);
-    if (external) throw new ExternalDataError(external);
+    const examined = await checker.examine(bytes);
+    info = examined.info;
+    if (examined.external) throw new ExternalDataError(examined.external);
   } catch (e) {
+    if (e instanceof ModelCheckError) throw checkRefusal(displayName, e);
     if (e instanceof ExternalDataError) throw new DomainError('invalid_model', `${displayName} ${e.message}; ${SELF_CONTAINED_ADVICE}.`);
     throw notOnnx(displayName, e instanceof OnnxNestingError ? e.message : 'it is not a protobuf ONNX ModelProto');
   }
@@ -52,10 +53,11 @@ export async function inspectOnnxModel(bytes: Uint8Array, checker: ModelChecker,
   let specs = await loadSpecs(bytes, checker, displayName);
   let derived: OnnxInspection['derived'] = null;
   if (specs.outputs.some((o) => o.type === 'non-tensor')) {
-    let removal: ReturnType<typeof removeZipMaps>;
+    let removal: Awaited<ReturnType<ModelChecker['removeZipMaps']>>;
     try {
-      removal = removeZipMaps(bytes);
+      removal = await checker.removeZipMaps(bytes);
     } catch (e) {
+      if (e instanceof ModelCheckError) throw checkRefusal(displayName, e);
       if (e instanceof ZipMapRewriteError) {
         throw new DomainError('invalid_model', `${displayName} ends in a ZipMap that cannot be left out for serving: ${e.message}. ${ZIPMAP_ADVICE}.`);
       }
@@ -96,12 +98,12 @@ async function loadSpecs(bytes: Uint8Array, checker: ModelChecker, displayName: 
     const checked = await checker.check(bytes);
     return { inputs: checked.inputs.map(toSpec), outputs: checked.outputs.map(toSpec) };
   } catch (e) {
-    throw e instanceof ModelCheckError ? refusal(displayName, e) : e;
+    throw e instanceof ModelCheckError ? checkRefusal(displayName, e) : e;
   }
 }
 
 /** A check that failed, as registration's answer: what the model did, at which step, and the limit it met. */
-function refusal(displayName: string, e: ModelCheckError): Error {
+export function checkRefusal(displayName: string, e: ModelCheckError): Error {
   const cause = e.cause;
   if (cause instanceof ModelLimitError) {
     const when = cause.limit === 'load_time' ? '' : e.step === 'load' ? ' to load' : ' on a row of zeros';

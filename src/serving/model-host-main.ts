@@ -12,7 +12,9 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Binding } from 'onnxruntime-node/dist/binding.js';
+import { walk, walkError } from './model-bytes.js';
 import type { FailureKind, HostReply, HostRequest, ValueMeta } from './model-protocol.js';
+import { ExternalDataError, findExternalTensor } from './onnx-proto.js';
 import { FORM_JSON, FORM_RUN, FrameWriter, readJsonFrame, writeJsonFrame, type TypedArray, type WireTensor } from './model-wire.js';
 import { readRun, writeRunReply } from './run-wire.js';
 
@@ -104,38 +106,57 @@ function zeroFeeds(s: Loaded): Array<{ name: string; tensor: WireTensor }> | nul
 
 const isMemory = (message: string) => /bad_alloc|failed to allocate|out of memory|allocation failed|invalid (typed )?array length/i.test(message);
 
-function handle(request: HostRequest, blobs: Uint8Array[]): HostReply {
+function handle(request: HostRequest, blobs: Uint8Array[]): { reply: HostReply; blobs?: Uint8Array[] } {
   switch (request.op) {
     case 'load': {
       sessions.get(request.session)?.session.dispose();
       sessions.delete(request.session);
-      const session = new binding.InferenceSession();
       const bytes = blobs[0];
+      // onnxruntime would read the file such a tensor names, relative to this process's directory.
+      const external = findExternalTensor(bytes);
+      if (external) throw new ExternalDataError(external);
+      const session = new binding.InferenceSession();
       // No arena: a run's buffers go back to the system when it ends (with it, a run's 1 GiB
       // intermediate stayed resident for the life of the session).
       session.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, { intraOpNumThreads: request.threads, interOpNumThreads: 1, enableCpuMemArena: false });
       const s = { session, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
       sessions.set(request.session, s);
-      return { ok: true, inputs: s.inputs, outputs: s.outputs };
+      return { reply: { ok: true, inputs: s.inputs, outputs: s.outputs } };
     }
     case 'probe': {
       const s = loaded(request.session);
       const feeds = zeroFeeds(s);
-      if (!feeds) return { ok: true, ran: false };
+      if (!feeds) return { reply: { ok: true, ran: false } };
       try {
         run(s, feeds, s.outputs.map((m) => m.name));
       } catch (e) {
         // A run that fails on zeros (a shape the model rejects, say) is no refusal; a run that
         // needs more memory than the cap, or answers more than a reply may carry, is.
         if (e instanceof OutputTooLargeError || isMemory(String(e))) throw e;
-        return { ok: true, ran: false };
+        return { reply: { ok: true, ran: false } };
       }
-      return { ok: true, ran: true };
+      return { reply: { ok: true, ran: true } };
     }
     case 'release':
       sessions.get(request.session)?.session.dispose();
       sessions.delete(request.session);
-      return { ok: true };
+      return { reply: { ok: true } };
+    default: {
+      try {
+        const walked = walk(request, blobs);
+        return { reply: { ok: true, ...walked.reply }, blobs: walked.blobs };
+      } catch (e) {
+        // Bytes that are not a model are the walk's answer, whatever failed in it.
+        if (isMemory(String(e))) throw e;
+        throw new WalkFailure(walkError(e) ?? { name: 'Error', message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+}
+
+class WalkFailure extends Error {
+  constructor(readonly walk: NonNullable<ReturnType<typeof walkError>>) {
+    super(walk.message);
   }
 }
 
@@ -154,11 +175,13 @@ function answer(body: Uint8Array): Buffer {
     }
     if (body[0] !== FORM_JSON) throw new Error(`unknown frame form ${body[0]}`);
     const { header, blobs } = readJsonFrame<HostRequest>(body);
-    return writeJsonFrame(writer, handle(header, blobs));
+    const handled = handle(header, blobs);
+    return writeJsonFrame(writer, handled.reply, handled.blobs);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    const kind: FailureKind = e instanceof OutputTooLargeError ? 'output' : isMemory(message) ? 'memory' : 'onnxruntime';
-    return writeJsonFrame(writer, { ok: false, error: message, kind } satisfies HostReply);
+    const walked = e instanceof WalkFailure ? e.walk : walkError(e);
+    const kind: FailureKind = e instanceof OutputTooLargeError ? 'output' : isMemory(message) ? 'memory' : walked ? 'format' : 'onnxruntime';
+    return writeJsonFrame(writer, { ok: false, error: message, kind, ...(walked ? { walk: walked } : {}) } satisfies HostReply);
   }
 }
 

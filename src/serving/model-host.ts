@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rebuiltError } from './model-bytes.js';
 import { ModelLimitError, type ModelLimits } from './model-limits.js';
 import type { HostReply, HostRequest } from './model-protocol.js';
 import { FORM_JSON, FrameReader, FrameTooLargeError, FrameWriter, readJsonFrame, writeJsonFrame, type Frame, type WireTensor } from './model-wire.js';
@@ -198,8 +199,9 @@ export class ModelHost {
 function readReply(body: Uint8Array, limits: ModelLimits): Frame<HostReply> {
   const frame = readJsonFrame<HostReply>(body);
   const reply = frame.header;
-  if (!reply.ok) throw reply.kind === 'onnxruntime' ? new ModelRunFailure(reply.error) : new ModelLimitError(reply.kind, limits, reply.error);
-  return frame;
+  if (reply.ok) return frame;
+  if (reply.kind === 'format') throw rebuiltError(reply.walk ?? { name: 'Error', message: reply.error });
+  throw reply.kind === 'onnxruntime' ? new ModelRunFailure(reply.error) : new ModelLimitError(reply.kind, limits, reply.error);
 }
 
 /** onnxruntime refused a request (a model it cannot load, inputs it cannot run): the process is fine. */

@@ -1,7 +1,6 @@
 import type { ModelPool } from './model-pool.js';
 import { ModelLoadError } from './model-pool.js';
 import type { WireTensor } from './model-wire.js';
-import { ExternalDataError, findExternalTensor } from './onnx-proto.js';
 
 export interface CacheStats {
   size: number;
@@ -33,8 +32,9 @@ type Pool = Pick<ModelPool, 'run' | 'load' | 'release' | 'stats'>;
  * The models being served, by artifact: least recently used dropped past `maxSize`, unused ones
  * after `ttlMs`, and dropped from the model processes with them (a process loads a model on its
  * first run of it: see ModelPool). Keyed by the artifact's sha256, so two versions with the same
- * bytes share one, and loaded from bytes checked against it (`servableBytes`), so what is served
- * is always what was registered.
+ * bytes share one, and loaded from bytes checked against it, so what is served is always what was
+ * registered. A model process refuses a model that stores a tensor outside its file (one
+ * registered before register_model did): onnxruntime would read the file it names.
  */
 export class SessionCache {
   private readonly entries = new Map<string, Entry>();
@@ -142,18 +142,4 @@ export class SessionCache {
     entry.evicted = true;
     if (entry.inflight === 0) this.pool.release(key);
   }
-}
-
-/**
- * The artifact's bytes as a model process may load them. register_model refuses models with
- * external data; one registered before it did is refused here too: onnxruntime would read the file
- * it names (relative to the process's working directory).
- */
-export function servableBytes(read: (sha256: string) => Promise<Uint8Array>): (sha256: string) => Promise<Uint8Array> {
-  return async (sha256) => {
-    const bytes = await read(sha256);
-    const external = findExternalTensor(bytes);
-    if (external) throw new ExternalDataError(external);
-    return bytes;
-  };
 }
