@@ -21,24 +21,28 @@ interface Waiting {
   resolve: (body: Uint8Array) => void;
   reject: (e: Error) => void;
   deadline: Deadline;
+  /** When the process began on it: when it reached the head of the queue. */
   since: number;
 }
 
 /**
- * One model process: onnxruntime sessions in a child of its own, asked one request at a time over
- * a socketpair (model-host-main.ts answers). The process is started with its data segment capped
+ * One model process: onnxruntime sessions in a child of its own, answering requests in order over
+ * a socketpair (model-host-main.ts answers one at a time; several may wait in the socket, so it
+ * goes from one to the next without sleeping). The process is started with its data segment capped
  * at MODEL_MEMORY_MB (RLIMIT_DATA, set by the shell that execs it: Node has no setrlimit), so a
- * model that allocates more fails there, not here. A request not answered by its deadline kills
- * the process: onnxruntime cannot be interrupted inside a run (and a worker thread terminated
- * mid-run aborts the whole server), a process can. A killed or crashed host stays dead; its owner
- * starts another.
+ * model that allocates more fails there, not here. A request not answered by its deadline,
+ * counted from the answer before it, kills the process: onnxruntime cannot be interrupted inside a
+ * run (and a worker thread terminated mid-run aborts the whole server), a process can. The request
+ * under way then fails with the limit, those behind it with NotStartedError (to be sent elsewhere).
+ * A killed or crashed host stays dead; its owner starts another.
  */
 export class ModelHost {
   private readonly child: ChildProcess;
   private readonly socket: Socket;
   private readonly reader: FrameReader;
   private readonly writer = new FrameWriter();
-  private waiting: Waiting | null = null;
+  /** Requests sent and not answered, in order: the first is under way. */
+  private readonly waiting: Waiting[] = [];
   private greet: ((version: string) => void) | null = null;
   /** Checks the request under way against its deadline; runs only while requests come. */
   private watchdog: NodeJS.Timeout | null = null;
@@ -109,9 +113,13 @@ export class ModelHost {
     this.end(why, true);
   }
 
+  /** Requests sent and not yet answered. */
+  get pending(): number {
+    return this.waiting.length;
+  }
+
   private send(frame: Buffer, deadline: 'run' | 'load'): Promise<Uint8Array> {
-    if (this.ended) return Promise.reject(this.ended);
-    if (this.waiting) return Promise.reject(new Error(`${this.label}: a request is already under way`));
+    if (this.ended) return Promise.reject(new NotStartedError(this.ended));
     return new Promise((resolve, reject) => {
       this.wait({ resolve, reject, deadline, since: performance.now() });
       this.socket.write(frame);
@@ -121,7 +129,7 @@ export class ModelHost {
   }
 
   private wait(w: Waiting): void {
-    this.waiting = w;
+    this.waiting.push(w);
     this.lastRequest = w.since;
     if (!this.watchdog) {
       const every = Math.min(250, Math.max(5, Math.min(this.limits.runTimeoutMs, this.limits.loadTimeoutMs) / 20));
@@ -132,7 +140,7 @@ export class ModelHost {
 
   /** The watchdog's tick: the request under way past its deadline ends the process; an idle spell stops the watchdog. */
   private check(): void {
-    const w = this.waiting;
+    const w = this.waiting[0];
     const now = performance.now();
     if (w) {
       const limit = w.deadline === 'run' ? this.limits.runTimeoutMs : w.deadline === 'load' ? this.limits.loadTimeoutMs : START_TIMEOUT_MS;
@@ -152,7 +160,8 @@ export class ModelHost {
   /** An exit nobody asked for: by a signal while working, most likely the allocator failing at the memory cap. */
   private exited(code: number | null, signal: NodeJS.Signals | null): ModelProcessError {
     if (!signal) return new ModelProcessError(`the ${this.label} exited (code ${code})`);
-    const doing = this.waiting ? { run: ' while running a model', load: ' while loading a model', start: ' while starting' }[this.waiting.deadline] : '';
+    const head = this.waiting[0];
+    const doing = head ? { run: ' while running a model', load: ' while loading a model', start: ' while starting' }[head.deadline] : '';
     return new ModelProcessError(`the ${this.label} ended (${signal})${doing}, as one that needs more memory than MODEL_MEMORY_MB (${this.limits.memoryMb} MiB) allows does`, signal);
   }
 
@@ -165,9 +174,10 @@ export class ModelHost {
       return;
     }
     for (const body of bodies) {
-      const waiting = this.waiting;
-      this.waiting = null;
-      this.watchdog?.unref();
+      const waiting = this.waiting.shift();
+      // The next request starts now: its deadline counts from here.
+      if (this.waiting.length) this.waiting[0].since = performance.now();
+      else this.watchdog?.unref();
       if (this.greet) {
         const greet = this.greet;
         this.greet = null;
@@ -189,9 +199,9 @@ export class ModelHost {
     this.stopWatchdog();
     if (kill) this.child.kill('SIGKILL');
     this.socket.destroy();
-    const waiting = this.waiting;
-    this.waiting = null;
-    waiting?.reject(why);
+    const [head, ...behind] = this.waiting.splice(0);
+    head?.reject(why);
+    for (const w of behind) w.reject(new NotStartedError(why));
   }
 }
 
@@ -202,6 +212,13 @@ function readReply(body: Uint8Array, limits: ModelLimits): Frame<HostReply> {
   if (reply.ok) return frame;
   if (reply.kind === 'format') throw rebuiltError(reply.walk ?? { name: 'Error', message: reply.error });
   throw reply.kind === 'onnxruntime' ? new ModelRunFailure(reply.error) : new ModelLimitError(reply.kind, limits, reply.error);
+}
+
+/** A request the process never began on (it ended first, for `cause`): it may be sent to another. */
+export class NotStartedError extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+  }
 }
 
 /** onnxruntime refused a request (a model it cannot load, inputs it cannot run): the process is fine. */

@@ -1,4 +1,4 @@
-import { ModelHost, ModelProcessError } from './model-host.js';
+import { ModelHost, ModelProcessError, NotStartedError } from './model-host.js';
 import type { ModelLimits } from './model-limits.js';
 import type { ValueMeta } from './model-protocol.js';
 import type { WireTensor } from './model-wire.js';
@@ -47,11 +47,16 @@ interface Slot {
   host: ModelHost | null;
   loaded: Map<string, Session>;
   nextId: number;
-  /** The key of the job under way ('' for housekeeping), or null when free. */
-  busy: string | null;
+  /** The model of the jobs sent to the process ('' for housekeeping), or null when it has none. */
+  key: string | null;
+  /** Jobs sent to the process and not settled: all of the model `key`. */
+  inFlight: number;
   /** Session numbers to release in the process before its next job. */
   releases: Set<number>;
 }
+
+/** Runs of one model sent to its process at once: the next waits in the socket, not for a wake-up. */
+const PIPELINE = 4;
 
 interface Job {
   key: string;
@@ -68,12 +73,14 @@ export class ModelLoadError extends Error {
 }
 
 /**
- * Runs models in a few processes (ModelHost), each answering one request at a time. A job waits
- * in one queue, first come first served, for a free process, preferring one that has its model
- * loaded (a process loads a model on its first job for it). One model runs in at most all but
- * one of the processes at once, so a model that runs until its deadline — however many calls
- * ask for it — leaves a process to every other model. A process killed at a deadline or crashed
- * is replaced on its next job, with nothing loaded: its models load again as jobs need them.
+ * Runs models in a few processes (ModelHost). A job waits in one queue, first come first served,
+ * for a process: an idle one, preferring one that has its model loaded (a process loads a model
+ * on its first job for it), or one already running that model with fewer than PIPELINE runs sent
+ * (they run one after the other there; never behind another model's). One model runs in at most
+ * all but one of the processes at once, so a model that runs until its deadline — however many
+ * calls ask for it — leaves a process to every other model. A process killed at a deadline or
+ * crashed is replaced at once, with nothing loaded (its models load again as jobs need them), and
+ * the jobs it had not begun go back to the queue.
  */
 export class ModelPool {
   private readonly slots: Slot[];
@@ -86,22 +93,16 @@ export class ModelPool {
 
   constructor(private readonly options: PoolOptions) {
     const n = Math.max(1, options.processes);
-    this.slots = Array.from({ length: n }, () => ({ host: null, loaded: new Map(), nextId: 1, busy: null, releases: new Set() }));
+    this.slots = Array.from({ length: n }, () => ({ host: null, loaded: new Map(), nextId: 1, key: null, inFlight: 0, releases: new Set() }));
     this.perModel = Math.max(1, n - 1);
   }
 
   /** Runs the model on the feeds (by input name); answers the outputs named in `fetches`. */
   run(key: string, feeds: Readonly<Record<string, WireTensor>>, fetches: readonly string[]): Promise<Record<string, WireTensor>> {
-    // The common case without the queue: nothing waits, and a free process has the model.
-    if (!this.queue.length && this.running(key) < this.perModel) {
-      for (const slot of this.slots) {
-        const session = slot.loaded.get(key);
-        if (session && slot.busy === null && slot.host?.isReady && slot.host.alive && !slot.releases.size) {
-          return this.start(slot, key, (host) => runOn(host, session, feeds, fetches));
-        }
-      }
-    }
-    return this.enqueue(key, async (host, slot) => runOn(host, await this.loadOn(host, slot, key), feeds, fetches));
+    const work = async (host: ModelHost, slot: Slot) => runOn(host, await this.loadOn(host, slot, key), feeds, fetches);
+    // The common case without the queue: nothing waits, and a process that has the model takes it.
+    const slot = this.queue.length ? null : this.slotFor(key, true);
+    return slot ? this.start(slot, key, work) : this.enqueue(key, work);
   }
 
   /** Loads the model in a process unless one has it. */
@@ -125,7 +126,7 @@ export class ModelPool {
     return {
       processes: this.slots.length,
       running: this.slots.filter((s) => s.host?.alive).length,
-      busy: this.slots.filter((s) => s.busy !== null).length,
+      busy: this.slots.filter((s) => s.inFlight > 0).length,
       queued: this.queue.length,
       restarts: this.stats.restarts,
       version: this.version,
@@ -150,11 +151,14 @@ export class ModelPool {
     for (const slot of this.slots) slot.host?.kill(why);
   }
 
-  private enqueue<T>(key: string, work: (host: ModelHost, slot: Slot) => Promise<T>): Promise<T> {
+  /** Queues a job (at the front: one a process ended before beginning). */
+  private enqueue<T>(key: string, work: (host: ModelHost, slot: Slot) => Promise<T>, front = false): Promise<T> {
     if (this.closed) return Promise.reject(new ModelProcessError('model processes are shutting down'));
     this.startAll();
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ key, work, resolve: resolve as (v: unknown) => void, reject });
+      const job = { key, work, resolve: resolve as (v: unknown) => void, reject };
+      if (front) this.queue.unshift(job);
+      else this.queue.push(job);
       this.pump();
     });
   }
@@ -169,44 +173,64 @@ export class ModelPool {
     for (const slot of this.slots) slot.host ??= new ModelHost(this.options.limits, 'model process', this.options.script);
   }
 
-  /** Starts every queued job a free process may take, in order; then housekeeping on idle processes. */
+  /** Starts every queued job a process may take, in order; then housekeeping on idle processes. */
   private pump(): void {
     for (let i = 0; i < this.queue.length; ) {
       const job = this.queue[i];
-      if (this.running(job.key) >= this.perModel) {
+      const slot = this.slotFor(job.key, false);
+      if (!slot) {
         i++;
         continue;
       }
-      const free = this.slots.filter((s) => s.busy === null);
-      if (!free.length) break;
-      const slot = free.find((s) => s.host?.alive && s.loaded.has(job.key)) ?? free.find((s) => s.host?.alive) ?? free[0];
       this.queue.splice(i, 1);
       this.start(slot, job.key, job.work).then(job.resolve, job.reject);
     }
     for (const slot of this.slots) {
-      if (slot.busy === null && slot.releases.size && slot.host?.alive) this.start(slot, '', async () => undefined).catch(() => undefined);
+      if (!slot.inFlight && slot.releases.size && slot.host?.alive) this.start(slot, '', async () => undefined).catch(() => undefined);
     }
   }
 
-  private running(key: string): number {
-    let n = 0;
-    for (const s of this.slots) if (s.busy === key) n++;
-    return n;
+  /**
+   * The process that takes a job of `key` now, or null: one running it that has it loaded and room
+   * in its pipeline; else an idle one (if the model runs in fewer than `perModel`), preferring one
+   * that has it loaded, then one running, then any (`loadedOnly`: only one that has it loaded).
+   */
+  private slotFor(key: string, loadedOnly: boolean): Slot | null {
+    let idle: Slot | null = null;
+    let rank = 0;
+    let running = 0;
+    let pipeline: Slot | null = null;
+    for (const s of this.slots) {
+      if (s.inFlight && s.key === key) {
+        running++;
+        if (s.inFlight < PIPELINE && s.loaded.has(key) && !s.releases.size && s.host?.alive && (!pipeline || s.inFlight < pipeline.inFlight)) pipeline = s;
+      } else if (!s.inFlight) {
+        const r = s.host?.alive ? (s.loaded.has(key) ? 3 : 2) : loadedOnly ? 0 : 1;
+        if (r > rank && (!loadedOnly || r === 3)) [idle, rank] = [s, r];
+      }
+    }
+    if (idle && running < this.perModel && (rank === 3 || !pipeline)) return idle;
+    return pipeline;
   }
 
   /** Runs `work` on the slot's process (started first if it has none alive), releasing what waits to be released first. */
   private async start<T>(slot: Slot, key: string, work: (host: ModelHost, slot: Slot) => Promise<T>): Promise<T> {
-    slot.busy = key;
+    slot.key = key;
+    slot.inFlight++;
     try {
       const host = slot.host?.alive && slot.host.isReady ? slot.host : await this.hostOf(slot);
       for (const id of slot.releases) await host.request({ op: 'release', session: id }, [], 'load');
       slot.releases.clear();
       return await work(host, slot);
+    } catch (e) {
+      // The process ended before it began on this job: another one takes it.
+      if (!(e instanceof NotStartedError) || this.closed) throw e;
     } finally {
-      slot.busy = null;
+      if (--slot.inFlight === 0) slot.key = null;
       if (slot.host && !slot.host.alive) this.replace(slot);
       if (this.queue.length || this.slots.some((s) => s.releases.size)) this.pump();
     }
+    return this.enqueue(key, work, true);
   }
 
   /**
@@ -250,6 +274,8 @@ export class ModelPool {
       slot.loaded.set(key, session);
       this.stats.loads++;
       this.stats.loadMsTotal += performance.now() - started;
+      // Jobs of this model waiting in the queue may now join this process's pipeline.
+      if (this.queue.length) this.pump();
       return session;
     } catch (e) {
       this.stats.loadFailures++;

@@ -84,6 +84,17 @@ describe('ModelPool: models in processes of their own, held to their limits', ()
     for (const h of hostile) expect(await h).toBeInstanceOf(Error);
   }, 30_000);
 
+  it('queues runs of one model in its process, and sends those a killed process never began to another', async () => {
+    const models = pool({ runTimeoutMs: 800 });
+    await models.run('loop', x(1), ['Y']);
+    const hostile = models.run('loop', x(1e12), ['Y']).catch((e: unknown) => e);
+    const behind = [2, 3, 4].map((v) => models.run('loop', x(v), ['Y']));
+    expect(await hostile).toBeInstanceOf(ModelLimitError);
+    // They waited behind it in its process, and ran in the one that replaced it.
+    expect((await Promise.all(behind)).map((r) => r.Y.data[0])).toEqual([2, 3, 4]);
+    expect(models.status().restarts).toBe(1);
+  });
+
   it('refuses memory past MODEL_MEMORY_MB in the model process, which survives and gives it back', async () => {
     const models = pool({ memoryMb: 512 });
     await models.run('expand', x(1), ['Y']);
