@@ -17,6 +17,7 @@ import { ModelProcessError, ModelRunFailure } from './model-host.js';
 import { limitAdvice, ModelLimitError } from './model-limits.js';
 import { ModelLoadError } from './model-pool.js';
 import { RowValueError, type BatchOutput, type PredictionValue } from './outputs.js';
+import { RunCoalescer } from './run-coalescer.js';
 import { rowOf, runBatch } from './runner.js';
 import { onnxruntimeMessage } from './runtime.js';
 import { CacheHitWatch } from './cache-watch.js';
@@ -161,8 +162,14 @@ export class ServingService {
   private readonly unraised = new Set<string>();
   private readonly alertTimer: NodeJS.Timeout;
   private readonly cacheWatch: CacheHitWatch;
+  private readonly runs: RunCoalescer;
 
   constructor(private readonly deps: ServingDeps) {
+    this.runs = new RunCoalescer(
+      (version, matrix, n, k, requests) => deps.sessions.use(servedArtifact(version).sha256, (session) => runBatch(session, version, matrix, n, k), requests),
+      // Whatever a request's rows cannot cause alone is everyone's: a load, a process that died, a time limit.
+      (e) => e instanceof ModelLoadError || e instanceof ModelProcessError || (e instanceof ModelLimitError && (e.limit === 'run_time' || e.limit === 'load_time')),
+    );
     this.random = deps.random ?? Math.random;
     this.cacheWatch = new CacheHitWatch(() => deps.sessions.snapshot(), { windowMs: deps.alertWindowMs, minLookups: deps.alertMinRequests, threshold: deps.alertCacheHitRate });
     this.alertTimer = setInterval(() => void this.checkAlerts(), 1000).unref();
@@ -522,7 +529,7 @@ export class ServingService {
   /** Runs n rows on a version; `rowName(r)` names row r of them in an error (its number in a batch). */
   private async run(version: ModelVersion, matrix: Float64Array, n: number, k: number, rowName: (r: number) => string = () => ''): Promise<BatchOutput> {
     try {
-      return await this.deps.sessions.use(servedArtifact(version).sha256, (session) => runBatch(session, version, matrix, n, k));
+      return await this.runs.run(version, matrix, n, k);
     } catch (e) {
       if (e instanceof RowValueError) throw new DomainError('invalid_argument', `${rowName(e.row)}${version.name} ${version.version}: ${e.detail}`);
       throw this.servingFailure(version, e);
