@@ -70,59 +70,90 @@ export class TokenRegistry {
   }
 }
 
+/** The caller an Authorization header's bearer token identifies; undefined for none or an unknown one. */
+export function callerOf(tokens: TokenRegistry, header: string | undefined): Caller | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match ? tokens.identify(match[1]) : undefined;
+}
+
+export const UNAUTHORIZED = 'Unauthorized: send Authorization: Bearer <token>';
+export const WWW_AUTHENTICATE = 'Bearer realm="mlops-mcp"';
+
 /**
  * Bearer-token check: the token is read from the Authorization header only, never the URL;
  * the caller it identifies is left in res.locals.caller.
  */
 export function bearerAuth(tokens: TokenRegistry): RequestHandler {
   return (req, res, next) => {
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const caller = match ? tokens.identify(match[1]) : undefined;
+    const caller = callerOf(tokens, req.headers.authorization);
     if (caller) {
       res.locals.caller = caller;
       next();
       return;
     }
-    res.set('WWW-Authenticate', 'Bearer realm="mlops-mcp"');
-    refuse(req, res, 401, { rpc: -32001, rest: 'UNAUTHENTICATED' }, 'Unauthorized: send Authorization: Bearer <token>');
+    res.set('WWW-Authenticate', WWW_AUTHENTICATE);
+    refuse(req, res, 401, { rpc: -32001, rest: 'UNAUTHENTICATED' }, UNAUTHORIZED);
   };
+}
+
+/** Why an Origin header is refused (DNS rebinding, CSRF), or null: none, or one of the allowed hosts. */
+export function originProblem(allowedHosts: readonly string[], origin: string | undefined): string | null {
+  if (origin === undefined) return null;
+  let hostname: string | undefined;
+  try {
+    hostname = new URL(origin).hostname;
+  } catch {
+    hostname = undefined;
+  }
+  if (hostname !== undefined && (allowedHosts.includes(hostname) || allowedHosts.includes(`[${hostname}]`))) return null;
+  return `Origin not allowed: ${origin.slice(0, 200)}`;
 }
 
 /** Refuses a browser request whose Origin is not one of the allowed hosts (DNS rebinding, CSRF). */
 export function originCheck(allowedHosts: readonly string[]): RequestHandler {
   return (req, res, next) => {
-    const origin = req.headers.origin;
-    if (origin === undefined) return next();
-    let hostname: string | undefined;
-    try {
-      hostname = new URL(origin).hostname;
-    } catch {
-      hostname = undefined;
-    }
-    if (hostname !== undefined && (allowedHosts.includes(hostname) || allowedHosts.includes(`[${hostname}]`))) return next();
-    refuse(req, res, 403, FORBIDDEN, `Origin not allowed: ${origin.slice(0, 200)}`);
+    const problem = originProblem(allowedHosts, req.headers.origin);
+    if (problem === null) return next();
+    refuse(req, res, 403, FORBIDDEN, problem);
   };
 }
 
-const FORBIDDEN = { rpc: -32000, rest: 'PERMISSION_DENIED' };
+export const FORBIDDEN = { rpc: -32000, rest: 'PERMISSION_DENIED' };
 
 /**
  * Host-header validation against DNS rebinding, as the SDK's hostHeaderValidation middleware
- * does it (the hostname, any port, must be allowed; IPv6 in brackets), answering in the shape of
- * the route asked (the SDK's answers JSON-RPC everywhere). First of all, before any body is read.
+ * does it (the hostname, any port, must be allowed; IPv6 in brackets): why a Host header is
+ * refused, or null. A header once found allowed is remembered as it was written (a client sends
+ * the same one on every request), so a URL is parsed only for a header not seen before; at most
+ * KNOWN_HOSTS are kept, and only allowed ones.
  */
-export function hostCheck(allowedHosts: readonly string[]): RequestHandler {
-  return (req, res, next) => {
-    const header = req.headers.host;
-    if (!header) return refuse(req, res, 403, FORBIDDEN, 'Missing Host header');
+export function hostChecker(allowedHosts: readonly string[]): (header: string | undefined) => string | null {
+  const known = new Set<string>();
+  return (header) => {
+    if (!header) return 'Missing Host header';
+    if (known.has(header)) return null;
     let hostname: string;
     try {
       hostname = new URL(`http://${header}`).hostname;
     } catch {
-      return refuse(req, res, 403, FORBIDDEN, `Invalid Host header: ${header.slice(0, 200)}`);
+      return `Invalid Host header: ${header.slice(0, 200)}`;
     }
-    if (!allowedHosts.includes(hostname)) return refuse(req, res, 403, FORBIDDEN, `Invalid Host: ${hostname.slice(0, 200)}`);
-    next();
+    if (!allowedHosts.includes(hostname)) return `Invalid Host: ${hostname.slice(0, 200)}`;
+    if (known.size < KNOWN_HOSTS) known.add(header);
+    return null;
+  };
+}
+
+const KNOWN_HOSTS = 64;
+
+/**
+ * The Host check as middleware, answering in the shape of the route asked (the SDK's answers
+ * JSON-RPC everywhere). First of all, before any body is read.
+ */
+export function hostCheck(check: (header: string | undefined) => string | null): RequestHandler {
+  return (req, res, next) => {
+    const problem = check(req.headers.host);
+    if (problem === null) return next();
+    refuse(req, res, 403, FORBIDDEN, problem);
   };
 }
