@@ -290,6 +290,8 @@ export const rollbackModel = defineTool({
   },
   output: stageChangeOutput,
   effect: 'destructive',
+  // Rolling back always changes what production serves.
+  minimumRole: 'admin',
   idempotent: false,
   errors: [
     ['not_found', 'the model or version does not exist'],
