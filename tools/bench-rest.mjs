@@ -12,6 +12,7 @@
 //   BENCH_REST_TOKEN=…          run our server with MLOPS_MCP_TOKEN set and send it (token checks on)
 //   BENCH_REST_CPU_PROF=DIR     run our server under node --cpu-prof, profile written to DIR at exit
 //   BENCH_REST_ONLY=ours        skip mlflow (a quick look at ours and the trivial server)
+//   BENCH_REST_BASE=DIR         also measure the build in DIR (DIR/dist/cli.js), e.g. the commit before a change
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -24,6 +25,7 @@ const SECONDS = Number(process.env.SECONDS_PER_TEST ?? 8);
 const TOKEN = process.env.BENCH_REST_TOKEN;
 const PROF = process.env.BENCH_REST_CPU_PROF;
 const withMlflow = process.env.BENCH_REST_ONLY !== 'ours';
+const BASE = process.env.BENCH_REST_BASE;
 const children = [];
 process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
 const log = (s) => process.stderr.write(`bench-rest: ${s}\n`);
@@ -151,23 +153,30 @@ if (withMlflow) {
   mlflowStart = (Date.now() - t0) / 1000;
 }
 
-const ours = spawn(process.execPath, [...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : []), path.join(root, 'dist/cli.js'), 'serve', '--http', '--demo', 'models', '--port', '0'], {
-  env: { ...process.env, MLOPS_MCP_HOME: path.join(dir, 'home'), LOG_LEVEL: 'warn', ...(TOKEN ? { MLOPS_MCP_TOKEN: TOKEN } : {}) },
-  stdio: ['ignore', 'ignore', 'pipe'],
-});
-children.push(ours);
-const ourPort = await new Promise((resolve, reject) => {
-  let err = '';
-  ours.stderr.on('data', (d) => {
-    err += d;
-    const m = /listening on http:\/\/[^:]+:(\d+)\/mcp|"url":"http:\/\/[^:]+:(\d+)\/mcp"/.exec(err);
-    if (m) resolve(Number(m[1] ?? m[2]));
+/** Our server from the build in `dir`, on a port of its own; resolves once it listens. */
+async function startOurs(dir, home, prof) {
+  const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), path.join(dir, 'dist/cli.js'), 'serve', '--http', '--demo', 'models', '--port', '0'], {
+    env: { ...process.env, MLOPS_MCP_HOME: home, LOG_LEVEL: 'warn', ...(TOKEN ? { MLOPS_MCP_TOKEN: TOKEN } : {}) },
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  ours.once('exit', (code) => reject(new Error(`our server exited (${code}): ${err.slice(-2000)}`)));
-});
+  children.push(child);
+  const port = await new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+      const m = /listening on http:\/\/[^:]+:(\d+)\/mcp/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`our server in ${dir} exited (${code}): ${err.slice(-2000)}`)));
+  });
+  return { child, port };
+}
+const { child: ours, port: ourPort } = await startOurs(root, path.join(dir, 'home'), PROF);
+const base = BASE ? await startOurs(path.resolve(BASE), path.join(dir, 'home-base'), undefined) : null;
 
 const servers = [
   { key: 'trivial', label: 'trivial node:http (constant)', url: `http://127.0.0.1:${trivialPort}/invocations` },
+  ...(base ? [{ key: 'base', label: `mlops-mcp before (${BASE})`, url: `http://127.0.0.1:${base.port}/invocations/nba_points` }] : []),
   { key: 'ours', label: 'mlops-mcp /invocations/{name}', url: `http://127.0.0.1:${ourPort}/invocations/nba_points` },
   ...(withMlflow ? [{ key: 'mlflow', label: 'mlflow models serve', url: `http://127.0.0.1:${mlflowPort}/invocations` }] : []),
 ];
@@ -187,7 +196,7 @@ for (const format of Object.keys(BODIES)) {
 const loadAfter = uptime();
 
 const rss = (pid) => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
-const peak = { ours: rss(ours.pid), trivial: rss(trivial.pid), mlflow: mlflow ? rss(mlflow.pid) : NaN };
+const peak = { ours: rss(ours.pid), trivial: rss(trivial.pid), mlflow: mlflow ? rss(mlflow.pid) : NaN, ...(base ? { base: rss(base.child.pid) } : {}) };
 
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
 const client = haveWrk ? 'wrk -t2 -c8' : 'node:http client, 8 connections (wrk not installed)';
@@ -206,10 +215,15 @@ if (withMlflow) {
   const m = results.mlflow;
   console.log(`ours / mlflow: inputs ${ratio(o.inputs.rps, m.inputs.rps)}, dataframe_split ${ratio(o.dataframe_split.rps, m.dataframe_split.rps)}, 1 000-row rows/s ${ratio(o.split_1000.rows_per_s, m.split_1000.rows_per_s)} (targets ≥ 10×)`);
 }
+if (base && withMlflow) {
+  const b = results.base;
+  const m = results.mlflow;
+  console.log(`before / mlflow: inputs ${ratio(b.inputs.rps, m.inputs.rps)}, dataframe_split ${ratio(b.dataframe_split.rps, m.dataframe_split.rps)}, 1 000-row rows/s ${ratio(b.split_1000.rows_per_s, m.split_1000.rows_per_s)}; before / trivial: inputs ${share(b.inputs.rps, results.trivial.inputs.rps)}, dataframe_split ${share(b.dataframe_split.rps, results.trivial.dataframe_split.rps)}`);
+}
 const t = results.trivial;
 console.log(`ours / trivial node:http: inputs ${share(o.inputs.rps, t.inputs.rps)}, dataframe_split ${share(o.dataframe_split.rps, t.dataframe_split.rps)} (target ≥ 30%)`);
 console.log(`p99 at 8 connections, ours: inputs ${f(o.inputs.p99, 2)} ms, dataframe_split ${f(o.dataframe_split.p99, 2)} ms (target < 5 ms)`);
-console.log(`peak RSS: mlops-mcp ${f(peak.ours)} MB (main process; its model processes apart; target ≤ 200 MB), trivial ${f(peak.trivial)} MB, mlflow models serve ${f(peak.mlflow)} MB (main process)${withMlflow ? `; mlflow start to /ping ${f(mlflowStart, 1)} s` : ''}`);
+console.log(`peak RSS: mlops-mcp ${f(peak.ours)} MB (main process; its model processes apart; target ≤ 200 MB), ${base ? `before ${f(peak.base)} MB, ` : ''}trivial ${f(peak.trivial)} MB, mlflow models serve ${f(peak.mlflow)} MB (main process)${withMlflow ? `; mlflow start to /ping ${f(mlflowStart, 1)} s` : ''}`);
 console.log(JSON.stringify({ rest_bench: { client, seconds: SECONDS, load_before: loadBefore, load_after: loadAfter, results, peak_rss_mb: peak } }));
 
 if (mlflow) {
@@ -218,6 +232,7 @@ if (mlflow) {
   } catch {}
 }
 trivial.kill('SIGTERM');
+base?.child.kill('SIGTERM');
 await new Promise((resolve) => {
   ours.once('exit', resolve);
   ours.kill('SIGTERM');
