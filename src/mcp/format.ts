@@ -144,9 +144,11 @@ export function auditLine(e: AuditEntry): string {
   return `${e.createdAt} ${e.action} ${auditWhat(e)} by ${e.actor}${e.reason ? ` — ${e.reason}` : ''}${approved}`;
 }
 
-/** Keeps a text answer bounded; the structured content carries everything. */
-export function boundText(text: string, more = 'the full answer is in structuredContent; page with limit and cursor'): string {
-  if (text.length <= TEXT_LIMIT) return text;
-  const cut = text.lastIndexOf('\n', TEXT_LIMIT - 200);
-  return `${text.slice(0, cut > 0 ? cut : TEXT_LIMIT - 200)}\n… (${text.length - (cut > 0 ? cut : TEXT_LIMIT - 200)} more characters: ${more})`;
+/** Keeps a text answer within `limit` characters, cut at a line; the structured content carries everything. */
+export function boundText(text: string, more = 'the full answer is in structuredContent; page with limit and cursor', limit = TEXT_LIMIT): string {
+  if (text.length <= limit) return text;
+  const room = limit - 200;
+  const cut = text.lastIndexOf('\n', room);
+  const at = cut > 0 ? cut : room;
+  return `${text.slice(0, at)}\n… (${text.length - at} more characters: ${more})`;
 }

@@ -5,9 +5,9 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { VERSION } from '../version.js';
 import { dashboardToolMeta, registerDashboard } from './app.js';
+import { answerContent } from './answer.js';
 import { errorResult, takeOverToolCalls, toolError, type DirectTool } from './dispatch.js';
 import { approvalNote, cannotApprove, requestApproval } from './approval.js';
-import { boundText } from './format.js';
 import { registerPrompts } from './prompts.js';
 import { auditUnavailableCall } from './refusals.js';
 import { registerResources } from './resources.js';
@@ -129,8 +129,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
           }
         }
         const answer = await tool.handler(args, ctx);
-        const images = (answer.images ?? []).map((i) => ({ type: 'image' as const, data: i.data.toString('base64'), mimeType: i.mimeType }));
-        return { content: [{ type: 'text', text: boundText(answer.summary + note) }, ...images], structuredContent: answer.data };
+        return { content: answerContent(answer, note), structuredContent: answer.data };
       } catch (e) {
         const judged = ctx.assessed;
         if (e instanceof StaleAssessmentError && judged) {

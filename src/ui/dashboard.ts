@@ -52,7 +52,8 @@ interface Pending {
 
 export const WRITE_TOOLS = ['promote_model', 'rollback_model', 'configure_ab_test'] as const;
 
-const resultText = (r: ToolResult) => (r.content ?? []).map((c) => c.text ?? '').join('\n').trim();
+/** The answer's summary for people: its first text (the next one repeats the structured answer as JSON). */
+const resultText = (r: ToolResult) => (r.content?.find((c) => c.type === 'text')?.text ?? '').trim();
 const errorOf = (r: ToolResult): Failed => {
   const text = resultText(r) || 'the tool failed without a message';
   const code = (r._meta?.['mlops-mcp/error'] as { code?: string } | undefined)?.code ?? /^([a-z_]+):/.exec(text)?.[1] ?? 'error';
