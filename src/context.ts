@@ -12,6 +12,7 @@ import { DriftService } from './monitoring/drift-service.js';
 import { DriftThreads } from './monitoring/drift-threads.js';
 import { ArtifactStore, STALE_TEMP_MS } from './registry/artifacts.js';
 import { ModelRegistry } from './registry/registry.js';
+import { LISTED_VERSIONS, RegistryWatch } from './registry/watch.js';
 import { loadOnnxRuntime } from './serving/runtime.js';
 import { ServingMetrics } from './serving/metrics.js';
 import { PredictionLog } from './serving/prediction-log.js';
@@ -28,6 +29,8 @@ export interface AppContext {
   store: Store;
   artifacts: ArtifactStore;
   registry: ModelRegistry;
+  /** Tells when the model versions or their stages changed, here or on another server. */
+  registryWatch: RegistryWatch;
   sessions: SessionCache;
   alerts: AlertService;
   serving: ServingService;
@@ -127,6 +130,16 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     minFreeDiskMb: config.minFreeDiskMb,
     logger,
   });
+  const registryWatch = new RegistryWatch(
+    {
+      token: () => store.changes.token(),
+      versions: async () => {
+        const [names, versions] = await Promise.all([store.registry.modelNames(), store.registry.listVersions({ limit: LISTED_VERSIONS })]);
+        return [...names.map((name) => ({ name, version: '', stage: '' })), ...versions];
+      },
+    },
+    (err) => logger.warn({ err }, 'could not look for registry changes this time'),
+  );
   registerSystemMetrics(metrics.registry, { health, drift: store.drift, alerts: store.alerts, sessions, mlflow: mlflowSync, alertDelivery, logger });
   let closed = false;
   return {
@@ -135,6 +148,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     store,
     artifacts,
     registry,
+    registryWatch,
     sessions,
     alerts,
     serving,
@@ -150,6 +164,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     async close() {
       if (closed) return;
       closed = true;
+      registryWatch.close();
       await serving.close();
       await predictionLog.close();
       await driftThreads.close();

@@ -3,9 +3,9 @@ import type { AppContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import type { ModelVersion } from '../registry/types.js';
 import { summarizeModels } from '../registry/summary.js';
+import { LISTED_VERSIONS } from '../registry/watch.js';
 import { auditLine, auditWhat, outputsText, servingText } from './format.js';
 
-const LISTED_VERSIONS = 500;
 const AUDIT_ROWS = 500;
 
 /** models://registry (every model as JSON) and models://{name}/{version} (a Markdown model card). */

@@ -129,6 +129,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
           }
         }
         const answer = await tool.handler(args, ctx);
+        if (tool.effect !== 'read' && args.dry_run !== true) void app.registryWatch.check();
         return { content: answerContent(answer, note), structuredContent: answer.data };
       } catch (e) {
         const judged = ctx.assessed;
@@ -157,6 +158,15 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
   registerResources(server, app);
   registerPrompts(server, app);
   registerDashboard(server);
+  // Every client hears of registry changes, whoever made them (another session, another server),
+  // from its initialization (a session that never initializes holds nothing) until it closes.
+  let unwatch: (() => void) | null = null;
+  server.server.oninitialized = () => {
+    unwatch ??= app.registryWatch.subscribe(() => {
+      if (server.isConnected()) server.server.sendResourceListChanged().catch(() => undefined);
+    });
+  };
+  server.server.onclose = () => unwatch?.();
   return server;
 }
 

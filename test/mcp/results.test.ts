@@ -1,11 +1,12 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { jsonWithin } from '../../src/mcp/answer.js';
 import { TEXT_LIMIT } from '../../src/mcp/format.js';
 import { call, connect, fixture, ok, registerDemoVersions, testApp, type ToolResult } from '../helpers.js';
 
-/** Answers every client can read: JSON text beside the summary, and links to what they name. */
+/** Answers every client can read: JSON text beside the summary, links to what they name, and list changes. */
 
 let app: AppContext;
 let client: Client;
@@ -91,3 +92,39 @@ describe('resource links', () => {
     expect(link).toMatchObject({ name: 'nba_points v2', mimeType: 'text/markdown', description: 'Model card of nba_points v2 (none)' });
   });
 });
+
+describe('notifications/resources/list_changed', () => {
+  it('reaches every session when the registry changes, through a tool here or a write elsewhere, and not on a dry run', async () => {
+    const other = await connect(app, { clientName: 'watcher' });
+    let heard = 0;
+    other.setNotificationHandler(ResourceListChangedNotificationSchema, () => void heard++);
+    const hear = async (what: string, change: () => Promise<unknown>) => {
+      const before = heard;
+      await change();
+      const started = Date.now();
+      while (heard === before && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 20));
+      expect(heard, what).toBeGreaterThan(before);
+    };
+    // Let the watch take its first look.
+    await new Promise((r) => setTimeout(r, 100));
+    await hear('a promotion by another session', () => ok(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production' }));
+    // As another server sharing the store would: straight to the store, no tool.
+    await hear('a registration written by someone else', () => app.store.registry.registerVersion('nba_points', () => ({ ...baseVersion, name: 'nba_points', version: 'v9' }), { actor: 'elsewhere' }));
+    const quiet = heard;
+    await ok(client, 'archive_model', { name: 'nba_points', version: 'v9', dry_run: true });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(heard).toBe(quiet);
+    await other.close();
+  });
+});
+
+const baseVersion = {
+  artifactSha256: 'a'.repeat(64),
+  artifactBytes: 1,
+  sourcePath: null,
+  signature: { inputs: [{ name: 'x', type: 'float32', shape: ['?', 1] }], outputs: [] },
+  featureNames: null,
+  metrics: {},
+  tags: {},
+  description: '',
+};
