@@ -4,7 +4,7 @@ import { type CallToolResult, type ServerNotification, type ServerRequest, type 
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { VERSION } from '../version.js';
-import { dashboardToolMeta, registerDashboard } from './app.js';
+import { registerDashboard, toolMeta } from './app.js';
 import { answerContent } from './answer.js';
 import { errorResult, takeOverToolCalls, toolError, type DirectTool } from './dispatch.js';
 import { approvalNote, cannotApprove, requestApproval } from './approval.js';
@@ -140,16 +140,10 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         return toolError(app.logger, tool.name, e);
       }
     };
+    const meta = toolMeta(tool);
     server.registerTool(
       tool.name,
-      {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: input,
-        outputSchema: output,
-        annotations: annotationsFor(tool),
-        ...(dashboardToolMeta(tool.name) && { _meta: dashboardToolMeta(tool.name) }),
-      },
+      { title: tool.title, description: tool.description, inputSchema: input, outputSchema: output, annotations: annotationsFor(tool), ...(meta && { _meta: meta }) },
       call,
     );
     direct.set(tool.name, { input, output, acceptAsIs: tool.acceptAsIs, call: (args, extra) => call(args, extra as Extra) });

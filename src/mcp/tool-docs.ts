@@ -38,6 +38,7 @@ function toolSection(t: ToolDefinition): string {
     '',
     `Effect: **${t.effect}**${t.idempotent ? ', idempotent' : ''}${t.effect === 'read' ? '' : ' — hidden in read-only mode'}.`,
     '',
+    ...(t.visibility && !t.visibility.includes('model') ? ['For the dashboard: MCP Apps hosts show it to the app only (`_meta.ui.visibility: ["app"]`), not to the model; other clients list it like any tool.', ''] : []),
     '**Input**',
     '',
     fieldsTable(t.input, 'input'),

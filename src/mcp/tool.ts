@@ -116,6 +116,11 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
   idempotent: boolean;
   /** Talks to a system outside this server (MLflow): openWorldHint. */
   openWorld?: boolean;
+  /**
+   * Who a host shows the tool to (MCP Apps `_meta.ui.visibility`): `['app']` for a tool that
+   * exists for the dashboard, which hosts keep out of the model's tool list. Default: both.
+   */
+  visibility?: ReadonlyArray<'model' | 'app'>;
   /** The domain errors it can answer, as (code, when) pairs: for docs/tools.md. */
   errors: ReadonlyArray<readonly [ErrorCode, string]>;
   /** Arguments of a typical call: for docs/tools.md, and checked against `input` by a test. */
