@@ -121,13 +121,24 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
               return await refuse('forbidden', `forbidden: ${needsAdmin()}. Try dry_run: true to see it, or ask an admin.`);
             }
             if (app.config.approval === 'elicit') {
-              const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: judged.preview, timeoutMs: app.config.approvalTimeoutMs, callId: extra.requestId });
+              const decision = await requestApproval(server, {
+                tool: tool.name,
+                actor: actor(),
+                reason: args.reason as string | undefined,
+                preview: judged.preview,
+                timeoutMs: app.config.approvalTimeoutMs,
+                callId: extra.requestId,
+                signal: extra.signal,
+              });
+              // The caller gave up on the call: the request is withdrawn, and nothing is written (no refusal either).
+              if (decision.outcome === 'withdrawn') return errorResult('cancelled', decision.message);
               if (decision.outcome !== 'approved') return await refuse(decision.code, decision.message);
               approval = { by: decision.approvedBy, reason: decision.reason };
               judged.approved = true;
             }
           }
         }
+        if (extra.signal.aborted) return errorResult('cancelled', 'cancelled: the call was cancelled before it changed anything; nothing was changed.');
         const answer = await tool.handler(args, ctx);
         if (tool.effect !== 'read' && args.dry_run !== true) void app.registryWatch.check();
         return { content: answerContent(answer, note), structuredContent: answer.data };
