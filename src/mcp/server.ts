@@ -16,9 +16,22 @@ import { allTools } from './tools/index.js';
 
 /** Who is on the other end of this server, as the transport established it. */
 export interface Caller {
-  /** The token's name over HTTP with tokens; undefined: use the MCP client's name. */
+  /** The audit actor: a configured token's name, or an OAuth access token's subject; undefined: the MCP client's name. */
   name?: string | undefined;
+  /** The display name an OAuth access token carries, recorded beside its subject. */
+  displayName?: string | undefined;
   role: Role;
+  /** How the caller proved who it is: a configured token, or an access token from the OAuth issuer. */
+  via?: 'token' | 'oauth' | undefined;
+  /** The role scopes an OAuth access token granted. */
+  scopes?: string[] | undefined;
+}
+
+/** The caller as messages name it: `token "ci-bot"`, `user "alice" (Alice Admin)`, or `this caller`. */
+export function callerLabel(caller: Caller): string {
+  if (caller.name === undefined) return 'this caller';
+  if (caller.via === 'oauth') return `user ${JSON.stringify(caller.name)}${caller.displayName ? ` (${caller.displayName})` : ''}`;
+  return `token ${JSON.stringify(caller.name)}`;
 }
 
 export interface McpServerOptions {
@@ -59,6 +72,10 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
   const caller: Caller = options.caller ?? { role: 'admin' };
   const role: Role = options.readOnly ? 'read' : caller.role;
   const actor = () => caller.name ?? `${server.server.getClientVersion()?.name ?? 'unknown-client'} (${options.transport})`;
+  const moreRights = (needs: Role) => {
+    const scope = caller.via === 'oauth' ? app.config.oauth?.scopes[needs] : undefined;
+    return scope ? `Sign in again with the ${scope} scope (the issuer must grant it to you).` : 'Use a token with more rights.';
+  };
 
   const hidden = new Map<string, string>();
   const direct = new Map<string, DirectTool>();
@@ -69,7 +86,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         tool.name,
         options.readOnly
           ? `read_only: ${tool.name} is not available because this server runs in read-only mode (--read-only or MLOPS_MCP_READ_ONLY=1); ask an operator for a server that allows changes.`
-          : `forbidden: ${tool.name} needs the ${needs} role; ${caller.name ? `token "${caller.name}"` : 'this caller'} has ${role}. Use a token with more rights.`,
+          : `forbidden: ${tool.name} needs the ${needs} role; ${callerLabel(caller)} has ${role}. ${moreRights(needs)}`,
       );
       continue;
     }
@@ -95,7 +112,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
       /** A refusal in the audit trail: what was asked, by whom (with the approver, if any), and why it did not happen. */
       const auditRefusal = (judged: Assessment, outcome: string) =>
         app.store.registry.recordRefusal(judged.name, judged.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome, asked: judged.preview });
-      const needsAdmin = () => `this ${tool.name} call changes what production serves, which needs the admin role; ${caller.name ? `token "${caller.name}"` : 'this caller'} has ${role}`;
+      const needsAdmin = () => `this ${tool.name} call changes what production serves, which needs the admin role; ${callerLabel(caller)} has ${role}`;
       try {
         // A dry run answers the refusal the real call would meet, not only what it would change.
         let note = '';
