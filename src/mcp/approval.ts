@@ -51,6 +51,11 @@ export async function requestApproval(
   request: {
     tool: string;
     actor: string;
+    /**
+     * Who answers, when the session is bound to a signed-in person (an OAuth subject): only they
+     * can send the answer on it. Else the approver is "the person at" the client.
+     */
+    approver: string | undefined;
     reason: string | undefined;
     preview: string;
     timeoutMs: number;
@@ -89,7 +94,9 @@ export async function requestApproval(
     );
     const content = answer.content as { approve?: unknown; reason?: unknown } | undefined;
     const reason = typeof content?.reason === 'string' && content.reason.trim() ? content.reason.trim().slice(0, MAX_APPROVER_REASON) : undefined;
-    if (answer.action === 'accept' && content?.approve === true) return { outcome: 'approved', approvedBy: `person at ${client} (elicitation)`, reason };
+    if (answer.action === 'accept' && content?.approve === true) {
+      return { outcome: 'approved', approvedBy: request.approver ? `${request.approver} at ${client} (elicitation)` : `person at ${client} (elicitation)`, reason };
+    }
     const how = answer.action === 'accept' ? 'answered no' : answer.action === 'decline' ? 'declined' : 'cancelled';
     return { outcome: 'refused', code: 'approval_declined', message: `approval_declined: the person at ${client} ${how}; nothing was changed.` };
   } catch (e) {

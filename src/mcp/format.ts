@@ -92,6 +92,7 @@ export function auditOut(e: AuditEntry) {
     from_stage: e.fromStage,
     to_stage: e.toStage,
     actor: e.actor,
+    actor_name: typeof e.details?.actor_name === 'string' ? e.details.actor_name : null,
     reason: e.reason,
     approved_by: typeof e.details?.approved_by === 'string' ? e.details.approved_by : null,
     approver_reason: typeof e.details?.approver_reason === 'string' ? e.details.approver_reason : null,
@@ -141,8 +142,11 @@ export function auditWhat(e: AuditEntry): string {
 export function auditLine(e: AuditEntry): string {
   const d = e.details ?? {};
   const approved = typeof d.approved_by === 'string' ? `, approved by ${d.approved_by}${typeof d.approver_reason === 'string' ? ` ("${d.approver_reason}")` : ''}` : '';
-  return `${e.createdAt} ${e.action} ${auditWhat(e)} by ${e.actor}${e.reason ? ` — ${e.reason}` : ''}${approved}`;
+  return `${e.createdAt} ${e.action} ${auditWhat(e)} by ${actorText(e)}${e.reason ? ` — ${e.reason}` : ''}${approved}`;
 }
+
+/** The actor as people read it: the identifier, and the display name beside it when one was recorded. */
+export const actorText = (e: AuditEntry) => (typeof e.details?.actor_name === 'string' ? `${e.actor} (${e.details.actor_name})` : e.actor);
 
 /** Keeps a text answer within `limit` characters, cut at a line; the structured content carries everything. */
 export function boundText(text: string, more = 'the full answer is in structuredContent; page with limit and cursor', limit = TEXT_LIMIT): string {

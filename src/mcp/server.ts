@@ -3,6 +3,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { type CallToolResult, type ServerNotification, type ServerRequest, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
+import type { Actor } from '../registry/types.js';
 import { VERSION } from '../version.js';
 import { registerDashboard, toolMeta } from './app.js';
 import { answerContent } from './answer.js';
@@ -72,6 +73,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
   const caller: Caller = options.caller ?? { role: 'admin' };
   const role: Role = options.readOnly ? 'read' : caller.role;
   const actor = () => caller.name ?? `${server.server.getClientVersion()?.name ?? 'unknown-client'} (${options.transport})`;
+  const who = (): Actor => ({ actor: actor(), actorName: caller.displayName });
   const moreRights = (needs: Role) => {
     const scope = caller.via === 'oauth' ? app.config.oauth?.scopes[needs] : undefined;
     return scope ? `Sign in again with the ${scope} scope (the issuer must grant it to you).` : 'Use a token with more rights.';
@@ -102,12 +104,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         signal: extra.signal,
         progress: progressReporter(extra),
         assessed: null,
-        who: (reason) => ({
-          actor: actor(),
-          reason,
-          approvedBy: approval?.by,
-          approverReason: approval?.reason,
-        }),
+        who: (reason) => ({ ...who(), reason, approvedBy: approval?.by, approverReason: approval?.reason }),
       };
       /** A refusal in the audit trail: what was asked, by whom (with the approver, if any), and why it did not happen. */
       const auditRefusal = (judged: Assessment, outcome: string) =>
@@ -141,6 +138,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
               const decision = await requestApproval(server, {
                 tool: tool.name,
                 actor: actor(),
+                approver: caller.via === 'oauth' ? callerLabel(caller) : undefined,
                 reason: args.reason as string | undefined,
                 preview: judged.preview,
                 timeoutMs: app.config.approvalTimeoutMs,
@@ -176,7 +174,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
     );
     direct.set(tool.name, { input, output, acceptAsIs: tool.acceptAsIs, call: (args, extra) => call(args, extra as Extra) });
   }
-  takeOverToolCalls(server, direct, hidden, app.logger, (tool, code, args) => auditUnavailableCall(app, actor(), tool, code, args));
+  takeOverToolCalls(server, direct, hidden, app.logger, (tool, code, args) => auditUnavailableCall(app, who(), tool, code, args));
   registerResources(server, app);
   registerPrompts(server, app);
   registerDashboard(server);

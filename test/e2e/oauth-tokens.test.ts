@@ -117,7 +117,7 @@ describe('opaque access tokens, checked at the issuer (introspection)', () => {
     expect(names).not.toContain('rollback_model');
     await ok(client, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v2.onnx'), version: 'v3', reason: 'retrained' });
     const { entries } = await ok<{ entries: Array<Record<string, unknown>> }>(client, 'get_model_history', { name: 'nba_points', limit: 1 });
-    expect(entries[0]).toMatchObject({ action: 'register', version: 'v3', actor: 'bob' });
+    expect(entries[0]).toMatchObject({ action: 'register', version: 'v3', actor: 'bob', actor_name: 'Bob Operator' });
     await client.close();
     const unknown = await withToken(s.mcp, 'x'.repeat(43), { body: initialize() });
     expect(unknown.status).toBe(401);

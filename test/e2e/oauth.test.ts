@@ -73,7 +73,7 @@ describe('scopes make roles', () => {
     expect(errorCode(refused)).toBe('forbidden');
     expect(refused.content[0].text).toBe('forbidden: promote_model needs the operate role; user "carol" has read. Sign in again with the mlops:operate scope (the issuer must grant it to you).');
     const history = await ok<{ entries: Array<Record<string, unknown>> }>(client, 'get_model_history', { name: 'nba_points', limit: 1 });
-    expect(history.entries[0]).toMatchObject({ action: 'refused', actor: 'carol', details: expect.objectContaining({ outcome: 'forbidden' }) });
+    expect(history.entries[0]).toMatchObject({ action: 'refused', actor: 'carol', actor_name: null, details: expect.objectContaining({ outcome: 'forbidden' }) });
     await client.close();
   });
 
@@ -86,14 +86,14 @@ describe('scopes make roles', () => {
     expect(errorCode(refused)).toBe('forbidden');
     expect(refused.content[0].text).toContain('user "bob" (Bob Operator) has operate');
     const { entries } = await ok<{ entries: Array<Record<string, unknown>> }>(client, 'get_model_history', { name: 'nba_points', limit: 1 });
-    expect(entries[0]).toMatchObject({ action: 'refused', actor: 'bob' });
+    expect(entries[0]).toMatchObject({ action: 'refused', actor: 'bob', actor_name: 'Bob Operator' });
     const staged = await ok<{ entries: Array<Record<string, unknown>> }>(client, 'get_model_history', { name: 'nba_points', actor: 'bob', limit: 10 });
-    expect(staged.entries.find((e) => e.version === 'v3' && e.action === 'promote')).toMatchObject({ to_stage: 'staging', reason: 'canary' });
-    expect(staged.entries.find((e) => e.action === 'register')).toMatchObject({ version: 'v3' });
+    expect(staged.entries.find((e) => e.version === 'v3' && e.action === 'promote')).toMatchObject({ to_stage: 'staging', actor_name: 'Bob Operator', reason: 'canary' });
+    expect(staged.entries.find((e) => e.action === 'register')).toMatchObject({ version: 'v3', actor_name: 'Bob Operator' });
     await client.close();
   });
 
-  it('admin: reaches production once the signed-in person approves; the audit names them', async () => {
+  it('admin: reaches production once the signed-in person approves; the audit names them as actor and approver', async () => {
     s.issuer.signInAs = 'alice';
     const auth = new ConnectorAuth();
     await connectWithOAuth(s.mcp, auth).then((c) => c.close());
@@ -108,7 +108,9 @@ describe('scopes make roles', () => {
       action: 'promote',
       version: 'v2',
       actor: 'alice',
+      actor_name: 'Alice Admin',
       reason: 'lower rmse',
+      approved_by: 'user "alice" (Alice Admin) at claude-ai (elicitation)',
       approver_reason: 'offline eval checked',
     });
     await client.close();

@@ -4,9 +4,9 @@ import { ElicitRequestSchema, type ElicitResult, type JSONRPCMessage } from '@mo
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { createMcpServer, type Caller } from '../../src/mcp/server.js';
-import { connect, dumpDigest, PREDICTION_LOG_TABLES, registerDemoVersions, testApp } from '../helpers.js';
+import { connect, dumpDigest, ok, PREDICTION_LOG_TABLES, registerDemoVersions, testApp } from '../helpers.js';
 
-/** A call given up on while its person is asked. */
+/** Who approved, by name, and a call given up on while its person is asked. */
 
 const apps: AppContext[] = [];
 afterEach(async () => {
@@ -48,6 +48,27 @@ const until = async (what: string, done: () => boolean) => {
 };
 
 const promoteV2 = { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'better rmse' };
+
+describe('approval by a signed-in person', () => {
+  it('records the subject as the actor with their display name, and as the approver', async () => {
+    const app = await elicitingApp();
+    const alice: Caller = { name: 'alice', displayName: 'Alice Admin', role: 'admin', via: 'oauth', scopes: ['mlops:admin'] };
+    const { client } = await agent(app, alice, async () => ({ action: 'accept', content: { approve: true, reason: 'checked' } }));
+    await ok(client, 'promote_model', promoteV2);
+    const { entries } = await ok<{ entries: Array<Record<string, unknown>> }>(client, 'get_model_history', { name: 'nba_points', limit: 1 });
+    expect(entries[0]).toMatchObject({ action: 'promote', actor: 'alice', actor_name: 'Alice Admin', approved_by: 'user "alice" (Alice Admin) at agent (elicitation)', approver_reason: 'checked' });
+    const trail = await client.readResource({ uri: 'audit://nba_points' });
+    expect((trail.contents[0] as { text: string }).text).toContain('| alice (Alice Admin) |');
+  });
+
+  it('keeps "the person at" the client for a shared token, which names no person', async () => {
+    const app = await elicitingApp();
+    const { client } = await agent(app, { name: 'ci-bot', role: 'admin', via: 'token' }, async () => ({ action: 'accept', content: { approve: true } }));
+    await ok(client, 'promote_model', promoteV2);
+    const { entries } = await ok<{ entries: Array<Record<string, unknown>> }>(client, 'get_model_history', { name: 'nba_points', limit: 1 });
+    expect(entries[0]).toMatchObject({ actor: 'ci-bot', actor_name: null, approved_by: 'person at agent (elicitation)' });
+  });
+});
 
 describe('a call cancelled while its person is asked (notifications/cancelled)', () => {
   it('withdraws the approval request and writes nothing, not even a refusal', async () => {

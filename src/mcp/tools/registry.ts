@@ -230,7 +230,7 @@ export const getModelHistory = defineTool({
     "The model's audit trail, newest first: every registration, stage change, traffic split and drift reference with its actor, approver and reason, and every write the safety rules refused or a person declined. Also as the resource audit://{name}.",
   input: {
     name: modelName,
-    actor: z.string().max(200).optional().describe('Only entries by this actor (a token name, or a client name such as "claude-code (stdio)")'),
+    actor: z.string().max(255).optional().describe('Only entries by this actor (a token name, a signed-in person\'s subject, or a client name such as "claude-code (stdio)")'),
     since: z.string().max(40).optional().describe('Only entries at or after this time (ISO 8601)'),
     limit,
     cursor,
