@@ -12,7 +12,7 @@ import { openApiDocument } from './openapi.js';
 import { isMcpPath, restError, rpcError } from './responses.js';
 import { apiV1Router, invocationsRouter } from './rest.js';
 import { McpSessions } from './sessions.js';
-import { statusPage } from './status-page.js';
+import { signInThrough, statusPage } from './status-page.js';
 import { TokenRegistry } from './tokens.js';
 
 export interface HttpOptions {
@@ -120,7 +120,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   });
 
   // The status page: the dashboard for a browser, an MCP client of /mcp on this origin.
-  web.get('/', statusPage());
+  web.get('/', statusPage(verifier && config.oauth ? signInThrough(verifier, config.oauth.statusPageClientId) : undefined));
 
   const mcp = express.Router();
   mcp.use(...authedBody);
