@@ -392,7 +392,7 @@ export class Dashboard {
           'span',
           { class: 'who muted' },
           'by ',
-          e.actor,
+          e.actor_name ? `${e.actor} (${e.actor_name})` : e.actor,
           e.reason ? ` — “${e.reason}”` : '',
           e.approved_by ? `, approved by ${e.approved_by}${e.approver_reason ? ` (“${e.approver_reason}”)` : ''}` : '',
         ),
