@@ -4,7 +4,7 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, errorCode, fixture, ok } from '../helpers.js';
 import { connectWithOAuth, ConnectorAuth } from '../oauth/connector.js';
-import { initialize, startOAuthServer, STATIC_TOKEN, withToken, type OAuthSetup } from '../oauth/setup.js';
+import { FILE_TOKEN, initialize, startOAuthServer, STATIC_TOKEN, withToken, type OAuthSetup } from '../oauth/setup.js';
 
 /**
  * serve --http as an OAuth 2.1 resource server of a real authorization server (oidc-provider on
@@ -147,13 +147,19 @@ describe('sessions and other callers', () => {
     await carol.client.close();
   });
 
-  it('keeps the configured token working beside OAuth, and scores over REST with either', async () => {
+  it('keeps the configured tokens (MLOPS_MCP_TOKEN, the tokens file) working beside OAuth, and scores over REST with any', async () => {
     const client = new Client({ name: 'ci', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(s.mcp), { requestInit: { headers: { authorization: `Bearer ${STATIC_TOKEN}` } } }));
     expect(await toolNames(client)).toContain('rollback_model');
     await client.close();
+    const dashboard = new Client({ name: 'grafana', version: '1.0.0' });
+    await dashboard.connect(new StreamableHTTPClientTransport(new URL(s.mcp), { requestInit: { headers: { authorization: `Bearer ${FILE_TOKEN}` } } }));
+    expect(await toolNames(dashboard)).not.toContain('promote_model');
+    const forbidden = await call(dashboard, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'staging', reason: 'try' });
+    expect(forbidden.content[0].text).toContain('token "dashboard" has read');
+    await dashboard.close();
     const robot = await s.issuer.clientCredentialsToken(s.mcp, 'mlops:read');
-    for (const token of [STATIC_TOKEN, robot]) {
+    for (const token of [STATIC_TOKEN, FILE_TOKEN, robot]) {
       const r = await withToken(`${s.server.url}/api/v1/predict/nba_points`, token, { body: { features: ROW } });
       expect(r.status).toBe(200);
       expect(r.body).toMatchObject({ name: 'nba_points' });

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { spawnHttp, type SpawnedHttp } from '../e2e/spawn.js';
 import { tempDir } from '../helpers.js';
@@ -7,6 +8,8 @@ import { PEOPLE, startIssuer, type TestIssuer } from './issuer.js';
 export { PEOPLE };
 
 export const STATIC_TOKEN = 'static-ci-token-0123456789abcdef';
+/** A read token of the tokens file (MLOPS_MCP_TOKENS_FILE), named "dashboard". */
+export const FILE_TOKEN = 'tokens-file-dashboard-0123456789';
 /** The public client registered at the issuer for the status page (redirect URI <server URL>/). */
 export const STATUS_PAGE_CLIENT = 'mlops-status-page';
 
@@ -27,8 +30,12 @@ export async function startOAuthServer(options: { env?: Record<string, string>; 
   const port = await freePort();
   const mcp = `http://127.0.0.1:${port}/mcp`;
   const issuer = await startIssuer({ resource: mcp, users: PEOPLE, tokenFormat: options.tokenFormat, registrationFromBrowsers: options.registrationFromBrowsers, publicClients: [{ client_id: STATUS_PAGE_CLIENT, redirect_uri: `http://127.0.0.1:${port}/` }] });
-  const home = path.join(tempDir(), 'home');
-  const server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: home, MLOPS_MCP_OAUTH_ISSUER: issuer.url, MLOPS_MCP_TOKEN: STATIC_TOKEN, ...options.env }, port);
+  const dir = tempDir();
+  const home = path.join(dir, 'home');
+  const tokensFile = path.join(dir, 'tokens.json');
+  fs.writeFileSync(tokensFile, JSON.stringify({ tokens: [{ name: 'dashboard', role: 'read', token: FILE_TOKEN }] }));
+  const env = { MLOPS_MCP_HOME: home, MLOPS_MCP_OAUTH_ISSUER: issuer.url, MLOPS_MCP_TOKEN: STATIC_TOKEN, MLOPS_MCP_TOKENS_FILE: tokensFile, ...options.env };
+  const server = await spawnHttp(['--demo'], env, port);
   return {
     issuer,
     server,
