@@ -14,7 +14,8 @@ interface ServeOptions {
   http?: boolean;
   host: string;
   port: number;
-  demo?: boolean;
+  /** true (or 'history'): the demo models and a week of their history; 'models': the models alone. */
+  demo?: boolean | string;
   readOnly?: boolean;
 }
 
@@ -29,7 +30,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const readOnly = Boolean(options.readOnly) || config.readOnly;
   const logger = createLogger(config.logLevel);
   const app = await createAppContext(config, logger);
-  if (options.demo) await loadDemo(app);
+  if (options.demo) await loadDemo(app, { history: options.demo !== 'models' });
 
   let closeTransport: () => Promise<void> = async () => undefined;
   let stopping = false;
@@ -76,7 +77,12 @@ program
   .option('--http', 'serve Streamable HTTP at /mcp, plus /healthz')
   .option('--host <host>', 'HTTP bind address (a non-loopback address needs MLOPS_MCP_TOKEN, MLOPS_MCP_TOKENS_FILE or MLOPS_MCP_OAUTH_ISSUER)', '127.0.0.1')
   .option('--port <port>', 'HTTP port (0 picks a free one)', port, 3000)
-  .option('--demo', 'register and promote the demo models from fixtures/ when the registry is empty')
+  .addOption(
+    new Option(
+      '--demo [content]',
+      'when the registry is empty, register and promote the demo models from fixtures/ and simulate a week of their use (predictions, outcomes, an A/B split, a drift run); "models": the models alone',
+    ).choices(['history', 'models']),
+  )
   .option('--read-only', 'serve only read tools (also MLOPS_MCP_READ_ONLY=1)')
   .action(async (options: ServeOptions) => {
     try {

@@ -71,7 +71,24 @@ export const configSchema = z.object({
   MODEL_THREADS: positiveInt('MODEL_THREADS')
     .max(64)
     .default(1)
-    .describe('onnxruntime intra-op threads per session; 1 keeps one model run on the request thread (onnxruntime\'s own default spins a thread per core)'),
+    .describe('onnxruntime intra-op threads per session; 1 keeps one run on its model process\'s thread (onnxruntime\'s own default spins a thread per core)'),
+  MODEL_PROCESSES: positiveInt('MODEL_PROCESSES')
+    .max(64)
+    .default(2)
+    .describe('Processes that run models (each loads the models it runs); one model runs in all but one of them at most, so a slow one cannot hold every run'),
+  MODEL_RUN_TIMEOUT_MS: positiveInt('MODEL_RUN_TIMEOUT_MS')
+    .default(10_000)
+    .describe('A model run (a predict, a batch\'s run of one version, a health probe, registration\'s run on zeros) past this many ms is stopped: the call fails and its model process is replaced'),
+  MODEL_LOAD_TIMEOUT_MS: positiveInt('MODEL_LOAD_TIMEOUT_MS')
+    .default(30_000)
+    .describe('Loading a model (to serve it, or to check it at registration) past this many ms is stopped the same way'),
+  MODEL_MEMORY_MB: positiveInt('MODEL_MEMORY_MB')
+    .min(128, 'MODEL_MEMORY_MB must be at least 128: Node and onnxruntime take about 100 MiB of it before any model')
+    .default(1024)
+    .describe('Memory each model process may allocate (its data segment, RLIMIT_DATA, on Linux): its models, every tensor of a run, ~100 MiB of Node and onnxruntime; registration refuses a model that needs more to load or to run on one row'),
+  MODEL_MAX_OUTPUT_MB: positiveInt('MODEL_MAX_OUTPUT_MB')
+    .default(64)
+    .describe('The outputs of one model run, together, in MiB; a run that answers more fails'),
   MLOPS_MCP_MAX_MODEL_MB: positiveInt('MLOPS_MCP_MAX_MODEL_MB')
     .max(2047, 'MLOPS_MCP_MAX_MODEL_MB may not exceed 2047: protobuf, and so ONNX, holds at most 2 GiB in one file')
     .default(2047)
@@ -83,6 +100,16 @@ export const configSchema = z.object({
   ALERT_MIN_REQUESTS: positiveInt('ALERT_MIN_REQUESTS').default(20).describe('Requests a model needs in the window before error-rate and latency alerts apply'),
   ALERT_ERROR_RATE: positiveNumber('ALERT_ERROR_RATE').max(1, 'ALERT_ERROR_RATE is a fraction between 0 and 1').default(0.05).describe('Error rate above which high_error_rate (critical) is raised'),
   ALERT_P95_LATENCY_MS: positiveNumber('ALERT_P95_LATENCY_MS').default(100).describe('p95 latency above which high_latency (warning) is raised'),
+  ALERT_PERFORMANCE_DROP: positiveNumber('ALERT_PERFORMANCE_DROP')
+    .max(1, 'ALERT_PERFORMANCE_DROP is a fraction between 0 and 1')
+    .default(0.02)
+    .describe('A version metric this fraction worse than its registered baseline raises performance_degradation (warning)'),
+  ALERT_MIN_OUTCOMES: positiveInt('ALERT_MIN_OUTCOMES').default(100).describe('Outcomes a version needs before performance alerts apply'),
+  ALERT_OUTCOME_WINDOW: positiveInt('ALERT_OUTCOME_WINDOW').default(1000).describe("Each version's newest outcomes that alerts, health_check and /metrics judge"),
+  ALERT_CACHE_HIT_RATE: positiveNumber('ALERT_CACHE_HIT_RATE')
+    .max(1, 'ALERT_CACHE_HIT_RATE is a fraction between 0 and 1')
+    .default(0.7)
+    .describe('ONNX session cache hit rate over the alert window below which cache_hit_rate_low (warning) is raised'),
   HEALTH_MIN_FREE_DISK_MB: positiveNumber('HEALTH_MIN_FREE_DISK_MB').default(500).describe('Free disk below which storage is degraded (unhealthy below a tenth of it)'),
   MLFLOW_TRACKING_URI: z.url({ message: 'MLFLOW_TRACKING_URI must be an http(s) URL, e.g. http://127.0.0.1:5000' }).optional().describe('Mirror the registry into this MLflow server, and import from it'),
   MLFLOW_SYNC_INTERVAL_MS: positiveInt('MLFLOW_SYNC_INTERVAL_MS').default(2000).describe('How often pending changes are pushed to MLflow'),
@@ -146,6 +173,11 @@ export interface Config {
   modelCacheSize: number;
   modelCacheTtlMs: number;
   modelThreads: number;
+  modelProcesses: number;
+  modelRunTimeoutMs: number;
+  modelLoadTimeoutMs: number;
+  modelMemoryMb: number;
+  modelMaxOutputBytes: number;
   maxModelBytes: number;
   predictionLogFlushMs: number;
   predictionLogMaxRows: number;
@@ -154,6 +186,10 @@ export interface Config {
   alertMinRequests: number;
   alertErrorRate: number;
   alertP95LatencyMs: number;
+  alertPerformanceDrop: number;
+  alertMinOutcomes: number;
+  alertOutcomeWindow: number;
+  alertCacheHitRate: number;
   minFreeDiskMb: number;
   logLevel: RawConfig['LOG_LEVEL'];
   mlflowTrackingUri: string | undefined;
@@ -242,6 +278,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     modelCacheSize: raw.MODEL_CACHE_SIZE,
     modelCacheTtlMs: raw.MODEL_CACHE_TTL * 1000,
     modelThreads: raw.MODEL_THREADS,
+    modelProcesses: raw.MODEL_PROCESSES,
+    modelRunTimeoutMs: raw.MODEL_RUN_TIMEOUT_MS,
+    modelLoadTimeoutMs: raw.MODEL_LOAD_TIMEOUT_MS,
+    modelMemoryMb: raw.MODEL_MEMORY_MB,
+    modelMaxOutputBytes: raw.MODEL_MAX_OUTPUT_MB * 1024 * 1024,
     maxModelBytes: raw.MLOPS_MCP_MAX_MODEL_MB * 1024 * 1024,
     predictionLogFlushMs: raw.PREDICTION_LOG_FLUSH_MS,
     predictionLogMaxRows: raw.PREDICTION_LOG_MAX_ROWS,
@@ -250,6 +291,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     alertMinRequests: raw.ALERT_MIN_REQUESTS,
     alertErrorRate: raw.ALERT_ERROR_RATE,
     alertP95LatencyMs: raw.ALERT_P95_LATENCY_MS,
+    alertPerformanceDrop: raw.ALERT_PERFORMANCE_DROP,
+    alertMinOutcomes: raw.ALERT_MIN_OUTCOMES,
+    alertOutcomeWindow: raw.ALERT_OUTCOME_WINDOW,
+    alertCacheHitRate: raw.ALERT_CACHE_HIT_RATE,
     minFreeDiskMb: raw.HEALTH_MIN_FREE_DISK_MB,
     logLevel: raw.LOG_LEVEL,
     mlflowTrackingUri: raw.MLFLOW_TRACKING_URI,

@@ -11,10 +11,13 @@ import { AlertService } from './monitoring/alerts.js';
 import { DriftService } from './monitoring/drift-service.js';
 import { DriftThreads } from './monitoring/drift-threads.js';
 import { ArtifactStore, STALE_TEMP_MS } from './registry/artifacts.js';
+import { PerformanceService } from './performance/service.js';
 import { ModelRegistry } from './registry/registry.js';
 import { LISTED_VERSIONS, RegistryWatch } from './registry/watch.js';
-import { loadOnnxRuntime } from './serving/runtime.js';
 import { ServingMetrics } from './serving/metrics.js';
+import { ModelChecks } from './serving/model-check.js';
+import type { ModelLimits } from './serving/model-limits.js';
+import { ModelPool } from './serving/model-pool.js';
 import { PredictionLog } from './serving/prediction-log.js';
 import { ServingService } from './serving/serving.js';
 import { SessionCache } from './serving/session-cache.js';
@@ -31,10 +34,15 @@ export interface AppContext {
   registry: ModelRegistry;
   /** Tells when the model versions or their stages changed, here or on another server. */
   registryWatch: RegistryWatch;
+  /** The processes models run in. */
+  models: ModelPool;
+  /** Registration's checks of a model, in a process of their own. */
+  checks: ModelChecks;
   sessions: SessionCache;
   alerts: AlertService;
   serving: ServingService;
   drift: DriftService;
+  performance: PerformanceService;
   /** Set when MLFLOW_TRACKING_URI is. */
   mlflow: { client: MlflowClient; sync: MlflowSync } | null;
   /** Pushes alerts to the configured receivers (none configured: it pushes nothing). */
@@ -64,10 +72,24 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     // Housekeeping never stops a start (another server on this home may hold the database).
     logger.warn({ err: e }, 'did not look for unnamed artifacts this time (the registry was busy); the next start will');
   }
-  const sessions = new SessionCache(loadOnnxRuntime, (sha256) => artifacts.read(sha256), config.modelCacheSize, config.modelCacheTtlMs, config.modelThreads);
+  const limits: ModelLimits = {
+    runTimeoutMs: config.modelRunTimeoutMs,
+    loadTimeoutMs: config.modelLoadTimeoutMs,
+    memoryMb: config.modelMemoryMb,
+    maxOutputBytes: config.modelMaxOutputBytes,
+  };
+  const models = new ModelPool({
+    processes: config.modelProcesses,
+    threads: config.modelThreads,
+    limits,
+    readModel: (sha256) => artifacts.read(sha256),
+    onRestart: (why) => logger.warn({ reason: why.message }, 'a model process ended; the next run starts another'),
+  });
+  const sessions = new SessionCache(models, config.modelCacheSize, config.modelCacheTtlMs);
+  const checks = new ModelChecks(limits, config.modelThreads);
   const alerts = new AlertService(store.alerts);
   const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;
-  const registry = new ModelRegistry({ store: store.registry, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, maxModelBytes: config.maxModelBytes, mlflow });
+  const registry = new ModelRegistry({ store: store.registry, artifacts, checker: checks, allowedDirs: config.allowedDirs, maxModelBytes: config.maxModelBytes, mlflow });
   const predictionLog = new PredictionLog({ sink: store.predictions.openSink(), logger }, {
     flushMs: config.predictionLogFlushMs,
     maxRows: config.predictionLogMaxRows,
@@ -83,7 +105,6 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     registry: store.registry,
     artifacts,
     sessions,
-    runtime: loadOnnxRuntime,
     log: predictionLog,
     stats,
     metrics,
@@ -92,6 +113,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     alertErrorRate: config.alertErrorRate,
     alertP95LatencyMs: config.alertP95LatencyMs,
     alertMinRequests: config.alertMinRequests,
+    alertCacheHitRate: config.alertCacheHitRate,
     alertWindowMs: config.alertWindowMs,
   });
   const mlflowSync = mlflow ? new MlflowSync({ outbox: store.outbox, leader: store.outboxLeader, registry: store.registry, drift: store.drift, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
@@ -110,17 +132,31 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     readCsv: (fd, displayName, features, onProgress) => driftThreads.readCsv(fd, displayName, features, onProgress),
     prepareReference: (feature, values) => driftThreads.prepareReference(feature, values),
   });
+  const performance = new PerformanceService({
+    outcomes: store.outcomes,
+    registry,
+    alerts,
+    logger,
+    allowedDirs: config.allowedDirs,
+    logMaxAgeMs: config.predictionLogMaxAgeMs,
+    flushLog: () => predictionLog.flush(),
+    watch: { drop: config.alertPerformanceDrop, minOutcomes: config.alertMinOutcomes, window: config.alertOutcomeWindow },
+  });
+  metrics.exportPerformance(async () =>
+    (await performance.watch.latest()).map((s) => ({ name: s.name, version: s.version, n: s.evaluation.n, values: Object.fromEntries(Object.entries(s.evaluation.values).map(([k, v]) => [k, v?.value])) })),
+  );
   const health = new HealthService({
     database: store.database,
     registry: store.registry,
     traffic: store.traffic,
     drift: store.drift,
     artifacts,
-    runtime: loadOnnxRuntime,
+    runtime: () => models.status(),
     alerts,
     serving,
     stats,
     predictionLog,
+    performance: performance.watch,
     alertErrorRate: config.alertErrorRate,
     alertP95LatencyMs: config.alertP95LatencyMs,
     alertMinRequests: config.alertMinRequests,
@@ -149,10 +185,13 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     artifacts,
     registry,
     registryWatch,
+    models,
+    checks,
     sessions,
     alerts,
     serving,
     drift,
+    performance,
     mlflow: mlflow && mlflowSync && { client: mlflow, sync: mlflowSync },
     alertDelivery,
     links,
@@ -171,6 +210,8 @@ export async function createAppContext(config: Config, logger: Logger = createLo
       await mlflowSync?.stop();
       await alertDelivery.stop();
       await sessions.close();
+      await models.close();
+      await checks.close();
       await store.close();
     },
   };

@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { packageRoot } from './config.js';
 import { DomainError } from './errors.js';
 import type { AppContext } from './context.js';
+import { simulateHistory } from './demo-history.js';
 import { ModelRegistry } from './registry/registry.js';
-import { loadOnnxRuntime } from './serving/runtime.js';
 
 export const FIXTURES_DIR = path.join(packageRoot, 'fixtures');
 
@@ -35,22 +35,28 @@ const DEMO_ACTOR = { actor: 'mlops-mcp --demo', reason: 'demo registry' };
 
 /**
  * Registers the demo models from fixtures/ (see fixtures/README.md) and promotes them, when the
- * registry holds no model yet. The fixtures are ours, not a tool argument, so they are read
- * through a registry confined to fixtures/ whatever MLOPS_MCP_ALLOWED_DIRS says.
+ * registry holds no model yet, then (unless options.history is false) gives them a week of
+ * history (src/demo-history.ts). The
+ * fixtures are ours, not a tool argument, so they are read through a registry confined to
+ * fixtures/ whatever MLOPS_MCP_ALLOWED_DIRS says.
  */
-export async function loadDemo(app: AppContext): Promise<boolean> {
+export async function loadDemo(app: AppContext, options: { history: boolean } = { history: true }): Promise<boolean> {
   const existing = await app.registry.list({ limit: 1 });
   if (existing.versions.length) {
     app.logger.info('registry not empty: demo models not loaded');
     return false;
   }
   const manifest = manifestSchema.parse(JSON.parse(await fs.readFile(path.join(FIXTURES_DIR, 'models.json'), 'utf8')));
-  const registry = new ModelRegistry({ store: app.store.registry, artifacts: app.artifacts, runtime: loadOnnxRuntime, allowedDirs: [FIXTURES_DIR] });
+  let registeredAll = true;
+  const registry = new ModelRegistry({ store: app.store.registry, artifacts: app.artifacts, checker: app.checks, allowedDirs: [FIXTURES_DIR] });
   for (const m of manifest.models) {
     const version = `v${m.version}`;
     // Another server on the same home may be loading the demo at the same moment: what it
     // registered first is kept.
-    if (await app.store.registry.getVersion(m.name, version)) continue;
+    if (await app.store.registry.getVersion(m.name, version)) {
+      registeredAll = false;
+      continue;
+    }
     const input = {
       name: m.name,
       artifactPath: path.join(FIXTURES_DIR, m.file),
@@ -67,10 +73,16 @@ export async function loadDemo(app: AppContext): Promise<boolean> {
         throw e;
       },
     );
-    if (!registered) continue;
+    if (!registered) {
+      registeredAll = false;
+      continue;
+    }
     const stage = DEMO_STAGES[`${m.name}/${version}`];
     if (stage) await registry.promote(m.name, { version, targetStage: stage, archiveExisting: true }, DEMO_ACTOR);
   }
-  app.logger.info({ models: manifest.models.length }, 'demo models registered');
+  // Another server on this home loading the demo at the same moment registered some: it writes the history.
+  const history = options.history && registeredAll;
+  if (history) await simulateHistory(app, FIXTURES_DIR, DEMO_ACTOR);
+  app.logger.info({ models: manifest.models.length, history }, 'demo models registered');
   return true;
 }

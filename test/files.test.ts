@@ -31,6 +31,15 @@ describe('resolveAllowedFile (real files and symlinks)', () => {
     expect(String(err)).not.toContain('TOP SECRET');
   });
 
+  it('refuses a sibling directory whose name starts with an allowed one (a path check, not a prefix check)', async () => {
+    const { root, allowed } = layout();
+    const evil = path.join(root, 'allowed-evil');
+    fs.mkdirSync(evil);
+    fs.writeFileSync(path.join(evil, 'model.onnx'), 'model');
+    await expect(resolveAllowedFile('artifact_path', path.join(evil, 'model.onnx'), [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
+    await expect(openAllowedFile('artifact_path', path.join(evil, 'model.onnx'), [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
+  });
+
   it('names the allowed directories as configured (not their symlink targets) in a refusal, so the caller knows where to put the file', async () => {
     const { root, allowed, outside } = layout();
     fs.symlinkSync(allowed, path.join(root, 'via-link'));

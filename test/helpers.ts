@@ -48,8 +48,11 @@ export const PREDICTION_LOG_TABLES = ['predictions', 'prediction_minutes', 'pred
 export function dumpTables(dbPath: string, exclude: readonly string[] = []): Record<string, unknown[]> {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).filter((t) => !exclude.includes(t.name));
-    return Object.fromEntries(tables.map(({ name }) => [name, db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all()]));
+    const tables = (db.prepare("SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND name IN (SELECT name FROM sqlite_master WHERE type = 'table') ORDER BY name").all() as Array<{ name: string; wr: number }>).filter(
+      (t) => !exclude.includes(t.name),
+    );
+    // A WITHOUT ROWID table has no rowid: its primary key orders it.
+    return Object.fromEntries(tables.map(({ name, wr }) => [name, db.prepare(`SELECT * FROM "${name}"${wr ? '' : ' ORDER BY rowid'}`).all()]));
   } finally {
     db.close();
   }

@@ -11,10 +11,12 @@ import type { TrafficStore } from '../serving/ports.js';
 import { describeDamage, type ArtifactStore } from '../registry/artifacts.js';
 import { servedArtifact } from '../registry/rules.js';
 import type { ModelVersion } from '../registry/types.js';
-import type { OnnxRuntime } from '../serving/runtime.js';
+import type { PoolStatus } from '../serving/model-pool.js';
 import type { PredictionLog } from '../serving/prediction-log.js';
 import type { ServingService } from '../serving/serving.js';
 import type { ServingStats } from '../serving/stats.js';
+import { primaryMetric } from '../performance/evaluate.js';
+import type { PerformanceWatch } from '../performance/watch.js';
 import type { DatabaseProbe } from './ports.js';
 
 export const COMPONENT_STATUSES = ['healthy', 'degraded', 'unhealthy'] as const;
@@ -28,6 +30,7 @@ export const COMPONENTS = [
   'ab_routing',
   'drift_monitoring',
   'prediction_metrics',
+  'model_performance',
   'storage',
   'mlflow',
   'alert_delivery',
@@ -61,11 +64,13 @@ export interface HealthDeps {
   traffic: Pick<TrafficStore, 'trafficConfigs' | 'servingState'>;
   drift: Pick<DriftStore, 'latestRuns' | 'referenceCount'>;
   artifacts: ArtifactStore;
-  runtime: () => Promise<OnnxRuntime>;
+  /** The model processes' state (no round trip: a process busy with a slow model still answers here). */
+  runtime: () => PoolStatus;
   alerts: AlertService;
   serving: ServingService;
   stats: ServingStats;
   predictionLog: PredictionLog;
+  performance: Pick<PerformanceWatch, 'latest'>;
   alertErrorRate: number;
   alertP95LatencyMs: number;
   alertMinRequests: number;
@@ -90,6 +95,7 @@ export class HealthService {
       ab_routing: () => this.checkRouting(),
       drift_monitoring: () => this.checkDrift(),
       prediction_metrics: () => this.checkPredictions(),
+      model_performance: () => this.checkPerformance(),
       storage: () => this.checkStorage(),
       mlflow: () => this.checkMlflow(),
       alert_delivery: () => this.checkAlertDelivery(),
@@ -163,9 +169,10 @@ export class HealthService {
   }
 
   private async checkRuntime() {
-    const ort = await this.deps.runtime();
-    const backends = ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
-    return { status: 'healthy' as const, detail: `onnxruntime-node ${ort.env.versions.node ?? '?'} loaded (backends: ${backends.join(', ')})` };
+    const s = this.deps.runtime();
+    const version = s.version ? `onnxruntime-node ${s.version}` : 'onnxruntime-node starts with the first model run';
+    const replaced = s.restarts ? `; ${s.restarts} replaced since start (a model past a time or memory limit, or a crash)` : '';
+    return { status: 'healthy' as const, detail: `${version}; ${s.running} of ${s.processes} model processes running, ${s.busy} busy, ${s.queued} runs queued${replaced}` };
   }
 
   /**
@@ -267,6 +274,27 @@ export class HealthService {
     if (failing.length) return { status: 'unhealthy' as const, detail: `error rate above ${this.deps.alertErrorRate * 100}% — ${detail}` };
     if (slow.length || log.lastFlushFailed || log.dropped) return { status: 'degraded' as const, detail };
     return { status: 'healthy' as const, detail };
+  }
+
+  /**
+   * What outcomes say of each version that has them, over its newest outcomes: degraded when a
+   * version with enough of them is worse than its registered baseline by more than the alert
+   * threshold, or past a floor of its tags.
+   */
+  private async checkPerformance() {
+    const standings = await this.deps.performance.latest();
+    if (!standings.length) return { status: 'healthy' as const, detail: 'no outcomes recorded yet: record_outcomes joins actual results to logged predictions' };
+    const parts = standings.map((s) => {
+      const primary = primaryMetric(s.evaluation.task);
+      const value = s.evaluation.values[primary]?.value;
+      const trouble = [
+        ...s.dropped.map((d) => `${d.metric} ${((d.worseBy ?? 0) * 100).toFixed(1)}% worse than baseline ${d.baseline}`),
+        ...s.crossed.map((c) => `${c.metric} ${c.bound === 'min' ? 'below' : 'above'} ${c.limit}`),
+      ];
+      return `${s.name} ${s.version}: ${primary} ${value === undefined ? '–' : value.toFixed(4)} over ${s.evaluation.n} outcomes${trouble.length ? ` (${trouble.join(', ')}${s.judged ? '' : ', too few outcomes to alert'})` : ''}`;
+    });
+    const degraded = standings.some((s) => s.judged && (s.dropped.length || s.crossed.length));
+    return { status: degraded ? ('degraded' as const) : ('healthy' as const), detail: parts.join('; ') };
   }
 
   /** MLflow reachable, and how much of the outbox waits (degraded: unreachable or a change waiting over a minute). */

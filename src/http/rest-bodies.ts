@@ -55,9 +55,22 @@ function objectBody(body: unknown, takes: string): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-function parsed<T>(schema: z.ZodType<T>, body: Record<string, unknown>, takes: string): T {
+function parsed<T>(schema: z.ZodType<T>, body: unknown, takes: string): T {
   const r = schema.safeParse(body);
   if (!r.success) throw bad(`${issuesText(r.error.issues, body)} (${takes}).`);
+  return r.data;
+}
+
+/** A body of any JSON type the schema checks; a refusal names the field and what the route takes. */
+export function parseBody<T>(schema: z.ZodType<T>, raw: unknown, takes: string): T {
+  if (raw === undefined) throw bad(`the body is empty; send ${takes} as JSON (Content-Type: application/json).`);
+  return parsed(schema, raw, takes);
+}
+
+/** A query string the schema checks; a refusal names the parameter. */
+export function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
+  const r = schema.safeParse(query);
+  if (!r.success) throw new DomainError('invalid_argument', `invalid query: ${issuesText(r.error.issues, query)}.`);
   return r.data;
 }
 

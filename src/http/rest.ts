@@ -11,6 +11,7 @@ import { ROUTED_BY } from '../serving/serving.js';
 import { VERSION } from '../version.js';
 import { restError } from './responses.js';
 import { invocationRows, MAX_REST_ROWS, parseInvocation, parsePredictBody } from './rest-bodies.js';
+import { performanceRoutes } from './rest-performance.js';
 
 /**
  * REST scoring for applications: the deployment guide's /api/v1 API and MLflow's scoring
@@ -60,6 +61,10 @@ const HTTP_STATUS: Record<string, [number, string]> = {
   not_found: [404, 'RESOURCE_DOES_NOT_EXIST'],
   invalid_argument: [400, 'BAD_REQUEST'],
   failed_precondition: [409, 'INVALID_STATE'],
+  path_not_allowed: [403, 'PERMISSION_DENIED'],
+  file_not_found: [404, 'RESOURCE_DOES_NOT_EXIST'],
+  read_only: [403, 'PERMISSION_DENIED'],
+  forbidden: [403, 'PERMISSION_DENIED'],
   invalid_model: [500, 'INTERNAL_ERROR'],
   internal: [500, 'INTERNAL_ERROR'],
   // The server shutting down, or the disk refusing: retry later (they were 400 BAD_REQUEST).
@@ -108,8 +113,9 @@ const routingKey = (req: Request) => {
 };
 
 /** Routes under /api/v1 (mount it there) and /invocations (the handler of `invocationsRouter`). */
-export function apiV1Router(app: AppContext): Router {
+export function apiV1Router(app: AppContext, options: { readOnly: boolean } = { readOnly: false }): Router {
   const r = express.Router();
+  performanceRoutes(r, app, options, { fail: (res, e) => sendError(res, e, app), modelName, body: jsonBody });
 
   r.post('/predict/:name', async (req, res) => {
     try {

@@ -86,7 +86,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   const authed = auth.required ? [bearerAuth(auth)] : [];
   /** The caller (when one is required), then the body: what every POST route of ours reads first. */
   const authedBody = [...authed, express.json({ limit: BODY_LIMIT, verify: markProtoFree })];
-  web.use('/api/v1', ...authedBody, apiV1Router(app));
+  web.use('/api/v1', ...authedBody, apiV1Router(app, { readOnly: options.readOnly }));
   web.use('/invocations', ...authedBody, invocationsRouter(app));
 
   web.get('/healthz', async (_req, res) => {

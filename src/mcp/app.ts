@@ -19,7 +19,7 @@ export const DASHBOARD_HTML = path.join(packageRoot, 'dist', 'ui', 'dashboard.ht
 export const STATUS_PAGE_HTML = path.join(packageRoot, 'dist', 'ui', 'status.html');
 
 /** The tools whose results a host shows with the dashboard. */
-export const DASHBOARD_TOOLS: readonly string[] = ['health_check', 'list_models', 'get_traffic_config', 'detect_drift'];
+export const DASHBOARD_TOOLS: readonly string[] = ['health_check', 'list_models', 'get_traffic_config', 'detect_drift', 'get_model_performance'];
 
 /**
  * A tool's MCP Apps `_meta`, or undefined for a tool without any: the link to the dashboard (the

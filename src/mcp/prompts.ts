@@ -77,4 +77,28 @@ export function registerPrompts(server: McpServer, app: AppContext): void {
         ].join('\n'),
       ),
   );
+
+  server.registerPrompt(
+    'evaluate_ab_test',
+    {
+      title: 'Is the new model better?',
+      description: 'Outcomes → per-variant metrics with intervals → a verdict with its p-value → promote, wait, or stop the test',
+      argsSchema: {
+        name: completable(z.string().describe('Model name'), modelNames),
+        alpha: z.string().optional().describe('Significance level (default 0.05)'),
+        min_effect: z.string().optional().describe("Smallest difference worth detecting, in the metric's units (default 2% of the control's value)"),
+      },
+    },
+    ({ name, alpha, min_effect }) =>
+      userText(
+        [
+          `Decide whether the challenger in ${name}'s A/B test predicts better than the control, step by step. Stop and tell me if a step fails.`,
+          `1. Call get_traffic_config with name "${name}": which versions share the traffic, with which weights, since when. If there is no split, say so and suggest configure_ab_test (dry_run: true first).`,
+          `2. Call get_model_performance with name "${name}"${alpha ? `, alpha ${alpha}` : ''}${min_effect ? `, min_effect ${min_effect}` : ''}. If a variant has no or few outcomes, explain that outcomes are recorded with record_outcomes ({prediction_id, actual} for the predictions each variant served, or a CSV) and ask me for them; do not guess.`,
+          '3. Report, for each variant: its metric (MAE for regressors, accuracy for classifiers) with its 95% interval and n; then the challenger − control difference with its interval and p-value, and the verdict. Say plainly what the verdict means: "better" or "worse" only when the difference is significant at alpha; "not yet" means the data cannot tell yet — give outcomes_needed (the outcomes still to collect, at the current split, to detect min_effect with 80% power). Do not call a difference real because it looks large, and do not stop a test early because of one peek at the p-value.',
+          '4. Compare each version with its registered baseline (baseline in the answer) and mention performance_degradation or model_accuracy_degraded alerts from get_alerts with name and hours 168.',
+          `5. Recommend one of: promote the challenger (safe_promotion, with dry_run: true first) when it is better; keep the control and end the split (configure_ab_test giving the control all the weight) when it is worse; keep collecting outcomes when not yet. Ask me before changing anything.`,
+        ].join('\n'),
+      ),
+  );
 }

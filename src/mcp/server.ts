@@ -44,12 +44,12 @@ export interface McpServerOptions {
   caller?: Caller | undefined;
 }
 
-const RANK: Record<Role, number> = { read: 0, operate: 1, admin: 2 };
+/** Roles in order of rights: a caller may do what a role of lower or equal rank may. */
+export const RANK: Record<Role, number> = { read: 0, operate: 1, admin: 2 };
 
-/** The least role that may call a tool at all; a call that reaches production needs admin on top. */
+/** The least role that may call a tool at all (its definition's, else by its effect); a call that reaches production needs admin on top. */
 export function minimumRole(tool: ToolDefinition): Role {
-  if (tool.effect === 'read') return 'read';
-  return tool.name === 'rollback_model' ? 'admin' : 'operate';
+  return tool.minimumRole ?? (tool.effect === 'read' ? 'read' : 'operate');
 }
 
 /** The annotations a client sees, derived from the tool's effect so they cannot disagree with it. */
@@ -63,7 +63,7 @@ export function annotationsFor(tool: ToolDefinition): ToolAnnotations {
   };
 }
 
-const INSTRUCTIONS = `mlops-mcp operates ML models: health_check for system health; list_models, get_model and get_model_history for the registry; predict and batch_predict to score; configure_ab_test and get_traffic_config for A/B splits; set_drift_reference and detect_drift for drift; promote_model, rollback_model and archive_model change stages (try dry_run: true first and give a reason); get_alerts for recent events. Errors start with a code (not_found, invalid_argument, failed_precondition, forbidden, …) and say what to do next.`;
+const INSTRUCTIONS = `mlops-mcp operates ML models: health_check for system health; list_models, get_model and get_model_history for the registry; predict and batch_predict to score; configure_ab_test and get_traffic_config for A/B splits; set_drift_reference and detect_drift for drift; record_outcomes and get_model_performance for what predictions were worth (A/B verdicts); promote_model, rollback_model and archive_model change stages (try dry_run: true first and give a reason); get_alerts for recent events. Errors start with a code (not_found, invalid_argument, failed_precondition, forbidden, …) and say what to do next.`;
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 

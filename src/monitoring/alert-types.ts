@@ -10,6 +10,9 @@ export const ALERT_TYPES = [
   'model_archived',
   'traffic_changed',
   'system_unhealthy',
+  'performance_degradation',
+  'model_accuracy_degraded',
+  'cache_hit_rate_low',
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 

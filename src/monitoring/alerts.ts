@@ -29,6 +29,11 @@ export class AlertService {
     return this.store.raiseOnce(key, alert, quietMs);
   }
 
+  /** See AlertStore.endEpisode. */
+  endEpisode(key: string): Promise<void> {
+    return this.store.endEpisode(key);
+  }
+
   async list(query: AlertQuery): Promise<{ alerts: Alert[]; nextCursor: string | null }> {
     const since = new Date(this.now().getTime() - query.hours * 3_600_000).toISOString();
     const beforeId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, alertCursor).id;

@@ -60,10 +60,21 @@ export interface AlertStore {
    * many servers see it. Answers the alert raised, or null.
    */
   raiseOnce(key: string, alert: AlertDraft | null, quietMs: number): Promise<Alert | null>;
+  /** Ends the episode `key` for every server: the next raiseOnce of it opens a new one. */
+  endEpisode(key: string): Promise<void>;
   /** Newest first. */
   list(filter: AlertFilter): Promise<Alert[]>;
   /** Alerts ever raised, by type and severity (alerts are never deleted: these only grow). */
   counts(): Promise<Array<{ type: string; severity: AlertSeverity; count: number }>>;
+}
+
+/** A reference to store: a model's (version null) or a version's, where it came from, its rows and prepared features. */
+export interface NewReference {
+  name: string;
+  version: string | null;
+  source: string;
+  rows: number;
+  features: readonly ReferenceFeature[];
 }
 
 export interface DriftStore {
@@ -72,14 +83,7 @@ export interface DriftStore {
    * and its features go, the new ones arrive, with an audit row. Answers when it was stored, and
    * the rows of the reference it replaced (null: there was none).
    */
-  replaceReference(
-    name: string,
-    version: string | null,
-    source: string,
-    rows: number,
-    features: readonly ReferenceFeature[],
-    who: Actor,
-  ): Promise<{ createdAt: string; replacedRows: number | null }>;
+  replaceReference(reference: NewReference, who: Actor): Promise<{ createdAt: string; replacedRows: number | null }>;
   getReference(name: string, version: string | null): Promise<DriftReference | undefined>;
   /** The rows of the stored reference, without its values (undefined: none stored). */
   referenceRows(name: string, version: string | null): Promise<number | undefined>;

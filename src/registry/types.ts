@@ -80,7 +80,7 @@ export interface ModelVersion {
   updatedAt: string;
 }
 
-export type AuditAction = 'register' | 'promote' | 'rollback' | 'archive' | 'configure_traffic' | 'set_drift_reference' | 'refused';
+export type AuditAction = 'register' | 'promote' | 'rollback' | 'archive' | 'configure_traffic' | 'set_drift_reference' | 'record_outcomes' | 'refused';
 
 export interface AuditEntry {
   id: number;

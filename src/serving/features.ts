@@ -117,12 +117,18 @@ export function tableToMatrix(table: FeatureTable, features: readonly string[], 
   return out;
 }
 
-/** The error for a named row whose keys are not the features: the first unknown one, else the missing ones. */
+/**
+ * The error for a named row whose keys are not the features: the first unknown one and the
+ * missing ones, both named (a misspelt name is both: "days_rst" unknown, "days_rest" missing).
+ */
 function wrongNames(where: string, named: Readonly<Record<string, number>>, features: readonly string[], index: ReadonlyMap<string, number>): DomainError {
   const unknown = Object.keys(named).find((key) => !index.has(key));
-  if (unknown !== undefined) return new DomainError('invalid_argument', `${where}unknown feature "${unknown.slice(0, 100)}"; expected: ${listNames(features)}.`);
   const missing = features.filter((f) => !Object.hasOwn(named, f));
-  return new DomainError('invalid_argument', `${where}missing feature${missing.length > 1 ? 's' : ''} ${listNames(missing)}; expected: ${listNames(features)}.`);
+  const missingText = missing.length ? `missing feature${missing.length > 1 ? 's' : ''} ${listNames(missing)}` : '';
+  if (unknown !== undefined) {
+    return new DomainError('invalid_argument', `${where}unknown feature "${unknown.slice(0, 100)}"${missingText ? ` and ${missingText}` : ''}; expected: ${listNames(features)}.`);
+  }
+  return new DomainError('invalid_argument', `${where}${missingText}; expected: ${listNames(features)}.`);
 }
 
 const notFinite = (where: string, feature: string, v: unknown) =>

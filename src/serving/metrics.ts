@@ -12,6 +12,18 @@ interface VariantMeter {
   n: number;
 }
 
+/** Outcome metrics exported per model and version: [metric, gauge name, help]. */
+const PERFORMANCE_GAUGES = [
+  ['r2', 'mlops_mcp_model_r2_score', 'R² of a regressor version over its newest outcomes'],
+  ['mae', 'mlops_mcp_model_mae', 'Mean absolute error of a regressor version over its newest outcomes'],
+  ['rmse', 'mlops_mcp_model_rmse', 'Root mean squared error of a regressor version over its newest outcomes'],
+  ['bias', 'mlops_mcp_model_bias', 'Mean of prediction − actual of a regressor version over its newest outcomes'],
+  ['accuracy', 'mlops_mcp_model_accuracy', 'Accuracy of a classifier version over its newest outcomes'],
+  ['log_loss', 'mlops_mcp_model_log_loss', 'Log loss of a classifier version over its newest outcomes'],
+  ['brier', 'mlops_mcp_model_brier_score', 'Brier score of a classifier version over its newest outcomes'],
+  ['roc_auc', 'mlops_mcp_model_roc_auc', 'ROC AUC of a binary classifier version over its newest outcomes'],
+] as const;
+
 /**
  * Prometheus metrics for /metrics, in a registry of this context's own (never prom-client's
  * global one). A prediction only bumps two numbers and stores its latency; prom-client's
@@ -72,6 +84,33 @@ export class ServingMetrics {
     cache('mlops_mcp_model_cache_size', 'ONNX sessions loaded', (s) => s.size);
     cache('mlops_mcp_model_cache_evictions', 'ONNX sessions evicted since start', (s) => s.evictions);
   }
+
+  /**
+   * Exports what outcomes say of each version (the newest outcomes of each, read by `read` at
+   * scrape time) as one gauge per metric, labelled by model and version only: R² as
+   * mlops_mcp_model_r2_score (the guides' rule model_r2_score < 0.92), the others by their names.
+   */
+  exportPerformance(read: () => Promise<ReadonlyArray<{ name: string; version: string; values: Readonly<Record<string, number | undefined>>; n: number }>>): void {
+    // prom-client collects every metric at once: each gauge reads (read() shares one read among them) and sets its own values.
+    const gauge = (name: string, help: string, value: (s: Awaited<ReturnType<typeof read>>[number]) => number | undefined) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['model', 'version'],
+        registers: [this.registry],
+        async collect() {
+          const standings = await read();
+          this.reset();
+          for (const s of standings) {
+            const v = value(s);
+            if (v !== undefined && Number.isFinite(v)) this.set({ model: s.name, version: s.version }, v);
+          }
+        },
+      });
+    gauge('mlops_mcp_model_outcomes', 'Outcomes the exported performance metrics of a version are measured on (its newest, up to ALERT_OUTCOME_WINDOW)', (s) => s.n);
+    for (const [metric, name, help] of PERFORMANCE_GAUGES) gauge(name, help, (s) => s.values[metric]);
+  }
+
 
   /**
    * Adds prom-client's process and Node.js metrics (CPU, memory, GC, event-loop lag). Only the

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { DomainError, failedPrecondition, notFound } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
@@ -9,13 +8,18 @@ import { servedArtifact } from '../registry/rules.js';
 import type { Actor, ModelState, ModelVersion, Stage } from '../registry/types.js';
 import { doneOrAfter } from '../timing.js';
 import { ExternalDataError } from './onnx-proto.js';
+import { newPredictionId } from './prediction-id.js';
 import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type FeatureRow, type FeatureTable } from './features.js';
 import type { ServingMetrics } from './metrics.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { ChangeFeed, PendingPredictions, PredictionLogStore, TrafficStore, VariantTally } from './ports.js';
+import { ModelProcessError, ModelRunFailure } from './model-host.js';
+import { limitAdvice, ModelLimitError } from './model-limits.js';
+import { ModelLoadError } from './model-pool.js';
 import { RowValueError, type BatchOutput, type PredictionValue } from './outputs.js';
-import { OnnxRunError, rowOf, runBatch } from './runner.js';
-import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
+import { rowOf, runBatch } from './runner.js';
+import { onnxruntimeMessage } from './runtime.js';
+import { CacheHitWatch } from './cache-watch.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
 import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, weightOf, type Picker, type Routing, type TrafficConfig } from './traffic.js';
@@ -31,6 +35,8 @@ export const ROUTED_BY = ['explicit', 'production', 'sticky', 'random'] as const
 export interface PredictOptions {
   version?: string | undefined;
   routingKey?: string | undefined;
+  /** When the prediction is logged as made (epoch ms; default now): the demo's simulated history. */
+  at?: number | undefined;
 }
 
 export interface Prediction {
@@ -103,7 +109,6 @@ export interface ServingDeps {
   registry: Pick<RegistryStore, 'versionsWithArtifact' | 'history'>;
   artifacts: ArtifactStore;
   sessions: SessionCache;
-  runtime: () => Promise<OnnxRuntime>;
   log: PredictionLog;
   stats: ServingStats;
   metrics: ServingMetrics;
@@ -112,6 +117,8 @@ export interface ServingDeps {
   alertErrorRate: number;
   alertP95LatencyMs: number;
   alertMinRequests: number;
+  /** Session cache hit rate over the alert window below which cache_hit_rate_low is raised. */
+  alertCacheHitRate: number;
   /** The alert window: an episode no server saw for this long is over. */
   alertWindowMs: number;
   random?: () => number;
@@ -147,16 +154,17 @@ export const STALE_ROUTE_RETRY_MS = 1000;
  */
 export class ServingService {
   private readonly routes = new Map<string, RouteState>();
-  private ort: OnnxRuntime | null = null;
   private readonly random: () => number;
   /** Alert episodes in progress, `${type}\0${model}`: an alert is raised when one starts, not on every check. */
   private readonly episodes = new Set<string>();
   /** Models whose alert could not be stored: checked again at the next check. */
   private readonly unraised = new Set<string>();
   private readonly alertTimer: NodeJS.Timeout;
+  private readonly cacheWatch: CacheHitWatch;
 
   constructor(private readonly deps: ServingDeps) {
     this.random = deps.random ?? Math.random;
+    this.cacheWatch = new CacheHitWatch(() => deps.sessions.snapshot(), { windowMs: deps.alertWindowMs, minLookups: deps.alertMinRequests, threshold: deps.alertCacheHitRate });
     this.alertTimer = setInterval(() => void this.checkAlerts(), 1000).unref();
   }
 
@@ -188,8 +196,8 @@ export class ServingService {
     const held = this.deps.log.backpressure();
     if (held) await held;
     const started = performance.now();
-    const at = Date.now();
-    const id = randomUUID();
+    const at = options.at ?? Date.now();
+    const id = newPredictionId(at);
     let version: ModelVersion | null = null;
     let matrix: Float64Array | null = null;
     let width = 0;
@@ -215,8 +223,8 @@ export class ServingService {
     const held = this.deps.log.backpressure();
     if (held) await held;
     const started = performance.now();
-    const at = Date.now();
-    const batchId = randomUUID();
+    const at = options.at ?? Date.now();
+    const batchId = newPredictionId(at);
     const n = isFeatureTable(input) ? input.data.length : input.length;
     if (!n) throw new DomainError('invalid_argument', 'rows is empty: give at least one row of features.');
     const state = await this.routeState(name);
@@ -448,6 +456,13 @@ export class ServingService {
    */
   async checkAlerts(now = Date.now()): Promise<void> {
     const { alertErrorRate, alertP95LatencyMs, alertMinRequests } = this.deps;
+    const cache = this.cacheWatch.check(now);
+    if (cache) {
+      await this.deps.alerts.raise(cache).catch((e: unknown) => {
+        this.cacheWatch.unraised();
+        this.deps.logger.error({ err: e }, 'could not raise alert');
+      });
+    }
     const windows = this.deps.stats.drainTouched(now);
     const seen = new Set(windows.map((w) => w.name));
     const pending = [...this.episodes].map((key) => key.slice(key.indexOf('\0') + 1)).concat([...this.unraised]);
@@ -506,10 +521,8 @@ export class ServingService {
 
   /** Runs n rows on a version; `rowName(r)` names row r of them in an error (its number in a batch). */
   private async run(version: ModelVersion, matrix: Float64Array, n: number, k: number, rowName: (r: number) => string = () => ''): Promise<BatchOutput> {
-    this.ort ??= await this.deps.runtime();
-    const ort = this.ort;
     try {
-      return await this.deps.sessions.use(servedArtifact(version).sha256, (session) => runBatch(ort, session, version, matrix, n, k));
+      return await this.deps.sessions.use(servedArtifact(version).sha256, (session) => runBatch(session, version, matrix, n, k));
     } catch (e) {
       if (e instanceof RowValueError) throw new DomainError('invalid_argument', `${rowName(e.row)}${version.name} ${version.version}: ${e.detail}`);
       throw this.servingFailure(version, e);
@@ -517,9 +530,18 @@ export class ServingService {
   }
 
   /** A version that failed to load or run, as an error that says what to do (and no path into the server's disk). */
-  private servingFailure(version: ModelVersion, e: unknown): DomainError {
+  private servingFailure(version: ModelVersion, failure: unknown): DomainError {
+    const loading = failure instanceof ModelLoadError;
+    const e = loading ? failure.cause : failure;
     if (e instanceof DomainError) return e;
     const what = `${version.name} ${version.version}`;
+    if (e instanceof ModelLimitError) {
+      const stopped = e.limit === 'run_time' || e.limit === 'load_time' ? ': it was stopped and its model process replaced' : loading ? ' to load' : '';
+      return new DomainError('invalid_model', `${what} ${e.message}${stopped}. Roll back (rollback_model) or serve another version; ${limitAdvice(e.limit)}.`);
+    }
+    if (e instanceof ModelProcessError && e.signal) {
+      return new DomainError('invalid_model', `${what} failed: ${e.message}; a fresh one took its place. Roll back (rollback_model) or serve another version.`);
+    }
     if (e instanceof ExternalDataError) {
       return failedPrecondition(
         `${what} cannot be served: it ${e.message}, and was registered before mlops-mcp stored such data inside the artifact. Register the model again with its data files beside it (they are inlined), or a self-contained export (onnx.save_model(model, path, save_as_external_data=False)), and promote it; or roll back (rollback_model).`,
@@ -528,8 +550,8 @@ export class ServingService {
     if (e instanceof ArtifactDamagedError) {
       return failedPrecondition(`${what} cannot be served: its ${e.message}. Roll back (rollback_model), promote another version, or register its ONNX file again.`);
     }
-    const msg = onnxruntimeMessage(e instanceof OnnxRunError ? e.cause : e, { path: this.deps.artifacts.dir, as: 'artifacts' });
-    if (e instanceof OnnxRunError) {
+    const msg = onnxruntimeMessage(e, { path: this.deps.artifacts.dir, as: 'artifacts' });
+    if (e instanceof ModelRunFailure && !loading) {
       return new DomainError('invalid_model', `${what} failed to run in onnxruntime on this input (${msg}). Check its signature with get_model; register an export that takes these inputs, or roll back (rollback_model).`);
     }
     return new DomainError('internal', `${what} failed to load in onnxruntime (${msg}). Check health_check; roll back or register the version again if it persists.`);

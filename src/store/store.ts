@@ -1,6 +1,7 @@
 import type { DatabaseProbe } from '../health/ports.js';
 import type { Leadership, OutboxStore } from '../mlflow/ports.js';
 import type { AlertDeliveryPolicy, AlertDeliveryStore, AlertStore, DriftStore } from '../monitoring/ports.js';
+import type { OutcomeStore } from '../performance/ports.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { ChangeFeed, PredictionLogStore, TrafficStore } from '../serving/ports.js';
 
@@ -23,6 +24,7 @@ export interface Store {
   outbox: OutboxStore;
   /** Who pushes the outbox among the servers sharing this database. */
   outboxLeader: Leadership;
+  outcomes: OutcomeStore;
   changes: ChangeFeed;
   database: DatabaseProbe;
   close(): Promise<void>;

@@ -1,5 +1,6 @@
 import { ecdfChart } from './charts.js';
 import { h, ms, num, pct, pValue, when } from './dom.js';
+import { performanceSection } from './performance-panel.js';
 import type {
   AuditEntry,
   Connection,
@@ -8,6 +9,7 @@ import type {
   HealthReport,
   History,
   ModelList,
+  Performance,
   StageChange,
   ToolResult,
   Traffic,
@@ -31,6 +33,7 @@ interface ModelView {
   traffic: Maybe<Traffic> | null;
   history: Maybe<History> | null;
   drift: Maybe<DriftRun> | null;
+  performance: Maybe<Performance> | null;
 }
 
 type Step = 'edit' | 'previewing' | 'preview' | 'running' | 'failed';
@@ -51,6 +54,11 @@ interface Pending {
 }
 
 export const WRITE_TOOLS = ['promote_model', 'rollback_model', 'configure_ab_test'] as const;
+
+/** Audit entries read per model, and the transitions shown of them (recorded outcomes are audited too, but are not transitions). */
+const HISTORY_READ = 50;
+const TRANSITIONS_SHOWN = 8;
+const isTransition = (e: AuditEntry) => e.action !== 'record_outcomes';
 
 /** The answer's summary for people: its first text (the next one repeats the structured answer as JSON). */
 const resultText = (r: ToolResult) => (r.content?.find((c) => c.type === 'text')?.text ?? '').trim();
@@ -105,6 +113,9 @@ export class Dashboard {
         this.driftModel = run.name;
         const m = this.models.find((x) => x.name === run.name);
         if (m) m.drift = run;
+      } else if (Array.isArray(s.versions) && 'comparison' in s && typeof s.name === 'string') {
+        const m = this.models.find((x) => x.name === s.name);
+        if (m) m.performance = s as unknown as Performance;
       } else if (Array.isArray(s.variants) && typeof s.name === 'string') {
         const m = this.models.find((x) => x.name === s.name);
         if (m) m.traffic = s as unknown as Traffic;
@@ -147,13 +158,14 @@ export class Dashboard {
         for (const v of list.versions) byName.set(v.name, [...(byName.get(v.name) ?? []), v]);
         this.models = await Promise.all(
           [...byName].map(async ([name, versions]) => {
-            const [traffic, history, drift] = await Promise.all([
+            const [traffic, history, drift, performance] = await Promise.all([
               this.read<Traffic>('get_traffic_config', { name }),
-              this.read<History>('get_model_history', { name, limit: 8 }),
+              this.read<History>('get_model_history', { name, limit: HISTORY_READ }),
               this.read<DriftRun>('get_drift_report', { name }),
+              this.read<Performance>('get_model_performance', { name }),
             ]);
             // No run yet is not an error worth showing in red.
-            return { name, versions, traffic, history, drift: failed(drift) && drift.code === 'not_found' ? null : drift };
+            return { name, versions, traffic, history, drift: failed(drift) && drift.code === 'not_found' ? null : drift, performance };
           }),
         );
       }
@@ -297,7 +309,7 @@ export class Dashboard {
     const notice = this.notice && h('div', { class: `notice ${this.notice.kind}`, role: 'status' }, this.notice.text, h('button', { type: 'button', class: 'link', onclick: () => ((this.notice = null), this.render()), 'aria-label': 'dismiss' }, '×'));
     const listError = this.listError && h('div', { class: 'notice error', role: 'alert' }, this.listError);
     const drift = this.driftSection();
-    this.root.replaceChildren(this.headerEl, notice || '', listError || '', h('main', { class: 'grid' }, this.healthSection(), this.modelsSection(), this.trafficSection(), drift));
+    this.root.replaceChildren(this.headerEl, notice || '', listError || '', h('main', { class: 'grid' }, this.healthSection(), this.modelsSection(), this.trafficSection(), performanceSection(this.models, this.updated !== null), drift));
     this.mountChart();
   }
 
@@ -397,7 +409,10 @@ export class Dashboard {
           e.approved_by ? `, approved by ${e.approved_by}${e.approver_reason ? ` (“${e.approver_reason}”)` : ''}` : '',
         ),
       );
-    return h('details', { class: 'timeline', open: true }, h('summary', {}, `Transitions (${history.entries.length}${history.next_cursor ? '+' : ''}, newest first)`), h('ol', {}, history.entries.map(item)));
+    const transitions = history.entries.filter(isTransition);
+    const more = history.next_cursor !== null || transitions.length > TRANSITIONS_SHOWN;
+    const shown = transitions.slice(0, TRANSITIONS_SHOWN);
+    return h('details', { class: 'timeline', open: true }, h('summary', {}, `Transitions (${shown.length}${more ? '+' : ''}, newest first)`), h('ol', {}, shown.map(item)));
   }
 
   private trafficSection(): HTMLElement {

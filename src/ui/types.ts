@@ -151,3 +151,41 @@ export interface Connection {
   /** Shown in the header: who and where. */
   label(): string;
 }
+
+/** What get_model_performance answers (src/mcp/tools/performance.ts). */
+export interface MetricValue {
+  value: number | null;
+  n: number;
+  ci95: { low: number; high: number } | null;
+}
+
+export interface Performance {
+  name: string;
+  outcomes: number;
+  versions: Array<{
+    version: string;
+    stage: Stage;
+    task: 'regression' | 'classification';
+    outcomes: number;
+    primary_metric: string;
+    metrics: Record<string, MetricValue | null>;
+    baseline: Array<{ metric: string; baseline: number; value: number | null; change: number | null; worse_by: number | null }>;
+    series: Array<{ start: string; n: number; value: number | null }>;
+  }>;
+  comparison: null | {
+    metric: 'mae' | 'accuracy';
+    since: string | null;
+    alpha: number;
+    control: string;
+    variants: Array<{ version: string; weight: number; outcomes: number; value: number | null; ci95: { low: number; high: number } | null }>;
+    challengers: Array<{
+      version: string;
+      difference: number | null;
+      ci: { low: number; high: number } | null;
+      p_value: number | null;
+      verdict: 'better' | 'worse' | 'not yet';
+      min_effect: number | null;
+      outcomes_needed: number | null;
+    }>;
+  };
+}

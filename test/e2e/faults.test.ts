@@ -25,7 +25,8 @@ afterAll(async () => {
 });
 
 async function start(home: string): Promise<SpawnedHttp> {
-  const s = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: home, MLOPS_MCP_ALLOWED_DIRS: path.dirname(fixture('x')), HEALTH_MIN_FREE_DISK_MB: '1', LOG_LEVEL: 'error' });
+  // The demo's models alone: these tests count predictions and read every component's health.
+  const s = await spawnHttp(['--demo', 'models'], { MLOPS_MCP_HOME: home, MLOPS_MCP_ALLOWED_DIRS: path.dirname(fixture('x')), HEALTH_MIN_FREE_DISK_MB: '1', LOG_LEVEL: 'error' });
   servers.push(s);
   return s;
 }

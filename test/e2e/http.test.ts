@@ -59,10 +59,11 @@ describe('serve --http without a token (loopback)', () => {
     await server.stop();
   });
 
-  it('serves the demo to a real Streamable HTTP client: health 8/8, promotion audited', async () => {
+  it('serves the demo to a real Streamable HTTP client: health 7/9 (the demo\'s drift and degraded model), promotion audited', async () => {
     const client = await connectHttp(server.url);
-    const health = await ok<{ status: string; healthy_components: number }>(client, 'health_check', {});
-    expect(health).toMatchObject({ status: 'healthy', healthy_components: 8 });
+    const health = await ok<{ status: string; healthy_components: number; components: Array<{ name: string; status: string }> }>(client, 'health_check', {});
+    expect(health).toMatchObject({ status: 'degraded', healthy_components: 7 });
+    expect(health.components.filter((c) => c.status !== 'healthy').map((c) => c.name)).toEqual(['drift_monitoring', 'model_performance']);
     const p = await ok<{ production_after: string; production_before: string }>(client, 'promote_model', {
       name: 'nba_win_predictor',
       version: 'v2.0',
@@ -75,15 +76,21 @@ describe('serve --http without a token (loopback)', () => {
 
   it('exposes Prometheus metrics: predictions by model, version and outcome, latency histograms, the session cache', async () => {
     const client = await connectHttp(server.url);
+    const scrape = async () => {
+      const res = await fetch(`${server.url}/metrics`);
+      const body = await res.text();
+      return { res, body, value: (series: string) => Number(new RegExp(`^${series.replace(/[{}.+]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(body)?.[1] ?? 0) };
+    };
+    // The demo's history counts too: what this test adds is the difference.
+    const before = (await scrape()).value;
     const row = [1, 2, 24.1, 6.2, 5.0, 27.4, 5.8, 6.1, 34.5, 112.3];
     for (let i = 0; i < 3; i++) await ok(client, 'predict', { name: 'nba_points', features: row, version: 'v1' });
     await call(client, 'predict', { name: 'nba_points', features: [1, 2], version: 'v1' }); // fails: 2 values for 10
     await ok(client, 'batch_predict', { name: 'nba_points', rows: [row, row], version: 'v1' });
     await client.close();
-    const res = await fetch(`${server.url}/metrics`);
+    const { res, body, value: after } = await scrape();
+    const value = (series: string) => after(series) - before(series);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const body = await res.text();
-    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}.+]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(body)?.[1]);
     // A batch counts each row; a request is one latency observation.
     expect(value('mlops_mcp_predictions_total{model="nba_points",version="v1",outcome="ok"}')).toBe(5);
     expect(value('mlops_mcp_predictions_total{model="nba_points",version="v1",outcome="error"}')).toBe(1);
@@ -91,9 +98,13 @@ describe('serve --http without a token (loopback)', () => {
     expect(value('mlops_mcp_prediction_latency_seconds_bucket{le="+Inf",model="nba_points",version="v1"}')).toBe(5);
     expect(value('mlops_mcp_prediction_latency_seconds_sum{model="nba_points",version="v1"}')).toBeGreaterThan(0);
     expect(body).toMatch(/^# TYPE mlops_mcp_prediction_latency_seconds histogram$/m);
-    expect(value('mlops_mcp_model_cache_misses')).toBeGreaterThanOrEqual(1);
-    expect(value('mlops_mcp_model_cache_hits')).toBeGreaterThanOrEqual(3); // predicts after the first load, and the batch
-    expect(value('mlops_mcp_nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(after('mlops_mcp_model_cache_misses')).toBeGreaterThanOrEqual(1);
+    expect(value('mlops_mcp_model_cache_hits')).toBeGreaterThanOrEqual(4); // every predict (the session is loaded) and the batch
+    expect(after('mlops_mcp_nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    // What outcomes say of each version, labelled by model and version only.
+    expect(after('mlops_mcp_model_mae{model="nba_points",version="v1"}')).toBeGreaterThan(1);
+    expect(after('mlops_mcp_model_accuracy{model="nba_win_predictor",version="v2.0"}')).toBeGreaterThan(0.5);
+    expect(after('mlops_mcp_model_outcomes{model="nba_points",version="v1"}')).toBe(1000);
   });
 
   it('answers /healthz', async () => {

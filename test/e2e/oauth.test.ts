@@ -169,4 +169,22 @@ describe('sessions and other callers', () => {
     expect(refused.body).toEqual({ error_code: 'UNAUTHENTICATED', message: `Unauthorized: send Authorization: Bearer <access token from ${s.issuer.url}>` });
     expect(refused.challenge).toContain('resource_metadata=');
   });
+
+  it('records outcomes over REST as the signed-in person, and refuses them to a read scope naming the person', async () => {
+    const bob = await signedIn('bob');
+    const carol = await signedIn('carol');
+    const scored = await withToken(`${s.server.url}/api/v1/predict/nba_points`, bob.auth.accessToken, { body: { rows: [ROW, ROW] } });
+    expect(scored.status).toBe(200);
+    const { batch_id } = scored.body as { batch_id: string };
+    const outcomes = [0, 1].map((i) => ({ prediction_id: `${batch_id}:${i}`, actual: 25 }));
+    const refused = await withToken(`${s.server.url}/api/v1/outcomes/nba_points`, carol.auth.accessToken, { body: { outcomes } });
+    expect(refused.status).toBe(403);
+    expect((refused.body as { message: string }).message).toContain('user "carol" has read');
+    const recorded = await withToken(`${s.server.url}/api/v1/outcomes/nba_points`, bob.auth.accessToken, { body: { outcomes, reason: 'box scores' } });
+    expect(recorded.status, JSON.stringify(recorded.body)).toBe(200);
+    const { entries } = await ok<{ entries: Array<Record<string, unknown>> }>(bob.client, 'get_model_history', { name: 'nba_points', limit: 1 });
+    expect(entries[0]).toMatchObject({ action: 'record_outcomes', actor: 'bob', actor_name: 'Bob Operator', reason: 'box scores' });
+    await bob.client.close();
+    await carol.client.close();
+  });
 });

@@ -99,6 +99,31 @@ describe("MLflow's /invocations formats", () => {
     reg.predictions.forEach((p, i) => expect(p).toBeCloseTo(points.expected[i] as number, 3));
   });
 
+  it('reads dataframe_split columns by their names: shuffled, the same prediction', async () => {
+    const [row] = csvRows('nba_points_reference.csv', 1, points.feature_names);
+    const order = points.feature_names.map((_, i) => i).reverse();
+    const inOrder = (await (await post('/invocations/nba_points', { dataframe_split: { columns: points.feature_names, data: [row] } })).json()) as { predictions: number[] };
+    const shuffled = (await (await post('/invocations/nba_points', { dataframe_split: { columns: order.map((i) => points.feature_names[i]), data: [order.map((i) => row[i])] } })).json()) as { predictions: number[] };
+    expect(shuffled.predictions).toEqual(inOrder.predictions);
+    expect(inOrder.predictions[0]).toBeCloseTo(points.expected[0] as number, 3);
+  });
+
+  it('answers 409 INVALID_STATE for an archived version and for a model with nothing in production', async () => {
+    await ok(mcp, 'register_model', { name: 'unpromoted', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1' });
+    await ok(mcp, 'register_model', { name: 'unpromoted', artifact_path: fixture('nba_points_v2.onnx'), version: 'v2' });
+    await ok(mcp, 'archive_model', { name: 'unpromoted', version: 'v2' });
+    const row = points.feature_names.map(() => 1);
+    for (const [route, message] of [
+      ['/invocations/unpromoted', /no production version and no traffic split/],
+      ['/invocations/unpromoted?version=v2', /v2 is archived/],
+      ['/api/v1/predict/unpromoted', /no production version/],
+    ] as const) {
+      const res = await post(route, route.startsWith('/api') ? { features: row } : { inputs: [row] });
+      expect(res.status, route).toBe(409);
+      expect((await res.json()) as object).toEqual({ error_code: 'INVALID_STATE', message: expect.stringMatching(message) });
+    }
+  });
+
   it('answers bad requests with MLflow-style errors and the right status', async () => {
     const pointsColumns = points.feature_names;
     const before = await ok<{ predictions: { total: number } }>(mcp, 'get_system_stats', {});

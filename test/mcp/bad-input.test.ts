@@ -112,6 +112,25 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['get_drift_report', { name: 'nba_points' }, 'not_found', /detect_drift/],
   ['get_drift_curves', { name: 'nba_points' }, 'validation', /feature/],
   ['get_drift_curves', { name: 'nba_points', feature: 'days_rest' }, 'not_found', /detect_drift/],
+  // outcomes
+  ['record_outcomes', { name: 'no_such_model', outcomes: [{ prediction_id: 'x', actual: 1 }] }, 'not_found', /list_models/],
+  ['record_outcomes', { name: 'nba_points', outcomes: [{ prediction_id: 'x', actual: 'many' }] }, 'invalid_argument', /actual "many" is not a finite number, and nba_points is a regressor.*Nothing was recorded/],
+  ['record_outcomes', { name: 'nba_points', outcomes: [{ prediction_id: 'x', actual: 'NaN' }] }, 'invalid_argument', /outcomes\[0\]: actual "NaN" is not a finite number/],
+  ['record_outcomes', { name: 'nba_win_predictor', outcomes: [{ prediction_id: 'x', actual: 'maybe' }] }, 'invalid_argument', /actual "maybe" is not a class of nba_win_predictor \(0, 1\)/],
+  ['record_outcomes', { name: 'nba_points', outcomes: [] }, 'validation', /outcomes/],
+  ['record_outcomes', { name: 'nba_points', outcomes: Array.from({ length: 10_001 }, () => ({ prediction_id: 'x', actual: 1 })) }, 'validation', /outcomes/],
+  ['record_outcomes', { name: 'nba_points', outcomes: [{ prediction_id: 'x', actual: null }] }, 'validation', /actual/],
+  ['record_outcomes', { name: 'nba_points', outcomes: [{ prediction_id: 'x', actual: 1, extra: 2 }] }, 'validation', /extra/],
+  ['record_outcomes', { name: 'nba_points' }, 'invalid_argument', /either outcomes .* or csv_path/],
+  ['record_outcomes', { name: 'nba_points', csv_path: '/etc/passwd' }, 'path_not_allowed', /MLOPS_MCP_ALLOWED_DIRS/],
+  ['record_outcomes', { name: 'nba_points', csv_path: '@work/missing.csv' }, 'file_not_found', /missing.csv/],
+  ['record_outcomes', { name: 'nba_points', csv_path: fixture('nba_points_current.csv') }, 'invalid_argument', /needs the columns prediction_id and actual/],
+  ['get_model_performance', { name: 'no_such_model' }, 'not_found', /list_models/],
+  ['get_model_performance', { name: 'nba_points', version: 'v9' }, 'not_found', /no version "v9"/],
+  ['get_model_performance', { name: 'nba_points', window: { last_n: 0 } }, 'validation', /last_n/],
+  ['get_model_performance', { name: 'nba_points', window: { since: 'yesterday' } }, 'validation', /since/],
+  ['get_model_performance', { name: 'nba_points', window: { since: '2026-11-24T00:00:00Z', until: '2026-11-23T00:00:00Z' } }, 'invalid_argument', /must be before its until/],
+  ['get_model_performance', { name: 'nba_points', alpha: 0.7 }, 'validation', /alpha/],
 ];
 
 describe('bad input: a clear isError answer and an unchanged database', () => {

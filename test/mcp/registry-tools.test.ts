@@ -119,18 +119,23 @@ describe('registry tools through a real MCP client', () => {
 
   it('offers the health_report and safe_promotion prompts naming our tools', async () => {
     const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
-    expect(prompts).toEqual(['health_report', 'safe_promotion', 'investigate_drift']);
+    expect(prompts).toEqual(['health_report', 'safe_promotion', 'investigate_drift', 'evaluate_ab_test']);
     const p = await client.getPrompt({ name: 'safe_promotion', arguments: { name: 'nba_points', version: 'v2' } });
     const body = (p.messages[0].content as { text: string }).text;
     for (const tool of ['get_model', 'promote_model', 'health_check', 'get_alerts', 'rollback_model']) expect(body).toContain(tool);
     expect(body).toContain('dry_run: true');
+    const ab = await client.getPrompt({ name: 'evaluate_ab_test', arguments: { name: 'nba_win_predictor', alpha: '0.01' } });
+    const steps = (ab.messages[0].content as { text: string }).text;
+    for (const tool of ['get_traffic_config', 'get_model_performance', 'record_outcomes', 'get_alerts', 'configure_ab_test', 'safe_promotion']) expect(steps).toContain(tool);
+    expect(steps).toMatch(/alpha 0\.01/);
+    expect(steps).toMatch(/"not yet" means the data cannot tell yet/);
   });
 
-  it('reports health 8/8 on a served registry and unhealthy serving when a production artifact is gone', async () => {
+  it('reports health 9/9 on a served registry and unhealthy serving when a production artifact is gone', async () => {
     await registerDemoVersions(client);
     await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
     const healthy = await ok<{ status: string; healthy_components: number; total_components: number }>(client, 'health_check', {});
-    expect(healthy).toMatchObject({ status: 'healthy', healthy_components: 8, total_components: 8 });
+    expect(healthy).toMatchObject({ status: 'healthy', healthy_components: 9, total_components: 9 });
     const { model } = await ok<{ model: { artifact_sha256: string } }>(client, 'get_model', { name: 'nba_points', version: 'v1' });
     fs.rmSync(app.artifacts.pathFor(model.artifact_sha256));
     const sick = await ok<{ status: string; components: Array<{ name: string; status: string; detail: string }> }>(client, 'health_check', {});

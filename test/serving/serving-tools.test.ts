@@ -149,7 +149,9 @@ describe('predict', () => {
     const { days_rest: _omit, ...missing } = features;
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ features: missing }, /missing feature days_rest; expected: is_home, days_rest/],
-      [{ features: { ...features, shoe_size: 12 } }, /unknown feature "shoe_size"/],
+      [{ features: { ...features, shoe_size: 12 } }, /unknown feature "shoe_size"; expected/],
+      // Misspelt, with as many keys as features: never scored with the missing one left at 0.
+      [{ features: { ...missing, days_rst: 2 } }, /unknown feature "days_rst" and missing feature days_rest; expected: is_home, days_rest/],
       [{ features: [1, 2, 3] }, /expected 10 feature values in this order: is_home/],
       [{ features: {} }, /missing features is_home, days_rest/],
     ];
@@ -165,7 +167,7 @@ describe('predict', () => {
     // A NaN cannot travel in JSON; the domain refuses it too.
     await expect(app.serving.predict('nba_points', { ...features, days_rest: Number.NaN })).rejects.toThrow(/"days_rest" is NaN/);
     const stats = await ok<{ predictions: { total: number; errors: number } }>(client, 'get_system_stats', {});
-    expect(stats.predictions).toEqual({ total: 8, errors: 8, error_rate: 1 });
+    expect(stats.predictions).toEqual({ total: 9, errors: 9, error_rate: 1 });
   });
 
   it('refuses unknown models and versions, archived versions, and a model without production', async () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/sqlite/database.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
 import { migrations } from '../../src/store/sqlite/migrations.js';
+import { planPromotion } from '../../src/registry/rules.js';
 import { tempDir } from '../helpers.js';
 
 const silent = pino({ level: 'silent' });
@@ -85,6 +86,38 @@ describe('the SQLite store', () => {
       // Rows inserted after migration 7 have no per-minute counts: only the log's own second answers.
       expect([...(await store.predictions.tallies('m', '2026-11-23T10:00:01.000Z', 'no writer')).tallies]).toEqual([['v1', { count: 1, errors: 1, sum: 0, n: 0 }]]);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('reads a stage plan only once it holds the write lock: another connection\'s change is seen, the plan runs once', async () => {
+    const dbPath = path.join(tempDir(), 'registry.db');
+    const store = openSqliteStore(dbPath, silent);
+    const other = new Database(dbPath);
+    try {
+      const who = { actor: 'test' };
+      for (const sha of ['a', 'b']) {
+        await store.registry.registerVersion('m', (existing) => ({ name: 'm', version: `v${existing.length + 1}`, artifactSha256: sha.repeat(64), artifactBytes: 1, sourcePath: '/m.onnx', signature: { inputs: [], outputs: [], classLabels: null }, featureNames: [], metrics: {}, tags: {}, description: '' }), who);
+      }
+      other.exec('BEGIN IMMEDIATE');
+      other.prepare("UPDATE model_versions SET stage = 'production' WHERE model_name = 'm' AND version = 'v1'").run();
+      setTimeout(() => other.exec('COMMIT'), 150);
+      const seen: string[][] = [];
+      const done = await store.registry.changeStages(
+        'm',
+        (state) => {
+          seen.push(state.versions.map((v) => `${v.version}:${v.stage}`));
+          return planPromotion(state, { version: 'v2', targetStage: 'production', archiveExisting: true });
+        },
+        who,
+      );
+      expect(seen).toEqual([['v1:production', 'v2:none']]);
+      expect(done?.plan.changes).toEqual([
+        { version: 'v2', from: 'none', to: 'production' },
+        { version: 'v1', from: 'production', to: 'archived' },
+      ]);
+    } finally {
+      other.close();
       await store.close();
     }
   });

@@ -39,7 +39,9 @@ it('builds the app into one self-contained HTML file under 300 KB', () => {
   const bytes = fs.statSync(DASHBOARD_HTML).size;
   console.info(`dist/ui/dashboard.html: ${(bytes / 1024).toFixed(1)} KB`);
   expect(bytes).toBeLessThan(MAX_APP_BYTES);
-  expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\/[a-z0-9.-]+\.(com|io|net|org)\//i);
+  // The SVG namespace is a name, not a resource the page fetches.
+  const fetched = html.replaceAll('http://www.w3.org/2000/svg', '');
+  expect(fetched).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\/[a-z0-9.-]+\.(com|io|net|org)\//i);
 });
 
 describe.skipIf(!haveBrowser)('the dashboard in an MCP Apps host (Chromium)', () => {
@@ -98,11 +100,13 @@ describe.skipIf(!haveBrowser)('the dashboard in an MCP Apps host (Chromium)', ()
     await server?.stop();
   });
 
-  it('shows every component of the demo healthy and both demo models with their stages', async () => {
+  it('shows every component of the demo (its drift and its degraded model), both demo models with their stages, and their performance', async () => {
     const app = await show('health_check');
-    expect(await app.locator('[data-component]').count()).toBe(8);
-    expect(await app.locator('[data-component][data-status="healthy"]').count()).toBe(8);
-    expect(await app.locator('[data-overall]').getAttribute('data-overall')).toBe('healthy');
+    expect(await app.locator('[data-component]').count()).toBe(9);
+    expect(await app.locator('[data-component][data-status="healthy"]').count()).toBe(7);
+    expect(await app.locator('[data-component="drift_monitoring"]').getAttribute('data-status')).toBe('degraded');
+    expect(await app.locator('[data-component="model_performance"]').getAttribute('data-status')).toBe('degraded');
+    expect(await app.locator('[data-overall]').getAttribute('data-overall')).toBe('degraded');
     const stage = (model: string, version: string) => app.locator(`[data-model="${model}"] [data-version="${version}"]`).getAttribute('data-stage');
     expect(await stage('nba_points', 'v1')).toBe('production');
     expect(await stage('nba_points', 'v2')).toBe('staging');
@@ -111,8 +115,16 @@ describe.skipIf(!haveBrowser)('the dashboard in an MCP Apps host (Chromium)', ()
     // Transitions from get_model_history: the demo's promotions with actor and reason.
     expect(await app.locator('[data-model="nba_points"] .timeline li').count()).toBeGreaterThan(0);
     expect(await app.locator('[data-model="nba_points"] .timeline').innerText()).toContain('mlops-mcp --demo');
+    // Each version's metric over time, and the demo's A/B comparison with its interval and verdict.
+    expect(await app.locator('[data-performance="nba_points"] polyline[data-series="v1"]').count()).toBe(1);
+    expect(await app.locator('[data-performance="nba_win_predictor"] polyline').count()).toBe(2);
+    expect(await app.locator('[data-ab="nba_win_predictor"] [data-ab-variant]').count()).toBe(2);
+    const verdict = app.locator('[data-ab="nba_win_predictor"] [data-challenger="v2.0"]');
+    expect(['better', 'worse', 'not yet']).toContain(await verdict.getAttribute('data-verdict'));
+    expect(await verdict.innerText()).toMatch(/v2\.0 − v1\.5: -?[\d.]+ \[-?[\d.]+, -?[\d.]+\], p = [\d.e-]+/);
+    expect(await verdict.locator('svg.ci-bar').count()).toBe(1);
     // The app read everything through the host, with our tools only.
-    expect(new Set(bridgeCalls.map((c) => c.name))).toEqual(new Set(['health_check', 'list_models', 'get_traffic_config', 'get_model_history', 'get_drift_report']));
+    expect(new Set(bridgeCalls.map((c) => c.name))).toEqual(new Set(['health_check', 'list_models', 'get_traffic_config', 'get_model_history', 'get_drift_report', 'get_drift_curves', 'get_model_performance']));
   });
 
   it('shows an 80/20 split after configure_ab_test, refreshed by the tool-result notification', async () => {

@@ -78,7 +78,7 @@ describe.skipIf(!haveBrowser)('the status page in Chromium', () => {
     await browser?.close();
   });
 
-  it('shows the demo healthy, refreshes itself, charts drift, and promotes with a dry run first', { timeout: 90_000 }, async () => {
+  it('shows the demo in use, refreshes itself, charts drift and performance, and promotes with a dry run first', { timeout: 90_000 }, async () => {
     const server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: path.join(tempDir(), 'home') });
     const client = await connect(server.url);
     const page = await browser.newPage();
@@ -86,8 +86,13 @@ describe.skipIf(!haveBrowser)('the status page in Chromium', () => {
     try {
       await page.goto(`${server.url}/`);
       await loaded(page);
-      expect(await page.locator('[data-component][data-status="healthy"]').count()).toBe(8);
+      // Every panel has data on first look: the demo's drift and degraded model show in health.
+      expect(await page.locator('[data-component][data-status="healthy"]').count()).toBe(7);
       expect(await page.locator('[data-model="nba_win_predictor"] [data-version="v2.0"]').getAttribute('data-stage')).toBe('staging');
+      expect(await page.locator('[data-traffic="nba_win_predictor"] [data-variant="v2.0"]').getAttribute('data-weight')).toBe('0.5');
+      expect(await page.locator('[data-performance="nba_points"] polyline[data-series="v1"]').count()).toBe(1);
+      expect(['better', 'worse', 'not yet']).toContain(await page.locator('[data-ab="nba_win_predictor"] [data-challenger="v2.0"]').getAttribute('data-verdict'));
+      expect(await page.locator('#drift table.features tbody tr').count()).toBe(10);
       expect(await writeActions(page)).toBeGreaterThan(0);
 
       // Changes made by another client appear without a reload (the page refreshes every 10 s).
@@ -144,7 +149,7 @@ describe.skipIf(!haveBrowser)('the status page in Chromium', () => {
       await page.locator('[data-token-input]').fill(VIEWER_TOKEN);
       await page.locator('[data-token-form] button[type="submit"]').click();
       await loaded(page);
-      expect(await page.locator('[data-component]').count()).toBe(8);
+      expect(await page.locator('[data-component]').count()).toBe(9);
       expect(await writeActions(page)).toBe(0);
       expect(await page.locator('.pill.read-only').count()).toBe(1);
       expect(await page.evaluate(`sessionStorage.getItem('mlops-mcp-token')`)).toBe(VIEWER_TOKEN);

@@ -104,7 +104,7 @@ describe.skipIf(!haveBrowser)('the status page signs in through the issuer', () 
       await signInOnPage(page, s);
       await loaded(page);
       expect(await page.locator('header.top').innerText()).toContain('signed in as carol');
-      expect(await page.locator('[data-component]').count()).toBe(8);
+      expect(await page.locator('[data-component]').count()).toBe(9);
       expect(await writeActions(page)).toBe(0);
 
       await page.locator('[data-action="sign-out"]').click();

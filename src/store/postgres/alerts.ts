@@ -32,6 +32,10 @@ export class PostgresAlertStore implements AlertStore {
     });
   }
 
+  async endEpisode(key: string): Promise<void> {
+    await this.c.query('DELETE FROM alert_episodes WHERE key = $1', [key]);
+  }
+
   async counts(): Promise<Array<{ type: string; severity: AlertSeverity; count: number }>> {
     return this.c.query('SELECT type, severity, count(*) AS count FROM alerts GROUP BY type, severity ORDER BY type, severity');
   }

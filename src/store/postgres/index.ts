@@ -11,6 +11,7 @@ import { PostgresDriftStore } from './drift.js';
 import { postgresToDomain } from './errors.js';
 import { applyMigrations } from './migrations.js';
 import { PostgresOutboxStore } from './outbox.js';
+import { PostgresOutcomeStore } from './outcomes.js';
 import { PostgresPredictionLogStore } from './prediction-log.js';
 import { PostgresRegistryStore } from './registry.js';
 import { PostgresTrafficStore } from './traffic.js';
@@ -76,6 +77,7 @@ export async function openPostgresStore(url: string, logger: Logger, options: Po
     deliveryLeader,
     outbox: guard(new PostgresOutboxStore(c)),
     outboxLeader,
+    outcomes: guard(new PostgresOutcomeStore(c)),
     // Not guarded: read on every prediction, and it reads only counters.
     changes,
     database: guard(new PostgresProbe(c, shown)),

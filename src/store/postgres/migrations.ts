@@ -259,6 +259,35 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX drift_runs_monitored_time ON drift_runs (created_at DESC, seq DESC) WHERE monitored;
     `,
   },
+  {
+    version: 5,
+    name: 'outcomes',
+    // As SQLite's migration 14. Every server upserts by prediction id (no row all writers
+    // update); the join finds a prediction by (created_at, id), the time read from its id, so it
+    // probes one day's partition.
+    sql: `
+      CREATE TABLE outcomes (
+        prediction_id   text COLLATE "C" PRIMARY KEY,
+        model_name      text COLLATE "C" NOT NULL,
+        version         text COLLATE "C" NOT NULL,
+        predicted_at    timestamptz NOT NULL,
+        routing_key     text,
+        predicted       double precision,
+        actual          double precision,
+        predicted_label text,
+        actual_label    text,
+        probabilities   double precision[],
+        p_actual        double precision,
+        brier           double precision,
+        p_positive      double precision,
+        recorded_at     timestamptz NOT NULL,
+        revisions       integer NOT NULL DEFAULT 0
+      );
+      -- Windows read newest first by (predicted_at, prediction_id): an index in that order each.
+      CREATE INDEX outcomes_model_time ON outcomes (model_name, predicted_at, prediction_id);
+      CREATE INDEX outcomes_version_time ON outcomes (model_name, version, predicted_at, prediction_id);
+    `,
+  },
 ];
 
 /** The advisory lock key under which migrations are applied ('mlopsmcp' in ASCII). */

@@ -5,11 +5,12 @@ import type { SqliteConnection } from './connection.js';
 import { toAlert, type AlertRow } from './rows.js';
 
 export class SqliteAlertStore implements AlertStore {
-  private readonly q: { lastActive: Statement; mark: Statement };
+  private readonly q: { lastActive: Statement; mark: Statement; end: Statement };
 
   constructor(private readonly c: SqliteConnection) {
     this.q = {
       lastActive: c.db.prepare('SELECT last_active FROM alert_episodes WHERE key = ?').pluck(),
+      end: c.db.prepare('DELETE FROM alert_episodes WHERE key = ?'),
       mark: c.db.prepare(`INSERT INTO alert_episodes (key, opened_at, last_active) VALUES (@key, @now, @now)
         ON CONFLICT (key) DO UPDATE SET last_active = excluded.last_active, opened_at = CASE WHEN @opened THEN excluded.opened_at ELSE opened_at END`),
     };
@@ -26,6 +27,10 @@ export class SqliteAlertStore implements AlertStore {
       if (!opened || !alert) return null;
       return { ...alert, id: this.c.alert(alert, now), createdAt: now };
     });
+  }
+
+  async endEpisode(key: string): Promise<void> {
+    await this.c.write(() => this.q.end.run(key));
   }
 
   async insert(alert: AlertDraft): Promise<Alert> {

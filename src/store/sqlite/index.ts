@@ -9,6 +9,7 @@ import { openDatabase, schemaVersion, type Db } from './database.js';
 import { SqliteDriftStore } from './drift.js';
 import { sqliteToDomain } from './errors.js';
 import { SqliteOutboxStore } from './outbox.js';
+import { SqliteOutcomeStore } from './outcomes.js';
 import { SqlitePredictionLogStore } from './prediction-log.js';
 import { SqliteRegistryStore } from './registry.js';
 import { SqliteTrafficStore } from './traffic.js';
@@ -40,6 +41,7 @@ export function openSqliteStore(dbPath: string, logger: Logger, options: StoreOp
     // Processes sharing one home push the outbox each (a push repeated is harmless: versions are
     // found again by tag); the lead matters where many servers share one database.
     outboxLeader: { holds: async () => true, release: async () => undefined },
+    outcomes: guard(new SqliteOutcomeStore(c)),
     // Not guarded: read on every prediction, and it reads only a counter of the connection.
     changes: new SqliteChangeFeed(c),
     database: guard(new SqliteProbe(db)),

@@ -350,4 +350,40 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX drift_runs_monitored_time ON drift_runs (created_at) WHERE monitored = 1;
     `,
   },
+  {
+    version: 14,
+    name: 'outcomes',
+    // What happened after a prediction, joined at recording to its log entry: the version, the
+    // routing key and the prediction itself are copied here, so measuring a window reads this
+    // table alone, whatever the log has trimmed since. One row per prediction id: a later outcome
+    // of the same prediction replaces it (revisions counts the replacements). Rows are kept in
+    // the order windows read them (model, prediction time; WITHOUT ROWID: the table is that
+    // B-tree), so a window of 100 000 is one range scan; prediction_id is a unique key beside it.
+    //   predicted, actual              a regressor's values
+    //   predicted_label, actual_label  a classifier's labels
+    //   predicted_at                   epoch milliseconds (a window reads 100 000 of them: no date parsing per row)
+    //   probabilities                  JSON array, one per class of the version, in its label order
+    //   p_actual, brier, p_positive    what they add to log loss, Brier and ROC AUC (a window reads these, not the blob)
+    sql: `
+      CREATE TABLE outcomes (
+        prediction_id   TEXT NOT NULL UNIQUE,
+        model_name      TEXT NOT NULL,
+        version         TEXT NOT NULL,
+        predicted_at    INTEGER NOT NULL,
+        routing_key     TEXT,
+        predicted       REAL,
+        actual          REAL,
+        predicted_label TEXT,
+        actual_label    TEXT,
+        probabilities   TEXT,
+        p_actual        REAL,
+        brier           REAL,
+        p_positive      REAL,
+        recorded_at     TEXT NOT NULL,
+        revisions       INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (model_name, predicted_at, prediction_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX outcomes_version_time ON outcomes (model_name, version, predicted_at, prediction_id);
+    `,
+  },
 ];

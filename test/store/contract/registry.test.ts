@@ -124,6 +124,23 @@ describeEachEngine('store contract: registry', (engine) => {
     expect((await store.registry.modelState('m'))!.previousProduction).toBe('v2');
   });
 
+  it("remembers as rollback's target the version in production just before the current one, not the oldest or the newest", async () => {
+    const store = await (await engine.database()).open();
+    await versions(store, 'm', 4);
+    for (const v of ['v1', 'v3', 'v2']) await promote(store, 'm', v);
+    await store.registry.changeStages('m', (s) => planPromotion(s, { version: 'v4', targetStage: 'staging', archiveExisting: true }), who);
+    const previous = async () => (await store.registry.modelState('m'))!.previousProduction;
+    expect(await previous()).toBe('v3');
+    const rolled = await store.registry.changeStages('m', (s) => planRollback(s, {}), who);
+    expect(rolled?.plan.changes).toEqual([
+      { version: 'v3', from: 'archived', to: 'production' },
+      { version: 'v2', from: 'production', to: 'archived' },
+    ]);
+    expect(await previous()).toBe('v2');
+    await promote(store, 'm', 'v4');
+    expect(await previous()).toBe('v3');
+  });
+
   it('writes nothing of a plan the rules refuse inside the transaction, or one the database refuses (two in production)', async () => {
     const store = await (await engine.database()).open();
     await versions(store, 'm', 2);

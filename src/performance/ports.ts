@@ -1,0 +1,74 @@
+import type { Actor } from '../registry/types.js';
+import type { BatchOutput } from '../serving/outputs.js';
+
+/** A prediction log entry as the join reads it: a predict call's prediction, or one version's rows of a batch. */
+export interface LoggedEntry {
+  id: string;
+  createdAt: string;
+  /** createdAt in epoch ms. */
+  at: number;
+  name: string;
+  version: string | null;
+  ok: boolean;
+  /** The batch row of each of the entry's rows, ascending; null for a single prediction. */
+  rowIndices: Int32Array | null;
+  output: BatchOutput | null;
+  routingKey: string | null;
+}
+
+/** An outcome joined to its prediction, as stored: what the prediction was, and what happened. */
+export interface OutcomeRow {
+  predictionId: string;
+  name: string;
+  version: string;
+  /** When the prediction was made (its log entry's time), epoch ms. */
+  predictedAt: number;
+  routingKey: string | null;
+  /** A regressor's prediction and the actual value; null for a classifier. */
+  predicted: number | null;
+  actual: number | null;
+  /** A classifier's predicted and actual labels; null for a regressor. */
+  predictedLabel: string | null;
+  actualLabel: string | null;
+  /** A classifier's probability of each class, in the order of its version's class labels; null without scores. */
+  probabilities: Float64Array | null;
+  /** What those probabilities add to log loss, Brier and ROC AUC (null without scores; pPositive null unless binary). */
+  pActual: number | null;
+  brier: number | null;
+  pPositive: number | null;
+}
+
+/** An outcome as a window reads it: what measuring needs, no more (a window may hold 100 000). */
+export type StoredOutcome = Pick<OutcomeRow, 'version' | 'predictedAt' | 'predicted' | 'actual' | 'predictedLabel' | 'actualLabel' | 'pActual' | 'brier' | 'pPositive'>;
+
+/** Which outcomes to read: the newest `lastN` by prediction time, within [since, until). */
+export interface OutcomeWindow {
+  version?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  lastN: number;
+}
+
+/**
+ * What outcomes need of storage. The join reads the prediction log by (entry id, time logged):
+ * the time comes from the id itself, so a late outcome costs an index probe of one day's log.
+ * Writes replace by prediction id (the last outcome given for a prediction holds), so servers
+ * recording at once never wait on a shared row.
+ */
+export interface OutcomeStore {
+  /** Entries logged at exactly `createdAt` with these ids, of any model (a batch split between versions has one per version). */
+  findPredictions(keys: ReadonlyArray<{ id: string; createdAt: string }>): Promise<LoggedEntry[]>;
+  /** When the oldest entry the log still holds was logged; null when the log is empty. */
+  oldestPrediction(): Promise<string | null>;
+  /** Of these prediction ids, those that have an outcome already. */
+  existing(ids: readonly string[]): Promise<Set<string>>;
+  /**
+   * Stores the outcomes (replacing any earlier outcome of the same prediction) and an audit row
+   * of the model, in one transaction. Answers how many replaced an earlier one.
+   */
+  record(name: string, rows: readonly OutcomeRow[], who: Actor, details: Record<string, unknown>): Promise<{ replaced: number; recordedAt: string }>;
+  /** The model's outcomes in the window, newest prediction first. */
+  outcomes(name: string, window: OutcomeWindow): Promise<StoredOutcome[]>;
+  /** Models with at least one outcome. */
+  modelsWithOutcomes(): Promise<string[]>;
+}

@@ -1,0 +1,91 @@
+import type { LoggedEntry, OutcomeRow, OutcomeStore, OutcomeWindow, StoredOutcome } from '../../performance/ports.js';
+import type { Actor } from '../../registry/types.js';
+import { entryOf, OUTCOME_COLUMNS, outcomeOf, outcomeWindowColumns, type EntryRow, type OutcomeDbRow } from '../outcome-rows.js';
+import { pgText, type PostgresConnection } from './connection.js';
+
+
+const WINDOW_COLUMNS = outcomeWindowColumns("(extract(epoch FROM predicted_at) * 1000)::float8");
+/**
+ * Outcomes on PostgreSQL. The join is one statement over the keys, bounded by their earliest and
+ * latest time so that only the partitions of those days are probed; the write is one upsert
+ * (ids in order, so two servers recording overlapping outcomes lock rows in the same order).
+ */
+export class PostgresOutcomeStore implements OutcomeStore {
+  constructor(private readonly c: PostgresConnection) {}
+
+  async findPredictions(keys: ReadonlyArray<{ id: string; createdAt: string }>): Promise<LoggedEntry[]> {
+    if (!keys.length) return [];
+    let first = keys[0].createdAt;
+    let last = first;
+    for (const k of keys) {
+      if (k.createdAt < first) first = k.createdAt;
+      if (k.createdAt > last) last = k.createdAt;
+    }
+    const rows = await this.c.query<EntryRow>(
+      `SELECT p.id, p.created_at, p.model_name, p.version, p.ok, p.row_indices, p.output, p.routing_key
+         FROM unnest($1::text[], $2::timestamptz[]) AS k(id, at)
+         JOIN predictions p ON p.created_at = k.at AND p.id = k.id
+        WHERE p.created_at >= $3::timestamptz AND p.created_at <= $4::timestamptz`,
+      [keys.map((k) => k.id), keys.map((k) => k.createdAt), first, last],
+    );
+    return rows.map(entryOf);
+  }
+
+  async oldestPrediction(): Promise<string | null> {
+    return (await this.c.query<{ t: string | null }>('SELECT min(created_at) AS t FROM predictions'))[0].t;
+  }
+
+  async existing(ids: readonly string[]): Promise<Set<string>> {
+    const rows = await this.c.query<{ prediction_id: string }>('SELECT prediction_id FROM outcomes WHERE prediction_id = ANY($1::text[])', [ids]);
+    return new Set(rows.map((r) => r.prediction_id));
+  }
+
+  async record(name: string, rows: readonly OutcomeRow[], who: Actor, details: Record<string, unknown>): Promise<{ replaced: number; recordedAt: string }> {
+    const sorted = [...rows].sort((a, b) => (a.predictionId < b.predictionId ? -1 : a.predictionId > b.predictionId ? 1 : 0));
+    return this.c.write(async (tx) => {
+      const now = this.c.now();
+      // One JSON parameter (PostgreSQL parses it faster than thirteen arrays, and it carries the
+      // probabilities as an array of float8 as they are stored); text that JSON could carry but
+      // PostgreSQL's text cannot (U+0000) is kept as U+FFFD, as every write of this store does.
+      const [{ replaced }] = await tx.query<{ replaced: number }>(
+        `WITH up AS (
+           INSERT INTO outcomes (${OUTCOME_COLUMNS})
+           SELECT r.i, $2, r.v, to_timestamp(r.t / 1000.0), r.k, r.p, r.a, r.pl, r.al, r.pr, r.pa, r.b, r.pp, $3::timestamptz
+             FROM json_to_recordset($1::json) AS r(i text, v text, t float8, k text, p float8, a float8, pl text, al text, pr float8[], pa float8, b float8, pp float8)
+           ON CONFLICT (prediction_id) DO UPDATE SET version = excluded.version, routing_key = excluded.routing_key, predicted = excluded.predicted,
+             actual = excluded.actual, predicted_label = excluded.predicted_label, actual_label = excluded.actual_label, probabilities = excluded.probabilities,
+             p_actual = excluded.p_actual, brier = excluded.brier, p_positive = excluded.p_positive, recorded_at = excluded.recorded_at, revisions = outcomes.revisions + 1
+           RETURNING revisions
+         )
+         SELECT count(*) FILTER (WHERE revisions > 0)::int AS replaced FROM up`,
+        [
+          JSON.stringify(
+            sorted.map((r) => ({ i: r.predictionId, v: pgText(r.version), t: r.predictedAt, k: r.routingKey && pgText(r.routingKey), p: r.predicted, a: r.actual, pl: r.predictedLabel && pgText(r.predictedLabel), al: r.actualLabel && pgText(r.actualLabel), pr: r.probabilities && Array.from(r.probabilities), pa: r.pActual, b: r.brier, pp: r.pPositive })),
+          ),
+          name,
+          now,
+        ],
+      );
+      await tx.effects().audit({ name, version: null, action: 'record_outcomes', from: null, to: null, who, now, details: { ...details, replaced } }).write();
+      return { replaced, recordedAt: now };
+    });
+  }
+
+  async outcomes(name: string, window: OutcomeWindow): Promise<StoredOutcome[]> {
+    const values: unknown[] = [name];
+    const param = (v: unknown) => `$${values.push(v)}`;
+    const where = ['model_name = $1'];
+    if (window.version !== undefined) where.push(`version = ${param(window.version)}`);
+    if (window.since !== undefined) where.push(`predicted_at >= ${param(window.since)}::timestamptz`);
+    if (window.until !== undefined) where.push(`predicted_at < ${param(window.until)}::timestamptz`);
+    const rows = await this.c.queryArrays<OutcomeDbRow>(
+      `SELECT ${WINDOW_COLUMNS} FROM outcomes WHERE ${where.join(' AND ')} ORDER BY predicted_at DESC, prediction_id DESC LIMIT ${param(window.lastN)}`,
+      values,
+    );
+    return rows.map(outcomeOf);
+  }
+
+  async modelsWithOutcomes(): Promise<string[]> {
+    return (await this.c.query<{ model_name: string }>('SELECT DISTINCT model_name FROM outcomes ORDER BY model_name')).map((r) => r.model_name);
+  }
+}

@@ -1,0 +1,126 @@
+import { expect, it } from 'vitest';
+import type { OutcomeRow } from '../../../src/performance/ports.js';
+import { PredictionLog } from '../../../src/serving/prediction-log.js';
+import type { Store } from '../../../src/store/store.js';
+import { describeEachEngine, silent, type Database, type Engine } from './engines.js';
+import { pending } from './pending.js';
+
+const who = { actor: 'contract', reason: 'outcomes' };
+const T0 = Date.parse('2026-11-20T23:59:59.990Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A fresh database whose log holds: single predictions, a batch split between two versions, another model's, a failed one. */
+async function logged(engine: Engine): Promise<{ store: Store; open: () => Promise<Store>; db: Database }> {
+  const db = await engine.database();
+  const store = await db.open();
+  const log = new PredictionLog({ sink: store.predictions.openSink(), logger: silent }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9 });
+  log.append(pending(1, { id: 'single', indices: null, at: T0, routingKey: 'user-1' }));
+  log.append(pending(2, { id: 'batch', indices: [0, 3], at: T0 + 20, version: 'v1' }));
+  log.append(pending(2, { id: 'batch', indices: [1, 2], at: T0 + 20, version: 'v2' }));
+  log.append(pending(1, { id: 'other', indices: null, at: T0 + 20, name: 'elsewhere' }));
+  log.append(pending(1, { id: 'failed', indices: null, at: T0 + 30, ok: false, error: 'x', output: null }));
+  await log.flush();
+  await log.close();
+  return { store, open: () => db.open(), db };
+}
+
+const row = (id: string, at: number, extra: Partial<OutcomeRow> = {}): OutcomeRow => ({
+  predictionId: id,
+  name: 'm',
+  version: 'v1',
+  predictedAt: at,
+  routingKey: null,
+  predicted: 1.5,
+  actual: 2,
+  predictedLabel: null,
+  actualLabel: null,
+  probabilities: null,
+  pActual: null,
+  brier: null,
+  pPositive: null,
+  ...extra,
+});
+
+describeEachEngine('store contract: outcomes', (engine) => {
+  it('finds log entries by id and the exact time they were logged, across days, of any model', async () => {
+    const { store } = await logged(engine);
+    const found = await store.outcomes.findPredictions([
+      { id: 'single', createdAt: iso(T0) },
+      { id: 'batch', createdAt: iso(T0 + 20) },
+      { id: 'other', createdAt: iso(T0 + 20) },
+      { id: 'failed', createdAt: iso(T0 + 30) },
+      { id: 'single', createdAt: iso(T0 + 1) }, // right id, wrong time: not this entry
+      { id: 'nothing', createdAt: iso(T0) },
+    ]);
+    const byKey = found.map((e) => [e.id, e.version, e.name, e.ok, e.rowIndices && Array.from(e.rowIndices), e.output?.predictions ?? null, e.routingKey, e.createdAt]);
+    expect(byKey.sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])))).toEqual([
+      ['batch', 'v1', 'm', true, [0, 3], [0, 10], null, iso(T0 + 20)],
+      ['batch', 'v2', 'm', true, [1, 2], [0, 10], null, iso(T0 + 20)],
+      ['failed', 'v1', 'm', false, null, null, null, iso(T0 + 30)],
+      ['other', 'v1', 'elsewhere', true, null, [0], null, iso(T0 + 20)],
+      ['single', 'v1', 'm', true, null, [0], 'user-1', iso(T0)],
+    ]);
+    expect(found.find((e) => e.id === 'single')?.output?.probabilities).toEqual({ a: [0] });
+    expect(await store.outcomes.findPredictions([])).toEqual([]);
+    expect(await store.outcomes.oldestPrediction()).toBe(iso(T0));
+  });
+
+  it('answers no oldest prediction for an empty log', async () => {
+    const store = await (await engine.database()).open();
+    expect(await store.outcomes.oldestPrediction()).toBeNull();
+  });
+
+  it('records outcomes, replaces by prediction id, audits each call, and reads windows newest first', async () => {
+    const { store, db } = await logged(engine);
+    const probabilities = Float64Array.from([0.25, 0.75]);
+    const first = await store.outcomes.record('m', [row('a', T0, { routingKey: 'user-\u0000a' }), row('b', T0 + 1000, { version: 'v2' }), row('c', T0 + 2000, { predicted: null, actual: null, predictedLabel: '1', actualLabel: '0', probabilities, pActual: 0.25, brier: 0.5625, pPositive: 0.75 })], who, { source: 'inline' });
+    expect(first.replaced).toBe(0);
+    const again = await store.outcomes.record('m', [row('a', T0, { actual: 9, routingKey: 'user-\u0000a' }), row('d', T0 + 3000)], who, { source: 'inline' });
+    expect(again.replaced).toBe(1);
+    expect([...(await store.outcomes.existing(['a', 'b', 'x']))].sort()).toEqual(['a', 'b']);
+
+    const all = await store.outcomes.outcomes('m', { lastN: 10 });
+    const times = (os: Array<{ predictedAt: number }>) => os.map((o) => o.predictedAt - T0);
+    expect(times(all)).toEqual([3000, 2000, 1000, 0]);
+    expect(all[3]).toEqual({ version: 'v1', predictedAt: T0, predicted: 1.5, actual: 9, predictedLabel: null, actualLabel: null, pActual: null, brier: null, pPositive: null });
+    expect(all[1]).toMatchObject({ predictedLabel: '1', actualLabel: '0', predicted: null, actual: null, pActual: 0.25, brier: 0.5625, pPositive: 0.75 });
+    // Kept as each engine keeps a list of numbers: JSON text on SQLite, double precision[] on PostgreSQL.
+    const [{ probabilities: kept }] = await db.rows<{ probabilities: number[] | string }>("SELECT probabilities FROM outcomes WHERE prediction_id = 'c'");
+    expect(typeof kept === 'string' ? JSON.parse(kept) : kept).toEqual([0.25, 0.75]);
+    expect(times(await store.outcomes.outcomes('m', { lastN: 2 }))).toEqual([3000, 2000]);
+    expect((await store.outcomes.outcomes('m', { lastN: 10, version: 'v2' })).map((o) => o.version)).toEqual(['v2']);
+    expect(times(await store.outcomes.outcomes('m', { lastN: 10, since: iso(T0 + 1000), until: iso(T0 + 3000) }))).toEqual([2000, 1000]);
+    // Outcomes of one instant come in a fixed order (by prediction id, newest-first windows take the greatest).
+    await store.outcomes.record('m', [row('z1', T0 + 5000), row('z2', T0 + 5000, { actual: 7 })], who, {});
+    expect((await store.outcomes.outcomes('m', { lastN: 1 }))[0].actual).toBe(7);
+    expect(await store.outcomes.outcomes('nothing', { lastN: 10 })).toEqual([]);
+    expect(await store.outcomes.modelsWithOutcomes()).toEqual(['m']);
+
+    const recorded = await db.rows<{ recorded_at: string; routing_key: string | null; revisions: number }>("SELECT recorded_at, routing_key, revisions FROM outcomes WHERE prediction_id = 'a'");
+    // A routing key is kept as given; PostgreSQL's text cannot hold U+0000, kept as U+FFFD there as by every write.
+    expect(recorded.map((r) => [new Date(r.recorded_at).toISOString(), r.routing_key, Number(r.revisions)])).toEqual([[again.recordedAt, engine.name === 'sqlite' ? 'user-\u0000a' : 'user-\uFFFDa', 1]]);
+    const trail = await store.registry.history('m', { limit: 10 });
+    expect(trail.map((e) => [e.action, e.actor, e.reason, e.details?.replaced])).toEqual([
+      ['record_outcomes', 'contract', 'outcomes', 0],
+      ['record_outcomes', 'contract', 'outcomes', 1],
+      ['record_outcomes', 'contract', 'outcomes', 0],
+    ]);
+  });
+
+  it('lets servers record overlapping outcomes at once: every id once, the last write holding', async () => {
+    const { store, open, db } = await logged(engine);
+    const other = await open();
+    const ids = Array.from({ length: 400 }, (_, i) => `id-${String(i).padStart(3, '0')}`);
+    // Each server writes the ids in a different order; the adapters must not deadlock or fail.
+    const calls = [];
+    for (let round = 0; round < 4; round++) {
+      calls.push(store.outcomes.record('m', ids.map((id) => row(id, T0, { actual: round })), who, {}));
+      calls.push(other.outcomes.record('m', [...ids].reverse().map((id) => row(id, T0, { actual: 10 + round })), who, {}));
+    }
+    const results = await Promise.all(calls);
+    expect(results.reduce((n, r) => n + r.replaced, 0)).toBe(ids.length * 7);
+    const stored = await store.outcomes.outcomes('m', { lastN: 1000 });
+    expect(stored.length).toBe(ids.length);
+    expect(Number((await db.rows<{ n: number }>('SELECT count(DISTINCT prediction_id) AS n FROM outcomes'))[0].n)).toBe(ids.length);
+  });
+});
