@@ -60,7 +60,8 @@ const HISTORY_READ = 50;
 const TRANSITIONS_SHOWN = 8;
 const isTransition = (e: AuditEntry) => e.action !== 'record_outcomes';
 
-const resultText = (r: ToolResult) => (r.content ?? []).map((c) => c.text ?? '').join('\n').trim();
+/** The answer's summary for people: its first text (the next one repeats the structured answer as JSON). */
+const resultText = (r: ToolResult) => (r.content?.find((c) => c.type === 'text')?.text ?? '').trim();
 const errorOf = (r: ToolResult): Failed => {
   const text = resultText(r) || 'the tool failed without a message';
   const code = (r._meta?.['mlops-mcp/error'] as { code?: string } | undefined)?.code ?? /^([a-z_]+):/.exec(text)?.[1] ?? 'error';
@@ -403,7 +404,7 @@ export class Dashboard {
           'span',
           { class: 'who muted' },
           'by ',
-          e.actor,
+          e.actor_name ? `${e.actor} (${e.actor_name})` : e.actor,
           e.reason ? ` — “${e.reason}”` : '',
           e.approved_by ? `, approved by ${e.approved_by}${e.approver_reason ? ` (“${e.approver_reason}”)` : ''}` : '',
         ),

@@ -38,6 +38,8 @@ export interface AuditEntry {
   from_stage: Stage | null;
   to_stage: Stage | null;
   actor: string;
+  /** A signed-in person's display name, beside their subject in `actor` (absent from older servers). */
+  actor_name?: string | null;
   reason: string | null;
   approved_by: string | null;
   approver_reason: string | null;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isMonitored, type DriftRun } from '../../monitoring/drift-types.js';
 import { boundedRecord, dryRun, modelName, reason, versionLabel } from '../schemas.js';
+import { auditLink, versionLink } from '../answer.js';
 import { defineTool } from '../tool.js';
 
 const MAX_INLINE_ROWS = 100_000;
@@ -126,6 +127,7 @@ export const setDriftReference = defineTool({
     return {
       data: { name: args.name, version: r.version, dry_run: r.dryRun, replaced: r.replaced, source: r.source, rows: r.rows, features: r.features, ignored_columns: r.ignored },
       summary: [head, ...lines].join('\n'),
+      links: [...(r.version ? [versionLink(args.name, r.version)] : []), ...(r.dryRun ? [] : [auditLink(args.name)])],
     };
   },
 });

@@ -49,6 +49,8 @@ export const getDriftCurves = defineTool({
   },
   effect: 'read',
   idempotent: true,
+  // For the dashboard: hosts keep it out of the model's tool list, where it would only add noise.
+  visibility: ['app'],
   errors: [
     ['not_found', 'unknown model, no drift run yet, or no such run'],
     ['invalid_argument', 'the run belongs to another model, or the feature was not compared in it'],
