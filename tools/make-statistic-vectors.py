@@ -65,7 +65,11 @@ def psi(ref: np.ndarray, cur: np.ndarray, bins: int = 10, epsilon: float = 1e-4)
     return {"psi": float(np.sum((p_cur - p_ref) * np.log(p_cur / p_ref)))}
 
 
-PEERS = {"ks": ks, "psi": psi}
+def wasserstein(ref: np.ndarray, cur: np.ndarray) -> dict:
+    return {"wasserstein": float(stats.wasserstein_distance(ref, cur))}
+
+
+PEERS = {"ks": ks, "psi": psi, "wasserstein": wasserstein}
 
 # ---------------------------------------------------------------------------------------------
 # Sample pairs: shifts, scales, ties, tiny and large samples (KS asymptotic above 10 000 a side).

@@ -1,5 +1,6 @@
 import { ks } from './ks.js';
 import { psi } from './psi.js';
+import { wasserstein } from './wasserstein.js';
 import type { DriftStatistic, FieldValue, Fields, ValuesOf, VerdictValues } from './statistic.js';
 
 /**
@@ -7,7 +8,7 @@ import type { DriftStatistic, FieldValue, Fields, ValuesOf, VerdictValues } from
  * new statistic joins (docs/extension.md). Exactly one decides drift (role 'verdict': KS); the
  * others are informational.
  */
-export const STATISTICS = [ks, psi] as const;
+export const STATISTICS = [ks, psi, wasserstein] as const;
 
 type Statistic = (typeof STATISTICS)[number];
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
