@@ -66,7 +66,24 @@ export const configSchema = z.object({
   MODEL_THREADS: positiveInt('MODEL_THREADS')
     .max(64)
     .default(1)
-    .describe('onnxruntime intra-op threads per session; 1 keeps one model run on the request thread (onnxruntime\'s own default spins a thread per core)'),
+    .describe('onnxruntime intra-op threads per session; 1 keeps one run on its model process\'s thread (onnxruntime\'s own default spins a thread per core)'),
+  MODEL_PROCESSES: positiveInt('MODEL_PROCESSES')
+    .max(64)
+    .default(2)
+    .describe('Processes that run models (each loads the models it runs); one model runs in all but one of them at most, so a slow one cannot hold every run'),
+  MODEL_RUN_TIMEOUT_MS: positiveInt('MODEL_RUN_TIMEOUT_MS')
+    .default(10_000)
+    .describe('A model run (a predict, a batch\'s run of one version, a health probe, registration\'s run on zeros) past this many ms is stopped: the call fails and its model process is replaced'),
+  MODEL_LOAD_TIMEOUT_MS: positiveInt('MODEL_LOAD_TIMEOUT_MS')
+    .default(30_000)
+    .describe('Loading a model (to serve it, or to check it at registration) past this many ms is stopped the same way'),
+  MODEL_MEMORY_MB: positiveInt('MODEL_MEMORY_MB')
+    .min(128, 'MODEL_MEMORY_MB must be at least 128: Node and onnxruntime take about 100 MiB of it before any model')
+    .default(1024)
+    .describe('Memory each model process may allocate (its data segment, RLIMIT_DATA, on Linux): its models, every tensor of a run, ~100 MiB of Node and onnxruntime; registration refuses a model that needs more to load or to run on one row'),
+  MODEL_MAX_OUTPUT_MB: positiveInt('MODEL_MAX_OUTPUT_MB')
+    .default(64)
+    .describe('The outputs of one model run, together, in MiB; a run that answers more fails'),
   MLOPS_MCP_MAX_MODEL_MB: positiveInt('MLOPS_MCP_MAX_MODEL_MB')
     .max(2047, 'MLOPS_MCP_MAX_MODEL_MB may not exceed 2047: protobuf, and so ONNX, holds at most 2 GiB in one file')
     .default(2047)
@@ -126,6 +143,11 @@ export interface Config {
   modelCacheSize: number;
   modelCacheTtlMs: number;
   modelThreads: number;
+  modelProcesses: number;
+  modelRunTimeoutMs: number;
+  modelLoadTimeoutMs: number;
+  modelMemoryMb: number;
+  modelMaxOutputBytes: number;
   maxModelBytes: number;
   predictionLogFlushMs: number;
   predictionLogMaxRows: number;
@@ -206,6 +228,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     modelCacheSize: raw.MODEL_CACHE_SIZE,
     modelCacheTtlMs: raw.MODEL_CACHE_TTL * 1000,
     modelThreads: raw.MODEL_THREADS,
+    modelProcesses: raw.MODEL_PROCESSES,
+    modelRunTimeoutMs: raw.MODEL_RUN_TIMEOUT_MS,
+    modelLoadTimeoutMs: raw.MODEL_LOAD_TIMEOUT_MS,
+    modelMemoryMb: raw.MODEL_MEMORY_MB,
+    modelMaxOutputBytes: raw.MODEL_MAX_OUTPUT_MB * 1024 * 1024,
     maxModelBytes: raw.MLOPS_MCP_MAX_MODEL_MB * 1024 * 1024,
     predictionLogFlushMs: raw.PREDICTION_LOG_FLUSH_MS,
     predictionLogMaxRows: raw.PREDICTION_LOG_MAX_ROWS,

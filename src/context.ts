@@ -13,8 +13,10 @@ import { DriftThreads } from './monitoring/drift-threads.js';
 import { ArtifactStore, STALE_TEMP_MS } from './registry/artifacts.js';
 import { PerformanceService } from './performance/service.js';
 import { ModelRegistry } from './registry/registry.js';
-import { loadOnnxRuntime } from './serving/runtime.js';
 import { ServingMetrics } from './serving/metrics.js';
+import { ModelChecks } from './serving/model-check.js';
+import type { ModelLimits } from './serving/model-limits.js';
+import { ModelPool } from './serving/model-pool.js';
 import { PredictionLog } from './serving/prediction-log.js';
 import { ServingService } from './serving/serving.js';
 import { SessionCache } from './serving/session-cache.js';
@@ -29,6 +31,10 @@ export interface AppContext {
   store: Store;
   artifacts: ArtifactStore;
   registry: ModelRegistry;
+  /** The processes models run in. */
+  models: ModelPool;
+  /** Registration's checks of a model, in a process of their own. */
+  checks: ModelChecks;
   sessions: SessionCache;
   alerts: AlertService;
   serving: ServingService;
@@ -63,10 +69,24 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     // Housekeeping never stops a start (another server on this home may hold the database).
     logger.warn({ err: e }, 'did not look for unnamed artifacts this time (the registry was busy); the next start will');
   }
-  const sessions = new SessionCache(loadOnnxRuntime, (sha256) => artifacts.read(sha256), config.modelCacheSize, config.modelCacheTtlMs, config.modelThreads);
+  const limits: ModelLimits = {
+    runTimeoutMs: config.modelRunTimeoutMs,
+    loadTimeoutMs: config.modelLoadTimeoutMs,
+    memoryMb: config.modelMemoryMb,
+    maxOutputBytes: config.modelMaxOutputBytes,
+  };
+  const models = new ModelPool({
+    processes: config.modelProcesses,
+    threads: config.modelThreads,
+    limits,
+    readModel: (sha256) => artifacts.read(sha256),
+    onRestart: (why) => logger.warn({ reason: why.message }, 'a model process ended; the next run starts another'),
+  });
+  const sessions = new SessionCache(models, config.modelCacheSize, config.modelCacheTtlMs);
+  const checks = new ModelChecks(limits, config.modelThreads);
   const alerts = new AlertService(store.alerts);
   const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;
-  const registry = new ModelRegistry({ store: store.registry, artifacts, runtime: loadOnnxRuntime, allowedDirs: config.allowedDirs, maxModelBytes: config.maxModelBytes, mlflow });
+  const registry = new ModelRegistry({ store: store.registry, artifacts, checker: checks, allowedDirs: config.allowedDirs, maxModelBytes: config.maxModelBytes, mlflow });
   const predictionLog = new PredictionLog({ sink: store.predictions.openSink(), logger }, {
     flushMs: config.predictionLogFlushMs,
     maxRows: config.predictionLogMaxRows,
@@ -82,7 +102,6 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     registry: store.registry,
     artifacts,
     sessions,
-    runtime: loadOnnxRuntime,
     log: predictionLog,
     stats,
     metrics,
@@ -129,7 +148,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     traffic: store.traffic,
     drift: store.drift,
     artifacts,
-    runtime: loadOnnxRuntime,
+    runtime: () => models.status(),
     alerts,
     serving,
     stats,
@@ -152,6 +171,8 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     store,
     artifacts,
     registry,
+    models,
+    checks,
     sessions,
     alerts,
     serving,
@@ -174,6 +195,8 @@ export async function createAppContext(config: Config, logger: Logger = createLo
       await mlflowSync?.stop();
       await alertDelivery.stop();
       await sessions.close();
+      await models.close();
+      await checks.close();
       await store.close();
     },
   };

@@ -6,7 +6,6 @@ import { DomainError } from './errors.js';
 import type { AppContext } from './context.js';
 import { simulateHistory } from './demo-history.js';
 import { ModelRegistry } from './registry/registry.js';
-import { loadOnnxRuntime } from './serving/runtime.js';
 
 export const FIXTURES_DIR = path.join(packageRoot, 'fixtures');
 
@@ -49,7 +48,7 @@ export async function loadDemo(app: AppContext, options: { history: boolean } = 
   }
   const manifest = manifestSchema.parse(JSON.parse(await fs.readFile(path.join(FIXTURES_DIR, 'models.json'), 'utf8')));
   let registeredAll = true;
-  const registry = new ModelRegistry({ store: app.store.registry, artifacts: app.artifacts, runtime: loadOnnxRuntime, allowedDirs: [FIXTURES_DIR] });
+  const registry = new ModelRegistry({ store: app.store.registry, artifacts: app.artifacts, checker: app.checks, allowedDirs: [FIXTURES_DIR] });
   for (const m of manifest.models) {
     const version = `v${m.version}`;
     // Another server on the same home may be loading the demo at the same moment: what it

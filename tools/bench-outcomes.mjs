@@ -14,26 +14,16 @@
 // Tables on stdout, then a JSON line; progress on stderr.
 process.env.ORT_DISABLE_TELEMETRY = '1';
 
-import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, ROOT, callOk, killChildren, round, stdioClient, summarize, table } from './bench/lib.mjs';
+import { callOk, CLI, round, scratch, stdioClient, summarize, table } from './bench/lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const RECORD_CALLS = quick ? 3 : 10;
 const WINDOW = 100_000;
 const PERFORMANCE_CALLS = quick ? 3 : 10;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-mcp-bench-outcomes-'));
-const pgDir = path.join(tmp, 'pg');
-const script = path.join(ROOT, 'tools', 'postgres-server.sh');
-let pgStarted = false;
-process.on('exit', () => {
-  killChildren();
-  if (pgStarted) spawnSync('bash', [script, 'stop', pgDir]);
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
+const { dir: tmp, startPostgres } = scratch('outcomes');
 
 const WIN = [0.62, 0.48, 114.2, 110.9, 108.5, 112.0, 2, 1];
 const rowsOf = (n, shift) => Array.from({ length: n }, (_, i) => WIN.map((x, j) => (j === 0 ? x + ((i * 7 + shift) % 100) / 500 - 0.1 : x)));
@@ -125,9 +115,7 @@ async function engine(name, env) {
   }
 }
 
-const port = 20000 + Math.floor(Math.random() * 20000);
-const adminUrl = execFileSync('bash', [script, 'start', pgDir, String(port)], { encoding: 'utf8' }).trim();
-pgStarted = true;
+const adminUrl = startPostgres();
 const pg = (await import('pg')).default;
 const admin = new pg.Client({ connectionString: adminUrl });
 await admin.connect();

@@ -11,30 +11,19 @@
 // Tables on stdout, then a JSON line; progress on stderr. Needs wrk (apt-get install wrk).
 process.env.ORT_DISABLE_TELEMETRY = '1';
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, ROOT, httpClient, killChildren, progress, round, sleep, spawnHttp, summarize, table } from './bench/lib.mjs';
+import { CLI, httpClient, progress, round, scratch, sleep, spawnHttp, summarize, table } from './bench/lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const PROMOTIONS = quick ? 20 : 100;
 const WRK_SECONDS = quick ? 4 : 15;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-mcp-bench-replicas-'));
-const pgDir = path.join(tmp, 'pg');
-const script = path.join(ROOT, 'tools', 'postgres-server.sh');
-let pgStarted = false;
-process.on('exit', () => {
-  killChildren();
-  if (pgStarted) spawnSync('bash', [script, 'stop', pgDir]);
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
+const { dir: tmp, pgDir, startPostgres } = scratch('replicas');
 if (spawnSync('wrk', ['--version']).error) throw new Error('wrk is not installed: apt-get install wrk');
 
-const port = 20000 + Math.floor(Math.random() * 20000);
-const url = execFileSync('bash', [script, 'start', pgDir, String(port)], { encoding: 'utf8' }).trim();
-pgStarted = true;
+const url = startPostgres();
 const pg = (await import('pg')).default;
 const db = new pg.Client({ connectionString: url });
 await db.connect();

@@ -12,33 +12,20 @@
 // Tables on stdout, then a JSON line; progress on stderr. Needs wrk (apt-get install wrk).
 process.env.ORT_DISABLE_TELEMETRY = '1';
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, ROOT, killChildren, progress, round, sleep, spawnHttp, stopPid, summarize, table } from './bench/lib.mjs';
+import { CLI, progress, ROOT, round, scratch, sleep, spawnHttp, stopPid, summarize, table } from './bench/lib.mjs';
 
 const dist = (p) => import(new URL(`../dist/${p}`, import.meta.url).href);
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 1 : 3;
 const WRK_SECONDS = quick ? 3 : 8;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-mcp-bench-store-'));
-const pgDir = path.join(tmp, 'pg');
-const script = path.join(ROOT, 'tools', 'postgres-server.sh');
-
-let pgStarted = false;
-function cleanup() {
-  killChildren();
-  if (pgStarted) spawnSync('bash', [script, 'stop', pgDir]);
-  fs.rmSync(tmp, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
+const { dir: tmp, startPostgres } = scratch('store');
 
 if (spawnSync('wrk', ['--version']).error) throw new Error('wrk is not installed: apt-get install wrk');
-const port = 20000 + Math.floor(Math.random() * 20000);
-const adminUrl = execFileSync('bash', [script, 'start', pgDir, String(port)], { encoding: 'utf8' }).trim();
-pgStarted = true;
+const adminUrl = startPostgres();
 const pg = (await import('pg')).default;
 async function createDatabase(name) {
   const c = new pg.Client({ connectionString: adminUrl });

@@ -11,7 +11,7 @@ import type { TrafficStore } from '../serving/ports.js';
 import { describeDamage, type ArtifactStore } from '../registry/artifacts.js';
 import { servedArtifact } from '../registry/rules.js';
 import type { ModelVersion } from '../registry/types.js';
-import type { OnnxRuntime } from '../serving/runtime.js';
+import type { PoolStatus } from '../serving/model-pool.js';
 import type { PredictionLog } from '../serving/prediction-log.js';
 import type { ServingService } from '../serving/serving.js';
 import type { ServingStats } from '../serving/stats.js';
@@ -64,7 +64,8 @@ export interface HealthDeps {
   traffic: Pick<TrafficStore, 'trafficConfigs' | 'servingState'>;
   drift: Pick<DriftStore, 'latestRuns' | 'referenceCount'>;
   artifacts: ArtifactStore;
-  runtime: () => Promise<OnnxRuntime>;
+  /** The model processes' state (no round trip: a process busy with a slow model still answers here). */
+  runtime: () => PoolStatus;
   alerts: AlertService;
   serving: ServingService;
   stats: ServingStats;
@@ -168,9 +169,10 @@ export class HealthService {
   }
 
   private async checkRuntime() {
-    const ort = await this.deps.runtime();
-    const backends = ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
-    return { status: 'healthy' as const, detail: `onnxruntime-node ${ort.env.versions.node ?? '?'} loaded (backends: ${backends.join(', ')})` };
+    const s = this.deps.runtime();
+    const version = s.version ? `onnxruntime-node ${s.version}` : 'onnxruntime-node starts with the first model run';
+    const replaced = s.restarts ? `; ${s.restarts} replaced since start (a model past a time or memory limit, or a crash)` : '';
+    return { status: 'healthy' as const, detail: `${version}; ${s.running} of ${s.processes} model processes running, ${s.busy} busy, ${s.queued} runs queued${replaced}` };
   }
 
   /**

@@ -33,10 +33,9 @@ export interface McpServerOptions {
 /** Roles in order of rights: a caller may do what a role of lower or equal rank may. */
 export const RANK: Record<Role, number> = { read: 0, operate: 1, admin: 2 };
 
-/** The least role that may call a tool at all; a call that reaches production needs admin on top. */
+/** The least role that may call a tool at all (its definition's, else by its effect); a call that reaches production needs admin on top. */
 export function minimumRole(tool: ToolDefinition): Role {
-  if (tool.effect === 'read') return 'read';
-  return tool.name === 'rollback_model' ? 'admin' : 'operate';
+  return tool.minimumRole ?? (tool.effect === 'read' ? 'read' : 'operate');
 }
 
 /** The annotations a client sees, derived from the tool's effect so they cannot disagree with it. */

@@ -102,6 +102,11 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
   input: I;
   output: O;
   effect: Effect;
+  /**
+   * The least role that may call it at all: by default `read` for a read and `operate` for any
+   * change. A call whose change reaches production needs `admin` on top, whatever this says.
+   */
+  minimumRole?: Role;
   /** Calling twice with the same arguments leaves the same state as calling once. */
   idempotent: boolean;
   /** Talks to a system outside this server (MLflow): openWorldHint. */

@@ -82,7 +82,7 @@ export class DriftService {
     const version = input.version ?? null;
     const replaced = options.dryRun
       ? (await this.deps.drift.referenceRows(name, version)) !== undefined
-      : (await this.deps.drift.replaceReference(name, version, source, columns.rows, reference, who)).replacedRows !== null;
+      : (await this.deps.drift.replaceReference({ name, version, source, rows: columns.rows, features: reference }, who)).replacedRows !== null;
     return {
       version: input.version ?? null,
       source,

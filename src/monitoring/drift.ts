@@ -42,10 +42,10 @@ export function prepareReference(feature: string, values: Float64Array): Referen
   return { feature, sorted, summary };
 }
 
-/** What a stored reference keeps: each column prepared by `prepare` (prepareReference, on the drift threads), in the columns' order. */
 /**
- * Every feature prepared at once (on the drift threads); a failure is the first feature's in
- * column order, whichever thread finished first, so the same data always gets the same error.
+ * What a stored reference keeps: each column prepared by `prepare` (prepareReference, on the drift
+ * threads), in the columns' order. Two threads finish in either order: a failure is the first
+ * failing column's, whichever thread answered first.
  */
 export async function toReferenceFeatures(columns: Columns, prepare: (feature: string, values: Float64Array) => Promise<ReferenceFeature>): Promise<ReferenceFeature[]> {
   const settled = await Promise.allSettled([...columns.features].map(([feature, values]) => prepare(feature, values)));

@@ -68,20 +68,22 @@ export interface AlertStore {
   counts(): Promise<Array<{ type: string; severity: AlertSeverity; count: number }>>;
 }
 
+/** A reference to store: a model's (version null) or a version's, where it came from, its rows and prepared features. */
+export interface NewReference {
+  name: string;
+  version: string | null;
+  source: string;
+  rows: number;
+  features: readonly ReferenceFeature[];
+}
+
 export interface DriftStore {
   /**
    * Replaces a model's (version null) or a version's reference in one transaction: the old one
    * and its features go, the new ones arrive, with an audit row. Answers when it was stored, and
    * the rows of the reference it replaced (null: there was none).
    */
-  replaceReference(
-    name: string,
-    version: string | null,
-    source: string,
-    rows: number,
-    features: readonly ReferenceFeature[],
-    who: Actor,
-  ): Promise<{ createdAt: string; replacedRows: number | null }>;
+  replaceReference(reference: NewReference, who: Actor): Promise<{ createdAt: string; replacedRows: number | null }>;
   getReference(name: string, version: string | null): Promise<DriftReference | undefined>;
   /** The rows of the stored reference, without its values (undefined: none stored). */
   referenceRows(name: string, version: string | null): Promise<number | undefined>;

@@ -2,7 +2,9 @@ import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { DomainError } from '../errors.js';
 import { isWithin, openWithin } from '../files.js';
-import { externalInitializers, ExternalDataSpecError, inlineExternalData, SELF_CONTAINED_ADVICE, type ExternalInitializer } from '../serving/onnx-external.js';
+import { checkRefusal } from '../serving/inspect.js';
+import { ModelCheckError, type ModelChecker } from '../serving/model-check.js';
+import { ExternalDataSpecError, SELF_CONTAINED_ADVICE, type ExternalInitializer } from '../serving/onnx-external.js';
 import { ExternalDataError, storesExternally } from '../serving/onnx-proto.js';
 
 /** Data files one model may spread its weights over (onnx's all_tensors_to_one_file=False writes one per tensor). */
@@ -25,12 +27,20 @@ export interface InlinedModel {
  * must hold the bytes each tensor declares, and the model with them must fit in `maxBytes`
  * (MLOPS_MCP_MAX_MODEL_MB). External tensors anywhere else stay refused. `source` null (an MLflow
  * import, one file) refuses external data outright. Errors are invalid_model, naming the tensor.
+ * The model's bytes are walked and rewritten by `walker` (a model check process), not here.
  */
-export async function inlineExternalWeights(model: Uint8Array, source: ModelSource | null, maxBytes: number, displayName: string): Promise<InlinedModel | null> {
+export async function inlineExternalWeights(
+  model: Uint8Array,
+  source: ModelSource | null,
+  maxBytes: number,
+  displayName: string,
+  walker: Pick<ModelChecker, 'externalInitializers' | 'inlineExternalData'>,
+): Promise<InlinedModel | null> {
   let refs: ExternalInitializer[];
   try {
-    refs = externalInitializers(model);
+    refs = await walker.externalInitializers(model);
   } catch (e) {
+    if (e instanceof ModelCheckError) throw checkRefusal(displayName, e);
     if (e instanceof ExternalDataError) throw refused(displayName, `${e.message}: only the main graph's initializers may keep their data outside the file`);
     if (e instanceof ExternalDataSpecError) throw refused(displayName, e.message);
     // Malformed bytes: the inspection that follows says what is wrong with them.
@@ -68,9 +78,10 @@ export async function inlineExternalWeights(model: Uint8Array, source: ModelSour
         for (const ref of list) data.set(ref, await readRange(handle, ref.offset, inRange(ref, size, displayName)));
       });
     }
-    const bytes = inlineExternalData(model, refs.map((ref) => data.get(ref) as Uint8Array));
+    const bytes = await walker.inlineExternalData(model, refs.map((ref) => data.get(ref) as Uint8Array));
     return { bytes, files: [...sizes].map(([location, size]) => ({ location, bytes: size })) };
   } catch (e) {
+    if (e instanceof ModelCheckError) throw checkRefusal(displayName, e);
     if (e instanceof ExternalDataSpecError) throw refused(displayName, e.message);
     throw e;
   }

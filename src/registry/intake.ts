@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { inspectOnnxModel, type OnnxInspection } from '../serving/inspect.js';
+import type { ModelChecker } from '../serving/model-check.js';
 import type { OutputHints } from '../serving/outputs.js';
-import type { OnnxRuntime } from '../serving/runtime.js';
 import type { ArtifactStore, StagedArtifact } from './artifacts.js';
 import { inlineExternalWeights, type ModelSource } from './external-data.js';
 import type { DerivationStep, ServingArtifact } from './types.js';
@@ -19,23 +19,25 @@ export interface Intake {
 
 export interface IntakeDeps {
   artifacts: ArtifactStore;
-  runtime: () => Promise<OnnxRuntime>;
+  /** Loads and runs the model within the time and memory limits, away from the server. */
+  checker: ModelChecker;
   maxModelBytes: number;
 }
 
 /**
  * Takes a staged copy of the given file: inlines its external data (read beside `source`), proves
- * onnxruntime loads it, derives the graph served when its probability output is a ZipMap, and
- * stages what it made. On failure it discards what it staged; `given` stays the caller's.
+ * onnxruntime loads and runs it within the model limits, derives the graph served when its
+ * probability output is a ZipMap, and stages what it made. On failure it discards what it
+ * staged; `given` stays the caller's.
  */
 export async function takeIn(given: StagedArtifact, source: ModelSource | null, deps: IntakeDeps, displayName: string, hints: OutputHints): Promise<Intake> {
   const made: StagedArtifact[] = [];
   try {
     const bytes = await fs.readFile(given.tempPath);
-    const inlined = await inlineExternalWeights(bytes, source, deps.maxModelBytes, displayName);
+    const inlined = await inlineExternalWeights(bytes, source, deps.maxModelBytes, displayName, deps.checker);
     const artifact = inlined ? await deps.artifacts.stageBytes(inlined.bytes) : given;
     if (inlined) made.push(artifact);
-    const inspection = await inspectOnnxModel(inlined?.bytes ?? bytes, await deps.runtime(), displayName, hints);
+    const inspection = await inspectOnnxModel(inlined?.bytes ?? bytes, deps.checker, displayName, hints);
     const served = inspection.derived ? await deps.artifacts.stageBytes(inspection.derived.bytes) : null;
     if (served) made.push(served);
     const derivation: DerivationStep[] = [

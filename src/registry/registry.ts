@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { DomainError, notFound } from '../errors.js';
 import { openAllowedFile, type AllowedFile } from '../files.js';
 import { decodeCursor, page } from '../paging.js';
-import type { OnnxRuntime } from '../serving/runtime.js';
+import type { ModelChecker } from '../serving/model-check.js';
 import { isMlflowError, type MlflowClient } from '../mlflow/client.js';
 import type { MlflowLink } from '../mlflow/ports.js';
 import type { ArtifactStore } from './artifacts.js';
@@ -79,7 +79,8 @@ export interface RegistryDeps {
   /** For imports with mlflow_model_uri (MLFLOW_TRACKING_URI set). */
   mlflow?: MlflowClient | null | undefined;
   artifacts: ArtifactStore;
-  runtime: () => Promise<OnnxRuntime>;
+  /** Loads and runs a model within the time and memory limits, away from the server (see ModelChecks). */
+  checker: ModelChecker;
   allowedDirs: readonly string[];
   /** Largest model made self-contained from external data (default: 2047 MiB, the protobuf limit). */
   maxModelBytes?: number | undefined;
@@ -97,9 +98,10 @@ export class ModelRegistry {
   }
 
   /**
-   * Copies the ONNX file into the artifact store, proves onnxruntime loads it, reads its
-   * signature and records the version (stage `none`). A dry run does all the checks and
-   * answers the version that would be created, keeping nothing.
+   * Copies the ONNX file into the artifact store, proves onnxruntime loads and runs it within the
+   * time and memory limits (in a model check process), reads its signature and records the
+   * version (stage `none`). A dry run does all the checks and answers the version that would be
+   * created, keeping nothing.
    */
   async register(input: RegisterInput, who: Actor, options: WriteOptions = {}): Promise<{ version: ModelVersion; dryRun: boolean }> {
     checkName('name', input.name);
@@ -129,7 +131,7 @@ export class ModelRegistry {
     const staged = await this.deps.artifacts.stage(opened?.handle ?? source).finally(() => (imported ? fs.rm(imported, { force: true }) : opened?.handle.close()));
     let intake: Intake | undefined;
     try {
-      const deps = { artifacts: this.deps.artifacts, runtime: this.deps.runtime, maxModelBytes: this.deps.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES };
+      const deps = { artifacts: this.deps.artifacts, checker: this.deps.checker, maxModelBytes: this.deps.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES };
       intake = await takeIn(staged, opened ? { realPath: opened.path } : null, deps, displayName, { task: input.task, output: input.output });
       const { artifact, inspection } = intake;
       const featureNames = resolveFeatureNames(inspection.signature, input.featureNames, inspection.metadataFeatureNames);

@@ -1,10 +1,14 @@
 import { DomainError } from '../errors.js';
 import type { ModelSignature, TensorSpec } from '../registry/types.js';
 import { SELF_CONTAINED_ADVICE } from './onnx-external.js';
-import { ExternalDataError, findExternalTensor, OnnxNestingError, readOnnxModelInfo, type OnnxModelInfo } from './onnx-proto.js';
-import { removeZipMaps, ZipMapRewriteError, type ZipMapReplacement } from './onnx-zipmap.js';
+import { ExternalDataError, OnnxNestingError, type OnnxModelInfo } from './onnx-proto.js';
+import { ZipMapRewriteError, type ZipMapReplacement } from './onnx-zipmap.js';
+import type { ValueMeta } from './model-protocol.js';
+import { ModelProcessError } from './model-host.js';
+import { ModelCheckError, type ModelChecker } from './model-check.js';
+import { limitAdvice, ModelLimitError } from './model-limits.js';
 import { decideOutputs, type OutputHints } from './outputs.js';
-import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
+import { onnxruntimeMessage } from './runtime.js';
 
 export interface OnnxInspection {
   /** The signature of the graph served, with what registration decided about its outputs. */
@@ -25,32 +29,35 @@ export const BATCH_ADVICE =
   'Export with a dynamic batch dimension: PyTorch torch.onnx.export(model, args, path, dynamic_axes={"input": {0: "batch"}}) (or dynamic_shapes); skl2onnx and onnxmltools initial_types with None as the first dimension';
 
 /**
- * Proves bytes are an ONNX model onnxruntime can run and reads its signature: parse the
- * ModelProto header (clear error for a file that is not ONNX at all), then load it in
- * onnxruntime-node (clear error for a model it cannot load). A model whose probability output is
+ * Proves bytes are an ONNX model onnxruntime can run and reads its signature, all of it in a model
+ * check process (`checker`), under the model limits: parse the ModelProto header (clear error for
+ * a file that is not ONNX at all), then load the model and run it once on a row of zeros (clear
+ * error for a model onnxruntime cannot load, or one that goes past a time or memory limit). A model whose probability output is
  * a ZipMap is served through the same graph without it (onnxruntime-node returns no sequences):
  * that graph is loaded too, and its signature is the one recorded. External data must have been
  * inlined before (see registry/external-data.ts): any left is refused here.
  */
-export async function inspectOnnxModel(bytes: Uint8Array, ort: OnnxRuntime, displayName: string, hints: OutputHints = {}): Promise<OnnxInspection> {
+export async function inspectOnnxModel(bytes: Uint8Array, checker: ModelChecker, displayName: string, hints: OutputHints = {}): Promise<OnnxInspection> {
   let info: OnnxModelInfo;
   try {
-    info = readOnnxModelInfo(bytes);
-    const external = findExternalTensor(bytes);
-    if (external) throw new ExternalDataError(external);
+    const examined = await checker.examine(bytes);
+    info = examined.info;
+    if (examined.external) throw new ExternalDataError(examined.external);
   } catch (e) {
+    if (e instanceof ModelCheckError) throw checkRefusal(displayName, e);
     if (e instanceof ExternalDataError) throw new DomainError('invalid_model', `${displayName} ${e.message}; ${SELF_CONTAINED_ADVICE}.`);
     throw notOnnx(displayName, e instanceof OnnxNestingError ? e.message : 'it is not a protobuf ONNX ModelProto');
   }
   if (!info.hasGraph || info.irVersion === 0) throw notOnnx(displayName, 'it has no ONNX graph');
 
-  let specs = await loadSpecs(bytes, ort, displayName);
+  let specs = await loadSpecs(bytes, checker, displayName);
   let derived: OnnxInspection['derived'] = null;
   if (specs.outputs.some((o) => o.type === 'non-tensor')) {
-    let removal: ReturnType<typeof removeZipMaps>;
+    let removal: Awaited<ReturnType<ModelChecker['removeZipMaps']>>;
     try {
-      removal = removeZipMaps(bytes);
+      removal = await checker.removeZipMaps(bytes);
     } catch (e) {
+      if (e instanceof ModelCheckError) throw checkRefusal(displayName, e);
       if (e instanceof ZipMapRewriteError) {
         throw new DomainError('invalid_model', `${displayName} ends in a ZipMap that cannot be left out for serving: ${e.message}. ${ZIPMAP_ADVICE}.`);
       }
@@ -58,7 +65,7 @@ export async function inspectOnnxModel(bytes: Uint8Array, ort: OnnxRuntime, disp
     }
     if (removal) {
       derived = { bytes: removal.bytes, zipMaps: removal.replaced };
-      specs = await loadSpecs(removal.bytes, ort, `${displayName} without its ZipMap`);
+      specs = await loadSpecs(removal.bytes, checker, `${displayName} without its ZipMap`);
     }
     const nonTensor = specs.outputs.find((o) => o.type === 'non-tensor');
     if (nonTensor) {
@@ -85,28 +92,36 @@ export async function inspectOnnxModel(bytes: Uint8Array, ort: OnnxRuntime, disp
   };
 }
 
-/** Loads the bytes once in onnxruntime and reads their inputs and outputs. */
-async function loadSpecs(bytes: Uint8Array, ort: OnnxRuntime, displayName: string): Promise<Pick<ModelSignature, 'inputs' | 'outputs'>> {
-  let session: Awaited<ReturnType<OnnxRuntime['InferenceSession']['create']>>;
+/** Checks the bytes in a model process and reads their inputs and outputs. */
+async function loadSpecs(bytes: Uint8Array, checker: ModelChecker, displayName: string): Promise<Pick<ModelSignature, 'inputs' | 'outputs'>> {
   try {
-    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const checked = await checker.check(bytes);
+    return { inputs: checked.inputs.map(toSpec), outputs: checked.outputs.map(toSpec) };
   } catch (e) {
-    throw notOnnx(displayName, `onnxruntime could not load it (${onnxruntimeMessage(e)})`);
-  }
-  try {
-    return { inputs: session.inputMetadata.map(toSpec), outputs: session.outputMetadata.map(toSpec) };
-  } finally {
-    await session.release();
+    throw e instanceof ModelCheckError ? checkRefusal(displayName, e) : e;
   }
 }
 
-function toSpec(m: OnnxRuntimeValueMetadata): TensorSpec {
+/** A check that failed, as registration's answer: what the model did, at which step, and the limit it met. */
+export function checkRefusal(displayName: string, e: ModelCheckError): Error {
+  const cause = e.cause;
+  if (cause instanceof ModelLimitError) {
+    const when = cause.limit === 'load_time' ? '' : e.step === 'load' ? ' to load' : ' on a row of zeros';
+    const stopped = cause.limit === 'load_time' || cause.limit === 'run_time' ? ' and was stopped' : '';
+    return new DomainError('invalid_model', `${displayName} ${cause.message}${when}${stopped}; nothing was registered. Register a model within the limits, or ${limitAdvice(cause.limit)}.`);
+  }
+  if (cause instanceof ModelProcessError && cause.signal) {
+    return new DomainError('invalid_model', `${displayName} was not registered: ${cause.message}.`);
+  }
+  if (cause instanceof ModelProcessError) return cause;
+  return notOnnx(displayName, `onnxruntime could not load it (${onnxruntimeMessage(cause)})`);
+}
+
+function toSpec(m: ValueMeta): TensorSpec {
   if (!m.isTensor) return { name: m.name, type: 'non-tensor', shape: null };
   // onnxruntime reports an unnamed symbolic dimension (the batch, usually) as ''.
   return { name: m.name, type: m.type, shape: m.shape.length ? m.shape.map((d) => (d === '' ? '?' : d)) : null };
 }
-
-type OnnxRuntimeValueMetadata = Awaited<ReturnType<OnnxRuntime['InferenceSession']['create']>>['inputMetadata'][number];
 
 function parseFeatureNames(raw: string | undefined, displayName: string): string[] | null {
   if (raw === undefined) return null;

@@ -1,9 +1,7 @@
 import { DomainError } from '../errors.js';
 import type { ModelSignature, ModelTask, ModelVersion, ScoreKind, TensorSpec } from '../registry/types.js';
+import type { WireTensor } from './model-wire.js';
 import type { OnnxModelInfo } from './onnx-proto.js';
-import type { OnnxRuntime } from './runtime.js';
-
-type Tensor = InstanceType<OnnxRuntime['Tensor']>;
 
 /** One row's answer: a value (a vector for a multi-target regressor) or a class label. */
 export type PredictionValue = number | string | number[];
@@ -135,13 +133,20 @@ export function outputDecision(signature: ModelSignature): OutputDecision {
   return { task: 'classification', scores: score ? { output: score.name, kind: 'probabilities' } : null, targetNames: null };
 }
 
+/** The outputs readOutputs reads: a run fetches only these (a graph's other outputs are not computed). */
+export function outputsRead(signature: ModelSignature): string[] {
+  const plan = readPlan(signature);
+  const read = [plan.value, plan.scores?.spec, plan.label].filter((o): o is TensorSpec => !!o).map((o) => o.name);
+  return read.length ? read : signature.outputs.map((o) => o.name);
+}
+
 const toValue = (v: number | bigint | string) => (typeof v === 'bigint' ? Number(v) : v);
 
 /**
  * Reads every row's answer: a classifier's label and probabilities per class label (from the
  * graph, else "0", "1", …), or a regressor's value (k values for a [N, k] output).
  */
-export function readOutputs(version: ModelVersion, results: Record<string, Tensor>, n: number): BatchOutput {
+export function readOutputs(version: ModelVersion, results: Record<string, WireTensor>, n: number): BatchOutput {
   const plan = readPlan(version.signature);
   if (plan.task === 'regression') {
     if (!plan.value || !Object.hasOwn(results, plan.value.name)) throw new DomainError('invalid_model', `${version.name} ${version.version} has no numeric output to answer with.`);
@@ -175,7 +180,7 @@ export function readOutputs(version: ModelVersion, results: Record<string, Tenso
 }
 
 /** Row-major probabilities, n × c: as given, from logits by softmax, or from one column (the positive class) as [1 − p, p]. */
-function probabilitiesOf(tensor: Tensor, kind: ScoreKind, n: number): { probs: Float64Array; c: number } {
+function probabilitiesOf(tensor: WireTensor, kind: ScoreKind, n: number): { probs: Float64Array; c: number } {
   const data = tensor.data as Float32Array | Float64Array;
   const width = n > 0 ? Math.max(1, Math.floor(data.length / n)) : 1;
   if (width === 1) {

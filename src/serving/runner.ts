@@ -1,11 +1,10 @@
 import { DomainError } from '../errors.js';
 import type { ModelVersion } from '../registry/types.js';
 import { expectedFeatures } from './features.js';
-import { readOutputs, RowValueError, type BatchOutput, type PredictionValue } from './outputs.js';
-import type { OnnxRuntime } from './runtime.js';
-import type { OrtSession } from './session-cache.js';
+import type { WireTensor } from './model-wire.js';
+import { outputsRead, readOutputs, RowValueError, type BatchOutput, type PredictionValue } from './outputs.js';
+import type { ModelSession } from './session-cache.js';
 
-type Tensor = InstanceType<OnnxRuntime['Tensor']>;
 type TypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array;
 
 /** One row's answer: the value or the class label, and a classifier's probabilities. */
@@ -69,7 +68,7 @@ function convertAll(type: string, values: Float64Array): TypedArray {
  * The feeds for a row-major matrix of n rows × k features, in the element type each input
  * declares: one [n, k] input, or k inputs of [n, 1] (one per feature, as skl2onnx exports).
  */
-export function buildFeeds(ort: OnnxRuntime, version: ModelVersion, matrix: Float64Array, n: number, k: number): Record<string, Tensor> {
+export function buildFeeds(version: ModelVersion, matrix: Float64Array, n: number, k: number): Record<string, WireTensor> {
   const inputs = version.signature.inputs;
   for (const input of inputs) {
     if (!NUMERIC_TYPES.has(input.type)) {
@@ -80,7 +79,7 @@ export function buildFeeds(ort: OnnxRuntime, version: ModelVersion, matrix: Floa
     const input = inputs[0];
     const data = convertAll(input.type, matrix);
     checkRange(input.type, matrix, data, input.name, version, k, null);
-    return { [input.name]: new ort.Tensor(input.type as 'float32', data as Float32Array, [n, k]) };
+    return { [input.name]: { type: input.type, data, dims: [n, k] } };
   }
   if (inputs.length !== k) {
     throw new DomainError('invalid_model', `${version.name} ${version.version} has ${inputs.length} inputs for ${k} features; serve models with one [N, k] input or one [N, 1] input per feature.`);
@@ -91,7 +90,7 @@ export function buildFeeds(ort: OnnxRuntime, version: ModelVersion, matrix: Floa
       const j = columns[i];
       const data = typedColumn(input.type, matrix, n, k, j);
       checkRange(input.type, matrix, data, input.name, version, k, j);
-      return [input.name, new ort.Tensor(input.type as 'float32', data as Float32Array, [n, 1])];
+      return [input.name, { type: input.type, data, dims: [n, 1] }];
     }),
   );
 }
@@ -114,37 +113,32 @@ function inputColumns(version: ModelVersion): readonly number[] {
 }
 
 /**
- * Runs one batch through a session: rows in, one answer per row out. A model exported with its
+ * Runs one batch through a model: rows in, one answer per row out. A model exported with its
  * batch dimension fixed to 1 (PyTorch's exporter fixes it to the example's unless told otherwise)
  * takes the rows one run at a time; any other fixed batch size is refused at registration.
  */
-export async function runBatch(ort: OnnxRuntime, session: OrtSession, version: ModelVersion, matrix: Float64Array, n: number, k: number): Promise<BatchOutput> {
+export async function runBatch(session: ModelSession, version: ModelVersion, matrix: Float64Array, n: number, k: number): Promise<BatchOutput> {
   if (n > 1 && takesOneRow(version)) {
     const rows: BatchOutput[] = [];
     for (let i = 0; i < n; i++) {
       try {
-        rows.push(await runBatch(ort, session, version, matrix.subarray(i * k, (i + 1) * k), 1, k));
+        rows.push(await runBatch(session, version, matrix.subarray(i * k, (i + 1) * k), 1, k));
       } catch (e) {
         throw e instanceof RowValueError ? new RowValueError(i, e.detail) : e;
       }
     }
     return concatOutputs(rows);
   }
-  const feeds = buildFeeds(ort, version, matrix, n, k);
-  let results: Record<string, Tensor>;
-  try {
-    results = (await session.run(feeds)) as Record<string, Tensor>;
-  } catch (e) {
-    throw new OnnxRunError(e);
-  }
-  return readOutputs(version, results, n);
+  const feeds = buildFeeds(version, matrix, n, k);
+  return readOutputs(version, await session.run(feeds, fetchesOf(version)), n);
 }
 
-/** onnxruntime refused to run a loaded session on these inputs (as opposed to failing to load it). */
-export class OnnxRunError extends Error {
-  constructor(override readonly cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause));
-  }
+/** The outputs a version's runs fetch, found once per version. */
+const fetchesByVersion = new WeakMap<ModelVersion, readonly string[]>();
+function fetchesOf(version: ModelVersion): readonly string[] {
+  let fetches = fetchesByVersion.get(version);
+  if (!fetches) fetchesByVersion.set(version, (fetches = outputsRead(version.signature)));
+  return fetches;
 }
 
 /** The model's inputs ([batch, …] each) all have their batch dimension fixed to 1. */

@@ -13,9 +13,12 @@ import { expectedFeatures, isFeatureTable, tableToMatrix, toMatrix, type Feature
 import type { ServingMetrics } from './metrics.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { ChangeFeed, PendingPredictions, PredictionLogStore, TrafficStore, VariantTally } from './ports.js';
+import { ModelProcessError, ModelRunFailure } from './model-host.js';
+import { limitAdvice, ModelLimitError } from './model-limits.js';
+import { ModelLoadError } from './model-pool.js';
 import { RowValueError, type BatchOutput, type PredictionValue } from './outputs.js';
-import { OnnxRunError, rowOf, runBatch } from './runner.js';
-import { onnxruntimeMessage, type OnnxRuntime } from './runtime.js';
+import { rowOf, runBatch } from './runner.js';
+import { onnxruntimeMessage } from './runtime.js';
 import { CacheHitWatch } from './cache-watch.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
@@ -106,7 +109,6 @@ export interface ServingDeps {
   registry: Pick<RegistryStore, 'versionsWithArtifact' | 'history'>;
   artifacts: ArtifactStore;
   sessions: SessionCache;
-  runtime: () => Promise<OnnxRuntime>;
   log: PredictionLog;
   stats: ServingStats;
   metrics: ServingMetrics;
@@ -152,7 +154,6 @@ export const STALE_ROUTE_RETRY_MS = 1000;
  */
 export class ServingService {
   private readonly routes = new Map<string, RouteState>();
-  private ort: OnnxRuntime | null = null;
   private readonly random: () => number;
   /** Alert episodes in progress, `${type}\0${model}`: an alert is raised when one starts, not on every check. */
   private readonly episodes = new Set<string>();
@@ -520,10 +521,8 @@ export class ServingService {
 
   /** Runs n rows on a version; `rowName(r)` names row r of them in an error (its number in a batch). */
   private async run(version: ModelVersion, matrix: Float64Array, n: number, k: number, rowName: (r: number) => string = () => ''): Promise<BatchOutput> {
-    this.ort ??= await this.deps.runtime();
-    const ort = this.ort;
     try {
-      return await this.deps.sessions.use(servedArtifact(version).sha256, (session) => runBatch(ort, session, version, matrix, n, k));
+      return await this.deps.sessions.use(servedArtifact(version).sha256, (session) => runBatch(session, version, matrix, n, k));
     } catch (e) {
       if (e instanceof RowValueError) throw new DomainError('invalid_argument', `${rowName(e.row)}${version.name} ${version.version}: ${e.detail}`);
       throw this.servingFailure(version, e);
@@ -531,9 +530,18 @@ export class ServingService {
   }
 
   /** A version that failed to load or run, as an error that says what to do (and no path into the server's disk). */
-  private servingFailure(version: ModelVersion, e: unknown): DomainError {
+  private servingFailure(version: ModelVersion, failure: unknown): DomainError {
+    const loading = failure instanceof ModelLoadError;
+    const e = loading ? failure.cause : failure;
     if (e instanceof DomainError) return e;
     const what = `${version.name} ${version.version}`;
+    if (e instanceof ModelLimitError) {
+      const stopped = e.limit === 'run_time' || e.limit === 'load_time' ? ': it was stopped and its model process replaced' : loading ? ' to load' : '';
+      return new DomainError('invalid_model', `${what} ${e.message}${stopped}. Roll back (rollback_model) or serve another version; ${limitAdvice(e.limit)}.`);
+    }
+    if (e instanceof ModelProcessError && e.signal) {
+      return new DomainError('invalid_model', `${what} failed: ${e.message}; a fresh one took its place. Roll back (rollback_model) or serve another version.`);
+    }
     if (e instanceof ExternalDataError) {
       return failedPrecondition(
         `${what} cannot be served: it ${e.message}, and was registered before mlops-mcp stored such data inside the artifact. Register the model again with its data files beside it (they are inlined), or a self-contained export (onnx.save_model(model, path, save_as_external_data=False)), and promote it; or roll back (rollback_model).`,
@@ -542,8 +550,8 @@ export class ServingService {
     if (e instanceof ArtifactDamagedError) {
       return failedPrecondition(`${what} cannot be served: its ${e.message}. Roll back (rollback_model), promote another version, or register its ONNX file again.`);
     }
-    const msg = onnxruntimeMessage(e instanceof OnnxRunError ? e.cause : e, { path: this.deps.artifacts.dir, as: 'artifacts' });
-    if (e instanceof OnnxRunError) {
+    const msg = onnxruntimeMessage(e, { path: this.deps.artifacts.dir, as: 'artifacts' });
+    if (e instanceof ModelRunFailure && !loading) {
       return new DomainError('invalid_model', `${what} failed to run in onnxruntime on this input (${msg}). Check its signature with get_model; register an export that takes these inputs, or roll back (rollback_model).`);
     }
     return new DomainError('internal', `${what} failed to load in onnxruntime (${msg}). Check health_check; roll back or register the version again if it persists.`);

@@ -1,7 +1,6 @@
-import { ExternalDataError, findExternalTensor } from './onnx-proto.js';
-import type { OnnxRuntime } from './runtime.js';
-
-export type OrtSession = Awaited<ReturnType<OnnxRuntime['InferenceSession']['create']>>;
+import type { ModelPool } from './model-pool.js';
+import { ModelLoadError } from './model-pool.js';
+import type { WireTensor } from './model-wire.js';
 
 export interface CacheStats {
   size: number;
@@ -14,85 +13,68 @@ export interface CacheStats {
   loadMsTotal: number;
 }
 
+/** A model as a run sees it: feeds in, the outputs named in `fetches` out, run in a model process. */
+export interface ModelSession {
+  run(feeds: Readonly<Record<string, WireTensor>>, fetches: readonly string[]): Promise<Record<string, WireTensor>>;
+}
+
 interface Entry {
-  session: Promise<OrtSession>;
-  /** The session once loaded: a run need not wait a turn for the promise. */
-  loaded: OrtSession | null;
+  session: ModelSession;
   lastUsed: number;
-  /** Runs in progress: an evicted session is released only when the last one ends. */
+  /** Runs in progress: an evicted model is released only when the last one ends. */
   inflight: number;
   evicted: boolean;
 }
 
+type Pool = Pick<ModelPool, 'run' | 'load' | 'release' | 'stats'>;
+
 /**
- * onnxruntime sessions by artifact, loaded lazily, least recently used evicted past `maxSize`,
- * unused ones dropped after `ttlMs`. Concurrent first calls share one load. Keyed by the
- * artifact's sha256, so two versions with the same bytes share a session, and loaded from bytes
- * checked against it, so what is served from memory is always what was registered.
+ * The models being served, by artifact: least recently used dropped past `maxSize`, unused ones
+ * after `ttlMs`, and dropped from the model processes with them (a process loads a model on its
+ * first run of it: see ModelPool). Keyed by the artifact's sha256, so two versions with the same
+ * bytes share one, and loaded from bytes checked against it, so what is served is always what was
+ * registered. A model process refuses a model that stores a tensor outside its file (one
+ * registered before register_model did): onnxruntime would read the file it names.
  */
 export class SessionCache {
   private readonly entries = new Map<string, Entry>();
-  private readonly stats: Omit<CacheStats, 'size' | 'maxSize'> = { hits: 0, misses: 0, loads: 0, loadFailures: 0, evictions: 0, loadMsTotal: 0 };
+  private readonly counts = { hits: 0, misses: 0, evictions: 0 };
+  private readonly sweep: NodeJS.Timeout;
 
   constructor(
-    private readonly runtime: () => Promise<OnnxRuntime>,
-    /** The artifact's bytes, checked against its sha256: a damaged file is never loaded. */
-    private readonly readArtifact: (sha256: string) => Promise<Uint8Array>,
+    private readonly pool: Pool,
     private readonly maxSize: number,
     private readonly ttlMs: number,
-    /** onnxruntime intra-op threads per session (see MODEL_THREADS). */
-    private readonly threads = 1,
     private readonly clock: () => number = () => performance.now(),
   ) {
-    // Idle sessions are dropped even when no call comes to drop them (their memory is returned).
+    // Idle models are dropped even when no call comes to drop them (their memory is returned).
     this.sweep = setInterval(() => this.expire(this.clock()), Math.min(ttlMs, 60_000)).unref();
   }
 
-  private readonly sweep: NodeJS.Timeout;
-
-  /** Runs `fn` with the session, keeping it alive (even if evicted meanwhile) until `fn` settles. */
-  async use<T>(key: string, fn: (session: OrtSession) => Promise<T>): Promise<T> {
+  /** Runs `fn` with the model, keeping it (even if evicted meanwhile) until `fn` settles. */
+  async use<T>(key: string, fn: (session: ModelSession) => Promise<T>): Promise<T> {
     const entry = this.entry(key);
     entry.inflight++;
     try {
-      return await fn(entry.loaded ?? (await entry.session));
+      return await fn(entry.session);
+    } catch (e) {
+      this.forgetFailed(key, entry, e);
+      throw e;
     } finally {
       entry.inflight--;
-      if (entry.evicted && entry.inflight === 0) release(entry);
+      if (entry.evicted && entry.inflight === 0) this.pool.release(key);
     }
   }
 
-  /** Loads (or finds) the session, for warming and health checks. */
-  async get(key: string): Promise<OrtSession> {
-    return this.entry(key).session;
-  }
-
-  private entry(key: string): Entry {
-    const now = this.clock();
-    this.expire(now);
-    const hit = this.entries.get(key);
-    if (hit) {
-      this.stats.hits++;
-      hit.lastUsed = now;
-      // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit;
+  /** Loads the model into a model process unless one has it (deploys and health checks). */
+  async get(key: string): Promise<void> {
+    const entry = this.entry(key);
+    try {
+      await this.pool.load(key);
+    } catch (e) {
+      this.forgetFailed(key, entry, e);
+      throw e;
     }
-    this.stats.misses++;
-    const entry: Entry = { session: this.load(key), loaded: null, lastUsed: now, inflight: 0, evicted: false };
-    entry.session.then(
-      (session) => {
-        entry.loaded = session;
-      },
-      // A failed load is not kept: the next call tries again (the file may have been fixed).
-      () => {
-        if (this.entries.get(key) === entry) this.entries.delete(key);
-      },
-    );
-    this.entries.set(key, entry);
-    while (this.entries.size > this.maxSize) this.evict(this.entries.keys().next().value as string);
-    return entry;
   }
 
   has(key: string): boolean {
@@ -108,40 +90,42 @@ export class SessionCache {
 
   snapshot(): CacheStats {
     this.expire(this.clock());
-    return { ...this.stats, size: this.entries.size, maxSize: this.maxSize };
+    const { loads, loadFailures, loadMsTotal } = this.pool.stats;
+    return { ...this.counts, loads, loadFailures, loadMsTotal, size: this.entries.size, maxSize: this.maxSize };
   }
 
-  /** Releases every session; one a run is still using is released when that run ends. */
+  /** Forgets every model (the pool's close ends the processes that hold them). */
   async close(): Promise<void> {
     clearInterval(this.sweep);
-    const all = [...this.entries.values()];
     this.entries.clear();
-    for (const e of all) e.evicted = true;
-    await Promise.allSettled(all.filter((e) => e.inflight === 0).map(async (e) => (await e.session).release()));
   }
 
-  private async load(key: string): Promise<OrtSession> {
-    const started = this.clock();
-    try {
-      const ort = await this.runtime();
-      const bytes = await this.readArtifact(key);
-      // register_model refuses such models; one registered before it did must not be loaded
-      // either: onnxruntime would read the file it names (relative to our working directory).
-      const external = findExternalTensor(bytes);
-      if (external) throw new ExternalDataError(external);
-      // One session per model, run from one event loop: onnxruntime's default pool spins a
-      // thread per core between runs, which on a small machine takes a core from the server.
-      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: this.threads, interOpNumThreads: 1 });
-      this.stats.loads++;
-      this.stats.loadMsTotal += this.clock() - started;
-      return session;
-    } catch (e) {
-      this.stats.loadFailures++;
-      throw e;
+  private entry(key: string): Entry {
+    const now = this.clock();
+    this.expire(now);
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.counts.hits++;
+      hit.lastUsed = now;
+      // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
     }
+    this.counts.misses++;
+    const pool = this.pool;
+    const entry: Entry = { session: { run: (feeds, fetches) => pool.run(key, feeds, fetches) }, lastUsed: now, inflight: 0, evicted: false };
+    this.entries.set(key, entry);
+    while (this.entries.size > this.maxSize) this.evict(this.entries.keys().next().value as string);
+    return entry;
   }
 
-  /** Drops sessions unused for the TTL: the Map is in order of last use, so only its oldest few are looked at. */
+  /** A model that failed to load is not kept: the next call loads it again (the file may have been fixed). */
+  private forgetFailed(key: string, entry: Entry, e: unknown): void {
+    if (e instanceof ModelLoadError && this.entries.get(key) === entry) this.entries.delete(key);
+  }
+
+  /** Drops models unused for the TTL: the Map is in order of last use, so only its oldest few are looked at. */
   private expire(now: number): void {
     const cutoff = now - this.ttlMs;
     for (const [key, entry] of this.entries) {
@@ -154,12 +138,8 @@ export class SessionCache {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
-    this.stats.evictions++;
+    this.counts.evictions++;
     entry.evicted = true;
-    if (entry.inflight === 0) release(entry);
+    if (entry.inflight === 0) this.pool.release(key);
   }
-}
-
-function release(entry: Entry): void {
-  entry.session.then((s) => s.release()).catch(() => undefined);
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../../src/config.js';
 
@@ -45,5 +46,18 @@ export function spawnHttp(args: string[], env: Record<string, string>, port = 0)
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}:\n${err}`));
     });
+  });
+}
+
+/** The pids of a process's children (a server's model processes), from /proc. */
+export function childPids(pid: number): number[] {
+  return fs.readdirSync('/proc').flatMap((d) => {
+    if (!/^\d+$/.test(d)) return [];
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid ? [Number(d)] : [];
+    } catch {
+      return []; // ended meanwhile
+    }
   });
 }

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ArtifactStore, STALE_TEMP_MS } from '../../src/registry/artifacts.js';
 import { ModelRegistry } from '../../src/registry/registry.js';
-import { loadOnnxRuntime } from '../../src/serving/runtime.js';
+import { ModelChecks } from '../../src/serving/model-check.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
 import { loadConfig } from '../../src/config.js';
 import { createAppContext } from '../../src/context.js';
@@ -13,12 +13,14 @@ import { FIXTURES, fixture, tempDir } from '../helpers.js';
 
 const who = { actor: 'test', reason: 'because' };
 const opened: SqliteStore[] = [];
+const checks = new ModelChecks({ runTimeoutMs: 10_000, loadTimeoutMs: 30_000, memoryMb: 1024, maxOutputBytes: 64 << 20 });
+afterAll(() => checks.close());
 
 function registryOn(home: string) {
   const opened1 = openSqliteStore(path.join(home, 'registry.db'), pino({ level: 'silent' }));
   opened.push(opened1);
   const store = opened1.registry;
-  const registry = new ModelRegistry({ store, artifacts: new ArtifactStore(path.join(home, 'artifacts')), runtime: loadOnnxRuntime, allowedDirs: [FIXTURES] });
+  const registry = new ModelRegistry({ store, artifacts: new ArtifactStore(path.join(home, 'artifacts')), checker: checks, allowedDirs: [FIXTURES] });
   return { store, registry };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ServingMetrics } from '../../src/serving/metrics.js';
-import { loadOnnxRuntime } from '../../src/serving/runtime.js';
+import { ModelPool } from '../../src/serving/model-pool.js';
 import { SessionCache } from '../../src/serving/session-cache.js';
 
 /** The value of one exposition line, e.g. `mlops_mcp_predictions_total{model="m",version="v1",outcome="ok"}`. */
@@ -10,7 +10,9 @@ function value(text: string, series: string): number | undefined {
 }
 
 describe('ServingMetrics', () => {
-  const sessions = () => new SessionCache(loadOnnxRuntime, async () => new Uint8Array(), 50, 3_600_000);
+  // Only for the cache gauges: no model is loaded (so no model process starts).
+  const limits = { runTimeoutMs: 1000, loadTimeoutMs: 1000, memoryMb: 256, maxOutputBytes: 1 << 20 };
+  const sessions = () => new SessionCache(new ModelPool({ processes: 2, threads: 1, limits, readModel: async () => new Uint8Array() }), 50, 3_600_000);
 
   it('exposes every prediction recorded between scrapes, past its pending buffer, exactly once', async () => {
     const metrics = new ServingMetrics(sessions());

@@ -210,7 +210,7 @@ describe('a model whose weights are stored as external data (PyTorch\'s default 
 
   it('is refused from an MLflow import, which is one file', async () => {
     const bytes = new Uint8Array(fs.readFileSync(exported('torch_default.onnx')));
-    await expect(inlineExternalWeights(bytes, null, 2 ** 30, 'mlflow_model_uri "models:/net/1"')).rejects.toThrow(
+    await expect(inlineExternalWeights(bytes, null, 2 ** 30, 'mlflow_model_uri "models:/net/1"', app.checks)).rejects.toThrow(
       /^mlflow_model_uri "models:\/net\/1" stores tensor "[^"]+" as external data \(location "torch_default.onnx.data"\), and an import is one file; .*external_data=False/,
     );
   });

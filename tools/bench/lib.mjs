@@ -1,7 +1,8 @@
 // Shared helpers of the serving benchmark: statistics, timing loops, child processes (always
 // killed at the end), MCP clients over the three transports, /proc readings, tables.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -79,6 +80,34 @@ export function trackPid(pid) {
 
 export function untrackPid(pid) {
   children.delete(pid);
+}
+
+/**
+ * A scratch directory for one benchmark, removed at exit with every child (and the PostgreSQL
+ * server, once started); Ctrl-C exits the same way. `startPostgres()` starts one of its own on a
+ * random loopback port (tools/postgres-server.sh) and answers its admin URL.
+ */
+export function scratch(name) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mlops-mcp-bench-${name}-`));
+  const pgDir = path.join(dir, 'pg');
+  const script = path.join(ROOT, 'tools', 'postgres-server.sh');
+  let pgStarted = false;
+  process.on('exit', () => {
+    killChildren();
+    if (pgStarted) spawnSync('bash', [script, 'stop', pgDir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
+  return {
+    dir,
+    pgDir,
+    startPostgres() {
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const url = execFileSync('bash', [script, 'start', pgDir, String(port)], { encoding: 'utf8' }).trim();
+      pgStarted = true;
+      return url;
+    },
+  };
 }
 
 /** Ends a child by its pid: SIGTERM, then SIGKILL after `graceMs`. */

@@ -14,7 +14,7 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const { ServingStats } = await dist('serving/stats.js');
   const { ServingMetrics } = await dist('serving/metrics.js');
   const { SessionCache } = await dist('serving/session-cache.js');
-  const { loadOnnxRuntime } = await dist('serving/runtime.js');
+  const { ModelPool } = await dist('serving/model-pool.js');
   const { createLogger } = await dist('logger.js');
 
   const logger = createLogger('silent');
@@ -25,8 +25,9 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const opts = { flushMs: 3_600_000, maxRows: 100_000_000, maxAgeMs: 365 * 86_400_000, maxPending: 10_000_000 };
   const log = newLog();
   const stats = new ServingStats(300_000);
-  // Only for the metrics' cache gauges: no model is loaded here.
-  const sessions = new SessionCache(loadOnnxRuntime, async () => new Uint8Array(), 50, 3_600_000);
+  // Only for the metrics' cache gauges: no model is loaded here (so no model process starts).
+  const limits = { runTimeoutMs: 1000, loadTimeoutMs: 1000, memoryMb: 256, maxOutputBytes: 1 << 20 };
+  const sessions = new SessionCache(new ModelPool({ processes: 2, threads: 1, limits, readModel: async () => new Uint8Array() }), 50, 3_600_000);
   const metrics = new ServingMetrics(sessions);
 
   const total = warmup + n;

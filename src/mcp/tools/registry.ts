@@ -45,7 +45,7 @@ export const registerModel = defineTool({
   name: 'register_model',
   title: 'Register a model version',
   description:
-    'Registers an ONNX file (artifact_path), or an ONNX model version imported from MLflow (mlflow_model_uri), as a new version of a model (creating the model if new). The file is copied into the registry by sha256, loaded once in onnxruntime to prove it runs, and its signature recorded. Models are taken as their libraries export them: weights stored as external data beside the file are put inside it; a classifier ending in a ZipMap is served through the same graph answering its probability tensor; a batch dimension fixed to 1 is served one row per run. The answer says how the outputs are read (classifier or regressor) and what was derived. The new version starts in stage "none"; promote it with promote_model.',
+    'Registers an ONNX file (artifact_path), or an ONNX model version imported from MLflow (mlflow_model_uri), as a new version of a model (creating the model if new). The file is copied into the registry by sha256, loaded and run once on a row of zeros in onnxruntime, in a process of its own held to MODEL_LOAD_TIMEOUT_MS, MODEL_RUN_TIMEOUT_MS and MODEL_MEMORY_MB, to prove it runs, and its signature recorded. Models are taken as their libraries export them: weights stored as external data beside the file are put inside it; a classifier ending in a ZipMap is served through the same graph answering its probability tensor; a batch dimension fixed to 1 is served one row per run. The answer says how the outputs are read (classifier or regressor) and what was derived. The new version starts in stage "none"; promote it with promote_model.',
   input: {
     name: modelName,
     artifact_path: z.string().min(1).max(4096).optional().describe('Path of the .onnx file; must be under MLOPS_MCP_ALLOWED_DIRS (or give mlflow_model_uri)'),
@@ -83,7 +83,7 @@ export const registerModel = defineTool({
     ['file_not_found', 'artifact_path does not exist'],
     [
       'invalid_model',
-      'the file is not an ONNX model onnxruntime can load; external data not beside the model, or over MLOPS_MCP_MAX_MODEL_MB inlined; a ZipMap that cannot be left out; a batch dimension fixed to more than 1',
+      'the file is not an ONNX model onnxruntime can load, or loading it or running it on a row of zeros goes past MODEL_LOAD_TIMEOUT_MS, MODEL_RUN_TIMEOUT_MS or MODEL_MEMORY_MB (the limit is named; dry runs too); external data not beside the model, or over MLOPS_MCP_MAX_MODEL_MB inlined; a ZipMap that cannot be left out; a batch dimension fixed to more than 1',
     ],
     ['failed_precondition', 'mlflow_model_uri without MLFLOW_TRACKING_URI, or MLflow unreachable'],
     ['already_exists', 'the model already has this version label'],
@@ -290,6 +290,8 @@ export const rollbackModel = defineTool({
   },
   output: stageChangeOutput,
   effect: 'destructive',
+  // Rolling back always changes what production serves.
+  minimumRole: 'admin',
   idempotent: false,
   errors: [
     ['not_found', 'the model or version does not exist'],

@@ -101,6 +101,7 @@ export const predict = defineTool({
     ['not_found', 'unknown model or version'],
     ['invalid_argument', 'a missing, unknown or non-finite feature (named, with the expected list)'],
     ['failed_precondition', 'no production version and no traffic split, or an archived version asked for'],
+    ['invalid_model', 'the model fails on this input, runs longer than MODEL_RUN_TIMEOUT_MS (and is stopped) or needs more than MODEL_MEMORY_MB; the limit is named'],
   ],
   example: { name: 'nba_points', features: { is_home: 1, days_rest: 2, season_avg_points: 24.1, season_avg_rebounds: 6.2, season_avg_assists: 5.0, last5_avg_points: 27.4, last5_avg_rebounds: 5.8, last5_avg_assists: 6.1, minutes_avg: 34.5, opponent_def_rating: 112.3 } },
   acceptAsIs: plainRowCall,
@@ -220,6 +221,7 @@ export const batchPredict = defineTool({
     ['not_found', 'unknown model or version'],
     ['invalid_argument', 'a row with a missing, unknown or non-finite feature (row index and feature named)'],
     ['failed_precondition', 'no production version and no traffic split'],
+    ['invalid_model', 'the model fails on these rows, runs longer than MODEL_RUN_TIMEOUT_MS (and is stopped), needs more than MODEL_MEMORY_MB or answers more than MODEL_MAX_OUTPUT_MB; the limit is named'],
   ],
   example: { name: 'nba_win_predictor', rows: [[0.62, 0.48, 114.2, 110.9, 108.5, 112.0, 2, 1], [0.41, 0.55, 109.8, 113.1, 112.4, 109.9, 1, 3]] },
   acceptAsIs: arrayRowsCall,
@@ -253,6 +255,7 @@ export const deployModel = defineTool({
   errors: [
     ['not_found', 'unknown model or version'],
     ['internal', 'the artifact fails to load in onnxruntime'],
+    ['invalid_model', 'loading it takes longer than MODEL_LOAD_TIMEOUT_MS or more memory than MODEL_MEMORY_MB; the limit is named'],
   ],
   example: { name: 'nba_points', version: 'v2' },
   async handler(args, ctx) {

@@ -1,6 +1,6 @@
 import type { AlertDraft } from '../../monitoring/alert-types.js';
 import { isMonitored, type DriftReference, type DriftRun, type FeatureSummary, type ReferenceFeature } from '../../monitoring/drift-types.js';
-import type { DriftStore } from '../../monitoring/ports.js';
+import type { DriftStore, NewReference } from '../../monitoring/ports.js';
 import type { Actor } from '../../registry/types.js';
 import { float64sOf } from '../log-reading.js';
 import type { PostgresConnection } from './connection.js';
@@ -10,11 +10,7 @@ export class PostgresDriftStore implements DriftStore {
   constructor(private readonly c: PostgresConnection) {}
 
   async replaceReference(
-    name: string,
-    version: string | null,
-    source: string,
-    rows: number,
-    features: readonly ReferenceFeature[],
+    { name, version, source, rows, features }: NewReference,
     who: Actor,
   ): Promise<{ createdAt: string; replacedRows: number | null }> {
     const key = version ?? '';

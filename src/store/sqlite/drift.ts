@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { AlertDraft } from '../../monitoring/alert-types.js';
 import { isMonitored, type DriftReference, type DriftRun, type FeatureSummary, type ReferenceFeature } from '../../monitoring/drift-types.js';
-import type { DriftStore } from '../../monitoring/ports.js';
+import type { DriftStore, NewReference } from '../../monitoring/ports.js';
 import type { Actor } from '../../registry/types.js';
 import type { SqliteConnection } from './connection.js';
 import { float64sOf } from '../log-reading.js';
@@ -35,11 +35,7 @@ export class SqliteDriftStore implements DriftStore {
   }
 
   async replaceReference(
-    name: string,
-    version: string | null,
-    source: string,
-    rows: number,
-    features: readonly ReferenceFeature[],
+    { name, version, source, rows, features }: NewReference,
     who: Actor,
   ): Promise<{ createdAt: string; replacedRows: number | null }> {
     const key = version ?? '';

@@ -84,15 +84,15 @@ describeEachEngine('store contract: traffic, drift, alerts and the outbox', (eng
     const store = await (await engine.database()).open();
     await model(store, 'm', 1);
     const tricky = [-0, 0, 5e-324, 1.7976931348623157e308, -1e-300, 0.1 + 0.2];
-    await store.drift.replaceReference('m', null, 'csv a.csv', 6, [feature('z', tricky), feature('a', [3, 2, 1, 0, -1, -2])], who);
-    await store.drift.replaceReference('m', 'v1', 'csv b.csv', 2, [feature('b', [1, 2])], who);
+    await store.drift.replaceReference({ name: 'm', version: null, source: 'csv a.csv', rows: 6, features: [feature('z', tricky), feature('a', [3, 2, 1, 0, -1, -2])] }, who);
+    await store.drift.replaceReference({ name: 'm', version: 'v1', source: 'csv b.csv', rows: 2, features: [feature('b', [1, 2])] }, who);
     const model1 = (await store.drift.getReference('m', null))!;
     expect(model1.features.map((f) => f.feature)).toEqual(['z', 'a']);
     expect(Array.from(model1.features[0].sorted)).toEqual(Array.from(Float64Array.from(tricky).sort()));
     expect(Object.is(model1.features[0].sorted[1], -0) || Object.is(model1.features[0].sorted[2], -0)).toBe(true);
     expect(model1).toMatchObject({ name: 'm', version: null, source: 'csv a.csv', rows: 6 });
     expect(await store.drift.referenceRows('m', null)).toBe(6);
-    const replaced = await store.drift.replaceReference('m', null, 'csv c.csv', 2, [feature('q', [9, 8])], who);
+    const replaced = await store.drift.replaceReference({ name: 'm', version: null, source: 'csv c.csv', rows: 2, features: [feature('q', [9, 8])] }, who);
     expect(replaced.replacedRows).toBe(6);
     expect(await store.drift.getReference('m', null)).toMatchObject({ source: 'csv c.csv', rows: 2, createdAt: replaced.createdAt, features: [{ feature: 'q' }] });
     expect(await store.drift.referenceRows('m', 'v9')).toBeUndefined();
