@@ -15,7 +15,7 @@ export default {
     'src/serving/traffic.ts',
     'src/monitoring/drift.ts',
     'src/monitoring/correction.ts',
-    // The drift statistics: the list, KS's parts (src/monitoring/statistics/ks/) and PSI.
+    // The drift statistics: the list and each statistic, KS's parts in statistics/ks/.
     'src/monitoring/statistics/**/*.ts',
     'src/files.ts',
     'src/http/rest.ts',
