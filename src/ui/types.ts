@@ -105,7 +105,6 @@ export interface DriftCurves {
   feature: string;
   statistic: number;
   p_value_adjusted: number;
-  psi: number;
   drift_detected: boolean;
   reference: Curve | null;
   current: Curve | null;

@@ -46,15 +46,14 @@ describe('DriftThreads', () => {
     const ref = sample(3_000, 1).sort();
     const cur = sample(2_000, 2, 0.05);
     const [inThread, threaded] = [compareFeature(ref, cur), await comparer.compare(ref, Float64Array.from(cur))];
-    expect(threaded.ks).toEqual(inThread.ks);
-    expect(threaded.psi).toBe(inThread.psi);
+    expect(threaded.values).toEqual(inThread.values);
     expect(Array.from(threaded.curSorted)).toEqual(Array.from(inThread.curSorted));
     // The run's curves come from the thread too (O(n) passes that held the event loop).
     expect(threaded.curves).toEqual(featureCurves(ref, inThread.curSorted));
-    expect(threaded.ks.method).toBe('exact');
+    expect(threaded.values.method).toBe('exact');
     // Several in flight at once come back each to its own caller.
     const many = await Promise.all([0, 0.1, 0.2].map((shift) => comparer.compare(ref, sample(500, 3, shift))));
-    expect(many.map((m) => m.ks.statistic)).toEqual([0, 0.1, 0.2].map((shift) => compareFeature(ref, sample(500, 3, shift)).ks.statistic));
+    expect(many.map((m) => m.values.statistic)).toEqual([0, 0.1, 0.2].map((shift) => compareFeature(ref, sample(500, 3, shift)).values.statistic));
   });
 
   it('leaves the event loop free during an exact KS test that holds it for a long time in-thread', async () => {
@@ -152,6 +151,6 @@ describe('DriftThreads', () => {
     const comparer = new DriftThreads();
     comparers.push(comparer);
     await expect(comparer.compare(new Float64Array([1]), new Float64Array([]))).rejects.toThrow();
-    expect((await comparer.compare(sample(100, 7).sort(), sample(100, 8))).ks.pValue).toBeGreaterThan(0);
+    expect((await comparer.compare(sample(100, 7).sort(), sample(100, 8))).values.p_value).toBeGreaterThan(0);
   });
 });
