@@ -52,7 +52,8 @@ async function serve(options: ServeOptions): Promise<void> {
 
   if (options.http) {
     const http = await startHttpServer(app, { host: options.host, port: options.port, readOnly });
-    process.stderr.write(`mlops-mcp ${VERSION} listening on ${http.url}/mcp${config.token ? ' (bearer token required)' : ''}\n`);
+    const required = config.oauth ? ` (OAuth access tokens from ${config.oauth.issuer}${config.token || config.tokensFile ? ', or a configured token' : ''})` : config.token || config.tokensFile ? ' (bearer token required)' : '';
+    process.stderr.write(`mlops-mcp ${VERSION} listening on ${http.url}/mcp${required}\n`);
     closeTransport = () => http.close();
   } else {
     const server = createMcpServer(app, { readOnly, transport: 'stdio' });
@@ -74,7 +75,7 @@ program
   .description('Serve MCP over stdio (default) or Streamable HTTP at /mcp')
   .addOption(new Option('--stdio', 'serve over stdin/stdout (what MCP clients spawn)').conflicts('http'))
   .option('--http', 'serve Streamable HTTP at /mcp, plus /healthz')
-  .option('--host <host>', 'HTTP bind address (a non-loopback address needs MLOPS_MCP_TOKEN)', '127.0.0.1')
+  .option('--host <host>', 'HTTP bind address (a non-loopback address needs MLOPS_MCP_TOKEN, MLOPS_MCP_TOKENS_FILE or MLOPS_MCP_OAUTH_ISSUER)', '127.0.0.1')
   .option('--port <port>', 'HTTP port (0 picks a free one)', port, 3000)
   .addOption(
     new Option(

@@ -17,6 +17,11 @@ const positiveInt = (what: string) =>
 const positiveNumber = (what: string) =>
   z.coerce.number({ message: `${what} must be a number` }).positive(`${what} must be greater than 0`);
 
+const scopeName = (what: string) => z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/, `${what} must be one OAuth scope: printable characters without spaces, quotes or backslashes`);
+
+/** Asymmetric JWS algorithms (RFC 7518, RFC 8037): what access tokens may be signed with. */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
 /**
  * Every environment variable the server reads, with its default. `.env.example` mirrors this
  * list (a test keeps the two in step).
@@ -112,6 +117,31 @@ export const configSchema = z.object({
   MLOPS_MCP_ALERTMANAGER_URL: z.url({ message: 'MLOPS_MCP_ALERTMANAGER_URL must be an http(s) URL, e.g. http://alertmanager:9093' }).optional().describe('Post every alert raised to this Alertmanager (its v2 API), through the same outbox'),
   MLOPS_MCP_ALERT_MIN_SEVERITY: z.enum(['info', 'warning', 'critical']).default('warning').describe('Alerts below this severity are not pushed (they are still kept and listed by get_alerts)'),
   MLOPS_MCP_PUBLIC_URL: z.url({ message: 'MLOPS_MCP_PUBLIC_URL must be an http(s) URL, e.g. https://mlops.example.com' }).optional().describe("This server's base URL as people and clients reach it (links in pushed alerts); default http://<host>:<port> of the HTTP server"),
+  MLOPS_MCP_OAUTH_ISSUER: z
+    .url({ message: 'MLOPS_MCP_OAUTH_ISSUER must be the issuer URL of an OAuth 2.1 / OpenID authorization server, e.g. https://login.example.com' })
+    .optional()
+    .describe("Accept access tokens from this authorization server on /mcp and the REST routes (an OAuth 2.1 resource server): tokens must be minted for <public URL>/mcp"),
+  MLOPS_MCP_OAUTH_SCOPE_READ: scopeName('MLOPS_MCP_OAUTH_SCOPE_READ').default('mlops:read').describe('The OAuth scope that grants the read role'),
+  MLOPS_MCP_OAUTH_SCOPE_OPERATE: scopeName('MLOPS_MCP_OAUTH_SCOPE_OPERATE').default('mlops:operate').describe('The OAuth scope that grants the operate role'),
+  MLOPS_MCP_OAUTH_SCOPE_ADMIN: scopeName('MLOPS_MCP_OAUTH_SCOPE_ADMIN').default('mlops:admin').describe('The OAuth scope that grants the admin role'),
+  MLOPS_MCP_OAUTH_ALGORITHMS: z
+    .string()
+    .default(JWT_ALGORITHMS.join(','))
+    .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every((a) => (JWT_ALGORITHMS as readonly string[]).includes(a)), {
+      message: `MLOPS_MCP_OAUTH_ALGORITHMS must be ','-separated signature algorithms among ${JWT_ALGORITHMS.join(', ')} (never none, nor a shared-secret HS*)`,
+    })
+    .describe('Signature algorithms accepted on JWT access tokens'),
+  MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID: z
+    .string()
+    .optional()
+    .describe("Opaque (non-JWT) access tokens are checked at the issuer's introspection endpoint (RFC 7662), authenticated as this client; unset: only JWT access tokens are accepted"),
+  MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET: z.string().optional().describe('The secret of MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID (HTTP Basic at the introspection endpoint)'),
+  MLOPS_MCP_OAUTH_STATUS_PAGE_CLIENT_ID: z
+    .string()
+    .max(200)
+    .optional()
+    .describe("A public client (PKCE, redirect URI <public URL>/) registered at the issuer for the status page's sign-in; unset: the page registers itself (dynamic client registration)"),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level (logs go to stderr)'),
 });
 
@@ -168,6 +198,19 @@ export interface Config {
   alertmanagerUrl: string | undefined;
   alertMinSeverity: 'info' | 'warning' | 'critical';
   publicUrl: string | undefined;
+  /** Set with MLOPS_MCP_OAUTH_ISSUER: the HTTP server is an OAuth resource server of that issuer. */
+  oauth: OAuthConfig | null;
+}
+
+export interface OAuthConfig {
+  issuer: string;
+  /** The scope that grants each role. */
+  scopes: { read: string; operate: string; admin: string };
+  algorithms: string[];
+  /** Client credentials for the issuer's introspection endpoint; null: opaque tokens are refused. */
+  introspection: { clientId: string; clientSecret: string } | null;
+  /** A pre-registered public client for the status page; null: the page registers itself. */
+  statusPageClientId: string | null;
 }
 
 export class ConfigError extends Error {
@@ -199,6 +242,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       `invalid configuration:\n  MLOPS_MCP_HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS (${raw.MLOPS_MCP_HTTP_REQUEST_TIMEOUT_SECONDS})`,
     );
   }
+  const introspectionId = raw.MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID;
+  const introspectionSecret = raw.MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET;
+  if ((introspectionId === undefined) !== (introspectionSecret === undefined)) {
+    throw new ConfigError('invalid configuration:\n  MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID and MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET: set both, or neither');
+  }
+  const scopes = { read: raw.MLOPS_MCP_OAUTH_SCOPE_READ, operate: raw.MLOPS_MCP_OAUTH_SCOPE_OPERATE, admin: raw.MLOPS_MCP_OAUTH_SCOPE_ADMIN };
+  if (new Set(Object.values(scopes)).size !== 3) throw new ConfigError('invalid configuration:\n  MLOPS_MCP_OAUTH_SCOPE_READ, _OPERATE and _ADMIN: each role needs a scope of its own');
   const home = path.resolve(cwd, raw.MLOPS_MCP_HOME);
   // Not the working directory by default: that is where .env files and the like live.
   const allowedDirs = raw.MLOPS_MCP_ALLOWED_DIRS
@@ -253,5 +303,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     alertmanagerUrl: raw.MLOPS_MCP_ALERTMANAGER_URL,
     alertMinSeverity: raw.MLOPS_MCP_ALERT_MIN_SEVERITY,
     publicUrl: raw.MLOPS_MCP_PUBLIC_URL?.replace(/\/+$/, ''),
+    oauth: raw.MLOPS_MCP_OAUTH_ISSUER
+      ? {
+          issuer: raw.MLOPS_MCP_OAUTH_ISSUER,
+          scopes,
+          algorithms: raw.MLOPS_MCP_OAUTH_ALGORITHMS,
+          introspection: introspectionId && introspectionSecret ? { clientId: introspectionId, clientSecret: introspectionSecret } : null,
+          statusPageClientId: raw.MLOPS_MCP_OAUTH_STATUS_PAGE_CLIENT_ID ?? null,
+        }
+      : null,
   };
 }

@@ -13,6 +13,7 @@ import { DriftThreads } from './monitoring/drift-threads.js';
 import { ArtifactStore, STALE_TEMP_MS } from './registry/artifacts.js';
 import { PerformanceService } from './performance/service.js';
 import { ModelRegistry } from './registry/registry.js';
+import { LISTED_VERSIONS, RegistryWatch } from './registry/watch.js';
 import { ServingMetrics } from './serving/metrics.js';
 import { ModelChecks } from './serving/model-check.js';
 import type { ModelLimits } from './serving/model-limits.js';
@@ -31,6 +32,8 @@ export interface AppContext {
   store: Store;
   artifacts: ArtifactStore;
   registry: ModelRegistry;
+  /** Tells when the model versions or their stages changed, here or on another server. */
+  registryWatch: RegistryWatch;
   /** The processes models run in. */
   models: ModelPool;
   /** Registration's checks of a model, in a process of their own. */
@@ -163,6 +166,16 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     minFreeDiskMb: config.minFreeDiskMb,
     logger,
   });
+  const registryWatch = new RegistryWatch(
+    {
+      token: () => store.changes.token(),
+      versions: async () => {
+        const [names, versions] = await Promise.all([store.registry.modelNames(), store.registry.listVersions({ limit: LISTED_VERSIONS })]);
+        return [...names.map((name) => ({ name, version: '', stage: '' })), ...versions];
+      },
+    },
+    (err) => logger.warn({ err }, 'could not look for registry changes this time'),
+  );
   registerSystemMetrics(metrics.registry, { health, drift: store.drift, alerts: store.alerts, sessions, mlflow: mlflowSync, alertDelivery, logger });
   let closed = false;
   return {
@@ -171,6 +184,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     store,
     artifacts,
     registry,
+    registryWatch,
     models,
     checks,
     sessions,
@@ -189,6 +203,7 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     async close() {
       if (closed) return;
       closed = true;
+      registryWatch.close();
       await serving.close();
       await predictionLog.close();
       await driftThreads.close();

@@ -38,6 +38,21 @@ describe('configuration', () => {
     expect(loadConfig({ MLOPS_MCP_TOKEN: '', MODEL_CACHE_SIZE: '', MLOPS_MCP_ALLOWED_DIRS: '' }, '/w')).toMatchObject({ token: undefined, modelCacheSize: 50, allowedDirs: ['/w/registry/imports', path.join(packageRoot, 'fixtures')] });
   });
 
+  it('turns on OAuth with an issuer, with the default scope names and asymmetric algorithms only', () => {
+    expect(loadConfig({}).oauth).toBeNull();
+    const c = loadConfig({ MLOPS_MCP_OAUTH_ISSUER: 'https://login.example.com' });
+    expect(c.oauth).toMatchObject({ issuer: 'https://login.example.com', scopes: { read: 'mlops:read', operate: 'mlops:operate', admin: 'mlops:admin' }, introspection: null, statusPageClientId: null });
+    expect(c.oauth?.algorithms).not.toContain('none');
+    expect(c.oauth?.algorithms.some((a) => a.startsWith('HS'))).toBe(false);
+    const bad = (env: Record<string, string>) => () => loadConfig({ MLOPS_MCP_OAUTH_ISSUER: 'https://login.example.com', ...env });
+    expect(bad({ MLOPS_MCP_OAUTH_ALGORITHMS: 'RS256,none' })).toThrow(/MLOPS_MCP_OAUTH_ALGORITHMS must be .*never none/);
+    expect(bad({ MLOPS_MCP_OAUTH_ALGORITHMS: 'HS256' })).toThrow(/MLOPS_MCP_OAUTH_ALGORITHMS/);
+    expect(bad({ MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID: 'mlops' })).toThrow(/set both, or neither/);
+    expect(bad({ MLOPS_MCP_OAUTH_SCOPE_ADMIN: 'mlops:read' })).toThrow(/each role needs a scope of its own/);
+    expect(bad({ MLOPS_MCP_OAUTH_SCOPE_READ: 'two words' })).toThrow(/MLOPS_MCP_OAUTH_SCOPE_READ must be one OAuth scope/);
+    expect(loadConfig({ MLOPS_MCP_OAUTH_ISSUER: 'https://login.example.com', MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID: 'mlops', MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET: 's' }).oauth?.introspection).toEqual({ clientId: 'mlops', clientSecret: 's' });
+  });
+
   it('documents every variable in .env.example, and nothing else', () => {
     const example = fs.readFileSync(path.join(packageRoot, '.env.example'), 'utf8');
     const documented = [...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]);

@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { ksTwoSample } from '../dist/monitoring/ks.js';
+import { ksTwoSample } from '../dist/monitoring/statistics/ks/two-sample.js';
 import { sortedCopy } from '../dist/monitoring/sort.js';
 import { CLI, ROOT, callOk, cpuTicks, killChildren, memoryOf, median, progress, round, stdioClient, summarize, table, trackPid } from './bench/lib.mjs';
 

@@ -6,7 +6,7 @@
   - kstwo:      scipy.stats.kstwo.sf(d, n) across every branch of scipy's _kolmogn;
   - smirnov:    scipy.special.smirnov(n, d) (one-sided, used inside _kolmogn);
   - psi:        population stability index, direct numpy implementation of the definition in
-                src/monitoring/psi.ts;
+                src/monitoring/statistics/psi.ts;
   - correction: Bonferroni and Benjamini-Hochberg (statsmodels 'fdr_bh' semantics) adjusted
                 p-values, computed with numpy from their definitions.
 
@@ -289,7 +289,7 @@ smirnov_points = [
 smirnov_vectors = [{"n": n, "d": d, "sf": jnum(float(special.smirnov(n, d)))} for n, d in smirnov_points]
 
 # --------------------------------------------------------------------------------------------
-# PSI (numpy implementation of the definition in src/monitoring/psi.ts)
+# PSI (numpy implementation of the definition in src/monitoring/statistics/psi.ts)
 # --------------------------------------------------------------------------------------------
 
 

@@ -1,100 +1,122 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import fs from 'node:fs';
-import type { RequestHandler } from 'express';
-import { z } from 'zod';
+import express, { type RequestHandler } from 'express';
+import type { OAuthConfig } from '../config.js';
 import type { Caller } from '../mcp/server.js';
+import type { Role } from '../mcp/tool.js';
+import type { OAuthVerifier } from './oauth.js';
 import { refuse } from './responses.js';
+import type { TokenRegistry } from './tokens.js';
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-const tokensFileSchema = z.object({
-  tokens: z
-    .array(
-      z
-        .object({
-          name: z.string().min(1).max(100),
-          role: z.enum(['read', 'operate', 'admin']),
-          sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'sha256 must be 64 hex characters').optional(),
-          token: z.string().min(16, 'a token must be at least 16 characters').optional(),
-        })
-        .refine((t) => (t.sha256 === undefined) !== (t.token === undefined), 'give exactly one of sha256 (preferred) and token'),
-    )
-    .min(1),
-});
-
-interface KnownToken {
-  name: string;
-  role: Caller['role'];
-  digest: Buffer;
+/** A request whose bearer is not let in: its status, what to tell it, and the challenge to send. */
+export interface AuthFailure {
+  status: 401 | 403 | 503;
+  message: string;
+  /** The WWW-Authenticate header value (RFC 6750; with OAuth, naming the resource metadata). */
+  challenge: string | undefined;
 }
 
-/**
- * The tokens that may call over HTTP, kept only as SHA-256 digests: MLOPS_MCP_TOKEN (an admin
- * named "default") and the named ones of MLOPS_MCP_TOKENS_FILE.
- */
-export class TokenRegistry {
-  private constructor(private readonly tokens: KnownToken[]) {}
+export const isAuthFailure = (r: Caller | AuthFailure): r is AuthFailure => 'status' in r;
 
-  static load(single: string | undefined, file: string | undefined): TokenRegistry {
-    const tokens: KnownToken[] = single ? [{ name: 'default', role: 'admin', digest: digest(single) }] : [];
-    if (file) {
-      let parsed: z.infer<typeof tokensFileSchema>;
-      try {
-        parsed = tokensFileSchema.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
-      } catch (e) {
-        const why = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : e instanceof Error ? e.message.split('\n')[0] : String(e);
-        throw new Error(`MLOPS_MCP_TOKENS_FILE ${file} is not usable: ${why}`);
-      }
-      for (const t of parsed.tokens) {
-        if (tokens.some((k) => k.name === t.name)) throw new Error(`MLOPS_MCP_TOKENS_FILE names "${t.name}" twice`);
-        tokens.push({ name: t.name, role: t.role, digest: t.sha256 ? Buffer.from(t.sha256, 'hex') : digest(t.token as string) });
-      }
+const ROLES: readonly Role[] = ['admin', 'operate', 'read'];
+
+/**
+ * Who a request comes from, from its Authorization header alone: one of the configured tokens
+ * (MLOPS_MCP_TOKEN, MLOPS_MCP_TOKENS_FILE), else an access token from the OAuth issuer
+ * (MLOPS_MCP_OAUTH_ISSUER) whose scopes grant a role. Independent of any HTTP framework: every
+ * route that needs a caller asks `authenticate`.
+ */
+export class Authenticator {
+  constructor(
+    private readonly tokens: TokenRegistry,
+    private readonly oauth: { verifier: OAuthVerifier; scopes: OAuthConfig['scopes']; metadataUrl: () => string } | null,
+  ) {}
+
+  /** Requests must name their caller (a token is configured, or OAuth is on). */
+  get required(): boolean {
+    return this.tokens.enabled || this.oauth !== null;
+  }
+
+  /** More than one caller may hold sessions (sessions are then shared out between callers). */
+  get severalCallers(): boolean {
+    return this.tokens.count > 1 || this.oauth !== null;
+  }
+
+  async authenticate(authorization: string | undefined): Promise<Caller | AuthFailure> {
+    const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(authorization ?? '');
+    if (!match) {
+      const how = this.oauth ? `send Authorization: Bearer <access token from ${this.oauth.verifier.issuer}>` : 'send Authorization: Bearer <token>';
+      return { status: 401, message: `Unauthorized: ${how}`, challenge: this.challenge() };
     }
-    return new TokenRegistry(tokens);
+    const known = this.tokens.identify(match[1]);
+    if (known) return { name: known.name, role: known.role, via: 'token' };
+    if (!this.oauth) return { status: 401, message: 'Unauthorized: send Authorization: Bearer <token>', challenge: this.challenge() };
+    const facts = await this.oauth.verifier.verify(match[1]);
+    if ('kind' in facts) {
+      if (facts.kind === 'unavailable') return { status: 503, message: facts.message, challenge: undefined };
+      return { status: 401, message: `Unauthorized: ${facts.message}`, challenge: this.challenge('invalid_token', facts.message) };
+    }
+    const { scopes } = this.oauth;
+    const role = ROLES.find((r) => facts.scopes.includes(scopes[r]));
+    if (!role) {
+      const message = `Forbidden: the token grants none of the scopes ${scopes.read}, ${scopes.operate}, ${scopes.admin}; sign in again asking for at least ${scopes.read}`;
+      return { status: 403, message, challenge: this.challenge('insufficient_scope', message, scopes.read) };
+    }
+    return { name: facts.subject, displayName: facts.displayName, role, via: 'oauth', scopes: facts.scopes.filter((s) => Object.values(scopes).includes(s)) };
   }
 
-  get enabled(): boolean {
-    return this.tokens.length > 0;
-  }
-
-  get count(): number {
-    return this.tokens.length;
-  }
-
-  /** The caller a presented token belongs to; every known digest is compared, in constant time. */
-  identify(presented: string): Caller | undefined {
-    const d = digest(presented);
-    let found: KnownToken | undefined;
-    for (const t of this.tokens) if (timingSafeEqual(d, t.digest) && !found) found = t;
-    return found && { name: found.name, role: found.role };
+  /** RFC 6750 §3 (no error code when no token was sent), with RFC 9728's resource_metadata under OAuth. */
+  private challenge(error?: 'invalid_token' | 'insufficient_scope', description?: string, scope?: string): string {
+    const params = ['realm="mlops-mcp"'];
+    if (error) params.push(`error="${error}"`, `error_description="${quotable(description ?? '')}"`);
+    if (scope) params.push(`scope="${scope}"`);
+    if (this.oauth) params.push(`resource_metadata="${this.oauth.metadataUrl()}"`);
+    return `Bearer ${params.join(', ')}`;
   }
 }
 
-/** The caller an Authorization header's bearer token identifies; undefined for none or an unknown one. */
-export function callerOf(tokens: TokenRegistry, header: string | undefined): Caller | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match ? tokens.identify(match[1]) : undefined;
-}
-
-export const UNAUTHORIZED = 'Unauthorized: send Authorization: Bearer <token>';
-export const WWW_AUTHENTICATE = 'Bearer realm="mlops-mcp"';
+/** Text as an HTTP quoted-string holds it: printable ASCII without quotes or backslashes, bounded. */
+const quotable = (s: string) => s.replace(/[^\x20-\x7e]|["\\]/g, ' ').slice(0, 300);
 
 /**
- * Bearer-token check: the token is read from the Authorization header only, never the URL;
- * the caller it identifies is left in res.locals.caller.
+ * The caller check for Express routes: the token is read from the Authorization header only,
+ * never the URL; the caller is left in res.locals.caller, a refusal answered in the route's shape.
  */
-export function bearerAuth(tokens: TokenRegistry): RequestHandler {
+export function bearerAuth(auth: Authenticator): RequestHandler {
   return (req, res, next) => {
-    const caller = callerOf(tokens, req.headers.authorization);
-    if (caller) {
-      res.locals.caller = caller;
-      next();
-      return;
-    }
-    res.set('WWW-Authenticate', WWW_AUTHENTICATE);
-    refuse(req, res, 401, { rpc: -32001, rest: 'UNAUTHENTICATED' }, UNAUTHORIZED);
+    auth.authenticate(req.headers.authorization).then((result) => {
+      if (!isAuthFailure(result)) {
+        res.locals.caller = result;
+        return next();
+      }
+      if (result.challenge) res.set('WWW-Authenticate', result.challenge);
+      refuse(req, res, result.status, refusalCodes(result), result.message);
+    }, next);
   };
 }
+
+/** A refused caller's error codes: JSON-RPC's on /mcp, MLflow-style `error_code` on REST. */
+export const refusalCodes = (failure: AuthFailure): { rpc: number; rest: string } =>
+  failure.status === 401 ? { rpc: -32001, rest: 'UNAUTHENTICATED' } : failure.status === 403 ? FORBIDDEN : { rpc: -32000, rest: 'TEMPORARILY_UNAVAILABLE' };
+
+/**
+ * RFC 9728 protected resource metadata, at /.well-known/oauth-protected-resource and its form
+ * for /mcp: the one resource this server is (<public URL>/mcp), the issuer that grants access
+ * to it, and the scopes that make the roles. Public, and readable from any origin.
+ */
+export function protectedResourceMetadata(verifier: OAuthVerifier, scopes: OAuthConfig['scopes']): express.Router {
+  const router = express.Router();
+  router.get(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'], (_req, res) => {
+    res.set({ 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'max-age=300' }).json({
+      resource: verifier.resource,
+      authorization_servers: [verifier.issuer],
+      scopes_supported: [scopes.read, scopes.operate, scopes.admin],
+      bearer_methods_supported: ['header'],
+      resource_name: 'mlops-mcp',
+    });
+  });
+  return router;
+}
+
+export const FORBIDDEN = { rpc: -32000, rest: 'PERMISSION_DENIED' };
 
 /** Why an Origin header is refused (DNS rebinding, CSRF), or null: none, or one of the allowed hosts. */
 export function originProblem(allowedHosts: readonly string[], origin: string | undefined): string | null {
@@ -117,8 +139,6 @@ export function originCheck(allowedHosts: readonly string[]): RequestHandler {
     refuse(req, res, 403, FORBIDDEN, problem);
   };
 }
-
-export const FORBIDDEN = { rpc: -32000, rest: 'PERMISSION_DENIED' };
 
 /**
  * Host-header validation against DNS rebinding, as the SDK's hostHeaderValidation middleware

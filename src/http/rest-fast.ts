@@ -3,7 +3,7 @@ import querystring from 'node:querystring';
 import type { AppContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import { protoKeyPath, protoKeyProblem } from '../proto-key.js';
-import { callerOf, originProblem, UNAUTHORIZED, WWW_AUTHENTICATE, type TokenRegistry } from './auth.js';
+import { isAuthFailure, originProblem, refusalCodes, type Authenticator } from './auth.js';
 import type { Drain } from './drain.js';
 import { sendJson, sendRestError } from './responses.js';
 import { errorAnswer, routingKeyOf, scoreInvocation, scorePredict } from './rest-score.js';
@@ -20,14 +20,15 @@ import { errorAnswer, routingKeyOf, scoreInvocation, scorePredict } from './rest
  * Content-Length (1 byte to the limit), uncompressed JSON in UTF-8. Anything else (a chunked or
  * compressed body, a body over the limit, another content type or charset, a trailing slash, an
  * escaped name) goes on to Express, which answers it as always. What it takes gets the same
- * checks in the same order, with the same answers: Host, Origin, shutdown, token, JSON, then the
- * route's own.
+ * checks in the same order, with the same answers: Host, Origin, shutdown, caller (a token or an
+ * OAuth access token), JSON, then the route's own.
  */
 
 export interface FastPathOptions {
   checkHost: (header: string | undefined) => string | null;
   allowedHosts: readonly string[];
-  tokens: TokenRegistry;
+  /** Who may call: the same Authenticator as the Express routes'. */
+  auth: Authenticator;
   drain: Drain;
   /** Largest body, in bytes (Express's express.json limit). */
   limit: number;
@@ -41,7 +42,7 @@ const LENGTH = /^[0-9]{1,9}$/;
 
 /** A handler that answers the requests it takes and returns true, or returns false for Express to answer. */
 export function restFastPath(app: AppContext, options: FastPathOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const { checkHost, allowedHosts, tokens, drain, limit } = options;
+  const { checkHost, allowedHosts, auth, drain, limit } = options;
   return (req, res) => {
     if (req.method !== 'POST') return false;
     const route = ROUTE.exec(req.url ?? '');
@@ -58,35 +59,49 @@ export function restFastPath(app: AppContext, options: FastPathOptions): (req: I
       return true;
     }
     if (!drain.admit(res)) return true;
-    if (tokens.enabled && !callerOf(tokens, h.authorization)) {
-      res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
-      sendRestError(res, 401, 'UNAUTHENTICATED', UNAUTHORIZED);
+    const answer = () => answerRequest(app, req, res, route);
+    if (!auth.required) {
+      answer();
       return true;
     }
-    const name = route[1] ?? route[2] ?? route[3];
-    const predict = route[3] !== undefined;
-    const query = route[4];
-    readBody(req, (failure, body) => {
-      if (failure) {
-        // The request broke off (Node's parser or the socket): as Express's error handler answers it.
-        app.logger.error({ err: failure }, 'http request failed');
-        if (!res.headersSent) sendRestError(res, 500, 'INTERNAL_ERROR', 'Internal error; see the server log');
-        return;
-      }
-      const parsed = parseJson(body as Buffer);
-      if (parsed === MALFORMED) return void sendRestError(res, 400, 'MALFORMED_REQUEST', 'Body is not valid JSON');
-      const version = query === undefined ? undefined : queryVersion(query);
-      const routingKey = routingKeyOf(h['x-routing-key']);
-      score(app, name, predict, parsed, body as Buffer, { version, routingKey }).then(
-        (answer) => sendJson(res, 200, JSON.stringify(answer)),
-        (e: unknown) => {
-          const [status, code, message] = errorAnswer(e, app);
-          sendRestError(res, status, code, message);
-        },
-      );
-    });
+    auth.authenticate(h.authorization).then(
+      (caller) => {
+        if (!isAuthFailure(caller)) return answer();
+        if (caller.challenge) res.setHeader('WWW-Authenticate', caller.challenge);
+        sendRestError(res, caller.status, refusalCodes(caller).rest, caller.message);
+      },
+      (e: unknown) => internalError(app, res, e),
+    );
     return true;
   };
+}
+
+/** A request let in: its body read, parsed and scored, and the answer sent. */
+function answerRequest(app: AppContext, req: IncomingMessage, res: ServerResponse, route: RegExpExecArray): void {
+  const name = route[1] ?? route[2] ?? route[3];
+  const predict = route[3] !== undefined;
+  const query = route[4];
+  readBody(req, (failure, body) => {
+    // The request broke off (Node's parser or the socket).
+    if (failure) return internalError(app, res, failure);
+    const parsed = parseJson(body as Buffer);
+    if (parsed === MALFORMED) return void sendRestError(res, 400, 'MALFORMED_REQUEST', 'Body is not valid JSON');
+    const version = query === undefined ? undefined : queryVersion(query);
+    const routingKey = routingKeyOf(req.headers['x-routing-key']);
+    score(app, name, predict, parsed, body as Buffer, { version, routingKey }).then(
+      (answer) => sendJson(res, 200, JSON.stringify(answer)),
+      (e: unknown) => {
+        const [status, code, message] = errorAnswer(e, app);
+        sendRestError(res, status, code, message);
+      },
+    );
+  });
+}
+
+/** A failure outside the route's own, as Express's error handler answers it on REST. */
+function internalError(app: AppContext, res: ServerResponse, err: unknown): void {
+  app.logger.error({ err }, 'http request failed');
+  if (!res.headersSent) sendRestError(res, 500, 'INTERNAL_ERROR', 'Internal error; see the server log');
 }
 
 async function score(app: AppContext, name: string, predict: boolean, raw: unknown, text: Buffer, options: { version: string | undefined; routingKey: string | undefined }): Promise<object> {

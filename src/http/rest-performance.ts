@@ -2,7 +2,7 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { DomainError } from '../errors.js';
-import { RANK, type Caller } from '../mcp/server.js';
+import { callerLabel, RANK, type Caller } from '../mcp/server.js';
 import { outcomeSchema } from '../mcp/tools/performance.js';
 import { performanceAnswer, recordAnswer } from '../performance/answers.js';
 import { MAX_OUTCOMES } from '../performance/record.js';
@@ -10,9 +10,10 @@ import { parseBody, parseQuery } from './rest-bodies.js';
 
 /**
  * Outcomes over REST, for the applications that learn what happened: POST /api/v1/outcomes/{name}
- * (a write: the operate role, refused in read-only mode, audited under the token's name) and GET
- * /api/v1/models/{name}/performance. They call the same domain functions and answer the same
- * shapes as the MCP tools record_outcomes and get_model_performance.
+ * (a write: the operate role, refused in read-only mode, audited under the token's name or the
+ * signed-in person's subject) and GET /api/v1/models/{name}/performance. They call the same
+ * domain functions and answer the same shapes as the MCP tools record_outcomes and
+ * get_model_performance.
  */
 
 const outcomes = z.array(outcomeSchema).min(1).max(MAX_OUTCOMES);
@@ -57,13 +58,13 @@ export function performanceRoutes(r: Router, app: AppContext, options: { readOnl
       const name = modelName(req);
       const caller = res.locals.caller as Caller | undefined;
       if (options.readOnly) throw new DomainError('read_only', 'this server runs in read-only mode (--read-only or MLOPS_MCP_READ_ONLY=1): outcomes cannot be recorded here.');
-      if (caller && RANK[caller.role] < RANK.operate) throw new DomainError('forbidden', `recording outcomes needs the operate role; token "${caller.name}" has ${caller.role}.`);
+      if (caller && RANK[caller.role] < RANK.operate) throw new DomainError('forbidden', `recording outcomes needs the operate role; ${callerLabel(caller)} has ${caller.role}.`);
       const body = parseBody(outcomesRequest, jsonBody(req), OUTCOMES_TAKES);
       const given = Array.isArray(body) ? { outcomes: body } : body;
       const result = await app.performance.record(
         name,
         { outcomes: given.outcomes?.map((o) => ({ predictionId: o.prediction_id, actual: o.actual })), csvPath: given.csv_path },
-        { actor: caller?.name ?? 'rest client', reason: given.reason },
+        { actor: caller?.name ?? 'rest client', actorName: caller?.displayName, reason: given.reason },
         given.dry_run ?? false,
       );
       res.json(recordAnswer(result));

@@ -5,14 +5,16 @@ import type { AppContext } from '../context.js';
 import { createMcpServer, type Caller } from '../mcp/server.js';
 import { markProtoFree } from '../proto-key.js';
 import { VERSION } from '../version.js';
-import { bearerAuth, hostCheck, hostChecker, originCheck, TokenRegistry } from './auth.js';
+import { Authenticator, bearerAuth, hostCheck, hostChecker, originCheck, protectedResourceMetadata } from './auth.js';
 import { Drain, DRAIN_MS, SETTLE_MS } from './drain.js';
+import { OAuthVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { isMcpPath, restError, rpcError } from './responses.js';
 import { apiV1Router, invocationsRouter } from './rest.js';
 import { restFastPath } from './rest-fast.js';
 import { McpSessions } from './sessions.js';
-import { statusPage } from './status-page.js';
+import { signInThrough, statusPage } from './status-page.js';
+import { TokenRegistry } from './tokens.js';
 
 export interface HttpOptions {
   host: string;
@@ -26,6 +28,7 @@ export interface RunningHttpServer {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
 export const BODY_LIMIT = '4mb';
 const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 const TOO_LARGE = 'Request body over 4 MiB: send fewer rows per request (split a batch), or a CSV file by path for drift references';
@@ -47,9 +50,17 @@ export function allowedHostsFor(host: string, configured: string[] | undefined):
 export async function startHttpServer(app: AppContext, options: HttpOptions): Promise<RunningHttpServer> {
   const { config, logger } = app;
   const tokens = TokenRegistry.load(config.token, config.tokensFile);
-  if (!LOOPBACK.has(options.host) && !tokens.enabled) {
-    throw new Error(`refusing to bind ${options.host} without a token: set MLOPS_MCP_TOKEN or MLOPS_MCP_TOKENS_FILE, or bind 127.0.0.1`);
+  if (!LOOPBACK.has(options.host) && !tokens.enabled && !config.oauth) {
+    throw new Error(`refusing to bind ${options.host} without a token: set MLOPS_MCP_TOKEN, MLOPS_MCP_TOKENS_FILE or MLOPS_MCP_OAUTH_ISSUER, or bind 127.0.0.1`);
   }
+  if (config.oauth && !config.publicUrl && WILDCARD.has(options.host)) {
+    throw new Error(`MLOPS_MCP_OAUTH_ISSUER needs MLOPS_MCP_PUBLIC_URL when binding ${options.host}: tokens are minted for <public URL>/mcp, the URL clients reach this server at`);
+  }
+  // Known once the server listens (the port may be chosen then); no request is read before.
+  const listening = { url: '' };
+  const publicUrl = () => config.publicUrl ?? listening.url;
+  const verifier = config.oauth && new OAuthVerifier(config.oauth, publicUrl, logger);
+  const auth = new Authenticator(tokens, verifier && config.oauth && { verifier, scopes: config.oauth.scopes, metadataUrl: () => `${publicUrl()}/.well-known/oauth-protected-resource/mcp` });
   const allowedHosts = allowedHostsFor(options.host, config.allowedHosts);
   app.metrics.collectProcessMetrics();
   const sessions = new McpSessions((caller) => createMcpServer(app, { readOnly: options.readOnly, transport: 'http', caller }), {
@@ -57,7 +68,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
     idleMs: config.sessionIdleMs,
     reclaimMs: config.sessionReclaimMs,
     logger,
-    severalTokens: tokens.count > 1,
+    severalCallers: auth.severalCallers,
   });
 
   const web = express();
@@ -67,15 +78,17 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   web.set('etag', false);
   const checkHost = hostChecker(allowedHosts);
   web.use(hostCheck(checkHost));
+  // Public metadata, readable from any origin (a browser-based MCP client discovers the issuer here).
+  if (verifier && config.oauth) web.use(protectedResourceMetadata(verifier, config.oauth.scopes));
   web.use(originCheck(allowedHosts));
   const drain = new Drain();
   web.use(drain.middleware);
 
-  // REST scoring: the same token rules as /mcp (every role may score and read). First after the
+  // REST scoring: the same caller rules as /mcp (every role may score and read). First after the
   // checks every request gets: the hottest routes, matched before the probes and pages.
-  const auth = tokens.enabled ? [bearerAuth(tokens)] : [];
-  /** The token (when one is set), then the body: what every POST route of ours reads first. */
-  const authedBody = [...auth, express.json({ limit: BODY_LIMIT, verify: markProtoFree })];
+  const authed = auth.required ? [bearerAuth(auth)] : [];
+  /** The caller (when one is required), then the body: what every POST route of ours reads first. */
+  const authedBody = [...authed, express.json({ limit: BODY_LIMIT, verify: markProtoFree })];
   web.use('/api/v1', ...authedBody, apiV1Router(app, { readOnly: options.readOnly }));
   web.use('/invocations', ...authedBody, invocationsRouter(app));
 
@@ -89,7 +102,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   });
 
   // Prometheus text format; behind the token like /mcp when one is set.
-  web.get('/metrics', ...auth, async (_req, res, next) => {
+  web.get('/metrics', ...authed, async (_req, res, next) => {
     try {
       res.type(app.metrics.registry.contentType).send(await app.metrics.registry.metrics());
     } catch (e) {
@@ -110,7 +123,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   });
 
   // The status page: the dashboard for a browser, an MCP client of /mcp on this origin.
-  web.get('/', statusPage());
+  web.get('/', statusPage(verifier && config.oauth ? signInThrough(verifier, config.oauth.statusPageClientId) : undefined));
 
   const mcp = express.Router();
   mcp.use(...authedBody);
@@ -167,7 +180,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   // once when the server starts listening): check often enough that a short timeout holds.
   const { httpHeadersTimeoutMs: headersTimeout, httpRequestTimeoutMs: requestTimeout } = config;
   // Scoring requests are answered on plain node:http ahead of Express when they can be answered alike (rest-fast.ts).
-  const fast = restFastPath(app, { checkHost, allowedHosts, tokens, drain, limit: BODY_LIMIT_BYTES });
+  const fast = restFastPath(app, { checkHost, allowedHosts, auth, drain, limit: BODY_LIMIT_BYTES });
   const server: Server = createServer(
     { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.min(headersTimeout, requestTimeout) / 4) },
     (req, res) => {
@@ -184,8 +197,16 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}`;
+  listening.url = url;
   app.links.statusPage ??= `${url}/`;
-  logger.info({ url: `${url}/mcp`, auth: tokens.enabled, readOnly: options.readOnly }, 'listening');
+  if (verifier) {
+    // Found now so that a wrong issuer shows at start; requests find it again if it was down.
+    verifier.issuerMetadata().then(
+      () => logger.info({ issuer: verifier.issuer, resource: verifier.resource }, 'accepting OAuth access tokens'),
+      (err: unknown) => logger.warn({ err, issuer: verifier.issuer }, 'the OAuth issuer does not answer yet; access tokens are refused (503) until it does'),
+    );
+  }
+  logger.info({ url: `${url}/mcp`, auth: auth.required, oauth: verifier !== null, readOnly: options.readOnly }, 'listening');
 
   return {
     url,

@@ -7,12 +7,20 @@ import type { Logger } from '../logger.js';
 import type { Caller } from '../mcp/server.js';
 import { rpcError } from './responses.js';
 
+/**
+ * Who owns a session: a configured token by its name, an OAuth bearer by its subject (any of
+ * their tokens, as they are renewed), kept apart so that a token named like a subject is not them.
+ */
+export const ownerOf = (caller: Caller | undefined): string | undefined => (caller?.name === undefined ? undefined : `${caller.via ?? 'token'}:${caller.name}`);
+
 interface Session {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
   lastActive: number;
-  /** The token that opened the session: only it may use the session. */
-  callerName: string | undefined;
+  /** Who opened the session (ownerOf): only they may use it. */
+  owner: string | undefined;
+  /** The role the session was opened with: its tools were chosen for it. */
+  role: Caller['role'] | undefined;
   /**
    * Requests under way other than the standalone GET stream: a call (one waiting on a person's
    * approval, say) is never cut. An open GET stream is not a request under way: a client holds it
@@ -26,14 +34,14 @@ interface Session {
  * Streamable HTTP sessions: one transport and one McpServer per session (never shared between
  * clients), at most `maxSessions` open, closed after `idleMs` without a request. At the cap a
  * new session takes the place of one with no call under way (an idle GET stream is none): past
- * a token's share of half the cap (with several tokens), or quiet for `reclaimMs`; else it is
- * refused (503).
+ * a caller's share of half the cap (with several callers), or quiet for `reclaimMs`; else it is
+ * refused (503). A session stays bound to the caller that opened it, and to its role.
  */
 export class McpSessions {
   private readonly sessions = new Map<string, Session>();
   /** Initializes admitted under the cap whose session is not in `sessions` yet. */
   private opening = 0;
-  /** `opening` by token name. */
+  /** `opening` by owner. */
   private readonly openingBy = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -45,8 +53,8 @@ export class McpSessions {
       /** At the cap, a session with no request under way for this long gives its place to a new one. */
       reclaimMs: number;
       logger: Logger;
-      /** More than one token is configured: sessions are shared out by token. */
-      severalTokens: boolean;
+      /** More than one caller may hold sessions (several tokens, or OAuth): sessions are shared out by caller. */
+      severalCallers: boolean;
     },
   ) {
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(60_000, options.idleMs)).unref();
@@ -62,7 +70,10 @@ export class McpSessions {
     if (sessionId) {
       const session = this.sessions.get(sessionId);
       if (!session) return void rpcError(res, 404, -32001, 'Session not found: start a new session with initialize');
-      if (session.callerName !== caller?.name) return void rpcError(res, 403, -32000, 'This session belongs to another token');
+      if (session.owner !== ownerOf(caller)) return void rpcError(res, 403, -32000, 'This session belongs to another caller: start a session of your own with initialize');
+      if (session.role !== caller?.role) {
+        return void rpcError(res, 403, -32000, `This session was opened with the ${session.role} role and this token grants ${caller?.role}: start a new session with initialize to use it`);
+      }
       session.lastActive = Date.now();
       // Busy while a call is under way (one waiting on a person's approval, say): never reclaimed then.
       // The GET stream's opening and closing count as use, the time it stays open does not.
@@ -80,11 +91,11 @@ export class McpSessions {
     }
     // Concurrent initializes count against the cap from here on, not only once their session
     // exists: otherwise any await before onsessioninitialized lets all of them through.
-    if (this.sessions.size + this.opening >= this.options.maxSessions && !this.makeRoom(caller?.name)) {
+    const by = ownerOf(caller);
+    if (this.sessions.size + this.opening >= this.options.maxSessions && !this.makeRoom(by)) {
       return void rpcError(res, 503, -32000, 'Too many open sessions; close one (DELETE /mcp) or try again later');
     }
     this.opening++;
-    const by = caller?.name;
     if (by !== undefined) this.openingBy.set(by, (this.openingBy.get(by) ?? 0) + 1);
     let admitted = true;
     const release = () => {
@@ -99,7 +110,7 @@ export class McpSessions {
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => {
         release();
-        this.sessions.set(sid, { transport, server, lastActive: Date.now(), callerName: caller?.name, busy: 0 });
+        this.sessions.set(sid, { transport, server, lastActive: Date.now(), owner: by, role: caller?.role, busy: 0 });
         this.options.logger.debug({ session: sid }, 'mcp session opened');
       },
     });
@@ -129,22 +140,22 @@ export class McpSessions {
 
   /**
    * At the cap, closes one session with no call under way to make room, if one may go: with
-   * several tokens, the caller's own least recently active session once it holds its share (half
-   * the cap), else one of a token holding more than its share (one token cannot lock the others
+   * several callers, the caller's own least recently active session once it holds its share (half
+   * the cap), else one of a caller holding more than its share (one caller cannot lock the others
    * out, idle GET streams or not); failing that, any session quiet for `reclaimMs` (a client that
    * went away, or one that only holds a GET stream).
    */
-  private makeRoom(callerName: string | undefined): boolean {
+  private makeRoom(owner: string | undefined): boolean {
     const idle = [...this.sessions].filter(([, x]) => x.busy === 0).sort(([, a], [, b]) => a.lastActive - b.lastActive);
-    if (this.options.severalTokens && callerName !== undefined) {
+    if (this.options.severalCallers && owner !== undefined) {
       const held = new Map<string | undefined, number>();
-      for (const x of this.sessions.values()) held.set(x.callerName, (held.get(x.callerName) ?? 0) + 1);
+      for (const x of this.sessions.values()) held.set(x.owner, (held.get(x.owner) ?? 0) + 1);
       for (const [name, n] of this.openingBy) held.set(name, (held.get(name) ?? 0) + n);
       const share = Math.max(1, Math.ceil(this.options.maxSessions / 2));
-      const mine = (held.get(callerName) ?? 0) >= share;
-      const victim = idle.find(([, x]) => (mine ? x.callerName === callerName : (held.get(x.callerName) ?? 0) > share));
+      const mine = (held.get(owner) ?? 0) >= share;
+      const victim = idle.find(([, x]) => (mine ? x.owner === owner : (held.get(x.owner) ?? 0) > share));
       if (victim) {
-        this.closeSession(victim[0], mine ? 'its token opened another past its share' : 'its token held more than its share');
+        this.closeSession(victim[0], mine ? 'its caller opened another past its share' : 'its caller held more than its share');
         return true;
       }
     }

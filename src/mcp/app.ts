@@ -3,6 +3,7 @@ import path from 'node:path';
 import { registerAppResource, RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { packageRoot } from '../config.js';
+import type { ToolDefinition } from './tool.js';
 
 /**
  * The dashboard as an MCP App (SEP-1865, @modelcontextprotocol/ext-apps): one self-contained
@@ -21,13 +22,16 @@ export const STATUS_PAGE_HTML = path.join(packageRoot, 'dist', 'ui', 'status.htm
 export const DASHBOARD_TOOLS: readonly string[] = ['health_check', 'list_models', 'get_traffic_config', 'detect_drift', 'get_model_performance'];
 
 /**
- * The `_meta` that links a tool to the dashboard, or undefined for a tool without it: the
+ * A tool's MCP Apps `_meta`, or undefined for a tool without any: the link to the dashboard (the
  * current `ui.resourceUri` and the legacy flat `ui/resourceUri` key, as ext-apps'
- * registerAppTool writes them for older hosts.
+ * registerAppTool writes them for older hosts), and who a host shows the tool to
+ * (`ui.visibility`: an app-only tool stays out of the model's tool list).
  */
-export function dashboardToolMeta(toolName: string): Record<string, unknown> | undefined {
-  if (!DASHBOARD_TOOLS.includes(toolName)) return undefined;
-  return { ui: { resourceUri: DASHBOARD_URI }, [RESOURCE_URI_META_KEY]: DASHBOARD_URI };
+export function toolMeta(tool: Pick<ToolDefinition, 'name' | 'visibility'>): Record<string, unknown> | undefined {
+  const linked = DASHBOARD_TOOLS.includes(tool.name);
+  if (!linked && !tool.visibility) return undefined;
+  const ui: { resourceUri?: string; visibility?: Array<'model' | 'app'> } = { ...(linked && { resourceUri: DASHBOARD_URI }), ...(tool.visibility && { visibility: [...tool.visibility] }) };
+  return { ui, ...(linked && { [RESOURCE_URI_META_KEY]: DASHBOARD_URI }) };
 }
 
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>mlops-mcp</title><body style="font-family:sans-serif;padding:1em"><p>The mlops-mcp dashboard is not built: run <code>npm run build</code> in the server's checkout.</p></body>`;

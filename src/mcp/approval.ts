@@ -2,7 +2,9 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 
 export type ApprovalDecision =
   | { outcome: 'approved'; approvedBy: string; reason: string | undefined }
-  | { outcome: 'refused'; code: 'approval_declined' | 'approval_required'; message: string };
+  | { outcome: 'refused'; code: 'approval_declined' | 'approval_required'; message: string }
+  /** The call was cancelled while the person was asked: the request is withdrawn from the client. */
+  | { outcome: 'withdrawn'; message: string };
 
 /** An approver's reason is kept up to this long, as the agent's is (reason: at most 1000 characters). */
 const MAX_APPROVER_REASON = 1000;
@@ -41,11 +43,25 @@ export function quoted(text: string, max: number): string {
  * Asks the person at the client to approve a change that reaches production, through MCP
  * elicitation: the change in one paragraph, a yes/no and a reason. Declining, cancelling,
  * answering no, or not answering in time all refuse the change; a client without elicitation
- * cannot approve, and is told how to proceed.
+ * cannot approve, and is told how to proceed. When the call itself is cancelled (`signal`), the
+ * request is withdrawn (the client is sent notifications/cancelled for it).
  */
 export async function requestApproval(
   server: McpServer,
-  request: { tool: string; actor: string; reason: string | undefined; preview: string; timeoutMs: number; callId: string | number },
+  request: {
+    tool: string;
+    actor: string;
+    /**
+     * Who answers, when the session is bound to a signed-in person (an OAuth subject): only they
+     * can send the answer on it. Else the approver is "the person at" the client.
+     */
+    approver: string | undefined;
+    reason: string | undefined;
+    preview: string;
+    timeoutMs: number;
+    callId: string | number;
+    signal: AbortSignal;
+  },
 ): Promise<ApprovalDecision> {
   const client = clientName(server);
   const unable = cannotApprove(server, request.tool);
@@ -74,14 +90,17 @@ export async function requestApproval(
       // Related to the tool call, so Streamable HTTP sends it on that call's own response stream:
       // without it the question went to the session's GET stream, which a client need not open,
       // and was dropped there (the call waited out the whole timeout).
-      { timeout: request.timeoutMs, relatedRequestId: request.callId },
+      { timeout: request.timeoutMs, relatedRequestId: request.callId, signal: request.signal },
     );
     const content = answer.content as { approve?: unknown; reason?: unknown } | undefined;
     const reason = typeof content?.reason === 'string' && content.reason.trim() ? content.reason.trim().slice(0, MAX_APPROVER_REASON) : undefined;
-    if (answer.action === 'accept' && content?.approve === true) return { outcome: 'approved', approvedBy: `person at ${client} (elicitation)`, reason };
+    if (answer.action === 'accept' && content?.approve === true) {
+      return { outcome: 'approved', approvedBy: request.approver ? `${request.approver} at ${client} (elicitation)` : `person at ${client} (elicitation)`, reason };
+    }
     const how = answer.action === 'accept' ? 'answered no' : answer.action === 'decline' ? 'declined' : 'cancelled';
     return { outcome: 'refused', code: 'approval_declined', message: `approval_declined: the person at ${client} ${how}; nothing was changed.` };
   } catch (e) {
+    if (request.signal.aborted) return { outcome: 'withdrawn', message: 'cancelled: the call was cancelled while a person was asked to approve it; the request was withdrawn and nothing was changed.' };
     const timedOut = e instanceof Error && /timed? ?out/i.test(e.message);
     return {
       outcome: 'refused',

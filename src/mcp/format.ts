@@ -92,6 +92,7 @@ export function auditOut(e: AuditEntry) {
     from_stage: e.fromStage,
     to_stage: e.toStage,
     actor: e.actor,
+    actor_name: typeof e.details?.actor_name === 'string' ? e.details.actor_name : null,
     reason: e.reason,
     approved_by: typeof e.details?.approved_by === 'string' ? e.details.approved_by : null,
     approver_reason: typeof e.details?.approver_reason === 'string' ? e.details.approver_reason : null,
@@ -141,12 +142,17 @@ export function auditWhat(e: AuditEntry): string {
 export function auditLine(e: AuditEntry): string {
   const d = e.details ?? {};
   const approved = typeof d.approved_by === 'string' ? `, approved by ${d.approved_by}${typeof d.approver_reason === 'string' ? ` ("${d.approver_reason}")` : ''}` : '';
-  return `${e.createdAt} ${e.action} ${auditWhat(e)} by ${e.actor}${e.reason ? ` — ${e.reason}` : ''}${approved}`;
+  return `${e.createdAt} ${e.action} ${auditWhat(e)} by ${actorText(e)}${e.reason ? ` — ${e.reason}` : ''}${approved}`;
 }
 
-/** Keeps a text answer bounded; the structured content carries everything. */
-export function boundText(text: string, more = 'the full answer is in structuredContent; page with limit and cursor'): string {
-  if (text.length <= TEXT_LIMIT) return text;
-  const cut = text.lastIndexOf('\n', TEXT_LIMIT - 200);
-  return `${text.slice(0, cut > 0 ? cut : TEXT_LIMIT - 200)}\n… (${text.length - (cut > 0 ? cut : TEXT_LIMIT - 200)} more characters: ${more})`;
+/** The actor as people read it: the identifier, and the display name beside it when one was recorded. */
+export const actorText = (e: AuditEntry) => (typeof e.details?.actor_name === 'string' ? `${e.actor} (${e.details.actor_name})` : e.actor);
+
+/** Keeps a text answer within `limit` characters, cut at a line; the structured content carries everything. */
+export function boundText(text: string, more = 'the full answer is in structuredContent; page with limit and cursor', limit = TEXT_LIMIT): string {
+  if (text.length <= limit) return text;
+  const room = limit - 200;
+  const cut = text.lastIndexOf('\n', room);
+  const at = cut > 0 ? cut : room;
+  return `${text.slice(0, at)}\n… (${text.length - at} more characters: ${more})`;
 }

@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js';
 import { NAME_PATTERN } from '../registry/rules.js';
+import type { Actor } from '../registry/types.js';
 
 /** At most this much of a refused call's arguments is kept in the audit row (`asked`). */
 const ASKED_CHARS = 500;
@@ -10,14 +11,14 @@ const ASKED_CHARS = 500;
  * scalar arguments), by whom, and why it did not happen. A dry run asks for no change and is not
  * recorded; nor is a call naming no registered model (there is no trail to put it in).
  */
-export async function auditUnavailableCall(app: AppContext, actor: string, tool: string, outcome: string, args: unknown): Promise<void> {
+export async function auditUnavailableCall(app: AppContext, who: Actor, tool: string, outcome: string, args: unknown): Promise<void> {
   if (typeof args !== 'object' || args === null || Array.isArray(args)) return;
   const a = args as Record<string, unknown>;
   if (a.dry_run === true || typeof a.name !== 'string' || !NAME_PATTERN.test(a.name)) return;
   if (!(await app.store.registry.versionLabels(a.name)).length) return;
   const version = typeof a.version === 'string' && NAME_PATTERN.test(a.version) ? a.version : null;
   const reason = typeof a.reason === 'string' ? a.reason.slice(0, 1000) : undefined;
-  await app.store.registry.recordRefusal(a.name, version, { actor, reason }, { tool, outcome, asked: askedText(tool, a) });
+  await app.store.registry.recordRefusal(a.name, version, { ...who, reason }, { tool, outcome, asked: askedText(tool, a) });
 }
 
 /** `promote_model name="m" version="v2" target_stage="production"`: the call's scalar arguments (rows and records left out), bounded. */

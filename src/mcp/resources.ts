@@ -3,9 +3,9 @@ import type { AppContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import type { ModelVersion } from '../registry/types.js';
 import { summarizeModels } from '../registry/summary.js';
-import { auditLine, auditWhat, outputsText, servingText } from './format.js';
+import { LISTED_VERSIONS } from '../registry/watch.js';
+import { actorText, auditLine, auditWhat, outputsText, servingText } from './format.js';
 
-const LISTED_VERSIONS = 500;
 const AUDIT_ROWS = 500;
 
 /** models://registry (every model as JSON) and models://{name}/{version} (a Markdown model card). */
@@ -70,7 +70,7 @@ export function registerAuditResource(server: McpServer, app: AppContext): void 
         '',
         row(['time', 'action', 'what', 'actor', 'reason', 'approved by', "approver's reason"]),
         row(['---', '---', '---', '---', '---', '---', '---']),
-        ...entries.map((e) => row([e.createdAt, e.action, auditWhat(e), e.actor, e.reason ?? '', e.details?.approved_by ?? '', e.details?.approver_reason ?? ''])),
+        ...entries.map((e) => row([e.createdAt, e.action, auditWhat(e), actorText(e), e.reason ?? '', e.details?.approved_by ?? '', e.details?.approver_reason ?? ''])),
         '',
         nextCursor ? `_Older entries: get_model_history with name "${name}" and cursor "${nextCursor}"._` : '',
       ];

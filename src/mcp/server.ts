@@ -3,11 +3,12 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { type CallToolResult, type ServerNotification, type ServerRequest, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
+import type { Actor } from '../registry/types.js';
 import { VERSION } from '../version.js';
-import { dashboardToolMeta, registerDashboard } from './app.js';
+import { registerDashboard, toolMeta } from './app.js';
+import { answerContent } from './answer.js';
 import { errorResult, takeOverToolCalls, toolError, type DirectTool } from './dispatch.js';
 import { approvalNote, cannotApprove, requestApproval } from './approval.js';
-import { boundText } from './format.js';
 import { registerPrompts } from './prompts.js';
 import { auditUnavailableCall } from './refusals.js';
 import { registerResources } from './resources.js';
@@ -16,9 +17,22 @@ import { allTools } from './tools/index.js';
 
 /** Who is on the other end of this server, as the transport established it. */
 export interface Caller {
-  /** The token's name over HTTP with tokens; undefined: use the MCP client's name. */
+  /** The audit actor: a configured token's name, or an OAuth access token's subject; undefined: the MCP client's name. */
   name?: string | undefined;
+  /** The display name an OAuth access token carries, recorded beside its subject. */
+  displayName?: string | undefined;
   role: Role;
+  /** How the caller proved who it is: a configured token, or an access token from the OAuth issuer. */
+  via?: 'token' | 'oauth' | undefined;
+  /** The role scopes an OAuth access token granted. */
+  scopes?: string[] | undefined;
+}
+
+/** The caller as messages name it: `token "ci-bot"`, `user "alice" (Alice Admin)`, or `this caller`. */
+export function callerLabel(caller: Caller): string {
+  if (caller.name === undefined) return 'this caller';
+  if (caller.via === 'oauth') return `user ${JSON.stringify(caller.name)}${caller.displayName ? ` (${caller.displayName})` : ''}`;
+  return `token ${JSON.stringify(caller.name)}`;
 }
 
 export interface McpServerOptions {
@@ -59,6 +73,11 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
   const caller: Caller = options.caller ?? { role: 'admin' };
   const role: Role = options.readOnly ? 'read' : caller.role;
   const actor = () => caller.name ?? `${server.server.getClientVersion()?.name ?? 'unknown-client'} (${options.transport})`;
+  const who = (): Actor => ({ actor: actor(), actorName: caller.displayName });
+  const moreRights = (needs: Role) => {
+    const scope = caller.via === 'oauth' ? app.config.oauth?.scopes[needs] : undefined;
+    return scope ? `Sign in again with the ${scope} scope (the issuer must grant it to you).` : 'Use a token with more rights.';
+  };
 
   const hidden = new Map<string, string>();
   const direct = new Map<string, DirectTool>();
@@ -69,7 +88,7 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         tool.name,
         options.readOnly
           ? `read_only: ${tool.name} is not available because this server runs in read-only mode (--read-only or MLOPS_MCP_READ_ONLY=1); ask an operator for a server that allows changes.`
-          : `forbidden: ${tool.name} needs the ${needs} role; ${caller.name ? `token "${caller.name}"` : 'this caller'} has ${role}. Use a token with more rights.`,
+          : `forbidden: ${tool.name} needs the ${needs} role; ${callerLabel(caller)} has ${role}. ${moreRights(needs)}`,
       );
       continue;
     }
@@ -85,17 +104,12 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         signal: extra.signal,
         progress: progressReporter(extra),
         assessed: null,
-        who: (reason) => ({
-          actor: actor(),
-          reason,
-          approvedBy: approval?.by,
-          approverReason: approval?.reason,
-        }),
+        who: (reason) => ({ ...who(), reason, approvedBy: approval?.by, approverReason: approval?.reason }),
       };
       /** A refusal in the audit trail: what was asked, by whom (with the approver, if any), and why it did not happen. */
       const auditRefusal = (judged: Assessment, outcome: string) =>
         app.store.registry.recordRefusal(judged.name, judged.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome, asked: judged.preview });
-      const needsAdmin = () => `this ${tool.name} call changes what production serves, which needs the admin role; ${caller.name ? `token "${caller.name}"` : 'this caller'} has ${role}`;
+      const needsAdmin = () => `this ${tool.name} call changes what production serves, which needs the admin role; ${callerLabel(caller)} has ${role}`;
       try {
         // A dry run answers the refusal the real call would meet, not only what it would change.
         let note = '';
@@ -121,16 +135,28 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
               return await refuse('forbidden', `forbidden: ${needsAdmin()}. Try dry_run: true to see it, or ask an admin.`);
             }
             if (app.config.approval === 'elicit') {
-              const decision = await requestApproval(server, { tool: tool.name, actor: actor(), reason: args.reason as string | undefined, preview: judged.preview, timeoutMs: app.config.approvalTimeoutMs, callId: extra.requestId });
+              const decision = await requestApproval(server, {
+                tool: tool.name,
+                actor: actor(),
+                approver: caller.via === 'oauth' ? callerLabel(caller) : undefined,
+                reason: args.reason as string | undefined,
+                preview: judged.preview,
+                timeoutMs: app.config.approvalTimeoutMs,
+                callId: extra.requestId,
+                signal: extra.signal,
+              });
+              // The caller gave up on the call: the request is withdrawn, and nothing is written (no refusal either).
+              if (decision.outcome === 'withdrawn') return errorResult('cancelled', decision.message);
               if (decision.outcome !== 'approved') return await refuse(decision.code, decision.message);
               approval = { by: decision.approvedBy, reason: decision.reason };
               judged.approved = true;
             }
           }
         }
+        if (extra.signal.aborted) return errorResult('cancelled', 'cancelled: the call was cancelled before it changed anything; nothing was changed.');
         const answer = await tool.handler(args, ctx);
-        const images = (answer.images ?? []).map((i) => ({ type: 'image' as const, data: i.data.toString('base64'), mimeType: i.mimeType }));
-        return { content: [{ type: 'text', text: boundText(answer.summary + note) }, ...images], structuredContent: answer.data };
+        if (tool.effect !== 'read' && args.dry_run !== true) void app.registryWatch.check();
+        return { content: answerContent(answer, note), structuredContent: answer.data };
       } catch (e) {
         const judged = ctx.assessed;
         if (e instanceof StaleAssessmentError && judged) {
@@ -140,24 +166,27 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         return toolError(app.logger, tool.name, e);
       }
     };
+    const meta = toolMeta(tool);
     server.registerTool(
       tool.name,
-      {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: input,
-        outputSchema: output,
-        annotations: annotationsFor(tool),
-        ...(dashboardToolMeta(tool.name) && { _meta: dashboardToolMeta(tool.name) }),
-      },
+      { title: tool.title, description: tool.description, inputSchema: input, outputSchema: output, annotations: annotationsFor(tool), ...(meta && { _meta: meta }) },
       call,
     );
     direct.set(tool.name, { input, output, acceptAsIs: tool.acceptAsIs, call: (args, extra) => call(args, extra as Extra) });
   }
-  takeOverToolCalls(server, direct, hidden, app.logger, (tool, code, args) => auditUnavailableCall(app, actor(), tool, code, args));
+  takeOverToolCalls(server, direct, hidden, app.logger, (tool, code, args) => auditUnavailableCall(app, who(), tool, code, args));
   registerResources(server, app);
   registerPrompts(server, app);
   registerDashboard(server);
+  // Every client hears of registry changes, whoever made them (another session, another server),
+  // from its initialization (a session that never initializes holds nothing) until it closes.
+  let unwatch: (() => void) | null = null;
+  server.server.oninitialized = () => {
+    unwatch ??= app.registryWatch.subscribe(() => {
+      if (server.isConnected()) server.server.sendResourceListChanged().catch(() => undefined);
+    });
+  };
+  server.server.onclose = () => unwatch?.();
   return server;
 }
 

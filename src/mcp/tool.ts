@@ -14,7 +14,7 @@ export type Role = 'read' | 'operate' | 'admin';
 
 export interface ToolContext {
   app: AppContext;
-  /** Who is calling, for the audit trail: the token's name over HTTP, else the MCP client's name. */
+  /** Who is calling, for the audit trail: the token's name or the OAuth subject over HTTP, else the MCP client's name. */
   actor: string;
   /** The caller's role (read in read-only mode): what a tool's own policy may depend on. */
   role: Role;
@@ -37,12 +37,22 @@ export interface ToolContext {
     | null;
 }
 
+/** A resource an answer names (MCP resource_link content): a model card or an audit trail. */
+export interface ResourceLinkSpec {
+  uri: string;
+  name: string;
+  description: string;
+  mimeType: string;
+}
+
 /** A tool's answer: exact data for programs, a short summary for people. */
 export interface ToolAnswer<O> {
   data: O;
   summary: string;
   /** Pictures shown beside the text (MCP image content), e.g. a drift chart. */
   images?: Array<{ data: Buffer; mimeType: 'image/png' }>;
+  /** The model versions and audit trails the answer names (versionLink, auditLink). */
+  links?: ResourceLinkSpec[];
 }
 
 type Shape = z.ZodRawShape;
@@ -111,6 +121,11 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
   idempotent: boolean;
   /** Talks to a system outside this server (MLflow): openWorldHint. */
   openWorld?: boolean;
+  /**
+   * Who a host shows the tool to (MCP Apps `_meta.ui.visibility`): `['app']` for a tool that
+   * exists for the dashboard, which hosts keep out of the model's tool list. Default: both.
+   */
+  visibility?: ReadonlyArray<'model' | 'app'>;
   /** The domain errors it can answer, as (code, when) pairs: for docs/tools.md. */
   errors: ReadonlyArray<readonly [ErrorCode, string]>;
   /** Arguments of a typical call: for docs/tools.md, and checked against `input` by a test. */

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import type { DriftRun } from '../monitoring/drift-types.js';
 import type { ArtifactStore } from '../registry/artifacts.js';
 import type { DriftStore } from '../monitoring/ports.js';
+import { fieldValue, STATISTICS } from '../monitoring/statistics/index.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { Stage } from '../registry/types.js';
 import { weightOf } from '../serving/traffic.js';
@@ -214,9 +215,14 @@ export class MlflowSync {
       ).info.runId;
     const metrics: Record<string, number> = { drifted_share: run.driftedShare };
     for (const f of run.features) {
-      metrics[`ks_statistic.${f.feature}`] = f.statistic;
       metrics[`p_value.${f.feature}`] = f.p_value_adjusted;
-      metrics[`psi.${f.feature}`] = f.psi;
+      for (const s of STATISTICS) {
+        for (const [field, prefix] of Object.entries(s.mlflow)) {
+          const value = fieldValue(f, field);
+          // A run stored before a statistic was added has no value for it: nothing is logged.
+          if (typeof value === 'number') metrics[`${prefix}.${f.feature}`] = value;
+        }
+      }
     }
     await client.logBatch({
       runId: mlflowRunId,

@@ -16,6 +16,7 @@ import { MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';
 import type { DriftReference, DriftRun, FeatureDrift, FeatureSummary, ReferenceFeature } from './drift-types.js';
 import type { FeatureComparison } from './feature-compare.js';
 import type { AlertStore, DriftStore } from './ports.js';
+import { informationalValues } from './statistics/index.js';
 
 export interface DataSource {
   rows?: readonly FeatureRow[] | undefined;
@@ -44,7 +45,7 @@ export interface DriftDeps {
   allowedDirs: readonly string[];
   /** Writes pending predictions, so a window over the log includes the latest ones. */
   flushLog: () => Promise<void>;
-  /** One feature's KS and PSI (DriftThreads: on a thread of its own). */
+  /** One feature's statistics (DriftThreads: on a thread of its own). */
   compare: (refSorted: Float64Array, current: Float64Array) => Promise<FeatureComparison>;
   /** One feature of a reference, sorted and summarized (DriftThreads: on a thread of its own). */
   prepareReference: (feature: string, values: Float64Array) => Promise<ReferenceFeature>;
@@ -58,7 +59,7 @@ type Progress = (done: number, total?: number, message?: string) => void;
 /** A feature_drift alert naming the same features as one this recent is not raised again. */
 const DRIFT_ALERT_REPEAT_MS = 60 * 60 * 1000;
 
-/** Drift monitoring: references per model (or version), KS + PSI checks against them, stored runs. */
+/** Drift monitoring: references per model (or version), checks against them (statistics/index.ts), stored runs. */
 export class DriftService {
   private readonly now: () => Date;
 
@@ -170,7 +171,7 @@ export class DriftService {
               .slice(0, 8)
               .map((f) => `${f.feature} p=${f.p_value_adjusted.toExponential(2)}`)
               .join(', ')}${drifted.length > 8 ? ', …' : ''})${run.datasetDrift ? '; dataset drift' : ''}`,
-            details: { run_id: run.id, drifted: drifted.map((f) => ({ feature: f.feature, p_value: f.p_value_adjusted, psi: f.psi })) },
+            details: { run_id: run.id, drifted: drifted.map((f) => ({ feature: f.feature, p_value: f.p_value_adjusted, ...informationalValues(f) })) },
           },
         ]
       : [];

@@ -46,7 +46,7 @@ export class DriftThreads {
   }
 
   /**
-   * KS and PSI of one feature. `refSorted` is copied to the thread (a caller may keep it);
+   * Every drift statistic of one feature. `refSorted` is copied to the thread (a caller may keep it);
    * `current`, when it owns its whole buffer, is moved there (detached here, not copied).
    */
   async compare(refSorted: Float64Array, current: Float64Array): Promise<FeatureComparison> {

@@ -1,5 +1,6 @@
 import type { PValueCorrection } from './correction.js';
 import type { FeatureCurves } from './curves.js';
+import type { InformationalValues, VerdictFieldValues } from './statistics/index.js';
 
 export interface FeatureSummary {
   feature: string;
@@ -28,18 +29,19 @@ export interface DriftReference {
   features: ReferenceFeature[];
 }
 
-export interface FeatureDrift {
+/**
+ * One feature of a drift run: the fields of every statistic in statistics/index.ts beside the
+ * verdict. A run stored before an informational statistic was added lacks its fields.
+ */
+export type FeatureDrift = {
   feature: string;
-  statistic: number;
-  p_value: number;
-  /** After the run's correction (equal to p_value with correction none). */
+  /** The verdict's p_value after the run's correction (equal to it with correction none). */
   p_value_adjusted: number;
-  psi: number;
   drift_detected: boolean;
   n_ref: number;
   n_cur: number;
-  method: 'exact' | 'asymp';
-}
+} & VerdictFieldValues &
+  Partial<InformationalValues>;
 
 export interface DriftRun {
   id: string;

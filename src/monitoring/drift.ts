@@ -62,10 +62,10 @@ export interface CompareOptions {
 }
 
 /**
- * KS and PSI per feature against the reference (sorted once when stored; the current side is
- * sorted by `compare`, on the drift thread, and returned for the charts), p-values corrected
- * across the features compared, and the dataset verdict. Every feature is checked before any
- * comparison starts.
+ * Every statistic per feature against the reference (sorted once when stored; the current side is
+ * sorted by `compare`, on the drift thread, and returned for the charts), the verdict's p-values
+ * corrected across the features compared, and the dataset verdict. Every feature is checked
+ * before any comparison starts.
  */
 export async function compareToReference(
   reference: readonly ReferenceFeature[],
@@ -86,20 +86,17 @@ export async function compareToReference(
   });
   const rows = await Promise.all(pairs.map(async ({ ref, cur }) => ({ ref, ...(await compare(ref.sorted, cur)) })));
   const adjusted = adjustPValues(
-    rows.map((r) => r.ks.pValue),
+    rows.map((r) => r.values.p_value),
     options.correction,
   );
   const features = rows.map(
     (r, i): FeatureDrift => ({
       feature: r.ref.feature,
-      statistic: r.ks.statistic,
-      p_value: r.ks.pValue,
+      ...r.values,
       p_value_adjusted: adjusted[i],
-      psi: r.psi,
       drift_detected: adjusted[i] < options.threshold,
       n_ref: r.ref.sorted.length,
       n_cur: r.curSorted.length,
-      method: r.ks.method,
     }),
   );
   const drifted = features.filter((f) => f.drift_detected).length;

@@ -105,6 +105,8 @@ export interface StageChange {
 /** Who asks for a change, and why: recorded on every audit row. */
 export interface Actor {
   actor: string;
+  /** The actor's display name, when one is known beside an identifier (a signed-in person's name). */
+  actorName?: string | undefined;
   reason?: string | undefined;
   /** Who approved the change, when a person approved it (MCP elicitation). */
   approvedBy?: string | undefined;

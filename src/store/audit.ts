@@ -13,11 +13,17 @@ export interface AuditDraft {
 }
 
 /**
- * The row's details, with the person who approved the change and their own reason when one did
- * (the reason column keeps the caller's): `approved_by`, `approver_reason`.
+ * The row's details, with the actor's display name when one is known (`actor_name`; the actor
+ * column keeps the identifier), and the person who approved the change and their own reason when
+ * one did (the reason column keeps the caller's): `approved_by`, `approver_reason`.
  */
 export function auditDetails(e: AuditDraft): Record<string, unknown> | undefined {
-  const { approvedBy, approverReason } = e.who;
-  if (approvedBy === undefined && approverReason === undefined) return e.details;
-  return { ...e.details, ...(approvedBy !== undefined && { approved_by: approvedBy }), ...(approverReason !== undefined && { approver_reason: approverReason }) };
+  const { actorName, approvedBy, approverReason } = e.who;
+  if (actorName === undefined && approvedBy === undefined && approverReason === undefined) return e.details;
+  return {
+    ...e.details,
+    ...(actorName !== undefined && { actor_name: actorName }),
+    ...(approvedBy !== undefined && { approved_by: approvedBy }),
+    ...(approverReason !== undefined && { approver_reason: approverReason }),
+  };
 }

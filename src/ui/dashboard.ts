@@ -1,5 +1,6 @@
 import { ecdfChart } from './charts.js';
 import { h, ms, num, pct, pValue, when } from './dom.js';
+import { fieldValue, INFORMATIONAL, VERDICT, type DriftStatistic } from '../monitoring/statistics/index.js';
 import { performanceSection } from './performance-panel.js';
 import type {
   AuditEntry,
@@ -60,7 +61,8 @@ const HISTORY_READ = 50;
 const TRANSITIONS_SHOWN = 8;
 const isTransition = (e: AuditEntry) => e.action !== 'record_outcomes';
 
-const resultText = (r: ToolResult) => (r.content ?? []).map((c) => c.text ?? '').join('\n').trim();
+/** The answer's summary for people: its first text (the next one repeats the structured answer as JSON). */
+const resultText = (r: ToolResult) => (r.content?.find((c) => c.type === 'text')?.text ?? '').trim();
 const errorOf = (r: ToolResult): Failed => {
   const text = resultText(r) || 'the tool failed without a message';
   const code = (r._meta?.['mlops-mcp/error'] as { code?: string } | undefined)?.code ?? /^([a-z_]+):/.exec(text)?.[1] ?? 'error';
@@ -403,7 +405,7 @@ export class Dashboard {
           'span',
           { class: 'who muted' },
           'by ',
-          e.actor,
+          e.actor_name ? `${e.actor} (${e.actor_name})` : e.actor,
           e.reason ? ` — “${e.reason}”` : '',
           e.approved_by ? `, approved by ${e.approved_by}${e.approver_reason ? ` (“${e.approver_reason}”)` : ''}` : '',
         ),
@@ -497,9 +499,9 @@ export class Dashboard {
           'tr',
           { 'data-feature': f.feature, 'data-drifted': String(f.drift_detected), class: f.feature === this.driftFeature ? 'selected' : '' },
           h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => void this.chooseFeature(f.feature), 'aria-pressed': String(f.feature === this.driftFeature) }, f.feature)),
-          h('td', {}, f.statistic.toFixed(4)),
+          statisticCell(VERDICT, f),
           h('td', {}, pValue(f.p_value_adjusted)),
-          h('td', {}, num(f.psi, 3)),
+          INFORMATIONAL.map((s) => statisticCell(s, f)),
           h('td', {}, f.drift_detected ? h('span', { class: 'status unhealthy' }, 'drift') : h('span', { class: 'status healthy' }, 'ok')),
         ),
       );
@@ -524,7 +526,7 @@ export class Dashboard {
           h(
             'table',
             { class: 'features' },
-            h('thead', {}, h('tr', {}, h('th', {}, 'feature'), h('th', { title: 'KS statistic' }, 'D'), h('th', { title: 'adjusted p-value' }, 'p'), h('th', {}, 'PSI'), h('th', {}, ''))),
+            h('thead', {}, h('tr', {}, h('th', {}, 'feature'), statisticHeader(VERDICT), h('th', { title: 'adjusted p-value' }, 'p'), INFORMATIONAL.map(statisticHeader), h('th', {}, ''))),
             h('tbody', {}, rows),
           ),
         ),
@@ -665,4 +667,15 @@ function previewBody(r: ToolResult): HTMLElement {
     return h('div', { class: 'preview', 'data-preview': '' }, h('p', {}, `${splitText(t.before)} → `, h('b', {}, splitText(t.after)), ` (${t.routing})`), t.alerts.length ? h('ul', { class: 'alerts' }, t.alerts.map((a) => h('li', {}, `[${a.severity}] ${a.message}`))) : '');
   }
   return h('div', { class: 'preview', 'data-preview': '' }, h('p', {}, text));
+}
+
+/** A drift statistic's column header: its label, its meaning as the tooltip. */
+function statisticHeader(s: DriftStatistic): HTMLElement {
+  return h('th', { title: s.display.hint, 'data-statistic': s.name }, s.display.label);
+}
+
+/** A feature's value of a drift statistic ('–' in a run stored before the statistic was computed). */
+function statisticCell(s: DriftStatistic, f: object): HTMLElement {
+  const v = fieldValue(f, s.display.field);
+  return h('td', { 'data-statistic': s.name }, typeof v === 'number' ? s.display.format(v) : '–');
 }

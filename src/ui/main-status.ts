@@ -1,3 +1,4 @@
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { JsonSchemaValidator, jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
@@ -5,12 +6,15 @@ import { ElicitRequestSchema, type ElicitRequest, type ElicitResult } from '@mod
 import { z } from 'zod';
 import { Dashboard } from './dashboard.js';
 import { h } from './dom.js';
+import { PageSignIn, signInSettings } from './sign-in.js';
 import type { Connection, ToolResult } from './types.js';
 import './style.css';
 
 // The status page at GET /: the same dashboard for people outside a chat, as a standard MCP
 // client (the SDK's Client over Streamable HTTP) of /mcp on the page's own origin, so the
-// server's token, roles, read-only mode, approval and Host/Origin checks all apply.
+// server's token, roles, read-only mode, approval and Host/Origin checks all apply. When the
+// server is an OAuth resource server, the person signs in at its issuer (sign-in.ts); a bearer
+// token works beside it, as on the server.
 
 const TOKEN_KEY = 'mlops-mcp-token';
 const REFRESH_MS = 10_000;
@@ -35,11 +39,13 @@ let client: Client | null = null;
 let transport: StreamableHTTPClientTransport | null = null;
 let tools: Set<string> | null = null;
 let token: string | null = sessionStorage.getItem(TOKEN_KEY);
+const settings = signInSettings();
+const oauth = settings ? new PageSignIn(settings) : null;
 
 const status = (e: unknown) => (e instanceof StreamableHTTPError ? e.code : undefined);
 
 async function open(): Promise<void> {
-  const t = new StreamableHTTPClientTransport(endpoint, token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : {});
+  const t = new StreamableHTTPClientTransport(endpoint, token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : oauth ? { authProvider: oauth } : {});
   const c = new Client({ name: 'mlops-mcp status page', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } }, jsonSchemaValidator: trustServer });
   c.setRequestHandler(ElicitRequestSchema, (request) => askPerson(request.params));
   await c.connect(t);
@@ -63,6 +69,11 @@ const connection: Connection = {
     try {
       return await once();
     } catch (e) {
+      // The sign-in ended (the access token expired): sign in again from the start.
+      if (e instanceof UnauthorizedError && oauth && !token) {
+        oauth.signOut();
+        location.reload();
+      }
       // The session expired (idle) or the server restarted: one new session, one retry.
       if (status(e) !== 404) throw e;
       await reconnect();
@@ -70,7 +81,7 @@ const connection: Connection = {
     }
   },
   tools: () => tools,
-  label: () => `${location.host}${token ? ' · with token' : ''}`,
+  label: () => `${location.host}${token ? ' · with token' : oauth?.signedIn() ? ` · signed in${oauth.who() ? ` as ${oauth.who()}` : ''}` : ''}`,
 };
 
 /** An approval request (MCP elicitation) as a form: a yes/no, a reason, accept or decline. */
@@ -123,8 +134,11 @@ function askPerson(params: ElicitRequest['params']): Promise<ElicitResult> {
   });
 }
 
-/** /mcp answered 401: ask for the token; it is kept in this tab's sessionStorage, never in the URL. */
-function askToken(refused: boolean): Promise<void> {
+/**
+ * /mcp answered 401: offer the issuer's sign-in when there is one, and ask for a token; the token
+ * is kept in this tab's sessionStorage, never in the URL.
+ */
+function askToken(refused: string | null): Promise<void> {
   return new Promise((resolve) => {
     const input = h('input', { type: 'password', autocomplete: 'off', required: true, 'aria-label': 'token', 'data-token-input': '' });
     root.replaceChildren(
@@ -141,8 +155,16 @@ function askToken(refused: boolean): Promise<void> {
             resolve();
           },
         },
-        h('h2', {}, 'Token required'),
-        refused ? h('p', { class: 'error', role: 'alert' }, 'The server refused that token.') : '',
+        h('h2', {}, oauth ? 'Sign-in required' : 'Token required'),
+        refused ? h('p', { class: 'error', role: 'alert' }, refused) : '',
+        oauth?.authorizationUrl
+          ? h(
+              'p',
+              {},
+              h('a', { class: 'btn primary', href: oauth.authorizationUrl.href, 'data-action': 'sign-in' }, `Sign in with ${new URL(oauth.settings.issuer).host}`),
+              h('span', { class: 'muted' }, ' — or use a bearer token:'),
+            )
+          : '',
         h('p', {}, 'This server asks for a bearer token on /mcp (MLOPS_MCP_TOKEN or a named token). It is kept in this browser tab only (sessionStorage) and sent in the Authorization header.'),
         h('label', { class: 'reason' }, 'Token ', input),
         h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'btn primary' }, 'Connect')),
@@ -157,24 +179,48 @@ function renderFooter(): void {
     `Status page of mlops-mcp: reads and acts through the MCP tools at ${endpoint.pathname}; refreshes every ${REFRESH_MS / 1000} s. `,
     token
       ? h('button', { type: 'button', class: 'link', 'data-action': 'forget-token', onclick: () => (sessionStorage.removeItem(TOKEN_KEY), location.reload()) }, 'Forget the token')
-      : '',
+      : oauth?.signedIn()
+        ? h('button', { type: 'button', class: 'link', 'data-action': 'sign-out', onclick: () => (oauth.signOut(), location.reload()) }, 'Sign out')
+        : '',
   );
 }
 
+/** When this load is the issuer sending the person back: the code exchanged for a token; else what failed. */
+async function finishSignIn(): Promise<string | null> {
+  if (!oauth) return null;
+  try {
+    const code = oauth.takeCallback();
+    if (code) await new StreamableHTTPClientTransport(endpoint, { authProvider: oauth }).finishAuth(code);
+    return null;
+  } catch (e) {
+    return `Sign-in failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
 async function start(): Promise<void> {
-  let refused = false;
+  let refused = await finishSignIn();
   for (;;) {
+    const signedIn = oauth?.signedIn() ?? false;
     try {
       await open();
       break;
     } catch (e) {
+      if (e instanceof UnauthorizedError && oauth && !token) {
+        // The SDK prepared a new authorization request (the link); a token it had was not taken.
+        if (signedIn) {
+          oauth.signOut();
+          refused = 'The server did not accept your sign-in: it expired, or the issuer granted none of the scopes this server needs. Sign in again, or ask for access.';
+        }
+        await askToken(refused);
+        continue;
+      }
       if (status(e) !== 401) {
         root.replaceChildren(h('p', { class: 'notice error', role: 'alert' }, `Cannot reach ${endpoint.pathname}: ${e instanceof Error ? e.message : String(e)}. Retrying…`));
         await new Promise((r) => setTimeout(r, REFRESH_MS));
         continue;
       }
       if (token) {
-        refused = true;
+        refused = 'The server refused that token.';
         sessionStorage.removeItem(TOKEN_KEY);
         token = null;
       }

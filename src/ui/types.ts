@@ -38,6 +38,8 @@ export interface AuditEntry {
   from_stage: Stage | null;
   to_stage: Stage | null;
   actor: string;
+  /** A signed-in person's display name, beside their subject in `actor` (absent from older servers). */
+  actor_name?: string | null;
   reason: string | null;
   approved_by: string | null;
   approver_reason: string | null;
@@ -103,7 +105,6 @@ export interface DriftCurves {
   feature: string;
   statistic: number;
   p_value_adjusted: number;
-  psi: number;
   drift_detected: boolean;
   reference: Curve | null;
   current: Curve | null;

@@ -202,7 +202,7 @@ describe('approval through elicitation (MLOPS_MCP_APPROVAL=elicit)', () => {
     const { app } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit' });
     const { client, asked } = await clientWith(app, { answer: () => ({ action: 'decline' }) });
     const dry = await call(client, 'promote_model', { ...promoteV2, dry_run: true });
-    expect(text(dry)).toMatch(/would move: v2 staging → production.* The real call will ask the person at agent to approve it \(MLOPS_MCP_APPROVAL=elicit\)\.$/);
+    expect(dry.content[0].text).toMatch(/would move: v2 staging → production.* The real call will ask the person at agent to approve it \(MLOPS_MCP_APPROVAL=elicit\)\.$/);
     await ok(client, 'rollback_model', { name: 'nba_points', to_version: 'v2', dry_run: true });
     await ok(client, 'register_model', { name: 'nba_points', artifact_path: 'fixtures/nba_points_v1.onnx'.replace('fixtures', `${process.cwd()}/fixtures`), version: 'v3' });
     await ok(client, 'promote_model', { name: 'nba_points', version: 'v3', target_stage: 'staging' });

@@ -116,7 +116,7 @@ describe('the tool list', () => {
     if (update) fs.mkdirSync(SNAP_DIR, { recursive: true });
     for (const tool of listed) {
       const file = path.join(SNAP_DIR, `${tool.name}.json`);
-      const snap = `${JSON.stringify({ name: tool.name, title: tool.title, annotations: tool.annotations, inputSchema: tool.inputSchema, outputSchema: tool.outputSchema }, null, 2)}\n`;
+      const snap = `${JSON.stringify({ name: tool.name, title: tool.title, annotations: tool.annotations, _meta: tool._meta, inputSchema: tool.inputSchema, outputSchema: tool.outputSchema }, null, 2)}\n`;
       if (update) fs.writeFileSync(file, snap);
       expect(fs.existsSync(file), `${file} missing: run UPDATE_TOOLSNAPS=1 npm test`).toBe(true);
       expect(snap, `${tool.name} schema changed: review, then UPDATE_TOOLSNAPS=1 npm test`).toBe(fs.readFileSync(file, 'utf8'));

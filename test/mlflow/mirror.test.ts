@@ -2,6 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
+import { STATISTICS } from '../../src/monitoring/statistics/index.js';
 import { call, connect, errorCode, fixture, ok, registerDemoVersions, testApp } from '../helpers.js';
 import { describeMlflow, runMlflowPython, useMlflowServer } from './mlflow-server.js';
 
@@ -147,7 +148,10 @@ describeMlflow('the registry mirrored into a real MLflow server', () => {
     expect(data.tags?.find((t) => t.key === 'mlops_mcp.drift_run_id')?.value).toBe(run.run_id);
     expect(data.tags?.find((t) => t.key === 'mlops_mcp.drifted_features')?.value.split(',').sort()).toEqual([...run.drifted_features].sort());
     expect(data.params?.find((p) => p.key === 'correction')?.value).toBe('fdr');
-    expect(data.metrics?.filter((m) => m.key.startsWith('psi.'))).toHaveLength(8);
+    // Each statistic in the list logs its metrics per feature (8 features), and the p-values beside them.
+    for (const prefix of ['p_value', ...STATISTICS.flatMap((s) => Object.values(s.mlflow) as string[])]) {
+      expect(data.metrics?.filter((m) => m.key.startsWith(`${prefix}.`)), prefix).toHaveLength(8);
+    }
   });
 
   it('logs a drift run once when its push is retried after a crash, finishing a run the crash left half done', async () => {

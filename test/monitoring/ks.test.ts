@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { kolmogorovSmirnovSf, ksStatistic, ksTwoSample, smirnovSf } from '../../src/monitoring/ks.js';
-import type { KsMethod } from '../../src/monitoring/ks.js';
-import { populationStabilityIndex, quantileLinear } from '../../src/monitoring/psi.js';
+import { kolmogorovSmirnovSf } from '../../src/monitoring/statistics/ks/kstwo.js';
+import { smirnovSf } from '../../src/monitoring/statistics/ks/smirnov.js';
+import { ksStatistic } from '../../src/monitoring/statistics/ks/statistic.js';
+import { ksTwoSample, type KsMethod } from '../../src/monitoring/statistics/ks/two-sample.js';
+import { populationStabilityIndex, quantileLinear } from '../../src/monitoring/statistics/psi.js';
 import { adjustPValues } from '../../src/monitoring/correction.js';
 
 // Reference values written by tools/make-ks-vectors.py (scipy/numpy, pinned in tools/requirements.txt).

@@ -47,11 +47,14 @@ describe('the dashboard resource and links', () => {
     expect(content._meta).toMatchObject({ ui: { prefersBorder: true } });
   });
 
-  it('links exactly the four dashboard tools through _meta.ui.resourceUri (and the legacy key)', async () => {
+  it('links exactly the four dashboard tools through _meta.ui.resourceUri (and the legacy key), and shows get_drift_curves to the app only', async () => {
     const { tools } = await client.listTools();
-    const linked = tools.filter((t) => t._meta !== undefined);
+    const linked = tools.filter((t) => (t._meta?.ui as { resourceUri?: string } | undefined)?.resourceUri !== undefined);
     expect(linked.map((t) => t.name).sort()).toEqual([...DASHBOARD_TOOLS].sort());
     for (const t of linked) expect(t._meta).toEqual({ ui: { resourceUri: DASHBOARD_URI }, 'ui/resourceUri': DASHBOARD_URI });
+    // Listed (a client without MCP Apps calls it like any tool), but hosts keep it from the model.
+    expect(tools.find((t) => t.name === 'get_drift_curves')?._meta).toEqual({ ui: { visibility: ['app'] } });
+    expect(tools.filter((t) => t._meta !== undefined).length).toBe(DASHBOARD_TOOLS.length + 1);
     // The answers themselves are what they were: text plus structured content.
     const health = await call(client, 'health_check', {});
     expect(health.content[0].type).toBe('text');

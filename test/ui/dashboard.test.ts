@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATISTICS } from '../../src/monitoring/statistics/index.js';
 import { spawnHttp, type SpawnedHttp } from '../e2e/spawn.js';
 import { fixture, tempDir } from '../helpers.js';
 import { consoleErrors, haveBrowser, launchBrowser, screenshotPath } from './browser.js';
@@ -157,6 +158,12 @@ describe.skipIf(!haveBrowser)('the dashboard in an MCP Apps host (Chromium)', ()
     expect(await app.locator('[data-feature][data-drifted]').count()).toBe(8);
     const drifted = (await app.evaluate(`[...document.querySelectorAll('[data-drifted="true"]')].map((e) => e.dataset.feature)`)) as string[];
     expect(drifted.sort()).toEqual(['away_rest_days', 'home_off_rating', 'home_win_pct']);
+    // A column per statistic in the list (src/monitoring/statistics), each cell the run's value as the statistic formats it.
+    const first = run.features[0] as unknown as Record<string, number>;
+    for (const s of STATISTICS) {
+      expect(await app.locator(`#drift th[data-statistic="${s.name}"]`).count(), s.name).toBe(1);
+      expect(await app.locator(`[data-feature="${run.features[0].feature}"] td[data-statistic="${s.name}"]`).textContent(), s.name).toBe(s.display.format(first[s.display.field]));
+    }
     // The most drifted feature is charted first, its KS distance equal to the run's statistic.
     const top = [...run.features].sort((a, b) => b.statistic - a.statistic)[0];
     expect(await app.locator('figure[data-chart]').getAttribute('data-feature')).toBe(top.feature);

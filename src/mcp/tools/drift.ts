@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { isMonitored, type DriftRun } from '../../monitoring/drift-types.js';
 import { boundedRecord, dryRun, modelName, reason, versionLabel } from '../schemas.js';
+import { auditLink, versionLink } from '../answer.js';
+import { featureOut, informationalShape, statisticsDescription, statisticsText, verdictShape } from '../statistics.js';
 import { defineTool } from '../tool.js';
 
 const MAX_INLINE_ROWS = 100_000;
@@ -24,14 +26,12 @@ const summary = z.object({
 
 const featureDrift = z.object({
   feature: z.string(),
-  statistic: z.number().describe('KS statistic D: the largest distance between the two empirical CDFs'),
-  p_value: z.number().describe('Two-sided KS p-value, as scipy.stats.ks_2samp(method="auto")'),
+  ...verdictShape,
   p_value_adjusted: z.number().describe('After the correction (equal to p_value with correction none)'),
-  psi: z.number().describe('Population Stability Index over 10 reference-quantile bins (empty bins floored at 1e-4)'),
   drift_detected: z.boolean().describe('p_value_adjusted < threshold'),
   n_ref: z.number().int(),
   n_cur: z.number().int(),
-  method: z.enum(['exact', 'asymp']).describe('KS p-value method used'),
+  ...informationalShape,
 });
 
 const runOutput = {
@@ -61,7 +61,7 @@ function runOut(run: DriftRun) {
     source: run.source,
     threshold: run.threshold,
     correction: run.correction,
-    features: run.features,
+    features: run.features.map(featureOut),
     drifted_features: run.features.filter((f) => f.drift_detected).map((f) => f.feature),
     drifted_share: run.driftedShare,
     dataset_drift: run.datasetDrift,
@@ -75,7 +75,7 @@ function runText(run: DriftRun): string {
   const head = `${run.name}: ${drifted.length} of ${run.features.length} features drifted (${(run.driftedShare * 100).toFixed(0)}%) — ${run.datasetDrift ? 'DATASET DRIFT' : 'no dataset drift'}. Source: ${run.source}; threshold ${run.threshold}, correction ${run.correction}. Run ${run.id}.`;
   const lines = [...run.features]
     .sort((a, b) => a.p_value_adjusted - b.p_value_adjusted)
-    .map((f) => `${f.drift_detected ? '✗' : '✓'} ${f.feature}: D=${f.statistic.toFixed(4)}, p=${f.p_value_adjusted.toExponential(3)}, PSI=${f.psi.toFixed(4)} (n ${f.n_ref}/${f.n_cur}, ${f.method})`);
+    .map((f) => `${f.drift_detected ? '✗' : '✓'} ${f.feature}: ${statisticsText(f)} (n ${f.n_ref}/${f.n_cur}, ${f.method})`);
   const unmonitored = isMonitored(run)
     ? []
     : ["Not the model's latest check: a read-only caller's run is kept (get_drift_report with this run_id) but does not change what health_check and the dashboard show, and raises no alert."];
@@ -126,6 +126,7 @@ export const setDriftReference = defineTool({
     return {
       data: { name: args.name, version: r.version, dry_run: r.dryRun, replaced: r.replaced, source: r.source, rows: r.rows, features: r.features, ignored_columns: r.ignored },
       summary: [head, ...lines].join('\n'),
+      links: [...(r.version ? [versionLink(args.name, r.version)] : []), ...(r.dryRun ? [] : [auditLink(args.name)])],
     };
   },
 });
@@ -134,7 +135,7 @@ export const detectDrift = defineTool({
   name: 'detect_drift',
   title: 'Detect feature drift',
   description:
-    'Two-sample Kolmogorov–Smirnov test per feature (p-values as scipy.stats.ks_2samp) and PSI, current data against the stored reference. Current data: current_rows, csv_path, or window over the prediction log. The run is stored (get_drift_report) and a drifted feature raises a feature_drift warning (not again within the hour for the same drifted features). A read-only caller\'s run is kept but never becomes the latest check and raises no alert (monitored: false). include_chart adds a PNG of the CDFs.',
+    `Compares each feature's current data with the stored reference. ${statisticsDescription} Current data: current_rows, csv_path, or window over the prediction log. The run is stored (get_drift_report) and a drifted feature raises a feature_drift warning (not again within the hour for the same drifted features). A read-only caller's run is kept but never becomes the latest check and raises no alert (monitored: false). include_chart adds a PNG of the CDFs.`,
   input: {
     name: modelName,
     version: versionLabel.optional().describe("Check this version: its reference if it has one, and (with window) only its traffic"),

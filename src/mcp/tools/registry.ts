@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { counted } from '../../counted.js';
+import { auditLink, MAX_LINKS, versionLink } from '../answer.js';
 import { auditLine, auditOut, outputsText, servingText, stageChangeOut, stageChangeText, stageMovesText, versionDetailOut, versionSummaryOut } from '../format.js';
 import {
   auditEntry,
@@ -34,6 +35,12 @@ const stagePlanReachesProduction = (plan: StagePlan) => plan.changes.some((c) =>
 
 /** A stage change's moves (and whether it clears the split), as one string to compare. */
 const stagePlanKey = (plan: StagePlan) => JSON.stringify([plan.changes.map((c) => [c.version, c.from, c.to]), plan.clearTraffic === true]);
+
+/** The versions a stage change moved (or would move), and the audit trail it was written to (a dry run writes none). */
+const stageChangeLinks = (o: StageChangeOutcome) => [
+  ...o.changes.map((c) => versionLink(o.name, c.version, o.dryRun ? undefined : c.to)),
+  ...(o.dryRun ? [] : [auditLink(o.name)]),
+];
 
 /** The real call's options: the plan it makes inside its transaction must keep the assessment's judgement. */
 const stageChangeOptions = (dryRun: boolean, ctx: ToolContext) => ({
@@ -123,6 +130,7 @@ export const registerModel = defineTool({
         `Read as a ${outputsText(version)}.`,
         ...(served ? [`Served: ${served}.`] : []),
       ].join('\n'),
+      links: dry ? [] : [versionLink(version.name, version.version, version.stage), auditLink(version.name)],
     };
   },
 });
@@ -161,7 +169,11 @@ export const listModels = defineTool({
     const summary = versions.length
       ? `${counted(versions.length, 'version')}${nextCursor ? ' (more: pass next_cursor)' : ''}:\n${lines.join('\n')}`
       : 'No model versions match. Register one with register_model.';
-    return { data: { versions: versions.map(versionSummaryOut), count: versions.length, next_cursor: nextCursor }, summary };
+    return {
+      data: { versions: versions.map(versionSummaryOut), count: versions.length, next_cursor: nextCursor },
+      summary,
+      links: versions.slice(0, MAX_LINKS).map((v) => versionLink(v.name, v.version, v.stage)),
+    };
   },
 });
 
@@ -206,6 +218,7 @@ export const getModel = defineTool({
         `metrics: ${metrics}`,
         `versions: ${state.versions.map((x) => `${x.version} (${x.stage})`).join(', ')}`,
       ].join('\n'),
+      links: [versionLink(v.name, v.version, v.stage), auditLink(v.name)],
     };
   },
 });
@@ -217,7 +230,7 @@ export const getModelHistory = defineTool({
     "The model's audit trail, newest first: every registration, stage change, traffic split and drift reference with its actor, approver and reason, and every write the safety rules refused or a person declined. Also as the resource audit://{name}.",
   input: {
     name: modelName,
-    actor: z.string().max(200).optional().describe('Only entries by this actor (a token name, or a client name such as "claude-code (stdio)")'),
+    actor: z.string().max(255).optional().describe('Only entries by this actor (a token name, a signed-in person\'s subject, or a client name such as "claude-code (stdio)")'),
     since: z.string().max(40).optional().describe('Only entries at or after this time (ISO 8601)'),
     limit,
     cursor,
@@ -233,6 +246,7 @@ export const getModelHistory = defineTool({
     return {
       data: { name: args.name, entries: entries.map(auditOut), next_cursor: nextCursor },
       summary: `${args.name}: ${entries.length} audit entries, newest first\n${entries.map(auditLine).join('\n')}${more}`,
+      links: [auditLink(args.name)],
     };
   },
 });
@@ -273,7 +287,7 @@ export const promoteModel = defineTool({
       ctx.who(args.reason),
       stageChangeOptions(args.dry_run, ctx),
     );
-    return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Promotion') };
+    return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Promotion'), links: stageChangeLinks(outcome) };
   },
 });
 
@@ -302,7 +316,7 @@ export const rollbackModel = defineTool({
     assessStageChange(() => ctx.app.registry.rollback(args.name, { toVersion: args.to_version }, ctx.who(args.reason), { dryRun: true }), 'Rollback'),
   async handler(args, ctx) {
     const outcome = await ctx.app.registry.rollback(args.name, { toVersion: args.to_version }, ctx.who(args.reason), stageChangeOptions(args.dry_run, ctx));
-    return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Rollback') };
+    return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Rollback'), links: stageChangeLinks(outcome) };
   },
 });
 
@@ -327,7 +341,7 @@ export const archiveModel = defineTool({
     assessStageChange(() => ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, ctx.who(args.reason), { dryRun: true }), 'Archive'),
   async handler(args, ctx) {
     const outcome = await ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, ctx.who(args.reason), stageChangeOptions(args.dry_run, ctx));
-    return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Archive') };
+    return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Archive'), links: stageChangeLinks(outcome) };
   },
 });
 

@@ -1,6 +1,7 @@
 import { types } from 'node:util';
 import { z } from 'zod';
 import { counted } from '../../counted.js';
+import { auditLink, versionLink } from '../answer.js';
 import { boundedRecord, dryRun, modelName, reason, ROW_FORMS, rowProblem, stage, versionLabel } from '../schemas.js';
 import { DomainError } from '../../errors.js';
 import type { FeatureRow } from '../../serving/features.js';
@@ -113,6 +114,7 @@ export const predict = defineTool({
     return {
       data: predictionAnswer(p),
       summary: `${p.name} ${p.version} (${p.stage}, ${p.routedBy}): ${value}${probs} in ${round3(p.latencyMs)} ms [${p.predictionId}]`,
+      links: [versionLink(p.name, p.version, p.stage)],
     };
   },
 });
@@ -232,6 +234,7 @@ export const batchPredict = defineTool({
     return {
       data: batchAnswer(b),
       summary: `${b.name}: ${counted(b.rows, 'row')} scored in ${round3(b.latencyMs)} ms by ${served}; first predictions ${head.join(', ')}${b.rows > 5 ? ', …' : ''} (all in structuredContent.predictions).`,
+      links: b.served.map((x) => versionLink(b.name, x.version, x.stage)),
     };
   },
 });
@@ -266,6 +269,7 @@ export const deployModel = defineTool({
     return {
       data: { name: args.name, version: args.version, stage: d.version.stage, dry_run: args.dry_run, loaded: d.loaded, already_loaded: d.alreadyLoaded, load_ms: round3(d.loadMs) },
       summary: what,
+      links: [versionLink(args.name, args.version, d.version.stage)],
     };
   },
 });
@@ -290,7 +294,11 @@ export const undeployModel = defineTool({
       : u.unloaded
         ? `${args.name} ${args.version} unloaded.`
         : `${args.name} ${args.version} was not loaded; nothing to do.`;
-    return { data: { name: args.name, version: args.version, stage: u.version.stage, dry_run: args.dry_run, was_loaded: u.wasLoaded, unloaded: u.unloaded }, summary: what };
+    return {
+      data: { name: args.name, version: args.version, stage: u.version.stage, dry_run: args.dry_run, was_loaded: u.wasLoaded, unloaded: u.unloaded },
+      summary: what,
+      links: [versionLink(args.name, args.version, u.version.stage)],
+    };
   },
 });
 
@@ -335,6 +343,7 @@ export const configureAbTest = defineTool({
     return {
       data: { name: t.name, dry_run: t.dryRun, before: t.before, after: t.after, routing: t.routing, alerts: t.alerts.map((a) => ({ type: a.type, severity: a.severity, message: a.message })) },
       summary: trafficText(t),
+      links: [...Object.keys(t.after).map((v) => versionLink(t.name, v)), ...(t.dryRun ? [] : [auditLink(t.name)])],
     };
   },
 });
@@ -407,6 +416,7 @@ export const getTrafficConfig = defineTool({
         })),
       },
       summary: [head, ...lines].join('\n'),
+      links: r.variants.filter((v) => v.stage !== null).map((v) => versionLink(args.name, v.version, v.stage ?? undefined)),
     };
   },
 });

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { DomainError, notFound } from '../../errors.js';
 import { MAX_CURVE_FEATURES, MAX_CURVE_POINTS, type Curve } from '../../monitoring/curves.js';
 import type { DriftRun } from '../../monitoring/drift-types.js';
+import { informationalValues } from '../../monitoring/statistics/index.js';
 import { modelName } from '../schemas.js';
+import { informationalShape, statisticsText } from '../statistics.js';
 import { defineTool } from '../tool.js';
 
 /**
@@ -32,8 +34,8 @@ export const getDriftCurves = defineTool({
     feature: z.string(),
     statistic: z.number().describe("The run's KS statistic D for this feature"),
     p_value_adjusted: z.number().describe("The run's p-value for this feature, after its correction"),
-    psi: z.number().describe('Population Stability Index'),
     drift_detected: z.boolean(),
+    ...informationalShape,
     reference: curve.nullable().describe('The reference ECDF; null when the run kept no curves for this feature'),
     current: curve.nullable().describe("The current data's ECDF; null when the run kept no curves for this feature"),
     ks: z
@@ -49,6 +51,8 @@ export const getDriftCurves = defineTool({
   },
   effect: 'read',
   idempotent: true,
+  // For the dashboard: hosts keep it out of the model's tool list, where it would only add noise.
+  visibility: ['app'],
   errors: [
     ['not_found', 'unknown model, no drift run yet, or no such run'],
     ['invalid_argument', 'the run belongs to another model, or the feature was not compared in it'],
@@ -73,8 +77,8 @@ export const getDriftCurves = defineTool({
       feature: args.feature,
       statistic: stats.statistic,
       p_value_adjusted: stats.p_value_adjusted,
-      psi: stats.psi,
       drift_detected: stats.drift_detected,
+      ...informationalValues(stats),
       reference,
       current: kept?.current ?? null,
       ks,
@@ -84,7 +88,7 @@ export const getDriftCurves = defineTool({
     const where = ks ? ` KS distance ${ks.distance.toFixed(4)} at ${args.feature} = ${ks.x.toPrecision(4)} (reference ${ks.reference_cdf.toFixed(3)}, current ${ks.current_cdf.toFixed(3)}).` : '';
     return {
       data,
-      summary: `${run.name} ${args.feature} in run ${run.id}: D=${stats.statistic.toFixed(4)}, p=${stats.p_value_adjusted.toExponential(3)}, PSI=${stats.psi.toFixed(4)}${stats.drift_detected ? ', drifted' : ''}. Reference ECDF: ${fmt(reference)}; current ECDF: ${fmt(data.current)}.${where}${note ? ` ${note}` : ''}`,
+      summary: `${run.name} ${args.feature} in run ${run.id}: ${statisticsText(stats)}${stats.drift_detected ? ', drifted' : ''}. Reference ECDF: ${fmt(reference)}; current ECDF: ${fmt(data.current)}.${where}${note ? ` ${note}` : ''}`,
     };
   },
 });

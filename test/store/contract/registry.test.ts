@@ -191,13 +191,13 @@ describeEachEngine('store contract: registry', (engine) => {
     const store = await (await engine.database()).open();
     await versions(store, 'm', 1);
     for (let i = 0; i < 5; i++) {
-      const approval = i === 4 ? { approvedBy: 'carol', approverReason: 'looks right' } : {};
+      const approval = i === 4 ? { actorName: 'Alice Example', approvedBy: 'carol', approverReason: 'looks right' } : {};
       await store.registry.recordRefusal('m', 'v1', { actor: i % 2 ? 'alice' : 'bob', reason: `try ${i}`, ...approval }, { tool: 'promote_model', outcome: 'declined' });
     }
     const first = await store.registry.history('m', { limit: 2 });
-    // The caller's reason in its column; the approver and their own reason beside it.
+    // The caller's reason in its column; its display name, the approver and their own reason beside it.
     expect(first.map((e) => e.reason)).toEqual(['try 4', 'try 3']);
-    expect(first[0].details).toEqual({ tool: 'promote_model', outcome: 'declined', approved_by: 'carol', approver_reason: 'looks right' });
+    expect(first[0].details).toEqual({ tool: 'promote_model', outcome: 'declined', actor_name: 'Alice Example', approved_by: 'carol', approver_reason: 'looks right' });
     expect(first[1].details).toEqual({ tool: 'promote_model', outcome: 'declined' });
     const next = await store.registry.history('m', { limit: 2, beforeId: first[1].id });
     expect(next.map((e) => e.reason)).toEqual(['try 2', 'try 1']);

@@ -1,4 +1,5 @@
-import { upperBound } from './curves.js';
+import { upperBound } from '../curves.js';
+import { defineStatistic } from './statistic.js';
 
 /**
  * Population Stability Index between a reference sample and a current sample.
@@ -128,3 +129,19 @@ export function populationStabilityIndex(
   }
   return psi;
 }
+
+/** The bins a drift run's PSI uses: reference deciles. */
+export const PSI_BINS = 10;
+/** The floor of an empty bin's share: keeps ln(p_cur / p_ref) finite. */
+export const PSI_EPSILON = 1e-4;
+
+export const psi = defineStatistic({
+  name: 'psi',
+  title: 'Population Stability Index',
+  description: `Population Stability Index over ${PSI_BINS} reference-quantile bins (empty bins floored at ${PSI_EPSILON.toExponential()}), the sum of (p_cur - p_ref) * ln(p_cur / p_ref).`,
+  role: 'informational',
+  fields: { psi: { type: 'number', description: `Population Stability Index over ${PSI_BINS} reference-quantile bins (empty bins floored at ${PSI_EPSILON.toExponential()})` } },
+  compute: (refSorted, curSorted) => ({ psi: populationStabilityIndex(refSorted, curSorted, { bins: PSI_BINS, epsilon: PSI_EPSILON, currentSorted: true }) }),
+  mlflow: { psi: 'psi' },
+  display: { field: 'psi', label: 'PSI', hint: 'Population Stability Index', format: (v) => v.toFixed(4) },
+});
