@@ -144,7 +144,9 @@ console.log(`peak RSS: mlflow models serve ${f(rss(mlflow.pid), 0)} MB (main pro
 console.log(JSON.stringify({ rest_bench: { mlflow: m, ours: o } }));
 try {
   process.kill(-mlflow.pid, 'SIGTERM');
-} catch {}
+} catch {
+  // already gone
+}
 ours.kill('SIGTERM');
 fs.rmSync(dir, { recursive: true, force: true });
 process.exit(0);

@@ -137,7 +137,7 @@ function parseFeatureNames(raw: string | undefined, displayName: string): string
       `${displayName} has a feature_names metadata property that is not a JSON list of strings; fix the export or pass feature_names explicitly.`,
     );
   }
-  return parsed as string[];
+  return parsed;
 }
 
 const notOnnx = (displayName: string, why: string) =>
