@@ -229,7 +229,9 @@ console.log(JSON.stringify({ rest_bench: { client, seconds: SECONDS, load_before
 if (mlflow) {
   try {
     process.kill(-mlflow.pid, 'SIGTERM');
-  } catch {}
+  } catch {
+    // already gone
+  }
 }
 trivial.kill('SIGTERM');
 base?.child.kill('SIGTERM');

@@ -129,13 +129,16 @@ export function stageChangeText(o: StageChangeOutcome, verb: string): string {
   return o.dryRun && o.changes.length ? `Dry run, nothing changed. ${stageMovesText(o, verb)}` : stageMovesText(o, verb);
 }
 
+/** A detail as text: a string or number as it is, anything else as JSON, a missing one as `missing`. */
+export const detailText = (v: unknown, missing = ''): string => (v === undefined || v === null ? missing : typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
+
 /** What an audit entry did, in a few words: the stage move, the weights, or the refusal. */
 export function auditWhat(e: AuditEntry): string {
   if (e.fromStage || e.toStage) return `${e.version ?? ''} ${e.fromStage ?? '∅'} → ${e.toStage ?? '∅'}`.trim();
   const d = e.details ?? {};
   if (e.action === 'configure_traffic') return `weights ${JSON.stringify(d.before ?? null)} → ${JSON.stringify(d.after ?? null)}`;
-  if (e.action === 'refused') return `${String(d.tool ?? '')} refused (${String(d.outcome ?? '')})`;
-  if (e.action === 'set_drift_reference') return `${e.version ?? 'model-wide'} reference, ${String(d.rows ?? '?')} rows`;
+  if (e.action === 'refused') return `${detailText(d.tool)} refused (${detailText(d.outcome)})`;
+  if (e.action === 'set_drift_reference') return `${e.version ?? 'model-wide'} reference, ${detailText(d.rows, '?')} rows`;
   return e.version ?? '';
 }
 

@@ -4,7 +4,7 @@ import { DomainError } from '../errors.js';
 import type { ModelVersion } from '../registry/types.js';
 import { summarizeModels } from '../registry/summary.js';
 import { LISTED_VERSIONS } from '../registry/watch.js';
-import { actorText, auditLine, auditWhat, outputsText, servingText } from './format.js';
+import { actorText, auditLine, auditWhat, detailText, outputsText, servingText } from './format.js';
 
 const AUDIT_ROWS = 500;
 
@@ -64,13 +64,13 @@ export function registerAuditResource(server: McpServer, app: AppContext): void 
     async (uri, variables) => {
       const name = single(variables.name);
       const { entries, nextCursor } = await app.registry.history(name, { limit: AUDIT_ROWS });
-      const row = (cells: unknown[]) => `| ${cells.map((c) => String(c ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ')).join(' | ')} |`;
+      const row = (cells: Array<string | number | null | undefined>) => `| ${cells.map((c) => String(c ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ')).join(' | ')} |`;
       const lines = [
         `# Audit trail of ${name}`,
         '',
         row(['time', 'action', 'what', 'actor', 'reason', 'approved by', "approver's reason"]),
         row(['---', '---', '---', '---', '---', '---', '---']),
-        ...entries.map((e) => row([e.createdAt, e.action, auditWhat(e), actorText(e), e.reason ?? '', e.details?.approved_by ?? '', e.details?.approver_reason ?? ''])),
+        ...entries.map((e) => row([e.createdAt, e.action, auditWhat(e), actorText(e), e.reason ?? '', detailText(e.details?.approved_by), detailText(e.details?.approver_reason)])),
         '',
         nextCursor ? `_Older entries: get_model_history with name "${name}" and cursor "${nextCursor}"._` : '',
       ];

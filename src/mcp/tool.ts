@@ -145,11 +145,11 @@ export interface ToolDefinition<I extends Shape = Shape, O extends Shape = Shape
    * (for a 10 000-row batch, ~half the server's work). It must never accept what `input` refuses
    * (a property test holds each one to that); anything it does not accept goes through zod.
    */
-  acceptAsIs?(args: Record<string, unknown>): boolean;
+  acceptAsIs?: (args: Record<string, unknown>) => boolean;
   /** Method syntax on purpose: definitions with specific argument types are stored in one list. */
   handler(args: Infer<I>, ctx: ToolContext): Promise<ToolAnswer<Infer<O>>>;
 }
 
 export function defineTool<I extends Shape, O extends Shape>(definition: ToolDefinition<I, O>): ToolDefinition {
-  return definition as unknown as ToolDefinition;
+  return definition;
 }

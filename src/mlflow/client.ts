@@ -452,7 +452,7 @@ export class MlflowClient {
           `model ${name} version ${version}: expected one .onnx file under ${source}, found ${onnx.length} (${listNames(files)}); pass fileName`,
         );
       }
-      pick = onnx[0]!.path;
+      pick = onnx[0].path;
     }
     const artifactUri = `${root}/${pick}`;
     return { bytes: await this.downloadArtifact(artifactUri), fileName: pick, artifactUri };
@@ -506,7 +506,7 @@ export class MlflowClient {
   private async resolveArtifactPath(uri: string): Promise<string> {
     const runs = /^runs:\/+([^/]+)\/?(.*)$/.exec(uri);
     if (runs) {
-      const run = await this.getRun(runs[1]!);
+      const run = await this.getRun(runs[1]);
       const root = this.proxiedPath(run.info.artifactUri, 'runs/get');
       const sub = (runs[2] ?? '').replace(/\/+$/, '');
       return sub ? `${root}/${sub}` : root;

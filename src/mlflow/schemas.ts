@@ -72,7 +72,7 @@ export const registeredModelSchema = z
     latestVersions: m.latest_versions,
     tags: m.tags,
     /** alias → version. */
-    aliases: Object.fromEntries(m.aliases.map((a) => [a.alias, a.version])) as Record<string, string>,
+    aliases: Object.fromEntries(m.aliases.map((a) => [a.alias, a.version])),
   }));
 export type MlflowRegisteredModel = z.output<typeof registeredModelSchema>;
 

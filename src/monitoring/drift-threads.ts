@@ -73,7 +73,7 @@ export class DriftThreads {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.channels.map((c) => c.take()?.terminate()));
+    await Promise.all(this.channels.map(async (c) => c.take()?.terminate()));
   }
 
   /** Without threads: `work` on a turn of the event loop of its own, after the work queued before it. */

@@ -69,8 +69,10 @@ export class OutcomeRecorder {
     const given = new Map<string, { last: number; times: number }>();
     rows.forEach((r, i) => {
       const seen = given.get(r.predictionId);
-      if (seen) (seen.last = i), seen.times++;
-      else given.set(r.predictionId, { last: i, times: 1 });
+      if (seen) {
+        seen.last = i;
+        seen.times++;
+      } else given.set(r.predictionId, { last: i, times: 1 });
     });
 
     const unmatched: Unmatched[] = [];

@@ -58,7 +58,7 @@ export function toMatrix(rows: readonly FeatureRow[], features: readonly string[
         throw new DomainError('invalid_argument', `${where}expected ${k} feature values in this order: ${listNames(features)}; got ${row.length}.`);
       }
       for (let i = 0; i < k; i++) {
-        const v = row[i];
+        const v: unknown = row[i];
         if (typeof v !== 'number' || !Number.isFinite(v)) throw notFinite(where, features[i], v);
         out[base + i] = v;
       }

@@ -2,6 +2,7 @@ import { DomainError } from '../errors.js';
 import type { ModelSignature, TensorSpec } from '../registry/types.js';
 import { SELF_CONTAINED_ADVICE } from './onnx-external.js';
 import { ExternalDataError, OnnxNestingError, type OnnxModelInfo } from './onnx-proto.js';
+import { MalformedModelError } from './model-bytes.js';
 import { ZipMapRewriteError, type ZipMapReplacement } from './onnx-zipmap.js';
 import type { ValueMeta } from './model-protocol.js';
 import { ModelProcessError } from './model-host.js';
@@ -46,7 +47,10 @@ export async function inspectOnnxModel(bytes: Uint8Array, checker: ModelChecker,
   } catch (e) {
     if (e instanceof ModelCheckError) throw checkRefusal(displayName, e);
     if (e instanceof ExternalDataError) throw new DomainError('invalid_model', `${displayName} ${e.message}; ${SELF_CONTAINED_ADVICE}.`);
-    throw notOnnx(displayName, e instanceof OnnxNestingError ? e.message : 'it is not a protobuf ONNX ModelProto');
+    if (e instanceof OnnxNestingError) throw notOnnx(displayName, e.message);
+    // Anything else (the check process could not start, say) is not the file's fault.
+    if (e instanceof MalformedModelError) throw notOnnx(displayName, 'it is not a protobuf ONNX ModelProto');
+    throw e;
   }
   if (!info.hasGraph || info.irVersion === 0) throw notOnnx(displayName, 'it has no ONNX graph');
 
@@ -61,7 +65,8 @@ export async function inspectOnnxModel(bytes: Uint8Array, checker: ModelChecker,
       if (e instanceof ZipMapRewriteError) {
         throw new DomainError('invalid_model', `${displayName} ends in a ZipMap that cannot be left out for serving: ${e.message}. ${ZIPMAP_ADVICE}.`);
       }
-      throw notOnnx(displayName, 'it is not a protobuf ONNX ModelProto');
+      if (e instanceof MalformedModelError) throw notOnnx(displayName, 'it is not a protobuf ONNX ModelProto');
+      throw e;
     }
     if (removal) {
       derived = { bytes: removal.bytes, zipMaps: removal.replaced };
@@ -137,7 +142,7 @@ function parseFeatureNames(raw: string | undefined, displayName: string): string
       `${displayName} has a feature_names metadata property that is not a JSON list of strings; fix the export or pass feature_names explicitly.`,
     );
   }
-  return parsed as string[];
+  return parsed;
 }
 
 const notOnnx = (displayName: string, why: string) =>

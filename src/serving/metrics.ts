@@ -127,7 +127,7 @@ export class ServingMetrics {
   /** Counts a request's rows (a batch counts each) and its latency. */
   record(model: string, version: string, ok: boolean, rows: number, seconds: number): void {
     let versions = this.meters.get(model);
-    if (!versions) this.meters.set(model, (versions = new Map()));
+    if (!versions) this.meters.set(model, (versions = new Map<string, VariantMeter>()));
     let m = versions.get(version);
     if (!m) versions.set(version, (m = { labels: { model, version }, ok: 0, errors: 0, pending: new Float64Array(PENDING_LATENCIES), n: 0 }));
     if (ok) m.ok += rows;

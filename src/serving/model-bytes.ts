@@ -62,12 +62,15 @@ export function walkError(e: unknown): WalkError | null {
 }
 
 /** The error walkError described, of its own class again (the server's side). */
+/** The file's bytes could not be read as an ONNX model (a walk's error of no narrower kind). */
+export class MalformedModelError extends Error {}
+
 export function rebuiltError(w: WalkError): Error {
   if (w.name === 'ExternalDataError' && w.external) return new ExternalDataError(w.external);
   if (w.name === 'ExternalDataSpecError') return new ExternalDataSpecError(w.message);
   if (w.name === 'OnnxNestingError') return new OnnxNestingError(w.message);
   if (w.name === 'ZipMapRewriteError') return new ZipMapRewriteError(w.message);
-  return new Error(w.message);
+  return new MalformedModelError(w.message);
 }
 
 export function modelInfo(w: WireModelInfo): OnnxModelInfo {

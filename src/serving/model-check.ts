@@ -1,7 +1,7 @@
 import { modelInfo, type WalkRequest } from './model-bytes.js';
 import { ModelHost, ModelProcessError, ModelRunFailure } from './model-host.js';
 import { ModelLimitError, type ModelLimits } from './model-limits.js';
-import type { HostReply, HostRequest, ValueMeta } from './model-protocol.js';
+import type { HostReply, ValueMeta } from './model-protocol.js';
 import type { Frame } from './model-wire.js';
 import type { ExternalInitializer } from './onnx-external.js';
 import type { ExternalTensor, OnnxModelInfo } from './onnx-proto.js';
@@ -121,7 +121,7 @@ export class ModelChecks implements ModelChecker {
   private walk(request: WalkRequest, blobs: Uint8Array[]): Promise<Frame<HostReply>> {
     return this.queued(async (host) => {
       try {
-        return await host.request(request as HostRequest, blobs, 'load');
+        return await host.request(request, blobs, 'load');
       } catch (e) {
         throw checkError('load', e);
       }

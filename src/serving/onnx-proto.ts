@@ -151,6 +151,7 @@ export const storesExternally = (external: ExternalTensor) =>
 
 /** A name or path from the file, quoted for a message: control characters dropped, kept short. */
 export function quoted(s: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it removes
   const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '');
   return JSON.stringify(clean.length > 120 ? `${clean.slice(0, 120)}…` : clean);
 }

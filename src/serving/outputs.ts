@@ -89,7 +89,7 @@ function targetNamesOf(raw: string | undefined, k: number): string[] | null {
   if (raw === undefined) return null;
   try {
     const parsed: unknown = JSON.parse(raw);
-    return Array.isArray(parsed) && parsed.length === k && parsed.every((n) => typeof n === 'string') ? (parsed as string[]) : null;
+    return Array.isArray(parsed) && parsed.length === k && parsed.every((n) => typeof n === 'string') ? (parsed) : null;
   } catch {
     return null;
   }
@@ -154,7 +154,7 @@ export function readOutputs(version: ModelVersion, results: Record<string, WireT
     const k = n > 0 ? Math.max(1, Math.floor(data.length / n)) : 1;
     const values = Float64Array.from({ length: n * k }, (_, i) => Number(data[i]));
     requireFinite(values, k);
-    const predictions: PredictionValue[] = new Array(n);
+    const predictions = new Array<PredictionValue>(n);
     for (let i = 0; i < n; i++) predictions[i] = k === 1 ? values[i] : Array.from(values.subarray(i * k, i * k + k));
     return { predictions, probabilities: null };
   }

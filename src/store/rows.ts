@@ -50,9 +50,9 @@ export interface AlertRowOf<J> {
 }
 
 export interface RowMappers<J> {
-  toVersion(r: VersionRowOf<J>): ModelVersion;
-  toAudit(r: AuditRowOf<J>): AuditEntry;
-  toAlert(r: AlertRowOf<J>): Alert;
+  toVersion: (r: VersionRowOf<J>) => ModelVersion;
+  toAudit: (r: AuditRowOf<J>) => AuditEntry;
+  toAlert: (r: AlertRowOf<J>) => Alert;
 }
 
 /** The mappers for an engine whose JSON columns `decode` turns into values. */

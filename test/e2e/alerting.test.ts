@@ -39,7 +39,7 @@ describe.skipIf(!installed)('Prometheus rules and Alertmanager (real Prometheus,
   const start = (bin: string, args: string[]) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
-    child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+    child.stderr.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
     children.push(child);
     return () => log;
   };

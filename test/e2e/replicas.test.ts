@@ -212,7 +212,7 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
 
       /** MLflow's versions of a model (our label from its tag) and who holds each alias, as the MLflow UI shows them. */
       const mlflowGet = async <T>(endpoint: string, query: Record<string, string>) =>
-        (await (await fetch(`${mlflow().uri}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(query)}`)).json()) as T;
+        (await (await fetch(`${mlflow().uri}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(query).toString()}`)).json()) as T;
       const mlflowVersions = async (name: string) => {
         const found = await mlflowGet<{ model_versions?: Array<{ version: string; tags?: Array<{ key: string; value: string }> }> }>('model-versions/search', { filter: `name='${name}'` });
         const model = await mlflowGet<{ registered_model: { aliases?: Array<{ alias: string; version: string }> } }>('registered-models/get', { name });

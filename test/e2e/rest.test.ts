@@ -145,7 +145,7 @@ describe("MLflow's /invocations formats", () => {
     ];
     for (const [route, body, status, code, message] of cases) {
       const res = await post(route, body);
-      expect(res.status, `${route} ${String(body).slice(0, 60)}`).toBe(status);
+      expect(res.status, `${route} ${(typeof body === 'string' ? body : JSON.stringify(body)).slice(0, 60)}`).toBe(status);
       const err = (await res.json()) as { error_code: string; message: string };
       expect(err.error_code).toBe(code);
       expect(err.message).toMatch(message);

@@ -65,7 +65,7 @@ describe('generated and hostile arguments against every tool', () => {
         // (the writer's progress row changes with each flush): the log's tables are left out.
         const before = dumpDigest(app.config.dbPath, PREDICTION_LOG_TABLES);
         calls++;
-        const r = (await client.callTool({ name: tool.name, arguments: args as Record<string, unknown> })) as ToolResult;
+        const r = (await client.callTool({ name: tool.name, arguments: args })) as ToolResult;
         expect(Array.isArray(r.content)).toBe(true);
         expect(({} as Record<string, unknown>).polluted).toBeUndefined(); // no prototype pollution
         if (!r.isError) {

@@ -82,7 +82,7 @@ describe('the tool list', () => {
       if (n.items) walk(n.items, `${at}[]`);
       for (const alt of [...(n.anyOf ?? []), ...(n.oneOf ?? []), ...(n.allOf ?? [])]) walk(alt, at);
     };
-    for (const tool of listed) walk(tool.inputSchema as Node, tool.name);
+    for (const tool of listed) walk(tool.inputSchema, tool.name);
     expect(unbounded).toEqual([]);
 
     // Every model name and version label argument (a field, or the keys of a weights record):

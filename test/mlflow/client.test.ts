@@ -267,7 +267,7 @@ describe('MlflowClient retries and errors (no server needed)', () => {
     const hang = countingFetch(
       (_n, init) =>
         new Promise<Response>((_resolve, reject) => {
-          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error));
         }),
     );
     const client = new MlflowClient({ trackingUri: 'http://127.0.0.1:9', retries: 1, timeoutMs: 100, fetch: hang.fetch });
@@ -300,20 +300,20 @@ describe('MlflowClient retries and errors (no server needed)', () => {
   it('sends GET as query parameters and DELETE alias as a JSON body', async () => {
     const seen: Array<{ url: string; method?: string; body?: unknown; type?: string | null }> = [];
     const f = (async (input: string | URL | Request, init?: RequestInit) => {
-      seen.push({ url: String(input), method: init?.method, body: init?.body, type: new Headers(init?.headers).get('content-type') });
+      seen.push({ url: input instanceof Request ? input.url : input.toString(), method: init?.method, body: init?.body, type: new Headers(init?.headers).get('content-type') });
       return json(200, {});
     }) as typeof fetch;
     const client = new MlflowClient({ trackingUri: 'http://mlflow.test/prefix/', fetch: f });
     await client.searchModelVersions({ filter: "name='a b'", orderBy: ['version_number DESC', 'name'], maxResults: 5 });
     await client.deleteRegisteredModelAlias({ name: 'm', alias: 'production' });
     expect(seen[0]).toMatchObject({ method: 'GET', body: undefined });
-    const url = new URL(seen[0]!.url);
+    const url = new URL(seen[0].url);
     expect(url.pathname).toBe('/prefix/api/2.0/mlflow/model-versions/search');
     expect(url.searchParams.get('filter')).toBe("name='a b'");
     expect(url.searchParams.getAll('order_by')).toEqual(['version_number DESC', 'name']);
     expect(url.searchParams.get('max_results')).toBe('5');
     expect(seen[1]).toMatchObject({ method: 'DELETE', type: 'application/json', url: 'http://mlflow.test/prefix/api/2.0/mlflow/registered-models/alias' });
-    expect(JSON.parse(seen[1]!.body as string)).toEqual({ name: 'm', alias: 'production' });
+    expect(JSON.parse(seen[1].body as string)).toEqual({ name: 'm', alias: 'production' });
   });
 
   it('keeps error messages short and rejects malformed responses', async () => {

@@ -8,7 +8,7 @@ import { describeMlflow, runMlflowPython, useMlflowServer } from './mlflow-serve
 
 /** MLflow's own REST API, read directly: what the MLflow UI and other replicas see. */
 async function mlflowGet<T>(uri: string, endpoint: string, query: Record<string, string>): Promise<T> {
-  const res = await fetch(`${uri}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(query)}`);
+  const res = await fetch(`${uri}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(query).toString()}`);
   if (!res.ok) throw new Error(`${endpoint}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
@@ -149,7 +149,7 @@ describeMlflow('the registry mirrored into a real MLflow server', () => {
     expect(data.tags?.find((t) => t.key === 'mlops_mcp.drifted_features')?.value.split(',').sort()).toEqual([...run.drifted_features].sort());
     expect(data.params?.find((p) => p.key === 'correction')?.value).toBe('fdr');
     // Each statistic in the list logs its metrics per feature (8 features), and the p-values beside them.
-    for (const prefix of ['p_value', ...STATISTICS.flatMap((s) => Object.values(s.mlflow) as string[])]) {
+    for (const prefix of ['p_value', ...STATISTICS.flatMap((s) => Object.values<string>(s.mlflow))]) {
       expect(data.metrics?.filter((m) => m.key.startsWith(`${prefix}.`)), prefix).toHaveLength(8);
     }
   });

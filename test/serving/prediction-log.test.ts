@@ -3,10 +3,8 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import pino from 'pino';
-import type { PendingPredictions } from '../../src/serving/ports.js';
 import { PredictionLog, withoutFirstRows, type PredictionLogOptions } from '../../src/serving/prediction-log.js';
 import { WRITER_NICE } from '../../src/store/sqlite/log-writer.js';
-import type { WorkerChannel } from '../../src/worker-channel.js';
 import { connect, ok, readPredictionLog, registerDemoVersions, testApp } from '../helpers.js';
 import { pending } from '../store/contract/pending.js';
 

@@ -349,7 +349,7 @@ describe('the prediction log', () => {
     expect(rows[3].features).toBe('[1]'); // what the failed request sent
     await client.close();
     await app.close();
-    expect((dumpTables(app.config.dbPath).predictions as unknown[]).length).toBe(4);
+    expect((dumpTables(app.config.dbPath).predictions).length).toBe(4);
   });
 });
 

@@ -27,7 +27,7 @@ interface HostWindow {
 /** The whole page: the viewport grown to the page's height (a full-page capture leaves the app's frame blank). */
 async function screenshot(page: Page, name: string): Promise<void> {
   const { width } = page.viewportSize()!;
-  const height = (await page.evaluate('document.documentElement.scrollHeight')) as number;
+  const height = await page.evaluate<number>('document.documentElement.scrollHeight');
   await page.setViewportSize({ width, height });
   await page.waitForTimeout(300);
   await page.screenshot({ path: screenshotPath(name) });
@@ -156,7 +156,7 @@ describe.skipIf(!haveBrowser)('the dashboard in an MCP Apps host (Chromium)', ()
     };
     expect(await app.locator('#drift').getAttribute('data-run')).toBe(run.run_id);
     expect(await app.locator('[data-feature][data-drifted]').count()).toBe(8);
-    const drifted = (await app.evaluate(`[...document.querySelectorAll('[data-drifted="true"]')].map((e) => e.dataset.feature)`)) as string[];
+    const drifted = await app.evaluate<string[]>(`[...document.querySelectorAll('[data-drifted="true"]')].map((e) => e.dataset.feature)`);
     expect(drifted.sort()).toEqual(['away_rest_days', 'home_off_rating', 'home_win_pct']);
     // A column per statistic in the list (src/monitoring/statistics), each cell the run's value as the statistic formats it.
     const first = run.features[0] as unknown as Record<string, number>;

@@ -113,7 +113,7 @@ describe.skipIf(!haveBrowser)('the status page in Chromium', () => {
       expect(history.entries[0]).toMatchObject({ actor: 'mlops-mcp status page (http)', reason: 'from the status page' });
 
       await page.locator('[data-pending], .notice.ok').first().waitFor();
-      await page.setViewportSize({ width: 1280, height: (await page.evaluate('document.documentElement.scrollHeight')) as number });
+      await page.setViewportSize({ width: 1280, height: await page.evaluate<number>('document.documentElement.scrollHeight') });
       await page.screenshot({ path: screenshotPath('status-page-1280.png'), fullPage: true });
       await page.setViewportSize({ width: 400, height: 900 });
       await page.waitForTimeout(300);

@@ -67,7 +67,7 @@ describe.skipIf(!haveBrowser)('the status page signs in through the issuer', () 
       expect(await writeActions(page)).toBeGreaterThan(0);
       // The code left the address bar; the token is in this tab's sessionStorage, never in a URL.
       expect(page.url()).toBe(`${s.server.url}/`);
-      const stored = JSON.parse((await page.evaluate(`sessionStorage.getItem('mlops-mcp-oauth-tokens')`)) as string) as { access_token: string };
+      const stored = JSON.parse(await page.evaluate<string>(`sessionStorage.getItem('mlops-mcp-oauth-tokens')`)) as { access_token: string };
       for (const u of requests) expect(u).not.toContain(stored.access_token);
 
       await page.locator('[data-model="nba_points"] [data-version="v2"] [data-action="promote-production"]').click();

@@ -43,7 +43,7 @@ export async function until(frame: Frame | Page, what: string, check: string, ms
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what} (${check})${last ? `: ${String(last).split('\n')[0]}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what} (${check})${last ? `: ${(last instanceof Error ? last.message : JSON.stringify(last)).split('\n')[0]}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

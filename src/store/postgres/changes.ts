@@ -33,7 +33,10 @@ export class PostgresChangeFeed implements ChangeFeed {
   token(): number {
     if (!this.listening) {
       const tick = Math.floor(performance.now() / POLL_WHILE_DOWN_MS);
-      if (tick !== this.lastTick) (this.lastTick = tick), this.seen++;
+      if (tick !== this.lastTick) {
+        this.lastTick = tick;
+        this.seen++;
+      }
     }
     // Both counters only grow, so their sum moves whenever either does.
     return this.seen + this.c.localWrites;

@@ -26,7 +26,7 @@ export const pgTypes = {
       return (v: string) => date(v).toISOString();
     }
     if (oid === OID.int8 && format !== 'binary') return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format);
+    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
   }) as typeof pg.types.getTypeParser,
 };
 
@@ -45,6 +45,7 @@ export function clientConfig(url: string, applicationName: string): pg.ClientCon
 }
 
 /** PostgreSQL's text types refuse U+0000, which JavaScript strings (and SQLite) allow: it is kept as U+FFFD. */
+// eslint-disable-next-line no-control-regex -- U+0000 is what this replaces
 const NUL = /\u0000/g;
 export const pgText = (s: string) => (s.includes('\u0000') ? s.replace(NUL, '\uFFFD') : s);
 const param = (v: unknown): unknown => (typeof v === 'string' ? pgText(v) : Array.isArray(v) ? v.map(param) : v);

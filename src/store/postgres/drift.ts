@@ -1,5 +1,5 @@
 import type { AlertDraft } from '../../monitoring/alert-types.js';
-import { isMonitored, type DriftReference, type DriftRun, type FeatureSummary, type ReferenceFeature } from '../../monitoring/drift-types.js';
+import { isMonitored, type DriftReference, type DriftRun, type FeatureSummary } from '../../monitoring/drift-types.js';
 import type { DriftStore, NewReference } from '../../monitoring/ports.js';
 import type { Actor } from '../../registry/types.js';
 import { float64sOf } from '../log-reading.js';

@@ -74,9 +74,10 @@ async function readProgress(url: string, writerId: string): Promise<WriterProgre
  * a time, in the order they came.
  */
 function writerThread(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an eval'd worker is CommonJS
-  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
-  const data = workerData as WriterData;
+  /* eslint-disable @typescript-eslint/no-require-imports -- an eval'd worker is CommonJS: it cannot import */
+  const threads = require('node:worker_threads') as typeof import('node:worker_threads');
+  const parentPort = threads.parentPort;
+  const data = threads.workerData as WriterData;
   // A lower CPU priority for this thread alone (Linux's setpriority is per thread): its work is
   // deferred by design, and a request thread should win the core.
   if (process.platform === 'linux') {
@@ -88,6 +89,7 @@ function writerThread(): void {
   }
   const pgModule = require(data.pgPath) as typeof import('pg');
   const { from: copyFrom } = require(data.copyPath) as typeof import('pg-copy-streams');
+  /* eslint-enable @typescript-eslint/no-require-imports */
 
   let client: import('pg').Client | null = null;
   const connected = async (): Promise<import('pg').Client> => {
@@ -133,6 +135,7 @@ function writerThread(): void {
   // COPY's text format: tab-separated, \N for null, backslash escapes; PostgreSQL text cannot
   // hold U+0000, which is kept as U+FFFD (as the store's other writes do).
   const escapes: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\u0000': '\uFFFD' };
+  // eslint-disable-next-line no-control-regex -- COPY's text format escapes these control characters
   const text = (s: string | null) => (s === null ? '\\N' : s.replace(/[\\\n\r\t\u0000]/g, (ch) => escapes[ch]));
   const bytea = (a: Float64Array | Int32Array | null) => (a === null ? '\\N' : `\\\\x${Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex')}`);
   const num = (n: number | null) => (n === null ? '\\N' : String(n));
@@ -263,7 +266,7 @@ function writerThread(): void {
     } catch (e) {
       // A partition may have been dropped meanwhile (trimming on another server): look again.
       days.clear();
-      throw Object.assign(e as object, { written });
+      throw Object.assign(e instanceof Error ? e : new Error(String(e)), { written });
     }
   };
 

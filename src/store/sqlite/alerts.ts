@@ -3,6 +3,7 @@ import type { AlertDeliveryStore, AlertFilter, AlertStore, DeliveryBacklog, Deli
 import type { Statement } from 'better-sqlite3';
 import type { SqliteConnection } from './connection.js';
 import { toAlert, type AlertRow } from './rows.js';
+import { Where } from './where.js';
 
 export class SqliteAlertStore implements AlertStore {
   private readonly q: { lastActive: Statement; mark: Statement; end: Statement };
@@ -48,12 +49,11 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async list(filter: AlertFilter): Promise<Alert[]> {
-    const where = ['created_at >= @since', 'id < @beforeId'];
-    const params: Record<string, unknown> = { since: filter.since, beforeId: filter.beforeId ?? Number.MAX_SAFE_INTEGER, limit: filter.limit };
-    if (filter.severity !== undefined) (where.push('severity = @severity'), (params.severity = filter.severity));
-    if (filter.name !== undefined) (where.push('model_name = @name'), (params.name = filter.name));
-    const sql = `SELECT * FROM alerts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`;
-    return (this.c.db.prepare(sql).all(params) as AlertRow[]).map(toAlert);
+    const where = new Where(['created_at >= @since', 'id < @beforeId'], { since: filter.since, beforeId: filter.beforeId ?? Number.MAX_SAFE_INTEGER, limit: filter.limit })
+      .when(filter.severity, 'severity = @severity', 'severity')
+      .when(filter.name, 'model_name = @name', 'name');
+    const sql = `SELECT * FROM alerts WHERE ${where.sql} ORDER BY id DESC LIMIT @limit`;
+    return (this.c.db.prepare(sql).all(where.params) as AlertRow[]).map(toAlert);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { AlertDraft } from '../../monitoring/alert-types.js';
-import { isMonitored, type DriftReference, type DriftRun, type FeatureSummary, type ReferenceFeature } from '../../monitoring/drift-types.js';
+import { isMonitored, type DriftReference, type DriftRun, type FeatureSummary } from '../../monitoring/drift-types.js';
 import type { DriftStore, NewReference } from '../../monitoring/ports.js';
 import type { Actor } from '../../registry/types.js';
 import type { SqliteConnection } from './connection.js';

@@ -61,9 +61,10 @@ export class PredictionWriter extends ThreadedSink {
  * the INSERT below.
  */
 function writerThread(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an eval'd worker is CommonJS
-  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
-  const data = workerData as WriterData;
+  /* eslint-disable @typescript-eslint/no-require-imports -- an eval'd worker is CommonJS: it cannot import */
+  const threads = require('node:worker_threads') as typeof import('node:worker_threads');
+  const parentPort = threads.parentPort;
+  const data = threads.workerData as WriterData;
   // A lower CPU priority, for this thread alone (on Linux setpriority(0) is per thread; elsewhere
   // it would lower the whole process, so only there). Its work is deferred by design; at equal
   // priority a flush (~7 ms of SQLite at 3 000 predictions/s) took the CPU a request thread was
@@ -86,6 +87,7 @@ function writerThread(): void {
     transaction<A extends unknown[]>(fn: (...args: A) => void): { immediate(...args: A): void };
     close(): void;
   };
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const db = new Database(data.dbPath, { timeout: data.busyTimeoutMs });
   // Per connection: the durability docs/operations.md promises (WAL is a property of the file).
   db.pragma('synchronous = NORMAL');
@@ -228,7 +230,10 @@ function writerThread(): void {
       const mid = Math.floor((lo + hi) / 2);
       const e = entryFrom.get([mid]) as { seq: number; through: number } | undefined;
       if (!e || e.seq > hi) hi = mid - 1;
-      else if (e.through <= cutoff) (found = e.seq), (lo = e.seq + 1);
+      else if (e.through <= cutoff) {
+        found = e.seq;
+        lo = e.seq + 1;
+      }
       else hi = mid - 1;
     }
     return found;

@@ -3,6 +3,7 @@ import type { LoggedEntry, OutcomeRow, OutcomeStore, OutcomeWindow, StoredOutcom
 import type { Actor } from '../../registry/types.js';
 import { entryOf, OUTCOME_COLUMNS, outcomeOf, outcomeWindowColumns, type EntryRow, type OutcomeDbRow } from '../outcome-rows.js';
 import type { SqliteConnection } from './connection.js';
+import { Where } from './where.js';
 
 
 const WINDOW_COLUMNS = outcomeWindowColumns('predicted_at');
@@ -68,13 +69,13 @@ export class SqliteOutcomeStore implements OutcomeStore {
   }
 
   async outcomes(name: string, window: OutcomeWindow): Promise<StoredOutcome[]> {
-    const where = ['model_name = @name'];
-    const params: Record<string, unknown> = { name, lastN: window.lastN };
-    if (window.version !== undefined) (where.push('version = @version'), (params.version = window.version));
-    if (window.since !== undefined) (where.push('predicted_at >= @since'), (params.since = Date.parse(window.since)));
-    if (window.until !== undefined) (where.push('predicted_at < @until'), (params.until = Date.parse(window.until)));
-    const sql = `SELECT ${WINDOW_COLUMNS} FROM outcomes WHERE ${where.join(' AND ')} ORDER BY predicted_at DESC, prediction_id DESC LIMIT @lastN`;
-    return (this.c.db.prepare(sql).raw().all(params) as OutcomeDbRow[]).map(outcomeOf);
+    const epochMs = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
+    const where = new Where(['model_name = @name'], { name, lastN: window.lastN })
+      .when(window.version, 'version = @version', 'version')
+      .when(epochMs(window.since), 'predicted_at >= @since', 'since')
+      .when(epochMs(window.until), 'predicted_at < @until', 'until');
+    const sql = `SELECT ${WINDOW_COLUMNS} FROM outcomes WHERE ${where.sql} ORDER BY predicted_at DESC, prediction_id DESC LIMIT @lastN`;
+    return (this.c.db.prepare(sql).raw().all(where.params) as OutcomeDbRow[]).map(outcomeOf);
   }
 
   async modelsWithOutcomes(): Promise<string[]> {

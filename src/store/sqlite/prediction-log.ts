@@ -4,6 +4,7 @@ import type { SqliteConnection } from './connection.js';
 import { PredictionWriter } from './log-writer.js';
 import { newestRows, sumParts, type TallyPart as Part } from '../log-reading.js';
 import { decodeFeatures } from './rows.js';
+import { Where } from './where.js';
 
 /** The prediction log on SQLite: written by a PredictionWriter thread, read here. */
 export class SqlitePredictionLogStore implements PredictionLogStore {
@@ -62,14 +63,13 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   }
 
   async loggedFeatures(name: string, window: LogWindow): Promise<LoggedFeatures[]> {
-    const where = ['model_name = @name', 'ok = 1', 'features IS NOT NULL'];
-    const params: Record<string, unknown> = { name };
-    if (window.version !== undefined) (where.push('version = @version'), (params.version = window.version));
-    if (window.since !== undefined) (where.push('created_at >= @since'), (params.since = window.since));
-    const sql = `SELECT version, row_count, width, features FROM predictions WHERE ${where.join(' AND ')} ORDER BY created_at DESC, seq DESC`;
+    const where = new Where(['model_name = @name', 'ok = 1', 'features IS NOT NULL'], { name })
+      .when(window.version, 'version = @version', 'version')
+      .when(window.since, 'created_at >= @since', 'since');
+    const sql = `SELECT version, row_count, width, features FROM predictions WHERE ${where.sql} ORDER BY created_at DESC, seq DESC`;
     const out: LoggedFeatures[] = [];
     let left = window.lastN ?? Number.POSITIVE_INFINITY;
-    for (const row of this.c.db.prepare(sql).iterate(params) as Iterable<{ version: string; row_count: number; width: number | null; features: Buffer | string }>) {
+    for (const row of this.c.db.prepare(sql).iterate(where.params) as Iterable<{ version: string; row_count: number; width: number | null; features: Buffer | string }>) {
       if (left <= 0) break;
       const entry = decodeFeatures(row);
       if (!entry) continue;

@@ -5,6 +5,7 @@ import type { Actor, AuditEntry, ModelState, ModelVersion, NewVersion, Stage, St
 import type { Routing, TrafficConfig } from '../../serving/traffic.js';
 import type { SqliteConnection } from './connection.js';
 import { toAudit, toVersion, type AuditRow, type VersionRow } from './rows.js';
+import { Where } from './where.js';
 
 /** Moving out of production must happen before moving in: the one-production index checks each row. */
 const leavingProductionFirst = (a: StageChange, b: StageChange) => Number(b.from === 'production') - Number(a.from === 'production');
@@ -69,19 +70,14 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async listVersions(query: VersionQuery): Promise<ModelVersion[]> {
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: query.limit };
-    if (query.name !== undefined) (where.push('model_name = @name'), (params.name = query.name));
-    if (query.stage !== undefined) (where.push('stage = @stage'), (params.stage = query.stage));
-    if (query.createdBefore !== undefined) (where.push('created_at < @before'), (params.before = query.createdBefore));
-    if (query.after !== undefined) {
-      where.push('(model_name > @afterName OR (model_name = @afterName AND seq > @afterSeq))');
-      params.afterName = query.after.name;
-      params.afterSeq = query.after.seq;
-    }
-    const sql = `SELECT * FROM model_versions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY model_name, seq LIMIT @limit`;
-    return (this.c.db.prepare(sql).all(params) as VersionRow[]).map(toVersion);
+    const where = new Where([], { limit: query.limit })
+      .when(query.name, 'model_name = @name', 'name')
+      .when(query.stage, 'stage = @stage', 'stage')
+      .when(query.createdBefore, 'created_at < @before', 'before')
+      .when(query.after?.name, '(model_name > @afterName OR (model_name = @afterName AND seq > @afterSeq))', 'afterName');
+    if (query.after) where.params.afterSeq = query.after.seq;
+    const sql = `SELECT * FROM model_versions WHERE ${where.sql} ORDER BY model_name, seq LIMIT @limit`;
+    return (this.c.db.prepare(sql).all(where.params) as VersionRow[]).map(toVersion);
   }
 
   async stageCounts(): Promise<Record<Stage, number>> {
@@ -161,13 +157,12 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async history(name: string, query: HistoryQuery): Promise<AuditEntry[]> {
-    const where = ['model_name = @name', 'id < @beforeId'];
-    const params: Record<string, unknown> = { name, beforeId: query.beforeId ?? Number.MAX_SAFE_INTEGER, limit: query.limit };
-    if (query.actor !== undefined) (where.push('actor = @actor'), (params.actor = query.actor));
-    if (query.since !== undefined) (where.push('created_at >= @since'), (params.since = query.since));
-    if (query.action !== undefined) (where.push('action = @action'), (params.action = query.action));
-    const sql = `SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`;
-    return (this.c.db.prepare(sql).all(params) as AuditRow[]).map(toAudit);
+    const where = new Where(['model_name = @name', 'id < @beforeId'], { name, beforeId: query.beforeId ?? Number.MAX_SAFE_INTEGER, limit: query.limit })
+      .when(query.actor, 'actor = @actor', 'actor')
+      .when(query.since, 'created_at >= @since', 'since')
+      .when(query.action, 'action = @action', 'action');
+    const sql = `SELECT * FROM audit_log WHERE ${where.sql} ORDER BY id DESC LIMIT @limit`;
+    return (this.c.db.prepare(sql).all(where.params) as AuditRow[]).map(toAudit);
   }
 
   /** The model's state, read inside the caller's transaction when there is one. */

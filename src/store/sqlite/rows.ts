@@ -17,7 +17,7 @@ export function decodeFeatures(row: { version: string; row_count: number; width:
   if (typeof row.features === 'string') {
     const values = JSON.parse(row.features) as unknown;
     if (!Array.isArray(values) || !values.every((v) => typeof v === 'number')) return null;
-    return { version: row.version, rows: 1, width: values.length, values: Float64Array.from(values as number[]) };
+    return { version: row.version, rows: 1, width: values.length, values: Float64Array.from(values) };
   }
   const width = row.width ?? 0;
   if (!width || row.features.byteLength !== row.row_count * width * 8) return null;

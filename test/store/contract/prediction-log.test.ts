@@ -41,7 +41,10 @@ describeEachEngine('store contract: prediction log', (engine) => {
           const v = byVersion.get(p.version) ?? { count: 0, errors: 0, sum: 0, n: 0 };
           v.count += p.rows;
           if (!p.ok) v.errors += p.rows;
-          for (const y of p.output?.predictions ?? []) (v.sum += y as number), v.n++;
+          for (const y of p.output?.predictions ?? []) {
+            v.sum += y as number;
+            v.n++;
+          }
           byVersion.set(p.version, v);
         }
         const round = (v: { count: number; errors: number; sum: number; n: number }) => ({ ...v, sum: Number(v.sum.toFixed(9)) });

@@ -140,7 +140,7 @@ function matmul(A: Float64Array, B: Float64Array, out: Float64Array, m: number):
 
 /** Python slice bounds [start:stop] on a sequence of length len (step 1). */
 function pySlice(len: number, start: number, stop: number): [number, number] {
-  let s = start < 0 ? Math.max(len + start, 0) : Math.min(start, len);
+  const s = start < 0 ? Math.max(len + start, 0) : Math.min(start, len);
   let e = stop < 0 ? Math.max(len + stop, 0) : Math.min(stop, len);
   if (e < s) e = s;
   return [s, e];

@@ -16,11 +16,14 @@ const SQRT3 = 1.7320508075688772;
 const PI_SQUARED = 9.869604401089358;
 const PI_FOUR = 97.40909103400242;
 const PI_SIX = 961.3891935753043;
+// The literals as scipy's C source writes them; as in C, each is read as the nearest double.
+/* eslint-disable no-loss-of-precision */
 const STIRLING_COEFFS = [
   -2.955065359477124183e-2, 6.4102564102564102564e-3, -1.9175269175269175269e-3,
   8.4175084175084175084e-4, -5.952380952380952381e-4, 7.9365079365079365079e-4,
   -2.7777777777777777778e-3, 8.3333333333333333333e-2,
 ];
+/* eslint-enable no-loss-of-precision */
 
 /** log(n! / n**n) via Stirling, as scipy's _log_nfactorial_div_n_pow_n. */
 function logNFactorialDivNPowN(n: number): number {

@@ -23,6 +23,7 @@ const SMIRNOV_RENORM_LO = 2 ** -600;
 const SMIRNOV_RENORM_HI = 2 ** 600;
 const SM_UPPER_MAX_TERMS = 3;
 const SM_UPPERSUM_MIN_N = 10;
+// eslint-disable-next-line no-loss-of-precision -- cephes' literal, read as the nearest double as in C
 const CEPHES_MINLOG = -7.451332191019412076235245305675398106812e2; // log(2**-1075)
 const DBL_EPSILON = 2.220446049250313e-16;
 
