@@ -48,7 +48,11 @@ for (const [id, c] of counts) {
     const cf = byId.get(at).callFrame;
     if (cf.functionName === '(garbage collector)') gc += c;
     const w = where(cf);
-    for (const [g, re] of Object.entries(groups)) if (!seen.has(g) && re.test(w)) (seen.add(g), (inclusive[g] += c));
+    for (const [g, re] of Object.entries(groups)) {
+      if (seen.has(g) || !re.test(w)) continue;
+      seen.add(g);
+      inclusive[g] += c;
+    }
   }
 }
 console.log('\ninclusive %  group');

@@ -111,7 +111,7 @@ export function parseInvocation(raw: unknown): Invocation {
     if (Object.keys(split).every((k) => k === 'columns' || k === 'data' || k === 'index')) {
       const { columns, data } = split as { columns?: unknown; data?: unknown };
       if (Array.isArray(columns) && columns.every((c) => typeof c === 'string') && Array.isArray(data) && data.every((row) => Array.isArray(row))) {
-        return { dataframe_split: { columns: columns as string[], data: data as number[][] } };
+        return { dataframe_split: { columns, data: data as number[][] } };
       }
     }
   }
@@ -121,7 +121,7 @@ export function parseInvocation(raw: unknown): Invocation {
     // row's width and values, with the same words as for any row.
     const tensor = body[format];
     if (Array.isArray(tensor) && Object.keys(body).every((k) => k === format || k === 'params') && tensor.every(numberArray)) {
-      return (format === 'inputs' ? { inputs: tensor } : { instances: tensor }) as Invocation;
+      return format === 'inputs' ? { inputs: tensor } : { instances: tensor };
     }
   }
   const schema = format === 'instances' || format === 'inputs' ? TENSOR_AS[format][Array.isArray(body[format]) ? 'rows' : 'columns'] : invocationFormats[format];

@@ -149,7 +149,7 @@ function parseJson(body: Buffer): unknown {
   let text = body.toString('utf8');
   if (text.charCodeAt(0) === BOM) text = text.slice(1);
   if (text.length === 0) return {};
-  const first = text[0] === '{' || text[0] === '[' ? text[0] : /^[\x20\x09\x0a\x0d]*(.)/s.exec(text)?.[1];
+  const first = text[0] === '{' || text[0] === '[' ? text[0] : /^[ \t\n\r]*(.)/s.exec(text)?.[1];
   if (first !== '{' && first !== '[') return MALFORMED;
   try {
     return JSON.parse(text) as unknown;

@@ -236,7 +236,7 @@ export class ServingService {
     if (!n) throw new DomainError('invalid_argument', 'rows is empty: give at least one row of features.');
     const state = await this.routeState(name);
     const groups = new Map<string, { version: ModelVersion; indices: number[] }>();
-    const routedVersions: string[] = new Array(n);
+    const routedVersions = new Array<string>(n);
     try {
       // One route for every row when nothing varies per row: a version asked for, a routing key
       // under sticky routing (random routing ignores keys), or a split with a single version
@@ -258,7 +258,7 @@ export class ServingService {
       throw e;
     }
 
-    const predictions: PredictionValue[] = new Array(n);
+    const predictions = new Array<PredictionValue>(n);
     let probabilities: Record<string, number[]> | null = null;
     const outputs: Array<{ version: ModelVersion; matrix: Float64Array; width: number; output: BatchOutput; indices: number[] }> = [];
     try {
