@@ -88,11 +88,14 @@ export function bearerAuth(auth: Authenticator): RequestHandler {
         return next();
       }
       if (result.challenge) res.set('WWW-Authenticate', result.challenge);
-      const codes = result.status === 401 ? { rpc: -32001, rest: 'UNAUTHENTICATED' } : result.status === 403 ? FORBIDDEN : { rpc: -32000, rest: 'TEMPORARILY_UNAVAILABLE' };
-      refuse(req, res, result.status, codes, result.message);
+      refuse(req, res, result.status, refusalCodes(result), result.message);
     }, next);
   };
 }
+
+/** A refused caller's error codes: JSON-RPC's on /mcp, MLflow-style `error_code` on REST. */
+export const refusalCodes = (failure: AuthFailure): { rpc: number; rest: string } =>
+  failure.status === 401 ? { rpc: -32001, rest: 'UNAUTHENTICATED' } : failure.status === 403 ? FORBIDDEN : { rpc: -32000, rest: 'TEMPORARILY_UNAVAILABLE' };
 
 /**
  * RFC 9728 protected resource metadata, at /.well-known/oauth-protected-resource and its form
@@ -113,41 +116,64 @@ export function protectedResourceMetadata(verifier: OAuthVerifier, scopes: OAuth
   return router;
 }
 
-const FORBIDDEN = { rpc: -32000, rest: 'PERMISSION_DENIED' };
+export const FORBIDDEN = { rpc: -32000, rest: 'PERMISSION_DENIED' };
+
+/** Why an Origin header is refused (DNS rebinding, CSRF), or null: none, or one of the allowed hosts. */
+export function originProblem(allowedHosts: readonly string[], origin: string | undefined): string | null {
+  if (origin === undefined) return null;
+  let hostname: string | undefined;
+  try {
+    hostname = new URL(origin).hostname;
+  } catch {
+    hostname = undefined;
+  }
+  if (hostname !== undefined && (allowedHosts.includes(hostname) || allowedHosts.includes(`[${hostname}]`))) return null;
+  return `Origin not allowed: ${origin.slice(0, 200)}`;
+}
 
 /** Refuses a browser request whose Origin is not one of the allowed hosts (DNS rebinding, CSRF). */
 export function originCheck(allowedHosts: readonly string[]): RequestHandler {
   return (req, res, next) => {
-    const origin = req.headers.origin;
-    if (origin === undefined) return next();
-    let hostname: string | undefined;
-    try {
-      hostname = new URL(origin).hostname;
-    } catch {
-      hostname = undefined;
-    }
-    if (hostname !== undefined && (allowedHosts.includes(hostname) || allowedHosts.includes(`[${hostname}]`))) return next();
-    refuse(req, res, 403, FORBIDDEN, `Origin not allowed: ${origin.slice(0, 200)}`);
+    const problem = originProblem(allowedHosts, req.headers.origin);
+    if (problem === null) return next();
+    refuse(req, res, 403, FORBIDDEN, problem);
   };
 }
 
-
 /**
  * Host-header validation against DNS rebinding, as the SDK's hostHeaderValidation middleware
- * does it (the hostname, any port, must be allowed; IPv6 in brackets), answering in the shape of
- * the route asked (the SDK's answers JSON-RPC everywhere). First of all, before any body is read.
+ * does it (the hostname, any port, must be allowed; IPv6 in brackets): why a Host header is
+ * refused, or null. A header once found allowed is remembered as it was written (a client sends
+ * the same one on every request), so a URL is parsed only for a header not seen before; at most
+ * KNOWN_HOSTS are kept, and only allowed ones.
  */
-export function hostCheck(allowedHosts: readonly string[]): RequestHandler {
-  return (req, res, next) => {
-    const header = req.headers.host;
-    if (!header) return refuse(req, res, 403, FORBIDDEN, 'Missing Host header');
+export function hostChecker(allowedHosts: readonly string[]): (header: string | undefined) => string | null {
+  const known = new Set<string>();
+  return (header) => {
+    if (!header) return 'Missing Host header';
+    if (known.has(header)) return null;
     let hostname: string;
     try {
       hostname = new URL(`http://${header}`).hostname;
     } catch {
-      return refuse(req, res, 403, FORBIDDEN, `Invalid Host header: ${header.slice(0, 200)}`);
+      return `Invalid Host header: ${header.slice(0, 200)}`;
     }
-    if (!allowedHosts.includes(hostname)) return refuse(req, res, 403, FORBIDDEN, `Invalid Host: ${hostname.slice(0, 200)}`);
-    next();
+    if (!allowedHosts.includes(hostname)) return `Invalid Host: ${hostname.slice(0, 200)}`;
+    if (known.size < KNOWN_HOSTS) known.add(header);
+    return null;
+  };
+}
+
+const KNOWN_HOSTS = 64;
+
+/**
+ * The Host check as middleware, answering in the shape of the route asked (the SDK's answers
+ * JSON-RPC everywhere). First of all, before any body is read.
+ */
+export function hostCheck(check: (header: string | undefined) => string | null): RequestHandler {
+  return (req, res, next) => {
+    const problem = check(req.headers.host);
+    if (problem === null) return next();
+    refuse(req, res, 403, FORBIDDEN, problem);
   };
 }

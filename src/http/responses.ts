@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 
 /** A JSON-RPC error outside any exchange (id null): how /mcp refuses a request before it reaches a session. */
@@ -16,4 +17,18 @@ export const isMcpPath = (req: Request): boolean => /^\/mcp(?:[/?#]|$)/.test(req
 export function refuse(req: Request, res: Response, status: number, codes: { rpc: number; rest: string }, message: string): void {
   if (isMcpPath(req)) rpcError(res, status, codes.rpc, message);
   else restError(res, status, codes.rest, message);
+}
+
+/**
+ * restError for a plain node:http response: the same status, headers (Content-Type
+ * `application/json; charset=utf-8`, Content-Length) and body as Express's res.json sends.
+ */
+export function sendRestError(res: ServerResponse, status: number, errorCode: string, message: string): void {
+  sendJson(res, status, JSON.stringify({ error_code: errorCode, message }));
+}
+
+/** A JSON text as Express's res.json answers it (no ETag: the app turns it off). */
+export function sendJson(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, ['Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(text))]);
+  res.end(text);
 }

@@ -27,8 +27,15 @@ export const predictRequest = z.union([rowsBody, featuresBody, namedBody]);
 const tensorRows = z.array(featureRow);
 const tensorColumns = z.record(z.string(), z.array(z.number()));
 const tensorForms = z.union([tensorRows, tensorColumns]);
-/** A tensor body with its value in the one form it has: zod then names a problem inside it, not "Invalid input" of the union. */
-const tensorAs = (key: 'instances' | 'inputs', rows: boolean) => z.object({ [key]: rows ? tensorRows : tensorColumns, params: z.unknown().optional() }).strict();
+/**
+ * A tensor body with its value in the one form it has: zod then names a problem inside it, not
+ * "Invalid input" of the union. Built once: a zod schema compiles itself on its first use.
+ */
+const tensorBody = (key: 'instances' | 'inputs', rows: boolean) => z.object({ [key]: rows ? tensorRows : tensorColumns, params: z.unknown().optional() }).strict();
+const TENSOR_AS = {
+  instances: { rows: tensorBody('instances', true), columns: tensorBody('instances', false) },
+  inputs: { rows: tensorBody('inputs', true), columns: tensorBody('inputs', false) },
+};
 
 const invocationFormats = {
   dataframe_split: z.object({ dataframe_split: z.object({ columns: z.array(z.string()), data: z.array(z.array(z.number())), index: z.array(z.unknown()).optional() }).strict(), params: z.unknown().optional() }).strict(),
@@ -104,13 +111,27 @@ export function parseInvocation(raw: unknown): Invocation {
     if (Object.keys(split).every((k) => k === 'columns' || k === 'data' || k === 'index')) {
       const { columns, data } = split as { columns?: unknown; data?: unknown };
       if (Array.isArray(columns) && columns.every((c) => typeof c === 'string') && Array.isArray(data) && data.every((row) => Array.isArray(row))) {
-        return { dataframe_split: { columns: columns as string[], data: data as number[][] } };
+        return { dataframe_split: { columns, data: data as number[][] } };
       }
     }
   }
   const format = given[0];
-  const schema = format === 'instances' || format === 'inputs' ? tensorAs(format, Array.isArray(body[format])) : invocationFormats[format];
+  if (format === 'instances' || format === 'inputs') {
+    // Rows that are all arrays of numbers are what zod would pass unchanged: toMatrix checks each
+    // row's width and values, with the same words as for any row.
+    const tensor = body[format];
+    if (Array.isArray(tensor) && Object.keys(body).every((k) => k === format || k === 'params') && tensor.every(numberArray)) {
+      return format === 'inputs' ? { inputs: tensor } : { instances: tensor };
+    }
+  }
+  const schema = format === 'instances' || format === 'inputs' ? TENSOR_AS[format][Array.isArray(body[format]) ? 'rows' : 'columns'] : invocationFormats[format];
   return parsed(schema as z.ZodType<Invocation>, body, takes);
+}
+
+function numberArray(row: unknown): boolean {
+  if (!Array.isArray(row)) return false;
+  for (let i = 0; i < row.length; i++) if (typeof row[i] !== 'number') return false;
+  return true;
 }
 
 /** MLflow's formats to rows: dataframe_split and named tensors become a table of named columns; lists stay positional. */

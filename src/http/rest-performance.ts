@@ -46,10 +46,11 @@ export const performanceQuery = z
 const OUTCOMES_TAKES = '[{"prediction_id", "actual"}, …] or {"outcomes"?, "csv_path"?, "reason"?, "dry_run"?}';
 
 /** What the routes share with the rest of /api/v1: its refusals, model names and JSON bodies. */
+/** Functions, not methods: the routes take them apart. */
 export interface RouteHelpers {
-  fail(res: Response, e: unknown): void;
-  modelName(req: Request): string;
-  body(req: Request): unknown;
+  fail: (res: Response, e: unknown) => void;
+  modelName: (req: Request) => string;
+  body: (req: Request) => unknown;
 }
 
 export function performanceRoutes(r: Router, app: AppContext, options: { readOnly: boolean }, { fail, modelName, body: jsonBody }: RouteHelpers): void {

@@ -1,16 +1,12 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { DomainError, isDomainError } from '../errors.js';
+import { DomainError } from '../errors.js';
 import { protoKeyPath, protoKeyProblem, type ProtoMarked } from '../proto-key.js';
-import { NAME_PATTERN } from '../registry/rules.js';
 import { summarizeModels } from '../registry/summary.js';
-import { isFeatureTable } from '../serving/features.js';
-import { batchAnswer, predictionAnswer } from '../serving/answers.js';
 import { ROUTED_BY } from '../serving/serving.js';
-import { VERSION } from '../version.js';
 import { restError } from './responses.js';
-import { invocationRows, MAX_REST_ROWS, parseInvocation, parsePredictBody } from './rest-bodies.js';
+import { checkedName, errorAnswer, routingKeyOf, scoreInvocation, scorePredict } from './rest-score.js';
 import { performanceRoutes } from './rest-performance.js';
 
 /**
@@ -57,36 +53,12 @@ export const modelSummary = z.object({
   versions: z.array(z.object({ version: z.string(), stage: z.string(), created_at: z.string() })),
 });
 
-const HTTP_STATUS: Record<string, [number, string]> = {
-  not_found: [404, 'RESOURCE_DOES_NOT_EXIST'],
-  invalid_argument: [400, 'BAD_REQUEST'],
-  failed_precondition: [409, 'INVALID_STATE'],
-  path_not_allowed: [403, 'PERMISSION_DENIED'],
-  file_not_found: [404, 'RESOURCE_DOES_NOT_EXIST'],
-  read_only: [403, 'PERMISSION_DENIED'],
-  forbidden: [403, 'PERMISSION_DENIED'],
-  invalid_model: [500, 'INTERNAL_ERROR'],
-  internal: [500, 'INTERNAL_ERROR'],
-  // The server shutting down, or the disk refusing: retry later (they were 400 BAD_REQUEST).
-  unavailable: [503, 'TEMPORARILY_UNAVAILABLE'],
-  busy: [503, 'TEMPORARILY_UNAVAILABLE'],
-};
-
 function sendError(res: Response, e: unknown, app: AppContext): void {
-  if (isDomainError(e)) {
-    const [status, code] = HTTP_STATUS[e.code] ?? [400, 'BAD_REQUEST'];
-    restError(res, status, code, e.message);
-    return;
-  }
-  app.logger.error({ err: e }, 'REST request failed');
-  restError(res, 500, 'INTERNAL_ERROR', 'internal error; see the server log');
+  const [status, code, message] = errorAnswer(e, app);
+  restError(res, status, code, message);
 }
 
-function modelName(req: Request): string {
-  const name = String(req.params.name ?? '');
-  if (!NAME_PATTERN.test(name)) throw new DomainError('invalid_argument', `"${name.slice(0, 64)}" is not a model name.`);
-  return name;
-}
+const modelName = (req: Request): string => checkedName(String(req.params.name ?? ''));
 
 /**
  * The parsed JSON body; undefined when the request has none (express.json() answers {} for an
@@ -106,11 +78,7 @@ function jsonBody(req: Request): unknown {
   return req.body;
 }
 
-const routingKey = (req: Request) => {
-  const h = req.headers['x-routing-key'];
-  const key = Array.isArray(h) ? h[0] : h;
-  return key ? key.slice(0, 256) : undefined;
-};
+const routingKey = (req: Request) => routingKeyOf(req.headers['x-routing-key']);
 
 /** Routes under /api/v1 (mount it there) and /invocations (the handler of `invocationsRouter`). */
 export function apiV1Router(app: AppContext, options: { readOnly: boolean } = { readOnly: false }): Router {
@@ -120,10 +88,8 @@ export function apiV1Router(app: AppContext, options: { readOnly: boolean } = { 
   r.post('/predict/:name', async (req, res) => {
     try {
       const name = modelName(req);
-      const body = parsePredictBody(jsonBody(req));
-      const options = { version: typeof req.query.version === 'string' ? req.query.version : body.version, routingKey: routingKey(req) };
-      if ('rows' in body) res.json(batchAnswer(await app.serving.predictBatch(name, body.rows, options)));
-      else res.json(predictionAnswer(await app.serving.predict(name, body.features, options)));
+      const version = typeof req.query.version === 'string' ? req.query.version : undefined;
+      res.json(await scorePredict(app, name, jsonBody(req), { version, routingKey: routingKey(req) }));
     } catch (e) {
       sendError(res, e, app);
     }
@@ -162,16 +128,8 @@ function invocationsHandler(app: AppContext) {
   return async (req: Request, res: Response) => {
     try {
       const name = modelName(req);
-      const rows = invocationRows(parseInvocation(jsonBody(req)));
-      const n = isFeatureTable(rows) ? rows.data.length : rows.length;
-      if (!n) throw new DomainError('invalid_argument', 'no rows to score.');
-      if (n > MAX_REST_ROWS) throw new DomainError('invalid_argument', `at most ${MAX_REST_ROWS} rows per request; got ${n}.`);
       const version = typeof req.query.version === 'string' ? req.query.version : undefined;
-      const b = await app.serving.predictBatch(name, rows, { version, routingKey: routingKey(req) });
-      const predictions = b.probabilities
-        ? b.predictions.map((label, i) => ({ label, probabilities: Object.fromEntries(Object.entries(b.probabilities!).map(([k, p]) => [k, p[i]])) }))
-        : b.predictions;
-      res.json({ predictions });
+      res.json(await scoreInvocation(app, name, jsonBody(req), { version, routingKey: routingKey(req) }));
     } catch (e) {
       sendError(res, e, app);
     }

@@ -4,13 +4,14 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { AppContext } from '../context.js';
 import { createMcpServer, type Caller } from '../mcp/server.js';
 import { markProtoFree } from '../proto-key.js';
-import { doneOrAfter } from '../timing.js';
 import { VERSION } from '../version.js';
-import { Authenticator, bearerAuth, hostCheck, originCheck, protectedResourceMetadata } from './auth.js';
+import { Authenticator, bearerAuth, hostCheck, hostChecker, originCheck, protectedResourceMetadata } from './auth.js';
+import { Drain, DRAIN_MS, SETTLE_MS } from './drain.js';
 import { OAuthVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { isMcpPath, restError, rpcError } from './responses.js';
 import { apiV1Router, invocationsRouter } from './rest.js';
+import { restFastPath } from './rest-fast.js';
 import { McpSessions } from './sessions.js';
 import { signInThrough, statusPage } from './status-page.js';
 import { TokenRegistry } from './tokens.js';
@@ -29,6 +30,7 @@ export interface RunningHttpServer {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
 export const BODY_LIMIT = '4mb';
+const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 const TOO_LARGE = 'Request body over 4 MiB: send fewer rows per request (split a batch), or a CSV file by path for drift references';
 const MAX_BATCH = 100;
 
@@ -74,7 +76,8 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   // No ETag: it hashes every body (a sha1 of each scoring answer) for conditional GETs that
   // nothing here serves; the status page and OpenAPI document are small.
   web.set('etag', false);
-  web.use(hostCheck(allowedHosts));
+  const checkHost = hostChecker(allowedHosts);
+  web.use(hostCheck(checkHost));
   // Public metadata, readable from any origin (a browser-based MCP client discovers the issuer here).
   if (verifier && config.oauth) web.use(protectedResourceMetadata(verifier, config.oauth.scopes));
   web.use(originCheck(allowedHosts));
@@ -176,9 +179,13 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   // timeouts, which Node only checks every connectionsCheckingInterval (30 s by default, read
   // once when the server starts listening): check often enough that a short timeout holds.
   const { httpHeadersTimeoutMs: headersTimeout, httpRequestTimeoutMs: requestTimeout } = config;
+  // Scoring requests are answered on plain node:http ahead of Express when they can be answered alike (rest-fast.ts).
+  const fast = restFastPath(app, { checkHost, allowedHosts, auth, drain, limit: BODY_LIMIT_BYTES });
   const server: Server = createServer(
     { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.min(headersTimeout, requestTimeout) / 4) },
-    web,
+    (req, res) => {
+      if (!fast(req, res)) void web(req, res);
+    },
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -217,55 +224,4 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
       await closed;
     },
   };
-}
-
-/** How long a shutdown waits for calls under way (with serving's own wait, the CLI exits within 5 s in all). */
-const DRAIN_MS = 2500;
-/**
- * How long a shutdown keeps answering 503 (with Connection: close) before it stops listening,
- * even with nothing under way: a client looping on a keep-alive connection gets the 503 and
- * closes it, instead of a reset from a socket closed just as it sent a request on it.
- */
-const GRACE_MS = 250;
-/** After the port closes, how long connections accepted just before may still send a request (and get the 503). */
-const SETTLE_MS = 100;
-
-/**
- * Requests under way, for a shutdown that lets them finish. The MCP GET stream is left out: it
- * stays open for as long as its session does. While draining, new requests get a 503.
- */
-class Drain {
-  private readonly inFlight = new Set<Response>();
-  private draining = false;
-  private idle: (() => void) | null = null;
-
-  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
-    if (this.draining) {
-      res.setHeader('Connection', 'close');
-      const message = 'server shutting down; retry against another instance or after it restarts';
-      if (isMcpPath(req)) rpcError(res, 503, -32000, message);
-      else restError(res, 503, 'TEMPORARILY_UNAVAILABLE', message);
-      return;
-    }
-    if (req.method === 'GET' && isMcpPath(req)) return next();
-    this.inFlight.add(res);
-    res.once('close', () => {
-      this.inFlight.delete(res);
-      if (this.inFlight.size === 0) this.idle?.();
-    });
-    next();
-  };
-
-  /**
-   * Refuses new requests (503, Connection: close) and resolves once those under way are done and
-   * GRACE_MS have passed, or after `ms`. The answers still to come close their connections too.
-   */
-  async finish(ms: number): Promise<void> {
-    this.draining = true;
-    for (const res of this.inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
-    const started = Date.now();
-    if (this.inFlight.size > 0) await doneOrAfter(ms, (done) => (this.idle = done));
-    const grace = Math.min(GRACE_MS, ms) - (Date.now() - started);
-    if (grace > 0) await new Promise((resolve) => setTimeout(resolve, grace).unref());
-  }
 }

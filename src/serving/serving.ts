@@ -17,6 +17,7 @@ import { ModelProcessError, ModelRunFailure } from './model-host.js';
 import { limitAdvice, ModelLimitError } from './model-limits.js';
 import { ModelLoadError } from './model-pool.js';
 import { RowValueError, type BatchOutput, type PredictionValue } from './outputs.js';
+import { RunCoalescer } from './run-coalescer.js';
 import { rowOf, runBatch } from './runner.js';
 import { onnxruntimeMessage } from './runtime.js';
 import { CacheHitWatch } from './cache-watch.js';
@@ -161,8 +162,14 @@ export class ServingService {
   private readonly unraised = new Set<string>();
   private readonly alertTimer: NodeJS.Timeout;
   private readonly cacheWatch: CacheHitWatch;
+  private readonly runs: RunCoalescer;
 
   constructor(private readonly deps: ServingDeps) {
+    this.runs = new RunCoalescer(
+      (version, matrix, n, k, requests) => deps.sessions.use(servedArtifact(version).sha256, (session) => runBatch(session, version, matrix, n, k), requests),
+      // Whatever a request's rows cannot cause alone is everyone's: a load, a process that died, a time limit.
+      (e) => e instanceof ModelLoadError || e instanceof ModelProcessError || (e instanceof ModelLimitError && (e.limit === 'run_time' || e.limit === 'load_time')),
+    );
     this.random = deps.random ?? Math.random;
     this.cacheWatch = new CacheHitWatch(() => deps.sessions.snapshot(), { windowMs: deps.alertWindowMs, minLookups: deps.alertMinRequests, threshold: deps.alertCacheHitRate });
     this.alertTimer = setInterval(() => void this.checkAlerts(), 1000).unref();
@@ -229,7 +236,7 @@ export class ServingService {
     if (!n) throw new DomainError('invalid_argument', 'rows is empty: give at least one row of features.');
     const state = await this.routeState(name);
     const groups = new Map<string, { version: ModelVersion; indices: number[] }>();
-    const routedVersions: string[] = new Array(n);
+    const routedVersions = new Array<string>(n);
     try {
       // One route for every row when nothing varies per row: a version asked for, a routing key
       // under sticky routing (random routing ignores keys), or a split with a single version
@@ -251,7 +258,7 @@ export class ServingService {
       throw e;
     }
 
-    const predictions: PredictionValue[] = new Array(n);
+    const predictions = new Array<PredictionValue>(n);
     let probabilities: Record<string, number[]> | null = null;
     const outputs: Array<{ version: ModelVersion; matrix: Float64Array; width: number; output: BatchOutput; indices: number[] }> = [];
     try {
@@ -522,7 +529,7 @@ export class ServingService {
   /** Runs n rows on a version; `rowName(r)` names row r of them in an error (its number in a batch). */
   private async run(version: ModelVersion, matrix: Float64Array, n: number, k: number, rowName: (r: number) => string = () => ''): Promise<BatchOutput> {
     try {
-      return await this.deps.sessions.use(servedArtifact(version).sha256, (session) => runBatch(session, version, matrix, n, k));
+      return await this.runs.run(version, matrix, n, k);
     } catch (e) {
       if (e instanceof RowValueError) throw new DomainError('invalid_argument', `${rowName(e.row)}${version.name} ${version.version}: ${e.detail}`);
       throw this.servingFailure(version, e);

@@ -51,9 +51,12 @@ export class SessionCache {
     this.sweep = setInterval(() => this.expire(this.clock()), Math.min(ttlMs, 60_000)).unref();
   }
 
-  /** Runs `fn` with the model, keeping it (even if evicted meanwhile) until `fn` settles. */
-  async use<T>(key: string, fn: (session: ModelSession) => Promise<T>): Promise<T> {
-    const entry = this.entry(key);
+  /**
+   * Runs `fn` with the model, keeping it (even if evicted meanwhile) until `fn` settles. `lookups`:
+   * the calls this one use serves (a run shared by several requests counts as each of them).
+   */
+  async use<T>(key: string, fn: (session: ModelSession) => Promise<T>, lookups = 1): Promise<T> {
+    const entry = this.entry(key, lookups);
     entry.inflight++;
     try {
       return await fn(entry.session);
@@ -100,19 +103,21 @@ export class SessionCache {
     this.entries.clear();
   }
 
-  private entry(key: string): Entry {
+  private entry(key: string, lookups = 1): Entry {
     const now = this.clock();
     this.expire(now);
     const hit = this.entries.get(key);
     if (hit) {
-      this.counts.hits++;
+      this.counts.hits += lookups;
       hit.lastUsed = now;
       // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
       this.entries.delete(key);
       this.entries.set(key, hit);
       return hit;
     }
+    // The first lookup misses; the others of a shared run would have found the entry it made.
     this.counts.misses++;
+    this.counts.hits += lookups - 1;
     const pool = this.pool;
     const entry: Entry = { session: { run: (feeds, fetches) => pool.run(key, feeds, fetches) }, lastUsed: now, inflight: 0, evicted: false };
     this.entries.set(key, entry);

@@ -48,6 +48,15 @@ describe('SessionCache over model processes', () => {
     await sessions.close();
   });
 
+  it('counts a run shared by several requests as a lookup of each: the first a miss, the rest hits', async () => {
+    const { sessions } = cache(5, 60_000, () => 0);
+    await sessions.use('a', run, 3);
+    expect(sessions.snapshot()).toMatchObject({ misses: 1, hits: 2 });
+    await sessions.use('a', run, 4);
+    expect(sessions.snapshot()).toMatchObject({ misses: 1, hits: 6 });
+    await sessions.close();
+  });
+
   it('evicts the least recently used past its size, and releases a model in use only when its run ends', async () => {
     let now = 0;
     const { sessions, pool, reads } = cache(2, 60_000, () => now);
