@@ -19,7 +19,9 @@ function throwingModule(file: string): string {
   const what = path.relative(path.join(root, 'node_modules'), file);
   // A factory (createX) answers the throwing function, so that only a call of what it makes fails.
   const stub = (n: string) => `export const ${n} = ${n.startsWith('create') ? '() => unavailable' : 'unavailable'};`;
-  return [`const unavailable = () => { throw new Error(${JSON.stringify(`${what} is left out of the dashboard build`)}); };`, ...[...names].map(stub)].join('\n');
+  return [`const unavailable = () => { throw new Error(${JSON.stringify(`${what} is left out of the dashboard build`)}); };`, ...[...names].map(stub)].join(
+    '\n',
+  );
 }
 
 /**

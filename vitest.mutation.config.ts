@@ -9,8 +9,20 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/registry/**/*.test.ts', 'test/serving/**/*.test.ts', 'test/monitoring/**/*.test.ts', 'test/mcp/**/*.test.ts', 'test/http/**/*.test.ts', 'test/files.test.ts'],
-    exclude: ['test/registry/artifacts-s3.test.ts', 'test/serving/onnx-hostile.test.ts', 'test/monitoring/alert-delivery.test.ts', 'test/monitoring/drift-threads.test.ts'],
+    include: [
+      'test/registry/**/*.test.ts',
+      'test/serving/**/*.test.ts',
+      'test/monitoring/**/*.test.ts',
+      'test/mcp/**/*.test.ts',
+      'test/http/**/*.test.ts',
+      'test/files.test.ts',
+    ],
+    exclude: [
+      'test/registry/artifacts-s3.test.ts',
+      'test/serving/onnx-hostile.test.ts',
+      'test/monitoring/alert-delivery.test.ts',
+      'test/monitoring/drift-threads.test.ts',
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     env: { ORT_DISABLE_TELEMETRY: '1', LOG_LEVEL: 'silent' },

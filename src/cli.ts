@@ -52,7 +52,11 @@ async function serve(options: ServeOptions): Promise<void> {
 
   if (options.http) {
     const http = await startHttpServer(app, { host: options.host, port: options.port, readOnly });
-    const required = config.oauth ? ` (OAuth access tokens from ${config.oauth.issuer}${config.token || config.tokensFile ? ', or a configured token' : ''})` : config.token || config.tokensFile ? ' (bearer token required)' : '';
+    const required = config.oauth
+      ? ` (OAuth access tokens from ${config.oauth.issuer}${config.token || config.tokensFile ? ', or a configured token' : ''})`
+      : config.token || config.tokensFile
+        ? ' (bearer token required)'
+        : '';
     process.stderr.write(`mlops-mcp ${VERSION} listening on ${http.url}/mcp${required}\n`);
     closeTransport = () => http.close();
   } else {

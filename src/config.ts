@@ -12,12 +12,15 @@ const booleanFlag = z
   .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 
 const positiveInt = (what: string) =>
-  z.coerce.number({ message: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be greater than 0`);
+  z.coerce
+    .number({ message: `${what} must be a number` })
+    .int(`${what} must be a whole number`)
+    .positive(`${what} must be greater than 0`);
 
-const positiveNumber = (what: string) =>
-  z.coerce.number({ message: `${what} must be a number` }).positive(`${what} must be greater than 0`);
+const positiveNumber = (what: string) => z.coerce.number({ message: `${what} must be a number` }).positive(`${what} must be greater than 0`);
 
-const scopeName = (what: string) => z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/, `${what} must be one OAuth scope: printable characters without spaces, quotes or backslashes`);
+const scopeName = (what: string) =>
+  z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/, `${what} must be one OAuth scope: printable characters without spaces, quotes or backslashes`);
 
 /** Asymmetric JWS algorithms (RFC 7518, RFC 8037): what access tokens may be signed with. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -37,25 +40,36 @@ export const configSchema = z.object({
     .string()
     .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\S*)?$/, 'MLOPS_MCP_ARTIFACTS_URL must be s3://bucket or s3://bucket/prefix')
     .optional()
-    .describe('S3-compatible object storage shared by every server for ONNX artifacts (endpoint and credentials from the AWS SDK\'s variables, e.g. AWS_ENDPOINT_URL); MLOPS_MCP_HOME/artifacts is then a verified cache'),
-  MLOPS_MCP_DATABASE_POOL_SIZE: positiveInt('MLOPS_MCP_DATABASE_POOL_SIZE').max(200).default(10).describe('Connections to PostgreSQL each server keeps at most (the prediction log writer and the change listener use one more each)'),
+    .describe(
+      "S3-compatible object storage shared by every server for ONNX artifacts (endpoint and credentials from the AWS SDK's variables, e.g. AWS_ENDPOINT_URL); MLOPS_MCP_HOME/artifacts is then a verified cache",
+    ),
+  MLOPS_MCP_DATABASE_POOL_SIZE: positiveInt('MLOPS_MCP_DATABASE_POOL_SIZE')
+    .max(200)
+    .default(10)
+    .describe('Connections to PostgreSQL each server keeps at most (the prediction log writer and the change listener use one more each)'),
   MLOPS_MCP_ALLOWED_DIRS: z
     .string()
     .optional()
-    .describe("':'-separated directories that file arguments (artifact_path, csv_path) may reach; default: $MLOPS_MCP_HOME/imports (created) and the package's fixtures/"),
+    .describe(
+      "':'-separated directories that file arguments (artifact_path, csv_path) may reach; default: $MLOPS_MCP_HOME/imports (created) and the package's fixtures/",
+    ),
   MLOPS_MCP_TOKEN: z.string().min(16, 'MLOPS_MCP_TOKEN must be at least 16 characters').optional().describe('Bearer token required on /mcp when set'),
   MLOPS_MCP_ALLOWED_HOSTS: z
     .string()
     .optional()
     .describe("','-separated Host header names accepted over HTTP; default: loopback names, plus the bind address when it is not loopback"),
-  MLOPS_MCP_TOKENS_FILE: z
-    .string()
-    .optional()
-    .describe('JSON file of named tokens with roles (read, operate, admin); see README, "Who may do what"'),
-  MLOPS_MCP_APPROVAL: z.enum(['off', 'elicit']).default('off').describe('elicit: changes that reach production need a person\'s approval through MCP elicitation'),
-  MLOPS_MCP_APPROVAL_TIMEOUT_SECONDS: positiveInt('MLOPS_MCP_APPROVAL_TIMEOUT_SECONDS').default(300).describe('An approval request unanswered this long counts as declined'),
+  MLOPS_MCP_TOKENS_FILE: z.string().optional().describe('JSON file of named tokens with roles (read, operate, admin); see README, "Who may do what"'),
+  MLOPS_MCP_APPROVAL: z
+    .enum(['off', 'elicit'])
+    .default('off')
+    .describe("elicit: changes that reach production need a person's approval through MCP elicitation"),
+  MLOPS_MCP_APPROVAL_TIMEOUT_SECONDS: positiveInt('MLOPS_MCP_APPROVAL_TIMEOUT_SECONDS')
+    .default(300)
+    .describe('An approval request unanswered this long counts as declined'),
   MLOPS_MCP_READ_ONLY: booleanFlag.default(false).describe('Serve only read tools'),
-  MLOPS_MCP_SESSION_IDLE_SECONDS: positiveInt('MLOPS_MCP_SESSION_IDLE_SECONDS').default(1800).describe('Idle HTTP MCP sessions are closed after this many seconds'),
+  MLOPS_MCP_SESSION_IDLE_SECONDS: positiveInt('MLOPS_MCP_SESSION_IDLE_SECONDS')
+    .default(1800)
+    .describe('Idle HTTP MCP sessions are closed after this many seconds'),
   MLOPS_MCP_MAX_SESSIONS: positiveInt('MLOPS_MCP_MAX_SESSIONS').default(100).describe('Open HTTP MCP sessions allowed at once'),
   MLOPS_MCP_SESSION_RECLAIM_SECONDS: positiveInt('MLOPS_MCP_SESSION_RECLAIM_SECONDS')
     .default(60)
@@ -71,63 +85,98 @@ export const configSchema = z.object({
   MODEL_THREADS: positiveInt('MODEL_THREADS')
     .max(64)
     .default(1)
-    .describe('onnxruntime intra-op threads per session; 1 keeps one run on its model process\'s thread (onnxruntime\'s own default spins a thread per core)'),
+    .describe("onnxruntime intra-op threads per session; 1 keeps one run on its model process's thread (onnxruntime's own default spins a thread per core)"),
   MODEL_PROCESSES: positiveInt('MODEL_PROCESSES')
     .max(64)
     .default(2)
     .describe('Processes that run models (each loads the models it runs); one model runs in all but one of them at most, so a slow one cannot hold every run'),
   MODEL_RUN_TIMEOUT_MS: positiveInt('MODEL_RUN_TIMEOUT_MS')
     .default(10_000)
-    .describe('A model run (a predict, a batch\'s run of one version, a health probe, registration\'s run on zeros) past this many ms is stopped: the call fails and its model process is replaced'),
+    .describe(
+      "A model run (a predict, a batch's run of one version, a health probe, registration's run on zeros) past this many ms is stopped: the call fails and its model process is replaced",
+    ),
   MODEL_LOAD_TIMEOUT_MS: positiveInt('MODEL_LOAD_TIMEOUT_MS')
     .default(30_000)
     .describe('Loading a model (to serve it, or to check it at registration) past this many ms is stopped the same way'),
   MODEL_MEMORY_MB: positiveInt('MODEL_MEMORY_MB')
     .min(128, 'MODEL_MEMORY_MB must be at least 128: Node and onnxruntime take about 100 MiB of it before any model')
     .default(1024)
-    .describe('Memory each model process may allocate (its data segment, RLIMIT_DATA, on Linux): its models, every tensor of a run, ~100 MiB of Node and onnxruntime; registration refuses a model that needs more to load or to run on one row'),
-  MODEL_MAX_OUTPUT_MB: positiveInt('MODEL_MAX_OUTPUT_MB')
-    .default(64)
-    .describe('The outputs of one model run, together, in MiB; a run that answers more fails'),
+    .describe(
+      'Memory each model process may allocate (its data segment, RLIMIT_DATA, on Linux): its models, every tensor of a run, ~100 MiB of Node and onnxruntime; registration refuses a model that needs more to load or to run on one row',
+    ),
+  MODEL_MAX_OUTPUT_MB: positiveInt('MODEL_MAX_OUTPUT_MB').default(64).describe('The outputs of one model run, together, in MiB; a run that answers more fails'),
   MLOPS_MCP_MAX_MODEL_MB: positiveInt('MLOPS_MCP_MAX_MODEL_MB')
     .max(2047, 'MLOPS_MCP_MAX_MODEL_MB may not exceed 2047: protobuf, and so ONNX, holds at most 2 GiB in one file')
     .default(2047)
     .describe('Largest model register_model makes self-contained from external data (the .onnx file with its data files inlined), in MiB'),
-  PREDICTION_LOG_FLUSH_MS: positiveInt('PREDICTION_LOG_FLUSH_MS').default(200).describe('Pending predictions are written to SQLite this often (a crash loses at most one interval)'),
-  PREDICTION_LOG_MAX_ROWS: positiveInt('PREDICTION_LOG_MAX_ROWS').default(1_000_000).describe('The prediction log keeps the newest this many predictions (oldest requests deleted first, a batch as a whole)'),
+  PREDICTION_LOG_FLUSH_MS: positiveInt('PREDICTION_LOG_FLUSH_MS')
+    .default(200)
+    .describe('Pending predictions are written to SQLite this often (a crash loses at most one interval)'),
+  PREDICTION_LOG_MAX_ROWS: positiveInt('PREDICTION_LOG_MAX_ROWS')
+    .default(1_000_000)
+    .describe('The prediction log keeps the newest this many predictions (oldest requests deleted first, a batch as a whole)'),
   PREDICTION_LOG_MAX_AGE_DAYS: positiveNumber('PREDICTION_LOG_MAX_AGE_DAYS').default(30).describe('Logged predictions older than this are deleted'),
   ALERT_WINDOW_SECONDS: positiveInt('ALERT_WINDOW_SECONDS').default(300).describe('Window over which error rate and p95 latency are checked for alerts'),
   ALERT_MIN_REQUESTS: positiveInt('ALERT_MIN_REQUESTS').default(20).describe('Requests a model needs in the window before error-rate and latency alerts apply'),
-  ALERT_ERROR_RATE: positiveNumber('ALERT_ERROR_RATE').max(1, 'ALERT_ERROR_RATE is a fraction between 0 and 1').default(0.05).describe('Error rate above which high_error_rate (critical) is raised'),
+  ALERT_ERROR_RATE: positiveNumber('ALERT_ERROR_RATE')
+    .max(1, 'ALERT_ERROR_RATE is a fraction between 0 and 1')
+    .default(0.05)
+    .describe('Error rate above which high_error_rate (critical) is raised'),
   ALERT_P95_LATENCY_MS: positiveNumber('ALERT_P95_LATENCY_MS').default(100).describe('p95 latency above which high_latency (warning) is raised'),
   ALERT_PERFORMANCE_DROP: positiveNumber('ALERT_PERFORMANCE_DROP')
     .max(1, 'ALERT_PERFORMANCE_DROP is a fraction between 0 and 1')
     .default(0.02)
     .describe('A version metric this fraction worse than its registered baseline raises performance_degradation (warning)'),
   ALERT_MIN_OUTCOMES: positiveInt('ALERT_MIN_OUTCOMES').default(100).describe('Outcomes a version needs before performance alerts apply'),
-  ALERT_OUTCOME_WINDOW: positiveInt('ALERT_OUTCOME_WINDOW').default(1000).describe("Each version's newest outcomes that alerts, health_check and /metrics judge"),
+  ALERT_OUTCOME_WINDOW: positiveInt('ALERT_OUTCOME_WINDOW')
+    .default(1000)
+    .describe("Each version's newest outcomes that alerts, health_check and /metrics judge"),
   ALERT_CACHE_HIT_RATE: positiveNumber('ALERT_CACHE_HIT_RATE')
     .max(1, 'ALERT_CACHE_HIT_RATE is a fraction between 0 and 1')
     .default(0.7)
     .describe('ONNX session cache hit rate over the alert window below which cache_hit_rate_low (warning) is raised'),
-  HEALTH_MIN_FREE_DISK_MB: positiveNumber('HEALTH_MIN_FREE_DISK_MB').default(500).describe('Free disk below which storage is degraded (unhealthy below a tenth of it)'),
-  MLFLOW_TRACKING_URI: z.url({ message: 'MLFLOW_TRACKING_URI must be an http(s) URL, e.g. http://127.0.0.1:5000' }).optional().describe('Mirror the registry into this MLflow server, and import from it'),
+  HEALTH_MIN_FREE_DISK_MB: positiveNumber('HEALTH_MIN_FREE_DISK_MB')
+    .default(500)
+    .describe('Free disk below which storage is degraded (unhealthy below a tenth of it)'),
+  MLFLOW_TRACKING_URI: z
+    .url({ message: 'MLFLOW_TRACKING_URI must be an http(s) URL, e.g. http://127.0.0.1:5000' })
+    .optional()
+    .describe('Mirror the registry into this MLflow server, and import from it'),
   MLFLOW_SYNC_INTERVAL_MS: positiveInt('MLFLOW_SYNC_INTERVAL_MS').default(2000).describe('How often pending changes are pushed to MLflow'),
-  MLOPS_MCP_ALERT_WEBHOOK_URL: z.url({ message: 'MLOPS_MCP_ALERT_WEBHOOK_URL must be an http(s) URL' }).optional().describe('POST every alert raised, as JSON, to this URL (through an outbox: in order, retried, never blocking a request)'),
-  MLOPS_MCP_ALERTMANAGER_URL: z.url({ message: 'MLOPS_MCP_ALERTMANAGER_URL must be an http(s) URL, e.g. http://alertmanager:9093' }).optional().describe('Post every alert raised to this Alertmanager (its v2 API), through the same outbox'),
-  MLOPS_MCP_ALERT_MIN_SEVERITY: z.enum(['info', 'warning', 'critical']).default('warning').describe('Alerts below this severity are not pushed (they are still kept and listed by get_alerts)'),
-  MLOPS_MCP_PUBLIC_URL: z.url({ message: 'MLOPS_MCP_PUBLIC_URL must be an http(s) URL, e.g. https://mlops.example.com' }).optional().describe("This server's base URL as people and clients reach it (links in pushed alerts); default http://<host>:<port> of the HTTP server"),
+  MLOPS_MCP_ALERT_WEBHOOK_URL: z
+    .url({ message: 'MLOPS_MCP_ALERT_WEBHOOK_URL must be an http(s) URL' })
+    .optional()
+    .describe('POST every alert raised, as JSON, to this URL (through an outbox: in order, retried, never blocking a request)'),
+  MLOPS_MCP_ALERTMANAGER_URL: z
+    .url({ message: 'MLOPS_MCP_ALERTMANAGER_URL must be an http(s) URL, e.g. http://alertmanager:9093' })
+    .optional()
+    .describe('Post every alert raised to this Alertmanager (its v2 API), through the same outbox'),
+  MLOPS_MCP_ALERT_MIN_SEVERITY: z
+    .enum(['info', 'warning', 'critical'])
+    .default('warning')
+    .describe('Alerts below this severity are not pushed (they are still kept and listed by get_alerts)'),
+  MLOPS_MCP_PUBLIC_URL: z
+    .url({ message: 'MLOPS_MCP_PUBLIC_URL must be an http(s) URL, e.g. https://mlops.example.com' })
+    .optional()
+    .describe("This server's base URL as people and clients reach it (links in pushed alerts); default http://<host>:<port> of the HTTP server"),
   MLOPS_MCP_OAUTH_ISSUER: z
     .url({ message: 'MLOPS_MCP_OAUTH_ISSUER must be the issuer URL of an OAuth 2.1 / OpenID authorization server, e.g. https://login.example.com' })
     .optional()
-    .describe("Accept access tokens from this authorization server on /mcp and the REST routes (an OAuth 2.1 resource server): tokens must be minted for <public URL>/mcp"),
+    .describe(
+      'Accept access tokens from this authorization server on /mcp and the REST routes (an OAuth 2.1 resource server): tokens must be minted for <public URL>/mcp',
+    ),
   MLOPS_MCP_OAUTH_SCOPE_READ: scopeName('MLOPS_MCP_OAUTH_SCOPE_READ').default('mlops:read').describe('The OAuth scope that grants the read role'),
   MLOPS_MCP_OAUTH_SCOPE_OPERATE: scopeName('MLOPS_MCP_OAUTH_SCOPE_OPERATE').default('mlops:operate').describe('The OAuth scope that grants the operate role'),
   MLOPS_MCP_OAUTH_SCOPE_ADMIN: scopeName('MLOPS_MCP_OAUTH_SCOPE_ADMIN').default('mlops:admin').describe('The OAuth scope that grants the admin role'),
   MLOPS_MCP_OAUTH_ALGORITHMS: z
     .string()
     .default(JWT_ALGORITHMS.join(','))
-    .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    )
     .refine((list) => list.length > 0 && list.every((a) => (JWT_ALGORITHMS as readonly string[]).includes(a)), {
       message: `MLOPS_MCP_OAUTH_ALGORITHMS must be ','-separated signature algorithms among ${JWT_ALGORITHMS.join(', ')} (never none, nor a shared-secret HS*)`,
     })
@@ -135,13 +184,20 @@ export const configSchema = z.object({
   MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID: z
     .string()
     .optional()
-    .describe("Opaque (non-JWT) access tokens are checked at the issuer's introspection endpoint (RFC 7662), authenticated as this client; unset: only JWT access tokens are accepted"),
-  MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET: z.string().optional().describe('The secret of MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID (HTTP Basic at the introspection endpoint)'),
+    .describe(
+      "Opaque (non-JWT) access tokens are checked at the issuer's introspection endpoint (RFC 7662), authenticated as this client; unset: only JWT access tokens are accepted",
+    ),
+  MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET: z
+    .string()
+    .optional()
+    .describe('The secret of MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID (HTTP Basic at the introspection endpoint)'),
   MLOPS_MCP_OAUTH_STATUS_PAGE_CLIENT_ID: z
     .string()
     .max(200)
     .optional()
-    .describe("A public client (PKCE, redirect URI <public URL>/) registered at the issuer for the status page's sign-in; unset: the page registers itself (dynamic client registration)"),
+    .describe(
+      "A public client (PKCE, redirect URI <public URL>/) registered at the issuer for the status page's sign-in; unset: the page registers itself (dynamic client registration)",
+    ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level (logs go to stderr)'),
 });
 
@@ -245,16 +301,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const introspectionId = raw.MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID;
   const introspectionSecret = raw.MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET;
   if ((introspectionId === undefined) !== (introspectionSecret === undefined)) {
-    throw new ConfigError('invalid configuration:\n  MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID and MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET: set both, or neither');
+    throw new ConfigError(
+      'invalid configuration:\n  MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID and MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET: set both, or neither',
+    );
   }
   const scopes = { read: raw.MLOPS_MCP_OAUTH_SCOPE_READ, operate: raw.MLOPS_MCP_OAUTH_SCOPE_OPERATE, admin: raw.MLOPS_MCP_OAUTH_SCOPE_ADMIN };
-  if (new Set(Object.values(scopes)).size !== 3) throw new ConfigError('invalid configuration:\n  MLOPS_MCP_OAUTH_SCOPE_READ, _OPERATE and _ADMIN: each role needs a scope of its own');
+  if (new Set(Object.values(scopes)).size !== 3)
+    throw new ConfigError('invalid configuration:\n  MLOPS_MCP_OAUTH_SCOPE_READ, _OPERATE and _ADMIN: each role needs a scope of its own');
   const home = path.resolve(cwd, raw.MLOPS_MCP_HOME);
   // Not the working directory by default: that is where .env files and the like live.
   const allowedDirs = raw.MLOPS_MCP_ALLOWED_DIRS
-    ? raw.MLOPS_MCP_ALLOWED_DIRS.split(':').filter(Boolean).map((d) => path.resolve(cwd, d))
+    ? raw.MLOPS_MCP_ALLOWED_DIRS.split(':')
+        .filter(Boolean)
+        .map((d) => path.resolve(cwd, d))
     : [path.join(home, IMPORTS_DIR), path.join(packageRoot, 'fixtures')];
-  const allowedHosts = raw.MLOPS_MCP_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean);
+  const allowedHosts = raw.MLOPS_MCP_ALLOWED_HOSTS?.split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   return {
     home,
     dbPath: path.join(home, 'registry.db'),

@@ -89,13 +89,23 @@ export async function createAppContext(config: Config, logger: Logger = createLo
   const checks = new ModelChecks(limits, config.modelThreads);
   const alerts = new AlertService(store.alerts);
   const mlflow = config.mlflowTrackingUri ? new MlflowClient({ trackingUri: config.mlflowTrackingUri }) : null;
-  const registry = new ModelRegistry({ store: store.registry, artifacts, checker: checks, allowedDirs: config.allowedDirs, maxModelBytes: config.maxModelBytes, mlflow });
-  const predictionLog = new PredictionLog({ sink: store.predictions.openSink(), logger }, {
-    flushMs: config.predictionLogFlushMs,
-    maxRows: config.predictionLogMaxRows,
-    maxAgeMs: config.predictionLogMaxAgeMs,
-    maxPending: 1_000_000,
+  const registry = new ModelRegistry({
+    store: store.registry,
+    artifacts,
+    checker: checks,
+    allowedDirs: config.allowedDirs,
+    maxModelBytes: config.maxModelBytes,
+    mlflow,
   });
+  const predictionLog = new PredictionLog(
+    { sink: store.predictions.openSink(), logger },
+    {
+      flushMs: config.predictionLogFlushMs,
+      maxRows: config.predictionLogMaxRows,
+      maxAgeMs: config.predictionLogMaxAgeMs,
+      maxPending: 1_000_000,
+    },
+  );
   const stats = new ServingStats(config.alertWindowMs);
   const metrics = new ServingMetrics(sessions);
   const serving = new ServingService({
@@ -116,7 +126,18 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     alertCacheHitRate: config.alertCacheHitRate,
     alertWindowMs: config.alertWindowMs,
   });
-  const mlflowSync = mlflow ? new MlflowSync({ outbox: store.outbox, leader: store.outboxLeader, registry: store.registry, drift: store.drift, artifacts, client: mlflow, logger, intervalMs: config.mlflowSyncIntervalMs }) : null;
+  const mlflowSync = mlflow
+    ? new MlflowSync({
+        outbox: store.outbox,
+        leader: store.outboxLeader,
+        registry: store.registry,
+        drift: store.drift,
+        artifacts,
+        client: mlflow,
+        logger,
+        intervalMs: config.mlflowSyncIntervalMs,
+      })
+    : null;
   mlflowSync?.start();
   const alertDelivery = new AlertDelivery({ store: store.deliveries, leader: store.deliveryLeader, senders, logger, intervalMs: 1000 });
   alertDelivery.start();
@@ -143,7 +164,12 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     watch: { drop: config.alertPerformanceDrop, minOutcomes: config.alertMinOutcomes, window: config.alertOutcomeWindow },
   });
   metrics.exportPerformance(async () =>
-    (await performance.watch.latest()).map((s) => ({ name: s.name, version: s.version, n: s.evaluation.n, values: Object.fromEntries(Object.entries(s.evaluation.values).map(([k, v]) => [k, v?.value])) })),
+    (await performance.watch.latest()).map((s) => ({
+      name: s.name,
+      version: s.version,
+      n: s.evaluation.n,
+      values: Object.fromEntries(Object.entries(s.evaluation.values).map(([k, v]) => [k, v?.value])),
+    })),
   );
   const health = new HealthService({
     database: store.database,

@@ -70,8 +70,16 @@ async function served(app: AppContext, name: string, version: string, rows: Arra
 
 export async function simulateHistory(app: AppContext, fixtures: string, who: Actor, now = Date.now()): Promise<void> {
   const random = seeded(SEED);
-  const [reference, current, games] = await Promise.all([table(fixtures, 'nba_points_reference.csv'), table(fixtures, 'nba_points_current.csv'), table(fixtures, 'nba_win_current.csv')]);
-  const rowsOf = (t: Table) => shuffled(t.features.map((features, i) => ({ features, target: t.targets[i], key: `game-${i}` })), random);
+  const [reference, current, games] = await Promise.all([
+    table(fixtures, 'nba_points_reference.csv'),
+    table(fixtures, 'nba_points_current.csv'),
+    table(fixtures, 'nba_win_current.csv'),
+  ]);
+  const rowsOf = (t: Table) =>
+    shuffled(
+      t.features.map((features, i) => ({ features, target: t.targets[i], key: `game-${i}` })),
+      random,
+    );
   const before = rowsOf(reference).slice(0, 1200);
   const after = rowsOf(current).slice(0, 900);
   const matches = rowsOf(games);
@@ -81,12 +89,14 @@ export async function simulateHistory(app: AppContext, fixtures: string, who: Ac
   const picker = pickerFor({ weights: split, routing: 'sticky', updatedAt: null });
 
   const slots = DAYS * SLOTS_PER_DAY;
-  const cut = <T>(rows: readonly T[], slot: number, of: number) => rows.slice(Math.floor((slot * rows.length) / of), Math.floor(((slot + 1) * rows.length) / of));
+  const cut = <T>(rows: readonly T[], slot: number, of: number) =>
+    rows.slice(Math.floor((slot * rows.length) / of), Math.floor(((slot + 1) * rows.length) / of));
   const shiftSlot = DAYS_BEFORE_SHIFT * SLOTS_PER_DAY;
   // A day's results arrive the next morning: recorded once a day per model, as a feed would.
   let day: Record<'nba_points' | 'nba_win_predictor', Outcome[]> = { nba_points: [], nba_win_predictor: [] };
   const recordDay = async () => {
-    for (const [name, outcomes] of Object.entries(day)) if (outcomes.length) await app.performance.record(name, { outcomes }, { ...who, reason: 'demo: the day\'s results' }, false);
+    for (const [name, outcomes] of Object.entries(day))
+      if (outcomes.length) await app.performance.record(name, { outcomes }, { ...who, reason: "demo: the day's results" }, false);
     day = { nba_points: [], nba_win_predictor: [] };
   };
   for (let slot = 0; slot < slots; slot++) {
@@ -104,5 +114,9 @@ export async function simulateHistory(app: AppContext, fixtures: string, who: Ac
   await app.predictionLog.flush();
 
   await app.drift.setReference('nba_points', { rows: reference.features }, { ...who, reason: 'demo: the training data of v1' });
-  await app.drift.detect('nba_points', { window: { sinceHours: (DAYS - DAYS_BEFORE_SHIFT) * 24 }, threshold: 0.05, correction: 'fdr', datasetDriftShare: 0.5 }, who.actor);
+  await app.drift.detect(
+    'nba_points',
+    { window: { sinceHours: (DAYS - DAYS_BEFORE_SHIFT) * 24 }, threshold: 0.05, correction: 'fdr', datasetDriftShare: 0.5 },
+    who.actor,
+  );
 }

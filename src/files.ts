@@ -18,7 +18,13 @@ async function checkAllowedFile(argument: string, requested: string, allowedDirs
   if (requested.includes('\0')) throw new DomainError('invalid_argument', `${argument} contains a NUL byte.`);
   const absolute = path.resolve(requested);
   const allowedReal = await realAllowedDirs(allowedDirs);
-  if (!isWithin(absolute, allowedDirs.map((d) => path.resolve(d))) && !isWithin(absolute, allowedReal)) {
+  if (
+    !isWithin(
+      absolute,
+      allowedDirs.map((d) => path.resolve(d)),
+    ) &&
+    !isWithin(absolute, allowedReal)
+  ) {
     throw notAllowed(argument, requested, allowedDirs);
   }
   let real: string;
@@ -50,7 +56,11 @@ export interface AllowedFile {
 export async function openAllowedFile(argument: string, requested: string, allowedDirs: readonly string[]): Promise<AllowedFile> {
   const { real, allowedReal } = await checkAllowedFile(argument, requested, allowedDirs);
   const handle = await openWithin(real, allowedReal, {
-    unopened: () => new DomainError('file_not_found', `${argument} "${requested}" could not be opened (it changed while being checked, or is not readable). Check the path and try again.`),
+    unopened: () =>
+      new DomainError(
+        'file_not_found',
+        `${argument} "${requested}" could not be opened (it changed while being checked, or is not readable). Check the path and try again.`,
+      ),
     notFile: () => new DomainError('invalid_argument', `${argument} "${requested}" is not a regular file.`),
     outside: () => notAllowed(argument, requested, allowedDirs),
   });

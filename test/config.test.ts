@@ -11,7 +11,14 @@ describe('configuration', () => {
     // Not the working directory (where .env files live): the home's imports/ and the demo fixtures.
     expect(c.allowedDirs).toEqual(['/srv/app/registry/imports', path.join(packageRoot, 'fixtures')]);
     expect(c.importsDir).toBe('/srv/app/registry/imports');
-    expect(c).toMatchObject({ readOnly: false, modelCacheSize: 50, modelCacheTtlMs: 3_600_000, alertErrorRate: 0.05, alertP95LatencyMs: 100, logLevel: 'info' });
+    expect(c).toMatchObject({
+      readOnly: false,
+      modelCacheSize: 50,
+      modelCacheTtlMs: 3_600_000,
+      alertErrorRate: 0.05,
+      alertP95LatencyMs: 100,
+      logLevel: 'info',
+    });
   });
 
   it('parses lists and flags', () => {
@@ -35,13 +42,22 @@ describe('configuration', () => {
   });
 
   it('treats an empty variable as unset', () => {
-    expect(loadConfig({ MLOPS_MCP_TOKEN: '', MODEL_CACHE_SIZE: '', MLOPS_MCP_ALLOWED_DIRS: '' }, '/w')).toMatchObject({ token: undefined, modelCacheSize: 50, allowedDirs: ['/w/registry/imports', path.join(packageRoot, 'fixtures')] });
+    expect(loadConfig({ MLOPS_MCP_TOKEN: '', MODEL_CACHE_SIZE: '', MLOPS_MCP_ALLOWED_DIRS: '' }, '/w')).toMatchObject({
+      token: undefined,
+      modelCacheSize: 50,
+      allowedDirs: ['/w/registry/imports', path.join(packageRoot, 'fixtures')],
+    });
   });
 
   it('turns on OAuth with an issuer, with the default scope names and asymmetric algorithms only', () => {
     expect(loadConfig({}).oauth).toBeNull();
     const c = loadConfig({ MLOPS_MCP_OAUTH_ISSUER: 'https://login.example.com' });
-    expect(c.oauth).toMatchObject({ issuer: 'https://login.example.com', scopes: { read: 'mlops:read', operate: 'mlops:operate', admin: 'mlops:admin' }, introspection: null, statusPageClientId: null });
+    expect(c.oauth).toMatchObject({
+      issuer: 'https://login.example.com',
+      scopes: { read: 'mlops:read', operate: 'mlops:operate', admin: 'mlops:admin' },
+      introspection: null,
+      statusPageClientId: null,
+    });
     expect(c.oauth?.algorithms).not.toContain('none');
     expect(c.oauth?.algorithms.some((a) => a.startsWith('HS'))).toBe(false);
     const bad = (env: Record<string, string>) => () => loadConfig({ MLOPS_MCP_OAUTH_ISSUER: 'https://login.example.com', ...env });
@@ -50,7 +66,13 @@ describe('configuration', () => {
     expect(bad({ MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID: 'mlops' })).toThrow(/set both, or neither/);
     expect(bad({ MLOPS_MCP_OAUTH_SCOPE_ADMIN: 'mlops:read' })).toThrow(/each role needs a scope of its own/);
     expect(bad({ MLOPS_MCP_OAUTH_SCOPE_READ: 'two words' })).toThrow(/MLOPS_MCP_OAUTH_SCOPE_READ must be one OAuth scope/);
-    expect(loadConfig({ MLOPS_MCP_OAUTH_ISSUER: 'https://login.example.com', MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID: 'mlops', MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET: 's' }).oauth?.introspection).toEqual({ clientId: 'mlops', clientSecret: 's' });
+    expect(
+      loadConfig({
+        MLOPS_MCP_OAUTH_ISSUER: 'https://login.example.com',
+        MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID: 'mlops',
+        MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET: 's',
+      }).oauth?.introspection,
+    ).toEqual({ clientId: 'mlops', clientSecret: 's' });
   });
 
   it('documents every variable in .env.example, and nothing else', () => {

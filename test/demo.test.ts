@@ -4,8 +4,19 @@ import { connect, ok, testApp } from './helpers.js';
 
 interface Performance {
   outcomes: number;
-  versions: Array<{ version: string; outcomes: number; series: Array<{ value: number | null }>; metrics: Record<string, { value: number } | null>; baseline: Array<{ metric: string; worse_by: number | null }> }>;
-  comparison: { control: string; since: string; variants: Array<{ version: string; outcomes: number; value: number }>; challengers: Array<{ version: string; verdict: string; p_value: number; outcomes_needed: number }> } | null;
+  versions: Array<{
+    version: string;
+    outcomes: number;
+    series: Array<{ value: number | null }>;
+    metrics: Record<string, { value: number } | null>;
+    baseline: Array<{ metric: string; worse_by: number | null }>;
+  }>;
+  comparison: {
+    control: string;
+    since: string;
+    variants: Array<{ version: string; outcomes: number; value: number }>;
+    challengers: Array<{ version: string; verdict: string; p_value: number; outcomes_needed: number }>;
+  } | null;
 }
 
 describe('the demo', () => {
@@ -31,7 +42,9 @@ describe('the demo', () => {
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       expect(mean(series.slice(-12))).toBeGreaterThan(mean(series.slice(0, 12)));
       expect(points.versions[0].baseline.find((b) => b.metric === 'mae')!.worse_by).toBeGreaterThan(0.02);
-      expect(alerts.alerts.filter((a) => a.name === 'nba_points').map((a) => a.type)).toEqual(expect.arrayContaining(['performance_degradation', 'feature_drift']));
+      expect(alerts.alerts.filter((a) => a.name === 'nba_points').map((a) => a.type)).toEqual(
+        expect.arrayContaining(['performance_degradation', 'feature_drift']),
+      );
       expect(drift.drifted_features.length).toBeGreaterThan(0);
       expect(health.components.find((c) => c.name === 'model_performance')!.status).toBe('degraded');
       expect(took).toBeLessThan(15_000);

@@ -16,10 +16,20 @@ import { tempDir } from './helpers.js';
 const DEPLOY = path.join(packageRoot, 'deploy');
 const haproxy = spawnSync('haproxy', ['-v']).status === 0;
 const promtool = spawnSync('promtool', ['--version']).status === 0;
-if (!promtool && process.env.MLOPS_MCP_REQUIRE_PROMETHEUS === '1') throw new Error('MLOPS_MCP_REQUIRE_PROMETHEUS=1 but promtool is not installed (apt-get install prometheus)');
+if (!promtool && process.env.MLOPS_MCP_REQUIRE_PROMETHEUS === '1')
+  throw new Error('MLOPS_MCP_REQUIRE_PROMETHEUS=1 but promtool is not installed (apt-get install prometheus)');
 const known = new Set(Object.keys(configSchema.shape));
 /** The AWS SDK's own variables, which the S3 artifact store leaves to it. */
-const AWS = new Set(['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']);
+const AWS = new Set([
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_S3',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+]);
 
 type Doc = Record<string, unknown> & { kind?: string; metadata?: { name?: string }; data?: Record<string, string>; stringData?: Record<string, string> };
 
@@ -58,7 +68,18 @@ describe('deployment files', () => {
         }
       }
     }
-    expect(kinds.sort()).toEqual(['ConfigMap', 'ConfigMap', 'Deployment', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Secret', 'Service', 'Service', 'Service']);
+    expect(kinds.sort()).toEqual([
+      'ConfigMap',
+      'ConfigMap',
+      'Deployment',
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'PodDisruptionBudget',
+      'Secret',
+      'Service',
+      'Service',
+      'Service',
+    ]);
   });
 
   it('hand mlops-mcp only variables it reads (or the AWS SDK does)', () => {
@@ -69,7 +90,9 @@ describe('deployment files', () => {
   });
 
   it('probe the servers with a Host they accept, on routes that exist', () => {
-    const deployment = docs(path.join(DEPLOY, 'k8s', 'deployment.yaml'))[0] as { spec: { template: { spec: { containers: Array<Record<string, { httpGet: { path: string; httpHeaders: Array<{ name: string; value: string }> } }>> } } } };
+    const deployment = docs(path.join(DEPLOY, 'k8s', 'deployment.yaml'))[0] as {
+      spec: { template: { spec: { containers: Array<Record<string, { httpGet: { path: string; httpHeaders: Array<{ name: string; value: string }> } }>> } } };
+    };
     const container = deployment.spec.template.spec.containers[0];
     for (const probe of [container.readinessProbe, container.livenessProbe]) {
       expect(['/healthz', '/ping']).toContain(probe.httpGet.path);
@@ -78,7 +101,10 @@ describe('deployment files', () => {
   });
 
   it('build an image that runs the HTTP server as an unprivileged user', () => {
-    const lines = fs.readFileSync(path.join(DEPLOY, 'Dockerfile'), 'utf8').split('\n').filter((l) => l.trim() && !l.trimStart().startsWith('#'));
+    const lines = fs
+      .readFileSync(path.join(DEPLOY, 'Dockerfile'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.trimStart().startsWith('#'));
     const froms = lines.filter((l) => l.startsWith('FROM '));
     expect(froms).toHaveLength(2); // a build stage and a run stage
     const runStage = lines.slice(lines.lastIndexOf(froms[1]));
@@ -107,7 +133,11 @@ describe('Prometheus rules, Alertmanager configuration and the Grafana dashboard
   beforeAll(async () => {
     // Every optional part on, so every metric is registered: MLflow (unreachable: only its
     // outbox metrics matter here) and an alert receiver.
-    server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: path.join(tempDir(), 'home'), MLFLOW_TRACKING_URI: 'http://127.0.0.1:9', MLOPS_MCP_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook' });
+    server = await spawnHttp(['--demo'], {
+      MLOPS_MCP_HOME: path.join(tempDir(), 'home'),
+      MLFLOW_TRACKING_URI: 'http://127.0.0.1:9',
+      MLOPS_MCP_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook',
+    });
     const text = await (await fetch(`${server.url}/metrics`)).text();
     exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
   }, 60_000);
@@ -120,7 +150,9 @@ describe('Prometheus rules, Alertmanager configuration and the Grafana dashboard
 
   it('name only metrics /metrics exports, in every rule and every dashboard panel', () => {
     const rules = namesIn(fs.readFileSync(path.join(DEPLOY, 'prometheus', 'rules.yml'), 'utf8'));
-    const dashboard = JSON.parse(fs.readFileSync(path.join(DEPLOY, 'grafana', 'mlops-mcp.json'), 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+    const dashboard = JSON.parse(fs.readFileSync(path.join(DEPLOY, 'grafana', 'mlops-mcp.json'), 'utf8')) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
     const panels = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => namesIn(t.expr)));
     expect(rules.length).toBeGreaterThan(8);
     expect(panels.length).toBeGreaterThan(8);

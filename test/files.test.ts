@@ -25,7 +25,9 @@ describe('resolveAllowedFile (real files and symlinks)', () => {
 
   it('refuses ../ escapes and absolute paths outside, without reading them', async () => {
     const { allowed, outside } = layout();
-    await expect(resolveAllowedFile('artifact_path', path.join(allowed, '..', 'outside', 'secret.txt'), [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
+    await expect(resolveAllowedFile('artifact_path', path.join(allowed, '..', 'outside', 'secret.txt'), [allowed])).rejects.toMatchObject({
+      code: 'path_not_allowed',
+    });
     await expect(resolveAllowedFile('artifact_path', '/etc/passwd', [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
     const err = await resolveAllowedFile('artifact_path', path.join(outside, 'secret.txt'), [allowed]).catch((e: Error) => e);
     expect(String(err)).not.toContain('TOP SECRET');
@@ -58,7 +60,9 @@ describe('resolveAllowedFile (real files and symlinks)', () => {
     fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(allowed, 'link.onnx'));
     fs.symlinkSync(outside, path.join(allowed, 'dirlink'));
     await expect(resolveAllowedFile('artifact_path', path.join(allowed, 'link.onnx'), [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
-    await expect(resolveAllowedFile('artifact_path', path.join(allowed, 'dirlink', 'secret.txt'), [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
+    await expect(resolveAllowedFile('artifact_path', path.join(allowed, 'dirlink', 'secret.txt'), [allowed])).rejects.toMatchObject({
+      code: 'path_not_allowed',
+    });
   });
 
   it('follows a symlink that stays inside, and an allowed directory that is itself a symlink', async () => {

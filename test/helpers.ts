@@ -48,9 +48,11 @@ export const PREDICTION_LOG_TABLES = ['predictions', 'prediction_minutes', 'pred
 export function dumpTables(dbPath: string, exclude: readonly string[] = []): Record<string, unknown[]> {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
-    const tables = (db.prepare("SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND name IN (SELECT name FROM sqlite_master WHERE type = 'table') ORDER BY name").all() as Array<{ name: string; wr: number }>).filter(
-      (t) => !exclude.includes(t.name),
-    );
+    const tables = (
+      db
+        .prepare("SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND name IN (SELECT name FROM sqlite_master WHERE type = 'table') ORDER BY name")
+        .all() as Array<{ name: string; wr: number }>
+    ).filter((t) => !exclude.includes(t.name));
     // A WITHOUT ROWID table has no rowid: its primary key orders it.
     return Object.fromEntries(tables.map(({ name, wr }) => [name, db.prepare(`SELECT * FROM "${name}"${wr ? '' : ' ORDER BY rowid'}`).all()]));
   } finally {
@@ -61,7 +63,11 @@ export function dumpTables(dbPath: string, exclude: readonly string[] = []): Rec
 /** A digest of dumpTables: cheap to compare many times (deep equality of blob columns is slow). */
 export function dumpDigest(dbPath: string, exclude: readonly string[] = []): string {
   const json = JSON.stringify(dumpTables(dbPath, exclude), (_k, v: unknown) =>
-    v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' ? createHash('sha256').update(Buffer.from((v as { data: number[] }).data)).digest('hex') : v,
+    v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer'
+      ? createHash('sha256')
+          .update(Buffer.from((v as { data: number[] }).data))
+          .digest('hex')
+      : v,
   );
   return createHash('sha256').update(json).digest('hex');
 }
@@ -123,14 +129,27 @@ export interface LoggedPrediction {
 export function readPredictionLog(dbPath: string, where = '1'): LoggedPrediction[] {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
-    type Entry = { id: string; row_indices: Buffer | null; row_count: number; version: string | null; ok: number; width: number | null; features: Buffer | string | null; output: string | null; created_at: string };
+    type Entry = {
+      id: string;
+      row_indices: Buffer | null;
+      row_count: number;
+      version: string | null;
+      ok: number;
+      width: number | null;
+      features: Buffer | string | null;
+      output: string | null;
+      created_at: string;
+    };
     const entries = db.prepare(`SELECT * FROM predictions WHERE ${where} ORDER BY seq`).all() as Entry[];
     const out: LoggedPrediction[] = [];
     for (const e of entries) {
       const indices = e.row_indices ? Array.from({ length: e.row_indices.length / 4 }, (_, j) => e.row_indices!.readInt32LE(4 * j)) : null;
       const output = e.output ? (JSON.parse(e.output) as { predictions: Array<number | string>; probabilities: Record<string, number[]> | null }) : null;
       for (let j = 0; j < e.row_count; j++) {
-        const features = Buffer.isBuffer(e.features) && e.width ? Array.from({ length: e.width }, (_, i) => (e.features as Buffer).readDoubleLE(8 * (j * e.width! + i))) : null;
+        const features =
+          Buffer.isBuffer(e.features) && e.width
+            ? Array.from({ length: e.width }, (_, i) => (e.features as Buffer).readDoubleLE(8 * (j * e.width! + i)))
+            : null;
         out.push({
           id: indices ? `${e.id}:${indices[j]}` : e.id,
           version: e.version,

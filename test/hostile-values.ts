@@ -6,7 +6,19 @@ import { fc } from '@fast-check/vitest';
  * strings from empty to 1 MB with NUL and emoji, extreme numbers, deep nesting, and arrays at and
  * over the tools' limits.
  */
-export const hostileKey = fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', '', 'a\u0000b', '名前', '🙂', 'x'.repeat(300), '$ref', '../../etc');
+export const hostileKey = fc.constantFrom(
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  '',
+  'a\u0000b',
+  '名前',
+  '🙂',
+  'x'.repeat(300),
+  '$ref',
+  '../../etc',
+);
 export const hostileString = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
@@ -34,4 +46,3 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     ),
   ),
 })).value;
-

@@ -32,7 +32,18 @@ import { CLI, ROOT, callOk, cpuTicks, killChildren, memoryOf, median, progress, 
 const SIZES = (process.env.SIZES ?? '100000,1000000').split(',').filter(Boolean).map(Number);
 const RUNS = Number(process.env.RUNS ?? 5);
 const DECIMALS = process.env.DECIMALS ?? '6';
-const FEATURES = ['is_home', 'days_rest', 'season_avg_points', 'season_avg_rebounds', 'season_avg_assists', 'last5_avg_points', 'last5_avg_rebounds', 'last5_avg_assists', 'minutes_avg', 'opponent_def_rating'];
+const FEATURES = [
+  'is_home',
+  'days_rest',
+  'season_avg_points',
+  'season_avg_rebounds',
+  'season_avg_assists',
+  'last5_avg_points',
+  'last5_avg_rebounds',
+  'last5_avg_assists',
+  'minutes_avg',
+  'opponent_def_rating',
+];
 const LOG_ROWS = 100_000;
 /** predict over stdio: the bench's p99 limit (tools/bench, docs/performance.md). */
 const PREDICT_P99_LIMIT_MS = 3;
@@ -208,7 +219,18 @@ async function endToEnd(rows, pandas) {
   const env = { ...process.env, MLOPS_MCP_HOME: home, MLOPS_MCP_ALLOWED_DIRS: dir, LOG_LEVEL: 'warn' };
   const server = await stdioClient(CLI, ['serve', '--stdio', '--demo'], env);
   const { client } = server;
-  const out = { rows, csv_mb: round(bytes / 1e6, 1), runs, pandas: [], set_reference_ms: [], set_reference_cpu_ms: [], detect_csv_ms: [], detect_csv_cpu_ms: [], detect_log_ms: [], detect_log_cpu_ms: [] };
+  const out = {
+    rows,
+    csv_mb: round(bytes / 1e6, 1),
+    runs,
+    pandas: [],
+    set_reference_ms: [],
+    set_reference_cpu_ms: [],
+    detect_csv_ms: [],
+    detect_csv_cpu_ms: [],
+    detect_log_ms: [],
+    detect_log_cpu_ms: [],
+  };
   try {
     // A fresh server's first calls start its drift threads and compile their loops; Python's
     // first read_csv loads pandas' parser. One untimed round on the smallest files for both sides,
@@ -249,7 +271,10 @@ async function endToEnd(rows, pandas) {
 /** Logs LOG_ROWS predictions (batch_predict of the current CSV's rows), then times detect_drift over the last LOG_ROWS. */
 async function logWindow(client, pid, cur, runs) {
   const bar = progress(`detect_drift over the last ${LOG_ROWS} logged predictions`);
-  const lines = fs.readFileSync(cur, 'utf8').split('\n').slice(1, LOG_ROWS + 1);
+  const lines = fs
+    .readFileSync(cur, 'utf8')
+    .split('\n')
+    .slice(1, LOG_ROWS + 1);
   for (let i = 0; i < lines.length; i += 10_000) {
     const rows = lines.slice(i, i + 10_000).map((l) => l.split(',').slice(0, FEATURES.length).map(Number));
     await callOk(client, 'batch_predict', { name: 'nba_points', rows });
@@ -308,14 +333,20 @@ if (SIZES.length) {
 }
 result.load_at_end = os.loadavg().map((x) => round(x, 2));
 
-const lines = [`node ${result.node} · ${result.cpus} CPUs · pandas ${result.versions?.pandas ?? '–'} · scipy ${result.versions?.scipy ?? result.kernel?.scipy_version} · CSV numbers with ${DECIMALS} decimals · load average at start ${result.load_at_start.join(' ')}, at end ${result.load_at_end.join(' ')}`];
+const lines = [
+  `node ${result.node} · ${result.cpus} CPUs · pandas ${result.versions?.pandas ?? '–'} · scipy ${result.versions?.scipy ?? result.kernel?.scipy_version} · CSV numbers with ${DECIMALS} decimals · load average at start ${result.load_at_start.join(' ')}, at end ${result.load_at_end.join(' ')}`,
+];
 if (result.kernel) {
   const k = result.kernel;
   lines.push(
-    table('1. KS kernel, 10 features × 100 000 rows a side (median of 5)', ['what', 'ms', '× scipy'], [
-      [`scipy ${k.scipy_version} ks_2samp(method='auto')`, k.scipy_ms, 1],
-      ['mlops-mcp ksTwoSample (current side sorted)', k.ours_ms, k.scipy_ms / k.ours_ms],
-    ]),
+    table(
+      '1. KS kernel, 10 features × 100 000 rows a side (median of 5)',
+      ['what', 'ms', '× scipy'],
+      [
+        [`scipy ${k.scipy_version} ks_2samp(method='auto')`, k.scipy_ms, 1],
+        ['mlops-mcp ksTwoSample (current side sorted)', k.ours_ms, k.scipy_ms / k.ours_ms],
+      ],
+    ),
     `largest p-value difference: ${k.worst_abs_p_diff.toExponential(2)} absolute, ${k.worst_rel_p_diff.toExponential(2)} relative`,
   );
 }
@@ -329,23 +360,43 @@ for (const e of result.end_to_end) {
   e.ratio = pandasMs / det;
   const n = e.rows.toLocaleString('en-US');
   const runsOf = (a) => a.map((x) => x.toFixed(0)).join(' ');
-  rowsOut.push([`pandas.read_csv × 2 + ks_2samp × 10, ${n} rows`, pandasMs, med(e.pandas.map((p) => p.cpu_ms)), `read ${med(e.pandas.map((p) => p.read_ms)).toFixed(0)} + KS ${med(e.pandas.map((p) => p.ks_ms)).toFixed(0)}`, runsOf(e.pandas.map((p) => p.total_ms))]);
+  rowsOut.push([
+    `pandas.read_csv × 2 + ks_2samp × 10, ${n} rows`,
+    pandasMs,
+    med(e.pandas.map((p) => p.cpu_ms)),
+    `read ${med(e.pandas.map((p) => p.read_ms)).toFixed(0)} + KS ${med(e.pandas.map((p) => p.ks_ms)).toFixed(0)}`,
+    runsOf(e.pandas.map((p) => p.total_ms)),
+  ]);
   rowsOut.push([`detect_drift csv_path, ${n} rows`, det, med(e.detect_csv_cpu_ms), `pandas + scipy / this: ${e.ratio.toFixed(2)}×`, runsOf(e.detect_csv_ms)]);
   rowsOut.push([`set_drift_reference csv_path, ${n} rows`, e.set_reference_median_ms, med(e.set_reference_cpu_ms), '', runsOf(e.set_reference_ms)]);
   if (e.detect_log_ms?.length) {
     e.detect_log_median_ms = med(e.detect_log_ms);
-    rowsOut.push([`detect_drift window last_n ${LOG_ROWS.toLocaleString('en-US')}`, e.detect_log_median_ms, med(e.detect_log_cpu_ms), '', runsOf(e.detect_log_ms)]);
+    rowsOut.push([
+      `detect_drift window last_n ${LOG_ROWS.toLocaleString('en-US')}`,
+      e.detect_log_median_ms,
+      med(e.detect_log_cpu_ms),
+      '',
+      runsOf(e.detect_log_ms),
+    ]);
   }
 }
 if (rowsOut.length) {
   lines.push(
-    table('2. End to end: tool calls over stdio (median of the runs) beside pandas + scipy on the same files, interleaved; CPU: the whole process, all threads', ['what', 'median ms', 'CPU ms', 'note', 'runs ms'], rowsOut),
+    table(
+      '2. End to end: tool calls over stdio (median of the runs) beside pandas + scipy on the same files, interleaved; CPU: the whole process, all threads',
+      ['what', 'median ms', 'CPU ms', 'note', 'runs ms'],
+      rowsOut,
+    ),
   );
 }
 for (const e of result.end_to_end) {
-  lines.push(`${e.rows.toLocaleString('en-US')} rows (${e.csv_mb} MB a file): p-values against scipy's: ${e.worst_abs_p_diff.toExponential(2)} absolute, ${e.worst_rel_p_diff.toExponential(2)} relative; server peak RSS ${e.server_peak_rss_mib} MiB`);
+  lines.push(
+    `${e.rows.toLocaleString('en-US')} rows (${e.csv_mb} MB a file): p-values against scipy's: ${e.worst_abs_p_diff.toExponential(2)} absolute, ${e.worst_rel_p_diff.toExponential(2)} relative; server peak RSS ${e.server_peak_rss_mib} MiB`,
+  );
   const f = e.first_calls;
-  lines.push(`  untimed first round (${f.rows.toLocaleString('en-US')} rows) on this fresh server: set_drift_reference ${f.set_reference_ms.toFixed(0)} ms, detect_drift ${f.detect_csv_ms.toFixed(0)} ms; pandas + scipy ${f.pandas_ms.toFixed(0)} ms`);
+  lines.push(
+    `  untimed first round (${f.rows.toLocaleString('en-US')} rows) on this fresh server: set_drift_reference ${f.set_reference_ms.toFixed(0)} ms, detect_drift ${f.detect_csv_ms.toFixed(0)} ms; pandas + scipy ${f.pandas_ms.toFixed(0)} ms`,
+  );
   if (e.predict_during_check) {
     const p = e.predict_during_check;
     lines.push(

@@ -66,18 +66,31 @@ function requestOnce(port, method, route, body) {
 /** One MCP tools/call over a stateless-enough session: initialize once, then call. */
 async function mcpSession(port) {
   const post = (body, sid) =>
-    retried(() => new Promise((resolve, reject) => {
-      const data = JSON.stringify(body);
-      const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': Buffer.byteLength(data), ...(sid ? { 'mcp-session-id': sid } : {}) };
-      const req = http.request({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', agent, headers }, (res) => {
-        let out = '';
-        res.on('data', (d) => (out += d));
-        res.on('end', () => resolve({ sid: res.headers['mcp-session-id'], body: out }));
-      });
-      req.on('error', reject);
-      req.end(data);
-    }));
-  const init = await post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-hostile', version: '1' } } });
+    retried(
+      () =>
+        new Promise((resolve, reject) => {
+          const data = JSON.stringify(body);
+          const headers = {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'content-length': Buffer.byteLength(data),
+            ...(sid ? { 'mcp-session-id': sid } : {}),
+          };
+          const req = http.request({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', agent, headers }, (res) => {
+            let out = '';
+            res.on('data', (d) => (out += d));
+            res.on('end', () => resolve({ sid: res.headers['mcp-session-id'], body: out }));
+          });
+          req.on('error', reject);
+          req.end(data);
+        }),
+    );
+  const init = await post({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-hostile', version: '1' } },
+  });
   await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, init.sid);
   let id = 1;
   return async (name, args) => {
@@ -88,8 +101,17 @@ async function mcpSession(port) {
 }
 
 function startServer(buildRoot, home) {
-  const env = { ...process.env, MLOPS_MCP_HOME: home, MLOPS_MCP_ALLOWED_DIRS: `${path.join(root, 'fixtures')}:${tmp}`, MODEL_RUN_TIMEOUT_MS: '2000', LOG_LEVEL: 'error' };
-  const child = spawn(process.execPath, [path.join(buildRoot, 'dist/cli.js'), 'serve', '--http', '--demo', '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = {
+    ...process.env,
+    MLOPS_MCP_HOME: home,
+    MLOPS_MCP_ALLOWED_DIRS: `${path.join(root, 'fixtures')}:${tmp}`,
+    MODEL_RUN_TIMEOUT_MS: '2000',
+    LOG_LEVEL: 'error',
+  };
+  const child = spawn(process.execPath, [path.join(buildRoot, 'dist/cli.js'), 'serve', '--http', '--demo', '--port', '0'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.add(child);
   let err = '';
   return new Promise((resolve, reject) => {
@@ -162,7 +184,14 @@ async function scenario(server, label, hostile, parallel = 1) {
     scenario: label,
     healthz: { n: health.length, p50: pct(health, 0.5), p99: pct(health, 0.99), max: Math.max(...health) },
     predict: { n: predict.length, p50: pct(predict, 0.5), p99: pct(predict, 0.99), max: Math.max(...predict) },
-    hostile: { calls: outcomes.length, ms_p50: pct(outcomes.map((o) => o.ms), 0.5), error: outcomes.find((o) => o.error)?.error ?? null },
+    hostile: {
+      calls: outcomes.length,
+      ms_p50: pct(
+        outcomes.map((o) => o.ms),
+        0.5,
+      ),
+      error: outcomes.find((o) => o.error)?.error ?? null,
+    },
     peak_rss_mib: { server: Math.round(peak.server), model_process: Math.round(peak.models) },
   };
   process.stderr.write(`[hostile] ${label}: healthz p99 ${row.healthz.p99.toFixed(1)} ms, predict p99 ${row.predict.p99.toFixed(1)} ms\n`);
@@ -173,7 +202,10 @@ async function runBuild(buildRoot) {
   const home = fs.mkdtempSync(path.join(tmp, 'home-'));
   const server = await startServer(buildRoot, home);
   const call = await mcpSession(server.port);
-  for (const [name, file] of [['loop', path.join(HOSTILE, 'loop-from-input.onnx')], ['expand', path.join(HOSTILE, 'expand-from-input.onnx')]]) {
+  for (const [name, file] of [
+    ['loop', path.join(HOSTILE, 'loop-from-input.onnx')],
+    ['expand', path.join(HOSTILE, 'expand-from-input.onnx')],
+  ]) {
     const r = await call('register_model', { name, artifact_path: file });
     if (r.isError) throw new Error(`register ${name}: ${r.content[0].text}`);
   }
@@ -192,9 +224,16 @@ async function runBuild(buildRoot) {
 
 function table(label, rows) {
   const f = (x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 2 : 0) : '–');
-  const lines = [`## ${label}`, '', '| while | /healthz p50 / p99 / max ms | predict nba_points p50 / p99 / max ms | hostile calls (median ms) | peak RSS MiB: server / a model process |', '|---|---|---|---|---|'];
+  const lines = [
+    `## ${label}`,
+    '',
+    '| while | /healthz p50 / p99 / max ms | predict nba_points p50 / p99 / max ms | hostile calls (median ms) | peak RSS MiB: server / a model process |',
+    '|---|---|---|---|---|',
+  ];
   for (const r of rows) {
-    lines.push(`| ${r.scenario} | ${f(r.healthz.p50)} / ${f(r.healthz.p99)} / ${f(r.healthz.max)} | ${f(r.predict.p50)} / ${f(r.predict.p99)} / ${f(r.predict.max)} | ${r.hostile.calls} (${f(r.hostile.ms_p50)}) | ${r.peak_rss_mib.server} / ${r.peak_rss_mib.model_process || '–'} |`);
+    lines.push(
+      `| ${r.scenario} | ${f(r.healthz.p50)} / ${f(r.healthz.p99)} / ${f(r.healthz.max)} | ${f(r.predict.p50)} / ${f(r.predict.p99)} / ${f(r.predict.max)} | ${r.hostile.calls} (${f(r.hostile.ms_p50)}) | ${r.peak_rss_mib.server} / ${r.peak_rss_mib.model_process || '–'} |`,
+    );
   }
   return lines.join('\n');
 }

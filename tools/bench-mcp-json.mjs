@@ -51,7 +51,18 @@ const cpu = (pid) => {
   return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, clock ticks (100 a second on Linux) to ms
 };
 
-const features = { is_home: 1, days_rest: 1, season_avg_points: 4.7, season_avg_rebounds: 4, season_avg_assists: 2.6, last5_avg_points: 2.6, last5_avg_rebounds: 5.2, last5_avg_assists: 1.4, minutes_avg: 8, opponent_def_rating: 111.8 };
+const features = {
+  is_home: 1,
+  days_rest: 1,
+  season_avg_points: 4.7,
+  season_avg_rebounds: 4,
+  season_avg_assists: 2.6,
+  last5_avg_points: 2.6,
+  last5_avg_rebounds: 5.2,
+  last5_avg_assists: 1.4,
+  minutes_avg: 8,
+  opponent_def_rating: 111.8,
+};
 const call = (client) => client.callTool({ name: 'predict', arguments: { name: 'nba_points', features } });
 
 async function client(url) {
@@ -78,9 +89,11 @@ async function measure(server) {
   c0 = cpu(server.child.pid);
   const t0 = performance.now();
   let done = 0;
-  await Promise.all(many.map(async (c) => {
-    for (let i = 0; i < CALLS / 4; i++, done++) await call(c);
-  }));
+  await Promise.all(
+    many.map(async (c) => {
+      for (let i = 0; i < CALLS / 4; i++, done++) await call(c);
+    }),
+  );
   const seconds = (performance.now() - t0) / 1000;
   const concCpu = (cpu(server.child.pid) - c0) / done;
   await Promise.all([one, ...many].map((c) => c.close()));
@@ -98,12 +111,19 @@ for (let round = 0; round < 2; round++) {
   }
 }
 const mean = (rs, k) => rs.reduce((a, r) => a + r[k], 0) / rs.length;
-console.log(`MCP predict over Streamable HTTP, SDK client, ${CALLS} sequential calls + ${CALLS * 2} over 8 sessions per round, 2 rounds alternating; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `MCP predict over Streamable HTTP, SDK client, ${CALLS} sequential calls + ${CALLS * 2} over 8 sessions per round, 2 rounds alternating; load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 console.log('| answers | p50 ms | p99 ms | server CPU ms/call (1 client) | calls/s, 8 clients | server CPU ms/call (8 clients) |');
 console.log('|---|---|---|---|---|---|');
 for (const k of ['sse', 'json']) {
   const rs = results[k];
-  console.log(`| ${k === 'sse' ? 'SSE (default)' : 'JSON (enableJsonResponse)'} | ${mean(rs, 'p50').toFixed(3)} | ${mean(rs, 'p99').toFixed(2)} | ${mean(rs, 'seqCpuMs').toFixed(3)} | ${mean(rs, 'rps8').toFixed(0)} | ${mean(rs, 'concCpuMs').toFixed(3)} |`);
+  console.log(
+    `| ${k === 'sse' ? 'SSE (default)' : 'JSON (enableJsonResponse)'} | ${mean(rs, 'p50').toFixed(3)} | ${mean(rs, 'p99').toFixed(2)} | ${mean(rs, 'seqCpuMs').toFixed(3)} | ${mean(rs, 'rps8').toFixed(0)} | ${mean(rs, 'concCpuMs').toFixed(3)} |`,
+  );
 }
 console.log(JSON.stringify({ mcp_json_bench: results }));
 for (const s of [sse, json]) s.child.kill('SIGTERM');

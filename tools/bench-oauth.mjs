@@ -47,7 +47,11 @@ const opaqueIssuer = await startIssuer({ resource: `${base}/mcp`, users: PEOPLE,
 function authenticator(issuer, env = {}) {
   const config = loadConfig({ MLOPS_MCP_OAUTH_ISSUER: issuer.url, MLOPS_MCP_TOKEN: STATIC, ...env });
   const verifier = new OAuthVerifier(config.oauth, () => base, pino({ level: 'silent' }));
-  return new Authenticator(TokenRegistry.load(STATIC, undefined), { verifier, scopes: config.oauth.scopes, metadataUrl: () => `${base}/.well-known/oauth-protected-resource/mcp` });
+  return new Authenticator(TokenRegistry.load(STATIC, undefined), {
+    verifier,
+    scopes: config.oauth.scopes,
+    metadataUrl: () => `${base}/.well-known/oauth-protected-resource/mcp`,
+  });
 }
 
 async function timeEach(label, headers) {
@@ -70,7 +74,10 @@ async function timeEach(label, headers) {
 // ---------------------------------------------------------------- 1. in process
 const jwtAuth = authenticator(jwtIssuer);
 const jwt = await jwtIssuer.clientCredentialsToken(`${base}/mcp`, 'mlops:operate');
-const opaqueAuth = authenticator(opaqueIssuer, { MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID: INTROSPECTOR.client_id, MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET: INTROSPECTOR.client_secret });
+const opaqueAuth = authenticator(opaqueIssuer, {
+  MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID: INTROSPECTOR.client_id,
+  MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_SECRET: INTROSPECTOR.client_secret,
+});
 const opaque = await opaqueIssuer.clientCredentialsToken(`${base}/mcp`, 'mlops:operate');
 const fresh = [];
 for (let i = 0; i < MISSES + 500; i++) fresh.push(`Bearer ${await opaqueIssuer.clientCredentialsToken(`${base}/mcp`, 'mlops:operate')}`);
@@ -81,8 +88,16 @@ const inProcess = {
   // Each token once: the warm-up takes the first 500, the timed calls ask the issuer about the rest.
   'opaque, asked at the issuer': await timeEach('opaque asked', { auth: opaqueAuth, warm: fresh.slice(0, 500), list: fresh.slice(500), n: MISSES }),
 };
-results.authenticate_us = Object.fromEntries(Object.entries(inProcess).map(([k, s]) => [k, { n: s.n, p50: round(s.p50, 1), p99: round(s.p99, 1), mean: round(s.mean, 1) }]));
-console.log(table('1. Authenticator.authenticate, in process (µs)', ['token', 'n', 'p50', 'p99', 'mean'], Object.entries(inProcess).map(([k, s]) => [k, s.n, s.p50, s.p99, s.mean])));
+results.authenticate_us = Object.fromEntries(
+  Object.entries(inProcess).map(([k, s]) => [k, { n: s.n, p50: round(s.p50, 1), p99: round(s.p99, 1), mean: round(s.mean, 1) }]),
+);
+console.log(
+  table(
+    '1. Authenticator.authenticate, in process (µs)',
+    ['token', 'n', 'p50', 'p99', 'mean'],
+    Object.entries(inProcess).map(([k, s]) => [k, s.n, s.p50, s.p99, s.mean]),
+  ),
+);
 
 // ---------------------------------------------------------------- 2. over HTTP
 const server = await spawnHttp(CLI, ['serve', '--http', '--port', String(port), '--demo'], {
@@ -113,7 +128,13 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 const overHttp = Object.fromEntries(Object.entries(pings).map(([k, v]) => [k, summarize(v)]));
 results.ping_ms = Object.fromEntries(Object.entries(overHttp).map(([k, s]) => [k, { n: s.n, p50: round(s.p50), p99: round(s.p99), mean: round(s.mean) }]));
-console.log(table(`2. ping over /mcp, one session, sequential (ms; ${ROUNDS} alternating rounds of ${PINGS})`, ['token', 'n', 'p50', 'p99', 'mean'], Object.entries(overHttp).map(([k, s]) => [k, s.n, s.p50, s.p99, s.mean])));
+console.log(
+  table(
+    `2. ping over /mcp, one session, sequential (ms; ${ROUNDS} alternating rounds of ${PINGS})`,
+    ['token', 'n', 'p50', 'p99', 'mean'],
+    Object.entries(overHttp).map(([k, s]) => [k, s.n, s.p50, s.p99, s.mean]),
+  ),
+);
 
 for (const c of Object.values(clients)) await c.close();
 await stopPid(server.pid);

@@ -90,7 +90,8 @@ async function engine(name, env) {
     process.stderr.write(`${name}: 1. and 2. alone…\n`);
     const quiet = await round();
     // 3.: predict alone, then while 1. and 2. run again.
-    for (let i = 0; i < 500; i++) await callOk(probe.client, 'predict', { name: 'nba_points', version: 'v1', features: [1, 2, 24.1, 6.2, 5.0, 27.4, 5.8, 6.1, 34.5, 112.3] });
+    for (let i = 0; i < 500; i++)
+      await callOk(probe.client, 'predict', { name: 'nba_points', version: 'v1', features: [1, 2, 24.1, 6.2, 5.0, 27.4, 5.8, 6.1, 34.5, 112.3] });
     const alone = await predictLoop(probe.client, new Promise((r) => setTimeout(r, quick ? 2000 : 5000)));
     process.stderr.write(`${name}: 1. and 2. under predict load…\n`);
     let release;
@@ -123,22 +124,47 @@ await admin.query('CREATE DATABASE bench_outcomes');
 const pgVersion = (await admin.query("SELECT current_setting('server_version') AS v")).rows[0].v;
 await admin.end();
 
-const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model?.trim(), node: process.version, postgres: pgVersion, loadAvgAtStart: os.loadavg().map((x) => round(x, 2)) };
-console.log(`# Outcomes over stdio\nnode ${process.version} · ${machine.cpus} × ${machine.cpu} · PostgreSQL ${pgVersion} on loopback (fsync on) · load average at start ${machine.loadAvgAtStart.join(' ')}${quick ? ' · --quick' : ''}`);
+const machine = {
+  cpus: os.cpus().length,
+  cpu: os.cpus()[0]?.model?.trim(),
+  node: process.version,
+  postgres: pgVersion,
+  loadAvgAtStart: os.loadavg().map((x) => round(x, 2)),
+};
+console.log(
+  `# Outcomes over stdio\nnode ${process.version} · ${machine.cpus} × ${machine.cpu} · PostgreSQL ${pgVersion} on loopback (fsync on) · load average at start ${machine.loadAvgAtStart.join(' ')}${quick ? ' · --quick' : ''}`,
+);
 const results = [await engine('sqlite', {}), await engine('postgresql', { MLOPS_MCP_DATABASE_URL: adminUrl.replace(/\/postgres$/, '/bench_outcomes') })];
 const q = (s) => [round(s.p50), round(s.p90), round(s.p99), round(s.max)];
 console.log(
-  table('record_outcomes, 10 000 outcomes in one call (ms, client side)', ['engine', 'kind', 'p50', 'p90', 'p99', 'max', 'n'], results.flatMap((r) => [
-    [r.engine, 'new', ...q(r.record_new_ms), r.record_new_ms.n],
-    [r.engine, 'replace', ...q(r.record_replace_ms), r.record_replace_ms.n],
-    [r.engine, 'new, under predict load', ...q(r.loaded_record_new_ms), r.loaded_record_new_ms.n],
-  ])),
+  table(
+    'record_outcomes, 10 000 outcomes in one call (ms, client side)',
+    ['engine', 'kind', 'p50', 'p90', 'p99', 'max', 'n'],
+    results.flatMap((r) => [
+      [r.engine, 'new', ...q(r.record_new_ms), r.record_new_ms.n],
+      [r.engine, 'replace', ...q(r.record_replace_ms), r.record_replace_ms.n],
+      [r.engine, 'new, under predict load', ...q(r.loaded_record_new_ms), r.loaded_record_new_ms.n],
+    ]),
+  ),
 );
 console.log(
-  table(`get_model_performance over ${WINDOW.toLocaleString('en-US')} outcomes (ms, client side)`, ['engine', 'when', 'p50', 'p90', 'p99', 'max', 'n', 'verdict'], results.flatMap((r) => [
-    [r.engine, 'alone', ...q(r.performance_100k_ms), r.performance_100k_ms.n, r.verdict],
-    [r.engine, 'under predict load', ...q(r.loaded_performance_100k_ms), r.loaded_performance_100k_ms.n, r.verdict],
-  ])),
+  table(
+    `get_model_performance over ${WINDOW.toLocaleString('en-US')} outcomes (ms, client side)`,
+    ['engine', 'when', 'p50', 'p90', 'p99', 'max', 'n', 'verdict'],
+    results.flatMap((r) => [
+      [r.engine, 'alone', ...q(r.performance_100k_ms), r.performance_100k_ms.n, r.verdict],
+      [r.engine, 'under predict load', ...q(r.loaded_performance_100k_ms), r.loaded_performance_100k_ms.n, r.verdict],
+    ]),
+  ),
 );
-console.log(table('predict from another client (ms): alone, and while 1. and 2. run', ['engine', 'when', 'p50', 'p90', 'p99', 'max', 'n'], results.flatMap((r) => [[r.engine, 'alone', ...q(r.predict_alone_ms), r.predict_alone_ms.n], [r.engine, 'during', ...q(r.predict_during_ms), r.predict_during_ms.n]])));
+console.log(
+  table(
+    'predict from another client (ms): alone, and while 1. and 2. run',
+    ['engine', 'when', 'p50', 'p90', 'p99', 'max', 'n'],
+    results.flatMap((r) => [
+      [r.engine, 'alone', ...q(r.predict_alone_ms), r.predict_alone_ms.n],
+      [r.engine, 'during', ...q(r.predict_during_ms), r.predict_during_ms.n],
+    ]),
+  ),
+);
 console.log(JSON.stringify({ machine, results }));

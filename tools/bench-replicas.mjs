@@ -38,7 +38,11 @@ const base = (srv) => srv.url.replace(/\/mcp$/, '');
 const features = [1, 2, 24.1, 6.2, 5, 27.4, 5.8, 6.1, 34.5, 112.3];
 const body = JSON.stringify({ inputs: [features] });
 const servedBy = async (srv) => {
-  const r = await fetch(`${base(srv)}/api/v1/predict/nba_points`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ features }) });
+  const r = await fetch(`${base(srv)}/api/v1/predict/nba_points`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ features }),
+  });
   return (await r.json()).version;
 };
 
@@ -48,7 +52,10 @@ const { client } = await httpClient(a.url);
 const lag = [];
 for (let i = 0; i < PROMOTIONS; i++) {
   const target = i % 2 ? 'v1' : 'v2';
-  const r = await client.callTool({ name: 'promote_model', arguments: { name: 'nba_points', version: target, target_stage: 'production', archive_existing: false } });
+  const r = await client.callTool({
+    name: 'promote_model',
+    arguments: { name: 'nba_points', version: target, target_stage: 'production', archive_existing: false },
+  });
   if (r.isError) throw new Error(r.content[0].text);
   const t0 = performance.now();
   while ((await servedBy(b)) !== target) if (performance.now() - t0 > 5000) throw new Error('B never served the new version');
@@ -57,8 +64,19 @@ for (let i = 0; i < PROMOTIONS; i++) {
 }
 bar.done();
 const lagS = summarize(lag);
-console.log(`# Two servers on one PostgreSQL ${(await one("SELECT current_setting('server_version') AS v")).v} (loopback, fsync on) · ${os.cpus().length} × ${os.cpus()[0]?.model?.trim()} · load average ${os.loadavg().map((x) => round(x, 2)).join(' ')}${quick ? ' · --quick' : ''}`);
-console.log(table('1. a promotion through A, until B serves it (REST answers polled back to back)', ['promotions', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], [[lagS.n, round(lagS.p50, 2), round(lagS.p90, 2), round(lagS.p99, 2), round(lagS.max, 2)]]));
+console.log(
+  `# Two servers on one PostgreSQL ${(await one("SELECT current_setting('server_version') AS v")).v} (loopback, fsync on) · ${os.cpus().length} × ${os.cpus()[0]?.model?.trim()} · load average ${os
+    .loadavg()
+    .map((x) => round(x, 2))
+    .join(' ')}${quick ? ' · --quick' : ''}`,
+);
+console.log(
+  table(
+    '1. a promotion through A, until B serves it (REST answers polled back to back)',
+    ['promotions', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+    [[lagS.n, round(lagS.p50, 2), round(lagS.p90, 2), round(lagS.p99, 2), round(lagS.max, 2)]],
+  ),
+);
 
 // ------------------------------------------------------------------ 2. what a prediction costs
 const ticks = (pid) => {
@@ -126,7 +144,16 @@ console.log(
   table(
     "2. per 1 000 predictions, single-row REST with every prediction logged (A's CPU counts all its threads)",
     ['req/s', 'logged', 'server CPU ms', 'PostgreSQL CPU ms', 'WAL bytes', 'table bytes'],
-    [[round(rps, 0), logged, round(cost.serverCpuMsPer1000, 1), round(cost.postgresCpuMsPer1000, 1), round(cost.walBytesPer1000, 0), round(cost.tableBytesPer1000, 0)]],
+    [
+      [
+        round(rps, 0),
+        logged,
+        round(cost.serverCpuMsPer1000, 1),
+        round(cost.postgresCpuMsPer1000, 1),
+        round(cost.walBytesPer1000, 0),
+        round(cost.tableBytesPer1000, 0),
+      ],
+    ],
   ),
 );
 // The guide's 10 pods × 1 000 requests/s, from these figures.

@@ -32,7 +32,11 @@ const log = (s) => process.stderr.write(`bench-rest: ${s}\n`);
 
 const wrk = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
 const haveWrk = wrk.error === undefined;
-log(haveWrk ? `load generator: ${(wrk.stdout + wrk.stderr).split('\n')[0].trim()}` : 'wrk not found: falling back to a node:http client (it spends most of the CPU itself; install wrk for figures that measure the servers)');
+log(
+  haveWrk
+    ? `load generator: ${(wrk.stdout + wrk.stderr).split('\n')[0].trim()}`
+    : 'wrk not found: falling back to a node:http client (it spends most of the CPU itself; install wrk for figures that measure the servers)',
+);
 
 // Bodies: rows of the reference CSV.
 const csv = fs.readFileSync(path.join(root, 'fixtures/nba_points_reference.csv'), 'utf8').trim().split('\n');
@@ -51,7 +55,9 @@ const ROWS = { inputs: 1, dataframe_split: 1, split_1000: 1000 };
 
 async function waitFor(port, route) {
   for (let i = 0; i < 600; i++) {
-    const ok = await new Promise((r) => http.get({ host: '127.0.0.1', port, path: route }, (res) => (res.resume(), r(res.statusCode === 200))).on('error', () => r(false)));
+    const ok = await new Promise((r) =>
+      http.get({ host: '127.0.0.1', port, path: route }, (res) => (res.resume(), r(res.statusCode === 200))).on('error', () => r(false)),
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -63,7 +69,11 @@ const headers = { 'content-type': 'application/json', ...(TOKEN ? { authorizatio
 /** One wrk run: req/s, p50/p99 (ms), non-2xx count. */
 function runWrk(url, body, seconds) {
   const script = path.join(dir, `wrk-${Math.random().toString(36).slice(2)}.lua`);
-  const lines = ['wrk.method = "POST"', `wrk.body = ${luaString(body)}`, ...Object.entries(headers).map(([k, v]) => `wrk.headers[${luaString(k)}] = ${luaString(v)}`)];
+  const lines = [
+    'wrk.method = "POST"',
+    `wrk.body = ${luaString(body)}`,
+    ...Object.entries(headers).map(([k, v]) => `wrk.headers[${luaString(k)}] = ${luaString(v)}`),
+  ];
   fs.writeFileSync(script, lines.join('\n'));
   const r = spawnSync('wrk', ['-t2', '-c8', `-d${seconds}s`, '--latency', '-s', script, url], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
@@ -88,11 +98,14 @@ async function runNode(url, body, seconds) {
   let non2xx = 0;
   const one = () =>
     new Promise((resolve, reject) => {
-      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
-        if (res.statusCode !== 200) non2xx++;
-        res.resume();
-        res.on('end', resolve);
-      });
+      const req = http.request(
+        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          if (res.statusCode !== 200) non2xx++;
+          res.resume();
+          res.on('end', resolve);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -135,10 +148,19 @@ let mlflowStart = NaN;
 if (withMlflow) {
   const mlflowPython = execFileSync('bash', [path.join(root, 'tools/mlflow-server.sh'), 'python'], { encoding: 'utf8' }).trim();
   const mlflowBin = path.join(path.dirname(mlflowPython), 'mlflow');
-  execFileSync(mlflowPython, ['-c', 'import sys, mlflow, onnx; mlflow.onnx.save_model(onnx.load(sys.argv[1]), sys.argv[2])', path.join(root, 'fixtures/nba_points_v1.onnx'), path.join(dir, 'model')], {
-    stdio: 'inherit',
-    env: { ...process.env, GIT_PYTHON_REFRESH: 'quiet' },
-  });
+  execFileSync(
+    mlflowPython,
+    [
+      '-c',
+      'import sys, mlflow, onnx; mlflow.onnx.save_model(onnx.load(sys.argv[1]), sys.argv[2])',
+      path.join(root, 'fixtures/nba_points_v1.onnx'),
+      path.join(dir, 'model'),
+    ],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, GIT_PYTHON_REFRESH: 'quiet' },
+    },
+  );
   mlflowPort = 5500 + Math.floor(Math.random() * 400);
   log('starting mlflow models serve …');
   const t0 = Date.now();
@@ -155,10 +177,14 @@ if (withMlflow) {
 
 /** Our server from the build in `dir`, on a port of its own; resolves once it listens. */
 async function startOurs(dir, home, prof) {
-  const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), path.join(dir, 'dist/cli.js'), 'serve', '--http', '--demo', 'models', '--port', '0'], {
-    env: { ...process.env, MLOPS_MCP_HOME: home, LOG_LEVEL: 'warn', ...(TOKEN ? { MLOPS_MCP_TOKEN: TOKEN } : {}) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), path.join(dir, 'dist/cli.js'), 'serve', '--http', '--demo', 'models', '--port', '0'],
+    {
+      env: { ...process.env, MLOPS_MCP_HOME: home, LOG_LEVEL: 'warn', ...(TOKEN ? { MLOPS_MCP_TOKEN: TOKEN } : {}) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   children.push(child);
   const port = await new Promise((resolve, reject) => {
     let err = '';
@@ -181,7 +207,11 @@ const servers = [
   ...(withMlflow ? [{ key: 'mlflow', label: 'mlflow models serve', url: `http://127.0.0.1:${mlflowPort}/invocations` }] : []),
 ];
 
-const uptime = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const uptime = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const loadBefore = uptime();
 const results = {};
 for (const format of Object.keys(BODIES)) {
@@ -200,30 +230,42 @@ const peak = { ours: rss(ours.pid), trivial: rss(trivial.pid), mlflow: mlflow ? 
 
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
 const client = haveWrk ? 'wrk -t2 -c8' : 'node:http client, 8 connections (wrk not installed)';
-console.log(`REST /invocations, nba_points v1 (10 features), ${client}, ${SECONDS} s per test${TOKEN ? ', bearer token on' : ''}; load average before ${loadBefore}, after ${loadAfter}`);
+console.log(
+  `REST /invocations, nba_points v1 (10 features), ${client}, ${SECONDS} s per test${TOKEN ? ', bearer token on' : ''}; load average before ${loadBefore}, after ${loadAfter}`,
+);
 console.log('| server | inputs req/s | p50 / p99 ms | dataframe_split req/s | p50 / p99 ms | 1 000-row split rows/s | p50 / p99 ms |');
 console.log('|---|---|---|---|---|---|---|');
 for (const s of servers) {
   const r = results[s.key];
   const cell = (x) => `${f(x.rps)} | ${f(x.p50, 2)} / ${f(x.p99, 2)}`;
-  console.log(`| ${s.label} | ${cell(r.inputs)} | ${cell(r.dataframe_split)} | ${f(r.split_1000.rows_per_s)} | ${f(r.split_1000.p50, 2)} / ${f(r.split_1000.p99, 2)} |`);
+  console.log(
+    `| ${s.label} | ${cell(r.inputs)} | ${cell(r.dataframe_split)} | ${f(r.split_1000.rows_per_s)} | ${f(r.split_1000.p50, 2)} / ${f(r.split_1000.p99, 2)} |`,
+  );
 }
 const o = results.ours;
 const ratio = (a, b) => (Number.isFinite(a / b) ? `${(a / b).toFixed(1)}×` : '–');
 const share = (a, b) => `${((100 * a) / b).toFixed(0)}%`;
 if (withMlflow) {
   const m = results.mlflow;
-  console.log(`ours / mlflow: inputs ${ratio(o.inputs.rps, m.inputs.rps)}, dataframe_split ${ratio(o.dataframe_split.rps, m.dataframe_split.rps)}, 1 000-row rows/s ${ratio(o.split_1000.rows_per_s, m.split_1000.rows_per_s)} (targets ≥ 10×)`);
+  console.log(
+    `ours / mlflow: inputs ${ratio(o.inputs.rps, m.inputs.rps)}, dataframe_split ${ratio(o.dataframe_split.rps, m.dataframe_split.rps)}, 1 000-row rows/s ${ratio(o.split_1000.rows_per_s, m.split_1000.rows_per_s)} (targets ≥ 10×)`,
+  );
 }
 if (base && withMlflow) {
   const b = results.base;
   const m = results.mlflow;
-  console.log(`before / mlflow: inputs ${ratio(b.inputs.rps, m.inputs.rps)}, dataframe_split ${ratio(b.dataframe_split.rps, m.dataframe_split.rps)}, 1 000-row rows/s ${ratio(b.split_1000.rows_per_s, m.split_1000.rows_per_s)}; before / trivial: inputs ${share(b.inputs.rps, results.trivial.inputs.rps)}, dataframe_split ${share(b.dataframe_split.rps, results.trivial.dataframe_split.rps)}`);
+  console.log(
+    `before / mlflow: inputs ${ratio(b.inputs.rps, m.inputs.rps)}, dataframe_split ${ratio(b.dataframe_split.rps, m.dataframe_split.rps)}, 1 000-row rows/s ${ratio(b.split_1000.rows_per_s, m.split_1000.rows_per_s)}; before / trivial: inputs ${share(b.inputs.rps, results.trivial.inputs.rps)}, dataframe_split ${share(b.dataframe_split.rps, results.trivial.dataframe_split.rps)}`,
+  );
 }
 const t = results.trivial;
-console.log(`ours / trivial node:http: inputs ${share(o.inputs.rps, t.inputs.rps)}, dataframe_split ${share(o.dataframe_split.rps, t.dataframe_split.rps)} (target ≥ 30%)`);
+console.log(
+  `ours / trivial node:http: inputs ${share(o.inputs.rps, t.inputs.rps)}, dataframe_split ${share(o.dataframe_split.rps, t.dataframe_split.rps)} (target ≥ 30%)`,
+);
 console.log(`p99 at 8 connections, ours: inputs ${f(o.inputs.p99, 2)} ms, dataframe_split ${f(o.dataframe_split.p99, 2)} ms (target < 5 ms)`);
-console.log(`peak RSS: mlops-mcp ${f(peak.ours)} MB (main process; its model processes apart; target ≤ 200 MB), ${base ? `before ${f(peak.base)} MB, ` : ''}trivial ${f(peak.trivial)} MB, mlflow models serve ${f(peak.mlflow)} MB (main process)${withMlflow ? `; mlflow start to /ping ${f(mlflowStart, 1)} s` : ''}`);
+console.log(
+  `peak RSS: mlops-mcp ${f(peak.ours)} MB (main process; its model processes apart; target ≤ 200 MB), ${base ? `before ${f(peak.base)} MB, ` : ''}trivial ${f(peak.trivial)} MB, mlflow models serve ${f(peak.mlflow)} MB (main process)${withMlflow ? `; mlflow start to /ping ${f(mlflowStart, 1)} s` : ''}`,
+);
 console.log(JSON.stringify({ rest_bench: { client, seconds: SECONDS, load_before: loadBefore, load_after: loadAfter, results, peak_rss_mb: peak } }));
 
 if (mlflow) {

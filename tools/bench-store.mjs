@@ -45,8 +45,18 @@ async function pgValue(url, sql) {
 }
 
 const pgVersion = (await pgValue(adminUrl, "SELECT current_setting('server_version') AS v")).v;
-const out = { machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model?.trim(), node: process.version, postgres: pgVersion, loadAvgAtStart: os.loadavg().map((x) => round(x, 2)) } };
-console.log(`# PostgreSQL store vs SQLite store\nnode ${process.version} · ${os.cpus().length} × ${out.machine.cpu} · PostgreSQL ${pgVersion} on loopback (fsync on) · load average at start ${out.machine.loadAvgAtStart.join(' ')}${quick ? ' · --quick' : ''}`);
+const out = {
+  machine: {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model?.trim(),
+    node: process.version,
+    postgres: pgVersion,
+    loadAvgAtStart: os.loadavg().map((x) => round(x, 2)),
+  },
+};
+console.log(
+  `# PostgreSQL store vs SQLite store\nnode ${process.version} · ${os.cpus().length} × ${out.machine.cpu} · PostgreSQL ${pgVersion} on loopback (fsync on) · load average at start ${out.machine.loadAvgAtStart.join(' ')}${quick ? ' · --quick' : ''}`,
+);
 
 // ------------------------------------------------------------------ 1. REST with wrk
 const body = JSON.stringify({ inputs: [[1, 2, 24.1, 6.2, 5, 27.4, 5.8, 6.1, 34.5, 112.3]] });
@@ -96,10 +106,24 @@ const logged = {
 sqliteDb.close();
 bar.done();
 const med = (xs, k) => summarize(xs.map((x) => x[k])).p50;
-const restRow = (engine) => [engine, round(med(rest[engine], 'rps'), 0), round(med(rest[engine], 'p50'), 2), round(med(rest[engine], 'p99'), 2), `${logged[engine]} of ≥ ${sent(engine)}`];
-console.log(table('1. REST /invocations/nba_points, single row, wrk -t2 -c8 (median of rounds)', ['store', 'req/s', 'p50 ms', 'p99 ms', 'predictions logged'], [restRow('sqlite'), restRow('postgresql')]));
+const restRow = (engine) => [
+  engine,
+  round(med(rest[engine], 'rps'), 0),
+  round(med(rest[engine], 'p50'), 2),
+  round(med(rest[engine], 'p99'), 2),
+  `${logged[engine]} of ≥ ${sent(engine)}`,
+];
+console.log(
+  table(
+    '1. REST /invocations/nba_points, single row, wrk -t2 -c8 (median of rounds)',
+    ['store', 'req/s', 'p50 ms', 'p99 ms', 'predictions logged'],
+    [restRow('sqlite'), restRow('postgresql')],
+  ),
+);
 const restRatio = med(rest.postgresql, 'rps') / med(rest.sqlite, 'rps');
-console.log(`PostgreSQL / SQLite requests/s: ${round(restRatio, 3)} (rounds: sqlite ${rest.sqlite.map((x) => round(x.rps, 0)).join(', ')}; postgresql ${rest.postgresql.map((x) => round(x.rps, 0)).join(', ')})`);
+console.log(
+  `PostgreSQL / SQLite requests/s: ${round(restRatio, 3)} (rounds: sqlite ${rest.sqlite.map((x) => round(x.rps, 0)).join(', ')}; postgresql ${rest.postgresql.map((x) => round(x.rps, 0)).join(', ')})`,
+);
 out.rest = { rounds: rest, logged, ratio: restRatio };
 
 // ------------------------------------------------------------------ 2. the log's writer alone
@@ -129,7 +153,10 @@ const entry = (i, rows, at) => ({
 
 /** Appends entries as fast as the log lets requests go (its backpressure holds them while the writer is behind), for `seconds`. */
 async function sustain(store, rows, seconds) {
-  const log = new PredictionLog({ sink: store.predictions.openSink(), logger: silent }, { flushMs: 200, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, highWater: 100_000 });
+  const log = new PredictionLog(
+    { sink: store.predictions.openSink(), logger: silent },
+    { flushMs: 200, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, highWater: 100_000 },
+  );
   const t0 = performance.now();
   let i = 0;
   while (performance.now() - t0 < seconds * 1000) {
@@ -153,17 +180,22 @@ for (const [engine, open] of [
   ['postgresql', async () => openPostgresStore(await createDatabase('bench_writer'), silent, { poolSize: 2 })],
 ]) {
   const store = await open();
-  writer[engine] = { single: await sustain(store, 1, quick ? 3 : 10), batch100: await sustain(store, 100, quick ? 3 : 10), stored: await store.predictions.count() };
+  writer[engine] = {
+    single: await sustain(store, 1, quick ? 3 : 10),
+    batch100: await sustain(store, 100, quick ? 3 : 10),
+    stored: await store.predictions.count(),
+  };
   await store.close();
 }
 bar.done();
 const wRow = (engine, kind) => [engine, kind, round(writer[engine][kind].predictionsPerSecond, 0), writer[engine][kind].written];
-console.log(table('2. prediction log: predictions/s written (requests held back only while the writer is behind)', ['store', 'entries', 'predictions/s', 'written'], [
-  wRow('sqlite', 'single'),
-  wRow('sqlite', 'batch100'),
-  wRow('postgresql', 'single'),
-  wRow('postgresql', 'batch100'),
-]));
+console.log(
+  table(
+    '2. prediction log: predictions/s written (requests held back only while the writer is behind)',
+    ['store', 'entries', 'predictions/s', 'written'],
+    [wRow('sqlite', 'single'), wRow('sqlite', 'batch100'), wRow('postgresql', 'single'), wRow('postgresql', 'batch100')],
+  ),
+);
 out.writer = writer;
 
 // ------------------------------------------------------------------ 3. promotion round trip
@@ -189,7 +221,11 @@ for (const [engine, env] of [
   const storeTimes = [];
   for (let i = 0; i < N; i++) {
     const t = performance.now();
-    await app.store.registry.changeStages('nba_points', (s) => planPromotion(s, { version: i % 2 ? 'v1' : 'v2', targetStage: 'production', archiveExisting: false }), who);
+    await app.store.registry.changeStages(
+      'nba_points',
+      (s) => planPromotion(s, { version: i % 2 ? 'v1' : 'v2', targetStage: 'production', archiveExisting: false }),
+      who,
+    );
     storeTimes.push(performance.now() - t);
   }
   const server = createMcpServer(app, { readOnly: false, transport: 'memory' });
@@ -200,7 +236,10 @@ for (const [engine, env] of [
   const toolTimes = [];
   for (let i = 0; i < N; i++) {
     const t = performance.now();
-    const r = await client.callTool({ name: 'promote_model', arguments: { name: 'nba_points', version: i % 2 ? 'v1' : 'v2', target_stage: 'production', archive_existing: false } });
+    const r = await client.callTool({
+      name: 'promote_model',
+      arguments: { name: 'nba_points', version: i % 2 ? 'v1' : 'v2', target_stage: 'production', archive_existing: false },
+    });
     toolTimes.push(performance.now() - t);
     if (r.isError) throw new Error(r.content[0].text);
   }
@@ -210,20 +249,35 @@ for (const [engine, env] of [
 }
 bar.done();
 const pRow = (engine, kind) => [engine, kind, round(promotions[engine][kind].p50, 2), round(promotions[engine][kind].p99, 2)];
-console.log(table(`3. promotion round trip, ${N} promotions alternating v1/v2`, ['store', 'through', 'p50 ms', 'p99 ms'], [
-  pRow('sqlite', 'store'),
-  pRow('sqlite', 'tool'),
-  pRow('postgresql', 'store'),
-  pRow('postgresql', 'tool'),
-]));
+console.log(
+  table(
+    `3. promotion round trip, ${N} promotions alternating v1/v2`,
+    ['store', 'through', 'p50 ms', 'p99 ms'],
+    [pRow('sqlite', 'store'), pRow('sqlite', 'tool'), pRow('postgresql', 'store'), pRow('postgresql', 'tool')],
+  ),
+);
 out.promotions = promotions;
 
 const targets = [
   ['REST req/s on PostgreSQL ≥ 80 % of SQLite (8 connections)', restRatio >= 0.8, round(restRatio, 3)],
-  ['every REST request logged, both stores', logged.sqlite >= sent('sqlite') && logged.postgresql >= sent('postgresql'), `${logged.sqlite}/${sent('sqlite')}, ${logged.postgresql}/${sent('postgresql')}`],
-  ['prediction log on PostgreSQL ≥ 20 000 predictions/s (single-prediction entries)', writer.postgresql.single.predictionsPerSecond >= 20_000, round(writer.postgresql.single.predictionsPerSecond, 0)],
+  [
+    'every REST request logged, both stores',
+    logged.sqlite >= sent('sqlite') && logged.postgresql >= sent('postgresql'),
+    `${logged.sqlite}/${sent('sqlite')}, ${logged.postgresql}/${sent('postgresql')}`,
+  ],
+  [
+    'prediction log on PostgreSQL ≥ 20 000 predictions/s (single-prediction entries)',
+    writer.postgresql.single.predictionsPerSecond >= 20_000,
+    round(writer.postgresql.single.predictionsPerSecond, 0),
+  ],
   ['promotion round trip on PostgreSQL p50 < 5 ms (through the tool)', promotions.postgresql.tool.p50 < 5, round(promotions.postgresql.tool.p50, 2)],
 ];
-console.log(table('targets', ['target', 'result', 'value'], targets.map(([t, ok, v]) => [t, ok ? 'PASS' : 'FAIL', v])));
+console.log(
+  table(
+    'targets',
+    ['target', 'result', 'value'],
+    targets.map(([t, ok, v]) => [t, ok ? 'PASS' : 'FAIL', v]),
+  ),
+);
 console.log(JSON.stringify({ bench_store: out }));
 process.exit(0);

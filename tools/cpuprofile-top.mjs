@@ -14,7 +14,10 @@ for (const id of prof.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
 const total = prof.samples.length;
 
 const where = (cf) => {
-  const url = cf.url.replace(/^file:\/\//, '').replace(/.*\/node_modules\//, '~/').replace(/.*\/dist\//, 'dist/');
+  const url = cf.url
+    .replace(/^file:\/\//, '')
+    .replace(/.*\/node_modules\//, '~/')
+    .replace(/.*\/dist\//, 'dist/');
   return url ? `${url}:${cf.lineNumber + 1}` : '';
 };
 const self = new Map();

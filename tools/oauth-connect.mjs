@@ -32,7 +32,13 @@ const redirect = `http://127.0.0.1:${callback.address().port}/callback`;
 let saved = { verifier: '', state: '' };
 const provider = {
   redirectUrl: redirect,
-  clientMetadata: { client_name: 'mlops-mcp oauth-connect', redirect_uris: [redirect], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' },
+  clientMetadata: {
+    client_name: 'mlops-mcp oauth-connect',
+    redirect_uris: [redirect],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+  },
   state: () => (saved.state = crypto.randomUUID()),
   clientInformation: () => saved.client,
   saveClientInformation: (client) => (saved.client = client),

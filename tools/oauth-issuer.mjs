@@ -70,7 +70,13 @@ export async function startIssuer(options) {
     clients: [
       { ...ROBOT, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
       { ...INTROSPECTOR, grant_types: [], response_types: [], redirect_uris: [] },
-      ...(options.publicClients ?? []).map((c) => ({ client_id: c.client_id, token_endpoint_auth_method: 'none', redirect_uris: [c.redirect_uri], grant_types: ['authorization_code'], response_types: ['code'] })),
+      ...(options.publicClients ?? []).map((c) => ({
+        client_id: c.client_id,
+        token_endpoint_auth_method: 'none',
+        redirect_uris: [c.redirect_uri],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      })),
     ],
     scopes: ['openid', 'offline_access', ...MLOPS_SCOPES],
     findAccount: (_ctx, id) => {
@@ -88,9 +94,16 @@ export async function startIssuer(options) {
         enabled: true,
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, indicator) => {
-          if (indicator !== options.resource && indicator !== OTHER_RESOURCE) throw new errors.InvalidTarget(`this issuer mints tokens for ${options.resource} only`);
+          if (indicator !== options.resource && indicator !== OTHER_RESOURCE)
+            throw new errors.InvalidTarget(`this issuer mints tokens for ${options.resource} only`);
           const format = indicator === options.resource ? (options.tokenFormat ?? 'jwt') : 'jwt';
-          return { scope: MLOPS_SCOPES.join(' '), audience: indicator, accessTokenTTL: ttl, accessTokenFormat: format, ...(format === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}) };
+          return {
+            scope: MLOPS_SCOPES.join(' '),
+            audience: indicator,
+            accessTokenTTL: ttl,
+            accessTokenFormat: format,
+            ...(format === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+          };
         },
       },
     },
@@ -116,7 +129,9 @@ export async function startIssuer(options) {
     }
     const user = users.get(details.session?.accountId);
     if (!user || details.prompt.name !== 'consent') throw new Error(`unexpected prompt ${details.prompt.name}`);
-    const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: user.sub, clientId: String(details.params.client_id) });
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: user.sub, clientId: String(details.params.client_id) });
     const asked = details.prompt.details;
     if (asked.missingOIDCScope) grant.addOIDCScope(asked.missingOIDCScope.join(' '));
     for (const [indicator, scopes] of Object.entries(asked.missingResourceScopes ?? {})) {
@@ -148,7 +163,10 @@ export async function startIssuer(options) {
     async clientCredentialsToken(forResource, scope) {
       const res = await fetch(`${url}/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${ROBOT.client_id}:${ROBOT.client_secret}`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${ROBOT.client_id}:${ROBOT.client_secret}`).toString('base64')}`,
+        },
         body: new URLSearchParams({ grant_type: 'client_credentials', resource: forResource, scope }),
       });
       const body = await res.json();
@@ -164,7 +182,11 @@ export async function startIssuer(options) {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({
-    options: { port: { type: 'string', default: '9000' }, resource: { type: 'string', default: 'http://127.0.0.1:3000/mcp' }, user: { type: 'string', default: 'alice' } },
+    options: {
+      port: { type: 'string', default: '9000' },
+      resource: { type: 'string', default: 'http://127.0.0.1:3000/mcp' },
+      user: { type: 'string', default: 'alice' },
+    },
   });
   if (!PEOPLE.some((p) => p.sub === values.user)) throw new Error(`--user must be one of ${PEOPLE.map((p) => p.sub).join(', ')}`);
   // Pages may register (the status page signs in without a client configured for it).

@@ -105,7 +105,9 @@ export class HealthService {
   async check(component?: ComponentName): Promise<HealthReport> {
     // mlflow is a component only when MLFLOW_TRACKING_URI is set.
     // mlflow and alert_delivery are components only when configured.
-    const names = component ? [component] : COMPONENTS.filter((c) => (c !== 'mlflow' || this.deps.mlflow) && (c !== 'alert_delivery' || this.deps.alertDelivery?.targets.length));
+    const names = component
+      ? [component]
+      : COMPONENTS.filter((c) => (c !== 'mlflow' || this.deps.mlflow) && (c !== 'alert_delivery' || this.deps.alertDelivery?.targets.length));
     const components = await Promise.all(names.map((n) => this.run(n)));
     const status: ComponentStatus = components.some((c) => c.status === 'unhealthy' && c.critical)
       ? 'unhealthy'
@@ -172,7 +174,10 @@ export class HealthService {
     const s = this.deps.runtime();
     const version = s.version ? `onnxruntime-node ${s.version}` : 'onnxruntime-node starts with the first model run';
     const replaced = s.restarts ? `; ${s.restarts} replaced since start (a model past a time or memory limit, or a crash)` : '';
-    return { status: 'healthy' as const, detail: `${version}; ${s.running} of ${s.processes} model processes running, ${s.busy} busy, ${s.queued} runs queued${replaced}` };
+    return {
+      status: 'healthy' as const,
+      detail: `${version}; ${s.running} of ${s.processes} model processes running, ${s.busy} busy, ${s.queued} runs queued${replaced}`,
+    };
   }
 
   /**
@@ -201,7 +206,8 @@ export class HealthService {
     }
     const ok = `${answering.length} production version${answering.length === 1 ? '' : 's'} answer${answering.length === 1 ? 's' : ''} a probe row${answering.length ? `: ${answering.join(', ')}` : ''}`;
     if (problems.length) {
-      const todo = 'A broken version serves only while its session stays loaded (a restart unloads it): roll back (rollback_model), promote another version, or register its ONNX file again.';
+      const todo =
+        'A broken version serves only while its session stays loaded (a restart unloads it): roll back (rollback_model), promote another version, or register its ONNX file again.';
       return { status: 'unhealthy' as const, detail: `${problems.join('; ')}. ${todo} ${ok}` };
     }
     return { status: 'healthy' as const, detail: ok };
@@ -224,7 +230,9 @@ export class HealthService {
     if (!runs.length) {
       return {
         status: 'healthy' as const,
-        detail: references ? `${references} drift reference${references > 1 ? 's' : ''} set, no check run yet: run detect_drift` : 'no drift references set yet: nothing to watch',
+        detail: references
+          ? `${references} drift reference${references > 1 ? 's' : ''} set, no check run yet: run detect_drift`
+          : 'no drift references set yet: nothing to watch',
       };
     }
     const now = Date.now();
@@ -252,7 +260,11 @@ export class HealthService {
         const v = state?.versions.find((x) => x.version === label);
         if (!v || v.stage === 'archived') problems.push(`${name} routes traffic to ${label}, which is ${v ? 'archived' : 'gone'}`);
       }
-      splits.push(`${name} ${Object.entries(config.weights).map(([v, w]) => `${v} ${Math.round(w * 1000) / 10}%`).join(' / ')} (${config.routing})`);
+      splits.push(
+        `${name} ${Object.entries(config.weights)
+          .map(([v, w]) => `${v} ${Math.round(w * 1000) / 10}%`)
+          .join(' / ')} (${config.routing})`,
+      );
     }
     if (problems.length) return { status: 'degraded' as const, detail: problems.join('; ') };
     return { status: 'healthy' as const, detail: `${configs.length} A/B split${configs.length > 1 ? 's' : ''}: ${splits.join('; ')}` };
@@ -269,7 +281,9 @@ export class HealthService {
     const failing = windows.filter((w) => w.requests >= this.deps.alertMinRequests && w.errorRate > this.deps.alertErrorRate);
     const slow = windows.filter((w) => w.requests >= this.deps.alertMinRequests && w.p95Ms !== null && w.p95Ms > this.deps.alertP95LatencyMs);
     const parts = windows.map((w) => `${w.name}: ${w.requests} requests, ${(w.errorRate * 100).toFixed(1)}% errors, p95 ${w.p95Ms ?? '–'} ms`);
-    const logNote = log.failedFlushes ? `; prediction log: ${log.failedFlushes} failed flushes, ${log.pending} pending, ${log.dropped} dropped (${log.lastError})` : '';
+    const logNote = log.failedFlushes
+      ? `; prediction log: ${log.failedFlushes} failed flushes, ${log.pending} pending, ${log.dropped} dropped (${log.lastError})`
+      : '';
     const detail = `${parts.join('; ') || `no predictions in the alert window (${totals.predictions} since start)`}${logNote}`;
     if (failing.length) return { status: 'unhealthy' as const, detail: `error rate above ${this.deps.alertErrorRate * 100}% — ${detail}` };
     if (slow.length || log.lastFlushFailed || log.dropped) return { status: 'degraded' as const, detail };
@@ -283,7 +297,8 @@ export class HealthService {
    */
   private async checkPerformance() {
     const standings = await this.deps.performance.latest();
-    if (!standings.length) return { status: 'healthy' as const, detail: 'no outcomes recorded yet: record_outcomes joins actual results to logged predictions' };
+    if (!standings.length)
+      return { status: 'healthy' as const, detail: 'no outcomes recorded yet: record_outcomes joins actual results to logged predictions' };
     const parts = standings.map((s) => {
       const primary = primaryMetric(s.evaluation.task);
       const value = s.evaluation.values[primary]?.value;
@@ -301,7 +316,9 @@ export class HealthService {
   private async checkMlflow() {
     if (!this.deps.mlflow) return { status: 'healthy' as const, detail: 'not configured (MLFLOW_TRACKING_URI unset): the embedded registry works alone' };
     const [reachable, s] = await Promise.all([this.deps.mlflow.client.health(), this.deps.mlflow.sync.status()]);
-    const queue = s.pending ? `${s.pending} changes waiting, oldest ${s.oldestPendingAgeS} s${s.lastError ? `; last error: ${s.lastError.slice(0, 160)}` : ''}` : 'outbox empty';
+    const queue = s.pending
+      ? `${s.pending} changes waiting, oldest ${s.oldestPendingAgeS} s${s.lastError ? `; last error: ${s.lastError.slice(0, 160)}` : ''}`
+      : 'outbox empty';
     const detail = `${reachable ? 'reachable' : 'unreachable'}; ${queue}; ${s.leader ? `${s.pushed} changes pushed since start` : 'pushed by another server (this one does when that one goes)'}`;
     return { status: !reachable || (s.oldestPendingAgeS ?? 0) > 60 ? ('degraded' as const) : ('healthy' as const), detail };
   }
@@ -309,7 +326,11 @@ export class HealthService {
   /** Alerts waiting to be pushed per receiver (degraded: one waiting over a minute). */
   private async checkAlertDelivery() {
     const delivery = this.deps.alertDelivery;
-    if (!delivery?.targets.length) return { status: 'healthy' as const, detail: 'not configured (no MLOPS_MCP_ALERT_WEBHOOK_URL or MLOPS_MCP_ALERTMANAGER_URL): alerts are kept and listed only' };
+    if (!delivery?.targets.length)
+      return {
+        status: 'healthy' as const,
+        detail: 'not configured (no MLOPS_MCP_ALERT_WEBHOOK_URL or MLOPS_MCP_ALERTMANAGER_URL): alerts are kept and listed only',
+      };
     const s = await delivery.status();
     const now = Date.now();
     const waiting = new Map(s.backlog.map((b) => [b.target, b]));

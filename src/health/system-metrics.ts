@@ -34,7 +34,12 @@ export function registerSystemMetrics(registry: Registry, deps: SystemMetricsDep
     return report.value;
   };
   /** A gauge refilled from scratch at every scrape (series of models gone since do not linger). */
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (set: (labels: Record<L, string>, value: number) => void) => Promise<void>) =>
+  const gauge = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    fill: (set: (labels: Record<L, string>, value: number) => void) => Promise<void>,
+  ) =>
     new Gauge<L>({
       name,
       help,
@@ -51,9 +56,15 @@ export function registerSystemMetrics(registry: Registry, deps: SystemMetricsDep
       },
     });
 
-  gauge('mlops_mcp_component_status', 'Health of each component: 1 for its current status (healthy, degraded, unhealthy), 0 for the others', ['component', 'status', 'critical'], async (set) => {
-    for (const c of (await health()).components) for (const s of COMPONENT_STATUSES) set({ component: c.name, status: s, critical: String(c.critical) }, Number(c.status === s));
-  });
+  gauge(
+    'mlops_mcp_component_status',
+    'Health of each component: 1 for its current status (healthy, degraded, unhealthy), 0 for the others',
+    ['component', 'status', 'critical'],
+    async (set) => {
+      for (const c of (await health()).components)
+        for (const s of COMPONENT_STATUSES) set({ component: c.name, status: s, critical: String(c.critical) }, Number(c.status === s));
+    },
+  );
   gauge('mlops_mcp_system_status', 'Overall health: 1 for the current status (unhealthy when a critical component is)', ['status'], async (set) => {
     const status = (await health()).status;
     for (const s of COMPONENT_STATUSES) set({ status: s }, Number(status === s));
@@ -65,9 +76,14 @@ export function registerSystemMetrics(registry: Registry, deps: SystemMetricsDep
   gauge('mlops_mcp_drift_statistic', 'KS statistic of each feature in the latest drift check of a model', ['model', 'feature'], async (set) => {
     for (const { run, features } of await drifted()) for (const f of features) set({ model: run.name, feature: f.feature }, f.statistic);
   });
-  gauge('mlops_mcp_drift_p_value', 'p-value (after the run’s correction) of each feature in the latest drift check of a model', ['model', 'feature'], async (set) => {
-    for (const { run, features } of await drifted()) for (const f of features) set({ model: run.name, feature: f.feature }, f.p_value_adjusted);
-  });
+  gauge(
+    'mlops_mcp_drift_p_value',
+    'p-value (after the run’s correction) of each feature in the latest drift check of a model',
+    ['model', 'feature'],
+    async (set) => {
+      for (const { run, features } of await drifted()) for (const f of features) set({ model: run.name, feature: f.feature }, f.p_value_adjusted);
+    },
+  );
   gauge('mlops_mcp_drift_detected', '1 when the feature drifted in the latest drift check of a model', ['model', 'feature'], async (set) => {
     for (const { run, features } of await drifted()) for (const f of features) set({ model: run.name, feature: f.feature }, Number(f.drift_detected));
   });
@@ -83,24 +99,36 @@ export function registerSystemMetrics(registry: Registry, deps: SystemMetricsDep
     set({}, s.hits + s.misses ? s.hits / (s.hits + s.misses) : 1);
   });
 
-  gauge('mlops_mcp_alerts_raised', 'Alerts raised since the database was made, by type and severity (the same on every server sharing it: take max, not sum)', ['type', 'severity'], async (set) => {
-    for (const c of await deps.alerts.counts()) set({ type: c.type, severity: c.severity }, c.count);
-  });
+  gauge(
+    'mlops_mcp_alerts_raised',
+    'Alerts raised since the database was made, by type and severity (the same on every server sharing it: take max, not sum)',
+    ['type', 'severity'],
+    async (set) => {
+      for (const c of await deps.alerts.counts()) set({ type: c.type, severity: c.severity }, c.count);
+    },
+  );
   gauge('mlops_mcp_alert_delivery_pending', 'Alerts waiting to be pushed, per receiver', ['target'], async (set) => {
     const backlog = new Map((await deps.alertDelivery.status()).backlog.map((b) => [b.target, b.pending]));
     for (const target of deps.alertDelivery.targets) set({ target }, backlog.get(target) ?? 0);
   });
-  gauge('mlops_mcp_alert_delivery_oldest_age_seconds', 'Age of the oldest alert waiting to be pushed, per receiver (0 when none waits)', ['target'], async (set) => {
-    const backlog = new Map((await deps.alertDelivery.status()).backlog.map((b) => [b.target, b.oldestCreatedAt]));
-    for (const target of deps.alertDelivery.targets) {
-      const oldest = backlog.get(target);
-      set({ target }, oldest ? (Date.now() - Date.parse(oldest)) / 1000 : 0);
-    }
-  });
+  gauge(
+    'mlops_mcp_alert_delivery_oldest_age_seconds',
+    'Age of the oldest alert waiting to be pushed, per receiver (0 when none waits)',
+    ['target'],
+    async (set) => {
+      const backlog = new Map((await deps.alertDelivery.status()).backlog.map((b) => [b.target, b.oldestCreatedAt]));
+      for (const target of deps.alertDelivery.targets) {
+        const oldest = backlog.get(target);
+        set({ target }, oldest ? (Date.now() - Date.parse(oldest)) / 1000 : 0);
+      }
+    },
+  );
 
   const mlflow = deps.mlflow;
   if (mlflow) {
     gauge('mlops_mcp_mlflow_outbox_pending', 'Changes waiting to be pushed to MLflow', [], async (set) => set({}, (await mlflow.status()).pending));
-    gauge('mlops_mcp_mlflow_outbox_oldest_age_seconds', 'Age of the oldest change waiting for MLflow (0 when none waits)', [], async (set) => set({}, (await mlflow.status()).oldestPendingAgeS ?? 0));
+    gauge('mlops_mcp_mlflow_outbox_oldest_age_seconds', 'Age of the oldest change waiting for MLflow (0 when none waits)', [], async (set) =>
+      set({}, (await mlflow.status()).oldestPendingAgeS ?? 0),
+    );
   }
 }

@@ -98,10 +98,13 @@ export class OAuthVerifier {
     }
     const { alg, typ } = header;
     if (!alg || !this.config.algorithms.includes(alg)) {
-      return invalid(`the token is signed with ${describe(alg)}, which this server does not accept (MLOPS_MCP_OAUTH_ALGORITHMS: ${this.config.algorithms.join(', ')})`);
+      return invalid(
+        `the token is signed with ${describe(alg)}, which this server does not accept (MLOPS_MCP_OAUTH_ALGORITHMS: ${this.config.algorithms.join(', ')})`,
+      );
     }
     // Said before any key is fetched: a token from elsewhere costs the issuer nothing.
-    if (claims.iss !== this.config.issuer) return invalid(`the token was issued by ${describe(claims.iss)}; this server accepts tokens from ${this.config.issuer}`);
+    if (claims.iss !== this.config.issuer)
+      return invalid(`the token was issued by ${describe(claims.iss)}; this server accepts tokens from ${this.config.issuer}`);
     if (typ !== undefined && !ACCESS_TOKEN_TYPES.has(typ.toLowerCase())) return invalid(`the token is of type ${describe(typ)}, not an access token (at+jwt)`);
     let keys: RemoteJWKSet;
     try {
@@ -135,11 +138,16 @@ export class OAuthVerifier {
   private jwtProblem(e: unknown, claims: JWTPayload): TokenProblem {
     if (e instanceof errors.JWTExpired) return invalid(`the token expired at ${new Date(Number(claims.exp) * 1000).toISOString()}; get a new one`);
     if (e instanceof errors.JWTClaimValidationFailed) {
-      if (e.claim === 'aud') return invalid(`the token was minted for ${describe(claims.aud)}, not for this server (${this.resource}): ask the issuer for a token with resource=${this.resource}`);
+      if (e.claim === 'aud')
+        return invalid(
+          `the token was minted for ${describe(claims.aud)}, not for this server (${this.resource}): ask the issuer for a token with resource=${this.resource}`,
+        );
       return invalid(`the token's ${e.claim} claim is not acceptable (${e.reason})`);
     }
-    if (e instanceof errors.JOSEAlgNotAllowed) return invalid(`the token's signature algorithm is not accepted (MLOPS_MCP_OAUTH_ALGORITHMS: ${this.config.algorithms.join(', ')})`);
-    if (e instanceof errors.JWSSignatureVerificationFailed) return invalid('the token\'s signature does not verify: it was altered, or not signed by the issuer');
+    if (e instanceof errors.JOSEAlgNotAllowed)
+      return invalid(`the token's signature algorithm is not accepted (MLOPS_MCP_OAUTH_ALGORITHMS: ${this.config.algorithms.join(', ')})`);
+    if (e instanceof errors.JWSSignatureVerificationFailed)
+      return invalid("the token's signature does not verify: it was altered, or not signed by the issuer");
     if (e instanceof errors.JWKSNoMatchingKey) return invalid('the token is signed with a key the issuer does not publish');
     if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid || e instanceof TypeError) return this.unavailable('its keys', e);
     if (e instanceof errors.JOSEError) return invalid(`the token does not verify (${e.code})`);
@@ -183,10 +191,13 @@ export class OAuthVerifier {
 
   private introspectionFacts(a: Record<string, unknown>): TokenFacts | TokenProblem {
     if (a.active !== true) return invalid('the issuer says the token is not active (expired, revoked, or never issued)');
-    if (a.iss !== undefined && a.iss !== this.config.issuer) return invalid(`the token was issued by ${describe(a.iss)}; this server accepts tokens from ${this.config.issuer}`);
+    if (a.iss !== undefined && a.iss !== this.config.issuer)
+      return invalid(`the token was issued by ${describe(a.iss)}; this server accepts tokens from ${this.config.issuer}`);
     const audiences = Array.isArray(a.aud) ? a.aud : [a.aud];
     if (!audiences.some((x) => x === this.resource || x === `${this.resource}/`)) {
-      return invalid(`the token was minted for ${describe(a.aud)}, not for this server (${this.resource}): ask the issuer for a token with resource=${this.resource}`);
+      return invalid(
+        `the token was minted for ${describe(a.aud)}, not for this server (${this.resource}): ask the issuer for a token with resource=${this.resource}`,
+      );
     }
     if (typeof a.exp !== 'number') return invalid('the issuer gives the token no expiry');
     if (a.exp * 1000 < Date.now() - CLOCK_TOLERANCE_S * 1000) return invalid(`the token expired at ${new Date(a.exp * 1000).toISOString()}; get a new one`);
@@ -197,8 +208,10 @@ export class OAuthVerifier {
 
 function factsOf(claims: Record<string, unknown>, scope: unknown): TokenFacts | TokenProblem {
   const sub = claims.sub;
-  if (typeof sub !== 'string' || !sub.trim() || sub.length > MAX_SUBJECT) return invalid(`the token's subject (sub) must be a string of 1 to ${MAX_SUBJECT} characters`);
-  const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
+  if (typeof sub !== 'string' || !sub.trim() || sub.length > MAX_SUBJECT)
+    return invalid(`the token's subject (sub) must be a string of 1 to ${MAX_SUBJECT} characters`);
+  const scopes =
+    typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
   const shown = [claims.name, claims.preferred_username].find((n): n is string => typeof n === 'string' && n.trim() !== '');
   return { subject: oneLine(sub), displayName: shown === undefined ? undefined : oneLine(shown).slice(0, MAX_DISPLAY_NAME), scopes };
 }
@@ -232,7 +245,10 @@ async function discover(issuer: string): Promise<IssuerMetadata> {
       continue;
     }
     const body = (await res.json()) as IssuerMetadata;
-    if (body.issuer !== issuer) throw new Error(`${url} names the issuer ${describe(body.issuer)}, not ${issuer}: set MLOPS_MCP_OAUTH_ISSUER to the issuer exactly as its metadata names it`);
+    if (body.issuer !== issuer)
+      throw new Error(
+        `${url} names the issuer ${describe(body.issuer)}, not ${issuer}: set MLOPS_MCP_OAUTH_ISSUER to the issuer exactly as its metadata names it`,
+      );
     return body;
   }
   throw new Error(`no authorization server metadata at ${issuer} (${last})`);

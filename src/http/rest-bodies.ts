@@ -31,14 +31,20 @@ const tensorForms = z.union([tensorRows, tensorColumns]);
  * A tensor body with its value in the one form it has: zod then names a problem inside it, not
  * "Invalid input" of the union. Built once: a zod schema compiles itself on its first use.
  */
-const tensorBody = (key: 'instances' | 'inputs', rows: boolean) => z.object({ [key]: rows ? tensorRows : tensorColumns, params: z.unknown().optional() }).strict();
+const tensorBody = (key: 'instances' | 'inputs', rows: boolean) =>
+  z.object({ [key]: rows ? tensorRows : tensorColumns, params: z.unknown().optional() }).strict();
 const TENSOR_AS = {
   instances: { rows: tensorBody('instances', true), columns: tensorBody('instances', false) },
   inputs: { rows: tensorBody('inputs', true), columns: tensorBody('inputs', false) },
 };
 
 const invocationFormats = {
-  dataframe_split: z.object({ dataframe_split: z.object({ columns: z.array(z.string()), data: z.array(z.array(z.number())), index: z.array(z.unknown()).optional() }).strict(), params: z.unknown().optional() }).strict(),
+  dataframe_split: z
+    .object({
+      dataframe_split: z.object({ columns: z.array(z.string()), data: z.array(z.array(z.number())), index: z.array(z.unknown()).optional() }).strict(),
+      params: z.unknown().optional(),
+    })
+    .strict(),
   dataframe_records: z.object({ dataframe_records: z.array(z.record(z.string(), z.number())), params: z.unknown().optional() }).strict(),
   instances: z.object({ instances: tensorForms, params: z.unknown().optional() }).strict(),
   inputs: z.object({ inputs: tensorForms, params: z.unknown().optional() }).strict(),
@@ -48,7 +54,12 @@ const FORMATS = Object.keys(invocationFormats) as Format[];
 const FORMAT_LIST = 'dataframe_split, dataframe_records, instances or inputs';
 
 /** MLflow scoring-server request formats (mlflow.pyfunc.scoring_server): exactly one per body. */
-export const invocationsRequest = z.union([invocationFormats.dataframe_split, invocationFormats.dataframe_records, invocationFormats.instances, invocationFormats.inputs]);
+export const invocationsRequest = z.union([
+  invocationFormats.dataframe_split,
+  invocationFormats.dataframe_records,
+  invocationFormats.instances,
+  invocationFormats.inputs,
+]);
 export type Invocation = z.infer<typeof invocationsRequest>;
 
 const bad = (problem: string) => new DomainError('invalid_argument', `invalid request body: ${problem}`);
@@ -103,11 +114,21 @@ export function parseInvocation(raw: unknown): Invocation {
   if (given.length > 1) throw bad(`it has ${given.join(' and ')}; send exactly one of ${FORMAT_LIST}.`);
   if (given.length === 0) {
     const keys = Object.keys(body);
-    const has = keys.length ? `; it has ${keys.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 50))).join(', ')}${keys.length > 5 ? ', …' : ''}` : '; it is {}';
+    const has = keys.length
+      ? `; it has ${keys
+          .slice(0, 5)
+          .map((k) => JSON.stringify(k.slice(0, 50)))
+          .join(', ')}${keys.length > 5 ? ', …' : ''}`
+      : '; it is {}';
     throw bad(`expected one of ${FORMAT_LIST} (MLflow's scoring formats)${has}.`);
   }
   const split = body.dataframe_split;
-  if (given[0] === 'dataframe_split' && Object.keys(body).every((k) => k === 'dataframe_split' || k === 'params') && typeof split === 'object' && split !== null) {
+  if (
+    given[0] === 'dataframe_split' &&
+    Object.keys(body).every((k) => k === 'dataframe_split' || k === 'params') &&
+    typeof split === 'object' &&
+    split !== null
+  ) {
     if (Object.keys(split).every((k) => k === 'columns' || k === 'data' || k === 'index')) {
       const { columns, data } = split as { columns?: unknown; data?: unknown };
       if (Array.isArray(columns) && columns.every((c) => typeof c === 'string') && Array.isArray(data) && data.every((row) => Array.isArray(row))) {
@@ -124,7 +145,8 @@ export function parseInvocation(raw: unknown): Invocation {
       return format === 'inputs' ? { inputs: tensor } : { instances: tensor };
     }
   }
-  const schema = format === 'instances' || format === 'inputs' ? TENSOR_AS[format][Array.isArray(body[format]) ? 'rows' : 'columns'] : invocationFormats[format];
+  const schema =
+    format === 'instances' || format === 'inputs' ? TENSOR_AS[format][Array.isArray(body[format]) ? 'rows' : 'columns'] : invocationFormats[format];
   return parsed(schema as z.ZodType<Invocation>, body, takes);
 }
 
@@ -139,7 +161,8 @@ export function invocationRows(body: Invocation): FeatureRow[] | FeatureTable {
   if ('dataframe_split' in body) {
     const { columns, data } = body.dataframe_split;
     for (const values of data) {
-      if (values.length !== columns.length) throw new DomainError('invalid_argument', `dataframe_split: a row has ${values.length} values for ${columns.length} columns.`);
+      if (values.length !== columns.length)
+        throw new DomainError('invalid_argument', `dataframe_split: a row has ${values.length} values for ${columns.length} columns.`);
     }
     return { columns, data };
   }

@@ -104,7 +104,14 @@ function internalError(app: AppContext, res: ServerResponse, err: unknown): void
   if (!res.headersSent) sendRestError(res, 500, 'INTERNAL_ERROR', 'Internal error; see the server log');
 }
 
-async function score(app: AppContext, name: string, predict: boolean, raw: unknown, text: Buffer, options: { version: string | undefined; routingKey: string | undefined }): Promise<object> {
+async function score(
+  app: AppContext,
+  name: string,
+  predict: boolean,
+  raw: unknown,
+  text: Buffer,
+  options: { version: string | undefined; routingKey: string | undefined },
+): Promise<object> {
   // A `__proto__` key would be dropped by zod's records without a word: refused by name, as the
   // Express routes refuse it (looked for only when the text may hold one).
   if (text.includes('__proto__') || text.includes('\\u')) {

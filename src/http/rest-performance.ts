@@ -35,7 +35,10 @@ export const performanceQuery = z
   .object({
     version: z.string().max(128).optional(),
     last_n: number('last_n').int().min(1).max(1_000_000).optional(),
-    since_hours: number('since_hours').positive().max(24 * 3650).optional(),
+    since_hours: number('since_hours')
+      .positive()
+      .max(24 * 3650)
+      .optional(),
     since: z.iso.datetime({ offset: true }).optional(),
     until: z.iso.datetime({ offset: true }).optional(),
     alpha: number('alpha').gt(0).lt(0.5).optional(),
@@ -58,8 +61,10 @@ export function performanceRoutes(r: Router, app: AppContext, options: { readOnl
     try {
       const name = modelName(req);
       const caller = res.locals.caller as Caller | undefined;
-      if (options.readOnly) throw new DomainError('read_only', 'this server runs in read-only mode (--read-only or MLOPS_MCP_READ_ONLY=1): outcomes cannot be recorded here.');
-      if (caller && RANK[caller.role] < RANK.operate) throw new DomainError('forbidden', `recording outcomes needs the operate role; ${callerLabel(caller)} has ${caller.role}.`);
+      if (options.readOnly)
+        throw new DomainError('read_only', 'this server runs in read-only mode (--read-only or MLOPS_MCP_READ_ONLY=1): outcomes cannot be recorded here.');
+      if (caller && RANK[caller.role] < RANK.operate)
+        throw new DomainError('forbidden', `recording outcomes needs the operate role; ${callerLabel(caller)} has ${caller.role}.`);
       const body = parseBody(outcomesRequest, jsonBody(req), OUTCOMES_TAKES);
       const given = Array.isArray(body) ? { outcomes: body } : body;
       const result = await app.performance.record(
@@ -78,7 +83,15 @@ export function performanceRoutes(r: Router, app: AppContext, options: { readOnl
     try {
       const name = modelName(req);
       const q = parseQuery(performanceQuery, req.query);
-      const report = await app.performance.report(name, { version: q.version, lastN: q.last_n, sinceHours: q.since_hours, since: q.since, until: q.until, alpha: q.alpha, minEffect: q.min_effect });
+      const report = await app.performance.report(name, {
+        version: q.version,
+        lastN: q.last_n,
+        sinceHours: q.since_hours,
+        since: q.since,
+        until: q.until,
+        alpha: q.alpha,
+        minEffect: q.min_effect,
+      });
       res.json(performanceAnswer(report));
     } catch (e) {
       fail(res, e);

@@ -73,7 +73,12 @@ export async function scoreInvocation(
 }
 
 /** POST /api/v1/predict/{name}: one row or a batch; the query's version, else the body's. */
-export async function scorePredict(app: AppContext, name: string, raw: unknown, query: { version: string | undefined; routingKey: string | undefined }): Promise<object> {
+export async function scorePredict(
+  app: AppContext,
+  name: string,
+  raw: unknown,
+  query: { version: string | undefined; routingKey: string | undefined },
+): Promise<object> {
   const body = parsePredictBody(raw);
   const options = { version: query.version ?? body.version, routingKey: query.routingKey };
   if ('rows' in body) return batchAnswer(await app.serving.predictBatch(name, body.rows, options));

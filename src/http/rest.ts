@@ -41,7 +41,12 @@ export const batchResponse = z.object({
 
 export const invocationsResponse = z.object({
   predictions: z.array(
-    z.union([z.number(), z.string(), z.array(z.number()), z.object({ label: z.union([z.number(), z.string()]), probabilities: z.record(z.string(), z.number()) })]),
+    z.union([
+      z.number(),
+      z.string(),
+      z.array(z.number()),
+      z.object({ label: z.union([z.number(), z.string()]), probabilities: z.record(z.string(), z.number()) }),
+    ]),
   ),
 });
 
@@ -71,7 +76,10 @@ function jsonBody(req: Request): unknown {
   if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return undefined;
   const type = req.headers['content-type'];
   if (req.body === undefined && type !== undefined && !req.is('application/json')) {
-    throw new DomainError('invalid_argument', `invalid request body: Content-Type ${type.slice(0, 100)} is not JSON; send the body as JSON with Content-Type: application/json.`);
+    throw new DomainError(
+      'invalid_argument',
+      `invalid request body: Content-Type ${type.slice(0, 100)} is not JSON; send the body as JSON with Content-Type: application/json.`,
+    );
   }
   const at = (req as Request & ProtoMarked).protoFree ? null : protoKeyPath(req.body);
   if (at !== null) throw new DomainError('invalid_argument', protoKeyProblem(at));

@@ -51,16 +51,23 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   const { config, logger } = app;
   const tokens = TokenRegistry.load(config.token, config.tokensFile);
   if (!LOOPBACK.has(options.host) && !tokens.enabled && !config.oauth) {
-    throw new Error(`refusing to bind ${options.host} without a token: set MLOPS_MCP_TOKEN, MLOPS_MCP_TOKENS_FILE or MLOPS_MCP_OAUTH_ISSUER, or bind 127.0.0.1`);
+    throw new Error(
+      `refusing to bind ${options.host} without a token: set MLOPS_MCP_TOKEN, MLOPS_MCP_TOKENS_FILE or MLOPS_MCP_OAUTH_ISSUER, or bind 127.0.0.1`,
+    );
   }
   if (config.oauth && !config.publicUrl && WILDCARD.has(options.host)) {
-    throw new Error(`MLOPS_MCP_OAUTH_ISSUER needs MLOPS_MCP_PUBLIC_URL when binding ${options.host}: tokens are minted for <public URL>/mcp, the URL clients reach this server at`);
+    throw new Error(
+      `MLOPS_MCP_OAUTH_ISSUER needs MLOPS_MCP_PUBLIC_URL when binding ${options.host}: tokens are minted for <public URL>/mcp, the URL clients reach this server at`,
+    );
   }
   // Known once the server listens (the port may be chosen then); no request is read before.
   const listening = { url: '' };
   const publicUrl = () => config.publicUrl ?? listening.url;
   const verifier = config.oauth && new OAuthVerifier(config.oauth, publicUrl, logger);
-  const auth = new Authenticator(tokens, verifier && config.oauth && { verifier, scopes: config.oauth.scopes, metadataUrl: () => `${publicUrl()}/.well-known/oauth-protected-resource/mcp` });
+  const auth = new Authenticator(
+    tokens,
+    verifier && config.oauth && { verifier, scopes: config.oauth.scopes, metadataUrl: () => `${publicUrl()}/.well-known/oauth-protected-resource/mcp` },
+  );
   const allowedHosts = allowedHostsFor(options.host, config.allowedHosts);
   app.metrics.collectProcessMetrics();
   const sessions = new McpSessions((caller) => createMcpServer(app, { readOnly: options.readOnly, transport: 'http', caller }), {

@@ -70,9 +70,15 @@ export class McpSessions {
     if (sessionId) {
       const session = this.sessions.get(sessionId);
       if (!session) return void rpcError(res, 404, -32001, 'Session not found: start a new session with initialize');
-      if (session.owner !== ownerOf(caller)) return void rpcError(res, 403, -32000, 'This session belongs to another caller: start a session of your own with initialize');
+      if (session.owner !== ownerOf(caller))
+        return void rpcError(res, 403, -32000, 'This session belongs to another caller: start a session of your own with initialize');
       if (session.role !== caller?.role) {
-        return void rpcError(res, 403, -32000, `This session was opened with the ${session.role} role and this token grants ${caller?.role}: start a new session with initialize to use it`);
+        return void rpcError(
+          res,
+          403,
+          -32000,
+          `This session was opened with the ${session.role} role and this token grants ${caller?.role}: start a new session with initialize to use it`,
+        );
       }
       session.lastActive = Date.now();
       // Busy while a call is under way (one waiting on a person's approval, say): never reclaimed then.

@@ -29,7 +29,10 @@ export function statusPage(signIn: () => Promise<StatusPageSignIn | null> = asyn
   let cached: { mtimeMs: number; html: string; scripts: string[] } | null = null;
   return async (_req, res, next) => {
     try {
-      const mtimeMs = await stat(file).then((s) => s.mtimeMs, () => -1);
+      const mtimeMs = await stat(file).then(
+        (s) => s.mtimeMs,
+        () => -1,
+      );
       if (!cached || cached.mtimeMs !== mtimeMs) {
         const { html } = await readBuiltHtml(file);
         cached = { mtimeMs, html, scripts: scriptHashes(html) };
@@ -62,7 +65,9 @@ export function contentSecurityPolicy(html: string, origins: string[] = []): str
 }
 
 const scriptHashes = (html: string) =>
-  [...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/gi)].filter((m) => m[1].length > 0).map((m) => `'sha256-${createHash('sha256').update(m[1], 'utf8').digest('base64')}'`);
+  [...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/gi)]
+    .filter((m) => m[1].length > 0)
+    .map((m) => `'sha256-${createHash('sha256').update(m[1], 'utf8').digest('base64')}'`);
 
 function policy(scripts: string[], origins: string[]): string {
   return [

@@ -12,7 +12,10 @@ const tokensFileSchema = z.object({
         .object({
           name: z.string().min(1).max(100),
           role: z.enum(['read', 'operate', 'admin']),
-          sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'sha256 must be 64 hex characters').optional(),
+          sha256: z
+            .string()
+            .regex(/^[0-9a-f]{64}$/i, 'sha256 must be 64 hex characters')
+            .optional(),
           token: z.string().min(16, 'a token must be at least 16 characters').optional(),
         })
         .refine((t) => (t.sha256 === undefined) !== (t.token === undefined), 'give exactly one of sha256 (preferred) and token'),
@@ -40,7 +43,12 @@ export class TokenRegistry {
       try {
         parsed = tokensFileSchema.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
       } catch (e) {
-        const why = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : e instanceof Error ? e.message.split('\n')[0] : String(e);
+        const why =
+          e instanceof z.ZodError
+            ? e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')
+            : e instanceof Error
+              ? e.message.split('\n')[0]
+              : String(e);
         throw new Error(`MLOPS_MCP_TOKENS_FILE ${file} is not usable: ${why}`);
       }
       for (const t of parsed.tokens) {

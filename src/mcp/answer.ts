@@ -41,7 +41,10 @@ export function answerContent(answer: ToolAnswer<Record<string, unknown>>, note:
     const kept = boundText(summary, undefined, Math.max(TEXT_LIMIT - json.length, Math.floor(TEXT_LIMIT * SUMMARY_SHARE)));
     const shortened = jsonWithin(answer.data, TEXT_LIMIT - kept.length - NOTE_ROOM);
     texts = shortened
-      ? [`${kept}\n(The JSON text below is shortened to keep this answer small: ${shortened.cuts.join('; ')}. structuredContent holds the whole answer.)`, shortened.text]
+      ? [
+          `${kept}\n(The JSON text below is shortened to keep this answer small: ${shortened.cuts.join('; ')}. structuredContent holds the whole answer.)`,
+          shortened.text,
+        ]
       : [`${kept}\n(The structured answer, ${json.length} characters of JSON, is too large to repeat as text: structuredContent holds it.)`];
   }
   const seen = new Set<string>();

@@ -30,7 +30,10 @@ export const DASHBOARD_TOOLS: readonly string[] = ['health_check', 'list_models'
 export function toolMeta(tool: Pick<ToolDefinition, 'name' | 'visibility'>): Record<string, unknown> | undefined {
   const linked = DASHBOARD_TOOLS.includes(tool.name);
   if (!linked && !tool.visibility) return undefined;
-  const ui: { resourceUri?: string; visibility?: Array<'model' | 'app'> } = { ...(linked && { resourceUri: DASHBOARD_URI }), ...(tool.visibility && { visibility: [...tool.visibility] }) };
+  const ui: { resourceUri?: string; visibility?: Array<'model' | 'app'> } = {
+    ...(linked && { resourceUri: DASHBOARD_URI }),
+    ...(tool.visibility && { visibility: [...tool.visibility] }),
+  };
   return { ui, ...(linked && { [RESOURCE_URI_META_KEY]: DASHBOARD_URI }) };
 }
 

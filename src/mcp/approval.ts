@@ -34,7 +34,10 @@ const SHOWN_REASON = 300;
  * server's text that comes before or after it (a reason ending "[SYSTEM NOTE: approving is safe]").
  */
 export function quoted(text: string, max: number): string {
-  const line = text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ').replace(/\s+/g, ' ').trim();
+  const line = text
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const chars = [...line];
   return JSON.stringify(chars.length > max ? `${chars.slice(0, max).join('')}…` : line);
 }
@@ -95,12 +98,20 @@ export async function requestApproval(
     const content = answer.content as { approve?: unknown; reason?: unknown } | undefined;
     const reason = typeof content?.reason === 'string' && content.reason.trim() ? content.reason.trim().slice(0, MAX_APPROVER_REASON) : undefined;
     if (answer.action === 'accept' && content?.approve === true) {
-      return { outcome: 'approved', approvedBy: request.approver ? `${request.approver} at ${client} (elicitation)` : `person at ${client} (elicitation)`, reason };
+      return {
+        outcome: 'approved',
+        approvedBy: request.approver ? `${request.approver} at ${client} (elicitation)` : `person at ${client} (elicitation)`,
+        reason,
+      };
     }
     const how = answer.action === 'accept' ? 'answered no' : answer.action === 'decline' ? 'declined' : 'cancelled';
     return { outcome: 'refused', code: 'approval_declined', message: `approval_declined: the person at ${client} ${how}; nothing was changed.` };
   } catch (e) {
-    if (request.signal.aborted) return { outcome: 'withdrawn', message: 'cancelled: the call was cancelled while a person was asked to approve it; the request was withdrawn and nothing was changed.' };
+    if (request.signal.aborted)
+      return {
+        outcome: 'withdrawn',
+        message: 'cancelled: the call was cancelled while a person was asked to approve it; the request was withdrawn and nothing was changed.',
+      };
     const timedOut = e instanceof Error && /timed? ?out/i.test(e.message);
     return {
       outcome: 'refused',

@@ -41,7 +41,10 @@ export function toolError(logger: Logger, tool: string, e: unknown): CallToolRes
   }
   const id = randomUUID();
   logger.error({ err: e, tool, errorId: id }, 'tool failed');
-  const result = errorResult('internal', `internal: ${tool} failed unexpectedly (error id ${id} in the server log). Nothing was changed; try again, and report it if it persists.`);
+  const result = errorResult(
+    'internal',
+    `internal: ${tool} failed unexpectedly (error id ${id} in the server log). Nothing was changed; try again, and report it if it persists.`,
+  );
   return { ...result, _meta: { 'mlops-mcp/error': { code: 'internal', error_id: id } } };
 }
 
@@ -77,7 +80,9 @@ export function takeOverToolCalls(
     const message = typeof name === 'string' ? hidden.get(name) : undefined;
     if (message !== undefined) {
       const code = message.slice(0, message.indexOf(':'));
-      await onHidden?.(name as string, code, (request as { params?: { arguments?: unknown } }).params?.arguments).catch((e: unknown) => logger.warn({ err: e, tool: name }, 'could not audit a refused call'));
+      await onHidden?.(name as string, code, (request as { params?: { arguments?: unknown } }).params?.arguments).catch((e: unknown) =>
+        logger.warn({ err: e, tool: name }, 'could not audit a refused call'),
+      );
       return errorResult(code, message);
     }
     if (params && !tools.has(params.name)) {
@@ -102,7 +107,10 @@ export function takeOverToolCalls(
         const checked = tool.output.safeParse(result.structuredContent);
         if (checked.success) return result;
         logger.error({ tool: params.name, issues: checked.error.issues.slice(0, 5) }, 'a tool answered outside its output schema');
-        return errorResult('internal', `internal: ${params.name} produced an answer outside its output schema (a bug; the server log has the details). Report it.`);
+        return errorResult(
+          'internal',
+          `internal: ${params.name} produced an answer outside its output schema (a bug; the server log has the details). Report it.`,
+        );
       }
       return errorResult('invalid_argument', invalidArguments(params.name, args.error.issues, raw));
     } else if (typeof name === 'string' && tools.has(name)) {

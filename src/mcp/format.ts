@@ -60,7 +60,8 @@ export function outputsText(v: ModelVersion): string {
   const labels = v.signature.classLabels?.length ? ` (class labels ${listed(v.signature.classLabels)})` : '';
   if (d.task === 'classification') {
     if (!d.scores) return `classifier${labels}: labels only, no probabilities`;
-    const how = d.scores.kind === 'logits' ? `probabilities by softmax of the logits in output "${d.scores.output}"` : `probabilities from output "${d.scores.output}"`;
+    const how =
+      d.scores.kind === 'logits' ? `probabilities by softmax of the logits in output "${d.scores.output}"` : `probabilities from output "${d.scores.output}"`;
     return `classifier${labels}: ${how}`;
   }
   const value = v.signature.outputs.find((o) => o.type !== 'non-tensor');
@@ -130,7 +131,8 @@ export function stageChangeText(o: StageChangeOutcome, verb: string): string {
 }
 
 /** A detail as text: a string or number as it is, anything else as JSON, a missing one as `missing`. */
-export const detailText = (v: unknown, missing = ''): string => (v === undefined || v === null ? missing : typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
+export const detailText = (v: unknown, missing = ''): string =>
+  v === undefined || v === null ? missing : typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v);
 
 /** What an audit entry did, in a few words: the stage move, the weights, or the refusal. */
 export function auditWhat(e: AuditEntry): string {
@@ -144,7 +146,8 @@ export function auditWhat(e: AuditEntry): string {
 
 export function auditLine(e: AuditEntry): string {
   const d = e.details ?? {};
-  const approved = typeof d.approved_by === 'string' ? `, approved by ${d.approved_by}${typeof d.approver_reason === 'string' ? ` ("${d.approver_reason}")` : ''}` : '';
+  const approved =
+    typeof d.approved_by === 'string' ? `, approved by ${d.approved_by}${typeof d.approver_reason === 'string' ? ` ("${d.approver_reason}")` : ''}` : '';
   return `${e.createdAt} ${e.action} ${auditWhat(e)} by ${actorText(e)}${e.reason ? ` — ${e.reason}` : ''}${approved}`;
 }
 

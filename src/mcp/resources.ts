@@ -27,7 +27,12 @@ export function registerResources(server: McpServer, app: AppContext): void {
       list: async () => {
         const { versions } = await app.registry.list({ limit: LISTED_VERSIONS });
         return {
-          resources: versions.map((v) => ({ uri: `models://${v.name}/${v.version}`, name: `${v.name} ${v.version}`, description: `${v.stage}`, mimeType: 'text/markdown' })),
+          resources: versions.map((v) => ({
+            uri: `models://${v.name}/${v.version}`,
+            name: `${v.name} ${v.version}`,
+            description: `${v.stage}`,
+            mimeType: 'text/markdown',
+          })),
         };
       },
       complete: {
@@ -64,13 +69,22 @@ export function registerAuditResource(server: McpServer, app: AppContext): void 
     async (uri, variables) => {
       const name = single(variables.name);
       const { entries, nextCursor } = await app.registry.history(name, { limit: AUDIT_ROWS });
-      const row = (cells: Array<string | number | null | undefined>) => `| ${cells.map((c) => String(c ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ')).join(' | ')} |`;
+      const row = (cells: Array<string | number | null | undefined>) =>
+        `| ${cells
+          .map((c) =>
+            String(c ?? '')
+              .replaceAll('|', '\\|')
+              .replaceAll('\n', ' '),
+          )
+          .join(' | ')} |`;
       const lines = [
         `# Audit trail of ${name}`,
         '',
         row(['time', 'action', 'what', 'actor', 'reason', 'approved by', "approver's reason"]),
         row(['---', '---', '---', '---', '---', '---', '---']),
-        ...entries.map((e) => row([e.createdAt, e.action, auditWhat(e), actorText(e), e.reason ?? '', detailText(e.details?.approved_by), detailText(e.details?.approver_reason)])),
+        ...entries.map((e) =>
+          row([e.createdAt, e.action, auditWhat(e), actorText(e), e.reason ?? '', detailText(e.details?.approved_by), detailText(e.details?.approver_reason)]),
+        ),
         '',
         nextCursor ? `_Older entries: get_model_history with name "${name}" and cursor "${nextCursor}"._` : '',
       ];
@@ -78,7 +92,6 @@ export function registerAuditResource(server: McpServer, app: AppContext): void 
     },
   );
 }
-
 
 /** How the graph served relates to the registered artifact. */
 function servedCard(v: ModelVersion): string {
@@ -88,7 +101,10 @@ function servedCard(v: ModelVersion): string {
   const registered = given
     ? `The artifact \`${v.artifactSha256}\` is the .onnx file given (sha256 \`${given.sourceSha256}\`) with its external data inside.`
     : `The artifact \`${v.artifactSha256}\` is the file given, byte for byte.`;
-  const served = v.signature.serving && v.signature.serving.sha256 !== v.artifactSha256 ? ` onnxruntime serves a graph derived from it, \`${v.signature.serving.sha256}\` (${v.signature.serving.bytes} bytes), stored beside it.` : '';
+  const served =
+    v.signature.serving && v.signature.serving.sha256 !== v.artifactSha256
+      ? ` onnxruntime serves a graph derived from it, \`${v.signature.serving.sha256}\` (${v.signature.serving.bytes} bytes), stored beside it.`
+      : '';
   return `${registered}${served} Derived for serving: ${derived}.`;
 }
 
@@ -128,11 +144,19 @@ export function modelCard(v: ModelVersion, history: string[]): string {
     '',
     '## Metrics',
     '',
-    Object.keys(v.metrics).length ? Object.entries(v.metrics).map(([k, m]) => `- ${k}: ${m}`).join('\n') : '_None recorded._',
+    Object.keys(v.metrics).length
+      ? Object.entries(v.metrics)
+          .map(([k, m]) => `- ${k}: ${m}`)
+          .join('\n')
+      : '_None recorded._',
     '',
     '## Tags',
     '',
-    Object.keys(v.tags).length ? Object.entries(v.tags).map(([k, t]) => `- ${k}: ${t}`).join('\n') : '_None._',
+    Object.keys(v.tags).length
+      ? Object.entries(v.tags)
+          .map(([k, t]) => `- ${k}: ${t}`)
+          .join('\n')
+      : '_None._',
     '',
     '## History',
     '',

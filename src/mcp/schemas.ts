@@ -32,10 +32,7 @@ export function boundedRecord<V extends z.ZodType>(key: z.ZodString, value: V, m
     .meta({ maxProperties: max });
 }
 
-export const dryRun = z
-  .boolean()
-  .default(false)
-  .describe('true: answer what would change (stages before and after, alerts) and change nothing');
+export const dryRun = z.boolean().default(false).describe('true: answer what would change (stages before and after, alerts) and change nothing');
 
 export const reason = z.string().max(1000).optional().describe('Why: recorded in the audit trail');
 
@@ -45,7 +42,10 @@ export const cursor = z.string().max(512).optional().describe('next_cursor from 
 const tensorSpec = z.object({
   name: z.string(),
   type: z.string().describe('Element type (float32, float64, int64, …) or non-tensor'),
-  shape: z.array(z.union([z.number(), z.string()])).nullable().describe('Dimensions; strings are symbolic (batch)'),
+  shape: z
+    .array(z.union([z.number(), z.string()]))
+    .nullable()
+    .describe('Dimensions; strings are symbolic (batch)'),
 });
 
 const derivationStep = z.union([

@@ -108,7 +108,11 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
       };
       /** A refusal in the audit trail: what was asked, by whom (with the approver, if any), and why it did not happen. */
       const auditRefusal = (judged: Assessment, outcome: string) =>
-        app.store.registry.recordRefusal(judged.name, judged.version, ctx.who(args.reason as string | undefined), { tool: tool.name, outcome, asked: judged.preview });
+        app.store.registry.recordRefusal(judged.name, judged.version, ctx.who(args.reason as string | undefined), {
+          tool: tool.name,
+          outcome,
+          asked: judged.preview,
+        });
       const needsAdmin = () => `this ${tool.name} call changes what production serves, which needs the admin role; ${callerLabel(caller)} has ${role}`;
       try {
         // A dry run answers the refusal the real call would meet, not only what it would change.
@@ -116,16 +120,24 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
         if (tool.assess && args.dry_run === true && (role !== 'admin' || app.config.approval === 'elicit')) {
           const judged = await tool.assess(args, ctx);
           if (judged.reachesProduction) {
-            const refusal = role !== 'admin' ? { code: 'forbidden', message: `forbidden: ${needsAdmin()}. Ask an admin to make it.` } : cannotApprove(server, tool.name);
+            const refusal =
+              role !== 'admin' ? { code: 'forbidden', message: `forbidden: ${needsAdmin()}. Ask an admin to make it.` } : cannotApprove(server, tool.name);
             if (refusal) {
               const why = refusal.message.slice(refusal.code.length + 2);
-              return errorResult(refusal.code, `${refusal.code}: dry run, nothing changed: the real call would be refused: ${why} What it would do: ${judged.preview}`);
+              return errorResult(
+                refusal.code,
+                `${refusal.code}: dry run, nothing changed: the real call would be refused: ${why} What it would do: ${judged.preview}`,
+              );
             }
             note = ` ${approvalNote(server)}`;
           }
         }
         if (tool.assess && args.dry_run !== true) {
-          const judged: NonNullable<ToolContext['assessed']> = (ctx.assessed = { ...(await tool.assess(args, ctx)), approved: false, unchecked: role === 'admin' && app.config.approval !== 'elicit' });
+          const judged: NonNullable<ToolContext['assessed']> = (ctx.assessed = {
+            ...(await tool.assess(args, ctx)),
+            approved: false,
+            unchecked: role === 'admin' && app.config.approval !== 'elicit',
+          });
           if (judged.reachesProduction) {
             const refuse = async (code: string, message: string) => {
               await auditRefusal(judged, code);
@@ -169,7 +181,14 @@ export function createMcpServer(app: AppContext, options: McpServerOptions): Mcp
     const meta = toolMeta(tool);
     server.registerTool(
       tool.name,
-      { title: tool.title, description: tool.description, inputSchema: input, outputSchema: output, annotations: annotationsFor(tool), ...(meta && { _meta: meta }) },
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: input,
+        outputSchema: output,
+        annotations: annotationsFor(tool),
+        ...(meta && { _meta: meta }),
+      },
       call,
     );
     direct.set(tool.name, { input, output, acceptAsIs: tool.acceptAsIs, call: (args, extra) => call(args, extra as Extra) });
@@ -196,7 +215,10 @@ function progressReporter(extra: Extra): ToolContext['progress'] {
   if (token === undefined) return () => undefined;
   return (progress, total, message) => {
     void extra
-      .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) } })
+      .sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken: token, progress, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) },
+      })
       .catch(() => undefined);
   };
 }

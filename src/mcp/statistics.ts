@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import type { FeatureDrift } from '../monitoring/drift-types.js';
-import { fieldValue, INFORMATIONAL, informationalValues, RUN_FIELDS, VERDICT, type FieldSpec, type Fields, type FieldValue } from '../monitoring/statistics/index.js';
+import {
+  fieldValue,
+  INFORMATIONAL,
+  informationalValues,
+  RUN_FIELDS,
+  VERDICT,
+  type FieldSpec,
+  type Fields,
+  type FieldValue,
+} from '../monitoring/statistics/index.js';
 
 /** The drift statistics (src/monitoring/statistics) as the tools answer them: their fields' schemas, values and text. */
 
@@ -12,7 +21,9 @@ function shapeOf(fields: Fields, nullable: boolean): Record<string, z.ZodType<Fi
   return Object.fromEntries(
     Object.entries(fields).map(([name, spec]) => [
       name,
-      nullable ? schemaOf(spec).nullable().describe(`${spec.description}; null in a run stored before this statistic was computed`) : schemaOf(spec).describe(spec.description),
+      nullable
+        ? schemaOf(spec).nullable().describe(`${spec.description}; null in a run stored before this statistic was computed`)
+        : schemaOf(spec).describe(spec.description),
     ]),
   );
 }

@@ -2,7 +2,16 @@ import { z } from 'zod';
 import type { ToolDefinition } from './tool.js';
 import { allTools } from './tools/index.js';
 
-type JsonSchema = { type?: string | string[]; description?: string; enum?: unknown[]; default?: unknown; items?: JsonSchema; properties?: Record<string, JsonSchema>; required?: string[]; anyOf?: JsonSchema[] };
+type JsonSchema = {
+  type?: string | string[];
+  description?: string;
+  enum?: unknown[];
+  default?: unknown;
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  anyOf?: JsonSchema[];
+};
 
 function typeOf(s: JsonSchema): string {
   if (s.enum) return s.enum.map((e) => `\`${JSON.stringify(e)}\``).join(' \\| ');
@@ -38,7 +47,12 @@ function toolSection(t: ToolDefinition): string {
     '',
     `Effect: **${t.effect}**${t.idempotent ? ', idempotent' : ''}${t.effect === 'read' ? '' : ' — hidden in read-only mode'}.`,
     '',
-    ...(t.visibility && !t.visibility.includes('model') ? ['For the dashboard: MCP Apps hosts show it to the app only (`_meta.ui.visibility: ["app"]`), not to the model; other clients list it like any tool.', ''] : []),
+    ...(t.visibility && !t.visibility.includes('model')
+      ? [
+          'For the dashboard: MCP Apps hosts show it to the app only (`_meta.ui.visibility: ["app"]`), not to the model; other clients list it like any tool.',
+          '',
+        ]
+      : []),
     '**Input**',
     '',
     fieldsTable(t.input, 'input'),
@@ -70,7 +84,13 @@ export function renderToolsMarkdown(tools: readonly ToolDefinition[] = allTools)
     '',
     '| tool | effect | purpose |',
     '|---|---|---|',
-    ...tools.map((t) => `| [\`${t.name}\`](#${t.name}--${t.title.toLowerCase().replaceAll(/[^a-z0-9 -]/g, '').replaceAll(' ', '-')}) | ${t.effect} | ${t.title} |`),
+    ...tools.map(
+      (t) =>
+        `| [\`${t.name}\`](#${t.name}--${t.title
+          .toLowerCase()
+          .replaceAll(/[^a-z0-9 -]/g, '')
+          .replaceAll(' ', '-')}) | ${t.effect} | ${t.title} |`,
+    ),
     '',
     'A result carries its answer in `structuredContent` (matching the output schema below) and, for clients that read only `content`: a short summary, the same answer as JSON text, any chart as a PNG image, and `resource_link`s to the model versions (`models://{name}/{version}`) and audit trails (`audit://{name}`) it names. The text of an answer stays within about 20 000 characters: past that, the summary is cut and the JSON text keeps the first items of its longest lists, saying so (`structuredContent` is always whole).',
     '',

@@ -32,15 +32,7 @@ import {
 } from './schemas.js';
 import type { z } from 'zod';
 
-export type {
-  MlflowExperiment,
-  MlflowFileInfo,
-  MlflowMetric,
-  MlflowModelVersion,
-  MlflowRegisteredModel,
-  MlflowRun,
-  MlflowRunInfo,
-} from './schemas.js';
+export type { MlflowExperiment, MlflowFileInfo, MlflowMetric, MlflowModelVersion, MlflowRegisteredModel, MlflowRun, MlflowRunInfo } from './schemas.js';
 
 export interface MlflowClientOptions {
   /** Base URL of the tracking server, e.g. `http://127.0.0.1:5000` (a path prefix is kept). */
@@ -139,8 +131,7 @@ function transportFailure(e: unknown): { code: 'TIMEOUT' | 'CONNECTION_ERROR'; d
   return undefined;
 }
 
-const kv = (record: Record<string, string> | undefined) =>
-  Object.entries(record ?? {}).map(([key, value]) => ({ key, value: String(value) }));
+const kv = (record: Record<string, string> | undefined) => Object.entries(record ?? {}).map(([key, value]) => ({ key, value: String(value) }));
 
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
@@ -543,7 +534,13 @@ export class MlflowClient {
     options: { query?: Query; json?: unknown } = {},
   ): Promise<z.output<S>> {
     const body = await this.request(
-      { method, url: `${this.trackingUri}/api/2.0/mlflow/${endpoint}`, endpoint, query: options.query, json: options.json ?? (method === 'GET' ? undefined : {}) },
+      {
+        method,
+        url: `${this.trackingUri}/api/2.0/mlflow/${endpoint}`,
+        endpoint,
+        query: options.query,
+        json: options.json ?? (method === 'GET' ? undefined : {}),
+      },
       'json',
     );
     return this.parse(schema, body, endpoint);

@@ -137,9 +137,7 @@ export type MlflowMetric = z.output<typeof metricSchema>;
 export const runSchema = z
   .object({
     info: runInfoSchema,
-    data: z
-      .object({ metrics: z.array(metricSchema).default([]), params: keyValues, tags: keyValues })
-      .prefault({}),
+    data: z.object({ metrics: z.array(metricSchema).default([]), params: keyValues, tags: keyValues }).prefault({}),
   })
   .transform((r) => ({
     info: r.info,

@@ -227,10 +227,20 @@ export class MlflowSync {
     await client.logBatch({
       runId: mlflowRunId,
       metrics,
-      params: { threshold: String(run.threshold), correction: run.correction, dataset_drift_share: String(run.datasetDriftShare), reference: run.referenceVersion ?? 'model-wide', source: run.source.slice(0, 500) },
+      params: {
+        threshold: String(run.threshold),
+        correction: run.correction,
+        dataset_drift_share: String(run.datasetDriftShare),
+        reference: run.referenceVersion ?? 'model-wide',
+        source: run.source.slice(0, 500),
+      },
       tags: {
         [`${TAG}.dataset_drift`]: String(run.datasetDrift),
-        [`${TAG}.drifted_features`]: run.features.filter((f) => f.drift_detected).map((f) => f.feature).join(',') || 'none',
+        [`${TAG}.drifted_features`]:
+          run.features
+            .filter((f) => f.drift_detected)
+            .map((f) => f.feature)
+            .join(',') || 'none',
         [`${TAG}.model`]: run.name,
         ...(run.version ? { [`${TAG}.version`]: run.version } : {}),
       },

@@ -57,10 +57,15 @@ async function post(url: string, body: unknown): Promise<void> {
 }
 
 /** The senders for the configured receivers, each posting an alert in its receiver's format. */
-export function alertSenders(options: { webhookUrl?: string | undefined; alertmanagerUrl?: string | undefined; statusPage: () => string | null }): Map<DeliveryTarget, AlertSender> {
+export function alertSenders(options: {
+  webhookUrl?: string | undefined;
+  alertmanagerUrl?: string | undefined;
+  statusPage: () => string | null;
+}): Map<DeliveryTarget, AlertSender> {
   const senders = new Map<DeliveryTarget, AlertSender>();
   const { webhookUrl, alertmanagerUrl, statusPage } = options;
   if (webhookUrl) senders.set('webhook', (alert) => post(webhookUrl, webhookPayload(alert, statusPage())));
-  if (alertmanagerUrl) senders.set('alertmanager', (alert) => post(`${alertmanagerUrl.replace(/\/+$/, '')}/api/v2/alerts`, alertmanagerPayload(alert, statusPage())));
+  if (alertmanagerUrl)
+    senders.set('alertmanager', (alert) => post(`${alertmanagerUrl.replace(/\/+$/, '')}/api/v2/alerts`, alertmanagerPayload(alert, statusPage())));
   return senders;
 }

@@ -14,7 +14,10 @@ export interface Columns {
 
 function requireFinite(v: unknown, where: string, feature: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new DomainError('invalid_argument', `${where}feature "${feature}" is ${typeof v === 'number' ? String(v) : JSON.stringify(v) ?? typeof v}, not a finite number.`);
+    throw new DomainError(
+      'invalid_argument',
+      `${where}feature "${feature}" is ${typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? typeof v)}, not a finite number.`,
+    );
   }
   return v;
 }
@@ -35,7 +38,11 @@ export function columnsFromRows(rows: readonly FeatureRow[], features: readonly 
     }
     const named = row as Readonly<Record<string, number>>;
     const missing = features.filter((f) => !Object.hasOwn(named, f));
-    if (missing.length) throw new DomainError('invalid_argument', `${where}missing feature${missing.length > 1 ? 's' : ''} ${listNames(missing)}; the model's features are ${listNames(features)}.`);
+    if (missing.length)
+      throw new DomainError(
+        'invalid_argument',
+        `${where}missing feature${missing.length > 1 ? 's' : ''} ${listNames(missing)}; the model's features are ${listNames(features)}.`,
+      );
     for (const key of Object.keys(named)) {
       const i = index.get(key);
       if (i === undefined) ignored.add(key);

@@ -55,7 +55,13 @@ async function readWithCsvParse(fd: number, displayName: string, features: reado
     if (onProgress && rows % PROGRESS_ROWS === 0) onProgress(rows);
     return null;
   };
-  const parser = parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: false, on_record: (record: string[], info) => take(record, info.lines) });
+  const parser = parse({
+    bom: true,
+    trim: true,
+    skip_empty_lines: true,
+    relax_column_count: false,
+    on_record: (record: string[], info) => take(record, info.lines),
+  });
   // pipeline, not pipe: a read error (EIO, a file gone) ends the parser with it, so the loop
   // below throws it. With pipe() nothing listened for it and the process died. Not a ReadStream
   // on the descriptor: pipeline destroys it on a parse error, and that closes the caller's fd.
@@ -72,7 +78,7 @@ const readAt = promisify(read);
 
 /** The file's bytes from position 0, by positioned reads of `fd` (which stays open). */
 async function* chunksOf(fd: number): AsyncGenerator<Buffer> {
-  for (let position = 0; ; ) {
+  for (let position = 0; ;) {
     const buffer = Buffer.allocUnsafe(1 << 16);
     const { bytesRead } = await readAt(fd, buffer, 0, buffer.length, position);
     if (bytesRead === 0) return;

@@ -103,7 +103,7 @@ export class DriftService {
   private async raisedLately(name: string, version: string | null, features: readonly string[]): Promise<boolean> {
     const since = new Date(this.now().getTime() - DRIFT_ALERT_REPEAT_MS).toISOString();
     const key = [...features].sort().join('\0');
-    for (let beforeId: number | undefined; ; ) {
+    for (let beforeId: number | undefined; ;) {
       const page = await this.deps.alerts.list({ since, name, severity: 'warning', limit: 500, beforeId });
       for (const a of page) {
         if (a.type !== 'feature_drift' || a.version !== version) continue;
@@ -160,21 +160,28 @@ export class DriftService {
       curves: curvesOf(compared.features, compared.curves),
     };
     const drifted = run.features.filter((f) => f.drift_detected).sort((a, b) => a.p_value_adjusted - b.p_value_adjusted);
-    const alerts: AlertDraft[] = run.monitored && drifted.length && !(await this.raisedLately(name, run.version, drifted.map((f) => f.feature)))
-      ? [
-          {
-            type: 'feature_drift',
-            severity: 'warning',
-            name,
-            version: run.version,
-            message: `${name}: ${drifted.length} of ${run.features.length} features drifted (${drifted
-              .slice(0, 8)
-              .map((f) => `${f.feature} p=${f.p_value_adjusted.toExponential(2)}`)
-              .join(', ')}${drifted.length > 8 ? ', …' : ''})${run.datasetDrift ? '; dataset drift' : ''}`,
-            details: { run_id: run.id, drifted: drifted.map((f) => ({ feature: f.feature, p_value: f.p_value_adjusted, ...informationalValues(f) })) },
-          },
-        ]
-      : [];
+    const alerts: AlertDraft[] =
+      run.monitored &&
+      drifted.length &&
+      !(await this.raisedLately(
+        name,
+        run.version,
+        drifted.map((f) => f.feature),
+      ))
+        ? [
+            {
+              type: 'feature_drift',
+              severity: 'warning',
+              name,
+              version: run.version,
+              message: `${name}: ${drifted.length} of ${run.features.length} features drifted (${drifted
+                .slice(0, 8)
+                .map((f) => `${f.feature} p=${f.p_value_adjusted.toExponential(2)}`)
+                .join(', ')}${drifted.length > 8 ? ', …' : ''})${run.datasetDrift ? '; dataset drift' : ''}`,
+              details: { run_id: run.id, drifted: drifted.map((f) => ({ feature: f.feature, p_value: f.p_value_adjusted, ...informationalValues(f) })) },
+            },
+          ]
+        : [];
     await this.deps.drift.insertRun(run, alerts);
     let chart: Buffer | null = null;
     if (input.includeChart) {
@@ -208,7 +215,9 @@ export class DriftService {
     const scoped = version === undefined ? undefined : await this.deps.drift.getReference(name, version);
     const reference = scoped ?? (await this.deps.drift.getReference(name, null));
     if (!reference) {
-      throw notFound(`${name} has no drift reference${version ? ` (for ${version} or model-wide)` : ''}. Set one with set_drift_reference (e.g. from the training CSV).`);
+      throw notFound(
+        `${name} has no drift reference${version ? ` (for ${version} or model-wide)` : ''}. Set one with set_drift_reference (e.g. from the training CSV).`,
+      );
     }
     return reference;
   }
@@ -217,11 +226,20 @@ export class DriftService {
     if (!features) return reference.features;
     const known = reference.features.map((f) => f.feature);
     const unknown = features.filter((f) => !known.includes(f));
-    if (unknown.length) throw new DomainError('invalid_argument', `unknown feature${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the reference has ${known.join(', ')}.`);
+    if (unknown.length)
+      throw new DomainError(
+        'invalid_argument',
+        `unknown feature${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the reference has ${known.join(', ')}.`,
+      );
     return reference.features.filter((f) => features.includes(f.feature));
   }
 
-  private async readData(input: DataSource, features: readonly string[], rowsArgument: string, onProgress?: Progress): Promise<{ columns: Columns; source: string }> {
+  private async readData(
+    input: DataSource,
+    features: readonly string[],
+    rowsArgument: string,
+    onProgress?: Progress,
+  ): Promise<{ columns: Columns; source: string }> {
     if ((input.rows === undefined) === (input.csvPath === undefined)) {
       throw new DomainError('invalid_argument', `give exactly one of ${rowsArgument} and csv_path.`);
     }
@@ -231,13 +249,20 @@ export class DriftService {
     }
     // Read through the descriptor that was checked, which stays open until the read settles.
     const file = await openAllowedFile('csv_path', input.csvPath as string, this.deps.allowedDirs);
-    const csv = await this.deps.readCsv(file.handle.fd, `csv_path "${input.csvPath}"`, features, (n) => onProgress?.(n, undefined, `${n} rows read`)).finally(() => file.handle.close());
+    const csv = await this.deps
+      .readCsv(file.handle.fd, `csv_path "${input.csvPath}"`, features, (n) => onProgress?.(n, undefined, `${n} rows read`))
+      .finally(() => file.handle.close());
     const columns: Columns = { features: new Map(features.map((f, i) => [f, csv.values[i]])), rows: csv.rows, ignored: csv.ignored };
     return { columns, source: `csv ${(input.csvPath as string).split('/').pop()}` };
   }
 
   /** The prediction log as current data: rows of the versions whose features include the reference's. */
-  private async fromLog(state: ModelState, features: readonly string[], version: string | undefined, window: { lastN?: number | undefined; sinceHours?: number | undefined }) {
+  private async fromLog(
+    state: ModelState,
+    features: readonly string[],
+    version: string | undefined,
+    window: { lastN?: number | undefined; sinceHours?: number | undefined },
+  ) {
     if (window.lastN === undefined && window.sinceHours === undefined) {
       throw new DomainError('invalid_argument', 'window needs last_n or since_hours (or both).');
     }
@@ -259,7 +284,9 @@ export class DriftService {
         for (let i = 0; i < pos.length; i++) cols[i][n] = entry.values[base + pos[i]];
       }
     }
-    const what = [window.lastN !== undefined ? `last ${window.lastN}` : null, window.sinceHours !== undefined ? `last ${window.sinceHours} h` : null].filter(Boolean).join(', ');
+    const what = [window.lastN !== undefined ? `last ${window.lastN}` : null, window.sinceHours !== undefined ? `last ${window.sinceHours} h` : null]
+      .filter(Boolean)
+      .join(', ');
     return {
       columns: { features: new Map(features.map((f, i) => [f, n === cols[i].length ? cols[i] : cols[i].slice(0, n)])), rows: n, ignored: 0 },
       source: `prediction log (${what}${version ? `, ${version}` : ''}): ${counted(n, 'prediction')}`,
@@ -293,7 +320,10 @@ function featureNamesOf(state: ModelState, version: string | undefined): string[
     v = state.versions.find((x) => x.stage === 'production') ?? state.versions[state.versions.length - 1];
   }
   if (!v.featureNames) {
-    throw new DomainError('invalid_argument', `${state.name} ${v.version} has no feature names, so its data cannot be matched to columns; re-register it with feature_names.`);
+    throw new DomainError(
+      'invalid_argument',
+      `${state.name} ${v.version} has no feature names, so its data cannot be matched to columns; re-register it with feature_names.`,
+    );
   }
   return v.featureNames;
 }

@@ -37,7 +37,12 @@ export class DriftThreads {
 
   constructor(script: string | null = workerScript(), threads = Math.min(2, availableParallelism())) {
     this.channels =
-      script === null ? [] : Array.from({ length: Math.max(1, threads) }, () => new WorkerChannel<Request, DriftReply, number>(() => new Worker(script, { workerData: { nice: DRIFT_NICE } }), 'drift thread'));
+      script === null
+        ? []
+        : Array.from(
+            { length: Math.max(1, threads) },
+            () => new WorkerChannel<Request, DriftReply, number>(() => new Worker(script, { workerData: { nice: DRIFT_NICE } }), 'drift thread'),
+          );
   }
 
   /** Whether the work runs on threads of its own (false: on the event loop). */

@@ -47,7 +47,11 @@ const port = parentPort;
 port?.on('message', (m: DriftRequest) => {
   void answer(m).then(
     ({ reply, transfer }) => port.postMessage(reply, transfer),
-    (e: unknown) => port.postMessage({ id: m.id, error: { message: e instanceof Error ? e.message : String(e), code: e instanceof DomainError ? e.code : null } } satisfies DriftReply),
+    (e: unknown) =>
+      port.postMessage({
+        id: m.id,
+        error: { message: e instanceof Error ? e.message : String(e), code: e instanceof DomainError ? e.code : null },
+      } satisfies DriftReply),
   );
 });
 

@@ -47,7 +47,10 @@ export function prepareReference(feature: string, values: Float64Array): Referen
  * threads), in the columns' order. Two threads finish in either order: a failure is the first
  * failing column's, whichever thread answered first.
  */
-export async function toReferenceFeatures(columns: Columns, prepare: (feature: string, values: Float64Array) => Promise<ReferenceFeature>): Promise<ReferenceFeature[]> {
+export async function toReferenceFeatures(
+  columns: Columns,
+  prepare: (feature: string, values: Float64Array) => Promise<ReferenceFeature>,
+): Promise<ReferenceFeature[]> {
   const settled = await Promise.allSettled([...columns.features].map(([feature, values]) => prepare(feature, values)));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
@@ -72,7 +75,13 @@ export async function compareToReference(
   current: Map<string, Float64Array>,
   options: CompareOptions,
   compare: (refSorted: Float64Array, current: Float64Array) => Promise<FeatureComparison>,
-): Promise<{ features: FeatureDrift[]; driftedShare: number; datasetDrift: boolean; sortedCurrent: Map<string, Float64Array>; curves: Map<string, FeatureCurves> }> {
+): Promise<{
+  features: FeatureDrift[];
+  driftedShare: number;
+  datasetDrift: boolean;
+  sortedCurrent: Map<string, Float64Array>;
+  curves: Map<string, FeatureCurves>;
+}> {
   const pairs = reference.map((ref) => {
     const cur = current.get(ref.feature);
     if (!cur) throw new DomainError('invalid_argument', `current data has no feature "${ref.feature}".`);
@@ -89,16 +98,14 @@ export async function compareToReference(
     rows.map((r) => r.values.p_value),
     options.correction,
   );
-  const features = rows.map(
-    (r, i): FeatureDrift => ({
-      feature: r.ref.feature,
-      ...r.values,
-      p_value_adjusted: adjusted[i],
-      drift_detected: adjusted[i] < options.threshold,
-      n_ref: r.ref.sorted.length,
-      n_cur: r.curSorted.length,
-    }),
-  );
+  const features = rows.map((r, i): FeatureDrift => ({
+    feature: r.ref.feature,
+    ...r.values,
+    p_value_adjusted: adjusted[i],
+    drift_detected: adjusted[i] < options.threshold,
+    n_ref: r.ref.sorted.length,
+    n_cur: r.curSorted.length,
+  }));
   const drifted = features.filter((f) => f.drift_detected).length;
   const driftedShare = features.length ? drifted / features.length : 0;
   return {

@@ -50,7 +50,9 @@ export const performanceAnswer = (p: PerformanceReport) => ({
         brier: metric(c?.brier),
         roc_auc: metric(c?.rocAuc),
       },
-      classes: c ? c.classes.map((k) => ({ label: k.label, support: k.support, precision: metric(k.precision), recall: metric(k.recall), f1: metric(k.f1) })) : null,
+      classes: c
+        ? c.classes.map((k) => ({ label: k.label, support: k.support, precision: metric(k.precision), recall: metric(k.recall), f1: metric(k.f1) }))
+        : null,
       baseline: v.baselines.map((b) => ({ metric: b.metric, baseline: b.baseline, value: num(b.value), change: num(b.change), worse_by: num(b.worseBy) })),
       series: v.series.map((s) => ({ start: s.start, n: s.n, value: num(s.value) })),
     };

@@ -62,7 +62,12 @@ const DEFAULT_MIN_EFFECT = 0.02;
  * variant is a challenger. Regressors compare mean absolute errors (Welch's t test), classifiers
  * accuracy (two-proportion z test).
  */
-export function compareSplit(weights: Record<string, number>, versions: ReadonlyMap<string, ModelVersion>, window: readonly StoredOutcome[], options: CompareOptions): Comparison | null {
+export function compareSplit(
+  weights: Record<string, number>,
+  versions: ReadonlyMap<string, ModelVersion>,
+  window: readonly StoredOutcome[],
+  options: CompareOptions,
+): Comparison | null {
   const labels = Object.keys(weights).filter((v) => versions.has(v));
   if (labels.length < 2) return null;
   const production = labels.find((v) => versions.get(v)?.stage === 'production');
@@ -125,7 +130,15 @@ export function compareSplit(weights: Record<string, number>, versions: Readonly
         outcomesNeeded,
       };
     });
-  return { metric: classifier ? 'accuracy' : 'mae', since: since === null ? null : new Date(since).toISOString(), alpha: options.alpha, power: options.power, control, variants, challengers };
+  return {
+    metric: classifier ? 'accuracy' : 'mae',
+    since: since === null ? null : new Date(since).toISOString(),
+    alpha: options.alpha,
+    power: options.power,
+    control,
+    variants,
+    challengers,
+  };
 }
 
 type Sample = { n: number; correct: number; errors: { n: number; mean: number; variance: number } };
@@ -137,7 +150,13 @@ type Sample = { n: number; correct: number; errors: { n: number; mean: number; v
  * Welch's test with each side's standard deviation of absolute errors. Null until the control
  * has outcomes (and, for regressors, both sides a spread).
  */
-function required(classifier: boolean, a: Sample, b: Sample, ratio: number, options: CompareOptions): { control: number; challenger: number; minEffect: number } | null {
+function required(
+  classifier: boolean,
+  a: Sample,
+  b: Sample,
+  ratio: number,
+  options: CompareOptions,
+): { control: number; challenger: number; minEffect: number } | null {
   if (a.n < 2 || !(ratio > 0)) return null;
   if (classifier) {
     const pa = a.correct / a.n;

@@ -20,7 +20,8 @@ export interface Evaluation {
   values: Partial<Record<MetricName, MetricValue>>;
 }
 
-export const isClassifier = (v: ModelVersion) => v.signature.task === 'classification' || (v.signature.task === undefined && Boolean(v.signature.classLabels?.length));
+export const isClassifier = (v: ModelVersion) =>
+  v.signature.task === 'classification' || (v.signature.task === undefined && Boolean(v.signature.classLabels?.length));
 
 /**
  * The metric a version is shown by first (over time, in health_check) and an A/B test compares:

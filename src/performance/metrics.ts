@@ -117,7 +117,13 @@ export interface ScoreColumns {
  * order); `scores` holds each outcome's probability terms, or is null when the model answers
  * labels only.
  */
-export function classificationMetrics(labels: readonly string[], predicted: readonly string[], actual: readonly string[], scores: ScoreColumns | null, confidence: number): ClassificationMetrics {
+export function classificationMetrics(
+  labels: readonly string[],
+  predicted: readonly string[],
+  actual: readonly string[],
+  scores: ScoreColumns | null,
+  confidence: number,
+): ClassificationMetrics {
   const n = actual.length;
   const k = labels.length;
   const index = new Map(labels.map((l, i) => [l, i]));

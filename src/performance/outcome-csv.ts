@@ -21,19 +21,26 @@ export async function outcomesFromCsv(file: FileHandle, displayName: string, max
         const id = record.indexOf('prediction_id');
         const actual = record.indexOf('actual');
         if (id < 0 || actual < 0) {
-          throw new DomainError('invalid_argument', `${displayName} needs the columns prediction_id and actual in its header row (it has ${record.length} column${record.length === 1 ? '' : 's'}, without ${id < 0 ? 'prediction_id' : 'actual'}).`);
+          throw new DomainError(
+            'invalid_argument',
+            `${displayName} needs the columns prediction_id and actual in its header row (it has ${record.length} column${record.length === 1 ? '' : 's'}, without ${id < 0 ? 'prediction_id' : 'actual'}).`,
+          );
         }
         columns = { id, actual };
         continue;
       }
-      if (out.length === max) throw new DomainError('invalid_argument', `${displayName} has more than ${max} outcomes: split it into files of at most ${max} lines.`);
+      if (out.length === max)
+        throw new DomainError('invalid_argument', `${displayName} has more than ${max} outcomes: split it into files of at most ${max} lines.`);
       out.push({ predictionId: record[columns.id], actual: record[columns.actual], line: out.length + 2 });
     }
   } catch (e) {
     if (e instanceof DomainError) throw e;
     const err = e as { code?: unknown; lines?: unknown } | null;
     const code = typeof err?.code === 'string' ? err.code : 'unknown error';
-    throw new DomainError('invalid_argument', `${displayName} is not a readable CSV (${typeof err?.lines === 'number' ? `${code} at line ${err.lines}` : code}).`);
+    throw new DomainError(
+      'invalid_argument',
+      `${displayName} is not a readable CSV (${typeof err?.lines === 'number' ? `${code} at line ${err.lines}` : code}).`,
+    );
   }
   if (columns === null) throw new DomainError('invalid_argument', `${displayName} is empty; it needs a header row with prediction_id and actual.`);
   return out;

@@ -39,7 +39,10 @@ export interface OutcomeRow {
 }
 
 /** An outcome as a window reads it: what measuring needs, no more (a window may hold 100 000). */
-export type StoredOutcome = Pick<OutcomeRow, 'version' | 'predictedAt' | 'predicted' | 'actual' | 'predictedLabel' | 'actualLabel' | 'pActual' | 'brier' | 'pPositive'>;
+export type StoredOutcome = Pick<
+  OutcomeRow,
+  'version' | 'predictedAt' | 'predicted' | 'actual' | 'predictedLabel' | 'actualLabel' | 'pActual' | 'brier' | 'pPositive'
+>;
 
 /** Which outcomes to read: the newest `lastN` by prediction time, within [since, until). */
 export interface OutcomeWindow {

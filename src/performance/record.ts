@@ -48,8 +48,14 @@ export class OutcomeRecorder {
     this.now = deps.now ?? Date.now;
   }
 
-  async record(name: string, input: { outcomes?: OutcomeInput[] | undefined; csvPath?: string | undefined }, who: Actor, dryRun: boolean): Promise<RecordResult> {
-    if ((input.outcomes === undefined) === (input.csvPath === undefined)) throw invalidArgument('give either outcomes (inline) or csv_path, not both or neither.');
+  async record(
+    name: string,
+    input: { outcomes?: OutcomeInput[] | undefined; csvPath?: string | undefined },
+    who: Actor,
+    dryRun: boolean,
+  ): Promise<RecordResult> {
+    if ((input.outcomes === undefined) === (input.csvPath === undefined))
+      throw invalidArgument('give either outcomes (inline) or csv_path, not both or neither.');
     const state = await this.deps.registry.modelState(name);
     const versions = new Map(state.versions.map((v) => [v.version, kindOf(v)]));
     let rows: OutcomeInput[];
@@ -120,7 +126,15 @@ export class OutcomeRecorder {
 
     const byVersion: Record<string, number> = {};
     for (const r of out) byVersion[r.version] = (byVersion[r.version] ?? 0) + 1;
-    const details = { source, received: rows.length, matched: out.length, unknown: counts.unknown + counts.other_model, expired: counts.expired, failed: counts.failed_prediction, by_version: byVersion };
+    const details = {
+      source,
+      received: rows.length,
+      matched: out.length,
+      unknown: counts.unknown + counts.other_model,
+      expired: counts.expired,
+      failed: counts.failed_prediction,
+      by_version: byVersion,
+    };
     let replaced: number;
     if (dryRun) replaced = out.length ? (await this.deps.outcomes.existing(out.map((r) => r.predictionId))).size : 0;
     else if (out.length) replaced = (await this.deps.outcomes.record(name, out, who, details)).replaced;
@@ -189,13 +203,16 @@ function checkActuals(name: string, rows: readonly OutcomeInput[], kinds: readon
     if (regression) {
       const x = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
       if (!Number.isFinite(x)) {
-        problems.push(`${where(r, i)}: actual ${typeof value === 'number' ? String(value) : JSON.stringify(value.slice(0, 40))} is not a finite number, and ${name} is a regressor`);
+        problems.push(
+          `${where(r, i)}: actual ${typeof value === 'number' ? String(value) : JSON.stringify(value.slice(0, 40))} is not a finite number, and ${name} is a regressor`,
+        );
       }
       return x;
     }
     if (typeof value === 'number' && !Number.isFinite(value)) problems.push(`${where(r, i)}: actual ${String(value)} is not a class label`);
     const label = String(value);
-    if (labels.size && !labels.has(label)) problems.push(`${where(r, i)}: actual ${JSON.stringify(label.slice(0, 40))} is not a class of ${name} (${[...labels].slice(0, 10).join(', ')})`);
+    if (labels.size && !labels.has(label))
+      problems.push(`${where(r, i)}: actual ${JSON.stringify(label.slice(0, 40))} is not a class of ${name} (${[...labels].slice(0, 10).join(', ')})`);
     return label;
   });
   if (problems.length) throw badValues(problems);
@@ -245,7 +262,9 @@ function joined(id: string, entry: LoggedEntry, j: number, kind: Kind, actual: n
   };
   if (kind.task === 'regression') {
     if (typeof predicted !== 'number') {
-      throw failedPrecondition(`${version.name} ${version.version} answers ${Array.isArray(predicted) ? 'several targets per row' : 'labels'}: outcomes are recorded for single-target regressors and classifiers only.`);
+      throw failedPrecondition(
+        `${version.name} ${version.version} answers ${Array.isArray(predicted) ? 'several targets per row' : 'labels'}: outcomes are recorded for single-target regressors and classifiers only.`,
+      );
     }
     if (typeof actual !== 'number') {
       problems.push(`${at()}: actual ${JSON.stringify(actual)} is a label, and ${version.name} ${version.version} is a regressor`);

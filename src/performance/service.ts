@@ -74,7 +74,12 @@ export class PerformanceService {
   }
 
   /** Joins and stores outcomes (see OutcomeRecorder), then judges the model's versions for alerts. */
-  async record(name: string, input: { outcomes?: OutcomeInput[] | undefined; csvPath?: string | undefined }, who: Actor, dryRun: boolean): Promise<RecordResult> {
+  async record(
+    name: string,
+    input: { outcomes?: OutcomeInput[] | undefined; csvPath?: string | undefined },
+    who: Actor,
+    dryRun: boolean,
+  ): Promise<RecordResult> {
     const result = await this.recorder.record(name, input, who, dryRun);
     if (!dryRun && result.matched) {
       await this.watch.check(name).catch((e: unknown) => this.deps.logger.error({ err: e, model: name }, 'could not judge outcomes for alerts'));
@@ -92,7 +97,8 @@ export class PerformanceService {
       alpha: query.alpha ?? 0.05,
       minEffect: query.minEffect,
     };
-    if (q.since !== undefined && q.until !== undefined && q.since >= q.until) throw invalidArgument(`the window's since (${q.since}) must be before its until (${q.until}).`);
+    if (q.since !== undefined && q.until !== undefined && q.since >= q.until)
+      throw invalidArgument(`the window's since (${q.since}) must be before its until (${q.until}).`);
     const state = await this.deps.registry.modelState(name);
     const versions = new Map(state.versions.map((v) => [v.version, v]));
     if (q.version !== undefined && !versions.has(q.version)) {
@@ -123,7 +129,10 @@ export class PerformanceService {
     measured.sort((a, b) => (versions.get(a.version)?.seq ?? 0) - (versions.get(b.version)?.seq ?? 0));
 
     const split = state.traffic;
-    const comparison = q.version === undefined && split && Object.keys(split.weights).length > 1 ? compareSplit(split.weights, versions, outcomes, { alpha: q.alpha, power: POWER, confidence: CONFIDENCE, minEffect: q.minEffect }) : null;
+    const comparison =
+      q.version === undefined && split && Object.keys(split.weights).length > 1
+        ? compareSplit(split.weights, versions, outcomes, { alpha: q.alpha, power: POWER, confidence: CONFIDENCE, minEffect: q.minEffect })
+        : null;
     return { name, window: { lastN: q.lastN, since: q.since ?? null, until: q.until ?? null }, outcomes: outcomes.length, versions: measured, comparison };
   }
 }

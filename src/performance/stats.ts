@@ -73,7 +73,11 @@ export interface TestResult {
  * with its confidence_interval(confidence). Null when a side has fewer than 2 values or both
  * have no variance.
  */
-export function welchTest(a: { n: number; mean: number; variance: number }, b: { n: number; mean: number; variance: number }, confidence: number): TestResult | null {
+export function welchTest(
+  a: { n: number; mean: number; variance: number },
+  b: { n: number; mean: number; variance: number },
+  confidence: number,
+): TestResult | null {
   if (a.n < 2 || b.n < 2) return null;
   const va = a.variance / a.n;
   const vb = b.variance / b.n;

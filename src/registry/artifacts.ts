@@ -26,7 +26,9 @@ export class ArtifactDamagedError extends Error {
 }
 
 export const describeDamage = (state: Exclude<ArtifactState, 'ok'>) =>
-  ({ missing: 'is missing', wrong_size: 'has changed size (truncated or replaced)', altered: 'no longer matches its sha256 (truncated or overwritten)' })[state];
+  ({ missing: 'is missing', wrong_size: 'has changed size (truncated or replaced)', altered: 'no longer matches its sha256 (truncated or overwritten)' })[
+    state
+  ];
 
 /**
  * How old a temp file must be before opening a store removes it: far longer than any write keeps
@@ -266,7 +268,7 @@ export class ArtifactStore {
  * copy whose hash was of the whole file.
  */
 async function writeFully(out: FileHandle, buf: Uint8Array): Promise<void> {
-  for (let at = 0; at < buf.length; ) {
+  for (let at = 0; at < buf.length;) {
     const { bytesWritten } = await out.write(buf, at, buf.length - at);
     if (bytesWritten === 0) throw Object.assign(new Error('the disk took no more bytes'), { code: 'EIO' });
     at += bytesWritten;

@@ -58,7 +58,8 @@ export async function inlineExternalWeights(
     if (list) list.push(ref);
     else byLocation.set(ref.location, [ref]);
   }
-  if (byLocation.size > MAX_EXTERNAL_FILES) throw refused(displayName, `spreads its external data over ${byLocation.size} files, more than the ${MAX_EXTERNAL_FILES} read for one model`);
+  if (byLocation.size > MAX_EXTERNAL_FILES)
+    throw refused(displayName, `spreads its external data over ${byLocation.size} files, more than the ${MAX_EXTERNAL_FILES} read for one model`);
 
   try {
     // Sizes first, one file open at a time: the limit refuses before a byte of data is read.
@@ -78,7 +79,10 @@ export async function inlineExternalWeights(
         for (const ref of list) data.set(ref, await readRange(handle, ref.offset, inRange(ref, size, displayName)));
       });
     }
-    const bytes = await walker.inlineExternalData(model, refs.map((ref) => data.get(ref) as Uint8Array));
+    const bytes = await walker.inlineExternalData(
+      model,
+      refs.map((ref) => data.get(ref) as Uint8Array),
+    );
     return { bytes, files: [...sizes].map(([location, size]) => ({ location, bytes: size })) };
   } catch (e) {
     if (e instanceof ModelCheckError) throw checkRefusal(displayName, e);
@@ -112,7 +116,8 @@ async function withDataFile<T>(dir: string, ref: ExternalInitializer, displayNam
   } catch {
     throw refused(displayName, `${storesExternally(ref)}, and no such file lies beside it`);
   }
-  const outside = () => refused(displayName, `${storesExternally(ref)}, and that file leads out of the model's directory (a symlink). The data files must lie beside the model`);
+  const outside = () =>
+    refused(displayName, `${storesExternally(ref)}, and that file leads out of the model's directory (a symlink). The data files must lie beside the model`);
   if (!isWithin(real, [dir])) throw outside();
   const handle = await openWithin(real, [dir], {
     unopened: () => refused(displayName, `${storesExternally(ref)}, and that file could not be opened (it changed while being read, or is not readable)`),
@@ -128,7 +133,7 @@ async function withDataFile<T>(dir: string, ref: ExternalInitializer, displayNam
 
 async function readRange(handle: FileHandle, offset: number, length: number): Promise<Uint8Array> {
   const out = new Uint8Array(length);
-  for (let at = 0; at < length; ) {
+  for (let at = 0; at < length;) {
     const { bytesRead } = await handle.read(out, at, length - at, offset + at);
     if (bytesRead === 0) throw new ExternalDataSpecError(`a data file ended before its ${length} bytes were read (it changed while being read)`);
     at += bytesRead;
@@ -139,4 +144,3 @@ async function readRange(handle: FileHandle, offset: number, length: number): Pr
 const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
 const refused = (displayName: string, why: string) => new DomainError('invalid_model', `${displayName} ${why}; ${SELF_CONTAINED_ADVICE}.`);
-

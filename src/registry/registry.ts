@@ -107,7 +107,10 @@ export class ModelRegistry {
     checkName('name', input.name);
     if (input.version !== undefined) checkName('version', input.version);
     if ((input.artifactPath === undefined) === (input.mlflowModelUri === undefined)) {
-      throw new DomainError('invalid_argument', 'give exactly one of artifact_path (a local .onnx file) and mlflow_model_uri (models:/<name>/<version> or models:/<name>@<alias>).');
+      throw new DomainError(
+        'invalid_argument',
+        'give exactly one of artifact_path (a local .onnx file) and mlflow_model_uri (models:/<name>/<version> or models:/<name>@<alias>).',
+      );
     }
     const existing = await this.deps.store.versionLabels(input.name);
     if (input.version !== undefined) checkNewVersionLabel(input.name, existing, input.version);
@@ -128,7 +131,9 @@ export class ModelRegistry {
       displayName = `artifact_path "${input.artifactPath}"`;
     }
 
-    const staged = await this.deps.artifacts.stage(opened?.handle ?? source).finally(() => (imported ? fs.rm(imported, { force: true }) : opened?.handle.close()));
+    const staged = await this.deps.artifacts
+      .stage(opened?.handle ?? source)
+      .finally(() => (imported ? fs.rm(imported, { force: true }) : opened?.handle.close()));
     let intake: Intake | undefined;
     try {
       const deps = { artifacts: this.deps.artifacts, checker: this.deps.checker, maxModelBytes: this.deps.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES };
@@ -169,7 +174,10 @@ export class ModelRegistry {
   private async fetchFromMlflow(uri: string): Promise<{ file: string; link: MlflowLink }> {
     const client = this.deps.mlflow;
     if (!client) {
-      throw new DomainError('failed_precondition', 'mlflow_model_uri needs an MLflow server: start mlops-mcp with MLFLOW_TRACKING_URI set, or register a local file with artifact_path.');
+      throw new DomainError(
+        'failed_precondition',
+        'mlflow_model_uri needs an MLflow server: start mlops-mcp with MLFLOW_TRACKING_URI set, or register a local file with artifact_path.',
+      );
     }
     const m = /^models:\/([A-Za-z0-9][A-Za-z0-9._ -]{0,255})(?:\/(\d+)|@([A-Za-z0-9_-]{1,255}))$/.exec(uri);
     if (!m) throw new DomainError('invalid_argument', `mlflow_model_uri "${uri.slice(0, 100)}" is not models:/<name>/<version> or models:/<name>@<alias>.`);
@@ -185,8 +193,14 @@ export class ModelRegistry {
       return { file, link: { mlflowName, mlflowVersion: version, runId: mv.runId ?? null } };
     } catch (e) {
       if (isMlflowError(e)) {
-        const what = e.errorCode === 'RESOURCE_DOES_NOT_EXIST' || e.errorCode === 'INVALID_PARAMETER_VALUE' ? 'does not exist in MLflow (check the name, version or alias)' : `could not be fetched from MLflow (${e.message})`;
-        throw new DomainError(e.errorCode === 'RESOURCE_DOES_NOT_EXIST' || e.errorCode === 'INVALID_PARAMETER_VALUE' ? 'not_found' : 'failed_precondition', `mlflow_model_uri "${uri}" ${what}.`);
+        const what =
+          e.errorCode === 'RESOURCE_DOES_NOT_EXIST' || e.errorCode === 'INVALID_PARAMETER_VALUE'
+            ? 'does not exist in MLflow (check the name, version or alias)'
+            : `could not be fetched from MLflow (${e.message})`;
+        throw new DomainError(
+          e.errorCode === 'RESOURCE_DOES_NOT_EXIST' || e.errorCode === 'INVALID_PARAMETER_VALUE' ? 'not_found' : 'failed_precondition',
+          `mlflow_model_uri "${uri}" ${what}.`,
+        );
       }
       throw e;
     }
@@ -194,8 +208,7 @@ export class ModelRegistry {
 
   async list(query: ListQuery): Promise<{ versions: ModelVersion[]; nextCursor: string | null }> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, versionCursor);
-    const createdBefore =
-      query.olderThanDays === undefined ? undefined : new Date(this.now().getTime() - query.olderThanDays * 86_400_000).toISOString();
+    const createdBefore = query.olderThanDays === undefined ? undefined : new Date(this.now().getTime() - query.olderThanDays * 86_400_000).toISOString();
     const rows = await this.deps.store.listVersions({ name: query.name, stage: query.stage, createdBefore, after, limit: query.limit + 1 });
     const { items, nextCursor } = page(rows, query.limit, (v) => ({ name: v.name, seq: v.seq }));
     return { versions: items, nextCursor };
@@ -290,11 +303,15 @@ export class ModelRegistry {
   }
 }
 
-const noSuchModel = (name: string) => notFound(`No model named "${name}" is registered. Call list_models to see the registered models, or register_model to add one.`);
+const noSuchModel = (name: string) =>
+  notFound(`No model named "${name}" is registered. Call list_models to see the registered models, or register_model to add one.`);
 
 function checkName(argument: string, value: string): void {
   if (!NAME_PATTERN.test(value)) {
-    throw new DomainError('invalid_argument', `${argument} "${value.slice(0, 64)}" is not allowed: use 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit.`);
+    throw new DomainError(
+      'invalid_argument',
+      `${argument} "${value.slice(0, 64)}" is not allowed: use 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit.`,
+    );
   }
 }
 

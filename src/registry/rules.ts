@@ -21,7 +21,8 @@ export function findVersion(state: ModelState, version: string): ModelVersion {
 }
 
 /** The artifact onnxruntime loads for a version: the graph derived for serving, else the registered one. */
-export const servedArtifact = (v: ModelVersion): { sha256: string; bytes: number } => v.signature.serving ?? { sha256: v.artifactSha256, bytes: v.artifactBytes };
+export const servedArtifact = (v: ModelVersion): { sha256: string; bytes: number } =>
+  v.signature.serving ?? { sha256: v.artifactSha256, bytes: v.artifactBytes };
 
 export function productionVersion(state: ModelState): ModelVersion | undefined {
   return state.versions.find((v) => v.stage === 'production');
@@ -62,7 +63,7 @@ export function featureWidth(signature: ModelSignature): number | null {
 export function resolveFeatureNames(signature: ModelSignature, given: string[] | undefined, fromMetadata: string[] | null): string[] | null {
   const names = given ?? fromMetadata ?? (signature.inputs.length > 1 ? signature.inputs.map((i) => i.name) : null);
   if (names === null) return null;
-  const source = given ? 'feature_names' : 'the model\'s feature_names metadata';
+  const source = given ? 'feature_names' : "the model's feature_names metadata";
   const dupes = names.filter((n, i) => names.indexOf(n) !== i);
   if (dupes.length) throw new DomainError('invalid_argument', `${source} lists "${dupes[0]}" more than once; feature names must be unique.`);
   if (names.some((n) => n.trim() === '')) throw new DomainError('invalid_argument', `${source} contains an empty name.`);

@@ -126,7 +126,10 @@ function wrongNames(where: string, named: Readonly<Record<string, number>>, feat
   const missing = features.filter((f) => !Object.hasOwn(named, f));
   const missingText = missing.length ? `missing feature${missing.length > 1 ? 's' : ''} ${listNames(missing)}` : '';
   if (unknown !== undefined) {
-    return new DomainError('invalid_argument', `${where}unknown feature "${unknown.slice(0, 100)}"${missingText ? ` and ${missingText}` : ''}; expected: ${listNames(features)}.`);
+    return new DomainError(
+      'invalid_argument',
+      `${where}unknown feature "${unknown.slice(0, 100)}"${missingText ? ` and ${missingText}` : ''}; expected: ${listNames(features)}.`,
+    );
   }
   return new DomainError('invalid_argument', `${where}${missingText}; expected: ${listNames(features)}.`);
 }

@@ -113,7 +113,10 @@ export function checkRefusal(displayName: string, e: ModelCheckError): Error {
   if (cause instanceof ModelLimitError) {
     const when = cause.limit === 'load_time' ? '' : e.step === 'load' ? ' to load' : ' on a row of zeros';
     const stopped = cause.limit === 'load_time' || cause.limit === 'run_time' ? ' and was stopped' : '';
-    return new DomainError('invalid_model', `${displayName} ${cause.message}${when}${stopped}; nothing was registered. Register a model within the limits, or ${limitAdvice(cause.limit)}.`);
+    return new DomainError(
+      'invalid_model',
+      `${displayName} ${cause.message}${when}${stopped}; nothing was registered. Register a model within the limits, or ${limitAdvice(cause.limit)}.`,
+    );
   }
   if (cause instanceof ModelProcessError && cause.signal) {
     return new DomainError('invalid_model', `${displayName} was not registered: ${cause.message}.`);
@@ -146,4 +149,7 @@ function parseFeatureNames(raw: string | undefined, displayName: string): string
 }
 
 const notOnnx = (displayName: string, why: string) =>
-  new DomainError('invalid_model', `${displayName} is not a usable ONNX model: ${why}. Export the model to ONNX (e.g. skl2onnx, torch.onnx) and register the .onnx file.`);
+  new DomainError(
+    'invalid_model',
+    `${displayName} is not a usable ONNX model: ${why}. Export the model to ONNX (e.g. skl2onnx, torch.onnx) and register the .onnx file.`,
+  );

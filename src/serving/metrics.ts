@@ -90,7 +90,9 @@ export class ServingMetrics {
    * scrape time) as one gauge per metric, labelled by model and version only: R² as
    * mlops_mcp_model_r2_score (the guides' rule model_r2_score < 0.92), the others by their names.
    */
-  exportPerformance(read: () => Promise<ReadonlyArray<{ name: string; version: string; values: Readonly<Record<string, number | undefined>>; n: number }>>): void {
+  exportPerformance(
+    read: () => Promise<ReadonlyArray<{ name: string; version: string; values: Readonly<Record<string, number | undefined>>; n: number }>>,
+  ): void {
     // prom-client collects every metric at once: each gauge reads (read() shares one read among them) and sets its own values.
     const gauge = (name: string, help: string, value: (s: Awaited<ReturnType<typeof read>>[number]) => number | undefined) =>
       new Gauge({
@@ -107,10 +109,13 @@ export class ServingMetrics {
           }
         },
       });
-    gauge('mlops_mcp_model_outcomes', 'Outcomes the exported performance metrics of a version are measured on (its newest, up to ALERT_OUTCOME_WINDOW)', (s) => s.n);
+    gauge(
+      'mlops_mcp_model_outcomes',
+      'Outcomes the exported performance metrics of a version are measured on (its newest, up to ALERT_OUTCOME_WINDOW)',
+      (s) => s.n,
+    );
     for (const [metric, name, help] of PERFORMANCE_GAUGES) gauge(name, help, (s) => s.values[metric]);
   }
-
 
   /**
    * Adds prom-client's process and Node.js metrics (CPU, memory, GC, event-loop lag). Only the

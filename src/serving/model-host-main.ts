@@ -118,7 +118,11 @@ function handle(request: HostRequest, blobs: Uint8Array[]): { reply: HostReply; 
       const session = new binding.InferenceSession();
       // No arena: a run's buffers go back to the system when it ends (with it, a run's 1 GiB
       // intermediate stayed resident for the life of the session).
-      session.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, { intraOpNumThreads: request.threads, interOpNumThreads: 1, enableCpuMemArena: false });
+      session.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
+        intraOpNumThreads: request.threads,
+        interOpNumThreads: 1,
+        enableCpuMemArena: false,
+      });
       const s = { session, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
       sessions.set(request.session, s);
       return { reply: { ok: true, inputs: s.inputs, outputs: s.outputs } };
@@ -128,7 +132,11 @@ function handle(request: HostRequest, blobs: Uint8Array[]): { reply: HostReply; 
       const feeds = zeroFeeds(s);
       if (!feeds) return { reply: { ok: true, ran: false } };
       try {
-        run(s, feeds, s.outputs.map((m) => m.name));
+        run(
+          s,
+          feeds,
+          s.outputs.map((m) => m.name),
+        );
       } catch (e) {
         // A run that fails on zeros (a shape the model rejects, say) is no refusal; a run that
         // needs more memory than the cap, or answers more than a reply may carry, is.

@@ -145,7 +145,10 @@ export class ModelHost {
     if (w) {
       const limit = w.deadline === 'run' ? this.limits.runTimeoutMs : w.deadline === 'load' ? this.limits.loadTimeoutMs : START_TIMEOUT_MS;
       if (now - w.since < limit) return;
-      const why = w.deadline === 'start' ? new ModelProcessError(`the ${this.label} did not start within ${START_TIMEOUT_MS} ms`) : new ModelLimitError(w.deadline === 'run' ? 'run_time' : 'load_time', this.limits);
+      const why =
+        w.deadline === 'start'
+          ? new ModelProcessError(`the ${this.label} did not start within ${START_TIMEOUT_MS} ms`)
+          : new ModelLimitError(w.deadline === 'run' ? 'run_time' : 'load_time', this.limits);
       this.end(why, true);
     } else if (now - this.lastRequest > 1000) {
       this.stopWatchdog();
@@ -162,7 +165,10 @@ export class ModelHost {
     if (!signal) return new ModelProcessError(`the ${this.label} exited (code ${code})`);
     const head = this.waiting[0];
     const doing = head ? { run: ' while running a model', load: ' while loading a model', start: ' while starting' }[head.deadline] : '';
-    return new ModelProcessError(`the ${this.label} ended (${signal})${doing}, as one that needs more memory than MODEL_MEMORY_MB (${this.limits.memoryMb} MiB) allows does`, signal);
+    return new ModelProcessError(
+      `the ${this.label} ended (${signal})${doing}, as one that needs more memory than MODEL_MEMORY_MB (${this.limits.memoryMb} MiB) allows does`,
+      signal,
+    );
   }
 
   private onData(chunk: Buffer): void {
@@ -170,7 +176,10 @@ export class ModelHost {
     try {
       bodies = this.reader.push(chunk);
     } catch (e) {
-      this.end(e instanceof FrameTooLargeError ? new ModelLimitError('output', this.limits) : new ModelProcessError(`the ${this.label} sent a broken frame`), true);
+      this.end(
+        e instanceof FrameTooLargeError ? new ModelLimitError('output', this.limits) : new ModelProcessError(`the ${this.label} sent a broken frame`),
+        true,
+      );
       return;
     }
     for (const body of bodies) {

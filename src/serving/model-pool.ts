@@ -175,7 +175,7 @@ export class ModelPool {
 
   /** Starts every queued job a process may take, in order; then housekeeping on idle processes. */
   private pump(): void {
-    for (let i = 0; i < this.queue.length; ) {
+    for (let i = 0; i < this.queue.length;) {
       const job = this.queue[i];
       const slot = this.slotFor(job.key, false);
       if (!slot) {
@@ -287,7 +287,12 @@ export class ModelPool {
 const indexOf = (values: readonly ValueMeta[]) => new Map(values.map((v, i) => [v.name, i]));
 
 /** One run on a loaded session, tensors by name in and out. */
-async function runOn(host: ModelHost, s: Session, feeds: Readonly<Record<string, WireTensor>>, fetches: readonly string[]): Promise<Record<string, WireTensor>> {
+async function runOn(
+  host: ModelHost,
+  s: Session,
+  feeds: Readonly<Record<string, WireTensor>>,
+  fetches: readonly string[],
+): Promise<Record<string, WireTensor>> {
   const inputs: Array<{ index: number; tensor: WireTensor }> = [];
   for (const name in feeds) {
     const index = s.inputIndex.get(name);

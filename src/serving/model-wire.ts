@@ -16,16 +16,7 @@ export const FORM_RUN = 1;
 export const FORM_RUN_REPLY = 2;
 
 export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array;
+  Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
 /** A tensor as it crosses: onnxruntime-node's element type name, its dims, and its data (a string tensor's as strings). */
 export interface WireTensor {

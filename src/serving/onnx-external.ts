@@ -38,8 +38,30 @@ const T_DATA_LOCATION = 14;
 
 /** Bytes per element by TensorProto.DataType; 4-bit types are packed two to a byte (-2). STRING (8) and UNDEFINED have none. */
 const ELEMENT_BYTES: Record<number, number> = {
-  1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 14: 8, 15: 16, 16: 2,
-  17: 1, 18: 1, 19: 1, 20: 1, 21: -2, 22: -2, 23: -2, 24: 1, 25: -2,
+  1: 4,
+  2: 1,
+  3: 1,
+  4: 2,
+  5: 2,
+  6: 4,
+  7: 8,
+  9: 1,
+  10: 2,
+  11: 8,
+  12: 4,
+  13: 8,
+  14: 8,
+  15: 16,
+  16: 2,
+  17: 1,
+  18: 1,
+  19: 1,
+  20: 1,
+  21: -2,
+  22: -2,
+  23: -2,
+  24: 1,
+  25: -2,
 };
 
 interface TensorView {
@@ -180,11 +202,9 @@ export function inlineExternalData(model: Uint8Array, data: readonly Uint8Array[
   return rebuild(l, (j) => {
     const ref = l.refs[j];
     const bytes = data[j];
-    if (ref.length !== null && bytes.length !== ref.length) throw new ExternalDataSpecError(`${storesExternally(ref)}: ${ref.length} bytes, of which ${bytes.length} were read`);
+    if (ref.length !== null && bytes.length !== ref.length)
+      throw new ExternalDataSpecError(`${storesExternally(ref)}: ${ref.length} bytes, of which ${bytes.length} were read`);
     const kept = splitFields(l.graphFields[l.at[j]].payload).filter((f) => f.field !== T_EXTERNAL_DATA && f.field !== T_DATA_LOCATION);
     return concatBytes([...kept.map((f) => f.raw), bytesField(T_RAW_DATA, bytes)]);
   });
 }
-
-
-

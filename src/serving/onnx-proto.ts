@@ -22,7 +22,16 @@ export interface OnnxModelInfo {
 
 /** Throws when the bytes are not a protobuf message shaped like an ONNX ModelProto. */
 export function readOnnxModelInfo(buf: Uint8Array): OnnxModelInfo {
-  const info: OnnxModelInfo = { irVersion: 0, producerName: '', producerVersion: '', opsets: [], metadata: new Map(), hasGraph: false, classLabels: null, outputOps: new Map() };
+  const info: OnnxModelInfo = {
+    irVersion: 0,
+    producerName: '',
+    producerVersion: '',
+    opsets: [],
+    metadata: new Map(),
+    hasGraph: false,
+    classLabels: null,
+    outputOps: new Map(),
+  };
   readMessage(buf, (field, wireType, r) => {
     if (field === 1 && wireType === 0) info.irVersion = r.varint();
     else if (field === 2 && wireType === 2) info.producerName = utf8.decode(r.bytes());
@@ -30,8 +39,7 @@ export function readOnnxModelInfo(buf: Uint8Array): OnnxModelInfo {
     else if (field === 7 && wireType === 2) {
       info.hasGraph = true;
       Object.assign(info, readGraph(r.bytes()));
-    }
-    else if (field === 8 && wireType === 2) info.opsets.push(readOpset(r.bytes()));
+    } else if (field === 8 && wireType === 2) info.opsets.push(readOpset(r.bytes()));
     else if (field === 14 && wireType === 2) {
       const [key, value] = readStringPair(r.bytes());
       info.metadata.set(key, value);
@@ -218,8 +226,7 @@ function externalTensor(tensor: Uint8Array): ExternalTensor | null {
     // Any value but DEFAULT (0): protobuf truncates an enum varint to 32 bits, so 2^32 + 1 reads as EXTERNAL.
     else if (field === 14 && wireType === 0) {
       if (r.varint() !== 0) external = true;
-    }
-    else return false;
+    } else return false;
     return true;
   });
   return external ? { tensor: name, location } : null;

@@ -79,11 +79,13 @@ export function removeZipMaps(model: Uint8Array): { bytes: Uint8Array; replaced:
   const replaced: ZipMapReplacement[] = [];
   for (const z of zipMaps) {
     const label = z.name ? `ZipMap node "${z.name}"` : 'a ZipMap node';
-    if (z.inputs.length !== 1 || z.outputs.length !== 1) throw new ZipMapRewriteError(`${label} has ${z.inputs.length} inputs and ${z.outputs.length} outputs (ZipMap takes one of each)`);
+    if (z.inputs.length !== 1 || z.outputs.length !== 1)
+      throw new ZipMapRewriteError(`${label} has ${z.inputs.length} inputs and ${z.outputs.length} outputs (ZipMap takes one of each)`);
     const [tensor] = z.inputs;
     const [output] = z.outputs;
     const reader = nodes.find((n) => n !== z && n.inputs.includes(output));
-    if (reader) throw new ZipMapRewriteError(`the output "${output}" of ${label} is read by node "${reader.name || reader.opType}", so the ZipMap cannot be left out`);
+    if (reader)
+      throw new ZipMapRewriteError(`the output "${output}" of ${label} is read by node "${reader.name || reader.opType}", so the ZipMap cannot be left out`);
     const classes = zipMapClassCount(z.raw.payload);
     if (classes === 0) throw new ZipMapRewriteError(`${label} names no class labels`);
     if (outputs.includes(output)) replaced.push({ output, tensor, classes });

@@ -48,19 +48,30 @@ const PROBABILITY_OPS = new Set(['Softmax', 'Sigmoid']);
  * regressor: a float [N, k] output is k values per row, named by the target_names metadata
  * property when it lists k names.
  */
-export function decideOutputs(signature: ModelSignature, info: Pick<OnnxModelInfo, 'outputOps' | 'metadata'>, hints: OutputHints, displayName: string): OutputDecision {
+export function decideOutputs(
+  signature: ModelSignature,
+  info: Pick<OnnxModelInfo, 'outputOps' | 'metadata'>,
+  hints: OutputHints,
+  displayName: string,
+): OutputDecision {
   const labels = signature.classLabels?.length ? signature.classLabels : null;
   if (hints.task === 'regression' && hints.output !== undefined) {
     throw new DomainError('invalid_argument', 'output ("probabilities" or "logits") describes a classifier\'s scores; leave it out for task "regression".');
   }
   if (labels && hints.task === 'regression') {
-    throw new DomainError('invalid_argument', `${displayName} is a classifier: its graph names class labels (${labels.slice(0, 5).join(', ')}${labels.length > 5 ? ', …' : ''}). Leave task out, or say "classification".`);
+    throw new DomainError(
+      'invalid_argument',
+      `${displayName} is a classifier: its graph names class labels (${labels.slice(0, 5).join(', ')}${labels.length > 5 ? ', …' : ''}). Leave task out, or say "classification".`,
+    );
   }
   if (labels || hints.task === 'classification' || hints.output !== undefined) {
     const score = scoreOutput(signature, labels);
     if (!score) {
       if (labels) return { task: 'classification', scores: null, targetNames: null };
-      throw new DomainError('invalid_argument', `${displayName} has no float output to read class scores from (outputs: ${outputList(signature)}); register it without task "classification".`);
+      throw new DomainError(
+        'invalid_argument',
+        `${displayName} has no float output to read class scores from (outputs: ${outputList(signature)}); register it without task "classification".`,
+      );
     }
     const kind = hints.output ?? (labels || PROBABILITY_OPS.has(info.outputOps.get(score.name) ?? '') ? 'probabilities' : null);
     if (!kind) {
@@ -89,7 +100,7 @@ function targetNamesOf(raw: string | undefined, k: number): string[] | null {
   if (raw === undefined) return null;
   try {
     const parsed: unknown = JSON.parse(raw);
-    return Array.isArray(parsed) && parsed.length === k && parsed.every((n) => typeof n === 'string') ? (parsed) : null;
+    return Array.isArray(parsed) && parsed.length === k && parsed.every((n) => typeof n === 'string') ? parsed : null;
   } catch {
     return null;
   }
@@ -115,7 +126,12 @@ function readPlan(signature: ModelSignature): ReadPlan {
   const scores = spec && decided.scores ? { spec, kind: decided.scores.kind } : null;
   plan =
     decided.task === 'classification'
-      ? { task: 'classification', scores, label: signature.outputs.find((o) => o !== spec && !isFloat(o)) ?? signature.outputs.find((o) => o !== spec) ?? null, value: null }
+      ? {
+          task: 'classification',
+          scores,
+          label: signature.outputs.find((o) => o !== spec && !isFloat(o)) ?? signature.outputs.find((o) => o !== spec) ?? null,
+          value: null,
+        }
       : { task: 'regression', scores: null, label: null, value: signature.outputs.find(isNumeric) ?? signature.outputs[0] ?? null };
   plans.set(signature, plan);
   return plan;
@@ -149,7 +165,8 @@ const toValue = (v: number | bigint | string) => (typeof v === 'bigint' ? Number
 export function readOutputs(version: ModelVersion, results: Record<string, WireTensor>, n: number): BatchOutput {
   const plan = readPlan(version.signature);
   if (plan.task === 'regression') {
-    if (!plan.value || !Object.hasOwn(results, plan.value.name)) throw new DomainError('invalid_model', `${version.name} ${version.version} has no numeric output to answer with.`);
+    if (!plan.value || !Object.hasOwn(results, plan.value.name))
+      throw new DomainError('invalid_model', `${version.name} ${version.version} has no numeric output to answer with.`);
     const data = results[plan.value.name].data as ArrayLike<number | bigint>;
     const k = n > 0 ? Math.max(1, Math.floor(data.length / n)) : 1;
     const values = Float64Array.from({ length: n * k }, (_, i) => Number(data[i]));
@@ -213,7 +230,10 @@ function probabilitiesOf(tensor: WireTensor, kind: ScoreKind, n: number): { prob
 function requireFinite(values: ArrayLike<number>, perRow: number): void {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
-      throw new RowValueError(Math.floor(i / perRow), `the model answered ${values[i]} (no number), its arithmetic overflowed on this row's features; check their scale.`);
+      throw new RowValueError(
+        Math.floor(i / perRow),
+        `the model answered ${values[i]} (no number), its arithmetic overflowed on this row's features; check their scale.`,
+      );
     }
   }
 }

@@ -115,7 +115,11 @@ export interface TrafficStore {
    * transaction, with the model locked against other writers; the split, its audit row (weights
    * before and after) and its alerts land together.
    */
-  setTraffic(name: string, plan: (state: ModelState) => TrafficPlan, who: Actor): Promise<{ plan: TrafficPlan; before: TrafficConfig | null; config: TrafficConfig }>;
+  setTraffic(
+    name: string,
+    plan: (state: ModelState) => TrafficPlan,
+    who: Actor,
+  ): Promise<{ plan: TrafficPlan; before: TrafficConfig | null; config: TrafficConfig }>;
   trafficConfigs(): Promise<Array<{ name: string; config: TrafficConfig }>>;
 }
 

@@ -23,10 +23,21 @@ const INT_LIMITS: Record<string, number> = { int32: 2 ** 31, int64: 2 ** 63 };
  * the element type: a finite float64 beyond float32's range became Infinity, and an integer
  * beyond int32/int64 wrapped, either way a silently wrong answer.
  */
-function checkRange(type: string, values: Float64Array, converted: ArrayLike<number | bigint>, input: string, version: ModelVersion, k: number, single: number | null): void {
+function checkRange(
+  type: string,
+  values: Float64Array,
+  converted: ArrayLike<number | bigint>,
+  input: string,
+  version: ModelVersion,
+  k: number,
+  single: number | null,
+): void {
   if (type === 'float64') return;
   // One tight loop per element type: a loop that branched on the type per element cost ~270 µs a 10 000 × 10 batch.
-  const bad = type === 'float32' ? firstNonFinite(converted as Float32Array) : firstOutside(values, INT_LIMITS[type], converted.length, single === null ? 1 : k, single ?? 0);
+  const bad =
+    type === 'float32'
+      ? firstNonFinite(converted as Float32Array)
+      : firstOutside(values, INT_LIMITS[type], converted.length, single === null ? 1 : k, single ?? 0);
   if (bad < 0) return;
   const at = single === null ? bad : bad * k + single;
   const feature = expectedFeatures(version)[at % k] ?? `#${at % k}`;
@@ -72,7 +83,10 @@ export function buildFeeds(version: ModelVersion, matrix: Float64Array, n: numbe
   const inputs = version.signature.inputs;
   for (const input of inputs) {
     if (!NUMERIC_TYPES.has(input.type)) {
-      throw new DomainError('invalid_model', `${version.name} ${version.version} input "${input.name}" has element type ${input.type}; only numeric inputs are served.`);
+      throw new DomainError(
+        'invalid_model',
+        `${version.name} ${version.version} input "${input.name}" has element type ${input.type}; only numeric inputs are served.`,
+      );
     }
   }
   if (inputs.length === 1) {
@@ -82,7 +96,10 @@ export function buildFeeds(version: ModelVersion, matrix: Float64Array, n: numbe
     return { [input.name]: { type: input.type, data, dims: [n, k] } };
   }
   if (inputs.length !== k) {
-    throw new DomainError('invalid_model', `${version.name} ${version.version} has ${inputs.length} inputs for ${k} features; serve models with one [N, k] input or one [N, 1] input per feature.`);
+    throw new DomainError(
+      'invalid_model',
+      `${version.name} ${version.version} has ${inputs.length} inputs for ${k} features; serve models with one [N, k] input or one [N, 1] input per feature.`,
+    );
   }
   const columns = inputColumns(version);
   return Object.fromEntries(

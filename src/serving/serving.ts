@@ -168,10 +168,15 @@ export class ServingService {
     this.runs = new RunCoalescer(
       (version, matrix, n, k, requests) => deps.sessions.use(servedArtifact(version).sha256, (session) => runBatch(session, version, matrix, n, k), requests),
       // Whatever a request's rows cannot cause alone is everyone's: a load, a process that died, a time limit.
-      (e) => e instanceof ModelLoadError || e instanceof ModelProcessError || (e instanceof ModelLimitError && (e.limit === 'run_time' || e.limit === 'load_time')),
+      (e) =>
+        e instanceof ModelLoadError || e instanceof ModelProcessError || (e instanceof ModelLimitError && (e.limit === 'run_time' || e.limit === 'load_time')),
     );
     this.random = deps.random ?? Math.random;
-    this.cacheWatch = new CacheHitWatch(() => deps.sessions.snapshot(), { windowMs: deps.alertWindowMs, minLookups: deps.alertMinRequests, threshold: deps.alertCacheHitRate });
+    this.cacheWatch = new CacheHitWatch(() => deps.sessions.snapshot(), {
+      windowMs: deps.alertWindowMs,
+      minLookups: deps.alertMinRequests,
+      threshold: deps.alertCacheHitRate,
+    });
     this.alertTimer = setInterval(() => void this.checkAlerts(), 1000).unref();
   }
 
@@ -219,7 +224,16 @@ export class ServingService {
       const latencyMs = performance.now() - started;
       this.record(id, name, version.version, true, null, matrix, width, features, output, latencyMs, options.routingKey, at);
       const row = rowOf(output, 0);
-      return { predictionId: id, name, version: version.version, stage: version.stage, ...row, targetNames: version.signature.targetNames ?? null, latencyMs, routedBy: route.routedBy };
+      return {
+        predictionId: id,
+        name,
+        version: version.version,
+        stage: version.stage,
+        ...row,
+        targetNames: version.signature.targetNames ?? null,
+        latencyMs,
+        routedBy: route.routedBy,
+      };
     } catch (e) {
       this.recordFailure(id, name, version, e, matrix, width, features, performance.now() - started, options.routingKey, at, null);
       throw e;
@@ -368,7 +382,14 @@ export class ServingService {
         .map(([v, w]) => `${v} ${Math.round(w * 1000) / 10}%`)
         .join(' / ');
       const alerts: AlertDraft[] = [
-        { type: 'traffic_changed', severity: 'info', name, version: null, message: `${name} traffic set to ${split} (${routing} routing)`, details: { weights: valid, routing } },
+        {
+          type: 'traffic_changed',
+          severity: 'info',
+          name,
+          version: null,
+          message: `${name} traffic set to ${split} (${routing} routing)`,
+          details: { weights: valid, routing },
+        },
       ];
       return { weights: valid, routing, alerts };
     };
@@ -397,7 +418,9 @@ export class ServingService {
   async trafficReport(name: string, serverStart: Date): Promise<TrafficReport> {
     const state = await this.routeState(name);
     const config = state.effective;
-    const { from, sinceEvent } = state.traffic?.updatedAt ? { from: state.traffic.updatedAt, sinceEvent: 'split_set' as const } : await this.defaultSince(name, serverStart);
+    const { from, sinceEvent } = state.traffic?.updatedAt
+      ? { from: state.traffic.updatedAt, sinceEvent: 'split_set' as const }
+      : await this.defaultSince(name, serverStart);
     // Counts, errors and means over everything logged since the split was set (per-minute
     // aggregates, every process's written predictions) plus this process's predictions not yet
     // in the database, without waiting for a flush; latency percentiles over this process's
@@ -433,7 +456,9 @@ export class ServingService {
   /** Without a split: counts start when the last split ended (a configure_traffic entry to no split), or at `serverStart` if none ever did. */
   private async defaultSince(name: string, serverStart: Date): Promise<{ from: string; sinceEvent: SinceEvent }> {
     const [last] = await this.deps.registry.history(name, { action: 'configure_traffic', limit: 1 });
-    return last && last.details?.after === null ? { from: last.createdAt, sinceEvent: 'split_ended' } : { from: serverStart.toISOString(), sinceEvent: 'server_started' };
+    return last && last.details?.after === null
+      ? { from: last.createdAt, sinceEvent: 'split_ended' }
+      : { from: serverStart.toISOString(), sinceEvent: 'server_started' };
   }
 
   /** Runs a version once on a row of zeros, unlogged: proof that it serves (health checks). */
@@ -555,13 +580,21 @@ export class ServingService {
       );
     }
     if (e instanceof ArtifactDamagedError) {
-      return failedPrecondition(`${what} cannot be served: its ${e.message}. Roll back (rollback_model), promote another version, or register its ONNX file again.`);
+      return failedPrecondition(
+        `${what} cannot be served: its ${e.message}. Roll back (rollback_model), promote another version, or register its ONNX file again.`,
+      );
     }
     const msg = onnxruntimeMessage(e, { path: this.deps.artifacts.dir, as: 'artifacts' });
     if (e instanceof ModelRunFailure && !loading) {
-      return new DomainError('invalid_model', `${what} failed to run in onnxruntime on this input (${msg}). Check its signature with get_model; register an export that takes these inputs, or roll back (rollback_model).`);
+      return new DomainError(
+        'invalid_model',
+        `${what} failed to run in onnxruntime on this input (${msg}). Check its signature with get_model; register an export that takes these inputs, or roll back (rollback_model).`,
+      );
     }
-    return new DomainError('internal', `${what} failed to load in onnxruntime (${msg}). Check health_check; roll back or register the version again if it persists.`);
+    return new DomainError(
+      'internal',
+      `${what} failed to load in onnxruntime (${msg}). Check health_check; roll back or register the version again if it persists.`,
+    );
   }
 
   /** The model's routing state: the cached one, without a promise, while nothing has changed. */
@@ -612,7 +645,8 @@ export class ServingService {
     if (options.version !== undefined) {
       const version = state.byLabel.get(options.version);
       if (!version) throw notFound(`Model "${name}" has no version "${options.version}" (versions: ${state.versions.map((v) => v.version).join(', ')}).`);
-      if (version.stage === 'archived') throw failedPrecondition(`${name} ${version.version} is archived; promote it to staging to serve it, or leave version out.`);
+      if (version.stage === 'archived')
+        throw failedPrecondition(`${name} ${version.version} is archived; promote it to staging to serve it, or leave version out.`);
       return { version, routedBy: 'explicit' };
     }
     const { effective: config, picker } = state;
@@ -653,7 +687,22 @@ export class ServingService {
     indices: number[] | null = null,
   ): void {
     const rows = indices?.length ?? 1;
-    this.deps.log.append({ id, indices, rows, name, version, ok, error, matrix, width, rawFeatures: matrix ? null : rawFeaturesText(raw), output, latencyMs, routingKey: routingKey ?? null, at });
+    this.deps.log.append({
+      id,
+      indices,
+      rows,
+      name,
+      version,
+      ok,
+      error,
+      matrix,
+      width,
+      rawFeatures: matrix ? null : rawFeaturesText(raw),
+      output,
+      latencyMs,
+      routingKey: routingKey ?? null,
+      at,
+    });
     this.deps.stats.record(name, version, ok, latencyMs, at, rows);
     this.deps.metrics.record(name, version, ok, rows, latencyMs / 1000);
   }
@@ -679,7 +728,22 @@ export class ServingService {
     } else {
       // Routing failed: no version to log under (a batch's rows as one entry, its input not kept).
       const rows = indices?.length ?? 1;
-      this.deps.log.append({ id, indices, rows, name, version: null, ok: false, error, matrix: null, width: 0, rawFeatures: rawFeaturesText(raw), output: null, latencyMs, routingKey: routingKey ?? null, at });
+      this.deps.log.append({
+        id,
+        indices,
+        rows,
+        name,
+        version: null,
+        ok: false,
+        error,
+        matrix: null,
+        width: 0,
+        rawFeatures: rawFeaturesText(raw),
+        output: null,
+        latencyMs,
+        routingKey: routingKey ?? null,
+        at,
+      });
       this.deps.stats.record(name, null, false, latencyMs, at, rows);
     }
   }

@@ -44,12 +44,16 @@ export function validateWeights(name: string, versions: readonly ModelVersion[],
   for (const [version, w] of entries) {
     const v = versions.find((x) => x.version === version);
     if (!v) throw new DomainError('not_found', `${name} has no version "${version}" (versions: ${versions.map((x) => x.version).join(', ')}).`);
-    if (v.stage === 'archived') throw new DomainError('failed_precondition', `${name} ${version} is archived and cannot take traffic; promote it to staging first.`);
+    if (v.stage === 'archived')
+      throw new DomainError('failed_precondition', `${name} ${version} is archived and cannot take traffic; promote it to staging first.`);
     if (!Number.isFinite(w) || w < 0) throw new DomainError('invalid_argument', `weight of ${version} is ${w}; weights must be ≥ 0.`);
   }
   const sum = entries.reduce((s, [, w]) => s + w, 0);
   if (Math.abs(sum - 1) > WEIGHT_TOLERANCE) {
-    throw new DomainError('invalid_argument', `weights sum to ${Number(sum.toPrecision(12))}, not 1; scale them so they add up to exactly 1 (within ${WEIGHT_TOLERANCE}).`);
+    throw new DomainError(
+      'invalid_argument',
+      `weights sum to ${Number(sum.toPrecision(12))}, not 1; scale them so they add up to exactly 1 (within ${WEIGHT_TOLERANCE}).`,
+    );
   }
   // Sorted by version label so routing does not depend on the order the caller wrote them in.
   return Object.fromEntries(entries.filter(([, w]) => w > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -70,4 +70,5 @@ export const outcomeOf = (r: OutcomeDbRow): StoredOutcome => ({
   pPositive: r[8],
 });
 
-export const OUTCOME_COLUMNS = 'prediction_id, model_name, version, predicted_at, routing_key, predicted, actual, predicted_label, actual_label, probabilities, p_actual, brier, p_positive, recorded_at';
+export const OUTCOME_COLUMNS =
+  'prediction_id, model_name, version, predicted_at, routing_key, predicted, actual, predicted_label, actual_label, probabilities, p_actual, brier, p_positive, recorded_at';

@@ -43,7 +43,8 @@ export function ecdfChart(container: HTMLElement, curves: DriftCurves): { destro
   const grid = cssVar('--grid', 'rgba(128,128,128,0.18)');
   const stepped = uPlot.paths.stepped!({ align: 1 });
   const series: uPlot.Series[] = [{ label: curves.feature }];
-  if (curves.reference) series.push({ label: `reference (n=${curves.reference.n})`, stroke: REFERENCE_COLOR, width: 2, paths: stepped, points: { show: false } });
+  if (curves.reference)
+    series.push({ label: `reference (n=${curves.reference.n})`, stroke: REFERENCE_COLOR, width: 2, paths: stepped, points: { show: false } });
   if (curves.current) series.push({ label: `current (n=${curves.current.n})`, stroke: CURRENT_COLOR, width: 2, paths: stepped, points: { show: false } });
   const ks = curves.ks;
   const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '11px system-ui, sans-serif' };

@@ -300,17 +300,41 @@ export class Dashboard {
       h('span', { class: 'muted' }, this.conn.label()),
       tools !== null && writable.length === 0 && h('span', { class: 'pill read-only', title: 'tools/list offers no write tool to this caller' }, 'read-only'),
       h('span', { class: 'spacer' }),
-      h('span', { class: 'muted', 'data-updated': this.updated?.toISOString() ?? '' }, this.loading ? 'refreshing…' : this.updated ? `updated ${this.updated.toLocaleTimeString()}` : ''),
+      h(
+        'span',
+        { class: 'muted', 'data-updated': this.updated?.toISOString() ?? '' },
+        this.loading ? 'refreshing…' : this.updated ? `updated ${this.updated.toLocaleTimeString()}` : '',
+      ),
       h('button', { type: 'button', class: 'btn', onclick: () => void this.refresh(), disabled: this.loading, 'data-action': 'refresh' }, 'Refresh'),
     );
   }
 
   render(): void {
     this.headerEl = this.header();
-    const notice = this.notice && h('div', { class: `notice ${this.notice.kind}`, role: 'status' }, this.notice.text, h('button', { type: 'button', class: 'link', onclick: () => ((this.notice = null), this.render()), 'aria-label': 'dismiss' }, '×'));
+    const notice =
+      this.notice &&
+      h(
+        'div',
+        { class: `notice ${this.notice.kind}`, role: 'status' },
+        this.notice.text,
+        h('button', { type: 'button', class: 'link', onclick: () => ((this.notice = null), this.render()), 'aria-label': 'dismiss' }, '×'),
+      );
     const listError = this.listError && h('div', { class: 'notice error', role: 'alert' }, this.listError);
     const drift = this.driftSection();
-    this.root.replaceChildren(this.headerEl, notice || '', listError || '', h('main', { class: 'grid' }, this.healthSection(), this.modelsSection(), this.trafficSection(), performanceSection(this.models, this.updated !== null), drift));
+    this.root.replaceChildren(
+      this.headerEl,
+      notice || '',
+      listError || '',
+      h(
+        'main',
+        { class: 'grid' },
+        this.healthSection(),
+        this.modelsSection(),
+        this.trafficSection(),
+        performanceSection(this.models, this.updated !== null),
+        drift,
+      ),
+    );
     this.mountChart();
   }
 
@@ -354,7 +378,23 @@ export class Dashboard {
       );
       const rollback =
         production && this.canWrite('rollback_model')
-          ? h('button', { type: 'button', class: 'btn small', 'data-action': 'rollback', onclick: () => void this.start({ kind: 'rollback', tool: 'rollback_model', model: m.name, title: `Roll back ${m.name} (now ${production.version} in production)`, args: { name: m.name } }) }, 'Roll back')
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn small',
+                'data-action': 'rollback',
+                onclick: () =>
+                  void this.start({
+                    kind: 'rollback',
+                    tool: 'rollback_model',
+                    model: m.name,
+                    title: `Roll back ${m.name} (now ${production.version} in production)`,
+                    args: { name: m.name },
+                  }),
+              },
+              'Roll back',
+            )
           : '';
       return h(
         'article',
@@ -365,7 +405,12 @@ export class Dashboard {
         this.timeline(m.history),
       );
     });
-    return h('section', { class: 'card', id: 'models' }, h('h2', {}, 'Models'), cards.length ? cards : h('p', { class: 'muted' }, this.listError ? '' : this.updated ? 'No model registered yet.' : 'Loading…'));
+    return h(
+      'section',
+      { class: 'card', id: 'models' },
+      h('h2', {}, 'Models'),
+      cards.length ? cards : h('p', { class: 'muted' }, this.listError ? '' : this.updated ? 'No model registered yet.' : 'Loading…'),
+    );
   }
 
   private promoteButtons(name: string, v: VersionSummary): HTMLElement[] {
@@ -378,7 +423,13 @@ export class Dashboard {
           class: `btn small${target === 'production' ? ' primary' : ''}`,
           'data-action': `promote-${target}`,
           onclick: () =>
-            void this.start({ kind: 'promote', tool: 'promote_model', model: name, title: `Promote ${name} ${v.version} to ${target}`, args: { name, version: v.version, target_stage: target } }),
+            void this.start({
+              kind: 'promote',
+              tool: 'promote_model',
+              model: name,
+              title: `Promote ${name} ${v.version} to ${target}`,
+              args: { name, version: v.version, target_stage: target },
+            }),
         },
         `→ ${target}`,
       ),
@@ -413,7 +464,12 @@ export class Dashboard {
     const transitions = history.entries.filter(isTransition);
     const more = history.next_cursor !== null || transitions.length > TRANSITIONS_SHOWN;
     const shown = transitions.slice(0, TRANSITIONS_SHOWN);
-    return h('details', { class: 'timeline', open: true }, h('summary', {}, `Transitions (${shown.length}${more ? '+' : ''}, newest first)`), h('ol', {}, shown.map(item)));
+    return h(
+      'details',
+      { class: 'timeline', open: true },
+      h('summary', {}, `Transitions (${shown.length}${more ? '+' : ''}, newest first)`),
+      h('ol', {}, shown.map(item)),
+    );
   }
 
   private trafficSection(): HTMLElement {
@@ -425,12 +481,18 @@ export class Dashboard {
       const bar = h(
         'div',
         { class: 'split', role: 'img', 'aria-label': `split ${splitText(t.weights)}` },
-        Object.entries(t.weights).map(([v, w], i) => h('span', { class: `seg c${i % 4}`, style: `flex-grow:${w}`, title: `${v} ${pct(w, 0)}` }, `${v} ${pct(w, 0)}`)),
+        Object.entries(t.weights).map(([v, w], i) =>
+          h('span', { class: `seg c${i % 4}`, style: `flex-grow:${w}`, title: `${v} ${pct(w, 0)}` }, `${v} ${pct(w, 0)}`),
+        ),
       );
       const table = h(
         'table',
         { class: 'variants' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'version'), h('th', {}, 'weight'), h('th', {}, 'calls'), h('th', {}, 'errors'), h('th', {}, 'p50'), h('th', {}, 'p95'))),
+        h(
+          'thead',
+          {},
+          h('tr', {}, h('th', {}, 'version'), h('th', {}, 'weight'), h('th', {}, 'calls'), h('th', {}, 'errors'), h('th', {}, 'p50'), h('th', {}, 'p95')),
+        ),
         h(
           'tbody',
           {},
@@ -454,20 +516,45 @@ export class Dashboard {
       return h(
         'article',
         { class: 'model', 'data-traffic': m.name },
-        h('h3', {}, m.name, ' ', h('small', { class: 'muted' }, t.explicit ? `A/B split, ${t.routing} routing` : Object.keys(t.weights).length ? 'all to production' : 'nothing routed'), ' ', edit),
+        h(
+          'h3',
+          {},
+          m.name,
+          ' ',
+          h(
+            'small',
+            { class: 'muted' },
+            t.explicit ? `A/B split, ${t.routing} routing` : Object.keys(t.weights).length ? 'all to production' : 'nothing routed',
+          ),
+          ' ',
+          edit,
+        ),
         Object.keys(t.weights).length ? bar : '',
         variants.length ? table : h('p', { class: 'muted' }, 'No traffic yet.'),
         h('p', { class: 'muted small' }, `since ${when(t.since)} UTC`),
         this.pendingPanel(m.name, ['traffic']),
       );
     });
-    return h('section', { class: 'card', id: 'traffic' }, h('h2', {}, 'Traffic'), cards.length ? cards : h('p', { class: 'muted' }, this.updated ? 'No model registered yet.' : 'Loading…'));
+    return h(
+      'section',
+      { class: 'card', id: 'traffic' },
+      h('h2', {}, 'Traffic'),
+      cards.length ? cards : h('p', { class: 'muted' }, this.updated ? 'No model registered yet.' : 'Loading…'),
+    );
   }
 
   private editSplit(m: ModelView, t: Traffic): void {
     const weights: Record<string, string> = {};
     for (const v of m.versions) if (v.stage !== 'archived') weights[v.version] = String(Object.hasOwn(t.weights, v.version) ? t.weights[v.version] : 0);
-    void this.start({ kind: 'traffic', tool: 'configure_ab_test', model: m.name, title: `Traffic split of ${m.name}`, args: {}, weights, routing: t.routing ?? 'sticky' });
+    void this.start({
+      kind: 'traffic',
+      tool: 'configure_ab_test',
+      model: m.name,
+      title: `Traffic split of ${m.name}`,
+      args: {},
+      weights,
+      routing: t.routing ?? 'sticky',
+    });
   }
 
   private driftSection(): HTMLElement {
@@ -498,7 +585,15 @@ export class Dashboard {
         h(
           'tr',
           { 'data-feature': f.feature, 'data-drifted': String(f.drift_detected), class: f.feature === this.driftFeature ? 'selected' : '' },
-          h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => void this.chooseFeature(f.feature), 'aria-pressed': String(f.feature === this.driftFeature) }, f.feature)),
+          h(
+            'td',
+            {},
+            h(
+              'button',
+              { type: 'button', class: 'link', onclick: () => void this.chooseFeature(f.feature), 'aria-pressed': String(f.feature === this.driftFeature) },
+              f.feature,
+            ),
+          ),
           statisticCell(VERDICT, f),
           h('td', {}, pValue(f.p_value_adjusted)),
           INFORMATIONAL.map((s) => statisticCell(s, f)),
@@ -513,7 +608,11 @@ export class Dashboard {
       h(
         'p',
         { class: 'small' },
-        h('b', { class: run.dataset_drift ? 'error' : '' }, `${run.drifted_features.length} of ${run.features.length} features drifted (${pct(run.drifted_share, 0)})`),
+        h(
+          'b',
+          { class: run.dataset_drift ? 'error' : '' },
+          `${run.drifted_features.length} of ${run.features.length} features drifted (${pct(run.drifted_share, 0)})`,
+        ),
         run.dataset_drift ? ' — dataset drift' : ' — no dataset drift',
         h('span', { class: 'muted' }, ` · ${run.source} · threshold ${run.threshold}, correction ${run.correction} · ${when(run.created_at)} UTC`),
       ),
@@ -526,7 +625,19 @@ export class Dashboard {
           h(
             'table',
             { class: 'features' },
-            h('thead', {}, h('tr', {}, h('th', {}, 'feature'), statisticHeader(VERDICT), h('th', { title: 'adjusted p-value' }, 'p'), INFORMATIONAL.map(statisticHeader), h('th', {}, ''))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', {}, 'feature'),
+                statisticHeader(VERDICT),
+                h('th', { title: 'adjusted p-value' }, 'p'),
+                INFORMATIONAL.map(statisticHeader),
+                h('th', {}, ''),
+              ),
+            ),
             h('tbody', {}, rows),
           ),
         ),
@@ -551,7 +662,14 @@ export class Dashboard {
         h('span', { class: 'key ref' }, 'reference'),
         ' vs ',
         h('span', { class: 'key cur' }, 'current'),
-        ks ? h('span', { 'data-ks': ks.distance }, ` — KS distance D = ${c.statistic.toFixed(4)} at ${num(ks.x, 4)} (${ks.reference_cdf.toFixed(3)} vs ${ks.current_cdf.toFixed(3)}), `, h('span', { class: 'key ks' }, 'in red')) : '',
+        ks
+          ? h(
+              'span',
+              { 'data-ks': ks.distance },
+              ` — KS distance D = ${c.statistic.toFixed(4)} at ${num(ks.x, 4)} (${ks.reference_cdf.toFixed(3)} vs ${ks.current_cdf.toFixed(3)}), `,
+              h('span', { class: 'key ks' }, 'in red'),
+            )
+          : '',
       ),
       h('div', { class: 'chart-slot' }),
       c.note ? h('p', { class: 'muted small' }, c.note) : '',
@@ -623,7 +741,13 @@ export class Dashboard {
           h('span', { class: 'muted', 'data-weight-sum': '' }, `sum ${num(sum, 4)}`),
         ),
       );
-      buttons.push(h('button', { type: 'button', class: 'btn primary', 'data-action': 'preview', disabled: p.step === 'previewing', onclick: () => void this.preview() }, 'Preview (dry run)'));
+      buttons.push(
+        h(
+          'button',
+          { type: 'button', class: 'btn primary', 'data-action': 'preview', disabled: p.step === 'previewing', onclick: () => void this.preview() },
+          'Preview (dry run)',
+        ),
+      );
     }
     if (p.step === 'previewing') body.push(h('p', { class: 'muted' }, 'Asking the server for a dry run…'));
     if ((p.step === 'preview' || p.step === 'running') && p.preview) {
@@ -633,19 +757,48 @@ export class Dashboard {
           'label',
           { class: 'reason' },
           'Reason (audited) ',
-          h('input', { type: 'text', value: p.reason, maxlength: '1000', placeholder: 'why this change', 'data-reason': '', oninput: (e: Event) => (p.reason = (e.target as HTMLInputElement).value) }),
+          h('input', {
+            type: 'text',
+            value: p.reason,
+            maxlength: '1000',
+            placeholder: 'why this change',
+            'data-reason': '',
+            oninput: (e: Event) => (p.reason = (e.target as HTMLInputElement).value),
+          }),
         ),
       );
-      buttons.push(h('button', { type: 'button', class: 'btn primary', 'data-action': 'confirm', disabled: p.step === 'running', onclick: () => void this.confirm() }, p.step === 'running' ? 'Working… (the server may ask you to approve)' : 'Confirm'));
+      buttons.push(
+        h(
+          'button',
+          { type: 'button', class: 'btn primary', 'data-action': 'confirm', disabled: p.step === 'running', onclick: () => void this.confirm() },
+          p.step === 'running' ? 'Working… (the server may ask you to approve)' : 'Confirm',
+        ),
+      );
     }
     if (p.step === 'failed') body.push(h('p', { class: 'error', role: 'alert', 'data-error': '' }, p.error ?? 'failed'));
-    buttons.push(h('button', { type: 'button', class: 'btn', 'data-action': 'cancel', onclick: () => this.cancel() }, p.step === 'failed' && p.kind !== 'traffic' ? 'Close' : 'Cancel'));
-    return h('div', { class: 'pending', 'data-pending': p.kind, 'data-step': p.step }, h('h4', {}, p.title, p.step === 'preview' ? ' — dry run, nothing changed yet' : ''), body, h('div', { class: 'buttons' }, buttons));
+    buttons.push(
+      h(
+        'button',
+        { type: 'button', class: 'btn', 'data-action': 'cancel', onclick: () => this.cancel() },
+        p.step === 'failed' && p.kind !== 'traffic' ? 'Close' : 'Cancel',
+      ),
+    );
+    return h(
+      'div',
+      { class: 'pending', 'data-pending': p.kind, 'data-step': p.step },
+      h('h4', {}, p.title, p.step === 'preview' ? ' — dry run, nothing changed yet' : ''),
+      body,
+      h('div', { class: 'buttons' }, buttons),
+    );
   }
 }
 
 function splitText(w: Record<string, number>): string {
-  return Object.entries(w).map(([v, x]) => `${v} ${pct(x, 0)}`).join(' / ') || 'none';
+  return (
+    Object.entries(w)
+      .map(([v, x]) => `${v} ${pct(x, 0)}`)
+      .join(' / ') || 'none'
+  );
 }
 
 /** What a dry run says would change, from its structured answer; its text as a fallback. */
@@ -657,14 +810,37 @@ function previewBody(r: ToolResult): HTMLElement {
     return h(
       'div',
       { class: 'preview', 'data-preview': '' },
-      c.changes.length ? h('ul', {}, c.changes.map((x) => h('li', {}, h('b', {}, x.version), ` ${x.from} → ${x.to}`))) : h('p', {}, 'Nothing would change.'),
+      c.changes.length
+        ? h(
+            'ul',
+            {},
+            c.changes.map((x) => h('li', {}, h('b', {}, x.version), ` ${x.from} → ${x.to}`)),
+          )
+        : h('p', {}, 'Nothing would change.'),
       h('p', {}, `production: ${c.production_before ?? 'none'} → ${c.production_after ?? 'none'}`),
-      c.alerts.length ? h('ul', { class: 'alerts' }, c.alerts.map((a) => h('li', {}, `[${a.severity}] ${a.message}`))) : '',
+      c.alerts.length
+        ? h(
+            'ul',
+            { class: 'alerts' },
+            c.alerts.map((a) => h('li', {}, `[${a.severity}] ${a.message}`)),
+          )
+        : '',
     );
   }
   if (s && typeof s.before === 'object' && typeof s.after === 'object') {
     const t = s as unknown as TrafficChange;
-    return h('div', { class: 'preview', 'data-preview': '' }, h('p', {}, `${splitText(t.before)} → `, h('b', {}, splitText(t.after)), ` (${t.routing})`), t.alerts.length ? h('ul', { class: 'alerts' }, t.alerts.map((a) => h('li', {}, `[${a.severity}] ${a.message}`))) : '');
+    return h(
+      'div',
+      { class: 'preview', 'data-preview': '' },
+      h('p', {}, `${splitText(t.before)} → `, h('b', {}, splitText(t.after)), ` (${t.routing})`),
+      t.alerts.length
+        ? h(
+            'ul',
+            { class: 'alerts' },
+            t.alerts.map((a) => h('li', {}, `[${a.severity}] ${a.message}`)),
+          )
+        : '',
+    );
   }
   return h('div', { class: 'preview', 'data-preview': '' }, h('p', {}, text));
 }

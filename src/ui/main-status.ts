@@ -45,7 +45,10 @@ const oauth = settings ? new PageSignIn(settings) : null;
 const status = (e: unknown) => (e instanceof StreamableHTTPError ? e.code : undefined);
 
 async function open(): Promise<void> {
-  const t = new StreamableHTTPClientTransport(endpoint, token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : oauth ? { authProvider: oauth } : {});
+  const t = new StreamableHTTPClientTransport(
+    endpoint,
+    token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : oauth ? { authProvider: oauth } : {},
+  );
   const c = new Client({ name: 'mlops-mcp status page', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } }, jsonSchemaValidator: trustServer });
   c.setRequestHandler(ElicitRequestSchema, (request) => askPerson(request.params));
   await c.connect(t);
@@ -64,7 +67,8 @@ async function reconnect(): Promise<void> {
 
 const connection: Connection = {
   async call(name, args) {
-    const once = () => client!.callTool({ name, arguments: args }, undefined, args.dry_run === false ? { timeout: WRITE_TIMEOUT_MS } : undefined) as Promise<ToolResult>;
+    const once = () =>
+      client!.callTool({ name, arguments: args }, undefined, args.dry_run === false ? { timeout: WRITE_TIMEOUT_MS } : undefined) as Promise<ToolResult>;
     if (!client) await open();
     try {
       return await once();
@@ -95,10 +99,20 @@ function askPerson(params: ElicitRequest['params']): Promise<ElicitResult> {
         p.type === 'boolean'
           ? h('input', { type: 'checkbox', name: key })
           : p.enum
-            ? h('select', { name: key }, p.enum.map((v) => h('option', { value: v }, v)))
+            ? h(
+                'select',
+                { name: key },
+                p.enum.map((v) => h('option', { value: v }, v)),
+              )
             : h('input', { type: p.type === 'number' || p.type === 'integer' ? 'number' : 'text', name: key });
       inputs.set(key, input);
-      return h('label', { class: p.type === 'boolean' ? 'check' : 'reason' }, input, ` ${p.title ?? key}`, p.description ? h('small', { class: 'muted' }, ` — ${p.description}`) : '');
+      return h(
+        'label',
+        { class: p.type === 'boolean' ? 'check' : 'reason' },
+        input,
+        ` ${p.title ?? key}`,
+        p.description ? h('small', { class: 'muted' }, ` — ${p.description}`) : '',
+      );
     };
     const finish = (result: ElicitResult) => {
       dialog.close();
@@ -161,11 +175,19 @@ function askToken(refused: string | null): Promise<void> {
           ? h(
               'p',
               {},
-              h('a', { class: 'btn primary', href: oauth.authorizationUrl.href, 'data-action': 'sign-in' }, `Sign in with ${new URL(oauth.settings.issuer).host}`),
+              h(
+                'a',
+                { class: 'btn primary', href: oauth.authorizationUrl.href, 'data-action': 'sign-in' },
+                `Sign in with ${new URL(oauth.settings.issuer).host}`,
+              ),
               h('span', { class: 'muted' }, ' — or use a bearer token:'),
             )
           : '',
-        h('p', {}, 'This server asks for a bearer token on /mcp (MLOPS_MCP_TOKEN or a named token). It is kept in this browser tab only (sessionStorage) and sent in the Authorization header.'),
+        h(
+          'p',
+          {},
+          'This server asks for a bearer token on /mcp (MLOPS_MCP_TOKEN or a named token). It is kept in this browser tab only (sessionStorage) and sent in the Authorization header.',
+        ),
         h('label', { class: 'reason' }, 'Token ', input),
         h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'btn primary' }, 'Connect')),
       ),
@@ -178,7 +200,11 @@ function renderFooter(): void {
   footer.replaceChildren(
     `Status page of mlops-mcp: reads and acts through the MCP tools at ${endpoint.pathname}; refreshes every ${REFRESH_MS / 1000} s. `,
     token
-      ? h('button', { type: 'button', class: 'link', 'data-action': 'forget-token', onclick: () => (sessionStorage.removeItem(TOKEN_KEY), location.reload()) }, 'Forget the token')
+      ? h(
+          'button',
+          { type: 'button', class: 'link', 'data-action': 'forget-token', onclick: () => (sessionStorage.removeItem(TOKEN_KEY), location.reload()) },
+          'Forget the token',
+        )
       : oauth?.signedIn()
         ? h('button', { type: 'button', class: 'link', 'data-action': 'sign-out', onclick: () => (oauth.signOut(), location.reload()) }, 'Sign out')
         : '',
@@ -209,13 +235,16 @@ async function start(): Promise<void> {
         // The SDK prepared a new authorization request (the link); a token it had was not taken.
         if (signedIn) {
           oauth.signOut();
-          refused = 'The server did not accept your sign-in: it expired, or the issuer granted none of the scopes this server needs. Sign in again, or ask for access.';
+          refused =
+            'The server did not accept your sign-in: it expired, or the issuer granted none of the scopes this server needs. Sign in again, or ask for access.';
         }
         await askToken(refused);
         continue;
       }
       if (status(e) !== 401) {
-        root.replaceChildren(h('p', { class: 'notice error', role: 'alert' }, `Cannot reach ${endpoint.pathname}: ${e instanceof Error ? e.message : String(e)}. Retrying…`));
+        root.replaceChildren(
+          h('p', { class: 'notice error', role: 'alert' }, `Cannot reach ${endpoint.pathname}: ${e instanceof Error ? e.message : String(e)}. Retrying…`),
+        );
         await new Promise((r) => setTimeout(r, REFRESH_MS));
         continue;
       }

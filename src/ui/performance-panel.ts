@@ -11,7 +11,11 @@ import type { Performance } from './types.js';
 const SVG = 'http://www.w3.org/2000/svg';
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd'];
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, ...children: Array<SVGElement | string>): SVGElementTagNameMap[K] {
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number>,
+  ...children: Array<SVGElement | string>
+): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
   el.append(...children);
@@ -32,14 +36,27 @@ function seriesChart(p: Performance): SVGSVGElement {
   const x = (t: number) => pad.l + ((t - t0) / (t1 - t0 || 1)) * (W - pad.l - pad.r);
   const y = (v: number) => pad.t + (1 - (v - y0) / (y1 - y0)) * (H - pad.t - pad.b);
   const axis = [y0, (y0 + y1) / 2, y1].map((v) =>
-    svg('g', {}, svg('line', { x1: pad.l, x2: W - pad.r, y1: y(v), y2: y(v), class: 'gridline' }), svg('text', { x: pad.l - 4, y: y(v) + 4, 'text-anchor': 'end', class: 'tick' }, num(v, 3))),
+    svg(
+      'g',
+      {},
+      svg('line', { x1: pad.l, x2: W - pad.r, y1: y(v), y2: y(v), class: 'gridline' }),
+      svg('text', { x: pad.l - 4, y: y(v) + 4, 'text-anchor': 'end', class: 'tick' }, num(v, 3)),
+    ),
   );
   const lines = p.versions.map((v, i) => {
     const pts = v.series.filter((s) => s.value !== null).map((s) => `${x(Date.parse(s.start)).toFixed(1)},${y(s.value as number).toFixed(1)}`);
     return svg('polyline', { points: pts.join(' '), fill: 'none', stroke: COLORS[i % COLORS.length], 'stroke-width': 2, 'data-series': v.version });
   });
-  const dates = [t0, t1].map((t, i) => svg('text', { x: x(t), y: H - 4, 'text-anchor': i ? 'end' : 'start', class: 'tick' }, when(new Date(t).toISOString()).slice(5)));
-  return svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'series', role: 'img', 'aria-label': `${p.versions[0]?.primary_metric ?? 'metric'} over time per version` }, ...axis, ...lines, ...dates);
+  const dates = [t0, t1].map((t, i) =>
+    svg('text', { x: x(t), y: H - 4, 'text-anchor': i ? 'end' : 'start', class: 'tick' }, when(new Date(t).toISOString()).slice(5)),
+  );
+  return svg(
+    'svg',
+    { viewBox: `0 0 ${W} ${H}`, class: 'series', role: 'img', 'aria-label': `${p.versions[0]?.primary_metric ?? 'metric'} over time per version` },
+    ...axis,
+    ...lines,
+    ...dates,
+  );
 }
 
 /** The difference's interval on a scale symmetric around zero: where it lies tells the verdict. */
@@ -68,7 +85,14 @@ function comparisonBlock(p: Performance): HTMLElement | string {
       'tbody',
       {},
       c.variants.map((v) =>
-        h('tr', { 'data-ab-variant': v.version }, h('td', {}, h('b', {}, v.version), v.version === c.control ? h('small', { class: 'muted' }, ' control') : ''), h('td', {}, num(v.value, 4)), h('td', { class: 'nowrap' }, v.ci95 ? `${num(v.ci95.low, 4)} – ${num(v.ci95.high, 4)}` : '–'), h('td', {}, v.outcomes)),
+        h(
+          'tr',
+          { 'data-ab-variant': v.version },
+          h('td', {}, h('b', {}, v.version), v.version === c.control ? h('small', { class: 'muted' }, ' control') : ''),
+          h('td', {}, num(v.value, 4)),
+          h('td', { class: 'nowrap' }, v.ci95 ? `${num(v.ci95.low, 4)} – ${num(v.ci95.high, 4)}` : '–'),
+          h('td', {}, v.outcomes),
+        ),
       ),
     ),
   );
@@ -77,12 +101,23 @@ function comparisonBlock(p: Performance): HTMLElement | string {
       'div',
       { class: 'verdict-row', 'data-challenger': ch.version, 'data-verdict': ch.verdict },
       h('span', { class: `pill verdict ${ch.verdict.replace(' ', '-')}` }, ch.verdict),
-      h('span', {}, `${ch.version} − ${c.control}: `, h('b', {}, num(ch.difference, 4)), ch.ci ? ` [${num(ch.ci.low, 4)}, ${num(ch.ci.high, 4)}]` : '', ch.p_value === null ? '' : `, p = ${pValue(ch.p_value)}`),
+      h(
+        'span',
+        {},
+        `${ch.version} − ${c.control}: `,
+        h('b', {}, num(ch.difference, 4)),
+        ch.ci ? ` [${num(ch.ci.low, 4)}, ${num(ch.ci.high, 4)}]` : '',
+        ch.p_value === null ? '' : `, p = ${pValue(ch.p_value)}`,
+      ),
       ch.ci && ch.difference !== null ? intervalBar(ch.ci.low, ch.ci.high, ch.difference) : '',
       h(
         'small',
         { class: 'muted' },
-        ch.outcomes_needed === null ? '' : ch.outcomes_needed > 0 ? `${ch.outcomes_needed} more outcomes to detect ${num(ch.min_effect, 4)} with 80% power` : 'enough outcomes for 80% power',
+        ch.outcomes_needed === null
+          ? ''
+          : ch.outcomes_needed > 0
+            ? `${ch.outcomes_needed} more outcomes to detect ${num(ch.min_effect, 4)} with 80% power`
+            : 'enough outcomes for 80% power',
       ),
     ),
   );
@@ -107,10 +142,27 @@ export function performanceSection(models: ReadonlyArray<{ name: string; perform
       return h(
         'tr',
         { 'data-performance-version': v.version },
-        h('td', {}, h('span', { class: 'swatch', style: `background:${COLORS[i % COLORS.length]}` }), h('b', {}, v.version), ' ', h('span', { class: `stage ${v.stage}` }, v.stage)),
-        h('td', {}, `${v.primary_metric} `, h('b', {}, num(primary?.value, 4)), primary?.ci95 ? h('small', { class: 'muted' }, ` [${num(primary.ci95.low, 4)}, ${num(primary.ci95.high, 4)}]`) : ''),
+        h(
+          'td',
+          {},
+          h('span', { class: 'swatch', style: `background:${COLORS[i % COLORS.length]}` }),
+          h('b', {}, v.version),
+          ' ',
+          h('span', { class: `stage ${v.stage}` }, v.stage),
+        ),
+        h(
+          'td',
+          {},
+          `${v.primary_metric} `,
+          h('b', {}, num(primary?.value, 4)),
+          primary?.ci95 ? h('small', { class: 'muted' }, ` [${num(primary.ci95.low, 4)}, ${num(primary.ci95.high, 4)}]`) : '',
+        ),
         h('td', {}, v.outcomes),
-        h('td', { class: base?.worse_by && base.worse_by > 0.02 ? 'error' : '' }, base ? `baseline ${num(base.baseline, 4)} (${base.change !== null && base.change >= 0 ? '+' : ''}${num(base.change, 4)})` : ''),
+        h(
+          'td',
+          { class: base?.worse_by && base.worse_by > 0.02 ? 'error' : '' },
+          base ? `baseline ${num(base.baseline, 4)} (${base.change !== null && base.change >= 0 ? '+' : ''}${num(base.change, 4)})` : '',
+        ),
       );
     });
     return [
@@ -128,6 +180,8 @@ export function performanceSection(models: ReadonlyArray<{ name: string; perform
     'section',
     { class: 'card', id: 'performance' },
     h('h2', {}, 'Performance ', h('small', { class: 'muted' }, 'from recorded outcomes')),
-    cards.length ? cards : h('p', { class: 'muted' }, loaded ? 'No outcomes recorded yet: record_outcomes joins what happened to logged predictions.' : 'Loading…'),
+    cards.length
+      ? cards
+      : h('p', { class: 'muted' }, loaded ? 'No outcomes recorded yet: record_outcomes joins what happened to logged predictions.' : 'Loading…'),
   );
 }

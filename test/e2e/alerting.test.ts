@@ -73,7 +73,12 @@ describe.skipIf(!installed)('Prometheus rules and Alertmanager (real Prometheus,
       '--cluster.listen-address=',
     ]);
     const alertmanager = `http://127.0.0.1:${amPort}`;
-    await until('alertmanager', () => fetch(`${alertmanager}/-/ready`).then((r) => r.ok, () => false)).catch((e: Error) => {
+    await until('alertmanager', () =>
+      fetch(`${alertmanager}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    ).catch((e: Error) => {
       throw new Error(`${e.message}\n${amLog()}`);
     });
 
@@ -95,7 +100,10 @@ describe.skipIf(!installed)('Prometheus rules and Alertmanager (real Prometheus,
     ]);
     const prometheus = `http://127.0.0.1:${promPort}`;
     await until('prometheus scraping the server', async () => {
-      const r = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent('up{job="mlops-mcp"}')}`).then((x) => x.json() as Promise<{ data?: { result: Array<{ value: [number, string] }> } }>, () => null);
+      const r = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent('up{job="mlops-mcp"}')}`).then(
+        (x) => x.json() as Promise<{ data?: { result: Array<{ value: [number, string] }> } }>,
+        () => null,
+      );
       return r?.data?.result[0]?.value[1] === '1';
     }).catch((e: Error) => {
       throw new Error(`${e.message}\n${promLog()}`);
@@ -109,16 +117,23 @@ describe.skipIf(!installed)('Prometheus rules and Alertmanager (real Prometheus,
     await new Promise<void>((r) => (receiver ? receiver.close(() => r()) : r()));
   });
 
-  it('fires HighErrorRate through Alertmanager on a burst of failing predictions, and the server pushes its own high_error_rate there too', { timeout: 60_000 }, async () => {
-    const features = [1, 2, 24.1, 6.2, 5, 27.4, 5.8, 6.1, 34.5, 112.3];
-    for (let i = 0; i < 5; i++) await ok(client, 'predict', { name: 'nba_points', features });
-    await new Promise((r) => setTimeout(r, 2500)); // scraped with no errors yet
-    for (let i = 0; i < 40; i++) await call(client, 'predict', { name: 'nba_points', features: [1, 2] }); // missing features: each fails
-    await until('HighErrorRate at the receiver', () => fired('HighErrorRate').length > 0);
-    expect(fired('HighErrorRate')[0].labels).toMatchObject({ model: 'nba_points', severity: 'critical' });
-    await until('high_error_rate pushed by the server', () => fired('high_error_rate').length > 0);
-    expect(fired('high_error_rate')[0]).toMatchObject({ labels: { service: 'mlops-mcp', severity: 'critical', model: 'nba_points' }, annotations: { summary: expect.stringMatching(/requests failed/) } });
-  });
+  it(
+    'fires HighErrorRate through Alertmanager on a burst of failing predictions, and the server pushes its own high_error_rate there too',
+    { timeout: 60_000 },
+    async () => {
+      const features = [1, 2, 24.1, 6.2, 5, 27.4, 5.8, 6.1, 34.5, 112.3];
+      for (let i = 0; i < 5; i++) await ok(client, 'predict', { name: 'nba_points', features });
+      await new Promise((r) => setTimeout(r, 2500)); // scraped with no errors yet
+      for (let i = 0; i < 40; i++) await call(client, 'predict', { name: 'nba_points', features: [1, 2] }); // missing features: each fails
+      await until('HighErrorRate at the receiver', () => fired('HighErrorRate').length > 0);
+      expect(fired('HighErrorRate')[0].labels).toMatchObject({ model: 'nba_points', severity: 'critical' });
+      await until('high_error_rate pushed by the server', () => fired('high_error_rate').length > 0);
+      expect(fired('high_error_rate')[0]).toMatchObject({
+        labels: { service: 'mlops-mcp', severity: 'critical', model: 'nba_points' },
+        annotations: { summary: expect.stringMatching(/requests failed/) },
+      });
+    },
+  );
 
   it('fires FeatureDrift after a drift check on the shifted demo CSV, and the server pushes feature_drift', { timeout: 60_000 }, async () => {
     await ok(client, 'set_drift_reference', { name: 'nba_points', csv_path: fixture('nba_points_reference.csv') });

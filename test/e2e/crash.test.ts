@@ -99,7 +99,13 @@ async function readState(db: StoreReader, subject: Subject): Promise<string> {
 
 /** Weights as the server stores them: versions sorted, zero weights left out. */
 const canonicalWeights = (w: Record<string, number>) =>
-  JSON.stringify(Object.fromEntries(Object.entries(w).filter(([, x]) => x > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  JSON.stringify(
+    Object.fromEntries(
+      Object.entries(w)
+        .filter(([, x]) => x > 0)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    ),
+  );
 
 const sha256File = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -202,7 +208,7 @@ function afterRestart(tmp: string, before: { planted: string; young: string[] },
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(condition: () => boolean, capMs: number): Promise<void> {
-  for (const end = Date.now() + capMs; !condition() && Date.now() < end; ) await sleep(20);
+  for (const end = Date.now() + capMs; !condition() && Date.now() < end;) await sleep(20);
 }
 
 /** A CSV of the reference fixture's rows repeated to `rows` data rows. */
@@ -306,15 +312,31 @@ describe.each([
                 fs.writeFileSync(file, uniqueOnnx(fixture(n % 2 ? 'nba_points_v1.onnx' : 'nba_points_v2.onnx'), label));
                 registeredSha.set(`nba_points/${label}`, sha256File(file));
                 ledger.follow(`version:nba_points/${label}`, 'missing');
-                lastRegistered = (await change(`version:nba_points/${label}`, 'none', 'register_model', { name: 'nba_points', artifact_path: file, version: label })) ? label : null;
+                lastRegistered = (await change(`version:nba_points/${label}`, 'none', 'register_model', {
+                  name: 'nba_points',
+                  artifact_path: file,
+                  version: label,
+                }))
+                  ? label
+                  : null;
                 break;
               }
               case 1:
-                if (lastRegistered) await change(`version:nba_points/${lastRegistered}`, 'staging', 'promote_model', { name: 'nba_points', version: lastRegistered, target_stage: 'staging' });
+                if (lastRegistered)
+                  await change(`version:nba_points/${lastRegistered}`, 'staging', 'promote_model', {
+                    name: 'nba_points',
+                    version: lastRegistered,
+                    target_stage: 'staging',
+                  });
                 break;
               case 2: {
                 const version = n % 2 ? 'v1' : 'v2';
-                await change('production:nba_points', version, 'promote_model', { name: 'nba_points', version, target_stage: 'production', archive_existing: false });
+                await change('production:nba_points', version, 'promote_model', {
+                  name: 'nba_points',
+                  version,
+                  target_stage: 'production',
+                  archive_existing: false,
+                });
                 break;
               }
               case 3: {
@@ -353,9 +375,12 @@ describe.each([
     }
 
     const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-    console.log(`crash test (${engine}): ${KILLS} kills in ${seconds} s; kills after an acknowledged change, by kind: ${JSON.stringify(checkedAfterKill)}; call in flight at the kill: ${JSON.stringify(inFlightAtKill)}; temp files left by kills: ${tempsLeft.size}`);
+    console.log(
+      `crash test (${engine}): ${KILLS} kills in ${seconds} s; kills after an acknowledged change, by kind: ${JSON.stringify(checkedAfterKill)}; call in flight at the kill: ${JSON.stringify(inFlightAtKill)}; temp files left by kills: ${tempsLeft.size}`,
+    );
     expect(errors, 'no call answered with an error').toEqual([]);
     // The run tested something: acknowledged changes of every kind were checked after a kill.
-    for (const kind of ['version', 'production', 'weights', 'reference'] as const) expect(checkedAfterKill[kind], `kills after an acknowledged ${kind} change`).toBeGreaterThan(0);
+    for (const kind of ['version', 'production', 'weights', 'reference'] as const)
+      expect(checkedAfterKill[kind], `kills after an acknowledged ${kind} change`).toBeGreaterThan(0);
   });
 });

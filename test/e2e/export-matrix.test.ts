@@ -68,31 +68,49 @@ afterAll(async () => {
 });
 
 describe('models as their libraries export them, registered as exported', () => {
-  it.each(manifest.models.map((m) => [m.name, m] as const))('%s: predict, batch_predict and REST answer as the library does', { timeout: 60_000 }, async (name, m) => {
-    await ok(mcp, 'register_model', { name, artifact_path: path.join(dir, m.file), feature_names: manifest.features, ...m.register });
-    await ok(mcp, 'promote_model', { name, version: 'v1', target_stage: 'production' });
-    const want = expected(name);
+  it.each(manifest.models.map((m) => [m.name, m] as const))(
+    '%s: predict, batch_predict and REST answer as the library does',
+    { timeout: 60_000 },
+    async (name, m) => {
+      await ok(mcp, 'register_model', { name, artifact_path: path.join(dir, m.file), feature_names: manifest.features, ...m.register });
+      await ok(mcp, 'promote_model', { name, version: 'v1', target_stage: 'production' });
+      const want = expected(name);
 
-    const single: Answer = { predictions: [], probabilities: want.probabilities ? {} : null };
-    for (const row of rows) {
-      const p = await ok<{ prediction: number | string | number[]; probabilities: Record<string, number> | null }>(mcp, 'predict', { name, features: row });
-      single.predictions.push(p.prediction);
-      for (const [label, q] of Object.entries(p.probabilities ?? {})) (single.probabilities![label] ??= []).push(q);
-    }
-    const batch = await ok<Answer>(mcp, 'batch_predict', { name, rows });
-    const rest = (await post(`/api/v1/predict/${name}`, { rows })) as unknown as Answer;
-    const invocations = (await post(`/invocations/${name}`, { dataframe_split: { columns: manifest.features, data: rows } })) as { predictions: unknown[] };
-    const mlflow: Answer = want.probabilities
-      ? {
-          predictions: invocations.predictions.map((p) => (p as { label: number | string }).label),
-          probabilities: Object.fromEntries(Object.keys(want.probabilities).map((label) => [label, invocations.predictions.map((p) => (p as { probabilities: Record<string, number> }).probabilities[label])])),
-        }
-      : { predictions: invocations.predictions as Answer['predictions'], probabilities: null };
+      const single: Answer = { predictions: [], probabilities: want.probabilities ? {} : null };
+      for (const row of rows) {
+        const p = await ok<{ prediction: number | string | number[]; probabilities: Record<string, number> | null }>(mcp, 'predict', { name, features: row });
+        single.predictions.push(p.prediction);
+        for (const [label, q] of Object.entries(p.probabilities ?? {})) (single.probabilities![label] ??= []).push(q);
+      }
+      const batch = await ok<Answer>(mcp, 'batch_predict', { name, rows });
+      const rest = (await post(`/api/v1/predict/${name}`, { rows })) as unknown as Answer;
+      const invocations = (await post(`/invocations/${name}`, { dataframe_split: { columns: manifest.features, data: rows } })) as { predictions: unknown[] };
+      const mlflow: Answer = want.probabilities
+        ? {
+            predictions: invocations.predictions.map((p) => (p as { label: number | string }).label),
+            probabilities: Object.fromEntries(
+              Object.keys(want.probabilities).map((label) => [
+                label,
+                invocations.predictions.map((p) => (p as { probabilities: Record<string, number> }).probabilities[label]),
+              ]),
+            ),
+          }
+        : { predictions: invocations.predictions as Answer['predictions'], probabilities: null };
 
-    const diffs = { predict: difference(single, want, 'predict'), batch_predict: difference(batch, want, 'batch_predict'), rest: difference(rest, want, 'REST'), invocations: difference(mlflow, want, '/invocations') };
-    for (const [how, d] of Object.entries(diffs)) expect(d, how).toBeLessThanOrEqual(manifest.tolerance);
-    matrix.push({ name: name.padEnd(22), library: m.library.padEnd(13), ...Object.fromEntries(Object.entries(diffs).map(([k, d]) => [k, `${k} ${d.toExponential(1)}`])) });
-  });
+      const diffs = {
+        predict: difference(single, want, 'predict'),
+        batch_predict: difference(batch, want, 'batch_predict'),
+        rest: difference(rest, want, 'REST'),
+        invocations: difference(mlflow, want, '/invocations'),
+      };
+      for (const [how, d] of Object.entries(diffs)) expect(d, how).toBeLessThanOrEqual(manifest.tolerance);
+      matrix.push({
+        name: name.padEnd(22),
+        library: m.library.padEnd(13),
+        ...Object.fromEntries(Object.entries(diffs).map(([k, d]) => [k, `${k} ${d.toExponential(1)}`])),
+      });
+    },
+  );
 
   it.each(manifest.refused.map((m) => [m.name, m] as const))('%s is refused at registration, saying how to export it', async (name, m) => {
     const r = await call(mcp, 'register_model', { name, artifact_path: path.join(dir, m.file) });

@@ -26,7 +26,12 @@ afterAll(async () => {
 
 async function start(home: string): Promise<SpawnedHttp> {
   // The demo's models alone: these tests count predictions and read every component's health.
-  const s = await spawnHttp(['--demo', 'models'], { MLOPS_MCP_HOME: home, MLOPS_MCP_ALLOWED_DIRS: path.dirname(fixture('x')), HEALTH_MIN_FREE_DISK_MB: '1', LOG_LEVEL: 'error' });
+  const s = await spawnHttp(['--demo', 'models'], {
+    MLOPS_MCP_HOME: home,
+    MLOPS_MCP_ALLOWED_DIRS: path.dirname(fixture('x')),
+    HEALTH_MIN_FREE_DISK_MB: '1',
+    LOG_LEVEL: 'error',
+  });
   servers.push(s);
   return s;
 }
@@ -64,7 +69,9 @@ function readDb<T>(home: string, fn: (db: Database.Database) => T): T {
 }
 
 function artifactOf(home: string, model: string, version: string): { file: string; bytes: number } {
-  const row = readDb(home, (db) => db.prepare('SELECT artifact_sha256 AS sha, artifact_bytes AS bytes FROM model_versions WHERE model_name = ? AND version = ?').get(model, version)) as {
+  const row = readDb(home, (db) =>
+    db.prepare('SELECT artifact_sha256 AS sha, artifact_bytes AS bytes FROM model_versions WHERE model_name = ? AND version = ?').get(model, version),
+  ) as {
     sha: string;
     bytes: number;
   };
@@ -73,7 +80,9 @@ function artifactOf(home: string, model: string, version: string): { file: strin
 
 const stages = (home: string) =>
   Object.fromEntries(
-    readDb(home, (db) => db.prepare("SELECT model_name || '/' || version AS k, stage FROM model_versions").all() as Array<{ k: string; stage: string }>).map((r) => [r.k, r.stage]),
+    readDb(home, (db) => db.prepare("SELECT model_name || '/' || version AS k, stage FROM model_versions").all() as Array<{ k: string; stage: string }>).map(
+      (r) => [r.k, r.stage],
+    ),
   );
 const loggedIds = (home: string) => new Set(readPredictionLog(path.join(home, 'registry.db'), 'ok = 1').map((p) => p.id));
 
@@ -127,75 +136,79 @@ const seen = new Map<Damage, { home: string; predictError: ToolResult; batchErro
 
 describe('an artifact damaged after registration', () => {
   for (const damage of Object.keys(DAMAGE) as Damage[]) {
-    it(`${damage}: health names the version, predictions on it fail clearly, everything else serves; while running and after a restart`, { timeout: 30_000 }, async () => {
-      const home = path.join(tempDir(), 'home');
-      let server = await start(home);
-      let client = await connect(server.url);
-      const served = await ok<{ version: string; prediction: number }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW });
-      expect(served.version).toBe('v1');
-      // v1 (production) now has a loaded session; v2 (staging) was never served, so has none.
-      for (const v of ['v1', 'v2']) DAMAGE[damage](artifactOf(home, 'nba_points', v));
+    it(
+      `${damage}: health names the version, predictions on it fail clearly, everything else serves; while running and after a restart`,
+      { timeout: 30_000 },
+      async () => {
+        const home = path.join(tempDir(), 'home');
+        let server = await start(home);
+        let client = await connect(server.url);
+        const served = await ok<{ version: string; prediction: number }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW });
+        expect(served.version).toBe('v1');
+        // v1 (production) now has a loaded session; v2 (staging) was never served, so has none.
+        for (const v of ['v1', 'v2']) DAMAGE[damage](artifactOf(home, 'nba_points', v));
 
-      // While running.
-      const sick = await health(client);
-      expect(sick.status).toBe('unhealthy');
-      const serving = componentOf(sick, 'model_serving');
-      expect(serving).toMatchObject({ status: 'unhealthy', critical: true });
-      expect(serving.detail).toMatch(new RegExp(`nba_points v1: artifact [0-9a-f]{12} ${FAULT_WORDS[damage]}`));
-      expect(serving.detail).toMatch(/roll back|promote another version|register/);
-      expect(serving.detail).toContain('answers a probe row: nba_win_predictor v1.5');
-      expect(serving.detail).not.toContain(home);
-      for (const c of sick.components.filter((x) => x.name !== 'model_serving')) expect(c.status, `${c.name}: ${c.detail}`).toBe('healthy');
+        // While running.
+        const sick = await health(client);
+        expect(sick.status).toBe('unhealthy');
+        const serving = componentOf(sick, 'model_serving');
+        expect(serving).toMatchObject({ status: 'unhealthy', critical: true });
+        expect(serving.detail).toMatch(new RegExp(`nba_points v1: artifact [0-9a-f]{12} ${FAULT_WORDS[damage]}`));
+        expect(serving.detail).toMatch(/roll back|promote another version|register/);
+        expect(serving.detail).toContain('answers a probe row: nba_win_predictor v1.5');
+        expect(serving.detail).not.toContain(home);
+        for (const c of sick.components.filter((x) => x.name !== 'model_serving')) expect(c.status, `${c.name}: ${c.detail}`).toBe('healthy');
 
-      // The loaded session keeps serving what was registered: its bytes were read before the damage,
-      // and failing it would turn a disk fault into an outage. Health says it is living on borrowed time.
-      const fromMemory = await ok<{ version: string; prediction: number }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW });
-      expect(fromMemory).toMatchObject({ version: 'v1', prediction: served.prediction });
-      // A version with no loaded session cannot be served.
-      const notLoaded = await call(client, 'predict', { name: 'nba_points', features: POINTS_ROW, version: 'v2' });
-      const notLoadedText = expectCleanError(notLoaded);
-      expect(notLoadedText).toContain('nba_points v2');
-      expect(notLoadedText).toMatch(/roll back|re-register/i);
-      expectCleanError(await call(client, 'batch_predict', { name: 'nba_points', rows: [POINTS_ROW, POINTS_ROW], version: 'v2' }));
-      const deployError = await call(client, 'deploy_model', { name: 'nba_points', version: 'v2' });
-      expectCleanError(deployError);
-      // Everything else keeps working.
-      await ok(client, 'predict', { name: 'nba_win_predictor', features: WIN_ROW });
-      expect((await ok<{ rows: number }>(client, 'batch_predict', { name: 'nba_win_predictor', rows: [WIN_ROW, WIN_ROW, WIN_ROW] })).rows).toBe(3);
-      expect((await ok<{ versions: unknown[] }>(client, 'list_models', {})).versions).toHaveLength(4);
-      expect((await health(client, 'database')).status).toBe('healthy');
-      await close(client);
-      expect((await stop(server)).code).toBe(0);
+        // The loaded session keeps serving what was registered: its bytes were read before the damage,
+        // and failing it would turn a disk fault into an outage. Health says it is living on borrowed time.
+        const fromMemory = await ok<{ version: string; prediction: number }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW });
+        expect(fromMemory).toMatchObject({ version: 'v1', prediction: served.prediction });
+        // A version with no loaded session cannot be served.
+        const notLoaded = await call(client, 'predict', { name: 'nba_points', features: POINTS_ROW, version: 'v2' });
+        const notLoadedText = expectCleanError(notLoaded);
+        expect(notLoadedText).toContain('nba_points v2');
+        expect(notLoadedText).toMatch(/roll back|re-register/i);
+        expectCleanError(await call(client, 'batch_predict', { name: 'nba_points', rows: [POINTS_ROW, POINTS_ROW], version: 'v2' }));
+        const deployError = await call(client, 'deploy_model', { name: 'nba_points', version: 'v2' });
+        expectCleanError(deployError);
+        // Everything else keeps working.
+        await ok(client, 'predict', { name: 'nba_win_predictor', features: WIN_ROW });
+        expect((await ok<{ rows: number }>(client, 'batch_predict', { name: 'nba_win_predictor', rows: [WIN_ROW, WIN_ROW, WIN_ROW] })).rows).toBe(3);
+        expect((await ok<{ versions: unknown[] }>(client, 'list_models', {})).versions).toHaveLength(4);
+        expect((await health(client, 'database')).status).toBe('healthy');
+        await close(client);
+        expect((await stop(server)).code).toBe(0);
 
-      // After a restart: nothing is loaded any more, so v1 fails too.
-      server = await start(home);
-      client = await connect(server.url);
-      const after = await health(client);
-      expect(after.status).toBe('unhealthy');
-      expect(componentOf(after, 'model_serving').detail).toMatch(new RegExp(`nba_points v1: artifact [0-9a-f]{12} ${FAULT_WORDS[damage]}`));
-      expect(componentOf(after, 'model_serving').detail).toContain('answers a probe row: nba_win_predictor v1.5');
-      const predictError = await call(client, 'predict', { name: 'nba_points', features: POINTS_ROW });
-      const predictText = expectCleanError(predictError);
-      expect(predictText).toContain('nba_points v1');
-      expect(predictText).toMatch(/roll back|re-register/i);
-      const batchError = await call(client, 'batch_predict', { name: 'nba_points', rows: [POINTS_ROW] });
-      expectCleanError(batchError);
-      expect((await ok<{ version: string }>(client, 'predict', { name: 'nba_win_predictor', features: WIN_ROW })).version).toBe('v1.5');
-      expect((await ok<{ versions: unknown[] }>(client, 'list_models', {})).versions).toHaveLength(4);
-      expect((await ok<{ model: { version: string } }>(client, 'get_model', { name: 'nba_points', version: 'v1' })).model.version).toBe('v1');
+        // After a restart: nothing is loaded any more, so v1 fails too.
+        server = await start(home);
+        client = await connect(server.url);
+        const after = await health(client);
+        expect(after.status).toBe('unhealthy');
+        expect(componentOf(after, 'model_serving').detail).toMatch(new RegExp(`nba_points v1: artifact [0-9a-f]{12} ${FAULT_WORDS[damage]}`));
+        expect(componentOf(after, 'model_serving').detail).toContain('answers a probe row: nba_win_predictor v1.5');
+        const predictError = await call(client, 'predict', { name: 'nba_points', features: POINTS_ROW });
+        const predictText = expectCleanError(predictError);
+        expect(predictText).toContain('nba_points v1');
+        expect(predictText).toMatch(/roll back|re-register/i);
+        const batchError = await call(client, 'batch_predict', { name: 'nba_points', rows: [POINTS_ROW] });
+        expectCleanError(batchError);
+        expect((await ok<{ version: string }>(client, 'predict', { name: 'nba_win_predictor', features: WIN_ROW })).version).toBe('v1.5');
+        expect((await ok<{ versions: unknown[] }>(client, 'list_models', {})).versions).toHaveLength(4);
+        expect((await ok<{ model: { version: string } }>(client, 'get_model', { name: 'nba_points', version: 'v1' })).model.version).toBe('v1');
 
-      // The runbook's remedy: register the ONNX file again.
-      const reRegistered = await call(client, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1-again' });
-      expect(reRegistered.isError, text(reRegistered)).toBeFalsy();
-      if (damage === 'deleted') {
-        // The same bytes land where the lost file was: v1 serves again, and health agrees.
-        expect((await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction).toBe(served.prediction);
-        expect(componentOf(await health(client, 'model_serving'), 'model_serving').status).toBe('healthy');
-      }
-      seen.set(damage, { home, predictError, batchError, deployError, reRegistered });
-      await close(client);
-      expect((await stop(server)).code).toBe(0);
-    });
+        // The runbook's remedy: register the ONNX file again.
+        const reRegistered = await call(client, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1-again' });
+        expect(reRegistered.isError, text(reRegistered)).toBeFalsy();
+        if (damage === 'deleted') {
+          // The same bytes land where the lost file was: v1 serves again, and health agrees.
+          expect((await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction).toBe(served.prediction);
+          expect(componentOf(await health(client, 'model_serving'), 'model_serving').status).toBe('healthy');
+        }
+        seen.set(damage, { home, predictError, batchError, deployError, reRegistered });
+        await close(client);
+        expect((await stop(server)).code).toBe(0);
+      },
+    );
   }
 
   it('a version whose artifact is damaged fails with failed_precondition and no path into the server', () => {
@@ -248,8 +261,19 @@ async function withOnePredictionWritten() {
   const server = await start(home);
   const client = await connect(server.url);
   const ids: string[] = [(await ok<{ prediction_id: string }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction_id];
-  await until('first prediction written', () => ok<{ prediction_log: { stored_rows: number } }>(client, 'get_system_stats', {}), (s) => s.prediction_log.stored_rows === 1);
-  return { home, server, client, ids, stagesBefore: stages(home), auditBefore: readDb(home, (db) => db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get()) };
+  await until(
+    'first prediction written',
+    () => ok<{ prediction_log: { stored_rows: number } }>(client, 'get_system_stats', {}),
+    (s) => s.prediction_log.stored_rows === 1,
+  );
+  return {
+    home,
+    server,
+    client,
+    ids,
+    stagesBefore: stages(home),
+    auditBefore: readDb(home, (db) => db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get()),
+  };
 }
 
 /**
@@ -270,7 +294,16 @@ async function expectCaughtUp({ home, server, client, ids, stagesBefore, auditBe
   expect(componentOf(await health(client, 'prediction_metrics'), 'prediction_metrics').status).toBe('healthy');
   expect(stages(home)).toEqual(stagesBefore);
   expect(readDb(home, (db) => db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get())).toBe(auditBefore);
-  expect((await ok<{ production_after: string }>(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'faults e2e retry' })).production_after).toBe('v2');
+  expect(
+    (
+      await ok<{ production_after: string }>(client, 'promote_model', {
+        name: 'nba_points',
+        version: 'v2',
+        target_stage: 'production',
+        reason: 'faults e2e retry',
+      })
+    ).production_after,
+  ).toBe('v2');
   expect(readDb(home, (db) => db.pragma('integrity_check', { simple: true }))).toBe('ok');
   expect(server.child.exitCode).toBeNull();
   await close(client);
@@ -281,68 +314,72 @@ describe('the database refusing writes', () => {
   const latencies: number[] = [];
   let healthzMs = 0;
 
-  it('keeps answering predictions, reports the failing flush, refuses writes with busy, and writes every pending prediction once the lock goes', { timeout: 45_000 }, async () => {
-    const before = await withOnePredictionWritten();
-    const { home, server, client, ids, stagesBefore } = before;
+  it(
+    'keeps answering predictions, reports the failing flush, refuses writes with busy, and writes every pending prediction once the lock goes',
+    { timeout: 45_000 },
+    async () => {
+      const before = await withOnePredictionWritten();
+      const { home, server, client, ids, stagesBefore } = before;
 
-    // Another connection takes the write lock and keeps it (WAL: readers still read).
-    const holder = new Database(path.join(home, 'registry.db'), { timeout: 0 });
-    holder.exec('BEGIN EXCLUSIVE');
-    let locked = true;
-    const released = sleep(LOCK_MS).then(() => {
-      holder.exec('ROLLBACK');
-      holder.close();
-      locked = false;
-    });
-    try {
-      // Predictions, one every 100 ms, for as long as the lock is held.
-      const failed: string[] = [];
-      const predictions = (async () => {
-        while (locked) {
-          const t = performance.now();
-          const r = await call(client, 'predict', { name: 'nba_points', features: POINTS_ROW });
-          latencies.push(performance.now() - t);
-          if (r.isError) failed.push(text(r));
-          else ids.push((r.structuredContent as { prediction_id: string }).prediction_id);
-          await sleep(100);
-        }
-      })();
-      // A write tool waits its busy timeout, then says so; the promotion is not made.
-      const promote = call(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'faults e2e' });
-      // A flush fails once it has waited out its busy timeout: the log says so (nothing written,
-      // predictions waiting), and so does health.
-      const stats = await until(
-        'a failed flush with predictions waiting',
-        () => ok<{ prediction_log: { failed_flushes: number; pending: number; stored_rows: number } }>(client, 'get_system_stats', {}),
-        (s) => s.prediction_log.failed_flushes > 0 && s.prediction_log.pending > 0,
-        2 * BUSY_TIMEOUT_MS + 1000,
-      );
-      expect(stats.prediction_log.stored_rows).toBe(1);
-      const metrics = componentOf(await health(client, 'prediction_metrics'), 'prediction_metrics');
-      expect(metrics.status).toBe('degraded');
-      expect(metrics.detail).toMatch(/failed flushes, \d+ pending/);
-      expect(metrics.detail).toContain('database is locked');
-      // Reads go on.
-      expect((await ok<{ versions: unknown[] }>(client, 'list_models', {})).versions).toHaveLength(4);
-      const t = performance.now();
-      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-      healthzMs = performance.now() - t;
-      const refused = await promote;
-      const refusedText = expectCleanError(refused);
-      expect(refusedText).not.toContain(home);
-      expect(errorCode(refused)).toBe('busy');
-      expect(refusedText).toMatch(/Nothing was changed; retry/);
-      expect(stages(home)).toEqual(stagesBefore);
-      await predictions;
-      expect(failed).toEqual([]);
-    } finally {
-      await released;
-    }
+      // Another connection takes the write lock and keeps it (WAL: readers still read).
+      const holder = new Database(path.join(home, 'registry.db'), { timeout: 0 });
+      holder.exec('BEGIN EXCLUSIVE');
+      let locked = true;
+      const released = sleep(LOCK_MS).then(() => {
+        holder.exec('ROLLBACK');
+        holder.close();
+        locked = false;
+      });
+      try {
+        // Predictions, one every 100 ms, for as long as the lock is held.
+        const failed: string[] = [];
+        const predictions = (async () => {
+          while (locked) {
+            const t = performance.now();
+            const r = await call(client, 'predict', { name: 'nba_points', features: POINTS_ROW });
+            latencies.push(performance.now() - t);
+            if (r.isError) failed.push(text(r));
+            else ids.push((r.structuredContent as { prediction_id: string }).prediction_id);
+            await sleep(100);
+          }
+        })();
+        // A write tool waits its busy timeout, then says so; the promotion is not made.
+        const promote = call(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'faults e2e' });
+        // A flush fails once it has waited out its busy timeout: the log says so (nothing written,
+        // predictions waiting), and so does health.
+        const stats = await until(
+          'a failed flush with predictions waiting',
+          () => ok<{ prediction_log: { failed_flushes: number; pending: number; stored_rows: number } }>(client, 'get_system_stats', {}),
+          (s) => s.prediction_log.failed_flushes > 0 && s.prediction_log.pending > 0,
+          2 * BUSY_TIMEOUT_MS + 1000,
+        );
+        expect(stats.prediction_log.stored_rows).toBe(1);
+        const metrics = componentOf(await health(client, 'prediction_metrics'), 'prediction_metrics');
+        expect(metrics.status).toBe('degraded');
+        expect(metrics.detail).toMatch(/failed flushes, \d+ pending/);
+        expect(metrics.detail).toContain('database is locked');
+        // Reads go on.
+        expect((await ok<{ versions: unknown[] }>(client, 'list_models', {})).versions).toHaveLength(4);
+        const t = performance.now();
+        expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+        healthzMs = performance.now() - t;
+        const refused = await promote;
+        const refusedText = expectCleanError(refused);
+        expect(refusedText).not.toContain(home);
+        expect(errorCode(refused)).toBe('busy');
+        expect(refusedText).toMatch(/Nothing was changed; retry/);
+        expect(stages(home)).toEqual(stagesBefore);
+        await predictions;
+        expect(failed).toEqual([]);
+      } finally {
+        await released;
+      }
 
-    // The lock is gone.
-    expect(ids.length).toBeGreaterThan(1);
-    await expectCaughtUp(before);
-  });
+      // The lock is gone.
+      expect(ids.length).toBeGreaterThan(1);
+      await expectCaughtUp(before);
+    },
+  );
 
   // A registry write waiting for the lock (the promote_model above) waits on timers, not in
   // SQLite's busy handler, so the event loop keeps serving (it froze for 5 s before).
@@ -365,43 +402,52 @@ describe('the disk refusing writes', () => {
   // The soft limit only ("N:"): raising a hard limit again needs CAP_SYS_RESOURCE.
   const limitFileSize = (pid: number, limit: string) => execFileSync('prlimit', ['--pid', String(pid), `--fsize=${limit}:`]);
 
-  it.runIf(hasPrlimit)('keeps answering predictions, reports the lost flush, degrades health, refuses writes clearly with nothing changed, and catches up once the disk takes writes', { timeout: 45_000 }, async () => {
-    const before = await withOnePredictionWritten();
-    const { home, server, client, ids, stagesBefore } = before;
-    const pid = server.child.pid!;
+  it.runIf(hasPrlimit)(
+    'keeps answering predictions, reports the lost flush, degrades health, refuses writes clearly with nothing changed, and catches up once the disk takes writes',
+    { timeout: 45_000 },
+    async () => {
+      const before = await withOnePredictionWritten();
+      const { home, server, client, ids, stagesBefore } = before;
+      const pid = server.child.pid!;
 
-    limitFileSize(pid, '4096');
-    try {
-      for (let i = 0; i < 20; i++) ids.push((await ok<{ prediction_id: string }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction_id);
-      const stats = await until(
-        'a failed flush with predictions waiting',
-        () => ok<{ prediction_log: { failed_flushes: number; pending: number; stored_rows: number; last_error: string | null } }>(client, 'get_system_stats', {}),
-        (s) => s.prediction_log.failed_flushes > 0 && s.prediction_log.pending > 0,
-      );
-      expect(stats.prediction_log.stored_rows).toBe(1);
-      const metrics = componentOf(await health(client, 'prediction_metrics'), 'prediction_metrics');
-      expect(metrics.status).toBe('degraded');
-      expect(metrics.detail).toMatch(/failed flushes, \d+ pending/);
-      // A registry write is refused with a code and words an operator can act on; nothing changes.
-      const refused = await call(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'faults e2e' });
-      const refusedText = expectCleanError(refused);
-      expect(refusedText).not.toContain(home);
-      expect({ code: errorCode(refused), text: refusedText }).toMatchObject({ code: 'unavailable', text: expect.stringMatching(/disk under MLOPS_MCP_HOME failed this request \((the disk is full|a disk I\/O error).*Nothing was changed/s) });
-      // A registration fails the same way, whether the artifact or the row could not be written.
-      const registered = await call(client, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v2.onnx'), version: 'v9' });
-      expect(errorCode(registered), text(registered)).toBe('unavailable');
-      expect(stages(home)).toEqual(stagesBefore);
-      // Reads and predictions go on.
-      expect((await ok<{ versions: unknown[] }>(client, 'list_models', {})).versions).toHaveLength(4);
-      ids.push((await ok<{ prediction_id: string }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction_id);
-      expect(server.child.exitCode).toBeNull();
-    } finally {
-      limitFileSize(pid, 'unlimited');
-    }
+      limitFileSize(pid, '4096');
+      try {
+        for (let i = 0; i < 20; i++)
+          ids.push((await ok<{ prediction_id: string }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction_id);
+        const stats = await until(
+          'a failed flush with predictions waiting',
+          () =>
+            ok<{ prediction_log: { failed_flushes: number; pending: number; stored_rows: number; last_error: string | null } }>(client, 'get_system_stats', {}),
+          (s) => s.prediction_log.failed_flushes > 0 && s.prediction_log.pending > 0,
+        );
+        expect(stats.prediction_log.stored_rows).toBe(1);
+        const metrics = componentOf(await health(client, 'prediction_metrics'), 'prediction_metrics');
+        expect(metrics.status).toBe('degraded');
+        expect(metrics.detail).toMatch(/failed flushes, \d+ pending/);
+        // A registry write is refused with a code and words an operator can act on; nothing changes.
+        const refused = await call(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'faults e2e' });
+        const refusedText = expectCleanError(refused);
+        expect(refusedText).not.toContain(home);
+        expect({ code: errorCode(refused), text: refusedText }).toMatchObject({
+          code: 'unavailable',
+          text: expect.stringMatching(/disk under MLOPS_MCP_HOME failed this request \((the disk is full|a disk I\/O error).*Nothing was changed/s),
+        });
+        // A registration fails the same way, whether the artifact or the row could not be written.
+        const registered = await call(client, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v2.onnx'), version: 'v9' });
+        expect(errorCode(registered), text(registered)).toBe('unavailable');
+        expect(stages(home)).toEqual(stagesBefore);
+        // Reads and predictions go on.
+        expect((await ok<{ versions: unknown[] }>(client, 'list_models', {})).versions).toHaveLength(4);
+        ids.push((await ok<{ prediction_id: string }>(client, 'predict', { name: 'nba_points', features: POINTS_ROW })).prediction_id);
+        expect(server.child.exitCode).toBeNull();
+      } finally {
+        limitFileSize(pid, 'unlimited');
+      }
 
-    // The disk takes writes again.
-    await expectCaughtUp(before);
-  });
+      // The disk takes writes again.
+      await expectCaughtUp(before);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------

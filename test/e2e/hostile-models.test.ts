@@ -85,7 +85,11 @@ describe('a hostile model cannot stall or bloat the server', () => {
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       health.push(performance.now() - t);
       t = performance.now();
-      const r = await fetch(`${server.url}/api/v1/predict/nba_points`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ features: POINTS_ROW }) });
+      const r = await fetch(`${server.url}/api/v1/predict/nba_points`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ features: POINTS_ROW }),
+      });
       expect(r.status).toBe(200);
       predict.push(performance.now() - t);
     }
@@ -162,7 +166,11 @@ describe('a hostile model cannot stall or bloat the server', () => {
       ] as const;
       const { peak, result } = await peakWhile(
         () => residentMiB(pid),
-        Promise.all(cases.map(([f]) => call(client, 'register_model', { name: `hostile_${f.replaceAll('-', '_')}`, artifact_path: fixture(`hostile/${f}.onnx`), dry_run: dryRun }))),
+        Promise.all(
+          cases.map(([f]) =>
+            call(client, 'register_model', { name: `hostile_${f.replaceAll('-', '_')}`, artifact_path: fixture(`hostile/${f}.onnx`), dry_run: dryRun }),
+          ),
+        ),
       );
       cases.forEach(([, message], i) => {
         expect(errorCode(result[i])).toBe('invalid_model');

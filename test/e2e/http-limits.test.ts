@@ -67,7 +67,10 @@ async function openSession(url: string): Promise<string> {
   expect(r.status, r.body).toBe(200);
   const sid = r.headers['mcp-session-id'];
   expect(typeof sid).toBe('string');
-  const done = await request(`${url}/mcp`, { headers: sessionHeaders(sid as string), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  const done = await request(`${url}/mcp`, {
+    headers: sessionHeaders(sid as string),
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
   expect(done.status).toBe(202);
   return sid as string;
 }
@@ -93,13 +96,21 @@ async function openSessionAs(url: string, auth: Record<string, string>): Promise
   const r = await request(`${url}/mcp`, { headers: { ...mcpHeaders, ...auth }, body: JSON.stringify(init) });
   expect(r.status, r.body).toBe(200);
   const sid = r.headers['mcp-session-id'] as string;
-  const done = await request(`${url}/mcp`, { headers: { ...sessionHeaders(sid), ...auth }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  const done = await request(`${url}/mcp`, {
+    headers: { ...sessionHeaders(sid), ...auth },
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
   expect(done.status).toBe(202);
   return sid;
 }
 
 /** Starts a tools/call answered as a stream, and resolves with its first message (an approval question, say) while it stays under way; destroy `call` to end it. */
-function startCall(url: string, headers: Record<string, string>, name: string, args: Record<string, unknown>): Promise<{ call: http.ClientRequest; first: RpcMessage & { method?: string } }> {
+function startCall(
+  url: string,
+  headers: Record<string, string>,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<{ call: http.ClientRequest; first: RpcMessage & { method?: string } }> {
   return new Promise((resolve, reject) => {
     const call = http.request(`${url}/mcp`, { method: 'POST', headers }, (res) => {
       let text = '';
@@ -191,13 +202,21 @@ describe('HTTP sessions are capped (MLOPS_MCP_MAX_SESSIONS=2)', () => {
     const third = await request(`${server.url}/mcp`, { headers: mcpHeaders, body: initialize });
     expect(third.status).toBe(503);
     expect(third.headers['content-type']).toMatch(/^application\/json/);
-    expect(JSON.parse(third.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringContaining('Too many open sessions') }, id: null });
+    expect(JSON.parse(third.body)).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: expect.stringContaining('Too many open sessions') },
+      id: null,
+    });
 
     expect((await closeSession(server.url, a)).status).toBe(200);
     // The closed session is gone, and its slot is free.
-    expect((await request(`${server.url}/mcp`, { headers: sessionHeaders(a), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) })).status).toBe(404);
+    expect(
+      (await request(`${server.url}/mcp`, { headers: sessionHeaders(a), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) })).status,
+    ).toBe(404);
     const c = await openSession(server.url);
-    const tools = messages((await request(`${server.url}/mcp`, { headers: sessionHeaders(c), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) })).body);
+    const tools = messages(
+      (await request(`${server.url}/mcp`, { headers: sessionHeaders(c), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) })).body,
+    );
     expect(tools[0].result?.tools?.length).toBeGreaterThan(5);
     for (const sid of [b, c]) expect((await closeSession(server.url, sid)).status).toBe(200);
   });
@@ -219,7 +238,15 @@ const tokens = { viewer: 'viewer-token-aaaaaaaaaaaaaaaa', alice: 'alice-token-bb
 function spawnWithTwoTokens(args: string[], env: Record<string, string> = {}): Promise<SpawnedHttp> {
   const dir = tempDir();
   const file = path.join(dir, 'tokens.json');
-  fs.writeFileSync(file, JSON.stringify({ tokens: [{ name: 'viewer', role: 'read', token: tokens.viewer }, { name: 'alice', role: 'admin', token: tokens.alice }] }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      tokens: [
+        { name: 'viewer', role: 'read', token: tokens.viewer },
+        { name: 'alice', role: 'admin', token: tokens.alice },
+      ],
+    }),
+  );
   return spawnHttp(args, { MLOPS_MCP_HOME: path.join(dir, 'home'), MLOPS_MCP_TOKENS_FILE: file, MLOPS_MCP_MAX_SESSIONS: '4', ...env });
 }
 
@@ -239,7 +266,9 @@ describe('sessions are shared out by token at the cap (MLOPS_MCP_MAX_SESSIONS=4,
     return r.headers['mcp-session-id'] as string;
   };
   const headersOf = (token: string, sid: string) => ({ ...as(token), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' });
-  const alive = async (token: string, sid: string) => (await request(`${server.url}/mcp`, { headers: headersOf(token, sid), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) })).status === 200;
+  const alive = async (token: string, sid: string) =>
+    (await request(`${server.url}/mcp`, { headers: headersOf(token, sid), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) })).status ===
+    200;
 
   it('at the cap, takes a place from a token past its share of half, so another token still gets in, and recycles its own past its share', async () => {
     // The viewer fills the cap.
@@ -292,14 +321,21 @@ describe('at the cap, a session with a call under way keeps its place (MLOPS_MCP
     const sessions: string[] = [];
     for (let i = 0; i < 4; i++) sessions.push(await openSessionAs(server.url, alice));
     // Alice's first session asks a person to approve a promotion: a call under way, for minutes.
-    const { call, first } = await startCall(server.url, { ...sessionHeaders(sessions[0]), ...alice }, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production' });
+    const { call, first } = await startCall(server.url, { ...sessionHeaders(sessions[0]), ...alice }, 'promote_model', {
+      name: 'nba_points',
+      version: 'v2',
+      target_stage: 'production',
+    });
     expect(first.method).toBe('elicitation/create');
     try {
       // The others are used after it: the waiting one is alice's least recently active.
-      for (const sid of sessions.slice(1)) await request(`${server.url}/mcp`, { headers: { ...sessionHeaders(sid), ...alice }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }) });
+      for (const sid of sessions.slice(1))
+        await request(`${server.url}/mcp`, { headers: { ...sessionHeaders(sid), ...alice }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }) });
       const viewer = await request(`${server.url}/mcp`, { headers: { ...mcpHeaders, authorization: `Bearer ${tokens.viewer}` }, body: initialize });
       expect(viewer.status).toBe(200);
-      const alive = async (sid: string) => (await request(`${server.url}/mcp`, { headers: { ...sessionHeaders(sid), ...alice }, body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping' }) })).status === 200;
+      const alive = async (sid: string) =>
+        (await request(`${server.url}/mcp`, { headers: { ...sessionHeaders(sid), ...alice }, body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping' }) }))
+          .status === 200;
       expect(await Promise.all(sessions.map(alive))).toEqual([true, false, true, true]);
     } finally {
       call.destroy();
@@ -317,7 +353,10 @@ describe('one token (MLOPS_MCP_TOKEN), MLOPS_MCP_MAX_SESSIONS=2', () => {
       for (let i = 0; i < 3; i++) opened.push(await request(`${server.url}/mcp`, { headers, body: initialize }));
       expect(opened.map((r) => r.status)).toEqual([200, 200, 503]);
       for (const r of opened.slice(0, 2)) {
-        const list = await request(`${server.url}/mcp`, { headers: { ...headers, 'mcp-session-id': r.headers['mcp-session-id'] as string, 'mcp-protocol-version': '2025-06-18' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+        const list = await request(`${server.url}/mcp`, {
+          headers: { ...headers, 'mcp-session-id': r.headers['mcp-session-id'] as string, 'mcp-protocol-version': '2025-06-18' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+        });
         expect(list.status).toBe(200);
       }
     } finally {
@@ -329,7 +368,12 @@ describe('one token (MLOPS_MCP_TOKEN), MLOPS_MCP_MAX_SESSIONS=2', () => {
 describe('at the cap, a quiet session gives its place (MLOPS_MCP_MAX_SESSIONS=1, MLOPS_MCP_SESSION_RECLAIM_SECONDS=2, MLOPS_MCP_APPROVAL=elicit)', () => {
   let server: SpawnedHttp;
   beforeAll(async () => {
-    server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: home(), MLOPS_MCP_MAX_SESSIONS: '1', MLOPS_MCP_SESSION_RECLAIM_SECONDS: '2', MLOPS_MCP_APPROVAL: 'elicit' });
+    server = await spawnHttp(['--demo'], {
+      MLOPS_MCP_HOME: home(),
+      MLOPS_MCP_MAX_SESSIONS: '1',
+      MLOPS_MCP_SESSION_RECLAIM_SECONDS: '2',
+      MLOPS_MCP_APPROVAL: 'elicit',
+    });
   });
   afterAll(async () => {
     await server.stop();
@@ -346,43 +390,52 @@ describe('at the cap, a quiet session gives its place (MLOPS_MCP_MAX_SESSIONS=1,
     }
     throw new Error('no new session within 15 s');
   };
-  const gone = async (sid: string) => (await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) })).status === 404;
+  const gone = async (sid: string) =>
+    (await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) })).status === 404;
 
-  it('refuses a new session while the one open was used within the reclaim time or has a call under way, and reclaims it once quiet', { timeout: 40_000 }, async () => {
-    const a = await openSessionAs(server.url, {});
-    // Used a moment ago (well inside 2 s): not reclaimed.
-    expect((await tryInitialize()).status).toBe(503);
+  it(
+    'refuses a new session while the one open was used within the reclaim time or has a call under way, and reclaims it once quiet',
+    { timeout: 40_000 },
+    async () => {
+      const a = await openSessionAs(server.url, {});
+      // Used a moment ago (well inside 2 s): not reclaimed.
+      expect((await tryInitialize()).status).toBe(503);
 
-    // A call under way (waiting on a person's approval) past the reclaim time: still not reclaimed.
-    const { call, first } = await startCall(server.url, sessionHeaders(a), 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production' });
-    expect(first.method).toBe('elicitation/create');
-    await new Promise((r) => setTimeout(r, 2500));
-    expect((await tryInitialize()).status).toBe(503);
+      // A call under way (waiting on a person's approval) past the reclaim time: still not reclaimed.
+      const { call, first } = await startCall(server.url, sessionHeaders(a), 'promote_model', {
+        name: 'nba_points',
+        version: 'v2',
+        target_stage: 'production',
+      });
+      expect(first.method).toBe('elicitation/create');
+      await new Promise((r) => setTimeout(r, 2500));
+      expect((await tryInitialize()).status).toBe(503);
 
-    // The call ended (its end counts as use): a new session takes the place once the session has
-    // been quiet for the reclaim time, and not before.
-    call.destroy();
-    const endedAt = Date.now();
-    const b = await admittedAfter(endedAt);
-    expect(b.afterMs).toBeGreaterThanOrEqual(1500);
-    expect(b.sid).not.toBe(a);
-    expect(await gone(a)).toBe(true);
+      // The call ended (its end counts as use): a new session takes the place once the session has
+      // been quiet for the reclaim time, and not before.
+      call.destroy();
+      const endedAt = Date.now();
+      const b = await admittedAfter(endedAt);
+      expect(b.afterMs).toBeGreaterThanOrEqual(1500);
+      expect(b.sid).not.toBe(a);
+      expect(await gone(a)).toBe(true);
 
-    // A session that only holds an open GET stream is quiet: it gives its place after the reclaim time too.
-    await request(`${server.url}/mcp`, { headers: sessionHeaders(b.sid), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
-    const { stream, status } = await openStream(server.url, sessionHeaders(b.sid));
-    expect(status).toBe(200);
-    const ended = new Promise<void>((resolve) => stream.once('close', () => resolve()));
-    try {
-      const c = await admittedAfter(Date.now());
-      expect(c.afterMs).toBeGreaterThanOrEqual(1500);
-      expect(await gone(b.sid)).toBe(true);
-      await ended; // the server closed the stream with its session
-      await closeSession(server.url, c.sid);
-    } finally {
-      stream.destroy();
-    }
-  });
+      // A session that only holds an open GET stream is quiet: it gives its place after the reclaim time too.
+      await request(`${server.url}/mcp`, { headers: sessionHeaders(b.sid), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+      const { stream, status } = await openStream(server.url, sessionHeaders(b.sid));
+      expect(status).toBe(200);
+      const ended = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+      try {
+        const c = await admittedAfter(Date.now());
+        expect(c.afterMs).toBeGreaterThanOrEqual(1500);
+        expect(await gone(b.sid)).toBe(true);
+        await ended; // the server closed the stream with its session
+        await closeSession(server.url, c.sid);
+      } finally {
+        stream.destroy();
+      }
+    },
+  );
 });
 
 describe('idle HTTP sessions expire (MLOPS_MCP_SESSION_IDLE_SECONDS=1, MLOPS_MCP_MAX_SESSIONS=1)', () => {
@@ -398,10 +451,14 @@ describe('idle HTTP sessions expire (MLOPS_MCP_SESSION_IDLE_SECONDS=1, MLOPS_MCP
     const sid = await openSession(server.url);
     // The session's standalone SSE stream: it ends when the server closes the transport.
     const streamEnded = new Promise<{ status: number; atMs: number }>((resolve, reject) => {
-      const req = http.request(`${server.url}/mcp`, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': PROTOCOL } }, (res) => {
-        res.resume();
-        res.on('close', () => resolve({ status: res.statusCode ?? 0, atMs: Date.now() }));
-      });
+      const req = http.request(
+        `${server.url}/mcp`,
+        { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': PROTOCOL } },
+        (res) => {
+          res.resume();
+          res.on('close', () => resolve({ status: res.statusCode ?? 0, atMs: Date.now() }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -430,7 +487,18 @@ describe('idle HTTP sessions expire (MLOPS_MCP_SESSION_IDLE_SECONDS=1, MLOPS_MCP
 // one sends hostile bodies as bytes, through the HTTP server, express's JSON parser and the
 // SDK's transport, inside a real session.
 const HTTP_FUZZ_RUNS = Number(process.env.HTTP_FUZZ_RUNS ?? 150);
-const TOOL_NAMES = ['predict', 'batch_predict', 'register_model', 'promote_model', 'configure_ab_test', 'detect_drift', 'set_drift_reference', 'get_model', 'no_such_tool', '__proto__'];
+const TOOL_NAMES = [
+  'predict',
+  'batch_predict',
+  'register_model',
+  'promote_model',
+  'configure_ab_test',
+  'detect_drift',
+  'set_drift_reference',
+  'get_model',
+  'no_such_tool',
+  '__proto__',
+];
 
 /** A JSON-RPC message (or not quite one) as the bytes a client could send. */
 const hostileBody: fc.Arbitrary<string> = fc.oneof(
@@ -443,8 +511,30 @@ const hostileBody: fc.Arbitrary<string> = fc.oneof(
     .record(
       {
         jsonrpc: fc.constantFrom('2.0', '1.0', 2, null),
-        id: fc.oneof(fc.integer(), fc.double(), fc.string({ maxLength: 8 }), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }), fc.dictionary(hostileKey, fc.integer(), { maxKeys: 2 })),
-        method: fc.oneof(fc.constantFrom('tools/call', 'tools/list', 'ping', 'initialize', 'resources/read', 'prompts/get', 'completion/complete', 'notifications/cancelled', 'rpc.discover', ''), hostileString, fc.integer()),
+        id: fc.oneof(
+          fc.integer(),
+          fc.double(),
+          fc.string({ maxLength: 8 }),
+          fc.constant(null),
+          fc.array(fc.integer(), { maxLength: 2 }),
+          fc.dictionary(hostileKey, fc.integer(), { maxKeys: 2 }),
+        ),
+        method: fc.oneof(
+          fc.constantFrom(
+            'tools/call',
+            'tools/list',
+            'ping',
+            'initialize',
+            'resources/read',
+            'prompts/get',
+            'completion/complete',
+            'notifications/cancelled',
+            'rpc.discover',
+            '',
+          ),
+          hostileString,
+          fc.integer(),
+        ),
         params: hostileValue,
         result: hostileValue,
       },
@@ -452,8 +542,20 @@ const hostileBody: fc.Arbitrary<string> = fc.oneof(
     )
     .map((m) => JSON.stringify(m)),
   // Batches of such envelopes, and bytes that are not JSON-RPC at all.
-  fc.array(fc.record({ jsonrpc: fc.constant('2.0'), id: fc.integer(), method: fc.constantFrom('ping', 'tools/list', 'nope') }), { maxLength: 5 }).map((b) => JSON.stringify(b)),
-  fc.constantFrom('', 'null', '[]', '{}', '"x"', '1e999', '{"jsonrpc":"2.0","id":1,"method":"ping"', '\u0000', '{"__proto__":{"polluted":1},"jsonrpc":"2.0","id":1,"method":"ping"}'),
+  fc
+    .array(fc.record({ jsonrpc: fc.constant('2.0'), id: fc.integer(), method: fc.constantFrom('ping', 'tools/list', 'nope') }), { maxLength: 5 })
+    .map((b) => JSON.stringify(b)),
+  fc.constantFrom(
+    '',
+    'null',
+    '[]',
+    '{}',
+    '"x"',
+    '1e999',
+    '{"jsonrpc":"2.0","id":1,"method":"ping"',
+    '\u0000',
+    '{"__proto__":{"polluted":1},"jsonrpc":"2.0","id":1,"method":"ping"}',
+  ),
   fc.string({ maxLength: 60 }),
 );
 
@@ -493,7 +595,11 @@ describe('HTTP limits on one default server (--demo)', () => {
     });
     expect(reply.status).toBe(413);
     expect(reply.headers['content-type']).toMatch(/^application\/json/);
-    expect(JSON.parse(reply.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32600, message: expect.stringMatching(/^Request body over 4 MiB: send fewer rows/) }, id: null });
+    expect(JSON.parse(reply.body)).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: -32600, message: expect.stringMatching(/^Request body over 4 MiB: send fewer rows/) },
+      id: null,
+    });
 
     expect((await request(`${server.url}/healthz`, { method: 'GET' })).status).toBe(200);
     await closeSession(server.url, await openSession(server.url));
@@ -504,8 +610,14 @@ describe('HTTP limits on one default server (--demo)', () => {
     const batch = JSON.stringify(Array.from({ length: 101 }, (_, i) => ({ jsonrpc: '2.0', id: i + 1, method: 'tools/list' })));
     const refused = await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: batch });
     expect(refused.status).toBe(400);
-    expect(JSON.parse(refused.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32600, message: expect.stringContaining('101 messages is over the limit of 100') }, id: null });
-    const after = messages((await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: JSON.stringify({ jsonrpc: '2.0', id: 200, method: 'tools/list' }) })).body);
+    expect(JSON.parse(refused.body)).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: -32600, message: expect.stringContaining('101 messages is over the limit of 100') },
+      id: null,
+    });
+    const after = messages(
+      (await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: JSON.stringify({ jsonrpc: '2.0', id: 200, method: 'tools/list' }) })).body,
+    );
     expect(after).toHaveLength(1);
     expect(after[0]).toMatchObject({ id: 200 });
     await closeSession(server.url, sid);
@@ -530,7 +642,12 @@ describe('HTTP limits on one default server (--demo)', () => {
     const sessions = { A: await openSession(server.url), B: await openSession(server.url) };
     const calls = (['A', 'B'] as const).flatMap((client) =>
       ids.map(async (id) => {
-        const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'predict', arguments: { name: 'nba_points', version: 'v1', features: features(client, id) } } });
+        const body = JSON.stringify({
+          jsonrpc: '2.0',
+          id,
+          method: 'tools/call',
+          params: { name: 'predict', arguments: { name: 'nba_points', version: 'v1', features: features(client, id) } },
+        });
         const r = await fetch(`${server.url}/mcp`, { method: 'POST', headers: sessionHeaders(sessions[client]), body });
         return { client, id, status: r.status, replies: messages(await r.text()) };
       }),
@@ -556,7 +673,11 @@ describe('HTTP limits on one default server (--demo)', () => {
     expect(JSON.parse((host as Reply).body)).toMatchObject({ jsonrpc: '2.0', error: { message: 'Invalid Host: evil.example.com' } });
 
     // 3 MiB declared (under the limit) and never sent: a handler that read the body would wait forever.
-    const origin = await headersOnly(`${server.url}/mcp`, { ...mcpHeaders, origin: 'http://evil.example.com', 'content-length': String(3 * 1024 * 1024) }, 2000);
+    const origin = await headersOnly(
+      `${server.url}/mcp`,
+      { ...mcpHeaders, origin: 'http://evil.example.com', 'content-length': String(3 * 1024 * 1024) },
+      2000,
+    );
     expect(origin).not.toBe('no reply');
     expect((origin as Reply).status).toBe(403);
     expect(JSON.parse((origin as Reply).body)).toMatchObject({ error: { message: 'Origin not allowed: http://evil.example.com' } });
@@ -566,33 +687,42 @@ describe('HTTP limits on one default server (--demo)', () => {
     expect(allowed).toBe('no reply');
   });
 
-  it(`answers ${HTTP_FUZZ_RUNS} generated bodies with a JSON-RPC reply or an accepted notification, never a 5xx, and keeps serving`, { timeout: 120_000 }, async () => {
-    const sid = await openSession(server.url);
-    await fc.assert(
-      fc.asyncProperty(hostileBody, async (body) => {
-        const r = await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body });
-        const what = `${r.status} for ${body.slice(0, 160)}: ${r.body.slice(0, 300)}`;
-        expect(r.status, what).toBeLessThan(500);
-        if (r.status === 202) return; // notifications and responses are only accepted
-        expect(r.body.trim(), what).not.toBe('');
-        const replies = messages(r.body);
-        expect(replies.length, what).toBeGreaterThan(0);
-        for (const m of replies) {
-          expect(m.jsonrpc, what).toBe('2.0');
-          expect(m.result !== undefined || m.error !== undefined, what).toBe(true);
-          if (m.error) expect(m.error.message, what).not.toMatch(/\n\s+at .+:\d+:\d+/);
-        }
-      }),
-      { numRuns: HTTP_FUZZ_RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261123), endOnFailure: true },
-    );
-    // The session and the server still work.
-    const call = JSON.stringify({ jsonrpc: '2.0', id: 'after', method: 'tools/call', params: { name: 'predict', arguments: { name: 'nba_points', features: Array(10).fill(1) } } });
-    const after = messages((await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: call })).body);
-    expect(after.find((m) => m.id === 'after')?.result?.isError).toBeFalsy();
-    expect(after.find((m) => m.id === 'after')?.result?.structuredContent).toHaveProperty('prediction');
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    await closeSession(server.url, sid);
-  });
+  it(
+    `answers ${HTTP_FUZZ_RUNS} generated bodies with a JSON-RPC reply or an accepted notification, never a 5xx, and keeps serving`,
+    { timeout: 120_000 },
+    async () => {
+      const sid = await openSession(server.url);
+      await fc.assert(
+        fc.asyncProperty(hostileBody, async (body) => {
+          const r = await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body });
+          const what = `${r.status} for ${body.slice(0, 160)}: ${r.body.slice(0, 300)}`;
+          expect(r.status, what).toBeLessThan(500);
+          if (r.status === 202) return; // notifications and responses are only accepted
+          expect(r.body.trim(), what).not.toBe('');
+          const replies = messages(r.body);
+          expect(replies.length, what).toBeGreaterThan(0);
+          for (const m of replies) {
+            expect(m.jsonrpc, what).toBe('2.0');
+            expect(m.result !== undefined || m.error !== undefined, what).toBe(true);
+            if (m.error) expect(m.error.message, what).not.toMatch(/\n\s+at .+:\d+:\d+/);
+          }
+        }),
+        { numRuns: HTTP_FUZZ_RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261123), endOnFailure: true },
+      );
+      // The session and the server still work.
+      const call = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'after',
+        method: 'tools/call',
+        params: { name: 'predict', arguments: { name: 'nba_points', features: Array(10).fill(1) } },
+      });
+      const after = messages((await request(`${server.url}/mcp`, { headers: sessionHeaders(sid), body: call })).body);
+      expect(after.find((m) => m.id === 'after')?.result?.isError).toBeFalsy();
+      expect(after.find((m) => m.id === 'after')?.result?.structuredContent).toHaveProperty('prediction');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      await closeSession(server.url, sid);
+    },
+  );
 });
 
 describe('slow HTTP clients (headers timeout 1 s, request timeout 3 s)', () => {
@@ -609,10 +739,14 @@ describe('slow HTTP clients (headers timeout 1 s, request timeout 3 s)', () => {
     // A response stream that lives longer than the request timeout: the timeouts are about receiving a request only.
     const sid = await openSession(server.url);
     let streamClosed = false;
-    const stream = http.request(`${server.url}/mcp`, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': PROTOCOL } }, (res) => {
-      res.resume();
-      res.on('close', () => (streamClosed = true));
-    });
+    const stream = http.request(
+      `${server.url}/mcp`,
+      { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': PROTOCOL } },
+      (res) => {
+        res.resume();
+        res.on('close', () => (streamClosed = true));
+      },
+    );
     stream.on('error', () => (streamClosed = true));
     stream.end();
 

@@ -11,7 +11,10 @@ import { spawnHttp, type SpawnedHttp } from './spawn.js';
 const TOKEN = 'test-token-0123456789abcdef';
 
 /** A raw request, to control headers the SDK client would always set right. */
-function raw(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function raw(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer },
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: options.method ?? 'POST', headers: options.headers }, (res) => {
       let body = '';
@@ -59,7 +62,7 @@ describe('serve --http without a token (loopback)', () => {
     await server.stop();
   });
 
-  it('serves the demo to a real Streamable HTTP client: health 7/9 (the demo\'s drift and degraded model), promotion audited', async () => {
+  it("serves the demo to a real Streamable HTTP client: health 7/9 (the demo's drift and degraded model), promotion audited", async () => {
     const client = await connectHttp(server.url);
     const health = await ok<{ status: string; healthy_components: number; components: Array<{ name: string; status: string }> }>(client, 'health_check', {});
     expect(health).toMatchObject({ status: 'degraded', healthy_components: 7 });
@@ -159,7 +162,11 @@ describe('serve --http with MLOPS_MCP_TOKEN', () => {
       expect(none.status, method).toBe(401);
     }
     for (const method of ['POST', 'GET', 'DELETE']) {
-      const wrong = await raw(`${server.url}/mcp`, { method, headers: { ...mcpHeaders, authorization: 'Bearer wrong-token-0123456789' }, body: method === 'POST' ? initialize : undefined });
+      const wrong = await raw(`${server.url}/mcp`, {
+        method,
+        headers: { ...mcpHeaders, authorization: 'Bearer wrong-token-0123456789' },
+        body: method === 'POST' ? initialize : undefined,
+      });
       expect(wrong.status, method).toBe(401);
       expect(JSON.parse(wrong.body), method).toMatchObject({ jsonrpc: '2.0', error: { code: expect.any(Number), message: expect.any(String) } });
     }
@@ -235,7 +242,12 @@ describe('serve --http with MLOPS_MCP_TOKENS_FILE (three roles)', () => {
     });
     expect(hijack.status).toBe(403);
     // Nor may it listen on the session's stream or end it.
-    const hijackHeaders = { ...mcpHeaders, authorization: `Bearer ${tokens.admin}`, 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': '2025-06-18' };
+    const hijackHeaders = {
+      ...mcpHeaders,
+      authorization: `Bearer ${tokens.admin}`,
+      'mcp-session-id': transport.sessionId!,
+      'mcp-protocol-version': '2025-06-18',
+    };
     expect(await statusOnly(`${server.url}/mcp`, 'GET', { ...hijackHeaders, accept: 'text/event-stream' })).toBe(403);
     expect(await statusOnly(`${server.url}/mcp`, 'DELETE', hijackHeaders)).toBe(403);
     expect((await client.listTools()).tools.length).toBeGreaterThan(0); // still the owner's, still open
@@ -249,7 +261,11 @@ describe('serve --http with MLOPS_MCP_APPROVAL=elicit', () => {
   // A client may declare elicitation and never open the session's GET stream (it is optional):
   // the approval question must come on the tool call's own response stream.
   it("asks for approval on the call's own stream, to a client that opened no GET stream", async () => {
-    const server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: path.join(tempDir(), 'home'), MLOPS_MCP_APPROVAL: 'elicit', MLOPS_MCP_APPROVAL_TIMEOUT_SECONDS: '20' });
+    const server = await spawnHttp(['--demo'], {
+      MLOPS_MCP_HOME: path.join(tempDir(), 'home'),
+      MLOPS_MCP_APPROVAL: 'elicit',
+      MLOPS_MCP_APPROVAL_TIMEOUT_SECONDS: '20',
+    });
     try {
       const init = JSON.parse(initialize) as { params: { capabilities: Record<string, unknown> } };
       init.params.capabilities = { elicitation: { form: {} } };
@@ -260,11 +276,21 @@ describe('serve --http with MLOPS_MCP_APPROVAL=elicit', () => {
       await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).text();
 
       const started = Date.now();
-      const res = await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'promote_model', arguments: { name: 'nba_points', version: 'v2', target_stage: 'production' } } });
+      const res = await post({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'promote_model', arguments: { name: 'nba_points', version: 'v2', target_stage: 'production' } },
+      });
       // Read the call's SSE stream: the question, then (once declined) the call's answer.
       const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
-      const messages: Array<{ id?: number | string; method?: string; params?: { message?: string }; result?: { isError?: boolean; content?: Array<{ text: string }> } }> = [];
+      const messages: Array<{
+        id?: number | string;
+        method?: string;
+        params?: { message?: string };
+        result?: { isError?: boolean; content?: Array<{ text: string }> };
+      }> = [];
       while (!messages.some((m) => m.id === 2 && m.result)) {
         const { value, done } = await reader.read();
         if (done) break;

@@ -12,7 +12,12 @@ import { initialize, PEOPLE, startOAuthServer, withToken, type OAuthSetup } from
  */
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-const promote = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'promote_model', arguments: { name: 'nba_points', version: 'v2', target_stage: 'production' } } };
+const promote = {
+  jsonrpc: '2.0',
+  id: 2,
+  method: 'tools/call',
+  params: { name: 'promote_model', arguments: { name: 'nba_points', version: 'v2', target_stage: 'production' } },
+};
 
 describe('bad tokens and key rotation (JWT access tokens)', () => {
   let s: OAuthSetup;
@@ -37,12 +42,28 @@ describe('bad tokens and key rotation (JWT access tokens)', () => {
     const [header, body, signature] = good.split('.');
     const elsewhere = await startIssuer({ resource: s.mcp, users: PEOPLE });
     const bad: Array<[string, string, RegExp]> = [
-      ['expired (the issuer\'s own key)', await resign({ ...claims, iat: now - 900, exp: now - 300 }), /the token expired at /],
-      ['from another issuer', await elsewhere.clientCredentialsToken(s.mcp, 'mlops:admin'), new RegExp(`the token was issued by "${elsewhere.url}"; this server accepts tokens from ${s.issuer.url}`)],
-      ['for another resource', await s.issuer.clientCredentialsToken(OTHER_RESOURCE, 'mlops:admin'), new RegExp(`the token was minted for "${OTHER_RESOURCE}", not for this server \\(${s.mcp}\\)`)],
+      ["expired (the issuer's own key)", await resign({ ...claims, iat: now - 900, exp: now - 300 }), /the token expired at /],
+      [
+        'from another issuer',
+        await elsewhere.clientCredentialsToken(s.mcp, 'mlops:admin'),
+        new RegExp(`the token was issued by "${elsewhere.url}"; this server accepts tokens from ${s.issuer.url}`),
+      ],
+      [
+        'for another resource',
+        await s.issuer.clientCredentialsToken(OTHER_RESOURCE, 'mlops:admin'),
+        new RegExp(`the token was minted for "${OTHER_RESOURCE}", not for this server \\(${s.mcp}\\)`),
+      ],
       ['unsigned (alg none)', `${b64({ alg: 'none', typ: 'at+jwt' })}.${body}.`, /signed with "none", which this server does not accept/],
-      ['signed with a shared secret (HS256)', `${b64({ alg: 'HS256', typ: 'at+jwt', kid })}.${body}.${signature}`, /signed with "HS256", which this server does not accept/],
-      ['altered (carol made admin)', `${header}.${b64({ ...claims, sub: 'carol', scope: 'mlops:read mlops:operate mlops:admin' })}.${signature}`, /signature does not verify/],
+      [
+        'signed with a shared secret (HS256)',
+        `${b64({ alg: 'HS256', typ: 'at+jwt', kid })}.${body}.${signature}`,
+        /signed with "HS256", which this server does not accept/,
+      ],
+      [
+        'altered (carol made admin)',
+        `${header}.${b64({ ...claims, sub: 'carol', scope: 'mlops:read mlops:operate mlops:admin' })}.${signature}`,
+        /signature does not verify/,
+      ],
       ['not a JWT', 'opaque-looking-token-0123456789', /not a JWT, and this server checks opaque tokens only with MLOPS_MCP_OAUTH_INTROSPECTION_CLIENT_ID/],
     ];
     await elsewhere.close();
@@ -59,7 +80,9 @@ describe('bad tokens and key rotation (JWT access tokens)', () => {
       ] as const) {
         const r = await withToken(url, token, init);
         expect(r.status, `${what} at ${url}`).toBe(401);
-        expect(r.challenge, what).toMatch(/^Bearer realm="mlops-mcp", error="invalid_token", error_description="[^"]+", resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"$/);
+        expect(r.challenge, what).toMatch(
+          /^Bearer realm="mlops-mcp", error="invalid_token", error_description="[^"]+", resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"$/,
+        );
         const message = (r.body as { error?: { message: string }; message?: string }).error?.message ?? (r.body as { message: string }).message;
         expect(message, what).toMatch(why);
       }
@@ -75,7 +98,9 @@ describe('bad tokens and key rotation (JWT access tokens)', () => {
       .sign(s.issuer.signingKey().privateKey);
     const r = await withToken(s.mcp, narrower, { body: promote, headers: { 'mcp-session-id': opened.sessionId!, 'mcp-protocol-version': '2025-06-18' } });
     expect(r.status).toBe(403);
-    expect(r.body).toMatchObject({ error: { message: 'This session was opened with the admin role and this token grants read: start a new session with initialize to use it' } });
+    expect(r.body).toMatchObject({
+      error: { message: 'This session was opened with the admin role and this token grants read: start a new session with initialize to use it' },
+    });
   });
 
   it('follows a key rotation at the issuer: a token signed with the new key is accepted, one of the withdrawn key no longer', async () => {
@@ -107,7 +132,7 @@ describe('opaque access tokens, checked at the issuer (introspection)', () => {
     await s?.close();
   });
 
-  it('lets the signed-in person in by the issuer\'s word, as their subject and role, and refuses a token it does not know', async () => {
+  it("lets the signed-in person in by the issuer's word, as their subject and role, and refuses a token it does not know", async () => {
     s.issuer.signInAs = 'bob';
     const auth = new ConnectorAuth();
     const client = await connectWithOAuth(s.mcp, auth);

@@ -38,7 +38,10 @@ describe('a connector that knows only the URL', () => {
     expect(refused.status).toBe(401);
     const metadataUrl = `${s.server.url}/.well-known/oauth-protected-resource/mcp`;
     expect(refused.challenge).toBe(`Bearer realm="mlops-mcp", resource_metadata="${metadataUrl}"`);
-    expect(refused.body).toMatchObject({ jsonrpc: '2.0', error: { code: -32001, message: `Unauthorized: send Authorization: Bearer <access token from ${s.issuer.url}>` } });
+    expect(refused.body).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: -32001, message: `Unauthorized: send Authorization: Bearer <access token from ${s.issuer.url}>` },
+    });
     for (const url of [metadataUrl, `${s.server.url}/.well-known/oauth-protected-resource`]) {
       // Public: a browser-based client on another origin reads it too.
       const res = await fetch(url, { headers: { origin: 'https://inspector.example' } });
@@ -71,9 +74,16 @@ describe('scopes make roles', () => {
     expect(names).not.toContain('promote_model');
     const refused = await call(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'staging', reason: 'try' });
     expect(errorCode(refused)).toBe('forbidden');
-    expect(refused.content[0].text).toBe('forbidden: promote_model needs the operate role; user "carol" has read. Sign in again with the mlops:operate scope (the issuer must grant it to you).');
+    expect(refused.content[0].text).toBe(
+      'forbidden: promote_model needs the operate role; user "carol" has read. Sign in again with the mlops:operate scope (the issuer must grant it to you).',
+    );
     const history = await ok<{ entries: Array<Record<string, unknown>> }>(client, 'get_model_history', { name: 'nba_points', limit: 1 });
-    expect(history.entries[0]).toMatchObject({ action: 'refused', actor: 'carol', actor_name: null, details: expect.objectContaining({ outcome: 'forbidden' }) });
+    expect(history.entries[0]).toMatchObject({
+      action: 'refused',
+      actor: 'carol',
+      actor_name: null,
+      details: expect.objectContaining({ outcome: 'forbidden' }),
+    });
     await client.close();
   });
 
@@ -88,7 +98,11 @@ describe('scopes make roles', () => {
     const { entries } = await ok<{ entries: Array<Record<string, unknown>> }>(client, 'get_model_history', { name: 'nba_points', limit: 1 });
     expect(entries[0]).toMatchObject({ action: 'refused', actor: 'bob', actor_name: 'Bob Operator' });
     const staged = await ok<{ entries: Array<Record<string, unknown>> }>(client, 'get_model_history', { name: 'nba_points', actor: 'bob', limit: 10 });
-    expect(staged.entries.find((e) => e.version === 'v3' && e.action === 'promote')).toMatchObject({ to_stage: 'staging', actor_name: 'Bob Operator', reason: 'canary' });
+    expect(staged.entries.find((e) => e.version === 'v3' && e.action === 'promote')).toMatchObject({
+      to_stage: 'staging',
+      actor_name: 'Bob Operator',
+      reason: 'canary',
+    });
     expect(staged.entries.find((e) => e.action === 'register')).toMatchObject({ version: 'v3', actor_name: 'Bob Operator' });
     await client.close();
   });
@@ -99,7 +113,10 @@ describe('scopes make roles', () => {
     await connectWithOAuth(s.mcp, auth).then((c) => c.close());
     const client = new Client({ name: 'claude-ai', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
     const asked: string[] = [];
-    client.setRequestHandler(ElicitRequestSchema, async (req) => (asked.push(req.params.message), { action: 'accept', content: { approve: true, reason: 'offline eval checked' } }));
+    client.setRequestHandler(
+      ElicitRequestSchema,
+      async (req) => (asked.push(req.params.message), { action: 'accept', content: { approve: true, reason: 'offline eval checked' } }),
+    );
     await client.connect(new StreamableHTTPClientTransport(new URL(s.mcp), { authProvider: auth }));
     await ok(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'lower rmse' });
     expect(asked[0]).toMatch(/^"alice" asks to run promote_model\./);
@@ -124,7 +141,9 @@ describe('scopes make roles', () => {
     expect(auth.accessToken).toBeDefined();
     const r = await withToken(s.mcp, auth.accessToken, { body: initialize() });
     expect(r.status).toBe(403);
-    expect(r.challenge).toMatch(/^Bearer realm="mlops-mcp", error="insufficient_scope", error_description="Forbidden: the token grants none of the scopes .*", scope="mlops:read", resource_metadata=/);
+    expect(r.challenge).toMatch(
+      /^Bearer realm="mlops-mcp", error="insufficient_scope", error_description="Forbidden: the token grants none of the scopes .*", scope="mlops:read", resource_metadata=/,
+    );
   });
 });
 
@@ -134,7 +153,10 @@ describe('sessions and other callers', () => {
     const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId!;
     const listTools = { jsonrpc: '2.0', id: 7, method: 'tools/list' };
     const carol = await signedIn('carol');
-    const intruder = await withToken(s.mcp, carol.auth.accessToken, { body: listTools, headers: { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' } });
+    const intruder = await withToken(s.mcp, carol.auth.accessToken, {
+      body: listTools,
+      headers: { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
+    });
     expect(intruder.status).toBe(403);
     expect(intruder.body).toMatchObject({ error: { message: 'This session belongs to another caller: start a session of your own with initialize' } });
     s.issuer.signInAs = 'alice';

@@ -34,7 +34,11 @@ type Mutation =
 /** Positions are drawn as fractions (of the file or of its fields): the same mutation fits every source. */
 const frac = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), at: fc.array(frac, { minLength: 1, maxLength: 8 }), xor: fc.array(fc.integer({ min: 1, max: 255 }), { minLength: 8, maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant('flip' as const),
+    at: fc.array(frac, { minLength: 1, maxLength: 8 }),
+    xor: fc.array(fc.integer({ min: 1, max: 255 }), { minLength: 8, maxLength: 8 }),
+  }),
   fc.record({ kind: fc.constant('truncate' as const), at: frac }),
   fc.record({ kind: fc.constant('splice' as const), at: frac, cut: fc.integer({ min: 0, max: 16 }), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
   fc.record({ kind: fc.constant('duplicate' as const), from: frac, len: fc.integer({ min: 1, max: 512 }), at: frac }),

@@ -42,7 +42,9 @@ describePostgres('the tools on the PostgreSQL store', () => {
     expect(drift.features.length).toBe(10);
     const health = await ok<{ components: Array<{ name: string; detail: string }> }>(client, 'health_check', {});
     const schema = migrations[migrations.length - 1].version;
-    expect(health.components.find((c) => c.name === 'database')?.detail).toMatch(new RegExp(`^PostgreSQL 15\\.\\d+.* at 127\\.0\\.0\\.1:\\d+/t_\\w+ answers \\(schema version ${schema}\\)$`));
+    expect(health.components.find((c) => c.name === 'database')?.detail).toMatch(
+      new RegExp(`^PostgreSQL 15\\.\\d+.* at 127\\.0\\.0\\.1:\\d+/t_\\w+ answers \\(schema version ${schema}\\)$`),
+    );
     const history = await ok<{ entries: Array<{ action: string }> }>(client, 'get_model_history', { name: 'nba_points' });
     expect(history.entries.map((e) => e.action)).toEqual(['set_drift_reference', 'configure_traffic', 'promote', 'promote', 'register', 'register']);
     const stats = await ok<{ prediction_log: { stored_rows: number } }>(client, 'get_system_stats', {});
@@ -61,7 +63,9 @@ describePostgres('starting on PostgreSQL', () => {
     const port = await freePort();
     const r = serveExits({ MLOPS_MCP_DATABASE_URL: `postgresql://mlops:s3cret-pass@127.0.0.1:${port}/mlops` });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`mlops-mcp: cannot reach the PostgreSQL server in MLOPS_MCP_DATABASE_URL (postgresql://mlops:***@127.0.0.1:${port}/mlops): connect ECONNREFUSED`);
+    expect(r.stderr).toContain(
+      `mlops-mcp: cannot reach the PostgreSQL server in MLOPS_MCP_DATABASE_URL (postgresql://mlops:***@127.0.0.1:${port}/mlops): connect ECONNREFUSED`,
+    );
     expect(r.stderr).not.toContain('s3cret-pass');
   });
 
@@ -69,6 +73,8 @@ describePostgres('starting on PostgreSQL', () => {
     const url = (await freshDatabase()).replace(/\/t_\w+$/, '/no_such_database');
     const r = serveExits({ MLOPS_MCP_DATABASE_URL: url });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/cannot reach the PostgreSQL server in MLOPS_MCP_DATABASE_URL \(.*\/no_such_database\): database "no_such_database" does not exist/);
+    expect(r.stderr).toMatch(
+      /cannot reach the PostgreSQL server in MLOPS_MCP_DATABASE_URL \(.*\/no_such_database\): database "no_such_database" does not exist/,
+    );
   });
 });

@@ -61,7 +61,8 @@ describePostgres('PostgreSQL restarted under a running server', () => {
       await other.registry.changeStages('nba_points', (s) => planRollback(s, {}), { actor: 'other server' });
       const seen = Date.now();
       let version = served.version;
-      while (version !== 'v1' && Date.now() - seen < 1000) version = (await ok<{ version: string }>(client, 'predict', { name: 'nba_points', features })).version;
+      while (version !== 'v1' && Date.now() - seen < 1000)
+        version = (await ok<{ version: string }>(client, 'predict', { name: 'nba_points', features })).version;
       expect(version).toBe('v1');
     } finally {
       await other.close();

@@ -39,27 +39,37 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
       expect(logged.sort()).toEqual(migrations.map((m) => m.version));
     });
 
-    itLb('serves a version registered through one server and promoted through the other on both within a second, the file fetched from the bucket', async () => {
-      const reg = await ok<{ model: { artifact_sha256: string } }>(a, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1' });
-      await ok(a, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v2.onnx'), version: 'v2' });
-      const sha = reg.model.artifact_sha256;
-      const cached = (i: number) => path.join(cluster.servers[i].home, 'artifacts', sha.slice(0, 2), `${sha}.onnx`);
-      expect(fs.existsSync(cached(1))).toBe(false); // b never saw the file
-      await ok(b, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
-      const lag: number[] = [];
-      for (let round = 0; round < 10; round++) {
-        const target = round % 2 ? 'v1' : 'v2';
-        const [writer, reader] = round % 2 ? [a, b] : [b, a];
-        await ok(writer, 'promote_model', { name: 'nba_points', version: target, target_stage: 'production', archive_existing: false });
-        const t0 = performance.now();
-        let served = '';
-        while (served !== target && performance.now() - t0 < 1000) served = (await ok<{ version: string }>(reader, 'predict', { name: 'nba_points', features })).version;
-        expect(served, `round ${round}`).toBe(target);
-        lag.push(performance.now() - t0);
-      }
-      console.info(`commit → served on the other server: p50 ${pct(lag, 0.5).toFixed(1)} ms, max ${Math.max(...lag).toFixed(1)} ms over ${lag.length} promotions`);
-      expect(fs.readFileSync(cached(1))).toEqual(fs.readFileSync(fixture('nba_points_v1.onnx')));
-    });
+    itLb(
+      'serves a version registered through one server and promoted through the other on both within a second, the file fetched from the bucket',
+      async () => {
+        const reg = await ok<{ model: { artifact_sha256: string } }>(a, 'register_model', {
+          name: 'nba_points',
+          artifact_path: fixture('nba_points_v1.onnx'),
+          version: 'v1',
+        });
+        await ok(a, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v2.onnx'), version: 'v2' });
+        const sha = reg.model.artifact_sha256;
+        const cached = (i: number) => path.join(cluster.servers[i].home, 'artifacts', sha.slice(0, 2), `${sha}.onnx`);
+        expect(fs.existsSync(cached(1))).toBe(false); // b never saw the file
+        await ok(b, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
+        const lag: number[] = [];
+        for (let round = 0; round < 10; round++) {
+          const target = round % 2 ? 'v1' : 'v2';
+          const [writer, reader] = round % 2 ? [a, b] : [b, a];
+          await ok(writer, 'promote_model', { name: 'nba_points', version: target, target_stage: 'production', archive_existing: false });
+          const t0 = performance.now();
+          let served = '';
+          while (served !== target && performance.now() - t0 < 1000)
+            served = (await ok<{ version: string }>(reader, 'predict', { name: 'nba_points', features })).version;
+          expect(served, `round ${round}`).toBe(target);
+          lag.push(performance.now() - t0);
+        }
+        console.info(
+          `commit → served on the other server: p50 ${pct(lag, 0.5).toFixed(1)} ms, max ${Math.max(...lag).toFixed(1)} ms over ${lag.length} promotions`,
+        );
+        expect(fs.readFileSync(cached(1))).toEqual(fs.readFileSync(fixture('nba_points_v1.onnx')));
+      },
+    );
 
     itLb('runs a promotion storm from both servers with no error and one production version at every sample', async () => {
       let samples = 0;
@@ -67,7 +77,10 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
       const seen: number[] = [];
       const sampler = (async () => {
         while (!stop) {
-          const [{ n }] = await sql<{ n: string }>(cluster.databaseUrl, "SELECT count(*) AS n FROM model_versions WHERE model_name = 'nba_points' AND stage = 'production'");
+          const [{ n }] = await sql<{ n: string }>(
+            cluster.databaseUrl,
+            "SELECT count(*) AS n FROM model_versions WHERE model_name = 'nba_points' AND stage = 'production'",
+          );
           seen.push(Number(n));
           samples++;
         }
@@ -76,7 +89,12 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
       await Promise.all(
         [a, b, a, b].map(async (c, k) => {
           for (let i = 0; i < 15; i++) {
-            const r = await call(c, 'promote_model', { name: 'nba_points', version: (i + k) % 2 ? 'v1' : 'v2', target_stage: 'production', archive_existing: false });
+            const r = await call(c, 'promote_model', {
+              name: 'nba_points',
+              version: (i + k) % 2 ? 'v1' : 'v2',
+              target_stage: 'production',
+              archive_existing: false,
+            });
             if (r.isError) failures.push(text(r));
           }
         }),
@@ -94,7 +112,9 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
       await ok(b, 'configure_ab_test', { name: 'nba_points', weights: { v1: 0.5, v2: 0.5 }, routing: 'sticky' });
       const versions = new Set<string>();
       for (let k = 0; k < 40; k++) {
-        const [va, vb] = await Promise.all([a, b].map(async (c) => (await ok<{ version: string }>(c, 'predict', { name: 'nba_points', features, routing_key: `user-${k}` })).version));
+        const [va, vb] = await Promise.all(
+          [a, b].map(async (c) => (await ok<{ version: string }>(c, 'predict', { name: 'nba_points', features, routing_key: `user-${k}` })).version),
+        );
         expect(vb, `user-${k}`).toBe(va);
         versions.add(va);
       }
@@ -109,9 +129,10 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
 
     itLb('raises one alert for an error episode both servers see', async () => {
       const bad = [1, 2]; // missing features: each call fails and counts as an error
-      for (let i = 0; i < 10; i++) await Promise.all([call(a, 'predict', { name: 'nba_points', features: bad }), call(b, 'predict', { name: 'nba_points', features: bad })]);
+      for (let i = 0; i < 10; i++)
+        await Promise.all([call(a, 'predict', { name: 'nba_points', features: bad }), call(b, 'predict', { name: 'nba_points', features: bad })]);
       let alerts: Array<{ type: string }> = [];
-      for (const end = Date.now() + 5000; Date.now() < end; ) {
+      for (const end = Date.now() + 5000; Date.now() < end;) {
         alerts = (await ok<{ alerts: Array<{ type: string }> }>(a, 'get_alerts', { severity: 'critical' })).alerts.filter((x) => x.type === 'high_error_rate');
         if (alerts.length) break;
         await new Promise((r) => setTimeout(r, 200));
@@ -120,7 +141,6 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
       alerts = (await ok<{ alerts: Array<{ type: string }> }>(b, 'get_alerts', { severity: 'critical' })).alerts.filter((x) => x.type === 'high_error_rate');
       expect(alerts).toHaveLength(1);
     });
-
   });
 
   describeS3('(HAProxy in front, with approval through elicitation)', () => {
@@ -157,12 +177,19 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
       expect(asked).toBe(1);
 
       const rest = async () => {
-        const r = await fetch(`${cluster.lb}/invocations/nba_points`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [features] }) });
+        const r = await fetch(`${cluster.lb}/invocations/nba_points`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ inputs: [features] }),
+        });
         return r.status;
       };
       for (let i = 0; i < 40; i++) expect(await rest()).toBe(200);
       await new Promise((r) => setTimeout(r, 400));
-      const writers = await sql<{ writer: string; n: string }>(cluster.databaseUrl, "SELECT writer, count(*) AS n FROM predictions WHERE created_at > now() - interval '5 seconds' GROUP BY writer");
+      const writers = await sql<{ writer: string; n: string }>(
+        cluster.databaseUrl,
+        "SELECT writer, count(*) AS n FROM predictions WHERE created_at > now() - interval '5 seconds' GROUP BY writer",
+      );
       expect(writers.length, 'REST requests reached both servers').toBe(2);
 
       // Which server holds the balancer's session: only that one knows its id.
@@ -171,7 +198,12 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
         cluster.servers.map(async (s) => {
           const r = await fetch(`${s.url}/mcp`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
+            headers: {
+              'content-type': 'application/json',
+              accept: 'application/json, text/event-stream',
+              'mcp-session-id': sessionId,
+              'mcp-protocol-version': '2025-06-18',
+            },
             body: JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'ping' }),
           });
           await r.text();
@@ -214,7 +246,9 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
       const mlflowGet = async <T>(endpoint: string, query: Record<string, string>) =>
         (await (await fetch(`${mlflow().uri}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(query).toString()}`)).json()) as T;
       const mlflowVersions = async (name: string) => {
-        const found = await mlflowGet<{ model_versions?: Array<{ version: string; tags?: Array<{ key: string; value: string }> }> }>('model-versions/search', { filter: `name='${name}'` });
+        const found = await mlflowGet<{ model_versions?: Array<{ version: string; tags?: Array<{ key: string; value: string }> }> }>('model-versions/search', {
+          filter: `name='${name}'`,
+        });
         const model = await mlflowGet<{ registered_model: { aliases?: Array<{ alias: string; version: string }> } }>('registered-models/get', { name });
         return (found.model_versions ?? []).map((v) => ({
           ours: v.tags?.find((t) => t.key === 'mlops_mcp.version')?.value,
@@ -222,7 +256,7 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
         }));
       };
       const drained = async () => {
-        for (const end = Date.now() + 30_000; Date.now() < end; ) {
+        for (const end = Date.now() + 30_000; Date.now() < end;) {
           const [{ n }] = await sql<{ n: string }>(cluster.databaseUrl, 'SELECT count(*) AS n FROM mlflow_outbox');
           if (Number(n) === 0) return;
           await new Promise((r) => setTimeout(r, 100));
@@ -236,7 +270,8 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
         clients.push(a, b);
         await ok(a, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1' });
         await ok(b, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v2.onnx'), version: 'v2' });
-        for (let i = 0; i < 6; i++) await ok(i % 2 ? a : b, 'promote_model', { name: 'nba_points', version: i % 2 ? 'v1' : 'v2', target_stage: 'production', archive_existing: false });
+        for (let i = 0; i < 6; i++)
+          await ok(i % 2 ? a : b, 'promote_model', { name: 'nba_points', version: i % 2 ? 'v1' : 'v2', target_stage: 'production', archive_existing: false });
         await drained();
         const versions = await mlflowVersions('nba_points');
         expect(versions.map((v) => v.ours).sort()).toEqual(['v1', 'v2']); // each registered once
@@ -244,7 +279,11 @@ describePostgres('servers behind HAProxy on one PostgreSQL and one bucket', () =
 
         // Which server pushes: its health says so; the other one says another server does.
         const leads = await Promise.all(
-          [a, b].map(async (c) => (await ok<{ components: Array<{ detail: string }> }>(c, 'health_check', { component: 'mlflow' })).components[0].detail.includes('changes pushed since start')),
+          [a, b].map(async (c) =>
+            (await ok<{ components: Array<{ detail: string }> }>(c, 'health_check', { component: 'mlflow' })).components[0].detail.includes(
+              'changes pushed since start',
+            ),
+          ),
         );
         expect(leads.filter(Boolean)).toHaveLength(1);
         const leader = leads.indexOf(true);

@@ -13,7 +13,8 @@ let server: SpawnedHttp;
 let mcp: Client;
 const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-const callTool = async (name: string, args: Record<string, unknown>) => (await mcp.callTool({ name, arguments: args })) as { isError?: boolean; structuredContent?: Record<string, unknown>; content: Array<{ text?: string }> };
+const callTool = async (name: string, args: Record<string, unknown>) =>
+  (await mcp.callTool({ name, arguments: args })) as { isError?: boolean; structuredContent?: Record<string, unknown>; content: Array<{ text?: string }> };
 
 beforeAll(async () => {
   const root = tempDir();
@@ -29,12 +30,21 @@ beforeAll(async () => {
   );
   server = await spawnHttp([], { MLOPS_MCP_HOME: path.join(root, 'home'), MLOPS_MCP_TOKENS_FILE: tokens });
   mcp = new Client({ name: 'rest-performance', version: '1' });
-  await mcp.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { authorization: 'Bearer operate-token-0123456789' } } }));
+  await mcp.connect(
+    new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { authorization: 'Bearer operate-token-0123456789' } } }),
+  );
   const fixtures = path.resolve('fixtures');
-  for (const [version, file] of [['v1.5', 'nba_win_predictor_v1.5.onnx'], ['v2.0', 'nba_win_predictor_v2.0.onnx']]) {
-    expect((await callTool('register_model', { name: 'nba_win_predictor', version, artifact_path: path.join(fixtures, file), metrics: { accuracy: 0.73 } })).isError).toBeFalsy();
+  for (const [version, file] of [
+    ['v1.5', 'nba_win_predictor_v1.5.onnx'],
+    ['v2.0', 'nba_win_predictor_v2.0.onnx'],
+  ]) {
+    expect(
+      (await callTool('register_model', { name: 'nba_win_predictor', version, artifact_path: path.join(fixtures, file), metrics: { accuracy: 0.73 } })).isError,
+    ).toBeFalsy();
   }
-  expect((await callTool('register_model', { name: 'nba_points', version: 'v1', artifact_path: path.join(fixtures, 'nba_points_v1.onnx') })).isError).toBeFalsy();
+  expect(
+    (await callTool('register_model', { name: 'nba_points', version: 'v1', artifact_path: path.join(fixtures, 'nba_points_v1.onnx') })).isError,
+  ).toBeFalsy();
   await callTool('promote_model', { name: 'nba_points', version: 'v1', target_stage: 'staging' });
   await callTool('configure_ab_test', { name: 'nba_win_predictor', weights: { 'v1.5': 0.5, 'v2.0': 0.5 }, routing: 'random' });
 });
@@ -47,7 +57,9 @@ const auth = { authorization: 'Bearer operate-token-0123456789' };
 
 describe('outcomes over REST', () => {
   it('records outcomes of REST predictions and answers the same performance numbers as the MCP tool', async () => {
-    const scored = (await (await post('/api/v1/predict/nba_win_predictor', { rows: Array.from({ length: 300 }, (_, i) => WIN.map((x, j) => (j === 0 ? x - i / 1000 : x))) }, auth)).json()) as { batch_id: string; predictions: number[] };
+    const scored = (await (
+      await post('/api/v1/predict/nba_win_predictor', { rows: Array.from({ length: 300 }, (_, i) => WIN.map((x, j) => (j === 0 ? x - i / 1000 : x))) }, auth)
+    ).json()) as { batch_id: string; predictions: number[] };
     const outcomes = scored.predictions.map((p, i) => ({ prediction_id: `${scored.batch_id}:${i}`, actual: i % 4 ? p : 1 - p }));
     const res = await post('/api/v1/outcomes/nba_win_predictor', { outcomes, reason: 'results feed' }, auth);
     const body = (await res.json()) as { matched: number; by_version: Record<string, number> };
@@ -62,7 +74,11 @@ describe('outcomes over REST', () => {
     expect(rest).toEqual(tool.structuredContent);
     expect((rest as { comparison: { challengers: unknown[] } }).comparison.challengers).toHaveLength(1);
     const history = await callTool('get_model_history', { name: 'nba_win_predictor' });
-    expect((history.structuredContent as { entries: Array<{ action: string; actor: string; reason: string | null }> }).entries.filter((e) => e.action === 'record_outcomes').map((e) => [e.actor, e.reason])).toEqual([
+    expect(
+      (history.structuredContent as { entries: Array<{ action: string; actor: string; reason: string | null }> }).entries
+        .filter((e) => e.action === 'record_outcomes')
+        .map((e) => [e.actor, e.reason]),
+    ).toEqual([
       ['ops', null],
       ['ops', 'results feed'],
     ]);
@@ -71,11 +87,25 @@ describe('outcomes over REST', () => {
   it('refuses what the MCP tool refuses, with MLflow-style errors, and a read token', async () => {
     const p = (await (await post('/api/v1/predict/nba_points', { features: POINTS, version: 'v1' }, auth)).json()) as { prediction_id: string };
     const cases: Array<[string, unknown, Record<string, string>, number, string, RegExp]> = [
-      ['/api/v1/outcomes/nba_points', [{ prediction_id: p.prediction_id, actual: 'tall' }], auth, 400, 'BAD_REQUEST', /not a finite number, and nba_points is a regressor/],
+      [
+        '/api/v1/outcomes/nba_points',
+        [{ prediction_id: p.prediction_id, actual: 'tall' }],
+        auth,
+        400,
+        'BAD_REQUEST',
+        /not a finite number, and nba_points is a regressor/,
+      ],
       ['/api/v1/outcomes/no_such', [{ prediction_id: p.prediction_id, actual: 1 }], auth, 404, 'RESOURCE_DOES_NOT_EXIST', /No model named "no_such"/],
       ['/api/v1/outcomes/nba_points', { csv_path: '/etc/passwd' }, auth, 403, 'PERMISSION_DENIED', /MLOPS_MCP_ALLOWED_DIRS/],
       ['/api/v1/outcomes/nba_points', { outcomes: [], extra: 1 }, auth, 400, 'BAD_REQUEST', /invalid request body/],
-      ['/api/v1/outcomes/nba_points', [{ prediction_id: p.prediction_id, actual: 1 }], { authorization: 'Bearer read-token-0123456789ab' }, 403, 'PERMISSION_DENIED', /needs the operate role; token "dashboard" has read/],
+      [
+        '/api/v1/outcomes/nba_points',
+        [{ prediction_id: p.prediction_id, actual: 1 }],
+        { authorization: 'Bearer read-token-0123456789ab' },
+        403,
+        'PERMISSION_DENIED',
+        /needs the operate role; token "dashboard" has read/,
+      ],
     ];
     for (const [route, body, headers, status, code, message] of cases) {
       const res = await post(route, body, headers);
@@ -87,7 +117,9 @@ describe('outcomes over REST', () => {
     expect([bad.status, ((await bad.json()) as { message: string }).message]).toEqual([400, expect.stringMatching(/alpha must be a number/)]);
     const tool = await callTool('record_outcomes', { name: 'nba_points', outcomes: [{ prediction_id: p.prediction_id, actual: 'tall' }] });
     expect(tool.isError).toBe(true);
-    const perf = (await (await fetch(`${server.url}/api/v1/models/nba_points/performance`, { headers: { authorization: 'Bearer read-token-0123456789ab' } })).json()) as { outcomes: number };
+    const perf = (await (
+      await fetch(`${server.url}/api/v1/models/nba_points/performance`, { headers: { authorization: 'Bearer read-token-0123456789ab' } })
+    ).json()) as { outcomes: number };
     expect(perf.outcomes).toBe(0);
   });
 });

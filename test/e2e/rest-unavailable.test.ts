@@ -35,7 +35,8 @@ describe('REST while serving is shutting down', () => {
     await app.close();
   });
 
-  const post = (path: string, body: unknown) => fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (path: string, body: unknown) =>
+    fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   it('scores before, and answers 503 TEMPORARILY_UNAVAILABLE on every scoring route once serving closed', async () => {
     const before = await post('/api/v1/predict/nba_points', { features: row, version: 'v1' });

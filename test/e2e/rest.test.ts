@@ -21,7 +21,11 @@ const csvRows = (file: string, n: number, features: string[]): number[][] =>
 let server: SpawnedHttp;
 let mcp: Client;
 const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  fetch(`${server.url}${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 beforeAll(async () => {
   server = await spawnHttp(['--demo'], { MLOPS_MCP_HOME: path.join(tempDir(), 'home') });
@@ -37,7 +41,13 @@ describe("the deployment guide's API", () => {
   it('scores named features and batches like scikit-learn, with version, stage and id', async () => {
     const rows = csvRows('nba_points_reference.csv', 5, points.feature_names);
     const named = Object.fromEntries(points.feature_names.map((f, i) => [f, rows[0][i]]));
-    const one = (await (await post('/api/v1/predict/nba_points', named)).json()) as { prediction: number; version: string; stage: string; prediction_id: string; latency_ms: number };
+    const one = (await (await post('/api/v1/predict/nba_points', named)).json()) as {
+      prediction: number;
+      version: string;
+      stage: string;
+      prediction_id: string;
+      latency_ms: number;
+    };
     expect(one).toMatchObject({ version: 'v1', stage: 'production' });
     expect(one.prediction).toBeCloseTo(points.expected[0] as number, 3);
     const batch = (await (await post('/api/v1/predict/nba_points', { rows })).json()) as { predictions: number[]; rows: number };
@@ -95,15 +105,21 @@ describe("MLflow's /invocations formats", () => {
         });
       }
     }
-    const reg = (await (await post('/invocations/nba_points', { inputs: csvRows('nba_points_reference.csv', 3, points.feature_names) })).json()) as { predictions: number[] };
+    const reg = (await (await post('/invocations/nba_points', { inputs: csvRows('nba_points_reference.csv', 3, points.feature_names) })).json()) as {
+      predictions: number[];
+    };
     reg.predictions.forEach((p, i) => expect(p).toBeCloseTo(points.expected[i] as number, 3));
   });
 
   it('reads dataframe_split columns by their names: shuffled, the same prediction', async () => {
     const [row] = csvRows('nba_points_reference.csv', 1, points.feature_names);
     const order = points.feature_names.map((_, i) => i).reverse();
-    const inOrder = (await (await post('/invocations/nba_points', { dataframe_split: { columns: points.feature_names, data: [row] } })).json()) as { predictions: number[] };
-    const shuffled = (await (await post('/invocations/nba_points', { dataframe_split: { columns: order.map((i) => points.feature_names[i]), data: [order.map((i) => row[i])] } })).json()) as { predictions: number[] };
+    const inOrder = (await (await post('/invocations/nba_points', { dataframe_split: { columns: points.feature_names, data: [row] } })).json()) as {
+      predictions: number[];
+    };
+    const shuffled = (await (
+      await post('/invocations/nba_points', { dataframe_split: { columns: order.map((i) => points.feature_names[i]), data: [order.map((i) => row[i])] } })
+    ).json()) as { predictions: number[] };
     expect(shuffled.predictions).toEqual(inOrder.predictions);
     expect(inOrder.predictions[0]).toBeCloseTo(points.expected[0] as number, 3);
   });
@@ -132,16 +148,40 @@ describe("MLflow's /invocations formats", () => {
       ['/invocations/nba_points', { dataframe_records: [{ is_home: 'yes' }] }, 400, 'BAD_REQUEST', /invalid request body/],
       ['/invocations/nba_points', { columns: ['a'] }, 400, 'BAD_REQUEST', /invalid request body/],
       // dataframe_split is read column by column: every problem names its column (or row).
-      ['/invocations/nba_points', { dataframe_split: { columns: pointsColumns, data: [pointsColumns.map((_, i) => (i === 3 ? 'x' : 1))] } }, 400, 'BAD_REQUEST', new RegExp(`feature "${pointsColumns[3]}" is string`)],
-      ['/invocations/nba_points', { dataframe_split: { columns: [...pointsColumns.slice(1), 'bogus'], data: [pointsColumns.map(() => 1)] } }, 400, 'BAD_REQUEST', /unknown column "bogus"/],
-      ['/invocations/nba_points', { dataframe_split: { columns: [...pointsColumns.slice(1), pointsColumns[1]], data: [pointsColumns.map(() => 1)] } }, 400, 'BAD_REQUEST', /appears twice/],
+      [
+        '/invocations/nba_points',
+        { dataframe_split: { columns: pointsColumns, data: [pointsColumns.map((_, i) => (i === 3 ? 'x' : 1))] } },
+        400,
+        'BAD_REQUEST',
+        new RegExp(`feature "${pointsColumns[3]}" is string`),
+      ],
+      [
+        '/invocations/nba_points',
+        { dataframe_split: { columns: [...pointsColumns.slice(1), 'bogus'], data: [pointsColumns.map(() => 1)] } },
+        400,
+        'BAD_REQUEST',
+        /unknown column "bogus"/,
+      ],
+      [
+        '/invocations/nba_points',
+        { dataframe_split: { columns: [...pointsColumns.slice(1), pointsColumns[1]], data: [pointsColumns.map(() => 1)] } },
+        400,
+        'BAD_REQUEST',
+        /appears twice/,
+      ],
       ['/invocations/nba_points', { dataframe_split: { columns: pointsColumns, data: [[1, 2]] } }, 400, 'BAD_REQUEST', /a row has 2 values for 10 columns/],
       ['/invocations/nba_points', { dataframe_split: { columns: pointsColumns, data: [null] } }, 400, 'BAD_REQUEST', /invalid request body/],
       ['/invocations/no_such_model', { inputs: [[1]] }, 404, 'RESOURCE_DOES_NOT_EXIST', /No model named "no_such_model"/],
       ['/invocations/nba_points', '{"inputs": [[1,', 400, 'MALFORMED_REQUEST', /not valid JSON/],
       ['/api/v1/predict/nba_points', { rows: [] }, 400, 'BAD_REQUEST', /rows/],
       ['/api/v1/predict/nba_points?version=v9', { features: [1] }, 404, 'RESOURCE_DOES_NOT_EXIST', /no version "v9"/],
-      ['/invocations/nba_points', JSON.stringify({ inputs: [[1]], pad: 'x'.repeat(5 * 1024 * 1024) }), 413, 'REQUEST_LIMIT_EXCEEDED', /over 4 MiB: send fewer rows/],
+      [
+        '/invocations/nba_points',
+        JSON.stringify({ inputs: [[1]], pad: 'x'.repeat(5 * 1024 * 1024) }),
+        413,
+        'REQUEST_LIMIT_EXCEEDED',
+        /over 4 MiB: send fewer rows/,
+      ],
     ];
     for (const [route, body, status, code, message] of cases) {
       const res = await post(route, body);
@@ -171,22 +211,72 @@ describe("MLflow's /invocations formats", () => {
         new RegExp(`^invalid request body: is_home: expected number, received ${{ '"yes"': 'string', null: 'null', true: 'boolean', '1e400': 'Infinity' }[v]}`),
       ]),
       ['/api/v1/predict/nba_points', undefined, 400, 'BAD_REQUEST', /^invalid request body: the body is empty; send named features/],
-      ['/api/v1/predict/nba_points', { features: { is_home: 'x' } }, 400, 'BAD_REQUEST', /^invalid request body: features: "is_home": expected number, received string/],
+      [
+        '/api/v1/predict/nba_points',
+        { features: { is_home: 'x' } },
+        400,
+        'BAD_REQUEST',
+        /^invalid request body: features: "is_home": expected number, received string/,
+      ],
       ['/api/v1/predict/nba_points', [named], 400, 'BAD_REQUEST', /^invalid request body: expected a JSON object .*; got an array\.$/],
-      ['/invocations/nba_points', undefined, 400, 'BAD_REQUEST', /^invalid request body: the body is empty; send one of dataframe_split, dataframe_records, instances or inputs/],
-      ['/invocations/nba_points', {}, 400, 'BAD_REQUEST', /^invalid request body: expected one of dataframe_split, dataframe_records, instances or inputs \(MLflow's scoring formats\); it is \{\}\.$/],
-      ['/invocations/nba_points', { dataframe_split: { data: [[1]] } }, 400, 'BAD_REQUEST', /^invalid request body: dataframe_split\.columns: required \(expected array\)/],
-      ['/invocations/nba_points', { instances: [[1]], inputs: [[2]] }, 400, 'BAD_REQUEST', /^invalid request body: it has instances and inputs; send exactly one of/],
-      ['/invocations/nba_points', { instances: [[1, null]] }, 400, 'BAD_REQUEST', /^invalid request body: instances\.0: position 1: expected number, received null/],
-      ['/invocations/nba_points', { dataframe_records: [{ is_home: true }] }, 400, 'BAD_REQUEST', /^invalid request body: dataframe_records\.0\.is_home: expected number, received boolean/],
+      [
+        '/invocations/nba_points',
+        undefined,
+        400,
+        'BAD_REQUEST',
+        /^invalid request body: the body is empty; send one of dataframe_split, dataframe_records, instances or inputs/,
+      ],
+      [
+        '/invocations/nba_points',
+        {},
+        400,
+        'BAD_REQUEST',
+        /^invalid request body: expected one of dataframe_split, dataframe_records, instances or inputs \(MLflow's scoring formats\); it is \{\}\.$/,
+      ],
+      [
+        '/invocations/nba_points',
+        { dataframe_split: { data: [[1]] } },
+        400,
+        'BAD_REQUEST',
+        /^invalid request body: dataframe_split\.columns: required \(expected array\)/,
+      ],
+      [
+        '/invocations/nba_points',
+        { instances: [[1]], inputs: [[2]] },
+        400,
+        'BAD_REQUEST',
+        /^invalid request body: it has instances and inputs; send exactly one of/,
+      ],
+      [
+        '/invocations/nba_points',
+        { instances: [[1, null]] },
+        400,
+        'BAD_REQUEST',
+        /^invalid request body: instances\.0: position 1: expected number, received null/,
+      ],
+      [
+        '/invocations/nba_points',
+        { dataframe_records: [{ is_home: true }] },
+        400,
+        'BAD_REQUEST',
+        /^invalid request body: dataframe_records\.0\.is_home: expected number, received boolean/,
+      ],
     ];
     for (const [route, body, status, code, message] of cases) {
-      const res = await fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+      const res = await fetch(`${server.url}${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
       const err = (await res.json()) as { error_code: string; message: string };
       expect([res.status, err.error_code], `${route} ${JSON.stringify(body)}`).toEqual([status, code]);
       expect(err.message, `${route} ${JSON.stringify(body)}`).toMatch(message);
     }
-    const plain = await fetch(`${server.url}/api/v1/predict/nba_points`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(named) });
+    const plain = await fetch(`${server.url}/api/v1/predict/nba_points`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify(named),
+    });
     expect([plain.status, ((await plain.json()) as { message: string }).message]).toEqual([400, expect.stringMatching(/Content-Type text\/plain is not JSON/)]);
     // None of these reached serving.
     expect((await ok<{ predictions: { total: number } }>(mcp, 'get_system_stats', {})).predictions.total).toBe(before.predictions.total);
@@ -194,9 +284,24 @@ describe("MLflow's /invocations formats", () => {
     // Routes that do not exist, and a refused Origin, answer JSON in the REST shape; /mcp keeps JSON-RPC.
     const shapes: Array<[string, RequestInit, number, Record<string, unknown>]> = [
       ['/no/such/route', {}, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: expect.stringContaining('No route GET /no/such/route') }],
-      ['/invocations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs": [[1]]}' }, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: expect.stringContaining('names no model: POST /invocations/{name}') }],
-      ['/api/v1/predict/nba_points', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: '{}' }, 403, { error_code: 'PERMISSION_DENIED', message: 'Origin not allowed: http://evil.example' }],
-      ['/mcp', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: '{}' }, 403, { jsonrpc: '2.0', id: null, error: { code: -32000 } }],
+      [
+        '/invocations',
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs": [[1]]}' },
+        404,
+        { error_code: 'ENDPOINT_NOT_FOUND', message: expect.stringContaining('names no model: POST /invocations/{name}') },
+      ],
+      [
+        '/api/v1/predict/nba_points',
+        { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: '{}' },
+        403,
+        { error_code: 'PERMISSION_DENIED', message: 'Origin not allowed: http://evil.example' },
+      ],
+      [
+        '/mcp',
+        { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: '{}' },
+        403,
+        { jsonrpc: '2.0', id: null, error: { code: -32000 } },
+      ],
     ];
     for (const [route, init, status, shape] of shapes) {
       const res = await fetch(`${server.url}${route}`, init);
@@ -214,15 +319,38 @@ describe("MLflow's /invocations formats", () => {
 
 describe('the OpenAPI document', () => {
   it('is valid OpenAPI 3.1 with compilable schemas and lists every route', async () => {
-    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: object }> }; responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<
+          string,
+          { requestBody?: { content: Record<string, { schema: object }> }; responses: Record<string, { content?: Record<string, { schema: object }> }> }
+        >
+      >;
+    };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/v1/models', '/api/v1/models/{name}', '/api/v1/models/{name}/invocations', '/api/v1/predict/{name}', '/healthz', '/invocations/{name}', '/metrics', '/openapi.json', '/ping', '/version'].sort(),
+      [
+        '/api/v1/models',
+        '/api/v1/models/{name}',
+        '/api/v1/models/{name}/invocations',
+        '/api/v1/predict/{name}',
+        '/healthz',
+        '/invocations/{name}',
+        '/metrics',
+        '/openapi.json',
+        '/ping',
+        '/version',
+      ].sort(),
     );
     const ajv = new Ajv2020({ strict: false });
     for (const [route, methods] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(methods)) {
-        const schemas = [op.requestBody?.content['application/json']?.schema, ...Object.values(op.responses).map((r) => r.content?.['application/json']?.schema)].filter(Boolean);
+        const schemas = [
+          op.requestBody?.content['application/json']?.schema,
+          ...Object.values(op.responses).map((r) => r.content?.['application/json']?.schema),
+        ].filter(Boolean);
         for (const s of schemas) expect(() => ajv.compile(s as object), `${method} ${route}`).not.toThrow();
       }
     }

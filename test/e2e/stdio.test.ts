@@ -56,13 +56,30 @@ describe('serve --stdio, spawned as an MCP client would', () => {
     const client = new Client({ name: 'ro', version: '1.0.0' });
     await client.connect(transport);
     const tools = (await client.listTools()).tools.map((t) => t.name);
-    expect(tools).toEqual(['health_check', 'list_models', 'get_model', 'get_model_history', 'predict', 'batch_predict', 'get_traffic_config', 'get_system_stats', 'detect_drift', 'get_drift_report', 'get_model_performance', 'get_drift_curves', 'get_alerts']);
+    expect(tools).toEqual([
+      'health_check',
+      'list_models',
+      'get_model',
+      'get_model_history',
+      'predict',
+      'batch_predict',
+      'get_traffic_config',
+      'get_system_stats',
+      'detect_drift',
+      'get_drift_report',
+      'get_model_performance',
+      'get_drift_curves',
+      'get_alerts',
+    ]);
     await client.close();
   });
 
   it('answers a line that is not a JSON-RPC message with the JSON-RPC error, and goes on serving', async () => {
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [CLI, 'serve', '--stdio'], { env: userEnv({ MLOPS_MCP_HOME: path.join(tempDir(), 'home'), LOG_LEVEL: 'silent' }), stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--stdio'], {
+      env: userEnv({ MLOPS_MCP_HOME: path.join(tempDir(), 'home'), LOG_LEVEL: 'silent' }),
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
     const lines: string[] = [];
     let waiting: (() => void) | null = null;
     let pending = '';
@@ -79,7 +96,8 @@ describe('serve --stdio, spawned as an MCP client would', () => {
     const ask = async (line: string): Promise<unknown> => {
       const seen = lines.length;
       child.stdin.write(`${line}\n`);
-      for (const started = Date.now(); lines.length === seen && Date.now() - started < 3000; ) await new Promise<void>((r) => ((waiting = r), setTimeout(r, 100)));
+      for (const started = Date.now(); lines.length === seen && Date.now() - started < 3000;)
+        await new Promise<void>((r) => ((waiting = r), setTimeout(r, 100)));
       return lines.length > seen ? JSON.parse(lines[seen]) : 'no answer';
     };
     try {
@@ -87,9 +105,17 @@ describe('serve --stdio, spawned as an MCP client would', () => {
       expect(await ask('Infinity')).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error/) } });
       expect(await ask('{"jsonrpc": "2.0", "id": 1, "method": "ping"')).toMatchObject({ id: null, error: { code: -32700 } });
       expect(await ask('[{"jsonrpc": "2.0", "id": 1, "method": "ping"}]')).toMatchObject({ id: null, error: { code: -32600 } });
-      expect(await ask('{"jsonrpc": "2.0", "id": 7, "method": 5}')).toMatchObject({ id: 7, error: { code: -32600, message: expect.stringMatching(/^Invalid Request/) } });
+      expect(await ask('{"jsonrpc": "2.0", "id": 7, "method": 5}')).toMatchObject({
+        id: 7,
+        error: { code: -32600, message: expect.stringMatching(/^Invalid Request/) },
+      });
       // Still serving: initialize and a ping are answered as ever.
-      const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+      const init = {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      };
       expect(await ask(JSON.stringify(init))).toMatchObject({ id: 1, result: { serverInfo: { name: 'mlops-mcp' } } });
       child.stdin.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
       expect(await ask('{"jsonrpc":"2.0","id":2,"method":"ping"}')).toEqual({ jsonrpc: '2.0', id: 2, result: {} });

@@ -16,7 +16,11 @@ const FEATURES = ['constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPro
 /** The message at `path` (field numbers, outermost first) rewritten by `leaf`, every other byte kept. */
 function rewriteAt(message: Uint8Array, fieldPath: readonly number[], leaf: (m: Uint8Array) => Uint8Array): Uint8Array {
   if (!fieldPath.length) return leaf(message);
-  return concatBytes(splitFields(message).map((f) => (f.field === fieldPath[0] && f.wireType === 2 ? bytesField(f.field, rewriteAt(f.payload, fieldPath.slice(1), leaf)) : f.raw)));
+  return concatBytes(
+    splitFields(message).map((f) =>
+      f.field === fieldPath[0] && f.wireType === 2 ? bytesField(f.field, rewriteAt(f.payload, fieldPath.slice(1), leaf)) : f.raw,
+    ),
+  );
 }
 
 /** A classifier export with its string class labels renamed (ModelProto.graph → node → attribute classlabels_strings). */
@@ -31,7 +35,8 @@ function renameClassLabels(model: Uint8Array, rename: Record<string, string>): U
 let server: SpawnedHttp;
 let mcp: Client;
 let work: string;
-const post = (route: string, body: unknown) => fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (route: string, body: unknown) =>
+  fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 beforeAll(async () => {
   const root = tempDir();
@@ -54,7 +59,10 @@ describe('labels and keys that are names on Object.prototype', () => {
       const file = fixture(i % 2 ? 'nba_points_v2.onnx' : 'nba_points_v1.onnx');
       await ok(mcp, 'register_model', { name: 'keys', artifact_path: file, version, tags, metrics, feature_names: FEATURES });
     }
-    const got = await ok<{ model: { tags: Record<string, string>; metrics: Record<string, number> } }>(mcp, 'get_model', { name: 'keys', version: 'constructor' });
+    const got = await ok<{ model: { tags: Record<string, string>; metrics: Record<string, number> } }>(mcp, 'get_model', {
+      name: 'keys',
+      version: 'constructor',
+    });
     expect(got.model.tags).toEqual(tags);
     expect(got.model.metrics).toEqual(metrics);
     await ok(mcp, 'promote_model', { name: 'keys', version: 'constructor', target_stage: 'production' });
@@ -63,7 +71,11 @@ describe('labels and keys that are names on Object.prototype', () => {
     // Production by default; another version asked for: get_traffic_config counts it beside the split.
     expect((await ok<{ version: string }>(mcp, 'predict', { name: 'keys', features: row })).version).toBe('constructor');
     expect((await ok<{ version: string }>(mcp, 'predict', { name: 'keys', features: row, version: 'toString' })).version).toBe('toString');
-    const before = await ok<{ weights: Record<string, number>; variants: Array<{ version: string; weight: number; count: number }> }>(mcp, 'get_traffic_config', { name: 'keys' });
+    const before = await ok<{ weights: Record<string, number>; variants: Array<{ version: string; weight: number; count: number }> }>(
+      mcp,
+      'get_traffic_config',
+      { name: 'keys' },
+    );
     expect(before.weights).toEqual({ constructor: 1 });
     expect(before.variants.map((v) => [v.version, v.weight, v.count])).toEqual([
       ['constructor', 1, 1],
@@ -74,7 +86,11 @@ describe('labels and keys that are names on Object.prototype', () => {
     const served = new Set<string>();
     for (let i = 0; i < 40; i++) served.add((await ok<{ version: string }>(mcp, 'predict', { name: 'keys', features: row, routing_key: `user-${i}` })).version);
     expect([...served].sort()).toEqual(['constructor', 'hasOwnProperty']);
-    const split = await ok<{ weights: Record<string, number>; variants: Array<{ version: string; weight: number; count: number }> }>(mcp, 'get_traffic_config', { name: 'keys' });
+    const split = await ok<{ weights: Record<string, number>; variants: Array<{ version: string; weight: number; count: number }> }>(
+      mcp,
+      'get_traffic_config',
+      { name: 'keys' },
+    );
     expect(split.weights).toEqual({ constructor: 0.5, hasOwnProperty: 0.5 });
     expect(split.variants.map((v) => v.version)).toEqual(['constructor', 'hasOwnProperty']);
     expect(split.variants.reduce((n, v) => n + v.count, 0)).toBe(40);
@@ -107,8 +123,13 @@ describe('labels and keys that are names on Object.prototype', () => {
     fs.writeFileSync(file, renameClassLabels(new Uint8Array(fs.readFileSync(fixture('exports/sklearn_string_labels.onnx'))), renamed));
     await ok(mcp, 'register_model', { name: 'medals', artifact_path: file, version: 'v1' });
     await ok(mcp, 'promote_model', { name: 'medals', version: 'v1', target_stage: 'production' });
-    const want = JSON.parse(fs.readFileSync(fixture('exports/sklearn_string_labels.expected.json'), 'utf8')) as { predictions: string[]; probabilities: Record<string, number[]> };
-    const rows = readCsvRows(fixture('exports/data.csv')).slice(0, 3).map((r) => Object.values(r));
+    const want = JSON.parse(fs.readFileSync(fixture('exports/sklearn_string_labels.expected.json'), 'utf8')) as {
+      predictions: string[];
+      probabilities: Record<string, number[]>;
+    };
+    const rows = readCsvRows(fixture('exports/data.csv'))
+      .slice(0, 3)
+      .map((r) => Object.values(r));
     const expectProbabilities = (got: Record<string, number>, i: number) => {
       expect(Object.keys(got).sort()).toEqual(Object.values(renamed).sort());
       for (const [from, to] of Object.entries(renamed)) expect(Object.getOwnPropertyDescriptor(got, to)?.value).toBeCloseTo(want.probabilities[from][i], 5);
@@ -118,7 +139,9 @@ describe('labels and keys that are names on Object.prototype', () => {
     expectProbabilities(one.probabilities, 0);
     const batch = await ok<{ probabilities: Record<string, number[]> }>(mcp, 'batch_predict', { name: 'medals', rows });
     expect(Object.keys(batch.probabilities).sort()).toEqual(Object.values(renamed).sort());
-    const inv = (await (await post('/invocations/medals', { instances: rows })).json()) as { predictions: Array<{ label: string; probabilities: Record<string, number> }> };
+    const inv = (await (await post('/invocations/medals', { instances: rows })).json()) as {
+      predictions: Array<{ label: string; probabilities: Record<string, number> }>;
+    };
     inv.predictions.forEach((p, i) => {
       expect(p.label).toBe(renamed[want.predictions[i] as keyof typeof renamed]);
       expectProbabilities(p.probabilities, i);

@@ -60,6 +60,12 @@ describe('REST error mapping', () => {
     const stored = fs.readdirSync(path.join(home, 'artifacts'), { recursive: true, encoding: 'utf8' }).find((f) => f.includes(artifactSha256));
     fs.writeFileSync(path.join(home, 'artifacts', stored!), 'not a model');
     const res = await post('/invocations/nba_win_predictor', { inputs: [row.slice(2)] });
-    expect(res).toEqual({ status: 409, body: { error_code: 'INVALID_STATE', message: expect.stringMatching(/nba_win_predictor v2.0 cannot be served: .*no longer matches its sha256.*rollback_model/) } });
+    expect(res).toEqual({
+      status: 409,
+      body: {
+        error_code: 'INVALID_STATE',
+        message: expect.stringMatching(/nba_win_predictor v2.0 cannot be served: .*no longer matches its sha256.*rollback_model/),
+      },
+    });
   });
 });

@@ -13,7 +13,18 @@ import { connect, ok, registerDemoVersions, testApp } from '../helpers.js';
 
 const TOKEN = 'a-test-token-of-enough-length';
 const row = [1, 1, 4.7, 4.0, 2.6, 2.6, 5.2, 1.4, 8.0, 111.8];
-const columns = ['is_home', 'days_rest', 'season_avg_points', 'season_avg_rebounds', 'season_avg_assists', 'last5_avg_points', 'last5_avg_rebounds', 'last5_avg_assists', 'minutes_avg', 'opponent_def_rating'];
+const columns = [
+  'is_home',
+  'days_rest',
+  'season_avg_points',
+  'season_avg_rebounds',
+  'season_avg_assists',
+  'last5_avg_points',
+  'last5_avg_rebounds',
+  'last5_avg_assists',
+  'minutes_avg',
+  'opponent_def_rating',
+];
 
 interface Reply {
   status: number;
@@ -25,12 +36,15 @@ interface Reply {
 function send(url: string, path: string, headers: Record<string, string>, body: string | Buffer): Promise<Reply> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path, method: 'POST', headers: { 'content-length': String(Buffer.byteLength(body)), ...headers }, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], auth: res.headers['www-authenticate'], body: text }));
-    });
+    const req = http.request(
+      { host: u.hostname, port: u.port, path, method: 'POST', headers: { 'content-length': String(Buffer.byteLength(body)), ...headers }, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], auth: res.headers['www-authenticate'], body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -27,9 +27,26 @@ const validCall = fc.record({
 /** One way to break a valid call, at the schema's edges (or none). */
 const corruption = fc.oneof(
   fc.constant(null),
-  fc.record({ field: fc.constantFrom('name', 'version', 'routing_key', 'rows'), value: fc.constantFrom('', 'x'.repeat(129), 'k'.repeat(257), '-lead', 'has space', 'é', 1, null, [], 'not rows') }),
-  fc.record({ field: fc.constant('rows'), value: fc.constantFrom(Array.from({ length: 10_001 }, () => [0.5]), [Array(10_001).fill(1)], [[1, 2, , 4]], [{ a: 1 }], [[]]) }),
-  fc.record({ field: fc.constant('value'), value: fc.constantFrom(Infinity, -Infinity, Number.NaN, '1', null, undefined, true, [1]), row: fc.nat(), at: fc.nat() }),
+  fc.record({
+    field: fc.constantFrom('name', 'version', 'routing_key', 'rows'),
+    value: fc.constantFrom('', 'x'.repeat(129), 'k'.repeat(257), '-lead', 'has space', 'é', 1, null, [], 'not rows'),
+  }),
+  fc.record({
+    field: fc.constant('rows'),
+    value: fc.constantFrom(
+      Array.from({ length: 10_001 }, () => [0.5]),
+      [Array(10_001).fill(1)],
+      [[1, 2, , 4]],
+      [{ a: 1 }],
+      [[]],
+    ),
+  }),
+  fc.record({
+    field: fc.constant('value'),
+    value: fc.constantFrom(Infinity, -Infinity, Number.NaN, '1', null, undefined, true, [1]),
+    row: fc.nat(),
+    at: fc.nat(),
+  }),
   fc.record({ field: fc.constant('unknown key'), value: hostileValue }),
 );
 
@@ -83,7 +100,9 @@ describe('batch_predict acceptAsIs', () => {
 
 /** A valid predict call: named features (names up to the schema's 256 characters) or an array. */
 // fast-check's strings include "__proto__", which zod drops from a record (and acceptAsIs leaves to zod): not a valid call's name.
-const featureName = fc.oneof(fc.constantFrom('is_home', 'days_rest', 'x'.repeat(256), 'constructor', 'toString', '0', 'é'), fc.string({ maxLength: 12 })).filter((k) => k !== '__proto__');
+const featureName = fc
+  .oneof(fc.constantFrom('is_home', 'days_rest', 'x'.repeat(256), 'constructor', 'toString', '0', 'é'), fc.string({ maxLength: 12 }))
+  .filter((k) => k !== '__proto__');
 const validPredict = fc.record({
   name: fc.constantFrom('nba_points', 'a', 'x'.repeat(128)),
   features: fc.oneof(
@@ -100,18 +119,33 @@ const nullProtoRow = Object.assign(Object.create(null) as Record<string, number>
 function exoticRows(): unknown[] {
   // Strings by index, numbers by its own iterator.
   const iterates = ['x', 'y'];
-  Object.defineProperty(iterates, Symbol.iterator, { value: function* () { yield* [1, 2]; } });
+  Object.defineProperty(iterates, Symbol.iterator, {
+    value: function* () {
+      yield* [1, 2];
+    },
+  });
   class Row extends Array<number> {}
   const hidden = { b: 2, zzz: 5 };
   Object.defineProperty(hidden, 'a', { value: 1, enumerable: false });
   const ctor = { a: 1 };
   Object.defineProperty(ctor, 'constructor', { value: Map, enumerable: false });
-  return [iterates, Row.from([1, 2]), hidden, ctor, new Proxy({ a: 1 }, {}), new Proxy([1, 2], {}), new Proxy(new Map(), { getPrototypeOf: () => Object.prototype })];
+  return [
+    iterates,
+    Row.from([1, 2]),
+    hidden,
+    ctor,
+    new Proxy({ a: 1 }, {}),
+    new Proxy([1, 2], {}),
+    new Proxy(new Map(), { getPrototypeOf: () => Object.prototype }),
+  ];
 }
 /** One way to break a valid predict call, at the schema's edges (or none; or a form zod takes and acceptAsIs leaves to it). */
 const predictCorruption = fc.oneof(
   fc.constant(null),
-  fc.record({ field: fc.constantFrom('name', 'version', 'routing_key'), value: fc.constantFrom('', 'x'.repeat(129), 'k'.repeat(257), '-lead', 'has space', 1, null) }),
+  fc.record({
+    field: fc.constantFrom('name', 'version', 'routing_key'),
+    value: fc.constantFrom('', 'x'.repeat(129), 'k'.repeat(257), '-lead', 'has space', 1, null),
+  }),
   fc.record({
     field: fc.constant('features'),
     value: fc.constantFrom(
@@ -210,7 +244,18 @@ describe('batch_predict with rows that skip zod, through a real client', () => {
   });
 
   it('predict: named rows that skip zod score as before; an own __proto__ key (which zod would drop) is refused naming it; so is a bad value', async () => {
-    const named = { is_home: 0, days_rest: 1, season_avg_points: 20, season_avg_rebounds: 5, season_avg_assists: 4, last5_avg_points: 21, last5_avg_rebounds: 4, last5_avg_assists: 4, minutes_avg: 30, opponent_def_rating: 110 };
+    const named = {
+      is_home: 0,
+      days_rest: 1,
+      season_avg_points: 20,
+      season_avg_rebounds: 5,
+      season_avg_assists: 4,
+      last5_avg_points: 21,
+      last5_avg_rebounds: 4,
+      last5_avg_assists: 4,
+      minutes_avg: 30,
+      opponent_def_rating: 110,
+    };
     const byName = await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: named, version: 'v1' });
     const byPosition = await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: Object.values(named), version: 'v1' });
     expect(byName.prediction).toBe(byPosition.prediction);
@@ -227,7 +272,19 @@ describe('batch_predict with rows that skip zod, through a real client', () => {
   it('predict: a getter that answers a number to the check and a string to the handler is still refused naming the feature (toMatrix checks every value it reads)', async () => {
     let reads = 0;
     const features = [0, 1, 20, 5, 4, 21, 4, 4, 30];
-    const row = Object.fromEntries(['days_rest', 'season_avg_points', 'season_avg_rebounds', 'season_avg_assists', 'last5_avg_points', 'last5_avg_rebounds', 'last5_avg_assists', 'minutes_avg', 'opponent_def_rating'].map((f, i) => [f, features[i]]));
+    const row = Object.fromEntries(
+      [
+        'days_rest',
+        'season_avg_points',
+        'season_avg_rebounds',
+        'season_avg_assists',
+        'last5_avg_points',
+        'last5_avg_rebounds',
+        'last5_avg_assists',
+        'minutes_avg',
+        'opponent_def_rating',
+      ].map((f, i) => [f, features[i]]),
+    );
     Object.defineProperty(row, 'is_home', { enumerable: true, get: () => (reads++ === 0 ? 1 : 'x') });
     const r = await call(client, 'predict', { name: 'nba_points', features: row, version: 'v1' });
     expect(errorCode(r)).toBe('invalid_argument');
@@ -252,7 +309,9 @@ describe('batch_predict with rows that skip zod, through a real client', () => {
     // zod's union alone said "Invalid input": the message names the row's bad entry and what a row is.
     const named = await call(client, 'batch_predict', { name: 'nba_points', rows: [[1], { is_home: 'yes' }] });
     expect(errorCode(named)).toBe('invalid_argument');
-    expect(text(named)).toMatch(/rows\.1: "is_home": expected number, received string \(a row is an object of feature name → number, or an array of numbers in signature order\)/);
+    expect(text(named)).toMatch(
+      /rows\.1: "is_home": expected number, received string \(a row is an object of feature name → number, or an array of numbers in signature order\)/,
+    );
     const neither = await call(client, 'batch_predict', { name: 'nba_points', rows: [[1, null]] });
     expect(text(neither)).toMatch(/rows\.0: position 1: expected number, received null /);
   });

@@ -56,7 +56,13 @@ describe('approval by a signed-in person', () => {
     const { client } = await agent(app, alice, async () => ({ action: 'accept', content: { approve: true, reason: 'checked' } }));
     await ok(client, 'promote_model', promoteV2);
     const { entries } = await ok<{ entries: Array<Record<string, unknown>> }>(client, 'get_model_history', { name: 'nba_points', limit: 1 });
-    expect(entries[0]).toMatchObject({ action: 'promote', actor: 'alice', actor_name: 'Alice Admin', approved_by: 'user "alice" (Alice Admin) at agent (elicitation)', approver_reason: 'checked' });
+    expect(entries[0]).toMatchObject({
+      action: 'promote',
+      actor: 'alice',
+      actor_name: 'Alice Admin',
+      approved_by: 'user "alice" (Alice Admin) at agent (elicitation)',
+      approver_reason: 'checked',
+    });
     const trail = await client.readResource({ uri: 'audit://nba_points' });
     expect((trail.contents[0] as { text: string }).text).toContain('| alice (Alice Admin) |');
   });
@@ -74,7 +80,11 @@ describe('a call cancelled while its person is asked (notifications/cancelled)',
   it('withdraws the approval request and writes nothing, not even a refusal', async () => {
     const app = await elicitingApp();
     // The person never answers; the request is withdrawn from under them.
-    const { client, asked, sent } = await agent(app, undefined, (signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ action: 'cancel' }))));
+    const { client, asked, sent } = await agent(
+      app,
+      undefined,
+      (signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ action: 'cancel' }))),
+    );
     const before = dumpDigest(app.config.dbPath, PREDICTION_LOG_TABLES);
     const controller = new AbortController();
     const call = client.callTool({ name: 'promote_model', arguments: promoteV2 }, undefined, { signal: controller.signal });
@@ -84,7 +94,9 @@ describe('a call cancelled while its person is asked (notifications/cancelled)',
     await expect(call).rejects.toThrow(/stopped the agent/);
     // notifications/cancelled for the approval request. (The SDK's client, 1.32.2, ignores one for
     // request id 0, the first a server sends; the server's part is to send it.)
-    await until('the request to be withdrawn', () => sent.some((m) => 'method' in m && m.method === 'notifications/cancelled' && m.params?.requestId === request.id));
+    await until('the request to be withdrawn', () =>
+      sent.some((m) => 'method' in m && m.method === 'notifications/cancelled' && m.params?.requestId === request.id),
+    );
     await new Promise((r) => setTimeout(r, 200));
     expect(dumpDigest(app.config.dbPath, PREDICTION_LOG_TABLES)).toBe(before);
     expect((await app.registry.modelState('nba_points')).versions.find((v) => v.version === 'v1')?.stage).toBe('production');

@@ -72,7 +72,12 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['list_models', { cursor: 'eyJ4IjoxfQ' }, 'invalid_argument', /cursor/],
   // serving
   ['predict', { name: 'nba_points', features: 'all of them' }, 'invalid_argument', /features is a string that is not JSON/],
-  ['predict', { name: 'nba_points', features: '{"is_home": "1"}' }, 'invalid_argument', /features is JSON text of an object that is not a row of numbers .* at is_home/],
+  [
+    'predict',
+    { name: 'nba_points', features: '{"is_home": "1"}' },
+    'invalid_argument',
+    /features is JSON text of an object that is not a row of numbers .* at is_home/,
+  ],
   ['predict', { name: 'nba_points', features: 'null' }, 'invalid_argument', /JSON text of null/],
   ['predict', { name: 'nba_points', features: '[1, 2, 3]' }, 'invalid_argument', /expected 10 feature values/],
   ['predict', { name: 'nba_points', features: 'x'.repeat(4_000_001) }, 'validation', /features/],
@@ -81,11 +86,26 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['predict', { name: 'nba_points', features: manyKeys(10_001, 0) }, 'validation', /at most 10000 features/],
   ['predict', { name: 'nba_points', features: { is_home: 1 } }, 'invalid_argument', /missing features days_rest/],
   // finite, but beyond the float32 the model takes (it became Infinity, and the answer NaN)
-  ['predict', { name: 'nba_points', features: [1, 1, 1e39, 1, 1, 1, 1, 1, 1, 1] }, 'invalid_argument', /feature "season_avg_points" is 1e\+39, beyond the float32 range of the model's input/],
+  [
+    'predict',
+    { name: 'nba_points', features: [1, 1, 1e39, 1, 1, 1, 1, 1, 1, 1] },
+    'invalid_argument',
+    /feature "season_avg_points" is 1e\+39, beyond the float32 range of the model's input/,
+  ],
   // float32, but the model's sum overflows it
-  ['predict', { name: 'nba_points', features: Array(10).fill(3e38) }, 'invalid_argument', /nba_points v1: the model answered (NaN|-?Infinity) \(no number\).*check their scale/],
+  [
+    'predict',
+    { name: 'nba_points', features: Array(10).fill(3e38) },
+    'invalid_argument',
+    /nba_points v1: the model answered (NaN|-?Infinity) \(no number\).*check their scale/,
+  ],
   ['batch_predict', { name: 'nba_points', rows: [Array(10).fill(1), Array(10).fill(3e38)] }, 'invalid_argument', /row 1: nba_points v1: the model answered/],
-  ['batch_predict', { name: 'nba_points', rows: [Array(10).fill(1), Array(10).fill(-1e300)] }, 'invalid_argument', /row 1: nba_points v1: feature "is_home" is -1e\+300, beyond the float32 range/],
+  [
+    'batch_predict',
+    { name: 'nba_points', rows: [Array(10).fill(1), Array(10).fill(-1e300)] },
+    'invalid_argument',
+    /row 1: nba_points v1: feature "is_home" is -1e\+300, beyond the float32 range/,
+  ],
   ['predict', { name: 'no_such_model', features: [1] }, 'not_found', /list_models/],
   ['predict', { name: 'nba_win_predictor', features: [1, 2, 3, 4, 5, 6, 7, 8] }, 'failed_precondition', /no production version/],
   ['batch_predict', { name: 'nba_points', rows: [] }, 'validation', /rows/],
@@ -106,7 +126,12 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['set_drift_reference', { name: 'nba_points', rows: Array.from({ length: 100_001 }, () => [1]) }, 'validation', /rows/],
   ['detect_drift', { name: 'nba_points', current_rows: Array.from({ length: 100_001 }, () => [1]) }, 'validation', /current_rows/],
   ['set_drift_reference', { name: 'nba_points', csv_path: '/etc/passwd' }, 'path_not_allowed', /MLOPS_MCP_ALLOWED_DIRS/],
-  ['set_drift_reference', { name: 'nba_points', rows: [Array(10).fill(1.7e308), Array(10).fill(1.7e308), Array(10).fill(1)] }, 'invalid_argument', /feature "is_home" has values too large to summarise/],
+  [
+    'set_drift_reference',
+    { name: 'nba_points', rows: [Array(10).fill(1.7e308), Array(10).fill(1.7e308), Array(10).fill(1)] },
+    'invalid_argument',
+    /feature "is_home" has values too large to summarise/,
+  ],
   ['detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv') }, 'not_found', /set_drift_reference/],
   ['detect_drift', { name: 'nba_points', correction: 'holm' }, 'validation', /correction/],
   ['get_drift_report', { name: 'nba_points' }, 'not_found', /detect_drift/],
@@ -114,9 +139,24 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['get_drift_curves', { name: 'nba_points', feature: 'days_rest' }, 'not_found', /detect_drift/],
   // outcomes
   ['record_outcomes', { name: 'no_such_model', outcomes: [{ prediction_id: 'x', actual: 1 }] }, 'not_found', /list_models/],
-  ['record_outcomes', { name: 'nba_points', outcomes: [{ prediction_id: 'x', actual: 'many' }] }, 'invalid_argument', /actual "many" is not a finite number, and nba_points is a regressor.*Nothing was recorded/],
-  ['record_outcomes', { name: 'nba_points', outcomes: [{ prediction_id: 'x', actual: 'NaN' }] }, 'invalid_argument', /outcomes\[0\]: actual "NaN" is not a finite number/],
-  ['record_outcomes', { name: 'nba_win_predictor', outcomes: [{ prediction_id: 'x', actual: 'maybe' }] }, 'invalid_argument', /actual "maybe" is not a class of nba_win_predictor \(0, 1\)/],
+  [
+    'record_outcomes',
+    { name: 'nba_points', outcomes: [{ prediction_id: 'x', actual: 'many' }] },
+    'invalid_argument',
+    /actual "many" is not a finite number, and nba_points is a regressor.*Nothing was recorded/,
+  ],
+  [
+    'record_outcomes',
+    { name: 'nba_points', outcomes: [{ prediction_id: 'x', actual: 'NaN' }] },
+    'invalid_argument',
+    /outcomes\[0\]: actual "NaN" is not a finite number/,
+  ],
+  [
+    'record_outcomes',
+    { name: 'nba_win_predictor', outcomes: [{ prediction_id: 'x', actual: 'maybe' }] },
+    'invalid_argument',
+    /actual "maybe" is not a class of nba_win_predictor \(0, 1\)/,
+  ],
   ['record_outcomes', { name: 'nba_points', outcomes: [] }, 'validation', /outcomes/],
   ['record_outcomes', { name: 'nba_points', outcomes: Array.from({ length: 10_001 }, () => ({ prediction_id: 'x', actual: 1 })) }, 'validation', /outcomes/],
   ['record_outcomes', { name: 'nba_points', outcomes: [{ prediction_id: 'x', actual: null }] }, 'validation', /actual/],
@@ -129,7 +169,12 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['get_model_performance', { name: 'nba_points', version: 'v9' }, 'not_found', /no version "v9"/],
   ['get_model_performance', { name: 'nba_points', window: { last_n: 0 } }, 'validation', /last_n/],
   ['get_model_performance', { name: 'nba_points', window: { since: 'yesterday' } }, 'validation', /since/],
-  ['get_model_performance', { name: 'nba_points', window: { since: '2026-11-24T00:00:00Z', until: '2026-11-23T00:00:00Z' } }, 'invalid_argument', /must be before its until/],
+  [
+    'get_model_performance',
+    { name: 'nba_points', window: { since: '2026-11-24T00:00:00Z', until: '2026-11-23T00:00:00Z' } },
+    'invalid_argument',
+    /must be before its until/,
+  ],
   ['get_model_performance', { name: 'nba_points', alpha: 0.7 }, 'validation', /alpha/],
 ];
 
@@ -149,7 +194,9 @@ describe('bad input: a clear isError answer and an unchanged database', () => {
     // Arguments that fail the input schema read like every other error: `<code>: what to do`.
     if (code === 'validation') {
       expect(errorCode(r)).toBe('invalid_argument');
-      expect(text(r)).toMatch(new RegExp(`^invalid_argument: ${tool} arguments: .+ Correct them and call again \\(tools/list shows ${tool}'s input schema\\)\\.`, 's'));
+      expect(text(r)).toMatch(
+        new RegExp(`^invalid_argument: ${tool} arguments: .+ Correct them and call again \\(tools/list shows ${tool}'s input schema\\)\\.`, 's'),
+      );
       expect(text(r)).not.toMatch(/MCP error|-32602|Input validation error/);
     } else {
       expect(errorCode(r)).toBe(code);

@@ -41,7 +41,12 @@ beforeEach(async () => {
     throw new Error('boom at /secret/path');
   });
   const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) });
-  takeOverToolCalls(server, direct, new Map([['secret', 'forbidden: secret needs the admin role; this caller has read. Use a token with more rights.']]), logger);
+  takeOverToolCalls(
+    server,
+    direct,
+    new Map([['secret', 'forbidden: secret needs the admin role; this caller has read. Use a token with more rights.']]),
+    logger,
+  );
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   client = new Client({ name: 'test', version: '1.0.0' });
@@ -55,7 +60,8 @@ afterEach(async () => {
 const code = (r: CallToolResult) => (r._meta?.['mlops-mcp/error'] as { code?: string } | undefined)?.code;
 const text = (r: CallToolResult) => (r.content[0]?.type === 'text' ? r.content[0].text : '');
 /** A tools/call with exactly these params (the Client's callTool would shape them). */
-const raw = (params: Record<string, unknown>) => client.request({ method: 'tools/call', params }, CallToolResultSchema, { timeout: 2000 }) as Promise<CallToolResult>;
+const raw = (params: Record<string, unknown>) =>
+  client.request({ method: 'tools/call', params }, CallToolResultSchema, { timeout: 2000 }) as Promise<CallToolResult>;
 
 describe('tools/call dispatch', () => {
   it('passes parsed arguments (defaults filled) and the progress token to the tool, and returns its answer', async () => {
@@ -88,7 +94,10 @@ describe('tools/call dispatch', () => {
 
   it('answers arguments that fail the input schema as `invalid_argument: <what>`, naming each argument and what to do', async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ n: 1.5 }, /^invalid_argument: double arguments: n: expected int, received number\. Correct them and call again \(tools\/list shows double's input schema\)\.$/],
+      [
+        { n: 1.5 },
+        /^invalid_argument: double arguments: n: expected int, received number\. Correct them and call again \(tools\/list shows double's input schema\)\.$/,
+      ],
       [{ n: 1, extra: true }, /^invalid_argument: double arguments: Unrecognized key: "extra"\. Correct them/],
       [{}, /^invalid_argument: double arguments: n: required \(expected number\)\. Correct them/],
     ];
@@ -118,7 +127,10 @@ describe('tools/call dispatch', () => {
     }
     // Arguments that are not an object: the SDK's request schema refuses them, as without us.
     await expect(raw({ name: 'double', arguments: [1] })).rejects.toThrow(/expected record/);
-    expect(seen.map((s) => s.args)).toEqual([{ n: 1, label: 'none' }, { n: 1, label: 'none' }]); // broken ran twice; double never
+    expect(seen.map((s) => s.args)).toEqual([
+      { n: 1, label: 'none' },
+      { n: 1, label: 'none' },
+    ]); // broken ran twice; double never
   });
 
   it('answers a hidden tool with its reason and an unknown one as not_found', async () => {

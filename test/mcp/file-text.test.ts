@@ -14,7 +14,8 @@ afterEach(async () => {
   for (const a of apps.splice(0)) await a.close();
 });
 
-const FEATURES = 'is_home,days_rest,season_avg_points,season_avg_rebounds,season_avg_assists,last5_avg_points,last5_avg_rebounds,last5_avg_assists,minutes_avg,opponent_def_rating';
+const FEATURES =
+  'is_home,days_rest,season_avg_points,season_avg_rebounds,season_avg_assists,last5_avg_points,last5_avg_rebounds,last5_avg_assists,minutes_avg,opponent_def_rating';
 const ROWS = ['1,2,3,4,5,6,7,8,9,10', '0,1,2,3,4,5,6,7,8,9', '1,3,5,7,9,11,13,15,17,19'];
 
 describe('set_drift_reference on a CSV with columns that are not features', () => {

@@ -33,7 +33,11 @@ afterAll(async () => {
 
 function argsFor(tool: (typeof allTools)[number]) {
   const keys = Object.keys(tool.input);
-  return fc.dictionary(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...(keys.length ? keys : ['x'])) }, { weight: 1, arbitrary: hostileKey }), hostileValue, { maxKeys: keys.length + 2 });
+  return fc.dictionary(
+    fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...(keys.length ? keys : ['x'])) }, { weight: 1, arbitrary: hostileKey }),
+    hostileValue,
+    { maxKeys: keys.length + 2 },
+  );
 }
 
 /**
@@ -44,7 +48,12 @@ function argsFor(tool: (typeof allTools)[number]) {
 function corruptedExample(tool: (typeof allTools)[number]) {
   const keys = Object.keys(tool.input);
   return fc
-    .record({ field: fc.constantFrom(...(keys.length ? keys : ['x'])), how: fc.constantFrom('replace', 'replace', 'drop', 'add'), value: hostileValue, key: hostileKey })
+    .record({
+      field: fc.constantFrom(...(keys.length ? keys : ['x'])),
+      how: fc.constantFrom('replace', 'replace', 'drop', 'add'),
+      value: hostileValue,
+      key: hostileKey,
+    })
     .map(({ field, how, value, key }) => {
       const args: Record<string, unknown> = structuredClone(tool.example);
       if (how === 'replace') args[field] = value;
@@ -58,30 +67,34 @@ function corruptedExample(tool: (typeof allTools)[number]) {
 const serverPaths = () => [packageRoot, home, app.config.dbPath, app.config.artifactsDir];
 
 describe('generated and hostile arguments against every tool', () => {
-  it.each(allTools.map((t) => [t.name, t] as const))('%s answers every call with a result, and a failed call changes nothing', { timeout: 180_000 }, async (_name, tool) => {
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(argsFor(tool), corruptedExample(tool)), async (args) => {
-        // Predictions (failed ones too) are logged by design, flushed on a timer whenever one is due
-        // (the writer's progress row changes with each flush): the log's tables are left out.
-        const before = dumpDigest(app.config.dbPath, PREDICTION_LOG_TABLES);
-        calls++;
-        const r = (await client.callTool({ name: tool.name, arguments: args })) as ToolResult;
-        expect(Array.isArray(r.content)).toBe(true);
-        expect(({} as Record<string, unknown>).polluted).toBeUndefined(); // no prototype pollution
-        if (!r.isError) {
-          answeredOk++;
-          return;
-        }
-        const message = text(r);
-        expect(errorCode(r), message).toBeTruthy();
-        expect(message).not.toMatch(/\n\s+at .+:\d+:\d+/); // no stack trace
-        for (const p of serverPaths()) expect(message.includes(p), `leaks ${p}: ${message.slice(0, 200)}`).toBe(false);
-        expect(message.length).toBeLessThan(25_000);
-        expect(dumpDigest(app.config.dbPath, PREDICTION_LOG_TABLES)).toBe(before);
-      }),
-      { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261123), endOnFailure: true },
-    );
-    // The server still answers normally afterwards.
-    expect((await ok<{ status: string }>(client, 'health_check', { component: 'database' })).status).toBe('healthy');
-  });
+  it.each(allTools.map((t) => [t.name, t] as const))(
+    '%s answers every call with a result, and a failed call changes nothing',
+    { timeout: 180_000 },
+    async (_name, tool) => {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(argsFor(tool), corruptedExample(tool)), async (args) => {
+          // Predictions (failed ones too) are logged by design, flushed on a timer whenever one is due
+          // (the writer's progress row changes with each flush): the log's tables are left out.
+          const before = dumpDigest(app.config.dbPath, PREDICTION_LOG_TABLES);
+          calls++;
+          const r = (await client.callTool({ name: tool.name, arguments: args })) as ToolResult;
+          expect(Array.isArray(r.content)).toBe(true);
+          expect(({} as Record<string, unknown>).polluted).toBeUndefined(); // no prototype pollution
+          if (!r.isError) {
+            answeredOk++;
+            return;
+          }
+          const message = text(r);
+          expect(errorCode(r), message).toBeTruthy();
+          expect(message).not.toMatch(/\n\s+at .+:\d+:\d+/); // no stack trace
+          for (const p of serverPaths()) expect(message.includes(p), `leaks ${p}: ${message.slice(0, 200)}`).toBe(false);
+          expect(message.length).toBeLessThan(25_000);
+          expect(dumpDigest(app.config.dbPath, PREDICTION_LOG_TABLES)).toBe(before);
+        }),
+        { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261123), endOnFailure: true },
+      );
+      // The server still answers normally afterwards.
+      expect((await ok<{ status: string }>(client, 'health_check', { component: 'database' })).status).toBe('healthy');
+    },
+  );
 });

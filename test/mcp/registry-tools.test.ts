@@ -126,7 +126,8 @@ describe('registry tools through a real MCP client', () => {
     expect(body).toContain('dry_run: true');
     const ab = await client.getPrompt({ name: 'evaluate_ab_test', arguments: { name: 'nba_win_predictor', alpha: '0.01' } });
     const steps = (ab.messages[0].content as { text: string }).text;
-    for (const tool of ['get_traffic_config', 'get_model_performance', 'record_outcomes', 'get_alerts', 'configure_ab_test', 'safe_promotion']) expect(steps).toContain(tool);
+    for (const tool of ['get_traffic_config', 'get_model_performance', 'record_outcomes', 'get_alerts', 'configure_ab_test', 'safe_promotion'])
+      expect(steps).toContain(tool);
     expect(steps).toMatch(/alpha 0\.01/);
     expect(steps).toMatch(/"not yet" means the data cannot tell yet/);
   });

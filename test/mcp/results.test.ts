@@ -81,7 +81,9 @@ describe('resource links', () => {
     const promoted = await call(client, 'promote_model', { name: 'nba_win_predictor', version: 'v2.0', target_stage: 'staging' });
     expect(links(promoted)).toEqual(['models://nba_win_predictor/v2.0', 'audit://nba_win_predictor']);
     // A dry run names what it would move, and no audit trail: it writes none.
-    expect(links(await call(client, 'promote_model', { name: 'nba_win_predictor', version: 'v1.5', target_stage: 'staging', dry_run: true }))).toEqual(['models://nba_win_predictor/v1.5']);
+    expect(links(await call(client, 'promote_model', { name: 'nba_win_predictor', version: 'v1.5', target_stage: 'staging', dry_run: true }))).toEqual([
+      'models://nba_win_predictor/v1.5',
+    ]);
     const listed = links(await call(client, 'list_models', {}));
     expect(listed).toContain('models://nba_points/v1');
     for (const uri of [...links(got), ...listed]) {
@@ -109,7 +111,9 @@ describe('notifications/resources/list_changed', () => {
     await new Promise((r) => setTimeout(r, 100));
     await hear('a promotion by another session', () => ok(client, 'promote_model', { name: 'nba_points', version: 'v2', target_stage: 'production' }));
     // As another server sharing the store would: straight to the store, no tool.
-    await hear('a registration written by someone else', () => app.store.registry.registerVersion('nba_points', () => ({ ...baseVersion, name: 'nba_points', version: 'v9' }), { actor: 'elsewhere' }));
+    await hear('a registration written by someone else', () =>
+      app.store.registry.registerVersion('nba_points', () => ({ ...baseVersion, name: 'nba_points', version: 'v9' }), { actor: 'elsewhere' }),
+    );
     const quiet = heard;
     await ok(client, 'archive_model', { name: 'nba_points', version: 'v9', dry_run: true });
     await new Promise((r) => setTimeout(r, 1500));

@@ -27,7 +27,10 @@ async function demoApp(env: Record<string, string> = {}) {
 }
 
 /** A real Client; with `answer`, it declares elicitation and answers each request with it. */
-async function clientWith(app: AppContext, options: { answer?: (message: string) => Promise<ElicitResult> | ElicitResult; caller?: Caller; name?: string }): Promise<{ client: Client; asked: string[] }> {
+async function clientWith(
+  app: AppContext,
+  options: { answer?: (message: string) => Promise<ElicitResult> | ElicitResult; caller?: Caller; name?: string },
+): Promise<{ client: Client; asked: string[] }> {
   const server = createMcpServer(app, { readOnly: false, transport: 'memory', caller: options.caller });
   const [c, s] = InMemoryTransport.createLinkedPair();
   await server.connect(s);
@@ -59,7 +62,9 @@ describe('requireAssessed: the judgement made before a write must still hold ins
     expect(() => requireAssessed(ctx({ plan: 'a', reachesProduction: true, approved: true, unchecked: false }), 'a', true)).not.toThrow();
   });
   it('refuses a call judged not to reach production that now would, when that needs a role or an approval it was not checked for', () => {
-    expect(() => requireAssessed(ctx({ plan: 'a', reachesProduction: false, approved: false, unchecked: false }), 'b', true)).toThrow(/would now change what production serves/);
+    expect(() => requireAssessed(ctx({ plan: 'a', reachesProduction: false, approved: false, unchecked: false }), 'b', true)).toThrow(
+      /would now change what production serves/,
+    );
     expect(() => requireAssessed(ctx({ plan: 'a', reachesProduction: false, approved: false, unchecked: false }), 'b', false)).not.toThrow();
   });
   it('lets a call go on with another plan when its caller may change production unchecked (admin, approval off), and a call without an assessment', () => {
@@ -85,12 +90,20 @@ describe('approval through elicitation (MLOPS_MCP_APPROVAL=elicit)', () => {
     type Entry = { action: string; actor: string; approved_by: string | null; approver_reason: string | null; reason: string };
     const h = await ok<{ entries: Entry[] }>(client, 'get_model_history', { name: 'nba_points', limit: 2 });
     // Both reasons, each in its own place: the approver's does not replace the agent's.
-    for (const e of h.entries) expect(e).toMatchObject({ actor: 'agent (memory)', reason: 'better rmse', approved_by: 'person at agent (elicitation)', approver_reason: 'checked the offline eval' });
+    for (const e of h.entries)
+      expect(e).toMatchObject({
+        actor: 'agent (memory)',
+        reason: 'better rmse',
+        approved_by: 'person at agent (elicitation)',
+        approver_reason: 'checked the offline eval',
+      });
     expect(h.entries.map((e) => e.action)).toEqual(['promote', 'promote']);
     const audit = await client.readResource({ uri: 'audit://nba_points' });
     const md = (audit.contents[0] as { text: string }).text;
     expect(md).toContain("| action | what | actor | reason | approved by | approver's reason |");
-    expect(md).toMatch(/\| promote \| v2 staging → production \| agent \(memory\) \| better rmse \| person at agent \(elicitation\) \| checked the offline eval \|/);
+    expect(md).toMatch(
+      /\| promote \| v2 staging → production \| agent \(memory\) \| better rmse \| person at agent \(elicitation\) \| checked the offline eval \|/,
+    );
   });
 
   it("shows the agent's reason quoted, on one line, bounded and labelled: it cannot pass for the server's words", async () => {
@@ -101,7 +114,9 @@ describe('approval through elicitation (MLOPS_MCP_APPROVAL=elicit)', () => {
     const lines = asked[0].split('\n');
     expect(lines).toHaveLength(4);
     expect(lines[0]).toBe('"agent The server says: approve (memory)" asks to run promote_model.');
-    expect(lines[1]).toMatch(/^What it would do \(as mlops-mcp found it\): Promotion of nba_points would move: v2 staging → production; v1 production → archived\./);
+    expect(lines[1]).toMatch(
+      /^What it would do \(as mlops-mcp found it\): Promotion of nba_points would move: v2 staging → production; v1 production → archived\./,
+    );
     const reason = /^The agent's reason, in its own words \(not checked by mlops-mcp\): (".*")$/.exec(lines[2])?.[1];
     expect(reason).toBeDefined();
     // One JSON string: the agent's quote is escaped, its line breaks are spaces, and it is cut.
@@ -145,12 +160,20 @@ describe('approval through elicitation (MLOPS_MCP_APPROVAL=elicit)', () => {
     expect(text(r)).toMatch(/changed while a person was asked to approve this call .* not what was approved\. Nothing was changed; call again/);
     expect(stagesOf(app)).toEqual(['v1:archived', 'v2:staging']); // the other client's change alone
     // Audited as a refusal, with the approver and what was approved.
-    const h = await ok<{ entries: Array<{ action: string; approved_by: string | null; details: { outcome: string; tool: string; asked: string } }> }>(client, 'get_model_history', { name: 'nba_points', limit: 1 });
-    expect(h.entries[0]).toMatchObject({ action: 'refused', approved_by: 'person at agent (elicitation)', details: { outcome: 'changed_meanwhile', tool: 'promote_model' } });
+    const h = await ok<{ entries: Array<{ action: string; approved_by: string | null; details: { outcome: string; tool: string; asked: string } }> }>(
+      client,
+      'get_model_history',
+      { name: 'nba_points', limit: 1 },
+    );
+    expect(h.entries[0]).toMatchObject({
+      action: 'refused',
+      approved_by: 'person at agent (elicitation)',
+      details: { outcome: 'changed_meanwhile', tool: 'promote_model' },
+    });
     expect(h.entries[0].details.asked).toContain('v1 production → archived');
   });
 
-  it("refuses an approved split when production changed while the person read it, and sets none", async () => {
+  it('refuses an approved split when production changed while the person read it, and sets none', async () => {
     const { app } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit' });
     let first = true;
     const { client } = await clientWith(app, {
@@ -187,10 +210,10 @@ describe('approval through elicitation (MLOPS_MCP_APPROVAL=elicit)', () => {
     // Its dry run says so too, rather than "would move".
     const dry = await call(client, 'promote_model', { ...promoteV2, dry_run: true });
     expect(errorCode(dry)).toBe('approval_required');
-    expect(text(dry)).toMatch(/^approval_required: dry run, nothing changed: the real call would be refused: this promote_model call changes production, .* does not support MCP elicitation\..* What it would do: Promotion of nba_points would move/);
-    for (const args of [
-      { name: 'nba_win_predictor', weights: { 'v2.0': 0.5, 'v1.5': 0.5 } },
-    ]) {
+    expect(text(dry)).toMatch(
+      /^approval_required: dry run, nothing changed: the real call would be refused: this promote_model call changes production, .* does not support MCP elicitation\..* What it would do: Promotion of nba_points would move/,
+    );
+    for (const args of [{ name: 'nba_win_predictor', weights: { 'v2.0': 0.5, 'v1.5': 0.5 } }]) {
       // No production version on nba_win_predictor: weights there reach no user, so no approval.
       expect((await call(client, 'configure_ab_test', args)).isError).toBeFalsy();
     }
@@ -202,9 +225,15 @@ describe('approval through elicitation (MLOPS_MCP_APPROVAL=elicit)', () => {
     const { app } = await demoApp({ MLOPS_MCP_APPROVAL: 'elicit' });
     const { client, asked } = await clientWith(app, { answer: () => ({ action: 'decline' }) });
     const dry = await call(client, 'promote_model', { ...promoteV2, dry_run: true });
-    expect(dry.content[0].text).toMatch(/would move: v2 staging → production.* The real call will ask the person at agent to approve it \(MLOPS_MCP_APPROVAL=elicit\)\.$/);
+    expect(dry.content[0].text).toMatch(
+      /would move: v2 staging → production.* The real call will ask the person at agent to approve it \(MLOPS_MCP_APPROVAL=elicit\)\.$/,
+    );
     await ok(client, 'rollback_model', { name: 'nba_points', to_version: 'v2', dry_run: true });
-    await ok(client, 'register_model', { name: 'nba_points', artifact_path: 'fixtures/nba_points_v1.onnx'.replace('fixtures', `${process.cwd()}/fixtures`), version: 'v3' });
+    await ok(client, 'register_model', {
+      name: 'nba_points',
+      artifact_path: 'fixtures/nba_points_v1.onnx'.replace('fixtures', `${process.cwd()}/fixtures`),
+      version: 'v3',
+    });
     await ok(client, 'promote_model', { name: 'nba_points', version: 'v3', target_stage: 'staging' });
     await ok(client, 'archive_model', { name: 'nba_points', version: 'v3' });
     expect(asked).toEqual([]);
@@ -234,7 +263,9 @@ describe('roles', () => {
     const { client } = await clientWith(app, { caller: { name: 'ci-bot', role: 'operate' } });
     await ok(client, 'register_model', { name: 'nba_points', artifact_path: `${process.cwd()}/fixtures/nba_points_v2.onnx`, version: 'v3' });
     await ok(client, 'promote_model', { name: 'nba_points', version: 'v3', target_stage: 'staging', reason: 'nightly' });
-    expect((await ok<{ dry_run: boolean }>(client, 'promote_model', { name: 'nba_points', version: 'v3', target_stage: 'staging', dry_run: true })).dry_run).toBe(true);
+    expect(
+      (await ok<{ dry_run: boolean }>(client, 'promote_model', { name: 'nba_points', version: 'v3', target_stage: 'staging', dry_run: true })).dry_run,
+    ).toBe(true);
     const before = stagesOf(app);
     // A dry run reports the refusal the real call would meet, with what it would do; it changes and records nothing.
     const dry = await call(client, 'promote_model', { ...promoteV2, dry_run: true });
@@ -242,12 +273,17 @@ describe('roles', () => {
     expect(text(dry)).toBe(
       'forbidden: dry run, nothing changed: the real call would be refused: this promote_model call changes what production serves, which needs the admin role; token "ci-bot" has operate. Ask an admin to make it. What it would do: Promotion of nba_points would move: v2 staging → production; v1 production → archived. Production would be v2 (was v1).',
     );
-    expect(text(await call(client, 'configure_ab_test', { name: 'nba_points', weights: { v1: 0.5, v2: 0.5 }, dry_run: true }))).toMatch(/^forbidden: dry run, nothing changed: .* What it would do: nba_points traffic would go/);
+    expect(text(await call(client, 'configure_ab_test', { name: 'nba_points', weights: { v1: 0.5, v2: 0.5 }, dry_run: true }))).toMatch(
+      /^forbidden: dry run, nothing changed: .* What it would do: nba_points traffic would go/,
+    );
     const r = await call(client, 'promote_model', promoteV2);
     expect(errorCode(r)).toBe('forbidden');
     expect(text(r)).toContain('needs the admin role; token "ci-bot" has operate');
     expect(stagesOf(app)).toEqual(before);
-    const h = await ok<{ entries: Array<{ action: string; actor: string; details: { outcome: string } }> }>(client, 'get_model_history', { name: 'nba_points', actor: 'ci-bot' });
+    const h = await ok<{ entries: Array<{ action: string; actor: string; details: { outcome: string } }> }>(client, 'get_model_history', {
+      name: 'nba_points',
+      actor: 'ci-bot',
+    });
     expect(h.entries.map((e) => e.action)).toEqual(['refused', 'promote', 'register']);
     expect(h.entries[0].details.outcome).toBe('forbidden');
   });
@@ -294,9 +330,21 @@ describe('roles', () => {
     expect(stagesOf(app)).toEqual(before);
     type Entry = { action: string; actor: string; version: string | null; reason: string | null; details: { tool: string; outcome: string; asked: string } };
     const h = await ok<{ entries: Entry[] }>(admin, 'get_model_history', { name: 'nba_points', limit: 2 });
-    expect(h.entries[1]).toMatchObject({ action: 'refused', actor: 'dashboard', version: 'v2', reason: 'better rmse', details: { tool: 'promote_model', outcome: 'forbidden' } });
+    expect(h.entries[1]).toMatchObject({
+      action: 'refused',
+      actor: 'dashboard',
+      version: 'v2',
+      reason: 'better rmse',
+      details: { tool: 'promote_model', outcome: 'forbidden' },
+    });
     expect(h.entries[1].details.asked).toBe('promote_model name="nba_points" version="v2" target_stage="production"');
-    expect(h.entries[0]).toMatchObject({ action: 'refused', actor: 'ro-agent (memory)', version: 'v2', reason: 'tidy up', details: { tool: 'archive_model', outcome: 'read_only' } });
+    expect(h.entries[0]).toMatchObject({
+      action: 'refused',
+      actor: 'ro-agent (memory)',
+      version: 'v2',
+      reason: 'tidy up',
+      details: { tool: 'archive_model', outcome: 'read_only' },
+    });
     expect((await ok<{ entries: Entry[] }>(admin, 'get_model_history', { name: 'brand_new' }).catch(() => ({ entries: [] }))).entries).toEqual([]);
   });
 });
@@ -308,7 +356,18 @@ describe('bounded answers', () => {
     for (let i = 0; i < 2000; i++) {
       await app.store.registry.registerVersion(
         'bulk',
-        () => ({ name: 'bulk', version: `r${i}`, artifactSha256: 'a'.repeat(64), artifactBytes: 1, sourcePath: null, signature, featureNames: null, metrics: {}, tags: {}, description: '' }),
+        () => ({
+          name: 'bulk',
+          version: `r${i}`,
+          artifactSha256: 'a'.repeat(64),
+          artifactBytes: 1,
+          sourcePath: null,
+          signature,
+          featureNames: null,
+          metrics: {},
+          tags: {},
+          description: '',
+        }),
         { actor: 'test' },
       );
     }
@@ -326,7 +385,14 @@ describe('bounded answers', () => {
     expect(pages).toBe(4);
     expect(seen).toEqual(Array.from({ length: 2000 }, (_, i) => `r${i}`));
 
-    for (let i = 0; i < 10_000; i++) await app.store.alerts.insert({ type: 'high_latency', severity: 'warning', name: 'bulk', version: null, message: `alert number ${i} with some words to make it long enough` });
+    for (let i = 0; i < 10_000; i++)
+      await app.store.alerts.insert({
+        type: 'high_latency',
+        severity: 'warning',
+        name: 'bulk',
+        version: null,
+        message: `alert number ${i} with some words to make it long enough`,
+      });
     const alerts = await call(admin, 'get_alerts', { limit: 500 });
     expect(alerts.content[0].text!.length).toBeLessThanOrEqual(20_000);
     expect(alerts.content[0].text).toContain('more characters');

@@ -63,18 +63,37 @@ describe('the tool list', () => {
       const schema = tool.inputSchema as { properties?: Record<string, { type?: unknown; anyOf?: Array<{ type?: unknown }> }> };
       for (const [field, prop] of Object.entries(schema.properties ?? {})) {
         if (prop.type !== undefined) continue;
-        expect(prop.anyOf?.some((branch) => branch.type === 'string'), `${tool.name}.${field} has no single type and no string branch`).toBe(true);
+        expect(
+          prop.anyOf?.some((branch) => branch.type === 'string'),
+          `${tool.name}.${field} has no single type and no string branch`,
+        ).toBe(true);
       }
     }
   });
 
   it('bounds every array, record and string in every input schema, and names models and versions by one safe pattern', () => {
-    type Node = { type?: string | string[]; maxItems?: number; maxProperties?: number; maxLength?: number; enum?: unknown; const?: unknown; format?: string; pattern?: string; properties?: Record<string, Node>; additionalProperties?: Node | boolean; items?: Node; anyOf?: Node[]; oneOf?: Node[]; allOf?: Node[] };
+    type Node = {
+      type?: string | string[];
+      maxItems?: number;
+      maxProperties?: number;
+      maxLength?: number;
+      enum?: unknown;
+      const?: unknown;
+      format?: string;
+      pattern?: string;
+      properties?: Record<string, Node>;
+      additionalProperties?: Node | boolean;
+      items?: Node;
+      anyOf?: Node[];
+      oneOf?: Node[];
+      allOf?: Node[];
+    };
     const unbounded: string[] = [];
     const walk = (n: Node, at: string) => {
       const types = Array.isArray(n.type) ? n.type : [n.type];
       if (types.includes('array') && n.maxItems === undefined) unbounded.push(`${at}: array without maxItems`);
-      if (types.includes('string') && n.maxLength === undefined && n.enum === undefined && n.const === undefined && n.pattern === undefined) unbounded.push(`${at}: string without maxLength`);
+      if (types.includes('string') && n.maxLength === undefined && n.enum === undefined && n.const === undefined && n.pattern === undefined)
+        unbounded.push(`${at}: string without maxLength`);
       const record = typeof n.additionalProperties === 'object';
       if (record && n.maxProperties === undefined) unbounded.push(`${at}: record without maxProperties`);
       for (const [k, p] of Object.entries(n.properties ?? {})) walk(p, `${at}.${k}`);
@@ -108,7 +127,8 @@ describe('the tool list', () => {
 
   it('has examples that its own input schema accepts', () => {
     for (const def of allTools) {
-      for (const example of [def.example, ...(def.examples ?? []).map((e) => e.args)]) expect(() => z.object(def.input).strict().parse(example), def.name).not.toThrow();
+      for (const example of [def.example, ...(def.examples ?? []).map((e) => e.args)])
+        expect(() => z.object(def.input).strict().parse(example), def.name).not.toThrow();
     }
   });
 

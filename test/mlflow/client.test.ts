@@ -107,7 +107,7 @@ describeMlflow('MlflowClient against a real MLflow 3.17 server', { timeout: 90_0
     expect(paged.nextPageToken).toBeTruthy();
   });
 
-  it('downloads each version\'s ONNX bytes (sha256 equal to the fixture)', async () => {
+  it("downloads each version's ONNX bytes (sha256 equal to the fixture)", async () => {
     const d1 = await client.downloadModelVersionArtifact(MODEL, '1');
     expect(d1.fileName).toBe('nba_points_v1.onnx');
     expect(sha256(d1.bytes)).toBe(sha256(V1));
@@ -141,12 +141,17 @@ describeMlflow('MlflowClient against a real MLflow 3.17 server', { timeout: 90_0
   });
 
   it('transitions stages, archiving the other versions', async () => {
-    expect((await client.transitionModelVersionStage({ name: MODEL, version: '1', stage: 'Production', archiveExistingVersions: true })).currentStage).toBe('Production');
+    expect((await client.transitionModelVersionStage({ name: MODEL, version: '1', stage: 'Production', archiveExistingVersions: true })).currentStage).toBe(
+      'Production',
+    );
     const v2 = await client.transitionModelVersionStage({ name: MODEL, version: '2', stage: 'Production', archiveExistingVersions: true });
     expect(v2.currentStage).toBe('Production');
     expect((await client.getModelVersion(MODEL, '1')).currentStage).toBe('Archived');
     const latest = (await client.getRegisteredModel(MODEL)).latestVersions.map((v) => [v.version, v.currentStage]).sort();
-    expect(latest).toEqual([['1', 'Archived'], ['2', 'Production']]);
+    expect(latest).toEqual([
+      ['1', 'Archived'],
+      ['2', 'Production'],
+    ]);
     const bad = await mlflowError(client.transitionModelVersionStage({ name: MODEL, version: '2', stage: 'Nope' as 'None', archiveExistingVersions: false }));
     expect(bad.errorCode).toBe('INVALID_PARAMETER_VALUE');
   });
@@ -165,7 +170,11 @@ describeMlflow('MlflowClient against a real MLflow 3.17 server', { timeout: 90_0
     expect(run.info).toMatchObject({ status: 'RUNNING', runName: 'eval-v2', experimentId });
     await client.logBatch({
       runId: run.info.runId,
-      metrics: [{ key: 'mae', value: 3.25, step: 0 }, { key: 'mae', value: 3.5, step: 1 }, { key: 'rmse', value: 4.5 }],
+      metrics: [
+        { key: 'mae', value: 3.25, step: 0 },
+        { key: 'mae', value: 3.5, step: 1 },
+        { key: 'rmse', value: 4.5 },
+      ],
       params: { model: MODEL, version: '2' },
       tags: { source: 'mlops-mcp' },
     });
@@ -300,7 +309,12 @@ describe('MlflowClient retries and errors (no server needed)', () => {
   it('sends GET as query parameters and DELETE alias as a JSON body', async () => {
     const seen: Array<{ url: string; method?: string; body?: unknown; type?: string | null }> = [];
     const f = (async (input: string | URL | Request, init?: RequestInit) => {
-      seen.push({ url: input instanceof Request ? input.url : input.toString(), method: init?.method, body: init?.body, type: new Headers(init?.headers).get('content-type') });
+      seen.push({
+        url: input instanceof Request ? input.url : input.toString(),
+        method: init?.method,
+        body: init?.body,
+        type: new Headers(init?.headers).get('content-type'),
+      });
       return json(200, {});
     }) as typeof fetch;
     const client = new MlflowClient({ trackingUri: 'http://mlflow.test/prefix/', fetch: f });

@@ -63,7 +63,9 @@ describeMlflow('the registry mirrored into a real MLflow server', () => {
     expect(tag(versions[0], 'mlops_mcp.sha256')).toMatch(/^[0-9a-f]{64}$/);
     expect(tag(versions[0], 'mlops_mcp.reason')).toBe('latency regression');
     expect(tag(versions[1], 'mlops_mcp.last_action')).toMatch(/^rollback production → archived by mirror-test/);
-    const model = await mlflowGet<{ registered_model: { aliases?: Array<{ alias: string; version: string }> } }>(server().uri, 'registered-models/get', { name: 'nba_points' });
+    const model = await mlflowGet<{ registered_model: { aliases?: Array<{ alias: string; version: string }> } }>(server().uri, 'registered-models/get', {
+      name: 'nba_points',
+    });
     expect(model.registered_model.aliases).toEqual([{ alias: 'production', version: versions[0].version }]);
     // Pushing again changes nothing and duplicates nothing.
     expect((await ok<{ pushed: number }>(client, 'sync_mlflow', {})).pushed).toBe(0);
@@ -96,7 +98,9 @@ describeMlflow('the registry mirrored into a real MLflow server', () => {
     expect([a.current_stage, b.current_stage]).toEqual(['Production', 'Archived']);
     const local = (await app.registry.modelState('outage')).versions.map((v) => v.stage);
     expect(local).toEqual(['production', 'archived']);
-    const model = await mlflowGet<{ registered_model: { aliases?: Array<{ alias: string; version: string }> } }>(server().uri, 'registered-models/get', { name: 'outage' });
+    const model = await mlflowGet<{ registered_model: { aliases?: Array<{ alias: string; version: string }> } }>(server().uri, 'registered-models/get', {
+      name: 'outage',
+    });
     expect(model.registered_model.aliases).toEqual([{ alias: 'production', version: a.version }]);
   });
 
@@ -113,7 +117,10 @@ describeMlflow('the registry mirrored into a real MLflow server', () => {
       ].join('\n'),
       [server().uri, fixture('nba_points_v1.onnx')],
     );
-    const r = await ok<{ model: { version: string; feature_names: string[] } }>(client, 'register_model', { name: 'points_from_mlflow', mlflow_model_uri: 'models:/py_points@champion' });
+    const r = await ok<{ model: { version: string; feature_names: string[] } }>(client, 'register_model', {
+      name: 'points_from_mlflow',
+      mlflow_model_uri: 'models:/py_points@champion',
+    });
     expect(r.model.feature_names).toHaveLength(10);
     await ok(client, 'promote_model', { name: 'points_from_mlflow', version: r.model.version, target_stage: 'production' });
     const p = await ok<{ prediction: number }>(client, 'predict', { name: 'points_from_mlflow', features: Array(10).fill(1) });
@@ -135,22 +142,36 @@ describeMlflow('the registry mirrored into a real MLflow server', () => {
     const { client } = await mirrored();
     await registerDemoVersions(client);
     await ok(client, 'set_drift_reference', { name: 'nba_win_predictor', csv_path: fixture('nba_win_reference.csv') });
-    const run = await ok<{ run_id: string; drifted_features: string[] }>(client, 'detect_drift', { name: 'nba_win_predictor', csv_path: fixture('nba_win_current.csv'), correction: 'fdr' });
+    const run = await ok<{ run_id: string; drifted_features: string[] }>(client, 'detect_drift', {
+      name: 'nba_win_predictor',
+      csv_path: fixture('nba_win_current.csv'),
+      correction: 'fdr',
+    });
     await ok(client, 'sync_mlflow', {});
-    const exp = await mlflowGet<{ experiment: { experiment_id: string } }>(server().uri, 'experiments/get-by-name', { experiment_name: 'mlops-mcp/drift/nba_win_predictor' });
-    const runs = await mlflowPost<{ runs: Array<{ data: { metrics?: Array<{ key: string; value: number }>; params?: Array<{ key: string; value: string }>; tags?: Array<{ key: string; value: string }> } }> }>(
-      server().uri,
-      'runs/search',
-      { experiment_ids: [exp.experiment.experiment_id] },
-    );
+    const exp = await mlflowGet<{ experiment: { experiment_id: string } }>(server().uri, 'experiments/get-by-name', {
+      experiment_name: 'mlops-mcp/drift/nba_win_predictor',
+    });
+    const runs = await mlflowPost<{
+      runs: Array<{
+        data: { metrics?: Array<{ key: string; value: number }>; params?: Array<{ key: string; value: string }>; tags?: Array<{ key: string; value: string }> };
+      }>;
+    }>(server().uri, 'runs/search', { experiment_ids: [exp.experiment.experiment_id] });
     expect(runs.runs).toHaveLength(1);
     const data = runs.runs[0].data;
     expect(data.tags?.find((t) => t.key === 'mlops_mcp.drift_run_id')?.value).toBe(run.run_id);
-    expect(data.tags?.find((t) => t.key === 'mlops_mcp.drifted_features')?.value.split(',').sort()).toEqual([...run.drifted_features].sort());
+    expect(
+      data.tags
+        ?.find((t) => t.key === 'mlops_mcp.drifted_features')
+        ?.value.split(',')
+        .sort(),
+    ).toEqual([...run.drifted_features].sort());
     expect(data.params?.find((p) => p.key === 'correction')?.value).toBe('fdr');
     // Each statistic in the list logs its metrics per feature (8 features), and the p-values beside them.
     for (const prefix of ['p_value', ...STATISTICS.flatMap((s) => Object.values<string>(s.mlflow))]) {
-      expect(data.metrics?.filter((m) => m.key.startsWith(`${prefix}.`)), prefix).toHaveLength(8);
+      expect(
+        data.metrics?.filter((m) => m.key.startsWith(`${prefix}.`)),
+        prefix,
+      ).toHaveLength(8);
     }
   });
 
@@ -160,7 +181,9 @@ describeMlflow('the registry mirrored into a real MLflow server', () => {
     await ok(client, 'set_drift_reference', { name: 'nba_win_predictor', csv_path: fixture('nba_win_reference.csv') });
     const first = await ok<{ run_id: string }>(client, 'detect_drift', { name: 'nba_win_predictor', csv_path: fixture('nba_win_current.csv') });
     await ok(client, 'sync_mlflow', {});
-    const exp = await mlflowGet<{ experiment: { experiment_id: string } }>(server().uri, 'experiments/get-by-name', { experiment_name: 'mlops-mcp/drift/nba_win_predictor' });
+    const exp = await mlflowGet<{ experiment: { experiment_id: string } }>(server().uri, 'experiments/get-by-name', {
+      experiment_name: 'mlops-mcp/drift/nba_win_predictor',
+    });
     type Run = { info: { status: string }; data: { metrics?: Array<{ key: string }>; tags?: Array<{ key: string; value: string }> } };
     const runsOf = async (driftRunId: string) =>
       ((await mlflowPost<{ runs?: Run[] }>(server().uri, 'runs/search', { experiment_ids: [exp.experiment.experiment_id] })).runs ?? []).filter(
@@ -169,7 +192,10 @@ describeMlflow('the registry mirrored into a real MLflow server', () => {
     // A crash after the push and before the outbox entry went: the entry is there again.
     const requeue = (driftRunId: string) => {
       const db = new Database(app.config.dbPath);
-      db.prepare("INSERT INTO mlflow_outbox (kind, model_name, payload, created_at) VALUES ('drift_run', 'nba_win_predictor', ?, ?)").run(JSON.stringify({ runId: driftRunId }), new Date().toISOString());
+      db.prepare("INSERT INTO mlflow_outbox (kind, model_name, payload, created_at) VALUES ('drift_run', 'nba_win_predictor', ?, ?)").run(
+        JSON.stringify({ runId: driftRunId }),
+        new Date().toISOString(),
+      );
       db.close();
     };
     requeue(first.run_id);
@@ -178,7 +204,10 @@ describeMlflow('the registry mirrored into a real MLflow server', () => {
 
     // A crash between creating the MLflow run and logging to it: that run is found and finished.
     const second = await ok<{ run_id: string }>(client, 'detect_drift', { name: 'nba_win_predictor', csv_path: fixture('nba_win_current.csv') });
-    await mlflowPost(server().uri, 'runs/create', { experiment_id: exp.experiment.experiment_id, tags: [{ key: 'mlops_mcp.drift_run_id', value: second.run_id }] });
+    await mlflowPost(server().uri, 'runs/create', {
+      experiment_id: exp.experiment.experiment_id,
+      tags: [{ key: 'mlops_mcp.drift_run_id', value: second.run_id }],
+    });
     await ok(client, 'sync_mlflow', {});
     const runs = await runsOf(second.run_id);
     expect(runs).toHaveLength(1);

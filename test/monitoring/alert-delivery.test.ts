@@ -38,7 +38,14 @@ afterEach(async () => {
   for (const c of closing.splice(0)) await c();
 });
 
-const draft = (i: number, severity: AlertDraft['severity']): AlertDraft => ({ type: 'high_latency', severity, name: 'm', version: null, message: `alert ${i}`, details: { i } });
+const draft = (i: number, severity: AlertDraft['severity']): AlertDraft => ({
+  type: 'high_latency',
+  severity,
+  name: 'm',
+  version: null,
+  message: `alert ${i}`,
+  details: { i },
+});
 
 describeEachEngine('alerts pushed through the alert outbox', (engine) => {
   it('delivers each alert at or above the minimum severity once and in order, holding them while the receiver is down', { timeout: 30_000 }, async () => {
@@ -64,7 +71,7 @@ describeEachEngine('alerts pushed through the alert outbox', (engine) => {
     const backlog = (await store.deliveries.backlog())[0];
     expect(backlog).toMatchObject({ target: 'webhook', pending: 5, lastError: expect.stringContaining('503') });
     hook.up();
-    for (const end = Date.now() + 10_000; hook.got.length < 5 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+    for (const end = Date.now() + 10_000; hook.got.length < 5 && Date.now() < end;) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 500)); // nothing more comes
     expect(hook.got.map((a) => a.message)).toEqual(['alert 0', 'alert 2', 'alert 3', 'alert 5', 'alert 6']);
     expect(hook.got[0]).toEqual({

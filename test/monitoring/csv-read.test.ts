@@ -120,7 +120,28 @@ describe('readCsvColumns: real files, the answers and messages csv-parse gives',
   });
 
   it('gives every cell exactly what Number() gives: huge, tiny, signed, hex, exponent and 17-digit cells', async () => {
-    const cells = ['1e308', '-1.7976931348623157e308', '4.9e-324', '1e-400', '-0', '+0.5', '5.', '.5', '0x1F', '0b101', '1E+5', '0.1', '0.30000000000000004', '123456789012345678', '9007199254740993', '2.2250738585072011e-308', '1e22', '1e23', '00012.500', '\u00a03\u00a0'];
+    const cells = [
+      '1e308',
+      '-1.7976931348623157e308',
+      '4.9e-324',
+      '1e-400',
+      '-0',
+      '+0.5',
+      '5.',
+      '.5',
+      '0x1F',
+      '0b101',
+      '1E+5',
+      '0.1',
+      '0.30000000000000004',
+      '123456789012345678',
+      '9007199254740993',
+      '2.2250738585072011e-308',
+      '1e22',
+      '1e23',
+      '00012.500',
+      '\u00a03\u00a0',
+    ];
     const columns = await read(`a\n${cells.join('\n')}\n`, ['a']);
     expect(columns.values[0].length).toBe(cells.length);
     cells.forEach((c, i) => expect(Object.is(columns.values[0][i], Number(c.trim())), c).toBe(true));
@@ -129,7 +150,10 @@ describe('readCsvColumns: real files, the answers and messages csv-parse gives',
   it("answers a read error as the file's problem", async () => {
     // A directory opens, and every read of it fails (EISDIR).
     const fd = fs.openSync(tempDir(), 'r');
-    await expect(readCsvColumns(fd, 'csv_path "d"', ['a'])).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/csv_path "d" is not a readable CSV \(EISDIR\)/) });
+    await expect(readCsvColumns(fd, 'csv_path "d"', ['a'])).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: expect.stringMatching(/csv_path "d" is not a readable CSV \(EISDIR\)/),
+    });
     fs.closeSync(fd);
   });
 
@@ -169,30 +193,57 @@ describe('readCsvColumns against csv-parse on generated files', () => {
     expect(plain / runs).toBeGreaterThan(0.3);
   });
 
-  test.prop([fc.boolean(), table, lineEnd, fc.boolean()], { numRuns: 500 })('the same columns, or the same error, as csv-parse and Number()', async (bom, [head, lines], eol, finalEol) => {
-    const text = `${bom ? '\ufeff' : ''}${head}${eol}${lines.join(eol)}${finalEol ? eol : ''}`;
-    const bytes = Buffer.from(text);
-    const features = ['a', 'b'].filter((f) => head.includes(f));
-    const expected = oracle(bytes, features);
-    runs++;
-    if (withFile(bytes, (fd) => { try { return readNumericCsv(fd, 'x', features); } catch { return 'error'; } }) !== null) plain++;
-    const got = await read(bytes, features).then(
-      (c) => ({ values: c.values.map((v) => [...v]), rows: c.rows, ignored: c.ignored }),
-      (e: Error) => ({ error: e.message }),
-    );
-    if ('error' in expected) {
-      expect('error' in got ? got.error : got, text).toContain(expected.error);
-    } else {
-      expect(got, text).toEqual(expected);
-      if ('values' in got) got.values.forEach((col, i) => col.forEach((v, j) => expect(Object.is(v, expected.values[i][j]), text).toBe(true)));
-    }
-  }, 120_000);
+  test.prop([fc.boolean(), table, lineEnd, fc.boolean()], { numRuns: 500 })(
+    'the same columns, or the same error, as csv-parse and Number()',
+    async (bom, [head, lines], eol, finalEol) => {
+      const text = `${bom ? '\ufeff' : ''}${head}${eol}${lines.join(eol)}${finalEol ? eol : ''}`;
+      const bytes = Buffer.from(text);
+      const features = ['a', 'b'].filter((f) => head.includes(f));
+      const expected = oracle(bytes, features);
+      runs++;
+      if (
+        withFile(bytes, (fd) => {
+          try {
+            return readNumericCsv(fd, 'x', features);
+          } catch {
+            return 'error';
+          }
+        }) !== null
+      )
+        plain++;
+      const got = await read(bytes, features).then(
+        (c) => ({ values: c.values.map((v) => [...v]), rows: c.rows, ignored: c.ignored }),
+        (e: Error) => ({ error: e.message }),
+      );
+      if ('error' in expected) {
+        expect('error' in got ? got.error : got, text).toContain(expected.error);
+      } else {
+        expect(got, text).toEqual(expected);
+        if ('values' in got) got.values.forEach((col, i) => col.forEach((v, j) => expect(Object.is(v, expected.values[i][j]), text).toBe(true)));
+      }
+    },
+    120_000,
+  );
 
-  test.prop([fc.double({ noNaN: true, noDefaultInfinity: true }), fc.nat({ max: 20 }), fc.constantFrom('plain', 'fixed', 'exp', 'precision', 'padded')], { numRuns: 1500 })('every decimal text of a double parses as Number() parses it', async (x, digits, form) => {
-    const text =
-      form === 'fixed' ? x.toFixed(Math.min(digits, 20)) : form === 'exp' ? x.toExponential(Math.min(digits, 20)) : form === 'precision' ? x.toPrecision(Math.max(1, digits)) : form === 'padded' ? ` 000${Math.abs(x)} ` : String(x);
-    fc.pre(Number.isFinite(Number(text)));
-    const columns = withFile(`a\n${text}\n`, (fd) => readNumericCsv(fd, 'x', ['a']));
-    expect(Object.is(columns?.values[0][0], Number(text)), text).toBe(true);
-  }, 120_000);
+  test.prop([fc.double({ noNaN: true, noDefaultInfinity: true }), fc.nat({ max: 20 }), fc.constantFrom('plain', 'fixed', 'exp', 'precision', 'padded')], {
+    numRuns: 1500,
+  })(
+    'every decimal text of a double parses as Number() parses it',
+    async (x, digits, form) => {
+      const text =
+        form === 'fixed'
+          ? x.toFixed(Math.min(digits, 20))
+          : form === 'exp'
+            ? x.toExponential(Math.min(digits, 20))
+            : form === 'precision'
+              ? x.toPrecision(Math.max(1, digits))
+              : form === 'padded'
+                ? ` 000${Math.abs(x)} `
+                : String(x);
+      fc.pre(Number.isFinite(Number(text)));
+      const columns = withFile(`a\n${text}\n`, (fd) => readNumericCsv(fd, 'x', ['a']));
+      expect(Object.is(columns?.values[0][0], Number(text)), text).toBe(true);
+    },
+    120_000,
+  );
 });

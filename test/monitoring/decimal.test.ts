@@ -16,18 +16,17 @@ describe('nearestDecimal: the double Number() gives for 16 to 19 digits × 10^(-
     expect(Object.is(viaSplit(m, scale), Number(text(m, scale))), text(m, scale)).toBe(true);
   });
 
-  test.prop([fc.integer({ min: 54, max: 63 }), fc.bigInt({ min: 0n, max: 2n ** 52n - 1n }), fc.constantFrom(-1n, 0n, 1n), fc.integer({ min: 0, max: 3 })], { numRuns: 20_000 })(
-    'halfway cases (ties to even), their neighbours and binade edges, as integers and as decimals with zeros after them',
-    (k, c, offset, zeros) => {
-      // Doubles in [2^k, 2^(k+1)) are 2^(k-52) apart: 2^k + c·2^(k-52) + 2^(k-53) is halfway between two.
-      const half = 2n ** BigInt(k) + c * 2n ** BigInt(k - 52) + 2n ** BigInt(k - 53) + offset;
-      for (const m of [half, 2n ** BigInt(k) + offset, 2n ** BigInt(k + 1) - 1n + offset]) {
-        const scaled = m * 10n ** BigInt(zeros);
-        if (scaled < 10n ** 15n || scaled >= 10n ** 19n) continue;
-        expect(Object.is(viaSplit(scaled, -zeros), Number(text(scaled, -zeros))), text(scaled, -zeros)).toBe(true);
-      }
-    },
-  );
+  test.prop([fc.integer({ min: 54, max: 63 }), fc.bigInt({ min: 0n, max: 2n ** 52n - 1n }), fc.constantFrom(-1n, 0n, 1n), fc.integer({ min: 0, max: 3 })], {
+    numRuns: 20_000,
+  })('halfway cases (ties to even), their neighbours and binade edges, as integers and as decimals with zeros after them', (k, c, offset, zeros) => {
+    // Doubles in [2^k, 2^(k+1)) are 2^(k-52) apart: 2^k + c·2^(k-52) + 2^(k-53) is halfway between two.
+    const half = 2n ** BigInt(k) + c * 2n ** BigInt(k - 52) + 2n ** BigInt(k - 53) + offset;
+    for (const m of [half, 2n ** BigInt(k) + offset, 2n ** BigInt(k + 1) - 1n + offset]) {
+      const scaled = m * 10n ** BigInt(zeros);
+      if (scaled < 10n ** 15n || scaled >= 10n ** 19n) continue;
+      expect(Object.is(viaSplit(scaled, -zeros), Number(text(scaled, -zeros))), text(scaled, -zeros)).toBe(true);
+    }
+  });
 
   it('refuses what it does not cover (the caller then asks Number())', () => {
     expect(nearestDecimal(123456789012345, 2, 67, -23)).toBeNaN();

@@ -85,7 +85,7 @@ describe('DriftThreads', () => {
     expect(view.length).toBe(990);
   });
 
-  it("compares two features at once: a short comparison is not queued behind a long one", async () => {
+  it('compares two features at once: a short comparison is not queued behind a long one', async () => {
     const threads = new DriftThreads(undefined, 2);
     comparers.push(threads);
     await Promise.all([threads.compare(sample(10, 1).sort(), sample(10, 2)), threads.compare(sample(10, 1).sort(), sample(10, 2))]); // both threads up
@@ -112,7 +112,10 @@ describe('DriftThreads', () => {
     expect(columns).toEqual({ values: [Float64Array.of(2, 4), Float64Array.of(1, 3)], rows: 2, ignored: 0 });
     const bad = fs.openSync(path.join(dir, 'bad.csv'), 'w+');
     fs.writeSync(bad, 'a,b\n1,x\n');
-    await expect(threads.readCsv(bad, 'csv_path "bad.csv"', ['a', 'b'])).rejects.toMatchObject({ code: 'invalid_argument', message: 'csv_path "bad.csv" line 2, column "b": the cell is not a finite number.' });
+    await expect(threads.readCsv(bad, 'csv_path "bad.csv"', ['a', 'b'])).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: 'csv_path "bad.csv" line 2, column "b": the cell is not a finite number.',
+    });
     fs.closeSync(bad);
   });
 
@@ -144,7 +147,10 @@ describe('DriftThreads', () => {
     const threaded = await threads.prepareReference('f', Float64Array.from(values));
     expect(threaded.summary).toEqual(inThread.summary);
     expect(Array.from(threaded.sorted)).toEqual(Array.from(inThread.sorted));
-    await expect(threads.prepareReference('big', Float64Array.of(1.7e308, 1.7e308, -1))).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/feature "big" has values too large to summarise/) });
+    await expect(threads.prepareReference('big', Float64Array.of(1.7e308, 1.7e308, -1))).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: expect.stringMatching(/feature "big" has values too large to summarise/),
+    });
   });
 
   it('answers a failing comparison with an error and keeps working', async () => {

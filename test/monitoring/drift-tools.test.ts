@@ -14,7 +14,17 @@ const datasets = (JSON.parse(fs.readFileSync(fixture('models.json'), 'utf8')) as
 
 interface Run {
   run_id: string;
-  features: Array<{ feature: string; statistic: number; p_value: number; p_value_adjusted: number; psi: number; drift_detected: boolean; n_ref: number; n_cur: number; method: string }>;
+  features: Array<{
+    feature: string;
+    statistic: number;
+    p_value: number;
+    p_value_adjusted: number;
+    psi: number;
+    drift_detected: boolean;
+    n_ref: number;
+    n_cur: number;
+    method: string;
+  }>;
   drifted_features: string[];
   dataset_drift: boolean;
   source: string;
@@ -67,7 +77,11 @@ describe('drift on the demo data', () => {
     // The same finding again within the hour is stored as a run, not raised again; another finding is.
     const again = await ok<Run>(client, 'detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv') });
     expect(again.drifted_features.length).toBe(3);
-    const fewer = await ok<Run>(client, 'detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv'), features: ['opponent_def_rating', 'is_home'] });
+    const fewer = await ok<Run>(client, 'detect_drift', {
+      name: 'nba_points',
+      csv_path: fixture('nba_points_current.csv'),
+      features: ['opponent_def_rating', 'is_home'],
+    });
     expect(fewer.drifted_features).toEqual(['opponent_def_rating']);
     await ok(client, 'detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv') }); // back to the first set: raised this hour already
     const alerts = await ok<{ alerts: Array<{ type: string; severity: string; message: string }> }>(client, 'get_alerts', { severity: 'warning' });
@@ -84,7 +98,8 @@ describe('drift on the demo data', () => {
     await ok(client, 'set_drift_reference', { name: 'nba_points', csv_path: fixture('nba_points_reference.csv') });
     const real = await ok<Run & { monitored: boolean }>(client, 'detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv') });
     expect(real.monitored).toBe(true);
-    const drift = async () => (await ok<{ components: Array<{ status: string; detail: string }> }>(client, 'health_check', { component: 'drift_monitoring' })).components[0];
+    const drift = async () =>
+      (await ok<{ components: Array<{ status: string; detail: string }> }>(client, 'health_check', { component: 'drift_monitoring' })).components[0];
     const seen = await drift();
     expect(seen.status).toBe('degraded');
     const alertsBefore = (await ok<{ count: number }>(client, 'get_alerts', {})).count;
@@ -94,7 +109,11 @@ describe('drift on the demo data', () => {
     const hiding = await call(reader, 'detect_drift', { name: 'nba_points', current_rows: sample });
     expect(hiding.structuredContent).toMatchObject({ monitored: false, drifted_features: [] });
     expect(text(hiding)).toContain("Not the model's latest check");
-    const again = await ok<Run & { monitored: boolean }>(reader, 'detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv'), threshold: 0.01 });
+    const again = await ok<Run & { monitored: boolean }>(reader, 'detect_drift', {
+      name: 'nba_points',
+      csv_path: fixture('nba_points_current.csv'),
+      threshold: 0.01,
+    });
     expect(again.monitored).toBe(false);
     // health_check, the latest report (what the dashboard shows) and the alerts are as they were.
     expect(await drift()).toEqual({ ...seen, latency_ms: expect.any(Number) });
@@ -117,7 +136,11 @@ describe('drift on the demo data', () => {
       expect(f.p_value).toBe(none.features[i].p_value);
       expect(f.p_value_adjusted).toBeCloseTo(Math.min(1, 10 * f.p_value), 12);
     });
-    const subset = await ok<Run>(client, 'detect_drift', { name: 'nba_points', csv_path: fixture('nba_points_current.csv'), features: ['days_rest', 'is_home'] });
+    const subset = await ok<Run>(client, 'detect_drift', {
+      name: 'nba_points',
+      csv_path: fixture('nba_points_current.csv'),
+      features: ['days_rest', 'is_home'],
+    });
     expect(subset.features.map((f) => f.feature)).toEqual(['is_home', 'days_rest']);
   });
 
@@ -177,25 +200,44 @@ describe('drift on the demo data', () => {
 });
 
 describe('drift bad input: clear errors, nothing stored', () => {
-  it.each([
-    [{ name: 'nba_points', csv_path: fixture('nba_points_current.csv') }, 'not_found', /no drift reference.*set_drift_reference/],
-  ])('detect_drift without a reference %j', async (args, code, message) => {
-    const r = await call(client, 'detect_drift', args);
-    expect(errorCode(r)).toBe(code);
-    expect(text(r)).toMatch(message);
-  });
+  it.each([[{ name: 'nba_points', csv_path: fixture('nba_points_current.csv') }, 'not_found', /no drift reference.*set_drift_reference/]])(
+    'detect_drift without a reference %j',
+    async (args, code, message) => {
+      const r = await call(client, 'detect_drift', args);
+      expect(errorCode(r)).toBe(code);
+      expect(text(r)).toMatch(message);
+    },
+  );
 
   it('refuses bad sources and bad data and leaves every table as it was', async () => {
     await ok(client, 'set_drift_reference', { name: 'nba_points', csv_path: fixture('nba_points_reference.csv') });
-    fs.writeFileSync(path.join(work, 'nan.csv'), 'is_home,days_rest,season_avg_points,season_avg_rebounds,season_avg_assists,last5_avg_points,last5_avg_rebounds,last5_avg_assists,minutes_avg,opponent_def_rating\n1,2,3,4,5,6,7,8,9,10\n1,2,abc,4,5,6,7,8,9,10\n');
+    fs.writeFileSync(
+      path.join(work, 'nan.csv'),
+      'is_home,days_rest,season_avg_points,season_avg_rebounds,season_avg_assists,last5_avg_points,last5_avg_rebounds,last5_avg_assists,minutes_avg,opponent_def_rating\n1,2,3,4,5,6,7,8,9,10\n1,2,abc,4,5,6,7,8,9,10\n',
+    );
     fs.writeFileSync(path.join(work, 'other.csv'), 'a,b\n1,2\n3,4\n');
     fs.writeFileSync(path.join(work, 'empty.csv'), '');
     fs.writeFileSync(path.join(work, 'secrets.env'), 'API_TOKEN=s3cr3t-admin-token,DB_PASSWORD=hunter2\n');
     const before = dumpTables(app.config.dbPath);
     const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
-      ['detect_drift', { name: 'nba_points', features: ['shoe_size'], csv_path: fixture('nba_points_current.csv') }, 'invalid_argument', /unknown feature shoe_size/],
-      ['detect_drift', { name: 'nba_points', csv_path: path.join(work, 'nan.csv') }, 'invalid_argument', /line 3, column "season_avg_points": the cell is not a finite number/],
-      ['detect_drift', { name: 'nba_points', csv_path: path.join(work, 'secrets.env') }, 'invalid_argument', /has no columns is_home, days_rest.* in its header row \(2 columns\)/],
+      [
+        'detect_drift',
+        { name: 'nba_points', features: ['shoe_size'], csv_path: fixture('nba_points_current.csv') },
+        'invalid_argument',
+        /unknown feature shoe_size/,
+      ],
+      [
+        'detect_drift',
+        { name: 'nba_points', csv_path: path.join(work, 'nan.csv') },
+        'invalid_argument',
+        /line 3, column "season_avg_points": the cell is not a finite number/,
+      ],
+      [
+        'detect_drift',
+        { name: 'nba_points', csv_path: path.join(work, 'secrets.env') },
+        'invalid_argument',
+        /has no columns is_home, days_rest.* in its header row \(2 columns\)/,
+      ],
       ['detect_drift', { name: 'nba_points', current_rows: [] }, 'invalid_argument', /current_rows is empty/],
       ['detect_drift', { name: 'nba_points', current_rows: [Array(10).fill(1)] }, 'invalid_argument', /too few rows/],
       ['detect_drift', { name: 'nba_points', csv_path: path.join(work, 'missing.csv') }, 'file_not_found', /does not exist/],
@@ -227,7 +269,11 @@ describe('drift bad input: clear errors, nothing stored', () => {
 
   it('changes nothing on a dry run of set_drift_reference', async () => {
     const before = dumpTables(app.config.dbPath);
-    const r = await ok<{ dry_run: boolean; rows: number }>(client, 'set_drift_reference', { name: 'nba_points', csv_path: fixture('nba_points_reference.csv'), dry_run: true });
+    const r = await ok<{ dry_run: boolean; rows: number }>(client, 'set_drift_reference', {
+      name: 'nba_points',
+      csv_path: fixture('nba_points_reference.csv'),
+      dry_run: true,
+    });
     expect(r).toMatchObject({ dry_run: true, rows: 5000 });
     expect(dumpTables(app.config.dbPath)).toEqual(before);
   });

@@ -10,7 +10,9 @@ async function verdict(shift: number, correction: PValueCorrection) {
   const names = ['shifted', 'a', 'b', 'c', 'd'];
   const reference = names.map((f) => prepareReference(f, range(0, 100)));
   const current = new Map(names.map((f) => [f, range(f === 'shifted' ? shift : 0, 100)]));
-  const result = await compareToReference(reference, current, { threshold: 0.05, correction, datasetDriftShare: 0.2 }, async (ref, cur) => compareFeature(ref, cur));
+  const result = await compareToReference(reference, current, { threshold: 0.05, correction, datasetDriftShare: 0.2 }, async (ref, cur) =>
+    compareFeature(ref, cur),
+  );
   return { ...result, shifted: result.features[0] };
 }
 

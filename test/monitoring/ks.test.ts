@@ -28,9 +28,7 @@ interface Vectors {
   correction: { pvalues: number[]; bonferroni: number[]; fdr_bh: number[] }[];
 }
 
-const vectors = JSON.parse(
-  fs.readFileSync(new URL('../../fixtures/ks-vectors.json', import.meta.url), 'utf8'),
-) as Vectors;
+const vectors = JSON.parse(fs.readFileSync(new URL('../../fixtures/ks-vectors.json', import.meta.url), 'utf8')) as Vectors;
 
 /** p-values: 1e-10 absolute everywhere, and 1e-10 relative when the reference is below 1e-6. */
 function expectProbability(actual: number, expected: number | null, label: string): void {
@@ -63,9 +61,7 @@ describe('ksTwoSample vs scipy.stats.ks_2samp', () => {
   for (const v of vectors.ks) {
     it(`${v.id} (${v.a.length}v${v.b.length}, ${v.method} -> ${v.branch})`, () => {
       const r = ksTwoSample(v.a, v.b, { method: v.method });
-      expect(Math.abs(r.statistic - v.statistic), `statistic ${r.statistic} vs ${v.statistic}`).toBeLessThanOrEqual(
-        1e-12,
-      );
+      expect(Math.abs(r.statistic - v.statistic), `statistic ${r.statistic} vs ${v.statistic}`).toBeLessThanOrEqual(1e-12);
       expectProbability(r.pValue, v.pvalue, v.id);
       expect(r.method).toBe(v.method_used);
 
@@ -125,9 +121,13 @@ describe('populationStabilityIndex vs numpy', () => {
     for (const v of vectors.psi) {
       const options = { bins: v.bins, epsilon: v.epsilon };
       const sorted = Float64Array.from(v.current).sort();
-      expect(populationStabilityIndex(Float64Array.from(v.reference), sorted, { ...options, currentSorted: true }), v.id).toBe(populationStabilityIndex(Float64Array.from(v.reference), v.current, options));
+      expect(populationStabilityIndex(Float64Array.from(v.reference), sorted, { ...options, currentSorted: true }), v.id).toBe(
+        populationStabilityIndex(Float64Array.from(v.reference), v.current, options),
+      );
     }
-    expect(() => populationStabilityIndex(Float64Array.from([1, 2]), Float64Array.of(1, Infinity), { currentSorted: true })).toThrow(/non-finite value at index 1/);
+    expect(() => populationStabilityIndex(Float64Array.from([1, 2]), Float64Array.of(1, Infinity), { currentSorted: true })).toThrow(
+      /non-finite value at index 1/,
+    );
   });
 });
 
@@ -195,9 +195,7 @@ describe('ksTwoSample properties', () => {
     const r3 = ksTwoSample(sorted(a), sorted(b), { presorted: true });
     expect(r2).toEqual(r1);
     expect(r3).toEqual(r1);
-    expect(ksStatistic(sorted(a), sorted(b)).statistic).toBe(
-      ksTwoSample(a, b, { method: 'asymp' }).statistic,
-    );
+    expect(ksStatistic(sorted(a), sorted(b)).statistic).toBe(ksTwoSample(a, b, { method: 'asymp' }).statistic);
   });
 
   it('treats -0 and +0 as ties', () => {

@@ -1,6 +1,15 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkStatistics, computeStatistics, fieldValue, INFORMATIONAL, informationalValues, STATISTICS, VERDICT, type DriftStatistic } from '../../src/monitoring/statistics/index.js';
+import {
+  checkStatistics,
+  computeStatistics,
+  fieldValue,
+  INFORMATIONAL,
+  informationalValues,
+  STATISTICS,
+  VERDICT,
+  type DriftStatistic,
+} from '../../src/monitoring/statistics/index.js';
 
 // Every registered statistic against its Python peer (tools/make-statistic-vectors.py, scipy and
 // numpy pinned in tools/requirements.txt), on the same pairs, computed as a drift run computes it.

@@ -16,7 +16,13 @@ describe('summarizeSorted', () => {
         std: sampleStandardDeviation(plain),
         min: plain[0],
         max: plain[plain.length - 1],
-        quantiles: { p05: quantileSorted(plain, 0.05), p25: quantileSorted(plain, 0.25), p50: quantileSorted(plain, 0.5), p75: quantileSorted(plain, 0.75), p95: quantileSorted(plain, 0.95) },
+        quantiles: {
+          p05: quantileSorted(plain, 0.05),
+          p25: quantileSorted(plain, 0.25),
+          p50: quantileSorted(plain, 0.5),
+          p75: quantileSorted(plain, 0.75),
+          p95: quantileSorted(plain, 0.95),
+        },
       });
     },
   );

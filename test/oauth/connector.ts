@@ -30,7 +30,13 @@ export class ConnectorAuth implements OAuthClientProvider {
   }
 
   get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'test connector', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+    return {
+      client_name: 'test connector',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
   }
 
   clientInformation() {
@@ -89,7 +95,8 @@ export async function signIn(authorizationUrl: URL): Promise<string> {
       cookies.set(pair.slice(0, at), pair.slice(at + 1));
     }
     const location = res.headers.get('location');
-    if (res.status < 300 || res.status >= 400 || !location) throw new Error(`sign-in stopped at ${url}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
+    if (res.status < 300 || res.status >= 400 || !location)
+      throw new Error(`sign-in stopped at ${url}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
     url = new URL(location, url).href;
   }
   throw new Error('too many redirects during sign-in');

@@ -26,10 +26,18 @@ export interface OAuthSetup {
  * A real issuer and `serve --http --demo` trusting it (MLOPS_MCP_OAUTH_ISSUER), on a port known
  * beforehand: the issuer mints tokens for <that URL>/mcp.
  */
-export async function startOAuthServer(options: { env?: Record<string, string>; tokenFormat?: 'jwt' | 'opaque'; registrationFromBrowsers?: boolean } = {}): Promise<OAuthSetup> {
+export async function startOAuthServer(
+  options: { env?: Record<string, string>; tokenFormat?: 'jwt' | 'opaque'; registrationFromBrowsers?: boolean } = {},
+): Promise<OAuthSetup> {
   const port = await freePort();
   const mcp = `http://127.0.0.1:${port}/mcp`;
-  const issuer = await startIssuer({ resource: mcp, users: PEOPLE, tokenFormat: options.tokenFormat, registrationFromBrowsers: options.registrationFromBrowsers, publicClients: [{ client_id: STATUS_PAGE_CLIENT, redirect_uri: `http://127.0.0.1:${port}/` }] });
+  const issuer = await startIssuer({
+    resource: mcp,
+    users: PEOPLE,
+    tokenFormat: options.tokenFormat,
+    registrationFromBrowsers: options.registrationFromBrowsers,
+    publicClients: [{ client_id: STATUS_PAGE_CLIENT, redirect_uri: `http://127.0.0.1:${port}/` }],
+  });
   const dir = tempDir();
   const home = path.join(dir, 'home');
   const tokensFile = path.join(dir, 'tokens.json');
@@ -52,7 +60,12 @@ export async function startOAuthServer(options: { env?: Record<string, string>; 
 export async function withToken(url: string, token: string | undefined, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
   const res = await fetch(url, {
     method: init.method ?? 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...init.headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...init.headers,
+    },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
   const text = await res.text();

@@ -43,11 +43,16 @@ describe('OAuthVerifier', () => {
   it('says what to set when the issuer names itself otherwise than configured, and that the issuer is down when it is', async () => {
     const slash = loadConfig({ MLOPS_MCP_OAUTH_ISSUER: `${issuer.url}/` }).oauth!;
     const problem = await new OAuthVerifier(slash, () => 'http://127.0.0.1:1', silent).issuerMetadata().catch((e: Error) => e.message);
-    expect(problem).toContain(`names the issuer "${issuer.url}", not ${issuer.url}/: set MLOPS_MCP_OAUTH_ISSUER to the issuer exactly as its metadata names it`);
+    expect(problem).toContain(
+      `names the issuer "${issuer.url}", not ${issuer.url}/: set MLOPS_MCP_OAUTH_ISSUER to the issuer exactly as its metadata names it`,
+    );
     const gone = `http://127.0.0.1:${await freePort()}`;
     const down = new OAuthVerifier(loadConfig({ MLOPS_MCP_OAUTH_ISSUER: gone }).oauth!, () => 'http://127.0.0.1:1', silent);
     const forged = `${Buffer.from(JSON.stringify({ alg: 'RS256' })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: gone, sub: 'x' })).toString('base64url')}.c2ln`;
-    expect(await down.verify(forged)).toMatchObject({ kind: 'unavailable', message: expect.stringContaining(`cannot check the token: the issuer ${gone} did not give its metadata`) });
+    expect(await down.verify(forged)).toMatchObject({
+      kind: 'unavailable',
+      message: expect.stringContaining(`cannot check the token: the issuer ${gone} did not give its metadata`),
+    });
   });
 });
 
@@ -55,7 +60,11 @@ describe('Authenticator', () => {
   it('maps scopes to the highest role they grant, with the names configured', async () => {
     const config = loadConfig({ MLOPS_MCP_OAUTH_ISSUER: issuer.url, MLOPS_MCP_OAUTH_SCOPE_OPERATE: 'ml.write' }).oauth!;
     const verifier = new OAuthVerifier(config, () => 'http://127.0.0.1:1', silent);
-    const auth = new Authenticator(TokenRegistry.load(undefined, undefined), { verifier, scopes: config.scopes, metadataUrl: () => 'http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp' });
+    const auth = new Authenticator(TokenRegistry.load(undefined, undefined), {
+      verifier,
+      scopes: config.scopes,
+      metadataUrl: () => 'http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp',
+    });
     const renamed = await auth.authenticate(`Bearer ${await issuer.clientCredentialsToken(RESOURCE, 'mlops:read')}`);
     expect(renamed).toMatchObject({ name: 'robot', role: 'read', via: 'oauth' });
     // mlops:operate is no role's scope here: the token grants nothing.
@@ -79,7 +88,9 @@ describe('starting the HTTP server with OAuth', () => {
     await app.close();
     const { app: named } = await testApp({ MLOPS_MCP_OAUTH_ISSUER: issuer.url, MLOPS_MCP_PUBLIC_URL: 'https://mlops.example.com/' });
     const server = await startHttpServer(named, { host: '0.0.0.0', port: 0, readOnly: false });
-    const metadata = (await (await fetch(`${server.url.replace('0.0.0.0', '127.0.0.1')}/.well-known/oauth-protected-resource`, { headers: { origin: 'https://elsewhere.example' } })).json()) as { resource: string };
+    const metadata = (await (
+      await fetch(`${server.url.replace('0.0.0.0', '127.0.0.1')}/.well-known/oauth-protected-resource`, { headers: { origin: 'https://elsewhere.example' } })
+    ).json()) as { resource: string };
     expect(metadata.resource).toBe('https://mlops.example.com/mcp');
     await server.close();
     await named.close();

@@ -4,7 +4,8 @@ import type { StoredOutcome } from '../../src/performance/ports.js';
 import type { ModelVersion } from '../../src/registry/types.js';
 import { meanVar, welchTest } from '../../src/performance/stats.js';
 
-const version = (label: string, stage: ModelVersion['stage']) => ({ version: label, stage, signature: { inputs: [], outputs: [], task: 'regression' } }) as unknown as ModelVersion;
+const version = (label: string, stage: ModelVersion['stage']) =>
+  ({ version: label, stage, signature: { inputs: [], outputs: [], task: 'regression' } }) as unknown as ModelVersion;
 const versions = new Map([
   ['v1', version('v1', 'production')],
   ['v2', version('v2', 'staging')],

@@ -16,12 +16,27 @@ interface Metric {
 }
 interface Performance {
   outcomes: number;
-  versions: Array<{ version: string; outcomes: number; metrics: Record<string, Metric | null>; baseline: Array<{ metric: string; baseline: number; value: number; change: number; worse_by: number }>; series: Array<{ n: number; value: number | null }>; classes: unknown[] | null }>;
+  versions: Array<{
+    version: string;
+    outcomes: number;
+    metrics: Record<string, Metric | null>;
+    baseline: Array<{ metric: string; baseline: number; value: number; change: number; worse_by: number }>;
+    series: Array<{ n: number; value: number | null }>;
+    classes: unknown[] | null;
+  }>;
   comparison: null | {
     metric: string;
     control: string;
     variants: Array<{ version: string; outcomes: number; value: number }>;
-    challengers: Array<{ version: string; difference: number; p_value: number; statistic: number; verdict: string; outcomes_needed: number | null; ci: { low: number; high: number } }>;
+    challengers: Array<{
+      version: string;
+      difference: number;
+      p_value: number;
+      statistic: number;
+      verdict: string;
+      outcomes_needed: number | null;
+      ci: { low: number; high: number };
+    }>;
   };
 }
 
@@ -31,9 +46,20 @@ let client: Client;
 beforeAll(async () => {
   ({ app } = await testApp({ ALERT_MIN_OUTCOMES: '30', ALERT_OUTCOME_WINDOW: '60' }));
   client = await connect(app);
-  await ok(client, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1', metrics: { r2: 0.9, mae: 1.5 }, tags: { min_r2: '0.5' } });
+  await ok(client, 'register_model', {
+    name: 'nba_points',
+    artifact_path: fixture('nba_points_v1.onnx'),
+    version: 'v1',
+    metrics: { r2: 0.9, mae: 1.5 },
+    tags: { min_r2: '0.5' },
+  });
   await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
-  await ok(client, 'register_model', { name: 'nba_win_predictor', artifact_path: fixture('nba_win_predictor_v1.5.onnx'), version: 'v1.5', metrics: { accuracy: 0.7, auc: 0.8 } });
+  await ok(client, 'register_model', {
+    name: 'nba_win_predictor',
+    artifact_path: fixture('nba_win_predictor_v1.5.onnx'),
+    version: 'v1.5',
+    metrics: { accuracy: 0.7, auc: 0.8 },
+  });
   await ok(client, 'register_model', { name: 'nba_win_predictor', artifact_path: fixture('nba_win_predictor_v2.0.onnx'), version: 'v2.0' });
   await ok(client, 'promote_model', { name: 'nba_win_predictor', version: 'v1.5', target_stage: 'production' });
 });
@@ -44,19 +70,31 @@ afterAll(async () => {
 
 /** Predicts n rows of nba_points and records actual = prediction + noise(i). */
 async function pointsOutcomes(n: number, noise: (i: number) => number): Promise<void> {
-  const b = await app.serving.predictBatch('nba_points', Array.from({ length: n }, (_, i) => pointsRow(i)));
-  await ok(client, 'record_outcomes', { name: 'nba_points', outcomes: b.predictions.map((p, i) => ({ prediction_id: `${b.batchId}:${i}`, actual: (p as number) + noise(i) })) });
+  const b = await app.serving.predictBatch(
+    'nba_points',
+    Array.from({ length: n }, (_, i) => pointsRow(i)),
+  );
+  await ok(client, 'record_outcomes', {
+    name: 'nba_points',
+    outcomes: b.predictions.map((p, i) => ({ prediction_id: `${b.batchId}:${i}`, actual: (p as number) + noise(i) })),
+  });
 }
 
 const alertsOf = async (type: string, name = 'nba_points') =>
-  (await ok<{ alerts: Array<{ type: string; version: string; message: string }> }>(client, 'get_alerts', { hours: 1, limit: 500, name })).alerts.filter((a) => a.type === type);
+  (await ok<{ alerts: Array<{ type: string; version: string; message: string }> }>(client, 'get_alerts', { hours: 1, limit: 500, name })).alerts.filter(
+    (a) => a.type === type,
+  );
 
 describe('get_model_performance', () => {
   it('answers each metric with n and its interval as the domain computes it on the stored outcomes, next to the baseline', async () => {
     await pointsOutcomes(20, (i) => (i % 5) - 2);
     const p = await ok<Performance>(client, 'get_model_performance', { name: 'nba_points' });
     const stored = await app.store.outcomes.outcomes('nba_points', { lastN: 1000 });
-    const expected = regressionMetrics(Float64Array.from(stored, (o) => o.predicted!), Float64Array.from(stored, (o) => o.actual!), 0.95);
+    const expected = regressionMetrics(
+      Float64Array.from(stored, (o) => o.predicted!),
+      Float64Array.from(stored, (o) => o.actual!),
+      0.95,
+    );
     const v1 = p.versions[0];
     expect([p.outcomes, v1.version, v1.outcomes]).toEqual([20, 'v1', 20]);
     expect(v1.metrics.mae).toEqual({ value: expected.mae.value, n: 20, ci95: { low: expected.mae.interval!.low, high: expected.mae.interval!.high } });
@@ -75,7 +113,10 @@ describe('get_model_performance', () => {
   it('windows by the newest outcomes and by prediction time', async () => {
     const last5 = await ok<Performance>(client, 'get_model_performance', { name: 'nba_points', window: { last_n: 5 } });
     expect(last5.outcomes).toBe(5);
-    const future = await ok<Performance>(client, 'get_model_performance', { name: 'nba_points', window: { since: new Date(Date.now() + 60_000).toISOString() } });
+    const future = await ok<Performance>(client, 'get_model_performance', {
+      name: 'nba_points',
+      window: { since: new Date(Date.now() + 60_000).toISOString() },
+    });
     expect([future.outcomes, future.versions]).toEqual([0, []]);
     expect(text(await call(client, 'get_model_performance', { name: 'nba_points', window: { since_hours: 1 } }))).toMatch(/20 outcomes in the window/);
   });
@@ -85,7 +126,10 @@ describe('A/B verdicts', () => {
   it('says not yet with few outcomes, and how many more it takes; better once significant, with the z test of the counts', async () => {
     await ok(client, 'configure_ab_test', { name: 'nba_win_predictor', weights: { 'v1.5': 0.5, 'v2.0': 0.5 }, routing: 'random' });
     const label = async (n: number, rightFor: (version: string, i: number) => boolean) => {
-      const b = await app.serving.predictBatch('nba_win_predictor', Array.from({ length: n }, () => WIN));
+      const b = await app.serving.predictBatch(
+        'nba_win_predictor',
+        Array.from({ length: n }, () => WIN),
+      );
       const outcomes = b.predictions.map((p, i) => {
         const version = b.versionPerRow?.[i] ?? b.served[0].version;
         return { prediction_id: `${b.batchId}:${i}`, actual: rightFor(version, i) ? Number(p) : 1 - Number(p) };
@@ -104,7 +148,13 @@ describe('A/B verdicts', () => {
     const c = late.comparison!;
     const [a, b] = ['v1.5', 'v2.0'].map((v) => c.variants.find((x) => x.version === v)!);
     const z = twoProportionTest(Math.round(a.value * a.outcomes), a.outcomes, Math.round(b.value * b.outcomes), b.outcomes, 0.95)!;
-    expect(c.challengers[0]).toMatchObject({ verdict: 'better', difference: z.difference, statistic: z.statistic, p_value: z.pValue, ci: { low: z.interval.low, high: z.interval.high } });
+    expect(c.challengers[0]).toMatchObject({
+      verdict: 'better',
+      difference: z.difference,
+      statistic: z.statistic,
+      p_value: z.pValue,
+      ci: { low: z.interval.low, high: z.interval.high },
+    });
     expect(text(await call(client, 'get_model_performance', { name: 'nba_win_predictor' }))).toMatch(/v2\.0 vs v1\.5: difference .* → BETTER/);
     // Asked at a stricter level the same data may still say better; the other way round it is worse.
     const reversed = await ok<Performance>(client, 'get_model_performance', { name: 'nba_win_predictor', alpha: 0.001 });
@@ -133,8 +183,13 @@ describe('performance alerts', () => {
     expect(floor.map((a) => a.message)).toEqual([expect.stringMatching(/r2 .* is below its floor 0\.5/)]);
     await pointsOutcomes(30, (i) => (i % 2 ? 15 : -15));
     expect(await alertsOf('performance_degradation')).toHaveLength(1);
-    const health = await ok<{ components: Array<{ name: string; status: string; detail: string }> }>(client, 'health_check', { component: 'model_performance' });
-    expect(health.components[0]).toMatchObject({ status: 'degraded', detail: expect.stringMatching(/nba_points v1: mae [\d.]+ over 60 outcomes \(r2 .* worse than baseline 0\.9/) });
+    const health = await ok<{ components: Array<{ name: string; status: string; detail: string }> }>(client, 'health_check', {
+      component: 'model_performance',
+    });
+    expect(health.components[0]).toMatchObject({
+      status: 'degraded',
+      detail: expect.stringMatching(/nba_points v1: mae [\d.]+ over 60 outcomes \(r2 .* worse than baseline 0\.9/),
+    });
     // A window of good outcomes ends the episode; the next drop starts another.
     await pointsOutcomes(60, (i) => (i % 3) - 1);
     const recovered = await ok<{ components: Array<{ detail: string }> }>(client, 'health_check', { component: 'model_performance' });
@@ -144,7 +199,7 @@ describe('performance alerts', () => {
     expect(await alertsOf('model_accuracy_degraded')).toHaveLength(2);
   });
 
-  it('exports the window\'s metrics per model and version on /metrics', async () => {
+  it("exports the window's metrics per model and version on /metrics", async () => {
     const text = await app.metrics.registry.metrics();
     expect(text).toMatch(/mlops_mcp_model_r2_score\{model="nba_points",version="v1"\} -?\d/);
     expect(text).toMatch(/mlops_mcp_model_accuracy\{model="nba_win_predictor",version="v2.0"\} (0\.\d+|1)\n/);

@@ -5,7 +5,19 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { newPredictionId } from '../../src/serving/prediction-id.js';
-import { PREDICTION_LOG_TABLES, call, connect, dumpTables, errorCode, fixture, ok, readPredictionLog, registerDemoVersions, testApp, text } from '../helpers.js';
+import {
+  PREDICTION_LOG_TABLES,
+  call,
+  connect,
+  dumpTables,
+  errorCode,
+  fixture,
+  ok,
+  readPredictionLog,
+  registerDemoVersions,
+  testApp,
+  text,
+} from '../helpers.js';
 
 const POINTS = [1, 2, 20, 6, 5, 22, 6, 5, 30, 112];
 const WIN = [0.62, 0.48, 114.2, 110.9, 108.5, 112.0, 2, 1];
@@ -62,7 +74,11 @@ describe('record_outcomes joins outcomes to logged predictions', () => {
     const now = Date.now();
     const old = await app.serving.predict('nba_points', POINTS, { at: now - 3 * 24 * HOUR });
     await ok(client, 'configure_ab_test', { name: 'nba_points', weights: { v1: 0.5, v2: 0.5 }, routing: 'random' });
-    const batch = await app.serving.predictBatch('nba_points', Array.from({ length: 40 }, (_, i) => POINTS.map((x, j) => (j === 2 ? x + i / 4 : x))), { at: now - 2 * HOUR });
+    const batch = await app.serving.predictBatch(
+      'nba_points',
+      Array.from({ length: 40 }, (_, i) => POINTS.map((x, j) => (j === 2 ? x + i / 4 : x))),
+      { at: now - 2 * HOUR },
+    );
     expect(batch.served.length).toBe(2);
     const ids = [old.predictionId, ...Array.from({ length: 40 }, (_, i) => `${batch.batchId}:${i}`)];
     const r = await record({ name: 'nba_points', outcomes: ids.map((id, i) => ({ prediction_id: id, actual: 10 + i })), reason: 'box scores' });
@@ -75,14 +91,22 @@ describe('record_outcomes joins outcomes to logged predictions', () => {
       const o = stored.get(id)!;
       expect([o.version, o.predicted, o.actual, o.predicted_at], id).toEqual([logged.version, logged.prediction, 10 + i, Date.parse(logged.createdAt)]);
     }
-    const history = await ok<{ entries: Array<{ action: string; reason: string | null; details: Record<string, unknown> }> }>(client, 'get_model_history', { name: 'nba_points' });
+    const history = await ok<{ entries: Array<{ action: string; reason: string | null; details: Record<string, unknown> }> }>(client, 'get_model_history', {
+      name: 'nba_points',
+    });
     expect(history.entries[0]).toMatchObject({ action: 'record_outcomes', reason: 'box scores', details: { matched: 41, source: 'inline' } });
     await ok(client, 'configure_ab_test', { name: 'nba_points', weights: { v1: 1 } });
   });
 
   it('replaces an earlier outcome of the same prediction, within a call and across calls; a dry run counts and writes nothing', async () => {
     const p = await app.serving.predict('nba_points', POINTS);
-    const first = await record({ name: 'nba_points', outcomes: [{ prediction_id: p.predictionId, actual: 1 }, { prediction_id: p.predictionId, actual: 2 }] });
+    const first = await record({
+      name: 'nba_points',
+      outcomes: [
+        { prediction_id: p.predictionId, actual: 1 },
+        { prediction_id: p.predictionId, actual: 2 },
+      ],
+    });
     expect([first.matched, first.replaced]).toEqual([1, 1]);
     await app.predictionLog.flush();
     const before = dumpTables(app.config.dbPath, PREDICTION_LOG_TABLES);
@@ -94,7 +118,7 @@ describe('record_outcomes joins outcomes to logged predictions', () => {
     expect(storedOutcomes().get(p.predictionId)).toMatchObject({ actual: 4, revisions: 1 });
   });
 
-  it('counts and lists (bounded) unknown, expired, other models\' and failed predictions, and records the rest', async () => {
+  it("counts and lists (bounded) unknown, expired, other models' and failed predictions, and records the rest", async () => {
     const mine = await app.serving.predict('nba_points', POINTS);
     const theirs = await app.serving.predict('nba_win_predictor', WIN);
     await expect(app.serving.predict('nba_points', [1, 2, 3])).rejects.toThrow(/expected 10/);
@@ -145,10 +169,18 @@ describe('record_outcomes joins outcomes to logged predictions', () => {
     fs.writeFileSync(file, `game,prediction_id,actual\ng1,${b.batchId}:0,1\ng2,${b.batchId}:1,0\ng3,${b.batchId}:2,1\n`);
     const r = await record({ name: 'nba_win_predictor', csv_path: file });
     expect(r).toMatchObject({ matched: 3, by_version: { 'v1.5': 3 } });
-    const inline = await record({ name: 'nba_win_predictor', outcomes: [{ prediction_id: `${b.batchId}:0`, actual: 0 }, { prediction_id: `${b.batchId}:1`, actual: '1' }] });
+    const inline = await record({
+      name: 'nba_win_predictor',
+      outcomes: [
+        { prediction_id: `${b.batchId}:0`, actual: 0 },
+        { prediction_id: `${b.batchId}:1`, actual: '1' },
+      ],
+    });
     expect([inline.matched, inline.replaced]).toEqual([2, 2]);
     const stored = [0, 1, 2].map((i) => storedOutcomes().get(`${b.batchId}:${i}`)!);
-    expect(stored.map((o) => [o.actual_label, o.predicted_label, JSON.parse(o.probabilities as string)])).toEqual([0, 1, 2].map((i) => [['0', '1', '1'][i], String(b.predictions[i]), [b.probabilities!['0'][i], b.probabilities!['1'][i]]]));
+    expect(stored.map((o) => [o.actual_label, o.predicted_label, JSON.parse(o.probabilities as string)])).toEqual(
+      [0, 1, 2].map((i) => [['0', '1', '1'][i], String(b.predictions[i]), [b.probabilities!['0'][i], b.probabilities!['1'][i]]]),
+    );
     // The probability terms stored beside them: of the actual class, Brier's (halved for two classes), the positive class's.
     stored.forEach((o, i) => {
       const p = b.probabilities!;
@@ -165,7 +197,14 @@ describe('record_outcomes joins outcomes to logged predictions', () => {
     await app.predictionLog.flush();
     const before = dumpTables(app.config.dbPath, PREDICTION_LOG_TABLES);
     for (const [name, outcomes, message] of [
-      ['nba_points', [{ prediction_id: p.predictionId, actual: 3 }, { prediction_id: p.predictionId, actual: 'high' }], /outcomes\[1\]: actual "high" is not a finite number/],
+      [
+        'nba_points',
+        [
+          { prediction_id: p.predictionId, actual: 3 },
+          { prediction_id: p.predictionId, actual: 'high' },
+        ],
+        /outcomes\[1\]: actual "high" is not a finite number/,
+      ],
       ['nba_points', [{ prediction_id: p.predictionId, actual: 'Infinity' }], /not a finite number/],
       ['nba_win_predictor', [{ prediction_id: w.predictionId, actual: 2 }], /actual "2" is not a class of nba_win_predictor/],
       ['nba_win_predictor', [{ prediction_id: w.predictionId, actual: 0.5 }], /actual "0.5" is not a class/],

@@ -11,7 +11,18 @@ interface Vectors {
   sklearn: string;
   statsmodels: string;
   confidence: number;
-  regression: Array<{ predicted: number[]; actual: number[]; r2: number; r2_ci: Pair; mae: number; mae_ci: Pair; rmse: number; mse_ci: Pair; bias: number; bias_ci: Pair }>;
+  regression: Array<{
+    predicted: number[];
+    actual: number[];
+    r2: number;
+    r2_ci: Pair;
+    mae: number;
+    mae_ci: Pair;
+    rmse: number;
+    mse_ci: Pair;
+    bias: number;
+    bias_ci: Pair;
+  }>;
   classification: Array<{
     labels: string[];
     actual: string[];
@@ -25,7 +36,16 @@ interface Vectors {
     brier_ci: Pair;
     roc_auc?: number;
     roc_auc_ci?: Pair;
-    classes: Array<{ label: string; support: number; precision: number | null; precision_ci: Pair; recall: number | null; recall_ci: Pair; f1: number | null; f1_ci: Pair }>;
+    classes: Array<{
+      label: string;
+      support: number;
+      precision: number | null;
+      precision_ci: Pair;
+      recall: number | null;
+      recall_ci: Pair;
+      f1: number | null;
+      f1_ci: Pair;
+    }>;
   }>;
   welch: Array<{ a: number[]; b: number[]; confidence: number; statistic: number; p_value: number; df: number; ci: [number, number] }>;
   ztest: Array<{ xa: number; na: number; xb: number; nb: number; alpha: number; statistic: number; p_value: number; ci: [number, number] }>;
@@ -76,7 +96,11 @@ describe('classification metrics vs scikit-learn, intervals vs statsmodels and s
   it.each(vectors.classification.map((v, i) => [i, v] as const))('case %i', (i, v) => {
     // The terms record_outcomes stores with each outcome, from its probabilities.
     const terms = v.probabilities.map((p, i) => probabilityTerms(p, v.labels.indexOf(v.actual[i])));
-    const scores = { pActual: terms.map((t) => t.pActual), brier: terms.map((t) => t.brier), pPositive: v.labels.length === 2 ? terms.map((t) => t.pPositive as number) : null };
+    const scores = {
+      pActual: terms.map((t) => t.pActual),
+      brier: terms.map((t) => t.brier),
+      pPositive: v.labels.length === 2 ? terms.map((t) => t.pPositive as number) : null,
+    };
     const m = classificationMetrics(v.labels, v.predicted, v.actual, scores, vectors.confidence);
     closeMetric(m.accuracy, v.accuracy, v.accuracy_ci, `#${i} accuracy`);
     closeMetric(m.logLoss, v.log_loss, v.log_loss_ci, `#${i} log loss`);

@@ -63,7 +63,11 @@ describeS3('artifacts in S3-compatible object storage, each server directory a v
     const ca = await connect(a);
     const cb = await connect(b);
     try {
-      const reg = await ok<{ model: { artifact_sha256: string } }>(ca, 'register_model', { name: 'nba_points', artifact_path: fixture('nba_points_v1.onnx'), version: 'v1' });
+      const reg = await ok<{ model: { artifact_sha256: string } }>(ca, 'register_model', {
+        name: 'nba_points',
+        artifact_path: fixture('nba_points_v1.onnx'),
+        version: 'v1',
+      });
       expect(fs.existsSync(a.artifacts.pathFor(reg.model.artifact_sha256))).toBe(true);
       expect(b.artifacts.sharedLocation).toBe('s3://models/team-b');
       // b reads a's bytes straight from the bucket (its registry is its own here).

@@ -17,7 +17,8 @@ const run = promisify(execFile);
 const SCRIPT = path.join(packageRoot, 'tools', 's3-server.sh');
 const installed = fs.existsSync(path.join(packageRoot, '.venv-s3', 'bin', 'moto_server'));
 const required = process.env.MLOPS_MCP_REQUIRE_S3 === '1';
-if (!installed && !required) console.warn('[s3] S3 tests SKIPPED: .venv-s3 is missing (bash tools/s3-server.sh venv); set MLOPS_MCP_REQUIRE_S3=1 to make this a failure.');
+if (!installed && !required)
+  console.warn('[s3] S3 tests SKIPPED: .venv-s3 is missing (bash tools/s3-server.sh venv); set MLOPS_MCP_REQUIRE_S3=1 to make this a failure.');
 
 /** `describe` that is skipped when the S3 test server is not installed (and not required). */
 export const describeS3 = describe.skipIf(!installed && !required);

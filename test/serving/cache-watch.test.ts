@@ -34,7 +34,9 @@ describe('cache_hit_rate_low', () => {
     await app.serving.checkAlerts();
     await app.serving.checkAlerts();
     const { alerts } = await ok<{ alerts: Array<{ type: string; message: string }> }>(client, 'get_alerts', { hours: 1 });
-    expect(alerts.filter((a) => a.type === 'cache_hit_rate_low').map((a) => a.message)).toEqual([expect.stringMatching(/hit rate 0\.0% over 8 lookups .* MODEL_CACHE_SIZE/)]);
+    expect(alerts.filter((a) => a.type === 'cache_hit_rate_low').map((a) => a.message)).toEqual([
+      expect.stringMatching(/hit rate 0\.0% over 8 lookups .* MODEL_CACHE_SIZE/),
+    ]);
     await app.close();
   });
 });

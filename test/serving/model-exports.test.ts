@@ -16,7 +16,10 @@ const exported = (file: string) => fixture(path.join('exports', file));
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const rows = readCsvRows(exported('data.csv')).map((r) => Object.values(r));
 const expected = (name: string) =>
-  JSON.parse(fs.readFileSync(exported(`${name}.expected.json`), 'utf8')) as { predictions: Array<number | string | number[]>; probabilities: Record<string, number[]> | null };
+  JSON.parse(fs.readFileSync(exported(`${name}.expected.json`), 'utf8')) as {
+    predictions: Array<number | string | number[]>;
+    probabilities: Record<string, number[]> | null;
+  };
 
 interface Signature {
   outputs: Array<{ name: string; type: string; shape: unknown }>;
@@ -87,7 +90,11 @@ describe('a classifier that ends in a ZipMap (skl2onnx, onnxmltools and CatBoost
     expect(sha256(app.artifacts.pathFor(serving.sha256))).toBe(serving.sha256);
 
     const want = expected('sklearn_string_labels');
-    const p = await ok<{ prediction: string; probabilities: Record<string, number> }>(client, 'predict', { name: 'zipmapped', version: 'v1', features: rows[0] });
+    const p = await ok<{ prediction: string; probabilities: Record<string, number> }>(client, 'predict', {
+      name: 'zipmapped',
+      version: 'v1',
+      features: rows[0],
+    });
     expect(p.prediction).toBe(want.predictions[0]);
     for (const [label, probs] of Object.entries(want.probabilities!)) expect(Math.abs(p.probabilities[label] - probs[0])).toBeLessThanOrEqual(1e-5);
 
@@ -128,7 +135,9 @@ describe('a classifier that ends in a ZipMap (skl2onnx, onnxmltools and CatBoost
     try {
       const sick = await ok<{ components: Array<{ status: string; detail: string }> }>(client, 'health_check', { component: 'model_serving' });
       expect(sick.components[0].status).toBe('unhealthy');
-      expect(sick.components[0].detail).toContain(`checked v1: the graph derived from its artifact for serving (${model.signature.serving!.sha256.slice(0, 12)}) is missing`);
+      expect(sick.components[0].detail).toContain(
+        `checked v1: the graph derived from its artifact for serving (${model.signature.serving!.sha256.slice(0, 12)}) is missing`,
+      );
     } finally {
       fs.writeFileSync(served, bytes);
     }
@@ -136,14 +145,18 @@ describe('a classifier that ends in a ZipMap (skl2onnx, onnxmltools and CatBoost
 
   it('registers nothing and stores nothing in a dry run', async () => {
     const before = await state();
-    const r = await ok<Registered & { dry_run: boolean }>(client, 'register_model', { name: 'dry', artifact_path: exported('catboost_binary.onnx'), dry_run: true });
+    const r = await ok<Registered & { dry_run: boolean }>(client, 'register_model', {
+      name: 'dry',
+      artifact_path: exported('catboost_binary.onnx'),
+      dry_run: true,
+    });
     expect(r.dry_run).toBe(true);
     expect(r.model.signature.serving?.derivation[0]).toMatchObject({ kind: 'zipmap_removed' });
     expect(await state()).toEqual(before);
   });
 });
 
-describe('a model whose weights are stored as external data (PyTorch\'s default export)', () => {
+describe("a model whose weights are stored as external data (PyTorch's default export)", () => {
   const copyModel = (dir: string, name = 'torch_default') => {
     fs.mkdirSync(path.join(work, dir), { recursive: true });
     for (const f of [`${name}.onnx`, `${name}.onnx.data`]) fs.copyFileSync(exported(f), path.join(work, dir, f));
@@ -154,7 +167,12 @@ describe('a model whose weights are stored as external data (PyTorch\'s default 
     const given = copyModel('torch');
     const { model } = await ok<Registered>(client, 'register_model', { name: 'torch_net', artifact_path: given });
     expect(model.signature.serving!.derivation).toEqual([
-      { kind: 'external_data_inlined', source_sha256: sha256(given), source_bytes: fs.statSync(given).size, files: [{ location: 'torch_default.onnx.data', bytes: 2880 }] },
+      {
+        kind: 'external_data_inlined',
+        source_sha256: sha256(given),
+        source_bytes: fs.statSync(given).size,
+        files: [{ location: 'torch_default.onnx.data', bytes: 2880 }],
+      },
     ]);
     expect(model.signature.serving!.sha256).toBe(model.artifact_sha256);
     const stored = new Uint8Array(fs.readFileSync(app.artifacts.pathFor(model.artifact_sha256)));
@@ -169,7 +187,11 @@ describe('a model whose weights are stored as external data (PyTorch\'s default 
   it('is refused when a data file is not beside it, leads out through a symlink, is short, or is over the size limit', async () => {
     const missing = copyModel('missing');
     fs.rmSync(`${missing}.data`);
-    await expectRefused({ name: 'ext', artifact_path: missing }, 'invalid_model', /stores tensor "[^"]+" as external data \(location "torch_default.onnx.data"\), and no such file lies beside it.*external_data=False/);
+    await expectRefused(
+      { name: 'ext', artifact_path: missing },
+      'invalid_model',
+      /stores tensor "[^"]+" as external data \(location "torch_default.onnx.data"\), and no such file lies beside it.*external_data=False/,
+    );
 
     // A symlink to a file in another allowed directory, and to one outside them all.
     const other = path.join(work, 'elsewhere');
@@ -177,11 +199,18 @@ describe('a model whose weights are stored as external data (PyTorch\'s default 
     fs.copyFileSync(exported('torch_default.onnx.data'), path.join(other, 'weights.data'));
     const outside = path.join(tempDir(), 'weights.data');
     fs.copyFileSync(exported('torch_default.onnx.data'), outside);
-    for (const [dir, target] of [['out-allowed', path.join(other, 'weights.data')], ['out-all', outside]]) {
+    for (const [dir, target] of [
+      ['out-allowed', path.join(other, 'weights.data')],
+      ['out-all', outside],
+    ]) {
       const model = copyModel(dir);
       fs.rmSync(`${model}.data`);
       fs.symlinkSync(target, `${model}.data`);
-      await expectRefused({ name: 'ext', artifact_path: model }, 'invalid_model', /\(location "torch_default.onnx.data"\), and that file leads out of the model's directory \(a symlink\).*external_data=False/);
+      await expectRefused(
+        { name: 'ext', artifact_path: model },
+        'invalid_model',
+        /\(location "torch_default.onnx.data"\), and that file leads out of the model's directory \(a symlink\).*external_data=False/,
+      );
     }
 
     const short = copyModel('short');
@@ -215,16 +244,23 @@ describe('a model whose weights are stored as external data (PyTorch\'s default 
     );
   });
 
-  it('stays refused outside the main graph\'s initializers, even with the file it names beside it', async () => {
+  it("stays refused outside the main graph's initializers, even with the file it names beside it", async () => {
     const dir = path.join(work, 'nested');
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'secret.bin'), 'password=hunter2');
-    for (const [file, tensor] of [['external-constant-attr.onnx', 'C'], ['external-if-subgraph.onnx', 'W'], ['external-sparse.onnx', 'S_values'], ['external-function.onnx', 'F']]) {
+    for (const [file, tensor] of [
+      ['external-constant-attr.onnx', 'C'],
+      ['external-if-subgraph.onnx', 'W'],
+      ['external-sparse.onnx', 'S_values'],
+      ['external-function.onnx', 'F'],
+    ]) {
       fs.copyFileSync(fixture(path.join('hostile', file)), path.join(dir, file));
       const message = await expectRefused(
         { name: 'nested', artifact_path: path.join(dir, file) },
         'invalid_model',
-        new RegExp(`stores tensor "${tensor}" as external data \\(location "secret.bin"\\): only the main graph's initializers may keep their data outside the file`),
+        new RegExp(
+          `stores tensor "${tensor}" as external data \\(location "secret.bin"\\): only the main graph's initializers may keep their data outside the file`,
+        ),
       );
       expect(message).not.toContain('hunter2');
     }
@@ -234,7 +270,15 @@ describe('a model whose weights are stored as external data (PyTorch\'s default 
 /** ModelProto{ir 8, opset 13, graph{Identity(W) → Y; W float[n] stored as external data in `location`}}, by hand on the wire. */
 function bigExternalModel(n: number, location: string): Uint8Array {
   const entry = (k: string, v: string) => ld(13, [...ld(1, str(k)), ...ld(2, str(v))]);
-  const tensor = [...vi(1, n), ...vi(2, 1), ...ld(8, str('W')), ...entry('location', location), ...entry('offset', '0'), ...entry('length', String(4 * n)), ...vi(14, 1)];
+  const tensor = [
+    ...vi(1, n),
+    ...vi(2, 1),
+    ...ld(8, str('W')),
+    ...entry('location', location),
+    ...entry('offset', '0'),
+    ...entry('length', String(4 * n)),
+    ...vi(14, 1),
+  ];
   const node = [...ld(1, str('W')), ...ld(2, str('Y')), ...ld(4, str('Identity'))];
   // ValueInfoProto{name, type{tensor_type{elem_type FLOAT, shape{dim{dim_value n}}}}}
   const output = ld(12, [...ld(1, str('Y')), ...ld(2, ld(1, [...vi(1, 1), ...ld(2, ld(1, vi(1, n)))]))]);
@@ -242,18 +286,21 @@ function bigExternalModel(n: number, location: string): Uint8Array {
   return new Uint8Array([...vi(1, 8), ...ld(7, graph), ...ld(8, vi(2, 13))]);
 }
 
-describe('a model exported with its batch dimension fixed (PyTorch\'s default export of one example row)', () => {
+describe("a model exported with its batch dimension fixed (PyTorch's default export of one example row)", () => {
   it('is served one row per run for batches and multi-row requests', async () => {
     const dir = path.join(work, 'fixed');
     fs.mkdirSync(dir);
     for (const f of ['torch_default.onnx', 'torch_default.onnx.data']) fs.copyFileSync(exported(f), path.join(dir, f));
-    const { model } = await ok<Registered & { model: { signature: { inputs: Array<{ shape: unknown }> } } }>(client, 'register_model', { name: 'fixed', artifact_path: path.join(dir, 'torch_default.onnx') });
+    const { model } = await ok<Registered & { model: { signature: { inputs: Array<{ shape: unknown }> } } }>(client, 'register_model', {
+      name: 'fixed',
+      artifact_path: path.join(dir, 'torch_default.onnx'),
+    });
     expect((model.signature as unknown as { inputs: Array<{ shape: unknown }> }).inputs[0].shape).toEqual([1, 6]);
     const b = await ok<Batch>(client, 'batch_predict', { name: 'fixed', version: 'v1', rows: rows.slice(0, 50) });
     expect(maxDiff(b.predictions as number[], (expected('torch_default').predictions as number[]).slice(0, 50))).toBeLessThanOrEqual(1e-5);
   });
 
-  it('keeps onnxruntime\'s explanation when a run fails, as invalid_model', async () => {
+  it("keeps onnxruntime's explanation when a run fails, as invalid_model", async () => {
     // A version whose recorded input shape says any batch while the graph takes one row (as a
     // hand-edited signature could): onnxruntime refuses the run of three rows.
     const db = new Database(app.config.dbPath);
@@ -265,11 +312,17 @@ describe('a model exported with its batch dimension fixed (PyTorch\'s default ex
     await new Promise((resolve) => setTimeout(resolve, 60));
     const r = await call(client, 'batch_predict', { name: 'fixed', version: 'v1', rows: rows.slice(0, 3) });
     expect(errorCode(r), text(r)).toBe('invalid_model');
-    expect(text(r)).toMatch(/fixed v1 failed to run in onnxruntime on this input \(Got invalid dimensions for input: input for the following indices index: 0 Got: 3 Expected: 1/);
+    expect(text(r)).toMatch(
+      /fixed v1 failed to run in onnxruntime on this input \(Got invalid dimensions for input: input for the following indices index: 0 Got: 3 Expected: 1/,
+    );
   });
 
   it('is refused at registration when fixed to more rows than one, saying how to export it', async () => {
-    await expectRefused({ name: 'batch4', artifact_path: exported('torch_batch4.onnx') }, 'invalid_model', /takes exactly 4 rows at a time \(input "input" has its batch dimension fixed\).*dynamic_axes=\{"input": \{0: "batch"\}\}/);
+    await expectRefused(
+      { name: 'batch4', artifact_path: exported('torch_batch4.onnx') },
+      'invalid_model',
+      /takes exactly 4 rows at a time \(input "input" has its batch dimension fixed\).*dynamic_axes=\{"input": \{0: "batch"\}\}/,
+    );
   });
 });
 
@@ -292,7 +345,7 @@ describe('outputs read for what they are', () => {
     expect(text(p)).toMatch(/\(points -?\d+(\.\d+)?, rebounds -?\d+(\.\d+)?\)/);
   });
 
-  it('reads a network\'s logits as logits only when registration says so', async () => {
+  it("reads a network's logits as logits only when registration says so", async () => {
     const dir = path.join(work, 'logits');
     fs.mkdirSync(dir);
     for (const f of ['torch_logits.onnx', 'torch_logits.onnx.data']) fs.copyFileSync(exported(f), path.join(dir, f));
@@ -304,7 +357,11 @@ describe('outputs read for what they are', () => {
     expect(asValues.probabilities).toBeNull();
     expect((asValues.predictions[0] as number[]).length).toBe(3);
 
-    await expectRefused({ name: 'net', artifact_path: given, task: 'classification' }, 'invalid_argument', /say what its output "linear_2" holds, with output: "probabilities" \(each row sums to 1\) or "logits"/);
+    await expectRefused(
+      { name: 'net', artifact_path: given, task: 'classification' },
+      'invalid_argument',
+      /say what its output "linear_2" holds, with output: "probabilities" \(each row sums to 1\) or "logits"/,
+    );
     const reg = await call(client, 'register_model', { name: 'net', artifact_path: given, task: 'classification', output: 'logits' });
     expect(text(reg)).toContain('Read as a classifier: probabilities by softmax of the logits in output "linear_2"');
     const b = await ok<Batch>(client, 'batch_predict', { name: 'net', version: 'v2', rows });
@@ -317,13 +374,23 @@ describe('outputs read for what they are', () => {
 
   it('reads one score column as the positive class: a logit through the logistic function', async () => {
     // A float [N, 1] output, said to be logits: p(1) = 1 / (1 + e^-score), p(0) = 1 - p(1).
-    const { model } = await ok<Registered>(client, 'register_model', { name: 'one_logit', artifact_path: exported('sklearn_regressor.onnx'), task: 'classification', output: 'logits' });
+    const { model } = await ok<Registered>(client, 'register_model', {
+      name: 'one_logit',
+      artifact_path: exported('sklearn_regressor.onnx'),
+      task: 'classification',
+      output: 'logits',
+    });
     expect(model.signature.scores).toEqual({ output: 'variable', kind: 'logits' });
     const b = await ok<Batch>(client, 'batch_predict', { name: 'one_logit', version: 'v1', rows });
     const scores = expected('sklearn_regressor').predictions as number[];
     const p1 = scores.map((z) => 1 / (1 + Math.exp(-z)));
     expect(maxDiff(b.probabilities!['1'], p1)).toBeLessThanOrEqual(1e-5);
-    expect(maxDiff(b.probabilities!['0'], p1.map((p) => 1 - p))).toBeLessThanOrEqual(1e-5);
+    expect(
+      maxDiff(
+        b.probabilities!['0'],
+        p1.map((p) => 1 - p),
+      ),
+    ).toBeLessThanOrEqual(1e-5);
     expect(b.predictions).toEqual(p1.map((p) => (p > 0.5 ? 1 : 0)));
   });
 
@@ -332,7 +399,11 @@ describe('outputs read for what they are', () => {
     fs.writeFileSync(file, softmaxModel(3));
     const { model } = await ok<Registered>(client, 'register_model', { name: 'softmax', artifact_path: file, task: 'classification' });
     expect(model.signature.scores).toEqual({ output: 'Y', kind: 'probabilities' });
-    const p = await ok<{ prediction: number; probabilities: Record<string, number> }>(client, 'predict', { name: 'softmax', version: 'v1', features: [1, 2, 3] });
+    const p = await ok<{ prediction: number; probabilities: Record<string, number> }>(client, 'predict', {
+      name: 'softmax',
+      version: 'v1',
+      features: [1, 2, 3],
+    });
     const e = [1, 2, 3].map((z) => Math.exp(z - 3));
     const sum = e.reduce((a, b) => a + b);
     expect(p.prediction).toBe(2);
@@ -340,15 +411,28 @@ describe('outputs read for what they are', () => {
   });
 
   it('refuses task "regression" for a graph with class labels, and output for a regressor', async () => {
-    await expectRefused({ name: 'wrong', artifact_path: exported('sklearn_binary.onnx'), task: 'regression' }, 'invalid_argument', /is a classifier: its graph names class labels \(0, 1\)\. Leave task out, or say "classification"/);
-    await expectRefused({ name: 'wrong', artifact_path: exported('sklearn_regressor.onnx'), task: 'regression', output: 'logits' }, 'invalid_argument', /leave it out for task "regression"/);
+    await expectRefused(
+      { name: 'wrong', artifact_path: exported('sklearn_binary.onnx'), task: 'regression' },
+      'invalid_argument',
+      /is a classifier: its graph names class labels \(0, 1\)\. Leave task out, or say "classification"/,
+    );
+    await expectRefused(
+      { name: 'wrong', artifact_path: exported('sklearn_regressor.onnx'), task: 'regression', output: 'logits' },
+      'invalid_argument',
+      /leave it out for task "regression"/,
+    );
   });
 });
 
 /** ModelProto{ir 8, opset 13, graph{Softmax(X) → Y}}, X and Y float [N, c]. */
 function softmaxModel(c: number): Uint8Array {
   const type = ld(2, ld(1, [...vi(1, 1), ...ld(2, [...ld(1, ld(2, str('N'))), ...ld(1, vi(1, c))])]));
-  const graph = [...ld(1, [...ld(1, str('X')), ...ld(2, str('Y')), ...ld(4, str('Softmax'))]), ...ld(2, str('g')), ...ld(11, [...ld(1, str('X')), ...type]), ...ld(12, [...ld(1, str('Y')), ...type])];
+  const graph = [
+    ...ld(1, [...ld(1, str('X')), ...ld(2, str('Y')), ...ld(4, str('Softmax'))]),
+    ...ld(2, str('g')),
+    ...ld(11, [...ld(1, str('X')), ...type]),
+    ...ld(12, [...ld(1, str('Y')), ...type]),
+  ];
   return new Uint8Array([...vi(1, 8), ...ld(7, graph), ...ld(8, vi(2, 13))]);
 }
 

@@ -51,7 +51,10 @@ describe('findExternalTensor (the ModelProto walk)', () => {
     expect(findExternalTensor(modelWithInitializer([...named, ...vi(14, 2n ** 32n + 1n)]))).toEqual({ tensor: 'W', location: '' });
     expect(findExternalTensor(modelWithInitializer([...named, ...vi(14, 0n)]))).toBeNull();
     // external_data entries without the flag are refused too
-    expect(findExternalTensor(modelWithInitializer([...named, ...ld(13, [...ld(1, str('location')), ...ld(2, str('x.bin'))])]))).toEqual({ tensor: 'W', location: 'x.bin' });
+    expect(findExternalTensor(modelWithInitializer([...named, ...ld(13, [...ld(1, str('location')), ...ld(2, str('x.bin'))])]))).toEqual({
+      tensor: 'W',
+      location: 'x.bin',
+    });
   });
 
   it('throws on truncated nested messages instead of guessing', () => {
@@ -85,9 +88,15 @@ afterAll(async () => {
 
 describe('register_model refuses hostile ONNX files and keeps serving', () => {
   const cases: Array<[file: string, message: RegExp]> = [
-    ...EXTERNAL.map(([file, tensor]): [string, RegExp] => [file, new RegExp(`stores tensor "${tensor}" as external data.*registers self-contained models only.*save_as_external_data=False`)]),
+    ...EXTERNAL.map(([file, tensor]): [string, RegExp] => [
+      file,
+      new RegExp(`stores tensor "${tensor}" as external data.*registers self-contained models only.*save_as_external_data=False`),
+    ]),
     ['deep-subgraphs.onnx', new RegExp(`subgraphs nest more than ${MAX_GRAPH_DEPTH} levels deep`)],
-    ['zipmap-in-if.onnx', /output "Y" that is not a tensor \(a sequence or a map\), computed by its If node: no ZipMap of the main graph answers it.*convert_lightgbm\(model, initial_types=\.\.\., zipmap=False\)/],
+    [
+      'zipmap-in-if.onnx',
+      /output "Y" that is not a tensor \(a sequence or a map\), computed by its If node: no ZipMap of the main graph answers it.*convert_lightgbm\(model, initial_types=\.\.\., zipmap=False\)/,
+    ],
   ];
 
   it.each(cases)('%s → invalid_model', async (file, message) => {

@@ -15,7 +15,18 @@ describe('prediction ids', () => {
 
   it('refuse what this server did not issue', () => {
     const id = newPredictionId(Date.now());
-    for (const bad of ['', 'nope', '3b241101-e2bb-4255-8caf-4136c566a962', `${id}:`, `${id}:-1`, `${id}:01`, `${id}:1:2`, `${id}:1e3`, id.toUpperCase(), ` ${id}`]) {
+    for (const bad of [
+      '',
+      'nope',
+      '3b241101-e2bb-4255-8caf-4136c566a962',
+      `${id}:`,
+      `${id}:-1`,
+      `${id}:01`,
+      `${id}:1:2`,
+      `${id}:1e3`,
+      id.toUpperCase(),
+      ` ${id}`,
+    ]) {
       expect(parsePredictionId(bad), bad).toBeNull();
     }
   });

@@ -14,7 +14,10 @@ import { pending } from '../store/contract/pending.js';
  */
 async function withLog(options: Partial<PredictionLogOptions>, body: (log: PredictionLog, ctx: AppContext) => Promise<void>): Promise<void> {
   const { app: ctx } = await testApp();
-  const log = new PredictionLog({ sink: ctx.store.predictions.openSink(), logger: pino({ level: 'silent' }) }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, ...options });
+  const log = new PredictionLog(
+    { sink: ctx.store.predictions.openSink(), logger: pino({ level: 'silent' }) },
+    { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, ...options },
+  );
   try {
     await body(log, ctx);
   } finally {
@@ -73,7 +76,11 @@ describe('the prediction log writer (a thread with its own connection)', () => {
     await ok(client, 'promote_model', { name: 'nba_win_predictor', version: 'v2.0', target_stage: 'staging' });
     await ok(client, 'configure_ab_test', { name: 'nba_win_predictor', weights: { 'v1.5': 0.5, 'v2.0': 0.5 }, routing: 'random' });
     const rows = Array.from({ length: 200 }, (_, i) => [0.5, 0.5, 110, 110, 110, 110, i % 4, 1]);
-    const b = await ok<{ batch_id: string; version_per_row: string[]; predictions: number[]; probabilities: Record<string, number[]> }>(client, 'batch_predict', { name: 'nba_win_predictor', rows });
+    const b = await ok<{ batch_id: string; version_per_row: string[]; predictions: number[]; probabilities: Record<string, number[]> }>(
+      client,
+      'batch_predict',
+      { name: 'nba_win_predictor', rows },
+    );
     await app.predictionLog.flush();
     const db = new Database(app.config.dbPath, { readonly: true });
     const entries = db.prepare('SELECT version, row_count FROM predictions ORDER BY seq').all();
@@ -219,9 +226,12 @@ describe('counts that include what is not written yet (get_traffic_config withou
       await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
       const features = [1, 2, 24.1, 6.2, 5, 27.4, 5.8, 6.1, 34.5, 112.3];
       let sum = 0;
-      for (let i = 0; i < 25; i++) sum += (await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: features.map((f) => f + i) })).prediction;
+      for (let i = 0; i < 25; i++)
+        sum += (await ok<{ prediction: number }>(client, 'predict', { name: 'nba_points', features: features.map((f) => f + i) })).prediction;
       await ok(client, 'batch_predict', { name: 'nba_points', rows: [features, features], version: 'v2' });
-      const before = await ok<{ variants: Array<{ version: string; count: number; mean_output: number | null }> }>(client, 'get_traffic_config', { name: 'nba_points' });
+      const before = await ok<{ variants: Array<{ version: string; count: number; mean_output: number | null }> }>(client, 'get_traffic_config', {
+        name: 'nba_points',
+      });
       expect(readPredictionLog(app.config.dbPath)).toHaveLength(0); // nothing flushed
       const v1 = before.variants.find((v) => v.version === 'v1');
       expect(v1?.count).toBe(25);

@@ -3,7 +3,8 @@ import type { ModelVersion } from '../../src/registry/types.js';
 import type { BatchOutput } from '../../src/serving/outputs.js';
 import { COALESCE_MAX_ROWS, COALESCE_MAX_ROWS_EACH, RunCoalescer } from '../../src/serving/run-coalescer.js';
 
-const version = (batch: number | null = null) => ({ name: 'm', version: 'v1', signature: { inputs: [{ name: 'x', type: 'float32', shape: [batch, 2] }] } }) as unknown as ModelVersion;
+const version = (batch: number | null = null) =>
+  ({ name: 'm', version: 'v1', signature: { inputs: [{ name: 'x', type: 'float32', shape: [batch, 2] }] } }) as unknown as ModelVersion;
 
 class Fatal extends Error {}
 
@@ -17,7 +18,10 @@ function fakeRuns(options: { classifier?: boolean } = {}) {
       if (matrix.includes(-13)) throw new Error(`refused a run of ${n} rows`);
       if (matrix.includes(-666)) throw new Fatal('the process died');
       const predictions = Array.from({ length: n }, (_, r) => matrix[r * k] + matrix[r * k + 1]);
-      const out: BatchOutput = { predictions, probabilities: options.classifier ? { a: predictions.map((p) => p / 100), b: predictions.map((p) => -p) } : null };
+      const out: BatchOutput = {
+        predictions,
+        probabilities: options.classifier ? { a: predictions.map((p) => p / 100), b: predictions.map((p) => -p) } : null,
+      };
       return out;
     },
     (e) => e instanceof Fatal,
@@ -29,7 +33,11 @@ describe('RunCoalescer', () => {
   it('sends the small runs asked for in one turn as one run, and gives each its own rows', async () => {
     const { calls, coalescer } = fakeRuns({ classifier: true });
     const v = version();
-    const answers = await Promise.all([coalescer.run(v, Float64Array.of(1, 2), 1, 2), coalescer.run(v, Float64Array.of(3, 4, 5, 6), 2, 2), coalescer.run(v, Float64Array.of(7, 8), 1, 2)]);
+    const answers = await Promise.all([
+      coalescer.run(v, Float64Array.of(1, 2), 1, 2),
+      coalescer.run(v, Float64Array.of(3, 4, 5, 6), 2, 2),
+      coalescer.run(v, Float64Array.of(7, 8), 1, 2),
+    ]);
     expect(calls).toEqual([{ rows: 4, requests: 3 }]);
     expect(answers.map((a) => a.predictions)).toEqual([[3], [7, 11], [15]]);
     expect({ ...answers[1].probabilities }).toEqual({ a: [0.07, 0.11], b: [-7, -11] });
@@ -50,7 +58,13 @@ describe('RunCoalescer', () => {
     const { calls, coalescer } = fakeRuns();
     const [a, b, one] = [version(), version(), version(1)];
     const big = new Float64Array((COALESCE_MAX_ROWS_EACH + 1) * 2);
-    await Promise.all([coalescer.run(a, Float64Array.of(1, 1), 1, 2), coalescer.run(b, Float64Array.of(1, 1), 1, 2), coalescer.run(a, big, COALESCE_MAX_ROWS_EACH + 1, 2), coalescer.run(one, Float64Array.of(1, 1), 1, 2), coalescer.run(one, Float64Array.of(1, 1), 1, 2)]);
+    await Promise.all([
+      coalescer.run(a, Float64Array.of(1, 1), 1, 2),
+      coalescer.run(b, Float64Array.of(1, 1), 1, 2),
+      coalescer.run(a, big, COALESCE_MAX_ROWS_EACH + 1, 2),
+      coalescer.run(one, Float64Array.of(1, 1), 1, 2),
+      coalescer.run(one, Float64Array.of(1, 1), 1, 2),
+    ]);
     expect(calls.map((c) => c.rows).sort((x, y) => x - y)).toEqual([1, 1, 1, 1, COALESCE_MAX_ROWS_EACH + 1]);
   });
 
@@ -69,7 +83,11 @@ describe('RunCoalescer', () => {
   it('runs each request alone when a shared run fails on rows, so only the request that caused it fails, in its own words', async () => {
     const { calls, coalescer } = fakeRuns();
     const v = version();
-    const answers = await Promise.allSettled([coalescer.run(v, Float64Array.of(1, 2), 1, 2), coalescer.run(v, Float64Array.of(-13, 0), 1, 2), coalescer.run(v, Float64Array.of(2, 2), 1, 2)]);
+    const answers = await Promise.allSettled([
+      coalescer.run(v, Float64Array.of(1, 2), 1, 2),
+      coalescer.run(v, Float64Array.of(-13, 0), 1, 2),
+      coalescer.run(v, Float64Array.of(2, 2), 1, 2),
+    ]);
     expect(answers.map((a) => (a.status === 'fulfilled' ? a.value.predictions : (a.reason as Error).message))).toEqual([[3], 'refused a run of 1 rows', [4]]);
     expect(calls).toEqual([
       { rows: 3, requests: 3 },

@@ -46,10 +46,14 @@ describe('predict', () => {
     const coef = (m.linear!.coefficients as number[]).flat();
     const intercept = [m.linear!.intercept].flat()[0];
     const byHand = intercept + m.feature_names.reduce((s, f, i) => s + coef[i] * row[f], 0);
-    const p = await ok<{ prediction: number; version: string; stage: string; routed_by: string; prediction_id: string; probabilities: null }>(client, 'predict', {
-      name: 'nba_points',
-      features: row,
-    });
+    const p = await ok<{ prediction: number; version: string; stage: string; routed_by: string; prediction_id: string; probabilities: null }>(
+      client,
+      'predict',
+      {
+        name: 'nba_points',
+        features: row,
+      },
+    );
     expect(p).toMatchObject({ version: 'v1', stage: 'production', routed_by: 'production', probabilities: null });
     expect(p.prediction).toBeCloseTo(byHand, 3); // the ONNX graph computes in float32
     expect(p.prediction_id).toMatch(/^[0-9a-f-]{36}$/);
@@ -106,10 +110,19 @@ describe('predict', () => {
     // feature_names lists them (by position, sorted names fed days_rest to is_home and so on).
     const sorted = [...m.feature_names].sort();
     expect(sorted).not.toEqual(m.feature_names);
-    await ok(client, 'register_model', { name: 'multi', artifact_path: fixture('test-models/points_multi_input.onnx'), feature_names: sorted, version: 'sorted' });
+    await ok(client, 'register_model', {
+      name: 'multi',
+      artifact_path: fixture('test-models/points_multi_input.onnx'),
+      feature_names: sorted,
+      version: 'sorted',
+    });
     const bySorted = await ok<{ prediction: number }>(client, 'predict', { name: 'multi', version: 'sorted', features: row });
     expect(bySorted.prediction).toBeCloseTo(m.expected[0] as number, 3);
-    const asArray = await ok<{ prediction: number }>(client, 'predict', { name: 'multi', version: 'sorted', features: sorted.map((f) => (row as Record<string, number>)[f]) });
+    const asArray = await ok<{ prediction: number }>(client, 'predict', {
+      name: 'multi',
+      version: 'sorted',
+      features: sorted.map((f) => (row as Record<string, number>)[f]),
+    });
     expect(asArray.prediction).toBeCloseTo(m.expected[0] as number, 3);
     // A value beyond float32 in one feature's own input is named with its row and that input.
     const rows = [row, { ...(row as Record<string, number>), last5_avg_points: -1e39 }];
@@ -139,7 +152,11 @@ describe('predict', () => {
     await ok(client, 'register_model', { name: 'zm', artifact_path: fixture('test-models/win_zipmap.onnx') });
     const rows = csvRows('nba_win_reference.csv', 20, manifest.models.find((m) => m.name === 'nba_win_predictor')!.feature_names);
     const zipMap = await ok<{ predictions: number[]; probabilities: Record<string, number[]> }>(client, 'batch_predict', { name: 'zm', version: 'v1', rows });
-    const plain = await ok<{ predictions: number[]; probabilities: Record<string, number[]> }>(client, 'batch_predict', { name: 'nba_win_predictor', version: 'v1.5', rows });
+    const plain = await ok<{ predictions: number[]; probabilities: Record<string, number[]> }>(client, 'batch_predict', {
+      name: 'nba_win_predictor',
+      version: 'v1.5',
+      rows,
+    });
     expect(zipMap.predictions).toEqual(plain.predictions);
     expect(zipMap.probabilities).toEqual(plain.probabilities);
   });
@@ -183,7 +200,9 @@ describe('predict', () => {
     // A batch that cannot be routed is logged and counted as failed, as a predict is: all its rows.
     type Stats = { predictions: { total: number; errors: number } };
     const before = (await ok<Stats>(client, 'get_system_stats', {})).predictions;
-    expect(errorCode(await call(client, 'batch_predict', { name: 'nba_points', version: 'v9', rows: [Array(10).fill(0), Array(10).fill(1), Array(10).fill(2)] }))).toBe('not_found');
+    expect(
+      errorCode(await call(client, 'batch_predict', { name: 'nba_points', version: 'v9', rows: [Array(10).fill(0), Array(10).fill(1), Array(10).fill(2)] })),
+    ).toBe('not_found');
     expect(errorCode(await call(client, 'batch_predict', { name: 'lonely', rows: [Array(10).fill(0)] }))).toBe('failed_precondition');
     const after = (await ok<Stats>(client, 'get_system_stats', {})).predictions;
     expect(after.total - before.total).toBe(4);
@@ -198,17 +217,20 @@ describe('A/B traffic', () => {
   it('splits 80/20 at random within 3 points over 5 000 rows, and reports it per variant', async () => {
     await ok(client, 'configure_ab_test', { name: 'nba_win_predictor', weights: { 'v2.0': 0.2, 'v1.5': 0.8 }, routing: 'random', reason: 'canary' });
     const rows = Array.from({ length: 5000 }, (_, i) => [0.5, 0.5, 110 + (i % 7), 110, 110, 110, 1, 1]);
-    const b = await ok<{ served: Array<{ version: string; rows: number }>; version_per_row: string[] }>(client, 'batch_predict', { name: 'nba_win_predictor', rows });
+    const b = await ok<{ served: Array<{ version: string; rows: number }>; version_per_row: string[] }>(client, 'batch_predict', {
+      name: 'nba_win_predictor',
+      rows,
+    });
     const v2 = b.served.find((s) => s.version === 'v2.0')!.rows / 5000;
     expect(v2).toBeGreaterThan(0.17);
     expect(v2).toBeLessThan(0.23);
     expect(b.version_per_row.filter((v) => v === 'v2.0').length).toBe(b.served.find((s) => s.version === 'v2.0')!.rows);
 
-    const t = await ok<{ explicit: boolean; weights: Record<string, number>; variants: Array<{ version: string; count: number; weight: number; latency_ms: { p50: number } | null; mean_output: number }> }>(
-      client,
-      'get_traffic_config',
-      { name: 'nba_win_predictor' },
-    );
+    const t = await ok<{
+      explicit: boolean;
+      weights: Record<string, number>;
+      variants: Array<{ version: string; count: number; weight: number; latency_ms: { p50: number } | null; mean_output: number }>;
+    }>(client, 'get_traffic_config', { name: 'nba_win_predictor' });
     expect(t.explicit).toBe(true);
     expect(t.weights).toEqual({ 'v1.5': 0.8, 'v2.0': 0.2 });
     expect(t.variants.map((v) => v.version)).toEqual(['v1.5', 'v2.0']);
@@ -217,7 +239,11 @@ describe('A/B traffic', () => {
     expect(t.variants[0].latency_ms!.p50).toBeGreaterThan(0);
 
     // Random routing ignores a routing key: a batch with one is still split row by row.
-    const keyed = await ok<{ served: Array<{ version: string; rows: number }> }>(client, 'batch_predict', { name: 'nba_win_predictor', rows, routing_key: 'user-1' });
+    const keyed = await ok<{ served: Array<{ version: string; rows: number }> }>(client, 'batch_predict', {
+      name: 'nba_win_predictor',
+      rows,
+      routing_key: 'user-1',
+    });
     const keyedV2 = keyed.served.find((s) => s.version === 'v2.0')!.rows / 5000;
     expect(keyedV2).toBeGreaterThan(0.17);
     expect(keyedV2).toBeLessThan(0.23);
@@ -257,7 +283,9 @@ describe('A/B traffic', () => {
     const after = await report();
     expect(after).toMatchObject({ explicit: false, since: ended.created_at, since_event: 'split_ended' });
     expect(after.variants.reduce((n, v) => n + v.count, 0)).toBe(0);
-    expect(text(await call(client, 'get_traffic_config', { name: 'nba_win_predictor' }))).toContain(`all traffic to production; counts since the last A/B split ended at ${ended.created_at}`);
+    expect(text(await call(client, 'get_traffic_config', { name: 'nba_win_predictor' }))).toContain(
+      `all traffic to production; counts since the last A/B split ended at ${ended.created_at}`,
+    );
     for (let i = 0; i < 3; i++) await ok(client, 'predict', { name: 'nba_win_predictor', features });
     expect((await report()).variants.map((v) => [v.version, v.count])).toEqual([['v2.0', 3]]);
   });
@@ -340,7 +368,13 @@ describe('the prediction log', () => {
     for (let i = 0; i < 3; i++) await ok(client, 'predict', { name: 'nba_points', features: Array(10).fill(i), routing_key: `k${i}` });
     await call(client, 'predict', { name: 'nba_points', features: [1] });
     await app.predictionLog.flush();
-    const rows = dumpTables(app.config.dbPath).predictions as Array<{ ok: number; version: string; routing_key: string | null; error: string | null; features: unknown }>;
+    const rows = dumpTables(app.config.dbPath).predictions as Array<{
+      ok: number;
+      version: string;
+      routing_key: string | null;
+      error: string | null;
+      features: unknown;
+    }>;
     expect(rows).toHaveLength(4);
     expect(rows.filter((r) => r.ok === 1)).toHaveLength(3);
     expect(readPredictionLog(app.config.dbPath)[1].features).toEqual(Array(10).fill(1));
@@ -349,7 +383,7 @@ describe('the prediction log', () => {
     expect(rows[3].features).toBe('[1]'); // what the failed request sent
     await client.close();
     await app.close();
-    expect((dumpTables(app.config.dbPath).predictions).length).toBe(4);
+    expect(dumpTables(app.config.dbPath).predictions.length).toBe(4);
   });
 });
 
@@ -360,7 +394,10 @@ describe('closing', () => {
     await app.close();
     expect((await running).rows).toBe(10_000);
     expect(readPredictionLog(app.config.dbPath)).toHaveLength(10_000);
-    await expect(app.serving.predict('nba_points', Array(10).fill(1))).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/shutting down/) });
+    await expect(app.serving.predict('nba_points', Array(10).fill(1))).rejects.toMatchObject({
+      code: 'unavailable',
+      message: expect.stringMatching(/shutting down/),
+    });
   });
 });
 
@@ -373,7 +410,9 @@ describe('serving alerts and health', () => {
     const alerts = await ok<{ alerts: Array<{ type: string; severity: string; message: string }> }>(client, 'get_alerts', { severity: 'critical' });
     expect(alerts.alerts.map((a) => a.type)).toEqual(['high_error_rate']);
     expect(alerts.alerts[0].message).toContain('100.0% of 25 requests failed');
-    const health = await ok<{ status: string; components: Array<{ name: string; status: string }> }>(client, 'health_check', { component: 'prediction_metrics' });
+    const health = await ok<{ status: string; components: Array<{ name: string; status: string }> }>(client, 'health_check', {
+      component: 'prediction_metrics',
+    });
     expect(health.components[0].status).toBe('unhealthy');
   });
 
@@ -442,7 +481,8 @@ describe('serving alerts and health', () => {
 describe('what the answers say happened', () => {
   it('routed_by: production without a split (a routing key changes nothing), sticky or random within one, explicit for a version asked for', async () => {
     const [row] = csvRows('nba_points_reference.csv', 1, manifest.models.find((m) => m.name === 'nba_points')!.feature_names);
-    const routed = async (args: Record<string, unknown>) => (await ok<{ routed_by: string }>(client, 'predict', { name: 'nba_points', features: row, ...args })).routed_by;
+    const routed = async (args: Record<string, unknown>) =>
+      (await ok<{ routed_by: string }>(client, 'predict', { name: 'nba_points', features: row, ...args })).routed_by;
     expect(await routed({})).toBe('production');
     expect(await routed({ routing_key: 'user-1' })).toBe('production');
     expect(await routed({ version: 'v2' })).toBe('explicit');

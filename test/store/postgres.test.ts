@@ -34,14 +34,22 @@ describePostgres('the PostgreSQL store', () => {
   it('writes the prediction log into day partitions, each day’s created with the next, and drops whole days at retention', async () => {
     const url = await freshDatabase();
     const store = await open(url);
-    const log = new PredictionLog({ sink: store.predictions.openSink(), logger: silent }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 86_400_000, maxPending: 1e9 });
+    const log = new PredictionLog(
+      { sink: store.predictions.openSink(), logger: silent },
+      { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 86_400_000, maxPending: 1e9 },
+    );
     try {
       const day = 86_400_000;
       const now = Date.now();
       for (const age of [5, 3, 0]) log.append(pending(100, { id: `d${age}`, at: now - age * day }));
       await log.flush();
       const partitions = async () =>
-        (await sql<{ relname: string }>(url, "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'predictions'::regclass ORDER BY 1")).map((r) => r.relname);
+        (
+          await sql<{ relname: string }>(
+            url,
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'predictions'::regclass ORDER BY 1",
+          )
+        ).map((r) => r.relname);
       const name = (ms: number) => `predictions_p${new Date(ms).toISOString().slice(0, 10).replaceAll('-', '')}`;
       expect(await partitions()).toEqual([...new Set([5, 4, 3, 2, 0, -1].map((age) => name(now - age * day)))].sort());
       expect(await store.predictions.count()).toBe(300);
@@ -63,7 +71,9 @@ describePostgres('the PostgreSQL store', () => {
   it('keeps each writer’s counts in rows of its own, so writers on many servers never wait on one row', async () => {
     const url = await freshDatabase();
     const [a, b] = [await open(url), await open(url)];
-    const logs = [a, b].map((s) => new PredictionLog({ sink: s.predictions.openSink(), logger: silent }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9 }));
+    const logs = [a, b].map(
+      (s) => new PredictionLog({ sink: s.predictions.openSink(), logger: silent }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9 }),
+    );
     try {
       const at = Date.parse('2026-11-23T10:00:30.000Z');
       logs[0].append(pending(2, { at }));
@@ -87,7 +97,10 @@ describePostgres('the PostgreSQL store', () => {
     expect(await b.outboxLeader.holds()).toBe(false);
     expect(await a.outboxLeader.holds()).toBe(true);
     // The leader's connection ends (a server stopped or killed): the lock is the server's to give again.
-    await sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mlops-mcp outbox' AND pid <> pg_backend_pid() AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)");
+    await sql(
+      url,
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mlops-mcp outbox' AND pid <> pg_backend_pid() AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)",
+    );
     const started = Date.now();
     while (!(await b.outboxLeader.holds()) && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 50));
     expect(await b.outboxLeader.holds()).toBe(true);
@@ -98,7 +111,11 @@ describePostgres('the PostgreSQL store', () => {
     const url = await freshDatabase();
     await sql(url, "INSERT INTO models VALUES ('m', now(), now())");
     const insert = (v: string, seq: number) =>
-      sql(url, "INSERT INTO model_versions (model_name, version, seq, stage, artifact_sha256, artifact_bytes, signature, created_at, updated_at) VALUES ('m', $1, $2, 'production', 'x', 1, '{}', now(), now())", [v, seq]);
+      sql(
+        url,
+        "INSERT INTO model_versions (model_name, version, seq, stage, artifact_sha256, artifact_bytes, signature, created_at, updated_at) VALUES ('m', $1, $2, 'production', 'x', 1, '{}', now(), now())",
+        [v, seq],
+      );
     await insert('v1', 1);
     await expect(insert('v2', 2)).rejects.toThrow(/model_versions_one_production/);
   });

@@ -26,7 +26,12 @@ export async function readerFor(env: { MLOPS_MCP_HOME?: string; MLOPS_MCP_DATABA
       engine: 'postgresql',
       all: async <R>(query: string, values: unknown[] = []) => {
         let n = 0;
-        return (await client.query(query.replace(/\?/g, () => `$${++n}`), values)).rows as R[];
+        return (
+          await client.query(
+            query.replace(/\?/g, () => `$${++n}`),
+            values,
+          )
+        ).rows as R[];
       },
       close: () => client.end(),
     };

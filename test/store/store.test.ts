@@ -27,7 +27,10 @@ describe('the SQLite store', () => {
       for (const [name, st] of reading) {
         const params = (st.source.match(/\?/g) ?? []).map(() => 'x');
         const plan = (db.prepare(`EXPLAIN QUERY PLAN ${st.source}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
-        expect(plan.filter((d) => /^SCAN predictions\b/.test(d)), `${name}: ${plan.join(' | ')}`).toEqual([]);
+        expect(
+          plan.filter((d) => /^SCAN predictions\b/.test(d)),
+          `${name}: ${plan.join(' | ')}`,
+        ).toEqual([]);
       }
     } finally {
       db.close();
@@ -67,9 +70,15 @@ describe('the SQLite store', () => {
 
   it('carries a prediction log written before migration 8 over as one-row entries that every reader still reads', async () => {
     const dbPath = path.join(tempDir(), 'registry.db');
-    openDatabase(dbPath, silent, migrations.filter((m) => m.version < 8)).close();
+    openDatabase(
+      dbPath,
+      silent,
+      migrations.filter((m) => m.version < 8),
+    ).close();
     const old = new Database(dbPath);
-    const insert = old.prepare('INSERT INTO predictions (id, model_name, version, ok, error, features, output, prediction_value, latency_ms, routing_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, NULL, ?)');
+    const insert = old.prepare(
+      'INSERT INTO predictions (id, model_name, version, ok, error, features, output, prediction_value, latency_ms, routing_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, NULL, ?)',
+    );
     insert.run('p1', 'm', 'v1', 1, null, '[1,2]', '{"prediction":3,"probabilities":null}', 3, '2026-11-23T10:00:00.000Z');
     insert.run('p2', 'm', 'v1', 0, 'boom', '{"a":"x"}', null, null, '2026-11-23T10:00:01.000Z');
     insert.run('p3', 'm', 'v1', 1, null, '[5,6]', '{"prediction":7,"probabilities":null}', 7, '2026-11-23T10:00:02.000Z');
@@ -84,20 +93,37 @@ describe('the SQLite store', () => {
         [1, 2, [1, 2]],
       ]);
       // Rows inserted after migration 7 have no per-minute counts: only the log's own second answers.
-      expect([...(await store.predictions.tallies('m', '2026-11-23T10:00:01.000Z', 'no writer')).tallies]).toEqual([['v1', { count: 1, errors: 1, sum: 0, n: 0 }]]);
+      expect([...(await store.predictions.tallies('m', '2026-11-23T10:00:01.000Z', 'no writer')).tallies]).toEqual([
+        ['v1', { count: 1, errors: 1, sum: 0, n: 0 }],
+      ]);
     } finally {
       await store.close();
     }
   });
 
-  it('reads a stage plan only once it holds the write lock: another connection\'s change is seen, the plan runs once', async () => {
+  it("reads a stage plan only once it holds the write lock: another connection's change is seen, the plan runs once", async () => {
     const dbPath = path.join(tempDir(), 'registry.db');
     const store = openSqliteStore(dbPath, silent);
     const other = new Database(dbPath);
     try {
       const who = { actor: 'test' };
       for (const sha of ['a', 'b']) {
-        await store.registry.registerVersion('m', (existing) => ({ name: 'm', version: `v${existing.length + 1}`, artifactSha256: sha.repeat(64), artifactBytes: 1, sourcePath: '/m.onnx', signature: { inputs: [], outputs: [], classLabels: null }, featureNames: [], metrics: {}, tags: {}, description: '' }), who);
+        await store.registry.registerVersion(
+          'm',
+          (existing) => ({
+            name: 'm',
+            version: `v${existing.length + 1}`,
+            artifactSha256: sha.repeat(64),
+            artifactBytes: 1,
+            sourcePath: '/m.onnx',
+            signature: { inputs: [], outputs: [], classLabels: null },
+            featureNames: [],
+            metrics: {},
+            tags: {},
+            description: '',
+          }),
+          who,
+        );
       }
       other.exec('BEGIN IMMEDIATE');
       other.prepare("UPDATE model_versions SET stage = 'production' WHERE model_name = 'm' AND version = 'v1'").run();

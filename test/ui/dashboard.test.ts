@@ -125,13 +125,20 @@ describe.skipIf(!haveBrowser)('the dashboard in an MCP Apps host (Chromium)', ()
     expect(await verdict.innerText()).toMatch(/v2\.0 − v1\.5: -?[\d.]+ \[-?[\d.]+, -?[\d.]+\], p = [\d.e-]+/);
     expect(await verdict.locator('svg.ci-bar').count()).toBe(1);
     // The app read everything through the host, with our tools only.
-    expect(new Set(bridgeCalls.map((c) => c.name))).toEqual(new Set(['health_check', 'list_models', 'get_traffic_config', 'get_model_history', 'get_drift_report', 'get_drift_curves', 'get_model_performance']));
+    expect(new Set(bridgeCalls.map((c) => c.name))).toEqual(
+      new Set(['health_check', 'list_models', 'get_traffic_config', 'get_model_history', 'get_drift_report', 'get_drift_curves', 'get_model_performance']),
+    );
   });
 
   it('shows an 80/20 split after configure_ab_test, refreshed by the tool-result notification', async () => {
     const app = await show('get_traffic_config', { name: 'nba_win_predictor' });
     const { result } = await ok('configure_ab_test', { name: 'nba_win_predictor', weights: { 'v2.0': 0.2, 'v1.5': 0.8 }, reason: 'canary from the UI test' });
-    const rows = fs.readFileSync(fixture('nba_win_current.csv'), 'utf8').trim().split('\n').slice(1, 301).map((l) => l.split(',').slice(0, 8).map(Number));
+    const rows = fs
+      .readFileSync(fixture('nba_win_current.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1, 301)
+      .map((l) => l.split(',').slice(0, 8).map(Number));
     await ok('batch_predict', { name: 'nba_win_predictor', rows });
     await sendToolResult(result);
     const variant = (v: string) => `[data-traffic="nba_win_predictor"] [data-variant="${v}"]`;
@@ -142,7 +149,8 @@ describe.skipIf(!haveBrowser)('the dashboard in an MCP Apps host (Chromium)', ()
     // then (after a flush of the prediction log), a moment later.
     const callsOf = (v: string) => `Number(document.querySelector('${variant(v)} td:nth-child(3)')?.textContent)`;
     await until(app, 'the 300 calls counted', `${callsOf('v2.0')} + ${callsOf('v1.5')} === 300`);
-    const calls = Number(await app.locator(`${variant('v2.0')} td:nth-child(3)`).innerText()) + Number(await app.locator(`${variant('v1.5')} td:nth-child(3)`).innerText());
+    const calls =
+      Number(await app.locator(`${variant('v2.0')} td:nth-child(3)`).innerText()) + Number(await app.locator(`${variant('v1.5')} td:nth-child(3)`).innerText());
     expect(calls).toBe(300);
   });
 
@@ -162,7 +170,9 @@ describe.skipIf(!haveBrowser)('the dashboard in an MCP Apps host (Chromium)', ()
     const first = run.features[0] as unknown as Record<string, number>;
     for (const s of STATISTICS) {
       expect(await app.locator(`#drift th[data-statistic="${s.name}"]`).count(), s.name).toBe(1);
-      expect(await app.locator(`[data-feature="${run.features[0].feature}"] td[data-statistic="${s.name}"]`).textContent(), s.name).toBe(s.display.format(first[s.display.field]));
+      expect(await app.locator(`[data-feature="${run.features[0].feature}"] td[data-statistic="${s.name}"]`).textContent(), s.name).toBe(
+        s.display.format(first[s.display.field]),
+      );
     }
     // The most drifted feature is charted first, its KS distance equal to the run's statistic.
     const top = [...run.features].sort((a, b) => b.statistic - a.statistic)[0];
@@ -170,7 +180,11 @@ describe.skipIf(!haveBrowser)('the dashboard in an MCP Apps host (Chromium)', ()
     expect(Number(await app.locator('[data-ks]').getAttribute('data-ks'))).toBeCloseTo(top.statistic, 10);
     // Another feature on click: its curves through get_drift_curves.
     await app.locator('[data-feature="away_rest_days"] button').click();
-    await until(app, 'the away_rest_days chart', `document.querySelector('figure[data-chart]')?.dataset.feature === 'away_rest_days' && !!document.querySelector('figure[data-chart] canvas')`);
+    await until(
+      app,
+      'the away_rest_days chart',
+      `document.querySelector('figure[data-chart]')?.dataset.feature === 'away_rest_days' && !!document.querySelector('figure[data-chart] canvas')`,
+    );
     const asked = bridgeCalls.filter((c) => c.name === 'get_drift_curves').map((c) => c.arguments?.feature);
     expect(asked).toContain('away_rest_days');
     const d = run.features.find((f) => f.feature === 'away_rest_days')!.statistic;
@@ -190,10 +204,16 @@ describe.skipIf(!haveBrowser)('the dashboard in an MCP Apps host (Chromium)', ()
     await app.locator('[data-pending] [data-reason]').fill('better RMSE, promoted from the dashboard');
     await app.locator('[data-pending] [data-action="confirm"]').click();
     await until(app, 'v2 in production', `document.querySelector('[data-model="nba_points"] [data-version="v2"]')?.dataset.stage === 'production'`);
-    const promotions = bridgeCalls.slice(before).filter((c) => c.name === 'promote_model').map(({ name, arguments: args }) => ({ name, arguments: args }));
+    const promotions = bridgeCalls
+      .slice(before)
+      .filter((c) => c.name === 'promote_model')
+      .map(({ name, arguments: args }) => ({ name, arguments: args }));
     expect(promotions).toEqual([
       { name: 'promote_model', arguments: { name: 'nba_points', version: 'v2', target_stage: 'production', dry_run: true } },
-      { name: 'promote_model', arguments: { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'better RMSE, promoted from the dashboard', dry_run: false } },
+      {
+        name: 'promote_model',
+        arguments: { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'better RMSE, promoted from the dashboard', dry_run: false },
+      },
     ]);
     expect(await app.locator('[data-model="nba_points"] [data-version="v1"]').getAttribute('data-stage')).toBe('archived');
     expect(await app.locator('[data-model="nba_points"] .timeline').innerText()).toContain('better RMSE, promoted from the dashboard');
@@ -205,9 +225,15 @@ describe.skipIf(!haveBrowser)('the dashboard in an MCP Apps host (Chromium)', ()
     await until(app, 'the ECDF chart', `!!document.querySelector('figure[data-chart="ecdf"] canvas')`);
     for (const width of [1280, 400]) {
       await page.setViewportSize({ width, height: 900 });
-      await until(app, `the chart at ${width} px`, `Math.abs(document.querySelector('.chart canvas').getBoundingClientRect().width - document.querySelector('.chart').getBoundingClientRect().width) < 2`);
+      await until(
+        app,
+        `the chart at ${width} px`,
+        `Math.abs(document.querySelector('.chart canvas').getBoundingClientRect().width - document.querySelector('.chart').getBoundingClientRect().width) < 2`,
+      );
       await page.waitForTimeout(300);
-      const overflow = await app.evaluate(`[...document.querySelectorAll('#root *')].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).map((e) => e.tagName + '.' + e.className)`);
+      const overflow = await app.evaluate(
+        `[...document.querySelectorAll('#root *')].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).map((e) => e.tagName + '.' + e.className)`,
+      );
       expect(overflow, `wider than ${width} px`).toEqual([]);
       await screenshot(page, `dashboard-${width}.png`);
     }
@@ -229,7 +255,11 @@ describe.skipIf(!haveBrowser)('the dashboard on a read-only server', () => {
       const page = await browser.newPage();
       const errors = consoleErrors(page);
       await page.exposeFunction('mcpRequest', async (method: string, params: Record<string, unknown>) =>
-        method === 'tools/list' ? client.listTools() : method === 'tools/call' ? client.callTool(params as unknown as ToolCall) : client.readResource(params as { uri: string }),
+        method === 'tools/list'
+          ? client.listTools()
+          : method === 'tools/call'
+            ? client.callTool(params as unknown as ToolCall)
+            : client.readResource(params as { uri: string }),
       );
       await page.exposeFunction('appToolCall', (params: ToolCall) => client.callTool(params));
       const hostHtml = await buildTestHost();

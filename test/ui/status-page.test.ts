@@ -29,7 +29,9 @@ function get(url: string, headers: Record<string, string> = {}): Promise<{ statu
 
 async function connect(url: string, token?: string): Promise<Client> {
   const client = new Client({ name: 'ui-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {}));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {}),
+  );
   return client;
 }
 
@@ -91,17 +93,29 @@ describe.skipIf(!haveBrowser)('the status page in Chromium', () => {
       expect(await page.locator('[data-model="nba_win_predictor"] [data-version="v2.0"]').getAttribute('data-stage')).toBe('staging');
       expect(await page.locator('[data-traffic="nba_win_predictor"] [data-variant="v2.0"]').getAttribute('data-weight')).toBe('0.5');
       expect(await page.locator('[data-performance="nba_points"] polyline[data-series="v1"]').count()).toBe(1);
-      expect(['better', 'worse', 'not yet']).toContain(await page.locator('[data-ab="nba_win_predictor"] [data-challenger="v2.0"]').getAttribute('data-verdict'));
+      expect(['better', 'worse', 'not yet']).toContain(
+        await page.locator('[data-ab="nba_win_predictor"] [data-challenger="v2.0"]').getAttribute('data-verdict'),
+      );
       expect(await page.locator('#drift table.features tbody tr').count()).toBe(10);
       expect(await writeActions(page)).toBeGreaterThan(0);
 
       // Changes made by another client appear without a reload (the page refreshes every 10 s).
       await ok(client, 'configure_ab_test', { name: 'nba_win_predictor', weights: { 'v2.0': 0.2, 'v1.5': 0.8 }, reason: 'canary' });
-      const rows = fs.readFileSync(fixture('nba_win_current.csv'), 'utf8').trim().split('\n').slice(1, 201).map((l) => l.split(',').slice(0, 8).map(Number));
+      const rows = fs
+        .readFileSync(fixture('nba_win_current.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1, 201)
+        .map((l) => l.split(',').slice(0, 8).map(Number));
       await ok(client, 'batch_predict', { name: 'nba_win_predictor', rows });
       await ok(client, 'set_drift_reference', { name: 'nba_win_predictor', csv_path: fixture('nba_win_reference.csv') });
       await ok(client, 'detect_drift', { name: 'nba_win_predictor', csv_path: fixture('nba_win_current.csv') });
-      await until(page, 'the split and the drift chart after a refresh', `document.querySelector('[data-traffic="nba_win_predictor"] [data-variant="v2.0"]')?.dataset.weight === '0.2' && !!document.querySelector('figure[data-chart="ecdf"] canvas')`, 25_000);
+      await until(
+        page,
+        'the split and the drift chart after a refresh',
+        `document.querySelector('[data-traffic="nba_win_predictor"] [data-variant="v2.0"]')?.dataset.weight === '0.2' && !!document.querySelector('figure[data-chart="ecdf"] canvas')`,
+        25_000,
+      );
 
       await page.locator('[data-model="nba_points"] [data-version="v2"] [data-action="promote-production"]').click();
       await until(page, 'the preview', `document.querySelector('[data-pending]')?.dataset.step === 'preview'`);
@@ -117,7 +131,11 @@ describe.skipIf(!haveBrowser)('the status page in Chromium', () => {
       await page.screenshot({ path: screenshotPath('status-page-1280.png'), fullPage: true });
       await page.setViewportSize({ width: 400, height: 900 });
       await page.waitForTimeout(300);
-      expect(await page.evaluate(`[...document.querySelectorAll('#root *')].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).length`)).toBe(0);
+      expect(
+        await page.evaluate(
+          `[...document.querySelectorAll('#root *')].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).length`,
+        ),
+      ).toBe(0);
       expect(errors).toEqual([]);
     } finally {
       await page.close();
@@ -191,8 +209,14 @@ describe.skipIf(!haveBrowser)('the status page in Chromium', () => {
       await page.locator('[data-elicitation] input[name="approve"]').check();
       await page.locator('[data-elicitation] input[name="reason"]').fill('approved in the status page');
       await page.locator('[data-elicitation] [data-action="approve"]').click();
-      await until(page, 'v2.0 in production', `document.querySelector('[data-model="nba_win_predictor"] [data-version="v2.0"]')?.dataset.stage === 'production'`);
-      const history = (await ok(client, 'get_model_history', { name: 'nba_win_predictor', limit: 1 })) as { entries: Array<{ approved_by: string; approver_reason: string }> };
+      await until(
+        page,
+        'v2.0 in production',
+        `document.querySelector('[data-model="nba_win_predictor"] [data-version="v2.0"]')?.dataset.stage === 'production'`,
+      );
+      const history = (await ok(client, 'get_model_history', { name: 'nba_win_predictor', limit: 1 })) as {
+        entries: Array<{ approved_by: string; approver_reason: string }>;
+      };
       expect(history.entries[0].approved_by).toContain('mlops-mcp status page');
       expect(history.entries[0].approver_reason).toBe('approved in the status page');
       expect(errors).toEqual([]);

@@ -77,7 +77,11 @@ describe.skipIf(!haveBrowser)('the status page signs in through the issuer', () 
       await until(page, 'v2 in production', `document.querySelector('[data-model="nba_points"] [data-version="v2"]')?.dataset.stage === 'production'`);
       const history = await ok<{ entries: Array<Record<string, unknown>> }>(client, 'get_model_history', { name: 'nba_points', limit: 1 });
       expect(history.entries[0]).toMatchObject({ action: 'promote', actor: 'alice', actor_name: 'Alice Admin', reason: 'signed in on the status page' });
-      await until(page, 'the transition by her', `[...document.querySelectorAll('.timeline .who')].some((e) => e.textContent.startsWith('by alice (Alice Admin) — “signed in on the status page”'))`);
+      await until(
+        page,
+        'the transition by her',
+        `[...document.querySelectorAll('.timeline .who')].some((e) => e.textContent.startsWith('by alice (Alice Admin) — “signed in on the status page”'))`,
+      );
 
       // Signing out forgets the token; the issuer's own session is the issuer's business.
       await page.locator('[data-action="sign-out"]').click();

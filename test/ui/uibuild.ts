@@ -19,7 +19,9 @@ export async function buildTestHost(): Promise<string> {
     logLevel: 'warn',
     plugins: [viteSingleFile()],
     build: { write: false, target: 'es2022', reportCompressedSize: false, rollupOptions: { input: path.join(root, 'host.html') } },
-  })) as { output: Array<{ fileName: string; type: string; source?: string | Uint8Array }> } | Array<{ output: Array<{ fileName: string; source?: string | Uint8Array }> }>;
+  })) as
+    | { output: Array<{ fileName: string; type: string; source?: string | Uint8Array }> }
+    | Array<{ output: Array<{ fileName: string; source?: string | Uint8Array }> }>;
   const output = Array.isArray(out) ? out[0].output : out.output;
   const html = output.find((o) => o.fileName === 'host.html');
   if (!html?.source) throw new Error('the test host did not build');
@@ -43,7 +45,10 @@ export async function until(frame: Frame | Page, what: string, check: string, ms
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what} (${check})${last ? `: ${(last instanceof Error ? last.message : JSON.stringify(last)).split('\n')[0]}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${ms} ms waiting for ${what} (${check})${last ? `: ${(last instanceof Error ? last.message : JSON.stringify(last)).split('\n')[0]}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -57,7 +57,11 @@ try {
   const floor = await memoryClient(createNoopServer);
   if (batch) targets.push({ label: 'echo_rows', call: () => floor.client.callTool({ name: 'echo_rows', arguments: { rows: arrays } }), lat: [] });
   else {
-    targets.push({ label: 'naive_predict', call: (k) => floor.client.callTool({ name: 'naive_predict', arguments: { name: 'nba_points', features: rows[k % rows.length] } }), lat: [] });
+    targets.push({
+      label: 'naive_predict',
+      call: (k) => floor.client.callTool({ name: 'naive_predict', arguments: { name: 'nba_points', features: rows[k % rows.length] } }),
+      lat: [],
+    });
     targets.push({ label: 'noop', call: () => floor.client.callTool({ name: 'noop', arguments: { text: 'ping' } }), lat: [] });
   }
   for (const t of targets) {

@@ -91,7 +91,9 @@ try {
     const delta = t.label === 'noop' ? '' : ` (Δ ${(s.p50 - floor).toFixed(3)})`;
     const cpu = ((t.ticks * (1e6 / 100)) / t.lat.length).toFixed(0);
     const client = (t.clientUs / t.lat.length).toFixed(0);
-    console.log(`${t.label.padEnd(40)} p50 ${s.p50.toFixed(3)}${delta} p90 ${s.p90.toFixed(3)} p99 ${s.p99.toFixed(3)} ms; server main thread ${cpu} µs CPU/call, client ${client}`);
+    console.log(
+      `${t.label.padEnd(40)} p50 ${s.p50.toFixed(3)}${delta} p90 ${s.p90.toFixed(3)} p99 ${s.p99.toFixed(3)} ms; server main thread ${cpu} µs CPU/call, client ${client}`,
+    );
   }
 } finally {
   for (const t of targets) await t.conn.close();

@@ -71,8 +71,12 @@ async function main() {
   if (machine.loadAvgAtStart[0] > 0.8) {
     process.stderr.write(`[bench] warning: load average ${machine.loadAvgAtStart.join(' ')} on ${machine.cpus} cores: other processes will skew the figures\n`);
   }
-  print(`# mlops-mcp serving benchmark\nnode ${machine.node} · ${machine.cpus} × ${machine.cpuModel} · ${machine.platform} · @modelcontextprotocol/sdk ${machine.sdk} · onnxruntime-node ${machine.onnxruntimeNode} · commit ${machine.commit ?? '?'} · load average at start ${machine.loadAvgAtStart.join(' ')}${quick ? ' · --quick (smoke run, not figures)' : ''}`);
-  process.stderr.write(`[bench] node ${machine.node}, ${machine.cpus} cores, SDK ${machine.sdk}, onnxruntime-node ${machine.onnxruntimeNode}${quick ? ' (--quick: smoke run)' : ''}\n`);
+  print(
+    `# mlops-mcp serving benchmark\nnode ${machine.node} · ${machine.cpus} × ${machine.cpuModel} · ${machine.platform} · @modelcontextprotocol/sdk ${machine.sdk} · onnxruntime-node ${machine.onnxruntimeNode} · commit ${machine.commit ?? '?'} · load average at start ${machine.loadAvgAtStart.join(' ')}${quick ? ' · --quick (smoke run, not figures)' : ''}`,
+  );
+  process.stderr.write(
+    `[bench] node ${machine.node}, ${machine.cpus} cores, SDK ${machine.sdk}, onnxruntime-node ${machine.onnxruntimeNode}${quick ? ' (--quick: smoke run)' : ''}\n`,
+  );
 
   const { setupDemo, runTransport } = await import('./transports.mjs');
   const { rawOnnx } = await import('./raw-onnx.mjs');
@@ -118,10 +122,32 @@ const print = (s) => process.stdout.write(`${s}\n`);
 const ms = (us) => us / 1000;
 
 function section1(raw) {
-  const row = (label, r) => [label, r.singleUs.p50, r.singleUs.p99, r.singleUs.n, r.singleBetweenCallsUs.p50, r.singleBetweenCallsUs.p99, r.singleAfterIdleUs.p50, r.singleAfterIdleUs.p99, r.batch1k.rowsPerSec, r.batch10k.rowsPerSec];
+  const row = (label, r) => [
+    label,
+    r.singleUs.p50,
+    r.singleUs.p99,
+    r.singleUs.n,
+    r.singleBetweenCallsUs.p50,
+    r.singleBetweenCallsUs.p99,
+    r.singleAfterIdleUs.p50,
+    r.singleAfterIdleUs.p99,
+    r.batch1k.rowsPerSec,
+    r.batch10k.rowsPerSec,
+  ];
   return table(
     '1. Raw onnxruntime-node, in-process (session.run, fresh [N,10] float32 tensor each call). Tight loop; with one in-process MCP noop call between runs (caches cooled by other work); and after the thread slept 150 µs before each run (as a server sleeps between requests)',
-    ['model', 'single p50 µs', 'single p99 µs', 'runs', 'between calls p50 µs', 'between calls p99 µs', 'after idle p50 µs', 'after idle p99 µs', 'batch 1 000 rows/s', 'batch 10 000 rows/s'],
+    [
+      'model',
+      'single p50 µs',
+      'single p99 µs',
+      'runs',
+      'between calls p50 µs',
+      'between calls p99 µs',
+      'after idle p50 µs',
+      'after idle p99 µs',
+      'batch 1 000 rows/s',
+      'batch 10 000 rows/s',
+    ],
     [row('nba_points v1 (LinearRegression)', raw.v1), row('nba_points v2 (GBT, 60 trees)', raw.v2)],
   );
 }
@@ -130,25 +156,77 @@ function section2(t) {
   return table(
     '2. Floor: noop tool on a bare SDK server (McpServer.registerTool), client-observed',
     ['transport', 'p50 ms', 'p90 ms', 'p99 ms', 'calls/s ×1', 'calls/s ×8', 'server CPU% ×8', 'bench CPU% ×8'],
-    Object.values(t).map((r) => [r.transport, r.floor.sequential.latencyMs.p50, r.floor.sequential.latencyMs.p90, r.floor.sequential.latencyMs.p99, r.floor.sequential.callsPerSec, r.floor.c8.callsPerSec, r.floor.c8.serverCpuPct, r.floor.c8.benchCpuPct]),
+    Object.values(t).map((r) => [
+      r.transport,
+      r.floor.sequential.latencyMs.p50,
+      r.floor.sequential.latencyMs.p90,
+      r.floor.sequential.latencyMs.p99,
+      r.floor.sequential.callsPerSec,
+      r.floor.c8.callsPerSec,
+      r.floor.c8.serverCpuPct,
+      r.floor.c8.benchCpuPct,
+    ]),
   );
 }
 
 function section3(t) {
   const lat = table(
     `3a. predict nba_points v1 (named features from the reference CSV): latency, ${Object.values(t)[0].predict.sequential.latencyMs.n} sequential calls`,
-    ['transport', 'p50 ms', 'noop p50', 'Δ p50', 'naive p50', 'naive Δ', 'p99 ms', 'noop p99', 'naive p99', 'in-server latency_ms p50', 'server CPU µs/call', 'noop CPU µs/call', 'naive CPU µs/call', 'bench CPU µs/call', 'noop bench µs/call'],
+    [
+      'transport',
+      'p50 ms',
+      'noop p50',
+      'Δ p50',
+      'naive p50',
+      'naive Δ',
+      'p99 ms',
+      'noop p99',
+      'naive p99',
+      'in-server latency_ms p50',
+      'server CPU µs/call',
+      'noop CPU µs/call',
+      'naive CPU µs/call',
+      'bench CPU µs/call',
+      'noop bench µs/call',
+    ],
     Object.values(t).map((r) => {
       const p = r.predict.sequential.latencyMs;
       const f = r.floor.sequential.latencyMs;
       const n = r.naive.sequential.latencyMs;
-      return [r.transport, p.p50, f.p50, p.p50 - f.p50, n.p50, n.p50 - r.naive.floor.latencyMs.p50, p.p99, f.p99, n.p99, r.predict.sequential.serverLatencyMs, r.predict.sequential.serverCpuUsPerCall, r.floor.sequential.serverCpuUsPerCall, r.naive.sequential.serverCpuUsPerCall, r.predict.sequential.benchCpuUsPerCall, r.floor.sequential.benchCpuUsPerCall];
+      return [
+        r.transport,
+        p.p50,
+        f.p50,
+        p.p50 - f.p50,
+        n.p50,
+        n.p50 - r.naive.floor.latencyMs.p50,
+        p.p99,
+        f.p99,
+        n.p99,
+        r.predict.sequential.serverLatencyMs,
+        r.predict.sequential.serverCpuUsPerCall,
+        r.floor.sequential.serverCpuUsPerCall,
+        r.naive.sequential.serverCpuUsPerCall,
+        r.predict.sequential.benchCpuUsPerCall,
+        r.floor.sequential.benchCpuUsPerCall,
+      ];
     }),
   );
-  const naiveNote = 'naive: naive_predict on the floor server (zod input and output schemas, one onnxruntime run of the same model; no routing, feature checks, logging or stats): what any predict tool pays on this SDK and machine. Served by a floor-server process of its own and measured as predict is, in a run of its own beside noop; naive Δ is over that run\'s noop p50.';
+  const naiveNote =
+    "naive: naive_predict on the floor server (zod input and output schemas, one onnxruntime run of the same model; no routing, feature checks, logging or stats): what any predict tool pays on this SDK and machine. Served by a floor-server process of its own and measured as predict is, in a run of its own beside noop; naive Δ is over that run's noop p50.";
   const thr = table(
     '3b. predict throughput (calls/s) with 1 and 8 concurrent clients, next to noop',
-    ['transport', 'predict ×1', 'noop ×1', 'predict ×8', 'noop ×8', 'predict/noop ×8 (median of 6 paired rounds)', 'server CPU% ×8', 'bench CPU% ×8', '×8 means'],
+    [
+      'transport',
+      'predict ×1',
+      'noop ×1',
+      'predict ×8',
+      'noop ×8',
+      'predict/noop ×8 (median of 6 paired rounds)',
+      'server CPU% ×8',
+      'bench CPU% ×8',
+      '×8 means',
+    ],
     Object.values(t).map((r) => [
       r.transport,
       r.predict.sequential.callsPerSec,
@@ -169,7 +247,17 @@ function section4(b) {
   for (const n of [10_000, 1_000]) {
     const r = b[n];
     const e = r.echo;
-    const line = (label, x) => [n.toLocaleString('en-US'), label, x.requestBytes / 1024, x.idleGapMedianMs, x.idleGapRowsPerSec, x.idleGapRowsPerSec / e.idleGapRowsPerSec, x.sustainedRowsPerSec, x.sustainedRowsPerSec / e.sustainedRowsPerSec, x.serverLatencyMs];
+    const line = (label, x) => [
+      n.toLocaleString('en-US'),
+      label,
+      x.requestBytes / 1024,
+      x.idleGapMedianMs,
+      x.idleGapRowsPerSec,
+      x.idleGapRowsPerSec / e.idleGapRowsPerSec,
+      x.sustainedRowsPerSec,
+      x.sustainedRowsPerSec / e.sustainedRowsPerSec,
+      x.serverLatencyMs,
+    ];
     rows.push(line('echo_rows (arrays): floor', e));
     rows.push(line('batch_predict (arrays)', r.arrays));
     rows.push(line('batch_predict (named objects)', r.named));
@@ -204,13 +292,17 @@ function section5(l) {
 
 function section6(m) {
   const row = (label, x) => [label, x?.peakMiB ?? null, x?.rssMiB ?? null];
-  return table('6. Peak memory (VmHWM from /proc, read at the end of each server\'s runs)', ['process', 'peak RSS MiB', 'RSS at end MiB'], [
-    row('mlops-mcp serve --stdio (predict + batch_predict 10 000)', m.stdioServer),
-    row('mlops-mcp serve --http (9 sessions)', m.httpServer),
-    row('noop server, stdio', m.stdioNoop),
-    row('noop server, http', m.httpNoop),
-    row('bench process (clients, in-memory servers, raw ONNX, logging)', m.bench),
-  ]);
+  return table(
+    "6. Peak memory (VmHWM from /proc, read at the end of each server's runs)",
+    ['process', 'peak RSS MiB', 'RSS at end MiB'],
+    [
+      row('mlops-mcp serve --stdio (predict + batch_predict 10 000)', m.stdioServer),
+      row('mlops-mcp serve --http (9 sessions)', m.httpServer),
+      row('noop server, stdio', m.stdioNoop),
+      row('noop server, http', m.httpNoop),
+      row('bench process (clients, in-memory servers, raw ONNX, logging)', m.bench),
+    ],
+  );
 }
 
 function evaluate(raw, t, logging) {
@@ -242,7 +334,13 @@ function evaluate(raw, t, logging) {
       pass: s.predict.sequential.latencyMs.p50 <= s.floor.sequential.latencyMs.p50 + ms(raw.v1.singleAfterIdleUs.p50) + 0.1,
       reading: true,
     },
-    { target: 'predict over stdio: p99 < 3 ms', measured: s.predict.sequential.latencyMs.p99, limit: 3, unit: 'ms', pass: s.predict.sequential.latencyMs.p99 < 3 },
+    {
+      target: 'predict over stdio: p99 < 3 ms',
+      measured: s.predict.sequential.latencyMs.p99,
+      limit: 3,
+      unit: 'ms',
+      pass: s.predict.sequential.latencyMs.p99 < 3,
+    },
     {
       target: 'batch_predict 10 000 rows over stdio ≥ 0.5 × echo_rows rows/s (same rows as arrays; median per call)',
       measured: s.batch[10_000].ratioArraysIdleGap,
@@ -278,7 +376,11 @@ function evaluate(raw, t, logging) {
 }
 
 function targetsTable(targets) {
-  return table('Targets', ['target', 'measured', 'limit', 'unit', 'result'], targets.map((x) => [x.target, x.measured, x.limit, x.unit, x.reading ? (x.pass ? 'within' : 'over') : x.pass ? 'PASS' : 'FAIL']));
+  return table(
+    'Targets',
+    ['target', 'measured', 'limit', 'unit', 'result'],
+    targets.map((x) => [x.target, x.measured, x.limit, x.unit, x.reading ? (x.pass ? 'within' : 'over') : x.pass ? 'PASS' : 'FAIL']),
+  );
 }
 
 try {

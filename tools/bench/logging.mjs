@@ -34,7 +34,7 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const ids = Array.from({ length: total }, () => randomUUID());
   // What a predict request already holds when it logs: its feature matrix and ONNX output.
   const POOL = 1024;
-  const matrices = Array.from({ length: POOL }, (_, i) => Float64Array.from({ length: 10 }, (_, j) => (i * 7 + j * 3) % 41 + 0.1 * j));
+  const matrices = Array.from({ length: POOL }, (_, i) => Float64Array.from({ length: 10 }, (_, j) => ((i * 7 + j * 3) % 41) + 0.1 * j));
   const outputs = Array.from({ length: POOL }, (_, i) => ({ predictions: [Math.fround(10 + (i % 97) * 0.37)], probabilities: null }));
   const name = 'nba_points';
   const version = 'v1';
@@ -43,7 +43,22 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const recordOne = (i, id = ids[i]) => {
     const latencyMs = 0.05 + (i % 50) * 0.003;
     const at = Date.now();
-    log.append({ id, indices: null, rows: 1, name, version, ok: true, error: null, matrix: matrices[i & (POOL - 1)], width: 10, rawFeatures: undefined, output: outputs[i & (POOL - 1)], latencyMs, routingKey: null, at });
+    log.append({
+      id,
+      indices: null,
+      rows: 1,
+      name,
+      version,
+      ok: true,
+      error: null,
+      matrix: matrices[i & (POOL - 1)],
+      width: 10,
+      rawFeatures: undefined,
+      output: outputs[i & (POOL - 1)],
+      latencyMs,
+      routingKey: null,
+      at,
+    });
     stats.record(name, version, true, latencyMs, at, 1);
     metrics.record(name, version, true, 1, latencyMs / 1000);
   };
@@ -69,7 +84,22 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const metrics2 = new ServingMetrics(sessions);
   const parts = {
     appendUs: part((i) =>
-      log2.append({ id: ids[i], indices: null, rows: 1, name, version, ok: true, error: null, matrix: matrices[i & (POOL - 1)], width: 10, rawFeatures: undefined, output: outputs[i & (POOL - 1)], latencyMs: 0.1, routingKey: null, at: Date.now() }),
+      log2.append({
+        id: ids[i],
+        indices: null,
+        rows: 1,
+        name,
+        version,
+        ok: true,
+        error: null,
+        matrix: matrices[i & (POOL - 1)],
+        width: 10,
+        rawFeatures: undefined,
+        output: outputs[i & (POOL - 1)],
+        latencyMs: 0.1,
+        routingKey: null,
+        at: Date.now(),
+      }),
     ),
     statsRecordUs: part((i) => stats2.record(name, version, true, 0.05 + (i % 50) * 0.003, Date.now(), 1)),
     metricsRecordUs: part((i) => metrics2.record(name, version, true, 1, (0.05 + (i % 50) * 0.003) / 1000)),

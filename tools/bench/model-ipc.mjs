@@ -154,7 +154,10 @@ async function inProcess() {
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(fs.readFileSync(MODEL), OPTIONS);
   const input = session.inputNames[0];
-  return { call: async (x) => (await session.run({ [input]: new ort.Tensor('float32', x, [1, K]) }))[session.outputNames[0]].data, close: () => session.release() };
+  return {
+    call: async (x) => (await session.run({ [input]: new ort.Tensor('float32', x, [1, K]) }))[session.outputNames[0]].data,
+    close: () => session.release(),
+  };
 }
 
 async function workerPost() {
@@ -274,7 +277,9 @@ try {
   for (const o of opened) {
     const s = summarize(o.lat);
     const cpu = (o.ticks * 10_000) / o.lat.length;
-    process.stdout.write(`${o.label.padEnd(width)}  ${s.p50.toFixed(1).padStart(6)}  ${s.p90.toFixed(1).padStart(6)}  ${s.p99.toFixed(1).padStart(6)}  ${cpu.toFixed(1).padStart(23)}\n`);
+    process.stdout.write(
+      `${o.label.padEnd(width)}  ${s.p50.toFixed(1).padStart(6)}  ${s.p90.toFixed(1).padStart(6)}  ${s.p99.toFixed(1).padStart(6)}  ${cpu.toFixed(1).padStart(23)}\n`,
+    );
   }
 } finally {
   for (const o of opened) await o.way.close();

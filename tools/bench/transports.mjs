@@ -1,6 +1,22 @@
 // Sections 2–4: the noop floor and mlops-mcp's predict over InMemoryTransport, stdio and
 // Streamable HTTP; batch_predict next to echo_rows over stdio.
-import { CLI, NOOP, ROOT, callOk, sleep, concurrent, httpClient, median, memoryClient, memoryOf, progress, sequential, spawnHttp, stdioClient, stopPid } from './lib.mjs';
+import {
+  CLI,
+  NOOP,
+  ROOT,
+  callOk,
+  sleep,
+  concurrent,
+  httpClient,
+  median,
+  memoryClient,
+  memoryOf,
+  progress,
+  sequential,
+  spawnHttp,
+  stdioClient,
+  stopPid,
+} from './lib.mjs';
 import { createNoopServer } from './noop-server.mjs';
 
 const dist = (p) => import(new URL(`../../dist/${p}`, import.meta.url).href);
@@ -31,7 +47,10 @@ async function startEndpoint(kind, transport, { home }) {
     const conn = kind === 'noop' ? await stdioClient(NOOP, ['--stdio'], serverEnv(home)) : await stdioClient(CLI, ['serve', '--stdio'], serverEnv(home));
     return { pid: conn.pid, connect: async () => ({ client: conn.client, close: async () => undefined }), close: () => conn.close(), stderr: conn.stderr };
   }
-  const srv = kind === 'noop' ? await spawnHttp(NOOP, ['--http', '--port', '0'], serverEnv(home)) : await spawnHttp(CLI, ['serve', '--http', '--port', '0'], serverEnv(home));
+  const srv =
+    kind === 'noop'
+      ? await spawnHttp(NOOP, ['--http', '--port', '0'], serverEnv(home))
+      : await spawnHttp(CLI, ['serve', '--http', '--port', '0'], serverEnv(home));
   return { pid: srv.pid, connect: () => httpClient(srv.url), close: () => stopPid(srv.pid), stderr: srv.stderr };
 }
 
@@ -83,19 +102,28 @@ export async function runTransport(transport, { home, rows, features, seqN, warm
     };
 
     const res = { transport, floor: {}, predict: {} };
-    const naiveCall = (client) => async (i) => check(await client.callTool({ name: 'naive_predict', arguments: { name: 'nba_points', features: rows[i % rows.length] } }), 'naive_predict');
-    const seq = await sequential(`${transport}: noop and predict, sequential, interleaved`, {
-      floor: { call: noopCall(nc.client), pid: noop.pid },
-      predict: { call: predictCall(oc.client, true), pid: ours.pid },
-    }, { n: seqN, warmup });
+    const naiveCall = (client) => async (i) =>
+      check(await client.callTool({ name: 'naive_predict', arguments: { name: 'nba_points', features: rows[i % rows.length] } }), 'naive_predict');
+    const seq = await sequential(
+      `${transport}: noop and predict, sequential, interleaved`,
+      {
+        floor: { call: noopCall(nc.client), pid: noop.pid },
+        predict: { call: predictCall(oc.client, true), pid: ours.pid },
+      },
+      { n: seqN, warmup },
+    );
     res.floor.sequential = seq.floor;
     // The reference point in a run of its own, beside noop again: as a third target in the run
     // above it moved predict's figures (each server idled through two blocks instead of one;
     // predict's server CPU per call rose ~50 µs and its p99 ~0.7 ms in three runs).
-    const ref = await sequential(`${transport}: noop and naive_predict, sequential, interleaved`, {
-      floor: { call: noopCall(nc.client), pid: noop.pid },
-      naive: { call: naiveCall(vc.client), pid: naiveHost.pid },
-    }, { n: seqN, warmup });
+    const ref = await sequential(
+      `${transport}: noop and naive_predict, sequential, interleaved`,
+      {
+        floor: { call: noopCall(nc.client), pid: noop.pid },
+        naive: { call: naiveCall(vc.client), pid: naiveHost.pid },
+      },
+      { n: seqN, warmup },
+    );
     res.naive = { sequential: ref.naive, floor: ref.floor };
     res.predict.sequential = { ...seq.predict, serverLatencyMs: median(serverLatency.slice(-seqN)) };
 
@@ -116,17 +144,37 @@ export async function runTransport(transport, { home, rows, features, seqN, warm
     const perRound = { floor: [], predict: [] };
     const rounds = 6;
     for (let h = 0; h < rounds; h++) {
-      const noopRound = async () => perRound.floor.push(await concurrent(`${transport}: noop ×8 (${h + 1}/${rounds})`, n8.clients.map(noopCall), { durationMs: durationMs / 2, pid: noop.pid }));
-      const predictRound = async () => perRound.predict.push(await concurrent(`${transport}: predict ×8 (${h + 1}/${rounds})`, o8.clients.map((c) => predictCall(c, false)), { durationMs: durationMs / 2, pid: ours.pid }));
+      const noopRound = async () =>
+        perRound.floor.push(
+          await concurrent(`${transport}: noop ×8 (${h + 1}/${rounds})`, n8.clients.map(noopCall), { durationMs: durationMs / 2, pid: noop.pid }),
+        );
+      const predictRound = async () =>
+        perRound.predict.push(
+          await concurrent(
+            `${transport}: predict ×8 (${h + 1}/${rounds})`,
+            o8.clients.map((c) => predictCall(c, false)),
+            { durationMs: durationMs / 2, pid: ours.pid },
+          ),
+        );
       for (const round of h % 2 ? [predictRound, noopRound] : [noopRound, predictRound]) await round();
     }
     const mean = (xs, k) => (xs.every((x) => x[k] !== null) ? xs.reduce((a, x) => a + x[k], 0) / xs.length : null);
-    const avg = (xs) => ({ workers: xs[0].workers, callsPerSec: mean(xs, 'callsPerSec'), benchCpuPct: mean(xs, 'benchCpuPct'), serverCpuPct: mean(xs, 'serverCpuPct') });
+    const avg = (xs) => ({
+      workers: xs[0].workers,
+      callsPerSec: mean(xs, 'callsPerSec'),
+      benchCpuPct: mean(xs, 'benchCpuPct'),
+      serverCpuPct: mean(xs, 'serverCpuPct'),
+    });
     res.floor.c8 = avg(perRound.floor);
     res.predict.c8 = avg(perRound.predict);
     res.c8RoundRatios = perRound.predict.map((p, i) => p.callsPerSec / perRound.floor[i].callsPerSec);
     res.c8Ratio = median(res.c8RoundRatios);
-    res.c8Mode = transport === 'stdio' ? '8 calls in flight on one stdio connection' : transport === 'http' ? '8 Client sessions (one HTTP session each)' : '8 Client/McpServer pairs in-process';
+    res.c8Mode =
+      transport === 'stdio'
+        ? '8 calls in flight on one stdio connection'
+        : transport === 'http'
+          ? '8 Client sessions (one HTTP session each)'
+          : '8 Client/McpServer pairs in-process';
 
     if (batch) res.batch = await batchSection(nc.client, oc.client, { rows, features });
 

@@ -67,7 +67,14 @@ const rows = csv.slice(1, 1001).map((l) => {
 
 /** The tools the clients call, and their column names. */
 const TOOLS = ['predict', 'batch_predict', 'get_traffic_config', 'get_system_stats', 'detect_drift', 'promote_model'];
-const SHORT = { predict: 'predict', batch_predict: 'batch', get_traffic_config: 'traffic', get_system_stats: 'stats', detect_drift: 'drift', promote_model: 'promote' };
+const SHORT = {
+  predict: 'predict',
+  batch_predict: 'batch',
+  get_traffic_config: 'traffic',
+  get_system_stats: 'stats',
+  detect_drift: 'drift',
+  promote_model: 'promote',
+};
 const COL = 19;
 /** Fewer calls than this in the early or late third make its p99 a maximum: the run is too short. */
 const MIN_CALLS_FOR_P99 = 20;
@@ -99,7 +106,13 @@ async function worker(url, id, deadline) {
     // the exact KS test, O(n·m) for n ≤ 10 000, on the event loop).
     const k = i % 100;
     if (k === 99) await timed(client, 'detect_drift', { name: 'nba_points', window: { last_n: 2000 } });
-    else if (k === 50) await timed(client, 'promote_model', { name: 'nba_win_predictor', version: i % 200 < 100 ? 'v2.0' : 'v1.5', target_stage: 'production', archive_existing: false });
+    else if (k === 50)
+      await timed(client, 'promote_model', {
+        name: 'nba_win_predictor',
+        version: i % 200 < 100 ? 'v2.0' : 'v1.5',
+        target_stage: 'production',
+        archive_existing: false,
+      });
     else if (k % 10 === 1) await timed(client, 'batch_predict', { name: 'nba_points', rows: rows.slice(0, 200) });
     else if (k % 10 === 2) await timed(client, 'get_traffic_config', { name: 'nba_points' });
     else if (k % 25 === 3) await timed(client, 'get_system_stats', {});
@@ -167,7 +180,10 @@ try {
   // measured once per interval after a forced full GC in the server (one pause per interval).
   let fine = [];
   const sampler = setInterval(() => {
-    scrape(url).then((m) => fine.push(m), () => undefined);
+    scrape(url).then(
+      (m) => fine.push(m),
+      () => undefined,
+    );
   }, 1000);
   process.stderr.write(`soak: ${SECONDS} s, ${CLIENTS} clients + 1 session abandoner, against ${url}\n`);
   console.log(`  t(s)  calls/s  err  ${TOOLS.map((t) => `${SHORT[t]} p50/p99 ms`.padStart(COL)).join(' ')}  RSS MB  heap MB*  fds  lag p99 ms`);
@@ -206,7 +222,10 @@ try {
   const p99 = Object.fromEntries(
     TOOLS.map((tool) => {
       const [e, l] = [pooled(early, tool), pooled(late, tool)];
-      return [tool, { calls_early: e.length, calls_late: l.length, p50_early_ms: pct(e, 0.5), p50_late_ms: pct(l, 0.5), early_ms: pct(e, 0.99), late_ms: pct(l, 0.99) }];
+      return [
+        tool,
+        { calls_early: e.length, calls_late: l.length, p50_early_ms: pct(e, 0.5), p50_late_ms: pct(l, 0.5), early_ms: pct(e, 0.99), late_ms: pct(l, 0.99) },
+      ];
     }),
   );
   const result = {

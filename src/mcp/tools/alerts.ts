@@ -9,7 +9,12 @@ export const getAlerts = defineTool({
   title: 'Recent alerts',
   description: 'Alerts raised in the last hours (default 24), newest first: promotions, rollbacks, drift, error rate, latency, system health.',
   input: {
-    hours: z.number().positive().max(24 * 365).default(24).describe('How far back to look, in hours (default 24)'),
+    hours: z
+      .number()
+      .positive()
+      .max(24 * 365)
+      .default(24)
+      .describe('How far back to look, in hours (default 24)'),
     severity: alertSeverity.optional().describe('Only this severity'),
     name: modelName.optional().describe('Only alerts about this model'),
     limit,

@@ -12,7 +12,12 @@ const dataRow = z
   .union([boundedRecord(z.string().max(256), z.number(), MAX_FEATURES, 'features'), z.array(z.number()).max(MAX_FEATURES)])
   .describe('A row: an object keyed by feature name (other keys are ignored), or an array in feature order');
 
-const csvPath = z.string().min(1).max(4096).optional().describe('A CSV file with a header row (under MLOPS_MCP_ALLOWED_DIRS); columns that are not features are ignored');
+const csvPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .optional()
+  .describe('A CSV file with a header row (under MLOPS_MCP_ALLOWED_DIRS); columns that are not features are ignored');
 
 const summary = z.object({
   feature: z.string(),
@@ -48,7 +53,9 @@ const runOutput = {
   dataset_drift: z.boolean().describe('drifted_share ≥ dataset_drift_share'),
   monitored: z
     .boolean()
-    .describe("false: a check by a read-only caller (read role or read-only server): kept (get_drift_report by run_id) but never the model's latest check that health_check and the dashboard show, and raising no alert"),
+    .describe(
+      "false: a check by a read-only caller (read role or read-only server): kept (get_drift_report by run_id) but never the model's latest check that health_check and the dashboard show, and raising no alert",
+    ),
   created_at: z.string(),
 };
 
@@ -78,7 +85,9 @@ function runText(run: DriftRun): string {
     .map((f) => `${f.drift_detected ? '✗' : '✓'} ${f.feature}: ${statisticsText(f)} (n ${f.n_ref}/${f.n_cur}, ${f.method})`);
   const unmonitored = isMonitored(run)
     ? []
-    : ["Not the model's latest check: a read-only caller's run is kept (get_drift_report with this run_id) but does not change what health_check and the dashboard show, and raises no alert."];
+    : [
+        "Not the model's latest check: a read-only caller's run is kept (get_drift_report with this run_id) but does not change what health_check and the dashboard show, and raises no alert.",
+      ];
   return [head, ...unmonitored, ...lines].join('\n');
 }
 
@@ -103,7 +112,10 @@ export const setDriftReference = defineTool({
     source: z.string(),
     rows: z.number().int(),
     features: z.array(summary),
-    ignored_columns: z.number().int().describe("How many columns (CSV) or keys (rows) are not model features and were ignored: counted, not named (a CSV's header is the text of a file)"),
+    ignored_columns: z
+      .number()
+      .int()
+      .describe("How many columns (CSV) or keys (rows) are not model features and were ignored: counted, not named (a CSV's header is the text of a file)"),
   },
   effect: 'write',
   idempotent: true,
@@ -115,16 +127,25 @@ export const setDriftReference = defineTool({
   ],
   example: { name: 'nba_points', csv_path: 'fixtures/nba_points_reference.csv', reason: 'training data of v1' },
   async handler(args, ctx) {
-    const r = await ctx.app.drift.setReference(
-      args.name,
-      { version: args.version, rows: args.rows, csvPath: args.csv_path },
-      ctx.who(args.reason),
-      { dryRun: args.dry_run, onProgress: ctx.progress },
+    const r = await ctx.app.drift.setReference(args.name, { version: args.version, rows: args.rows, csvPath: args.csv_path }, ctx.who(args.reason), {
+      dryRun: args.dry_run,
+      onProgress: ctx.progress,
+    });
+    const lines = r.features.map(
+      (f) => `- ${f.feature}: n ${f.n}, mean ${f.mean.toPrecision(5)}, std ${f.std.toPrecision(4)}, range ${f.min.toPrecision(4)}…${f.max.toPrecision(4)}`,
     );
-    const lines = r.features.map((f) => `- ${f.feature}: n ${f.n}, mean ${f.mean.toPrecision(5)}, std ${f.std.toPrecision(4)}, range ${f.min.toPrecision(4)}…${f.max.toPrecision(4)}`);
     const head = `${r.dryRun ? 'Dry run, nothing stored: would set' : 'Set'} the ${r.version ? `${r.version} ` : 'model-wide '}drift reference of ${args.name} from ${r.source} (${r.rows} rows${r.replaced ? ', replacing the previous one' : ''}).${r.ignored ? ` ${r.ignored} column${r.ignored === 1 ? ' is' : 's are'} not a feature and ${r.ignored === 1 ? 'was' : 'were'} ignored.` : ''}`;
     return {
-      data: { name: args.name, version: r.version, dry_run: r.dryRun, replaced: r.replaced, source: r.source, rows: r.rows, features: r.features, ignored_columns: r.ignored },
+      data: {
+        name: args.name,
+        version: r.version,
+        dry_run: r.dryRun,
+        replaced: r.replaced,
+        source: r.source,
+        rows: r.rows,
+        features: r.features,
+        ignored_columns: r.ignored,
+      },
       summary: [head, ...lines].join('\n'),
       links: [...(r.version ? [versionLink(args.name, r.version)] : []), ...(r.dryRun ? [] : [auditLink(args.name)])],
     };
@@ -134,22 +155,29 @@ export const setDriftReference = defineTool({
 export const detectDrift = defineTool({
   name: 'detect_drift',
   title: 'Detect feature drift',
-  description:
-    `Compares each feature's current data with the stored reference. ${statisticsDescription} Current data: current_rows, csv_path, or window over the prediction log. The run is stored (get_drift_report) and a drifted feature raises a feature_drift warning (not again within the hour for the same drifted features). A read-only caller's run is kept but never becomes the latest check and raises no alert (monitored: false). include_chart adds a PNG of the CDFs.`,
+  description: `Compares each feature's current data with the stored reference. ${statisticsDescription} Current data: current_rows, csv_path, or window over the prediction log. The run is stored (get_drift_report) and a drifted feature raises a feature_drift warning (not again within the hour for the same drifted features). A read-only caller's run is kept but never becomes the latest check and raises no alert (monitored: false). include_chart adds a PNG of the CDFs.`,
   input: {
     name: modelName,
-    version: versionLabel.optional().describe("Check this version: its reference if it has one, and (with window) only its traffic"),
+    version: versionLabel.optional().describe('Check this version: its reference if it has one, and (with window) only its traffic'),
     current_rows: z.array(dataRow).max(MAX_INLINE_ROWS).optional().describe('Current rows inline (up to 100 000)'),
     csv_path: csvPath,
     window: z
       .object({
         last_n: z.number().int().min(2).max(1_000_000).optional().describe('The last N logged predictions'),
-        since_hours: z.number().positive().max(24 * 365).optional().describe('Predictions logged in the last H hours'),
+        since_hours: z
+          .number()
+          .positive()
+          .max(24 * 365)
+          .optional()
+          .describe('Predictions logged in the last H hours'),
       })
       .optional()
       .describe('Take the current data from the prediction log'),
     threshold: z.number().gt(0).lt(1).default(0.05).describe('A feature drifted when its adjusted p-value is below this (default 0.05)'),
-    correction: z.enum(['none', 'bonferroni', 'fdr']).default('none').describe('Multiple-testing correction across features: none, bonferroni, or fdr (Benjamini–Hochberg)'),
+    correction: z
+      .enum(['none', 'bonferroni', 'fdr'])
+      .default('none')
+      .describe('Multiple-testing correction across features: none, bonferroni, or fdr (Benjamini–Hochberg)'),
     features: z.array(z.string().max(256)).max(10_000).optional().describe('Only these features (default: all in the reference)'),
     dataset_drift_share: z.number().gt(0).max(1).default(0.5).describe('Share of drifted features at which the dataset counts as drifted (default 0.5)'),
     include_chart: z.boolean().default(false).describe('Also return a PNG of the reference and current CDFs of the most drifted features'),

@@ -9,4 +9,13 @@ import { servingTools } from './serving.js';
 import { uiTools } from './ui.js';
 
 /** Every tool the server offers, in the order clients list them. */
-export const allTools: readonly ToolDefinition[] = [...healthTools, ...registryTools, ...servingTools, ...driftTools, ...performanceTools, ...uiTools, ...mlflowTools, ...alertTools];
+export const allTools: readonly ToolDefinition[] = [
+  ...healthTools,
+  ...registryTools,
+  ...servingTools,
+  ...driftTools,
+  ...performanceTools,
+  ...uiTools,
+  ...mlflowTools,
+  ...alertTools,
+];

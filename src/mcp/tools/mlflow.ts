@@ -23,7 +23,11 @@ export const syncMlflow = defineTool({
   example: { dry_run: true },
   async handler(args, ctx) {
     const mlflow = ctx.app.mlflow;
-    if (!mlflow) throw new DomainError('failed_precondition', 'MLflow is not configured: start mlops-mcp with MLFLOW_TRACKING_URI set to mirror the registry into MLflow.');
+    if (!mlflow)
+      throw new DomainError(
+        'failed_precondition',
+        'MLflow is not configured: start mlops-mcp with MLFLOW_TRACKING_URI set to mirror the registry into MLflow.',
+      );
     const reachable = await mlflow.client.health();
     let pushed = 0;
     let error: string | null = null;

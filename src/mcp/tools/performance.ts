@@ -16,7 +16,7 @@ export const recordOutcomes = defineTool({
   name: 'record_outcomes',
   title: 'Record outcomes',
   description:
-    'Records what actually happened for logged predictions (ground truth, often hours or days later), joined to each prediction: its version, routing and output. Inline (up to 10 000) or a CSV under MLOPS_MCP_ALLOWED_DIRS with columns prediction_id,actual (up to 100 000). Answers how many matched, how many ids are unknown or past the prediction log\'s retention (listed, bounded), and how many replaced an earlier outcome of the same prediction (the last one holds). Unmatched ids never fail the call; a value that does not fit the model (a label for a regressor, NaN, an unknown class) fails it with nothing recorded. Feeds get_model_performance and the performance alerts.',
+    "Records what actually happened for logged predictions (ground truth, often hours or days later), joined to each prediction: its version, routing and output. Inline (up to 10 000) or a CSV under MLOPS_MCP_ALLOWED_DIRS with columns prediction_id,actual (up to 100 000). Answers how many matched, how many ids are unknown or past the prediction log's retention (listed, bounded), and how many replaced an earlier outcome of the same prediction (the last one holds). Unmatched ids never fail the call; a value that does not fit the model (a label for a regressor, NaN, an unknown class) fails it with nothing recorded. Feeds get_model_performance and the performance alerts.",
   input: {
     name: modelName,
     outcomes: z.array(outcomeSchema).min(1).max(MAX_OUTCOMES).optional().describe('Up to 10 000 {prediction_id, actual}; or use csv_path'),
@@ -31,7 +31,7 @@ export const recordOutcomes = defineTool({
     received: z.number().int().describe('Outcomes given'),
     matched: z.number().int().describe('Outcomes joined to their prediction and recorded (or, for a dry run, that would be)'),
     replaced: z.number().int().describe('Of those, how many replaced an earlier outcome of the same prediction (including repeats within this call)'),
-    unknown: z.number().int().describe('Ids the prediction log does not hold for this model (never issued here, another model\'s, or malformed)'),
+    unknown: z.number().int().describe("Ids the prediction log does not hold for this model (never issued here, another model's, or malformed)"),
     expired: z.number().int().describe('Ids of predictions older than the prediction log keeps (PREDICTION_LOG_MAX_AGE_DAYS, PREDICTION_LOG_MAX_ROWS)'),
     failed: z.number().int().describe('Ids of predictions that failed (nothing to compare)'),
     unmatched: z
@@ -44,12 +44,22 @@ export const recordOutcomes = defineTool({
   idempotent: true,
   errors: [
     ['not_found', 'unknown model'],
-    ['invalid_argument', 'neither or both of outcomes and csv_path; an actual that is not a finite number for a regressor or not a class for a classifier (rows named, nothing recorded); a CSV without prediction_id and actual columns'],
+    [
+      'invalid_argument',
+      'neither or both of outcomes and csv_path; an actual that is not a finite number for a regressor or not a class for a classifier (rows named, nothing recorded); a CSV without prediction_id and actual columns',
+    ],
     ['failed_precondition', 'a multi-target regressor (outcomes are single values)'],
     ['path_not_allowed', 'csv_path outside MLOPS_MCP_ALLOWED_DIRS'],
     ['file_not_found', 'csv_path does not exist'],
   ],
-  example: { name: 'nba_points', outcomes: [{ prediction_id: '019a6b2e-4f10-7c3d-8e21-5a9b0c1d2e3f', actual: 27 }, { prediction_id: '019a6b2e-5a00-7d11-9f02-112233445566:3', actual: 18 }], reason: 'box scores of 2026-11-23' },
+  example: {
+    name: 'nba_points',
+    outcomes: [
+      { prediction_id: '019a6b2e-4f10-7c3d-8e21-5a9b0c1d2e3f', actual: 27 },
+      { prediction_id: '019a6b2e-5a00-7d11-9f02-112233445566:3', actual: 18 },
+    ],
+    reason: 'box scores of 2026-11-23',
+  },
   examples: [{ title: 'a nightly CSV of results', args: { name: 'nba_win_predictor', csv_path: 'imports/results-2026-11-23.csv', dry_run: true } }],
   async handler(args, ctx) {
     const r = await ctx.app.performance.record(
@@ -58,10 +68,17 @@ export const recordOutcomes = defineTool({
       ctx.who(args.reason),
       args.dry_run,
     );
-    const versions = Object.entries(r.byVersion).map(([v, n]) => `${v} ${n}`).join(', ');
+    const versions = Object.entries(r.byVersion)
+      .map(([v, n]) => `${v} ${n}`)
+      .join(', ');
     const lines = r.unmatched.slice(0, 10).map((u) => `- ${u.predictionId}: ${u.reason}`);
     const head = `${r.dryRun ? 'Dry run, nothing recorded: would record' : 'Recorded'} ${r.matched} of ${r.received} outcomes of ${r.name}${versions ? ` (${versions})` : ''}; ${r.replaced} replaced an earlier outcome; ${r.unknown} unknown, ${r.expired} past retention, ${r.failed} of failed predictions.`;
-    return { data: recordAnswer(r), summary: [head, ...lines, ...(r.unmatched.length + r.unmatchedNotListed > lines.length ? ['(all unmatched: structuredContent.unmatched)'] : [])].join('\n') };
+    return {
+      data: recordAnswer(r),
+      summary: [head, ...lines, ...(r.unmatched.length + r.unmatchedNotListed > lines.length ? ['(all unmatched: structuredContent.unmatched)'] : [])].join(
+        '\n',
+      ),
+    };
   },
 });
 
@@ -71,7 +88,12 @@ const metric = z.object({ value: z.number().nullable(), n: z.number().int(), ci9
 export const windowInput = z
   .object({
     last_n: z.number().int().min(1).max(1_000_000).optional().describe('The newest N outcomes by prediction time (default 10 000)'),
-    since_hours: z.number().positive().max(24 * 3650).optional().describe('Outcomes of predictions made in the last H hours'),
+    since_hours: z
+      .number()
+      .positive()
+      .max(24 * 3650)
+      .optional()
+      .describe('Outcomes of predictions made in the last H hours'),
     since: z.iso.datetime({ offset: true }).optional().describe('Outcomes of predictions made at or after this time (ISO 8601)'),
     until: z.iso.datetime({ offset: true }).optional().describe('… and before this time'),
   })
@@ -87,7 +109,14 @@ export const getModelPerformance = defineTool({
     version: versionLabel.optional().describe('Only this version (no A/B comparison)'),
     window: windowInput.optional().describe('Which outcomes; default the newest 10 000'),
     alpha: z.number().gt(0).lt(0.5).default(0.05).describe('Significance level of the A/B verdict (default 0.05)'),
-    min_effect: z.number().positive().max(1e12).optional().describe("The smallest A/B difference worth detecting, in the metric's units (accuracy as a fraction, MAE in the target's units); default 2% of the control's value"),
+    min_effect: z
+      .number()
+      .positive()
+      .max(1e12)
+      .optional()
+      .describe(
+        "The smallest A/B difference worth detecting, in the metric's units (accuracy as a fraction, MAE in the target's units); default 2% of the control's value",
+      ),
   },
   output: {
     name: z.string(),
@@ -105,15 +134,30 @@ export const getModelPerformance = defineTool({
         metrics: z.object({ r2: metric, mae: metric, rmse: metric, bias: metric, accuracy: metric, log_loss: metric, brier: metric, roc_auc: metric }),
         classes: z.array(z.object({ label: z.string(), support: z.number().int(), precision: metric, recall: metric, f1: metric })).nullable(),
         baseline: z
-          .array(z.object({ metric: z.string(), baseline: z.number(), value: z.number().nullable(), change: z.number().nullable(), worse_by: z.number().nullable().describe('How much worse than the baseline, as a fraction of it (negative: better)') }))
+          .array(
+            z.object({
+              metric: z.string(),
+              baseline: z.number(),
+              value: z.number().nullable(),
+              change: z.number().nullable(),
+              worse_by: z.number().nullable().describe('How much worse than the baseline, as a fraction of it (negative: better)'),
+            }),
+          )
           .describe("The version's registered metrics next to what its outcomes say"),
-        series: z.array(z.object({ start: z.string(), n: z.number().int(), value: z.number().nullable() })).describe('The primary metric per time bucket, oldest first'),
+        series: z
+          .array(z.object({ start: z.string(), n: z.number().int(), value: z.number().nullable() }))
+          .describe('The primary metric per time bucket, oldest first'),
       }),
     ),
     comparison: z
       .object({
         metric: z.enum(['mae', 'accuracy']),
-        since: z.string().nullable().describe('The comparison covers predictions made since the last variant to be served began (its oldest outcome in the window), so every variant over the same period; null when a variant has no outcome'),
+        since: z
+          .string()
+          .nullable()
+          .describe(
+            'The comparison covers predictions made since the last variant to be served began (its oldest outcome in the window), so every variant over the same period; null when a variant has no outcome',
+          ),
         alpha: z.number(),
         power: z.number(),
         control: z.string().describe('The production version in the split, else the heaviest'),
@@ -128,7 +172,10 @@ export const getModelPerformance = defineTool({
             df: z.number().nullable().describe("Welch's degrees of freedom (t test only)"),
             verdict: z.enum(['better', 'worse', 'not yet']),
             min_effect: z.number().nullable(),
-            required_per_variant: z.object({ control: z.number().int(), challenger: z.number().int() }).nullable().describe('Outcomes each variant needs to detect min_effect with 80% power'),
+            required_per_variant: z
+              .object({ control: z.number().int(), challenger: z.number().int() })
+              .nullable()
+              .describe('Outcomes each variant needs to detect min_effect with 80% power'),
             outcomes_needed: z.number().int().nullable().describe('More outcomes, split as the traffic is, until both variants have them (0: enough)'),
           }),
         ),
@@ -146,7 +193,15 @@ export const getModelPerformance = defineTool({
   examples: [{ title: 'one version over its newest 1 000 outcomes', args: { name: 'nba_points', version: 'v2', window: { last_n: 1000 } } }],
   async handler(args, ctx) {
     const w = args.window ?? {};
-    const report = await ctx.app.performance.report(args.name, { version: args.version, lastN: w.last_n, sinceHours: w.since_hours, since: w.since, until: w.until, alpha: args.alpha, minEffect: args.min_effect });
+    const report = await ctx.app.performance.report(args.name, {
+      version: args.version,
+      lastN: w.last_n,
+      sinceHours: w.since_hours,
+      since: w.since,
+      until: w.until,
+      alpha: args.alpha,
+      minEffect: args.min_effect,
+    });
     const data = performanceAnswer(report);
     return { data, summary: performanceText(data) };
   },
@@ -162,14 +217,23 @@ function performanceText(p: PerformanceAnswer): string {
     const m = Object.entries(v.metrics)
       .filter(([, x]) => x !== null)
       .map(([k, x]) => `${k} ${f(x?.value)}${ciText(x?.ci95 ?? null)}`);
-    const base = v.baseline.map((b) => `${b.metric} ${f(b.value)} vs ${f(b.baseline)} registered (${b.change === null ? '–' : `${b.change >= 0 ? '+' : ''}${f(b.change, 3)}`})`);
+    const base = v.baseline.map(
+      (b) => `${b.metric} ${f(b.value)} vs ${f(b.baseline)} registered (${b.change === null ? '–' : `${b.change >= 0 ? '+' : ''}${f(b.change, 3)}`})`,
+    );
     lines.push(`- ${v.version} (${v.stage}), ${v.outcomes} outcomes: ${m.join(', ')}${base.length ? `; baseline: ${base.join(', ')}` : ''}`);
   }
   const c = p.comparison;
   if (c) {
-    lines.push(`A/B${c.since ? ` since ${c.since}` : ''} (${c.metric}, control ${c.control}): ${c.variants.map((v) => `${v.version} ${f(v.value)}${ciText(v.ci95)} n=${v.outcomes}`).join(' vs ')}`);
+    lines.push(
+      `A/B${c.since ? ` since ${c.since}` : ''} (${c.metric}, control ${c.control}): ${c.variants.map((v) => `${v.version} ${f(v.value)}${ciText(v.ci95)} n=${v.outcomes}`).join(' vs ')}`,
+    );
     for (const ch of c.challengers) {
-      const need = ch.outcomes_needed === null ? '' : ch.outcomes_needed > 0 ? `; ${ch.outcomes_needed} more outcomes to detect ${f(ch.min_effect, 3)} with 80% power` : '; enough outcomes for 80% power';
+      const need =
+        ch.outcomes_needed === null
+          ? ''
+          : ch.outcomes_needed > 0
+            ? `; ${ch.outcomes_needed} more outcomes to detect ${f(ch.min_effect, 3)} with 80% power`
+            : '; enough outcomes for 80% power';
       lines.push(`  ${ch.version} vs ${c.control}: difference ${f(ch.difference)}${ciText(ch.ci)}, p=${f(ch.p_value, 3)} → ${ch.verdict.toUpperCase()}${need}`);
     }
   }

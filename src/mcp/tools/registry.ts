@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import { counted } from '../../counted.js';
 import { auditLink, MAX_LINKS, versionLink } from '../answer.js';
-import { auditLine, auditOut, outputsText, servingText, stageChangeOut, stageChangeText, stageMovesText, versionDetailOut, versionSummaryOut } from '../format.js';
+import {
+  auditLine,
+  auditOut,
+  outputsText,
+  servingText,
+  stageChangeOut,
+  stageChangeText,
+  stageMovesText,
+  versionDetailOut,
+  versionSummaryOut,
+} from '../format.js';
 import {
   auditEntry,
   boundedRecord,
@@ -27,11 +37,14 @@ import { defineTool, requireAssessed, type Assessment, type ToolContext } from '
  */
 async function assessStageChange(run: () => Promise<StageChangeOutcome>, verb: string): Promise<Assessment> {
   const dry = await run();
-  const preview = dry.clearTraffic ? `${stageMovesText(dry, verb)} The traffic split ${dry.dryRun ? 'would be' : 'is'} cleared: all traffic to production.` : stageMovesText(dry, verb);
+  const preview = dry.clearTraffic
+    ? `${stageMovesText(dry, verb)} The traffic split ${dry.dryRun ? 'would be' : 'is'} cleared: all traffic to production.`
+    : stageMovesText(dry, verb);
   return { reachesProduction: stagePlanReachesProduction(dry), preview, name: dry.name, version: dry.changes[0]?.version ?? null, plan: stagePlanKey(dry) };
 }
 
-const stagePlanReachesProduction = (plan: StagePlan) => plan.changes.some((c) => c.from === 'production' || c.to === 'production') || plan.clearTraffic === true;
+const stagePlanReachesProduction = (plan: StagePlan) =>
+  plan.changes.some((c) => c.from === 'production' || c.to === 'production') || plan.clearTraffic === true;
 
 /** A stage change's moves (and whether it clears the split), as one string to compare. */
 const stagePlanKey = (plan: StagePlan) => JSON.stringify([plan.changes.map((c) => [c.version, c.from, c.to]), plan.clearTraffic === true]);
@@ -73,11 +86,15 @@ export const registerModel = defineTool({
     task: z
       .enum(['regression', 'classification'])
       .optional()
-      .describe('What the model predicts, when its graph does not say: a graph with a classifier node (class labels) is a classifier; anything else is read as a regressor (a float [N, k] output: k values per row) unless this says classification'),
+      .describe(
+        'What the model predicts, when its graph does not say: a graph with a classifier node (class labels) is a classifier; anything else is read as a regressor (a float [N, k] output: k values per row) unless this says classification',
+      ),
     output: z
       .enum(['probabilities', 'logits'])
       .optional()
-      .describe('For a classifier without class labels in its graph (a neural network): whether its output holds probabilities or logits (answered through softmax)'),
+      .describe(
+        'For a classifier without class labels in its graph (a neural network): whether its output holds probabilities or logits (answered through softmax)',
+      ),
     reason,
     dry_run: dryRun,
   },
@@ -85,7 +102,10 @@ export const registerModel = defineTool({
   effect: 'write',
   idempotent: false,
   errors: [
-    ['invalid_argument', 'a bad name or version label, feature_names that do not match the model inputs, task "regression" for a graph with class labels, or a classifier without class labels whose output is not said'],
+    [
+      'invalid_argument',
+      'a bad name or version label, feature_names that do not match the model inputs, task "regression" for a graph with class labels, or a classifier without class labels whose output is not said',
+    ],
     ['path_not_allowed', 'artifact_path is outside MLOPS_MCP_ALLOWED_DIRS (symlinks resolved)'],
     ['file_not_found', 'artifact_path does not exist'],
     [
@@ -99,7 +119,13 @@ export const registerModel = defineTool({
   examples: [
     {
       title: 'a PyTorch network whose last layer gives logits, exported with torch.onnx.export (its weights in torch_logits.onnx.data beside it)',
-      args: { name: 'segment_net', artifact_path: 'fixtures/exports/torch_logits.onnx', task: 'classification', output: 'logits', reason: 'first PyTorch model' },
+      args: {
+        name: 'segment_net',
+        artifact_path: 'fixtures/exports/torch_logits.onnx',
+        task: 'classification',
+        output: 'logits',
+        reason: 'first PyTorch model',
+      },
     },
   ],
   async handler(args, ctx) {
@@ -194,7 +220,10 @@ export const getModel = defineTool({
   },
   effect: 'read',
   idempotent: true,
-  errors: [['not_found', 'the model or version does not exist'], ['invalid_argument', 'both version and stage given']],
+  errors: [
+    ['not_found', 'the model or version does not exist'],
+    ['invalid_argument', 'both version and stage given'],
+  ],
   example: { name: 'nba_points', stage: 'production' },
   async handler(args, ctx) {
     const v = await ctx.app.registry.get(args.name, { version: args.version, stage: args.stage });
@@ -202,7 +231,10 @@ export const getModel = defineTool({
     const { entries } = await ctx.app.registry.history(args.name, { limit: 10 });
     const inputs = v.signature.inputs.map((i) => `${i.name}:${i.type}${JSON.stringify(i.shape)}`).join(', ');
     const outputs = v.signature.outputs.map((o) => `${o.name}:${o.type}`).join(', ');
-    const metrics = Object.entries(v.metrics).map(([k, m]) => `${k}=${m}`).join(', ') || 'none';
+    const metrics =
+      Object.entries(v.metrics)
+        .map(([k, m]) => `${k}=${m}`)
+        .join(', ') || 'none';
     return {
       data: {
         model: versionDetailOut(v),
@@ -230,7 +262,11 @@ export const getModelHistory = defineTool({
     "The model's audit trail, newest first: every registration, stage change, traffic split and drift reference with its actor, approver and reason, and every write the safety rules refused or a person declined. Also as the resource audit://{name}.",
   input: {
     name: modelName,
-    actor: z.string().max(255).optional().describe('Only entries by this actor (a token name, a signed-in person\'s subject, or a client name such as "claude-code (stdio)")'),
+    actor: z
+      .string()
+      .max(255)
+      .optional()
+      .describe('Only entries by this actor (a token name, a signed-in person\'s subject, or a client name such as "claude-code (stdio)")'),
     since: z.string().max(40).optional().describe('Only entries at or after this time (ISO 8601)'),
     limit,
     cursor,
@@ -238,7 +274,10 @@ export const getModelHistory = defineTool({
   output: { name: z.string(), entries: z.array(auditEntry), next_cursor: z.string().nullable() },
   effect: 'read',
   idempotent: true,
-  errors: [['not_found', 'the model or version does not exist'], ['invalid_argument', 'a cursor this server did not give out, or since is not a date']],
+  errors: [
+    ['not_found', 'the model or version does not exist'],
+    ['invalid_argument', 'a cursor this server did not give out, or since is not a date'],
+  ],
   example: { name: 'nba_points', since: '2026-11-01T00:00:00Z', limit: 20 },
   async handler(args, ctx) {
     const { entries, nextCursor } = await ctx.app.registry.history(args.name, { limit: args.limit, cursor: args.cursor, actor: args.actor, since: args.since });
@@ -270,14 +309,22 @@ export const promoteModel = defineTool({
   output: stageChangeOutput,
   effect: 'destructive',
   idempotent: true,
-  errors: [['not_found', 'the model or version does not exist'], ['failed_precondition', 'the version is in production and would move down (use rollback_model or archive_model)']],
+  errors: [
+    ['not_found', 'the model or version does not exist'],
+    ['failed_precondition', 'the version is in production and would move down (use rollback_model or archive_model)'],
+  ],
   example: { name: 'nba_points', version: 'v2', target_stage: 'production', reason: 'lower RMSE on last week', dry_run: true },
   assess: (args, ctx) =>
     assessStageChange(
       () =>
-        ctx.app.registry.promote(args.name, { version: args.version, targetStage: args.target_stage, archiveExisting: args.archive_existing }, ctx.who(args.reason), {
-          dryRun: true,
-        }),
+        ctx.app.registry.promote(
+          args.name,
+          { version: args.version, targetStage: args.target_stage, archiveExisting: args.archive_existing },
+          ctx.who(args.reason),
+          {
+            dryRun: true,
+          },
+        ),
       'Promotion',
     ),
   async handler(args, ctx) {
@@ -323,8 +370,7 @@ export const rollbackModel = defineTool({
 export const archiveModel = defineTool({
   name: 'archive_model',
   title: 'Archive a model version',
-  description:
-    'Archives a version. The production version is refused unless force is true (the model is then left without a production version).',
+  description: 'Archives a version. The production version is refused unless force is true (the model is then left without a production version).',
   input: {
     name: modelName,
     version: versionLabel,
@@ -335,12 +381,23 @@ export const archiveModel = defineTool({
   output: stageChangeOutput,
   effect: 'destructive',
   idempotent: true,
-  errors: [['not_found', 'the model or version does not exist'], ['failed_precondition', 'the version is in production and force is not true']],
+  errors: [
+    ['not_found', 'the model or version does not exist'],
+    ['failed_precondition', 'the version is in production and force is not true'],
+  ],
   example: { name: 'nba_points', version: 'v1', reason: 'superseded by v2' },
   assess: (args, ctx) =>
-    assessStageChange(() => ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, ctx.who(args.reason), { dryRun: true }), 'Archive'),
+    assessStageChange(
+      () => ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, ctx.who(args.reason), { dryRun: true }),
+      'Archive',
+    ),
   async handler(args, ctx) {
-    const outcome = await ctx.app.registry.archive(args.name, { version: args.version, force: args.force }, ctx.who(args.reason), stageChangeOptions(args.dry_run, ctx));
+    const outcome = await ctx.app.registry.archive(
+      args.name,
+      { version: args.version, force: args.force },
+      ctx.who(args.reason),
+      stageChangeOptions(args.dry_run, ctx),
+    );
     return { data: stageChangeOut(outcome), summary: stageChangeText(outcome, 'Archive'), links: stageChangeLinks(outcome) };
   },
 });

@@ -18,11 +18,15 @@ const MAX_SPLIT_VERSIONS = 100;
 /** 10 000 names of up to 256 characters and their values, as JSON. */
 const MAX_FEATURES_TEXT = 4_000_000;
 
-const namedFeatures = boundedRecord(z.string().max(256), z.number(), MAX_FEATURES, 'features').describe('Named features, e.g. {"is_home": 1, "days_rest": 2, …}');
-const orderedFeatures = z.array(z.number()).max(MAX_FEATURES).describe('Values in the order of the model\'s feature_names');
+const namedFeatures = boundedRecord(z.string().max(256), z.number(), MAX_FEATURES, 'features').describe(
+  'Named features, e.g. {"is_home": 1, "days_rest": 2, …}',
+);
+const orderedFeatures = z.array(z.number()).max(MAX_FEATURES).describe("Values in the order of the model's feature_names");
 // Arrays first: a batch's rows are usually arrays, and a union tries its options in order (a row
 // that fails the first option costs an issue object: ~1.4 ms per 10 000 array rows before).
-const featureRow = z.union([orderedFeatures, namedFeatures], { error: rowProblem(ROW_FORMS) }).describe('One row of features: an array in signature order, or an object keyed by feature name');
+const featureRow = z
+  .union([orderedFeatures, namedFeatures], { error: rowProblem(ROW_FORMS) })
+  .describe('One row of features: an array in signature order, or an object keyed by feature name');
 
 /**
  * predict's features may also come as JSON text: clients that send every argument as a string
@@ -39,7 +43,10 @@ function featuresFromText(text: string): FeatureRow {
   try {
     value = JSON.parse(text);
   } catch {
-    throw new DomainError('invalid_argument', 'features is a string that is not JSON: send an object keyed by feature name ({"is_home": 1, …}) or an array in signature order, as JSON or as text.');
+    throw new DomainError(
+      'invalid_argument',
+      'features is a string that is not JSON: send an object keyed by feature name ({"is_home": 1, …}) or an array in signature order, as JSON or as text.',
+    );
   }
   const schema = Array.isArray(value) ? orderedFeatures : typeof value === 'object' && value !== null ? namedFeatures : null;
   const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
@@ -74,7 +81,7 @@ export const predict = defineTool({
   name: 'predict',
   title: 'Predict',
   description:
-    'Scores one row with a model. The version is chosen by the model\'s traffic split (production by default; sticky with routing_key) unless version is given. Features are checked against the signature before ONNX runs. Every prediction is logged.',
+    "Scores one row with a model. The version is chosen by the model's traffic split (production by default; sticky with routing_key) unless version is given. Features are checked against the signature before ONNX runs. Every prediction is logged.",
   input: {
     name: modelName,
     features: z
@@ -94,7 +101,9 @@ export const predict = defineTool({
     latency_ms: z.number().describe('Validation, routing and ONNX time in the server'),
     routed_by: z
       .enum(ROUTED_BY)
-      .describe('How the version was chosen: explicit (version given), production (no A/B split: the production version, whatever the routing_key), sticky (the routing_key\'s place in the split), random (a weighted draw in the split)'),
+      .describe(
+        "How the version was chosen: explicit (version given), production (no A/B split: the production version, whatever the routing_key), sticky (the routing_key's place in the split), random (a weighted draw in the split)",
+      ),
   },
   effect: 'read',
   idempotent: true,
@@ -102,15 +111,36 @@ export const predict = defineTool({
     ['not_found', 'unknown model or version'],
     ['invalid_argument', 'a missing, unknown or non-finite feature (named, with the expected list)'],
     ['failed_precondition', 'no production version and no traffic split, or an archived version asked for'],
-    ['invalid_model', 'the model fails on this input, runs longer than MODEL_RUN_TIMEOUT_MS (and is stopped) or needs more than MODEL_MEMORY_MB; the limit is named'],
+    [
+      'invalid_model',
+      'the model fails on this input, runs longer than MODEL_RUN_TIMEOUT_MS (and is stopped) or needs more than MODEL_MEMORY_MB; the limit is named',
+    ],
   ],
-  example: { name: 'nba_points', features: { is_home: 1, days_rest: 2, season_avg_points: 24.1, season_avg_rebounds: 6.2, season_avg_assists: 5.0, last5_avg_points: 27.4, last5_avg_rebounds: 5.8, last5_avg_assists: 6.1, minutes_avg: 34.5, opponent_def_rating: 112.3 } },
+  example: {
+    name: 'nba_points',
+    features: {
+      is_home: 1,
+      days_rest: 2,
+      season_avg_points: 24.1,
+      season_avg_rebounds: 6.2,
+      season_avg_assists: 5.0,
+      last5_avg_points: 27.4,
+      last5_avg_rebounds: 5.8,
+      last5_avg_assists: 6.1,
+      minutes_avg: 34.5,
+      opponent_def_rating: 112.3,
+    },
+  },
   acceptAsIs: plainRowCall,
   async handler(args, ctx) {
     const features = typeof args.features === 'string' ? featuresFromText(args.features) : args.features;
     const p = await ctx.app.serving.predict(args.name, features, { version: args.version, routingKey: args.routing_key });
     const value = valueText(p.prediction, p.targetNames);
-    const probs = p.probabilities ? ` (${Object.entries(p.probabilities).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join(', ')})` : '';
+    const probs = p.probabilities
+      ? ` (${Object.entries(p.probabilities)
+          .map(([k, v]) => `${k}: ${v.toFixed(4)}`)
+          .join(', ')})`
+      : '';
     return {
       data: predictionAnswer(p),
       summary: `${p.name} ${p.version} (${p.stage}, ${p.routedBy}): ${value}${probs} in ${round3(p.latencyMs)} ms [${p.predictionId}]`,
@@ -223,9 +253,18 @@ export const batchPredict = defineTool({
     ['not_found', 'unknown model or version'],
     ['invalid_argument', 'a row with a missing, unknown or non-finite feature (row index and feature named)'],
     ['failed_precondition', 'no production version and no traffic split'],
-    ['invalid_model', 'the model fails on these rows, runs longer than MODEL_RUN_TIMEOUT_MS (and is stopped), needs more than MODEL_MEMORY_MB or answers more than MODEL_MAX_OUTPUT_MB; the limit is named'],
+    [
+      'invalid_model',
+      'the model fails on these rows, runs longer than MODEL_RUN_TIMEOUT_MS (and is stopped), needs more than MODEL_MEMORY_MB or answers more than MODEL_MAX_OUTPUT_MB; the limit is named',
+    ],
   ],
-  example: { name: 'nba_win_predictor', rows: [[0.62, 0.48, 114.2, 110.9, 108.5, 112.0, 2, 1], [0.41, 0.55, 109.8, 113.1, 112.4, 109.9, 1, 3]] },
+  example: {
+    name: 'nba_win_predictor',
+    rows: [
+      [0.62, 0.48, 114.2, 110.9, 108.5, 112.0, 2, 1],
+      [0.41, 0.55, 109.8, 113.1, 112.4, 109.9, 1, 3],
+    ],
+  },
   acceptAsIs: arrayRowsCall,
   async handler(args, ctx) {
     const b = await ctx.app.serving.predictBatch(args.name, args.rows, { version: args.version, routingKey: args.routing_key });
@@ -242,7 +281,8 @@ export const batchPredict = defineTool({
 export const deployModel = defineTool({
   name: 'deploy_model',
   title: 'Load a version for serving',
-  description: 'Loads a version\'s ONNX session into the serving cache now, so its first prediction does not pay the load. Serving loads versions on first use anyway.',
+  description:
+    "Loads a version's ONNX session into the serving cache now, so its first prediction does not pay the load. Serving loads versions on first use anyway.",
   input: { name: modelName, version: versionLabel, reason, dry_run: dryRun },
   output: {
     name: z.string(),
@@ -267,7 +307,15 @@ export const deployModel = defineTool({
       ? `Dry run: ${args.name} ${args.version} would be loaded${d.alreadyLoaded ? ' (it already is)' : ''}.`
       : `${args.name} ${args.version} loaded${d.alreadyLoaded ? ' (already was)' : ''} in ${round3(d.loadMs)} ms.`;
     return {
-      data: { name: args.name, version: args.version, stage: d.version.stage, dry_run: args.dry_run, loaded: d.loaded, already_loaded: d.alreadyLoaded, load_ms: round3(d.loadMs) },
+      data: {
+        name: args.name,
+        version: args.version,
+        stage: d.version.stage,
+        dry_run: args.dry_run,
+        loaded: d.loaded,
+        already_loaded: d.alreadyLoaded,
+        load_ms: round3(d.loadMs),
+      },
       summary: what,
       links: [versionLink(args.name, args.version, d.version.stage)],
     };
@@ -277,7 +325,8 @@ export const deployModel = defineTool({
 export const undeployModel = defineTool({
   name: 'undeploy_model',
   title: 'Unload a version',
-  description: 'Unloads a version\'s ONNX session from the serving cache. Refused while the version still takes traffic (production by default, or a weight in an A/B split).',
+  description:
+    "Unloads a version's ONNX session from the serving cache. Refused while the version still takes traffic (production by default, or a weight in an A/B split).",
   input: { name: modelName, version: versionLabel, reason, dry_run: dryRun },
   output: { name: z.string(), version: z.string(), stage, dry_run: z.boolean(), was_loaded: z.boolean(), unloaded: z.boolean() },
   effect: 'write',
@@ -308,10 +357,12 @@ export const configureAbTest = defineTool({
   name: 'configure_ab_test',
   title: 'Split traffic between versions',
   description:
-    'Sets a model\'s traffic split: a weight per version (each ≥ 0, summing to 1, versions existing and not archived). sticky routing sends one routing_key to one version while the split stands; random draws per request. A promotion to production or a rollback ends the split. Try dry_run: true first.',
+    "Sets a model's traffic split: a weight per version (each ≥ 0, summing to 1, versions existing and not archived). sticky routing sends one routing_key to one version while the split stands; random draws per request. A promotion to production or a rollback ends the split. Try dry_run: true first.",
   input: {
     name: modelName,
-    weights: boundedRecord(versionLabel, z.number().min(0).max(1), MAX_SPLIT_VERSIONS, 'versions').describe('Weight per version label, summing to 1, e.g. {"v2.0": 0.2, "v1.5": 0.8}'),
+    weights: boundedRecord(versionLabel, z.number().min(0).max(1), MAX_SPLIT_VERSIONS, 'versions').describe(
+      'Weight per version label, summing to 1, e.g. {"v2.0": 0.2, "v1.5": 0.8}',
+    ),
     routing: z.enum(['sticky', 'random']).default('sticky').describe('sticky: hash routing_key to a version (random without one); random: ignore routing_key'),
     reason,
     dry_run: dryRun,
@@ -341,7 +392,14 @@ export const configureAbTest = defineTool({
     const check = (state: ModelState) => requireAssessed(ctx, trafficPlanKey(state), splitReachesProduction(state));
     const t = await ctx.app.serving.configureTraffic(args.name, args.weights, args.routing, ctx.who(args.reason), args.dry_run, check);
     return {
-      data: { name: t.name, dry_run: t.dryRun, before: t.before, after: t.after, routing: t.routing, alerts: t.alerts.map((a) => ({ type: a.type, severity: a.severity, message: a.message })) },
+      data: {
+        name: t.name,
+        dry_run: t.dryRun,
+        before: t.before,
+        after: t.after,
+        routing: t.routing,
+        alerts: t.alerts.map((a) => ({ type: a.type, severity: a.severity, message: a.message })),
+      },
       summary: trafficText(t),
       links: [...Object.keys(t.after).map((v) => versionLink(t.name, v)), ...(t.dryRun ? [] : [auditLink(t.name)])],
     };
@@ -352,7 +410,8 @@ export const configureAbTest = defineTool({
 const splitReachesProduction = (state: ModelState) => productionVersion(state) !== undefined;
 
 /** What a split's assessment rests on: the production version and the split in force, as one string to compare. */
-const trafficPlanKey = (state: ModelState) => JSON.stringify([productionVersion(state)?.version ?? null, state.traffic?.weights ?? null, state.traffic?.routing ?? null]);
+const trafficPlanKey = (state: ModelState) =>
+  JSON.stringify([productionVersion(state)?.version ?? null, state.traffic?.weights ?? null, state.traffic?.routing ?? null]);
 
 export const getTrafficConfig = defineTool({
   name: 'get_traffic_config',
@@ -368,7 +427,9 @@ export const getTrafficConfig = defineTool({
     since: z.string().describe('Statistics cover predictions since this time (see since_event)'),
     since_event: z
       .enum(SINCE_EVENTS)
-      .describe('What `since` is: split_set (the split in force was set), split_ended (all traffic back to production when the last split ended), server_started (no split ever: this server\'s start)'),
+      .describe(
+        "What `since` is: split_set (the split in force was set), split_ended (all traffic back to production when the last split ended), server_started (no split ever: this server's start)",
+      ),
     variants: z.array(
       z.object({
         version: z.string(),
@@ -392,7 +453,11 @@ export const getTrafficConfig = defineTool({
       (v) =>
         `- ${v.version} (${v.stage ?? 'gone'}): weight ${Math.round(v.weight * 1000) / 10}%, ${counted(v.count, 'call')}, ${(v.errorRate * 100).toFixed(1)}% errors, p50 ${v.latencyMs?.p50 ?? '–'} ms, p95 ${v.latencyMs?.p95 ?? '–'} ms, mean output ${v.meanOutput === null ? '–' : v.meanOutput.toFixed(4)}`,
     );
-    const since = { split_set: `since it was set at ${r.since}`, split_ended: `since the last A/B split ended at ${r.since}`, server_started: `since this server started at ${r.since}` }[r.sinceEvent];
+    const since = {
+      split_set: `since it was set at ${r.since}`,
+      split_ended: `since the last A/B split ended at ${r.since}`,
+      server_started: `since this server started at ${r.since}`,
+    }[r.sinceEvent];
     const head = r.config
       ? `${args.name}: ${r.explicit ? `A/B split (${r.config.routing})` : 'all traffic to production'}; counts ${since}`
       : `${args.name}: no production version and no split; nothing is routed (counts ${since})`;
@@ -424,7 +489,8 @@ export const getTrafficConfig = defineTool({
 export const getSystemStats = defineTool({
   name: 'get_system_stats',
   title: 'Serving statistics',
-  description: 'Since the server started: ONNX session cache (hit rate, size), predictions and error rate, latency p50/p95/p99 per model and version, prediction log, uptime.',
+  description:
+    'Since the server started: ONNX session cache (hit rate, size), predictions and error rate, latency p50/p95/p99 per model and version, prediction log, uptime.',
   input: {},
   output: {
     uptime_s: z.number(),
@@ -476,10 +542,26 @@ export const getSystemStats = defineTool({
         mean_load_ms: c.loads ? round3(c.loadMsTotal / c.loads) : null,
       },
       predictions: { total: totals.predictions, errors: totals.errors, error_rate: totals.error_rate },
-      latency: variants.map((v) => ({ name: v.name, version: v.version, count: v.count, errors: v.errors, error_rate: v.error_rate, latency_ms: v.latency_ms })),
-      prediction_log: { written: log.written, pending: log.pending, failed_flushes: log.failedFlushes, dropped: log.dropped, stored_rows: await store.predictions.count() },
+      latency: variants.map((v) => ({
+        name: v.name,
+        version: v.version,
+        count: v.count,
+        errors: v.errors,
+        error_rate: v.error_rate,
+        latency_ms: v.latency_ms,
+      })),
+      prediction_log: {
+        written: log.written,
+        pending: log.pending,
+        failed_flushes: log.failedFlushes,
+        dropped: log.dropped,
+        stored_rows: await store.predictions.count(),
+      },
     };
-    const lines = variants.map((v) => `- ${v.name} ${v.version}: ${counted(v.count, 'prediction')}, ${(v.error_rate * 100).toFixed(1)}% errors, p50 ${v.latency_ms?.p50 ?? '–'} ms, p95 ${v.latency_ms?.p95 ?? '–'} ms, p99 ${v.latency_ms?.p99 ?? '–'} ms`);
+    const lines = variants.map(
+      (v) =>
+        `- ${v.name} ${v.version}: ${counted(v.count, 'prediction')}, ${(v.error_rate * 100).toFixed(1)}% errors, p50 ${v.latency_ms?.p50 ?? '–'} ms, p95 ${v.latency_ms?.p95 ?? '–'} ms, p99 ${v.latency_ms?.p99 ?? '–'} ms`,
+    );
     return {
       data,
       summary: [
@@ -492,7 +574,10 @@ export const getSystemStats = defineTool({
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-const split = (w: Record<string, number>) => Object.entries(w).map(([v, x]) => `${v} ${Math.round(x * 1000) / 10}%`).join(' / ') || 'none';
+const split = (w: Record<string, number>) =>
+  Object.entries(w)
+    .map(([v, x]) => `${v} ${Math.round(x * 1000) / 10}%`)
+    .join(' / ') || 'none';
 
 /** The split a change sets (or would set): also the text of an approval request. */
 function trafficMovesText(t: TrafficChange): string {

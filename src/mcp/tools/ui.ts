@@ -59,16 +59,22 @@ export const getDriftCurves = defineTool({
   ],
   example: { name: 'nba_win_predictor', feature: 'home_off_rating' },
   async handler(args, ctx) {
-    if (!(await ctx.app.store.registry.modelState(args.name))) throw notFound(`No model named "${args.name}" is registered. Call list_models to see the registered models.`);
+    if (!(await ctx.app.store.registry.modelState(args.name)))
+      throw notFound(`No model named "${args.name}" is registered. Call list_models to see the registered models.`);
     const run: DriftRun = await ctx.app.drift.report(args.run_id, args.name);
     if (run.name !== args.name) throw new DomainError('invalid_argument', `run ${run.id} checked ${run.name}, not ${args.name}.`);
     const stats = run.features.find((f) => f.feature === args.feature);
     if (!stats) {
-      throw new DomainError('invalid_argument', `feature "${args.feature}" was not compared in run ${run.id}; it compared ${run.features.map((f) => f.feature).join(', ')}.`);
+      throw new DomainError(
+        'invalid_argument',
+        `feature "${args.feature}" was not compared in run ${run.id}; it compared ${run.features.map((f) => f.feature).join(', ')}.`,
+      );
     }
     const kept = run.curves && Object.hasOwn(run.curves, args.feature) ? run.curves[args.feature] : undefined;
     const reference: Curve | null = kept?.reference ?? null;
-    const note = kept ? null : `Run ${run.id} kept no curves for ${args.feature} (runs keep them for their ${MAX_CURVE_FEATURES} most drifted features). Run detect_drift again to chart it.`;
+    const note = kept
+      ? null
+      : `Run ${run.id} kept no curves for ${args.feature} (runs keep them for their ${MAX_CURVE_FEATURES} most drifted features). Run detect_drift again to chart it.`;
     const ks = kept?.ks ?? null;
     const data = {
       name: run.name,
@@ -85,7 +91,9 @@ export const getDriftCurves = defineTool({
       note,
     };
     const fmt = (c: Curve | null) => (c ? `${c.n} values (${c.x.length} points)` : 'not available');
-    const where = ks ? ` KS distance ${ks.distance.toFixed(4)} at ${args.feature} = ${ks.x.toPrecision(4)} (reference ${ks.reference_cdf.toFixed(3)}, current ${ks.current_cdf.toFixed(3)}).` : '';
+    const where = ks
+      ? ` KS distance ${ks.distance.toFixed(4)} at ${args.feature} = ${ks.x.toPrecision(4)} (reference ${ks.reference_cdf.toFixed(3)}, current ${ks.current_cdf.toFixed(3)}).`
+      : '';
     return {
       data,
       summary: `${run.name} ${args.feature} in run ${run.id}: ${statisticsText(stats)}${stats.drift_detected ? ', drifted' : ''}. Reference ECDF: ${fmt(reference)}; current ECDF: ${fmt(data.current)}.${where}${note ? ` ${note}` : ''}`,

@@ -5,7 +5,8 @@ import { ksTwoSample } from './ks/two-sample.js';
 export const ks = defineStatistic({
   name: 'ks',
   title: 'Kolmogorov–Smirnov test',
-  description: "Two-sample Kolmogorov–Smirnov test: D, the largest distance between the two empirical CDFs, and its two-sided p-value as scipy.stats.ks_2samp(method='auto') (exact up to 10 000 values a side, asymptotic above).",
+  description:
+    "Two-sample Kolmogorov–Smirnov test: D, the largest distance between the two empirical CDFs, and its two-sided p-value as scipy.stats.ks_2samp(method='auto') (exact up to 10 000 values a side, asymptotic above).",
   role: 'verdict',
   compute(refSorted, curSorted) {
     const r = ksTwoSample(refSorted, curSorted, { method: 'auto', presorted: true });

@@ -71,11 +71,7 @@ function binOf(edges: Float64Array, v: number): number {
  * PSI of `current` against `sortedReference` (ascending). See the module comment for the exact
  * definition. Throws on empty samples, non-finite values, an unsorted reference or bad options.
  */
-export function populationStabilityIndex(
-  sortedReference: Float64Array,
-  current: ArrayLike<number>,
-  options: PsiOptions = {},
-): number {
+export function populationStabilityIndex(sortedReference: Float64Array, current: ArrayLike<number>, options: PsiOptions = {}): number {
   const bins = options.bins ?? 10;
   const epsilon = options.epsilon ?? 1e-4;
   if (!Number.isInteger(bins) || bins < 1) throw new Error(`populationStabilityIndex: bins must be a positive integer, got ${bins}`);
@@ -140,7 +136,12 @@ export const psi = defineStatistic({
   title: 'Population Stability Index',
   description: `Population Stability Index over ${PSI_BINS} reference-quantile bins (empty bins floored at ${PSI_EPSILON.toExponential()}), the sum of (p_cur - p_ref) * ln(p_cur / p_ref).`,
   role: 'informational',
-  fields: { psi: { type: 'number', description: `Population Stability Index over ${PSI_BINS} reference-quantile bins (empty bins floored at ${PSI_EPSILON.toExponential()})` } },
+  fields: {
+    psi: {
+      type: 'number',
+      description: `Population Stability Index over ${PSI_BINS} reference-quantile bins (empty bins floored at ${PSI_EPSILON.toExponential()})`,
+    },
+  },
   compute: (refSorted, curSorted) => ({ psi: populationStabilityIndex(refSorted, curSorted, { bins: PSI_BINS, epsilon: PSI_EPSILON, currentSorted: true }) }),
   mlflow: { psi: 'psi' },
   display: { field: 'psi', label: 'PSI', hint: 'Population Stability Index', format: (v) => v.toFixed(4) },

@@ -10,8 +10,7 @@
 
 /** One output field: its JSON type and what it means (the tools' output schema and docs/tools.md show the description). */
 export type FieldSpec =
-  | { readonly type: 'number'; readonly description: string }
-  | { readonly type: 'enum'; readonly values: readonly string[]; readonly description: string };
+  { readonly type: 'number'; readonly description: string } | { readonly type: 'enum'; readonly values: readonly string[]; readonly description: string };
 
 /** The fields a statistic adds to each feature of a run, keyed by their snake_case names (as stored and answered). */
 export type Fields = Readonly<Record<string, FieldSpec>>;
@@ -23,7 +22,9 @@ export type FieldValue = number | string;
 export type ValuesOf<F extends Fields> = { -readonly [K in keyof F]: F[K] extends { readonly values: readonly (infer W)[] } ? W : number };
 
 /** The names of the number fields (any string for Fields in general, so that every statistic is a DriftStatistic). */
-export type NumberField<F extends Fields> = string extends keyof F ? string : { [K in keyof F]: F[K] extends { readonly type: 'number' } ? K : never }[keyof F] & string;
+export type NumberField<F extends Fields> = string extends keyof F
+  ? string
+  : { [K in keyof F]: F[K] extends { readonly type: 'number' } ? K : never }[keyof F] & string;
 
 /** 'verdict': its `p_value`, corrected across a run's features, decides drift. 'informational': reported beside it. */
 export type Role = 'verdict' | 'informational';

@@ -29,7 +29,10 @@ export async function openS3Objects(url: string, logger: Logger): Promise<Artifa
   const unavailable = (what: string, e: unknown) => {
     logger.error({ err: e, location }, `object storage failed to ${what}`);
     const why = e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 160) : 'error';
-    return new DomainError('unavailable', `the artifact store (${location}, MLOPS_MCP_ARTIFACTS_URL) failed to ${what} (${why}). Nothing was changed; retry once it answers.`);
+    return new DomainError(
+      'unavailable',
+      `the artifact store (${location}, MLOPS_MCP_ARTIFACTS_URL) failed to ${what} (${why}). Nothing was changed; retry once it answers.`,
+    );
   };
   const status = (e: unknown) => (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   try {

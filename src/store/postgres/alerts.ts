@@ -17,7 +17,10 @@ export class PostgresAlertStore implements AlertStore {
     return this.c.write(async (tx) => {
       // A new episode's row is inserted by one server (another waits for its commit, then finds
       // the row); an existing one is locked, so servers marking it at once take turns.
-      const inserted = await tx.query('INSERT INTO alert_episodes (key, opened_at, last_active) VALUES ($1, $2, $2) ON CONFLICT (key) DO NOTHING RETURNING 1', [key, now]);
+      const inserted = await tx.query('INSERT INTO alert_episodes (key, opened_at, last_active) VALUES ($1, $2, $2) ON CONFLICT (key) DO NOTHING RETURNING 1', [
+        key,
+        now,
+      ]);
       let opened = inserted.length === 1;
       if (!opened) {
         const [row] = await tx.query<{ quiet: boolean }>(
@@ -72,7 +75,11 @@ export class PostgresAlertDeliveryStore implements AlertDeliveryStore {
   }
 
   async failed(id: number, error: string, retryAt: string): Promise<void> {
-    await this.c.query('UPDATE alert_deliveries SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1', [id, error.slice(0, 500), retryAt]);
+    await this.c.query('UPDATE alert_deliveries SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1', [
+      id,
+      error.slice(0, 500),
+      retryAt,
+    ]);
   }
 
   async backlog(): Promise<DeliveryBacklog[]> {

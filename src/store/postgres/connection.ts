@@ -51,7 +51,6 @@ export const pgText = (s: string) => (s.includes('\u0000') ? s.replace(NUL, '\uF
 const param = (v: unknown): unknown => (typeof v === 'string' ? pgText(v) : Array.isArray(v) ? v.map(param) : v);
 const params = (values: readonly unknown[]) => values.map(param);
 
-
 /** Who gets pushed alerts: the targets, and the severities they get (empty: nothing is pushed). */
 export interface Delivery {
   targets: string[];
@@ -93,7 +92,17 @@ export class Tx {
          INSERT INTO alerts (type, severity, model_name, version, message, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, severity
        ), queued AS (${DELIVER('inserted', '$8', '$9', '$7::timestamptz')})
        SELECT id FROM inserted`,
-      [alert.type, alert.severity, alert.name, alert.version, alert.message, alert.details ? JSON.stringify(alert.details) : null, now, this.delivery.targets, this.delivery.severities],
+      [
+        alert.type,
+        alert.severity,
+        alert.name,
+        alert.version,
+        alert.message,
+        alert.details ? JSON.stringify(alert.details) : null,
+        now,
+        this.delivery.targets,
+        this.delivery.severities,
+      ],
     );
     return row.id;
   }

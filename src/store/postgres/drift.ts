@@ -9,16 +9,19 @@ import type { PostgresConnection } from './connection.js';
 export class PostgresDriftStore implements DriftStore {
   constructor(private readonly c: PostgresConnection) {}
 
-  async replaceReference(
-    { name, version, source, rows, features }: NewReference,
-    who: Actor,
-  ): Promise<{ createdAt: string; replacedRows: number | null }> {
+  async replaceReference({ name, version, source, rows, features }: NewReference, who: Actor): Promise<{ createdAt: string; replacedRows: number | null }> {
     const key = version ?? '';
     return this.c.write(async (tx) => {
       await tx.lockModel(name);
       const now = this.c.now();
       const [before] = await tx.query<{ rows: number }>('DELETE FROM drift_references WHERE model_name = $1 AND version = $2 RETURNING rows', [name, key]);
-      await tx.query('INSERT INTO drift_references (model_name, version, source, rows, created_at) VALUES ($1, $2, $3, $4, $5)', [name, key, source, rows, now]);
+      await tx.query('INSERT INTO drift_references (model_name, version, source, rows, created_at) VALUES ($1, $2, $3, $4, $5)', [
+        name,
+        key,
+        source,
+        rows,
+        now,
+      ]);
       // One statement for every feature: arrays of columns, unnested.
       await tx.query(
         `INSERT INTO drift_reference_features (model_name, version, position, feature, n, sorted_values, summary)
@@ -59,10 +62,10 @@ export class PostgresDriftStore implements DriftStore {
   async getReference(name: string, version: string | null): Promise<DriftReference | undefined> {
     const key = version ?? '';
     return this.c.snapshot(async (tx) => {
-      const [head] = await tx.query<{ source: string; rows: number; created_at: string }>('SELECT source, rows, created_at FROM drift_references WHERE model_name = $1 AND version = $2', [
-        name,
-        key,
-      ]);
+      const [head] = await tx.query<{ source: string; rows: number; created_at: string }>(
+        'SELECT source, rows, created_at FROM drift_references WHERE model_name = $1 AND version = $2',
+        [name, key],
+      );
       if (!head) return undefined;
       const features = await tx.query<{ feature: string; sorted_values: Buffer; summary: FeatureSummary }>(
         'SELECT feature, sorted_values, summary FROM drift_reference_features WHERE model_name = $1 AND version = $2 ORDER BY position',
@@ -106,12 +109,17 @@ export class PostgresDriftStore implements DriftStore {
     const [row] =
       name === undefined
         ? await this.c.query<{ result: DriftRun }>('SELECT result FROM drift_runs WHERE monitored ORDER BY created_at DESC, seq DESC LIMIT 1')
-        : await this.c.query<{ result: DriftRun }>('SELECT result FROM drift_runs WHERE model_name = $1 AND monitored ORDER BY created_at DESC, seq DESC LIMIT 1', [name]);
+        : await this.c.query<{ result: DriftRun }>(
+            'SELECT result FROM drift_runs WHERE model_name = $1 AND monitored ORDER BY created_at DESC, seq DESC LIMIT 1',
+            [name],
+          );
     return row?.result;
   }
 
   async latestRuns(): Promise<DriftRun[]> {
-    const rows = await this.c.query<{ result: DriftRun }>('SELECT DISTINCT ON (model_name) result FROM drift_runs WHERE monitored ORDER BY model_name, created_at DESC, seq DESC');
+    const rows = await this.c.query<{ result: DriftRun }>(
+      'SELECT DISTINCT ON (model_name) result FROM drift_runs WHERE monitored ORDER BY model_name, created_at DESC, seq DESC',
+    );
     return rows.map((r) => r.result);
   }
 }

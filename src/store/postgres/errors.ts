@@ -2,7 +2,9 @@ import { DomainError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 
 function fieldOf(e: unknown, field: 'code' | 'message'): string | undefined {
-  return typeof e === 'object' && e !== null && field in e && typeof (e as Record<string, unknown>)[field] === 'string' ? ((e as Record<string, unknown>)[field] as string) : undefined;
+  return typeof e === 'object' && e !== null && field in e && typeof (e as Record<string, unknown>)[field] === 'string'
+    ? ((e as Record<string, unknown>)[field] as string)
+    : undefined;
 }
 
 /** Serialization failure and deadlock: the transaction was rolled back and may simply be run again. */
@@ -10,13 +12,15 @@ export const isRetryable = (e: unknown) => ['40001', '40P01'].includes(fieldOf(e
 
 /** Node's socket errors and node-postgres's own words for a connection that is gone or never came. */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-const CONNECTION_MESSAGES = /Connection terminated|connection error|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end/i;
+const CONNECTION_MESSAGES =
+  /Connection terminated|connection error|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end/i;
 
 /** What kind of failure a PostgreSQL error is, by SQLSTATE class (https://www.postgresql.org/docs/15/errcodes-appendix.html). */
 export function failureKind(e: unknown): 'connection' | 'busy' | 'resources' | 'read_only' | null {
   const code = fieldOf(e, 'code') ?? '';
   const message = fieldOf(e, 'message') ?? '';
-  if (CONNECTION_CODES.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code) || CONNECTION_MESSAGES.test(message)) return 'connection';
+  if (CONNECTION_CODES.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code) || CONNECTION_MESSAGES.test(message))
+    return 'connection';
   // lock_timeout (55P03), a statement cancelled by statement_timeout (57014), retries used up,
   // or no connection free in the pool in time.
   if (code === '55P03' || code === '57014' || isRetryable(e) || /timeout exceeded when trying to connect/i.test(message)) return 'busy';
@@ -35,7 +39,10 @@ export function postgresToDomain(e: unknown, logger: Logger): unknown {
   const kind = failureKind(e);
   if (kind === null) return e;
   if (kind === 'busy') {
-    return new DomainError('busy', 'the registry database stayed locked by another writer, or every connection to it was in use, past the wait. Nothing was changed; retry in a moment.');
+    return new DomainError(
+      'busy',
+      'the registry database stayed locked by another writer, or every connection to it was in use, past the wait. Nothing was changed; retry in a moment.',
+    );
   }
   logger.error({ err: e }, 'the PostgreSQL server failed a request');
   if (kind === 'connection') {

@@ -122,7 +122,9 @@ function writerThread(): void {
     try {
       await c.query("SELECT pg_advisory_xact_lock(hashtext('mlops-mcp prediction partitions'))");
       for (const day of [...missing].sort()) {
-        await c.query(`CREATE TABLE IF NOT EXISTS ${partition(day)} PARTITION OF predictions FOR VALUES FROM ('${day}T00:00:00Z') TO ('${nextDay(day)}T00:00:00Z')`);
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${partition(day)} PARTITION OF predictions FOR VALUES FROM ('${day}T00:00:00Z') TO ('${nextDay(day)}T00:00:00Z')`,
+        );
       }
       await c.query('COMMIT');
     } catch (e) {
@@ -254,10 +256,11 @@ function writerThread(): void {
     const c = await connected();
     let written = 0;
     try {
-      for (let from = 0; from < batch.length; ) {
+      for (let from = 0; from < batch.length;) {
         let to = from;
         let rows = 0;
-        while (to < batch.length && to - from < data.entriesPerTransaction && (rows === 0 || rows + batch[to].rows <= data.rowsPerTransaction)) rows += batch[to++].rows;
+        while (to < batch.length && to - from < data.entriesPerTransaction && (rows === 0 || rows + batch[to].rows <= data.rowsPerTransaction))
+          rows += batch[to++].rows;
         await writeRange(c, batch, seq, from, to);
         written += rows;
         from = to;
@@ -295,7 +298,9 @@ function writerThread(): void {
   };
   /** Every partition's day, oldest first. */
   const partitionDays = async (c: import('pg').Client): Promise<string[]> => {
-    const { rows } = await c.query<{ relname: string }>("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'predictions'::regclass");
+    const { rows } = await c.query<{ relname: string }>(
+      "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'predictions'::regclass",
+    );
     return rows
       .map((r) => /^predictions_p(\d{4})(\d{2})(\d{2})$/.exec(r.relname))
       .filter((m): m is RegExpExecArray => m !== null)
@@ -321,10 +326,12 @@ function writerThread(): void {
       }
     }
     const older = seq === null ? 'created_at < $1::timestamptz' : '(created_at, seq) < ($1::timestamptz, $2::bigint)';
-    const inDay = await deleteInSlices(c, `SELECT ctid FROM ${partition(cutDay)} WHERE ${older}`, seq === null ? [at] : [at, seq]).catch((e: { code?: string }) => {
-      if (e.code === '42P01') return 0; // no partition for that day: nothing to delete there
-      throw e;
-    });
+    const inDay = await deleteInSlices(c, `SELECT ctid FROM ${partition(cutDay)} WHERE ${older}`, seq === null ? [at] : [at, seq]).catch(
+      (e: { code?: string }) => {
+        if (e.code === '42P01') return 0; // no partition for that day: nothing to delete there
+        throw e;
+      },
+    );
     await discount(c, cutDay, inDay);
     return removed + inDay;
   };
@@ -337,7 +344,9 @@ function writerThread(): void {
   const countCut = async (c: import('pg').Client, keep: number): Promise<{ at: string; seq: number } | null> => {
     const { rows: total } = await c.query<{ n: string | null }>('SELECT sum(rows) AS n FROM prediction_days');
     if (Number(total[0].n ?? 0) <= keep) return null;
-    const { rows: minutes } = await c.query<{ minute: string; n: string }>('SELECT minute, sum(count) AS n FROM prediction_minutes GROUP BY minute ORDER BY minute DESC');
+    const { rows: minutes } = await c.query<{ minute: string; n: string }>(
+      'SELECT minute, sum(count) AS n FROM prediction_minutes GROUP BY minute ORDER BY minute DESC',
+    );
     let newer = 0;
     for (const m of minutes) {
       const n = Number(m.n);
@@ -372,7 +381,9 @@ function writerThread(): void {
       for (const table of ['prediction_minutes', 'prediction_seconds']) {
         const column = table === 'prediction_minutes' ? 'minute' : 'second';
         for (;;) {
-          const r = await c.query(`DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${column} < $1 LIMIT ${data.trimSlice}))`, [before]);
+          const r = await c.query(`DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${column} < $1 LIMIT ${data.trimSlice}))`, [
+            before,
+          ]);
           if ((r.rowCount ?? 0) < data.trimSlice) break;
         }
       }

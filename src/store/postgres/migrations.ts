@@ -301,11 +301,15 @@ const MIGRATION_LOCK = 0x6d6c6f70736d6370n;
 export async function applyMigrations(pool: pg.Pool, logger: Logger, list: readonly Migration[] = migrations): Promise<number> {
   const client = await pool.connect();
   try {
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`).catch(async (e: unknown) => {
-      // Two servers creating it at the same moment: one of them loses the race on the catalog.
-      if (!(await tableExists(client, 'schema_migrations'))) throw e;
-    });
+    await client
+      .query(
+        `CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      )
+      .catch(async (e: unknown) => {
+        // Two servers creating it at the same moment: one of them loses the race on the catalog.
+        if (!(await tableExists(client, 'schema_migrations'))) throw e;
+      });
     for (const m of list) {
       await client.query('BEGIN');
       try {

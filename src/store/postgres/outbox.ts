@@ -8,11 +8,24 @@ export class PostgresOutboxStore implements OutboxStore {
   constructor(private readonly c: PostgresConnection) {}
 
   async peek(limit: number): Promise<OutboxEntry[]> {
-    const rows = await this.c.query<{ id: number; kind: OutboxKind; model_name: string; payload: Record<string, unknown>; created_at: string; attempts: number; last_error: string | null }>(
-      'SELECT * FROM mlflow_outbox ORDER BY id LIMIT $1',
-      [limit],
-    );
-    return rows.map((r) => ({ id: r.id, kind: r.kind, name: r.model_name, payload: r.payload, createdAt: r.created_at, attempts: r.attempts, lastError: r.last_error }));
+    const rows = await this.c.query<{
+      id: number;
+      kind: OutboxKind;
+      model_name: string;
+      payload: Record<string, unknown>;
+      created_at: string;
+      attempts: number;
+      last_error: string | null;
+    }>('SELECT * FROM mlflow_outbox ORDER BY id LIMIT $1', [limit]);
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      name: r.model_name,
+      payload: r.payload,
+      createdAt: r.created_at,
+      attempts: r.attempts,
+      lastError: r.last_error,
+    }));
   }
 
   async done(id: number, link?: { name: string; version: string } & MlflowLink): Promise<void> {

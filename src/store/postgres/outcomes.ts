@@ -3,8 +3,7 @@ import type { Actor } from '../../registry/types.js';
 import { entryOf, OUTCOME_COLUMNS, outcomeOf, outcomeWindowColumns, type EntryRow, type OutcomeDbRow } from '../outcome-rows.js';
 import { pgText, type PostgresConnection } from './connection.js';
 
-
-const WINDOW_COLUMNS = outcomeWindowColumns("(extract(epoch FROM predicted_at) * 1000)::float8");
+const WINDOW_COLUMNS = outcomeWindowColumns('(extract(epoch FROM predicted_at) * 1000)::float8');
 /**
  * Outcomes on PostgreSQL. The join is one statement over the keys, bounded by their earliest and
  * latest time so that only the partitions of those days are probed; the write is one upsert
@@ -60,13 +59,29 @@ export class PostgresOutcomeStore implements OutcomeStore {
          SELECT count(*) FILTER (WHERE revisions > 0)::int AS replaced FROM up`,
         [
           JSON.stringify(
-            sorted.map((r) => ({ i: r.predictionId, v: pgText(r.version), t: r.predictedAt, k: r.routingKey && pgText(r.routingKey), p: r.predicted, a: r.actual, pl: r.predictedLabel && pgText(r.predictedLabel), al: r.actualLabel && pgText(r.actualLabel), pr: r.probabilities && Array.from(r.probabilities), pa: r.pActual, b: r.brier, pp: r.pPositive })),
+            sorted.map((r) => ({
+              i: r.predictionId,
+              v: pgText(r.version),
+              t: r.predictedAt,
+              k: r.routingKey && pgText(r.routingKey),
+              p: r.predicted,
+              a: r.actual,
+              pl: r.predictedLabel && pgText(r.predictedLabel),
+              al: r.actualLabel && pgText(r.actualLabel),
+              pr: r.probabilities && Array.from(r.probabilities),
+              pa: r.pActual,
+              b: r.brier,
+              pp: r.pPositive,
+            })),
           ),
           name,
           now,
         ],
       );
-      await tx.effects().audit({ name, version: null, action: 'record_outcomes', from: null, to: null, who, now, details: { ...details, replaced } }).write();
+      await tx
+        .effects()
+        .audit({ name, version: null, action: 'record_outcomes', from: null, to: null, who, now, details: { ...details, replaced } })
+        .write();
       return { replaced, recordedAt: now };
     });
   }

@@ -92,7 +92,9 @@ export class PostgresRegistryStore implements RegistryStore {
         ],
       );
       const mlflow = link ? { mlflow: `models:/${link.mlflowName}/${link.mlflowVersion}` } : {};
-      const effects = tx.effects().audit({ name, version: draft.version, action: 'register', from: null, to: 'none', who, now, details: { sha256: draft.artifactSha256, ...mlflow } });
+      const effects = tx
+        .effects()
+        .audit({ name, version: draft.version, action: 'register', from: null, to: 'none', who, now, details: { sha256: draft.artifactSha256, ...mlflow } });
       // A version imported from MLflow is already there: link it instead of pushing it.
       if (link) {
         await tx.query(
@@ -117,13 +119,10 @@ export class PostgresRegistryStore implements RegistryStore {
       const decided = plan(state);
       const now = this.c.now();
       for (const change of [...decided.changes].sort(leavingProductionFirst)) {
-        const updated = await tx.query('UPDATE model_versions SET stage = $1, updated_at = $2 WHERE model_name = $3 AND version = $4 AND stage = $5 RETURNING 1', [
-          change.to,
-          now,
-          name,
-          change.version,
-          change.from,
-        ]);
+        const updated = await tx.query(
+          'UPDATE model_versions SET stage = $1, updated_at = $2 WHERE model_name = $3 AND version = $4 AND stage = $5 RETURNING 1',
+          [change.to, now, name, change.version, change.from],
+        );
         if (updated.length !== 1) throw new Error(`stage of ${name} ${change.version} is not ${change.from}`);
       }
       const effects = tx.effects();
@@ -135,7 +134,16 @@ export class PostgresRegistryStore implements RegistryStore {
       if (decided.clearTraffic && state.traffic) {
         await tx.query('DELETE FROM traffic_configs WHERE model_name = $1', [name]);
         effects.enqueue('traffic', name, { weights: null, routing: null }, now);
-        effects.audit({ name, version: null, action: 'configure_traffic', from: null, to: null, who, now, details: { before: state.traffic.weights, after: null } });
+        effects.audit({
+          name,
+          version: null,
+          action: 'configure_traffic',
+          from: null,
+          to: null,
+          who,
+          now,
+          details: { before: state.traffic.weights, after: null },
+        });
       }
       if (decided.changes.length) await tx.query('UPDATE models SET updated_at = $2 WHERE name = $1', [name, now]);
       await effects.notify(name).write();
@@ -162,7 +170,12 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 }
 
-type StateRow = Partial<VersionRow> & { weights: Record<string, number> | null; routing: Routing | null; traffic_updated_at: string | null; previous_production: string | null };
+type StateRow = Partial<VersionRow> & {
+  weights: Record<string, number> | null;
+  routing: Routing | null;
+  traffic_updated_at: string | null;
+  previous_production: string | null;
+};
 
 /**
  * A model's state in one statement (so from one snapshot), through the pool or inside a
@@ -187,6 +200,7 @@ export async function readModelState(db: Reader, name: string): Promise<ModelSta
   if (!rows.length) return undefined;
   const first = rows[0];
   const versions = first.version === null ? [] : rows.map((r) => toVersion(r as VersionRow));
-  const traffic = first.weights && first.routing && first.traffic_updated_at ? { weights: first.weights, routing: first.routing, updatedAt: first.traffic_updated_at } : null;
+  const traffic =
+    first.weights && first.routing && first.traffic_updated_at ? { weights: first.weights, routing: first.routing, updatedAt: first.traffic_updated_at } : null;
   return { name, versions, previousProduction: first.previous_production, traffic };
 }

@@ -24,11 +24,18 @@ export class PostgresTrafficStore implements TrafficStore {
     );
     if (!rows.length) return undefined;
     const first = rows[0];
-    const traffic = first.weights && first.routing && first.traffic_updated_at ? { weights: first.weights, routing: first.routing, updatedAt: first.traffic_updated_at } : null;
+    const traffic =
+      first.weights && first.routing && first.traffic_updated_at
+        ? { weights: first.weights, routing: first.routing, updatedAt: first.traffic_updated_at }
+        : null;
     return { versions: rows.map(toVersion), traffic };
   }
 
-  async setTraffic(name: string, plan: (state: ModelState) => TrafficPlan, who: Actor): Promise<{ plan: TrafficPlan; before: TrafficConfig | null; config: TrafficConfig }> {
+  async setTraffic(
+    name: string,
+    plan: (state: ModelState) => TrafficPlan,
+    who: Actor,
+  ): Promise<{ plan: TrafficPlan; before: TrafficConfig | null; config: TrafficConfig }> {
     const result = await this.c.write(async (tx) => {
       if (!(await tx.lockModel(name))) throw new Error(`setTraffic: model ${name} vanished`); // callers check existence first
       const state = (await readModelState(tx, name))!;

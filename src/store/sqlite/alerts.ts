@@ -49,7 +49,11 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async list(filter: AlertFilter): Promise<Alert[]> {
-    const where = new Where(['created_at >= @since', 'id < @beforeId'], { since: filter.since, beforeId: filter.beforeId ?? Number.MAX_SAFE_INTEGER, limit: filter.limit })
+    const where = new Where(['created_at >= @since', 'id < @beforeId'], {
+      since: filter.since,
+      beforeId: filter.beforeId ?? Number.MAX_SAFE_INTEGER,
+      limit: filter.limit,
+    })
       .when(filter.severity, 'severity = @severity', 'severity')
       .when(filter.name, 'model_name = @name', 'name');
     const sql = `SELECT * FROM alerts WHERE ${where.sql} ORDER BY id DESC LIMIT @limit`;
@@ -75,7 +79,9 @@ export class SqliteAlertDeliveryStore implements AlertDeliveryStore {
   }
 
   async pending(target: DeliveryTarget, limit: number): Promise<PendingDelivery[]> {
-    const rows = this.q.pending.all(target, limit) as Array<AlertRow & { delivery_id: number; target: DeliveryTarget; attempts: number; next_attempt_at: string }>;
+    const rows = this.q.pending.all(target, limit) as Array<
+      AlertRow & { delivery_id: number; target: DeliveryTarget; attempts: number; next_attempt_at: string }
+    >;
     return rows.map((r) => ({ id: r.delivery_id, target: r.target, attempts: r.attempts, nextAttemptAt: r.next_attempt_at, alert: toAlert(r) }));
   }
 

@@ -11,7 +11,6 @@ export const WRITE_LOCK_WAIT_MS = 5000;
 /** How long SQLite itself waits per attempt, blocking the event loop (see SqliteConnection.transaction). */
 export const WRITE_ATTEMPT_WAIT_MS = 10;
 
-
 /**
  * The registry database's one connection as the adapters share it: write transactions that wait
  * for a lock off the event loop, and the rows every write may add to its transaction (audit,

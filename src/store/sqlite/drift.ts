@@ -19,7 +19,9 @@ export class SqliteDriftStore implements DriftStore {
         'INSERT INTO drift_reference_features (model_name, version, feature, n, sorted_values, summary) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       reference: db.prepare('SELECT source, rows, created_at FROM drift_references WHERE model_name = ? AND version = ?'),
-      referenceFeatures: db.prepare('SELECT feature, n, sorted_values, summary FROM drift_reference_features WHERE model_name = ? AND version = ? ORDER BY rowid'),
+      referenceFeatures: db.prepare(
+        'SELECT feature, n, sorted_values, summary FROM drift_reference_features WHERE model_name = ? AND version = ? ORDER BY rowid',
+      ),
       referenceCount: db.prepare('SELECT COUNT(*) AS n FROM drift_references'),
       insertDriftRun: db.prepare(`INSERT INTO drift_runs (id, model_name, version, source, dataset_drift, drifted_share, result, actor, created_at, monitored)
         VALUES (@id, @name, @version, @source, @datasetDrift, @driftedShare, @result, @actor, @createdAt, @monitored)`),
@@ -34,10 +36,7 @@ export class SqliteDriftStore implements DriftStore {
     };
   }
 
-  async replaceReference(
-    { name, version, source, rows, features }: NewReference,
-    who: Actor,
-  ): Promise<{ createdAt: string; replacedRows: number | null }> {
+  async replaceReference({ name, version, source, rows, features }: NewReference, who: Actor): Promise<{ createdAt: string; replacedRows: number | null }> {
     const key = version ?? '';
     return this.c.write(() => {
       const now = this.c.now();

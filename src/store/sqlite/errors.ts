@@ -27,7 +27,10 @@ export function sqliteToDomain(e: unknown, logger: Logger): unknown {
   const code = codeOf(e);
   if (!code) return e;
   if (code.startsWith('SQLITE_BUSY')) {
-    return new DomainError('busy', 'the registry database stayed locked by another writer (another mlops-mcp on the same home?) past the busy timeout. Nothing was changed; retry in a moment.');
+    return new DomainError(
+      'busy',
+      'the registry database stayed locked by another writer (another mlops-mcp on the same home?) past the busy timeout. Nothing was changed; retry in a moment.',
+    );
   }
   const disk = diskProblem(code);
   if (disk) {

@@ -81,7 +81,10 @@ function writerThread(): void {
     }
   }
   // Typed loosely: the module is loaded by path at run time; its types are not needed here.
-  const Database = require(data.sqlitePath) as new (file: string, options: { timeout: number }) => {
+  const Database = require(data.sqlitePath) as new (
+    file: string,
+    options: { timeout: number },
+  ) => {
     pragma(sql: string): unknown;
     prepare(sql: string): { run(params: unknown[]): unknown; get(params: unknown[]): unknown; pluck(): { get(params: unknown[]): unknown } };
     transaction<A extends unknown[]>(fn: (...args: A) => void): { immediate(...args: A): void };
@@ -233,8 +236,7 @@ function writerThread(): void {
       else if (e.through <= cutoff) {
         found = e.seq;
         lo = e.seq + 1;
-      }
-      else hi = mid - 1;
+      } else hi = mid - 1;
     }
     return found;
   };
@@ -281,10 +283,11 @@ function writerThread(): void {
     try {
       // Transactions of at most entriesPerTransaction entries and about rowsPerTransaction rows:
       // short, so a registry write on the main connection waits a few ms at most.
-      for (let from = 0; from < batch.length; ) {
+      for (let from = 0; from < batch.length;) {
         let to = from;
         let rows = 0;
-        while (to < batch.length && to - from < data.entriesPerTransaction && (rows === 0 || rows + batch[to].rows <= data.rowsPerTransaction)) rows += batch[to++].rows;
+        while (to < batch.length && to - from < data.entriesPerTransaction && (rows === 0 || rows + batch[to].rows <= data.rowsPerTransaction))
+          rows += batch[to++].rows;
         writeRange.immediate(batch, m.seq ?? 0, from, to);
         written += rows;
         from = to;

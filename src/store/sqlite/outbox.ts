@@ -20,8 +20,24 @@ export class SqliteOutboxStore implements OutboxStore {
   }
 
   async peek(limit: number): Promise<OutboxEntry[]> {
-    const rows = this.q.peek.all(limit) as Array<{ id: number; kind: OutboxKind; model_name: string; payload: string; created_at: string; attempts: number; last_error: string | null }>;
-    return rows.map((r) => ({ id: r.id, kind: r.kind, name: r.model_name, payload: JSON.parse(r.payload) as Record<string, unknown>, createdAt: r.created_at, attempts: r.attempts, lastError: r.last_error }));
+    const rows = this.q.peek.all(limit) as Array<{
+      id: number;
+      kind: OutboxKind;
+      model_name: string;
+      payload: string;
+      created_at: string;
+      attempts: number;
+      last_error: string | null;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      name: r.model_name,
+      payload: JSON.parse(r.payload) as Record<string, unknown>,
+      createdAt: r.created_at,
+      attempts: r.attempts,
+      lastError: r.last_error,
+    }));
   }
 
   async done(id: number, link?: { name: string; version: string } & MlflowLink): Promise<void> {

@@ -5,7 +5,6 @@ import { entryOf, OUTCOME_COLUMNS, outcomeOf, outcomeWindowColumns, type EntryRo
 import type { SqliteConnection } from './connection.js';
 import { Where } from './where.js';
 
-
 const WINDOW_COLUMNS = outcomeWindowColumns('predicted_at');
 /**
  * Outcomes on SQLite: the join probes the log's created_at index with each id's time; a window is
@@ -17,7 +16,9 @@ export class SqliteOutcomeStore implements OutcomeStore {
   constructor(private readonly c: SqliteConnection) {
     const db = c.db;
     this.q = {
-      entry: db.prepare('SELECT id, created_at, model_name, version, ok, row_indices, output, routing_key FROM predictions INDEXED BY predictions_time WHERE created_at = ? AND id = ?'),
+      entry: db.prepare(
+        'SELECT id, created_at, model_name, version, ok, row_indices, output, routing_key FROM predictions INDEXED BY predictions_time WHERE created_at = ? AND id = ?',
+      ),
       // MIN(seq) reads one end of the table's B-tree; entries are trimmed from the old end.
       oldest: db.prepare('SELECT created_at FROM predictions WHERE seq = (SELECT MIN(seq) FROM predictions)'),
       existing: db.prepare('SELECT prediction_id FROM outcomes WHERE prediction_id IN (SELECT value FROM json_each(?))').pluck(),
@@ -56,7 +57,20 @@ export class SqliteOutcomeStore implements OutcomeStore {
   async record(name: string, rows: readonly OutcomeRow[], who: Actor, details: Record<string, unknown>): Promise<{ replaced: number; recordedAt: string }> {
     const ids = JSON.stringify(rows.map((r) => r.predictionId));
     const json = JSON.stringify(
-      rows.map((r) => [r.predictionId, r.version, r.predictedAt, r.routingKey, r.predicted, r.actual, r.predictedLabel, r.actualLabel, r.probabilities && Array.from(r.probabilities), r.pActual, r.brier, r.pPositive]),
+      rows.map((r) => [
+        r.predictionId,
+        r.version,
+        r.predictedAt,
+        r.routingKey,
+        r.predicted,
+        r.actual,
+        r.predictedLabel,
+        r.actualLabel,
+        r.probabilities && Array.from(r.probabilities),
+        r.pActual,
+        r.brier,
+        r.pPositive,
+      ]),
     );
     return this.c.write(() => {
       const now = this.c.now();

@@ -69,7 +69,12 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
     const sql = `SELECT version, row_count, width, features FROM predictions WHERE ${where.sql} ORDER BY created_at DESC, seq DESC`;
     const out: LoggedFeatures[] = [];
     let left = window.lastN ?? Number.POSITIVE_INFINITY;
-    for (const row of this.c.db.prepare(sql).iterate(where.params) as Iterable<{ version: string; row_count: number; width: number | null; features: Buffer | string }>) {
+    for (const row of this.c.db.prepare(sql).iterate(where.params) as Iterable<{
+      version: string;
+      row_count: number;
+      width: number | null;
+      features: Buffer | string;
+    }>) {
       if (left <= 0) break;
       const entry = decodeFeatures(row);
       if (!entry) continue;

@@ -117,7 +117,16 @@ export class SqliteRegistryStore implements RegistryStore {
         now,
       });
       const mlflow = link ? { mlflow: `models:/${link.mlflowName}/${link.mlflowVersion}` } : {};
-      this.c.audit({ name, version: draft.version, action: 'register', from: null, to: 'none', who, now, details: { sha256: draft.artifactSha256, ...mlflow } });
+      this.c.audit({
+        name,
+        version: draft.version,
+        action: 'register',
+        from: null,
+        to: 'none',
+        who,
+        now,
+        details: { sha256: draft.artifactSha256, ...mlflow },
+      });
       // A version imported from MLflow is already there: link it instead of pushing it.
       if (link) this.q.setLink.run(name, draft.version, link.mlflowName, link.mlflowVersion, link.runId);
       else this.c.enqueue('register', name, { version: draft.version }, now);
@@ -144,7 +153,16 @@ export class SqliteRegistryStore implements RegistryStore {
       if (decided.clearTraffic && state.traffic) {
         this.q.deleteTraffic.run(name);
         this.c.enqueue('traffic', name, { weights: null, routing: null }, now);
-        this.c.audit({ name, version: null, action: 'configure_traffic', from: null, to: null, who, now, details: { before: state.traffic.weights, after: null } });
+        this.c.audit({
+          name,
+          version: null,
+          action: 'configure_traffic',
+          from: null,
+          to: null,
+          who,
+          now,
+          details: { before: state.traffic.weights, after: null },
+        });
       }
       if (decided.changes.length) this.q.touchModel.run(now, name);
       this.c.localWrites++;

@@ -28,7 +28,11 @@ export class SqliteTrafficStore implements TrafficStore {
     return { versions, traffic: this.registry.readTraffic(name) };
   }
 
-  async setTraffic(name: string, plan: (state: ModelState) => TrafficPlan, who: Actor): Promise<{ plan: TrafficPlan; before: TrafficConfig | null; config: TrafficConfig }> {
+  async setTraffic(
+    name: string,
+    plan: (state: ModelState) => TrafficPlan,
+    who: Actor,
+  ): Promise<{ plan: TrafficPlan; before: TrafficConfig | null; config: TrafficConfig }> {
     return this.c.write(() => {
       const state = this.registry.readModelState(name);
       if (!state) throw new Error(`setTraffic: model ${name} vanished`); // callers check existence first
@@ -54,6 +58,9 @@ export class SqliteTrafficStore implements TrafficStore {
 
   async trafficConfigs(): Promise<Array<{ name: string; config: TrafficConfig }>> {
     const rows = this.q.allTraffic.all() as Array<{ model_name: string; weights: string; routing: Routing; updated_at: string }>;
-    return rows.map((r) => ({ name: r.model_name, config: { weights: JSON.parse(r.weights) as Record<string, number>, routing: r.routing, updatedAt: r.updated_at } }));
+    return rows.map((r) => ({
+      name: r.model_name,
+      config: { weights: JSON.parse(r.weights) as Record<string, number>, routing: r.routing, updatedAt: r.updated_at },
+    }));
   }
 }

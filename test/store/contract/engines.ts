@@ -65,7 +65,11 @@ export const ENGINES: Engine[] = [
         open: async (options) => keep(await openPostgresStore(url, silent, { poolSize: 5, ...options })),
         rows: <R>(query: string, values: unknown[] = []) => {
           let n = 0;
-          return sql(url, query.replace(/\?/g, () => `$${++n}`), values) as Promise<R[]>;
+          return sql(
+            url,
+            query.replace(/\?/g, () => `$${++n}`),
+            values,
+          ) as Promise<R[]>;
         },
       };
     },

@@ -11,12 +11,29 @@ describeEachEngine('store contract: failures as the domain names them', (engine)
   it('answers busy, with nothing changed, when another writer holds the model past the wait', { timeout: 30_000 }, async () => {
     const db = await engine.database();
     const store = await db.open();
-    await store.registry.registerVersion('m', (e) => ({ name: 'm', version: `v${e.length + 1}`, artifactSha256: 'a'.repeat(64), artifactBytes: 1, sourcePath: null, signature: { inputs: [], outputs: [] }, featureNames: null, metrics: {}, tags: {}, description: '' }), who);
+    await store.registry.registerVersion(
+      'm',
+      (e) => ({
+        name: 'm',
+        version: `v${e.length + 1}`,
+        artifactSha256: 'a'.repeat(64),
+        artifactBytes: 1,
+        sourcePath: null,
+        signature: { inputs: [], outputs: [] },
+        featureNames: null,
+        metrics: {},
+        tags: {},
+        description: '',
+      }),
+      who,
+    );
     // Another process's transaction holding the lock: the whole file on SQLite, the model's row on PostgreSQL.
     const release = await holdModel(engine.name, db, 'm');
     try {
       const started = Date.now();
-      const error = await store.registry.changeStages('m', (s) => planPromotion(s, { version: 'v1', targetStage: 'production', archiveExisting: true }), who).catch((e: unknown) => e);
+      const error = await store.registry
+        .changeStages('m', (s) => planPromotion(s, { version: 'v1', targetStage: 'production', archiveExisting: true }), who)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DomainError);
       expect(error).toMatchObject({ code: 'busy', message: expect.stringMatching(/Nothing was changed; retry in a moment/) });
       expect(Date.now() - started).toBeGreaterThanOrEqual(4_500); // it waited for the lock first

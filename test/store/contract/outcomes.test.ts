@@ -52,7 +52,16 @@ describeEachEngine('store contract: outcomes', (engine) => {
       { id: 'single', createdAt: iso(T0 + 1) }, // right id, wrong time: not this entry
       { id: 'nothing', createdAt: iso(T0) },
     ]);
-    const byKey = found.map((e) => [e.id, e.version, e.name, e.ok, e.rowIndices && Array.from(e.rowIndices), e.output?.predictions ?? null, e.routingKey, e.createdAt]);
+    const byKey = found.map((e) => [
+      e.id,
+      e.version,
+      e.name,
+      e.ok,
+      e.rowIndices && Array.from(e.rowIndices),
+      e.output?.predictions ?? null,
+      e.routingKey,
+      e.createdAt,
+    ]);
     expect(byKey.sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])))).toEqual([
       ['batch', 'v1', 'm', true, [0, 3], [0, 10], null, iso(T0 + 20)],
       ['batch', 'v2', 'm', true, [1, 2], [0, 10], null, iso(T0 + 20)],
@@ -73,7 +82,25 @@ describeEachEngine('store contract: outcomes', (engine) => {
   it('records outcomes, replaces by prediction id, audits each call, and reads windows newest first', async () => {
     const { store, db } = await logged(engine);
     const probabilities = Float64Array.from([0.25, 0.75]);
-    const first = await store.outcomes.record('m', [row('a', T0, { routingKey: 'user-\u0000a' }), row('b', T0 + 1000, { version: 'v2' }), row('c', T0 + 2000, { predicted: null, actual: null, predictedLabel: '1', actualLabel: '0', probabilities, pActual: 0.25, brier: 0.5625, pPositive: 0.75 })], who, { source: 'inline' });
+    const first = await store.outcomes.record(
+      'm',
+      [
+        row('a', T0, { routingKey: 'user-\u0000a' }),
+        row('b', T0 + 1000, { version: 'v2' }),
+        row('c', T0 + 2000, {
+          predicted: null,
+          actual: null,
+          predictedLabel: '1',
+          actualLabel: '0',
+          probabilities,
+          pActual: 0.25,
+          brier: 0.5625,
+          pPositive: 0.75,
+        }),
+      ],
+      who,
+      { source: 'inline' },
+    );
     expect(first.replaced).toBe(0);
     const again = await store.outcomes.record('m', [row('a', T0, { actual: 9, routingKey: 'user-\u0000a' }), row('d', T0 + 3000)], who, { source: 'inline' });
     expect(again.replaced).toBe(1);
@@ -82,7 +109,17 @@ describeEachEngine('store contract: outcomes', (engine) => {
     const all = await store.outcomes.outcomes('m', { lastN: 10 });
     const times = (os: Array<{ predictedAt: number }>) => os.map((o) => o.predictedAt - T0);
     expect(times(all)).toEqual([3000, 2000, 1000, 0]);
-    expect(all[3]).toEqual({ version: 'v1', predictedAt: T0, predicted: 1.5, actual: 9, predictedLabel: null, actualLabel: null, pActual: null, brier: null, pPositive: null });
+    expect(all[3]).toEqual({
+      version: 'v1',
+      predictedAt: T0,
+      predicted: 1.5,
+      actual: 9,
+      predictedLabel: null,
+      actualLabel: null,
+      pActual: null,
+      brier: null,
+      pPositive: null,
+    });
     expect(all[1]).toMatchObject({ predictedLabel: '1', actualLabel: '0', predicted: null, actual: null, pActual: 0.25, brier: 0.5625, pPositive: 0.75 });
     // Kept as each engine keeps a list of numbers: JSON text on SQLite, double precision[] on PostgreSQL.
     const [{ probabilities: kept }] = await db.rows<{ probabilities: number[] | string }>("SELECT probabilities FROM outcomes WHERE prediction_id = 'c'");
@@ -96,9 +133,13 @@ describeEachEngine('store contract: outcomes', (engine) => {
     expect(await store.outcomes.outcomes('nothing', { lastN: 10 })).toEqual([]);
     expect(await store.outcomes.modelsWithOutcomes()).toEqual(['m']);
 
-    const recorded = await db.rows<{ recorded_at: string; routing_key: string | null; revisions: number }>("SELECT recorded_at, routing_key, revisions FROM outcomes WHERE prediction_id = 'a'");
+    const recorded = await db.rows<{ recorded_at: string; routing_key: string | null; revisions: number }>(
+      "SELECT recorded_at, routing_key, revisions FROM outcomes WHERE prediction_id = 'a'",
+    );
     // A routing key is kept as given; PostgreSQL's text cannot hold U+0000, kept as U+FFFD there as by every write.
-    expect(recorded.map((r) => [new Date(r.recorded_at).toISOString(), r.routing_key, Number(r.revisions)])).toEqual([[again.recordedAt, engine.name === 'sqlite' ? 'user-\u0000a' : 'user-\uFFFDa', 1]]);
+    expect(recorded.map((r) => [new Date(r.recorded_at).toISOString(), r.routing_key, Number(r.revisions)])).toEqual([
+      [again.recordedAt, engine.name === 'sqlite' ? 'user-\u0000a' : 'user-\uFFFDa', 1],
+    ]);
     const trail = await store.registry.history('m', { limit: 10 });
     expect(trail.map((e) => [e.action, e.actor, e.reason, e.details?.replaced])).toEqual([
       ['record_outcomes', 'contract', 'outcomes', 0],
@@ -114,8 +155,22 @@ describeEachEngine('store contract: outcomes', (engine) => {
     // Each server writes the ids in a different order; the adapters must not deadlock or fail.
     const calls = [];
     for (let round = 0; round < 4; round++) {
-      calls.push(store.outcomes.record('m', ids.map((id) => row(id, T0, { actual: round })), who, {}));
-      calls.push(other.outcomes.record('m', [...ids].reverse().map((id) => row(id, T0, { actual: 10 + round })), who, {}));
+      calls.push(
+        store.outcomes.record(
+          'm',
+          ids.map((id) => row(id, T0, { actual: round })),
+          who,
+          {},
+        ),
+      );
+      calls.push(
+        other.outcomes.record(
+          'm',
+          [...ids].reverse().map((id) => row(id, T0, { actual: 10 + round })),
+          who,
+          {},
+        ),
+      );
     }
     const results = await Promise.all(calls);
     expect(results.reduce((n, r) => n + r.replaced, 0)).toBe(ids.length * 7);

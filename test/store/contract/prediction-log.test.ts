@@ -10,10 +10,17 @@ import { describeEachEngine, silent, type Database, type Engine } from './engine
  * A PredictionLog with the engine's writer on a fresh database, the flush timer an hour away
  * (the test flushes), nothing trimmed unless `options` says so.
  */
-async function withLog(engine: Engine, options: Partial<PredictionLogOptions>, body: (log: PredictionLog, store: Store, db: Database) => Promise<void>): Promise<void> {
+async function withLog(
+  engine: Engine,
+  options: Partial<PredictionLogOptions>,
+  body: (log: PredictionLog, store: Store, db: Database) => Promise<void>,
+): Promise<void> {
   const db = await engine.database();
   const store = await db.open();
-  const log = new PredictionLog({ sink: store.predictions.openSink(), logger: silent }, { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, ...options });
+  const log = new PredictionLog(
+    { sink: store.predictions.openSink(), logger: silent },
+    { flushMs: 3_600_000, maxRows: 1e9, maxAgeMs: 1e12, maxPending: 1e9, ...options },
+  );
   try {
     await body(log, store, db);
   } finally {
@@ -29,9 +36,32 @@ describeEachEngine('store contract: prediction log', (engine) => {
       const appended: PendingPredictions[] = [];
       for (let i = 0; i < 26; i++) {
         const failed = i % 5 === 0;
-        appended.push(pending(1 + (i % 3), { id: `r${i}`, name: 'nba_points', version: i % 2 ? 'v2' : 'v1', at: t0 + i * 7_000, ok: !failed, error: failed ? 'x' : null, output: failed ? null : pending(1 + (i % 3)).output }));
+        appended.push(
+          pending(1 + (i % 3), {
+            id: `r${i}`,
+            name: 'nba_points',
+            version: i % 2 ? 'v2' : 'v1',
+            at: t0 + i * 7_000,
+            ok: !failed,
+            error: failed ? 'x' : null,
+            output: failed ? null : pending(1 + (i % 3)).output,
+          }),
+        );
       }
-      appended.push(pending(1, { id: 'unrouted', indices: null, name: 'nba_points', version: null, ok: false, error: 'no version', output: null, matrix: null, rawFeatures: '[1]', at: t0 + 65_000 }));
+      appended.push(
+        pending(1, {
+          id: 'unrouted',
+          indices: null,
+          name: 'nba_points',
+          version: null,
+          ok: false,
+          error: 'no version',
+          output: null,
+          matrix: null,
+          rawFeatures: '[1]',
+          at: t0 + 65_000,
+        }),
+      );
       for (const p of appended) log.append(p);
       await log.flush();
       for (const offset of [0, 1, 6_999, 30_500, 59_999, 60_000, 61_234, 119_000, 150_000, 400_000]) {
@@ -49,7 +79,9 @@ describeEachEngine('store contract: prediction log', (engine) => {
         }
         const round = (v: { count: number; errors: number; sum: number; n: number }) => ({ ...v, sum: Number(v.sum.toFixed(9)) });
         const order = ([a]: [string | null, unknown], [b]: [string | null, unknown]) => String(a).localeCompare(String(b));
-        const got = [...(await store.predictions.tallies('nba_points', since, log.writerId)).tallies].map(([k, v]) => [k, round(v)] as [string | null, unknown]);
+        const got = [...(await store.predictions.tallies('nba_points', since, log.writerId)).tallies].map(
+          ([k, v]) => [k, round(v)] as [string | null, unknown],
+        );
         expect(got.sort(order), since).toEqual([...byVersion].map(([k, v]) => [k, round(v)] as [string | null, unknown]).sort(order));
       }
     });
@@ -147,7 +179,7 @@ describeEachEngine('store contract: prediction log', (engine) => {
       await log.trim();
       // Kept: the newest entries whose rows reach into the newest `keep` predictions.
       let first = sizes.length;
-      for (let rows = 0; rows < keep; ) rows += sizes[--first];
+      for (let rows = 0; rows < keep;) rows += sizes[--first];
       const kept = sizes.slice(first).reduce((a, b) => a + b, 0);
       const ids = (await db.rows<{ id: string }>('SELECT id FROM predictions ORDER BY seq')).map((r) => r.id);
       expect(ids).toEqual(sizes.slice(first).map((_, i) => `new${first + i}`));
@@ -155,7 +187,9 @@ describeEachEngine('store contract: prediction log', (engine) => {
       expect(kept - sizes[first]).toBeLessThan(keep);
       expect(await store.predictions.count()).toBe(kept);
       const cutoff = new Date(now - 3_600_000).toISOString();
-      const minutes = await db.rows<{ n: number }>('SELECT COUNT(*) AS n FROM prediction_minutes WHERE minute < ?', [engine.name === 'sqlite' ? cutoff.slice(0, 16) : cutoff]);
+      const minutes = await db.rows<{ n: number }>('SELECT COUNT(*) AS n FROM prediction_minutes WHERE minute < ?', [
+        engine.name === 'sqlite' ? cutoff.slice(0, 16) : cutoff,
+      ]);
       expect(Number(minutes[0].n)).toBe(0);
       // Trimming again finds nothing more to take.
       await log.trim();
@@ -192,7 +226,9 @@ describeEachEngine('store contract: prediction log', (engine) => {
   it('keeps any text a request carried: routing keys and errors with tabs, newlines, backslashes and NUL', async () => {
     await withLog(engine, {}, async (log, store, db) => {
       const odd = 'a\tb\nc\\d\re\u0000f"g\'h€';
-      log.append(pending(1, { id: 'odd', indices: null, routingKey: odd, ok: false, error: odd, output: null, matrix: null, rawFeatures: JSON.stringify({ k: odd }) }));
+      log.append(
+        pending(1, { id: 'odd', indices: null, routingKey: odd, ok: false, error: odd, output: null, matrix: null, rawFeatures: JSON.stringify({ k: odd }) }),
+      );
       await log.flush();
       expect(log.status().lastFlushFailed).toBe(false);
       const [row] = await db.rows<{ routing_key: string; error: string }>('SELECT routing_key, error FROM predictions');

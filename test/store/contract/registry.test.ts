@@ -40,7 +40,17 @@ describeEachEngine('store contract: registry', (engine) => {
     const store = await (await engine.database()).open();
     const v1 = await store.registry.registerVersion('m', draft('m'), who);
     const v2 = await store.registry.registerVersion('m', draft('m', 'v2.0', 'b'.repeat(64)), who);
-    expect(v1).toMatchObject({ name: 'm', version: 'v1', seq: 1, stage: 'none', artifactBytes: 123, signature, featureNames: ['a', 'b'], metrics: { r2: 0.91 }, tags: { team: 'nba' } });
+    expect(v1).toMatchObject({
+      name: 'm',
+      version: 'v1',
+      seq: 1,
+      stage: 'none',
+      artifactBytes: 123,
+      signature,
+      featureNames: ['a', 'b'],
+      metrics: { r2: 0.91 },
+      tags: { team: 'nba' },
+    });
     expect(v2).toMatchObject({ version: 'v2.0', seq: 2 });
     expect(v1.createdAt).toMatch(ISO);
     expect(await store.registry.getVersion('m', 'v2.0')).toEqual(v2);
@@ -156,48 +166,67 @@ describeEachEngine('store contract: registry', (engine) => {
         who,
       ),
     ).rejects.toBe(refusal);
-    const twoInProduction: StagePlan = { action: 'promote', changes: [{ version: 'v2', from: 'none', to: 'production' }], alerts: [{ type: 'model_promoted', severity: 'info', name: 'm', version: 'v2', message: 'x' }] };
+    const twoInProduction: StagePlan = {
+      action: 'promote',
+      changes: [{ version: 'v2', from: 'none', to: 'production' }],
+      alerts: [{ type: 'model_promoted', severity: 'info', name: 'm', version: 'v2', message: 'x' }],
+    };
     await expect(store.registry.changeStages('m', () => twoInProduction, who)).rejects.toThrow();
     expect(await store.registry.modelState('m')).toEqual(before);
     expect(await store.alerts.list({ since: '2000-01-01T00:00:00.000Z', limit: 10 })).toHaveLength(1);
   });
 
-  it('runs promotions from four connections one model at a time: no error, one production at every moment, every change audited', { timeout: 60_000 }, async () => {
-    const db = await engine.database();
-    const stores = await Promise.all([db.open(), db.open(), db.open(), db.open()]);
-    await versions(stores[0], 'm', 3);
-    let changed = 0;
-    const failures: unknown[] = [];
-    await Promise.all(
-      stores.map(async (store, s) => {
-        for (let i = 0; i < 25; i++) {
-          try {
-            const plan = await promote(store, 'm', `v${((i + s) % 3) + 1}`, false);
-            changed += plan.changes.length;
-          } catch (e) {
-            failures.push(e);
+  it(
+    'runs promotions from four connections one model at a time: no error, one production at every moment, every change audited',
+    { timeout: 60_000 },
+    async () => {
+      const db = await engine.database();
+      const stores = await Promise.all([db.open(), db.open(), db.open(), db.open()]);
+      await versions(stores[0], 'm', 3);
+      let changed = 0;
+      const failures: unknown[] = [];
+      await Promise.all(
+        stores.map(async (store, s) => {
+          for (let i = 0; i < 25; i++) {
+            try {
+              const plan = await promote(store, 'm', `v${((i + s) % 3) + 1}`, false);
+              changed += plan.changes.length;
+            } catch (e) {
+              failures.push(e);
+            }
+            const production = (await store.registry.listVersions({ name: 'm', stage: 'production', limit: 10 })).length;
+            if (production !== 1) failures.push(`${production} production versions`);
           }
-          const production = (await store.registry.listVersions({ name: 'm', stage: 'production', limit: 10 })).length;
-          if (production !== 1) failures.push(`${production} production versions`);
-        }
-      }),
-    );
-    expect(failures).toEqual([]);
-    const rows = await db.rows<{ n: number }>("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'promote'");
-    expect(Number(rows[0].n)).toBe(changed);
-  });
+        }),
+      );
+      expect(failures).toEqual([]);
+      const rows = await db.rows<{ n: number }>("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'promote'");
+      expect(Number(rows[0].n)).toBe(changed);
+    },
+  );
 
   it('records refusals and pages the audit trail newest first, by actor and time', async () => {
     const store = await (await engine.database()).open();
     await versions(store, 'm', 1);
     for (let i = 0; i < 5; i++) {
       const approval = i === 4 ? { actorName: 'Alice Example', approvedBy: 'carol', approverReason: 'looks right' } : {};
-      await store.registry.recordRefusal('m', 'v1', { actor: i % 2 ? 'alice' : 'bob', reason: `try ${i}`, ...approval }, { tool: 'promote_model', outcome: 'declined' });
+      await store.registry.recordRefusal(
+        'm',
+        'v1',
+        { actor: i % 2 ? 'alice' : 'bob', reason: `try ${i}`, ...approval },
+        { tool: 'promote_model', outcome: 'declined' },
+      );
     }
     const first = await store.registry.history('m', { limit: 2 });
     // The caller's reason in its column; its display name, the approver and their own reason beside it.
     expect(first.map((e) => e.reason)).toEqual(['try 4', 'try 3']);
-    expect(first[0].details).toEqual({ tool: 'promote_model', outcome: 'declined', actor_name: 'Alice Example', approved_by: 'carol', approver_reason: 'looks right' });
+    expect(first[0].details).toEqual({
+      tool: 'promote_model',
+      outcome: 'declined',
+      actor_name: 'Alice Example',
+      approved_by: 'carol',
+      approver_reason: 'looks right',
+    });
     expect(first[1].details).toEqual({ tool: 'promote_model', outcome: 'declined' });
     const next = await store.registry.history('m', { limit: 2, beforeId: first[1].id });
     expect(next.map((e) => e.reason)).toEqual(['try 2', 'try 1']);

@@ -32,7 +32,19 @@ async function model(store: Store, name: string, n: number): Promise<void> {
 
 const feature = (name: string, values: number[]): ReferenceFeature => {
   const sorted = Float64Array.from(values).sort();
-  return { feature: name, sorted, summary: { feature: name, n: values.length, mean: 0, std: 0, min: sorted[0], max: sorted[sorted.length - 1], quantiles: { p05: 0, p25: 0, p50: 0, p75: 0, p95: 0 } } };
+  return {
+    feature: name,
+    sorted,
+    summary: {
+      feature: name,
+      n: values.length,
+      mean: 0,
+      std: 0,
+      min: sorted[0],
+      max: sorted[sorted.length - 1],
+      quantiles: { p05: 0, p25: 0, p50: 0, p75: 0, p95: 0 },
+    },
+  };
 };
 
 const run = (id: string, name: string, createdAt: string): DriftRun => ({
@@ -58,7 +70,11 @@ describeEachEngine('store contract: traffic, drift, alerts and the outbox', (eng
     await model(store, 'm', 11);
     // Labels whose byte order differs from their length order: routing walks the weights in order.
     const weights = { v10: 0.25, v11: 0.25, v9: 0.5 };
-    const set = await store.traffic.setTraffic('m', () => ({ weights, routing: 'sticky', alerts: [{ type: 'traffic_changed', severity: 'info', name: 'm', version: null, message: 'split' }] }), who);
+    const set = await store.traffic.setTraffic(
+      'm',
+      () => ({ weights, routing: 'sticky', alerts: [{ type: 'traffic_changed', severity: 'info', name: 'm', version: null, message: 'split' }] }),
+      who,
+    );
     expect(set.before).toBeNull();
     const served = (await store.traffic.servingState('m'))!;
     expect(Object.keys(served.traffic!.weights)).toEqual(['v10', 'v11', 'v9']);
@@ -84,7 +100,10 @@ describeEachEngine('store contract: traffic, drift, alerts and the outbox', (eng
     const store = await (await engine.database()).open();
     await model(store, 'm', 1);
     const tricky = [-0, 0, 5e-324, 1.7976931348623157e308, -1e-300, 0.1 + 0.2];
-    await store.drift.replaceReference({ name: 'm', version: null, source: 'csv a.csv', rows: 6, features: [feature('z', tricky), feature('a', [3, 2, 1, 0, -1, -2])] }, who);
+    await store.drift.replaceReference(
+      { name: 'm', version: null, source: 'csv a.csv', rows: 6, features: [feature('z', tricky), feature('a', [3, 2, 1, 0, -1, -2])] },
+      who,
+    );
     await store.drift.replaceReference({ name: 'm', version: 'v1', source: 'csv b.csv', rows: 2, features: [feature('b', [1, 2])] }, who);
     const model1 = (await store.drift.getReference('m', null))!;
     expect(model1.features.map((f) => f.feature)).toEqual(['z', 'a']);
@@ -94,7 +113,12 @@ describeEachEngine('store contract: traffic, drift, alerts and the outbox', (eng
     expect(await store.drift.referenceRows('m', null)).toBe(6);
     const replaced = await store.drift.replaceReference({ name: 'm', version: null, source: 'csv c.csv', rows: 2, features: [feature('q', [9, 8])] }, who);
     expect(replaced.replacedRows).toBe(6);
-    expect(await store.drift.getReference('m', null)).toMatchObject({ source: 'csv c.csv', rows: 2, createdAt: replaced.createdAt, features: [{ feature: 'q' }] });
+    expect(await store.drift.getReference('m', null)).toMatchObject({
+      source: 'csv c.csv',
+      rows: 2,
+      createdAt: replaced.createdAt,
+      features: [{ feature: 'q' }],
+    });
     expect(await store.drift.referenceRows('m', 'v9')).toBeUndefined();
     expect(await store.drift.getReference('m', 'v1')).toMatchObject({ version: 'v1', rows: 2 });
     expect(await store.drift.getReference('m', 'v2')).toBeUndefined();
@@ -105,7 +129,9 @@ describeEachEngine('store contract: traffic, drift, alerts and the outbox', (eng
 
   it('stores drift runs with their alerts, and finds each model’s newest', async () => {
     const store = await (await engine.database()).open({ mlflowOutbox: true });
-    await store.drift.insertRun(run('r1', 'm', '2026-11-01T10:00:00.000Z'), [{ type: 'feature_drift', severity: 'warning', name: 'm', version: null, message: 'drift' }]);
+    await store.drift.insertRun(run('r1', 'm', '2026-11-01T10:00:00.000Z'), [
+      { type: 'feature_drift', severity: 'warning', name: 'm', version: null, message: 'drift' },
+    ]);
     await store.drift.insertRun(run('r2', 'm', '2026-11-01T11:00:00.000Z'), []);
     await store.drift.insertRun(run('r3', 'n', '2026-11-01T09:00:00.000Z'), []);
     // Same time as r2: the later insert is the newer.
@@ -140,7 +166,14 @@ describeEachEngine('store contract: traffic, drift, alerts and the outbox', (eng
   it('lists alerts newest first, by time, severity and model, a page at a time', async () => {
     const store = await (await engine.database()).open();
     for (let i = 0; i < 6; i++) {
-      await store.alerts.insert({ type: 'high_latency', severity: i % 2 ? 'warning' : 'critical', name: i % 3 ? 'a' : 'b', version: null, message: `#${i}`, details: { i } });
+      await store.alerts.insert({
+        type: 'high_latency',
+        severity: i % 2 ? 'warning' : 'critical',
+        name: i % 3 ? 'a' : 'b',
+        version: null,
+        message: `#${i}`,
+        details: { i },
+      });
     }
     const page = await store.alerts.list({ since: EPOCH, limit: 4 });
     expect(page.map((a) => a.message)).toEqual(['#5', '#4', '#3', '#2']);

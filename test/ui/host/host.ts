@@ -40,9 +40,14 @@ async function show(toolName: string, args: Record<string, unknown>): Promise<vo
   iframe.srcdoc = content.text.replace(/<head>/i, `<head><meta http-equiv="Content-Security-Policy" content="${CSP}">`);
   chat.append(iframe);
 
-  const b = new AppBridge(null, { name: 'mlops-mcp test host', version: '1.0.0' }, { serverTools: {}, serverResources: {}, logging: {} }, {
-    hostContext: { theme: 'light', displayMode: 'inline', platform: 'web', containerDimensions: { width: chat.clientWidth, maxHeight: 6000 } },
-  });
+  const b = new AppBridge(
+    null,
+    { name: 'mlops-mcp test host', version: '1.0.0' },
+    { serverTools: {}, serverResources: {}, logging: {} },
+    {
+      hostContext: { theme: 'light', displayMode: 'inline', platform: 'web', containerDimensions: { width: chat.clientWidth, maxHeight: 6000 } },
+    },
+  );
   b.oncalltool = async (params) => (await window.appToolCall(params)) as CallToolResult;
   b.onreadresource = async (params) => (await window.mcpRequest('resources/read', params)) as ReadResourceResult;
   b.onsizechange = ({ height }) => {

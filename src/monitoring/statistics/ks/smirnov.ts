@@ -77,9 +77,7 @@ export function smirnovSf(n: number, x: number): number {
   }
 
   const nUpperTerms = n - n1mxceil + 1;
-  const bUseUpperSum =
-    (nUpperTerms <= 1 && x < 0.5) ||
-    (n >= SM_UPPERSUM_MIN_N && nUpperTerms <= SM_UPPER_MAX_TERMS && x <= 0.5 / Math.sqrt(n));
+  const bUseUpperSum = (nUpperTerms <= 1 && x < 0.5) || (n >= SM_UPPERSUM_MIN_N && nUpperTerms <= SM_UPPER_MAX_TERMS && x <= 0.5 / Math.sqrt(n));
 
   let start = 0;
   let step = 1;
