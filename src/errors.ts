@@ -19,19 +19,44 @@ export type ErrorCode =
   | 'unavailable'
   | 'internal';
 
+/**
+ * What the caller can do next, as facts: each adapter words them in its own terms (MCP names a
+ * tool, REST a route or an operator), so the domain's message says only what went wrong.
+ */
+export type NextStep =
+  | { kind: 'list_models' }
+  | { kind: 'register_model' }
+  | { kind: 'show_model'; name: string }
+  | { kind: 'promote'; name: string }
+  | { kind: 'rollback'; name: string }
+  | { kind: 'archive_with_force'; name: string }
+  | { kind: 'move_traffic'; name: string }
+  | { kind: 'pass_version' }
+  | { kind: 'detect_drift' }
+  | { kind: 'set_drift_reference'; name: string }
+  | { kind: 'check_health' };
+
 export class DomainError extends Error {
   override name = 'DomainError';
   constructor(
     readonly code: ErrorCode,
     message: string,
+    readonly next: readonly NextStep[] = [],
   ) {
     super(message);
   }
 }
 
-export const notFound = (message: string) => new DomainError('not_found', message);
+export const notFound = (message: string, next?: readonly NextStep[]) => new DomainError('not_found', message, next);
 export const invalidArgument = (message: string) => new DomainError('invalid_argument', message);
-export const failedPrecondition = (message: string) => new DomainError('failed_precondition', message);
+export const failedPrecondition = (message: string, next?: readonly NextStep[]) => new DomainError('failed_precondition', message, next);
+
+/** The message with its next steps in an adapter's words, joined: "… . Do this; or that." */
+export function withNextSteps(e: DomainError, word: (step: NextStep) => string): string {
+  if (!e.next.length) return e.message;
+  const steps = e.next.map(word).join('; or ');
+  return `${e.message} ${steps.charAt(0).toUpperCase()}${steps.slice(1)}.`;
+}
 
 export function isDomainError(e: unknown): e is DomainError {
   return e instanceof DomainError;

@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js';
-import { DomainError, isDomainError } from '../errors.js';
+import { DomainError, isDomainError, withNextSteps } from '../errors.js';
+import { restStep } from './next-steps.js';
 import { NAME_PATTERN } from '../registry/rules.js';
 import { isFeatureTable } from '../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../serving/answers.js';
@@ -31,7 +32,7 @@ const HTTP_STATUS: Record<string, [number, string]> = {
 export function errorAnswer(e: unknown, app: AppContext): [number, string, string] {
   if (isDomainError(e)) {
     const [status, code] = HTTP_STATUS[e.code] ?? [400, 'BAD_REQUEST'];
-    return [status, code, e.message];
+    return [status, code, withNextSteps(e, restStep)];
   }
   app.logger.error({ err: e }, 'REST request failed');
   return [500, 'INTERNAL_ERROR', 'internal error; see the server log'];

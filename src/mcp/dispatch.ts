@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import { diskFailure, isDomainError } from '../errors.js';
+import { diskFailure, isDomainError, withNextSteps } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { protoKeyPath, protoKeyProblem } from '../proto-key.js';
 import { issuesText } from '../zod-issues.js';
+import { toolStep } from './next-steps.js';
 
 const MAX_ERROR_TEXT = 2000;
 
@@ -30,7 +31,7 @@ export function errorResult(code: string, text: string): CallToolResult {
  * stack and answered with an id to find it in the logs, never with the stack itself.
  */
 export function toolError(logger: Logger, tool: string, e: unknown): CallToolResult {
-  if (isDomainError(e)) return errorResult(e.code, `${e.code}: ${e.message}`);
+  if (isDomainError(e)) return errorResult(e.code, `${e.code}: ${withNextSteps(e, toolStep)}`);
   const disk = diskFailure(e);
   if (disk) {
     logger.error({ err: e, tool }, 'the disk under the home failed a request');

@@ -207,7 +207,7 @@ export class DriftService {
       return run;
     }
     const run = await this.deps.drift.latestRun(name);
-    if (!run) throw notFound(`No drift run${name ? ` for ${name}` : ''} yet. Run detect_drift first.`);
+    if (!run) throw notFound(`No drift run${name ? ` for ${name}` : ''} yet.`, [{ kind: 'detect_drift' }]);
     return run;
   }
 
@@ -215,9 +215,7 @@ export class DriftService {
     const scoped = version === undefined ? undefined : await this.deps.drift.getReference(name, version);
     const reference = scoped ?? (await this.deps.drift.getReference(name, null));
     if (!reference) {
-      throw notFound(
-        `${name} has no drift reference${version ? ` (for ${version} or model-wide)` : ''}. Set one with set_drift_reference (e.g. from the training CSV).`,
-      );
+      throw notFound(`${name} has no drift reference${version ? ` (for ${version} or model-wide)` : ''}.`, [{ kind: 'set_drift_reference', name }]);
     }
     return reference;
   }
@@ -295,7 +293,7 @@ export class DriftService {
 
   private async requireModel(name: string): Promise<ModelState> {
     const state = await this.deps.registry.modelState(name);
-    if (!state) throw notFound(`No model named "${name}" is registered. Call list_models to see the registered models.`);
+    if (!state) throw notFound(`No model named "${name}" is registered.`, [{ kind: 'list_models' }]);
     return state;
   }
 }

@@ -303,8 +303,7 @@ export class ModelRegistry {
   }
 }
 
-const noSuchModel = (name: string) =>
-  notFound(`No model named "${name}" is registered. Call list_models to see the registered models, or register_model to add one.`);
+const noSuchModel = (name: string) => notFound(`No model named "${name}" is registered.`, [{ kind: 'list_models' }, { kind: 'register_model' }]);
 
 function checkName(argument: string, value: string): void {
   if (!NAME_PATTERN.test(value)) {

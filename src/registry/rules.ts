@@ -15,7 +15,7 @@ export function findVersion(state: ModelState, version: string): ModelVersion {
   const found = state.versions.find((v) => v.version === version);
   if (!found) {
     const known = state.versions.map((v) => v.version).join(', ') || 'none';
-    throw notFound(`Model "${state.name}" has no version "${version}" (versions: ${known}). Call get_model or list_models to see them.`);
+    throw notFound(`Model "${state.name}" has no version "${version}" (versions: ${known}).`, [{ kind: 'show_model', name: state.name }]);
   }
   return found;
 }
@@ -88,9 +88,10 @@ export function planPromotion(state: ModelState, args: PromoteArgs): StagePlan {
   const changes: StageChange[] = [];
   if (target.stage === args.targetStage) return { action: 'promote', changes, alerts: [] };
   if (target.stage === 'production') {
-    throw failedPrecondition(
-      `${state.name} ${target.version} is in production; promote_model cannot move it down. Use rollback_model to restore the previous production version, or archive_model with force.`,
-    );
+    throw failedPrecondition(`${state.name} ${target.version} is in production; a promotion cannot move it down.`, [
+      { kind: 'rollback', name: state.name },
+      { kind: 'archive_with_force', name: state.name },
+    ]);
   }
   const current = productionVersion(state);
   changes.push({ version: target.version, from: target.stage, to: args.targetStage });
@@ -116,7 +117,7 @@ export function planPromotion(state: ModelState, args: PromoteArgs): StagePlan {
 export function planRollback(state: ModelState, args: { toVersion?: string | undefined }): StagePlan {
   const current = productionVersion(state);
   if (!current) {
-    throw failedPrecondition(`${state.name} has no production version to roll back. Promote a version with promote_model instead.`);
+    throw failedPrecondition(`${state.name} has no production version to roll back.`, [{ kind: 'promote', name: state.name }]);
   }
   let target: ModelVersion;
   if (args.toVersion !== undefined) {
@@ -162,7 +163,8 @@ export function planArchive(state: ModelState, args: { version: string; force: b
   const weight = weightOf(state.traffic?.weights, target.version);
   if (weight > 0 && !args.force) {
     throw failedPrecondition(
-      `${state.name} ${target.version} takes ${Math.round(weight * 1000) / 10}% of the traffic; move its weight elsewhere with configure_ab_test first, or pass force: true to end the split (all traffic then goes to production).`,
+      `${state.name} ${target.version} takes ${Math.round(weight * 1000) / 10}% of the traffic; with force: true archiving it ends the split (all traffic then goes to production).`,
+      [{ kind: 'move_traffic', name: state.name }],
     );
   }
   const changes: StageChange[] = [{ version: target.version, from: target.stage, to: 'archived' }];

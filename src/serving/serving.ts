@@ -1,4 +1,4 @@
-import { DomainError, failedPrecondition, notFound } from '../errors.js';
+import { DomainError, failedPrecondition, notFound, type NextStep } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
@@ -341,9 +341,10 @@ export class ServingService {
     const effective = state.effective;
     const weight = weightOf(effective?.weights, label);
     if (weight > 0) {
-      throw failedPrecondition(
-        `${name} ${label} takes ${Math.round(weight * 1000) / 10}% of the traffic; move its weight with configure_ab_test${version.stage === 'production' ? ' or promote another version' : ''} before undeploying it.`,
-      );
+      throw failedPrecondition(`${name} ${label} takes ${Math.round(weight * 1000) / 10}% of the traffic: it cannot be undeployed while it does.`, [
+        { kind: 'move_traffic', name },
+        ...(version.stage === 'production' ? [{ kind: 'promote' as const, name }] : []),
+      ]);
     }
     // The cache holds one session per ONNX file: another version with the same bytes that takes
     // traffic (of this model or another) is served by it too.
@@ -567,34 +568,40 @@ export class ServingService {
     const e = loading ? failure.cause : failure;
     if (e instanceof DomainError) return e;
     const what = `${version.name} ${version.version}`;
+    const instead: NextStep[] = [
+      { kind: 'rollback', name: version.name },
+      { kind: 'promote', name: version.name },
+    ];
     if (e instanceof ModelLimitError) {
       const stopped = e.limit === 'run_time' || e.limit === 'load_time' ? ': it was stopped and its model process replaced' : loading ? ' to load' : '';
-      return new DomainError('invalid_model', `${what} ${e.message}${stopped}. Roll back (rollback_model) or serve another version; ${limitAdvice(e.limit)}.`);
+      return new DomainError('invalid_model', `${what} ${e.message}${stopped}; ${limitAdvice(e.limit)}.`, instead);
     }
     if (e instanceof ModelProcessError && e.signal) {
-      return new DomainError('invalid_model', `${what} failed: ${e.message}; a fresh one took its place. Roll back (rollback_model) or serve another version.`);
+      return new DomainError('invalid_model', `${what} failed: ${e.message}; a fresh one took its place.`, instead);
     }
     if (e instanceof ExternalDataError) {
       return failedPrecondition(
-        `${what} cannot be served: it ${e.message}, and was registered before mlops-mcp stored such data inside the artifact. Register the model again with its data files beside it (they are inlined), or a self-contained export (onnx.save_model(model, path, save_as_external_data=False)), and promote it; or roll back (rollback_model).`,
+        `${what} cannot be served: it ${e.message}, and was registered before mlops-mcp stored such data inside the artifact. Register the model again with its data files beside it (they are inlined), or a self-contained export (onnx.save_model(model, path, save_as_external_data=False)), and promote it.`,
+        [{ kind: 'rollback', name: version.name }],
       );
     }
     if (e instanceof ArtifactDamagedError) {
-      return failedPrecondition(
-        `${what} cannot be served: its ${e.message}. Roll back (rollback_model), promote another version, or register its ONNX file again.`,
-      );
+      return failedPrecondition(`${what} cannot be served: its ${e.message}. Its ONNX file can be registered again.`, instead);
     }
     const msg = onnxruntimeMessage(e, { path: this.deps.artifacts.dir, as: 'artifacts' });
     if (e instanceof ModelRunFailure && !loading) {
       return new DomainError(
         'invalid_model',
-        `${what} failed to run in onnxruntime on this input (${msg}). Check its signature with get_model; register an export that takes these inputs, or roll back (rollback_model).`,
+        `${what} failed to run in onnxruntime on this input (${msg}); an export that takes these inputs can be registered.`,
+        [
+          { kind: 'show_model', name: version.name },
+          { kind: 'rollback', name: version.name },
+        ],
       );
     }
-    return new DomainError(
-      'internal',
-      `${what} failed to load in onnxruntime (${msg}). Check health_check; roll back or register the version again if it persists.`,
-    );
+    return new DomainError('internal', `${what} failed to load in onnxruntime (${msg}); if it persists, roll back or register the version again.`, [
+      { kind: 'check_health' },
+    ]);
   }
 
   /** The model's routing state: the cached one, without a promise, while nothing has changed. */
@@ -625,7 +632,7 @@ export class ServingService {
     } finally {
       if (cached) cached.reloading = false;
     }
-    if (!state) throw notFound(`No model named "${name}" is registered. Call list_models to see the registered models.`);
+    if (!state) throw notFound(`No model named "${name}" is registered.`, [{ kind: 'list_models' }]);
     const effective = state.traffic ?? defaultTraffic(state.versions);
     const fresh: RouteState = {
       token,
@@ -651,7 +658,7 @@ export class ServingService {
     }
     const { effective: config, picker } = state;
     if (!config || !picker) {
-      throw failedPrecondition(`${name} has no production version and no traffic split; promote a version with promote_model, or pass version.`);
+      throw failedPrecondition(`${name} has no production version and no traffic split.`, [{ kind: 'promote', name }, { kind: 'pass_version' }]);
     }
     const sticky = config.routing === 'sticky' && options.routingKey !== undefined;
     const label = pickVersion(picker, sticky ? stickyBucket(name, options.routingKey as string) : random());

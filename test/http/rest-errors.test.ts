@@ -64,8 +64,32 @@ describe('REST error mapping', () => {
       status: 409,
       body: {
         error_code: 'INVALID_STATE',
-        message: expect.stringMatching(/nba_win_predictor v2.0 cannot be served: .*no longer matches its sha256.*rollback_model/),
+        message: expect.stringMatching(
+          /nba_win_predictor v2.0 cannot be served: .*no longer matches its sha256.*Ask whoever operates the models to roll nba_win_predictor back/,
+        ),
       },
     });
+    expect(res.body.message).not.toMatch(/rollback_model|promote_model/);
+  });
+
+  it('words what to do next in REST terms, where MCP names the tool', async () => {
+    const rest = await post('/invocations/nobody', { inputs: [row] });
+    expect(rest.body.message).toBe('No model named "nobody" is registered. See the registered models with GET /api/v1/models.');
+    const noVersion = await post('/invocations/nba_points?version=v9', { inputs: [row] });
+    expect(noVersion.body.message).toBe('Model "nba_points" has no version "v9" (versions: v1, v2).');
+    const client = await connect(app);
+    try {
+      const mcp = await client.callTool({ name: 'predict', arguments: { name: 'nobody', features: row } });
+      expect(mcp.content).toEqual([{ type: 'text', text: 'not_found: No model named "nobody" is registered. Call list_models to see the registered models.' }]);
+      const history = await client.callTool({ name: 'get_model_history', arguments: { name: 'nobody' } });
+      expect(history.content).toEqual([
+        {
+          type: 'text',
+          text: 'not_found: No model named "nobody" is registered. Call list_models to see the registered models; or add one with register_model.',
+        },
+      ]);
+    } finally {
+      await client.close();
+    }
   });
 });

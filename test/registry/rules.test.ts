@@ -74,7 +74,16 @@ describe('promotion', () => {
   });
 
   it('refuses to move the production version down to staging', () => {
-    expect(() => planPromotion(state({ v1: 'production' }), { version: 'v1', targetStage: 'staging', archiveExisting: true })).toThrow(/rollback_model/);
+    expect(() => planPromotion(state({ v1: 'production' }), { version: 'v1', targetStage: 'staging', archiveExisting: true })).toThrow(
+      expect.objectContaining({
+        code: 'failed_precondition',
+        message: expect.stringMatching(/cannot move it down/),
+        next: [
+          { kind: 'rollback', name: 'm' },
+          { kind: 'archive_with_force', name: 'm' },
+        ],
+      }),
+    );
   });
 
   it('names the known versions when the version is unknown', () => {
