@@ -4,7 +4,7 @@ import type { AppContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import { callerLabel, RANK, type Caller } from '../mcp/server.js';
 import { outcomeSchema } from '../mcp/tools/performance.js';
-import { performanceAnswer, recordAnswer } from '../performance/answers.js';
+import { performanceAnswer, recordAnswer } from '../wire/performance.js';
 import { MAX_OUTCOMES } from '../performance/record.js';
 import { parseBody, parseQuery } from './rest-bodies.js';
 

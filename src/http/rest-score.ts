@@ -3,7 +3,7 @@ import { DomainError, isDomainError, withNextSteps } from '../errors.js';
 import { restStep } from './next-steps.js';
 import { NAME_PATTERN } from '../registry/rules.js';
 import { isFeatureTable } from '../serving/features.js';
-import { batchAnswer, predictionAnswer } from '../serving/answers.js';
+import { batchAnswer, predictionAnswer } from '../wire/serving.js';
 import type { BatchPrediction } from '../serving/serving.js';
 import { invocationRows, MAX_REST_ROWS, parseInvocation, parsePredictBody } from './rest-bodies.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { performanceAnswer, recordAnswer, type PerformanceAnswer } from '../../performance/answers.js';
+import { performanceAnswer, recordAnswer, type PerformanceAnswer } from '../../wire/performance.js';
 import { MAX_OUTCOMES, UNMATCHED_LISTED } from '../../performance/record.js';
 import { dryRun, modelName, reason, stage, versionLabel } from '../schemas.js';
 import { defineTool } from '../tool.js';

@@ -5,7 +5,7 @@ import { auditLink, versionLink } from '../answer.js';
 import { boundedRecord, dryRun, modelName, reason, ROW_FORMS, rowProblem, stage, versionLabel } from '../schemas.js';
 import { DomainError } from '../../errors.js';
 import type { FeatureRow } from '../../serving/features.js';
-import { batchAnswer, predictionAnswer } from '../../serving/answers.js';
+import { batchAnswer, predictionAnswer } from '../../wire/serving.js';
 import type { PredictionValue } from '../../serving/outputs.js';
 import { ROUTED_BY, SINCE_EVENTS, type TrafficChange } from '../../serving/serving.js';
 import { defineTool, requireAssessed } from '../tool.js';

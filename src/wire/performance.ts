@@ -1,7 +1,7 @@
-import type { Interval } from './stats.js';
-import type { MetricValue } from './metrics.js';
-import type { PerformanceReport } from './service.js';
-import type { RecordResult } from './types.js';
+import type { Interval } from '../performance/stats.js';
+import type { MetricValue } from '../performance/metrics.js';
+import type { PerformanceReport } from '../performance/service.js';
+import type { RecordResult } from '../performance/types.js';
 
 /** Outcomes and performance in the snake_case shape both the MCP tools and the REST API answer with. */
 
