@@ -45,15 +45,15 @@ export interface ComponentHealth {
   status: ComponentStatus;
   critical: boolean;
   detail: string;
-  latency_ms: number;
+  latencyMs: number;
 }
 
 export interface HealthReport {
   status: ComponentStatus;
-  healthy_components: number;
-  total_components: number;
+  healthyComponents: number;
+  totalComponents: number;
   components: ComponentHealth[];
-  checked_at: string;
+  checkedAt: string;
 }
 
 type Check = () => Promise<{ status: ComponentStatus; detail: string }>;
@@ -117,10 +117,10 @@ export class HealthService {
     if (!component) await this.noteEpisode(status, components);
     return {
       status,
-      healthy_components: components.filter((c) => c.status === 'healthy').length,
-      total_components: components.length,
+      healthyComponents: components.filter((c) => c.status === 'healthy').length,
+      totalComponents: components.length,
       components,
-      checked_at: new Date().toISOString(),
+      checkedAt: new Date().toISOString(),
     };
   }
 
@@ -133,8 +133,8 @@ export class HealthService {
       this.deps.logger.warn({ err: e, component: name }, 'health check failed');
       result = { status: 'unhealthy', detail: `check failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
     }
-    const latency_ms = Math.round((performance.now() - started) * 1000) / 1000;
-    return { name, status: result.status, critical: CRITICAL.has(name), detail: result.detail, latency_ms };
+    const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+    return { name, status: result.status, critical: CRITICAL.has(name), detail: result.detail, latencyMs };
   }
 
   private async noteEpisode(status: ComponentStatus, components: ComponentHealth[]): Promise<void> {

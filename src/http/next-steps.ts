@@ -28,6 +28,6 @@ export function restStep(step: NextStep): string {
     case 'set_drift_reference':
       return `ask whoever operates the models to set a drift reference for ${step.name}`;
     case 'check_health':
-      return 'see which component fails with GET /healthz';
+      return 'the status page (GET /) and GET /metrics (mlops_mcp_component_status) show which component fails';
   }
 }

@@ -79,8 +79,8 @@ export interface VariantStats {
   version: string;
   count: number;
   errors: number;
-  error_rate: number;
-  latency_ms: LatencySummary | null;
+  errorRate: number;
+  latencyMs: LatencySummary | null;
 }
 
 export interface WindowStats {
@@ -127,7 +127,7 @@ export class ServingStats {
   }
 
   totals() {
-    return { predictions: this.total, errors: this.failures, error_rate: this.total ? this.failures / this.total : 0 };
+    return { predictions: this.total, errors: this.failures, errorRate: this.total ? this.failures / this.total : 0 };
   }
 
   variantStats(): VariantStats[] {
@@ -137,8 +137,8 @@ export class ServingStats {
         version: v.version,
         count: v.count,
         errors: v.errors,
-        error_rate: v.count ? v.errors / v.count : 0,
-        latency_ms: summarize(v.latencies.snapshot()),
+        errorRate: v.count ? v.errors / v.count : 0,
+        latencyMs: summarize(v.latencies.snapshot()),
       }))
       .sort((a, b) => (a.name === b.name ? (a.version < b.version ? -1 : 1) : a.name < b.name ? -1 : 1));
   }

@@ -17,7 +17,7 @@ describe('ServingStats', () => {
     for (let i = 0; i < 25_000; i++) stats.record('m', 'v1', true, 2, t0 + 80_000 + i / 1000);
     expect(stats.window('m', t0 + 120_000)).toMatchObject({ requests: 20_000, errors: 0, p95Ms: 2 });
     expect(stats.window('other', t0)).toMatchObject({ requests: 0, errors: 0, errorRate: 0, p95Ms: null });
-    expect(stats.totals()).toEqual({ predictions: 25_040, errors: 20, error_rate: 20 / 25_040 });
+    expect(stats.totals()).toEqual({ predictions: 25_040, errors: 20, errorRate: 20 / 25_040 });
   });
 
   it("gives a variant's latency percentiles since a moment, from memory", () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { COMPONENT_STATUSES, COMPONENTS } from '../../health/health.js';
+import { healthAnswer } from '../../wire/health.js';
 import { defineTool } from '../tool.js';
 
 const status = z.enum(COMPONENT_STATUSES);
@@ -32,10 +33,10 @@ export const healthCheck = defineTool({
   async handler(args, ctx) {
     const report = await ctx.app.health.check(args.component);
     const mark = { healthy: '✓', degraded: '!', unhealthy: '✗' } as const;
-    const lines = report.components.map((c) => `${mark[c.status]} ${c.name}: ${c.status} — ${c.detail} (${c.latency_ms} ms)`);
+    const lines = report.components.map((c) => `${mark[c.status]} ${c.name}: ${c.status} — ${c.detail} (${c.latencyMs} ms)`);
     return {
-      data: report,
-      summary: `System ${report.status}: ${report.healthy_components}/${report.total_components} components healthy\n${lines.join('\n')}`,
+      data: healthAnswer(report),
+      summary: `System ${report.status}: ${report.healthyComponents}/${report.totalComponents} components healthy\n${lines.join('\n')}`,
     };
   },
 });

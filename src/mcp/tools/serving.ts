@@ -541,14 +541,14 @@ export const getSystemStats = defineTool({
         evictions: c.evictions,
         mean_load_ms: c.loads ? round3(c.loadMsTotal / c.loads) : null,
       },
-      predictions: { total: totals.predictions, errors: totals.errors, error_rate: totals.error_rate },
+      predictions: { total: totals.predictions, errors: totals.errors, error_rate: totals.errorRate },
       latency: variants.map((v) => ({
         name: v.name,
         version: v.version,
         count: v.count,
         errors: v.errors,
-        error_rate: v.error_rate,
-        latency_ms: v.latency_ms,
+        error_rate: v.errorRate,
+        latency_ms: v.latencyMs,
       })),
       prediction_log: {
         written: log.written,
@@ -560,12 +560,12 @@ export const getSystemStats = defineTool({
     };
     const lines = variants.map(
       (v) =>
-        `- ${v.name} ${v.version}: ${counted(v.count, 'prediction')}, ${(v.error_rate * 100).toFixed(1)}% errors, p50 ${v.latency_ms?.p50 ?? '–'} ms, p95 ${v.latency_ms?.p95 ?? '–'} ms, p99 ${v.latency_ms?.p99 ?? '–'} ms`,
+        `- ${v.name} ${v.version}: ${counted(v.count, 'prediction')}, ${(v.errorRate * 100).toFixed(1)}% errors, p50 ${v.latencyMs?.p50 ?? '–'} ms, p95 ${v.latencyMs?.p95 ?? '–'} ms, p99 ${v.latencyMs?.p99 ?? '–'} ms`,
     );
     return {
       data,
       summary: [
-        `Up ${data.uptime_s} s. ${counted(totals.predictions, 'prediction')}, ${(totals.error_rate * 100).toFixed(2)}% errors. Model cache: ${c.size}/${c.maxSize} loaded, hit rate ${(data.model_cache.hit_rate * 100).toFixed(1)}%.`,
+        `Up ${data.uptime_s} s. ${counted(totals.predictions, 'prediction')}, ${(totals.errorRate * 100).toFixed(2)}% errors. Model cache: ${c.size}/${c.maxSize} loaded, hit rate ${(data.model_cache.hit_rate * 100).toFixed(1)}%.`,
         ...lines,
       ].join('\n'),
     };
