@@ -6,7 +6,7 @@ import { isClassifier } from './evaluate.js';
 import { probabilityTerms } from './metrics.js';
 import { outcomesFromCsv } from './outcome-csv.js';
 import type { LoggedEntry, OutcomeRow, OutcomeStore } from './ports.js';
-import type { OutcomeInput, RecordResult, Unmatched, UnmatchedReason } from './types.js';
+import type { OutcomeInput, OutcomesGiven, RecordResult, Unmatched, UnmatchedReason } from './types.js';
 
 export const MAX_OUTCOMES = 10_000;
 export const MAX_CSV_OUTCOMES = 100_000;
@@ -48,12 +48,7 @@ export class OutcomeRecorder {
     this.now = deps.now ?? Date.now;
   }
 
-  async record(
-    name: string,
-    input: { outcomes?: OutcomeInput[] | undefined; csvPath?: string | undefined },
-    who: Actor,
-    dryRun: boolean,
-  ): Promise<RecordResult> {
+  async record(name: string, input: OutcomesGiven, who: Actor, dryRun: boolean): Promise<RecordResult> {
     if ((input.outcomes === undefined) === (input.csvPath === undefined))
       throw invalidArgument('give either outcomes (inline) or csv_path, not both or neither.');
     const state = await this.deps.registry.modelState(name);

@@ -6,7 +6,7 @@ import { compareSplit, type Comparison } from './compare.js';
 import { baselines, evaluate, primaryMetric, type BaselineComparison, type Evaluation, type MetricName } from './evaluate.js';
 import type { OutcomeStore, StoredOutcome } from './ports.js';
 import { OutcomeRecorder } from './record.js';
-import type { OutcomeInput, RecordResult } from './types.js';
+import type { OutcomesGiven, RecordResult } from './types.js';
 import { PerformanceWatch, type WatchOptions } from './watch.js';
 
 export interface PerformanceDeps {
@@ -74,12 +74,7 @@ export class PerformanceService {
   }
 
   /** Joins and stores outcomes (see OutcomeRecorder), then judges the model's versions for alerts. */
-  async record(
-    name: string,
-    input: { outcomes?: OutcomeInput[] | undefined; csvPath?: string | undefined },
-    who: Actor,
-    dryRun: boolean,
-  ): Promise<RecordResult> {
+  async record(name: string, input: OutcomesGiven, who: Actor, dryRun: boolean): Promise<RecordResult> {
     const result = await this.recorder.record(name, input, who, dryRun);
     if (!dryRun && result.matched) {
       await this.watch.check(name).catch((e: unknown) => this.deps.logger.error({ err: e, model: name }, 'could not judge outcomes for alerts'));

@@ -31,3 +31,9 @@ export interface RecordResult {
   unmatchedNotListed: number;
   byVersion: Record<string, number>;
 }
+
+/** What a call to record outcomes gives: the outcomes inline, or a CSV of them (one of the two). */
+export interface OutcomesGiven {
+  outcomes?: OutcomeInput[] | undefined;
+  csvPath?: string | undefined;
+}

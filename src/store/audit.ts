@@ -27,3 +27,8 @@ export function auditDetails(e: AuditDraft): Record<string, unknown> | undefined
     ...(approverReason !== undefined && { approver_reason: approverReason }),
   };
 }
+
+/** The audit row of a traffic change: a split set (`after` its weights) or ended (`after` null). */
+export function trafficAudit(name: string, who: Actor, now: string, details: { before: unknown; after: unknown; routing?: unknown }): AuditDraft {
+  return { name, version: null, action: 'configure_traffic', from: null, to: null, who, now, details };
+}

@@ -4,6 +4,7 @@ import type { Actor, AuditEntry, ModelState, ModelVersion, NewVersion, Stage, St
 import type { Routing } from '../../serving/traffic.js';
 import type { PostgresConnection, Tx } from './connection.js';
 import { toAudit, toVersion, VERSION_COLUMNS, type AuditRow, type VersionRow } from './rows.js';
+import { trafficAudit } from '../audit.js';
 
 /** Moving out of production must happen before moving in: the one-production index checks each row. */
 const leavingProductionFirst = (a: StageChange, b: StageChange) => Number(b.from === 'production') - Number(a.from === 'production');
@@ -134,16 +135,7 @@ export class PostgresRegistryStore implements RegistryStore {
       if (decided.clearTraffic && state.traffic) {
         await tx.query('DELETE FROM traffic_configs WHERE model_name = $1', [name]);
         effects.enqueue('traffic', name, { weights: null, routing: null }, now);
-        effects.audit({
-          name,
-          version: null,
-          action: 'configure_traffic',
-          from: null,
-          to: null,
-          who,
-          now,
-          details: { before: state.traffic.weights, after: null },
-        });
+        effects.audit(trafficAudit(name, who, now, { before: state.traffic.weights, after: null }));
       }
       if (decided.changes.length) await tx.query('UPDATE models SET updated_at = $2 WHERE name = $1', [name, now]);
       await effects.notify(name).write();

@@ -4,6 +4,7 @@ import type { Routing, TrafficConfig, TrafficPlan } from '../../serving/traffic.
 import type { PostgresConnection } from './connection.js';
 import { readModelState } from './registry.js';
 import { toVersion, VERSION_COLUMNS, type VersionRow } from './rows.js';
+import { trafficAudit } from '../audit.js';
 
 type ServingRow = VersionRow & { weights: Record<string, number> | null; routing: Routing | null; traffic_updated_at: string | null };
 
@@ -49,16 +50,7 @@ export class PostgresTrafficStore implements TrafficStore {
       const effects = tx
         .effects()
         .enqueue('traffic', name, { weights: decided.weights, routing: decided.routing, before: state.traffic?.weights ?? null }, now)
-        .audit({
-          name,
-          version: null,
-          action: 'configure_traffic',
-          from: null,
-          to: null,
-          who,
-          now,
-          details: { before: state.traffic?.weights ?? null, after: decided.weights, routing: decided.routing },
-        });
+        .audit(trafficAudit(name, who, now, { before: state.traffic?.weights ?? null, after: decided.weights, routing: decided.routing }));
       for (const alert of decided.alerts) effects.alert(alert, now);
       await effects.notify(name).write();
       return { plan: decided, before: state.traffic, config: { weights: decided.weights, routing: decided.routing, updatedAt: now } };

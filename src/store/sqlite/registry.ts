@@ -6,6 +6,7 @@ import type { Routing, TrafficConfig } from '../../serving/traffic.js';
 import type { SqliteConnection } from './connection.js';
 import { toAudit, toVersion, type AuditRow, type VersionRow } from './rows.js';
 import { Where } from './where.js';
+import { trafficAudit } from '../audit.js';
 
 /** Moving out of production must happen before moving in: the one-production index checks each row. */
 const leavingProductionFirst = (a: StageChange, b: StageChange) => Number(b.from === 'production') - Number(a.from === 'production');
@@ -153,16 +154,7 @@ export class SqliteRegistryStore implements RegistryStore {
       if (decided.clearTraffic && state.traffic) {
         this.q.deleteTraffic.run(name);
         this.c.enqueue('traffic', name, { weights: null, routing: null }, now);
-        this.c.audit({
-          name,
-          version: null,
-          action: 'configure_traffic',
-          from: null,
-          to: null,
-          who,
-          now,
-          details: { before: state.traffic.weights, after: null },
-        });
+        this.c.audit(trafficAudit(name, who, now, { before: state.traffic.weights, after: null }));
       }
       if (decided.changes.length) this.q.touchModel.run(now, name);
       this.c.localWrites++;

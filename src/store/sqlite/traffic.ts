@@ -5,6 +5,7 @@ import type { Routing, TrafficConfig, TrafficPlan } from '../../serving/traffic.
 import type { SqliteConnection } from './connection.js';
 import type { SqliteRegistryStore } from './registry.js';
 import { toVersion, type VersionRow } from './rows.js';
+import { trafficAudit } from '../audit.js';
 
 /** Traffic splits on SQLite. */
 export class SqliteTrafficStore implements TrafficStore {
@@ -40,16 +41,7 @@ export class SqliteTrafficStore implements TrafficStore {
       const now = this.c.now();
       this.q.upsertTraffic.run(name, JSON.stringify(decided.weights), decided.routing, now);
       this.c.enqueue('traffic', name, { weights: decided.weights, routing: decided.routing, before: state.traffic?.weights ?? null }, now);
-      this.c.audit({
-        name,
-        version: null,
-        action: 'configure_traffic',
-        from: null,
-        to: null,
-        who,
-        now,
-        details: { before: state.traffic?.weights ?? null, after: decided.weights, routing: decided.routing },
-      });
+      this.c.audit(trafficAudit(name, who, now, { before: state.traffic?.weights ?? null, after: decided.weights, routing: decided.routing }));
       for (const alert of decided.alerts) this.c.alert(alert, now);
       this.c.localWrites++;
       return { plan: decided, before: state.traffic, config: { weights: decided.weights, routing: decided.routing, updatedAt: now } };
