@@ -1,12 +1,24 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { AppContext } from '../context.js';
-import { DomainError } from '../errors.js';
+import { DomainError, isDomainError, withNextSteps } from '../errors.js';
 import type { ModelVersion } from '../registry/types.js';
 import { summarizeModels } from '../registry/summary.js';
 import { LISTED_VERSIONS } from '../registry/watch.js';
 import { actorText, auditLine, auditWhat, detailText, outputsText, servingText } from './format.js';
+import { toolStep } from './next-steps.js';
 
 const AUDIT_ROWS = 500;
+
+/** A resource read whose domain error says what to do next, as a tool's answer would. */
+const worded =
+  <A extends unknown[], R>(read: (...args: A) => Promise<R>) =>
+  async (...args: A): Promise<R> => {
+    try {
+      return await read(...args);
+    } catch (e) {
+      throw isDomainError(e) ? new DomainError(e.code, withNextSteps(e, toolStep)) : e;
+    }
+  };
 
 /** models://registry (every model as JSON) and models://{name}/{version} (a Markdown model card). */
 export function registerResources(server: McpServer, app: AppContext): void {
@@ -46,13 +58,13 @@ export function registerResources(server: McpServer, app: AppContext): void {
       },
     }),
     { title: 'Model card', description: 'A model version as Markdown: stage, signature, features, metrics, history', mimeType: 'text/markdown' },
-    async (uri, variables) => {
+    worded(async (uri, variables) => {
       const name = single(variables.name);
       const version = single(variables.version);
       const v = await app.registry.get(name, { version });
       const { entries } = await app.registry.history(name, { limit: 20 });
       return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: modelCard(v, entries.filter((e) => e.version === v.version).map(auditLine)) }] };
-    },
+    }),
   );
 }
 
@@ -66,7 +78,7 @@ export function registerAuditResource(server: McpServer, app: AppContext): void 
       complete: { name: async (value) => (await app.registry.modelNames()).filter((n) => n.startsWith(value)) },
     }),
     { title: 'Audit trail', description: "A model's audit trail as a Markdown table, newest first (the latest 500 entries)", mimeType: 'text/markdown' },
-    async (uri, variables) => {
+    worded(async (uri, variables) => {
       const name = single(variables.name);
       const { entries, nextCursor } = await app.registry.history(name, { limit: AUDIT_ROWS });
       const row = (cells: Array<string | number | null | undefined>) =>
@@ -89,7 +101,7 @@ export function registerAuditResource(server: McpServer, app: AppContext): void 
         nextCursor ? `_Older entries: get_model_history with name "${name}" and cursor "${nextCursor}"._` : '',
       ];
       return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: lines.join('\n') }] };
-    },
+    }),
   );
 }
 

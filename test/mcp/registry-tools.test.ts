@@ -113,6 +113,11 @@ describe('registry tools through a real MCP client', () => {
     const listed = await client.listResources();
     expect(listed.resources.map((r) => r.uri)).toContain('models://nba_points/v2');
     await expect(client.readResource({ uri: 'models://nba_points/v9' })).rejects.toThrow(/no version "v9"/);
+    // A resource's error says what to do next in the tools' words, as a tool's answer does.
+    await expect(client.readResource({ uri: 'models://nobody/v1' })).rejects.toThrow(
+      /No model named "nobody" is registered\. Call list_models to see the registered models/,
+    );
+    await expect(client.readResource({ uri: 'audit://nobody' })).rejects.toThrow(/Call list_models/);
     const completion = await client.complete({ ref: { type: 'ref/resource', uri: 'models://{name}/{version}' }, argument: { name: 'name', value: 'nba_w' } });
     expect(completion.completion.values).toEqual(['nba_win_predictor']);
   });
