@@ -130,9 +130,14 @@ describe('A/B verdicts', () => {
         'nba_win_predictor',
         Array.from({ length: n }, () => WIN),
       );
-      const outcomes = b.predictions.map((p, i) => {
-        const version = b.versionPerRow?.[i] ?? b.served[0].version;
-        return { prediction_id: `${b.batchId}:${i}`, actual: rightFor(version, i) ? Number(p) : 1 - Number(p) };
+      // i counts the rows each version served, so a version's accuracy does not depend on how the
+      // random split happened to fall on the batch's rows.
+      const seen = new Map<string, number>();
+      const outcomes = b.predictions.map((p, row) => {
+        const version = b.versionPerRow?.[row] ?? b.served[0].version;
+        const i = seen.get(version) ?? 0;
+        seen.set(version, i + 1);
+        return { prediction_id: `${b.batchId}:${row}`, actual: rightFor(version, i) ? Number(p) : 1 - Number(p) };
       });
       await ok(client, 'record_outcomes', { name: 'nba_win_predictor', outcomes });
     };
