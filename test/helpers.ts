@@ -13,6 +13,11 @@ import { createMcpServer } from '../src/mcp/server.js';
 export const FIXTURES = path.join(packageRoot, 'fixtures');
 export const fixture = (name: string) => path.join(FIXTURES, name);
 
+/** nba_points' features in the model's order, as the fixtures' manifest records them. */
+export const NBA_POINTS_FEATURES: readonly string[] = (
+  JSON.parse(fs.readFileSync(fixture('models.json'), 'utf8')) as { models: Array<{ name: string; feature_names: string[] }> }
+).models.find((m) => m.name === 'nba_points')!.feature_names;
+
 export function tempDir(prefix = 'mlops-mcp-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
 import { startHttpServer, type RunningHttpServer } from '../../src/http/server.js';
-import { connect, ok, registerDemoVersions, testApp } from '../helpers.js';
+import { connect, NBA_POINTS_FEATURES, ok, registerDemoVersions, testApp } from '../helpers.js';
 
 /**
  * The scoring routes answered on plain node:http (src/http/rest-fast.ts) answer as the Express
@@ -13,18 +13,7 @@ import { connect, ok, registerDemoVersions, testApp } from '../helpers.js';
 
 const TOKEN = 'a-test-token-of-enough-length';
 const row = [1, 1, 4.7, 4.0, 2.6, 2.6, 5.2, 1.4, 8.0, 111.8];
-const columns = [
-  'is_home',
-  'days_rest',
-  'season_avg_points',
-  'season_avg_rebounds',
-  'season_avg_assists',
-  'last5_avg_points',
-  'last5_avg_rebounds',
-  'last5_avg_assists',
-  'minutes_avg',
-  'opponent_def_rating',
-];
+const columns = NBA_POINTS_FEATURES;
 
 interface Reply {
   status: number;

@@ -5,7 +5,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { AppContext } from '../../src/context.js';
 import { allTools } from '../../src/mcp/tools/index.js';
 import { hostileValue } from '../hostile-values.js';
-import { call, connect, errorCode, ok, registerDemoVersions, testApp, text } from '../helpers.js';
+import { call, connect, errorCode, NBA_POINTS_FEATURES, ok, registerDemoVersions, testApp, text } from '../helpers.js';
 
 /**
  * A tool's acceptAsIs lets arguments skip zod (see ToolDefinition.acceptAsIs). The one rule: it
@@ -272,19 +272,7 @@ describe('batch_predict with rows that skip zod, through a real client', () => {
   it('predict: a getter that answers a number to the check and a string to the handler is still refused naming the feature (toMatrix checks every value it reads)', async () => {
     let reads = 0;
     const features = [0, 1, 20, 5, 4, 21, 4, 4, 30];
-    const row = Object.fromEntries(
-      [
-        'days_rest',
-        'season_avg_points',
-        'season_avg_rebounds',
-        'season_avg_assists',
-        'last5_avg_points',
-        'last5_avg_rebounds',
-        'last5_avg_assists',
-        'minutes_avg',
-        'opponent_def_rating',
-      ].map((f, i) => [f, features[i]]),
-    );
+    const row = Object.fromEntries(NBA_POINTS_FEATURES.slice(1).map((f, i) => [f, features[i]]));
     Object.defineProperty(row, 'is_home', { enumerable: true, get: () => (reads++ === 0 ? 1 : 'x') });
     const r = await call(client, 'predict', { name: 'nba_points', features: row, version: 'v1' });
     expect(errorCode(r)).toBe('invalid_argument');
