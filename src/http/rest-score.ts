@@ -4,7 +4,7 @@ import { restStep } from './next-steps.js';
 import { NAME_PATTERN } from '../registry/rules.js';
 import { isFeatureTable } from '../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../wire/serving.js';
-import type { BatchPrediction } from '../serving/serving.js';
+import type { BatchPrediction } from '../serving/serving-types.js';
 import { invocationRows, MAX_REST_ROWS, parseInvocation, parsePredictBody } from './rest-bodies.js';
 
 /**

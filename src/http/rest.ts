@@ -4,7 +4,7 @@ import type { AppContext } from '../context.js';
 import { DomainError } from '../errors.js';
 import { protoKeyPath, protoKeyProblem, type ProtoMarked } from '../proto-key.js';
 import { summarizeModels } from '../registry/summary.js';
-import { ROUTED_BY } from '../serving/serving.js';
+import { ROUTED_BY } from '../serving/serving-types.js';
 import { restError } from './responses.js';
 import { checkedName, errorAnswer, routingKeyOf, scoreInvocation, scorePredict } from './rest-score.js';
 import { performanceRoutes } from './rest-performance.js';

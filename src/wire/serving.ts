@@ -1,4 +1,4 @@
-import type { BatchPrediction, Prediction } from '../serving/serving.js';
+import type { BatchPrediction, Prediction } from '../serving/serving-types.js';
 
 /** Predictions in the snake_case shape both the MCP tools and the REST API answer with. */
 

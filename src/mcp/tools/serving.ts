@@ -7,7 +7,7 @@ import { DomainError } from '../../errors.js';
 import type { FeatureRow } from '../../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../../wire/serving.js';
 import type { PredictionValue } from '../../serving/outputs.js';
-import { ROUTED_BY, SINCE_EVENTS, type TrafficChange } from '../../serving/serving.js';
+import { ROUTED_BY, SINCE_EVENTS, type TrafficChange } from '../../serving/serving-types.js';
 import { defineTool, requireAssessed } from '../tool.js';
 import { productionVersion } from '../../registry/rules.js';
 import type { ModelState } from '../../registry/types.js';
