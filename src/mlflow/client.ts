@@ -30,47 +30,10 @@ import {
   type MlflowRun,
   type MlflowRunInfo,
 } from './schemas.js';
-import type { z } from 'zod';
+import { isMlflowError, MlflowError, MlflowTransport, type MlflowClientOptions } from './transport.js';
 
+export { isMlflowError, MlflowError, type MlflowClientOptions, type TransportErrorCode } from './transport.js';
 export type { MlflowExperiment, MlflowFileInfo, MlflowMetric, MlflowModelVersion, MlflowRegisteredModel, MlflowRun, MlflowRunInfo } from './schemas.js';
-
-export interface MlflowClientOptions {
-  /** Base URL of the tracking server, e.g. `http://127.0.0.1:5000` (a path prefix is kept). */
-  trackingUri: string;
-  /** Per-attempt timeout, body included. Default 10 000 ms. */
-  timeoutMs?: number;
-  /** Extra attempts after the first on 5xx and connection errors. Default 3. */
-  retries?: number;
-  /** Injected fetch (tests count attempts through it). Default: the global fetch. */
-  fetch?: typeof fetch;
-}
-
-/** Codes this client uses when MLflow itself gave none. */
-export type TransportErrorCode = 'CONNECTION_ERROR' | 'TIMEOUT' | 'INVALID_RESPONSE' | 'UNSUPPORTED_ARTIFACT_URI';
-
-export class MlflowError extends Error {
-  override name = 'MlflowError';
-  constructor(
-    /** The endpoint, relative to `/api/2.0/mlflow/` (e.g. `registered-models/get`) or `mlflow-artifacts/...`. */
-    readonly endpoint: string,
-    /** HTTP status, undefined when no response came (connection error, timeout). */
-    readonly status: number | undefined,
-    /** MLflow's `error_code` (e.g. `RESOURCE_DOES_NOT_EXIST`), `HTTP_<status>` for a non-JSON error body, or a TransportErrorCode. */
-    readonly errorCode: string,
-    detail: string,
-    /** True for 5xx and connection errors: the kind of failure that was retried and may pass later. */
-    readonly retryable: boolean,
-    /** How many attempts were made. */
-    readonly attempts: number,
-    options?: { cause?: unknown },
-  ) {
-    const where = status === undefined ? '' : ` (HTTP ${status})`;
-    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
-    super(`MLflow ${endpoint}: ${errorCode}${where}${tries}: ${truncate(detail)}`, options);
-  }
-}
-
-export const isMlflowError = (e: unknown): e is MlflowError => e instanceof MlflowError;
 
 export type MlflowStage = 'None' | 'Staging' | 'Production' | 'Archived';
 export type MlflowRunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
@@ -98,38 +61,10 @@ export interface DownloadedArtifact {
   artifactUri: string;
 }
 
-const MAX_MESSAGE = 300;
-const BACKOFF_BASE_MS = 200;
-const BACKOFF_CAP_MS = 5_000;
 // runs/log-batch limits (MLflow): 1000 metrics, 100 params, 100 tags, 1000 entities per request.
 const BATCH_METRICS = 1000;
 const BATCH_PARAMS = 100;
 const BATCH_TAGS = 100;
-
-function truncate(s: string): string {
-  const oneLine = s.replace(/\s+/g, ' ').trim();
-  return oneLine.length > MAX_MESSAGE ? `${oneLine.slice(0, MAX_MESSAGE)}…` : oneLine;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Connection-level failures worth retrying: refused, reset, unreachable, DNS hiccups, undici socket errors. */
-const RETRYABLE_CAUSE = /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|UND_ERR_)/;
-
-function transportFailure(e: unknown): { code: 'TIMEOUT' | 'CONNECTION_ERROR'; detail: string } | undefined {
-  if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
-    return { code: 'TIMEOUT', detail: 'no complete response within the timeout' };
-  }
-  if (e instanceof TypeError) {
-    const cause = (e as { cause?: unknown }).cause as { code?: unknown; message?: unknown } | undefined;
-    const code = typeof cause?.code === 'string' ? cause.code : undefined;
-    if (code && RETRYABLE_CAUSE.test(code)) {
-      return { code: 'CONNECTION_ERROR', detail: typeof cause?.message === 'string' ? cause.message : code };
-    }
-    if (code === undefined && e.message === 'fetch failed') return { code: 'CONNECTION_ERROR', detail: e.message };
-  }
-  return undefined;
-}
 
 const kv = (record: Record<string, string> | undefined) => Object.entries(record ?? {}).map(([key, value]) => ({ key, value: String(value) }));
 
@@ -156,68 +91,45 @@ function assertFileName(fileName: string): void {
   }
 }
 
-type Query = Record<string, string | number | boolean | string[] | undefined>;
-
-interface RequestSpec {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
-  /** Full URL without query. */
-  url: string;
-  /** For error messages. */
-  endpoint: string;
-  query?: Query;
-  json?: unknown;
-  bytes?: Uint8Array;
-}
-
 export class MlflowClient {
   readonly trackingUri: string;
-  private readonly timeoutMs: number;
-  private readonly retries: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly http: MlflowTransport;
 
   constructor(options: MlflowClientOptions) {
-    this.trackingUri = options.trackingUri.replace(/\/+$/, '');
-    this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.retries = Math.max(0, options.retries ?? 3);
-    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.http = new MlflowTransport(options);
+    this.trackingUri = this.http.trackingUri;
   }
 
   // ---------------------------------------------------------------- health
 
   /** `GET /health` answers `OK`: one attempt, never throws. */
-  async health(): Promise<boolean> {
-    try {
-      const res = await this.fetchImpl(`${this.trackingUri}/health`, { signal: AbortSignal.timeout(this.timeoutMs) });
-      const body = await res.text();
-      return res.ok && body.trim() === 'OK';
-    } catch {
-      return false;
-    }
+  health(): Promise<boolean> {
+    return this.http.health();
   }
 
   // ---------------------------------------------------------------- registered models
 
   async createRegisteredModel(input: { name: string; description?: string; tags?: Record<string, string> }): Promise<MlflowRegisteredModel> {
-    const r = await this.api('POST', 'registered-models/create', responses.registeredModel, {
+    const r = await this.http.api('POST', 'registered-models/create', responses.registeredModel, {
       json: { name: input.name, description: input.description, tags: kv(input.tags) },
     });
     return r.registered_model;
   }
 
   async getRegisteredModel(name: string): Promise<MlflowRegisteredModel> {
-    const r = await this.api('GET', 'registered-models/get', responses.registeredModel, { query: { name } });
+    const r = await this.http.api('GET', 'registered-models/get', responses.registeredModel, { query: { name } });
     return r.registered_model;
   }
 
   async searchRegisteredModels(options: SearchOptions = {}): Promise<{ registeredModels: MlflowRegisteredModel[]; nextPageToken?: string }> {
-    const r = await this.api('GET', 'registered-models/search', responses.searchRegisteredModels, {
+    const r = await this.http.api('GET', 'registered-models/search', responses.searchRegisteredModels, {
       query: { filter: options.filter, max_results: options.maxResults, order_by: options.orderBy, page_token: options.pageToken },
     });
     return { registeredModels: r.registered_models, nextPageToken: r.next_page_token || undefined };
   }
 
   async updateRegisteredModel(input: { name: string; description: string }): Promise<MlflowRegisteredModel> {
-    const r = await this.api('PATCH', 'registered-models/update', responses.registeredModel, { json: input });
+    const r = await this.http.api('PATCH', 'registered-models/update', responses.registeredModel, { json: input });
     return r.registered_model;
   }
 
@@ -234,21 +146,21 @@ export class MlflowClient {
     description?: string;
     tags?: Record<string, string>;
   }): Promise<MlflowModelVersion> {
-    const r = await this.api('POST', 'model-versions/create', responses.modelVersion, {
+    const r = await this.http.api('POST', 'model-versions/create', responses.modelVersion, {
       json: { name: input.name, source: input.source, run_id: input.runId, description: input.description, tags: kv(input.tags) },
     });
     return r.model_version;
   }
 
   async getModelVersion(name: string, version: string): Promise<MlflowModelVersion> {
-    const r = await this.api('GET', 'model-versions/get', responses.modelVersion, { query: { name, version } });
+    const r = await this.http.api('GET', 'model-versions/get', responses.modelVersion, { query: { name, version } });
     return r.model_version;
   }
 
   /** `filter` like `name='nba_points'` (a string is the filter alone). */
   async searchModelVersions(filter: string | SearchOptions = {}): Promise<{ modelVersions: MlflowModelVersion[]; nextPageToken?: string }> {
     const o: SearchOptions = typeof filter === 'string' ? { filter } : filter;
-    const r = await this.api('GET', 'model-versions/search', responses.searchModelVersions, {
+    const r = await this.http.api('GET', 'model-versions/search', responses.searchModelVersions, {
       query: { filter: o.filter, max_results: o.maxResults, order_by: o.orderBy, page_token: o.pageToken },
     });
     return { modelVersions: r.model_versions, nextPageToken: r.next_page_token || undefined };
@@ -261,7 +173,7 @@ export class MlflowClient {
     stage: MlflowStage;
     archiveExistingVersions: boolean;
   }): Promise<MlflowModelVersion> {
-    const r = await this.api('POST', 'model-versions/transition-stage', responses.modelVersion, {
+    const r = await this.http.api('POST', 'model-versions/transition-stage', responses.modelVersion, {
       json: { name: input.name, version: input.version, stage: input.stage, archive_existing_versions: input.archiveExistingVersions },
     });
     return r.model_version;
@@ -269,26 +181,26 @@ export class MlflowClient {
 
   /** Points `alias` at `version` (moving it if set). `latest` is reserved: INVALID_PARAMETER_VALUE. */
   async setRegisteredModelAlias(input: { name: string; alias: string; version: string }): Promise<void> {
-    await this.api('POST', 'registered-models/alias', responses.empty, { json: input });
+    await this.http.api('POST', 'registered-models/alias', responses.empty, { json: input });
   }
 
   async deleteRegisteredModelAlias(input: { name: string; alias: string }): Promise<void> {
-    await this.api('DELETE', 'registered-models/alias', responses.empty, { json: input });
+    await this.http.api('DELETE', 'registered-models/alias', responses.empty, { json: input });
   }
 
   /** A missing alias is INVALID_PARAMETER_VALUE (HTTP 400) in MLflow 3.17, not RESOURCE_DOES_NOT_EXIST. */
   async getModelVersionByAlias(name: string, alias: string): Promise<MlflowModelVersion> {
-    const r = await this.api('GET', 'registered-models/alias', responses.modelVersion, { query: { name, alias } });
+    const r = await this.http.api('GET', 'registered-models/alias', responses.modelVersion, { query: { name, alias } });
     return r.model_version;
   }
 
   async setModelVersionTag(input: { name: string; version: string; key: string; value: string }): Promise<void> {
-    await this.api('POST', 'model-versions/set-tag', responses.empty, { json: input });
+    await this.http.api('POST', 'model-versions/set-tag', responses.empty, { json: input });
   }
 
   /** `runs:/<run_id>/<path>` for versions registered from a run, `mlflow-artifacts:/…` for logged models. */
   async getModelVersionDownloadUri(name: string, version: string): Promise<string> {
-    const r = await this.api('GET', 'model-versions/get-download-uri', responses.downloadUri, { query: { name, version } });
+    const r = await this.http.api('GET', 'model-versions/get-download-uri', responses.downloadUri, { query: { name, version } });
     return r.artifact_uri;
   }
 
@@ -297,7 +209,7 @@ export class MlflowClient {
   /** undefined when no experiment has that name (RESOURCE_DOES_NOT_EXIST). */
   async getExperimentByName(name: string): Promise<MlflowExperiment | undefined> {
     try {
-      const r = await this.api('GET', 'experiments/get-by-name', responses.experiment, { query: { experiment_name: name } });
+      const r = await this.http.api('GET', 'experiments/get-by-name', responses.experiment, { query: { experiment_name: name } });
       return r.experiment;
     } catch (e) {
       if (isMlflowError(e) && e.errorCode === 'RESOURCE_DOES_NOT_EXIST') return undefined;
@@ -307,7 +219,7 @@ export class MlflowClient {
 
   /** Returns the new experiment's id. */
   async createExperiment(input: { name: string; artifactLocation?: string; tags?: Record<string, string> }): Promise<string> {
-    const r = await this.api('POST', 'experiments/create', responses.createExperiment, {
+    const r = await this.http.api('POST', 'experiments/create', responses.createExperiment, {
       json: { name: input.name, artifact_location: input.artifactLocation, tags: kv(input.tags) },
     });
     return r.experiment_id;
@@ -331,7 +243,7 @@ export class MlflowClient {
   // ---------------------------------------------------------------- runs
 
   async createRun(input: { experimentId: string; runName?: string; startTime?: number; tags?: Record<string, string> }): Promise<MlflowRun> {
-    const r = await this.api('POST', 'runs/create', responses.run, {
+    const r = await this.http.api('POST', 'runs/create', responses.run, {
       json: { experiment_id: input.experimentId, run_name: input.runName, start_time: input.startTime ?? Date.now(), tags: kv(input.tags) },
     });
     return r.run;
@@ -339,14 +251,14 @@ export class MlflowClient {
 
   /** Runs of some experiments matching an MLflow filter (`tags.\`key\` = 'value'`, …), newest first by default. */
   async searchRuns(input: { experimentIds: string[]; filter?: string; maxResults?: number }): Promise<MlflowRun[]> {
-    const r = await this.api('POST', 'runs/search', responses.searchRuns, {
+    const r = await this.http.api('POST', 'runs/search', responses.searchRuns, {
       json: { experiment_ids: input.experimentIds, filter: input.filter, max_results: input.maxResults },
     });
     return r.runs;
   }
 
   async getRun(runId: string): Promise<MlflowRun> {
-    const r = await this.api('GET', 'runs/get', responses.run, { query: { run_id: runId } });
+    const r = await this.http.api('GET', 'runs/get', responses.run, { query: { run_id: runId } });
     return r.run;
   }
 
@@ -365,16 +277,17 @@ export class MlflowClient {
     const params = kv(input.params);
     const tags = kv(input.tags);
     if (metrics.length <= BATCH_METRICS && params.length <= BATCH_PARAMS && tags.length <= BATCH_TAGS && metrics.length + params.length + tags.length <= 1000) {
-      await this.api('POST', 'runs/log-batch', responses.empty, { json: { run_id: input.runId, metrics, params, tags } });
+      await this.http.api('POST', 'runs/log-batch', responses.empty, { json: { run_id: input.runId, metrics, params, tags } });
       return;
     }
-    for (const p of chunks(params, BATCH_PARAMS)) await this.api('POST', 'runs/log-batch', responses.empty, { json: { run_id: input.runId, params: p } });
-    for (const t of chunks(tags, BATCH_TAGS)) await this.api('POST', 'runs/log-batch', responses.empty, { json: { run_id: input.runId, tags: t } });
-    for (const m of chunks(metrics, BATCH_METRICS)) await this.api('POST', 'runs/log-batch', responses.empty, { json: { run_id: input.runId, metrics: m } });
+    for (const p of chunks(params, BATCH_PARAMS)) await this.http.api('POST', 'runs/log-batch', responses.empty, { json: { run_id: input.runId, params: p } });
+    for (const t of chunks(tags, BATCH_TAGS)) await this.http.api('POST', 'runs/log-batch', responses.empty, { json: { run_id: input.runId, tags: t } });
+    for (const m of chunks(metrics, BATCH_METRICS))
+      await this.http.api('POST', 'runs/log-batch', responses.empty, { json: { run_id: input.runId, metrics: m } });
   }
 
   async updateRun(input: { runId: string; status?: MlflowRunStatus; endTime?: number; runName?: string }): Promise<MlflowRunInfo> {
-    const r = await this.api('POST', 'runs/update', responses.updateRun, {
+    const r = await this.http.api('POST', 'runs/update', responses.updateRun, {
       json: { run_id: input.runId, status: input.status, end_time: input.endTime, run_name: input.runName },
     });
     return r.run_info;
@@ -387,7 +300,7 @@ export class MlflowClient {
     const run = await this.getRun(runId);
     const root = this.proxiedPath(run.info.artifactUri, 'runs/get');
     const rel = `${root}/${encodePath(path)}`;
-    await this.request(
+    await this.http.request(
       { method: 'PUT', url: `${this.trackingUri}/api/2.0/mlflow-artifacts/artifacts/${rel}`, endpoint: `mlflow-artifacts/artifacts/${rel}`, bytes },
       'json',
     );
@@ -396,18 +309,18 @@ export class MlflowClient {
   /** Lists a directory given as `runs:/…`, `models:/m-…` or `mlflow-artifacts:/…` (basenames; empty for a file or a missing path). */
   async listArtifacts(artifactUri: string): Promise<MlflowFileInfo[]> {
     const rel = await this.resolveArtifactPath(artifactUri);
-    const body = await this.request(
+    const body = await this.http.request(
       { method: 'GET', url: `${this.trackingUri}/api/2.0/mlflow-artifacts/artifacts`, endpoint: 'mlflow-artifacts/artifacts', query: { path: rel } },
       'json',
     );
-    return this.parse(responses.listArtifacts, body, 'mlflow-artifacts/artifacts').files;
+    return this.http.parse(responses.listArtifacts, body, 'mlflow-artifacts/artifacts').files;
   }
 
   /** Downloads one artifact file given as `runs:/…`, `models:/m-…` or `mlflow-artifacts:/…`. */
   async downloadArtifact(artifactUri: string): Promise<Buffer> {
     const rel = await this.resolveArtifactPath(artifactUri);
     const url = `${this.trackingUri}/api/2.0/mlflow-artifacts/artifacts/${encodePath(rel)}`;
-    return (await this.request({ method: 'GET', url, endpoint: `mlflow-artifacts/artifacts/${rel}` }, 'bytes')) as Buffer;
+    return (await this.http.request({ method: 'GET', url, endpoint: `mlflow-artifacts/artifacts/${rel}` }, 'bytes')) as Buffer;
   }
 
   /**
@@ -491,8 +404,6 @@ export class MlflowClient {
     }
   }
 
-  // ---------------------------------------------------------------- plumbing
-
   /** `runs:/…`, `models:/m-…` or `mlflow-artifacts:/…` → path under `/api/2.0/mlflow-artifacts/artifacts/`. */
   private async resolveArtifactPath(uri: string): Promise<string> {
     const runs = /^runs:\/+([^/]+)\/?(.*)$/.exec(uri);
@@ -504,7 +415,7 @@ export class MlflowClient {
     }
     const logged = /^models:\/+(m-[0-9a-f]+)\/?(.*)$/.exec(uri);
     if (logged) {
-      const r = await this.api('GET', `logged-models/${logged[1]}`, responses.loggedModel);
+      const r = await this.http.api('GET', `logged-models/${logged[1]}`, responses.loggedModel);
       const root = this.proxiedPath(r.model.info.artifact_uri, 'logged-models/get');
       const sub = (logged[2] ?? '').replace(/\/+$/, '');
       return sub ? `${root}/${sub}` : root;
@@ -525,105 +436,6 @@ export class MlflowClient {
       );
     }
     return p;
-  }
-
-  private async api<S extends z.ZodType>(
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
-    endpoint: string,
-    schema: S,
-    options: { query?: Query; json?: unknown } = {},
-  ): Promise<z.output<S>> {
-    const body = await this.request(
-      {
-        method,
-        url: `${this.trackingUri}/api/2.0/mlflow/${endpoint}`,
-        endpoint,
-        query: options.query,
-        json: options.json ?? (method === 'GET' ? undefined : {}),
-      },
-      'json',
-    );
-    return this.parse(schema, body, endpoint);
-  }
-
-  private parse<S extends z.ZodType>(schema: S, body: unknown, endpoint: string): z.output<S> {
-    const r = schema.safeParse(body);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      const where = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unexpected shape';
-      throw new MlflowError(endpoint, 200, 'INVALID_RESPONSE', `unexpected response body (${where})`, false, 1);
-    }
-    return r.data;
-  }
-
-  /** One logical request: timeouts, retries on 5xx/connection errors, MLflow errors decoded. */
-  private async request(spec: RequestSpec, expect: 'json' | 'bytes'): Promise<unknown> {
-    const url = new URL(spec.url);
-    for (const [k, v] of Object.entries(spec.query ?? {})) {
-      if (v === undefined) continue;
-      if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item);
-      else url.searchParams.set(k, String(v));
-    }
-    const headers: Record<string, string> = { accept: expect === 'json' ? 'application/json' : '*/*' };
-    let body: string | Uint8Array | undefined;
-    if (spec.json !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(spec.json);
-    } else if (spec.bytes !== undefined) {
-      headers['content-type'] = 'application/octet-stream';
-      body = spec.bytes;
-    }
-
-    const attempts = this.retries + 1;
-    for (let attempt = 1; ; attempt++) {
-      let failure: MlflowError;
-      try {
-        const res = await this.fetchImpl(url, {
-          method: spec.method,
-          headers,
-          body,
-          signal: AbortSignal.timeout(this.timeoutMs),
-        });
-        if (res.ok) {
-          if (expect === 'bytes') return Buffer.from(await res.arrayBuffer());
-          const text = await res.text();
-          try {
-            return text.trim() === '' ? {} : (JSON.parse(text) as unknown);
-          } catch {
-            throw new MlflowError(spec.endpoint, res.status, 'INVALID_RESPONSE', `response is not JSON: ${text}`, false, attempt);
-          }
-        }
-        failure = await this.httpError(spec.endpoint, res, attempt);
-      } catch (e) {
-        if (isMlflowError(e)) throw e;
-        const t = transportFailure(e);
-        if (!t) throw e;
-        failure = new MlflowError(spec.endpoint, undefined, t.code, t.detail, true, attempt, { cause: e });
-      }
-      if (!failure.retryable || attempt >= attempts) throw failure;
-      await sleep(Math.min(BACKOFF_BASE_MS * 2 ** (attempt - 1), BACKOFF_CAP_MS));
-    }
-  }
-
-  private async httpError(endpoint: string, res: Response, attempt: number): Promise<MlflowError> {
-    let text = '';
-    try {
-      text = await res.text();
-    } catch {
-      // The body is only for the message.
-    }
-    let code = `HTTP_${res.status}`;
-    let detail = text || res.statusText;
-    try {
-      const parsed = responses.error.safeParse(JSON.parse(text));
-      if (parsed.success) {
-        if (parsed.data.error_code) code = parsed.data.error_code;
-        if (parsed.data.message !== undefined) detail = parsed.data.message;
-      }
-    } catch {
-      // Not JSON (a proxy's HTML page, uvicorn's plain-text 403 for a refused Host header): keep the text.
-    }
-    return new MlflowError(endpoint, res.status, code, detail, res.status >= 500, attempt);
   }
 }
 
