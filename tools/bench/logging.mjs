@@ -1,5 +1,5 @@
 // Section 5: what logging adds to each prediction on the request path — PredictionLog.append,
-// ServingStats.record and ServingMetrics.record, as ServingService.record() does them —
+// ServingStats.record and ServingMetrics.record, through serving's PredictionRecorder —
 // and what the flush (off the request path, but on the same event loop) costs per row.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -11,6 +11,7 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const bar = progress(`5. logging cost (${n.toLocaleString('en-US')} appends, then flush)`);
   const { openSqliteStore } = await dist('store/sqlite/index.js');
   const { PredictionLog } = await dist('serving/prediction-log.js');
+  const { PredictionRecorder } = await dist('serving/prediction-recorder.js');
   const { ServingStats } = await dist('serving/stats.js');
   const { ServingMetrics } = await dist('serving/metrics.js');
   const { SessionCache } = await dist('serving/session-cache.js');
@@ -39,28 +40,11 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
   const name = 'nba_points';
   const version = 'v1';
 
-  // ServingService.record(), line for line.
+  // What serving does with each prediction: the PredictionRecorder it calls.
+  const recorder = new PredictionRecorder({ log, stats, metrics }, () => true);
   const recordOne = (i, id = ids[i]) => {
-    const latencyMs = 0.05 + (i % 50) * 0.003;
-    const at = Date.now();
-    log.append({
-      id,
-      indices: null,
-      rows: 1,
-      name,
-      version,
-      ok: true,
-      error: null,
-      matrix: matrices[i & (POOL - 1)],
-      width: 10,
-      rawFeatures: undefined,
-      output: outputs[i & (POOL - 1)],
-      latencyMs,
-      routingKey: null,
-      at,
-    });
-    stats.record(name, version, true, latencyMs, at, 1);
-    metrics.record(name, version, true, 1, latencyMs / 1000);
+    const call = { id, name, at: Date.now(), routingKey: undefined, latencyMs: 0.05 + (i % 50) * 0.003, indices: null };
+    recorder.served(call, version, { matrix: matrices[i & (POOL - 1)], width: 10 }, outputs[i & (POOL - 1)]);
   };
 
   for (let i = 0; i < warmup; i++) recordOne(i);
@@ -94,7 +78,7 @@ export async function loggingCost({ tmp, n = 100_000, warmup = 20_000 }) {
         error: null,
         matrix: matrices[i & (POOL - 1)],
         width: 10,
-        rawFeatures: undefined,
+        rawFeatures: null,
         output: outputs[i & (POOL - 1)],
         latencyMs: 0.1,
         routingKey: null,
