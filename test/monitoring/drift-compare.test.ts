@@ -38,7 +38,7 @@ describe('preparing a reference', () => {
   it('keeps the values sorted with their summary', () => {
     const ref = prepareReference('pts', Float64Array.of(3, 1, 2));
     expect(Array.from(ref.sorted)).toEqual([1, 2, 3]);
-    expect(ref.summary).toMatchObject({ feature: 'pts', n: 3, mean: 2, min: 1, max: 3 });
+    expect(ref.summary).toMatchObject({ feature: 'pts', n: 3, mean: 2, std: 1, min: 1, max: 3 });
   });
 
   it('refuses a feature whose mean overflows, saying its range and what to do', () => {
