@@ -7,6 +7,8 @@
   - smirnov:    scipy.special.smirnov(n, d) (one-sided, used inside _kolmogn);
   - psi:        population stability index, direct numpy implementation of the definition in
                 src/monitoring/statistics/psi.ts;
+  - quantile:   numpy.quantile(sorted, q) (method 'linear'), the PSI edges, to compare bit for
+                bit: numpy's _lerp rounds differently below and from gamma = 0.5;
   - correction: Bonferroni and Benjamini-Hochberg (statsmodels 'fdr_bh' semantics) adjusted
                 p-values, computed with numpy from their definitions.
 
@@ -336,6 +338,14 @@ add_psi("bins-1", rng(215).normal(0, 1, 100), rng(216).normal(1, 1, 100), bins=1
 add_psi("bins-3-exponential", rng(217).exponential(1, 400), rng(218).exponential(1.5, 400), bins=3)
 add_psi("rounded-ties-bins-10", sig(rng(219).normal(0, 1, 900), 1), sig(rng(220).normal(0.1, 1, 900), 1))
 
+# Samples of 2 to 100 values at q in tenths, twentieths and quarters: gamma below, at and above 0.5,
+# where the two halves of numpy's _lerp round differently.
+QUANTILE_QS = [0, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 1]
+quantile_vectors = []
+for seed, n in [(230, 2), (231, 6), (232, 11), (233, 37), (234, 100)]:
+    x = np.sort(sig(rng(seed).normal(0, 1, n)))
+    quantile_vectors.append({"sorted": jarr(x), "q": QUANTILE_QS, "quantile": [float(np.quantile(x, q)) for q in QUANTILE_QS]})
+
 # --------------------------------------------------------------------------------------------
 # p-value corrections (statsmodels multipletests semantics, from the definitions)
 # --------------------------------------------------------------------------------------------
@@ -391,6 +401,7 @@ doc = {
     "kstwo": kstwo_vectors,
     "smirnov": smirnov_vectors,
     "psi": psi_vectors,
+    "quantile": quantile_vectors,
     "correction": correction_vectors,
 }
 OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -72,7 +72,8 @@ def wasserstein(ref: np.ndarray, cur: np.ndarray) -> dict:
 PEERS = {"ks": ks, "psi": psi, "wasserstein": wasserstein}
 
 # ---------------------------------------------------------------------------------------------
-# Sample pairs: shifts, scales, ties, tiny and large samples (KS asymptotic above 10 000 a side).
+# Sample pairs: shifts, scales, ties, tiny and large samples (KS asymptotic above 10 000 a side),
+# one value on a side.
 # ---------------------------------------------------------------------------------------------
 
 PAIRS = {
@@ -86,6 +87,12 @@ PAIRS = {
     "exponential-tail": (rng(13).exponential(1, 800), rng(14).exponential(1.3, 900)),
     "wide-scale": (rng(15).normal(3e6, 4e5, 300), rng(16).normal(3.1e6, 4e5, 300)),
     "asymptotic-10001-vs-2000": (rng(17).normal(0, 1, 10001), rng(18).normal(0.05, 1, 2000)),
+    # One value on a side: each CDF is a single step (the sample's size of 1 at its edge).
+    "single-vs-5": (np.array([2.0]), rng(19).normal(2, 1, 5)),
+    "6-vs-single": (rng(20).normal(0, 1, 6), np.array([0.5])),
+    "single-vs-single": (np.array([1.5]), np.array([-2.0])),
+    # A constant reference against a spread current sample, ties across the two sides.
+    "constant-vs-normal": (np.full(25, 3.0), rng(21).normal(3, 1, 40)),
 }
 
 vectors = []

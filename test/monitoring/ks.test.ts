@@ -25,6 +25,7 @@ interface Vectors {
   kstwo: { d: number; n: number; sf: number | null; branch: string }[];
   smirnov: { n: number; d: number; sf: number | null }[];
   psi: { id: string; reference: number[]; current: number[]; bins: number; epsilon: number; psi: number }[];
+  quantile: { sorted: number[]; q: number[]; quantile: number[] }[];
   correction: { pvalues: number[]; bonferroni: number[]; fdr_bh: number[] }[];
 }
 
@@ -53,6 +54,7 @@ describe('fixtures', () => {
     expect(vectors.ks.length).toBeGreaterThanOrEqual(60);
     expect(vectors.kstwo.length).toBeGreaterThanOrEqual(30);
     expect(vectors.psi.length).toBeGreaterThanOrEqual(10);
+    expect(vectors.quantile.length).toBeGreaterThanOrEqual(5);
     expect(vectors.correction.length).toBeGreaterThanOrEqual(8);
   });
 });
@@ -108,8 +110,28 @@ describe('populationStabilityIndex vs numpy', () => {
     expect(quantileLinear(Float64Array.from([7]), 0.3)).toBe(7);
   });
 
+  it('quantileLinear equals numpy.quantile bit for bit, below, at and above gamma = 0.5', () => {
+    for (const v of vectors.quantile) {
+      const x = Float64Array.from(v.sorted);
+      v.q.forEach((q, k) => expect(quantileLinear(x, q), `n=${x.length} q=${q}`).toBe(v.quantile[k]));
+    }
+  });
+
+  it('quantileLinear refuses an empty sample and a q outside [0, 1]', () => {
+    const x = Float64Array.from([1, 2]);
+    expect(() => quantileLinear(new Float64Array(0), 0.5)).toThrow(new Error('quantileLinear: empty sample'));
+    expect(() => quantileLinear(x, -0.1)).toThrow(new Error('quantileLinear: q must be in [0, 1], got -0.1'));
+    expect(() => quantileLinear(x, 1.5)).toThrow(new Error('quantileLinear: q must be in [0, 1], got 1.5'));
+    expect(() => quantileLinear(x, NaN)).toThrow(new Error('quantileLinear: q must be in [0, 1], got NaN'));
+  });
+
   it('rejects bad input', () => {
-    expect(() => populationStabilityIndex(new Float64Array(0), [1])).toThrow(/empty/);
+    expect(() => populationStabilityIndex(new Float64Array(0), [1])).toThrow(new Error('populationStabilityIndex: reference sample is empty'));
+    expect(() => populationStabilityIndex(Float64Array.from([1, 2]), [])).toThrow(new Error('populationStabilityIndex: current sample is empty'));
+    expect(() => populationStabilityIndex(Float64Array.from([1, Infinity]), [1])).toThrow(
+      new Error('populationStabilityIndex: reference has a non-finite value at index 1'),
+    );
+    expect(() => populationStabilityIndex(Float64Array.from([1, NaN]), [1])).toThrow(/non-finite value at index 1/);
     expect(() => populationStabilityIndex(Float64Array.from([1, 2]), [])).toThrow(/empty/);
     expect(() => populationStabilityIndex(Float64Array.from([2, 1]), [1])).toThrow(/sorted/);
     expect(() => populationStabilityIndex(Float64Array.from([1, 2]), [NaN])).toThrow(/non-finite/);

@@ -1,40 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { featureWidth, nextVersionLabel, planArchive, planPromotion, planRollback, resolveFeatureNames } from '../../src/registry/rules.js';
-import type { ModelSignature, ModelVersion, Stage } from '../../src/registry/types.js';
-import type { ModelState } from '../../src/registry/types.js';
-
-const sig: ModelSignature = { inputs: [{ name: 'x', type: 'float32', shape: ['?', 3] }], outputs: [{ name: 'y', type: 'float32', shape: ['?', 1] }] };
-
-function version(label: string, stage: Stage, seq: number): ModelVersion {
-  return {
-    name: 'm',
-    version: label,
-    seq,
-    stage,
-    artifactSha256: 'a'.repeat(64),
-    artifactBytes: 1,
-    sourcePath: null,
-    signature: sig,
-    featureNames: null,
-    metrics: {},
-    tags: {},
-    description: '',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-  };
-}
-
-/** A model's state; `productionHistory`: versions moved into production, newest first, as the audit trail would list them. */
-function state(stages: Record<string, Stage>, productionHistory: string[] = [], traffic: Record<string, number> | null = null): ModelState {
-  const current = Object.entries(stages).find(([, s]) => s === 'production')?.[0];
-  return {
-    name: 'm',
-    traffic: traffic && { weights: traffic, routing: 'random', updatedAt: '2026-01-01T00:00:00.000Z' },
-    versions: Object.entries(stages).map(([v, s], i) => version(v, s, i + 1)),
-    // What the store's query answers for such a trail.
-    previousProduction: current === undefined ? null : (productionHistory.find((v) => v !== current && v in stages) ?? null),
-  };
-}
+import type { ModelSignature } from '../../src/registry/types.js';
+import { sig, state, version } from './rule-states.js';
 
 describe('version labels', () => {
   it('numbers registrations v1, v2, … and skips labels users took', () => {
@@ -69,8 +36,7 @@ describe('promotion', () => {
 
   it('is a no-op for a version already in the target stage', () => {
     const plan = planPromotion(state({ v1: 'production' }), { version: 'v1', targetStage: 'production', archiveExisting: true });
-    expect(plan.changes).toEqual([]);
-    expect(plan.alerts).toEqual([]);
+    expect(plan).toEqual({ action: 'promote', changes: [], alerts: [] });
   });
 
   it('refuses to move the production version down to staging', () => {
@@ -137,7 +103,7 @@ describe('archive', () => {
 
   it('archives other stages without force and is a no-op when archived', () => {
     expect(planArchive(state({ v1: 'staging' }), { version: 'v1', force: false }).changes).toHaveLength(1);
-    expect(planArchive(state({ v1: 'archived' }), { version: 'v1', force: false }).changes).toEqual([]);
+    expect(planArchive(state({ v1: 'archived' }), { version: 'v1', force: false })).toEqual({ action: 'archive', changes: [], alerts: [] });
   });
 });
 
