@@ -241,10 +241,10 @@ export class HealthService {
       return minutes < 120 ? `${minutes} min ago` : `${Math.round(minutes / 60)} h ago`;
     };
     const parts = runs.map((r) => {
-      const drifted = r.features.filter((f) => f.drift_detected).map((f) => f.feature);
+      const drifted = r.features.filter((f) => f.driftDetected).map((f) => f.feature);
       return `${r.name}: last check ${age(r.createdAt)}, ${drifted.length ? `drift in ${drifted.join(', ')}` : 'no drift'}`;
     });
-    const anyDrift = runs.some((r) => r.features.some((f) => f.drift_detected));
+    const anyDrift = runs.some((r) => r.features.some((f) => f.driftDetected));
     return { status: anyDrift ? ('degraded' as const) : ('healthy' as const), detail: parts.join('; ') };
   }
 

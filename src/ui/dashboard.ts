@@ -1,6 +1,6 @@
 import { ecdfChart } from './charts.js';
 import { h, ms, num, pct, pValue, when } from './dom.js';
-import { fieldValue, INFORMATIONAL, VERDICT, type DriftStatistic } from '../monitoring/statistics/index.js';
+import { fieldValue, INFORMATIONAL, VERDICT, wireName, type DriftStatistic } from '../monitoring/statistics/index.js';
 import { performanceSection } from './performance-panel.js';
 import type {
   AuditEntry,
@@ -850,8 +850,8 @@ function statisticHeader(s: DriftStatistic): HTMLElement {
   return h('th', { title: s.display.hint, 'data-statistic': s.name }, s.display.label);
 }
 
-/** A feature's value of a drift statistic ('–' in a run stored before the statistic was computed). */
+/** A feature's value of a drift statistic, from the answer's wire name ('–' in a run stored before the statistic was computed). */
 function statisticCell(s: DriftStatistic, f: object): HTMLElement {
-  const v = fieldValue(f, s.display.field);
+  const v = fieldValue(f, wireName(s.display.field));
   return h('td', { 'data-statistic': s.name }, typeof v === 'number' ? s.display.format(v) : '–');
 }

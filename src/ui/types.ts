@@ -1,8 +1,8 @@
 // The structured answers of the tools the dashboard reads, as their output schemas define them
 // (src/mcp/tools/*.ts; docs/tools.md). Only the fields the dashboard uses.
 
-// FeatureDrift is the server's own type (type-only: nothing of the server is bundled).
-import type { FeatureDrift } from '../monitoring/drift-types.js';
+// FeatureDrift is the wire mapping's own type (type-only: nothing of the server is bundled).
+import type { FeatureAnswer as FeatureDrift } from '../wire/drift.js';
 
 export type Status = 'healthy' | 'degraded' | 'unhealthy';
 export type Stage = 'none' | 'staging' | 'production' | 'archived';

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { isMonitored, type DriftRun } from '../../monitoring/drift-types.js';
+import { driftRunAnswer } from '../../wire/drift.js';
 import { boundedRecord, dryRun, modelName, reason, versionLabel } from '../schemas.js';
 import { auditLink, versionLink } from '../answer.js';
-import { featureOut, informationalShape, statisticsDescription, statisticsText, verdictShape } from '../statistics.js';
+import { informationalShape, statisticsDescription, statisticsText, verdictShape } from '../statistics.js';
 import { defineTool } from '../tool.js';
 
 const MAX_INLINE_ROWS = 100_000;
@@ -59,30 +60,12 @@ const runOutput = {
   created_at: z.string(),
 };
 
-function runOut(run: DriftRun) {
-  return {
-    run_id: run.id,
-    name: run.name,
-    version: run.version,
-    reference_version: run.referenceVersion,
-    source: run.source,
-    threshold: run.threshold,
-    correction: run.correction,
-    features: run.features.map(featureOut),
-    drifted_features: run.features.filter((f) => f.drift_detected).map((f) => f.feature),
-    drifted_share: run.driftedShare,
-    dataset_drift: run.datasetDrift,
-    monitored: isMonitored(run),
-    created_at: run.createdAt,
-  };
-}
-
 function runText(run: DriftRun): string {
-  const drifted = run.features.filter((f) => f.drift_detected);
+  const drifted = run.features.filter((f) => f.driftDetected);
   const head = `${run.name}: ${drifted.length} of ${run.features.length} features drifted (${(run.driftedShare * 100).toFixed(0)}%) — ${run.datasetDrift ? 'DATASET DRIFT' : 'no dataset drift'}. Source: ${run.source}; threshold ${run.threshold}, correction ${run.correction}. Run ${run.id}.`;
   const lines = [...run.features]
-    .sort((a, b) => a.p_value_adjusted - b.p_value_adjusted)
-    .map((f) => `${f.drift_detected ? '✗' : '✓'} ${f.feature}: ${statisticsText(f)} (n ${f.n_ref}/${f.n_cur}, ${f.method})`);
+    .sort((a, b) => a.pValueAdjusted - b.pValueAdjusted)
+    .map((f) => `${f.driftDetected ? '✗' : '✓'} ${f.feature}: ${statisticsText(f)} (n ${f.nRef}/${f.nCur}, ${f.method})`);
   const unmonitored = isMonitored(run)
     ? []
     : [
@@ -211,7 +194,7 @@ export const detectDrift = defineTool({
       ctx.actor,
       ctx.progress,
     );
-    return { data: runOut(run), summary: runText(run), images: chart ? [{ data: chart, mimeType: 'image/png' }] : [] };
+    return { data: driftRunAnswer(run), summary: runText(run), images: chart ? [{ data: chart, mimeType: 'image/png' }] : [] };
   },
 });
 
@@ -230,7 +213,7 @@ export const getDriftReport = defineTool({
   example: { name: 'nba_points' },
   async handler(args, ctx) {
     const run = await ctx.app.drift.report(args.run_id, args.name);
-    return { data: runOut(run), summary: runText(run) };
+    return { data: driftRunAnswer(run), summary: runText(run) };
   },
 });
 

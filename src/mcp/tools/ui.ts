@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { DomainError, notFound } from '../../errors.js';
 import { MAX_CURVE_FEATURES, MAX_CURVE_POINTS, type Curve } from '../../monitoring/curves.js';
 import type { DriftRun } from '../../monitoring/drift-types.js';
-import { informationalValues } from '../../monitoring/statistics/index.js';
 import { modelName } from '../schemas.js';
 import { informationalShape, statisticsText } from '../statistics.js';
 import { defineTool } from '../tool.js';
+import { informationalAnswer, ksAnswer } from '../../wire/drift.js';
 
 /**
  * What the dashboard needs beyond the other tools' answers: the empirical CDFs behind a drift
@@ -75,16 +75,16 @@ export const getDriftCurves = defineTool({
     const note = kept
       ? null
       : `Run ${run.id} kept no curves for ${args.feature} (runs keep them for their ${MAX_CURVE_FEATURES} most drifted features). Run detect_drift again to chart it.`;
-    const ks = kept?.ks ?? null;
+    const ks = kept ? ksAnswer(kept.ks) : null;
     const data = {
       name: run.name,
       run_id: run.id,
       created_at: run.createdAt,
       feature: args.feature,
       statistic: stats.statistic,
-      p_value_adjusted: stats.p_value_adjusted,
-      drift_detected: stats.drift_detected,
-      ...informationalValues(stats),
+      p_value_adjusted: stats.pValueAdjusted,
+      drift_detected: stats.driftDetected,
+      ...informationalAnswer(stats),
       reference,
       current: kept?.current ?? null,
       ks,
@@ -96,7 +96,7 @@ export const getDriftCurves = defineTool({
       : '';
     return {
       data,
-      summary: `${run.name} ${args.feature} in run ${run.id}: ${statisticsText(stats)}${stats.drift_detected ? ', drifted' : ''}. Reference ECDF: ${fmt(reference)}; current ECDF: ${fmt(data.current)}.${where}${note ? ` ${note}` : ''}`,
+      summary: `${run.name} ${args.feature} in run ${run.id}: ${statisticsText(stats)}${stats.driftDetected ? ', drifted' : ''}. Reference ECDF: ${fmt(reference)}; current ECDF: ${fmt(data.current)}.${where}${note ? ` ${note}` : ''}`,
     };
   },
 });
