@@ -17,25 +17,10 @@ import type { ServingService } from '../serving/serving.js';
 import type { ServingStats } from '../serving/stats.js';
 import { primaryMetric } from '../performance/evaluate.js';
 import type { PerformanceWatch } from '../performance/watch.js';
+import { COMPONENT_STATUSES, COMPONENTS, type ComponentName, type ComponentStatus } from './components.js';
 import type { DatabaseProbe } from './ports.js';
 
-export const COMPONENT_STATUSES = ['healthy', 'degraded', 'unhealthy'] as const;
-export type ComponentStatus = (typeof COMPONENT_STATUSES)[number];
-
-export const COMPONENTS = [
-  'database',
-  'model_registry',
-  'model_runtime',
-  'model_serving',
-  'ab_routing',
-  'drift_monitoring',
-  'prediction_metrics',
-  'model_performance',
-  'storage',
-  'mlflow',
-  'alert_delivery',
-] as const;
-export type ComponentName = (typeof COMPONENTS)[number];
+export { COMPONENT_STATUSES, COMPONENTS, type ComponentName, type ComponentStatus };
 
 /** A component whose failure takes the whole system down; the others only degrade it. */
 const CRITICAL = new Set<ComponentName>(['database', 'model_runtime', 'model_serving', 'storage']);

@@ -1,8 +1,22 @@
 import { z } from 'zod';
 import type { FeatureDrift } from '../monitoring/drift-types.js';
-import { fieldValue, INFORMATIONAL, VERDICT, wireName, type FieldSpec, type Fields, type FieldValue } from '../monitoring/statistics/index.js';
+import {
+  fieldValue,
+  INFORMATIONAL,
+  VERDICT,
+  wireName,
+  type FieldSpec,
+  type Fields,
+  type FieldValue,
+  type InformationalValues,
+  type VerdictFieldValues,
+  type Wire,
+} from '../monitoring/statistics/index.js';
 
 /** The drift statistics (src/monitoring/statistics) as the tools answer them: their fields' schemas (under their wire names) and text. */
+
+/** Each value of V, or null. */
+export type Nullable<V> = { [K in keyof V]: V[K] | null };
 
 function schemaOf(spec: FieldSpec): z.ZodType<FieldValue> {
   return spec.type === 'enum' ? z.enum(spec.values as readonly [string, ...string[]]) : z.number();
@@ -19,11 +33,16 @@ function shapeOf(fields: Fields, nullable: boolean): Record<string, z.ZodType<Fi
   );
 }
 
+/** A shape whose schemas parse to the values of V, key by key (what shapeOf makes, typed from the list). */
+type ShapeOf<V> = { [K in keyof V]-?: z.ZodType<V[K]> };
+
 /** The verdict's fields (KS: statistic, p_value, method), in every run. */
-export const verdictShape = shapeOf(VERDICT.fields, false);
+export const verdictShape = shapeOf(VERDICT.fields, false) as ShapeOf<Wire<VerdictFieldValues>>;
 
 /** The informational statistics' fields, each null in a run stored before its statistic was computed. */
-export const informationalShape = shapeOf(Object.assign({}, ...INFORMATIONAL.map((s) => s.fields)) as Fields, true);
+export const informationalShape = shapeOf(Object.assign({}, ...INFORMATIONAL.map((s) => s.fields)) as Fields, true) as ShapeOf<
+  Nullable<Wire<InformationalValues>>
+>;
 
 /** A feature's statistics in words: `D=0.1234, p=1.2e-5, PSI=0.0100` (a statistic the run has no value for is left out). */
 export function statisticsText(f: FeatureDrift): string {

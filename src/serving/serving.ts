@@ -23,7 +23,18 @@ import { onnxruntimeMessage } from './runtime.js';
 import { CacheHitWatch } from './cache-watch.js';
 import type { SessionCache } from './session-cache.js';
 import type { ServingStats } from './stats.js';
-import { defaultTraffic, pickVersion, pickerFor, stickyBucket, validateWeights, weightOf, type Picker, type Routing, type TrafficConfig } from './traffic.js';
+import { stickyBucket } from './sticky.js';
+import {
+  defaultTraffic,
+  pickVersion,
+  pickerFor,
+  validateWeights,
+  weightOf,
+  type Picker,
+  type Routing,
+  type SinceEvent,
+  type TrafficConfig,
+} from './traffic.js';
 
 /**
  * How a request's version was chosen: asked for, the production version (no split: nothing to
@@ -87,11 +98,6 @@ export interface VariantReport {
   latencyMs: { p50: number; p95: number; p99: number } | null;
   meanOutput: number | null;
 }
-
-/** What a traffic report's counts start from: the split being set, the last split's end, or this server's start. */
-export type SinceEvent = 'split_set' | 'split_ended' | 'server_started';
-
-export const SINCE_EVENTS = ['split_set', 'split_ended', 'server_started'] as const satisfies readonly SinceEvent[];
 
 export interface TrafficReport {
   /** The split in force (the explicit one, else all to production); null when nothing is routed. */

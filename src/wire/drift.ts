@@ -1,29 +1,34 @@
 import type { FeatureCurves } from '../monitoring/curves.js';
 import { isMonitored, type DriftRun, type FeatureDrift } from '../monitoring/drift-types.js';
-import { fieldValue, INFORMATIONAL, RUN_FIELDS, VERDICT, wireName, type FieldValue } from '../monitoring/statistics/index.js';
+import {
+  fieldValue,
+  INFORMATIONAL,
+  RUN_FIELDS,
+  VERDICT,
+  wireName,
+  type FieldValue,
+  type InformationalValues,
+  type VerdictFieldValues,
+  type Wire,
+} from '../monitoring/statistics/index.js';
 
 /**
  * Drift runs in the snake_case shape the tools answer with: each field of a feature under its
  * wireName (`pValueAdjusted` → `p_value_adjusted`), the statistics' fields from their list.
  */
 
-/** A feature of a run as answered: the run's fields, the verdict's (VerdictValues) and the informational statistics'. */
-export type FeatureAnswer = {
-  feature: string;
-  statistic: number;
-  p_value: number;
-  method: string;
-  p_value_adjusted: number;
-  drift_detected: boolean;
-  n_ref: number;
-  n_cur: number;
-} & Record<string, FieldValue | boolean | null>;
+/** The informational statistics' fields of a feature, under their wire names, null where the run has none. */
+type InformationalAnswer = { [K in keyof Wire<InformationalValues>]: Wire<InformationalValues>[K] | null };
+
+/** A feature of a run as answered: the run's fields, the verdict's and the informational statistics'. */
+export type FeatureAnswer = { feature: string; p_value_adjusted: number; drift_detected: boolean; n_ref: number; n_cur: number } & Wire<VerdictFieldValues> &
+  InformationalAnswer;
 
 /** The informational statistics' fields of a feature under their wire names, null where the run has none. */
-export function informationalAnswer(f: FeatureDrift): Record<string, FieldValue | null> {
+export function informationalAnswer(f: FeatureDrift): InformationalAnswer {
   const out: Record<string, FieldValue | null> = {};
   for (const s of INFORMATIONAL) for (const field of Object.keys(s.fields)) out[wireName(field)] = fieldValue(f, field);
-  return out;
+  return out as InformationalAnswer;
 }
 
 /** One feature of a run: the run's and the verdict's fields, then every informational field (a field no statistic in the list has is left out). */
@@ -31,7 +36,7 @@ export function featureAnswer(f: FeatureDrift): FeatureAnswer {
   const held = f as unknown as Record<string, FieldValue | boolean>;
   const out: Record<string, FieldValue | boolean | null> = {};
   for (const field of [...RUN_FIELDS, ...Object.keys(VERDICT.fields)]) out[wireName(field)] = held[field];
-  return Object.assign(out, informationalAnswer(f)) as FeatureAnswer;
+  return Object.assign(out, informationalAnswer(f)) as unknown as FeatureAnswer;
 }
 
 /** Where a run's two ECDFs are farthest apart, as get_drift_curves answers it. */

@@ -74,4 +74,4 @@ export function informationalValues(feature: object): Record<string, FieldValue 
 }
 
 export { domainName, wireName } from './statistic.js';
-export type { DriftStatistic, FieldSpec, FieldValue, Fields } from './statistic.js';
+export type { DriftStatistic, FieldSpec, FieldValue, Fields, Wire, WireName } from './statistic.js';

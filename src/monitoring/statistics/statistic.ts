@@ -21,6 +21,12 @@ export type Fields = Readonly<Record<string, FieldSpec>>;
 /** A field's name in answers and stored runs: its camelCase name in snake_case (`pValueAdjusted` → `p_value_adjusted`). */
 export const wireName = (field: string): string => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
+/** wireName at the type level: `WireName<'pValue'>` is `'p_value'`. */
+export type WireName<S extends string> = S extends `${infer H}${infer T}` ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${WireName<T>}` : S;
+
+/** A record's keys under their wire names. */
+export type Wire<V> = { [K in keyof V & string as WireName<K>]: V[K] };
+
 /** The camelCase name of a snake_case wire name (`p_value` → `pValue`): wireName's inverse on camelCase names. */
 export const domainName = (wire: string): string => wire.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
