@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AppContext } from './context.js';
 import type { Actor } from './registry/types.js';
-import { pickerFor, pickVersion, stickyBucket } from './serving/traffic.js';
+import { stickyBucket } from './serving/sticky.js';
+import { pickerFor, pickVersion } from './serving/traffic.js';
 
 /**
  * The demo's past week, so that a first look at the status page finds a system in use: hourly

@@ -17,25 +17,10 @@ import type { ServingService } from '../serving/serving.js';
 import type { ServingStats } from '../serving/stats.js';
 import { primaryMetric } from '../performance/evaluate.js';
 import type { PerformanceWatch } from '../performance/watch.js';
+import { COMPONENT_STATUSES, COMPONENTS, type ComponentName, type ComponentStatus } from './components.js';
 import type { DatabaseProbe } from './ports.js';
 
-export const COMPONENT_STATUSES = ['healthy', 'degraded', 'unhealthy'] as const;
-export type ComponentStatus = (typeof COMPONENT_STATUSES)[number];
-
-export const COMPONENTS = [
-  'database',
-  'model_registry',
-  'model_runtime',
-  'model_serving',
-  'ab_routing',
-  'drift_monitoring',
-  'prediction_metrics',
-  'model_performance',
-  'storage',
-  'mlflow',
-  'alert_delivery',
-] as const;
-export type ComponentName = (typeof COMPONENTS)[number];
+export { COMPONENT_STATUSES, COMPONENTS, type ComponentName, type ComponentStatus };
 
 /** A component whose failure takes the whole system down; the others only degrade it. */
 const CRITICAL = new Set<ComponentName>(['database', 'model_runtime', 'model_serving', 'storage']);
@@ -241,10 +226,10 @@ export class HealthService {
       return minutes < 120 ? `${minutes} min ago` : `${Math.round(minutes / 60)} h ago`;
     };
     const parts = runs.map((r) => {
-      const drifted = r.features.filter((f) => f.drift_detected).map((f) => f.feature);
+      const drifted = r.features.filter((f) => f.driftDetected).map((f) => f.feature);
       return `${r.name}: last check ${age(r.createdAt)}, ${drifted.length ? `drift in ${drifted.join(', ')}` : 'no drift'}`;
     });
-    const anyDrift = runs.some((r) => r.features.some((f) => f.drift_detected));
+    const anyDrift = runs.some((r) => r.features.some((f) => f.driftDetected));
     return { status: anyDrift ? ('degraded' as const) : ('healthy' as const), detail: parts.join('; ') };
   }
 

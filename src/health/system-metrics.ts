@@ -81,11 +81,11 @@ export function registerSystemMetrics(registry: Registry, deps: SystemMetricsDep
     'p-value (after the run’s correction) of each feature in the latest drift check of a model',
     ['model', 'feature'],
     async (set) => {
-      for (const { run, features } of await drifted()) for (const f of features) set({ model: run.name, feature: f.feature }, f.p_value_adjusted);
+      for (const { run, features } of await drifted()) for (const f of features) set({ model: run.name, feature: f.feature }, f.pValueAdjusted);
     },
   );
   gauge('mlops_mcp_drift_detected', '1 when the feature drifted in the latest drift check of a model', ['model', 'feature'], async (set) => {
-    for (const { run, features } of await drifted()) for (const f of features) set({ model: run.name, feature: f.feature }, Number(f.drift_detected));
+    for (const { run, features } of await drifted()) for (const f of features) set({ model: run.name, feature: f.feature }, Number(f.driftDetected));
   });
   gauge('mlops_mcp_drift_share', 'Share of features that drifted in the latest drift check of a model', ['model'], async (set) => {
     for (const run of await runs()) set({ model: run.name }, run.driftedShare);

@@ -215,7 +215,7 @@ export class MlflowSync {
       ).info.runId;
     const metrics: Record<string, number> = { drifted_share: run.driftedShare };
     for (const f of run.features) {
-      metrics[`p_value.${f.feature}`] = f.p_value_adjusted;
+      metrics[`p_value.${f.feature}`] = f.pValueAdjusted;
       for (const s of STATISTICS) {
         for (const [field, prefix] of Object.entries(s.mlflow)) {
           const value = fieldValue(f, field);
@@ -238,7 +238,7 @@ export class MlflowSync {
         [`${TAG}.dataset_drift`]: String(run.datasetDrift),
         [`${TAG}.drifted_features`]:
           run.features
-            .filter((f) => f.drift_detected)
+            .filter((f) => f.driftDetected)
             .map((f) => f.feature)
             .join(',') || 'none',
         [`${TAG}.model`]: run.name,

@@ -14,7 +14,7 @@ export interface Curve {
 export interface FeatureCurves {
   reference: Curve;
   current: Curve;
-  ks: { x: number; reference_cdf: number; current_cdf: number; distance: number };
+  ks: { x: number; referenceCdf: number; currentCdf: number; distance: number };
 }
 
 /** Count of values ≤ x in a sorted array. */
@@ -69,6 +69,6 @@ export function featureCurves(referenceSorted: Float64Array, currentSorted: Floa
   return {
     reference: ecdfPoints(referenceSorted, MAX_CURVE_POINTS, [at.x]),
     current: ecdfPoints(currentSorted, MAX_CURVE_POINTS, [at.x]),
-    ks: { x: at.x, reference_cdf: at.fa, current_cdf: at.fb, distance: Math.abs(at.fa - at.fb) },
+    ks: { x: at.x, referenceCdf: at.fa, currentCdf: at.fb, distance: Math.abs(at.fa - at.fb) },
   };
 }

@@ -16,7 +16,7 @@ import { MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';
 import type { DriftReference, DriftRun, FeatureDrift, FeatureSummary, ReferenceFeature } from './drift-types.js';
 import type { FeatureComparison } from './feature-compare.js';
 import type { AlertStore, DriftStore } from './ports.js';
-import { informationalValues } from './statistics/index.js';
+import { informationalValues, wireName } from './statistics/index.js';
 
 export interface DataSource {
   rows?: readonly FeatureRow[] | undefined;
@@ -159,7 +159,7 @@ export class DriftService {
       monitored: input.monitored !== false,
       curves: curvesOf(compared.features, compared.curves),
     };
-    const drifted = run.features.filter((f) => f.drift_detected).sort((a, b) => a.p_value_adjusted - b.p_value_adjusted);
+    const drifted = run.features.filter((f) => f.driftDetected).sort((a, b) => a.pValueAdjusted - b.pValueAdjusted);
     const alerts: AlertDraft[] =
       run.monitored &&
       drifted.length &&
@@ -176,9 +176,13 @@ export class DriftService {
               version: run.version,
               message: `${name}: ${drifted.length} of ${run.features.length} features drifted (${drifted
                 .slice(0, 8)
-                .map((f) => `${f.feature} p=${f.p_value_adjusted.toExponential(2)}`)
+                .map((f) => `${f.feature} p=${f.pValueAdjusted.toExponential(2)}`)
                 .join(', ')}${drifted.length > 8 ? ', …' : ''})${run.datasetDrift ? '; dataset drift' : ''}`,
-              details: { run_id: run.id, drifted: drifted.map((f) => ({ feature: f.feature, p_value: f.p_value_adjusted, ...informationalValues(f) })) },
+              // An alert's details are answered as they are stored (get_alerts, webhooks): in wire names.
+              details: {
+                run_id: run.id,
+                drifted: drifted.map((f) => ({ feature: f.feature, p_value: f.pValueAdjusted, ...wireKeys(informationalValues(f)) })),
+              },
             },
           ]
         : [];
@@ -193,7 +197,7 @@ export class DriftService {
           feature: f.feature,
           reference: selected.find((s) => s.feature === f.feature)!.sorted,
           current: compared.sortedCurrent.get(f.feature)!,
-          pValue: f.p_value_adjusted,
+          pValue: f.pValueAdjusted,
         })),
       );
     }
@@ -325,3 +329,6 @@ function featureNamesOf(state: ModelState, version: string | undefined): string[
   }
   return v.featureNames;
 }
+
+/** `values` keyed by their wire names (wireName). */
+const wireKeys = <V>(values: Record<string, V>): Record<string, V> => Object.fromEntries(Object.entries(values).map(([k, v]) => [wireName(k), v]));

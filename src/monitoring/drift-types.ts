@@ -35,11 +35,11 @@ export interface DriftReference {
  */
 export type FeatureDrift = {
   feature: string;
-  /** The verdict's p_value after the run's correction (equal to it with correction none). */
-  p_value_adjusted: number;
-  drift_detected: boolean;
-  n_ref: number;
-  n_cur: number;
+  /** The verdict's pValue after the run's correction (equal to it with correction none). */
+  pValueAdjusted: number;
+  driftDetected: boolean;
+  nRef: number;
+  nCur: number;
 } & VerdictFieldValues &
   Partial<InformationalValues>;
 

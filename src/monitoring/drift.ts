@@ -95,18 +95,18 @@ export async function compareToReference(
   });
   const rows = await Promise.all(pairs.map(async ({ ref, cur }) => ({ ref, ...(await compare(ref.sorted, cur)) })));
   const adjusted = adjustPValues(
-    rows.map((r) => r.values.p_value),
+    rows.map((r) => r.values.pValue),
     options.correction,
   );
   const features = rows.map((r, i): FeatureDrift => ({
     feature: r.ref.feature,
     ...r.values,
-    p_value_adjusted: adjusted[i],
-    drift_detected: adjusted[i] < options.threshold,
-    n_ref: r.ref.sorted.length,
-    n_cur: r.curSorted.length,
+    pValueAdjusted: adjusted[i],
+    driftDetected: adjusted[i] < options.threshold,
+    nRef: r.ref.sorted.length,
+    nCur: r.curSorted.length,
   }));
-  const drifted = features.filter((f) => f.drift_detected).length;
+  const drifted = features.filter((f) => f.driftDetected).length;
   const driftedShare = features.length ? drifted / features.length : 0;
   return {
     features,

@@ -3,7 +3,8 @@ import type { Logger } from '../logger.js';
 import type { ModelVersion } from '../registry/types.js';
 import type { ChangeFeed, TrafficStore } from './ports.js';
 import type { PredictOptions, RoutedBy } from './serving-types.js';
-import { defaultTraffic, pickVersion, pickerFor, stickyBucket, type Picker, type TrafficConfig } from './traffic.js';
+import { stickyBucket } from './sticky.js';
+import { defaultTraffic, pickVersion, pickerFor, type Picker, type TrafficConfig } from './traffic.js';
 
 export interface RouteState {
   token: number;

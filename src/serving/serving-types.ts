@@ -1,7 +1,7 @@
 import type { AlertDraft } from '../monitoring/alert-types.js';
 import type { Stage } from '../registry/types.js';
 import type { PredictionValue } from './outputs.js';
-import type { Routing, TrafficConfig } from './traffic.js';
+import type { Routing, SinceEvent, TrafficConfig } from './traffic.js';
 
 /** What serving answers: predictions, batches, traffic changes and reports. */
 
@@ -67,11 +67,6 @@ export interface VariantReport {
   latencyMs: { p50: number; p95: number; p99: number } | null;
   meanOutput: number | null;
 }
-
-/** What a traffic report's counts start from: the split being set, the last split's end, or this server's start. */
-export type SinceEvent = 'split_set' | 'split_ended' | 'server_started';
-
-export const SINCE_EVENTS = ['split_set', 'split_ended', 'server_started'] as const satisfies readonly SinceEvent[];
 
 export interface TrafficReport {
   /** The split in force (the explicit one, else all to production); null when nothing is routed. */

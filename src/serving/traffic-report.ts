@@ -2,9 +2,9 @@ import type { RegistryStore } from '../registry/ports.js';
 import type { PendingPredictions, PredictionLogStore, VariantTally } from './ports.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { RouteState } from './routes.js';
-import type { SinceEvent, TrafficReport, VariantReport } from './serving-types.js';
+import type { TrafficReport, VariantReport } from './serving-types.js';
 import type { ServingStats } from './stats.js';
-import { weightOf } from './traffic.js';
+import { weightOf, type SinceEvent } from './traffic.js';
 
 export interface TrafficReportDeps {
   predictions: PredictionLogStore;

@@ -1,9 +1,13 @@
-import { createHash } from 'node:crypto';
 import { DomainError } from '../errors.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
 import type { ModelVersion } from '../registry/types.js';
 
 export type Routing = 'random' | 'sticky';
+
+/** What a traffic report's counts start from: the split being set, the last split's end, or this server's start. */
+export type SinceEvent = 'split_set' | 'split_ended' | 'server_started';
+
+export const SINCE_EVENTS = ['split_set', 'split_ended', 'server_started'] as const satisfies readonly SinceEvent[];
 
 /** How a model's traffic is split: weight per version label. */
 export interface TrafficConfig {
@@ -57,12 +61,6 @@ export function validateWeights(name: string, versions: readonly ModelVersion[],
   }
   // Sorted by version label so routing does not depend on the order the caller wrote them in.
   return Object.fromEntries(entries.filter(([, w]) => w > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-/** A number in [0, 1) from a routing key: the same key always lands in the same bucket. */
-export function stickyBucket(name: string, routingKey: string): number {
-  const h = createHash('sha256').update(name).update('\0').update(routingKey).digest();
-  return h.readUIntBE(0, 6) / 2 ** 48;
 }
 
 /** A split ready to route by: its labels and their cumulative weights, computed once per split. */

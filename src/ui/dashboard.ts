@@ -1,22 +1,12 @@
 import { ecdfChart } from './charts.js';
-import { h, ms, num, pct, pValue, when } from './dom.js';
-import { fieldValue, INFORMATIONAL, VERDICT, type DriftStatistic } from '../monitoring/statistics/index.js';
+import { h } from './dom.js';
+import { driftSection } from './drift-panel.js';
+import { healthSection } from './health-panel.js';
+import { modelsSection } from './models-panel.js';
 import { performanceSection } from './performance-panel.js';
-import type {
-  AuditEntry,
-  Connection,
-  DriftCurves,
-  DriftRun,
-  HealthReport,
-  History,
-  ModelList,
-  Performance,
-  StageChange,
-  ToolResult,
-  Traffic,
-  TrafficChange,
-  VersionSummary,
-} from './types.js';
+import { trafficSection } from './traffic-panel.js';
+import type { Connection, DriftCurves, DriftRun, HealthReport, History, ModelList, Performance, ToolResult, Traffic, VersionSummary } from './types.js';
+import { errorOf, failed, messageOf, resultText, type DashboardView, type Maybe, type ModelView, type Pending } from './view-model.js';
 
 /**
  * The dashboard: health, models and their transitions, traffic, drift. It reads and acts only
@@ -24,68 +14,27 @@ import type {
  * to any agent; a change is always a dry run first, shown as a preview, then the real call.
  */
 
-type Failed = { error: string; code: string };
-type Maybe<T> = T | Failed;
-const failed = (x: unknown): x is Failed => typeof x === 'object' && x !== null && 'error' in x && 'code' in x;
-
-interface ModelView {
-  name: string;
-  versions: VersionSummary[];
-  traffic: Maybe<Traffic> | null;
-  history: Maybe<History> | null;
-  drift: Maybe<DriftRun> | null;
-  performance: Maybe<Performance> | null;
-}
-
-type Step = 'edit' | 'previewing' | 'preview' | 'running' | 'failed';
-
-interface Pending {
-  kind: 'promote' | 'rollback' | 'traffic';
-  tool: 'promote_model' | 'rollback_model' | 'configure_ab_test';
-  model: string;
-  title: string;
-  args: Record<string, unknown>;
-  step: Step;
-  reason: string;
-  preview?: ToolResult;
-  error?: string;
-  /** The traffic editor's fields. */
-  weights?: Record<string, string>;
-  routing?: 'sticky' | 'random';
-}
-
 export const WRITE_TOOLS = ['promote_model', 'rollback_model', 'configure_ab_test'] as const;
 
-/** Audit entries read per model, and the transitions shown of them (recorded outcomes are audited too, but are not transitions). */
+/** Audit entries read per model (the models panel shows the newest transitions of them). */
 const HISTORY_READ = 50;
-const TRANSITIONS_SHOWN = 8;
-const isTransition = (e: AuditEntry) => e.action !== 'record_outcomes';
 
-/** The answer's summary for people: its first text (the next one repeats the structured answer as JSON). */
-const resultText = (r: ToolResult) => (r.content?.find((c) => c.type === 'text')?.text ?? '').trim();
-const errorOf = (r: ToolResult): Failed => {
-  const text = resultText(r) || 'the tool failed without a message';
-  const code = (r._meta?.['mlops-mcp/error'] as { code?: string } | undefined)?.code ?? /^([a-z_]+):/.exec(text)?.[1] ?? 'error';
-  return { error: text, code };
-};
-const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
-export class Dashboard {
+export class Dashboard implements DashboardView {
   private health: Maybe<HealthReport> | null = null;
-  private models: ModelView[] = [];
-  private listError: string | null = null;
+  models: ModelView[] = [];
+  listError: string | null = null;
   private driftModel: string | null = null;
-  private driftFeature: string | null = null;
-  private curves: Maybe<DriftCurves> | null = null;
-  private pending: Pending | null = null;
+  driftFeature: string | null = null;
+  curves: Maybe<DriftCurves> | null = null;
+  pending: Pending | null = null;
   private notice: { kind: 'ok' | 'error'; text: string } | null = null;
   private loading = false;
   private again = false;
-  private updated: Date | null = null;
+  updated: Date | null = null;
   private chart: { key: string; el: HTMLElement; destroy(): void } | null = null;
 
   constructor(
-    private readonly root: HTMLElement,
+    readonly root: HTMLElement,
     private readonly conn: Connection,
   ) {
     this.render();
@@ -126,7 +75,7 @@ export class Dashboard {
     void this.refresh();
   }
 
-  private canWrite(tool: string): boolean {
+  canWrite(tool: string): boolean {
     const tools = this.conn.tools();
     return tools === null || tools.has(tool);
   }
@@ -183,7 +132,7 @@ export class Dashboard {
   }
 
   /** The drift run on show: the focused model's, else the latest run of any model. */
-  private driftView(): { model: ModelView; run: DriftRun } | null {
+  driftView(): { model: ModelView; run: DriftRun } | null {
     const withRuns = this.models.filter((m): m is ModelView & { drift: DriftRun } => m.drift !== null && !failed(m.drift));
     const chosen = withRuns.find((m) => m.name === this.driftModel) ?? [...withRuns].sort((a, b) => b.drift.created_at.localeCompare(a.drift.created_at))[0];
     return chosen ? { model: chosen, run: chosen.drift } : null;
@@ -205,14 +154,14 @@ export class Dashboard {
     this.curves = await this.read<DriftCurves>('get_drift_curves', { name: run.name, run_id: run.run_id, feature: this.driftFeature });
   }
 
-  private async chooseFeature(feature: string): Promise<void> {
+  async chooseFeature(feature: string): Promise<void> {
     this.driftFeature = feature;
     this.render();
     await this.loadCurves();
     this.render();
   }
 
-  private async chooseDriftModel(name: string): Promise<void> {
+  async chooseDriftModel(name: string): Promise<void> {
     this.driftModel = name;
     this.driftFeature = null;
     this.render();
@@ -222,14 +171,14 @@ export class Dashboard {
 
   // ---- actions: dry run, preview, then the call --------------------------------------------
 
-  private async start(p: Omit<Pending, 'step' | 'reason'>): Promise<void> {
+  async start(p: Omit<Pending, 'step' | 'reason'>): Promise<void> {
     this.notice = null;
     this.pending = { ...p, step: p.kind === 'traffic' ? 'edit' : 'previewing', reason: '' };
     this.render();
     if (this.pending.step === 'previewing') await this.preview();
   }
 
-  private async preview(): Promise<void> {
+  async preview(): Promise<void> {
     const p = this.pending;
     if (!p) return;
     if (p.kind === 'traffic') {
@@ -250,7 +199,7 @@ export class Dashboard {
     this.render();
   }
 
-  private async confirm(): Promise<void> {
+  async confirm(): Promise<void> {
     const p = this.pending;
     if (!p || p.step !== 'preview') return;
     p.step = 'running';
@@ -273,7 +222,7 @@ export class Dashboard {
     await this.refresh();
   }
 
-  private cancel(): void {
+  cancel(): void {
     this.pending = null;
     this.render();
   }
@@ -320,7 +269,7 @@ export class Dashboard {
         h('button', { type: 'button', class: 'link', onclick: () => ((this.notice = null), this.render()), 'aria-label': 'dismiss' }, '×'),
       );
     const listError = this.listError && h('div', { class: 'notice error', role: 'alert' }, this.listError);
-    const drift = this.driftSection();
+    const drift = driftSection(this);
     this.root.replaceChildren(
       this.headerEl,
       notice || '',
@@ -328,352 +277,14 @@ export class Dashboard {
       h(
         'main',
         { class: 'grid' },
-        this.healthSection(),
-        this.modelsSection(),
-        this.trafficSection(),
+        healthSection(this.health),
+        modelsSection(this),
+        trafficSection(this),
         performanceSection(this.models, this.updated !== null),
         drift,
       ),
     );
     this.mountChart();
-  }
-
-  private healthSection(): HTMLElement {
-    const hr = this.health;
-    let body: Node | string;
-    if (hr === null) body = h('p', { class: 'muted' }, 'Loading…');
-    else if (failed(hr)) body = h('p', { class: 'error' }, hr.error);
-    else
-      body = h(
-        'ul',
-        { class: 'components' },
-        hr.components.map((c) =>
-          h(
-            'li',
-            { 'data-component': c.name, 'data-status': c.status },
-            h('span', { class: `dot ${c.status}`, title: c.status }),
-            h('span', { class: 'name' }, c.name.replaceAll('_', ' '), c.critical ? '' : h('small', { class: 'muted' }, ' (non-critical)')),
-            h('span', { class: `status ${c.status}` }, c.status),
-            h('span', { class: 'latency muted' }, ms(c.latency_ms)),
-            h('span', { class: 'detail muted' }, c.detail),
-          ),
-        ),
-      );
-    const summary = hr && !failed(hr) ? `${hr.healthy_components}/${hr.total_components} healthy · checked ${when(hr.checked_at)} UTC` : '';
-    return h('section', { class: 'card', id: 'health' }, h('h2', {}, 'Health ', h('small', { class: 'muted' }, summary)), body);
-  }
-
-  private modelsSection(): HTMLElement {
-    const cards = this.models.map((m) => {
-      const production = m.versions.find((v) => v.stage === 'production');
-      const rows = m.versions.map((v) =>
-        h(
-          'tr',
-          { 'data-version': v.version, 'data-stage': v.stage },
-          h('td', {}, h('b', {}, v.version)),
-          h('td', {}, h('span', { class: `stage ${v.stage}` }, v.stage)),
-          h('td', { class: 'muted nowrap created' }, when(v.created_at)),
-          h('td', { class: 'actions' }, this.canWrite('promote_model') && v.stage !== 'production' ? this.promoteButtons(m.name, v) : ''),
-        ),
-      );
-      const rollback =
-        production && this.canWrite('rollback_model')
-          ? h(
-              'button',
-              {
-                type: 'button',
-                class: 'btn small',
-                'data-action': 'rollback',
-                onclick: () =>
-                  void this.start({
-                    kind: 'rollback',
-                    tool: 'rollback_model',
-                    model: m.name,
-                    title: `Roll back ${m.name} (now ${production.version} in production)`,
-                    args: { name: m.name },
-                  }),
-              },
-              'Roll back',
-            )
-          : '';
-      return h(
-        'article',
-        { class: 'model', 'data-model': m.name },
-        h('h3', {}, m.name, ' ', h('small', { class: 'muted' }, production ? `production: ${production.version}` : 'no production version'), ' ', rollback),
-        h('table', { class: 'versions' }, h('tbody', {}, rows)),
-        this.pendingPanel(m.name, ['promote', 'rollback']),
-        this.timeline(m.history),
-      );
-    });
-    return h(
-      'section',
-      { class: 'card', id: 'models' },
-      h('h2', {}, 'Models'),
-      cards.length ? cards : h('p', { class: 'muted' }, this.listError ? '' : this.updated ? 'No model registered yet.' : 'Loading…'),
-    );
-  }
-
-  private promoteButtons(name: string, v: VersionSummary): HTMLElement[] {
-    const targets = (['staging', 'production'] as const).filter((t) => t !== v.stage);
-    return targets.map((target) =>
-      h(
-        'button',
-        {
-          type: 'button',
-          class: `btn small${target === 'production' ? ' primary' : ''}`,
-          'data-action': `promote-${target}`,
-          onclick: () =>
-            void this.start({
-              kind: 'promote',
-              tool: 'promote_model',
-              model: name,
-              title: `Promote ${name} ${v.version} to ${target}`,
-              args: { name, version: v.version, target_stage: target },
-            }),
-        },
-        `→ ${target}`,
-      ),
-    );
-  }
-
-  private timeline(history: Maybe<History> | null): HTMLElement {
-    if (history === null) return h('div');
-    if (failed(history)) return h('p', { class: 'error' }, history.error);
-    const item = (e: AuditEntry) =>
-      h(
-        'li',
-        { 'data-audit': e.action },
-        h('span', { class: 'when muted' }, when(e.created_at)),
-        h(
-          'span',
-          { class: 'what' },
-          h('b', {}, e.action.replaceAll('_', ' ')),
-          e.version ? ` ${e.version}` : '',
-          e.from_stage && e.to_stage ? ` ${e.from_stage} → ${e.to_stage}` : e.to_stage ? ` (${e.to_stage})` : '',
-          e.details && typeof e.details.after === 'object' && e.details.after ? ` ${splitText(e.details.after as Record<string, number>)}` : '',
-        ),
-        h(
-          'span',
-          { class: 'who muted' },
-          'by ',
-          e.actor_name ? `${e.actor} (${e.actor_name})` : e.actor,
-          e.reason ? ` — “${e.reason}”` : '',
-          e.approved_by ? `, approved by ${e.approved_by}${e.approver_reason ? ` (“${e.approver_reason}”)` : ''}` : '',
-        ),
-      );
-    const transitions = history.entries.filter(isTransition);
-    const more = history.next_cursor !== null || transitions.length > TRANSITIONS_SHOWN;
-    const shown = transitions.slice(0, TRANSITIONS_SHOWN);
-    return h(
-      'details',
-      { class: 'timeline', open: true },
-      h('summary', {}, `Transitions (${shown.length}${more ? '+' : ''}, newest first)`),
-      h('ol', {}, shown.map(item)),
-    );
-  }
-
-  private trafficSection(): HTMLElement {
-    const cards = this.models.map((m) => {
-      const t = m.traffic;
-      if (t === null) return h('article', { class: 'model' }, h('h3', {}, m.name), h('p', { class: 'muted' }, 'Loading…'));
-      if (failed(t)) return h('article', { class: 'model' }, h('h3', {}, m.name), h('p', { class: 'error' }, t.error));
-      const variants = t.variants.filter((v) => v.weight > 0 || v.count > 0);
-      const bar = h(
-        'div',
-        { class: 'split', role: 'img', 'aria-label': `split ${splitText(t.weights)}` },
-        Object.entries(t.weights).map(([v, w], i) =>
-          h('span', { class: `seg c${i % 4}`, style: `flex-grow:${w}`, title: `${v} ${pct(w, 0)}` }, `${v} ${pct(w, 0)}`),
-        ),
-      );
-      const table = h(
-        'table',
-        { class: 'variants' },
-        h(
-          'thead',
-          {},
-          h('tr', {}, h('th', {}, 'version'), h('th', {}, 'weight'), h('th', {}, 'calls'), h('th', {}, 'errors'), h('th', {}, 'p50'), h('th', {}, 'p95')),
-        ),
-        h(
-          'tbody',
-          {},
-          variants.map((v) =>
-            h(
-              'tr',
-              { 'data-variant': v.version, 'data-weight': v.weight },
-              h('td', {}, h('b', {}, v.version), ' ', h('span', { class: `stage ${v.stage ?? 'archived'}` }, v.stage ?? 'gone')),
-              h('td', {}, pct(v.weight, 0)),
-              h('td', {}, v.count),
-              h('td', { class: v.error_rate > 0.05 ? 'error' : '' }, pct(v.error_rate)),
-              h('td', { class: 'nowrap' }, ms(v.latency_ms?.p50)),
-              h('td', { class: 'nowrap' }, ms(v.latency_ms?.p95)),
-            ),
-          ),
-        ),
-      );
-      const edit = this.canWrite('configure_ab_test')
-        ? h('button', { type: 'button', class: 'btn small', 'data-action': 'edit-split', onclick: () => this.editSplit(m, t) }, 'Change split')
-        : '';
-      return h(
-        'article',
-        { class: 'model', 'data-traffic': m.name },
-        h(
-          'h3',
-          {},
-          m.name,
-          ' ',
-          h(
-            'small',
-            { class: 'muted' },
-            t.explicit ? `A/B split, ${t.routing} routing` : Object.keys(t.weights).length ? 'all to production' : 'nothing routed',
-          ),
-          ' ',
-          edit,
-        ),
-        Object.keys(t.weights).length ? bar : '',
-        variants.length ? table : h('p', { class: 'muted' }, 'No traffic yet.'),
-        h('p', { class: 'muted small' }, `since ${when(t.since)} UTC`),
-        this.pendingPanel(m.name, ['traffic']),
-      );
-    });
-    return h(
-      'section',
-      { class: 'card', id: 'traffic' },
-      h('h2', {}, 'Traffic'),
-      cards.length ? cards : h('p', { class: 'muted' }, this.updated ? 'No model registered yet.' : 'Loading…'),
-    );
-  }
-
-  private editSplit(m: ModelView, t: Traffic): void {
-    const weights: Record<string, string> = {};
-    for (const v of m.versions) if (v.stage !== 'archived') weights[v.version] = String(Object.hasOwn(t.weights, v.version) ? t.weights[v.version] : 0);
-    void this.start({
-      kind: 'traffic',
-      tool: 'configure_ab_test',
-      model: m.name,
-      title: `Traffic split of ${m.name}`,
-      args: {},
-      weights,
-      routing: t.routing ?? 'sticky',
-    });
-  }
-
-  private driftSection(): HTMLElement {
-    const view = this.driftView();
-    const errors = this.models.filter((m) => failed(m.drift)).map((m) => h('p', { class: 'error' }, `${m.name}: ${(m.drift as Failed).error}`));
-    if (!view) {
-      return h(
-        'section',
-        { class: 'card', id: 'drift' },
-        h('h2', {}, 'Drift'),
-        errors,
-        h('p', { class: 'muted' }, this.updated ? 'No drift run yet: set a reference with set_drift_reference, then run detect_drift.' : 'Loading…'),
-      );
-    }
-    const { run } = view;
-    const runs = this.models.filter((m) => m.drift !== null && !failed(m.drift));
-    const picker =
-      runs.length > 1
-        ? h(
-            'select',
-            { 'aria-label': 'model', 'data-drift-model': '', onchange: (e: Event) => void this.chooseDriftModel((e.target as HTMLSelectElement).value) },
-            runs.map((m) => h('option', { value: m.name, selected: m.name === run.name }, m.name)),
-          )
-        : h('b', {}, run.name);
-    const rows = [...run.features]
-      .sort((a, b) => b.statistic - a.statistic)
-      .map((f) =>
-        h(
-          'tr',
-          { 'data-feature': f.feature, 'data-drifted': String(f.drift_detected), class: f.feature === this.driftFeature ? 'selected' : '' },
-          h(
-            'td',
-            {},
-            h(
-              'button',
-              { type: 'button', class: 'link', onclick: () => void this.chooseFeature(f.feature), 'aria-pressed': String(f.feature === this.driftFeature) },
-              f.feature,
-            ),
-          ),
-          statisticCell(VERDICT, f),
-          h('td', {}, pValue(f.p_value_adjusted)),
-          INFORMATIONAL.map((s) => statisticCell(s, f)),
-          h('td', {}, f.drift_detected ? h('span', { class: 'status unhealthy' }, 'drift') : h('span', { class: 'status healthy' }, 'ok')),
-        ),
-      );
-    return h(
-      'section',
-      { class: 'card', id: 'drift', 'data-run': run.run_id },
-      h('h2', {}, 'Drift ', picker),
-      errors,
-      h(
-        'p',
-        { class: 'small' },
-        h(
-          'b',
-          { class: run.dataset_drift ? 'error' : '' },
-          `${run.drifted_features.length} of ${run.features.length} features drifted (${pct(run.drifted_share, 0)})`,
-        ),
-        run.dataset_drift ? ' — dataset drift' : ' — no dataset drift',
-        h('span', { class: 'muted' }, ` · ${run.source} · threshold ${run.threshold}, correction ${run.correction} · ${when(run.created_at)} UTC`),
-      ),
-      h(
-        'div',
-        { class: 'drift-body' },
-        h(
-          'div',
-          { class: 'scroll' },
-          h(
-            'table',
-            { class: 'features' },
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                h('th', {}, 'feature'),
-                statisticHeader(VERDICT),
-                h('th', { title: 'adjusted p-value' }, 'p'),
-                INFORMATIONAL.map(statisticHeader),
-                h('th', {}, ''),
-              ),
-            ),
-            h('tbody', {}, rows),
-          ),
-        ),
-        this.chartFigure(),
-      ),
-    );
-  }
-
-  private chartFigure(): HTMLElement {
-    const c = this.curves;
-    if (c === null) return h('div', { class: 'muted small' }, this.driftFeature ? 'Loading curves…' : '');
-    if (failed(c)) return h('p', { class: 'error' }, c.error);
-    const ks = c.ks;
-    return h(
-      'figure',
-      { class: 'ecdf', 'data-chart': 'ecdf', 'data-feature': c.feature },
-      h(
-        'figcaption',
-        {},
-        h('b', {}, c.feature),
-        ': empirical CDFs, ',
-        h('span', { class: 'key ref' }, 'reference'),
-        ' vs ',
-        h('span', { class: 'key cur' }, 'current'),
-        ks
-          ? h(
-              'span',
-              { 'data-ks': ks.distance },
-              ` — KS distance D = ${c.statistic.toFixed(4)} at ${num(ks.x, 4)} (${ks.reference_cdf.toFixed(3)} vs ${ks.current_cdf.toFixed(3)}), `,
-              h('span', { class: 'key ks' }, 'in red'),
-            )
-          : '',
-      ),
-      h('div', { class: 'chart-slot' }),
-      c.note ? h('p', { class: 'muted small' }, c.note) : '',
-    );
   }
 
   /** Puts the chart in its slot: the same uPlot when the curves are unchanged, else a new one. */
@@ -695,163 +306,4 @@ export class Dashboard {
       slot.append(this.chart.el);
     }
   }
-
-  private pendingPanel(model: string, kinds: Array<Pending['kind']>): HTMLElement | string {
-    const p = this.pending;
-    if (!p || p.model !== model || !kinds.includes(p.kind)) return '';
-    const buttons: HTMLElement[] = [];
-    const body: Array<Node | string> = [];
-    if (p.kind === 'traffic' && (p.step === 'edit' || p.step === 'failed' || p.step === 'previewing')) {
-      const sum = Object.values(p.weights ?? {}).reduce((s, w) => s + (Number(w) || 0), 0);
-      body.push(
-        h(
-          'div',
-          { class: 'weights' },
-          Object.entries(p.weights ?? {}).map(([v, w]) =>
-            h(
-              'label',
-              {},
-              v,
-              h('input', {
-                type: 'number',
-                min: '0',
-                max: '1',
-                step: '0.05',
-                value: w,
-                'data-weight-input': v,
-                oninput: (e: Event) => {
-                  p.weights![v] = (e.target as HTMLInputElement).value;
-                  const total = Object.values(p.weights ?? {}).reduce((s, x) => s + (Number(x) || 0), 0);
-                  const el = this.root.querySelector('[data-weight-sum]');
-                  if (el) el.textContent = `sum ${num(total, 4)}`;
-                },
-              }),
-            ),
-          ),
-          h(
-            'label',
-            {},
-            'routing',
-            h(
-              'select',
-              { onchange: (e: Event) => (p.routing = (e.target as HTMLSelectElement).value as 'sticky' | 'random') },
-              (['sticky', 'random'] as const).map((r) => h('option', { value: r, selected: p.routing === r }, r)),
-            ),
-          ),
-          h('span', { class: 'muted', 'data-weight-sum': '' }, `sum ${num(sum, 4)}`),
-        ),
-      );
-      buttons.push(
-        h(
-          'button',
-          { type: 'button', class: 'btn primary', 'data-action': 'preview', disabled: p.step === 'previewing', onclick: () => void this.preview() },
-          'Preview (dry run)',
-        ),
-      );
-    }
-    if (p.step === 'previewing') body.push(h('p', { class: 'muted' }, 'Asking the server for a dry run…'));
-    if ((p.step === 'preview' || p.step === 'running') && p.preview) {
-      body.push(previewBody(p.preview));
-      body.push(
-        h(
-          'label',
-          { class: 'reason' },
-          'Reason (audited) ',
-          h('input', {
-            type: 'text',
-            value: p.reason,
-            maxlength: '1000',
-            placeholder: 'why this change',
-            'data-reason': '',
-            oninput: (e: Event) => (p.reason = (e.target as HTMLInputElement).value),
-          }),
-        ),
-      );
-      buttons.push(
-        h(
-          'button',
-          { type: 'button', class: 'btn primary', 'data-action': 'confirm', disabled: p.step === 'running', onclick: () => void this.confirm() },
-          p.step === 'running' ? 'Working… (the server may ask you to approve)' : 'Confirm',
-        ),
-      );
-    }
-    if (p.step === 'failed') body.push(h('p', { class: 'error', role: 'alert', 'data-error': '' }, p.error ?? 'failed'));
-    buttons.push(
-      h(
-        'button',
-        { type: 'button', class: 'btn', 'data-action': 'cancel', onclick: () => this.cancel() },
-        p.step === 'failed' && p.kind !== 'traffic' ? 'Close' : 'Cancel',
-      ),
-    );
-    return h(
-      'div',
-      { class: 'pending', 'data-pending': p.kind, 'data-step': p.step },
-      h('h4', {}, p.title, p.step === 'preview' ? ' — dry run, nothing changed yet' : ''),
-      body,
-      h('div', { class: 'buttons' }, buttons),
-    );
-  }
-}
-
-function splitText(w: Record<string, number>): string {
-  return (
-    Object.entries(w)
-      .map(([v, x]) => `${v} ${pct(x, 0)}`)
-      .join(' / ') || 'none'
-  );
-}
-
-/** What a dry run says would change, from its structured answer; its text as a fallback. */
-function previewBody(r: ToolResult): HTMLElement {
-  const s = r.structuredContent;
-  const text = resultText(r);
-  if (s && Array.isArray(s.changes)) {
-    const c = s as unknown as StageChange;
-    return h(
-      'div',
-      { class: 'preview', 'data-preview': '' },
-      c.changes.length
-        ? h(
-            'ul',
-            {},
-            c.changes.map((x) => h('li', {}, h('b', {}, x.version), ` ${x.from} → ${x.to}`)),
-          )
-        : h('p', {}, 'Nothing would change.'),
-      h('p', {}, `production: ${c.production_before ?? 'none'} → ${c.production_after ?? 'none'}`),
-      c.alerts.length
-        ? h(
-            'ul',
-            { class: 'alerts' },
-            c.alerts.map((a) => h('li', {}, `[${a.severity}] ${a.message}`)),
-          )
-        : '',
-    );
-  }
-  if (s && typeof s.before === 'object' && typeof s.after === 'object') {
-    const t = s as unknown as TrafficChange;
-    return h(
-      'div',
-      { class: 'preview', 'data-preview': '' },
-      h('p', {}, `${splitText(t.before)} → `, h('b', {}, splitText(t.after)), ` (${t.routing})`),
-      t.alerts.length
-        ? h(
-            'ul',
-            { class: 'alerts' },
-            t.alerts.map((a) => h('li', {}, `[${a.severity}] ${a.message}`)),
-          )
-        : '',
-    );
-  }
-  return h('div', { class: 'preview', 'data-preview': '' }, h('p', {}, text));
-}
-
-/** A drift statistic's column header: its label, its meaning as the tooltip. */
-function statisticHeader(s: DriftStatistic): HTMLElement {
-  return h('th', { title: s.display.hint, 'data-statistic': s.name }, s.display.label);
-}
-
-/** A feature's value of a drift statistic ('–' in a run stored before the statistic was computed). */
-function statisticCell(s: DriftStatistic, f: object): HTMLElement {
-  const v = fieldValue(f, s.display.field);
-  return h('td', { 'data-statistic': s.name }, typeof v === 'number' ? s.display.format(v) : '–');
 }

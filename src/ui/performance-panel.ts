@@ -1,6 +1,8 @@
 import { h, num, pValue, when } from './dom.js';
 import type { Performance } from './types.js';
 
+type MetricValue = Performance['versions'][number]['metrics']['mae'];
+
 /**
  * The performance panel: per model with outcomes, each version's primary metric over time (one
  * line per version, drawn in SVG) next to its registered baseline, and the A/B comparison: each
@@ -137,7 +139,9 @@ export function performanceSection(models: ReadonlyArray<{ name: string; perform
     if ('error' in p) return [h('article', { class: 'model' }, h('h3', {}, m.name), h('p', { class: 'error' }, p.error))];
     if (!p.versions.length) return [];
     const rows = p.versions.map((v, i) => {
-      const primary = v.metrics[v.primary_metric];
+      // primary_metric names one of metrics' keys (mae or accuracy); the schema says only string.
+      const metrics: Record<string, MetricValue | undefined> = v.metrics;
+      const primary = metrics[v.primary_metric];
       const base = v.baseline.find((b) => b.metric === v.primary_metric);
       return h(
         'tr',

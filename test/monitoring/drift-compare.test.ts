@@ -102,19 +102,19 @@ describe('comparing to a reference', () => {
       message: 'too few rows for feature "pts": 2 in the reference, 1 in the current data; the KS test needs at least 2 on each side.',
     });
     const result = await compareToReference(two, new Map([['pts', range(0, 2)]]), options(), compare);
-    expect(result.features.map((f) => [f.feature, f.n_ref, f.n_cur])).toEqual([['pts', 2, 2]]);
+    expect(result.features.map((f) => [f.feature, f.nRef, f.nCur])).toEqual([['pts', 2, 2]]);
   });
 
   it('calls a feature drifted only when its p-value is below the threshold, not at it', async () => {
     const reference = [prepareReference('pts', range(0, 100))];
     const current = new Map([['pts', range(20, 100)]]);
     const { features } = await compareToReference(reference, current, options(), compare);
-    const p = features[0].p_value_adjusted;
+    const p = features[0].pValueAdjusted;
     expect(p).toBeGreaterThan(0);
     const at = await compareToReference(reference, current, options(p), compare);
-    expect(at.features[0].drift_detected).toBe(false);
+    expect(at.features[0].driftDetected).toBe(false);
     const above = await compareToReference(reference, current, options(p * (1 + 1e-12)), compare);
-    expect(above.features[0].drift_detected).toBe(true);
+    expect(above.features[0].driftDetected).toBe(true);
   });
 
   it('calls the dataset drifted at the share, not below it, and keeps each feature sorted and charted', async () => {
@@ -123,7 +123,7 @@ describe('comparing to a reference', () => {
     // Two of four features moved far: a drifted share of exactly 0.5.
     const current = new Map(names.map((f, i) => [f, i < 2 ? range(500, 100).reverse() : range(0, 100)]));
     const at = await compareToReference(reference, current, options(0.05, 0.5), compare);
-    expect(at.features.map((f) => f.drift_detected)).toEqual([true, true, false, false]);
+    expect(at.features.map((f) => f.driftDetected)).toEqual([true, true, false, false]);
     expect([at.driftedShare, at.datasetDrift]).toEqual([0.5, true]);
     const below = await compareToReference(reference, current, options(0.05, 0.51), compare);
     expect([below.driftedShare, below.datasetDrift]).toEqual([0.5, false]);

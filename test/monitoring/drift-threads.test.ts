@@ -157,6 +157,6 @@ describe('DriftThreads', () => {
     const comparer = new DriftThreads();
     comparers.push(comparer);
     await expect(comparer.compare(new Float64Array([1]), new Float64Array([]))).rejects.toThrow();
-    expect((await comparer.compare(sample(100, 7).sort(), sample(100, 8))).values.p_value).toBeGreaterThan(0);
+    expect((await comparer.compare(sample(100, 7).sort(), sample(100, 8))).values.pValue).toBeGreaterThan(0);
   });
 });

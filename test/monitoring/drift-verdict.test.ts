@@ -19,26 +19,26 @@ async function verdict(shift: number, correction: PValueCorrection) {
 describe('the drift verdict follows the corrected p-value, not the raw one', () => {
   it.each(['bonferroni', 'fdr'] as const)('%s: raw p under the threshold, corrected p over it: not drifted', async (correction) => {
     const { shifted, datasetDrift, driftedShare } = await verdict(20, correction);
-    expect(shifted.p_value).toBeLessThan(0.05);
-    expect(shifted.p_value).toBeGreaterThan(0.01);
+    expect(shifted.pValue).toBeLessThan(0.05);
+    expect(shifted.pValue).toBeGreaterThan(0.01);
     // Five features: both corrections multiply the one small p-value by 5.
-    expect(shifted.p_value_adjusted).toBeCloseTo(shifted.p_value * 5, 12);
-    expect(shifted.drift_detected).toBe(false);
+    expect(shifted.pValueAdjusted).toBeCloseTo(shifted.pValue * 5, 12);
+    expect(shifted.driftDetected).toBe(false);
     expect([driftedShare, datasetDrift]).toEqual([0, false]);
   });
 
   it('without a correction the same shift is drift, and so is the dataset at a share of 1 in 5', async () => {
     const { shifted, datasetDrift, driftedShare } = await verdict(20, 'none');
-    expect(shifted.p_value_adjusted).toBe(shifted.p_value);
-    expect(shifted.drift_detected).toBe(true);
+    expect(shifted.pValueAdjusted).toBe(shifted.pValue);
+    expect(shifted.driftDetected).toBe(true);
     expect([driftedShare, datasetDrift]).toEqual([0.2, true]);
   });
 
   it('a shift large enough survives either correction', async () => {
     for (const correction of ['bonferroni', 'fdr'] as const) {
       const { shifted } = await verdict(40, correction);
-      expect(shifted.p_value_adjusted).toBeLessThan(0.05);
-      expect(shifted.drift_detected).toBe(true);
+      expect(shifted.pValueAdjusted).toBeLessThan(0.05);
+      expect(shifted.driftDetected).toBe(true);
     }
   });
 });

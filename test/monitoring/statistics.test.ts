@@ -8,11 +8,14 @@ import {
   informationalValues,
   STATISTICS,
   VERDICT,
+  wireName,
+  domainName,
   type DriftStatistic,
 } from '../../src/monitoring/statistics/index.js';
 
 // Every registered statistic against its Python peer (tools/make-statistic-vectors.py, scipy and
 // numpy pinned in tools/requirements.txt), on the same pairs, computed as a drift run computes it.
+// A peer names each field by its wire name (p_value).
 interface Vector {
   id: string;
   reference: number[];
@@ -40,7 +43,7 @@ describe('each drift statistic vs its scipy/numpy peer', () => {
       for (const v of vectors) {
         it(`${v.id} (${v.reference.length} v ${v.current.length})`, () => {
           const got = s.compute(sorted(v.reference), sorted(v.current)) as Record<string, number | string>;
-          const want = v.expected[s.name];
+          const want = Object.fromEntries(Object.entries(v.expected[s.name]).map(([k, x]) => [domainName(k), x]));
           expect(Object.keys(got).sort()).toEqual(Object.keys(s.fields).sort());
           for (const [field, spec] of Object.entries(s.fields)) {
             if (spec.type === 'enum') {
@@ -70,7 +73,7 @@ describe('the list', () => {
     const v = vectors[1];
     const all = computeStatistics(sorted(v.reference), sorted(v.current)) as unknown as Record<string, unknown>;
     expect(Object.keys(all).sort()).toEqual(STATISTICS.flatMap((s) => Object.keys(s.fields)).sort());
-    for (const s of STATISTICS) for (const [field, value] of Object.entries(v.expected[s.name])) expect(typeof all[field]).toBe(typeof value);
+    for (const s of STATISTICS) for (const [field, value] of Object.entries(v.expected[s.name])) expect(typeof all[domainName(field)]).toBe(typeof value);
   });
 
   it('refuses a list without exactly one verdict, or with a field two statistics claim', () => {
@@ -80,13 +83,27 @@ describe('the list', () => {
     expect(() => checkStatistics([ks, { ...ks, name: 'ks2', fields: {} }])).toThrow(/2 have role 'verdict'/);
     expect(() => checkStatistics([ks, psi, { ...psi, name: 'psi2' }])).toThrow(/field psi of psi2 is already psi's/);
     expect(() => checkStatistics([ks, { ...psi, name: 'ks' }])).toThrow(/two are named ks/);
-    expect(() => checkStatistics([ks, { ...psi, fields: { n_ref: psi.fields.psi } }])).toThrow(/field n_ref of psi is already the run's/);
-    const { p_value: _, ...noP } = ks.fields;
-    expect(() => checkStatistics([{ ...ks, fields: noP }])).toThrow(/has no field p_value/);
+    expect(() => checkStatistics([ks, { ...psi, fields: { nRef: psi.fields.psi } }])).toThrow(/field nRef of psi is already the run's/);
+    expect(() => checkStatistics([ks, { ...psi, fields: { psi_bins: psi.fields.psi } }])).toThrow(/field psi_bins of psi is not camelCase/);
+    const { pValue: _, ...noP } = ks.fields;
+    expect(() => checkStatistics([{ ...ks, fields: noP }])).toThrow(/has no field pValue/);
+  });
+
+  it('answers each field under its snake_case wire name, and reads the wire name back', () => {
+    expect(['pValueAdjusted', 'driftDetected', 'nRef', 'statistic', 'js2Divergence'].map(wireName)).toEqual([
+      'p_value_adjusted',
+      'drift_detected',
+      'n_ref',
+      'statistic',
+      'js2_divergence',
+    ]);
+    for (const field of [...STATISTICS.flatMap((s) => Object.keys(s.fields)), 'pValueAdjusted', 'nCur', 'js2Divergence']) {
+      expect(domainName(wireName(field))).toBe(field);
+    }
   });
 
   it('reads a stored run that predates a statistic: its fields are null, not undefined', () => {
-    const stored = { feature: 'x', statistic: 0.1, p_value: 0.2, method: 'exact' };
+    const stored = { feature: 'x', statistic: 0.1, pValue: 0.2, method: 'exact' };
     for (const s of INFORMATIONAL) expect(fieldValue(stored, s.display.field)).toBeNull();
     expect(Object.values(informationalValues(stored)).every((v) => v === null)).toBe(true);
     expect(fieldValue(stored, 'statistic')).toBe(0.1);

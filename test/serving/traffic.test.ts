@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelVersion, Stage } from '../../src/registry/types.js';
-import { defaultTraffic, pickerFor, pickVersion, stickyBucket, validateWeights, weightOf } from '../../src/serving/traffic.js';
+import { stickyBucket } from '../../src/serving/sticky.js';
+import { defaultTraffic, pickerFor, pickVersion, validateWeights, weightOf } from '../../src/serving/traffic.js';
 
 /** The traffic rules in process: what configure_traffic refuses, and where a request is routed. */
 

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { isMonitored, type DriftRun } from '../../monitoring/drift-types.js';
+import { driftRunAnswer } from '../../wire/drift.js';
 import { boundedRecord, dryRun, modelName, reason, versionLabel } from '../schemas.js';
 import { auditLink, versionLink } from '../answer.js';
-import { featureOut, informationalShape, statisticsDescription, statisticsText, verdictShape } from '../statistics.js';
+import { driftRunOutput, featureSummary } from '../output-schemas/drift.js';
+import { statisticsDescription, statisticsText } from '../statistics.js';
 import { defineTool } from '../tool.js';
 
 const MAX_INLINE_ROWS = 100_000;
@@ -19,70 +21,12 @@ const csvPath = z
   .optional()
   .describe('A CSV file with a header row (under MLOPS_MCP_ALLOWED_DIRS); columns that are not features are ignored');
 
-const summary = z.object({
-  feature: z.string(),
-  n: z.number().int(),
-  mean: z.number(),
-  std: z.number(),
-  min: z.number(),
-  max: z.number(),
-  quantiles: z.object({ p05: z.number(), p25: z.number(), p50: z.number(), p75: z.number(), p95: z.number() }),
-});
-
-const featureDrift = z.object({
-  feature: z.string(),
-  ...verdictShape,
-  p_value_adjusted: z.number().describe('After the correction (equal to p_value with correction none)'),
-  drift_detected: z.boolean().describe('p_value_adjusted < threshold'),
-  n_ref: z.number().int(),
-  n_cur: z.number().int(),
-  ...informationalShape,
-});
-
-const runOutput = {
-  run_id: z.string(),
-  name: z.string(),
-  version: z.string().nullable().describe('Version whose data or traffic was checked, if named'),
-  reference_version: z.string().nullable().describe('Reference compared against: a version, or null for the model-wide one'),
-  source: z.string().describe('Where the current data came from'),
-  threshold: z.number(),
-  correction: z.enum(['none', 'bonferroni', 'fdr']),
-  features: z.array(featureDrift),
-  drifted_features: z.array(z.string()),
-  drifted_share: z.number().describe('Share of compared features that drifted'),
-  dataset_drift: z.boolean().describe('drifted_share ≥ dataset_drift_share'),
-  monitored: z
-    .boolean()
-    .describe(
-      "false: a check by a read-only caller (read role or read-only server): kept (get_drift_report by run_id) but never the model's latest check that health_check and the dashboard show, and raising no alert",
-    ),
-  created_at: z.string(),
-};
-
-function runOut(run: DriftRun) {
-  return {
-    run_id: run.id,
-    name: run.name,
-    version: run.version,
-    reference_version: run.referenceVersion,
-    source: run.source,
-    threshold: run.threshold,
-    correction: run.correction,
-    features: run.features.map(featureOut),
-    drifted_features: run.features.filter((f) => f.drift_detected).map((f) => f.feature),
-    drifted_share: run.driftedShare,
-    dataset_drift: run.datasetDrift,
-    monitored: isMonitored(run),
-    created_at: run.createdAt,
-  };
-}
-
 function runText(run: DriftRun): string {
-  const drifted = run.features.filter((f) => f.drift_detected);
+  const drifted = run.features.filter((f) => f.driftDetected);
   const head = `${run.name}: ${drifted.length} of ${run.features.length} features drifted (${(run.driftedShare * 100).toFixed(0)}%) — ${run.datasetDrift ? 'DATASET DRIFT' : 'no dataset drift'}. Source: ${run.source}; threshold ${run.threshold}, correction ${run.correction}. Run ${run.id}.`;
   const lines = [...run.features]
-    .sort((a, b) => a.p_value_adjusted - b.p_value_adjusted)
-    .map((f) => `${f.drift_detected ? '✗' : '✓'} ${f.feature}: ${statisticsText(f)} (n ${f.n_ref}/${f.n_cur}, ${f.method})`);
+    .sort((a, b) => a.pValueAdjusted - b.pValueAdjusted)
+    .map((f) => `${f.driftDetected ? '✗' : '✓'} ${f.feature}: ${statisticsText(f)} (n ${f.nRef}/${f.nCur}, ${f.method})`);
   const unmonitored = isMonitored(run)
     ? []
     : [
@@ -111,7 +55,7 @@ export const setDriftReference = defineTool({
     replaced: z.boolean().describe('A previous reference was (or would be) replaced'),
     source: z.string(),
     rows: z.number().int(),
-    features: z.array(summary),
+    features: z.array(featureSummary),
     ignored_columns: z
       .number()
       .int()
@@ -182,7 +126,7 @@ export const detectDrift = defineTool({
     dataset_drift_share: z.number().gt(0).max(1).default(0.5).describe('Share of drifted features at which the dataset counts as drifted (default 0.5)'),
     include_chart: z.boolean().default(false).describe('Also return a PNG of the reference and current CDFs of the most drifted features'),
   },
-  output: runOutput,
+  output: driftRunOutput,
   effect: 'read',
   idempotent: false,
   errors: [
@@ -211,7 +155,7 @@ export const detectDrift = defineTool({
       ctx.actor,
       ctx.progress,
     );
-    return { data: runOut(run), summary: runText(run), images: chart ? [{ data: chart, mimeType: 'image/png' }] : [] };
+    return { data: driftRunAnswer(run), summary: runText(run), images: chart ? [{ data: chart, mimeType: 'image/png' }] : [] };
   },
 });
 
@@ -223,14 +167,14 @@ export const getDriftReport = defineTool({
     run_id: z.string().max(100).optional().describe('Run id from detect_drift; default: the latest run'),
     name: modelName.optional().describe('With no run_id: the latest run of this model'),
   },
-  output: runOutput,
+  output: driftRunOutput,
   effect: 'read',
   idempotent: true,
   errors: [['not_found', 'no such run, or no run yet']],
   example: { name: 'nba_points' },
   async handler(args, ctx) {
     const run = await ctx.app.drift.report(args.run_id, args.name);
-    return { data: runOut(run), summary: runText(run) };
+    return { data: driftRunAnswer(run), summary: runText(run) };
   },
 });
 

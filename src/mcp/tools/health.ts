@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { COMPONENT_STATUSES, COMPONENTS } from '../../health/health.js';
+import { COMPONENTS } from '../../health/components.js';
 import { healthAnswer } from '../../wire/health.js';
+import { healthCheckOutput } from '../output-schemas/health.js';
 import { defineTool } from '../tool.js';
-
-const status = z.enum(COMPONENT_STATUSES);
 
 export const healthCheck = defineTool({
   name: 'health_check',
@@ -11,21 +10,7 @@ export const healthCheck = defineTool({
   description:
     'Checks every component of the ML system (database, registry, ONNX runtime, serving of production models, A/B routing, drift monitoring, prediction metrics, storage), or one. Overall status is unhealthy if a critical component is down, degraded if any component is not healthy.',
   input: { component: z.enum(COMPONENTS).optional().describe('Check only this component') },
-  output: {
-    status,
-    healthy_components: z.number().int(),
-    total_components: z.number().int(),
-    components: z.array(
-      z.object({
-        name: z.enum(COMPONENTS),
-        status,
-        critical: z.boolean().describe('A critical component being unhealthy makes the system unhealthy'),
-        detail: z.string(),
-        latency_ms: z.number().describe('Time this check took'),
-      }),
-    ),
-    checked_at: z.string(),
-  },
+  output: healthCheckOutput,
   effect: 'read',
   idempotent: true,
   errors: [],

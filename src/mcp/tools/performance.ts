@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { performanceAnswer, recordAnswer, type PerformanceAnswer } from '../../wire/performance.js';
 import { MAX_OUTCOMES, UNMATCHED_LISTED } from '../../performance/record.js';
-import { dryRun, modelName, reason, stage, versionLabel } from '../schemas.js';
+import { dryRun, modelName, reason, versionLabel } from '../schemas.js';
+import { modelPerformanceOutput } from '../output-schemas/performance.js';
 import { defineTool } from '../tool.js';
 
 /** One outcome as MCP and REST take it. */
@@ -82,9 +83,6 @@ export const recordOutcomes = defineTool({
   },
 });
 
-const ci = z.object({ low: z.number(), high: z.number() }).nullable().describe('95% confidence interval');
-const metric = z.object({ value: z.number().nullable(), n: z.number().int(), ci95: ci }).nullable();
-
 export const windowInput = z
   .object({
     last_n: z.number().int().min(1).max(1_000_000).optional().describe('The newest N outcomes by prediction time (default 10 000)'),
@@ -118,71 +116,7 @@ export const getModelPerformance = defineTool({
         "The smallest A/B difference worth detecting, in the metric's units (accuracy as a fraction, MAE in the target's units); default 2% of the control's value",
       ),
   },
-  output: {
-    name: z.string(),
-    window: z.object({ last_n: z.number().int(), since: z.string().nullable(), until: z.string().nullable() }),
-    outcomes: z.number().int().describe('Outcomes in the window'),
-    versions: z.array(
-      z.object({
-        version: z.string(),
-        stage,
-        task: z.enum(['regression', 'classification']),
-        outcomes: z.number().int(),
-        from: z.string().describe('Oldest prediction covered'),
-        to: z.string().describe('Newest prediction covered'),
-        primary_metric: z.string().describe('mae for regressors, accuracy for classifiers: the metric of series'),
-        metrics: z.object({ r2: metric, mae: metric, rmse: metric, bias: metric, accuracy: metric, log_loss: metric, brier: metric, roc_auc: metric }),
-        classes: z.array(z.object({ label: z.string(), support: z.number().int(), precision: metric, recall: metric, f1: metric })).nullable(),
-        baseline: z
-          .array(
-            z.object({
-              metric: z.string(),
-              baseline: z.number(),
-              value: z.number().nullable(),
-              change: z.number().nullable(),
-              worse_by: z.number().nullable().describe('How much worse than the baseline, as a fraction of it (negative: better)'),
-            }),
-          )
-          .describe("The version's registered metrics next to what its outcomes say"),
-        series: z
-          .array(z.object({ start: z.string(), n: z.number().int(), value: z.number().nullable() }))
-          .describe('The primary metric per time bucket, oldest first'),
-      }),
-    ),
-    comparison: z
-      .object({
-        metric: z.enum(['mae', 'accuracy']),
-        since: z
-          .string()
-          .nullable()
-          .describe(
-            'The comparison covers predictions made since the last variant to be served began (its oldest outcome in the window), so every variant over the same period; null when a variant has no outcome',
-          ),
-        alpha: z.number(),
-        power: z.number(),
-        control: z.string().describe('The production version in the split, else the heaviest'),
-        variants: z.array(z.object({ version: z.string(), weight: z.number(), outcomes: z.number().int(), value: z.number().nullable(), ci95: ci })),
-        challengers: z.array(
-          z.object({
-            version: z.string(),
-            difference: z.number().nullable().describe('challenger − control'),
-            ci: z.object({ low: z.number(), high: z.number() }).nullable().describe('Interval of the difference at 1 − alpha'),
-            statistic: z.number().nullable().describe("Welch's t or the z statistic"),
-            p_value: z.number().nullable(),
-            df: z.number().nullable().describe("Welch's degrees of freedom (t test only)"),
-            verdict: z.enum(['better', 'worse', 'not yet']),
-            min_effect: z.number().nullable(),
-            required_per_variant: z
-              .object({ control: z.number().int(), challenger: z.number().int() })
-              .nullable()
-              .describe('Outcomes each variant needs to detect min_effect with 80% power'),
-            outcomes_needed: z.number().int().nullable().describe('More outcomes, split as the traffic is, until both variants have them (0: enough)'),
-          }),
-        ),
-      })
-      .nullable()
-      .describe('The A/B comparison, for a model with a split of two or more versions'),
-  },
+  output: modelPerformanceOutput,
   effect: 'read',
   idempotent: true,
   errors: [

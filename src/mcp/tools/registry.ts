@@ -12,22 +12,10 @@ import {
   versionDetailOut,
   versionSummaryOut,
 } from '../format.js';
-import {
-  auditEntry,
-  boundedRecord,
-  cursor,
-  dryRun,
-  limit,
-  modelName,
-  reason,
-  stage,
-  stageChangeOutput,
-  versionDetail,
-  versionLabel,
-  versionSummary,
-} from '../schemas.js';
+import { auditEntry, boundedRecord, cursor, dryRun, limit, modelName, reason, stage, stageChangeOutput, versionDetail, versionLabel } from '../schemas.js';
 import type { StageChangeOutcome } from '../../registry/registry.js';
 import type { StagePlan } from '../../registry/types.js';
+import { listModelsOutput, modelHistoryOutput } from '../output-schemas/registry.js';
 import { defineTool, requireAssessed, type Assessment, type ToolContext } from '../tool.js';
 
 /**
@@ -172,11 +160,7 @@ export const listModels = defineTool({
     limit,
     cursor,
   },
-  output: {
-    versions: z.array(versionSummary),
-    count: z.number().int(),
-    next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page'),
-  },
+  output: listModelsOutput,
   effect: 'read',
   idempotent: true,
   errors: [['invalid_argument', 'a cursor this server did not give out']],
@@ -271,7 +255,7 @@ export const getModelHistory = defineTool({
     limit,
     cursor,
   },
-  output: { name: z.string(), entries: z.array(auditEntry), next_cursor: z.string().nullable() },
+  output: modelHistoryOutput,
   effect: 'read',
   idempotent: true,
   errors: [

@@ -7,7 +7,8 @@ import { DomainError } from '../../errors.js';
 import type { FeatureRow } from '../../serving/features.js';
 import { batchAnswer, predictionAnswer } from '../../wire/serving.js';
 import type { PredictionValue } from '../../serving/outputs.js';
-import { ROUTED_BY, SINCE_EVENTS, type TrafficChange } from '../../serving/serving-types.js';
+import { ROUTED_BY, type TrafficChange } from '../../serving/serving-types.js';
+import { configureAbTestOutput, latency, trafficConfigOutput } from '../output-schemas/serving.js';
 import { defineTool, requireAssessed } from '../tool.js';
 import { productionVersion } from '../../registry/rules.js';
 import type { ModelState } from '../../registry/types.js';
@@ -74,8 +75,6 @@ const targetNames = z
   .array(z.string())
   .nullable()
   .describe("A multi-target regressor's target names, in the order of each prediction's values, when the model names them; else null");
-
-const latency = z.object({ p50: z.number(), p95: z.number(), p99: z.number() }).nullable().describe('Milliseconds; null without data');
 
 export const predict = defineTool({
   name: 'predict',
@@ -351,8 +350,6 @@ export const undeployModel = defineTool({
   },
 });
 
-const weightsOut = z.record(z.string(), z.number());
-
 export const configureAbTest = defineTool({
   name: 'configure_ab_test',
   title: 'Split traffic between versions',
@@ -367,14 +364,7 @@ export const configureAbTest = defineTool({
     reason,
     dry_run: dryRun,
   },
-  output: {
-    name: z.string(),
-    dry_run: z.boolean(),
-    before: weightsOut.describe('Weights in force before (all on production when no split was set)'),
-    after: weightsOut.describe('Weights in force after (versions with weight 0 left out)'),
-    routing: z.enum(['sticky', 'random']),
-    alerts: z.array(z.object({ type: z.string(), severity: z.string(), message: z.string() })),
-  },
+  output: configureAbTestOutput,
   effect: 'write',
   idempotent: true,
   errors: [
@@ -419,30 +409,7 @@ export const getTrafficConfig = defineTool({
   description:
     'The traffic split in force (an explicit A/B split, or all to production) and, per variant since the split was set (without a split: since the last one ended, else since the server started): calls, errors, error rate and mean output, from the prediction log, and latency p50/p95/p99 over its latest 10 000 predictions.',
   input: { name: modelName },
-  output: {
-    name: z.string(),
-    explicit: z.boolean().describe('true: an A/B split set with configure_ab_test; false: all traffic to production'),
-    routing: z.enum(['sticky', 'random']).nullable(),
-    weights: weightsOut,
-    since: z.string().describe('Statistics cover predictions since this time (see since_event)'),
-    since_event: z
-      .enum(SINCE_EVENTS)
-      .describe(
-        "What `since` is: split_set (the split in force was set), split_ended (all traffic back to production when the last split ended), server_started (no split ever: this server's start)",
-      ),
-    variants: z.array(
-      z.object({
-        version: z.string(),
-        stage: stage.nullable(),
-        weight: z.number(),
-        count: z.number().int(),
-        errors: z.number().int(),
-        error_rate: z.number(),
-        latency_ms: latency,
-        mean_output: z.number().nullable().describe('Mean prediction (for a 0/1 classifier: the share of 1s)'),
-      }),
-    ),
-  },
+  output: trafficConfigOutput,
   effect: 'read',
   idempotent: true,
   errors: [['not_found', 'unknown model']],

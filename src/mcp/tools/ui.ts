@@ -2,21 +2,16 @@ import { z } from 'zod';
 import { DomainError, notFound } from '../../errors.js';
 import { MAX_CURVE_FEATURES, MAX_CURVE_POINTS, type Curve } from '../../monitoring/curves.js';
 import type { DriftRun } from '../../monitoring/drift-types.js';
-import { informationalValues } from '../../monitoring/statistics/index.js';
 import { modelName } from '../schemas.js';
-import { informationalShape, statisticsText } from '../statistics.js';
+import { driftCurvesOutput } from '../output-schemas/drift.js';
+import { statisticsText } from '../statistics.js';
 import { defineTool } from '../tool.js';
+import { informationalAnswer, ksAnswer } from '../../wire/drift.js';
 
 /**
  * What the dashboard needs beyond the other tools' answers: the empirical CDFs behind a drift
  * run, downsampled and stored with the run by detect_drift.
  */
-
-const curve = z.object({
-  n: z.number().int().describe('Size of the sample'),
-  x: z.array(z.number()).describe('Values, ascending'),
-  cdf: z.array(z.number()).describe('Share of the sample ≤ x, at each x'),
-});
 
 export const getDriftCurves = defineTool({
   name: 'get_drift_curves',
@@ -27,28 +22,7 @@ export const getDriftCurves = defineTool({
     run_id: z.string().max(100).optional().describe('A detect_drift run of this model; default: its latest run'),
     feature: z.string().min(1).max(256).describe('A feature compared in that run'),
   },
-  output: {
-    name: z.string(),
-    run_id: z.string().describe('The drift run charted'),
-    created_at: z.string().describe('When the run was made'),
-    feature: z.string(),
-    statistic: z.number().describe("The run's KS statistic D for this feature"),
-    p_value_adjusted: z.number().describe("The run's p-value for this feature, after its correction"),
-    drift_detected: z.boolean(),
-    ...informationalShape,
-    reference: curve.nullable().describe('The reference ECDF; null when the run kept no curves for this feature'),
-    current: curve.nullable().describe("The current data's ECDF; null when the run kept no curves for this feature"),
-    ks: z
-      .object({
-        x: z.number().describe('Where the two ECDFs are farthest apart'),
-        reference_cdf: z.number(),
-        current_cdf: z.number(),
-        distance: z.number().describe('|reference_cdf - current_cdf|: the KS statistic of the samples charted'),
-      })
-      .nullable()
-      .describe('Where the two ECDFs are farthest apart, computed on the charted samples; null without the current curve'),
-    note: z.string().nullable().describe('Why a curve is missing, if one is'),
-  },
+  output: driftCurvesOutput,
   effect: 'read',
   idempotent: true,
   // For the dashboard: hosts keep it out of the model's tool list, where it would only add noise.
@@ -75,16 +49,16 @@ export const getDriftCurves = defineTool({
     const note = kept
       ? null
       : `Run ${run.id} kept no curves for ${args.feature} (runs keep them for their ${MAX_CURVE_FEATURES} most drifted features). Run detect_drift again to chart it.`;
-    const ks = kept?.ks ?? null;
+    const ks = kept ? ksAnswer(kept.ks) : null;
     const data = {
       name: run.name,
       run_id: run.id,
       created_at: run.createdAt,
       feature: args.feature,
       statistic: stats.statistic,
-      p_value_adjusted: stats.p_value_adjusted,
-      drift_detected: stats.drift_detected,
-      ...informationalValues(stats),
+      p_value_adjusted: stats.pValueAdjusted,
+      drift_detected: stats.driftDetected,
+      ...informationalAnswer(stats),
       reference,
       current: kept?.current ?? null,
       ks,
@@ -96,7 +70,7 @@ export const getDriftCurves = defineTool({
       : '';
     return {
       data,
-      summary: `${run.name} ${args.feature} in run ${run.id}: ${statisticsText(stats)}${stats.drift_detected ? ', drifted' : ''}. Reference ECDF: ${fmt(reference)}; current ECDF: ${fmt(data.current)}.${where}${note ? ` ${note}` : ''}`,
+      summary: `${run.name} ${args.feature} in run ${run.id}: ${statisticsText(stats)}${stats.driftDetected ? ', drifted' : ''}. Reference ECDF: ${fmt(reference)}; current ECDF: ${fmt(data.current)}.${where}${note ? ` ${note}` : ''}`,
     };
   },
 });

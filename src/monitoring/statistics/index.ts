@@ -1,7 +1,7 @@
 import { ks } from './ks.js';
 import { psi } from './psi.js';
 import { wasserstein } from './wasserstein.js';
-import type { DriftStatistic, FieldValue, Fields, ValuesOf, VerdictValues } from './statistic.js';
+import { FIELD_NAME, wireName, type DriftStatistic, type FieldValue, type Fields, type ValuesOf, type VerdictValues } from './statistic.js';
 
 /**
  * The drift statistics, in the order runs, answers and the dashboard show them: the one list a
@@ -22,9 +22,9 @@ export type InformationalValues = ValuesOfAll<Extract<Statistic, { role: 'inform
 export type StatisticValues = VerdictFieldValues & InformationalValues;
 
 /** Fields of a feature in a drift run that are not any statistic's. */
-export const RUN_FIELDS = ['feature', 'p_value_adjusted', 'drift_detected', 'n_ref', 'n_cur'] as const;
+export const RUN_FIELDS = ['feature', 'pValueAdjusted', 'driftDetected', 'nRef', 'nCur'] as const;
 
-/** Checks what the types cannot: one verdict, names and field names unique. Run when this module loads. */
+/** Checks what the types cannot: one verdict, names unique, field names camelCase and unique. Run when this module loads. */
 export function checkStatistics(list: readonly DriftStatistic[]): void {
   const verdicts = list.filter((s) => s.role === 'verdict');
   if (verdicts.length !== 1) throw new Error(`drift statistics: ${verdicts.length} have role 'verdict'; exactly one must decide drift`);
@@ -33,12 +33,13 @@ export function checkStatistics(list: readonly DriftStatistic[]): void {
     if (seen.has(`statistic ${s.name}`)) throw new Error(`drift statistics: two are named ${s.name}`);
     seen.set(`statistic ${s.name}`, s.name);
     for (const field of Object.keys(s.fields)) {
+      if (!FIELD_NAME.test(field)) throw new Error(`drift statistics: field ${field} of ${s.name} is not camelCase (answered as ${wireName(field)})`);
       const owner = seen.get(field);
       if (owner) throw new Error(`drift statistics: field ${field} of ${s.name} is already ${owner}'s`);
       seen.set(field, s.name);
     }
   }
-  for (const field of ['statistic', 'p_value', 'method']) {
+  for (const field of ['statistic', 'pValue', 'method']) {
     if (!Object.hasOwn(verdicts[0].fields, field)) throw new Error(`drift statistics: the verdict ${verdicts[0].name} has no field ${field}`);
   }
 }
@@ -57,7 +58,7 @@ export function computeStatistics(refSorted: Float64Array, curSorted: Float64Arr
 }
 
 /**
- * A field's value in a stored feature, or null: a run stored before a statistic was added has
+ * A field's value in a feature of a run, or null: a run stored before a statistic was added has
  * none of its fields.
  */
 export function fieldValue(feature: object, field: string): FieldValue | null {
@@ -65,11 +66,12 @@ export function fieldValue(feature: object, field: string): FieldValue | null {
   return typeof value === 'number' || typeof value === 'string' ? value : null;
 }
 
-/** The informational statistics' fields of a stored feature, null where the run has none. */
+/** The informational statistics' fields of a feature, null where the run has none (keyed by their camelCase names). */
 export function informationalValues(feature: object): Record<string, FieldValue | null> {
   const out: Record<string, FieldValue | null> = {};
   for (const s of INFORMATIONAL) for (const field of Object.keys(s.fields)) out[field] = fieldValue(feature, field);
   return out;
 }
 
-export type { DriftStatistic, FieldSpec, FieldValue, Fields } from './statistic.js';
+export { domainName, wireName } from './statistic.js';
+export type { DriftStatistic, FieldSpec, FieldValue, Fields, Wire, WireName } from './statistic.js';

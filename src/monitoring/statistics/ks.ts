@@ -10,11 +10,11 @@ export const ks = defineStatistic({
   role: 'verdict',
   compute(refSorted, curSorted) {
     const r = ksTwoSample(refSorted, curSorted, { method: 'auto', presorted: true });
-    return { statistic: r.statistic, p_value: r.pValue, method: r.method };
+    return { statistic: r.statistic, pValue: r.pValue, method: r.method };
   },
   fields: {
     statistic: { type: 'number', description: 'KS statistic D: the largest distance between the two empirical CDFs' },
-    p_value: { type: 'number', description: 'Two-sided KS p-value, as scipy.stats.ks_2samp(method="auto")' },
+    pValue: { type: 'number', description: 'Two-sided KS p-value, as scipy.stats.ks_2samp(method="auto")' },
     method: { type: 'enum', values: ['exact', 'asymp'], description: 'KS p-value method used' },
   },
   mlflow: { statistic: 'ks_statistic' },

@@ -12,8 +12,26 @@
 export type FieldSpec =
   { readonly type: 'number'; readonly description: string } | { readonly type: 'enum'; readonly values: readonly string[]; readonly description: string };
 
-/** The fields a statistic adds to each feature of a run, keyed by their snake_case names (as stored and answered). */
+/**
+ * The fields a statistic adds to each feature of a run, keyed by their camelCase names (`pValue`).
+ * Answers, stored runs and peers in Python use the snake_case name `wireName` derives (`p_value`).
+ */
 export type Fields = Readonly<Record<string, FieldSpec>>;
+
+/** A field's name in answers and stored runs: its camelCase name in snake_case (`pValueAdjusted` → `p_value_adjusted`). */
+export const wireName = (field: string): string => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** wireName at the type level: `WireName<'pValue'>` is `'p_value'`. */
+export type WireName<S extends string> = S extends `${infer H}${infer T}` ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${WireName<T>}` : S;
+
+/** A record's keys under their wire names. */
+export type Wire<V> = { [K in keyof V & string as WireName<K>]: V[K] };
+
+/** The camelCase name of a snake_case wire name (`p_value` → `pValue`): wireName's inverse on camelCase names. */
+export const domainName = (wire: string): string => wire.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** What a field may be named: lower camelCase, so that wireName and domainName are each other's inverse. */
+export const FIELD_NAME = /^[a-z][a-zA-Z0-9]*$/;
 
 /** A field's value: a number, or one of an enum's words (KS's method). */
 export type FieldValue = number | string;
@@ -26,7 +44,7 @@ export type NumberField<F extends Fields> = string extends keyof F
   ? string
   : { [K in keyof F]: F[K] extends { readonly type: 'number' } ? K : never }[keyof F] & string;
 
-/** 'verdict': its `p_value`, corrected across a run's features, decides drift. 'informational': reported beside it. */
+/** 'verdict': its `pValue`, corrected across a run's features, decides drift. 'informational': reported beside it. */
 export type Role = 'verdict' | 'informational';
 
 export interface DriftStatistic<F extends Fields = Fields, R extends Role = Role> {
@@ -37,7 +55,7 @@ export interface DriftStatistic<F extends Fields = Fields, R extends Role = Role
   /** One sentence: what it measures, and against what it is checked (tool descriptions, docs). */
   readonly description: string;
   /**
-   * 'verdict': its `p_value`, corrected across the run's features, decides drift (exactly one
+   * 'verdict': its `pValue`, corrected across the run's features, decides drift (exactly one
    * statistic in the list: KS). 'informational': reported beside the verdict, never changing it.
    */
   readonly role: R;
@@ -66,7 +84,7 @@ export interface DriftStatistic<F extends Fields = Fields, R extends Role = Role
 /** What the verdict statistic's values include: a statistic, its p-value and how the p-value was computed. */
 export interface VerdictValues {
   statistic: number;
-  p_value: number;
+  pValue: number;
   method: string;
 }
 

@@ -2,6 +2,7 @@ import type { AlertDraft } from '../../monitoring/alert-types.js';
 import { isMonitored, type DriftReference, type DriftRun, type FeatureSummary } from '../../monitoring/drift-types.js';
 import type { DriftStore, NewReference } from '../../monitoring/ports.js';
 import type { Actor } from '../../registry/types.js';
+import { runOfStored, storedRun } from '../drift-runs.js';
 import { float64sOf } from '../log-reading.js';
 import type { PostgresConnection } from './connection.js';
 
@@ -91,7 +92,7 @@ export class PostgresDriftStore implements DriftStore {
       await tx.query(
         `INSERT INTO drift_runs (id, model_name, version, source, dataset_drift, drifted_share, result, actor, created_at, monitored)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [run.id, run.name, run.version, run.source, run.datasetDrift, run.driftedShare, JSON.stringify(run), run.actor, run.createdAt, isMonitored(run)],
+        [run.id, run.name, run.version, run.source, run.datasetDrift, run.driftedShare, storedRun(run), run.actor, run.createdAt, isMonitored(run)],
       );
       const effects = tx.effects();
       if (isMonitored(run)) effects.enqueue('drift_run', run.name, { runId: run.id }, run.createdAt);
@@ -101,25 +102,25 @@ export class PostgresDriftStore implements DriftStore {
   }
 
   async getRun(id: string): Promise<DriftRun | undefined> {
-    const [row] = await this.c.query<{ result: DriftRun }>('SELECT result FROM drift_runs WHERE id = $1', [id]);
-    return row?.result;
+    const [row] = await this.c.query<{ result: object }>('SELECT result FROM drift_runs WHERE id = $1', [id]);
+    return row && runOfStored(row.result);
   }
 
   async latestRun(name?: string): Promise<DriftRun | undefined> {
     const [row] =
       name === undefined
-        ? await this.c.query<{ result: DriftRun }>('SELECT result FROM drift_runs WHERE monitored ORDER BY created_at DESC, seq DESC LIMIT 1')
-        : await this.c.query<{ result: DriftRun }>(
+        ? await this.c.query<{ result: object }>('SELECT result FROM drift_runs WHERE monitored ORDER BY created_at DESC, seq DESC LIMIT 1')
+        : await this.c.query<{ result: object }>(
             'SELECT result FROM drift_runs WHERE model_name = $1 AND monitored ORDER BY created_at DESC, seq DESC LIMIT 1',
             [name],
           );
-    return row?.result;
+    return row && runOfStored(row.result);
   }
 
   async latestRuns(): Promise<DriftRun[]> {
-    const rows = await this.c.query<{ result: DriftRun }>(
+    const rows = await this.c.query<{ result: object }>(
       'SELECT DISTINCT ON (model_name) result FROM drift_runs WHERE monitored ORDER BY model_name, created_at DESC, seq DESC',
     );
-    return rows.map((r) => r.result);
+    return rows.map((r) => runOfStored(r.result));
   }
 }

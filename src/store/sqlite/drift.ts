@@ -4,6 +4,7 @@ import { isMonitored, type DriftReference, type DriftRun, type FeatureSummary } 
 import type { DriftStore, NewReference } from '../../monitoring/ports.js';
 import type { Actor } from '../../registry/types.js';
 import type { SqliteConnection } from './connection.js';
+import { runOfStored, storedRun } from '../drift-runs.js';
 import { float64sOf } from '../log-reading.js';
 
 /** Drift references and runs on SQLite; a model-wide reference is stored under version ''. */
@@ -90,7 +91,7 @@ export class SqliteDriftStore implements DriftStore {
         source: run.source,
         datasetDrift: run.datasetDrift ? 1 : 0,
         driftedShare: run.driftedShare,
-        result: JSON.stringify(run),
+        result: storedRun(run),
         actor: run.actor,
         createdAt: run.createdAt,
         monitored: isMonitored(run) ? 1 : 0,
@@ -102,15 +103,15 @@ export class SqliteDriftStore implements DriftStore {
 
   async getRun(id: string): Promise<DriftRun | undefined> {
     const row = this.q.driftRun.get(id) as { result: string } | undefined;
-    return row && (JSON.parse(row.result) as DriftRun);
+    return row && runOfStored(row.result);
   }
 
   async latestRun(name?: string): Promise<DriftRun | undefined> {
     const row = (name === undefined ? this.q.latestDriftRunAny.get() : this.q.latestDriftRun.get(name)) as { result: string } | undefined;
-    return row && (JSON.parse(row.result) as DriftRun);
+    return row && runOfStored(row.result);
   }
 
   async latestRuns(): Promise<DriftRun[]> {
-    return (this.q.latestDriftRunsPerModel.all() as Array<{ result: string }>).map((r) => JSON.parse(r.result) as DriftRun);
+    return (this.q.latestDriftRunsPerModel.all() as Array<{ result: string }>).map((r) => runOfStored(r.result));
   }
 }

@@ -20,6 +20,8 @@ export interface Database {
   open(options?: StoreOptions): Promise<Store>;
   /** Rows of a query, written for both engines (`?` placeholders; standard SQL). */
   rows<R>(query: string, values?: unknown[]): Promise<R[]>;
+  /** Runs a statement on its own connection, as another release of the server would (`?` placeholders). */
+  write(statement: string, values?: unknown[]): Promise<void>;
 }
 
 export interface Engine {
@@ -53,6 +55,15 @@ export const ENGINES: Engine[] = [
             db.close();
           }
         },
+        async write(statement: string, values: unknown[] = []) {
+          const Database = (await import('better-sqlite3')).default;
+          const db = new Database(file);
+          try {
+            db.prepare(statement).run(...values);
+          } finally {
+            db.close();
+          }
+        },
       };
     },
   },
@@ -70,6 +81,14 @@ export const ENGINES: Engine[] = [
             query.replace(/\?/g, () => `$${++n}`),
             values,
           ) as Promise<R[]>;
+        },
+        async write(statement: string, values: unknown[] = []) {
+          let n = 0;
+          await sql(
+            url,
+            statement.replace(/\?/g, () => `$${++n}`),
+            values,
+          );
         },
       };
     },

@@ -58,11 +58,43 @@ const run = (id: string, name: string, createdAt: string): DriftRun => ({
   datasetDriftShare: 0.5,
   datasetDrift: true,
   driftedShare: 0.5,
-  features: [{ feature: 'a', statistic: 0.5, p_value: 1e-300, p_value_adjusted: 1e-300, psi: 0.3, drift_detected: true, n_ref: 3, n_cur: 3, method: 'exact' }],
+  features: [{ feature: 'a', statistic: 0.5, pValue: 1e-300, pValueAdjusted: 1e-300, psi: 0.3, driftDetected: true, nRef: 3, nCur: 3, method: 'exact' }],
   actor: 'contract',
   createdAt,
-  curves: { a: { reference: [[0, 0]], current: [[1, 1]] } } as unknown as DriftRun['curves'],
+  curves: {
+    a: {
+      reference: { n: 3, x: [0, 1], cdf: [0.5, 1] },
+      current: { n: 3, x: [1, 2], cdf: [0.5, 1] },
+      ks: { x: 1, referenceCdf: 1, currentCdf: 0.5, distance: 0.5 },
+    },
+  },
 });
+
+/**
+ * A run as the releases before camelCase domain records stored it: `JSON.stringify` of the run
+ * with each feature's and each KS location's fields snake_case, a statistic since removed (`old`)
+ * among them, and no `monitored` (runs before it were all monitoring runs).
+ */
+const OLD_RUN = {
+  id: 'old1',
+  name: 'm',
+  version: null,
+  referenceVersion: null,
+  source: 'csv x.csv',
+  threshold: 0.05,
+  correction: 'fdr',
+  datasetDriftShare: 0.5,
+  datasetDrift: false,
+  driftedShare: 0,
+  features: [
+    { feature: 'a', statistic: 0.25, p_value: 0.5, method: 'asymp', psi: 0.01, old: 7, p_value_adjusted: 0.75, drift_detected: false, n_ref: 30, n_cur: 40 },
+  ],
+  actor: 'contract',
+  createdAt: '2026-10-01T10:00:00.000Z',
+  curves: {
+    a: { reference: { n: 30, x: [0], cdf: [1] }, current: { n: 40, x: [0], cdf: [1] }, ks: { x: 0, reference_cdf: 1, current_cdf: 0.75, distance: 0.25 } },
+  },
+};
 
 describeEachEngine('store contract: traffic, drift, alerts and the outbox', (engine) => {
   it('keeps a split as given (its weights in their order), serves it with the versions, and lists every split', async () => {
@@ -161,6 +193,34 @@ describeEachEngine('store contract: traffic, drift, alerts and the outbox', (eng
     expect(await store.drift.latestRun('q')).toBeUndefined();
     expect((await store.drift.latestRuns()).map((r) => r.id).sort()).toEqual(['r3', 'r4']);
     expect((await store.outbox.peek(10)).map((e) => e.payload)).toHaveLength(4);
+  });
+
+  it('reads a run stored by an earlier release (snake_case features) as camelCase, and stores runs in that same shape', async () => {
+    const db = await engine.database();
+    const store = await db.open();
+    await db.write(
+      'INSERT INTO drift_runs (id, model_name, version, source, dataset_drift, drifted_share, result, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ['old1', 'm', null, 'csv x.csv', engine.name === 'sqlite' ? 0 : false, 0, JSON.stringify(OLD_RUN), 'contract', OLD_RUN.createdAt],
+    );
+    const read = (await store.drift.getRun('old1'))!;
+    expect(read.features).toEqual([
+      { feature: 'a', statistic: 0.25, pValue: 0.5, method: 'asymp', psi: 0.01, old: 7, pValueAdjusted: 0.75, driftDetected: false, nRef: 30, nCur: 40 },
+    ]);
+    expect(read.curves!.a.ks).toEqual({ x: 0, referenceCdf: 1, currentCdf: 0.75, distance: 0.25 });
+    expect(read).toMatchObject({ id: 'old1', correction: 'fdr', createdAt: OLD_RUN.createdAt });
+    expect(read.monitored).toBeUndefined();
+    expect((await store.drift.latestRun('m'))!.features[0].pValueAdjusted).toBe(0.75);
+    expect((await store.drift.latestRuns())[0].features[0].driftDetected).toBe(false);
+
+    // A run stored now is in the earlier releases' shape, so they read it too.
+    await store.drift.insertRun(run('r1', 'm', '2026-11-01T10:00:00.000Z'), []);
+    const [row] = await db.rows<{ result: string | object }>('SELECT result FROM drift_runs WHERE id = ?', ['r1']);
+    const stored = (typeof row.result === 'string' ? JSON.parse(row.result) : row.result) as typeof OLD_RUN;
+    expect(stored.features).toEqual([
+      { feature: 'a', statistic: 0.5, p_value: 1e-300, p_value_adjusted: 1e-300, psi: 0.3, drift_detected: true, n_ref: 3, n_cur: 3, method: 'exact' },
+    ]);
+    expect(stored.curves.a.ks).toEqual({ x: 1, reference_cdf: 1, current_cdf: 0.5, distance: 0.5 });
+    expect(stored).toMatchObject({ id: 'r1', referenceVersion: null, datasetDriftShare: 0.5, createdAt: '2026-11-01T10:00:00.000Z' });
   });
 
   it('lists alerts newest first, by time, severity and model, a page at a time', async () => {
