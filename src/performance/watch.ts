@@ -101,7 +101,12 @@ export class PerformanceWatch {
       if (version.stage === 'archived') continue;
       const outcomes = await this.deps.outcomes.outcomes(name, { version: version.version, lastN: this.options.window });
       if (!outcomes.length) continue;
-      const evaluation = evaluate(version, outcomes, 0.95);
+      const evaluation = evaluate(
+        version,
+        outcomes,
+        Int32Array.from({ length: outcomes.length }, (_, i) => i),
+        0.95,
+      );
       const dropped = baselines(version, evaluation).filter((b) => b.worseBy !== null && b.worseBy > this.options.drop);
       const crossed = floors(version).flatMap((f) => {
         const value = evaluation.values[f.metric]?.value;

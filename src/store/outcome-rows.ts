@@ -1,4 +1,4 @@
-import type { LoggedEntry, StoredOutcome } from '../performance/ports.js';
+import type { LoggedEntry } from '../performance/ports.js';
 import type { BatchOutput } from '../serving/outputs.js';
 
 /** What both engines' adapters read and write of outcomes and the log entries they join to. */
@@ -36,38 +36,6 @@ export const entryOf = (r: EntryRow): LoggedEntry => ({
   rowIndices: int32sOf(r.row_indices),
   output: parseOutput(r.output),
   routingKey: r.routing_key,
-});
-
-/**
- * A window's row as both engines select it (outcomeWindowColumns, in this order), read as an
- * array: drivers make an array per row faster than an object (better-sqlite3: half the time at
- * 100 000 rows), and outcomeOf makes the domain's object of a fixed shape.
- */
-export type OutcomeDbRow = [
-  version: string,
-  predictedAtMs: number,
-  predicted: number | null,
-  actual: number | null,
-  predictedLabel: string | null,
-  actualLabel: string | null,
-  pActual: number | null,
-  brier: number | null,
-  pPositive: number | null,
-];
-
-/** The window's columns; `epochMs` is the engine's expression of predicted_at in epoch milliseconds. */
-export const outcomeWindowColumns = (epochMs: string) => `version, ${epochMs}, predicted, actual, predicted_label, actual_label, p_actual, brier, p_positive`;
-
-export const outcomeOf = (r: OutcomeDbRow): StoredOutcome => ({
-  version: r[0],
-  predictedAt: r[1],
-  predicted: r[2],
-  actual: r[3],
-  predictedLabel: r[4],
-  actualLabel: r[5],
-  pActual: r[6],
-  brier: r[7],
-  pPositive: r[8],
 });
 
 export const OUTCOME_COLUMNS =

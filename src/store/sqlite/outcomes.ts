@@ -1,11 +1,13 @@
 import type { Statement } from 'better-sqlite3';
-import type { LoggedEntry, OutcomeRow, OutcomeStore, OutcomeWindow, StoredOutcome } from '../../performance/ports.js';
+import { OutcomeColumnsBuilder } from '../../performance/columns.js';
+import type { LoggedEntry, OutcomeColumns, OutcomeRow, OutcomeStore, OutcomeWindow } from '../../performance/ports.js';
 import type { Actor } from '../../registry/types.js';
-import { entryOf, OUTCOME_COLUMNS, outcomeOf, outcomeWindowColumns, type EntryRow, type OutcomeDbRow } from '../outcome-rows.js';
+import { entryOf, OUTCOME_COLUMNS, type EntryRow } from '../outcome-rows.js';
 import type { SqliteConnection } from './connection.js';
 import { Where } from './where.js';
 
-const WINDOW_COLUMNS = outcomeWindowColumns('predicted_at');
+/** The aggregate that reads a window into columns: one call per row with its scalars, no row object. */
+const COLLECT = 'mlops_outcome_columns';
 /**
  * Outcomes on SQLite: the join probes the log's created_at index with each id's time; a window is
  * a range of the table itself. Prediction times are epoch ms here, probabilities JSON text.
@@ -13,8 +15,24 @@ const WINDOW_COLUMNS = outcomeWindowColumns('predicted_at');
 export class SqliteOutcomeStore implements OutcomeStore {
   readonly q: Record<string, Statement>;
 
+  /** The columns the last window statement filled (its aggregate's result cannot carry them). */
+  private collected: OutcomeColumns | null = null;
+
   constructor(private readonly c: SqliteConnection) {
     const db = c.db;
+    // Nine named parameters: better-sqlite3 takes the aggregate's arity from step's length (its
+    // types know one argument only).
+    type N = number | null;
+    type S = string | null;
+    const step = (b: OutcomeColumnsBuilder, v: string, t: number, p: N, a: N, pl: S, al: S, pa: N, br: N, pp: N) => b.push(v, t, p, a, pl, al, pa, br, pp);
+    db.aggregate(COLLECT, {
+      start: () => new OutcomeColumnsBuilder(),
+      step: step as unknown as (b: OutcomeColumnsBuilder) => void,
+      result: (b: OutcomeColumnsBuilder) => {
+        this.collected = b.build();
+        return this.collected.length;
+      },
+    });
     this.q = {
       entry: db.prepare(
         'SELECT id, created_at, model_name, version, ok, row_indices, output, routing_key FROM predictions INDEXED BY predictions_time WHERE created_at = ? AND id = ?',
@@ -82,14 +100,20 @@ export class SqliteOutcomeStore implements OutcomeStore {
     });
   }
 
-  async outcomes(name: string, window: OutcomeWindow): Promise<StoredOutcome[]> {
+  async outcomes(name: string, window: OutcomeWindow): Promise<OutcomeColumns> {
     const epochMs = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
     const where = new Where(['model_name = @name'], { name, lastN: window.lastN })
       .when(window.version, 'version = @version', 'version')
       .when(epochMs(window.since), 'predicted_at >= @since', 'since')
       .when(epochMs(window.until), 'predicted_at < @until', 'until');
-    const sql = `SELECT ${WINDOW_COLUMNS} FROM outcomes WHERE ${where.sql} ORDER BY predicted_at DESC, prediction_id DESC LIMIT @lastN`;
-    return (this.c.db.prepare(sql).raw().all(where.params) as OutcomeDbRow[]).map(outcomeOf);
+    // The aggregate takes the subquery's rows in its order (newest first).
+    const columns = 'version, predicted_at, predicted, actual, predicted_label, actual_label, p_actual, brier, p_positive';
+    const sql = `SELECT ${COLLECT}(${columns}) FROM (SELECT ${columns} FROM outcomes WHERE ${where.sql} ORDER BY predicted_at DESC, prediction_id DESC LIMIT @lastN)`;
+    this.collected = null;
+    this.c.db.prepare(sql).pluck().get(where.params);
+    const read = this.collected as OutcomeColumns | null;
+    this.collected = null;
+    return read ?? new OutcomeColumnsBuilder().build();
   }
 
   async modelsWithOutcomes(): Promise<string[]> {
