@@ -1,41 +1,32 @@
+import { Codes } from '../../performance/columns.js';
 import type { OutcomeColumns } from '../../performance/ports.js';
 
+const floats = (x: string) => `string_agg(float8send(coalesce(${x}, 'NaN')), ''::bytea)`;
+
 /**
- * A window of outcomes read as columns in one row: each column is the `string_agg` of its
- * values' binary form (float8send, int4send: 8 or 4 bytes, big-endian), which pg hands over as
- * one Buffer; versions and labels come as codes into the window's distinct values. Reading
- * 100 000 rows of scalars through the text protocol (a string parsed per value, an array per
- * row) is what this avoids. Null numbers travel as NaN (neither engine stores NaN), null labels
- * as −1. Every aggregate reads the materialized window in its order, newest first.
+ * A window of outcomes read as columns in one row: each numeric column is the `string_agg` of its
+ * values' binary form (float8send, int8send: 8 bytes big-endian), which pg hands over as one
+ * Buffer; each text column one JSON array. Reading 100 000 rows of scalars through the text
+ * protocol (a string parsed per value, an array per row) is what this avoids. Null numbers travel
+ * as NaN (neither engine stores NaN). Prediction times travel as whole epoch ms (int8: the
+ * numeric-to-float8 cast goes through text, 1 µs a row): they are log entries' times, whole ms.
+ * Every aggregate reads the subquery's rows in its order, newest first.
  */
 export const windowColumnsSql = (where: string, limit: string) => `
-  WITH w AS MATERIALIZED (
-         SELECT version, predicted_at, predicted, actual, predicted_label, actual_label, p_actual, brier, p_positive
-           FROM outcomes WHERE ${where} ORDER BY predicted_at DESC, prediction_id DESC LIMIT ${limit}),
-       v AS (SELECT coalesce(array_agg(version), '{}') AS d FROM (SELECT DISTINCT version FROM w) AS x),
-       l AS (SELECT coalesce(array_agg(label), '{}') AS d
-               FROM (SELECT predicted_label AS label FROM w UNION SELECT actual_label FROM w) AS x WHERE label IS NOT NULL)
-  SELECT (SELECT d FROM v) AS versions, (SELECT d FROM l) AS labels,
-         string_agg(int4send(array_position((SELECT d FROM v), version) - 1), ''::bytea) AS version,
-         string_agg(float8send((extract(epoch FROM predicted_at) * 1000)::float8), ''::bytea) AS predicted_at,
-         string_agg(float8send(coalesce(predicted, 'NaN')), ''::bytea) AS predicted,
-         string_agg(float8send(coalesce(actual, 'NaN')), ''::bytea) AS actual,
-         string_agg(int4send(coalesce(array_position((SELECT d FROM l), predicted_label) - 1, -1)), ''::bytea) AS predicted_label,
-         string_agg(int4send(coalesce(array_position((SELECT d FROM l), actual_label) - 1, -1)), ''::bytea) AS actual_label,
-         string_agg(float8send(coalesce(p_actual, 'NaN')), ''::bytea) AS p_actual,
-         string_agg(float8send(coalesce(brier, 'NaN')), ''::bytea) AS brier,
-         string_agg(float8send(coalesce(p_positive, 'NaN')), ''::bytea) AS p_positive
-    FROM w`;
+  SELECT json_agg(version) AS version, json_agg(predicted_label) AS predicted_label, json_agg(actual_label) AS actual_label,
+         string_agg(int8send((extract(epoch FROM predicted_at) * 1000)::int8), ''::bytea) AS predicted_at,
+         ${floats('predicted')} AS predicted, ${floats('actual')} AS actual,
+         ${floats('p_actual')} AS p_actual, ${floats('brier')} AS brier, ${floats('p_positive')} AS p_positive
+    FROM (SELECT version, predicted_at, predicted, actual, predicted_label, actual_label, p_actual, brier, p_positive
+            FROM outcomes WHERE ${where} ORDER BY predicted_at DESC, prediction_id DESC LIMIT ${limit}) AS w`;
 
 export interface WindowColumnsRow {
-  versions: string[];
-  labels: string[];
-  version: Buffer | null;
+  version: string[] | null;
+  predicted_label: Array<string | null> | null;
+  actual_label: Array<string | null> | null;
   predicted_at: Buffer | null;
   predicted: Buffer | null;
   actual: Buffer | null;
-  predicted_label: Buffer | null;
-  actual_label: Buffer | null;
   p_actual: Buffer | null;
   brier: Buffer | null;
   p_positive: Buffer | null;
@@ -49,26 +40,34 @@ function float8s(b: Buffer | null): Float64Array {
   return out;
 }
 
-function int4s(b: Buffer | null): Int32Array {
-  if (b === null) return new Int32Array(0);
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const out = new Int32Array(b.byteLength / 4);
-  for (let i = 0; i < out.length; i++) out[i] = view.getInt32(i * 4);
+/** Whole numbers as int8s (exact below 2^53). */
+function int8s(b: Buffer | null): Float64Array {
+  if (b === null) return new Float64Array(0);
+  const out = new Float64Array(b.byteLength / 8);
+  for (let i = 0; i < out.length; i++) out[i] = b.readInt32BE(i * 8) * 2 ** 32 + b.readUInt32BE(i * 8 + 4);
+  return out;
+}
+
+function coded(values: ReadonlyArray<string | null> | null, codes: Codes): Int32Array {
+  const out = new Int32Array(values?.length ?? 0);
+  for (let i = 0; i < out.length; i++) out[i] = codes.code((values as ReadonlyArray<string | null>)[i]);
   return out;
 }
 
 export function columnsOfRow(r: WindowColumnsRow): OutcomeColumns {
-  const version = int4s(r.version);
+  const versions = new Codes();
+  const labels = new Codes();
+  const version = coded(r.version, versions);
   return {
     length: version.length,
-    versions: r.versions,
-    labels: r.labels,
+    versions: versions.values,
+    labels: labels.values,
     version,
-    predictedAt: float8s(r.predicted_at),
+    predictedAt: int8s(r.predicted_at),
     predicted: float8s(r.predicted),
     actual: float8s(r.actual),
-    predictedLabel: int4s(r.predicted_label),
-    actualLabel: int4s(r.actual_label),
+    predictedLabel: coded(r.predicted_label, labels),
+    actualLabel: coded(r.actual_label, labels),
     pActual: float8s(r.p_actual),
     brier: float8s(r.brier),
     pPositive: float8s(r.p_positive),
