@@ -71,6 +71,11 @@ export interface OutcomeWindow {
   since?: string | undefined;
   until?: string | undefined;
   lastN: number;
+  /**
+   * Only the columns of one task: a regressor's predicted and actual values, or a classifier's
+   * labels and probability terms; the other task's columns are left null (NaN, −1). Default both.
+   */
+  task?: 'regression' | 'classification' | undefined;
 }
 
 /**

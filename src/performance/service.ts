@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { Actor, ModelState, ModelVersion, Stage } from '../registry/types.js';
 import { compareSplit, type Comparison } from './compare.js';
-import { baselines, evaluate, primaryMetric, type BaselineComparison, type Evaluation, type MetricName } from './evaluate.js';
+import { baselines, evaluate, isClassifier, primaryMetric, type BaselineComparison, type Evaluation, type MetricName } from './evaluate.js';
 import { rowsByVersion } from './columns.js';
 import type { OutcomeColumns, OutcomeStore } from './ports.js';
 import { OutcomeRecorder } from './record.js';
@@ -100,7 +100,9 @@ export class PerformanceService {
     if (q.version !== undefined && !versions.has(q.version)) {
       throw notFound(`Model "${name}" has no version "${q.version}" (versions: ${[...versions.keys()].join(', ')}).`);
     }
-    const outcomes = await this.deps.outcomes.outcomes(name, { version: q.version, since: q.since, until: q.until, lastN: q.lastN });
+    const tasks = new Set(state.versions.map((v) => (isClassifier(v) ? 'classification' : 'regression')));
+    const task = tasks.size === 1 ? [...tasks][0] : undefined;
+    const outcomes = await this.deps.outcomes.outcomes(name, { version: q.version, since: q.since, until: q.until, lastN: q.lastN, task });
     const byVersion = rowsByVersion(outcomes);
     const measured: VersionPerformance[] = [];
     outcomes.versions.forEach((label, code) => {

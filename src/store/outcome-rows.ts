@@ -1,4 +1,4 @@
-import type { LoggedEntry } from '../performance/ports.js';
+import type { LoggedEntry, OutcomeWindow } from '../performance/ports.js';
 import type { BatchOutput } from '../serving/outputs.js';
 
 /** What both engines' adapters read and write of outcomes and the log entries they join to. */
@@ -37,6 +37,19 @@ export const entryOf = (r: EntryRow): LoggedEntry => ({
   output: parseOutput(r.output),
   routingKey: r.routing_key,
 });
+
+/** A window's columns in the order OutcomeColumnsBuilder.push takes them, named so … */
+export const WINDOW_NAMES = 'version, predicted_at, predicted, actual, predicted_label, actual_label, p_actual, brier, p_positive';
+
+/** … and as selected: the other task's as NULL. */
+export function windowColumns(task: OutcomeWindow['task']): string[] {
+  const regression = task === 'classification' ? ['NULL AS predicted', 'NULL AS actual'] : ['predicted', 'actual'];
+  const classification =
+    task === 'regression'
+      ? ['NULL AS predicted_label', 'NULL AS actual_label', 'NULL AS p_actual', 'NULL AS brier', 'NULL AS p_positive']
+      : ['predicted_label', 'actual_label', 'p_actual', 'brier', 'p_positive'];
+  return ['version', 'predicted_at', ...regression, ...classification];
+}
 
 export const OUTCOME_COLUMNS =
   'prediction_id, model_name, version, predicted_at, routing_key, predicted, actual, predicted_label, actual_label, probabilities, p_actual, brier, p_positive, recorded_at';

@@ -98,7 +98,7 @@ export class PostgresOutcomeStore implements OutcomeStore {
     // the planner expects a few hundred rows and sorts 100 000 of them on disk instead.
     const [row] = await this.c.snapshot(async (tx) => {
       await tx.query('SET LOCAL enable_sort = off');
-      return tx.query<WindowColumnsRow>(windowColumnsSql(where.join(' AND '), param(window.lastN)), values);
+      return tx.query<WindowColumnsRow>(windowColumnsSql(where.join(' AND '), param(window.lastN), window.task), values);
     });
     return columnsOfRow(row);
   }

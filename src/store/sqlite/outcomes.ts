@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { OutcomeColumnsBuilder } from '../../performance/columns.js';
 import type { LoggedEntry, OutcomeColumns, OutcomeRow, OutcomeStore, OutcomeWindow } from '../../performance/ports.js';
 import type { Actor } from '../../registry/types.js';
-import { entryOf, OUTCOME_COLUMNS, type EntryRow } from '../outcome-rows.js';
+import { entryOf, OUTCOME_COLUMNS, WINDOW_NAMES, windowColumns, type EntryRow } from '../outcome-rows.js';
 import type { SqliteConnection } from './connection.js';
 import { Where } from './where.js';
 
@@ -107,8 +107,8 @@ export class SqliteOutcomeStore implements OutcomeStore {
       .when(epochMs(window.since), 'predicted_at >= @since', 'since')
       .when(epochMs(window.until), 'predicted_at < @until', 'until');
     // The aggregate takes the subquery's rows in its order (newest first).
-    const columns = 'version, predicted_at, predicted, actual, predicted_label, actual_label, p_actual, brier, p_positive';
-    const sql = `SELECT ${COLLECT}(${columns}) FROM (SELECT ${columns} FROM outcomes WHERE ${where.sql} ORDER BY predicted_at DESC, prediction_id DESC LIMIT @lastN)`;
+    const sql = `SELECT ${COLLECT}(${WINDOW_NAMES}) FROM (SELECT ${windowColumns(window.task).join(', ')} FROM outcomes
+      WHERE ${where.sql} ORDER BY predicted_at DESC, prediction_id DESC LIMIT @lastN)`;
     this.collected = null;
     this.c.db.prepare(sql).pluck().get(where.params);
     const read = this.collected as OutcomeColumns | null;

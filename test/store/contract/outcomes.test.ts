@@ -185,6 +185,12 @@ describeEachEngine('store contract: outcomes', (engine) => {
         .slice(0, 100)
         .map(strip),
     );
+    // One task's columns only: the other task's read as null.
+    const regression = rowsOf(await store.outcomes.outcomes('m', { lastN: 2500, task: 'regression' }));
+    const classification = rowsOf(await store.outcomes.outcomes('m', { lastN: 2500, task: 'classification' }));
+    const none = { predictedLabel: null, actualLabel: null, pActual: null, brier: null, pPositive: null };
+    expect(regression).toEqual(newestFirst.map((o) => ({ ...strip(o), ...none })));
+    expect(classification).toEqual(newestFirst.map((o) => ({ ...strip(o), predicted: null, actual: null })));
     const empty = await store.outcomes.outcomes('m', { lastN: 10, since: iso(T0 + 1e9) });
     expect([empty.length, empty.version.length, empty.pPositive.length, empty.versions, empty.labels]).toEqual([0, 0, 0, [], []]);
   });
