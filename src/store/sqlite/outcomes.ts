@@ -4,10 +4,41 @@ import type { LoggedEntry, OutcomeColumns, OutcomeRow, OutcomeStore, OutcomeWind
 import type { Actor } from '../../registry/types.js';
 import { entryOf, OUTCOME_COLUMNS, WINDOW_NAMES, windowColumns, type EntryRow } from '../outcome-rows.js';
 import type { SqliteConnection } from './connection.js';
+import type { Db } from './database.js';
 import { Where } from './where.js';
 
 /** The aggregate that reads a window into columns: one call per row with its scalars, no row object. */
 const COLLECT = 'mlops_outcome_columns';
+
+/**
+ * Where each connection's aggregate leaves the columns it filled (its SQL result cannot carry
+ * them): one slot per connection, as SQLite keeps one function of a name per connection, and the
+ * statement that fills it runs synchronously.
+ */
+const collected = new WeakMap<Db, { columns: OutcomeColumns | null }>();
+
+function collector(db: Db): { columns: OutcomeColumns | null } {
+  const known = collected.get(db);
+  if (known) return known;
+  const slot: { columns: OutcomeColumns | null } = { columns: null };
+  collected.set(db, slot);
+  // Nine named parameters: better-sqlite3 takes the aggregate's arity from step's length (its
+  // types know one argument only).
+  type N = number | null;
+  type S = string | null;
+  const step = (b: OutcomeColumnsBuilder, v: string, t: number, p: N, a: N, pl: S, al: S, pa: N, br: N, pp: N) => b.push(v, t, p, a, pl, al, pa, br, pp);
+  db.aggregate(COLLECT, {
+    start: () => new OutcomeColumnsBuilder(),
+    step: step as unknown as (b: OutcomeColumnsBuilder) => void,
+    result: (b: OutcomeColumnsBuilder) => {
+      const columns = b.build();
+      slot.columns = columns;
+      return columns.length;
+    },
+  });
+  return slot;
+}
+
 /**
  * Outcomes on SQLite: the join probes the log's created_at index with each id's time; a window is
  * a range of the table itself. Prediction times are epoch ms here, probabilities JSON text.
@@ -15,24 +46,11 @@ const COLLECT = 'mlops_outcome_columns';
 export class SqliteOutcomeStore implements OutcomeStore {
   readonly q: Record<string, Statement>;
 
-  /** The columns the last window statement filled (its aggregate's result cannot carry them). */
-  private collected: OutcomeColumns | null = null;
+  private readonly collected: { columns: OutcomeColumns | null };
 
   constructor(private readonly c: SqliteConnection) {
     const db = c.db;
-    // Nine named parameters: better-sqlite3 takes the aggregate's arity from step's length (its
-    // types know one argument only).
-    type N = number | null;
-    type S = string | null;
-    const step = (b: OutcomeColumnsBuilder, v: string, t: number, p: N, a: N, pl: S, al: S, pa: N, br: N, pp: N) => b.push(v, t, p, a, pl, al, pa, br, pp);
-    db.aggregate(COLLECT, {
-      start: () => new OutcomeColumnsBuilder(),
-      step: step as unknown as (b: OutcomeColumnsBuilder) => void,
-      result: (b: OutcomeColumnsBuilder) => {
-        this.collected = b.build();
-        return this.collected.length;
-      },
-    });
+    this.collected = collector(db);
     this.q = {
       entry: db.prepare(
         'SELECT id, created_at, model_name, version, ok, row_indices, output, routing_key FROM predictions INDEXED BY predictions_time WHERE created_at = ? AND id = ?',
@@ -109,10 +127,10 @@ export class SqliteOutcomeStore implements OutcomeStore {
     // The aggregate takes the subquery's rows in its order (newest first).
     const sql = `SELECT ${COLLECT}(${WINDOW_NAMES}) FROM (SELECT ${windowColumns(window.task).join(', ')} FROM outcomes
       WHERE ${where.sql} ORDER BY predicted_at DESC, prediction_id DESC LIMIT @lastN)`;
-    this.collected = null;
+    this.collected.columns = null;
     this.c.db.prepare(sql).pluck().get(where.params);
-    const read = this.collected as OutcomeColumns | null;
-    this.collected = null;
+    const read = this.collected.columns as OutcomeColumns | null;
+    this.collected.columns = null;
     return read ?? new OutcomeColumnsBuilder().build();
   }
 
