@@ -1,6 +1,6 @@
 import type { ModelVersion } from '../registry/types.js';
 import { isClassifier } from './evaluate.js';
-import type { StoredOutcome } from './ports.js';
+import type { OutcomeColumns } from './ports.js';
 import { cohensH, meanInterval, meanVar, sampleSizes, twoProportionTest, welchTest, wilsonInterval, type Interval } from './stats.js';
 
 export type Verdict = 'better' | 'worse' | 'not yet';
@@ -65,7 +65,7 @@ const DEFAULT_MIN_EFFECT = 0.02;
 export function compareSplit(
   weights: Record<string, number>,
   versions: ReadonlyMap<string, ModelVersion>,
-  window: readonly StoredOutcome[],
+  w: OutcomeColumns,
   options: CompareOptions,
 ): Comparison | null {
   const labels = Object.keys(weights).filter((v) => versions.has(v));
@@ -73,23 +73,29 @@ export function compareSplit(
   const production = labels.find((v) => versions.get(v)?.stage === 'production');
   const control = production ?? [...labels].sort((a, b) => weights[b] - weights[a])[0];
   const classifier = isClassifier(versions.get(control) as ModelVersion);
-  const oldest = new Map<string, number>();
-  for (const o of window) {
-    const seen = oldest.get(o.version);
-    if (labels.includes(o.version) && (seen === undefined || o.predictedAt < seen)) oldest.set(o.version, o.predictedAt);
+  // Window rows by version code; -1: a version outside the split.
+  const slot = w.versions.map((v) => labels.indexOf(v));
+  const oldest = new Float64Array(labels.length).fill(Infinity);
+  for (let i = 0; i < w.length; i++) {
+    const s = slot[w.version[i]];
+    if (s >= 0 && w.predictedAt[i] < oldest[s]) oldest[s] = w.predictedAt[i];
   }
-  const since = oldest.size === labels.length ? Math.max(...oldest.values()) : null;
-  const byVersion = new Map<string, StoredOutcome[]>(labels.map((v) => [v, []]));
-  for (const o of window) if (since === null || o.predictedAt >= since) byVersion.get(o.version)?.push(o);
+  const since = oldest.every(Number.isFinite) ? Math.max(...oldest) : null;
+  const rows: number[][] = labels.map(() => []);
+  for (let i = 0; i < w.length; i++) {
+    const s = slot[w.version[i]];
+    if (s >= 0 && (since === null || w.predictedAt[i] >= since)) rows[s].push(i);
+  }
 
   const samples = new Map(
-    labels.map((v) => {
-      const os = byVersion.get(v) as StoredOutcome[];
+    labels.map((v, s) => {
+      const os = rows[s];
       let correct = 0;
       const abs = new Float64Array(classifier ? 0 : os.length);
-      for (let i = 0; i < os.length; i++) {
-        if (classifier) correct += os[i].predictedLabel === os[i].actualLabel ? 1 : 0;
-        else abs[i] = Math.abs((os[i].predicted as number) - (os[i].actual as number));
+      for (let j = 0; j < os.length; j++) {
+        const i = os[j];
+        if (classifier) correct += w.predictedLabel[i] === w.actualLabel[i] ? 1 : 0;
+        else abs[j] = Math.abs(w.predicted[i] - w.actual[i]);
       }
       return [v, { n: os.length, correct, errors: meanVar(abs) }] as const;
     }),

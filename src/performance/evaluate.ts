@@ -1,6 +1,6 @@
 import type { ModelVersion } from '../registry/types.js';
 import { classificationMetrics, regressionMetrics, type ClassificationMetrics, type MetricValue, type RegressionMetrics } from './metrics.js';
-import type { StoredOutcome } from './ports.js';
+import type { OutcomeColumns } from './ports.js';
 
 /** Metric names as answers, baselines (registration metrics) and Prometheus spell them. */
 export const METRIC_NAMES = ['r2', 'mae', 'rmse', 'bias', 'accuracy', 'log_loss', 'brier', 'roc_auc'] as const;
@@ -30,33 +30,35 @@ export const isClassifier = (v: ModelVersion) =>
  */
 export const primaryMetric = (task: Evaluation['task']): MetricName => (task === 'classification' ? 'accuracy' : 'mae');
 
-/** One version's outcomes, measured. */
-export function evaluate(version: ModelVersion, outcomes: readonly StoredOutcome[], confidence: number): Evaluation {
-  const n = outcomes.length;
+/** One version's outcomes, measured: the window's rows `rows` (all of one version, in the window's order). */
+export function evaluate(version: ModelVersion, w: OutcomeColumns, rows: Int32Array, confidence: number): Evaluation {
+  const n = rows.length;
+  const column = (c: Float64Array) => {
+    const out = new Float64Array(n);
+    for (let j = 0; j < n; j++) out[j] = c[rows[j]];
+    return out;
+  };
   if (!isClassifier(version)) {
-    const regression = regressionMetrics(
-      Float64Array.from(outcomes, (o) => o.predicted as number),
-      Float64Array.from(outcomes, (o) => o.actual as number),
-      confidence,
-    );
+    const regression = regressionMetrics(column(w.predicted), column(w.actual), confidence);
     const values: Evaluation['values'] = { mae: regression.mae, rmse: regression.rmse, bias: regression.bias };
     if (regression.r2) values.r2 = regression.r2;
     return { task: 'regression', n, regression, classification: null, values };
   }
   const labels = version.signature.classLabels ?? [];
-  const scored = n > 0 && outcomes.every((o) => o.pActual !== null && o.brier !== null);
-  const binary = scored && labels.length === 2 && outcomes.every((o) => o.pPositive !== null);
+  const pActual = column(w.pActual);
+  const brier = column(w.brier);
+  const scored = n > 0 && !pActual.some(Number.isNaN) && !brier.some(Number.isNaN);
+  const pPositive = scored && labels.length === 2 ? column(w.pPositive) : null;
+  const label = (codes: Int32Array) => {
+    const out = new Array<string>(n);
+    for (let j = 0; j < n; j++) out[j] = codes[rows[j]] < 0 ? (null as unknown as string) : w.labels[codes[rows[j]]];
+    return out;
+  };
   const classification = classificationMetrics(
     labels,
-    outcomes.map((o) => o.predictedLabel as string),
-    outcomes.map((o) => o.actualLabel as string),
-    scored
-      ? {
-          pActual: Float64Array.from(outcomes, (o) => o.pActual as number),
-          brier: Float64Array.from(outcomes, (o) => o.brier as number),
-          pPositive: binary ? Float64Array.from(outcomes, (o) => o.pPositive as number) : null,
-        }
-      : null,
+    label(w.predictedLabel),
+    label(w.actualLabel),
+    scored ? { pActual, brier, pPositive: pPositive && !pPositive.some(Number.isNaN) ? pPositive : null } : null,
     confidence,
   );
   const values: Evaluation['values'] = { accuracy: classification.accuracy };

@@ -38,11 +38,32 @@ export interface OutcomeRow {
   pPositive: number | null;
 }
 
-/** An outcome as a window reads it: what measuring needs, no more (a window may hold 100 000). */
+/** An outcome as a window holds it: what measuring needs, no more. */
 export type StoredOutcome = Pick<
   OutcomeRow,
   'version' | 'predictedAt' | 'predicted' | 'actual' | 'predictedLabel' | 'actualLabel' | 'pActual' | 'brier' | 'pPositive'
 >;
+
+/**
+ * A window's outcomes column by column (see columns.ts), newest prediction first: index i of
+ * every column is one outcome. Numbers are NaN where null; versions and labels are codes into
+ * `versions` and `labels` (−1 where null).
+ */
+export interface OutcomeColumns {
+  length: number;
+  versions: string[];
+  labels: string[];
+  version: Int32Array;
+  /** Epoch ms. */
+  predictedAt: Float64Array;
+  predicted: Float64Array;
+  actual: Float64Array;
+  predictedLabel: Int32Array;
+  actualLabel: Int32Array;
+  pActual: Float64Array;
+  brier: Float64Array;
+  pPositive: Float64Array;
+}
 
 /** Which outcomes to read: the newest `lastN` by prediction time, within [since, until). */
 export interface OutcomeWindow {
@@ -50,6 +71,11 @@ export interface OutcomeWindow {
   since?: string | undefined;
   until?: string | undefined;
   lastN: number;
+  /**
+   * Only the columns of one task: a regressor's predicted and actual values, or a classifier's
+   * labels and probability terms; the other task's columns are left null (NaN, −1). Default both.
+   */
+  task?: 'regression' | 'classification' | undefined;
 }
 
 /**
@@ -70,8 +96,8 @@ export interface OutcomeStore {
    * of the model, in one transaction. Answers how many replaced an earlier one.
    */
   record(name: string, rows: readonly OutcomeRow[], who: Actor, details: Record<string, unknown>): Promise<{ replaced: number; recordedAt: string }>;
-  /** The model's outcomes in the window, newest prediction first. */
-  outcomes(name: string, window: OutcomeWindow): Promise<StoredOutcome[]>;
+  /** The model's outcomes in the window, newest prediction first, as columns (a window may hold 100 000). */
+  outcomes(name: string, window: OutcomeWindow): Promise<OutcomeColumns>;
   /** Models with at least one outcome. */
   modelsWithOutcomes(): Promise<string[]>;
 }

@@ -3,8 +3,9 @@ import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { Actor, ModelState, ModelVersion, Stage } from '../registry/types.js';
 import { compareSplit, type Comparison } from './compare.js';
-import { baselines, evaluate, primaryMetric, type BaselineComparison, type Evaluation, type MetricName } from './evaluate.js';
-import type { OutcomeStore, StoredOutcome } from './ports.js';
+import { baselines, evaluate, isClassifier, primaryMetric, type BaselineComparison, type Evaluation, type MetricName } from './evaluate.js';
+import { rowsByVersion } from './columns.js';
+import type { OutcomeColumns, OutcomeStore } from './ports.js';
 import { OutcomeRecorder } from './record.js';
 import type { OutcomesGiven, RecordResult } from './types.js';
 import { PerformanceWatch, type WatchOptions } from './watch.js';
@@ -99,28 +100,26 @@ export class PerformanceService {
     if (q.version !== undefined && !versions.has(q.version)) {
       throw notFound(`Model "${name}" has no version "${q.version}" (versions: ${[...versions.keys()].join(', ')}).`);
     }
-    const outcomes = await this.deps.outcomes.outcomes(name, { version: q.version, since: q.since, until: q.until, lastN: q.lastN });
-    const byVersion = new Map<string, StoredOutcome[]>();
-    for (const o of outcomes) {
-      const list = byVersion.get(o.version);
-      if (list) list.push(o);
-      else byVersion.set(o.version, [o]);
-    }
+    const tasks = new Set(state.versions.map((v) => (isClassifier(v) ? 'classification' : 'regression')));
+    const task = tasks.size === 1 ? [...tasks][0] : undefined;
+    const outcomes = await this.deps.outcomes.outcomes(name, { version: q.version, since: q.since, until: q.until, lastN: q.lastN, task });
+    const byVersion = rowsByVersion(outcomes);
     const measured: VersionPerformance[] = [];
-    for (const [label, os] of byVersion) {
+    outcomes.versions.forEach((label, code) => {
+      const rows = byVersion[code];
       const version = versions.get(label) as ModelVersion;
-      const evaluation = evaluate(version, os, CONFIDENCE);
+      const evaluation = evaluate(version, outcomes, rows, CONFIDENCE);
       measured.push({
         version: label,
         stage: version.stage,
         primary: primaryMetric(evaluation.task),
         evaluation,
         baselines: baselines(version, evaluation),
-        from: new Date(os[os.length - 1].predictedAt).toISOString(),
-        to: new Date(os[0].predictedAt).toISOString(),
-        series: series(evaluation.task, os),
+        from: new Date(outcomes.predictedAt[rows[rows.length - 1]]).toISOString(),
+        to: new Date(outcomes.predictedAt[rows[0]]).toISOString(),
+        series: series(evaluation.task, outcomes, rows),
       });
-    }
+    });
     measured.sort((a, b) => (versions.get(a.version)?.seq ?? 0) - (versions.get(b.version)?.seq ?? 0));
 
     const split = state.traffic;
@@ -136,17 +135,17 @@ export class PerformanceService {
  * The primary metric (MAE, accuracy) per time bucket, newest-first outcomes in, oldest bucket
  * first out: the width is the smallest of BUCKET_WIDTHS that makes at most MAX_BUCKETS.
  */
-function series(task: Evaluation['task'], newestFirst: readonly StoredOutcome[]): VersionPerformance['series'] {
+function series(task: Evaluation['task'], w: OutcomeColumns, newestFirst: Int32Array): VersionPerformance['series'] {
   if (!newestFirst.length) return [];
-  const first = newestFirst[newestFirst.length - 1].predictedAt;
-  const last = newestFirst[0].predictedAt;
-  const width = BUCKET_WIDTHS.find((w) => (last - first) / w < MAX_BUCKETS) ?? BUCKET_WIDTHS[BUCKET_WIDTHS.length - 1];
+  const first = w.predictedAt[newestFirst[newestFirst.length - 1]];
+  const last = w.predictedAt[newestFirst[0]];
+  const width = BUCKET_WIDTHS.find((x) => (last - first) / x < MAX_BUCKETS) ?? BUCKET_WIDTHS[BUCKET_WIDTHS.length - 1];
   const origin = Math.floor(first / width) * width;
   const buckets = new Map<number, { n: number; sum: number }>();
-  for (let i = newestFirst.length - 1; i >= 0; i--) {
-    const o = newestFirst[i];
-    const b = Math.floor((o.predictedAt - origin) / width);
-    const value = task === 'classification' ? (o.predictedLabel === o.actualLabel ? 1 : 0) : Math.abs((o.predicted as number) - (o.actual as number));
+  for (let j = newestFirst.length - 1; j >= 0; j--) {
+    const i = newestFirst[j];
+    const b = Math.floor((w.predictedAt[i] - origin) / width);
+    const value = task === 'classification' ? (w.predictedLabel[i] === w.actualLabel[i] ? 1 : 0) : Math.abs(w.predicted[i] - w.actual[i]);
     const bucket = buckets.get(b);
     if (bucket) {
       bucket.n++;

@@ -2,7 +2,7 @@ import type { Logger } from '../logger.js';
 import type { AlertService } from '../monitoring/alerts.js';
 import type { AlertDraft } from '../monitoring/alert-types.js';
 import type { ModelState, ModelVersion } from '../registry/types.js';
-import { baselines, evaluate, floors, type BaselineComparison, type Evaluation, type MetricName } from './evaluate.js';
+import { baselines, evaluate, floors, isClassifier, type BaselineComparison, type Evaluation, type MetricName } from './evaluate.js';
 import type { OutcomeStore } from './ports.js';
 
 export interface WatchOptions {
@@ -99,9 +99,15 @@ export class PerformanceWatch {
     const out: Standing[] = [];
     for (const version of state.versions) {
       if (version.stage === 'archived') continue;
-      const outcomes = await this.deps.outcomes.outcomes(name, { version: version.version, lastN: this.options.window });
+      const task = isClassifier(version) ? 'classification' : 'regression';
+      const outcomes = await this.deps.outcomes.outcomes(name, { version: version.version, lastN: this.options.window, task });
       if (!outcomes.length) continue;
-      const evaluation = evaluate(version, outcomes, 0.95);
+      const evaluation = evaluate(
+        version,
+        outcomes,
+        Int32Array.from({ length: outcomes.length }, (_, i) => i),
+        0.95,
+      );
       const dropped = baselines(version, evaluation).filter((b) => b.worseBy !== null && b.worseBy > this.options.drop);
       const crossed = floors(version).flatMap((f) => {
         const value = evaluation.values[f.metric]?.value;

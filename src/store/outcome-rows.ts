@@ -1,4 +1,4 @@
-import type { LoggedEntry, StoredOutcome } from '../performance/ports.js';
+import type { LoggedEntry, OutcomeWindow } from '../performance/ports.js';
 import type { BatchOutput } from '../serving/outputs.js';
 
 /** What both engines' adapters read and write of outcomes and the log entries they join to. */
@@ -38,37 +38,18 @@ export const entryOf = (r: EntryRow): LoggedEntry => ({
   routingKey: r.routing_key,
 });
 
-/**
- * A window's row as both engines select it (outcomeWindowColumns, in this order), read as an
- * array: drivers make an array per row faster than an object (better-sqlite3: half the time at
- * 100 000 rows), and outcomeOf makes the domain's object of a fixed shape.
- */
-export type OutcomeDbRow = [
-  version: string,
-  predictedAtMs: number,
-  predicted: number | null,
-  actual: number | null,
-  predictedLabel: string | null,
-  actualLabel: string | null,
-  pActual: number | null,
-  brier: number | null,
-  pPositive: number | null,
-];
+/** A window's columns in the order OutcomeColumnsBuilder.push takes them, named so … */
+export const WINDOW_NAMES = 'version, predicted_at, predicted, actual, predicted_label, actual_label, p_actual, brier, p_positive';
 
-/** The window's columns; `epochMs` is the engine's expression of predicted_at in epoch milliseconds. */
-export const outcomeWindowColumns = (epochMs: string) => `version, ${epochMs}, predicted, actual, predicted_label, actual_label, p_actual, brier, p_positive`;
-
-export const outcomeOf = (r: OutcomeDbRow): StoredOutcome => ({
-  version: r[0],
-  predictedAt: r[1],
-  predicted: r[2],
-  actual: r[3],
-  predictedLabel: r[4],
-  actualLabel: r[5],
-  pActual: r[6],
-  brier: r[7],
-  pPositive: r[8],
-});
+/** … and as selected: the other task's as NULL. */
+export function windowColumns(task: OutcomeWindow['task']): string[] {
+  const regression = task === 'classification' ? ['NULL AS predicted', 'NULL AS actual'] : ['predicted', 'actual'];
+  const classification =
+    task === 'regression'
+      ? ['NULL AS predicted_label', 'NULL AS actual_label', 'NULL AS p_actual', 'NULL AS brier', 'NULL AS p_positive']
+      : ['predicted_label', 'actual_label', 'p_actual', 'brier', 'p_positive'];
+  return ['version', 'predicted_at', ...regression, ...classification];
+}
 
 export const OUTCOME_COLUMNS =
   'prediction_id, model_name, version, predicted_at, routing_key, predicted, actual, predicted_label, actual_label, probabilities, p_actual, brier, p_positive, recorded_at';

@@ -1,6 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/context.js';
+import { rowsOf } from '../../src/performance/columns.js';
 import { regressionMetrics } from '../../src/performance/metrics.js';
 import { twoProportionTest } from '../../src/performance/stats.js';
 import { call, connect, fixture, ok, testApp, text } from '../helpers.js';
@@ -89,7 +90,7 @@ describe('get_model_performance', () => {
   it('answers each metric with n and its interval as the domain computes it on the stored outcomes, next to the baseline', async () => {
     await pointsOutcomes(20, (i) => (i % 5) - 2);
     const p = await ok<Performance>(client, 'get_model_performance', { name: 'nba_points' });
-    const stored = await app.store.outcomes.outcomes('nba_points', { lastN: 1000 });
+    const stored = rowsOf(await app.store.outcomes.outcomes('nba_points', { lastN: 1000 }));
     const expected = regressionMetrics(
       Float64Array.from(stored, (o) => o.predicted!),
       Float64Array.from(stored, (o) => o.actual!),

@@ -1,9 +1,9 @@
-import type { LoggedEntry, OutcomeRow, OutcomeStore, OutcomeWindow, StoredOutcome } from '../../performance/ports.js';
+import type { LoggedEntry, OutcomeColumns, OutcomeRow, OutcomeStore, OutcomeWindow } from '../../performance/ports.js';
 import type { Actor } from '../../registry/types.js';
-import { entryOf, OUTCOME_COLUMNS, outcomeOf, outcomeWindowColumns, type EntryRow, type OutcomeDbRow } from '../outcome-rows.js';
+import { entryOf, OUTCOME_COLUMNS, type EntryRow } from '../outcome-rows.js';
+import { columnsOfRow, windowColumnsSql, type WindowColumnsRow } from './window-columns.js';
 import { pgText, type PostgresConnection } from './connection.js';
 
-const WINDOW_COLUMNS = outcomeWindowColumns('(extract(epoch FROM predicted_at) * 1000)::float8');
 /**
  * Outcomes on PostgreSQL. The join is one statement over the keys, bounded by their earliest and
  * latest time so that only the partitions of those days are probed; the write is one upsert
@@ -86,18 +86,21 @@ export class PostgresOutcomeStore implements OutcomeStore {
     });
   }
 
-  async outcomes(name: string, window: OutcomeWindow): Promise<StoredOutcome[]> {
+  async outcomes(name: string, window: OutcomeWindow): Promise<OutcomeColumns> {
     const values: unknown[] = [name];
     const param = (v: unknown) => `$${values.push(v)}`;
     const where = ['model_name = $1'];
     if (window.version !== undefined) where.push(`version = ${param(window.version)}`);
     if (window.since !== undefined) where.push(`predicted_at >= ${param(window.since)}::timestamptz`);
     if (window.until !== undefined) where.push(`predicted_at < ${param(window.until)}::timestamptz`);
-    const rows = await this.c.queryArrays<OutcomeDbRow>(
-      `SELECT ${WINDOW_COLUMNS} FROM outcomes WHERE ${where.join(' AND ')} ORDER BY predicted_at DESC, prediction_id DESC LIMIT ${param(window.lastN)}`,
-      values,
-    );
-    return rows.map(outcomeOf);
+    // Both indexes hold every window in its order (by model, or by model and version, then time):
+    // a walk of one, never a sort. Without it, just after a bulk load (before autovacuum's ANALYZE)
+    // the planner expects a few hundred rows and sorts 100 000 of them on disk instead.
+    const [row] = await this.c.snapshot(async (tx) => {
+      await tx.query('SET LOCAL enable_sort = off');
+      return tx.query<WindowColumnsRow>(windowColumnsSql(where.join(' AND '), param(window.lastN), window.task), values);
+    });
+    return columnsOfRow(row);
   }
 
   async modelsWithOutcomes(): Promise<string[]> {

@@ -1,11 +1,44 @@
 import type { Statement } from 'better-sqlite3';
-import type { LoggedEntry, OutcomeRow, OutcomeStore, OutcomeWindow, StoredOutcome } from '../../performance/ports.js';
+import { OutcomeColumnsBuilder } from '../../performance/columns.js';
+import type { LoggedEntry, OutcomeColumns, OutcomeRow, OutcomeStore, OutcomeWindow } from '../../performance/ports.js';
 import type { Actor } from '../../registry/types.js';
-import { entryOf, OUTCOME_COLUMNS, outcomeOf, outcomeWindowColumns, type EntryRow, type OutcomeDbRow } from '../outcome-rows.js';
+import { entryOf, OUTCOME_COLUMNS, WINDOW_NAMES, windowColumns, type EntryRow } from '../outcome-rows.js';
 import type { SqliteConnection } from './connection.js';
+import type { Db } from './database.js';
 import { Where } from './where.js';
 
-const WINDOW_COLUMNS = outcomeWindowColumns('predicted_at');
+/** The aggregate that reads a window into columns: one call per row with its scalars, no row object. */
+const COLLECT = 'mlops_outcome_columns';
+
+/**
+ * Where each connection's aggregate leaves the columns it filled (its SQL result cannot carry
+ * them): one slot per connection, as SQLite keeps one function of a name per connection, and the
+ * statement that fills it runs synchronously.
+ */
+const collected = new WeakMap<Db, { columns: OutcomeColumns | null }>();
+
+function collector(db: Db): { columns: OutcomeColumns | null } {
+  const known = collected.get(db);
+  if (known) return known;
+  const slot: { columns: OutcomeColumns | null } = { columns: null };
+  collected.set(db, slot);
+  // Nine named parameters: better-sqlite3 takes the aggregate's arity from step's length (its
+  // types know one argument only).
+  type N = number | null;
+  type S = string | null;
+  const step = (b: OutcomeColumnsBuilder, v: string, t: number, p: N, a: N, pl: S, al: S, pa: N, br: N, pp: N) => b.push(v, t, p, a, pl, al, pa, br, pp);
+  db.aggregate(COLLECT, {
+    start: () => new OutcomeColumnsBuilder(),
+    step: step as unknown as (b: OutcomeColumnsBuilder) => void,
+    result: (b: OutcomeColumnsBuilder) => {
+      const columns = b.build();
+      slot.columns = columns;
+      return columns.length;
+    },
+  });
+  return slot;
+}
+
 /**
  * Outcomes on SQLite: the join probes the log's created_at index with each id's time; a window is
  * a range of the table itself. Prediction times are epoch ms here, probabilities JSON text.
@@ -13,8 +46,11 @@ const WINDOW_COLUMNS = outcomeWindowColumns('predicted_at');
 export class SqliteOutcomeStore implements OutcomeStore {
   readonly q: Record<string, Statement>;
 
+  private readonly collected: { columns: OutcomeColumns | null };
+
   constructor(private readonly c: SqliteConnection) {
     const db = c.db;
+    this.collected = collector(db);
     this.q = {
       entry: db.prepare(
         'SELECT id, created_at, model_name, version, ok, row_indices, output, routing_key FROM predictions INDEXED BY predictions_time WHERE created_at = ? AND id = ?',
@@ -82,14 +118,20 @@ export class SqliteOutcomeStore implements OutcomeStore {
     });
   }
 
-  async outcomes(name: string, window: OutcomeWindow): Promise<StoredOutcome[]> {
+  async outcomes(name: string, window: OutcomeWindow): Promise<OutcomeColumns> {
     const epochMs = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
     const where = new Where(['model_name = @name'], { name, lastN: window.lastN })
       .when(window.version, 'version = @version', 'version')
       .when(epochMs(window.since), 'predicted_at >= @since', 'since')
       .when(epochMs(window.until), 'predicted_at < @until', 'until');
-    const sql = `SELECT ${WINDOW_COLUMNS} FROM outcomes WHERE ${where.sql} ORDER BY predicted_at DESC, prediction_id DESC LIMIT @lastN`;
-    return (this.c.db.prepare(sql).raw().all(where.params) as OutcomeDbRow[]).map(outcomeOf);
+    // The aggregate takes the subquery's rows in its order (newest first).
+    const sql = `SELECT ${COLLECT}(${WINDOW_NAMES}) FROM (SELECT ${windowColumns(window.task).join(', ')} FROM outcomes
+      WHERE ${where.sql} ORDER BY predicted_at DESC, prediction_id DESC LIMIT @lastN)`;
+    this.collected.columns = null;
+    this.c.db.prepare(sql).pluck().get(where.params);
+    const read = this.collected.columns as OutcomeColumns | null;
+    this.collected.columns = null;
+    return read ?? new OutcomeColumnsBuilder().build();
   }
 
   async modelsWithOutcomes(): Promise<string[]> {

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { rowsOf } from '../../../src/performance/columns.js';
 import type { OutcomeRow } from '../../../src/performance/ports.js';
 import { PredictionLog } from '../../../src/serving/prediction-log.js';
 import type { Store } from '../../../src/store/store.js';
@@ -106,7 +107,7 @@ describeEachEngine('store contract: outcomes', (engine) => {
     expect(again.replaced).toBe(1);
     expect([...(await store.outcomes.existing(['a', 'b', 'x']))].sort()).toEqual(['a', 'b']);
 
-    const all = await store.outcomes.outcomes('m', { lastN: 10 });
+    const all = rowsOf(await store.outcomes.outcomes('m', { lastN: 10 }));
     const times = (os: Array<{ predictedAt: number }>) => os.map((o) => o.predictedAt - T0);
     expect(times(all)).toEqual([3000, 2000, 1000, 0]);
     expect(all[3]).toEqual({
@@ -124,13 +125,13 @@ describeEachEngine('store contract: outcomes', (engine) => {
     // Kept as each engine keeps a list of numbers: JSON text on SQLite, double precision[] on PostgreSQL.
     const [{ probabilities: kept }] = await db.rows<{ probabilities: number[] | string }>("SELECT probabilities FROM outcomes WHERE prediction_id = 'c'");
     expect(typeof kept === 'string' ? JSON.parse(kept) : kept).toEqual([0.25, 0.75]);
-    expect(times(await store.outcomes.outcomes('m', { lastN: 2 }))).toEqual([3000, 2000]);
-    expect((await store.outcomes.outcomes('m', { lastN: 10, version: 'v2' })).map((o) => o.version)).toEqual(['v2']);
-    expect(times(await store.outcomes.outcomes('m', { lastN: 10, since: iso(T0 + 1000), until: iso(T0 + 3000) }))).toEqual([2000, 1000]);
+    expect(times(rowsOf(await store.outcomes.outcomes('m', { lastN: 2 })))).toEqual([3000, 2000]);
+    expect(rowsOf(await store.outcomes.outcomes('m', { lastN: 10, version: 'v2' })).map((o) => o.version)).toEqual(['v2']);
+    expect(times(rowsOf(await store.outcomes.outcomes('m', { lastN: 10, since: iso(T0 + 1000), until: iso(T0 + 3000) })))).toEqual([2000, 1000]);
     // Outcomes of one instant come in a fixed order (by prediction id, newest-first windows take the greatest).
     await store.outcomes.record('m', [row('z1', T0 + 5000), row('z2', T0 + 5000, { actual: 7 })], who, {});
-    expect((await store.outcomes.outcomes('m', { lastN: 1 }))[0].actual).toBe(7);
-    expect(await store.outcomes.outcomes('nothing', { lastN: 10 })).toEqual([]);
+    expect(rowsOf(await store.outcomes.outcomes('m', { lastN: 1 }))[0].actual).toBe(7);
+    expect(rowsOf(await store.outcomes.outcomes('nothing', { lastN: 10 }))).toEqual([]);
     expect(await store.outcomes.modelsWithOutcomes()).toEqual(['m']);
 
     const recorded = await db.rows<{ recorded_at: string; routing_key: string | null; revisions: number }>(
@@ -146,6 +147,52 @@ describeEachEngine('store contract: outcomes', (engine) => {
       ['record_outcomes', 'contract', 'outcomes', 1],
       ['record_outcomes', 'contract', 'outcomes', 0],
     ]);
+  });
+
+  it('reads a window of thousands as columns: every value exactly as recorded, newest first, versions and labels as codes', async () => {
+    const store = await (await engine.database()).open();
+    // Doubles that text round trips would lose or bend, labels of several scripts, nulls in every nullable column.
+    const odd = [0.1 + 0.2, 1 / 3, 5e-324, 1.7976931348623157e308, -2.5e-300, 123456789.12345679, 2 ** 53 + 2];
+    const given: OutcomeRow[] = Array.from({ length: 3000 }, (_, i) => {
+      const classifier = i % 3 === 0;
+      const p = (i % 97) / 97 + 1e-17 * i;
+      return row(`w-${String(i).padStart(5, '0')}`, T0 + Math.floor(i / 2) * 7, {
+        version: ['v1', 'v2', 'v3 ünï'][i % 3 === 0 ? 0 : (i % 3) % 2 ? 1 : 2],
+        predicted: classifier ? null : odd[i % odd.length] * (i % 2 ? 1 : -1),
+        actual: classifier ? null : -odd[(i + 3) % odd.length],
+        predictedLabel: classifier ? ['yes', 'no', 'peut-être'][i % 3 ? 1 : (i / 3) % 3] : null,
+        actualLabel: classifier ? (i % 5 ? 'yes' : '✓') : null,
+        pActual: classifier && i % 7 ? p : null,
+        brier: classifier && i % 11 ? p * p : null,
+        pPositive: classifier && i % 13 ? 1 - p : null,
+      });
+    });
+    await store.outcomes.record('m', given, who, {});
+    const w = await store.outcomes.outcomes('m', { lastN: 2500 });
+    const sorted = [...given].sort((a, b) => b.predictedAt - a.predictedAt || (a.predictionId < b.predictionId ? 1 : -1));
+    const newestFirst = sorted.slice(0, 2500);
+    const strip = ({ predictionId: _, name: __, routingKey: ___, probabilities: ____, ...o }: OutcomeRow) => o;
+    expect(rowsOf(w)).toEqual(newestFirst.map(strip));
+    expect([...w.versions].sort()).toEqual(['v1', 'v2', 'v3 ünï']);
+    expect([...w.labels].sort()).toEqual(['no', 'peut-être', 'yes', '✓']);
+    expect(w.version).toBeInstanceOf(Int32Array);
+    expect(w.pActual).toBeInstanceOf(Float64Array);
+    // Of one version, a time range: the same filters as any window.
+    const v2 = rowsOf(await store.outcomes.outcomes('m', { lastN: 100, version: 'v2', since: iso(T0 + 700), until: iso(T0 + 1400) }));
+    expect(v2).toEqual(
+      sorted
+        .filter((o) => o.version === 'v2' && o.predictedAt >= T0 + 700 && o.predictedAt < T0 + 1400)
+        .slice(0, 100)
+        .map(strip),
+    );
+    // One task's columns only: the other task's read as null.
+    const regression = rowsOf(await store.outcomes.outcomes('m', { lastN: 2500, task: 'regression' }));
+    const classification = rowsOf(await store.outcomes.outcomes('m', { lastN: 2500, task: 'classification' }));
+    const none = { predictedLabel: null, actualLabel: null, pActual: null, brier: null, pPositive: null };
+    expect(regression).toEqual(newestFirst.map((o) => ({ ...strip(o), ...none })));
+    expect(classification).toEqual(newestFirst.map((o) => ({ ...strip(o), predicted: null, actual: null })));
+    const empty = await store.outcomes.outcomes('m', { lastN: 10, since: iso(T0 + 1e9) });
+    expect([empty.length, empty.version.length, empty.pPositive.length, empty.versions, empty.labels]).toEqual([0, 0, 0, [], []]);
   });
 
   it('lets servers record overlapping outcomes at once: every id once, the last write holding', async () => {
@@ -174,7 +221,7 @@ describeEachEngine('store contract: outcomes', (engine) => {
     }
     const results = await Promise.all(calls);
     expect(results.reduce((n, r) => n + r.replaced, 0)).toBe(ids.length * 7);
-    const stored = await store.outcomes.outcomes('m', { lastN: 1000 });
+    const stored = rowsOf(await store.outcomes.outcomes('m', { lastN: 1000 }));
     expect(stored.length).toBe(ids.length);
     expect(Number((await db.rows<{ n: number }>('SELECT count(DISTINCT prediction_id) AS n FROM outcomes'))[0].n)).toBe(ids.length);
   });
