@@ -55,6 +55,13 @@ describe('resolveAllowedFile (real files and symlinks)', () => {
     expect((missing as Error).message).toContain(`it must be a file under ${dirs.join(', ')}`);
   });
 
+  it('refuses a missing file outside as outside: it never tells whether a file exists there', async () => {
+    const { allowed, outside } = layout();
+    for (const file of [path.join(outside, 'nope.txt'), path.join(outside, 'secret.txt')]) {
+      await expect(resolveAllowedFile('p', file, [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
+    }
+  });
+
   it('refuses a symlink inside an allowed directory that points outside it', async () => {
     const { allowed, outside } = layout();
     fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(allowed, 'link.onnx'));
@@ -188,6 +195,7 @@ describe('openAllowedFile (real files, symlinks and a real race)', () => {
       { eval: true, workerData: { sub, outside, stop } },
     );
     const seen = { inside: 0, refused: 0, outside: 0 };
+    const refusals = new Set<string | undefined>();
     const until = Date.now() + 1500;
     try {
       while (Date.now() < until) {
@@ -196,7 +204,9 @@ describe('openAllowedFile (real files, symlinks and a real race)', () => {
           const content = await file.handle.readFile('utf8');
           await file.handle.close();
           seen[content === 'model' ? 'inside' : 'outside']++;
-        } catch {
+        } catch (e) {
+          // Each refusal is one a caller can read: outside, gone, or changed while checked.
+          refusals.add((e as { code?: string }).code);
           seen.refused++;
         }
       }
@@ -206,5 +216,7 @@ describe('openAllowedFile (real files, symlinks and a real race)', () => {
     }
     expect(seen.outside).toBe(0);
     expect(seen.inside).toBeGreaterThan(0);
+    expect(refusals).toContain('path_not_allowed');
+    expect([...refusals].every((c) => c === 'path_not_allowed' || c === 'file_not_found')).toBe(true);
   }, 20_000);
 });
