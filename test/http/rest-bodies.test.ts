@@ -127,6 +127,17 @@ describe('REST bodies over both paths', () => {
       badInvocation('dataframe_split.columns: expected array, received string'),
     ],
     [
+      'dataframe_split with one column not a string',
+      { dataframe_split: { columns: ['is_home', 1], data: [[1, 2]] } },
+      badInvocation('dataframe_split.columns.1: expected string, received number'),
+    ],
+    [
+      'dataframe_split with one row not a list',
+      { dataframe_split: { columns: NBA_POINTS_FEATURES, data: [row, 5] } },
+      badInvocation('dataframe_split.data.1: expected array, received number'),
+    ],
+    ['dataframe_records of lists, not named records', { dataframe_records: [row] }, badInvocation('dataframe_records.0: expected record, received array')],
+    [
       'dataframe_split with a row not a list',
       { dataframe_split: { columns: NBA_POINTS_FEATURES, data: [5] } },
       badInvocation('dataframe_split.data.0: expected array, received number'),
