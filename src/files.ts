@@ -27,14 +27,18 @@ async function checkAllowedFile(argument: string, requested: string, allowedDirs
   ) {
     throw notAllowed(argument, requested, allowedDirs);
   }
+  const missing = () =>
+    new DomainError('file_not_found', `${argument} "${requested}" does not exist. Check the path; it must be a file under ${shown(allowedDirs)}.`);
   let real: string;
   try {
     real = await fs.realpath(absolute);
   } catch {
-    throw new DomainError('file_not_found', `${argument} "${requested}" does not exist. Check the path; it must be a file under ${shown(allowedDirs)}.`);
+    throw missing();
   }
   if (!isWithin(real, allowedReal)) throw notAllowed(argument, requested, allowedDirs);
-  const stat = await fs.stat(real);
+  // The file may go between realpath and stat (a rename by anyone who can write there).
+  const stat = await fs.stat(real).catch(() => null);
+  if (stat === null) throw missing();
   if (!stat.isFile()) throw new DomainError('invalid_argument', `${argument} "${requested}" is not a regular file.`);
   return { real, allowedReal };
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { openAllowedFile, resolveAllowedFile } from '../src/files.js';
+import { openAllowedFile, openWithin, resolveAllowedFile } from '../src/files.js';
 import { tempDir } from './helpers.js';
 
 function layout() {
@@ -55,6 +55,13 @@ describe('resolveAllowedFile (real files and symlinks)', () => {
     expect((missing as Error).message).toContain(`it must be a file under ${dirs.join(', ')}`);
   });
 
+  it('refuses a missing file outside as outside: it never tells whether a file exists there', async () => {
+    const { allowed, outside } = layout();
+    for (const file of [path.join(outside, 'nope.txt'), path.join(outside, 'secret.txt')]) {
+      await expect(resolveAllowedFile('p', file, [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
+    }
+  });
+
   it('refuses a symlink inside an allowed directory that points outside it', async () => {
     const { allowed, outside } = layout();
     fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(allowed, 'link.onnx'));
@@ -77,13 +84,91 @@ describe('resolveAllowedFile (real files and symlinks)', () => {
 
   it('says file_not_found for a missing file and refuses directories and NUL bytes', async () => {
     const { allowed } = layout();
-    await expect(resolveAllowedFile('p', path.join(allowed, 'nope.onnx'), [allowed])).rejects.toMatchObject({ code: 'file_not_found' });
-    await expect(resolveAllowedFile('p', path.join(allowed, 'sub'), [allowed])).rejects.toMatchObject({ code: 'invalid_argument' });
-    await expect(resolveAllowedFile('p', `${allowed}/x\0.onnx`, [allowed])).rejects.toMatchObject({ code: 'invalid_argument' });
+    const missing = path.join(allowed, 'nope.onnx');
+    await expect(resolveAllowedFile('p', missing, [allowed])).rejects.toMatchObject({
+      code: 'file_not_found',
+      message: `p "${missing}" does not exist. Check the path; it must be a file under ${allowed}.`,
+    });
+    const sub = path.join(allowed, 'sub');
+    await expect(resolveAllowedFile('p', sub, [allowed])).rejects.toMatchObject({ code: 'invalid_argument', message: `p "${sub}" is not a regular file.` });
+    await expect(openAllowedFile('p', sub, [allowed])).rejects.toMatchObject({ code: 'invalid_argument', message: `p "${sub}" is not a regular file.` });
+    await expect(resolveAllowedFile('p', `${allowed}/x\0.onnx`, [allowed])).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: 'p contains a NUL byte.',
+    });
+  });
+
+  it('refuses an allowed directory itself, and still allows the others when one does not exist', async () => {
+    const { root, allowed } = layout();
+    const gone = path.join(root, 'gone');
+    await expect(resolveAllowedFile('p', allowed, [allowed])).rejects.toMatchObject({ code: 'path_not_allowed' });
+    expect(await resolveAllowedFile('p', path.join(allowed, 'sub', 'model.onnx'), [gone, allowed])).toBe(
+      fs.realpathSync(path.join(allowed, 'sub', 'model.onnx')),
+    );
+    await expect(resolveAllowedFile('p', path.join(gone, 'model.onnx'), [gone, allowed])).rejects.toMatchObject({ code: 'file_not_found' });
+  });
+
+  it.each([
+    [10, ''],
+    [11, ' and 1 more'],
+    [12, ' and 2 more'],
+  ])('names at most ten of %i allowed directories in a refusal', async (n, more) => {
+    const { root, outside } = layout();
+    const dirs = Array.from({ length: n }, (_, i) => path.join(root, `dir${i}`));
+    const file = path.join(outside, 'secret.txt');
+    await expect(resolveAllowedFile('csv_path', file, dirs)).rejects.toMatchObject({
+      code: 'path_not_allowed',
+      message: `csv_path "${file}" is outside the allowed directories (${dirs.slice(0, 10).join(', ')}${more}). Copy the file into one of them, or have an operator add its directory to MLOPS_MCP_ALLOWED_DIRS.`,
+    });
   });
 });
 
+/** The descriptors this process holds open on `file`. */
+function openOn(file: string): number {
+  return fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === file;
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
 describe('openAllowedFile (real files, symlinks and a real race)', () => {
+  // A file that passes every check and cannot be opened: unreadable to anyone but root, and a
+  // write-only sysfs attribute (which the kernel refuses to open for reading) to root.
+  const root = process.getuid?.() === 0;
+  const writeOnly = '/sys/bus/pci/rescan';
+  it.skipIf(root && !fs.existsSync(writeOnly))('says a file that cannot be opened could not be opened, naming the argument', async () => {
+    let dir = path.dirname(writeOnly);
+    let file = writeOnly;
+    if (!root) {
+      ({ allowed: dir } = layout());
+      file = path.join(dir, 'sub', 'model.onnx');
+      fs.chmodSync(file, 0o000);
+    }
+    await expect(openAllowedFile('artifact_path', file, [dir])).rejects.toMatchObject({
+      code: 'file_not_found',
+      message: `artifact_path "${file}" could not be opened (it changed while being checked, or is not readable). Check the path and try again.`,
+    });
+  });
+
+  it("openWithin throws the caller's error for each refusal and holds nothing open after one", async () => {
+    const { allowed, outside } = layout();
+    const fail = { unopened: () => new Error('unopened'), notFile: () => new Error('not a file'), outside: () => new Error('outside') };
+    const secret = fs.realpathSync(path.join(outside, 'secret.txt'));
+    const sub = fs.realpathSync(path.join(allowed, 'sub'));
+    const dirs = [fs.realpathSync(allowed)];
+    await expect(openWithin(path.join(sub, 'nope'), dirs, fail)).rejects.toThrow('unopened');
+    await expect(openWithin(sub, dirs, fail)).rejects.toThrow('not a file');
+    expect(openOn(sub)).toBe(0);
+    await expect(openWithin(secret, dirs, fail)).rejects.toThrow('outside');
+    expect(openOn(secret)).toBe(0);
+    const handle = await openWithin(path.join(sub, 'model.onnx'), dirs, fail);
+    expect(openOn(path.join(sub, 'model.onnx'))).toBe(1);
+    await handle.close();
+  });
+
   it('opens a file under an allowed directory and refuses what resolveAllowedFile refuses', async () => {
     const { allowed, outside } = layout();
     const file = await openAllowedFile('p', path.join(allowed, 'sub', 'model.onnx'), [allowed]);
@@ -110,6 +195,7 @@ describe('openAllowedFile (real files, symlinks and a real race)', () => {
       { eval: true, workerData: { sub, outside, stop } },
     );
     const seen = { inside: 0, refused: 0, outside: 0 };
+    const refusals = new Set<string | undefined>();
     const until = Date.now() + 1500;
     try {
       while (Date.now() < until) {
@@ -118,7 +204,9 @@ describe('openAllowedFile (real files, symlinks and a real race)', () => {
           const content = await file.handle.readFile('utf8');
           await file.handle.close();
           seen[content === 'model' ? 'inside' : 'outside']++;
-        } catch {
+        } catch (e) {
+          // Each refusal is one a caller can read: outside, gone, or changed while checked.
+          refusals.add((e as { code?: string }).code);
           seen.refused++;
         }
       }
@@ -128,5 +216,7 @@ describe('openAllowedFile (real files, symlinks and a real race)', () => {
     }
     expect(seen.outside).toBe(0);
     expect(seen.inside).toBeGreaterThan(0);
+    expect(refusals).toContain('path_not_allowed');
+    expect([...refusals].every((c) => c === 'path_not_allowed' || c === 'file_not_found')).toBe(true);
   }, 20_000);
 });
