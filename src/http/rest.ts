@@ -1,8 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { DomainError } from '../errors.js';
-import { protoKeyPath, protoKeyProblem, type ProtoMarked } from '../proto-key.js';
+import { markProtoFree, protoKeyPath, protoKeyProblem, type ProtoMarked } from '../proto-key.js';
 import { summarizeModels } from '../registry/summary.js';
 import { ROUTED_BY } from '../serving/serving-types.js';
 import { restError } from './responses.js';
@@ -65,6 +66,17 @@ function sendError(res: Response, e: unknown, app: AppContext): void {
 
 const modelName = (req: Request): string => checkedName(String(req.params.name ?? ''));
 
+/** What express.json() does not keep of a body it read: whether it was empty (it answers {} for a chunked one of no bytes). */
+interface BodyMarks extends ProtoMarked {
+  emptyBody?: true;
+}
+
+/** express.json()'s verify hook for the REST routes: notes what jsonBody needs of the body's bytes. */
+export function markBody(req: IncomingMessage, res: unknown, buf: Buffer): void {
+  markProtoFree(req, res, buf);
+  if (buf.length === 0) (req as BodyMarks).emptyBody = true;
+}
+
 /**
  * The parsed JSON body; undefined when the request has none (express.json() answers {} for an
  * empty one, which would read as a row without features). A body of another type is refused:
@@ -73,7 +85,7 @@ const modelName = (req: Request): string => checkedName(String(req.params.name ?
  */
 function jsonBody(req: Request): unknown {
   const length = req.headers['content-length'];
-  if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return undefined;
+  if ((req as Request & BodyMarks).emptyBody || (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0'))) return undefined;
   const type = req.headers['content-type'];
   if (req.body === undefined && type !== undefined && !req.is('application/json')) {
     throw new DomainError(

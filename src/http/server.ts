@@ -3,14 +3,13 @@ import net, { type AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppContext } from '../context.js';
 import { createMcpServer, type Caller } from '../mcp/server.js';
-import { markProtoFree } from '../proto-key.js';
 import { VERSION } from '../version.js';
 import { Authenticator, bearerAuth, hostCheck, hostChecker, originCheck, protectedResourceMetadata } from './auth.js';
 import { Drain, DRAIN_MS, SETTLE_MS } from './drain.js';
 import { OAuthVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { isMcpPath, restError, rpcError } from './responses.js';
-import { apiV1Router, invocationsRouter } from './rest.js';
+import { apiV1Router, invocationsRouter, markBody } from './rest.js';
 import { restFastPath } from './rest-fast.js';
 import { McpSessions } from './sessions.js';
 import { signInThrough, statusPage } from './status-page.js';
@@ -95,7 +94,7 @@ export async function startHttpServer(app: AppContext, options: HttpOptions): Pr
   // checks every request gets: the hottest routes, matched before the probes and pages.
   const authed = auth.required ? [bearerAuth(auth)] : [];
   /** The caller (when one is required), then the body: what every POST route of ours reads first. */
-  const authedBody = [...authed, express.json({ limit: BODY_LIMIT, verify: markProtoFree })];
+  const authedBody = [...authed, express.json({ limit: BODY_LIMIT, verify: markBody })];
   web.use('/api/v1', ...authedBody, apiV1Router(app, { readOnly: options.readOnly }));
   web.use('/invocations', ...authedBody, invocationsRouter(app));
 
