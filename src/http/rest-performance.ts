@@ -18,17 +18,19 @@ import { parseBody, parseQuery } from './rest-bodies.js';
 
 const outcomes = z.array(outcomeSchema).min(1).max(MAX_OUTCOMES);
 
-export const outcomesRequest = z.union([
-  outcomes,
-  z
-    .object({
-      outcomes: outcomes.optional(),
-      csv_path: z.string().min(1).max(4096).optional(),
-      reason: z.string().max(1000).optional(),
-      dry_run: z.boolean().optional(),
-    })
-    .strict(),
-]);
+const outcomesObject = z
+  .object({
+    outcomes: outcomes.optional(),
+    csv_path: z.string().min(1).max(4096).optional(),
+    reason: z.string().max(1000).optional(),
+    dry_run: z.boolean().optional(),
+  })
+  .strict();
+
+export const outcomesRequest = z.union([outcomes, outcomesObject]);
+
+/** The schema of the one form a body has, so that a refusal names the field rather than the union's "Invalid input". */
+const outcomesForm = (raw: unknown) => (Array.isArray(raw) ? outcomes : typeof raw === 'object' && raw !== null ? outcomesObject : outcomesRequest);
 
 const number = (what: string) => z.coerce.number({ error: `${what} must be a number` });
 export const performanceQuery = z
@@ -65,7 +67,8 @@ export function performanceRoutes(r: Router, app: AppContext, options: { readOnl
         throw new DomainError('read_only', 'this server runs in read-only mode (--read-only or MLOPS_MCP_READ_ONLY=1): outcomes cannot be recorded here.');
       if (caller && RANK[caller.role] < RANK.operate)
         throw new DomainError('forbidden', `recording outcomes needs the operate role; ${callerLabel(caller)} has ${caller.role}.`);
-      const body = parseBody(outcomesRequest, jsonBody(req), OUTCOMES_TAKES);
+      const raw = jsonBody(req);
+      const body = parseBody(outcomesForm(raw), raw, OUTCOMES_TAKES);
       const given = Array.isArray(body) ? { outcomes: body } : body;
       const result = await app.performance.record(
         name,

@@ -286,12 +286,17 @@ describe('REST bodies over both paths', () => {
     );
   });
 
-  it('/api/v1/outcomes: an empty body and a body of no form it takes are refused naming what it takes', async () => {
+  it('/api/v1/outcomes: an empty body, a wrong field in either form and a body of no form are refused naming what it takes', async () => {
     const takes = '[{"prediction_id", "actual"}, …] or {"outcomes"?, "csv_path"?, "reason"?, "dry_run"?}';
     expect(await answer('/api/v1/outcomes/nba_points', '')).toEqual(
       refused(`invalid request body: the body is empty; send ${takes} as JSON (Content-Type: application/json).`),
     );
-    expect(await answer('/api/v1/outcomes/nba_points', { reason: 5 })).toEqual(refused(`invalid request body: Invalid input (${takes}).`));
+    expect(await answer('/api/v1/outcomes/nba_points', { reason: 5 })).toEqual(
+      refused(`invalid request body: reason: expected string, received number (${takes}).`),
+    );
+    expect(await answer('/api/v1/outcomes/nba_points', [{ prediction_id: 'p1' }])).toEqual(
+      refused(`invalid request body: 0.actual: required (Invalid input) (${takes}).`),
+    );
     const dry = await answer('/api/v1/outcomes/nba_points', { outcomes: [{ prediction_id: 'nobody', actual: 1 }], dry_run: true });
     expect(dry).toMatchObject({ status: 200, body: { dry_run: true } });
   });
