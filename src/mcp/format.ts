@@ -7,6 +7,9 @@ import { outputDecision } from '../serving/outputs.js';
 
 export const TEXT_LIMIT = 20_000;
 
+/** Milliseconds as answers give them: to the microsecond. */
+export const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
 export function versionSummaryOut(v: ModelVersion) {
   return {
     name: v.name,
