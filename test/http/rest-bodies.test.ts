@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppContext } from '../../src/context.js';
-import { startHttpServer, type RunningHttpServer } from '../../src/http/server.js';
-import { connect, NBA_POINTS_FEATURES, ok, registerDemoVersions, testApp } from '../helpers.js';
+import type { RunningHttpServer } from '../../src/http/server.js';
+import { NBA_POINTS_FEATURES } from '../helpers.js';
+import { scoringServer } from './scoring-server.js';
 
 /**
  * Every REST body form, and every way a body can be wrong, in process: each request is sent with
@@ -53,21 +53,14 @@ const badPredict = (problem: string) => refused(`invalid request body: ${problem
 const predictions = (...p: number[]) => ({ status: 200, body: { predictions: p } });
 
 describe('REST bodies over both paths', () => {
-  let app: AppContext;
   let server: RunningHttpServer;
 
+  let close: () => Promise<void>;
+
   beforeAll(async () => {
-    ({ app } = await testApp());
-    const client = await connect(app);
-    await registerDemoVersions(client);
-    await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
-    await client.close();
-    server = await startHttpServer(app, { host: '127.0.0.1', port: 0, readOnly: false });
+    ({ server, close } = await scoringServer());
   });
-  afterAll(async () => {
-    await server.close();
-    await app.close();
-  });
+  afterAll(() => close());
 
   /** The answer, the same sized and chunked but for the ids and latency of each prediction ('': an empty body). */
   async function answer(path: string, body: unknown): Promise<Reply> {

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppContext } from '../../src/context.js';
-import { startHttpServer, type RunningHttpServer } from '../../src/http/server.js';
-import { connect, NBA_POINTS_FEATURES, ok, registerDemoVersions, testApp } from '../helpers.js';
+import type { RunningHttpServer } from '../../src/http/server.js';
+import { NBA_POINTS_FEATURES } from '../helpers.js';
+import { scoringServer } from './scoring-server.js';
 
 /**
  * The scoring routes answered on plain node:http (src/http/rest-fast.ts) answer as the Express
@@ -45,22 +45,15 @@ describe.each([
   ['without a token', {}],
   ['with a token', { MLOPS_MCP_TOKEN: TOKEN }],
 ])('REST scoring on node:http answers as Express does, %s', (_label, env: Record<string, string>) => {
-  let app: AppContext;
   let server: RunningHttpServer;
   const auth: Record<string, string> = env.MLOPS_MCP_TOKEN ? { authorization: `Bearer ${TOKEN}` } : {};
 
+  let close: () => Promise<void>;
+
   beforeAll(async () => {
-    ({ app } = await testApp(env));
-    const client = await connect(app);
-    await registerDemoVersions(client);
-    await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
-    await client.close();
-    server = await startHttpServer(app, { host: '127.0.0.1', port: 0, readOnly: false });
+    ({ server, close } = await scoringServer(env));
   });
-  afterAll(async () => {
-    await server.close();
-    await app.close();
-  });
+  afterAll(() => close());
 
   /** The same request on the plain path and on Express's (a trailing slash on the path, before any query). */
   async function both(path: string, headers: Record<string, string>, body: string | Buffer): Promise<[Reply, Reply]> {

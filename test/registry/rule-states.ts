@@ -1,27 +1,11 @@
 import type { ModelSignature, ModelState, ModelVersion, Stage } from '../../src/registry/types.js';
+import { modelVersion } from '../versions.js';
 
 /** Model states for the registry's rules, as the store would hand them over. */
 
 export const sig: ModelSignature = { inputs: [{ name: 'x', type: 'float32', shape: ['?', 3] }], outputs: [{ name: 'y', type: 'float32', shape: ['?', 1] }] };
 
-export function version(label: string, stage: Stage, seq: number): ModelVersion {
-  return {
-    name: 'm',
-    version: label,
-    seq,
-    stage,
-    artifactSha256: 'a'.repeat(64),
-    artifactBytes: 1,
-    sourcePath: null,
-    signature: sig,
-    featureNames: null,
-    metrics: {},
-    tags: {},
-    description: '',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-  };
-}
+export const version = (label: string, stage: Stage, seq: number): ModelVersion => modelVersion({ name: 'm', version: label, stage, seq, signature: sig });
 
 /** A model's state; `productionHistory`: versions moved into production, newest first, as the audit trail would list them. */
 export function state(stages: Record<string, Stage>, productionHistory: string[] = [], traffic: Record<string, number> | null = null): ModelState {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectedFeatures, isFeatureTable, listNames, tableToMatrix, toMatrix } from '../../src/serving/features.js';
 import type { ModelSignature, ModelVersion } from '../../src/registry/types.js';
+import { modelVersion } from '../versions.js';
 
 /**
  * The feature checks in process: the REST and MCP suites reach them through dist/, so these are
@@ -10,24 +11,8 @@ import type { ModelSignature, ModelVersion } from '../../src/registry/types.js';
 const features = ['pts', 'reb', 'ast'];
 const row = (n: number) => `row ${n}: `;
 
-function version(signature: ModelSignature, featureNames: string[] | null): ModelVersion {
-  return {
-    name: 'nba_points',
-    version: 'v3',
-    seq: 3,
-    stage: 'staging',
-    artifactSha256: 'a'.repeat(64),
-    artifactBytes: 1,
-    sourcePath: null,
-    signature,
-    featureNames,
-    metrics: {},
-    tags: {},
-    description: '',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-  };
-}
+const version = (signature: ModelSignature, featureNames: string[] | null): ModelVersion =>
+  modelVersion({ name: 'nba_points', version: 'v3', seq: 3, stage: 'staging', signature, featureNames });
 
 const message = (f: () => unknown) => {
   try {

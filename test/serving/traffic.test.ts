@@ -1,28 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelVersion, Stage } from '../../src/registry/types.js';
+import type { Stage } from '../../src/registry/types.js';
 import { stickyBucket } from '../../src/serving/sticky.js';
 import { defaultTraffic, pickerFor, pickVersion, validateWeights, weightOf } from '../../src/serving/traffic.js';
+import { modelVersion } from '../versions.js';
 
 /** The traffic rules in process: what configure_traffic refuses, and where a request is routed. */
 
-function version(label: string, stage: Stage): ModelVersion {
-  return {
-    name: 'nba_win',
-    version: label,
-    seq: 1,
-    stage,
-    artifactSha256: 'a'.repeat(64),
-    artifactBytes: 1,
-    sourcePath: null,
-    signature: { inputs: [], outputs: [] },
-    featureNames: null,
-    metrics: {},
-    tags: {},
-    description: '',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-  };
-}
+const version = (label: string, stage: Stage) => modelVersion({ name: 'nba_win', version: label, stage });
 
 const versions = [version('v1', 'production'), version('v2', 'staging'), version('v3', 'none'), version('v0', 'archived')];
 
