@@ -3,6 +3,7 @@ import pg from 'pg';
 import { expect, it } from 'vitest';
 import { DomainError } from '../../../src/errors.js';
 import { planPromotion } from '../../../src/registry/rules.js';
+import { newVersion } from '../../versions.js';
 import { describeEachEngine } from './engines.js';
 
 const who = { actor: 'contract' };
@@ -11,22 +12,7 @@ describeEachEngine('store contract: failures as the domain names them', (engine)
   it('answers busy, with nothing changed, when another writer holds the model past the wait', { timeout: 30_000 }, async () => {
     const db = await engine.database();
     const store = await db.open();
-    await store.registry.registerVersion(
-      'm',
-      (e) => ({
-        name: 'm',
-        version: `v${e.length + 1}`,
-        artifactSha256: 'a'.repeat(64),
-        artifactBytes: 1,
-        sourcePath: null,
-        signature: { inputs: [], outputs: [] },
-        featureNames: null,
-        metrics: {},
-        tags: {},
-        description: '',
-      }),
-      who,
-    );
+    await store.registry.registerVersion('m', (e) => newVersion({ name: 'm', version: `v${e.length + 1}` }), who);
     // Another process's transaction holding the lock: the whole file on SQLite, the model's row on PostgreSQL.
     const release = await holdModel(engine.name, db, 'm');
     try {

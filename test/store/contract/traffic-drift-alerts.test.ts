@@ -4,6 +4,7 @@ import type { DriftRun, ReferenceFeature } from '../../../src/monitoring/drift-t
 import { nextVersionLabel } from '../../../src/registry/rules.js';
 import type { VersionLabel } from '../../../src/registry/types.js';
 import type { Store } from '../../../src/store/store.js';
+import { newVersion } from '../../versions.js';
 import { describeEachEngine } from './engines.js';
 
 const who = { actor: 'contract', reason: 'testing' };
@@ -13,18 +14,7 @@ async function model(store: Store, name: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     await store.registry.registerVersion(
       name,
-      (existing: VersionLabel[]) => ({
-        name,
-        version: nextVersionLabel(existing),
-        artifactSha256: 'c'.repeat(64),
-        artifactBytes: 1,
-        sourcePath: null,
-        signature: { inputs: [], outputs: [] },
-        featureNames: null,
-        metrics: {},
-        tags: {},
-        description: '',
-      }),
+      (existing: VersionLabel[]) => newVersion({ name, version: nextVersionLabel(existing), artifactSha256: 'c'.repeat(64) }),
       who,
     );
   }
