@@ -107,6 +107,8 @@ describe('the list', () => {
     for (const s of INFORMATIONAL) expect(fieldValue(stored, s.display.field)).toBeNull();
     expect(Object.values(informationalValues(stored)).every((v) => v === null)).toBe(true);
     expect(fieldValue(stored, 'statistic')).toBe(0.1);
+    expect(fieldValue(stored, 'method')).toBe('exact');
+    expect(fieldValue({ ...stored, method: true }, 'method')).toBeNull();
     expect(fieldValue(stored, 'toString')).toBeNull();
   });
 });
