@@ -17,10 +17,8 @@ import type { ServingService } from '../serving/serving.js';
 import type { ServingStats } from '../serving/stats.js';
 import { primaryMetric } from '../performance/evaluate.js';
 import type { PerformanceWatch } from '../performance/watch.js';
-import { COMPONENT_STATUSES, COMPONENTS, type ComponentName, type ComponentStatus } from './components.js';
+import { COMPONENTS, type ComponentName, type ComponentStatus } from './components.js';
 import type { DatabaseProbe } from './ports.js';
-
-export { COMPONENT_STATUSES, COMPONENTS, type ComponentName, type ComponentStatus };
 
 /** A component whose failure takes the whole system down; the others only degrade it. */
 const CRITICAL = new Set<ComponentName>(['database', 'model_runtime', 'model_serving', 'storage']);

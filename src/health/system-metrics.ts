@@ -4,7 +4,8 @@ import type { MlflowSync } from '../mlflow/sync.js';
 import type { AlertDelivery } from '../monitoring/alert-delivery.js';
 import type { AlertStore, DriftStore } from '../monitoring/ports.js';
 import type { SessionCache } from '../serving/session-cache.js';
-import { COMPONENT_STATUSES, type HealthReport, type HealthService } from './health.js';
+import { COMPONENT_STATUSES } from './components.js';
+import type { HealthReport, HealthService } from './health.js';
 
 /** A health report this recent answers a scrape; an older one is checked again (it runs every model once). */
 const HEALTH_MAX_AGE_MS = 10_000;

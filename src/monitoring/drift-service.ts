@@ -16,7 +16,7 @@ import { MAX_CURVE_FEATURES, type FeatureCurves } from './curves.js';
 import type { DriftReference, DriftRun, FeatureDrift, FeatureSummary, ReferenceFeature } from './drift-types.js';
 import type { FeatureComparison } from './feature-compare.js';
 import type { AlertStore, DriftStore } from './ports.js';
-import { informationalValues, wireName } from './statistics/index.js';
+import { informationalValues, wireName, withKeys } from './statistics/index.js';
 
 export interface DataSource {
   rows?: readonly FeatureRow[] | undefined;
@@ -181,7 +181,7 @@ export class DriftService {
               // An alert's details are answered as they are stored (get_alerts, webhooks): in wire names.
               details: {
                 run_id: run.id,
-                drifted: drifted.map((f) => ({ feature: f.feature, p_value: f.pValueAdjusted, ...wireKeys(informationalValues(f)) })),
+                drifted: drifted.map((f) => ({ feature: f.feature, p_value: f.pValueAdjusted, ...withKeys<object>(informationalValues(f), wireName) })),
               },
             },
           ]
@@ -329,6 +329,3 @@ function featureNamesOf(state: ModelState, version: string | undefined): string[
   }
   return v.featureNames;
 }
-
-/** `values` keyed by their wire names (wireName). */
-const wireKeys = <V>(values: Record<string, V>): Record<string, V> => Object.fromEntries(Object.entries(values).map(([k, v]) => [wireName(k), v]));

@@ -1,6 +1,6 @@
 import type { FeatureCurves } from '../monitoring/curves.js';
 import type { DriftRun, FeatureDrift } from '../monitoring/drift-types.js';
-import { domainName, wireName } from '../monitoring/statistics/index.js';
+import { domainName, wireName, withKeys } from '../monitoring/statistics/index.js';
 
 /**
  * A drift run as both engines keep it (one JSON value per run): the run's own fields camelCase,
@@ -10,17 +10,14 @@ import { domainName, wireName } from '../monitoring/statistics/index.js';
  * sharing one PostgreSQL database read each other's runs.
  */
 
-const renamed = <T>(record: object, name: (key: string) => string): T =>
-  Object.fromEntries(Object.entries(record).map(([k, v]) => [name(k), v as unknown])) as T;
-
 const curvesWith = (curves: Record<string, FeatureCurves>, name: (key: string) => string): Record<string, FeatureCurves> =>
-  Object.fromEntries(Object.entries(curves).map(([feature, c]) => [feature, { ...c, ks: renamed<FeatureCurves['ks']>(c.ks, name) }]));
+  Object.fromEntries(Object.entries(curves).map(([feature, c]) => [feature, { ...c, ks: withKeys<FeatureCurves['ks']>(c.ks, name) }]));
 
 /** The JSON text a run is stored as. */
 export function storedRun(run: DriftRun): string {
   return JSON.stringify({
     ...run,
-    features: run.features.map((f) => renamed<object>(f, wireName)),
+    features: run.features.map((f) => withKeys<object>(f, wireName)),
     ...(run.curves ? { curves: curvesWith(run.curves, wireName) } : {}),
   });
 }
@@ -34,7 +31,7 @@ export function runOfStored(stored: string | object): DriftRun {
   const run = (typeof stored === 'string' ? JSON.parse(stored) : stored) as DriftRun;
   return {
     ...run,
-    features: run.features.map((f) => renamed<FeatureDrift>(f, domainName)),
+    features: run.features.map((f) => withKeys<FeatureDrift>(f, domainName)),
     ...(run.curves ? { curves: curvesWith(run.curves, domainName) } : {}),
   };
 }

@@ -1,11 +1,11 @@
 import type { FeatureCurves } from '../monitoring/curves.js';
 import { isMonitored, type DriftRun, type FeatureDrift } from '../monitoring/drift-types.js';
 import {
-  fieldValue,
-  INFORMATIONAL,
+  informationalValues,
   RUN_FIELDS,
   VERDICT,
   wireName,
+  withKeys,
   type FieldValue,
   type InformationalValues,
   type VerdictFieldValues,
@@ -25,11 +25,7 @@ export type FeatureAnswer = { feature: string; p_value_adjusted: number; drift_d
   InformationalAnswer;
 
 /** The informational statistics' fields of a feature under their wire names, null where the run has none. */
-export function informationalAnswer(f: FeatureDrift): InformationalAnswer {
-  const out: Record<string, FieldValue | null> = {};
-  for (const s of INFORMATIONAL) for (const field of Object.keys(s.fields)) out[wireName(field)] = fieldValue(f, field);
-  return out as InformationalAnswer;
-}
+export const informationalAnswer = (f: FeatureDrift): InformationalAnswer => withKeys(informationalValues(f), wireName);
 
 /** One feature of a run: the run's and the verdict's fields, then every informational field (a field no statistic in the list has is left out). */
 export function featureAnswer(f: FeatureDrift): FeatureAnswer {

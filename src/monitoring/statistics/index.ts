@@ -73,5 +73,5 @@ export function informationalValues(feature: object): Record<string, FieldValue 
   return out;
 }
 
-export { domainName, wireName } from './statistic.js';
+export { domainName, wireName, withKeys } from './statistic.js';
 export type { DriftStatistic, FieldSpec, FieldValue, Fields, Wire, WireName } from './statistic.js';

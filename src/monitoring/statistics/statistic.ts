@@ -30,6 +30,10 @@ export type Wire<V> = { [K in keyof V & string as WireName<K>]: V[K] };
 /** The camelCase name of a snake_case wire name (`p_value` → `pValue`): wireName's inverse on camelCase names. */
 export const domainName = (wire: string): string => wire.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
+/** A record with each key renamed by `name` (wireName or domainName), its values and their order kept. */
+export const withKeys = <T>(record: object, name: (key: string) => string): T =>
+  Object.fromEntries(Object.entries(record).map(([k, v]) => [name(k), v as unknown])) as T;
+
 /** What a field may be named: lower camelCase, so that wireName and domainName are each other's inverse. */
 export const FIELD_NAME = /^[a-z][a-zA-Z0-9]*$/;
 
