@@ -90,6 +90,15 @@ export const configSchema = z.object({
     .max(64)
     .default(2)
     .describe('Processes that run models (each loads the models it runs); one model runs in all but one of them at most, so a slow one cannot hold every run'),
+  MODEL_INLINE_MAX_US: z.coerce
+    .number({ message: 'MODEL_INLINE_MAX_US must be a number' })
+    .int('MODEL_INLINE_MAX_US must be a whole number')
+    .min(0, 'MODEL_INLINE_MAX_US must be 0 or more')
+    .max(10_000, 'MODEL_INLINE_MAX_US may not exceed 10000: a run inline holds every other request for its time')
+    .default(250)
+    .describe(
+      "A model also runs on the server's own thread (runs of up to 64 rows; no round trip to a model process) when its graph has only fixed-cost operators and its process timed a 64-row run within this many µs; 0: every run in a model process",
+    ),
   MODEL_RUN_TIMEOUT_MS: positiveInt('MODEL_RUN_TIMEOUT_MS')
     .default(10_000)
     .describe(
@@ -230,6 +239,7 @@ export interface Config {
   modelCacheTtlMs: number;
   modelThreads: number;
   modelProcesses: number;
+  modelInlineMaxMicros: number;
   modelRunTimeoutMs: number;
   modelLoadTimeoutMs: number;
   modelMemoryMb: number;
@@ -342,6 +352,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     modelCacheTtlMs: raw.MODEL_CACHE_TTL * 1000,
     modelThreads: raw.MODEL_THREADS,
     modelProcesses: raw.MODEL_PROCESSES,
+    modelInlineMaxMicros: raw.MODEL_INLINE_MAX_US,
     modelRunTimeoutMs: raw.MODEL_RUN_TIMEOUT_MS,
     modelLoadTimeoutMs: raw.MODEL_LOAD_TIMEOUT_MS,
     modelMemoryMb: raw.MODEL_MEMORY_MB,

@@ -17,6 +17,7 @@ import { LISTED_VERSIONS, RegistryWatch } from './registry/watch.js';
 import { ServingMetrics } from './serving/metrics.js';
 import { ModelChecks } from './serving/model-check.js';
 import type { ModelLimits } from './serving/model-limits.js';
+import { InlineModels } from './serving/inline-models.js';
 import { ModelPool } from './serving/model-pool.js';
 import { PredictionLog } from './serving/prediction-log.js';
 import { ServingService } from './serving/serving.js';
@@ -84,6 +85,14 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     limits,
     readModel: (sha256) => artifacts.read(sha256),
     onRestart: (why) => logger.warn({ reason: why.message }, 'a model process ended; the next run starts another'),
+    inline: new InlineModels({
+      maxMicros: config.modelInlineMaxMicros,
+      limits,
+      onChange: (sha256, inline, why) =>
+        inline
+          ? logger.info({ sha256, why }, 'a model runs in the server (small runs)')
+          : logger.warn({ sha256, why }, 'a model runs in model processes only from now on'),
+    }),
   });
   const sessions = new SessionCache(models, config.modelCacheSize, config.modelCacheTtlMs);
   const checks = new ModelChecks(limits, config.modelThreads);

@@ -159,7 +159,7 @@ export class HealthService {
     const replaced = s.restarts ? `; ${s.restarts} replaced since start (a model past a time or memory limit, or a crash)` : '';
     return {
       status: 'healthy' as const,
-      detail: `${version}; ${s.running} of ${s.processes} model processes running, ${s.busy} busy, ${s.queued} runs queued${replaced}`,
+      detail: `${version}; ${s.running} of ${s.processes} model processes running, ${s.busy} busy, ${s.queued} runs queued${replaced}; ${counted(s.inline, 'model')} also run in the server (small runs)`,
     };
   }
 

@@ -9,17 +9,14 @@
  * nothing to stdout (the server's MCP channel in stdio mode).
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { Binding } from 'onnxruntime-node/dist/binding.js';
 import { walk, walkError } from './model-bytes.js';
-import type { FailureKind, HostReply, HostRequest, ValueMeta } from './model-protocol.js';
+import type { FailureKind, HostReply, HostRequest } from './model-protocol.js';
 import { ExternalDataError, findExternalTensor } from './onnx-proto.js';
-import { FORM_JSON, FORM_RUN, FrameWriter, readJsonFrame, writeJsonFrame, type TypedArray, type WireTensor } from './model-wire.js';
+import { FORM_JSON, FORM_RUN, FrameWriter, readJsonFrame, writeJsonFrame, type WireTensor } from './model-wire.js';
+import { onnxruntime, openSession, OutputTooLargeError, runSession, type OrtSession } from './ort-session.js';
 import { readRun, writeRunReply } from './run-wire.js';
-
-// Set before the binding loads (below, not imported): onnxruntime reads it once, at load.
-process.env.ORT_DISABLE_TELEMETRY ??= '1';
+import { timeRuns, zeroFeeds } from './run-timing.js';
 
 const FD = 3;
 const settings = JSON.parse(process.argv[2] ?? '{}') as { maxOutputBytes?: number };
@@ -30,79 +27,17 @@ const maxOutputBytes = settings.maxOutputBytes ?? 64 * 1024 * 1024;
 const parent = process.ppid;
 new Worker(`setInterval(() => { if (process.ppid !== ${parent}) process.kill(process.pid, 'SIGKILL'); }, 2000);`, { eval: true }).unref();
 
-const require = createRequire(import.meta.url);
-const common = require('onnxruntime-common') as typeof import('onnxruntime-common');
-// Errors reach the server in replies; onnxruntime's own log lines would only be noise on its stderr.
-common.env.logLevel = 'fatal';
-const { binding, initOrt } = require('onnxruntime-node/dist/binding.js') as typeof import('onnxruntime-node/dist/binding.js');
-initOrt();
-
-/** onnxruntime-node's element type codes (its dist/backend.js), by position. */
-const TYPE_NAMES = [undefined, 'float32', 'uint8', 'int8', 'uint16', 'int16', 'int32', 'int64', 'string', 'bool', 'float16', 'float64', 'uint32', 'uint64'];
-const ZEROS: Record<string, (n: number) => TypedArray> = {
-  float32: (n) => new Float32Array(n),
-  float64: (n) => new Float64Array(n),
-  int32: (n) => new Int32Array(n),
-  int64: (n) => new BigInt64Array(n),
-};
-
-interface Loaded {
-  session: Binding.InferenceSession;
-  inputs: ValueMeta[];
-  outputs: ValueMeta[];
-}
-
-const sessions = new Map<number, Loaded>();
+const sessions = new Map<number, OrtSession>();
 const writer = new FrameWriter();
 
-class OutputTooLargeError extends Error {
-  constructor(readonly bytes: number) {
-    super(`its outputs take ${bytes} bytes`);
-  }
-}
-
-const describe = (raw: Binding.ValueMetadata[]): ValueMeta[] =>
-  raw.map((m) => ({
-    name: m.name,
-    isTensor: m.isTensor,
-    type: m.isTensor ? (TYPE_NAMES[m.type] ?? `type ${m.type}`) : 'non-tensor',
-    shape: m.isTensor ? m.shape.map((d, i) => (d >= 0 ? d : (m.symbolicDimensions[i] ?? ''))) : [],
-  }));
-
-function loaded(id: number): Loaded {
+function loaded(id: number): OrtSession {
   const s = sessions.get(id);
   if (!s) throw new Error(`session ${id} is not loaded in this model process`);
   return s;
 }
 
-/** One run: feeds by input name, the outputs named in `fetches`, checked against the output limit. */
-function run(s: Loaded, feeds: ReadonlyArray<{ name: string; tensor: WireTensor }>, fetches: readonly string[]): WireTensor[] {
-  const tensors: Record<string, InstanceType<typeof common.Tensor>> = {};
-  for (const { name, tensor: t } of feeds) tensors[name] = new common.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-  const wanted: Record<string, null> = {};
-  for (const f of fetches) wanted[f] = null;
-  const out = s.session.run(tensors, wanted, {});
-  let bytes = 0;
-  const answer = fetches.map((f) => {
-    const t = out[f] as unknown as WireTensor;
-    bytes += Array.isArray(t.data) ? t.data.reduce((n, str) => n + str.length, 0) : t.data.byteLength;
-    return { type: t.type, dims: t.dims, data: t.data };
-  });
-  if (bytes > maxOutputBytes) throw new OutputTooLargeError(bytes);
-  return answer;
-}
-
-/** A row of zeros (symbolic dimensions 1) for each input, or null when an input is not numeric. */
-function zeroFeeds(s: Loaded): Array<{ name: string; tensor: WireTensor }> | null {
-  const feeds: Array<{ name: string; tensor: WireTensor }> = [];
-  for (const m of s.inputs) {
-    const zeros = ZEROS[m.type];
-    if (!m.isTensor || !zeros) return null;
-    const dims = m.shape.map((d) => (typeof d === 'number' ? d : 1));
-    feeds.push({ name: m.name, tensor: { type: m.type, dims, data: zeros(dims.reduce((a, b) => a * b, 1)) } });
-  }
-  return feeds;
-}
+const run = (s: OrtSession, feeds: ReadonlyArray<{ name: string; tensor: WireTensor }>, fetches: readonly string[]) =>
+  runSession(s, feeds, fetches, maxOutputBytes);
 
 const isMemory = (message: string) => /bad_alloc|failed to allocate|out of memory|allocation failed|invalid (typed )?array length/i.test(message);
 
@@ -115,21 +50,13 @@ function handle(request: HostRequest, blobs: Uint8Array[]): { reply: HostReply; 
       // onnxruntime would read the file such a tensor names, relative to this process's directory.
       const external = findExternalTensor(bytes);
       if (external) throw new ExternalDataError(external);
-      const session = new binding.InferenceSession();
-      // No arena: a run's buffers go back to the system when it ends (with it, a run's 1 GiB
-      // intermediate stayed resident for the life of the session).
-      session.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
-        intraOpNumThreads: request.threads,
-        interOpNumThreads: 1,
-        enableCpuMemArena: false,
-      });
-      const s = { session, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
+      const s = openSession(bytes, request.threads);
       sessions.set(request.session, s);
       return { reply: { ok: true, inputs: s.inputs, outputs: s.outputs } };
     }
     case 'probe': {
       const s = loaded(request.session);
-      const feeds = zeroFeeds(s);
+      const feeds = zeroFeeds(s.inputs);
       if (!feeds) return { reply: { ok: true, ran: false } };
       try {
         run(
@@ -145,6 +72,8 @@ function handle(request: HostRequest, blobs: Uint8Array[]): { reply: HostReply; 
       }
       return { reply: { ok: true, ran: true } };
     }
+    case 'time':
+      return { reply: { ok: true, micros: timeRuns(loaded(request.session), request.rows, request.stopPast, maxOutputBytes) } };
     case 'release':
       sessions.get(request.session)?.session.dispose();
       sessions.delete(request.session);
@@ -208,7 +137,7 @@ function send(frame: Buffer): void {
   while (sent < frame.length) sent += fs.writeSync(FD, frame, sent, frame.length - sent);
 }
 
-send(writeJsonFrame(writer, { ok: true, ready: true, version: (require('onnxruntime-node/package.json') as { version: string }).version } satisfies HostReply));
+send(writeJsonFrame(writer, { ok: true, ready: true, version: onnxruntime().version } satisfies HostReply));
 const head = new Uint8Array(4);
 // The body is read at offset 0 of a buffer of its own, so the tensors in it view it aligned.
 let scratch = new Uint8Array(64 * 1024);

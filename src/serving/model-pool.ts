@@ -1,3 +1,5 @@
+import { inlineRefusal } from './inline-graph.js';
+import { INLINE_MAX_ROWS, type InlineModels } from './inline-models.js';
 import { ModelHost, ModelProcessError, NotStartedError } from './model-host.js';
 import type { ModelLimits } from './model-limits.js';
 import type { ValueMeta } from './model-protocol.js';
@@ -13,6 +15,8 @@ export interface PoolOptions {
   readModel: (key: string) => Promise<Uint8Array>;
   /** Told when a process ended (killed at a deadline, or crashed); the next job starts another. */
   onRestart?: (why: Error) => void;
+  /** Models that may run on the server's own thread once timed (absent: every run goes to a process). */
+  inline?: InlineModels;
   script?: string;
 }
 
@@ -32,6 +36,8 @@ export interface PoolStatus {
   restarts: number;
   /** onnxruntime-node's version, once a process has started. */
   version: string | null;
+  /** Models run on the server's own thread (small runs only). */
+  inline: number;
 }
 
 /** A model loaded in one process: its session number there, and its inputs and outputs by name. */
@@ -89,6 +95,8 @@ export class ModelPool {
   private version: string | null = null;
   private started = false;
   private closed = false;
+  /** Models being timed for the inline lane. */
+  private readonly timing = new Set<string>();
   readonly stats: PoolStats = { loads: 0, loadFailures: 0, loadMsTotal: 0, restarts: 0 };
 
   constructor(private readonly options: PoolOptions) {
@@ -99,6 +107,14 @@ export class ModelPool {
 
   /** Runs the model on the feeds (by input name); answers the outputs named in `fetches`. */
   run(key: string, feeds: Readonly<Record<string, WireTensor>>, fetches: readonly string[]): Promise<Record<string, WireTensor>> {
+    if (this.options.inline?.has(key)) {
+      try {
+        const out = this.options.inline.run(key, feeds, fetches);
+        if (out) return Promise.resolve(out);
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
     const work = async (host: ModelHost, slot: Slot) => runOn(host, await this.loadOn(host, slot, key), feeds, fetches);
     // The common case without the queue: nothing waits, and a process that has the model takes it.
     const slot = this.queue.length ? null : this.slotFor(key, true);
@@ -113,6 +129,7 @@ export class ModelPool {
 
   /** Drops the model from every process (at once where idle, else before the process's next job). */
   release(key: string): void {
+    this.options.inline?.release(key);
     for (const slot of this.slots) {
       const session = slot.loaded.get(key);
       if (!session) continue;
@@ -130,7 +147,13 @@ export class ModelPool {
       queued: this.queue.length,
       restarts: this.stats.restarts,
       version: this.version,
+      inline: this.options.inline?.size ?? 0,
     };
+  }
+
+  /** Whether the model runs on the server's own thread (its small runs). */
+  isInline(key: string): boolean {
+    return this.options.inline?.has(key) ?? false;
   }
 
   /** Whether a running process holds the model (and has not been told to release it). */
@@ -148,7 +171,10 @@ export class ModelPool {
     this.closed = true;
     const why = new ModelProcessError('model processes are shutting down');
     for (const job of this.queue.splice(0)) job.reject(why);
-    for (const slot of this.slots) slot.host?.kill(why);
+    for (const slot of this.slots) {
+      for (const key of slot.loaded.keys()) this.options.inline?.release(key);
+      slot.host?.kill(why);
+    }
   }
 
   /** Queues a job (at the front: one a process ended before beginning). */
@@ -274,6 +300,7 @@ export class ModelPool {
       slot.loaded.set(key, session);
       this.stats.loads++;
       this.stats.loadMsTotal += performance.now() - started;
+      this.considerInline(key, bytes);
       // Jobs of this model waiting in the queue may now join this process's pipeline.
       if (this.queue.length) this.pump();
       return session;
@@ -281,6 +308,36 @@ export class ModelPool {
       this.stats.loadFailures++;
       throw new ModelLoadError(e);
     }
+  }
+
+  /**
+   * Once a process has loaded the model: opens it inline too if it was accepted before (evicted
+   * since); else, unless its graph rules it out, times it in a process (a job of its own, so a
+   * model that fails its timing fails nobody's call) and opens it inline if within the budget.
+   */
+  private considerInline(key: string, bytes: Uint8Array): void {
+    const inline = this.options.inline;
+    if (!inline?.enabled || inline.has(key) || this.timing.has(key)) return;
+    const judged = inline.judgement(key);
+    if (judged === 'accepted') inline.open(key, bytes);
+    if (judged !== 'untimed') return;
+    const refusal = inlineRefusal(bytes);
+    if (refusal) return inline.refuse(key, `it ${refusal}`);
+    this.timing.add(key);
+    const stopPast = 10 * inline.maxMicros;
+    this.enqueue(key, async (host, slot) => {
+      const reply = await host.request({ op: 'time', session: (await this.loadOn(host, slot, key)).id, rows: INLINE_MAX_ROWS, stopPast }, [], 'load');
+      return reply.header.ok ? (reply.header.micros ?? null) : null;
+    })
+      .then(
+        (micros) => {
+          inline.judge(key, micros);
+          // Evicted while it was timed: opened when a process next loads it.
+          if (this.isLoaded(key)) inline.open(key, bytes);
+        },
+        (e: unknown) => inline.refuse(key, `its timing failed: ${e instanceof Error ? e.message : String(e)}`),
+      )
+      .finally(() => this.timing.delete(key));
   }
 }
 

@@ -9,6 +9,8 @@ export type HostRequest =
   | { op: 'load'; session: number; threads: number }
   /** Runs the session once on a row of zeros (symbolic dimensions 1): registration's check. */
   | { op: 'probe'; session: number }
+  /** Times runs of `rows` rows of the session, stopping at one past `stopPast` µs (run-timing.ts): may it run inline? */
+  | { op: 'time'; session: number; rows: number; stopPast: number }
   | { op: 'release'; session: number }
   | WalkRequest;
 
@@ -22,7 +24,7 @@ export interface ValueMeta {
 }
 
 export type HostReply =
-  | ({ ok: true; ready?: true; version?: string; inputs?: ValueMeta[]; outputs?: ValueMeta[]; ran?: boolean } & WalkReply)
+  | ({ ok: true; ready?: true; version?: string; inputs?: ValueMeta[]; outputs?: ValueMeta[]; ran?: boolean; micros?: number | null } & WalkReply)
   | { ok: false; error: string; kind: FailureKind; walk?: WalkError };
 
 /**

@@ -1,5 +1,5 @@
-// onnxruntime itself runs only in model processes (model-host-main.ts, which sets
-// ORT_DISABLE_TELEMETRY before it loads); the server sees its errors as text.
+// onnxruntime runs in model processes (model-host-main.ts) and, for inline models, in the
+// server (inline-models.ts); ort-session.ts sets ORT_DISABLE_TELEMETRY before it loads.
 
 /**
  * An onnxruntime error as a short line for a caller: its messages carry source paths of its
