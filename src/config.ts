@@ -97,7 +97,7 @@ export const configSchema = z.object({
     .max(10_000, 'MODEL_INLINE_MAX_US may not exceed 10000: a run inline holds every other request for its time')
     .default(250)
     .describe(
-      "A model also runs on the server's own thread (runs of up to 64 rows; no round trip to a model process) when its graph has only fixed-cost operators and its process timed a 64-row run within this many µs; 0: every run in a model process",
+      "A model also runs on the server's own thread (no round trip to a model process) when its graph has only fixed-cost operators and its process timed a 64-row run within this many µs; runs up to the largest of 64 / 1 024 / 16 384 rows timed within it; 0: every run in a model process",
     ),
   MODEL_RUN_TIMEOUT_MS: positiveInt('MODEL_RUN_TIMEOUT_MS')
     .default(10_000)

@@ -4,8 +4,17 @@ import type { WireTensor } from './model-wire.js';
 import { openSession, OutputTooLargeError, runSession, type OrtSession } from './ort-session.js';
 import { onnxruntimeMessage } from './runtime.js';
 
-/** Runs of at most this many rows may go inline; a model is timed at this size before it may. */
-export const INLINE_MAX_ROWS = 64;
+/**
+ * The sizes a model is timed at, in order, until one is over the budget: it then runs inline
+ * for runs of at most the largest size within it (a run of fewer rows costs no more).
+ */
+export const INLINE_ROW_STEPS = [64, 1024, 16_384] as const;
+
+/** A timed run: its rows, and how long it took (null: it failed). */
+export interface Timing {
+  rows: number;
+  micros: number | null;
+}
 /**
  * A run this many times over the budget is an overrun; OVERRUNS of them within RECENT runs send
  * the model back to the processes for good. One alone may be a garbage collection or the thread
@@ -15,15 +24,22 @@ const OVERRUN = 4;
 const OVERRUNS = 3;
 const RECENT = 100;
 
+interface Accepted {
+  rows: number;
+  micros: number;
+}
+
 interface Held {
   session: OrtSession;
+  /** Runs of at most this many rows run here. */
+  rows: number;
   runs: number;
   /** The run numbers of the latest overruns (at most OVERRUNS). */
   overruns: number[];
 }
 
 export interface InlineOptions {
-  /** The longest a timed run of INLINE_MAX_ROWS rows may take for its model to run inline, µs (0: none does). */
+  /** The longest a timed run may take for its model to run inline at that size, µs (0: none does). */
   maxMicros: number;
   limits: ModelLimits;
   /** Told when a model runs inline, and when one is sent back to the processes. */
@@ -33,19 +49,20 @@ export interface InlineOptions {
 /**
  * Models the server runs on its own thread: a round trip to a model process costs two wake-ups
  * (~60–100 µs) where such a model's run costs ~10–40 µs. Only a model whose graph makes every
- * run of a size take about the same time (inline-graph.ts), and whose runs of INLINE_MAX_ROWS
- * rows its process timed within the budget (run-timing.ts), runs here, and only runs of at most
- * that many rows: the time any such run can hold the event loop is about the budget. A run that
+ * run of a size take about the same time (inline-graph.ts), and whose runs of 64 rows its process
+ * timed within the budget (run-timing.ts), runs here, and only runs of at most the largest size
+ * timed within it (INLINE_ROW_STEPS): the time any such run can hold the event loop is about
+ * the budget. A run that
  * overruns it anyway sends the model back to the processes, where deadlines hold. Everything
  * else runs in processes (ModelPool).
  */
 export class InlineModels {
   private readonly held = new Map<string, Held>();
   /**
-   * Each model judged: its timed run (µs) when it may run here, else why not. A model is timed
-   * once per server, not once per process that loads it, nor again after an eviction.
+   * Each model judged: the largest run it may run here and its time, else why not. A model is
+   * timed once per server, not once per process that loads it, nor again after an eviction.
    */
-  private readonly judged = new Map<string, number | string>();
+  private readonly judged = new Map<string, Accepted | string>();
   /** Runs answered here. */
   runs = 0;
 
@@ -84,29 +101,36 @@ export class InlineModels {
     this.judged.set(key, why);
   }
 
-  /** Records the model's timed run (µs; null: its timed runs failed): within the budget, it may run here. */
-  judge(key: string, micros: number | null): void {
-    if (micros !== null && micros <= this.options.maxMicros) this.judged.set(key, micros);
-    else this.refuse(key, micros === null ? 'its timed runs failed' : `a run of ${INLINE_MAX_ROWS} rows took ${Math.round(micros)} µs`);
+  /** Whether a timed run is within the budget (the pool times the next size only then). */
+  within(t: Timing): boolean {
+    return t.micros !== null && t.micros <= this.options.maxMicros;
+  }
+
+  /** Records the model's timed runs (INLINE_ROW_STEPS in order): the largest within the budget is what it may run here. */
+  judge(key: string, timings: readonly Timing[]): void {
+    const fit = timings.filter((t) => this.within(t)).at(-1);
+    if (fit) this.judged.set(key, { rows: fit.rows, micros: fit.micros as number });
+    else if (timings[0]?.micros == null) this.refuse(key, 'its timed runs failed');
+    else this.refuse(key, `a run of ${timings[0].rows} rows took ${Math.round(timings[0].micros)} µs`);
   }
 
   /** Opens an accepted model here (its bytes as registered); answers whether it runs here. */
   open(key: string, bytes: Uint8Array): boolean {
-    const micros = this.judged.get(key);
-    if (typeof micros !== 'number') return false;
+    const accepted = this.judged.get(key);
+    if (accepted === undefined || typeof accepted === 'string') return false;
     if (this.held.has(key)) return true;
     try {
-      this.held.set(key, { session: openSession(bytes, 1), runs: 0, overruns: [] });
+      this.held.set(key, { session: openSession(bytes, 1), rows: accepted.rows, runs: 0, overruns: [] });
     } catch (e) {
       this.refuse(key, `it did not load in the server: ${onnxruntimeMessage(e)}`);
       return false;
     }
-    this.options.onChange?.(key, true, `a run of ${INLINE_MAX_ROWS} rows took ${Math.round(micros)} µs`);
+    this.options.onChange?.(key, true, `runs of up to ${accepted.rows} rows (timed: ${Math.round(accepted.micros)} µs)`);
     return true;
   }
 
   /**
-   * Runs the model here when it is held and the run has at most INLINE_MAX_ROWS rows, else
+   * Runs the model here when it is held and the run is no larger than it was timed at, else
    * answers null (the caller sends it to a process). Fails as the process would: ModelRunFailure
    * with onnxruntime's words, ModelLimitError past the output limit.
    */
@@ -116,7 +140,7 @@ export class InlineModels {
     const list: Array<{ name: string; tensor: WireTensor }> = [];
     for (const name in feeds) {
       const tensor = feeds[name];
-      if ((tensor.dims[0] ?? 1) > INLINE_MAX_ROWS) return null;
+      if ((tensor.dims[0] ?? 1) > held.rows) return null;
       list.push({ name, tensor });
     }
     const started = performance.now();

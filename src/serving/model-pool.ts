@@ -1,5 +1,5 @@
 import { inlineRefusal } from './inline-graph.js';
-import { INLINE_MAX_ROWS, type InlineModels } from './inline-models.js';
+import { INLINE_ROW_STEPS, type InlineModels, type Timing } from './inline-models.js';
 import { ModelHost, ModelProcessError, NotStartedError } from './model-host.js';
 import type { ModelLimits } from './model-limits.js';
 import type { ValueMeta } from './model-protocol.js';
@@ -312,8 +312,9 @@ export class ModelPool {
 
   /**
    * Once a process has loaded the model: opens it inline too if it was accepted before (evicted
-   * since); else, unless its graph rules it out, times it in a process (a job of its own, so a
-   * model that fails its timing fails nobody's call) and opens it inline if within the budget.
+   * since); else, unless its graph rules it out, times it in a process at each of
+   * INLINE_ROW_STEPS until one is over the budget (a job of its own, so a model that fails its
+   * timing fails nobody's call) and opens it inline if the first was within it.
    */
   private considerInline(key: string, bytes: Uint8Array): void {
     const inline = this.options.inline;
@@ -326,12 +327,18 @@ export class ModelPool {
     this.timing.add(key);
     const stopPast = 10 * inline.maxMicros;
     this.enqueue(key, async (host, slot) => {
-      const reply = await host.request({ op: 'time', session: (await this.loadOn(host, slot, key)).id, rows: INLINE_MAX_ROWS, stopPast }, [], 'load');
-      return reply.header.ok ? (reply.header.micros ?? null) : null;
+      const session = (await this.loadOn(host, slot, key)).id;
+      const timings: Timing[] = [];
+      for (const rows of INLINE_ROW_STEPS) {
+        const reply = await host.request({ op: 'time', session, rows, stopPast }, [], 'load');
+        timings.push({ rows, micros: reply.header.ok ? (reply.header.micros ?? null) : null });
+        if (!inline.within(timings[timings.length - 1])) break;
+      }
+      return timings;
     })
       .then(
-        (micros) => {
-          inline.judge(key, micros);
+        (timings) => {
+          inline.judge(key, timings);
           // Evicted while it was timed: opened when a process next loads it.
           if (this.isLoaded(key)) inline.open(key, bytes);
         },
