@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { AlertDraft } from '../../monitoring/alert-types.js';
 import { pushedSeverities, type AlertDeliveryPolicy } from '../../monitoring/ports.js';
 import type { OutboxKind } from '../../mlflow/ports.js';
@@ -75,6 +76,16 @@ export class Tx {
 
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values: readonly unknown[] = []): Promise<R[]> {
     return (await this.client.query<R>(sql, params(values))).rows;
+  }
+
+  /** Runs a COPY … FROM STDIN with these bytes as its input. */
+  async copyIn(sql: string, data: Buffer): Promise<void> {
+    const stream = this.client.query(copyFrom(sql));
+    await new Promise<void>((resolve, reject) => {
+      stream.on('error', reject);
+      stream.on('finish', resolve);
+      stream.end(data);
+    });
   }
 
   /**

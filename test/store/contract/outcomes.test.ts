@@ -195,6 +195,45 @@ describeEachEngine('store contract: outcomes', (engine) => {
     expect([empty.length, empty.version.length, empty.pPositive.length, empty.versions, empty.labels]).toEqual([0, 0, 0, [], []]);
   });
 
+  it('stores an outcome alike whether it is the first for its prediction or replaces one', async () => {
+    const { store, db } = await logged(engine);
+    // Values each write path must carry exactly: times before 2000 and far ahead, doubles at the
+    // ends of their range (−0 is kept as 0), empty and non-empty probabilities, text beyond ASCII, nulls.
+    const given = [
+      row('e-1', Date.parse('1999-12-31T23:59:59.999Z'), { predicted: 5e-324, actual: -1.7976931348623157e308 }),
+      row('e-2', Date.parse('2199-01-02T03:04:05.678Z'), { version: 'v2 ünï', routingKey: 'ключ-✓', predicted: 0.1 + 0.2, actual: -0 }),
+      row('e-3', T0, {
+        predicted: null,
+        actual: null,
+        predictedLabel: 'peut-être',
+        actualLabel: '✓',
+        probabilities: Float64Array.from([1 / 3, 2 / 3]),
+        pActual: 2 / 3,
+        brier: 2 / 9,
+        pPositive: 2 / 3,
+      }),
+      row('e-4', T0, { predicted: null, actual: null, predictedLabel: 'a', actualLabel: 'a', probabilities: new Float64Array(0) }),
+    ];
+    const stored = async () =>
+      (
+        await db.rows<Record<string, unknown>>(
+          'SELECT prediction_id, model_name, version, predicted_at, routing_key, predicted, actual, predicted_label, actual_label, probabilities, p_actual, brier, p_positive, revisions FROM outcomes ORDER BY prediction_id',
+        )
+      ).map((r) => ({ ...r, predicted_at: new Date(r.predicted_at as string).toISOString(), revisions: Number(r.revisions) }));
+    expect((await store.outcomes.record('m', given, who, {})).replaced).toBe(0);
+    const first = await stored();
+    expect((await store.outcomes.record('m', given, who, {})).replaced).toBe(4);
+    expect(await stored()).toEqual(first.map((r) => ({ ...r, revisions: 1 })));
+    expect(first.map((r) => r.predicted_at)).toEqual(given.map((r) => iso(r.predictedAt)));
+    const read = rowsOf(await store.outcomes.outcomes('m', { lastN: 10 }));
+    expect(read.map((o) => [o.version, o.predictedAt, o.predicted, o.actual, o.predictedLabel, o.actualLabel, o.pActual])).toEqual([
+      ['v2 ünï', given[1].predictedAt, 0.1 + 0.2, 0, null, null, null],
+      ['v1', T0, null, null, 'a', 'a', null],
+      ['v1', T0, null, null, 'peut-être', '✓', 2 / 3],
+      ['v1', given[0].predictedAt, 5e-324, -1.7976931348623157e308, null, null, null],
+    ]);
+  });
+
   it('lets servers record overlapping outcomes at once: every id once, the last write holding', async () => {
     const { store, open, db } = await logged(engine);
     const other = await open();
