@@ -1,3 +1,4 @@
+import { inlineRefusal } from './inline-graph.js';
 import { ModelRunFailure } from './model-host.js';
 import { ModelLimitError, type ModelLimits } from './model-limits.js';
 import type { WireTensor } from './model-wire.js';
@@ -63,6 +64,8 @@ export class InlineModels {
    * timed once per server, not once per process that loads it, nor again after an eviction.
    */
   private readonly judged = new Map<string, Accepted | string>();
+  /** Models being timed. */
+  private readonly timing = new Set<string>();
   /** Runs answered here. */
   runs = 0;
 
@@ -99,6 +102,32 @@ export class InlineModels {
   /** Refuses the model for good (its graph, its timing): runs stay in processes. */
   refuse(key: string, why: string): void {
     this.judged.set(key, why);
+  }
+
+  /**
+   * A process has loaded the model (`bytes`, as registered): opens it here too if it was accepted
+   * before (evicted since); else, unless its graph rules it out, has it timed (`time`: in a
+   * process, a job of its own, so a model that fails its timing fails nobody's call) and opens
+   * it here if within the budget and a process still holds it (`stillLoaded`; evicted meanwhile:
+   * opened when next loaded).
+   */
+  loaded(key: string, bytes: Uint8Array, time: () => Promise<Timing[]>, stillLoaded: () => boolean): void {
+    if (!this.enabled || this.held.has(key) || this.timing.has(key)) return;
+    const judged = this.judgement(key);
+    if (judged === 'accepted') this.open(key, bytes);
+    if (judged !== 'untimed') return;
+    const refusal = inlineRefusal(bytes);
+    if (refusal) return this.refuse(key, `it ${refusal}`);
+    this.timing.add(key);
+    time()
+      .then(
+        (timings) => {
+          this.judge(key, timings);
+          if (stillLoaded()) this.open(key, bytes);
+        },
+        (e: unknown) => this.refuse(key, `its timing failed: ${e instanceof Error ? e.message : String(e)}`),
+      )
+      .finally(() => this.timing.delete(key));
   }
 
   /** Whether a timed run is within the budget (the pool times the next size only then). */

@@ -1,4 +1,3 @@
-import { inlineRefusal } from './inline-graph.js';
 import { INLINE_ROW_STEPS, type InlineModels, type Timing } from './inline-models.js';
 import { ModelHost, ModelProcessError, NotStartedError } from './model-host.js';
 import type { ModelLimits } from './model-limits.js';
@@ -86,7 +85,8 @@ export class ModelLoadError extends Error {
  * all but one of the processes at once, so a model that runs until its deadline — however many
  * calls ask for it — leaves a process to every other model. A process killed at a deadline or
  * crashed is replaced at once, with nothing loaded (its models load again as jobs need them), and
- * the jobs it had not begun go back to the queue.
+ * the jobs it had not begun go back to the queue. A model InlineModels holds answers the runs it
+ * takes on the server's thread instead, without the queue.
  */
 export class ModelPool {
   private readonly slots: Slot[];
@@ -95,8 +95,6 @@ export class ModelPool {
   private version: string | null = null;
   private started = false;
   private closed = false;
-  /** Models being timed for the inline lane. */
-  private readonly timing = new Set<string>();
   readonly stats: PoolStats = { loads: 0, loadFailures: 0, loadMsTotal: 0, restarts: 0 };
 
   constructor(private readonly options: PoolOptions) {
@@ -300,7 +298,13 @@ export class ModelPool {
       slot.loaded.set(key, session);
       this.stats.loads++;
       this.stats.loadMsTotal += performance.now() - started;
-      this.considerInline(key, bytes);
+      const inline = this.options.inline;
+      inline?.loaded(
+        key,
+        bytes,
+        () => this.timeInProcess(key, inline),
+        () => this.isLoaded(key),
+      );
       // Jobs of this model waiting in the queue may now join this process's pipeline.
       if (this.queue.length) this.pump();
       return session;
@@ -310,23 +314,10 @@ export class ModelPool {
     }
   }
 
-  /**
-   * Once a process has loaded the model: opens it inline too if it was accepted before (evicted
-   * since); else, unless its graph rules it out, times it in a process at each of
-   * INLINE_ROW_STEPS until one is over the budget (a job of its own, so a model that fails its
-   * timing fails nobody's call) and opens it inline if the first was within it.
-   */
-  private considerInline(key: string, bytes: Uint8Array): void {
-    const inline = this.options.inline;
-    if (!inline?.enabled || inline.has(key) || this.timing.has(key)) return;
-    const judged = inline.judgement(key);
-    if (judged === 'accepted') inline.open(key, bytes);
-    if (judged !== 'untimed') return;
-    const refusal = inlineRefusal(bytes);
-    if (refusal) return inline.refuse(key, `it ${refusal}`);
-    this.timing.add(key);
+  /** Times the model in a process at each of INLINE_ROW_STEPS until one is over the inline budget (a job of its own). */
+  private timeInProcess(key: string, inline: InlineModels): Promise<Timing[]> {
     const stopPast = 10 * inline.maxMicros;
-    this.enqueue(key, async (host, slot) => {
+    return this.enqueue(key, async (host, slot) => {
       const session = (await this.loadOn(host, slot, key)).id;
       const timings: Timing[] = [];
       for (const rows of INLINE_ROW_STEPS) {
@@ -335,16 +326,7 @@ export class ModelPool {
         if (!inline.within(timings[timings.length - 1])) break;
       }
       return timings;
-    })
-      .then(
-        (timings) => {
-          inline.judge(key, timings);
-          // Evicted while it was timed: opened when a process next loads it.
-          if (this.isLoaded(key)) inline.open(key, bytes);
-        },
-        (e: unknown) => inline.refuse(key, `its timing failed: ${e instanceof Error ? e.message : String(e)}`),
-      )
-      .finally(() => this.timing.delete(key));
+    });
   }
 }
 
