@@ -119,7 +119,7 @@ export const configSchema = z.object({
     .default(2047)
     .describe('Largest model register_model makes self-contained from external data (the .onnx file with its data files inlined), in MiB'),
   PREDICTION_LOG_FLUSH_MS: positiveInt('PREDICTION_LOG_FLUSH_MS')
-    .default(200)
+    .default(50)
     .describe('Pending predictions are written to SQLite this often (a crash loses at most one interval)'),
   PREDICTION_LOG_MAX_ROWS: positiveInt('PREDICTION_LOG_MAX_ROWS')
     .default(1_000_000)
