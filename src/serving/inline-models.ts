@@ -16,6 +16,7 @@ export interface Timing {
   rows: number;
   micros: number | null;
 }
+
 /**
  * A run this many times over the budget is an overrun; OVERRUNS of them within RECENT runs send
  * the model back to the processes for good. One alone may be a garbage collection or the thread
@@ -53,9 +54,8 @@ export interface InlineOptions {
  * run of a size take about the same time (inline-graph.ts), and whose runs of 64 rows its process
  * timed within the budget (run-timing.ts), runs here, and only runs of at most the largest size
  * timed within it (INLINE_ROW_STEPS): the time any such run can hold the event loop is about
- * the budget. A run that
- * overruns it anyway sends the model back to the processes, where deadlines hold. Everything
- * else runs in processes (ModelPool).
+ * the budget. Runs that overrun it anyway send the model back to the processes, where deadlines
+ * hold. Everything else runs in processes (ModelPool).
  */
 export class InlineModels {
   private readonly held = new Map<string, Held>();
