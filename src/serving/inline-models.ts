@@ -198,6 +198,11 @@ export class InlineModels {
     held.session.session.dispose();
   }
 
+  /** Closes every session here (the server is stopping). */
+  close(): void {
+    for (const key of [...this.held.keys()]) this.release(key);
+  }
+
   private overran(key: string, held: Held, micros: number): void {
     held.overruns.push(held.runs);
     if (held.overruns.length > OVERRUNS) held.overruns.shift();

@@ -149,11 +149,6 @@ export class ModelPool {
     };
   }
 
-  /** Whether the model runs on the server's own thread (its small runs). */
-  isInline(key: string): boolean {
-    return this.options.inline?.has(key) ?? false;
-  }
-
   /** Whether a running process holds the model (and has not been told to release it). */
   isLoaded(key: string): boolean {
     return this.slots.some((s) => s.host?.alive && s.loaded.has(key));
@@ -169,10 +164,8 @@ export class ModelPool {
     this.closed = true;
     const why = new ModelProcessError('model processes are shutting down');
     for (const job of this.queue.splice(0)) job.reject(why);
-    for (const slot of this.slots) {
-      for (const key of slot.loaded.keys()) this.options.inline?.release(key);
-      slot.host?.kill(why);
-    }
+    for (const slot of this.slots) slot.host?.kill(why);
+    this.options.inline?.close();
   }
 
   /** Queues a job (at the front: one a process ended before beginning). */

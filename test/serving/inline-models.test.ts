@@ -65,7 +65,7 @@ describe('inline models: a ModelPool runs small runs of a timed model on its own
     const slow = pool(0);
     await untilJudged(fast.inline, fast.pool, 'linear', rows(1), 'variable');
     expect(fast.inline.judgement('linear')).toBe('accepted');
-    expect(fast.pool.isInline('linear')).toBe(true);
+    expect(fast.inline.has('linear')).toBe(true);
     expect(fast.pool.status().inline).toBe(1);
     // A linear model's 1 024-row run takes ~20–50 µs here: within 250 µs on any machine this runs on.
     const largest = INLINE_ROW_STEPS[INLINE_ROW_STEPS.length - 1];
@@ -77,8 +77,11 @@ describe('inline models: a ModelPool runs small runs of a timed model on its own
       expect(a.variable.dims).toEqual([n, 1]);
       expect(Array.from(a.variable.data as Float32Array)).toEqual(Array.from(b.variable.data as Float32Array));
     }
-    expect(slow.pool.isInline('linear')).toBe(false);
+    expect(slow.inline.has('linear')).toBe(false);
     expect(slow.inline.runs).toBe(0);
+    // Closing the pool closes the sessions held in the server too.
+    await fast.pool.close();
+    expect(fast.inline.size).toBe(0);
   });
 
   it('keeps a model in processes when its graph rules it out or its timed run is over the budget', async () => {
@@ -88,7 +91,7 @@ describe('inline models: a ModelPool runs small runs of a timed model on its own
     const strict = pool(1);
     await untilJudged(strict.inline, strict.pool, 'linear', rows(1), 'variable');
     expect(strict.inline.refusal('linear')).toMatch(/^a run of 64 rows took \d+ µs$/);
-    expect(strict.pool.isInline('linear')).toBe(false);
+    expect(strict.inline.has('linear')).toBe(false);
     await strict.pool.run('linear', rows(1), ['variable']);
     expect(strict.inline.runs).toBe(0);
   });
@@ -105,7 +108,7 @@ describe('inline models: a ModelPool runs small runs of a timed model on its own
     expect((inline as Error).message).toBe((there as Error).message);
     expect((inline as Error).message).toMatch(/dimensions/i);
     // The model still runs inline.
-    expect(fast.pool.isInline('linear')).toBe(true);
+    expect(fast.inline.has('linear')).toBe(true);
   });
 
   it('sends a model whose runs overrun the budget back to the processes, and opens an evicted one again untimed', async () => {
@@ -113,19 +116,19 @@ describe('inline models: a ModelPool runs small runs of a timed model on its own
     const { pool: p, inline, options } = pool(250);
     options.onChange = (key, on, why) => changes.push(`${key} ${on ? 'in' : 'out'}: ${why}`);
     await untilJudged(inline, p, 'linear', rows(1), 'variable');
-    expect(p.isInline('linear')).toBe(true);
+    expect(inline.has('linear')).toBe(true);
     // Evicted and loaded again: inline again without another timing.
     p.release('linear');
-    expect(p.isInline('linear')).toBe(false);
+    expect(inline.has('linear')).toBe(false);
     await p.run('linear', rows(1), ['variable']);
-    expect(p.isInline('linear')).toBe(true);
+    expect(inline.has('linear')).toBe(true);
     // Every run now overruns a budget of a thousandth of a µs: two overruns are let pass, the third sends it back.
     options.maxMicros = 0.001;
     await p.run('linear', rows(1), ['variable']);
     await p.run('linear', rows(1), ['variable']);
-    expect(p.isInline('linear')).toBe(true);
+    expect(inline.has('linear')).toBe(true);
     await p.run('linear', rows(1), ['variable']);
-    expect(p.isInline('linear')).toBe(false);
+    expect(inline.has('linear')).toBe(false);
     expect(inline.refusal('linear')).toMatch(/^3 of its last 100 runs took over 4 × MODEL_INLINE_MAX_US/);
     const runs = inline.runs;
     expect((await p.run('linear', rows(1), ['variable'])).variable.dims).toEqual([1, 1]);
