@@ -38,6 +38,8 @@ type Pool = Pick<ModelPool, 'run' | 'load' | 'release' | 'stats'>;
  */
 export class SessionCache {
   private readonly entries = new Map<string, Entry>();
+  /** The key set last: the last in the Map's order while it is there. */
+  private newest: string | null = null;
   private readonly counts = { hits: 0, misses: 0, evictions: 0 };
   private readonly sweep: NodeJS.Timeout;
 
@@ -111,8 +113,13 @@ export class SessionCache {
       this.counts.hits += lookups;
       hit.lastUsed = now;
       // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
-      this.entries.delete(key);
-      this.entries.set(key, hit);
+      // Not when it is the newest already (a server with one hot model): each delete leaves a
+      // dead slot in the Map's table until it is rebuilt, a new table in the young generation.
+      if (key !== this.newest) {
+        this.entries.delete(key);
+        this.entries.set(key, hit);
+        this.newest = key;
+      }
       return hit;
     }
     // The first lookup misses; the others of a shared run would have found the entry it made.
@@ -121,6 +128,7 @@ export class SessionCache {
     const pool = this.pool;
     const entry: Entry = { session: { run: (feeds, fetches) => pool.run(key, feeds, fetches) }, lastUsed: now, inflight: 0, evicted: false };
     this.entries.set(key, entry);
+    this.newest = key;
     while (this.entries.size > this.maxSize) this.evict(this.entries.keys().next().value as string);
     return entry;
   }
