@@ -19,6 +19,15 @@ export interface PredictionLogOptions {
 const HIGH_WATER_ROWS = 100_000;
 
 /**
+ * Pending entries (or rows) at which a flush starts without waiting for `flushMs`: ~10 ms of
+ * single-row requests at 15 000/s. What is pending when the young generation is collected gets
+ * copied, and at 50 ms of entries those copies set the REST p99 (scavenges 1.9 ms median against
+ * 0.9 at ~10 ms, p99 5.1–5.9 against 3.2–3.3 ms). A slow client still waits `flushMs`.
+ */
+const EARLY_FLUSH_ENTRIES = 128;
+const EARLY_FLUSH_ROWS = 8192;
+
+/**
  * A read of the database's counts under way: which of this process's predictions it cannot
  * hold, given this writer's progress as read in the same snapshot as those counts.
  */
@@ -56,6 +65,8 @@ export class PredictionLog {
   private written: WrittenBatch[] = [];
   /** The next flush, armed by the first append after a flush: an idle server does not wake for it. */
   private timer: NodeJS.Timeout | null = null;
+  /** Whether a flush before the timer's is set to start (see flushEarly()). */
+  private earlyFlush = false;
   private closed = false;
   private readonly trimTimer: NodeJS.Timeout;
   private flushing: Promise<void> | null = null;
@@ -75,6 +86,25 @@ export class PredictionLog {
     this.pendingRows += p.rows;
     this.dropOverflow();
     if (!this.timer) this.scheduleFlush();
+    else if (this.overEarlyMark()) this.flushEarly();
+  }
+
+  private overEarlyMark(): boolean {
+    return this.pending.length >= EARLY_FLUSH_ENTRIES || this.pendingRows >= EARLY_FLUSH_ROWS;
+  }
+
+  /**
+   * A flush once the current I/O callbacks are done (after the request that crossed the mark has
+   * its answer). Not while one is under way (its end checks the mark again) or while writes fail
+   * (those are retried every `flushMs`).
+   */
+  private flushEarly(): void {
+    if (this.earlyFlush || this.flushing || this.counters.lastFlushFailed || this.closed) return;
+    this.earlyFlush = true;
+    setImmediate(() => {
+      this.earlyFlush = false;
+      if (!this.closed) void this.flush(); // close() flushes what is pending itself
+    });
   }
 
   /** Whether a flush is due: one is while rows are pending (a failed write's included), none while the log is empty. */
@@ -173,6 +203,7 @@ export class PredictionLog {
     this.flushing = this.writePending().finally(() => {
       this.flushing = null;
       this.releaseWaiters();
+      if (this.overEarlyMark()) this.flushEarly();
     });
     await this.flushing;
   }

@@ -185,6 +185,34 @@ describe('the flush timer', () => {
       await until(() => !log.flushScheduled);
     });
   }, 30_000);
+
+  it('starts a flush without waiting for the interval once 128 entries are pending, and not while writes fail', async () => {
+    await withLog({}, async (log, ctx) => {
+      for (let i = 0; i < 127; i++) log.append(pending(1, { id: `a${i}` }));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(log.status()).toMatchObject({ written: 0, pending: 127 }); // the timer is an hour away
+      log.append(pending(1, { id: 'a127' }));
+      await until(() => log.status().written === 128);
+      expect(readPredictionLog(ctx.config.dbPath)).toHaveLength(128);
+
+      // So many rows in fewer entries start one too.
+      log.append(pending(8192, { id: 'big' }));
+      log.append(pending(1, { id: 'small' }));
+      await until(() => log.status().written === 128 + 8193);
+
+      // While the database refuses writes, the backlog waits for the timer (an hour here).
+      const other = new Database(ctx.config.dbPath);
+      other.exec('BEGIN EXCLUSIVE');
+      log.append(pending(1, { id: 'locked' }));
+      await log.flush(); // fails after the writer's busy timeout
+      expect(log.status().lastFlushFailed).toBe(true);
+      for (let i = 0; i < 200; i++) log.append(pending(1, { id: `b${i}` }));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(log.status()).toMatchObject({ lastFlushFailed: true, failedFlushes: 1, pending: 201 });
+      other.exec('ROLLBACK');
+      other.close();
+    });
+  }, 30_000);
 });
 
 describe('backpressure', () => {
