@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import type { PendingPredictions, WriterProgress } from '../../serving/ports.js';
-import { ThreadedSink } from '../threaded-sink.js';
+import { ThreadedSink, WRITER_RESOURCE_LIMITS } from '../threaded-sink.js';
 import { clientConfig } from './connection.js';
 
 /**
@@ -48,7 +48,7 @@ export class PostgresLogWriter extends ThreadedSink {
           trimSlice: TRIM_SLICE,
           nice: WRITER_NICE,
         };
-        return new Worker(`(${writerThread.toString()})()`, { eval: true, workerData: data });
+        return new Worker(`(${writerThread.toString()})()`, { eval: true, workerData: data, resourceLimits: WRITER_RESOURCE_LIMITS });
       },
       (writerId) => readProgress(url, writerId),
       'prediction log writer',

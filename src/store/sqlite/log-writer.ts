@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { PendingPredictions, WriterProgress } from '../../serving/ports.js';
-import { ThreadedSink } from '../threaded-sink.js';
+import { ThreadedSink, WRITER_RESOURCE_LIMITS } from '../threaded-sink.js';
 
 /**
  * Entries per transaction in the writer, and predictions (a batch entry's rows add ~80 bytes each
@@ -47,7 +47,7 @@ export class PredictionWriter extends ThreadedSink {
         };
         // The thread's code is writerThread's source: one file, type-checked with the rest, and
         // runnable from src (tests) and dist alike.
-        return new Worker(`(${writerThread.toString()})()`, { eval: true, workerData: data });
+        return new Worker(`(${writerThread.toString()})()`, { eval: true, workerData: data, resourceLimits: WRITER_RESOURCE_LIMITS });
       },
       async (writerId) => readProgress(writerId),
       'prediction log writer',
