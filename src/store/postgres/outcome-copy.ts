@@ -77,20 +77,20 @@ class FieldWriter {
     this.o += 4;
   }
 
+  /** Elements that are not finite are NULL (as in JSON), with a length and no value. */
   float8s(p: Float64Array | null): void {
     if (!p) return this.int32(NULL);
-    this.int32(arrayBytes(p.length));
+    let nulls = 0;
+    for (let k = 0; k < p.length; k++) if (!Number.isFinite(p[k])) nulls++;
+    this.int32(arrayBytes(p.length) - 8 * nulls);
     this.int32(p.length ? 1 : 0); // dimensions
-    this.int32(0); // no nulls
+    this.int32(nulls ? 1 : 0); // whether it has nulls
     this.int32(FLOAT8_OID);
     if (p.length) {
       this.int32(p.length);
       this.int32(1); // lower bound
     }
-    for (let k = 0; k < p.length; k++) {
-      this.int32(8);
-      this.double(p[k] + 0);
-    }
+    for (let k = 0; k < p.length; k++) this.float8(p[k]);
   }
 }
 

@@ -213,6 +213,15 @@ describeEachEngine('store contract: outcomes', (engine) => {
         pPositive: 2 / 3,
       }),
       row('e-4', T0, { predicted: null, actual: null, predictedLabel: 'a', actualLabel: 'a', probabilities: new Float64Array(0) }),
+      // A model's output that is not a number (NaN, ±Infinity) is stored as no value, in an array too.
+      row('e-5', T0, {
+        predicted: NaN,
+        actual: Infinity,
+        predictedLabel: 'b',
+        actualLabel: 'a',
+        probabilities: Float64Array.from([NaN, 0.5, -Infinity]),
+        pActual: NaN,
+      }),
     ];
     const stored = async () =>
       (
@@ -222,12 +231,13 @@ describeEachEngine('store contract: outcomes', (engine) => {
       ).map((r) => ({ ...r, predicted_at: new Date(r.predicted_at as string).toISOString(), revisions: Number(r.revisions) }));
     expect((await store.outcomes.record('m', given, who, {})).replaced).toBe(0);
     const first = await stored();
-    expect((await store.outcomes.record('m', given, who, {})).replaced).toBe(4);
+    expect((await store.outcomes.record('m', given, who, {})).replaced).toBe(5);
     expect(await stored()).toEqual(first.map((r) => ({ ...r, revisions: 1 })));
     expect(first.map((r) => r.predicted_at)).toEqual(given.map((r) => iso(r.predictedAt)));
     const read = rowsOf(await store.outcomes.outcomes('m', { lastN: 10 }));
     expect(read.map((o) => [o.version, o.predictedAt, o.predicted, o.actual, o.predictedLabel, o.actualLabel, o.pActual])).toEqual([
       ['v2 ünï', given[1].predictedAt, 0.1 + 0.2, 0, null, null, null],
+      ['v1', T0, null, null, 'b', 'a', null],
       ['v1', T0, null, null, 'a', 'a', null],
       ['v1', T0, null, null, 'peut-être', '✓', 2 / 3],
       ['v1', given[0].predictedAt, 5e-324, -1.7976931348623157e308, null, null, null],
