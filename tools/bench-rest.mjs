@@ -213,7 +213,10 @@ const uptime = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 const loadBefore = uptime();
+const rss = (pid) => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 const results = {};
+/** Our peak RSS once each format's load is over (VmHWM only grows: the single-row bodies come first). */
+const peakAfter = {};
 for (const format of Object.keys(BODIES)) {
   for (const s of servers) {
     log(`${s.key} ${format} …`);
@@ -222,10 +225,10 @@ for (const format of Object.keys(BODIES)) {
     (results[s.key] ??= {})[format] = { ...r, rows_per_s: r.rps * ROWS[format] };
     if (r.non2xx) log(`  ${s.key} ${format}: ${r.non2xx} answers were not 2xx`);
   }
+  peakAfter[format] = rss(ours.pid);
 }
 const loadAfter = uptime();
 
-const rss = (pid) => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 const peak = { ours: rss(ours.pid), trivial: rss(trivial.pid), mlflow: mlflow ? rss(mlflow.pid) : NaN, ...(base ? { base: rss(base.child.pid) } : {}) };
 
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
@@ -266,7 +269,16 @@ console.log(`p99 at 8 connections, ours: inputs ${f(o.inputs.p99, 2)} ms, datafr
 console.log(
   `peak RSS: mlops-mcp ${f(peak.ours)} MB (main process; its model processes apart; target ≤ 200 MB), ${base ? `before ${f(peak.base)} MB, ` : ''}trivial ${f(peak.trivial)} MB, mlflow models serve ${f(peak.mlflow)} MB (main process)${withMlflow ? `; mlflow start to /ping ${f(mlflowStart, 1)} s` : ''}`,
 );
-console.log(JSON.stringify({ rest_bench: { client, seconds: SECONDS, load_before: loadBefore, load_after: loadAfter, results, peak_rss_mb: peak } }));
+console.log(
+  `peak RSS of ours by the end of each load: ${Object.entries(peakAfter)
+    .map(([format, mb]) => `${format} ${f(mb)} MB`)
+    .join(', ')}`,
+);
+console.log(
+  JSON.stringify({
+    rest_bench: { client, seconds: SECONDS, load_before: loadBefore, load_after: loadAfter, results, peak_rss_mb: peak, ours_peak_rss_mb_after: peakAfter },
+  }),
+);
 
 if (mlflow) {
   try {
