@@ -88,10 +88,17 @@ export async function createAppContext(config: Config, logger: Logger = createLo
     inline: new InlineModels({
       maxMicros: config.modelInlineMaxMicros,
       limits,
-      onChange: (sha256, inline, why) =>
-        inline
-          ? logger.info({ sha256, why }, 'a model runs in the server (small runs)')
-          : logger.warn({ sha256, why }, 'a model runs in model processes only from now on'),
+      // Named by the versions registered with those bytes (a lookup that fails leaves them out).
+      onChange: (sha256, inline, why) => {
+        const log = (versions?: string[]) =>
+          inline
+            ? logger.info({ sha256, versions, why }, 'a model runs in the server (small runs)')
+            : logger.warn({ sha256, versions, why }, 'a model runs in model processes only from now on');
+        store.registry.versionsWithArtifact(sha256).then(
+          (found) => log(found.map((v) => `${v.name} ${v.version}`)),
+          () => log(),
+        );
+      },
     }),
   });
   const sessions = new SessionCache(models, config.modelCacheSize, config.modelCacheTtlMs);
