@@ -120,7 +120,7 @@ export const configSchema = z.object({
     .describe('Largest model register_model makes self-contained from external data (the .onnx file with its data files inlined), in MiB'),
   PREDICTION_LOG_FLUSH_MS: positiveInt('PREDICTION_LOG_FLUSH_MS')
     .default(50)
-    .describe('Pending predictions are written to SQLite this often (a crash loses at most one interval)'),
+    .describe('Pending predictions are written this often, and sooner once 128 requests are pending (a crash loses at most one interval)'),
   PREDICTION_LOG_MAX_ROWS: positiveInt('PREDICTION_LOG_MAX_ROWS')
     .default(1_000_000)
     .describe('The prediction log keeps the newest this many predictions (oldest requests deleted first, a batch as a whole)'),

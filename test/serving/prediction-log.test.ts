@@ -120,7 +120,9 @@ describe('the prediction log writer (a thread with its own connection)', () => {
 
   it('keeps what a locked database refused, reports it, and writes it exactly once when the lock goes', async () => {
     // A short busy timeout is not configurable; the writer waits 5 s for the lock, so hold it longer.
-    ({ app } = await testApp());
+    // The flush timer is an hour away: the test flushes, and a timed flush failing as well would
+    // count twice (on a loaded machine the calls below outlast the default 50 ms).
+    ({ app } = await testApp({ PREDICTION_LOG_FLUSH_MS: '3600000' }));
     const client = await connect(app);
     await registerDemoVersions(client);
     await ok(client, 'promote_model', { name: 'nba_points', version: 'v1', target_stage: 'production' });
