@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type RemoteJWKSet } from 'jose';
 import type { OAuthConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import { sha256Of } from './tokens.js';
 
 /**
  * Access tokens from the configured OAuth issuer, checked as a resource server must (RFC 9068,
@@ -161,7 +161,7 @@ export class OAuthVerifier {
   }
 
   private async introspect(token: string): Promise<TokenFacts | TokenProblem> {
-    const key = createHash('sha256').update(token).digest('base64url');
+    const key = sha256Of(token).toString('base64url');
     const now = Date.now();
     const cached = this.introspected.get(key);
     if (cached && cached.until > now) return cached.facts;
