@@ -9,8 +9,6 @@ import type { Role } from '../mcp/tool.js';
  */
 export const sha256Of: (s: string) => Buffer = crypto.hash ? (s) => crypto.hash('sha256', s, 'buffer') : (s) => crypto.createHash('sha256').update(s).digest();
 
-const digest = sha256Of;
-
 const tokensFileSchema = z.object({
   tokens: z
     .array(
@@ -43,7 +41,7 @@ export class TokenRegistry {
   private constructor(private readonly tokens: KnownToken[]) {}
 
   static load(single: string | undefined, file: string | undefined): TokenRegistry {
-    const tokens: KnownToken[] = single ? [{ name: 'default', role: 'admin', digest: digest(single) }] : [];
+    const tokens: KnownToken[] = single ? [{ name: 'default', role: 'admin', digest: sha256Of(single) }] : [];
     if (file) {
       let parsed: z.infer<typeof tokensFileSchema>;
       try {
@@ -59,7 +57,7 @@ export class TokenRegistry {
       }
       for (const t of parsed.tokens) {
         if (tokens.some((k) => k.name === t.name)) throw new Error(`MLOPS_MCP_TOKENS_FILE names "${t.name}" twice`);
-        tokens.push({ name: t.name, role: t.role, digest: t.sha256 ? Buffer.from(t.sha256, 'hex') : digest(t.token as string) });
+        tokens.push({ name: t.name, role: t.role, digest: t.sha256 ? Buffer.from(t.sha256, 'hex') : sha256Of(t.token as string) });
       }
     }
     return new TokenRegistry(tokens);
@@ -75,7 +73,7 @@ export class TokenRegistry {
 
   /** The name and role of a presented token; every known digest is compared, in constant time. */
   identify(presented: string): { name: string; role: Role } | undefined {
-    const d = digest(presented);
+    const d = sha256Of(presented);
     let found: KnownToken | undefined;
     for (const t of this.tokens) if (timingSafeEqual(d, t.digest) && !found) found = t;
     return found && { name: found.name, role: found.role };
