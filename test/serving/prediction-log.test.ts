@@ -219,7 +219,8 @@ describe('the flush timer', () => {
 
 describe('backpressure', () => {
   it('holds requests back while the writer is behind, lets them go once it caught up, and never while writes fail', async () => {
-    await withLog({ highWater: 1000 }, async (log, ctx) => {
+    // The mark counts values held: a row of pending() holds 2 features and 1 output.
+    await withLog({ highWaterValues: 3000 }, async (log, ctx) => {
       log.append(pending(999, { id: 'a', name: 'nba_points' }));
       expect(log.backpressure()).toBeNull();
       log.append(pending(500, { id: 'b', name: 'nba_points' }));
@@ -243,6 +244,21 @@ describe('backpressure', () => {
       other.close();
       await log.flush();
       expect(log.status()).toMatchObject({ written: 4499, pending: 0, lastFlushFailed: false });
+    });
+  }, 30_000);
+});
+
+describe('the high-water mark', () => {
+  it('weighs a request by the values it holds, so wide batches are held back sooner than single rows', async () => {
+    await withLog({ highWaterValues: 3000 }, async (log) => {
+      for (let i = 0; i < 999; i++) log.append(pending(1, { id: `s${i}` }));
+      expect(log.backpressure()).toBeNull(); // 2 997 values in 999 rows
+      await log.flush();
+      log.append(pending(100, { id: 'wide', width: 29, matrix: new Float64Array(2900) }));
+      const held = log.backpressure(); // 3 000 values in 100 rows
+      expect(held).toBeInstanceOf(Promise);
+      await held;
+      expect(log.status()).toMatchObject({ written: 1099, pending: 0 });
     });
   }, 30_000);
 });
