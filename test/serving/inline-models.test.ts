@@ -122,14 +122,24 @@ describe('inline models: a ModelPool runs small runs of a timed model on its own
     expect(inline.has('linear')).toBe(false);
     await p.run('linear', rows(1), ['variable']);
     expect(inline.has('linear')).toBe(true);
-    // Every run now overruns a budget of a thousandth of a µs: two overruns are let pass, the third sends it back.
+    // Overruns with runs within the budget between them (the thread losing its core now and then)
+    // are let pass, however many: a budget of a thousandth of a µs makes every run overrun.
+    for (let i = 0; i < 6; i++) {
+      options.maxMicros = 0.001;
+      await p.run('linear', rows(1), ['variable']);
+      await p.run('linear', rows(1), ['variable']);
+      options.maxMicros = 1e9;
+      await p.run('linear', rows(1), ['variable']);
+    }
+    expect(inline.has('linear')).toBe(true);
+    // Three in a row send it back.
     options.maxMicros = 0.001;
     await p.run('linear', rows(1), ['variable']);
     await p.run('linear', rows(1), ['variable']);
     expect(inline.has('linear')).toBe(true);
     await p.run('linear', rows(1), ['variable']);
     expect(inline.has('linear')).toBe(false);
-    expect(inline.refusal('linear')).toMatch(/^3 of its last 100 runs took over 4 × MODEL_INLINE_MAX_US/);
+    expect(inline.refusal('linear')).toMatch(/^3 runs in a row took over 4 × MODEL_INLINE_MAX_US/);
     const runs = inline.runs;
     expect((await p.run('linear', rows(1), ['variable'])).variable.dims).toEqual([1, 1]);
     expect(inline.runs).toBe(runs);
