@@ -252,6 +252,15 @@ function writerThread(): void {
     }
   };
 
+  /** The connection's work so far (writes, and the pieces of a trim). */
+  let queue: Promise<unknown> = Promise.resolve();
+  /** Runs `task` alone on the connection: after the work queued before it, before the work queued after. */
+  const exclusive = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = queue.then(task);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
   const write = async (batch: PendingPredictions[], seq: number): Promise<number> => {
     const c = await connected();
     let written = 0;
@@ -277,10 +286,12 @@ function writerThread(): void {
   const deleteInSlices = async (c: import('pg').Client, sql: string, values: unknown[]): Promise<number> => {
     let removed = 0;
     for (;;) {
-      const { rows } = await c.query<{ n: string | null; entries: number }>(
-        `WITH d AS (DELETE FROM predictions WHERE ctid = ANY(ARRAY(${sql} LIMIT ${data.trimSlice})) RETURNING row_count, created_at)
-         SELECT sum(row_count) AS n, count(*)::int AS entries FROM d`,
-        values,
+      const { rows } = await exclusive(() =>
+        c.query<{ n: string | null; entries: number }>(
+          `WITH d AS (DELETE FROM predictions WHERE ctid = ANY(ARRAY(${sql} LIMIT ${data.trimSlice})) RETURNING row_count, created_at)
+           SELECT sum(row_count) AS n, count(*)::int AS entries FROM d`,
+          values,
+        ),
       );
       removed += Number(rows[0].n ?? 0);
       if (rows[0].entries < data.trimSlice) return removed;
@@ -311,19 +322,21 @@ function writerThread(): void {
   const removeBefore = async (c: import('pg').Client, at: string, seq: number | null): Promise<number> => {
     const cutDay = at.slice(0, 10);
     let removed = 0;
-    for (const day of await partitionDays(c)) {
+    for (const day of await exclusive(() => partitionDays(c))) {
       if (day >= cutDay) break;
-      await c.query('BEGIN');
-      try {
-        const { rows } = await c.query<{ n: string | null }>('DELETE FROM prediction_days WHERE day = $1 RETURNING rows', [day]);
-        await c.query(`DROP TABLE IF EXISTS ${partition(day)}`);
-        await c.query('COMMIT');
-        removed += rows.reduce((s, r) => s + Number(r.n ?? 0), 0);
-        days.delete(day);
-      } catch (e) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      }
+      removed += await exclusive(async () => {
+        await c.query('BEGIN');
+        try {
+          const { rows } = await c.query<{ n: string | null }>('DELETE FROM prediction_days WHERE day = $1 RETURNING rows', [day]);
+          await c.query(`DROP TABLE IF EXISTS ${partition(day)}`);
+          await c.query('COMMIT');
+          days.delete(day);
+          return rows.reduce((sum, r) => sum + Number(r.n ?? 0), 0);
+        } catch (e) {
+          await c.query('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+      });
     }
     const older = seq === null ? 'created_at < $1::timestamptz' : '(created_at, seq) < ($1::timestamptz, $2::bigint)';
     const inDay = await deleteInSlices(c, `SELECT ctid FROM ${partition(cutDay)} WHERE ${older}`, seq === null ? [at] : [at, seq]).catch(
@@ -332,7 +345,7 @@ function writerThread(): void {
         throw e;
       },
     );
-    await discount(c, cutDay, inDay);
+    await exclusive(() => discount(c, cutDay, inDay));
     return removed + inDay;
   };
   /**
@@ -372,25 +385,25 @@ function writerThread(): void {
    */
   const trim = async (before: string, keep: number): Promise<number> => {
     const c = await connected();
-    const { rows } = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('mlops-mcp prediction trim')) AS ok");
+    const { rows } = await exclusive(() => c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('mlops-mcp prediction trim')) AS ok"));
     if (!rows[0].ok) return 0;
     try {
       let removed = await removeBefore(c, before, null);
-      const cut = await countCut(c, keep);
+      const cut = await exclusive(() => countCut(c, keep));
       if (cut) removed += await removeBefore(c, cut.at, cut.seq);
       for (const table of ['prediction_minutes', 'prediction_seconds']) {
         const column = table === 'prediction_minutes' ? 'minute' : 'second';
         for (;;) {
-          const r = await c.query(`DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${column} < $1 LIMIT ${data.trimSlice}))`, [
-            before,
-          ]);
+          const r = await exclusive(() =>
+            c.query(`DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${column} < $1 LIMIT ${data.trimSlice}))`, [before]),
+          );
           if ((r.rowCount ?? 0) < data.trimSlice) break;
         }
       }
-      await c.query('DELETE FROM prediction_log_progress WHERE updated_at < $1', [before]); // writers that ended without closing
+      await exclusive(() => c.query('DELETE FROM prediction_log_progress WHERE updated_at < $1', [before])); // writers that ended without closing
       return removed;
     } finally {
-      await c.query("SELECT pg_advisory_unlock(hashtext('mlops-mcp prediction trim'))").catch(() => undefined);
+      await exclusive(() => c.query("SELECT pg_advisory_unlock(hashtext('mlops-mcp prediction trim'))")).catch(() => undefined);
     }
   };
 
@@ -414,7 +427,7 @@ function writerThread(): void {
       try {
         parentPort!.postMessage({ id: m.id, removed: await trim(m.trim.before, m.trim.keep), error: null });
       } catch (e) {
-        drop();
+        await exclusive(async () => drop()); // not under a write that is using the connection
         parentPort!.postMessage({ id: m.id, removed: 0, error: failure(e) });
       }
       return;
@@ -426,8 +439,12 @@ function writerThread(): void {
       parentPort!.postMessage({ id: m.id, written: (e as { written?: number }).written ?? 0, error: failure(e) });
     }
   };
-  let queue = Promise.resolve();
+  // A trim runs in pieces, each with the connection to itself, and writes that came meanwhile
+  // go between them: trimming a million entries takes seconds, and the log holds requests back
+  // once its backlog passes the high-water mark. One trim at a time; replies are matched by id.
+  let trimming = Promise.resolve();
   parentPort!.on('message', (m: Message) => {
-    queue = queue.then(() => handle(m));
+    if (m.trim && !m.close) trimming = trimming.then(() => handle(m));
+    else void exclusive(() => handle(m));
   });
 }

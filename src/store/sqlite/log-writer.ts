@@ -216,11 +216,18 @@ function writerThread(): void {
   const firstOffset = db.prepare('SELECT row_offset FROM predictions ORDER BY seq LIMIT 1').pluck();
   const seqBounds = db.prepare('SELECT (SELECT MIN(seq) FROM predictions) AS lo, (SELECT MAX(seq) FROM predictions) AS hi');
   const entryFrom = db.prepare('SELECT seq, row_offset + row_count AS through FROM predictions WHERE seq >= ? ORDER BY seq LIMIT 1');
-  /** Runs a `DELETE … LIMIT ?` a slice per transaction until it deletes less than a slice. */
-  const slices = (stmt: { run(params: unknown[]): unknown }, param: unknown): void => {
+  /** Lets the messages that came meanwhile (writes) run before the next slice. */
+  const yieldToWrites = () => new Promise<void>((resolve) => setImmediate(resolve));
+  /**
+   * Runs a `DELETE … LIMIT ?` a slice per transaction until it deletes less than a slice, with
+   * the writes that came meanwhile between slices: a trim of a million single-row entries takes
+   * seconds, and the log holds requests back once its backlog passes the high-water mark.
+   */
+  const slices = async (stmt: { run(params: unknown[]): unknown }, param: unknown): Promise<void> => {
     for (;;) {
       const changes = (db.transaction(() => stmt.run([param, SLICE])).immediate() as unknown as { changes: number }).changes;
       if (changes < SLICE) return;
+      await yieldToWrites();
     }
   };
   /**
@@ -249,17 +256,18 @@ function writerThread(): void {
    * per-minute and per-second counts older than the age; answers how many predictions went
    * (entries go from the old end, so that is how far the first offset moved).
    */
-  const trim = (before: string, keep: number): number => {
+  const trim = async (before: string, keep: number): Promise<number> => {
     const first = (firstOffset.get([]) as number | undefined) ?? 0;
-    slices(oldestBefore, before);
+    await slices(oldestBefore, before);
     const end = (nextOffset.get([]) as number | undefined) ?? 0;
     const last = lastEntryBefore(end - keep);
-    if (last !== null) slices(upTo, last);
-    for (const { length, prune } of totals) slices(prune, before.slice(0, length));
+    if (last !== null) await slices(upTo, last);
+    for (const { length, prune } of totals) await slices(prune, before.slice(0, length));
     staleProgress.run([before]); // rows of writers that ended without closing (a crash)
     return ((firstOffset.get([]) as number | undefined) ?? end) - first;
   };
 
+  let trimming = Promise.resolve();
   const failure = (e: unknown) => {
     const err = e as { message?: string; code?: string };
     return { message: String(err.message ?? e), code: typeof err.code === 'string' ? err.code : null };
@@ -275,11 +283,14 @@ function writerThread(): void {
       process.exit(0);
     }
     if (m.trim) {
-      try {
-        parentPort!.postMessage({ id: m.id, removed: trim(m.trim.before, m.trim.keep), error: null });
-      } catch (e) {
-        parentPort!.postMessage({ id: m.id, removed: 0, error: failure(e) });
-      }
+      // One trim at a time; writes go on between its slices (replies are matched by id).
+      const { before, keep } = m.trim;
+      trimming = trimming.then(() =>
+        trim(before, keep).then(
+          (removed) => parentPort!.postMessage({ id: m.id, removed, error: null }),
+          (e: unknown) => parentPort!.postMessage({ id: m.id, removed: 0, error: failure(e) }),
+        ),
+      );
       return;
     }
     const batch = m.batch ?? [];

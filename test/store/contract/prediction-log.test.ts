@@ -223,6 +223,24 @@ describeEachEngine('store contract: prediction log', (engine) => {
     });
   });
 
+  it('lets writes go between the pieces of a long trim', { timeout: 60_000 }, async () => {
+    const db = await engine.database();
+    const sink = (await db.open()).predictions.openSink();
+    try {
+      // 12 000 entries: SQLite deletes them in three slices, PostgreSQL drops their day's partition.
+      const batch = Array.from({ length: 12_000 }, (_, i) => pending(1, { id: `t${i}`, at: Date.now() }));
+      expect((await sink.write(batch, 1)).written).toBe(12_000);
+      const done: string[] = [];
+      const trim = sink.trim(new Date(Date.now() + 86_400_000).toISOString(), 1).then(() => done.push('trim'));
+      const write = sink.write([pending(1, { id: 'during', at: Date.now() + 2 * 86_400_000 })], 2).then((r) => done.push(`write ${r.written}`));
+      await Promise.all([trim, write]);
+      expect(done).toEqual(['write 1', 'trim']);
+      expect(await db.rows<{ id: string }>('SELECT id FROM predictions')).toEqual([{ id: 'during' }]);
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('keeps any text a request carried: routing keys and errors with tabs, newlines, backslashes and NUL', async () => {
     await withLog(engine, {}, async (log, store, db) => {
       const odd = 'a\tb\nc\\d\re\u0000f"g\'h€';
