@@ -85,13 +85,17 @@ export class ModelLoadError extends Error {
  * all but one of the processes at once, so a model that runs until its deadline — however many
  * calls ask for it — leaves a process to every other model. A process killed at a deadline or
  * crashed is replaced at once, with nothing loaded (its models load again as jobs need them), and
- * the jobs it had not begun go back to the queue. A model InlineModels holds answers the runs it
- * takes on the server's thread instead, without the queue.
+ * the jobs it had not begun go back to the queue. A model that fails to load in one process while
+ * another holds it (its file damaged since) runs only where it is loaded, as long as it is: the
+ * loaded session serves what was registered. A model InlineModels holds answers the runs it takes
+ * on the server's thread instead, without the queue.
  */
 export class ModelPool {
   private readonly slots: Slot[];
   private readonly queue: Job[] = [];
   private readonly perModel: number;
+  /** Models that failed to load in a process while another held them: run only where loaded. */
+  private readonly pinned = new Set<string>();
   private version: string | null = null;
   private started = false;
   private closed = false;
@@ -130,6 +134,7 @@ export class ModelPool {
   /** Drops the model from every process (at once where idle, else before the process's next job). */
   release(key: string): void {
     this.options.inline?.release(key);
+    this.pinned.delete(key);
     for (const slot of this.slots) {
       const session = slot.loaded.get(key);
       if (!session) continue;
@@ -196,7 +201,8 @@ export class ModelPool {
   private pump(): void {
     for (let i = 0; i < this.queue.length;) {
       const job = this.queue[i];
-      const slot = this.slotFor(job.key, false);
+      if (this.pinned.has(job.key) && !this.isLoaded(job.key)) this.pinned.delete(job.key);
+      const slot = this.slotFor(job.key, this.pinned.has(job.key));
       if (!slot) {
         i++;
         continue;
@@ -242,8 +248,11 @@ export class ModelPool {
       slot.releases.clear();
       return await work(host, slot);
     } catch (e) {
+      if (this.closed) throw e;
+      // The model did not load here but another process holds it: the job waits for that one.
+      if (e instanceof ModelLoadError && this.isLoaded(key)) this.pinned.add(key);
       // The process ended before it began on this job: another one takes it.
-      if (!(e instanceof NotStartedError) || this.closed) throw e;
+      else if (!(e instanceof NotStartedError)) throw e;
     } finally {
       if (--slot.inFlight === 0) slot.key = null;
       if (slot.host && !slot.host.alive) this.replace(slot);

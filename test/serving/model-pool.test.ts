@@ -15,12 +15,14 @@ afterEach(async () => {
   for (const p of pools.splice(0)) await p.close();
 });
 
-function pool(limits: Partial<ModelLimits> = {}, extra: Record<string, Uint8Array> = {}): ModelPool {
+const readFixture = async (key: string) => new Uint8Array(fs.readFileSync(fixture(FILES[key])));
+
+function pool(limits: Partial<ModelLimits> = {}, extra: Record<string, Uint8Array> = {}, readModel = readFixture): ModelPool {
   const p = new ModelPool({
     processes: 2,
     threads: 1,
     limits: { runTimeoutMs: 10_000, loadTimeoutMs: 30_000, memoryMb: 1024, maxOutputBytes: 64 << 20, ...limits },
-    readModel: async (key) => extra[key] ?? new Uint8Array(fs.readFileSync(fixture(FILES[key]))),
+    readModel: async (key) => extra[key] ?? readModel(key),
   });
   pools.push(p);
   return p;
@@ -127,5 +129,33 @@ describe('ModelPool: models in processes of their own, held to their limits', ()
     expect((e as ModelLoadError).cause).toBeInstanceOf(ModelLimitError);
     expect((e as Error).message).toMatch(/MODEL_LOAD_TIMEOUT_MS \(150 ms\)/);
     expect((await models.run('a', row(), ['variable'])).variable.dims).toEqual([1, 1]);
+  });
+
+  it('runs a model whose file went bad only in the process that holds it, until none does', async () => {
+    let damaged = false;
+    let reads = 0;
+    const models = pool({}, {}, async (key) => {
+      if (key !== 'a') return readFixture(key);
+      reads++;
+      if (damaged) throw new Error('artifact 465ac1ba1946 no longer matches its sha256');
+      return readFixture(key);
+    });
+    const before = (await models.run('a', row(), ['variable'])).variable.data[0];
+    damaged = true;
+    // The process holding `a` is the first idle one, so it takes a ~0.3 s run of another model;
+    // `a` waits for it rather than loading its damaged file in the other process.
+    for (let round = 0; round < 2; round++) {
+      const busy = models.run('loop', x(1e5), ['Y']);
+      expect((await models.run('a', row(), ['variable'])).variable.data[0]).toBe(before);
+      expect((await busy).Y.data[0]).toBe(1e5);
+    }
+    // One failed load pins it: the second round read nothing.
+    expect(reads).toBe(2);
+    expect(models.stats.loadFailures).toBe(1);
+    // Once no process holds it, its load fails as it is.
+    models.release('a');
+    const e = await models.run('a', row(), ['variable']).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(ModelLoadError);
+    expect((e as Error).message).toMatch(/no longer matches its sha256/);
   });
 });
