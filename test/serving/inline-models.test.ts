@@ -16,6 +16,11 @@ const FILES: Record<string, string> = {
   trees: 'nba_points_v2.onnx',
   loop: 'hostile/loop-from-input.onnx',
 };
+/**
+ * A budget a linear model's timed runs (1 024 rows: ~20–50 µs here) stay within even when the
+ * test's process loses its core mid-run, as it does with CI's other tests on two cores.
+ */
+const ROOMY_US = 2_000;
 const bytesOf = (key: string) => new Uint8Array(fs.readFileSync(fixture(FILES[key])));
 
 const pools: ModelPool[] = [];
@@ -61,13 +66,12 @@ describe('inline models: which graphs may run on the server thread', () => {
 
 describe('inline models: a ModelPool runs small runs of a timed model on its own thread', () => {
   it('answers exactly what the model process answers, inline up to the largest size timed within budget and in a process beyond', async () => {
-    const fast = pool(250);
+    const fast = pool(ROOMY_US);
     const slow = pool(0);
     await untilJudged(fast.inline, fast.pool, 'linear', rows(1), 'variable');
     expect(fast.inline.judgement('linear')).toBe('accepted');
     expect(fast.inline.has('linear')).toBe(true);
     expect(fast.pool.status().inline).toBe(1);
-    // A linear model's 1 024-row run takes ~20–50 µs here: within 250 µs on any machine this runs on.
     const largest = INLINE_ROW_STEPS[INLINE_ROW_STEPS.length - 1];
     for (const n of [1, 7, 64, 65, 1000, largest + 1]) {
       const before = fast.inline.runs;
@@ -85,7 +89,7 @@ describe('inline models: a ModelPool runs small runs of a timed model on its own
   });
 
   it('keeps a model in processes when its graph rules it out or its timed run is over the budget', async () => {
-    const p = pool(250);
+    const p = pool(ROOMY_US);
     await untilJudged(p.inline, p.pool, 'trees', rows(1), 'variable');
     expect(p.inline.refusal('trees')).toBe('it uses ai.onnx.ml.TreeEnsembleRegressor');
     const strict = pool(1);
@@ -97,7 +101,7 @@ describe('inline models: a ModelPool runs small runs of a timed model on its own
   });
 
   it('fails a bad run inline in the words of the model process', async () => {
-    const fast = pool(250);
+    const fast = pool(ROOMY_US);
     const slow = pool(0);
     await untilJudged(fast.inline, fast.pool, 'linear', rows(1), 'variable');
     const bad = { float_input: { type: 'float32', dims: [1, 3], data: new Float32Array(3) } };
@@ -113,7 +117,7 @@ describe('inline models: a ModelPool runs small runs of a timed model on its own
 
   it('sends a model whose runs overrun the budget back to the processes, and opens an evicted one again untimed', async () => {
     const changes: string[] = [];
-    const { pool: p, inline, options } = pool(250);
+    const { pool: p, inline, options } = pool(ROOMY_US);
     options.onChange = (key, on, why) => changes.push(`${key} ${on ? 'in' : 'out'}: ${why}`);
     await untilJudged(inline, p, 'linear', rows(1), 'variable');
     expect(inline.has('linear')).toBe(true);
