@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/sqlite/database.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
+import { TRIM_SQL } from '../../src/store/sqlite/log-writer.js';
 import { migrations } from '../../src/store/sqlite/migrations.js';
 import { planPromotion } from '../../src/registry/rules.js';
 import { tempDir } from '../helpers.js';
@@ -29,6 +30,24 @@ describe('the SQLite store', () => {
         const plan = (db.prepare(`EXPLAIN QUERY PLAN ${st.source}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
         expect(
           plan.filter((d) => /^SCAN predictions\b/.test(d)),
+          `${name}: ${plan.join(' | ')}`,
+        ).toEqual([]);
+      }
+    } finally {
+      db.close();
+      await store.close();
+    }
+  });
+
+  it('trims the prediction log and its totals along indexes: the writer runs each delete once a minute, at every size', async () => {
+    const dbPath = path.join(tempDir(), 'registry.db');
+    const store = openSqliteStore(dbPath, silent);
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      for (const [name, sql] of Object.entries(TRIM_SQL)) {
+        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('x', 1) as Array<{ detail: string }>).map((r) => r.detail);
+        expect(
+          plan.filter((d) => /^SCAN /.test(d)),
           `${name}: ${plan.join(' | ')}`,
         ).toEqual([]);
       }

@@ -14,6 +14,19 @@ const ENTRIES_PER_INSERT = 32;
 /** The writer thread's nice value on Linux (see writerThread). */
 export const WRITER_NICE = 10;
 
+/**
+ * The trim's deletes, a slice per statement (parameters: the cutoff, then the slice's size). Each
+ * finds its rows along an index (test/store/store.test.ts reads their plans): in seq order the
+ * age cutoff scanned the whole log when nothing was that old, reading each entry's features to
+ * reach created_at (1.1 s at 4 GB of 1 000-row entries), once a minute.
+ */
+export const TRIM_SQL = {
+  olderThan: 'DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE created_at < ? ORDER BY created_at LIMIT ?)',
+  upTo: 'DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE seq <= ? ORDER BY seq LIMIT ?)',
+  minutesBefore: 'DELETE FROM prediction_minutes WHERE rowid IN (SELECT rowid FROM prediction_minutes WHERE minute < ? ORDER BY minute LIMIT ?)',
+  secondsBefore: 'DELETE FROM prediction_seconds WHERE rowid IN (SELECT rowid FROM prediction_seconds WHERE second < ? ORDER BY second LIMIT ?)',
+} as const;
+
 interface WriterData {
   dbPath: string;
   /** This writer's row in prediction_log_progress. */
@@ -25,6 +38,7 @@ interface WriterData {
   entriesPerInsert: number;
   /** The thread's nice value (Linux). */
   nice: number;
+  trimSql: typeof TRIM_SQL;
 }
 
 /**
@@ -44,6 +58,7 @@ export class PredictionWriter extends ThreadedSink {
           rowsPerTransaction: ROWS_PER_TRANSACTION,
           entriesPerInsert: ENTRIES_PER_INSERT,
           nice: WRITER_NICE,
+          trimSql: TRIM_SQL,
         };
         // The thread's code is writerThread's source: one file, type-checked with the rest, and
         // runnable from src (tests) and dist alike.
@@ -113,9 +128,9 @@ function writerThread(): void {
    * upserted at its end.
    */
   const totals = [
-    { table: 'prediction_minutes', column: 'minute', length: 16 },
-    { table: 'prediction_seconds', column: 'second', length: 19 },
-  ].map(({ table, column, length }) => ({
+    { table: 'prediction_minutes', column: 'minute', length: 16, prune: data.trimSql.minutesBefore },
+    { table: 'prediction_seconds', column: 'second', length: 19, prune: data.trimSql.secondsBefore },
+  ].map(({ table, column, length, prune }) => ({
     length,
     add: db.prepare(
       `INSERT INTO ${table} (model_name, version, ${column}, count, errors, value_sum, value_n) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -123,7 +138,7 @@ function writerThread(): void {
          value_sum = value_sum + excluded.value_sum, value_n = value_n + excluded.value_n`,
     ),
     /** Older than the age cutoff's `length` characters, a slice at a time. */
-    prune: db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ? LIMIT ?)`),
+    prune: db.prepare(prune),
     tallies: new Map<string, Tally>(),
   }));
   const tally = (p: PendingPredictions, iso: string, sum: number, n: number) => {
@@ -210,23 +225,35 @@ function writerThread(): void {
     progress.run([data.writerId, seq, to, new Date().toISOString()]);
   });
 
+  /** Rows a trim deletes per transaction at most, at first, and the time a slice should take about. */
   const SLICE = 5000;
-  const oldestBefore = db.prepare('DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE created_at < ? ORDER BY seq LIMIT ?)');
-  const upTo = db.prepare('DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE seq <= ? ORDER BY seq LIMIT ?)');
+  const FIRST_SLICE = 500;
+  const SLICE_MS = 20;
+  const oldestBefore = db.prepare(data.trimSql.olderThan);
+  const upTo = db.prepare(data.trimSql.upTo);
   const firstOffset = db.prepare('SELECT row_offset FROM predictions ORDER BY seq LIMIT 1').pluck();
   const seqBounds = db.prepare('SELECT (SELECT MIN(seq) FROM predictions) AS lo, (SELECT MAX(seq) FROM predictions) AS hi');
   const entryFrom = db.prepare('SELECT seq, row_offset + row_count AS through FROM predictions WHERE seq >= ? ORDER BY seq LIMIT 1');
   /** Lets the messages that came meanwhile (writes) run before the next slice. */
   const yieldToWrites = () => new Promise<void>((resolve) => setImmediate(resolve));
+  /** Each statement's slice: halved after a slice over SLICE_MS, doubled (up to SLICE) after one under a quarter of it. */
+  const sliceOf = new Map<object, number>();
   /**
    * Runs a `DELETE … LIMIT ?` a slice per transaction until it deletes less than a slice, with
    * the writes that came meanwhile between slices: a trim of a million single-row entries takes
-   * seconds, and the log holds requests back once its backlog passes the high-water mark.
+   * seconds, and the log holds requests back once its backlog passes the high-water mark. A
+   * slice's size follows the time it takes: 5 000 entries of 1 000 rows take ~250 ms to delete
+   * (SQLite reads every overflow page it frees), 5 000 single-row entries a few ms.
    */
   const slices = async (stmt: { run(params: unknown[]): unknown }, param: unknown): Promise<void> => {
     for (;;) {
-      const changes = (db.transaction(() => stmt.run([param, SLICE])).immediate() as unknown as { changes: number }).changes;
-      if (changes < SLICE) return;
+      const slice = sliceOf.get(stmt) ?? FIRST_SLICE;
+      const began = performance.now();
+      const changes = (db.transaction(() => stmt.run([param, slice])).immediate() as unknown as { changes: number }).changes;
+      const took = performance.now() - began;
+      if (took > SLICE_MS) sliceOf.set(stmt, Math.max(1, slice >> 1));
+      else if (took < SLICE_MS / 4) sliceOf.set(stmt, Math.min(SLICE, slice * 2));
+      if (changes < slice) return;
       await yieldToWrites();
     }
   };

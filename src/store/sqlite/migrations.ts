@@ -386,4 +386,15 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX outcomes_version_time ON outcomes (model_name, version, predicted_at, prediction_id);
     `,
   },
+  {
+    version: 15,
+    name: 'prediction totals by time',
+    // The trim deletes the counts older than the log's age limit every minute: along the primary
+    // key (model first) that read every count kept, 2.6 million per version after 30 days of steady
+    // traffic in prediction_seconds.
+    sql: `
+      CREATE INDEX prediction_minutes_minute ON prediction_minutes (minute);
+      CREATE INDEX prediction_seconds_second ON prediction_seconds (second);
+    `,
+  },
 ];

@@ -227,7 +227,7 @@ describeEachEngine('store contract: prediction log', (engine) => {
     const db = await engine.database();
     const sink = (await db.open()).predictions.openSink();
     try {
-      // 12 000 entries: SQLite deletes them in three slices, PostgreSQL drops their day's partition.
+      // 12 000 entries: SQLite deletes them in several slices, PostgreSQL drops their day's partition.
       const batch = Array.from({ length: 12_000 }, (_, i) => pending(1, { id: `t${i}`, at: Date.now() }));
       expect((await sink.write(batch, 1)).written).toBe(12_000);
       const done: string[] = [];
