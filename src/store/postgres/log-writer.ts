@@ -282,13 +282,18 @@ function writerThread(): void {
     }
   };
 
-  /** Runs `DELETE … RETURNING row_count` a slice at a time until a slice comes back short; answers the rows removed. */
-  const deleteInSlices = async (c: import('pg').Client, sql: string, values: unknown[]): Promise<number> => {
+  /**
+   * Deletes the day's entries that match `where`, a slice at a time until a slice comes back
+   * short; answers the rows removed. From the partition itself: a ctid is a place in one table,
+   * and through the parent it would also match the entries at those places in every other day.
+   */
+  const deleteInSlices = async (c: import('pg').Client, day: string, where: string, values: unknown[]): Promise<number> => {
+    const table = partition(day);
     let removed = 0;
     for (;;) {
       const { rows } = await exclusive(() =>
         c.query<{ n: string | null; entries: number }>(
-          `WITH d AS (DELETE FROM predictions WHERE ctid = ANY(ARRAY(${sql} LIMIT ${data.trimSlice})) RETURNING row_count, created_at)
+          `WITH d AS (DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${where} LIMIT ${data.trimSlice})) RETURNING row_count)
            SELECT sum(row_count) AS n, count(*)::int AS entries FROM d`,
           values,
         ),
@@ -339,12 +344,10 @@ function writerThread(): void {
       });
     }
     const older = seq === null ? 'created_at < $1::timestamptz' : '(created_at, seq) < ($1::timestamptz, $2::bigint)';
-    const inDay = await deleteInSlices(c, `SELECT ctid FROM ${partition(cutDay)} WHERE ${older}`, seq === null ? [at] : [at, seq]).catch(
-      (e: { code?: string }) => {
-        if (e.code === '42P01') return 0; // no partition for that day: nothing to delete there
-        throw e;
-      },
-    );
+    const inDay = await deleteInSlices(c, cutDay, older, seq === null ? [at] : [at, seq]).catch((e: { code?: string }) => {
+      if (e.code === '42P01') return 0; // no partition for that day: nothing to delete there
+      throw e;
+    });
     await exclusive(() => discount(c, cutDay, inDay));
     return removed + inDay;
   };

@@ -197,6 +197,20 @@ describeEachEngine('store contract: prediction log', (engine) => {
     });
   });
 
+  it("trims by age within the cutoff's day only: a later day's entries stay, and the count stays exact", async () => {
+    const maxAgeMs = 2 * 86_400_000;
+    await withLog(engine, { maxRows: 1_000_000, maxAgeMs }, async (log, store, db) => {
+      const now = Date.now();
+      // Just older than the cutoff, on its day; the rest today (on PostgreSQL, another day's partition).
+      for (let i = 0; i < 3; i++) log.append(pending(10, { id: `old${i}`, name: 'nba_points', at: now - maxAgeMs - 50 + i }));
+      for (let i = 0; i < 5; i++) log.append(pending(7, { id: `new${i}`, name: 'nba_points', at: now + i }));
+      await log.flush();
+      await log.trim();
+      expect((await db.rows<{ id: string }>('SELECT id FROM predictions ORDER BY seq')).map((r) => r.id)).toEqual(['new0', 'new1', 'new2', 'new3', 'new4']);
+      expect(await store.predictions.count()).toBe(35);
+    });
+  });
+
   it('counts what the committed transactions of a writer that died wrote, so the next flush writes the rest once', { timeout: 60_000 }, async () => {
     await withLog(engine, {}, async (log, store, db) => {
       const N = 100_000;
